@@ -1,0 +1,164 @@
+/*
+ * key.h - RSA public keys, the client (device) share, the server key and the
+ * server's half of an enrolled split key (SPEC 2.1-2.4).
+ *
+ * Security properties and limits
+ * - sk_client_keygen() never keeps p1, q1, lambda1 or d1: they are wiped before
+ *   it returns.  The device keeps n1 and dc; ds leaves through the caller's
+ *   buffer once, for enrolment, and the caller must wipe it.
+ * - A wrapped client share is dc XOR an XChaCha20 keystream under an Argon2id
+ *   key derived from the PIN.  It has no MAC, checksum or length prefix, so an
+ *   unwrap under any PIN "succeeds"; only the server can tell a wrong PIN.
+ * - Key generation uses the system CSPRNG (libsodium) and is not constant
+ *   time; keys are generated once, on the device or the server.
+ */
+#ifndef SPLITKEY_KEY_H
+#define SPLITKEY_KEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "splitkey.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- public keys */
+
+/* Any RSA public key (n, e). */
+typedef struct sk_pubkey sk_pubkey;
+
+/* Imports an RSA public key from PEM ("PUBLIC KEY" or "RSA PUBLIC KEY") or
+ * DER (SubjectPublicKeyInfo or PKCS#1 RSAPublicKey).  PEM input may or may not
+ * include its terminating NUL.  Returns SK_OK, SK_ERR_PEM, SK_ERR_DER or
+ * SK_ERR_KEY_FORMAT (not RSA, e even or < 3, n even or < 512 bits). */
+SK_API SK_WARN_UNUSED int sk_pubkey_import(sk_pubkey **out, const uint8_t *data, size_t len)
+    SK_NONNULL(1, 2);
+
+/* Builds a public key from a big-endian modulus and exponent. */
+SK_API SK_WARN_UNUSED int sk_pubkey_from_modulus(sk_pubkey **out, const uint8_t *n, size_t n_len,
+                                                 const uint8_t *e, size_t e_len) SK_NONNULL(1, 2, 4);
+
+/* Writes the SubjectPublicKeyInfo (rsaEncryption, NULL parameters) as DER.
+ * Sets *written; returns SK_ERR_BUFFER_TOO_SMALL when cap is too small
+ * (*written then holds the size needed). */
+SK_API SK_WARN_UNUSED int sk_pubkey_export_der(const sk_pubkey *key, uint8_t *out, size_t cap,
+                                               size_t *written) SK_NONNULL(1, 4);
+
+/* Same, as a NUL-terminated PEM "PUBLIC KEY" block; *written excludes the NUL. */
+SK_API SK_WARN_UNUSED int sk_pubkey_export_pem(const sk_pubkey *key, char *out, size_t cap,
+                                               size_t *written) SK_NONNULL(1, 4);
+
+/* Size of the modulus in bits. */
+SK_API unsigned sk_pubkey_bits(const sk_pubkey *key) SK_NONNULL(1);
+
+/* Writes the modulus big-endian, left-padded with zeros to n_len bytes. */
+SK_API SK_WARN_UNUSED int sk_pubkey_modulus(const sk_pubkey *key, uint8_t *n, size_t n_len)
+    SK_NONNULL(1, 2);
+
+SK_API void sk_pubkey_free(sk_pubkey *key);
+
+/* -------------------------------------------------------------- client share */
+
+/* The device's share: n1 and (while unwrapped) dc.  dc is single-use: the
+ * first sk_device_partial() consumes and wipes it. */
+typedef struct sk_client_share sk_client_share;
+
+/* Generates a client key (SPEC 2.1) for the profile.
+ * out:  the new share (n1, dc).
+ * ds:   out, secret: the server part, big-endian, exactly k/8 bytes; the
+ *       caller sends it at enrolment and wipes it.
+ * Returns SK_OK, SK_ERR_ARG, SK_ERR_NOMEM or SK_ERR_RNG. */
+SK_API SK_WARN_UNUSED int sk_client_keygen(sk_client_share **out, uint8_t *ds, size_t ds_len,
+                                           sk_profile profile) SK_NONNULL(1, 2);
+
+/* The profile and the public modulus n1 (k/8 bytes, big-endian). */
+SK_API sk_profile sk_client_share_profile(const sk_client_share *share) SK_NONNULL(1);
+SK_API SK_WARN_UNUSED int sk_client_share_modulus(const sk_client_share *share, uint8_t *n1,
+                                                  size_t n1_len) SK_NONNULL(1, 2);
+
+/* Argon2id cost for PIN wrapping.  SK_KDF_INTERACTIVE (the default: libsodium's
+ * INTERACTIVE limits, 2 passes over 64 MiB) suits a phone; SK_KDF_MODERATE is
+ * stronger; SK_KDF_MINIMUM exists for tests that unwrap thousands of times and
+ * must never protect a real key. */
+typedef enum sk_kdf_cost {
+    SK_KDF_INTERACTIVE = 0,
+    SK_KDF_MODERATE = 1,
+    SK_KDF_MINIMUM = 2
+} sk_kdf_cost;
+
+/* Wrapped share layout (all fixed size for a profile, big-endian integers):
+ *   "SKW1" | k (2) | kdf opslimit (4) | kdf memlimit (4) | salt (16) |
+ *   nonce (24) | dc XOR keystream ((k+128)/8)
+ * Only the last field depends on the PIN. */
+#define SK_WRAP_HEADER_LEN (4u + 2u + 4u + 4u + 16u + 24u)
+#define SK_WRAPPED_LEN(bits) (SK_WRAP_HEADER_LEN + SK_DC_LEN(bits))
+SK_API size_t sk_wrapped_share_len(sk_profile profile);
+
+/* Wraps the share's dc under a PIN (SPEC 2.4).  pin is secret.
+ * out must hold exactly sk_wrapped_share_len(profile) bytes.
+ * Returns SK_ERR_USED if dc was already consumed. */
+SK_API SK_WARN_UNUSED int sk_client_share_wrap(const sk_client_share *share, uint8_t *out,
+                                               size_t out_len, const uint8_t *pin, size_t pin_len,
+                                               sk_kdf_cost cost) SK_NONNULL(1, 2, 4);
+
+/* Unwraps under a PIN.  Any PIN gives a share: a wrong one gives a uniformly
+ * random dc that the server will refuse.  n1 is the device's stored modulus.
+ * Returns SK_ERR_KEY_FORMAT for a malformed blob or a modulus whose size does
+ * not match it. */
+SK_API SK_WARN_UNUSED int sk_client_share_unwrap(sk_client_share **out, const uint8_t *wrapped,
+                                                 size_t wrapped_len, const uint8_t *n1,
+                                                 size_t n1_len, const uint8_t *pin, size_t pin_len)
+    SK_NONNULL(1, 2, 4, 6);
+
+SK_API void sk_client_share_free(sk_client_share *share);
+
+/* ----------------------------------------------------------------- server key */
+
+/* A whole RSA key (n2, p2, q2, d2 and CRT parameters) held by the server. */
+typedef struct sk_server_key sk_server_key;
+
+SK_API SK_WARN_UNUSED int sk_server_keygen(sk_server_key **out, sk_profile profile) SK_NONNULL(1);
+
+/* Serialised form (secret; the caller seals it at rest):
+ *   "SKS1" | k (2) | p2 (k/16) | q2 (k/16)   (everything else is derived) */
+#define SK_SERVER_KEY_LEN(bits) (4u + 2u + (size_t)(bits) / 8u)
+SK_API size_t sk_server_key_len(sk_profile profile);
+SK_API SK_WARN_UNUSED int sk_server_key_export(const sk_server_key *key, uint8_t *out,
+                                               size_t out_len) SK_NONNULL(1, 2);
+/* Import checks the primes' sizes, that e is invertible, and that p2 != q2. */
+SK_API SK_WARN_UNUSED int sk_server_key_import(sk_server_key **out, const uint8_t *in,
+                                               size_t in_len) SK_NONNULL(1, 2);
+SK_API sk_profile sk_server_key_profile(const sk_server_key *key) SK_NONNULL(1);
+SK_API SK_WARN_UNUSED int sk_server_key_modulus(const sk_server_key *key, uint8_t *n2,
+                                                size_t n2_len) SK_NONNULL(1, 2);
+SK_API void sk_server_key_free(sk_server_key *key);
+
+/* --------------------------------------------------- server half of a split key */
+
+/* Checks a client modulus received at enrolment (SPEC 3.2 step 1): exactly k
+ * bits, odd, no prime factor below 2^16, not a perfect power.  Returns SK_OK,
+ * SK_ERR_KEY_SIZE or SK_ERR_KEY_WEAK. */
+SK_API SK_WARN_UNUSED int sk_check_client_modulus(const uint8_t *n1, size_t n1_len,
+                                                  sk_profile profile) SK_NONNULL(1);
+
+/* What the server needs to complete signatures for one split key: n1, ds and
+ * the server key.  Checks gcd(n1, n2) = 1, |n1 * n2| = 2k bits and ds < n1.
+ * ds is secret (k/8 bytes big-endian); the object keeps a copy, the caller
+ * wipes its own.  The server key is copied. */
+typedef struct sk_server_share sk_server_share;
+SK_API SK_WARN_UNUSED int sk_server_share_new(sk_server_share **out, const uint8_t *n1,
+                                              size_t n1_len, const uint8_t *ds, size_t ds_len,
+                                              const sk_server_key *key) SK_NONNULL(1, 2, 4, 6);
+/* The composite public key n = n1 * n2, e = 65537. */
+SK_API SK_WARN_UNUSED int sk_server_share_pubkey(const sk_server_share *share, sk_pubkey **out)
+    SK_NONNULL(1, 2);
+SK_API sk_profile sk_server_share_profile(const sk_server_share *share) SK_NONNULL(1);
+SK_API void sk_server_share_free(sk_server_share *share);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPLITKEY_KEY_H */
