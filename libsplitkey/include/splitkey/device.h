@@ -1,0 +1,298 @@
+/*
+ * device.h - the device role of the client-server protocol (SPEC 3), sans I/O.
+ *
+ * Security properties and limits
+ * -------------------------------
+ * - Every function here turns bytes and explicit state into bytes and new
+ *   state.  Nothing opens a socket or a file, starts a thread or reads a clock:
+ *   the caller moves the bytes, persists the state and passes the time.
+ * - The PIN and dc never leave the device.  dc exists unwrapped only inside
+ *   sk_device_approve() and sk_device_revoke(), which wipe it before they
+ *   return.  The only PIN-dependent bytes in the stored state are the wrapped
+ *   share (SPEC 2.4); everything else (key id, n1, n, transport keys, counters,
+ *   the current one-time password) is sealed with a device storage key the
+ *   application supplies (XChaCha20-Poly1305), never with the PIN.
+ * - After enrolment every message is an authenticated envelope (see
+ *   doc/protocol.md): replies that fail authentication, come from another key,
+ *   or carry a counter not above the last one seen are rejected and change
+ *   nothing.  Enrolment replies are also checked against the pinned server
+ *   Ed25519 key.
+ * - Any function that builds a request advances the send counter, and the
+ *   approval functions record the request in flight (so a lost reply can be
+ *   retried with sk_device_retry() and never looks like a clone).  Seal and
+ *   store the key state after building a request and before sending it, and
+ *   again after reading the reply.
+ * - A signature is reported only after it verifies under n.
+ * - Errors carried in an unauthenticated reply (MSG_PLAIN_ERROR: the server
+ *   could not authenticate the request) are returned but change no state.
+ *
+ * Conventions are those of splitkey.h.  Message outputs are written to
+ * (out, cap, written): on SK_ERR_BUFFER_TOO_SMALL *written holds the size
+ * needed.  SK_MAX_MESSAGE_LEN bytes are always enough.
+ */
+#ifndef SPLITKEY_DEVICE_H
+#define SPLITKEY_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "key.h"
+#include "sign.h"
+#include "splitkey.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------- shared by both roles */
+
+/* The purpose of a split key; each purpose has its own key and PIN. */
+typedef enum sk_purpose {
+    SK_PURPOSE_AUTH = 1, /* PIN1: at least 4 digits */
+    SK_PURPOSE_SIGN = 2  /* PIN2: at least 5 digits */
+} sk_purpose;
+
+/* Server-side key states (SPEC 3.4). */
+typedef enum sk_key_state {
+    SK_KEY_ENROLLING = 1, /* EnrolInit accepted, ds not received yet */
+    SK_KEY_PENDING = 2,   /* enrolled; waiting for the proof-of-possession signature */
+    SK_KEY_ACTIVE = 3,
+    SK_KEY_TIMELOCKED = 4,
+    SK_KEY_DESTROYED = 5
+} sk_key_state;
+
+typedef enum sk_destroy_reason {
+    SK_DESTROY_NONE = 0,
+    SK_DESTROY_USER = 1,
+    SK_DESTROY_LOCKOUT = 2,
+    SK_DESTROY_CLONE = 3,
+    SK_DESTROY_OPERATOR = 4
+} sk_destroy_reason;
+
+/* What a caller can act on after a reply: the key's state, how many PIN
+ * attempts are left before the next lock (or destruction), until when the key
+ * is locked (Unix seconds, 0 when not locked) and why it was destroyed. */
+typedef struct sk_key_status {
+    sk_key_state state;
+    uint32_t attempts_left;
+    uint64_t locked_until;
+    sk_destroy_reason destroy_reason;
+} sk_key_status;
+
+#define SK_SERVER_PUB_LEN 64u   /* X25519 public key || Ed25519 public key */
+#define SK_STORAGE_KEY_LEN 32u  /* the device storage key */
+#define SK_SESSION_ID_LEN 16u
+#define SK_REQUEST_ID_LEN 16u
+#define SK_MAX_MESSAGE_LEN 16384u /* every message and sealed state fits */
+#define SK_PIN_MIN_AUTH 4u
+#define SK_PIN_MIN_SIGN 5u
+#define SK_PIN_MAX 32u
+#define SK_MAX_SUBJECT_LEN 512u
+#define SK_MAX_TOKEN_LEN 1024u
+#define SK_MAX_DISPLAY_TEXT_LEN 256u
+
+/* Checks a PIN against the rules of its purpose: digits only, at least 4
+ * (AUTH) or 5 (SIGN) and at most SK_PIN_MAX.  pin is secret; not copied.
+ * Returns SK_OK or SK_ERR_ARG. */
+SK_API SK_WARN_UNUSED int sk_pin_check(sk_purpose purpose, const uint8_t *pin, size_t pin_len);
+
+/* The 4-digit verification code of a digest (SPEC 3.3): SHA-256 of the
+ * digest, bytes 30 and 31 as a big-endian integer, mod 10000, zero-padded.
+ * code receives 5 bytes (four digits and a NUL). */
+SK_API SK_WARN_UNUSED int sk_verification_code(char *code, size_t code_len, const uint8_t *digest,
+                                               size_t digest_len) SK_NONNULL(1, 3);
+
+/* The device's state for one split key (below). */
+typedef struct sk_device_key sk_device_key;
+
+/* ---------------------------------------------------------------- enrolment */
+
+/* An enrolment in progress (SPEC 3.2 steps 1-2).  Holds ds (secret) until
+ * the EnrolSubmit is built; free wipes it.  Not persistent: an interrupted
+ * enrolment starts again. */
+typedef struct sk_device_enrolment sk_device_enrolment;
+
+/* Starts an enrolment: generates the client key (seconds for 8K), wraps dc
+ * under the PIN, makes the X25519 key pair of this split key, derives its
+ * transport keys with the pinned server key, and writes EnrolInit to msg.
+ * server_pub: the pinned SK_SERVER_PUB_LEN bytes.  pin: secret, checked with
+ * sk_pin_check(), not kept.  token: the registration token (text), or NULL
+ * for open enrolment, where subject (or NULL) is the subject asked for.
+ * Returns SK_OK, SK_ERR_ARG, SK_ERR_LIMIT, SK_ERR_RNG, SK_ERR_NOMEM,
+ * SK_ERR_BUFFER_TOO_SMALL. */
+SK_API SK_WARN_UNUSED int sk_device_enrol_start(sk_device_enrolment **out, uint8_t *msg,
+                                                size_t cap, size_t *written,
+                                                const uint8_t *server_pub, size_t server_pub_len,
+                                                sk_purpose purpose, sk_profile profile,
+                                                const uint8_t *pin, size_t pin_len,
+                                                sk_kdf_cost cost, const char *token,
+                                                const char *subject) SK_NONNULL(1, 2, 4, 5, 9);
+
+/* Reads the reply to EnrolInit (checks the envelope and the server's
+ * signature against the pinned key) and writes EnrolSubmit to msg, which
+ * carries ds; ds is wiped from the enrolment afterwards.  Returns SK_OK,
+ * SK_ERR_PROTO_DECODE, SK_ERR_PROTO_AUTH, SK_ERR_PROTO_SERVER_SIG,
+ * SK_ERR_PROTO_STATE (called twice), SK_ERR_KEY_MISMATCH (n2 does not fit n1),
+ * or the error the server replied with (SK_ERR_TOKEN, SK_ERR_KEY_WEAK ...). */
+SK_API SK_WARN_UNUSED int sk_device_enrol_continue(sk_device_enrolment *enrolment, uint8_t *msg,
+                                                   size_t cap, size_t *written,
+                                                   const uint8_t *reply, size_t reply_len)
+    SK_NONNULL(1, 2, 4, 5);
+
+/* Reads the reply to EnrolSubmit: checks the server signature over the
+ * transcript and that the server's n equals n1 * n2 (2k bits), and gives the
+ * key state (PENDING: the first signature, the proof of possession, is still
+ * to be made).  Same errors as sk_device_enrol_continue(). */
+SK_API SK_WARN_UNUSED int sk_device_enrol_finish(sk_device_enrolment *enrolment,
+                                                 sk_device_key **out,
+                                                 const uint8_t *reply, size_t reply_len)
+    SK_NONNULL(1, 2, 3);
+
+SK_API void sk_device_enrolment_free(sk_device_enrolment *enrolment);
+
+/* ---------------------------------------------------------------- key state */
+
+/* Seals the state with the storage key (secret, SK_STORAGE_KEY_LEN bytes):
+ * "SKD1" || nonce (24) || XChaCha20-Poly1305 ciphertext.  Returns SK_OK,
+ * SK_ERR_ARG, SK_ERR_BUFFER_TOO_SMALL. */
+SK_API SK_WARN_UNUSED int sk_device_key_seal(const sk_device_key *key, uint8_t *out, size_t cap,
+                                             size_t *written, const uint8_t *storage_key,
+                                             size_t storage_key_len) SK_NONNULL(1, 2, 4, 5);
+
+/* Opens a sealed state.  Returns SK_OK, SK_ERR_PROTO_AUTH (wrong storage key
+ * or a modified blob), SK_ERR_PROTO_DECODE, SK_ERR_LIMIT. */
+SK_API SK_WARN_UNUSED int sk_device_key_open(sk_device_key **out, const uint8_t *sealed,
+                                             size_t sealed_len, const uint8_t *storage_key,
+                                             size_t storage_key_len) SK_NONNULL(1, 2, 4);
+
+SK_API void sk_device_key_free(sk_device_key *key);
+
+/* Accessors.  key_id receives SK_KEY_ID_LEN bytes.  The state is the device's
+ * view: PENDING until its first signature completes, DESTROYED once an
+ * authenticated reply says so. */
+SK_API SK_WARN_UNUSED int sk_device_key_id(const sk_device_key *key, uint8_t *key_id,
+                                           size_t key_id_len) SK_NONNULL(1, 2);
+SK_API sk_key_state sk_device_key_state(const sk_device_key *key) SK_NONNULL(1);
+SK_API sk_purpose sk_device_key_purpose(const sk_device_key *key) SK_NONNULL(1);
+SK_API sk_profile sk_device_key_profile(const sk_device_key *key) SK_NONNULL(1);
+/* The subject the server registered the key for (NUL-terminated). */
+SK_API const char *sk_device_key_subject(const sk_device_key *key) SK_NONNULL(1);
+/* The composite public key n, e = 65537. */
+SK_API SK_WARN_UNUSED int sk_device_key_pubkey(const sk_device_key *key, sk_pubkey **out)
+    SK_NONNULL(1, 2);
+/* Non-zero while a request's reply is awaited (sk_device_retry() resends it). */
+SK_API int sk_device_key_has_pending(const sk_device_key *key) SK_NONNULL(1);
+
+/* ----------------------------------------------------------------- sessions */
+
+/* A signing session as the device shows it to the user. */
+typedef struct sk_device_session sk_device_session;
+
+SK_API SK_WARN_UNUSED int sk_device_session_id(const sk_device_session *session, uint8_t *id,
+                                               size_t id_len) SK_NONNULL(1, 2);
+SK_API const char *sk_device_session_display_text(const sk_device_session *session)
+    SK_NONNULL(1);
+SK_API const char *sk_device_session_rp_name(const sk_device_session *session) SK_NONNULL(1);
+/* The verification code, computed on the device from the digest (and checked
+ * to equal the server's). */
+SK_API const char *sk_device_session_code(const sk_device_session *session) SK_NONNULL(1);
+SK_API uint64_t sk_device_session_expires_at(const sk_device_session *session) SK_NONNULL(1);
+SK_API sk_hash sk_device_session_hash(const sk_device_session *session) SK_NONNULL(1);
+SK_API sk_scheme sk_device_session_scheme(const sk_device_session *session) SK_NONNULL(1);
+SK_API void sk_device_session_free(sk_device_session *session);
+
+/* Requests.  Each writes one enveloped request to msg and advances the send
+ * counter; now (Unix seconds, may be 0) feeds the counter: counter =
+ * max(previous + 1, now * 2^16), so a copy of an old state used later still
+ * passes the replay check and is caught as a clone.  All return SK_OK,
+ * SK_ERR_ARG, SK_ERR_BUFFER_TOO_SMALL, SK_ERR_DESTROYED (the key is known to
+ * be destroyed) or SK_ERR_PROTO_STATE (another request is in flight). */
+
+/* A device-initiated session over a digest: the proof-of-possession signature
+ * of a PENDING key (the CSR's digest) or a local signature.  display_text may
+ * be NULL. */
+SK_API SK_WARN_UNUSED int sk_device_session_create(sk_device_key *key, uint8_t *msg, size_t cap,
+                                                   size_t *written, uint64_t now,
+                                                   const uint8_t *digest, size_t digest_len,
+                                                   sk_hash hash, sk_scheme scheme,
+                                                   const char *display_text)
+    SK_NONNULL(1, 2, 4, 6);
+
+/* Asks for the session waiting for this key, if any. */
+SK_API SK_WARN_UNUSED int sk_device_fetch(sk_device_key *key, uint8_t *msg, size_t cap,
+                                          size_t *written, uint64_t now) SK_NONNULL(1, 2, 4);
+
+/* Refuses a session. */
+SK_API SK_WARN_UNUSED int sk_device_refuse(sk_device_key *key, uint8_t *msg, size_t cap,
+                                           size_t *written, uint64_t now,
+                                           const sk_device_session *session)
+    SK_NONNULL(1, 2, 4, 6);
+
+/* Approves a session: unwraps dc with the PIN (secret, not kept), encodes the
+ * digest with the server's salt, computes y = EM^dc mod n1, wipes dc and
+ * writes SignSubmit.  The request is kept in the state until its reply is
+ * read.  A wrong PIN is not detected here (only the server can tell). */
+SK_API SK_WARN_UNUSED int sk_device_approve(sk_device_key *key, uint8_t *msg, size_t cap,
+                                            size_t *written, uint64_t now,
+                                            const sk_device_session *session, const uint8_t *pin,
+                                            size_t pin_len) SK_NONNULL(1, 2, 4, 6, 7);
+
+/* Revokes the key, authorised by the PIN (the server checks a partial
+ * signature of a fixed revocation digest). */
+SK_API SK_WARN_UNUSED int sk_device_revoke(sk_device_key *key, uint8_t *msg, size_t cap,
+                                           size_t *written, uint64_t now, const uint8_t *pin,
+                                           size_t pin_len) SK_NONNULL(1, 2, 4, 6);
+
+/* Rotates the one-time password without signing. */
+SK_API SK_WARN_UNUSED int sk_device_otp_refresh(sk_device_key *key, uint8_t *msg, size_t cap,
+                                                size_t *written, uint64_t now)
+    SK_NONNULL(1, 2, 4);
+
+/* Asks for the key's state at the server. */
+SK_API SK_WARN_UNUSED int sk_device_key_state_request(sk_device_key *key, uint8_t *msg,
+                                                      size_t cap, size_t *written, uint64_t now)
+    SK_NONNULL(1, 2, 4);
+
+/* Resends the request in flight (approve, revoke or OTP refresh) with the
+ * same request id and one-time password in a new envelope; for a reply that
+ * was lost.  Returns SK_ERR_PROTO_STATE when nothing is in flight. */
+SK_API SK_WARN_UNUSED int sk_device_retry(sk_device_key *key, uint8_t *msg, size_t cap,
+                                          size_t *written, uint64_t now) SK_NONNULL(1, 2, 4);
+
+/* Replies.  Each checks the envelope (authentication, key id, counter), the
+ * message type, and updates the state (counter, one-time password, the
+ * request in flight, the key's state).  An error reply returns its error and
+ * fills *status when status is not NULL (attempts left, locked until, destroy
+ * reason).  A reply that fails the envelope checks changes nothing. */
+
+/* Reply to sk_device_session_create() or sk_device_fetch().  *out is NULL
+ * and SK_ERR_NOT_FOUND is returned when no session is waiting.  Also
+ * SK_ERR_PROTO_DECODE when the server's verification code does not match the
+ * digest. */
+SK_API SK_WARN_UNUSED int sk_device_read_session(sk_device_key *key, sk_device_session **out,
+                                                 sk_key_status *status, const uint8_t *reply,
+                                                 size_t reply_len) SK_NONNULL(1, 2, 4);
+
+/* Reply to sk_device_approve() (or its retry): verifies the signature under n
+ * and writes it to sig.  Errors: SK_ERR_WRONG_PIN, SK_ERR_LOCKED,
+ * SK_ERR_DESTROYED, SK_ERR_CLONE_DETECTED, SK_ERR_SESSION_EXPIRED,
+ * SK_ERR_SESSION_REFUSED, SK_ERR_SESSION_UNKNOWN, SK_ERR_NOT_ACTIVE,
+ * SK_ERR_BAD_SIGNATURE (the server's signature does not verify; the new
+ * one-time password is kept all the same), the envelope errors. */
+SK_API SK_WARN_UNUSED int sk_device_read_signature(sk_device_key *key, uint8_t *sig, size_t cap,
+                                                   size_t *written, sk_key_status *status,
+                                                   const uint8_t *reply, size_t reply_len)
+    SK_NONNULL(1, 2, 4, 6);
+
+/* Reply to sk_device_refuse(), sk_device_revoke(), sk_device_otp_refresh()
+ * or sk_device_key_state_request().  For a key-state reply *status holds the
+ * server's view. */
+SK_API SK_WARN_UNUSED int sk_device_read_reply(sk_device_key *key, sk_key_status *status,
+                                               const uint8_t *reply, size_t reply_len)
+    SK_NONNULL(1, 3);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPLITKEY_DEVICE_H */

@@ -1,0 +1,274 @@
+/*
+ * server.h - the share server's role in the protocol (SPEC 3), as pure
+ * functions: (stored key record, stored session, request bytes, policy, time,
+ * randomness) -> (new key record, new session, reply bytes, effects).
+ *
+ * Security properties and limits
+ * -------------------------------
+ * - No socket, file, thread or clock inside: the caller passes the time and
+ *   (optionally) the randomness, stores the records and sends the reply.
+ *   Store the new records (compare-and-swap on their version) and act on the
+ *   effects in one transaction BEFORE sending the reply (SPEC 3.5).
+ * - A request that fails the envelope checks (authentication, key id, a
+ *   counter not above the last one seen, a malformed body) gets an error reply
+ *   and no new record: stored state does not change.
+ * - A key record carries no secret except ds and the server key, which are
+ *   exported separately (sk_key_record_export_secrets()) for the caller to
+ *   seal at rest (associated data: the key id) and passed back in on import.
+ *   One-time passwords are stored only as hashes.  The transport keys are not
+ *   stored: they are derived per request from the server identity.
+ * - The PIN check, s1^e = EM (mod n1), happens inside sk_server_complete();
+ *   a locked or destroyed key is answered before any exponentiation.
+ * - Nothing here logs anything.
+ *
+ * Conventions are those of splitkey.h and device.h.
+ */
+#ifndef SPLITKEY_SERVER_H
+#define SPLITKEY_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "device.h"
+#include "key.h"
+#include "sign.h"
+#include "splitkey.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A source of randomness: fills out with len bytes, returns SK_OK or
+ * SK_ERR_RNG.  Wherever one is asked for, NULL means the system CSPRNG. */
+typedef int (*sk_random_fn)(void *ctx, uint8_t *out, size_t len);
+
+/* ------------------------------------------------------------- server identity */
+
+/* The server's X25519 key-exchange key pair and Ed25519 signing key pair. */
+typedef struct sk_server_identity sk_server_identity;
+
+/* Secret export: "SKI1" || X25519 secret (32) || Ed25519 seed (32). */
+#define SK_SERVER_IDENTITY_LEN 68u
+
+SK_API SK_WARN_UNUSED int sk_server_identity_generate(sk_server_identity **out, sk_random_fn random,
+                                                      void *random_ctx) SK_NONNULL(1);
+/* out receives SK_SERVER_IDENTITY_LEN secret bytes. */
+SK_API SK_WARN_UNUSED int sk_server_identity_export(const sk_server_identity *id, uint8_t *out,
+                                                    size_t out_len) SK_NONNULL(1, 2);
+/* Returns SK_OK, SK_ERR_KEY_FORMAT. */
+SK_API SK_WARN_UNUSED int sk_server_identity_import(sk_server_identity **out, const uint8_t *in,
+                                                    size_t in_len) SK_NONNULL(1, 2);
+/* The public halves clients pin: X25519 (32) || Ed25519 (32). */
+SK_API SK_WARN_UNUSED int sk_server_identity_public(const sk_server_identity *id, uint8_t *out,
+                                                    size_t out_len) SK_NONNULL(1, 2);
+SK_API void sk_server_identity_free(sk_server_identity *id);
+
+/* ---------------------------------------------------------------------- policy */
+
+typedef struct sk_server_policy {
+    uint32_t lock1_failures;  /* consecutive wrong PINs before the first lock (3) */
+    uint64_t lock1_seconds;   /* its duration (3 h) */
+    uint32_t lock2_failures;  /* ... before the second lock (6) */
+    uint64_t lock2_seconds;   /* its duration (24 h) */
+    uint32_t destroy_failures;/* ... before the key is destroyed and revoked (9) */
+    uint64_t session_seconds; /* session lifetime (120 s) */
+    int open_enrolment;       /* non-zero: enrol without a registration token */
+} sk_server_policy;
+
+/* Fills the SPEC 3.3 defaults (token required). */
+SK_API void sk_server_policy_default(sk_server_policy *policy) SK_NONNULL(1);
+
+/* ------------------------------------------------------------ registration token */
+
+/* Mints a one-time registration token bound to a subject and a purpose: text
+ * "skt1." || base64url(payload || Ed25519 signature by the server identity),
+ * payload = "SKT1" || purpose (1) || expires_at (8) || token id (16) ||
+ * subject length (2) || subject.  The server accepts it once (the caller keeps
+ * used token ids, see sk_server_request_info) before expires_at.  out receives
+ * a NUL-terminated string; *written excludes the NUL. */
+SK_API SK_WARN_UNUSED int sk_server_token_mint(const sk_server_identity *id, char *out, size_t cap,
+                                               size_t *written, const char *subject,
+                                               sk_purpose purpose, uint64_t expires_at,
+                                               sk_random_fn random, void *random_ctx)
+    SK_NONNULL(1, 2, 4, 5);
+
+/* -------------------------------------------------------------------- records */
+
+/* The stored state of one split key.  The public part (sk_key_record_export)
+ * and the secrets (ds, server key) are exported separately. */
+typedef struct sk_key_record sk_key_record;
+
+/* Every exported key or session record fits in this many bytes. */
+#define SK_MAX_RECORD_LEN 32768u
+
+/* Imports a record; secrets is the output of sk_key_record_export_secrets()
+ * (after the caller unsealed it), or NULL/0 when the caller does not load
+ * them (a request that needs them then gets SK_ERR_INTERNAL).  Returns SK_OK,
+ * SK_ERR_PROTO_DECODE, SK_ERR_LIMIT, SK_ERR_KEY_FORMAT. */
+SK_API SK_WARN_UNUSED int sk_key_record_import(sk_key_record **out, const uint8_t *record,
+                                               size_t record_len, const uint8_t *secrets,
+                                               size_t secrets_len) SK_NONNULL(1, 2);
+SK_API SK_WARN_UNUSED int sk_key_record_export(const sk_key_record *rec, uint8_t *out, size_t cap,
+                                               size_t *written) SK_NONNULL(1, 2, 4);
+/* Secret: "SKR1" || ds length (2) || ds || server key length (2) || server
+ * key.  *written is 0 when the record holds no secret (destroyed). */
+SK_API SK_WARN_UNUSED int sk_key_record_export_secrets(const sk_key_record *rec, uint8_t *out,
+                                                       size_t cap, size_t *written)
+    SK_NONNULL(1, 2, 4);
+/* Starts at 1 and grows by one with every change: a store updates a record
+ * only where the stored version is the one it read. */
+SK_API uint64_t sk_key_record_version(const sk_key_record *rec) SK_NONNULL(1);
+SK_API SK_WARN_UNUSED int sk_key_record_key_id(const sk_key_record *rec, uint8_t *key_id,
+                                               size_t key_id_len) SK_NONNULL(1, 2);
+SK_API sk_purpose sk_key_record_purpose(const sk_key_record *rec) SK_NONNULL(1);
+SK_API const char *sk_key_record_subject(const sk_key_record *rec) SK_NONNULL(1);
+/* The state as of now (a lock that has run out reads ACTIVE). */
+SK_API void sk_key_record_status(const sk_key_record *rec, sk_key_status *status,
+                                 const sk_server_policy *policy, uint64_t now)
+    SK_NONNULL(1, 2, 3);
+/* The composite public key; SK_ERR_PROTO_STATE before EnrolSubmit. */
+SK_API SK_WARN_UNUSED int sk_key_record_pubkey(const sk_key_record *rec, sk_pubkey **out)
+    SK_NONNULL(1, 2);
+SK_API void sk_key_record_free(sk_key_record *rec);
+
+/* A signing session (SPEC 3.3). */
+typedef struct sk_session_record sk_session_record;
+
+typedef enum sk_session_state {
+    SK_SESSION_PENDING = 1,
+    SK_SESSION_COMPLETE = 2,
+    SK_SESSION_REFUSED = 3,
+    SK_SESSION_EXPIRED = 4
+} sk_session_state;
+
+SK_API SK_WARN_UNUSED int sk_session_record_import(sk_session_record **out, const uint8_t *in,
+                                                   size_t in_len) SK_NONNULL(1, 2);
+SK_API SK_WARN_UNUSED int sk_session_record_export(const sk_session_record *rec, uint8_t *out,
+                                                   size_t cap, size_t *written)
+    SK_NONNULL(1, 2, 4);
+SK_API uint64_t sk_session_record_version(const sk_session_record *rec) SK_NONNULL(1);
+SK_API SK_WARN_UNUSED int sk_session_record_id(const sk_session_record *rec, uint8_t *id,
+                                               size_t id_len) SK_NONNULL(1, 2);
+SK_API SK_WARN_UNUSED int sk_session_record_key_id(const sk_session_record *rec, uint8_t *key_id,
+                                                   size_t key_id_len) SK_NONNULL(1, 2);
+SK_API sk_session_state sk_session_record_state(const sk_session_record *rec) SK_NONNULL(1);
+SK_API uint64_t sk_session_record_expires_at(const sk_session_record *rec) SK_NONNULL(1);
+SK_API const char *sk_session_record_code(const sk_session_record *rec) SK_NONNULL(1);
+SK_API void sk_session_record_free(sk_session_record *rec);
+
+/* --------------------------------------------------------------- routing */
+
+/* What the caller must load before handling a request. */
+typedef enum sk_request_kind {
+    SK_REQ_ENROL_INIT = 1,    /* device: no key yet; load a pool key */
+    SK_REQ_DEVICE = 2,        /* device: load the key record by key_id */
+    SK_REQ_RP_CREATE = 3,     /* relying party: load the key by key_id or person_id */
+    SK_REQ_RP_POLL = 4,       /* relying party: load the session, then its key */
+    SK_REQ_RP_KEY_STATE = 5   /* relying party: load the key by key_id */
+} sk_request_kind;
+
+typedef struct sk_request_info {
+    sk_request_kind kind;
+    uint32_t msg_type;               /* the envelope's message type (device requests) */
+    int has_key_id;
+    uint8_t key_id[SK_KEY_ID_LEN];
+    int has_session_id;              /* SK_REQ_RP_POLL, and device requests naming one */
+    uint8_t session_id[SK_SESSION_ID_LEN];
+    int wants_pending_session;       /* device fetch: load the key's oldest pending session */
+    int has_person_id;
+    char person_id[65];
+    int has_token_id;                /* ENROL_INIT with a token: check it was never used */
+    uint8_t token_id[16];
+    sk_purpose purpose;              /* ENROL_INIT and RP_CREATE */
+    sk_profile profile;              /* ENROL_INIT: the size of pool key to pass */
+} sk_request_info;
+
+/* Reads what a device request needs.  With rec == NULL only the clear header
+ * is read (kind, msg_type, key_id, and for ENROL_INIT purpose, profile and the
+ * token id); with the key record the body is decrypted too (session_id,
+ * wants_pending_session).  Changes nothing.  Returns SK_OK,
+ * SK_ERR_PROTO_DECODE, SK_ERR_LIMIT, SK_ERR_PROTO_AUTH. */
+SK_API SK_WARN_UNUSED int sk_server_peek_device(sk_request_info *info,
+                                                const sk_server_identity *id,
+                                                const sk_key_record *rec, const uint8_t *req,
+                                                size_t req_len) SK_NONNULL(1, 2, 4);
+
+/* The same for a relying-party request (no envelope). */
+SK_API SK_WARN_UNUSED int sk_server_peek_rp(sk_request_info *info, const uint8_t *req,
+                                            size_t req_len) SK_NONNULL(1, 2);
+
+/* --------------------------------------------------------------- handling */
+
+/* Everything a handler reads.  Only identity, policy and now are required. */
+typedef struct sk_server_input {
+    const sk_server_identity *identity;
+    const sk_server_policy *policy;
+    uint64_t now;                       /* Unix seconds */
+    const sk_key_record *key;           /* the routed key, or NULL (unknown key) */
+    const sk_session_record *session;   /* the routed session, or NULL */
+    const uint8_t *pool_key;            /* ENROL_INIT: an sk_server_key export (secret) */
+    size_t pool_key_len;
+    int token_used;                     /* ENROL_INIT: the token id was seen before */
+    sk_random_fn random;                /* NULL: the system CSPRNG */
+    void *random_ctx;
+} sk_server_input;
+
+/* Effects the caller performs in the same transaction as storing the records. */
+#define SK_EFFECT_NEW_KEY 0x01u        /* insert the key record (and its secrets) */
+#define SK_EFFECT_POOL_KEY_USED 0x02u  /* remove the pool key passed in */
+#define SK_EFFECT_TOKEN_USED 0x04u     /* remember the token id as used */
+#define SK_EFFECT_NEW_SESSION 0x08u    /* insert the session record */
+#define SK_EFFECT_REVOKE_CERT 0x10u    /* revoke the key's certificate (reason below) */
+#define SK_EFFECT_DELETE_SECRETS 0x20u /* delete the sealed ds and server key */
+#define SK_EFFECT_CERT_REQUEST 0x40u   /* proof of possession done: hand the CSR to the
+                                          CA (certificate hook, later work) */
+#define SK_EFFECT_STORE_SECRETS 0x80u  /* the secrets changed: seal and store them */
+
+/* RFC 5280 CRLReason values used in revocation effects. */
+#define SK_CRL_REASON_KEY_COMPROMISE 1
+#define SK_CRL_REASON_CESSATION_OF_OPERATION 5
+
+typedef struct sk_server_result sk_server_result;
+
+/* Handles one device request.  Returns SK_OK whenever there is a reply to
+ * send (error replies included: see sk_server_result_status()), or SK_ERR_ARG
+ * / SK_ERR_NOMEM / SK_ERR_RNG when there is none. */
+SK_API SK_WARN_UNUSED int sk_server_handle_device(sk_server_result **out,
+                                                  const sk_server_input *in,
+                                                  const uint8_t *req, size_t req_len)
+    SK_NONNULL(1, 2, 3);
+
+/* Handles one relying-party request (RpRequest -> RpReply). */
+SK_API SK_WARN_UNUSED int sk_server_handle_rp(sk_server_result **out, const sk_server_input *in,
+                                              const uint8_t *req, size_t req_len)
+    SK_NONNULL(1, 2, 3);
+
+/* Revocation by an operator: the key becomes DESTROYED (operator), with the
+ * effects REVOKE_CERT (cessationOfOperation) and DELETE_SECRETS.  No reply. */
+SK_API SK_WARN_UNUSED int sk_server_operator_revoke(sk_server_result **out,
+                                                    const sk_server_input *in) SK_NONNULL(1, 2);
+
+/* A device error reply in clear, for requests the caller refuses before
+ * handling (unknown key id ...).  code is a negative sk_error. */
+SK_API SK_WARN_UNUSED int sk_server_plain_error(uint8_t *out, size_t cap, size_t *written,
+                                                int code) SK_NONNULL(1, 3);
+
+/* The reply to send (never NULL after SK_OK; valid until the result is freed). */
+SK_API const uint8_t *sk_server_result_reply(const sk_server_result *res, size_t *len)
+    SK_NONNULL(1, 2);
+/* The new key record and session record to store, or NULL when unchanged. */
+SK_API const sk_key_record *sk_server_result_key(const sk_server_result *res) SK_NONNULL(1);
+SK_API const sk_session_record *sk_server_result_session(const sk_server_result *res)
+    SK_NONNULL(1);
+/* SK_OK, or the error the reply carries (SK_ERR_WRONG_PIN ...). */
+SK_API int sk_server_result_status(const sk_server_result *res) SK_NONNULL(1);
+/* SK_EFFECT_* bits, and the CRLReason of SK_EFFECT_REVOKE_CERT. */
+SK_API unsigned sk_server_result_effects(const sk_server_result *res) SK_NONNULL(1);
+SK_API int sk_server_result_revoke_reason(const sk_server_result *res) SK_NONNULL(1);
+SK_API void sk_server_result_free(sk_server_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPLITKEY_SERVER_H */
