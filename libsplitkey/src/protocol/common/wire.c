@@ -166,7 +166,7 @@ int skp_error_read(const uint8_t *body, size_t len, sk_key_status *status)
         status->destroy_reason = (sk_destroy_reason)e->destroy_reason;
         if (rc == SK_ERR_DESTROYED || rc == SK_ERR_CLONE_DETECTED)
             status->state = SK_KEY_DESTROYED;
-        else if (rc == SK_ERR_LOCKED)
+        else if (rc == SK_ERR_LOCKED || (rc == SK_ERR_WRONG_PIN && e->locked_until != 0))
             status->state = SK_KEY_TIMELOCKED;
     }
     skp_free(m);

@@ -1,0 +1,474 @@
+/* session.c - the device's requests after enrolment and the replies to them:
+ * sessions, approval (signing), refusal, revocation, OTP refresh, key state,
+ * and the retry of a request whose reply was lost. */
+#include <sodium.h>
+#include <string.h>
+
+#include "protocol/device/device_internal.h"
+
+/* ---------------------------------------------------------------- sessions */
+
+int sk_device_session_id(const sk_device_session *s, uint8_t *id, size_t id_len)
+{
+    if (id_len != SKP_SESSION_ID_LEN)
+        return SK_ERR_ARG;
+    memcpy(id, s->id, SKP_SESSION_ID_LEN);
+    return SK_OK;
+}
+
+const char *sk_device_session_display_text(const sk_device_session *s) { return s->display_text; }
+const char *sk_device_session_rp_name(const sk_device_session *s) { return s->rp_name; }
+const char *sk_device_session_code(const sk_device_session *s) { return s->code; }
+uint64_t sk_device_session_expires_at(const sk_device_session *s) { return s->expires_at; }
+sk_hash sk_device_session_hash(const sk_device_session *s) { return s->hash; }
+sk_scheme sk_device_session_scheme(const sk_device_session *s) { return s->scheme; }
+
+void sk_device_session_free(sk_device_session *s)
+{
+    if (s == NULL)
+        return;
+    sodium_memzero(s, sizeof *s);
+    free(s);
+}
+
+/* Common preconditions of a new request. */
+static int can_request(const sk_device_key *key)
+{
+    if (key->state == SK_KEY_DESTROYED)
+        return SK_ERR_DESTROYED;
+    if (key->pending_kind != SKD_PENDING_NONE)
+        return SK_ERR_PROTO_STATE;
+    return SK_OK;
+}
+
+static int send_message(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
+                        uint64_t now, uint32_t type, const ProtobufCMessage *m)
+{
+    uint8_t body[SKP_MAX_BODY_LEN];
+    size_t body_len = 0;
+    int rc = skp_pack(m, body, sizeof body, &body_len);
+    if (rc == SK_OK)
+        rc = skd_send(key, msg, cap, written, now, type, body, body_len);
+    sodium_memzero(body, body_len <= sizeof body ? body_len : sizeof body);
+    return rc;
+}
+
+int sk_device_session_create(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
+                             uint64_t now, const uint8_t *digest, size_t digest_len, sk_hash hash,
+                             sk_scheme scheme, const char *display_text)
+{
+    Splitkey__SessionCreate c = SPLITKEY__SESSION_CREATE__INIT;
+    *written = 0;
+    int rc = can_request(key);
+    if (rc != SK_OK)
+        return rc;
+    if (skp_sign_hash_ok((uint32_t)hash) != SK_OK || skp_scheme_ok((uint32_t)scheme) != SK_OK ||
+        digest_len != sk_hash_len(hash))
+        return SK_ERR_ARG;
+    if (display_text != NULL && skp_check_text(display_text, SKP_MAX_DISPLAY_TEXT_LEN) != SK_OK)
+        return SK_ERR_LIMIT;
+    c.key_id = skp_bin(key->key_id, SKP_KEY_ID_LEN);
+    c.purpose = (Splitkey__Purpose)key->purpose;
+    c.digest = skp_bin(digest, digest_len);
+    c.hash = (uint32_t)hash;
+    c.scheme = (uint32_t)scheme;
+    c.display_text = (char *)(display_text != NULL ? display_text : "");
+    return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE,
+                        &c.base);
+}
+
+int sk_device_fetch(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now)
+{
+    Splitkey__SessionFetch f = SPLITKEY__SESSION_FETCH__INIT;
+    *written = 0;
+    int rc = can_request(key);
+    if (rc != SK_OK)
+        return rc;
+    return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_SESSION_FETCH,
+                        &f.base);
+}
+
+int sk_device_refuse(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
+                     const sk_device_session *session)
+{
+    Splitkey__SessionRefuse r = SPLITKEY__SESSION_REFUSE__INIT;
+    *written = 0;
+    int rc = can_request(key);
+    if (rc != SK_OK)
+        return rc;
+    r.session_id = skp_bin(session->id, SKP_SESSION_ID_LEN);
+    return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE,
+                        &r.base);
+}
+
+int sk_device_key_state_request(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
+                                uint64_t now)
+{
+    Splitkey__KeyStateRequest r = SPLITKEY__KEY_STATE_REQUEST__INIT;
+    *written = 0;
+    if (key->pending_kind != SKD_PENDING_NONE)
+        return SK_ERR_PROTO_STATE;
+    r.key_id = skp_bin(key->key_id, SKP_KEY_ID_LEN);
+    return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_KEY_STATE, &r.base);
+}
+
+/* Builds the request in flight again (first send and retries alike). */
+static int send_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
+                        uint64_t now)
+{
+    switch (key->pending_kind) {
+    case SKD_PENDING_SIGN: {
+        Splitkey__SignSubmit s = SPLITKEY__SIGN_SUBMIT__INIT;
+        s.session_id = skp_bin(key->pending_session_id, key->pending_session_id_len);
+        s.request_id = skp_bin(key->pending_request_id, SKP_REQUEST_ID_LEN);
+        s.y = skp_bin(key->pending_y, key->pending_y_len);
+        s.otp = skp_bin(key->otp, SKP_OTP_LEN);
+        return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT,
+                            &s.base);
+    }
+    case SKD_PENDING_REVOKE: {
+        Splitkey__Revoke r = SPLITKEY__REVOKE__INIT;
+        r.request_id = skp_bin(key->pending_request_id, SKP_REQUEST_ID_LEN);
+        r.y = skp_bin(key->pending_y, key->pending_y_len);
+        r.otp = skp_bin(key->otp, SKP_OTP_LEN);
+        return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_REVOKE,
+                            &r.base);
+    }
+    case SKD_PENDING_OTP: {
+        Splitkey__OtpRefresh r = SPLITKEY__OTP_REFRESH__INIT;
+        r.request_id = skp_bin(key->pending_request_id, SKP_REQUEST_ID_LEN);
+        r.otp = skp_bin(key->otp, SKP_OTP_LEN);
+        return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH,
+                            &r.base);
+    }
+    default:
+        return SK_ERR_PROTO_STATE;
+    }
+}
+
+static void clear_pending(sk_device_key *key)
+{
+    key->pending_kind = SKD_PENDING_NONE;
+    sodium_memzero(key->pending_request_id, sizeof key->pending_request_id);
+    sodium_memzero(key->pending_session_id, sizeof key->pending_session_id);
+    key->pending_session_id_len = 0;
+    sodium_memzero(key->pending_y, sizeof key->pending_y);
+    key->pending_y_len = 0;
+    sodium_memzero(key->pending_digest, sizeof key->pending_digest);
+    key->pending_digest_len = 0;
+    key->pending_hash = 0;
+    key->pending_scheme = 0;
+}
+
+/* Records a request in flight and sends it; forgets it if it cannot be sent. */
+static int start_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
+                         uint64_t now, uint32_t kind)
+{
+    key->pending_kind = kind;
+    randombytes_buf(key->pending_request_id, SKP_REQUEST_ID_LEN);
+    int rc = send_pending(key, msg, cap, written, now);
+    if (rc != SK_OK)
+        clear_pending(key);
+    return rc;
+}
+
+int sk_device_approve(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
+                      uint64_t now, const sk_device_session *session, const uint8_t *pin,
+                      size_t pin_len)
+{
+    *written = 0;
+    int rc = can_request(key);
+    if (rc != SK_OK)
+        return rc;
+    if (session->purpose != key->purpose)
+        return SK_ERR_ARG;
+    size_t y_len = key->bits / 8;
+    rc = skd_partial(key, key->pending_y, y_len, pin, pin_len, session->scheme, session->hash,
+                     session->digest, session->digest_len,
+                     session->salt_len ? session->salt : NULL, session->salt_len);
+    if (rc != SK_OK) {
+        clear_pending(key);
+        return rc;
+    }
+    key->pending_y_len = y_len;
+    memcpy(key->pending_session_id, session->id, SKP_SESSION_ID_LEN);
+    key->pending_session_id_len = SKP_SESSION_ID_LEN;
+    memcpy(key->pending_digest, session->digest, session->digest_len);
+    key->pending_digest_len = session->digest_len;
+    key->pending_hash = (uint32_t)session->hash;
+    key->pending_scheme = (uint32_t)session->scheme;
+    return start_pending(key, msg, cap, written, now, SKD_PENDING_SIGN);
+}
+
+int sk_device_revoke(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
+                     const uint8_t *pin, size_t pin_len)
+{
+    uint8_t digest[32];
+    *written = 0;
+    int rc = can_request(key);
+    if (rc != SK_OK)
+        return rc;
+    skp_revoke_digest(digest, key->key_id);
+    size_t y_len = key->bits / 8;
+    rc = skd_partial(key, key->pending_y, y_len, pin, pin_len, SK_SCHEME_PKCS1, SK_HASH_SHA256,
+                     digest, sizeof digest, NULL, 0);
+    if (rc != SK_OK) {
+        clear_pending(key);
+        return rc;
+    }
+    key->pending_y_len = y_len;
+    return start_pending(key, msg, cap, written, now, SKD_PENDING_REVOKE);
+}
+
+int sk_device_otp_refresh(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
+                          uint64_t now)
+{
+    *written = 0;
+    int rc = can_request(key);
+    if (rc != SK_OK)
+        return rc;
+    return start_pending(key, msg, cap, written, now, SKD_PENDING_OTP);
+}
+
+int sk_device_retry(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now)
+{
+    *written = 0;
+    if (key->pending_kind == SKD_PENDING_NONE)
+        return SK_ERR_PROTO_STATE;
+    return send_pending(key, msg, cap, written, now);
+}
+
+/* ----------------------------------------------------------------- replies */
+
+static int load_session(sk_device_session *s, const Splitkey__SessionInfo *i)
+{
+    char code[SKP_CODE_LEN + 1];
+    if (skp_check_len(&i->session_id, SKP_SESSION_ID_LEN) ||
+        skp_check_max(&i->digest, SKP_MAX_DIGEST_LEN) ||
+        skp_check_max(&i->salt, SKP_MAX_SALT_LEN) ||
+        skp_check_text(i->display_text, SKP_MAX_DISPLAY_TEXT_LEN) ||
+        skp_check_text(i->rp_name, SKP_MAX_RP_NAME_LEN) ||
+        skp_check_text(i->verification_code, SKP_CODE_LEN))
+        return SK_ERR_LIMIT;
+    if (skp_sign_hash_ok(i->hash) || skp_scheme_ok(i->scheme) || skp_purpose_ok(i->purpose) ||
+        i->digest.len != sk_hash_len((sk_hash)i->hash))
+        return SK_ERR_PROTO_DECODE;
+    if (i->scheme == SK_SCHEME_PSS ? i->salt.len != i->digest.len : i->salt.len != 0)
+        return SK_ERR_PROTO_DECODE;
+    /* The code shown is the device's own; the server's must agree. */
+    if (sk_verification_code(code, sizeof code, i->digest.data, i->digest.len) != SK_OK ||
+        i->verification_code == NULL || strcmp(code, i->verification_code) != 0)
+        return SK_ERR_PROTO_DECODE;
+    memcpy(s->id, i->session_id.data, SKP_SESSION_ID_LEN);
+    s->purpose = (sk_purpose)i->purpose;
+    skp_copy(s->digest, &s->digest_len, &i->digest);
+    s->hash = (sk_hash)i->hash;
+    s->scheme = (sk_scheme)i->scheme;
+    skp_copy(s->salt, &s->salt_len, &i->salt);
+    if (i->display_text != NULL)
+        memcpy(s->display_text, i->display_text, strlen(i->display_text) + 1);
+    if (i->rp_name != NULL)
+        memcpy(s->rp_name, i->rp_name, strlen(i->rp_name) + 1);
+    memcpy(s->code, code, sizeof code);
+    s->expires_at = i->expires_at;
+    return SK_OK;
+}
+
+int sk_device_read_session(sk_device_key *key, sk_device_session **out, sk_key_status *status,
+                           const uint8_t *reply, size_t reply_len)
+{
+    static const uint32_t types[] = {SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE_REPLY,
+                                     SPLITKEY__MSG_TYPE__MSG_SESSION_FETCH_REPLY};
+    uint8_t body[SKP_MAX_BODY_LEN];
+    size_t body_len = 0;
+    uint32_t type = 0;
+    ProtobufCMessage *m = NULL;
+    sk_device_session *s = NULL;
+
+    *out = NULL;
+    int rc = skd_open(key, &type, body, &body_len, status, types, 2, reply, reply_len);
+    if (rc != SK_OK)
+        return rc;
+    rc = skp_unpack(&splitkey__session_fetch_reply__descriptor, &m, body, body_len,
+                    SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        goto out;
+    const Splitkey__SessionFetchReply *r = (const Splitkey__SessionFetchReply *)m;
+    if (r->session == NULL) {
+        rc = SK_ERR_NOT_FOUND;
+        goto out;
+    }
+    s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        rc = SK_ERR_NOMEM;
+        goto out;
+    }
+    rc = load_session(s, r->session);
+    if (rc == SK_OK) {
+        *out = s;
+        s = NULL;
+    }
+out:
+    sk_device_session_free(s);
+    skp_free(m);
+    return rc;
+}
+
+int sk_device_read_signature(sk_device_key *key, uint8_t *sig, size_t cap, size_t *written,
+                             sk_key_status *status, const uint8_t *reply, size_t reply_len)
+{
+    static const uint32_t types[] = {SPLITKEY__MSG_TYPE__MSG_SIGN_REPLY};
+    uint8_t body[SKP_MAX_BODY_LEN];
+    size_t body_len = 0;
+    uint32_t type = 0;
+    ProtobufCMessage *m = NULL;
+    sk_pubkey *pub = NULL;
+
+    *written = 0;
+    if (key->pending_kind != SKD_PENDING_SIGN)
+        return SK_ERR_PROTO_STATE;
+    size_t sig_len = key->bits / 4;
+    if (cap < sig_len)
+        return SK_ERR_BUFFER_TOO_SMALL;
+    int rc = skd_open(key, &type, body, &body_len, status, types, 1, reply, reply_len);
+    if (rc != SK_OK)
+        return rc;
+    rc = skp_unpack(&splitkey__sign_reply__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        goto out;
+    const Splitkey__SignReply *r = (const Splitkey__SignReply *)m;
+    if (skp_check_len(&r->signature, sig_len) || skp_check_len(&r->otp, SKP_OTP_LEN) ||
+        skp_check_len(&r->request_id, SKP_REQUEST_ID_LEN) ||
+        skp_check_len(&r->session_id, SKP_SESSION_ID_LEN) ||
+        skp_check_max(&r->certificate, SKP_MAX_CERT_LEN)) {
+        rc = SK_ERR_LIMIT;
+        goto out;
+    }
+    if (memcmp(r->request_id.data, key->pending_request_id, SKP_REQUEST_ID_LEN) != 0 ||
+        memcmp(r->session_id.data, key->pending_session_id, SKP_SESSION_ID_LEN) != 0) {
+        rc = SK_ERR_PROTO_STATE;
+        goto out;
+    }
+    /* The server rotated the OTP: keep the new one whatever the signature is
+     * worth, or the next honest request would look like a clone. */
+    memcpy(key->otp, r->otp.data, SKP_OTP_LEN);
+    sk_hash hash = (sk_hash)key->pending_hash;
+    sk_scheme scheme = (sk_scheme)key->pending_scheme;
+    uint8_t digest[SKP_MAX_DIGEST_LEN];
+    size_t digest_len = key->pending_digest_len;
+    memcpy(digest, key->pending_digest, digest_len);
+    clear_pending(key);
+    rc = sk_device_key_pubkey(key, &pub);
+    if (rc != SK_OK)
+        goto out;
+    if (sk_verify(pub, scheme, hash, digest, digest_len, r->signature.data, sig_len) != SK_OK) {
+        rc = SK_ERR_BAD_SIGNATURE;
+        goto out;
+    }
+    memcpy(sig, r->signature.data, sig_len);
+    *written = sig_len;
+    if (r->certificate.len > 0)
+        skp_copy(key->cert, &key->cert_len, &r->certificate);
+    if (key->state == SK_KEY_PENDING || key->state == SK_KEY_TIMELOCKED)
+        key->state = SK_KEY_ACTIVE;
+    if (status != NULL) {
+        memset(status, 0, sizeof *status);
+        status->state = key->state;
+    }
+out:
+    sk_pubkey_free(pub);
+    skp_free(m);
+    sodium_memzero(body, sizeof body);
+    return rc;
+}
+
+int sk_device_read_reply(sk_device_key *key, sk_key_status *status, const uint8_t *reply,
+                         size_t reply_len)
+{
+    static const uint32_t types[] = {
+        SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE_REPLY, SPLITKEY__MSG_TYPE__MSG_REVOKE_REPLY,
+        SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH_REPLY, SPLITKEY__MSG_TYPE__MSG_KEY_STATE_REPLY};
+    uint8_t body[SKP_MAX_BODY_LEN];
+    size_t body_len = 0;
+    uint32_t type = 0;
+    ProtobufCMessage *m = NULL;
+
+    /* A reply that does not answer the request in flight changes nothing. */
+    const uint8_t *p = reply;
+    skp_env *env = malloc(sizeof *env);
+    if (env == NULL)
+        return SK_ERR_NOMEM;
+    int rc = skp_env_parse(env, p, reply_len);
+    if (rc == SK_OK) {
+        uint32_t t = env->type;
+        if ((t == SPLITKEY__MSG_TYPE__MSG_REVOKE_REPLY && key->pending_kind != SKD_PENDING_REVOKE) ||
+            (t == SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH_REPLY && key->pending_kind != SKD_PENDING_OTP))
+            rc = SK_ERR_PROTO_STATE;
+    }
+    free(env);
+    if (rc != SK_OK)
+        return rc;
+
+    rc = skd_open(key, &type, body, &body_len, status, types, 4, reply, reply_len);
+    if (rc != SK_OK)
+        return rc;
+    switch (type) {
+    case SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE_REPLY:
+        break;
+    case SPLITKEY__MSG_TYPE__MSG_REVOKE_REPLY:
+        clear_pending(key);
+        key->state = SK_KEY_DESTROYED;
+        if (status != NULL) {
+            memset(status, 0, sizeof *status);
+            status->state = SK_KEY_DESTROYED;
+            status->destroy_reason = SK_DESTROY_USER;
+        }
+        break;
+    case SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH_REPLY: {
+        rc = skp_unpack(&splitkey__otp_refresh_reply__descriptor, &m, body, body_len,
+                        SKP_MAX_BODY_LEN);
+        if (rc != SK_OK)
+            break;
+        const Splitkey__OtpRefreshReply *r = (const Splitkey__OtpRefreshReply *)m;
+        if (skp_check_len(&r->otp, SKP_OTP_LEN) ||
+            skp_check_len(&r->request_id, SKP_REQUEST_ID_LEN)) {
+            rc = SK_ERR_LIMIT;
+            break;
+        }
+        if (memcmp(r->request_id.data, key->pending_request_id, SKP_REQUEST_ID_LEN) != 0) {
+            rc = SK_ERR_PROTO_STATE;
+            break;
+        }
+        memcpy(key->otp, r->otp.data, SKP_OTP_LEN);
+        clear_pending(key);
+        break;
+    }
+    case SPLITKEY__MSG_TYPE__MSG_KEY_STATE_REPLY: {
+        rc = skp_unpack(&splitkey__key_state_reply__descriptor, &m, body, body_len,
+                        SKP_MAX_BODY_LEN);
+        if (rc != SK_OK)
+            break;
+        const Splitkey__KeyStateReply *r = (const Splitkey__KeyStateReply *)m;
+        if (r->state < SPLITKEY__KEY_STATE__KEY_ENROLLING ||
+            r->state > SPLITKEY__KEY_STATE__KEY_DESTROYED ||
+            r->destroy_reason > SPLITKEY__DESTROY_REASON__DESTROY_OPERATOR) {
+            rc = SK_ERR_PROTO_DECODE;
+            break;
+        }
+        if (status != NULL) {
+            status->state = (sk_key_state)r->state;
+            status->attempts_left = r->attempts_left;
+            status->locked_until = r->locked_until;
+            status->destroy_reason = (sk_destroy_reason)r->destroy_reason;
+        }
+        if (r->state == SPLITKEY__KEY_STATE__KEY_DESTROYED)
+            key->state = SK_KEY_DESTROYED;
+        break;
+    }
+    default:
+        rc = SK_ERR_PROTO_STATE;
+    }
+    skp_free(m);
+    sodium_memzero(body, sizeof body);
+    return rc;
+}
