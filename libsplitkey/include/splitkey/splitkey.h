@@ -51,7 +51,13 @@ extern "C" {
 
 #if defined(__GNUC__)
 #define SK_WARN_UNUSED __attribute__((warn_unused_result))
+#if defined(SK_BUILDING_LIBRARY)
+/* Inside the library the attribute would let the compiler delete the
+ * functions' own NULL checks (which return SK_ERR_ARG); callers keep it. */
+#define SK_NONNULL(...)
+#else
 #define SK_NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
+#endif
 #else
 #define SK_WARN_UNUSED
 #define SK_NONNULL(...)
