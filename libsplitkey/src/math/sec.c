@@ -173,16 +173,20 @@ int sk_sec_powm(mp_limb_t *r, const mp_limb_t *b, const mp_limb_t *e, mp_bitcnt_
         return SK_ERR_NOMEM;
     }
     /* mpn_sec_powm needs B > 0: raise a zero base to 1 and clear the result
-     * afterwards, with masks rather than branches. */
+     * afterwards (0^e = 0 for e > 0; 0^0 = 1), with masks, not branches. */
     memcpy(base, b, (size_t)m.n * sizeof(mp_limb_t));
-    mp_limb_t zero = 0;
+    mp_limb_t b_zero = 0, e_zero = 0;
     for (mp_size_t i = 0; i < m.n; i++)
-        zero |= base[i];
-    zero = ((zero | (mp_limb_t)(0 - zero)) >> (GMP_NUMB_BITS - 1)) - 1; /* ~0 if b == 0 */
-    base[0] |= zero & 1;
+        b_zero |= base[i];
+    for (mp_size_t i = 0; i < SK_LIMBS(ebits); i++)
+        e_zero |= e[i];
+    b_zero = ((b_zero | (mp_limb_t)(0 - b_zero)) >> (GMP_NUMB_BITS - 1)) - 1; /* ~0 if b = 0 */
+    e_zero = ((e_zero | (mp_limb_t)(0 - e_zero)) >> (GMP_NUMB_BITS - 1)) - 1; /* ~0 if e = 0 */
+    base[0] |= b_zero & 1;
     mpn_sec_powm(r, base, m.n, e, ebits, m.m, m.n, s);
+    mp_limb_t clear = b_zero & ~e_zero;
     for (mp_size_t i = 0; i < m.n; i++)
-        r[i] &= ~zero;
+        r[i] &= ~clear;
     scratch_free(base, m.n);
     scratch_free(s, itch);
     return SK_OK;
