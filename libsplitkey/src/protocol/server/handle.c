@@ -1,0 +1,1073 @@
+/* handle.c - the server's handling of device requests (SPEC 3.2-3.4) as a
+ * pure function of the stored records, the request, the policy, the time and
+ * the randomness; and the result object the caller acts on. */
+#include <sodium.h>
+#include <string.h>
+
+#include "protocol/server/server_internal.h"
+
+/* ------------------------------------------------------------------ result */
+
+const uint8_t *sk_server_result_reply(const sk_server_result *res, size_t *len)
+{
+    *len = res->reply_len;
+    return res->reply;
+}
+const sk_key_record *sk_server_result_key(const sk_server_result *res) { return res->key; }
+const sk_session_record *sk_server_result_session(const sk_server_result *res)
+{
+    return res->session;
+}
+int sk_server_result_status(const sk_server_result *res) { return res->status; }
+unsigned sk_server_result_effects(const sk_server_result *res) { return res->effects; }
+int sk_server_result_revoke_reason(const sk_server_result *res) { return res->revoke_reason; }
+
+void sk_server_result_free(sk_server_result *res)
+{
+    if (res == NULL)
+        return;
+    sk_key_record_free(res->key);
+    sk_session_record_free(res->session);
+    sodium_memzero(res, sizeof *res);
+    free(res);
+}
+
+int sk_server_plain_error(uint8_t *out, size_t cap, size_t *written, int code)
+{
+    uint8_t body[64];
+    size_t len = 0;
+    *written = 0;
+    if (code >= 0)
+        return SK_ERR_ARG;
+    int rc = skp_error_body(body, sizeof body, &len, code, NULL);
+    if (rc != SK_OK)
+        return rc;
+    return skp_env_plain(out, cap, written, NULL, SPLITKEY__MSG_TYPE__MSG_PLAIN_ERROR, body, len);
+}
+
+/* ------------------------------------------------------------------ context */
+
+typedef struct sks_ctx {
+    const sk_server_input *in;
+    sk_rng rng;
+    sk_server_result *res;
+    sk_key_record *rec;       /* working copy of the key record */
+    sk_session_record *sess;  /* working copy or new session */
+    bool sess_changed;
+    uint8_t rx[SKP_TEK_LEN];  /* secret */
+    uint8_t tx[SKP_TEK_LEN];  /* secret */
+    sk_key_status err_status; /* details for an error reply */
+    bool has_err_status;
+    /* When set, the reply is kept as the answer to this request id. */
+    bool store_reply;
+    uint8_t store_request_id[SKP_REQUEST_ID_LEN];
+    uint8_t store_otp_hash[SKP_OTP_HASH_LEN];
+    bool replayed; /* the reply is a stored one, sent again */
+} sks_ctx;
+
+static bool is_bad_request(int rc)
+{
+    return rc == SK_ERR_PROTO_DECODE || rc == SK_ERR_LIMIT || rc == SK_ERR_BAD_VALUE ||
+           rc == SK_ERR_ARG;
+}
+
+static int plain_error(sk_server_result *res, int code)
+{
+    res->status = code;
+    return sk_server_plain_error(res->reply, sizeof res->reply, &res->reply_len, code);
+}
+
+static int seal_reply(sks_ctx *c, uint32_t type, const uint8_t *body, size_t body_len)
+{
+    c->rec->send_counter++;
+    return skp_env_seal(c->res->reply, sizeof c->res->reply, &c->res->reply_len, c->rec->key_id,
+                        type, c->rec->send_counter, c->tx, body, body_len, &c->rng);
+}
+
+static int reply_msg(sks_ctx *c, uint32_t type, const ProtobufCMessage *m)
+{
+    uint8_t body[SKP_MAX_BODY_LEN];
+    size_t len = 0;
+    int rc = skp_pack(m, body, sizeof body, &len);
+    if (rc == SK_OK)
+        rc = seal_reply(c, type, body, len);
+    sodium_memzero(body, len <= sizeof body ? len : sizeof body);
+    return rc;
+}
+
+static int reply_error(sks_ctx *c, int code)
+{
+    uint8_t body[64];
+    size_t len = 0;
+    sk_key_status st;
+    if (!c->has_err_status)
+        sks_status(c->rec, c->in->policy, c->in->now, &st);
+    else
+        st = c->err_status;
+    int rc = skp_error_body(body, sizeof body, &len, code, &st);
+    if (rc == SK_OK)
+        rc = seal_reply(c, SPLITKEY__MSG_TYPE__MSG_ERROR, body, len);
+    c->res->status = code;
+    return rc;
+}
+
+static void destroy_key(sks_ctx *c, sk_destroy_reason reason, int crl_reason)
+{
+    sk_key_record *r = c->rec;
+    r->state = SK_KEY_DESTROYED;
+    r->destroy_reason = reason;
+    r->locked_until = 0;
+    r->has_pop = false;
+    sodium_memzero(r->ds, sizeof r->ds);
+    r->ds_len = 0;
+    sodium_memzero(r->server_key, sizeof r->server_key);
+    r->server_key_len = 0;
+    c->res->effects |= SK_EFFECT_REVOKE_CERT | SK_EFFECT_DELETE_SECRETS;
+    c->res->revoke_reason = crl_reason;
+}
+
+static int rotate_otp(sks_ctx *c, uint8_t *otp)
+{
+    int rc = c->rng.fill(c->rng.ctx, otp, SKP_OTP_LEN);
+    if (rc == SK_OK)
+        skp_otp_hash(c->rec->otp_hash, c->rec->key_id, otp);
+    return rc;
+}
+
+static void keep_reply_for(sks_ctx *c, const uint8_t *request_id, const uint8_t *otp)
+{
+    c->store_reply = true;
+    memcpy(c->store_request_id, request_id, SKP_REQUEST_ID_LEN);
+    skp_otp_hash(c->store_otp_hash, c->rec->key_id, otp);
+}
+
+/* A request id seen before with the same OTP gets the stored reply again:
+ * its reply was lost, and it must not look like a clone. */
+static bool retried(sks_ctx *c, const uint8_t *request_id, const uint8_t *otp)
+{
+    uint8_t h[SKP_OTP_HASH_LEN];
+    const sk_key_record *r = c->rec;
+    if (!r->has_last_request || r->last_reply_len == 0)
+        return false;
+    skp_otp_hash(h, r->key_id, otp);
+    bool same = sodium_memcmp(request_id, r->last_request_id, SKP_REQUEST_ID_LEN) == 0 &&
+                sodium_memcmp(h, r->last_request_otp_hash, SKP_OTP_HASH_LEN) == 0;
+    if (same) {
+        memcpy(c->res->reply, r->last_reply, r->last_reply_len);
+        c->res->reply_len = r->last_reply_len;
+        c->replayed = true;
+    }
+    return same;
+}
+
+/* The gate before any PIN-checked operation; SK_OK means: go on. */
+static int gate(sks_ctx *c)
+{
+    const sk_key_record *r = c->rec;
+    if (r->state == SK_KEY_DESTROYED)
+        return SK_ERR_DESTROYED;
+    if (r->state == SK_KEY_ENROLLING)
+        return SK_ERR_NOT_ACTIVE;
+    if (r->locked_until > c->in->now)
+        return SK_ERR_LOCKED; /* before any exponentiation */
+    return SK_OK;
+}
+
+/* A wrong PIN: count it, lock or destroy per policy. */
+static int wrong_pin(sks_ctx *c)
+{
+    const sk_server_policy *p = c->in->policy;
+    sk_key_record *r = c->rec;
+    r->fail_count++;
+    if (r->fail_count >= p->destroy_failures) {
+        destroy_key(c, SK_DESTROY_LOCKOUT, SK_CRL_REASON_KEY_COMPROMISE);
+        return SK_ERR_DESTROYED;
+    }
+    if (r->fail_count == p->lock2_failures)
+        r->locked_until = c->in->now + p->lock2_seconds;
+    else if (r->fail_count == p->lock1_failures)
+        r->locked_until = c->in->now + p->lock1_seconds;
+    return SK_ERR_WRONG_PIN;
+}
+
+/* s1 check, then the OTP check, then the signature (SPEC 3.3 step 3). */
+static int complete(sks_ctx *c, uint8_t *sig, const uint8_t *y, const uint8_t *em,
+                    const uint8_t *otp)
+{
+    sk_key_record *r = c->rec;
+    sk_server_key *skey = NULL;
+    sk_server_share *share = NULL;
+    uint8_t h[SKP_OTP_HASH_LEN];
+    size_t k8 = r->bits / 8, k4 = r->bits / 4;
+    int rc;
+
+    if (r->ds_len != k8 || r->server_key_len == 0)
+        return SK_ERR_INTERNAL; /* the caller did not load the secrets */
+    rc = sk_server_key_import(&skey, r->server_key, r->server_key_len);
+    if (rc == SK_OK)
+        rc = sk_server_share_new(&share, r->n1, k8, r->ds, k8, skey);
+    if (rc != SK_OK) {
+        rc = SK_ERR_INTERNAL;
+        goto out;
+    }
+    atomic_fetch_add(&sk_server_completions, 1);
+    rc = sk_server_complete(share, sig, k4, y, k8, em, k4);
+    if (rc == SK_ERR_PARTIAL_INVALID) {
+        rc = wrong_pin(c);
+        goto out;
+    }
+    if (rc != SK_OK)
+        goto out; /* BAD_VALUE: y out of range; FAULT: withheld */
+    skp_otp_hash(h, r->key_id, otp);
+    if (sodium_memcmp(h, r->otp_hash, SKP_OTP_HASH_LEN) != 0) {
+        /* A valid partial signature with a stale OTP: a copy of the device. */
+        sodium_memzero(sig, k4);
+        destroy_key(c, SK_DESTROY_CLONE, SK_CRL_REASON_KEY_COMPROMISE);
+        rc = SK_ERR_CLONE_DETECTED;
+        goto out;
+    }
+    r->fail_count = 0;
+    r->locked_until = 0;
+out:
+    sk_server_share_free(share);
+    sk_server_key_free(skey);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- enrolment */
+
+static int handle_enrol_init(sk_server_result *res, const sk_server_input *in, const sk_rng *rng,
+                             const skp_env *env)
+{
+    ProtobufCMessage *m = NULL;
+    sk_key_record *r = NULL;
+    sk_server_key *skey = NULL;
+    uint8_t otp[SKP_OTP_LEN], rx[SKP_TEK_LEN], tx[SKP_TEK_LEN], t0[SKP_HASH32_LEN];
+    uint8_t body[SKP_MAX_BODY_LEN], signed_data[SKP_MAX_BODY_LEN + 64], sig[SKP_ED_SIG_LEN];
+    uint8_t reply[SKP_MAX_BODY_LEN], token_id[SKP_TOKEN_ID_LEN];
+    size_t body_len = 0, signed_len = 0, reply_len = 0;
+    mpz_t n1, n2, n, g;
+    int rc, err = SK_OK;
+
+    mpz_inits(n1, n2, n, g, NULL);
+    rc = skp_unpack(&splitkey__enrol_init__descriptor, &m, env->payload, env->payload_len,
+                    SKP_MAX_BODY_LEN);
+    if (rc != SK_OK) {
+        err = rc;
+        goto out;
+    }
+    const Splitkey__EnrolInit *e = (const Splitkey__EnrolInit *)m;
+    if (skp_profile_ok(e->profile) || skp_purpose_ok(e->purpose)) {
+        err = SK_ERR_PROTO_DECODE;
+        goto out;
+    }
+    unsigned k = e->profile;
+    if (skp_check_len(&e->device_kx_pub, SKP_KX_PUB_LEN) || skp_check_len(&e->n1, k / 8) ||
+        skp_check_max(&e->registration_token, SKP_MAX_TOKEN_LEN) ||
+        skp_check_text(e->subject, SKP_MAX_SUBJECT_LEN)) {
+        err = SK_ERR_LIMIT;
+        goto out;
+    }
+    r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        rc = SK_ERR_NOMEM;
+        goto out;
+    }
+    /* Registration: a token bound to subject and purpose, or open enrolment. */
+    if (e->registration_token.len > 0) {
+        if (in->token_used ||
+            sks_token_check(in->identity, e->registration_token.data, e->registration_token.len,
+                            (sk_purpose)e->purpose, in->now, r->subject, sizeof r->subject,
+                            token_id) != SK_OK) {
+            err = SK_ERR_TOKEN;
+            goto out;
+        }
+        res->effects |= SK_EFFECT_TOKEN_USED;
+    } else if (in->policy->open_enrolment) {
+        if (e->subject != NULL)
+            memcpy(r->subject, e->subject, strlen(e->subject) + 1);
+    } else {
+        err = SK_ERR_TOKEN;
+        goto out;
+    }
+    err = sk_check_client_modulus(e->n1.data, e->n1.len, (sk_profile)k);
+    if (err != SK_OK)
+        goto out;
+    if (in->pool_key == NULL || in->pool_key_len != SK_SERVER_KEY_LEN(k) ||
+        sk_server_key_import(&skey, in->pool_key, in->pool_key_len) != SK_OK ||
+        sk_server_key_profile(skey) != (sk_profile)k) {
+        rc = SK_ERR_ARG; /* the caller passed no pool key of this profile */
+        goto out;
+    }
+    rc = sk_server_key_modulus(skey, r->n2, k / 8);
+    if (rc != SK_OK)
+        goto out;
+    sk_mpz_from_bytes(n1, e->n1.data, k / 8);
+    sk_mpz_from_bytes(n2, r->n2, k / 8);
+    mpz_mul(n, n1, n2);
+    mpz_gcd(g, n1, n2);
+    if (mpz_cmp_ui(g, 1) != 0 || mpz_sizeinbase(n, 2) != 2 * k) {
+        err = SK_ERR_KEY_MISMATCH;
+        goto out;
+    }
+    if (sks_tek(in->identity, e->device_kx_pub.data, rx, tx) != SK_OK) {
+        err = SK_ERR_PROTO_DECODE;
+        goto out;
+    }
+    r->version = 1;
+    r->purpose = (sk_purpose)e->purpose;
+    r->bits = k;
+    r->state = SK_KEY_ENROLLING;
+    memcpy(r->n1, e->n1.data, k / 8);
+    rc = sk_mpz_to_bytes(r->n, k / 4, n);
+    if (rc == SK_OK)
+        rc = rng->fill(rng->ctx, r->key_id, SKP_KEY_ID_LEN);
+    if (rc == SK_OK)
+        rc = rng->fill(rng->ctx, otp, SKP_OTP_LEN);
+    if (rc != SK_OK)
+        goto out;
+    memcpy(r->device_kx_pub, e->device_kx_pub.data, SKP_KX_PUB_LEN);
+    skp_otp_hash(r->otp_hash, r->key_id, otp);
+    r->server_key_len = SK_SERVER_KEY_LEN(k);
+    memcpy(r->server_key, in->pool_key, r->server_key_len);
+    r->created_at = in->now;
+
+    Splitkey__EnrolInitReplyBody b = SPLITKEY__ENROL_INIT_REPLY_BODY__INIT;
+    b.key_id = skp_bin(r->key_id, SKP_KEY_ID_LEN);
+    b.n2 = skp_bin(r->n2, k / 8);
+    b.otp = skp_bin(otp, SKP_OTP_LEN);
+    b.subject = r->subject;
+    rc = skp_pack(&b.base, body, sizeof body, &body_len);
+    if (rc != SK_OK)
+        goto out;
+    skp_sha256_3(t0, env->payload, env->payload_len, NULL, 0, NULL, 0);
+    rc = skp_enrol_signed_data(signed_data, sizeof signed_data, &signed_len,
+                               SKP_LABEL_INIT_REPLY, t0, body, body_len);
+    if (rc != SK_OK)
+        goto out;
+    crypto_sign_detached(sig, NULL, signed_data, signed_len, in->identity->ed_sk);
+    skp_sha256_3(r->transcript, t0, sizeof t0, body, body_len, NULL, 0);
+    r->has_transcript = true;
+    Splitkey__EnrolInitReply rep = SPLITKEY__ENROL_INIT_REPLY__INIT;
+    rep.body = skp_bin(body, body_len);
+    rep.signature = skp_bin(sig, sizeof sig);
+    rc = skp_pack(&rep.base, reply, sizeof reply, &reply_len);
+    if (rc != SK_OK)
+        goto out;
+    r->send_counter = 1;
+    rc = skp_env_seal(res->reply, sizeof res->reply, &res->reply_len, r->key_id,
+                      SPLITKEY__MSG_TYPE__MSG_ENROL_INIT_REPLY, r->send_counter, tx, reply,
+                      reply_len, rng);
+    if (rc != SK_OK)
+        goto out;
+    res->effects |= SK_EFFECT_NEW_KEY | SK_EFFECT_POOL_KEY_USED | SK_EFFECT_STORE_SECRETS;
+    res->key = r;
+    r = NULL;
+out:
+    if (err != SK_OK) {
+        res->effects = 0;
+        rc = plain_error(res, err);
+    }
+    mpz_clears(n1, n2, n, g, NULL);
+    sk_server_key_free(skey);
+    sk_key_record_free(r);
+    skp_free(m);
+    sodium_memzero(otp, sizeof otp);
+    sodium_memzero(rx, sizeof rx);
+    sodium_memzero(tx, sizeof tx);
+    sodium_memzero(body, sizeof body);
+    sodium_memzero(signed_data, sizeof signed_data);
+    sodium_memzero(reply, sizeof reply);
+    return rc;
+}
+
+static int op_enrol_submit(sks_ctx *c, const uint8_t *body, size_t body_len)
+{
+    ProtobufCMessage *m = NULL;
+    sk_server_key *skey = NULL;
+    sk_server_share *share = NULL;
+    sk_key_record *r = c->rec;
+    uint8_t otp[SKP_OTP_LEN], h[SKP_OTP_HASH_LEN], t[SKP_HASH32_LEN];
+    uint8_t rbody[SKP_MAX_BODY_LEN], signed_data[SKP_MAX_BODY_LEN + 64], sig[SKP_ED_SIG_LEN];
+    uint8_t reply[SKP_MAX_BODY_LEN];
+    size_t rbody_len = 0, signed_len = 0, reply_len = 0;
+    size_t k8 = r->bits / 8;
+
+    int rc = skp_unpack(&splitkey__enrol_submit__descriptor, &m, body, body_len,
+                        SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        return rc;
+    const Splitkey__EnrolSubmit *s = (const Splitkey__EnrolSubmit *)m;
+    if (skp_check_len(&s->key_id, SKP_KEY_ID_LEN) || skp_check_len(&s->ds, k8) ||
+        skp_check_len(&s->otp, SKP_OTP_LEN)) {
+        rc = SK_ERR_LIMIT;
+        goto out;
+    }
+    if (memcmp(s->key_id.data, r->key_id, SKP_KEY_ID_LEN) != 0) {
+        rc = SK_ERR_PROTO_DECODE;
+        goto out;
+    }
+    /* The enrolment's request id is the key id itself. */
+    if (retried(c, r->key_id, s->otp.data))
+        goto out;
+    if (r->state != SK_KEY_ENROLLING || !r->has_transcript) {
+        rc = SK_ERR_PROTO_STATE;
+        goto out;
+    }
+    skp_otp_hash(h, r->key_id, s->otp.data);
+    if (sodium_memcmp(h, r->otp_hash, SKP_OTP_HASH_LEN) != 0) {
+        rc = SK_ERR_PROTO_AUTH;
+        goto out;
+    }
+    rc = sk_server_key_import(&skey, r->server_key, r->server_key_len);
+    if (rc == SK_OK)
+        rc = sk_server_share_new(&share, r->n1, k8, s->ds.data, k8, skey);
+    if (rc != SK_OK) {
+        rc = rc == SK_ERR_NOMEM ? rc : SK_ERR_KEY_MISMATCH;
+        goto out;
+    }
+    keep_reply_for(c, r->key_id, s->otp.data);
+    rc = rotate_otp(c, otp);
+    if (rc != SK_OK)
+        goto out;
+    memcpy(r->ds, s->ds.data, k8);
+    r->ds_len = k8;
+    r->state = SK_KEY_PENDING;
+
+    Splitkey__EnrolSubmitReplyBody b = SPLITKEY__ENROL_SUBMIT_REPLY_BODY__INIT;
+    b.n = skp_bin(r->n, r->bits / 4);
+    b.otp = skp_bin(otp, SKP_OTP_LEN);
+    rc = skp_pack(&b.base, rbody, sizeof rbody, &rbody_len);
+    if (rc != SK_OK)
+        goto out;
+    skp_sha256_3(t, r->transcript, SKP_HASH32_LEN, body, body_len, NULL, 0);
+    rc = skp_enrol_signed_data(signed_data, sizeof signed_data, &signed_len,
+                               SKP_LABEL_SUBMIT_REPLY, t, rbody, rbody_len);
+    if (rc != SK_OK)
+        goto out;
+    crypto_sign_detached(sig, NULL, signed_data, signed_len, c->in->identity->ed_sk);
+    Splitkey__EnrolSubmitReply rep = SPLITKEY__ENROL_SUBMIT_REPLY__INIT;
+    rep.body = skp_bin(rbody, rbody_len);
+    rep.signature = skp_bin(sig, sizeof sig);
+    rc = skp_pack(&rep.base, reply, sizeof reply, &reply_len);
+    if (rc == SK_OK)
+        rc = seal_reply(c, SPLITKEY__MSG_TYPE__MSG_ENROL_SUBMIT_REPLY, reply, reply_len);
+    if (rc == SK_OK) {
+        r->has_transcript = false;
+        sodium_memzero(r->transcript, sizeof r->transcript);
+        c->res->effects |= SK_EFFECT_STORE_SECRETS;
+    }
+out:
+    sk_server_share_free(share);
+    sk_server_key_free(skey);
+    skp_free(m);
+    sodium_memzero(otp, sizeof otp);
+    sodium_memzero(rbody, sizeof rbody);
+    sodium_memzero(signed_data, sizeof signed_data);
+    sodium_memzero(reply, sizeof reply);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- sessions */
+
+static bool session_ours(const sks_ctx *c)
+{
+    return c->sess != NULL && memcmp(c->sess->key_id, c->rec->key_id, SKP_KEY_ID_LEN) == 0;
+}
+
+/* Marks a pending session whose time is up as expired. */
+static void expire(sks_ctx *c)
+{
+    if (c->sess != NULL && c->sess->state == SK_SESSION_PENDING &&
+        c->in->now >= c->sess->expires_at) {
+        c->sess->state = SK_SESSION_EXPIRED;
+        c->sess_changed = true;
+    }
+}
+
+static int session_fetch_reply(sks_ctx *c, uint32_t type, const sk_session_record *s)
+{
+    Splitkey__SessionFetchReply r = SPLITKEY__SESSION_FETCH_REPLY__INIT;
+    Splitkey__SessionInfo info = SPLITKEY__SESSION_INFO__INIT;
+    if (s != NULL) {
+        sks_session_info(s, &info);
+        r.session = &info;
+    }
+    return reply_msg(c, type, &r.base);
+}
+
+static int op_session_create(sks_ctx *c, const uint8_t *body, size_t body_len)
+{
+    ProtobufCMessage *m = NULL;
+    sk_key_record *r = c->rec;
+    int rc = skp_unpack(&splitkey__session_create__descriptor, &m, body, body_len,
+                        SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        return rc;
+    const Splitkey__SessionCreate *s = (const Splitkey__SessionCreate *)m;
+    rc = sks_session_create_check(s);
+    if (rc != SK_OK)
+        goto out;
+    if ((s->key_id.len != 0 && memcmp(s->key_id.data, r->key_id, SKP_KEY_ID_LEN) != 0) ||
+        (sk_purpose)s->purpose != r->purpose) {
+        rc = SK_ERR_ARG;
+        goto out;
+    }
+    rc = gate(c);
+    if (rc != SK_OK)
+        goto out;
+    bool pop = r->state == SK_KEY_PENDING;
+    if (pop && r->has_pop && r->pop_expires_at > c->in->now) {
+        rc = SK_ERR_PROTO_STATE; /* one proof-of-possession session at a time */
+        goto out;
+    }
+    sk_session_record_free(c->sess); /* a routed session plays no part here */
+    c->sess = NULL;
+    rc = sks_session_new(&c->sess, r, s, true, pop, c->in->policy, c->in->now, &c->rng);
+    if (rc != SK_OK)
+        goto out;
+    c->sess_changed = true;
+    c->res->effects |= SK_EFFECT_NEW_SESSION;
+    if (pop) {
+        r->has_pop = true;
+        memcpy(r->pop_session_id, c->sess->id, SKP_SESSION_ID_LEN);
+        r->pop_expires_at = c->sess->expires_at;
+        memcpy(r->pop_digest, c->sess->digest, c->sess->digest_len);
+        r->pop_digest_len = c->sess->digest_len;
+    }
+    rc = session_fetch_reply(c, SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE_REPLY, c->sess);
+out:
+    skp_free(m);
+    return rc;
+}
+
+static int op_session_fetch(sks_ctx *c, const uint8_t *body, size_t body_len)
+{
+    ProtobufCMessage *m = NULL;
+    int rc = skp_unpack(&splitkey__session_fetch__descriptor, &m, body, body_len,
+                        SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        return rc;
+    skp_free(m);
+    if (c->rec->state == SK_KEY_DESTROYED)
+        return SK_ERR_DESTROYED;
+    const sk_session_record *show = NULL;
+    if (session_ours(c)) {
+        expire(c);
+        if (c->sess->state == SK_SESSION_PENDING)
+            show = c->sess;
+    }
+    return session_fetch_reply(c, SPLITKEY__MSG_TYPE__MSG_SESSION_FETCH_REPLY, show);
+}
+
+/* The session named by a request must be this key's and still open. */
+static int open_session(sks_ctx *c, const uint8_t *session_id)
+{
+    if (!session_ours(c) || memcmp(c->sess->id, session_id, SKP_SESSION_ID_LEN) != 0)
+        return SK_ERR_SESSION_UNKNOWN;
+    expire(c);
+    switch (c->sess->state) {
+    case SK_SESSION_PENDING:
+        return SK_OK;
+    case SK_SESSION_EXPIRED:
+        return SK_ERR_SESSION_EXPIRED;
+    case SK_SESSION_REFUSED:
+        return SK_ERR_SESSION_REFUSED;
+    default:
+        return SK_ERR_PROTO_STATE; /* already completed */
+    }
+}
+
+static int op_session_refuse(sks_ctx *c, const uint8_t *body, size_t body_len)
+{
+    ProtobufCMessage *m = NULL;
+    int rc = skp_unpack(&splitkey__session_refuse__descriptor, &m, body, body_len,
+                        SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        return rc;
+    const Splitkey__SessionRefuse *s = (const Splitkey__SessionRefuse *)m;
+    if (skp_check_len(&s->session_id, SKP_SESSION_ID_LEN)) {
+        rc = SK_ERR_LIMIT;
+        goto out;
+    }
+    rc = open_session(c, s->session_id.data);
+    if (rc != SK_OK)
+        goto out;
+    c->sess->state = SK_SESSION_REFUSED;
+    c->sess_changed = true;
+    if (c->sess->pop && c->rec->has_pop &&
+        memcmp(c->rec->pop_session_id, c->sess->id, SKP_SESSION_ID_LEN) == 0)
+        c->rec->has_pop = false;
+    Splitkey__SessionRefuseReply rep = SPLITKEY__SESSION_REFUSE_REPLY__INIT;
+    rep.session_id = s->session_id;
+    rc = reply_msg(c, SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE_REPLY, &rep.base);
+out:
+    skp_free(m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- signing */
+
+static int op_sign(sks_ctx *c, const uint8_t *body, size_t body_len)
+{
+    ProtobufCMessage *m = NULL;
+    sk_key_record *r = c->rec;
+    uint8_t em[SKP_MAX_N_LEN], sig[SKP_MAX_N_LEN], otp[SKP_OTP_LEN];
+    size_t k8 = r->bits / 8, k4 = r->bits / 4;
+    int rc = skp_unpack(&splitkey__sign_submit__descriptor, &m, body, body_len,
+                        SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        return rc;
+    const Splitkey__SignSubmit *s = (const Splitkey__SignSubmit *)m;
+    if (skp_check_len(&s->session_id, SKP_SESSION_ID_LEN) ||
+        skp_check_len(&s->request_id, SKP_REQUEST_ID_LEN) || skp_check_len(&s->y, k8) ||
+        skp_check_len(&s->otp, SKP_OTP_LEN)) {
+        rc = SK_ERR_LIMIT;
+        goto out;
+    }
+    if (retried(c, s->request_id.data, s->otp.data))
+        goto out;
+    rc = gate(c);
+    if (rc != SK_OK)
+        goto out;
+    rc = open_session(c, s->session_id.data);
+    if (rc != SK_OK)
+        goto out;
+    /* A PENDING key signs only its own proof-of-possession session. */
+    bool pop = r->state == SK_KEY_PENDING;
+    if (pop != c->sess->pop || (pop && (!r->has_pop || memcmp(r->pop_session_id, c->sess->id,
+                                                                SKP_SESSION_ID_LEN) != 0))) {
+        rc = SK_ERR_NOT_ACTIVE;
+        goto out;
+    }
+    /* EM from the session's digest and salt, never from the device. */
+    rc = sk_encode(em, k4, c->sess->scheme, c->sess->hash, c->sess->digest, c->sess->digest_len,
+                   c->sess->salt_len ? c->sess->salt : NULL, c->sess->salt_len, 2 * r->bits);
+    if (rc != SK_OK) {
+        rc = SK_ERR_INTERNAL;
+        goto out;
+    }
+    keep_reply_for(c, s->request_id.data, s->otp.data);
+    rc = complete(c, sig, s->y.data, em, s->otp.data);
+    if (rc != SK_OK) {
+        if (rc != SK_ERR_WRONG_PIN && rc != SK_ERR_DESTROYED && rc != SK_ERR_CLONE_DETECTED)
+            c->store_reply = false;
+        goto out;
+    }
+    rc = rotate_otp(c, otp);
+    if (rc != SK_OK)
+        goto out;
+    if (pop) {
+        r->state = SK_KEY_ACTIVE;
+        r->has_pop = false;
+        /* Certificate hook: the CSR's to-be-signed digest was signed; the
+         * caller hands the CSR to the CA and stores the certificate. */
+        c->res->effects |= SK_EFFECT_CERT_REQUEST;
+    }
+    c->sess->state = SK_SESSION_COMPLETE;
+    memcpy(c->sess->signature, sig, k4);
+    c->sess->signature_len = k4;
+    memcpy(c->sess->cert, r->cert, r->cert_len);
+    c->sess->cert_len = r->cert_len;
+    c->sess_changed = true;
+    Splitkey__SignReply rep = SPLITKEY__SIGN_REPLY__INIT;
+    rep.session_id = s->session_id;
+    rep.request_id = s->request_id;
+    rep.signature = skp_bin(sig, k4);
+    rep.otp = skp_bin(otp, SKP_OTP_LEN);
+    rep.certificate = skp_bin(r->cert, r->cert_len);
+    rc = reply_msg(c, SPLITKEY__MSG_TYPE__MSG_SIGN_REPLY, &rep.base);
+out:
+    skp_free(m);
+    sodium_memzero(em, sizeof em);
+    sodium_memzero(sig, sizeof sig);
+    sodium_memzero(otp, sizeof otp);
+    return rc;
+}
+
+static int op_revoke(sks_ctx *c, const uint8_t *body, size_t body_len)
+{
+    ProtobufCMessage *m = NULL;
+    sk_key_record *r = c->rec;
+    uint8_t em[SKP_MAX_N_LEN], sig[SKP_MAX_N_LEN], digest[32];
+    size_t k8 = r->bits / 8, k4 = r->bits / 4;
+    int rc = skp_unpack(&splitkey__revoke__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        return rc;
+    const Splitkey__Revoke *s = (const Splitkey__Revoke *)m;
+    if (skp_check_len(&s->request_id, SKP_REQUEST_ID_LEN) || skp_check_len(&s->y, k8) ||
+        skp_check_len(&s->otp, SKP_OTP_LEN)) {
+        rc = SK_ERR_LIMIT;
+        goto out;
+    }
+    if (retried(c, s->request_id.data, s->otp.data))
+        goto out;
+    rc = gate(c);
+    if (rc != SK_OK)
+        goto out;
+    skp_revoke_digest(digest, r->key_id);
+    rc = sk_encode(em, k4, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, sizeof digest, NULL, 0,
+                   2 * r->bits);
+    if (rc != SK_OK) {
+        rc = SK_ERR_INTERNAL;
+        goto out;
+    }
+    keep_reply_for(c, s->request_id.data, s->otp.data);
+    rc = complete(c, sig, s->y.data, em, s->otp.data);
+    if (rc != SK_OK) {
+        if (rc != SK_ERR_WRONG_PIN && rc != SK_ERR_DESTROYED && rc != SK_ERR_CLONE_DETECTED)
+            c->store_reply = false;
+        goto out;
+    }
+    destroy_key(c, SK_DESTROY_USER, SK_CRL_REASON_CESSATION_OF_OPERATION);
+    Splitkey__RevokeReply rep = SPLITKEY__REVOKE_REPLY__INIT;
+    rep.key_id = skp_bin(r->key_id, SKP_KEY_ID_LEN);
+    rc = reply_msg(c, SPLITKEY__MSG_TYPE__MSG_REVOKE_REPLY, &rep.base);
+out:
+    skp_free(m);
+    sodium_memzero(em, sizeof em);
+    sodium_memzero(sig, sizeof sig);
+    return rc;
+}
+
+static int op_otp_refresh(sks_ctx *c, const uint8_t *body, size_t body_len)
+{
+    ProtobufCMessage *m = NULL;
+    sk_key_record *r = c->rec;
+    uint8_t otp[SKP_OTP_LEN], h[SKP_OTP_HASH_LEN];
+    int rc = skp_unpack(&splitkey__otp_refresh__descriptor, &m, body, body_len,
+                        SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        return rc;
+    const Splitkey__OtpRefresh *s = (const Splitkey__OtpRefresh *)m;
+    if (skp_check_len(&s->request_id, SKP_REQUEST_ID_LEN) ||
+        skp_check_len(&s->otp, SKP_OTP_LEN)) {
+        rc = SK_ERR_LIMIT;
+        goto out;
+    }
+    if (retried(c, s->request_id.data, s->otp.data))
+        goto out;
+    if (r->state == SK_KEY_DESTROYED) {
+        rc = SK_ERR_DESTROYED;
+        goto out;
+    }
+    if (r->state == SK_KEY_ENROLLING) {
+        rc = SK_ERR_NOT_ACTIVE;
+        goto out;
+    }
+    keep_reply_for(c, s->request_id.data, s->otp.data);
+    skp_otp_hash(h, r->key_id, s->otp.data);
+    if (sodium_memcmp(h, r->otp_hash, SKP_OTP_HASH_LEN) != 0) {
+        /* Only a holder of this key's transport keys gets here: a stale OTP
+         * means a copy of the device state. */
+        destroy_key(c, SK_DESTROY_CLONE, SK_CRL_REASON_KEY_COMPROMISE);
+        rc = SK_ERR_CLONE_DETECTED;
+        goto out;
+    }
+    rc = rotate_otp(c, otp);
+    if (rc != SK_OK)
+        goto out;
+    Splitkey__OtpRefreshReply rep = SPLITKEY__OTP_REFRESH_REPLY__INIT;
+    rep.request_id = s->request_id;
+    rep.otp = skp_bin(otp, SKP_OTP_LEN);
+    rc = reply_msg(c, SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH_REPLY, &rep.base);
+out:
+    skp_free(m);
+    sodium_memzero(otp, sizeof otp);
+    return rc;
+}
+
+static int op_key_state(sks_ctx *c, const uint8_t *body, size_t body_len)
+{
+    ProtobufCMessage *m = NULL;
+    sk_key_status st;
+    int rc = skp_unpack(&splitkey__key_state_request__descriptor, &m, body, body_len,
+                        SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        return rc;
+    skp_free(m);
+    sks_status(c->rec, c->in->policy, c->in->now, &st);
+    Splitkey__KeyStateReply rep = SPLITKEY__KEY_STATE_REPLY__INIT;
+    rep.key_id = skp_bin(c->rec->key_id, SKP_KEY_ID_LEN);
+    rep.state = (Splitkey__KeyState)st.state;
+    rep.locked_until = st.locked_until;
+    rep.attempts_left = st.attempts_left;
+    rep.destroy_reason = (Splitkey__DestroyReason)st.destroy_reason;
+    return reply_msg(c, SPLITKEY__MSG_TYPE__MSG_KEY_STATE_REPLY, &rep.base);
+}
+
+/* ----------------------------------------------------------------- dispatch */
+
+static int check_input(const sk_server_input *in)
+{
+    if (in->identity == NULL || in->policy == NULL)
+        return SK_ERR_ARG;
+    if (in->policy->lock1_failures == 0 || in->policy->lock1_failures > in->policy->lock2_failures ||
+        in->policy->lock2_failures > in->policy->destroy_failures)
+        return SK_ERR_ARG;
+    return sk_is_initialised() ? SK_OK : SK_ERR_NOT_INITIALISED;
+}
+
+int sk_server_handle_device(sk_server_result **out, const sk_server_input *in,
+                            const uint8_t *req, size_t req_len)
+{
+    sks_ctx c;
+    skp_env *env = NULL;
+    uint8_t *body = NULL;
+    size_t body_len = 0;
+    int rc;
+
+    *out = NULL;
+    rc = check_input(in);
+    if (rc != SK_OK)
+        return rc;
+    memset(&c, 0, sizeof c);
+    c.in = in;
+    skp_rng(&c.rng, in->random, in->random_ctx);
+    c.res = calloc(1, sizeof *c.res);
+    env = malloc(sizeof *env);
+    body = malloc(SKP_MAX_BODY_LEN);
+    if (c.res == NULL || env == NULL || body == NULL) {
+        rc = SK_ERR_NOMEM;
+        goto out;
+    }
+    rc = skp_env_parse(env, req, req_len);
+    if (rc != SK_OK) {
+        rc = plain_error(c.res, rc);
+        goto out;
+    }
+    if (env->type == SPLITKEY__MSG_TYPE__MSG_ENROL_INIT) {
+        rc = handle_enrol_init(c.res, in, &c.rng, env);
+        goto out;
+    }
+    /* Everything else is for an existing key, inside the channel. */
+    if (in->key == NULL) {
+        rc = plain_error(c.res, SK_ERR_NOT_FOUND);
+        goto out;
+    }
+    if (env->key_id_len != SKP_KEY_ID_LEN ||
+        memcmp(env->key_id, in->key->key_id, SKP_KEY_ID_LEN) != 0) {
+        rc = plain_error(c.res, SK_ERR_ARG);
+        goto out;
+    }
+    rc = sks_tek(in->identity, in->key->device_kx_pub, c.rx, c.tx);
+    if (rc == SK_OK)
+        rc = skp_env_open(body, &body_len, env, c.rx, in->key->recv_counter);
+    if (rc != SK_OK) {
+        /* Replayed, reordered, truncated or tampered: no state change. */
+        rc = plain_error(c.res, rc);
+        goto out;
+    }
+    c.rec = sks_key_copy(in->key);
+    if (in->session != NULL)
+        c.sess = sks_session_copy(in->session);
+    if (c.rec == NULL || (in->session != NULL && c.sess == NULL)) {
+        rc = SK_ERR_NOMEM;
+        goto out;
+    }
+    c.rec->recv_counter = env->counter;
+
+    switch (env->type) {
+    case SPLITKEY__MSG_TYPE__MSG_ENROL_SUBMIT:
+        rc = op_enrol_submit(&c, body, body_len);
+        break;
+    case SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE:
+        rc = op_session_create(&c, body, body_len);
+        break;
+    case SPLITKEY__MSG_TYPE__MSG_SESSION_FETCH:
+        rc = op_session_fetch(&c, body, body_len);
+        break;
+    case SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE:
+        rc = op_session_refuse(&c, body, body_len);
+        break;
+    case SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT:
+        rc = op_sign(&c, body, body_len);
+        break;
+    case SPLITKEY__MSG_TYPE__MSG_KEY_STATE:
+        rc = op_key_state(&c, body, body_len);
+        break;
+    case SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH:
+        rc = op_otp_refresh(&c, body, body_len);
+        break;
+    case SPLITKEY__MSG_TYPE__MSG_REVOKE:
+        rc = op_revoke(&c, body, body_len);
+        break;
+    default:
+        rc = SK_ERR_PROTO_DECODE;
+    }
+    if (rc == SK_ERR_NOMEM || rc == SK_ERR_RNG)
+        goto out;
+    if (rc != SK_OK && is_bad_request(rc) && !(c.res->effects & SK_EFFECT_DELETE_SECRETS)) {
+        /* Malformed inside a valid envelope: answer, store nothing. */
+        c.res->effects = 0;
+        sk_key_record_free(c.rec);
+        c.rec = NULL;
+        rc = plain_error(c.res, rc);
+        goto out;
+    }
+    if (rc != SK_OK) {
+        int code = rc;
+        if (code == SK_ERR_DESTROYED || code == SK_ERR_CLONE_DETECTED) {
+            sks_status(c.rec, in->policy, in->now, &c.err_status);
+            c.has_err_status = true;
+        }
+        rc = reply_error(&c, code);
+        if (rc != SK_OK)
+            goto out;
+    }
+    if (c.store_reply && !c.replayed) {
+        c.rec->has_last_request = true;
+        memcpy(c.rec->last_request_id, c.store_request_id, SKP_REQUEST_ID_LEN);
+        memcpy(c.rec->last_request_otp_hash, c.store_otp_hash, SKP_OTP_HASH_LEN);
+        memcpy(c.rec->last_reply, c.res->reply, c.res->reply_len);
+        c.rec->last_reply_len = c.res->reply_len;
+    }
+    c.rec->version = in->key->version + 1;
+    c.res->key = c.rec;
+    c.rec = NULL;
+    if (c.sess_changed) {
+        if (!(c.res->effects & SK_EFFECT_NEW_SESSION))
+            c.sess->version = in->session->version + 1;
+        c.res->session = c.sess;
+        c.sess = NULL;
+    }
+    rc = SK_OK;
+out:
+    sodium_memzero(&c.rx, sizeof c.rx);
+    sodium_memzero(&c.tx, sizeof c.tx);
+    sk_key_record_free(c.rec);
+    sk_session_record_free(c.sess);
+    if (body != NULL) {
+        sodium_memzero(body, SKP_MAX_BODY_LEN);
+        free(body);
+    }
+    free(env);
+    if (rc != SK_OK) {
+        sk_server_result_free(c.res);
+        return rc;
+    }
+    *out = c.res;
+    return SK_OK;
+}
+
+int sk_server_operator_revoke(sk_server_result **out, const sk_server_input *in)
+{
+    sks_ctx c;
+    *out = NULL;
+    int rc = check_input(in);
+    if (rc != SK_OK)
+        return rc;
+    if (in->key == NULL)
+        return SK_ERR_ARG;
+    memset(&c, 0, sizeof c);
+    c.in = in;
+    c.res = calloc(1, sizeof *c.res);
+    c.rec = sks_key_copy(in->key);
+    if (c.res == NULL || c.rec == NULL) {
+        sk_key_record_free(c.rec);
+        sk_server_result_free(c.res);
+        return SK_ERR_NOMEM;
+    }
+    if (c.rec->state != SK_KEY_DESTROYED)
+        destroy_key(&c, SK_DESTROY_OPERATOR, SK_CRL_REASON_CESSATION_OF_OPERATION);
+    c.rec->version = in->key->version + 1;
+    c.res->key = c.rec;
+    *out = c.res;
+    return SK_OK;
+}
+
+/* ------------------------------------------------------------------ routing */
+
+int sk_server_peek_device(sk_request_info *info, const sk_server_identity *id,
+                          const sk_key_record *rec, const uint8_t *req, size_t req_len)
+{
+    skp_env *env = malloc(sizeof *env);
+    uint8_t *body = malloc(SKP_MAX_BODY_LEN);
+    uint8_t rx[SKP_TEK_LEN], tx[SKP_TEK_LEN];
+    size_t body_len = 0;
+    ProtobufCMessage *m = NULL;
+    int rc;
+
+    memset(info, 0, sizeof *info);
+    if (env == NULL || body == NULL) {
+        rc = SK_ERR_NOMEM;
+        goto out;
+    }
+    rc = skp_env_parse(env, req, req_len);
+    if (rc != SK_OK)
+        goto out;
+    info->msg_type = env->type;
+    if (env->type == SPLITKEY__MSG_TYPE__MSG_ENROL_INIT) {
+        info->kind = SK_REQ_ENROL_INIT;
+        rc = skp_unpack(&splitkey__enrol_init__descriptor, &m, env->payload, env->payload_len,
+                        SKP_MAX_BODY_LEN);
+        if (rc != SK_OK)
+            goto out;
+        const Splitkey__EnrolInit *e = (const Splitkey__EnrolInit *)m;
+        if (skp_profile_ok(e->profile) || skp_purpose_ok(e->purpose)) {
+            rc = SK_ERR_PROTO_DECODE;
+            goto out;
+        }
+        info->purpose = (sk_purpose)e->purpose;
+        info->profile = (sk_profile)e->profile;
+        if (e->registration_token.len > 0) {
+            if (sks_token_id(e->registration_token.data, e->registration_token.len,
+                             info->token_id) != SK_OK) {
+                rc = SK_ERR_TOKEN;
+                goto out;
+            }
+            info->has_token_id = 1;
+        }
+        goto out;
+    }
+    info->kind = SK_REQ_DEVICE;
+    if (env->key_id_len != SKP_KEY_ID_LEN) {
+        rc = SK_ERR_PROTO_DECODE;
+        goto out;
+    }
+    info->has_key_id = 1;
+    memcpy(info->key_id, env->key_id, SKP_KEY_ID_LEN);
+    if (rec == NULL)
+        goto out;
+    if (memcmp(rec->key_id, env->key_id, SKP_KEY_ID_LEN) != 0) {
+        rc = SK_ERR_ARG;
+        goto out;
+    }
+    rc = sks_tek(id, rec->device_kx_pub, rx, tx);
+    if (rc == SK_OK)
+        rc = skp_env_open(body, &body_len, env, rx, 0);
+    if (rc != SK_OK)
+        goto out;
+    if (env->type == SPLITKEY__MSG_TYPE__MSG_SESSION_FETCH) {
+        info->wants_pending_session = 1;
+    } else if (env->type == SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT ||
+               env->type == SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE) {
+        const ProtobufCMessageDescriptor *d = env->type == SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT
+                                                  ? &splitkey__sign_submit__descriptor
+                                                  : &splitkey__session_refuse__descriptor;
+        rc = skp_unpack(d, &m, body, body_len, SKP_MAX_BODY_LEN);
+        if (rc != SK_OK)
+            goto out;
+        /* session_id is field 1 of both messages */
+        const ProtobufCBinaryData *sid =
+            env->type == SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT
+                ? &((const Splitkey__SignSubmit *)m)->session_id
+                : &((const Splitkey__SessionRefuse *)m)->session_id;
+        if (skp_check_len(sid, SKP_SESSION_ID_LEN)) {
+            rc = SK_ERR_LIMIT;
+            goto out;
+        }
+        info->has_session_id = 1;
+        memcpy(info->session_id, sid->data, SKP_SESSION_ID_LEN);
+    }
+out:
+    skp_free(m);
+    sodium_memzero(rx, sizeof rx);
+    sodium_memzero(tx, sizeof tx);
+    if (body != NULL) {
+        sodium_memzero(body, SKP_MAX_BODY_LEN);
+        free(body);
+    }
+    free(env);
+    return rc;
+}

@@ -1,0 +1,441 @@
+/* records.c - the key record and session record: serialisation (protobuf,
+ * secrets apart), accessors, copies, the state as of a given time. */
+#include <sodium.h>
+#include <string.h>
+
+#include "protocol/server/server_internal.h"
+
+#define RECORD_FORMAT 1u
+static const uint8_t secrets_magic[4] = {'S', 'K', 'R', '1'};
+
+atomic_ulong sk_server_completions;
+
+/* ------------------------------------------------------------- key record */
+
+int sk_key_record_export(const sk_key_record *r, uint8_t *out, size_t cap, size_t *written)
+{
+    Splitkey__KeyRecord k = SPLITKEY__KEY_RECORD__INIT;
+    k.format = RECORD_FORMAT;
+    k.version = r->version;
+    k.key_id = skp_bin(r->key_id, SKP_KEY_ID_LEN);
+    k.purpose = (Splitkey__Purpose)r->purpose;
+    k.profile = r->bits;
+    k.state = (Splitkey__KeyState)r->state;
+    k.destroy_reason = (Splitkey__DestroyReason)r->destroy_reason;
+    k.subject = (char *)r->subject;
+    k.n1 = skp_bin(r->n1, r->bits / 8);
+    k.n2 = skp_bin(r->n2, r->bits / 8);
+    k.n = skp_bin(r->n, r->bits / 4);
+    k.device_kx_pub = skp_bin(r->device_kx_pub, SKP_KX_PUB_LEN);
+    k.otp_hash = skp_bin(r->otp_hash, SKP_OTP_HASH_LEN);
+    if (r->has_last_request) {
+        k.last_request_otp_hash = skp_bin(r->last_request_otp_hash, SKP_OTP_HASH_LEN);
+        k.last_request_id = skp_bin(r->last_request_id, SKP_REQUEST_ID_LEN);
+        k.last_reply = skp_bin(r->last_reply, r->last_reply_len);
+    }
+    k.fail_count = r->fail_count;
+    k.locked_until = r->locked_until;
+    k.recv_counter = r->recv_counter;
+    k.send_counter = r->send_counter;
+    if (r->has_transcript)
+        k.transcript = skp_bin(r->transcript, SKP_HASH32_LEN);
+    if (r->has_pop) {
+        k.pop_session_id = skp_bin(r->pop_session_id, SKP_SESSION_ID_LEN);
+        k.pop_expires_at = r->pop_expires_at;
+        k.pop_digest = skp_bin(r->pop_digest, r->pop_digest_len);
+    }
+    k.certificate = skp_bin(r->cert, r->cert_len);
+    k.created_at = r->created_at;
+    *written = 0;
+    return skp_pack(&k.base, out, cap, written);
+}
+
+int sk_key_record_export_secrets(const sk_key_record *r, uint8_t *out, size_t cap,
+                                 size_t *written)
+{
+    *written = 0;
+    if (r->ds_len == 0 && r->server_key_len == 0)
+        return SK_OK;
+    size_t need = 4 + 2 + r->ds_len + 2 + r->server_key_len;
+    *written = need;
+    if (need > cap)
+        return SK_ERR_BUFFER_TOO_SMALL;
+    uint8_t *p = out;
+    memcpy(p, secrets_magic, 4);
+    p += 4;
+    *p++ = (uint8_t)(r->ds_len >> 8);
+    *p++ = (uint8_t)r->ds_len;
+    memcpy(p, r->ds, r->ds_len);
+    p += r->ds_len;
+    *p++ = (uint8_t)(r->server_key_len >> 8);
+    *p++ = (uint8_t)r->server_key_len;
+    memcpy(p, r->server_key, r->server_key_len);
+    return SK_OK;
+}
+
+static int load_secrets(sk_key_record *r, const uint8_t *in, size_t len)
+{
+    if (len < 8 || memcmp(in, secrets_magic, 4) != 0)
+        return SK_ERR_KEY_FORMAT;
+    size_t ds_len = (size_t)in[4] << 8 | in[5];
+    if (ds_len != 0 && ds_len != r->bits / 8)
+        return SK_ERR_KEY_FORMAT;
+    if (6 + ds_len + 2 > len)
+        return SK_ERR_KEY_FORMAT;
+    const uint8_t *p = in + 6 + ds_len;
+    size_t sk_len = (size_t)p[0] << 8 | p[1];
+    if (sk_len != SK_SERVER_KEY_LEN(r->bits) || 6 + ds_len + 2 + sk_len != len)
+        return SK_ERR_KEY_FORMAT;
+    memcpy(r->ds, in + 6, ds_len);
+    r->ds_len = ds_len;
+    memcpy(r->server_key, p + 2, sk_len);
+    r->server_key_len = sk_len;
+    return SK_OK;
+}
+
+static int load_record(sk_key_record *r, const Splitkey__KeyRecord *k)
+{
+    if (k->format != RECORD_FORMAT || skp_profile_ok(k->profile) || skp_purpose_ok(k->purpose) ||
+        k->state < SPLITKEY__KEY_STATE__KEY_ENROLLING ||
+        k->state > SPLITKEY__KEY_STATE__KEY_DESTROYED ||
+        k->destroy_reason > SPLITKEY__DESTROY_REASON__DESTROY_OPERATOR)
+        return SK_ERR_PROTO_DECODE;
+    r->bits = k->profile;
+    if (skp_check_len(&k->key_id, SKP_KEY_ID_LEN) || skp_check_len(&k->n1, r->bits / 8) ||
+        skp_check_len(&k->n2, r->bits / 8) || skp_check_len(&k->n, r->bits / 4) ||
+        skp_check_len(&k->device_kx_pub, SKP_KX_PUB_LEN) ||
+        skp_check_len(&k->otp_hash, SKP_OTP_HASH_LEN) ||
+        skp_check_text(k->subject, SKP_MAX_SUBJECT_LEN) ||
+        skp_check_max(&k->last_reply, SKP_MAX_MESSAGE_LEN) ||
+        skp_check_max(&k->certificate, SKP_MAX_CERT_LEN) ||
+        skp_check_max(&k->pop_digest, SKP_MAX_DIGEST_LEN))
+        return SK_ERR_LIMIT;
+    if ((k->last_request_id.len != 0 &&
+         (skp_check_len(&k->last_request_id, SKP_REQUEST_ID_LEN) ||
+          skp_check_len(&k->last_request_otp_hash, SKP_OTP_HASH_LEN))) ||
+        (k->transcript.len != 0 && skp_check_len(&k->transcript, SKP_HASH32_LEN)) ||
+        (k->pop_session_id.len != 0 && skp_check_len(&k->pop_session_id, SKP_SESSION_ID_LEN)))
+        return SK_ERR_LIMIT;
+    r->version = k->version;
+    memcpy(r->key_id, k->key_id.data, SKP_KEY_ID_LEN);
+    r->purpose = (sk_purpose)k->purpose;
+    r->state = (sk_key_state)k->state;
+    r->destroy_reason = (sk_destroy_reason)k->destroy_reason;
+    if (k->subject != NULL)
+        memcpy(r->subject, k->subject, strlen(k->subject) + 1);
+    memcpy(r->n1, k->n1.data, r->bits / 8);
+    memcpy(r->n2, k->n2.data, r->bits / 8);
+    memcpy(r->n, k->n.data, r->bits / 4);
+    memcpy(r->device_kx_pub, k->device_kx_pub.data, SKP_KX_PUB_LEN);
+    memcpy(r->otp_hash, k->otp_hash.data, SKP_OTP_HASH_LEN);
+    r->has_last_request = k->last_request_id.len != 0;
+    if (r->has_last_request) {
+        memcpy(r->last_request_id, k->last_request_id.data, SKP_REQUEST_ID_LEN);
+        memcpy(r->last_request_otp_hash, k->last_request_otp_hash.data, SKP_OTP_HASH_LEN);
+        skp_copy(r->last_reply, &r->last_reply_len, &k->last_reply);
+    }
+    r->fail_count = k->fail_count;
+    r->locked_until = k->locked_until;
+    r->recv_counter = k->recv_counter;
+    r->send_counter = k->send_counter;
+    r->has_transcript = k->transcript.len != 0;
+    if (r->has_transcript)
+        memcpy(r->transcript, k->transcript.data, SKP_HASH32_LEN);
+    r->has_pop = k->pop_session_id.len != 0;
+    if (r->has_pop) {
+        memcpy(r->pop_session_id, k->pop_session_id.data, SKP_SESSION_ID_LEN);
+        r->pop_expires_at = k->pop_expires_at;
+        skp_copy(r->pop_digest, &r->pop_digest_len, &k->pop_digest);
+    }
+    skp_copy(r->cert, &r->cert_len, &k->certificate);
+    r->created_at = k->created_at;
+    return SK_OK;
+}
+
+int sk_key_record_import(sk_key_record **out, const uint8_t *record, size_t record_len,
+                         const uint8_t *secrets, size_t secrets_len)
+{
+    ProtobufCMessage *m = NULL;
+    *out = NULL;
+    int rc = skp_unpack(&splitkey__key_record__descriptor, &m, record, record_len,
+                        SKP_MAX_RECORD_LEN);
+    if (rc != SK_OK)
+        return rc;
+    sk_key_record *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        skp_free(m);
+        return SK_ERR_NOMEM;
+    }
+    rc = load_record(r, (const Splitkey__KeyRecord *)m);
+    if (rc == SK_OK && secrets != NULL && secrets_len > 0)
+        rc = load_secrets(r, secrets, secrets_len);
+    skp_free(m);
+    if (rc != SK_OK) {
+        sk_key_record_free(r);
+        return rc;
+    }
+    *out = r;
+    return SK_OK;
+}
+
+uint64_t sk_key_record_version(const sk_key_record *r) { return r->version; }
+sk_purpose sk_key_record_purpose(const sk_key_record *r) { return r->purpose; }
+const char *sk_key_record_subject(const sk_key_record *r) { return r->subject; }
+
+int sk_key_record_key_id(const sk_key_record *r, uint8_t *key_id, size_t key_id_len)
+{
+    if (key_id_len != SKP_KEY_ID_LEN)
+        return SK_ERR_ARG;
+    memcpy(key_id, r->key_id, SKP_KEY_ID_LEN);
+    return SK_OK;
+}
+
+static uint32_t attempts_left(const sk_key_record *r, const sk_server_policy *p)
+{
+    uint32_t f = r->fail_count;
+    if (f < p->lock1_failures)
+        return p->lock1_failures - f;
+    if (f < p->lock2_failures)
+        return p->lock2_failures - f;
+    if (f < p->destroy_failures)
+        return p->destroy_failures - f;
+    return 0;
+}
+
+void sks_status(const sk_key_record *r, const sk_server_policy *p, uint64_t now,
+                sk_key_status *st)
+{
+    memset(st, 0, sizeof *st);
+    st->state = r->state;
+    st->destroy_reason = r->destroy_reason;
+    if (r->state == SK_KEY_DESTROYED)
+        return;
+    st->attempts_left = attempts_left(r, p);
+    if (r->locked_until > now) {
+        st->state = SK_KEY_TIMELOCKED;
+        st->locked_until = r->locked_until;
+    }
+}
+
+void sk_key_record_status(const sk_key_record *r, sk_key_status *st,
+                          const sk_server_policy *policy, uint64_t now)
+{
+    sks_status(r, policy, now, st);
+}
+
+int sk_key_record_pubkey(const sk_key_record *r, sk_pubkey **out)
+{
+    static const uint8_t e[3] = {0x01, 0x00, 0x01};
+    *out = NULL;
+    if (r->state == SK_KEY_ENROLLING)
+        return SK_ERR_PROTO_STATE;
+    return sk_pubkey_from_modulus(out, r->n, r->bits / 4, e, sizeof e);
+}
+
+void sk_key_record_free(sk_key_record *r)
+{
+    if (r == NULL)
+        return;
+    sodium_memzero(r, sizeof *r);
+    free(r);
+}
+
+sk_key_record *sks_key_copy(const sk_key_record *r)
+{
+    sk_key_record *c = malloc(sizeof *c);
+    if (c != NULL)
+        memcpy(c, r, sizeof *c);
+    return c;
+}
+
+/* --------------------------------------------------------- session record */
+
+int sk_session_record_export(const sk_session_record *s, uint8_t *out, size_t cap,
+                             size_t *written)
+{
+    Splitkey__SessionRecord r = SPLITKEY__SESSION_RECORD__INIT;
+    r.format = RECORD_FORMAT;
+    r.version = s->version;
+    r.session_id = skp_bin(s->id, SKP_SESSION_ID_LEN);
+    r.key_id = skp_bin(s->key_id, SKP_KEY_ID_LEN);
+    r.from_device = s->from_device;
+    r.pop = s->pop;
+    r.purpose = (Splitkey__Purpose)s->purpose;
+    r.digest = skp_bin(s->digest, s->digest_len);
+    r.hash = (uint32_t)s->hash;
+    r.scheme = (uint32_t)s->scheme;
+    r.salt = skp_bin(s->salt, s->salt_len);
+    r.display_text = (char *)s->display_text;
+    r.rp_name = (char *)s->rp_name;
+    r.verification_code = (char *)s->code;
+    r.created_at = s->created_at;
+    r.expires_at = s->expires_at;
+    r.state = (Splitkey__SessionState)s->state;
+    r.signature = skp_bin(s->signature, s->signature_len);
+    r.certificate = skp_bin(s->cert, s->cert_len);
+    *written = 0;
+    return skp_pack(&r.base, out, cap, written);
+}
+
+int sk_session_record_import(sk_session_record **out, const uint8_t *in, size_t in_len)
+{
+    ProtobufCMessage *m = NULL;
+    *out = NULL;
+    int rc = skp_unpack(&splitkey__session_record__descriptor, &m, in, in_len,
+                        SKP_MAX_RECORD_LEN);
+    if (rc != SK_OK)
+        return rc;
+    const Splitkey__SessionRecord *r = (const Splitkey__SessionRecord *)m;
+    sk_session_record *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        skp_free(m);
+        return SK_ERR_NOMEM;
+    }
+    if (r->format != RECORD_FORMAT || skp_purpose_ok(r->purpose) || skp_sign_hash_ok(r->hash) ||
+        skp_scheme_ok(r->scheme) || r->state < SPLITKEY__SESSION_STATE__SESSION_PENDING ||
+        r->state > SPLITKEY__SESSION_STATE__SESSION_EXPIRED)
+        rc = SK_ERR_PROTO_DECODE;
+    else if (skp_check_len(&r->session_id, SKP_SESSION_ID_LEN) ||
+             skp_check_len(&r->key_id, SKP_KEY_ID_LEN) ||
+             skp_check_len(&r->digest, sk_hash_len((sk_hash)r->hash)) ||
+             skp_check_max(&r->salt, SKP_MAX_SALT_LEN) ||
+             skp_check_text(r->display_text, SKP_MAX_DISPLAY_TEXT_LEN) ||
+             skp_check_text(r->rp_name, SKP_MAX_RP_NAME_LEN) ||
+             r->verification_code == NULL || strlen(r->verification_code) != SKP_CODE_LEN ||
+             skp_check_max(&r->signature, SKP_MAX_N_LEN) ||
+             skp_check_max(&r->certificate, SKP_MAX_CERT_LEN))
+        rc = SK_ERR_LIMIT;
+    if (rc == SK_OK) {
+        s->version = r->version;
+        memcpy(s->id, r->session_id.data, SKP_SESSION_ID_LEN);
+        memcpy(s->key_id, r->key_id.data, SKP_KEY_ID_LEN);
+        s->from_device = r->from_device;
+        s->pop = r->pop;
+        s->purpose = (sk_purpose)r->purpose;
+        skp_copy(s->digest, &s->digest_len, &r->digest);
+        s->hash = (sk_hash)r->hash;
+        s->scheme = (sk_scheme)r->scheme;
+        skp_copy(s->salt, &s->salt_len, &r->salt);
+        if (r->display_text != NULL)
+            memcpy(s->display_text, r->display_text, strlen(r->display_text) + 1);
+        if (r->rp_name != NULL)
+            memcpy(s->rp_name, r->rp_name, strlen(r->rp_name) + 1);
+        memcpy(s->code, r->verification_code, SKP_CODE_LEN + 1);
+        s->created_at = r->created_at;
+        s->expires_at = r->expires_at;
+        s->state = (sk_session_state)r->state;
+        skp_copy(s->signature, &s->signature_len, &r->signature);
+        skp_copy(s->cert, &s->cert_len, &r->certificate);
+        *out = s;
+        s = NULL;
+    }
+    skp_free(m);
+    sk_session_record_free(s);
+    return rc;
+}
+
+uint64_t sk_session_record_version(const sk_session_record *s) { return s->version; }
+sk_session_state sk_session_record_state(const sk_session_record *s) { return s->state; }
+uint64_t sk_session_record_expires_at(const sk_session_record *s) { return s->expires_at; }
+const char *sk_session_record_code(const sk_session_record *s) { return s->code; }
+
+int sk_session_record_id(const sk_session_record *s, uint8_t *id, size_t id_len)
+{
+    if (id_len != SKP_SESSION_ID_LEN)
+        return SK_ERR_ARG;
+    memcpy(id, s->id, SKP_SESSION_ID_LEN);
+    return SK_OK;
+}
+
+int sk_session_record_key_id(const sk_session_record *s, uint8_t *key_id, size_t key_id_len)
+{
+    if (key_id_len != SKP_KEY_ID_LEN)
+        return SK_ERR_ARG;
+    memcpy(key_id, s->key_id, SKP_KEY_ID_LEN);
+    return SK_OK;
+}
+
+void sk_session_record_free(sk_session_record *s)
+{
+    if (s == NULL)
+        return;
+    sodium_memzero(s, sizeof *s);
+    free(s);
+}
+
+sk_session_record *sks_session_copy(const sk_session_record *s)
+{
+    sk_session_record *c = malloc(sizeof *c);
+    if (c != NULL)
+        memcpy(c, s, sizeof *c);
+    return c;
+}
+
+void sks_session_info(const sk_session_record *s, Splitkey__SessionInfo *i)
+{
+    i->session_id = skp_bin(s->id, SKP_SESSION_ID_LEN);
+    i->purpose = (Splitkey__Purpose)s->purpose;
+    i->digest = skp_bin(s->digest, s->digest_len);
+    i->hash = (uint32_t)s->hash;
+    i->scheme = (uint32_t)s->scheme;
+    i->salt = skp_bin(s->salt, s->salt_len);
+    i->display_text = (char *)s->display_text;
+    i->rp_name = (char *)s->rp_name;
+    i->verification_code = (char *)s->code;
+    i->expires_at = s->expires_at;
+}
+
+int sks_session_create_check(const Splitkey__SessionCreate *c)
+{
+    if (skp_check_max(&c->key_id, SKP_KEY_ID_LEN) ||
+        skp_check_text(c->person_id, SKP_MAX_PERSON_ID_LEN) ||
+        skp_check_max(&c->digest, SKP_MAX_DIGEST_LEN) ||
+        skp_check_text(c->display_text, SKP_MAX_DISPLAY_TEXT_LEN) ||
+        skp_check_text(c->rp_name, SKP_MAX_RP_NAME_LEN))
+        return SK_ERR_LIMIT;
+    if (c->key_id.len != 0 && c->key_id.len != SKP_KEY_ID_LEN)
+        return SK_ERR_LIMIT;
+    if (skp_purpose_ok(c->purpose) || skp_sign_hash_ok(c->hash) || skp_scheme_ok(c->scheme) ||
+        c->digest.len != sk_hash_len((sk_hash)c->hash))
+        return SK_ERR_PROTO_DECODE;
+    return SK_OK;
+}
+
+int sks_session_new(sk_session_record **out, const sk_key_record *rec,
+                    const Splitkey__SessionCreate *c, bool from_device, bool pop,
+                    const sk_server_policy *policy, uint64_t now, const sk_rng *rng)
+{
+    *out = NULL;
+    sk_session_record *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return SK_ERR_NOMEM;
+    int rc = rng->fill(rng->ctx, s->id, SKP_SESSION_ID_LEN);
+    s->version = 1;
+    memcpy(s->key_id, rec->key_id, SKP_KEY_ID_LEN);
+    s->from_device = from_device;
+    s->pop = pop;
+    s->purpose = rec->purpose;
+    skp_copy(s->digest, &s->digest_len, &c->digest);
+    s->hash = (sk_hash)c->hash;
+    s->scheme = (sk_scheme)c->scheme;
+    if (rc == SK_OK && s->scheme == SK_SCHEME_PSS) {
+        /* The server chooses the PSS salt (SPEC 2.6). */
+        s->salt_len = s->digest_len;
+        rc = rng->fill(rng->ctx, s->salt, s->salt_len);
+    }
+    if (c->display_text != NULL)
+        memcpy(s->display_text, c->display_text, strlen(c->display_text) + 1);
+    if (c->rp_name != NULL)
+        memcpy(s->rp_name, c->rp_name, strlen(c->rp_name) + 1);
+    if (rc == SK_OK)
+        rc = sk_verification_code(s->code, sizeof s->code, s->digest, s->digest_len);
+    s->created_at = now;
+    s->expires_at = now + policy->session_seconds;
+    s->state = SK_SESSION_PENDING;
+    if (rc != SK_OK) {
+        sk_session_record_free(s);
+        return rc;
+    }
+    *out = s;
+    return SK_OK;
+}

@@ -1,0 +1,232 @@
+/* rp.c - the relying-party API (SPEC 3.3 step 1 and the result): create a
+ * session for a key, poll for its result, ask for a key's state.  Plain
+ * protobuf; the transport authenticates the relying party. */
+#include <sodium.h>
+#include <string.h>
+
+#include "protocol/server/server_internal.h"
+
+static int rp_pack(sk_server_result *res, const Splitkey__RpReply *rep)
+{
+    return skp_pack(&rep->base, res->reply, sizeof res->reply, &res->reply_len);
+}
+
+static int rp_error(sk_server_result *res, int code, const sk_key_status *st)
+{
+    Splitkey__RpReply rep = SPLITKEY__RP_REPLY__INIT;
+    Splitkey__Error e = SPLITKEY__ERROR__INIT;
+    e.code = -code;
+    if (st != NULL) {
+        e.attempts_left = st->attempts_left;
+        e.locked_until = st->locked_until;
+        e.destroy_reason = (uint32_t)st->destroy_reason;
+    }
+    rep.rep_case = SPLITKEY__RP_REPLY__REP_ERROR;
+    rep.error = &e;
+    res->status = code;
+    return rp_pack(res, &rep);
+}
+
+/* The key state gate of a new session: ACTIVE and not locked. */
+static int key_usable(const sk_key_record *r, const sk_server_input *in, sk_key_status *st)
+{
+    sks_status(r, in->policy, in->now, st);
+    switch (st->state) {
+    case SK_KEY_ACTIVE:
+        return SK_OK;
+    case SK_KEY_TIMELOCKED:
+        return SK_ERR_LOCKED;
+    case SK_KEY_DESTROYED:
+        return SK_ERR_DESTROYED;
+    default:
+        return SK_ERR_NOT_ACTIVE;
+    }
+}
+
+static int rp_create(sk_server_result *res, const sk_server_input *in,
+                     const Splitkey__SessionCreate *c, const sk_rng *rng)
+{
+    sk_key_status st;
+    sk_session_record *s = NULL;
+    int rc = sks_session_create_check(c);
+    if (rc != SK_OK)
+        return rp_error(res, rc, NULL);
+    if (in->key == NULL)
+        return rp_error(res, SK_ERR_NOT_FOUND, NULL);
+    if ((c->key_id.len != 0 && memcmp(c->key_id.data, in->key->key_id, SKP_KEY_ID_LEN) != 0) ||
+        (sk_purpose)c->purpose != in->key->purpose)
+        return rp_error(res, SK_ERR_ARG, NULL);
+    rc = key_usable(in->key, in, &st);
+    if (rc != SK_OK)
+        return rp_error(res, rc, &st);
+    rc = sks_session_new(&s, in->key, c, false, false, in->policy, in->now, rng);
+    if (rc != SK_OK)
+        return rc;
+    Splitkey__RpReply rep = SPLITKEY__RP_REPLY__INIT;
+    Splitkey__SessionCreateReply cr = SPLITKEY__SESSION_CREATE_REPLY__INIT;
+    cr.session_id = skp_bin(s->id, SKP_SESSION_ID_LEN);
+    cr.verification_code = s->code;
+    cr.expires_at = s->expires_at;
+    rep.rep_case = SPLITKEY__RP_REPLY__REP_CREATED;
+    rep.created = &cr;
+    rc = rp_pack(res, &rep);
+    if (rc != SK_OK) {
+        sk_session_record_free(s);
+        return rc;
+    }
+    res->session = s;
+    res->effects |= SK_EFFECT_NEW_SESSION;
+    return SK_OK;
+}
+
+static int rp_poll(sk_server_result *res, const sk_server_input *in, const Splitkey__SessionPoll *p)
+{
+    if (skp_check_len(&p->session_id, SKP_SESSION_ID_LEN))
+        return rp_error(res, SK_ERR_LIMIT, NULL);
+    const sk_session_record *s = in->session;
+    if (s == NULL || memcmp(s->id, p->session_id.data, SKP_SESSION_ID_LEN) != 0)
+        return rp_error(res, SK_ERR_SESSION_UNKNOWN, NULL);
+    sk_session_state state = s->state;
+    if (state == SK_SESSION_PENDING && in->now >= s->expires_at) {
+        sk_session_record *n = sks_session_copy(s);
+        if (n == NULL)
+            return SK_ERR_NOMEM;
+        n->state = SK_SESSION_EXPIRED;
+        n->version = s->version + 1;
+        res->session = n;
+        state = SK_SESSION_EXPIRED;
+    }
+    Splitkey__RpReply rep = SPLITKEY__RP_REPLY__INIT;
+    Splitkey__SessionResult r = SPLITKEY__SESSION_RESULT__INIT;
+    r.session_id = p->session_id;
+    r.state = (Splitkey__SessionState)state;
+    r.verification_code = (char *)s->code;
+    if (state == SK_SESSION_COMPLETE) {
+        r.signature = skp_bin(s->signature, s->signature_len);
+        r.certificate = skp_bin(s->cert, s->cert_len);
+    }
+    rep.rep_case = SPLITKEY__RP_REPLY__REP_RESULT;
+    rep.result = &r;
+    if (state == SK_SESSION_EXPIRED)
+        res->status = SK_ERR_SESSION_EXPIRED;
+    else if (state == SK_SESSION_REFUSED)
+        res->status = SK_ERR_SESSION_REFUSED;
+    else if (state == SK_SESSION_PENDING)
+        res->status = SK_ERR_PENDING;
+    return rp_pack(res, &rep);
+}
+
+static int rp_key_state(sk_server_result *res, const sk_server_input *in,
+                        const Splitkey__KeyStateRequest *k)
+{
+    sk_key_status st;
+    if (skp_check_len(&k->key_id, SKP_KEY_ID_LEN))
+        return rp_error(res, SK_ERR_LIMIT, NULL);
+    if (in->key == NULL || memcmp(in->key->key_id, k->key_id.data, SKP_KEY_ID_LEN) != 0)
+        return rp_error(res, SK_ERR_NOT_FOUND, NULL);
+    sks_status(in->key, in->policy, in->now, &st);
+    Splitkey__RpReply rep = SPLITKEY__RP_REPLY__INIT;
+    Splitkey__KeyStateReply r = SPLITKEY__KEY_STATE_REPLY__INIT;
+    r.key_id = k->key_id;
+    r.state = (Splitkey__KeyState)st.state;
+    r.locked_until = st.locked_until;
+    r.attempts_left = st.attempts_left;
+    r.destroy_reason = (Splitkey__DestroyReason)st.destroy_reason;
+    rep.rep_case = SPLITKEY__RP_REPLY__REP_KEY_STATE;
+    rep.key_state = &r;
+    return rp_pack(res, &rep);
+}
+
+int sk_server_handle_rp(sk_server_result **out, const sk_server_input *in, const uint8_t *req,
+                        size_t req_len)
+{
+    ProtobufCMessage *m = NULL;
+    sk_rng rng;
+    *out = NULL;
+    if (in->identity == NULL || in->policy == NULL)
+        return SK_ERR_ARG;
+    if (!sk_is_initialised())
+        return SK_ERR_NOT_INITIALISED;
+    sk_server_result *res = calloc(1, sizeof *res);
+    if (res == NULL)
+        return SK_ERR_NOMEM;
+    skp_rng(&rng, in->random, in->random_ctx);
+    int rc = skp_unpack(&splitkey__rp_request__descriptor, &m, req, req_len, SKP_MAX_MESSAGE_LEN);
+    if (rc != SK_OK) {
+        rc = rp_error(res, rc, NULL);
+    } else {
+        const Splitkey__RpRequest *r = (const Splitkey__RpRequest *)m;
+        switch (r->req_case) {
+        case SPLITKEY__RP_REQUEST__REQ_CREATE:
+            rc = rp_create(res, in, r->create, &rng);
+            break;
+        case SPLITKEY__RP_REQUEST__REQ_POLL:
+            rc = rp_poll(res, in, r->poll);
+            break;
+        case SPLITKEY__RP_REQUEST__REQ_KEY_STATE:
+            rc = rp_key_state(res, in, r->key_state);
+            break;
+        default:
+            rc = rp_error(res, SK_ERR_PROTO_DECODE, NULL);
+        }
+    }
+    skp_free(m);
+    if (rc != SK_OK) {
+        sk_server_result_free(res);
+        return rc;
+    }
+    *out = res;
+    return SK_OK;
+}
+
+int sk_server_peek_rp(sk_request_info *info, const uint8_t *req, size_t req_len)
+{
+    ProtobufCMessage *m = NULL;
+    memset(info, 0, sizeof *info);
+    int rc = skp_unpack(&splitkey__rp_request__descriptor, &m, req, req_len, SKP_MAX_MESSAGE_LEN);
+    if (rc != SK_OK)
+        return rc;
+    const Splitkey__RpRequest *r = (const Splitkey__RpRequest *)m;
+    switch (r->req_case) {
+    case SPLITKEY__RP_REQUEST__REQ_CREATE: {
+        const Splitkey__SessionCreate *c = r->create;
+        info->kind = SK_REQ_RP_CREATE;
+        rc = sks_session_create_check(c);
+        if (rc != SK_OK)
+            break;
+        info->purpose = (sk_purpose)c->purpose;
+        if (c->key_id.len == SKP_KEY_ID_LEN) {
+            info->has_key_id = 1;
+            memcpy(info->key_id, c->key_id.data, SKP_KEY_ID_LEN);
+        } else if (c->person_id != NULL && c->person_id[0] != '\0') {
+            info->has_person_id = 1;
+            memcpy(info->person_id, c->person_id, strlen(c->person_id) + 1);
+        } else {
+            rc = SK_ERR_PROTO_DECODE;
+        }
+        break;
+    }
+    case SPLITKEY__RP_REQUEST__REQ_POLL:
+        info->kind = SK_REQ_RP_POLL;
+        if (skp_check_len(&r->poll->session_id, SKP_SESSION_ID_LEN)) {
+            rc = SK_ERR_LIMIT;
+            break;
+        }
+        info->has_session_id = 1;
+        memcpy(info->session_id, r->poll->session_id.data, SKP_SESSION_ID_LEN);
+        break;
+    case SPLITKEY__RP_REQUEST__REQ_KEY_STATE:
+        info->kind = SK_REQ_RP_KEY_STATE;
+        if (skp_check_len(&r->key_state->key_id, SKP_KEY_ID_LEN)) {
+            rc = SK_ERR_LIMIT;
+            break;
+        }
+        info->has_key_id = 1;
+        memcpy(info->key_id, r->key_state->key_id.data, SKP_KEY_ID_LEN);
+        break;
+    default:
+        rc = SK_ERR_PROTO_DECODE;
+    }
+    skp_free(m);
+    return rc;
+}

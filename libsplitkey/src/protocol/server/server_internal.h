@@ -1,0 +1,124 @@
+/* server_internal.h - the server role's private state and helpers. */
+#ifndef SK_PROTOCOL_SERVER_INTERNAL_H
+#define SK_PROTOCOL_SERVER_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "protocol/common/protocol.h"
+
+struct sk_server_identity {
+    uint8_t kx_sk[32]; /* secret */
+    uint8_t kx_pk[32];
+    uint8_t ed_seed[32]; /* secret */
+    uint8_t ed_sk[64];   /* secret */
+    uint8_t ed_pk[32];
+};
+
+struct sk_key_record {
+    uint64_t version;
+    uint8_t key_id[SKP_KEY_ID_LEN];
+    sk_purpose purpose;
+    unsigned bits;
+    sk_key_state state; /* ENROLLING, PENDING, ACTIVE or DESTROYED; a lock is locked_until */
+    sk_destroy_reason destroy_reason;
+    char subject[SKP_MAX_SUBJECT_LEN + 1];
+    uint8_t n1[SKP_MAX_N1_LEN];
+    uint8_t n2[SKP_MAX_N1_LEN];
+    uint8_t n[SKP_MAX_N_LEN];
+    uint8_t device_kx_pub[SKP_KX_PUB_LEN];
+    uint8_t otp_hash[SKP_OTP_HASH_LEN];
+    uint8_t last_request_otp_hash[SKP_OTP_HASH_LEN];
+    uint8_t last_request_id[SKP_REQUEST_ID_LEN];
+    bool has_last_request;
+    uint8_t last_reply[SKP_MAX_MESSAGE_LEN];
+    size_t last_reply_len;
+    uint32_t fail_count;
+    uint64_t locked_until;
+    uint64_t recv_counter;
+    uint64_t send_counter;
+    uint8_t transcript[SKP_HASH32_LEN];
+    bool has_transcript;
+    uint8_t pop_session_id[SKP_SESSION_ID_LEN];
+    bool has_pop;
+    uint64_t pop_expires_at;
+    uint8_t pop_digest[SKP_MAX_DIGEST_LEN];
+    size_t pop_digest_len;
+    uint8_t cert[SKP_MAX_CERT_LEN];
+    size_t cert_len;
+    uint64_t created_at;
+    /* secrets, exported separately */
+    uint8_t ds[SKP_MAX_N1_LEN];
+    size_t ds_len;
+    uint8_t server_key[SKP_MAX_SERVER_KEY_LEN];
+    size_t server_key_len;
+};
+
+struct sk_session_record {
+    uint64_t version;
+    uint8_t id[SKP_SESSION_ID_LEN];
+    uint8_t key_id[SKP_KEY_ID_LEN];
+    bool from_device;
+    bool pop;
+    sk_purpose purpose;
+    uint8_t digest[SKP_MAX_DIGEST_LEN];
+    size_t digest_len;
+    sk_hash hash;
+    sk_scheme scheme;
+    uint8_t salt[SKP_MAX_SALT_LEN];
+    size_t salt_len;
+    char display_text[SKP_MAX_DISPLAY_TEXT_LEN + 1];
+    char rp_name[SKP_MAX_RP_NAME_LEN + 1];
+    char code[SKP_CODE_LEN + 1];
+    uint64_t created_at;
+    uint64_t expires_at;
+    sk_session_state state;
+    uint8_t signature[SKP_MAX_N_LEN];
+    size_t signature_len;
+    uint8_t cert[SKP_MAX_CERT_LEN];
+    size_t cert_len;
+};
+
+struct sk_server_result {
+    uint8_t reply[SKP_MAX_MESSAGE_LEN];
+    size_t reply_len;
+    sk_key_record *key;
+    sk_session_record *session;
+    int status;
+    unsigned effects;
+    int revoke_reason;
+};
+
+/* Counts the split-signature completions (each one an exponentiation with
+ * ds and d2) the server role starts; tests use it to see that a locked key
+ * is answered without one. */
+extern atomic_ulong sk_server_completions;
+
+/* Copies (deep) a record; NULL on allocation failure. */
+sk_key_record *sks_key_copy(const sk_key_record *rec);
+sk_session_record *sks_session_copy(const sk_session_record *s);
+
+/* The state as of now, with a running lock shown as TIMELOCKED. */
+void sks_status(const sk_key_record *rec, const sk_server_policy *policy, uint64_t now,
+                sk_key_status *st);
+
+/* Transport keys of a key: rx (device -> server), tx (server -> device). */
+int sks_tek(const sk_server_identity *id, const uint8_t *device_kx_pub, uint8_t *rx, uint8_t *tx);
+
+/* Token: verifies signature, purpose and expiry; gives subject and token id. */
+int sks_token_check(const sk_server_identity *id, const uint8_t *token, size_t token_len,
+                    sk_purpose purpose, uint64_t now, char *subject, size_t subject_cap,
+                    uint8_t *token_id);
+/* Reads the token id without verifying anything (routing only). */
+int sks_token_id(const uint8_t *token, size_t token_len, uint8_t *token_id);
+
+/* SessionInfo of a session (pointers into s). */
+void sks_session_info(const sk_session_record *s, Splitkey__SessionInfo *info);
+
+/* Creates a PENDING session from a SessionCreate that was checked by
+ * sks_session_create_check(). */
+int sks_session_create_check(const Splitkey__SessionCreate *c);
+int sks_session_new(sk_session_record **out, const sk_key_record *rec,
+                    const Splitkey__SessionCreate *c, bool from_device, bool pop,
+                    const sk_server_policy *policy, uint64_t now, const sk_rng *rng);
+
+#endif
