@@ -168,7 +168,8 @@ int world_device(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, s
                     if (memcmp(w->sessions[i].key_id, info.key_id, SK_KEY_ID_LEN) != 0)
                         continue;
                     sk_session_record *s = load_session(&w->sessions[i]);
-                    if (s != NULL && sk_session_record_state(s) == SK_SESSION_PENDING)
+                    if (s != NULL && sk_session_record_state(s) == SK_SESSION_PENDING &&
+                        sk_session_record_expires_at(s) > w->now)
                         sess = s;
                     else
                         sk_session_record_free(s);

@@ -174,7 +174,8 @@ typedef struct sk_request_info {
     uint8_t key_id[SK_KEY_ID_LEN];
     int has_session_id;              /* SK_REQ_RP_POLL, and device requests naming one */
     uint8_t session_id[SK_SESSION_ID_LEN];
-    int wants_pending_session;       /* device fetch: load the key's oldest pending session */
+    int wants_pending_session;       /* device fetch: load the key's oldest PENDING session
+                                        whose expires_at is still in the future (or none) */
     int has_person_id;
     char person_id[65];
     int has_token_id;                /* ENROL_INIT with a token: check it was never used */
