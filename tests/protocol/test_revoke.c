@@ -1,0 +1,268 @@
+/* Revocation by the device (PIN-authorised) and by an operator; the
+ * relying-party API by person id and its key-state query; record
+ * serialisation. */
+#include <string.h>
+
+#include "splitkey.pb-c.h"
+#include "world.h"
+
+static uint8_t msg[SK_MAX_MESSAGE_LEN], reply[SK_MAX_MESSAGE_LEN];
+
+static void test_device_revoke(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_key_status st;
+    size_t len = 0, rlen = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    /* A wrong PIN does not revoke, and counts as a failure. */
+    CHECK_OK(sk_device_revoke(key, msg, sizeof msg, &len, w->now, (const uint8_t *)"11111", 5));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_RC(SK_ERR_WRONG_PIN, sk_device_read_reply(key, &st, reply, rlen));
+    CHECK(st.attempts_left == 2);
+    CHECK(!(w->effects & SK_EFFECT_REVOKE_CERT));
+    /* A PIN of the wrong form is refused on the device. */
+    CHECK_RC(SK_ERR_ARG, sk_device_revoke(key, msg, sizeof msg, &len, w->now,
+                                          (const uint8_t *)"12a45", 5));
+    CHECK(!sk_device_key_has_pending(key));
+    /* The right PIN revokes. */
+    CHECK_OK(sk_device_revoke(key, msg, sizeof msg, &len, w->now, (const uint8_t *)PIN_SIGN,
+                              strlen(PIN_SIGN)));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK(w->effects & SK_EFFECT_REVOKE_CERT);
+    CHECK(w->effects & SK_EFFECT_DELETE_SECRETS);
+    CHECK(w->revoke_reason == SK_CRL_REASON_CESSATION_OF_OPERATION);
+    CHECK_OK(sk_device_read_reply(key, &st, reply, rlen));
+    CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_USER);
+    CHECK(sk_device_key_state(key) == SK_KEY_DESTROYED);
+    CHECK_RC(SK_ERR_DESTROYED, sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    uint8_t kid[SK_KEY_ID_LEN];
+    CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
+    sk_key_record *rec = world_key_record(w, kid);
+    if (rec != NULL) {
+        sk_key_record_status(rec, &st, &w->policy, w->now);
+        CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_USER);
+        uint8_t sec[64];
+        size_t sec_len = 1;
+        CHECK_OK(sk_key_record_export_secrets(rec, sec, sizeof sec, &sec_len));
+        CHECK(sec_len == 0);
+    }
+    sk_key_record_free(rec);
+out:
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+static void test_operator_revoke(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_server_result *res = NULL;
+    sk_server_input in;
+    sk_key_status st;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_AUTH, PIN_AUTH, NULL, true));
+    if (key == NULL)
+        goto out;
+    uint8_t kid[SK_KEY_ID_LEN];
+    CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
+    sk_key_record *rec = world_key_record(w, kid);
+    memset(&in, 0, sizeof in);
+    in.identity = w->id;
+    in.policy = &w->policy;
+    in.now = w->now;
+    in.key = rec;
+    CHECK_OK(sk_server_operator_revoke(&res, &in));
+    if (res != NULL) {
+        const sk_key_record *n = sk_server_result_key(res);
+        CHECK(n != NULL);
+        CHECK(sk_server_result_effects(res) & SK_EFFECT_REVOKE_CERT);
+        CHECK(sk_server_result_revoke_reason(res) == SK_CRL_REASON_CESSATION_OF_OPERATION);
+        if (n != NULL) {
+            CHECK(sk_key_record_version(n) == sk_key_record_version(rec) + 1);
+            sk_key_record_status(n, &st, &w->policy, w->now);
+            CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_OPERATOR);
+            w_key *wk = world_key(w, kid);
+            CHECK_OK(sk_key_record_export(n, wk->rec, sizeof wk->rec, &wk->rec_len));
+            CHECK_OK(sk_key_record_export_secrets(n, wk->sec, sizeof wk->sec, &wk->sec_len));
+            CHECK(wk->sec_len == 0);
+        }
+    }
+    sk_server_result_free(res);
+    sk_key_record_free(rec);
+    /* The device learns it at its next request. */
+    size_t len = 0, rlen = 0;
+    CHECK_OK(sk_device_otp_refresh(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_RC(SK_ERR_DESTROYED, sk_device_read_reply(key, &st, reply, rlen));
+    CHECK(st.destroy_reason == SK_DESTROY_OPERATOR);
+    CHECK(sk_device_key_state(key) == SK_KEY_DESTROYED);
+out:
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+static void test_rp_api(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_key_status st;
+    uint8_t req[1024], rep_buf[SK_MAX_MESSAGE_LEN];
+    size_t rlen = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_AUTH, PIN_AUTH, NULL, true));
+    if (key == NULL)
+        goto out;
+    /* By person id (this store resolves a person id to the key's subject). */
+    Splitkey__RpRequest r = SPLITKEY__RP_REQUEST__INIT;
+    Splitkey__SessionCreate c = SPLITKEY__SESSION_CREATE__INIT;
+    uint8_t digest[32] = {42};
+    c.person_id = (char *)sk_device_key_subject(key);
+    c.purpose = SPLITKEY__PURPOSE__PURPOSE_AUTH;
+    c.digest.data = digest;
+    c.digest.len = sizeof digest;
+    c.hash = SK_HASH_SHA256;
+    c.scheme = SK_SCHEME_PSS;
+    c.display_text = (char *)"Log in";
+    r.req_case = SPLITKEY__RP_REQUEST__REQ_CREATE;
+    r.create = &c;
+    size_t req_len = protobuf_c_message_pack(&r.base, req);
+    sk_request_info info;
+    /* person ids are at most 64 bytes */
+    c.person_id = (char *)"PNOLV-0101010101010101010101010101010101010101010101010101010101010";
+    req_len = protobuf_c_message_pack(&r.base, req);
+    CHECK_RC(SK_ERR_LIMIT, sk_server_peek_rp(&info, req, req_len));
+    c.person_id = (char *)"PNOLV-010101-12345";
+    req_len = protobuf_c_message_pack(&r.base, req);
+    CHECK_OK(sk_server_peek_rp(&info, req, req_len));
+    CHECK(info.kind == SK_REQ_RP_CREATE && info.has_person_id && !info.has_key_id);
+    CHECK(strcmp(info.person_id, "PNOLV-010101-12345") == 0);
+    CHECK(info.purpose == SK_PURPOSE_AUTH);
+    /* The handler with the key the caller resolved. */
+    uint8_t kid[SK_KEY_ID_LEN];
+    CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
+    sk_key_record *rec = world_key_record(w, kid);
+    sk_server_input in;
+    sk_server_result *res = NULL;
+    memset(&in, 0, sizeof in);
+    in.identity = w->id;
+    in.policy = &w->policy;
+    in.now = w->now;
+    in.key = rec;
+    CHECK_OK(sk_server_handle_rp(&res, &in, req, req_len));
+    if (res != NULL) {
+        CHECK(sk_server_result_status(res) == SK_OK);
+        CHECK(sk_server_result_effects(res) == SK_EFFECT_NEW_SESSION);
+        const sk_session_record *s = sk_server_result_session(res);
+        CHECK(s != NULL);
+        if (s != NULL) {
+            char code[5];
+            CHECK_OK(sk_verification_code(code, sizeof code, digest, sizeof digest));
+            CHECK(strcmp(sk_session_record_code(s), code) == 0);
+            CHECK(sk_session_record_expires_at(s) == w->now + 120);
+            CHECK(sk_session_record_state(s) == SK_SESSION_PENDING);
+            /* Session records survive export and import. */
+            uint8_t buf[SK_MAX_RECORD_LEN], buf2[SK_MAX_RECORD_LEN];
+            size_t n1 = 0, n2 = 0;
+            sk_session_record *back = NULL;
+            CHECK_OK(sk_session_record_export(s, buf, sizeof buf, &n1));
+            CHECK_OK(sk_session_record_import(&back, buf, n1));
+            if (back != NULL) {
+                CHECK_OK(sk_session_record_export(back, buf2, sizeof buf2, &n2));
+                CHECK(n1 == n2 && memcmp(buf, buf2, n1) == 0);
+            }
+            sk_session_record_free(back);
+            CHECK(sk_session_record_import(&back, buf, n1 - 1) != SK_OK);
+            CHECK(back == NULL);
+        }
+    }
+    sk_server_result_free(res);
+    res = NULL;
+    /* Wrong purpose for this key: refused, no session. */
+    c.purpose = SPLITKEY__PURPOSE__PURPOSE_SIGN;
+    req_len = protobuf_c_message_pack(&r.base, req);
+    CHECK_OK(sk_server_handle_rp(&res, &in, req, req_len));
+    if (res != NULL) {
+        CHECK(sk_server_result_status(res) == SK_ERR_ARG);
+        CHECK(sk_server_result_session(res) == NULL);
+    }
+    sk_server_result_free(res);
+    res = NULL;
+    /* Key state through the relying-party API. */
+    Splitkey__KeyStateRequest k = SPLITKEY__KEY_STATE_REQUEST__INIT;
+    k.key_id.data = kid;
+    k.key_id.len = sizeof kid;
+    r.req_case = SPLITKEY__RP_REQUEST__REQ_KEY_STATE;
+    r.key_state = &k;
+    req_len = protobuf_c_message_pack(&r.base, req);
+    CHECK_OK(world_rp(w, req, req_len, rep_buf, &rlen));
+    Splitkey__RpReply *rep = splitkey__rp_reply__unpack(NULL, rlen, rep_buf);
+    CHECK(rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_KEY_STATE);
+    if (rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_KEY_STATE) {
+        CHECK(rep->key_state->state == SPLITKEY__KEY_STATE__KEY_ACTIVE);
+        CHECK(rep->key_state->attempts_left == 3);
+    }
+    splitkey__rp_reply__free_unpacked(rep, NULL);
+    /* Key records survive export and import, secrets included. */
+    if (rec != NULL) {
+        uint8_t a[SK_MAX_RECORD_LEN], b[SK_MAX_RECORD_LEN], s1[2048], s2[2048];
+        size_t al = 0, bl = 0, sl1 = 0, sl2 = 0;
+        sk_key_record *back = NULL;
+        CHECK_OK(sk_key_record_export(rec, a, sizeof a, &al));
+        CHECK_OK(sk_key_record_export_secrets(rec, s1, sizeof s1, &sl1));
+        CHECK(sl1 > 0);
+        CHECK_OK(sk_key_record_import(&back, a, al, s1, sl1));
+        if (back != NULL) {
+            CHECK_OK(sk_key_record_export(back, b, sizeof b, &bl));
+            CHECK_OK(sk_key_record_export_secrets(back, s2, sizeof s2, &sl2));
+            CHECK(al == bl && memcmp(a, b, al) == 0);
+            CHECK(sl1 == sl2 && memcmp(s1, s2, sl1) == 0);
+        }
+        sk_key_record_free(back);
+        back = NULL;
+        CHECK(sk_key_record_import(&back, a, al, s1, sl1 - 1) != SK_OK);
+        CHECK(sk_key_record_import(&back, a, al / 2, NULL, 0) != SK_OK);
+        CHECK(back == NULL);
+        size_t need = 0;
+        CHECK_RC(SK_ERR_BUFFER_TOO_SMALL, sk_key_record_export(rec, a, 10, &need));
+        CHECK(need == al);
+    }
+    sk_key_record_free(rec);
+    memset(&st, 0, sizeof st);
+out:
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+/* Identity export/import and the pinned public keys. */
+static void test_identity(void)
+{
+    sk_server_identity *a = NULL, *b = NULL;
+    uint8_t sec[SK_SERVER_IDENTITY_LEN], pa[SK_SERVER_PUB_LEN], pb[SK_SERVER_PUB_LEN];
+    CHECK_OK(sk_server_identity_generate(&a, NULL, NULL));
+    if (a == NULL)
+        return;
+    CHECK_OK(sk_server_identity_export(a, sec, sizeof sec));
+    CHECK_OK(sk_server_identity_import(&b, sec, sizeof sec));
+    CHECK_OK(sk_server_identity_public(a, pa, sizeof pa));
+    if (b != NULL) {
+        CHECK_OK(sk_server_identity_public(b, pb, sizeof pb));
+        CHECK(memcmp(pa, pb, sizeof pa) == 0);
+    }
+    sec[0] ^= 1;
+    sk_server_identity *c = NULL;
+    CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_identity_import(&c, sec, sizeof sec));
+    CHECK(c == NULL);
+    sk_server_identity_free(a);
+    sk_server_identity_free(b);
+}
+
+int main(void)
+{
+    sk_test_init();
+    test_identity();
+    test_device_revoke();
+    test_operator_revoke();
+    test_rp_api();
+    return sk_test_done("protocol_revoke");
+}
