@@ -18,7 +18,8 @@
 
 /* Unpacks a message with an allocator that wipes every block it frees (bodies
  * carry ds and one-time passwords).  Inputs longer than max are refused with
- * SK_ERR_LIMIT before parsing.  Returns SK_OK or SK_ERR_PROTO_DECODE. */
+ * SK_ERR_LIMIT before parsing; unknown fields at the top level are refused.
+ * Returns SK_OK or SK_ERR_PROTO_DECODE. */
 int skp_unpack(const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
                const uint8_t *in, size_t len, size_t max);
 void skp_free(ProtobufCMessage *msg);

@@ -45,6 +45,12 @@ int skp_unpack(const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
     ProtobufCMessage *m = protobuf_c_message_unpack(desc, &wiping_allocator, len, in);
     if (m == NULL)
         return SK_ERR_PROTO_DECODE;
+    /* Strict parsing: a field this version does not know is refused, so no
+     * two different byte strings carry the same message. */
+    if (m->n_unknown_fields != 0) {
+        protobuf_c_message_free_unpacked(m, &wiping_allocator);
+        return SK_ERR_PROTO_DECODE;
+    }
     *out = m;
     return SK_OK;
 }
