@@ -50,15 +50,20 @@ typedef struct sk_server_identity sk_server_identity;
 /* Secret export: "SKI1" || X25519 secret (32) || Ed25519 seed (32). */
 #define SK_SERVER_IDENTITY_LEN 68u
 
+/* Generates an identity from random (NULL: the system CSPRNG).  Returns SK_OK,
+ * SK_ERR_NOT_INITIALISED, SK_ERR_RNG, SK_ERR_NOMEM; *out is NULL on failure. */
 SK_API SK_WARN_UNUSED int sk_server_identity_generate(sk_server_identity **out, sk_random_fn random,
                                                       void *random_ctx) SK_NONNULL(1);
-/* out receives SK_SERVER_IDENTITY_LEN secret bytes. */
+/* out receives SK_SERVER_IDENTITY_LEN secret bytes (the caller seals them at
+ * rest and wipes its copy).  Returns SK_OK or SK_ERR_ARG (wrong out_len). */
 SK_API SK_WARN_UNUSED int sk_server_identity_export(const sk_server_identity *id, uint8_t *out,
                                                     size_t out_len) SK_NONNULL(1, 2);
-/* Returns SK_OK, SK_ERR_KEY_FORMAT. */
+/* in: secret, as written by sk_server_identity_export(); not kept.  Returns
+ * SK_OK, SK_ERR_KEY_FORMAT, SK_ERR_NOMEM. */
 SK_API SK_WARN_UNUSED int sk_server_identity_import(sk_server_identity **out, const uint8_t *in,
                                                     size_t in_len) SK_NONNULL(1, 2);
-/* The public halves clients pin: X25519 (32) || Ed25519 (32). */
+/* The public halves clients pin: X25519 (32) || Ed25519 (32); out_len must be
+ * SK_SERVER_PUB_LEN (else SK_ERR_ARG). */
 SK_API SK_WARN_UNUSED int sk_server_identity_public(const sk_server_identity *id, uint8_t *out,
                                                     size_t out_len) SK_NONNULL(1, 2);
 SK_API void sk_server_identity_free(sk_server_identity *id);
@@ -75,7 +80,9 @@ typedef struct sk_server_policy {
     int open_enrolment;       /* non-zero: enrol without a registration token */
 } sk_server_policy;
 
-/* Fills the SPEC 3.3 defaults (token required). */
+/* Fills the SPEC 3.3 defaults (3/3 h, 6/24 h, 9, 120 s; token required).
+ * The handlers refuse (SK_ERR_ARG) a policy whose thresholds are not
+ * 0 < lock1 <= lock2 <= destroy. */
 SK_API void sk_server_policy_default(sk_server_policy *policy) SK_NONNULL(1);
 
 /* ------------------------------------------------------------ registration token */
@@ -108,6 +115,8 @@ typedef struct sk_key_record sk_key_record;
 SK_API SK_WARN_UNUSED int sk_key_record_import(sk_key_record **out, const uint8_t *record,
                                                size_t record_len, const uint8_t *secrets,
                                                size_t secrets_len) SK_NONNULL(1, 2);
+/* Writes the public part (protobuf KeyRecord, at most SK_MAX_RECORD_LEN
+ * bytes).  Returns SK_OK or SK_ERR_BUFFER_TOO_SMALL (*written: size needed). */
 SK_API SK_WARN_UNUSED int sk_key_record_export(const sk_key_record *rec, uint8_t *out, size_t cap,
                                                size_t *written) SK_NONNULL(1, 2, 4);
 /* Secret: "SKR1" || ds length (2) || ds || server key length (2) || server
@@ -141,6 +150,11 @@ typedef enum sk_session_state {
     SK_SESSION_EXPIRED = 4
 } sk_session_state;
 
+/* Import and export as for key records (no secrets in a session).  Import
+ * returns SK_OK, SK_ERR_PROTO_DECODE, SK_ERR_LIMIT, SK_ERR_NOMEM; export
+ * SK_OK or SK_ERR_BUFFER_TOO_SMALL.  The accessors read the record; id and
+ * key_id need SK_SESSION_ID_LEN / SK_KEY_ID_LEN bytes (else SK_ERR_ARG); the
+ * code is the 4-digit verification code. */
 SK_API SK_WARN_UNUSED int sk_session_record_import(sk_session_record **out, const uint8_t *in,
                                                    size_t in_len) SK_NONNULL(1, 2);
 SK_API SK_WARN_UNUSED int sk_session_record_export(const sk_session_record *rec, uint8_t *out,
@@ -254,7 +268,8 @@ SK_API SK_WARN_UNUSED int sk_server_operator_revoke(sk_server_result **out,
 SK_API SK_WARN_UNUSED int sk_server_plain_error(uint8_t *out, size_t cap, size_t *written,
                                                 int code) SK_NONNULL(1, 3);
 
-/* The reply to send (never NULL after SK_OK; valid until the result is freed). */
+/* The reply to send (never NULL after SK_OK; valid until the result is freed;
+ * empty for sk_server_operator_revoke()). */
 SK_API const uint8_t *sk_server_result_reply(const sk_server_result *res, size_t *len)
     SK_NONNULL(1, 2);
 /* The new key record and session record to store, or NULL when unchanged. */
@@ -266,6 +281,7 @@ SK_API int sk_server_result_status(const sk_server_result *res) SK_NONNULL(1);
 /* SK_EFFECT_* bits, and the CRLReason of SK_EFFECT_REVOKE_CERT. */
 SK_API unsigned sk_server_result_effects(const sk_server_result *res) SK_NONNULL(1);
 SK_API int sk_server_result_revoke_reason(const sk_server_result *res) SK_NONNULL(1);
+/* Frees the result and everything it holds (wiped); accepts NULL. */
 SK_API void sk_server_result_free(sk_server_result *res);
 
 #ifdef __cplusplus
