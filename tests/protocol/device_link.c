@@ -13,7 +13,7 @@ int main(void)
 {
     const fn all[] = {
         (fn)sk_pin_check, (fn)sk_verification_code, (fn)sk_device_enrol_start,
-        (fn)sk_device_enrol_continue, (fn)sk_device_enrol_finish, (fn)sk_device_enrolment_free,
+        (fn)sk_device_enrol_continue, (fn)sk_device_enrol_finish, (fn)sk_device_enrol_retry, (fn)sk_device_enrolment_free,
         (fn)sk_device_key_seal, (fn)sk_device_key_open, (fn)sk_device_key_free,
         (fn)sk_device_key_id, (fn)sk_device_key_state, (fn)sk_device_key_purpose,
         (fn)sk_device_key_profile, (fn)sk_device_key_subject, (fn)sk_device_key_pubkey,

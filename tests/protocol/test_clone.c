@@ -264,6 +264,56 @@ out:
     world_free(w);
 }
 
+/* The reply to EnrolSubmit is lost; the device sends the same submit again. */
+static void test_lost_enrol_reply(void)
+{
+    world *w = world_new();
+    sk_device_enrolment *e = NULL;
+    sk_device_key *key = NULL;
+    size_t len = 0, rlen = 0, rlen2 = 0;
+    CHECK_OK(sk_device_enrol_start(&e, msg, sizeof msg, &len, w->server_pub, sizeof w->server_pub,
+                                   SK_PURPOSE_AUTH, SK_PROFILE_4K, (const uint8_t *)PIN_AUTH, 4,
+                                   SK_KDF_MINIMUM, NULL, "C=LV,CN=RETRY"));
+    if (e == NULL)
+        goto out;
+    size_t unused = 0;
+    CHECK_RC(SK_ERR_PROTO_STATE, sk_device_enrol_retry(e, reply2, sizeof reply2, &unused));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_enrol_continue(e, msg, sizeof msg, &len, reply, rlen));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen)); /* lost */
+    CHECK(w->status == SK_OK);
+    CHECK_OK(sk_device_enrol_retry(e, msg, sizeof msg, &len));
+    CHECK_OK(world_device(w, msg, len, reply2, &rlen2));
+    CHECK(w->status == SK_OK);
+    CHECK(rlen2 == rlen && memcmp(reply, reply2, rlen) == 0);
+    CHECK_OK(sk_device_enrol_finish(e, &key, reply2, rlen2));
+    CHECK_RC(SK_ERR_PROTO_STATE, sk_device_enrol_retry(e, reply2, sizeof reply2, &unused));
+    if (key == NULL)
+        goto out;
+    /* The enrolled key works: proof of possession, then a signature. */
+    sk_device_session *s = NULL;
+    sk_key_status st;
+    uint8_t digest[32] = {8}, sig[SK_MAX_SIG_LEN], sid[SK_SESSION_ID_LEN];
+    size_t sig_len = 0;
+    CHECK_OK(sk_device_session_create(key, msg, sizeof msg, &len, w->now, digest, 32,
+                                      SK_HASH_SHA256, SK_SCHEME_PKCS1, NULL));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_session(key, &s, &st, reply, rlen));
+    if (s != NULL) {
+        CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s,
+                                   (const uint8_t *)PIN_AUTH, 4));
+        CHECK_OK(world_device(w, msg, len, reply, &rlen));
+        CHECK_OK(sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
+    }
+    sk_device_session_free(s);
+    rp_session(w, key, "after a lost enrolment reply", sid);
+    CHECK_OK(world_approve(w, key, PIN_AUTH, sig, &sig_len, &st));
+out:
+    sk_device_key_free(key);
+    sk_device_enrolment_free(e);
+    world_free(w);
+}
+
 int main(void)
 {
     sk_test_init();
@@ -272,5 +322,6 @@ int main(void)
     test_clone_refresh();
     test_lost_reply();
     test_lost_refresh();
+    test_lost_enrol_reply();
     return sk_test_done("protocol_clone");
 }

@@ -26,6 +26,8 @@
  * - Errors carried in an unauthenticated reply (MSG_PLAIN_ERROR: the server
  *   could not authenticate the request) are returned but change no state.
  *
+ * The protocol is described in doc/protocol.md.
+ *
  * Conventions are those of splitkey.h.  Message outputs are written to
  * (out, cap, written): on SK_ERR_BUFFER_TOO_SMALL *written holds the size
  * needed.  SK_MAX_MESSAGE_LEN bytes are always enough.
@@ -130,7 +132,9 @@ SK_API SK_WARN_UNUSED int sk_device_enrol_start(sk_device_enrolment **out, uint8
 
 /* Reads the reply to EnrolInit (checks the envelope and the server's
  * signature against the pinned key) and writes EnrolSubmit to msg, which
- * carries ds; ds is wiped from the enrolment afterwards.  Returns SK_OK,
+ * carries ds (msg is secret: wipe it once sent).  The enrolment keeps ds for
+ * sk_device_enrol_retry() until sk_device_enrol_finish() succeeds or the
+ * enrolment is freed, and wipes it then.  Returns SK_OK,
  * SK_ERR_PROTO_DECODE, SK_ERR_PROTO_AUTH, SK_ERR_PROTO_SERVER_SIG,
  * SK_ERR_PROTO_STATE (called twice), SK_ERR_KEY_MISMATCH (n2 does not fit n1),
  * or the error the server replied with (SK_ERR_TOKEN, SK_ERR_KEY_WEAK ...). */
@@ -148,6 +152,14 @@ SK_API SK_WARN_UNUSED int sk_device_enrol_finish(sk_device_enrolment *enrolment,
                                                  const uint8_t *reply, size_t reply_len)
     SK_NONNULL(1, 2, 3);
 
+/* Writes the same EnrolSubmit again in a new envelope, for a reply that was
+ * lost: the server answers a repeated submit with its stored reply.  Returns
+ * SK_OK or SK_ERR_PROTO_STATE (not waiting for the EnrolSubmit reply). */
+SK_API SK_WARN_UNUSED int sk_device_enrol_retry(sk_device_enrolment *enrolment, uint8_t *msg,
+                                                size_t cap, size_t *written)
+    SK_NONNULL(1, 2, 4);
+
+/* Wipes and frees the enrolment (ds included); accepts NULL. */
 SK_API void sk_device_enrolment_free(sk_device_enrolment *enrolment);
 
 /* ---------------------------------------------------------------- key state */

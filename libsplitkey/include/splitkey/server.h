@@ -21,7 +21,8 @@
  *   a locked or destroyed key is answered before any exponentiation.
  * - Nothing here logs anything.
  *
- * Conventions are those of splitkey.h and device.h.
+ * The protocol, the states and the caller's duties are described in
+ * doc/protocol.md.  Conventions are those of splitkey.h and device.h.
  */
 #ifndef SPLITKEY_SERVER_H
 #define SPLITKEY_SERVER_H

@@ -186,13 +186,40 @@ static int compute_n(sk_device_enrolment *e, const uint8_t *n2_bytes)
     return rc;
 }
 
+/* Builds EnrolSubmit {key_id, ds, OTP_0} and seals it with the next counter.
+ * The bytes are the same every time (so is the transcript): first extends
+ * the transcript hash with them, a retry does not. */
+static int send_submit(sk_device_enrolment *e, uint8_t *msg, size_t cap, size_t *written,
+                       bool first)
+{
+    Splitkey__EnrolSubmit sub = SPLITKEY__ENROL_SUBMIT__INIT;
+    uint8_t submit[SKP_MAX_BODY_LEN];
+    size_t submit_len = 0;
+    sub.key_id = skp_bin(e->key_id, SKP_KEY_ID_LEN);
+    sub.ds = skp_bin(e->ds, e->bits / 8);
+    sub.otp = skp_bin(e->otp, SKP_OTP_LEN);
+    int rc = skp_pack(&sub.base, submit, sizeof submit, &submit_len);
+    if (rc != SK_OK)
+        goto out;
+    uint64_t counter = first ? e->send_counter : e->send_counter + 1;
+    rc = skp_env_seal(msg, cap, written, e->key_id, SPLITKEY__MSG_TYPE__MSG_ENROL_SUBMIT, counter,
+                      e->tek_tx, submit, submit_len, sk_rng_system());
+    if (rc != SK_OK)
+        goto out;
+    e->send_counter = counter;
+    if (first)
+        skp_sha256_3(e->t, e->t, SKP_HASH32_LEN, submit, submit_len, NULL, 0);
+out:
+    sodium_memzero(submit, sizeof submit);
+    return rc;
+}
+
 int sk_device_enrol_continue(sk_device_enrolment *e, uint8_t *msg, size_t cap, size_t *written,
                              const uint8_t *reply, size_t reply_len)
 {
-    uint8_t body[SKP_MAX_BODY_LEN], submit[SKP_MAX_BODY_LEN];
-    size_t body_len = 0, submit_len = 0;
+    uint8_t body[SKP_MAX_BODY_LEN];
+    size_t body_len = 0;
     ProtobufCMessage *rm = NULL, *bm = NULL;
-    Splitkey__EnrolSubmit sub = SPLITKEY__ENROL_SUBMIT__INIT;
     int rc;
 
     *written = 0;
@@ -232,26 +259,24 @@ int sk_device_enrol_continue(sk_device_enrolment *e, uint8_t *msg, size_t cap, s
         memcpy(e->subject, b->subject, strlen(b->subject) + 1);
     skp_sha256_3(e->t, e->t, SKP_HASH32_LEN, r->body.data, r->body.len, NULL, 0);
 
-    sub.key_id = skp_bin(e->key_id, SKP_KEY_ID_LEN);
-    sub.ds = skp_bin(e->ds, e->bits / 8);
-    sub.otp = skp_bin(e->otp, SKP_OTP_LEN);
-    rc = skp_pack(&sub.base, submit, sizeof submit, &submit_len);
-    if (rc != SK_OK)
-        goto out;
-    skp_sha256_3(e->t, e->t, SKP_HASH32_LEN, submit, submit_len, NULL, 0);
     e->send_counter = 1;
-    rc = skp_env_seal(msg, cap, written, e->key_id, SPLITKEY__MSG_TYPE__MSG_ENROL_SUBMIT,
-                      e->send_counter, e->tek_tx, submit, submit_len, sk_rng_system());
+    rc = send_submit(e, msg, cap, written, true);
     if (rc != SK_OK)
         goto out;
-    sodium_memzero(e->ds, sizeof e->ds); /* ds leaves the device once */
     e->stage = STAGE_SUBMIT_SENT;
 out:
     skp_free(bm);
     skp_free(rm);
     sodium_memzero(body, sizeof body);
-    sodium_memzero(submit, sizeof submit);
     return rc;
+}
+
+int sk_device_enrol_retry(sk_device_enrolment *e, uint8_t *msg, size_t cap, size_t *written)
+{
+    *written = 0;
+    if (e->stage != STAGE_SUBMIT_SENT)
+        return SK_ERR_PROTO_STATE;
+    return send_submit(e, msg, cap, written, false);
 }
 
 int sk_device_enrol_finish(sk_device_enrolment *e, sk_device_key **out, const uint8_t *reply,
@@ -313,6 +338,7 @@ int sk_device_enrol_finish(sk_device_enrolment *e, sk_device_key **out, const ui
     k->recv_counter = e->recv_counter;
     memcpy(k->otp, b->otp.data, SKP_OTP_LEN);
     memcpy(k->subject, e->subject, sizeof k->subject);
+    sodium_memzero(e->ds, sizeof e->ds); /* the server has it: no more retries */
     e->stage = STAGE_DONE;
     *out = k;
 out:
