@@ -313,6 +313,63 @@ out:
     world_free(w);
 }
 
+/* The server computes EM from the session's digest and its own salt: a
+ * device that signs anything else fails the PIN check; PSS salts are fresh
+ * per session. */
+static void test_em_from_session(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_device_session *a = NULL, *b = NULL;
+    sk_key_status st;
+    uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {77}, sig[SK_MAX_SIG_LEN];
+    size_t len = 0, rlen = 0, sig_len = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PSS, sid, NULL));
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_session(key, &a, &st, reply, rlen));
+    if (a == NULL)
+        goto out;
+    CHECK(a->salt_len == 32);
+    /* Sign another digest (as a subverted app would): the server's EM differs. */
+    struct sk_device_session forged = *a;
+    forged.digest[0] ^= 1;
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, &forged,
+                               (const uint8_t *)PIN_SIGN, strlen(PIN_SIGN)));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_RC(SK_ERR_WRONG_PIN,
+             sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
+    /* The same with another salt. */
+    forged = *a;
+    forged.salt[5] ^= 1;
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, &forged,
+                               (const uint8_t *)PIN_SIGN, strlen(PIN_SIGN)));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_RC(SK_ERR_WRONG_PIN,
+             sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
+    /* The real session signs and the count resets. */
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, a, (const uint8_t *)PIN_SIGN,
+                               strlen(PIN_SIGN)));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
+    CHECK(mbedtls_check(key, SK_SCHEME_PSS, SK_HASH_SHA256, digest, sig, sig_len) == 0);
+    /* A second session over the same digest gets a different salt. */
+    CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PSS, sid, NULL));
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_session(key, &b, &st, reply, rlen));
+    if (b != NULL)
+        CHECK(b->salt_len == 32 && memcmp(a->salt, b->salt, 32) != 0);
+out:
+    sk_device_session_free(a);
+    sk_device_session_free(b);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
 static void test_tokens(void)
 {
     world *w = world_new();
@@ -437,6 +494,7 @@ int main(void)
     test_wrong_server_signature();
     test_sessions();
     test_pending_key();
+    test_em_from_session();
     test_tokens();
     test_bad_enrolment();
     return sk_test_done("protocol_channel");
