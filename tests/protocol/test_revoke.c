@@ -257,6 +257,107 @@ static void test_identity(void)
     sk_server_identity_free(b);
 }
 
+/* The handlers are pure: the same records, request, time and randomness
+ * give the same reply, records and effects, and the inputs are untouched. */
+static int counter_random(void *ctx, uint8_t *out, size_t len)
+{
+    uint64_t *c = ctx;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (uint8_t)(*c >> (8 * (i % 8))) ^ (uint8_t)i;
+    (*c)++;
+    return SK_OK;
+}
+
+static void run_once(world *w, const uint8_t *req, size_t req_len, const uint8_t *kid,
+                     const uint8_t *sid, uint8_t *out, size_t *out_len, uint8_t *krec,
+                     size_t *krec_len, unsigned *effects)
+{
+    uint64_t ctr = 1000;
+    sk_server_input in;
+    sk_server_result *res = NULL;
+    sk_key_record *rec = world_key_record(w, kid);
+    sk_session_record *sess = NULL;
+    for (int i = 0; i < w->nsessions; i++)
+        if (memcmp(w->sessions[i].id, sid, SK_SESSION_ID_LEN) == 0)
+            CHECK_OK(sk_session_record_import(&sess, w->sessions[i].rec, w->sessions[i].rec_len));
+    memset(&in, 0, sizeof in);
+    in.identity = w->id;
+    in.policy = &w->policy;
+    in.now = w->now;
+    in.key = rec;
+    in.session = sess;
+    in.random = counter_random;
+    in.random_ctx = &ctr;
+    uint8_t before[SK_MAX_RECORD_LEN], after[SK_MAX_RECORD_LEN];
+    size_t bl = 0, al = 0;
+    CHECK(rec != NULL && sess != NULL);
+    if (rec != NULL)
+        CHECK_OK(sk_key_record_export(rec, before, sizeof before, &bl));
+    CHECK_OK(sk_server_handle_device(&res, &in, req, req_len));
+    if (rec != NULL) {
+        CHECK_OK(sk_key_record_export(rec, after, sizeof after, &al));
+        CHECK(al == bl && memcmp(before, after, al) == 0);
+    }
+    *out_len = 0;
+    *krec_len = 0;
+    if (res != NULL) {
+        size_t n = 0;
+        const uint8_t *p = sk_server_result_reply(res, &n);
+        memcpy(out, p, n);
+        *out_len = n;
+        *effects = sk_server_result_effects(res);
+        if (sk_server_result_key(res) != NULL)
+            CHECK_OK(sk_key_record_export(sk_server_result_key(res), krec, SK_MAX_RECORD_LEN,
+                                          krec_len));
+    }
+    sk_server_result_free(res);
+    sk_session_record_free(sess);
+    sk_key_record_free(rec);
+}
+
+static void test_pure(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_device_session *s = NULL;
+    sk_key_status st;
+    static uint8_t r1[SK_MAX_MESSAGE_LEN], r2[SK_MAX_MESSAGE_LEN];
+    static uint8_t k1[SK_MAX_RECORD_LEN], k2[SK_MAX_RECORD_LEN];
+    size_t len = 0, rlen = 0, l1 = 0, l2 = 0, kl1 = 0, kl2 = 0;
+    unsigned e1 = 0, e2 = 0;
+    uint8_t sid[SK_SESSION_ID_LEN], kid[SK_KEY_ID_LEN], digest[32] = {6};
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
+    CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PSS, sid, NULL));
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_session(key, &s, &st, reply, rlen));
+    if (s == NULL)
+        goto out;
+    const char *pins[2] = {"13579", PIN_SIGN};
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s,
+                                   (const uint8_t *)pins[i], 5));
+        run_once(w, msg, len, kid, sid, r1, &l1, k1, &kl1, &e1);
+        run_once(w, msg, len, kid, sid, r2, &l2, k2, &kl2, &e2);
+        CHECK(l1 > 0 && l1 == l2 && memcmp(r1, r2, l1) == 0);
+        CHECK(kl1 > 0 && kl1 == kl2 && memcmp(k1, k2, kl1) == 0);
+        CHECK(e1 == e2);
+        /* Now through the store, and on to the next attempt. */
+        CHECK_OK(world_device(w, msg, len, reply, &rlen));
+        uint8_t sig[SK_MAX_SIG_LEN];
+        size_t sig_len = 0;
+        CHECK_RC(i == 0 ? SK_ERR_WRONG_PIN : SK_OK,
+                 sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
+    }
+out:
+    sk_device_session_free(s);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
 int main(void)
 {
     sk_test_init();
@@ -264,5 +365,6 @@ int main(void)
     test_device_revoke();
     test_operator_revoke();
     test_rp_api();
+    test_pure();
     return sk_test_done("protocol_revoke");
 }
