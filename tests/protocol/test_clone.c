@@ -218,6 +218,7 @@ static void test_lost_reply(void)
     CHECK(w->status == SK_ERR_WRONG_PIN);
     CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now));
     CHECK_OK(world_device(w, msg, len, reply2, &rlen2));
+    CHECK(w->status == SK_ERR_WRONG_PIN); /* the stored reply's status */
     CHECK_RC(SK_ERR_WRONG_PIN, sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st,
                                                         reply2, rlen2));
     CHECK(st.attempts_left == 2);

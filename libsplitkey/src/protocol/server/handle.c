@@ -141,6 +141,28 @@ static void keep_reply_for(sks_ctx *c, const uint8_t *request_id, const uint8_t 
     skp_otp_hash(c->store_otp_hash, c->rec->key_id, otp);
 }
 
+/* The status a stored reply carries (it was sealed with our own send key). */
+static int stored_status(const sks_ctx *c)
+{
+    skp_env *env = malloc(sizeof *env);
+    uint8_t *body = malloc(SKP_MAX_BODY_LEN);
+    size_t body_len = 0;
+    int status = SK_OK;
+    if (env == NULL || body == NULL) {
+        status = SK_ERR_NOMEM;
+    } else if (skp_env_parse(env, c->rec->last_reply, c->rec->last_reply_len) == SK_OK &&
+               env->type == SPLITKEY__MSG_TYPE__MSG_ERROR &&
+               skp_env_open(body, &body_len, env, c->tx, 0) == SK_OK) {
+        status = skp_error_read(body, body_len, NULL);
+    }
+    if (body != NULL) {
+        sodium_memzero(body, SKP_MAX_BODY_LEN);
+        free(body);
+    }
+    free(env);
+    return status;
+}
+
 /* A request id seen before with the same OTP gets the stored reply again:
  * its reply was lost, and it must not look like a clone. */
 static bool retried(sks_ctx *c, const uint8_t *request_id, const uint8_t *otp)
@@ -156,6 +178,7 @@ static bool retried(sks_ctx *c, const uint8_t *request_id, const uint8_t *otp)
         memcpy(c->res->reply, r->last_reply, r->last_reply_len);
         c->res->reply_len = r->last_reply_len;
         c->replayed = true;
+        c->res->status = stored_status(c);
     }
     return same;
 }
