@@ -17,7 +17,7 @@ int main(void)
         (fn)sk_device_key_seal, (fn)sk_device_key_open, (fn)sk_device_key_free,
         (fn)sk_device_key_id, (fn)sk_device_key_state, (fn)sk_device_key_purpose,
         (fn)sk_device_key_profile, (fn)sk_device_key_subject, (fn)sk_device_key_pubkey,
-        (fn)sk_device_key_has_pending, (fn)sk_device_session_id,
+        (fn)sk_device_key_has_pending, (fn)sk_device_key_certificate, (fn)sk_device_session_id,
         (fn)sk_device_session_display_text, (fn)sk_device_session_rp_name,
         (fn)sk_device_session_code, (fn)sk_device_session_expires_at, (fn)sk_device_session_hash,
         (fn)sk_device_session_scheme, (fn)sk_device_session_free, (fn)sk_device_session_create,

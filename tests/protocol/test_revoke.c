@@ -358,6 +358,47 @@ out:
     world_free(w);
 }
 
+/* The certificate hook: once the record holds a certificate, sign replies
+ * and session results carry it and the device keeps it. */
+static void test_certificate(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_key_status st;
+    uint8_t kid[SK_KEY_ID_LEN], sid[SK_SESSION_ID_LEN], digest[32] = {2};
+    uint8_t sig[SK_MAX_SIG_LEN], cert[64], got[64];
+    size_t sig_len = 0, got_len = 1;
+    for (size_t i = 0; i < sizeof cert; i++)
+        cert[i] = (uint8_t)(0x30 + i);
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    CHECK_OK(sk_device_key_certificate(key, got, sizeof got, &got_len));
+    CHECK(got_len == 0);
+    CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
+    sk_key_record *rec = world_key_record(w, kid), *with = NULL;
+    if (rec != NULL) {
+        CHECK_RC(SK_ERR_LIMIT, sk_key_record_set_certificate(&with, rec, cert, 0));
+        CHECK_OK(sk_key_record_set_certificate(&with, rec, cert, sizeof cert));
+        if (with != NULL) {
+            CHECK(sk_key_record_version(with) == sk_key_record_version(rec) + 1);
+            w_key *wk = world_key(w, kid);
+            CHECK_OK(sk_key_record_export(with, wk->rec, sizeof wk->rec, &wk->rec_len));
+        }
+    }
+    sk_key_record_free(with);
+    sk_key_record_free(rec);
+    CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1, sid, NULL));
+    CHECK_OK(world_approve(w, key, PIN_SIGN, sig, &sig_len, &st));
+    CHECK_OK(sk_device_key_certificate(key, got, sizeof got, &got_len));
+    CHECK(got_len == sizeof cert && memcmp(got, cert, sizeof cert) == 0);
+    CHECK_RC(SK_ERR_BUFFER_TOO_SMALL, sk_device_key_certificate(key, got, 10, &got_len));
+    CHECK(got_len == sizeof cert);
+out:
+    sk_device_key_free(key);
+    world_free(w);
+}
+
 int main(void)
 {
     sk_test_init();
@@ -366,5 +407,6 @@ int main(void)
     test_operator_revoke();
     test_rp_api();
     test_pure();
+    test_certificate();
     return sk_test_done("protocol_revoke");
 }

@@ -192,6 +192,12 @@ SK_API const char *sk_device_key_subject(const sk_device_key *key) SK_NONNULL(1)
 /* The composite public key n, e = 65537. */
 SK_API SK_WARN_UNUSED int sk_device_key_pubkey(const sk_device_key *key, sk_pubkey **out)
     SK_NONNULL(1, 2);
+/* The key's certificate (DER) as the last sign reply carried it; *written is
+ * 0 when the device has none yet.  Returns SK_OK or SK_ERR_BUFFER_TOO_SMALL
+ * (*written: the size needed). */
+SK_API SK_WARN_UNUSED int sk_device_key_certificate(const sk_device_key *key, uint8_t *out,
+                                                    size_t cap, size_t *written)
+    SK_NONNULL(1, 4);
 /* Non-zero while a request's reply is awaited (sk_device_retry() resends it). */
 SK_API int sk_device_key_has_pending(const sk_device_key *key) SK_NONNULL(1);
 

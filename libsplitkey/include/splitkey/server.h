@@ -139,6 +139,15 @@ SK_API void sk_key_record_status(const sk_key_record *rec, sk_key_status *status
 /* The composite public key; SK_ERR_PROTO_STATE before EnrolSubmit. */
 SK_API SK_WARN_UNUSED int sk_key_record_pubkey(const sk_key_record *rec, sk_pubkey **out)
     SK_NONNULL(1, 2);
+/* Certificate hook: *out is a copy of rec that holds the key's certificate
+ * (DER, at most 8192 bytes; replaced if there was one), with version + 1;
+ * store it like any new record.  Sign replies and completed sessions carry
+ * it from then on.  Returns SK_OK, SK_ERR_LIMIT, SK_ERR_PROTO_STATE (key not
+ * enrolled yet or destroyed), SK_ERR_NOMEM. */
+SK_API SK_WARN_UNUSED int sk_key_record_set_certificate(sk_key_record **out,
+                                                        const sk_key_record *rec,
+                                                        const uint8_t *der, size_t der_len)
+    SK_NONNULL(1, 2, 3);
 SK_API void sk_key_record_free(sk_key_record *rec);
 
 /* A signing session (SPEC 3.3). */

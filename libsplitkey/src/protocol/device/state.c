@@ -192,6 +192,18 @@ sk_key_state sk_device_key_state(const sk_device_key *key) { return key->state; 
 sk_purpose sk_device_key_purpose(const sk_device_key *key) { return key->purpose; }
 sk_profile sk_device_key_profile(const sk_device_key *key) { return (sk_profile)key->bits; }
 const char *sk_device_key_subject(const sk_device_key *key) { return key->subject; }
+int sk_device_key_certificate(const sk_device_key *key, uint8_t *out, size_t cap,
+                              size_t *written)
+{
+    *written = key->cert_len;
+    if (key->cert_len == 0)
+        return SK_OK;
+    if (out == NULL || cap < key->cert_len)
+        return SK_ERR_BUFFER_TOO_SMALL;
+    memcpy(out, key->cert, key->cert_len);
+    return SK_OK;
+}
+
 int sk_device_key_has_pending(const sk_device_key *key)
 {
     return key->pending_kind != SKD_PENDING_NONE;

@@ -240,6 +240,24 @@ void sk_key_record_free(sk_key_record *r)
     free(r);
 }
 
+int sk_key_record_set_certificate(sk_key_record **out, const sk_key_record *rec,
+                                  const uint8_t *der, size_t der_len)
+{
+    *out = NULL;
+    if (der_len == 0 || der_len > SKP_MAX_CERT_LEN)
+        return SK_ERR_LIMIT;
+    if (rec->state == SK_KEY_ENROLLING || rec->state == SK_KEY_DESTROYED)
+        return SK_ERR_PROTO_STATE;
+    sk_key_record *c = sks_key_copy(rec);
+    if (c == NULL)
+        return SK_ERR_NOMEM;
+    memcpy(c->cert, der, der_len);
+    c->cert_len = der_len;
+    c->version = rec->version + 1;
+    *out = c;
+    return SK_OK;
+}
+
 sk_key_record *sks_key_copy(const sk_key_record *r)
 {
     sk_key_record *c = malloc(sizeof *c);
