@@ -370,6 +370,68 @@ out:
     world_free(w);
 }
 
+/* One key cannot sign, refuse or see another key's session. */
+static void test_other_keys_session(void)
+{
+    world *w = world_new();
+    sk_device_key *a = NULL, *b = NULL;
+    sk_device_session *sb = NULL;
+    sk_key_status st;
+    uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {11}, sig[SK_MAX_SIG_LEN];
+    size_t len = 0, rlen = 0, sig_len = 0;
+    CHECK_OK(world_enrol(w, &a, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    CHECK_OK(world_enrol(w, &b, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (a == NULL || b == NULL)
+        goto out;
+    CHECK_OK(world_rp_create(w, b, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1, sid, NULL));
+    /* a sees nothing waiting */
+    CHECK_OK(sk_device_fetch(a, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    sk_device_session *none = NULL;
+    CHECK_RC(SK_ERR_NOT_FOUND, sk_device_read_session(a, &none, &st, reply, rlen));
+    /* b fetches it; a tries to approve and to refuse it by its id */
+    CHECK_OK(sk_device_fetch(b, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_session(b, &sb, &st, reply, rlen));
+    if (sb == NULL)
+        goto out;
+    unsigned long before = atomic_load(&sk_server_completions);
+    CHECK_OK(sk_device_approve(a, msg, sizeof msg, &len, w->now, sb, (const uint8_t *)PIN_SIGN,
+                               strlen(PIN_SIGN)));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_RC(SK_ERR_SESSION_UNKNOWN,
+             sk_device_read_signature(a, sig, sizeof sig, &sig_len, &st, reply, rlen));
+    CHECK(atomic_load(&sk_server_completions) == before);
+    CHECK_OK(sk_device_refuse(a, msg, sizeof msg, &len, w->now, sb));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_RC(SK_ERR_SESSION_UNKNOWN, sk_device_read_reply(a, &st, reply, rlen));
+    /* b's session is untouched and b signs it. */
+    CHECK_RC(SK_ERR_PENDING, world_rp_poll(w, sid, NULL, NULL));
+    CHECK_OK(sk_device_approve(b, msg, sizeof msg, &len, w->now, sb, (const uint8_t *)PIN_SIGN,
+                               strlen(PIN_SIGN)));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_signature(b, sig, sizeof sig, &sig_len, &st, reply, rlen));
+    CHECK_OK(world_rp_poll(w, sid, NULL, NULL));
+    /* a's request in b's envelope slot: a's message names a's key id, which
+     * the store routes to a's record; b's key id with a's envelope fails. */
+    CHECK_OK(sk_device_key_state_request(a, msg, sizeof msg, &len, w->now));
+    uint8_t kb[SK_KEY_ID_LEN];
+    CHECK_OK(sk_device_key_id(b, kb, sizeof kb));
+    Splitkey__Envelope *env = splitkey__envelope__unpack(NULL, len, msg);
+    CHECK(env != NULL);
+    if (env != NULL) {
+        memcpy(env->key_id.data, kb, SK_KEY_ID_LEN);
+        size_t l2 = protobuf_c_message_pack(&env->base, msg2);
+        expect_rejected(w, b, msg2, l2, SK_ERR_PROTO_AUTH);
+        splitkey__envelope__free_unpacked(env, NULL);
+    }
+out:
+    sk_device_session_free(sb);
+    sk_device_key_free(a);
+    sk_device_key_free(b);
+    world_free(w);
+}
+
 static void test_tokens(void)
 {
     world *w = world_new();
@@ -495,6 +557,7 @@ int main(void)
     test_sessions();
     test_pending_key();
     test_em_from_session();
+    test_other_keys_session();
     test_tokens();
     test_bad_enrolment();
     return sk_test_done("protocol_channel");
