@@ -414,8 +414,24 @@ int sk_device_read_reply(sk_device_key *key, sk_key_status *status, const uint8_
         return rc;
     switch (type) {
     case SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE_REPLY:
+        rc = skp_unpack(&splitkey__session_refuse_reply__descriptor, &m, body, body_len,
+                        SKP_MAX_BODY_LEN);
+        if (rc == SK_OK &&
+            skp_check_len(&((const Splitkey__SessionRefuseReply *)m)->session_id,
+                          SKP_SESSION_ID_LEN))
+            rc = SK_ERR_LIMIT;
         break;
     case SPLITKEY__MSG_TYPE__MSG_REVOKE_REPLY:
+        rc = skp_unpack(&splitkey__revoke_reply__descriptor, &m, body, body_len,
+                        SKP_MAX_BODY_LEN);
+        if (rc != SK_OK)
+            break;
+        if (skp_check_len(&((const Splitkey__RevokeReply *)m)->key_id, SKP_KEY_ID_LEN) ||
+            memcmp(((const Splitkey__RevokeReply *)m)->key_id.data, key->key_id,
+                   SKP_KEY_ID_LEN) != 0) {
+            rc = SK_ERR_PROTO_DECODE;
+            break;
+        }
         clear_pending(key);
         key->state = SK_KEY_DESTROYED;
         if (status != NULL) {
