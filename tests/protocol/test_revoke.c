@@ -399,6 +399,71 @@ out:
     world_free(w);
 }
 
+/* Caller errors: a bad policy, no identity, a record loaded without its
+ * secrets. */
+static void test_caller_errors(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_server_result *res = NULL;
+    sk_server_input in;
+    sk_key_status st;
+    uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {4}, kid[SK_KEY_ID_LEN];
+    size_t len = 0, rlen = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    CHECK_OK(sk_device_key_state_request(key, msg, sizeof msg, &len, w->now));
+    memset(&in, 0, sizeof in);
+    in.policy = &w->policy;
+    in.now = w->now;
+    CHECK_RC(SK_ERR_ARG, sk_server_handle_device(&res, &in, msg, len));
+    CHECK(res == NULL);
+    sk_server_policy bad = w->policy;
+    bad.lock2_failures = 10; /* beyond destroy_failures */
+    in.identity = w->id;
+    in.policy = &bad;
+    CHECK_RC(SK_ERR_ARG, sk_server_handle_device(&res, &in, msg, len));
+    CHECK(res == NULL);
+    /* Signing with a record whose secrets were not loaded: an internal
+     * error, and no failure is counted. */
+    CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1, sid, NULL));
+    sk_device_session *s = NULL;
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_session(key, &s, &st, reply, rlen));
+    if (s == NULL)
+        goto out;
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)"99999",
+                               5));
+    sk_device_session_free(s);
+    CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
+    w_key *wk = world_key(w, kid);
+    sk_key_record *nosec = NULL;
+    sk_session_record *sess = NULL;
+    CHECK_OK(sk_key_record_import(&nosec, wk->rec, wk->rec_len, NULL, 0));
+    CHECK_OK(sk_session_record_import(&sess, w->sessions[w->nsessions - 1].rec,
+                                      w->sessions[w->nsessions - 1].rec_len));
+    in.policy = &w->policy;
+    in.key = nosec;
+    in.session = sess;
+    CHECK_OK(sk_server_handle_device(&res, &in, msg, len));
+    if (res != NULL) {
+        CHECK(sk_server_result_status(res) == SK_ERR_INTERNAL);
+        const sk_key_record *n = sk_server_result_key(res);
+        if (n != NULL) {
+            sk_key_record_status(n, &st, &w->policy, w->now);
+            CHECK(st.attempts_left == 3);
+        }
+    }
+    sk_server_result_free(res);
+    sk_session_record_free(sess);
+    sk_key_record_free(nosec);
+out:
+    sk_device_key_free(key);
+    world_free(w);
+}
+
 int main(void)
 {
     sk_test_init();
@@ -408,5 +473,6 @@ int main(void)
     test_rp_api();
     test_pure();
     test_certificate();
+    test_caller_errors();
     return sk_test_done("protocol_revoke");
 }
