@@ -99,10 +99,11 @@ static void test_roundtrip(unsigned bits)
     /* PEM "PUBLIC KEY": with and without the NUL, with CRLF line ends and
      * surrounding white space; 64-character lines. */
     CHECK_RC(SK_ERR_BUFFER_TOO_SMALL, sk_pubkey_export_pem(pk, NULL, 0, &need));
-    char *pem = malloc(need + 1);
-    CHECK_RC(SK_ERR_BUFFER_TOO_SMALL, sk_pubkey_export_pem(pk, pem, need, &written));
-    CHECK_OK(sk_pubkey_export_pem(pk, pem, need + 1, &written));
-    CHECK(written == need && strlen(pem) == written);
+    char *pem = malloc(need); /* need counts the NUL */
+    CHECK_RC(SK_ERR_BUFFER_TOO_SMALL, sk_pubkey_export_pem(pk, pem, need - 1, &written));
+    CHECK(written == need);
+    CHECK_OK(sk_pubkey_export_pem(pk, pem, need, &written));
+    CHECK(written + 1 == need && strlen(pem) == written);
     CHECK(strncmp(pem, "-----BEGIN PUBLIC KEY-----\n", 27) == 0);
     CHECK(strcmp(pem + written - 25, "-----END PUBLIC KEY-----\n") == 0);
     int lines_ok = 1;
