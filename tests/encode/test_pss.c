@@ -7,6 +7,7 @@
 
 #include "internal.h"
 #include "rsakey.h"
+#include "nullarg.h"
 #include "testutil.h"
 
 static const sk_hash all_hashes[] = {SK_HASH_SHA1, SK_HASH_SHA224, SK_HASH_SHA256,
@@ -198,7 +199,7 @@ static void test_pkcs1_layout(void)
     }
 }
 
-static void test_encode_args(void)
+SK_TEST_PASSES_NULL static void test_encode_args(void)
 {
     uint8_t em[256], digest[64] = {1}, salt[64] = {2};
     uint8_t *volatile null = NULL;
