@@ -289,6 +289,21 @@ SK_TEST_PASSES_NULL static void test_rejections(void)
      * "PUBLIC KEY" ("MAYCAQMCAQM=" is SEQUENCE { 3, 3 }). */
     import_fails(SK_ERR_DER, "-----BEGIN PUBLIC KEY-----\nMAYCAQMCAQM=\n-----END PUBLIC KEY-----\n",
                  0);
+    /* PKCS#1 RSAPublicKey { n (512 bits), 65537 } as DER: accepted alone,
+     * refused with a third INTEGER inside the SEQUENCE. */
+    {
+        uint8_t p1[80] = {0x30, 0x48, 0x02, 0x41, 0x00};
+        memset(p1 + 5, 0xc5, 64);
+        memcpy(p1 + 69, "\x02\x03\x01\x00\x01", 5);
+        sk_pubkey *ok = NULL;
+        CHECK_OK(sk_pubkey_import(&ok, p1, 74));
+        CHECK(ok != NULL && sk_pubkey_bits(ok) == 512);
+        sk_pubkey_free(ok);
+        p1[1] = 0x4b;
+        memcpy(p1 + 74, "\x02\x01\x05", 3);
+        CHECK_RC(SK_ERR_DER, sk_pubkey_import(&ok, p1, 77));
+        CHECK(ok == NULL);
+    }
     /* Random bytes never import. */
     int random_rejected = 1;
     for (int i = 0; i < 2000; i++) {
