@@ -10,10 +10,12 @@
  * prepared and its values bound.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -301,6 +303,12 @@ static int sq_open(sk_store **out, const char *location)
         free(s);
         return SK_ERR_NOMEM;
     }
+    /* A new database is created 0600 whatever the umask: it holds sealed
+     * secrets and OTP hashes.  SQLite gives its -wal and -shm files the
+     * database file's permissions. */
+    int fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
     sqlite3 *db;
     int rc = conn_open(s->path, &db);
     if (rc == SK_OK) {

@@ -62,6 +62,7 @@ static void test_open_and_migrate(void)
     CHECK(v == sk_store_schema_latest());
     CHECK(sk_store_schema_latest() >= 1);
     sk_store_close(s);
+    CHECK(sv_mode(path) == 0600); /* sealed secrets inside: not world-readable */
 
     /* WAL mode persisted; every table exists */
     sqlite3 *db;
