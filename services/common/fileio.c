@@ -139,7 +139,7 @@ int sk_file_read(uint8_t **out, size_t *len, const char *path, size_t max_len, u
     if (fstat(fd, &st) != 0)
         goto fail;
     if (!S_ISREG(st.st_mode)) {
-        saved = EINVAL;
+        saved = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
         goto out;
     }
     if ((flags & SK_FILE_SECRET) && (st.st_mode & 077) != 0) {

@@ -80,6 +80,29 @@ void sk_store_rollback(sk_store_txn *txn)
         txn->store->ops->rollback(txn);
 }
 
+int sk_store_run(sk_store *store, unsigned max_attempts, sk_store_step step, void *arg)
+{
+    if (store == NULL || step == NULL)
+        return SK_ERR_ARG;
+    if (max_attempts == 0)
+        max_attempts = 5;
+    int rc = SK_ERR_STORE_BUSY;
+    for (unsigned i = 0; i < max_attempts; i++) {
+        sk_store_txn *txn;
+        rc = sk_store_begin(store, &txn);
+        if (rc == SK_OK) {
+            rc = step(store, txn, arg);
+            if (rc == SK_OK)
+                rc = sk_store_commit(txn);
+            else
+                sk_store_rollback(txn);
+        }
+        if (rc != SK_ERR_STORE_BUSY && rc != SK_ERR_STORE_CONFLICT)
+            break;
+    }
+    return rc;
+}
+
 /* Runs expr in txn, or in a transaction of its own when txn is NULL (a write
  * transaction for writes; its commit can carry an injected fault). */
 #define IN_TXN(store, txn, write, expr)                                        \

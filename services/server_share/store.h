@@ -127,6 +127,17 @@ int sk_store_commit(sk_store_txn *txn);
 /* Rolls back and frees txn.  NULL is ignored. */
 void sk_store_rollback(sk_store_txn *txn);
 
+/* Runs step(store, txn, arg) in a write transaction and commits it.  If the
+ * step or the commit fails with SK_ERR_STORE_BUSY or SK_ERR_STORE_CONFLICT,
+ * the transaction is rolled back and the step runs again from the start, at
+ * most max_attempts times in all (0: 5).  The step must read and write only
+ * through txn and keep its other effects (the reply it builds) until it
+ * returns SK_OK, since an attempt may be undone.  Returns SK_OK once a
+ * commit succeeded, else the last error (nothing of a failed attempt is
+ * kept). */
+typedef int (*sk_store_step)(sk_store *store, sk_store_txn *txn, void *arg);
+int sk_store_run(sk_store *store, unsigned max_attempts, sk_store_step step, void *arg);
+
 /* ------------------------------------------------------------ key records */
 
 /* Inserts a new key record; sets rec->version to 1.  SK_ERR_STORE_CONFLICT if

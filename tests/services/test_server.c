@@ -16,6 +16,7 @@
 #include "req_client.h"
 #include "server_pub.h"
 #include "splitkey/splitkey.h"
+#include "store.h"
 #include "svctest.h"
 #include "testutil.h"
 
@@ -160,6 +161,23 @@ static int reply_code(sk_req_client *c, const uint8_t *msg, size_t len)
     return code;
 }
 
+/* Waits until the server wrote its ready file or died; returns the URL
+ * (malloc'd, without the newline) or NULL if the server exited. */
+static char *wait_ready(pid_t pid, const char *ready)
+{
+    uint8_t *url = NULL;
+    size_t ul = 0;
+    while (sk_file_read(&url, &ul, ready, 512, 0) != SK_OK) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return NULL;
+        sv_sleep_ms(20);
+    }
+    if (ul > 0 && url[ul - 1] == '\n')
+        url[ul - 1] = '\0';
+    return (char *)url;
+}
+
 static void test_serve_and_stop(const char *dir)
 {
     char *ready = sv_path(tmp, "ready"), *log = sv_path(tmp, "server.log");
@@ -171,25 +189,14 @@ static void test_serve_and_stop(const char *dir)
                           "--workers", "2", "--max-request", "1024", NULL};
     pid_t pid = sv_spawn((char *const *)argv, NULL, log);
     CHECK(pid > 0);
-    uint8_t *url = NULL;
-    size_t ul = 0;
-    int alive = 1;
-    while (alive && sk_file_read(&url, &ul, ready, 512, 0) != SK_OK) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            alive = 0;
-        else
-            sv_sleep_ms(20);
-    }
-    CHECK(alive);
-    if (!alive)
+    char *url = wait_ready(pid, ready);
+    CHECK(url != NULL);
+    if (url == NULL)
         return;
-    if (ul > 0 && url[ul - 1] == '\n')
-        url[--ul] = '\0';
-    CHECK(strncmp((char *)url, "tcp://127.0.0.1:", 16) == 0 && strcmp((char *)url + 16, "0"));
+    CHECK(strncmp(url, "tcp://127.0.0.1:", 16) == 0 && strcmp(url + 16, "0") != 0);
 
     sk_req_client *c;
-    CHECK_OK(sk_req_client_open(&c, (char *)url, 30000, 0));
+    CHECK_OK(sk_req_client_open(&c, url, 30000, 0));
     uint8_t garbage[300];
     randombytes_buf(garbage, sizeof garbage);
     CHECK(reply_code(c, garbage, sizeof garbage) < 0); /* an error frame */
@@ -197,21 +204,35 @@ static void test_serve_and_stop(const char *dir)
     static uint8_t big[1025];
     CHECK(reply_code(c, big, sizeof big) == SK_ERR_LIMIT);
     CHECK(reply_code(c, garbage, 10) < 0); /* still serving */
+    const char marker[] = "PIN=83921 OTP=c0ffee-marker";
+    CHECK(reply_code(c, (const uint8_t *)marker, sizeof marker - 1) < 0);
     sk_req_client_close(c);
     CHECK(sv_file_contains(log, "listening on tcp://127.0.0.1:"));
     CHECK(sv_file_contains(log, "req kind=unknown key=- outcome=-75"));
+    CHECK(!sv_file_contains(log, "83921") && !sv_file_contains(log, "c0ffee"));
 
     CHECK(kill(pid, SIGTERM) == 0);
     CHECK(sv_wait(pid) == 0);
     CHECK(sv_file_contains(log, "stopped"));
-    /* the store was created and migrated */
-    CHECK(sk_path_exists(db));
+    /* the store was created and migrated, and bad input wrote nothing */
+    sk_store *st = NULL;
+    CHECK_OK(sk_store_open(&st, dburi));
+    int version = 0;
+    CHECK_OK(sk_store_schema_version(st, &version));
+    CHECK(version == sk_store_schema_latest());
+    sk_event *evs = NULL;
+    size_t nev = 1;
+    CHECK_OK(sk_store_events(st, NULL, &evs, &nev, NULL, 0, 0));
+    CHECK(nev == 0);
+    free(evs);
+    sk_store_close(st);
 
     /* SIGINT works the same way */
     remove(ready);
+    free(url);
     pid = sv_spawn((char *const *)argv, NULL, log);
-    while (sk_file_read(&url, &ul, ready, 512, 0) != SK_OK)
-        sv_sleep_ms(20);
+    url = wait_ready(pid, ready);
+    CHECK(url != NULL);
     CHECK(kill(pid, SIGINT) == 0);
     CHECK(sv_wait(pid) == 0);
 

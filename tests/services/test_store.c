@@ -97,6 +97,20 @@ static void test_open_and_migrate(void)
     sk_store_close(s);
     sk_key_record_clear(&k);
 
+    /* a database at an older version gets only the missing migrations */
+    CHECK(raw_exec(path, "DROP INDEX reply_cache_created;"
+                         "UPDATE schema_version SET version = 1") == SQLITE_OK);
+    s = open_store("m.db", NULL);
+    CHECK_OK(sk_store_schema_version(s, &v));
+    CHECK(v == sk_store_schema_latest());
+    sk_store_close(s);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type='index'"
+                                 " AND name='reply_cache_created'", -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
     /* a database from a newer program is refused, and left alone */
     CHECK(raw_exec(path, "UPDATE schema_version SET version = 999") == SQLITE_OK);
     sk_store *s2 = (sk_store *)1;
@@ -542,6 +556,106 @@ static void test_faults(void)
     sk_store_close(s);
 }
 
+/* A step that adds one event and, on its first attempts, reports a
+ * conflict after writing. */
+struct flaky {
+    int calls, conflicts;
+};
+
+static int flaky_step(sk_store *s, sk_store_txn *txn, void *arg)
+{
+    struct flaky *f = arg;
+    f->calls++;
+    sk_event ev = {.at = f->calls, .kind = 42};
+    int rc = sk_store_event_append(s, txn, &ev);
+    if (rc == SK_OK && f->calls <= f->conflicts)
+        return SK_ERR_STORE_CONFLICT;
+    return rc;
+}
+
+/* Increments a counter kept in a key record's blob: read, CAS update. */
+static int increment_step(sk_store *s, sk_store_txn *txn, void *arg)
+{
+    const uint8_t *key_id = arg;
+    sk_key_record k;
+    int rc = sk_store_key_get(s, txn, &k, key_id);
+    if (rc != SK_OK)
+        return rc;
+    uint32_t v = (uint32_t)k.blob[0] | (uint32_t)k.blob[1] << 8;
+    v++;
+    k.blob[0] = (uint8_t)v;
+    k.blob[1] = (uint8_t)(v >> 8);
+    rc = sk_store_key_update(s, txn, &k);
+    sk_key_record_clear(&k);
+    return rc;
+}
+
+struct incrementer {
+    sk_store *s;
+    uint8_t *key_id;
+    int failures;
+};
+
+static void *increment_many(void *arg)
+{
+    struct incrementer *in = arg;
+    for (int i = 0; i < 100; i++)
+        if (sk_store_run(in->s, 50, increment_step, in->key_id) != SK_OK)
+            in->failures++;
+    return NULL;
+}
+
+static void test_run_retries(void)
+{
+    sk_store *s = open_store("run.db", NULL);
+    /* two conflicts, then success: only the last attempt's event is kept */
+    struct flaky f = {.conflicts = 2};
+    CHECK_OK(sk_store_run(s, 5, flaky_step, &f));
+    CHECK(f.calls == 3);
+    sk_event *evs;
+    size_t n;
+    CHECK_OK(sk_store_events(s, NULL, &evs, &n, NULL, 0, 0));
+    CHECK(n == 1 && evs[0].at == 3);
+    free(evs);
+    /* out of attempts: the error comes back and nothing is kept */
+    struct flaky g = {.conflicts = 10};
+    CHECK_RC(SK_ERR_STORE_CONFLICT, sk_store_run(s, 3, flaky_step, &g));
+    CHECK(g.calls == 3);
+    CHECK_OK(sk_store_events(s, NULL, &evs, &n, NULL, 0, 0));
+    CHECK(n == 1);
+    free(evs);
+    /* an injected BUSY at commit is retried */
+    struct flaky h = {.conflicts = 0};
+    sk_store_inject_fault(s, SK_STORE_FAULT_BUSY);
+    CHECK_OK(sk_store_run(s, 5, flaky_step, &h));
+    CHECK(h.calls == 2);
+    /* an error that is not transient is not retried */
+    sk_store_inject_fault(s, SK_STORE_FAULT_IOERR);
+    struct flaky io = {.conflicts = 0};
+    CHECK_RC(SK_ERR_STORE, sk_store_run(s, 5, flaky_step, &io));
+    CHECK(io.calls == 1);
+
+    /* two threads incrementing one counter lose no update */
+    sk_key_record k;
+    make_key(&k, 0xC0, "PNOLV-C", 1);
+    memset(k.blob, 0, k.blob_len);
+    CHECK_OK(sk_store_key_insert(s, NULL, &k));
+    struct incrementer a = {.s = s, .key_id = k.key_id}, b = {.s = s, .key_id = k.key_id};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, increment_many, &a);
+    pthread_create(&tb, NULL, increment_many, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CHECK(a.failures == 0 && b.failures == 0);
+    sk_key_record got;
+    CHECK_OK(sk_store_key_get(s, NULL, &got, k.key_id));
+    CHECK(got.blob[0] == 200 && got.blob[1] == 0);
+    CHECK(got.version == 201);
+    sk_key_record_clear(&got);
+    sk_key_record_clear(&k);
+    sk_store_close(s);
+}
+
 int main(void)
 {
     sk_test_init();
@@ -553,6 +667,7 @@ int main(void)
     test_pool_atomic();
     test_events_append_only();
     test_faults();
+    test_run_retries();
     sv_rmtree(tmp);
     free(tmp);
     return sk_test_done("test_svc_store");
