@@ -261,7 +261,10 @@ static int cmd_run(int argc, char **argv)
         goto config_error;
     {
         char default_db[] = "sqlite:" SK_SERVER_FILE_DB;
-        bool db_flag = o.db != NULL && opts[3].from_flag;
+        bool db_flag = false;
+        for (const sk_opt *op = opts; op->name != NULL; op++)
+            if (op->value == (void *)&o.db)
+                db_flag = op->from_flag;
         if (resolve_db(&db_uri, o.db ? o.db : default_db, db_flag, o.dir, err, sizeof err) !=
             SK_OK)
             goto config_error;

@@ -16,6 +16,9 @@
 #include "req_client.h"
 #include "server_pub.h"
 #include "splitkey/splitkey.h"
+#include "pool.h"
+#include "seal.h"
+#include "splitkey/key.h"
 #include "store.h"
 #include "svctest.h"
 #include "testutil.h"
@@ -242,6 +245,58 @@ static void test_serve_and_stop(const char *dir)
     free(log);
 }
 
+/* The running program keeps its server-key pool filled: the pooled key
+ * opens with DIR/master.key under its pool id and imports as a key of the
+ * configured profile. */
+static void test_pool_refill(const char *dir)
+{
+    char *ready = sv_path(tmp, "ready2"), *log = sv_path(tmp, "pool.log");
+    char *db = sv_path(tmp, "pool.db");
+    char dburi[4200];
+    snprintf(dburi, sizeof dburi, "sqlite:%s", db);
+    const char *argv[] = {prog, "run", "--dir", dir, "--listen", "tcp://127.0.0.1:0",
+                          "--ready-file", ready, "--db", dburi, "--pool-size", "2",
+                          "--pool-profiles", "4K", NULL};
+    pid_t pid = sv_spawn((char *const *)argv, NULL, log);
+    char *url = wait_ready(pid, ready);
+    CHECK(url != NULL);
+    if (url == NULL)
+        return;
+    sk_store *st = NULL;
+    CHECK_OK(sk_store_open(&st, dburi));
+    size_t count = 0;
+    int rc = SK_OK;
+    while (st != NULL && rc == SK_OK && count < 2) {
+        sv_sleep_ms(50);
+        rc = sk_store_pool_count(st, NULL, &count, SK_PROFILE_4K);
+        if (rc == SK_ERR_STORE_BUSY)
+            rc = SK_OK;
+    }
+    CHECK(count == 2);
+    CHECK(kill(pid, SIGTERM) == 0);
+    CHECK(sv_wait(pid) == 0);
+    CHECK(sv_file_contains(log, "server-key pool: added a 4K key"));
+
+    char *mk_path = sv_path(dir, "master.key");
+    sk_master_key *mk = NULL;
+    CHECK_OK(sk_master_key_load(&mk, mk_path));
+    sk_server_key *key = NULL;
+    if (st != NULL && mk != NULL) {
+        CHECK_OK(sk_pool_take_key(st, NULL, mk, SK_PROFILE_4K, &key));
+        CHECK(key != NULL && sk_server_key_profile(key) == SK_PROFILE_4K);
+        CHECK_OK(sk_store_pool_count(st, NULL, &count, SK_PROFILE_4K));
+        CHECK(count == 1);
+    }
+    sk_server_key_free(key);
+    sk_master_key_free(mk);
+    sk_store_close(st);
+    free(mk_path);
+    free(url);
+    free(db);
+    free(ready);
+    free(log);
+}
+
 int main(int argc, char **argv)
 {
     sk_test_init();
@@ -257,6 +312,7 @@ int main(int argc, char **argv)
     test_help_and_init(dir);
     test_bad_config(dir);
     test_serve_and_stop(dir);
+    test_pool_refill(dir);
     free(dir);
     free(out_path);
     free(err_path);
