@@ -2,12 +2,16 @@
  * errors, serving on a loopback port found at run time, malformed and
  * oversized requests, and shutdown on SIGTERM. */
 #define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -164,6 +168,28 @@ static int reply_code(sk_req_client *c, const uint8_t *msg, size_t len)
     return code;
 }
 
+/* Connects to tcp://127.0.0.1:PORT with a plain socket, writes random
+ * bytes instead of the SP handshake, and closes. */
+static void raw_tcp_garbage(const char *url)
+{
+    int port = atoi(url + strlen("tcp://127.0.0.1:"));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    uint8_t junk[2000];
+    randombytes_buf(junk, sizeof junk);
+    ssize_t w = write(fd, junk, sizeof junk);
+    (void)w;
+    close(fd);
+}
+
 /* Waits until the server wrote its ready file or died; returns the URL
  * (malloc'd, without the newline) or NULL if the server exited. */
 static char *wait_ready(pid_t pid, const char *ready)
@@ -207,6 +233,9 @@ static void test_serve_and_stop(const char *dir)
     static uint8_t big[1025];
     CHECK(reply_code(c, big, sizeof big) == SK_ERR_LIMIT);
     CHECK(reply_code(c, garbage, 10) < 0); /* still serving */
+    /* a peer that does not speak the SP protocol at all is dropped */
+    raw_tcp_garbage(url);
+    CHECK(reply_code(c, garbage, 20) < 0);
     const char marker[] = "PIN=83921 OTP=c0ffee-marker";
     CHECK(reply_code(c, (const uint8_t *)marker, sizeof marker - 1) < 0);
     sk_req_client_close(c);
