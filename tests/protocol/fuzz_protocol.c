@@ -8,7 +8,7 @@
 #include "splitkey/device.h"
 #include "splitkey/server.h"
 
-static sk_server_identity *identity;
+static sk_server_ident *identity;
 static sk_server_policy policy;
 
 static int fixed_random(void *ctx, uint8_t *out, size_t len)
@@ -23,12 +23,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (identity == NULL) {
-        if (sk_init() != SK_OK || sk_server_identity_generate(&identity, fixed_random, NULL))
+        if (sk_init() != SK_OK || sk_server_ident_generate(&identity, fixed_random, NULL))
             abort();
         sk_server_policy_default(&policy);
         policy.open_enrolment = 1;
     }
-    sk_request_info info;
+    sk_route_info info;
     sk_server_input in;
     sk_server_result *res = NULL;
     memset(&in, 0, sizeof in);
@@ -53,17 +53,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     sk_server_result_free(res);
 
-    sk_key_record *rec = NULL;
-    if (sk_key_record_import(&rec, data, size, NULL, 0) == SK_OK) {
+    sk_key_rec *rec = NULL;
+    if (sk_key_rec_import(&rec, data, size, NULL, 0) == SK_OK) {
         uint8_t out[SK_MAX_RECORD_LEN];
         size_t n = 0;
-        if (sk_key_record_export(rec, out, sizeof out, &n) != SK_OK)
+        if (sk_key_rec_export(rec, out, sizeof out, &n) != SK_OK)
             abort();
     }
-    sk_key_record_free(rec);
-    sk_session_record *s = NULL;
-    (void)sk_session_record_import(&s, data, size);
-    sk_session_record_free(s);
+    sk_key_rec_free(rec);
+    sk_session_rec *s = NULL;
+    (void)sk_session_rec_import(&s, data, size);
+    sk_session_rec_free(s);
 
     static const uint8_t storage[SK_STORAGE_KEY_LEN];
     sk_device_key *key = NULL;

@@ -113,8 +113,8 @@ static void test_envelopes(void)
     CHECK_OK(world_device(w, msg, len, reply, &rlen));
     CHECK_OK(sk_device_read_session(key, &s, &st, reply, rlen));
     if (s != NULL) {
-        CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s,
-                                   (const uint8_t *)PIN_AUTH, strlen(PIN_AUTH)));
+        CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)PIN_AUTH,
+                                   strlen(PIN_AUTH)));
         unsigned long before = atomic_load(&sk_server_completions);
         msg[len - 20] ^= 0x01;
         expect_rejected(w, key, msg, len, SK_ERR_PROTO_AUTH);
@@ -142,15 +142,15 @@ out:
 static void test_wrong_server_signature(void)
 {
     world *w = world_new();
-    sk_server_identity *other = NULL;
+    sk_server_ident *other = NULL;
     uint8_t other_pub[SK_SERVER_PUB_LEN], pinned[SK_SERVER_PUB_LEN];
     sk_device_enrolment *e = NULL;
     size_t len = 0, rlen = 0;
-    CHECK_OK(sk_server_identity_generate(&other, NULL, NULL));
+    CHECK_OK(sk_server_ident_generate(&other, NULL, NULL));
     if (other == NULL)
         goto out;
-    CHECK_OK(sk_server_identity_public(other, other_pub, sizeof other_pub));
-    memcpy(pinned, w->server_pub, 32);     /* the right X25519 key ... */
+    CHECK_OK(sk_server_ident_public(other, other_pub, sizeof other_pub));
+    memcpy(pinned, w->server_pub, 32);       /* the right X25519 key ... */
     memcpy(pinned + 32, other_pub + 32, 32); /* ... and someone else's Ed25519 key */
     CHECK_OK(sk_device_enrol_start(&e, msg, sizeof msg, &len, pinned, sizeof pinned,
                                    SK_PURPOSE_AUTH, SK_PROFILE_4K, (const uint8_t *)PIN_AUTH, 4,
@@ -166,20 +166,20 @@ static void test_wrong_server_signature(void)
     /* The right keys, but a signature byte changed inside the (re-sealed)
      * reply: the envelope cannot be re-sealed by an attacker, so flip it in
      * the ciphertext and see the envelope check catch it instead. */
-    CHECK_OK(sk_device_enrol_start(&e, msg, sizeof msg, &len, w->server_pub,
-                                   sizeof w->server_pub, SK_PURPOSE_AUTH, SK_PROFILE_4K,
-                                   (const uint8_t *)PIN_AUTH, 4, SK_KDF_MINIMUM, NULL,
-                                   "C=LV,CN=TEST"));
+    CHECK_OK(sk_device_enrol_start(&e, msg, sizeof msg, &len, w->server_pub, sizeof w->server_pub,
+                                   SK_PURPOSE_AUTH, SK_PROFILE_4K, (const uint8_t *)PIN_AUTH, 4,
+                                   SK_KDF_MINIMUM, NULL, "C=LV,CN=TEST"));
     CHECK_OK(world_device(w, msg, len, reply, &rlen));
     reply[rlen - 30] ^= 0x80;
     if (e != NULL) {
-        CHECK_RC(SK_ERR_PROTO_AUTH, sk_device_enrol_continue(e, msg, sizeof msg, &len, reply, rlen));
+        CHECK_RC(SK_ERR_PROTO_AUTH,
+                 sk_device_enrol_continue(e, msg, sizeof msg, &len, reply, rlen));
         reply[rlen - 30] ^= 0x80;
         CHECK_OK(sk_device_enrol_continue(e, msg, sizeof msg, &len, reply, rlen));
     }
 out:
     sk_device_enrolment_free(e);
-    sk_server_identity_free(other);
+    sk_server_ident_free(other);
     world_free(w);
 }
 
@@ -298,8 +298,8 @@ static void test_pending_key(void)
     if (s != NULL) {
         uint8_t sig[SK_MAX_SIG_LEN];
         size_t sig_len = 0;
-        CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s,
-                                   (const uint8_t *)PIN_SIGN, strlen(PIN_SIGN)));
+        CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)PIN_SIGN,
+                                   strlen(PIN_SIGN)));
         CHECK_OK(world_device(w, msg, len, reply, &rlen));
         CHECK(w->effects & SK_EFFECT_CERT_REQUEST);
         CHECK_OK(sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
@@ -442,27 +442,27 @@ static void test_tokens(void)
     w->policy.open_enrolment = 0;
 
     /* Without a token a closed server refuses. */
-    CHECK_RC(SK_ERR_TOKEN, world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL,
-                                       true));
+    CHECK_RC(SK_ERR_TOKEN,
+             world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
     CHECK(w->nkeys == 0);
     /* A token for the other purpose, an expired one, one from another server. */
     CHECK_OK(sk_server_token_mint(w->id, token, sizeof token, &tlen, subject, SK_PURPOSE_AUTH,
                                   w->now + 3600, NULL, NULL));
-    CHECK_RC(SK_ERR_TOKEN, world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, token,
-                                       true));
+    CHECK_RC(SK_ERR_TOKEN,
+             world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, token, true));
     CHECK_OK(sk_server_token_mint(w->id, token, sizeof token, &tlen, subject, SK_PURPOSE_SIGN,
                                   w->now, NULL, NULL));
-    CHECK_RC(SK_ERR_TOKEN, world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, token,
-                                       true));
-    sk_server_identity *other = NULL;
-    CHECK_OK(sk_server_identity_generate(&other, NULL, NULL));
+    CHECK_RC(SK_ERR_TOKEN,
+             world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, token, true));
+    sk_server_ident *other = NULL;
+    CHECK_OK(sk_server_ident_generate(&other, NULL, NULL));
     if (other != NULL) {
-        CHECK_OK(sk_server_token_mint(other, token, sizeof token, &tlen, subject,
-                                      SK_PURPOSE_SIGN, w->now + 3600, NULL, NULL));
-        CHECK_RC(SK_ERR_TOKEN, world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN,
-                                           token, true));
+        CHECK_OK(sk_server_token_mint(other, token, sizeof token, &tlen, subject, SK_PURPOSE_SIGN,
+                                      w->now + 3600, NULL, NULL));
+        CHECK_RC(SK_ERR_TOKEN,
+                 world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, token, true));
     }
-    sk_server_identity_free(other);
+    sk_server_ident_free(other);
     CHECK(w->nkeys == 0);
     /* A good token: the subject comes from it, and it works once. */
     CHECK_OK(sk_server_token_mint(w->id, token, sizeof token, &tlen, subject, SK_PURPOSE_SIGN,
@@ -473,15 +473,15 @@ static void test_tokens(void)
         CHECK(strcmp(sk_device_key_subject(key), subject) == 0);
     sk_device_key_free(key);
     key = NULL;
-    CHECK_RC(SK_ERR_TOKEN, world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, token,
-                                       true));
+    CHECK_RC(SK_ERR_TOKEN,
+             world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, token, true));
     CHECK(w->nkeys == 1);
     /* A tampered token. */
     CHECK_OK(sk_server_token_mint(w->id, token, sizeof token, &tlen, subject, SK_PURPOSE_SIGN,
                                   w->now + 3600, NULL, NULL));
     token[10] = token[10] == 'A' ? 'B' : 'A';
-    CHECK_RC(SK_ERR_TOKEN, world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, token,
-                                       true));
+    CHECK_RC(SK_ERR_TOKEN,
+             world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, token, true));
     /* The relying party finds the key by person id (the subject here). */
     CHECK(w->nkeys == 1);
     world_free(w);

@@ -21,8 +21,7 @@ static sk_device_key *copy_of(const sk_device_key *key)
 static void rp_session(world *w, sk_device_key *key, const char *text, uint8_t *sid)
 {
     uint8_t digest[32];
-    CHECK_OK(sk_digest(digest, sizeof digest, SK_HASH_SHA256, (const uint8_t *)text,
-                       strlen(text)));
+    CHECK_OK(sk_digest(digest, sizeof digest, SK_HASH_SHA256, (const uint8_t *)text, strlen(text)));
     CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1, sid, NULL));
 }
 
@@ -42,13 +41,13 @@ static void check_destroyed_by_clone(world *w, sk_device_key *key)
     CHECK(w->effects & SK_EFFECT_DELETE_SECRETS);
     CHECK(w->revoke_reason == SK_CRL_REASON_KEY_COMPROMISE);
     CHECK_OK(sk_device_key_id(key, key_id, sizeof key_id));
-    sk_key_record *rec = world_key_record(w, key_id);
+    sk_key_rec *rec = world_key_record(w, key_id);
     CHECK(rec != NULL);
     if (rec != NULL) {
-        sk_key_record_status(rec, &st, &w->policy, w->now);
+        sk_key_rec_status(rec, &st, &w->policy, w->now);
         CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_CLONE);
     }
-    sk_key_record_free(rec);
+    sk_key_rec_free(rec);
 }
 
 /* The copy is used after the original moved on. */
@@ -185,20 +184,20 @@ static void test_lost_reply(void)
     CHECK_OK(world_device(w, msg, len, reply2, &rlen2));
     CHECK(w->status == SK_OK);
     CHECK(rlen2 == rlen && memcmp(reply, reply2, rlen) == 0); /* the stored reply */
-    CHECK(atomic_load(&sk_server_completions) == before);      /* no new signature */
+    CHECK(atomic_load(&sk_server_completions) == before);     /* no new signature */
     CHECK_OK(sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply2, rlen2));
     CHECK(!sk_device_key_has_pending(key));
     /* A stored reply read twice is a replay. */
-    CHECK_RC(SK_ERR_PROTO_STATE, sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st,
-                                                          reply2, rlen2));
+    CHECK_RC(SK_ERR_PROTO_STATE,
+             sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply2, rlen2));
     /* The key is fine and the OTPs are in step: the next signature works. */
-    sk_key_record *rec = world_key_record(w, kid);
+    sk_key_rec *rec = world_key_record(w, kid);
     CHECK(rec != NULL);
     if (rec != NULL) {
-        sk_key_record_status(rec, &st, &w->policy, w->now);
+        sk_key_rec_status(rec, &st, &w->policy, w->now);
         CHECK(st.state == SK_KEY_ACTIVE);
     }
-    sk_key_record_free(rec);
+    sk_key_rec_free(rec);
     rp_session(w, key, "next", sid);
     CHECK_OK(sign(w, key, &st));
 
@@ -212,22 +211,21 @@ static void test_lost_reply(void)
     CHECK_OK(sk_device_read_session(key, &s, &st, reply, rlen));
     if (s == NULL)
         goto out;
-    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)"99999",
-                               5));
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)"99999", 5));
     CHECK_OK(world_device(w, msg, len, reply, &rlen));
     CHECK(w->status == SK_ERR_WRONG_PIN);
     CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now));
     CHECK_OK(world_device(w, msg, len, reply2, &rlen2));
     CHECK(w->status == SK_ERR_WRONG_PIN); /* the stored reply's status */
-    CHECK_RC(SK_ERR_WRONG_PIN, sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st,
-                                                        reply2, rlen2));
+    CHECK_RC(SK_ERR_WRONG_PIN,
+             sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply2, rlen2));
     CHECK(st.attempts_left == 2);
     rec = world_key_record(w, kid);
     if (rec != NULL) {
-        sk_key_record_status(rec, &st, &w->policy, w->now);
+        sk_key_rec_status(rec, &st, &w->policy, w->now);
         CHECK(st.attempts_left == 2);
     }
-    sk_key_record_free(rec);
+    sk_key_rec_free(rec);
     /* The same session can still be approved with the right PIN. */
     CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)PIN_SIGN,
                                strlen(PIN_SIGN)));
@@ -301,8 +299,8 @@ static void test_lost_enrol_reply(void)
     CHECK_OK(world_device(w, msg, len, reply, &rlen));
     CHECK_OK(sk_device_read_session(key, &s, &st, reply, rlen));
     if (s != NULL) {
-        CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s,
-                                   (const uint8_t *)PIN_AUTH, 4));
+        CHECK_OK(
+            sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)PIN_AUTH, 4));
         CHECK_OK(world_device(w, msg, len, reply, &rlen));
         CHECK_OK(sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
     }

@@ -50,17 +50,17 @@ static void run_profile(sk_profile profile, int rounds)
     /* The server's view agrees, and its n is the device's. */
     uint8_t key_id[SK_KEY_ID_LEN];
     CHECK_OK(sk_device_key_id(key, key_id, sizeof key_id));
-    sk_key_record *rec = world_key_record(w, key_id);
+    sk_key_rec *rec = world_key_record(w, key_id);
     CHECK(rec != NULL);
     if (rec != NULL) {
         sk_key_status st;
-        sk_key_record_status(rec, &st, &w->policy, w->now);
+        sk_key_rec_status(rec, &st, &w->policy, w->now);
         CHECK(st.state == SK_KEY_ACTIVE);
         CHECK(st.attempts_left == 3);
         sk_pubkey *a = NULL, *b = NULL;
         uint8_t na[1024], nb[1024];
         size_t nl = sk_profile_sig_len(profile);
-        CHECK_OK(sk_key_record_pubkey(rec, &a));
+        CHECK_OK(sk_key_rec_pubkey(rec, &a));
         CHECK_OK(sk_device_key_pubkey(key, &b));
         if (a != NULL && b != NULL) {
             CHECK(sk_pubkey_bits(a) == 2 * sk_profile_bits(profile));
@@ -70,7 +70,7 @@ static void run_profile(sk_profile profile, int rounds)
         }
         sk_pubkey_free(a);
         sk_pubkey_free(b);
-        sk_key_record_free(rec);
+        sk_key_rec_free(rec);
     }
     sign_and_check(w, key, SK_SCHEME_PKCS1, SK_HASH_SHA256, "contract one");
     sign_and_check(w, key, SK_SCHEME_PSS, SK_HASH_SHA256, "contract two");

@@ -27,12 +27,12 @@ static void server_status(world *w, sk_device_key *key, sk_key_status *st)
 {
     uint8_t key_id[SK_KEY_ID_LEN];
     CHECK_OK(sk_device_key_id(key, key_id, sizeof key_id));
-    sk_key_record *rec = world_key_record(w, key_id);
+    sk_key_rec *rec = world_key_record(w, key_id);
     CHECK(rec != NULL);
     memset(st, 0, sizeof *st);
     if (rec != NULL)
-        sk_key_record_status(rec, st, &w->policy, w->now);
-    sk_key_record_free(rec);
+        sk_key_rec_status(rec, st, &w->policy, w->now);
+    sk_key_rec_free(rec);
 }
 
 static void test_default_policy(void)

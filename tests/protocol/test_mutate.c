@@ -69,8 +69,8 @@ int main(void)
     CHECK_OK(world_device(w, msg, len, reply, &rlen));
     CHECK_OK(sk_device_read_session(key, &s, &st, reply, rlen));
     if (s != NULL)
-        CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s,
-                                   (const uint8_t *)PIN_SIGN, strlen(PIN_SIGN)));
+        CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)PIN_SIGN,
+                                   strlen(PIN_SIGN)));
     sk_device_session_free(s);
     int accepted = 0;
     for (int i = 0; i < 3000; i++) {
@@ -80,7 +80,8 @@ int main(void)
         int rc = world_device(w, buf, n, rbuf, &out_len);
         if (rc != SK_OK || !is_error(w->status) || w->stored_key) {
             if (accepted < 3)
-                fprintf(stderr, "accepted: rc %d status %d stored %d len %zu/%zu\n", rc, w->status, w->stored_key, n, len);
+                fprintf(stderr, "accepted: rc %d status %d stored %d len %zu/%zu\n", rc, w->status,
+                        w->stored_key, n, len);
             accepted++;
         }
     }
@@ -137,7 +138,7 @@ int main(void)
         bad = 0;
         for (int i = 0; i < 2000; i++) {
             n = mutate(buf, sizeof buf, msg, len);
-            sk_request_info info;
+            sk_route_info info;
             int prc = sk_server_peek_rp(&info, buf, n);
             bad += prc != SK_OK && !is_error(prc);
             if (w->nsessions >= W_MAX_SESSIONS - 1)
@@ -154,19 +155,19 @@ int main(void)
         bad = 0;
         for (int i = 0; k != NULL && i < 2000; i++) {
             n = mutate(buf, sizeof buf, k->rec, k->rec_len);
-            sk_key_record *rec = NULL;
-            int rc = sk_key_record_import(&rec, buf, n, k->sec, k->sec_len);
+            sk_key_rec *rec = NULL;
+            int rc = sk_key_rec_import(&rec, buf, n, k->sec, k->sec_len);
             if (rc == SK_OK) {
                 size_t m = 0;
-                bad += sk_key_record_export(rec, rbuf, sizeof rbuf, &m) != SK_OK;
+                bad += sk_key_rec_export(rec, rbuf, sizeof rbuf, &m) != SK_OK;
             } else {
                 bad += !is_error(rc) || rec != NULL;
             }
-            sk_key_record_free(rec);
+            sk_key_rec_free(rec);
             n = mutate(buf, sizeof buf, k->sec, k->sec_len);
-            rc = sk_key_record_import(&rec, k->rec, k->rec_len, buf, n);
+            rc = sk_key_rec_import(&rec, k->rec, k->rec_len, buf, n);
             bad += rc != SK_OK && (!is_error(rc) || rec != NULL);
-            sk_key_record_free(rec);
+            sk_key_rec_free(rec);
         }
         CHECK(bad == 0);
     }
@@ -177,7 +178,7 @@ int main(void)
         n = (size_t)(next() % 200);
         for (size_t j = 0; j < n; j++)
             buf[j] = (uint8_t)next();
-        sk_request_info info;
+        sk_route_info info;
         int rc = sk_server_peek_device(&info, w->id, NULL, buf, n);
         bad += rc != SK_OK && !is_error(rc);
     }

@@ -24,8 +24,8 @@ static void test_device_revoke(void)
     CHECK(st.attempts_left == 2);
     CHECK(!(w->effects & SK_EFFECT_REVOKE_CERT));
     /* A PIN of the wrong form is refused on the device. */
-    CHECK_RC(SK_ERR_ARG, sk_device_revoke(key, msg, sizeof msg, &len, w->now,
-                                          (const uint8_t *)"12a45", 5));
+    CHECK_RC(SK_ERR_ARG,
+             sk_device_revoke(key, msg, sizeof msg, &len, w->now, (const uint8_t *)"12a45", 5));
     CHECK(!sk_device_key_has_pending(key));
     /* The right PIN revokes. */
     CHECK_OK(sk_device_revoke(key, msg, sizeof msg, &len, w->now, (const uint8_t *)PIN_SIGN,
@@ -40,16 +40,16 @@ static void test_device_revoke(void)
     CHECK_RC(SK_ERR_DESTROYED, sk_device_fetch(key, msg, sizeof msg, &len, w->now));
     uint8_t kid[SK_KEY_ID_LEN];
     CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
-    sk_key_record *rec = world_key_record(w, kid);
+    sk_key_rec *rec = world_key_record(w, kid);
     if (rec != NULL) {
-        sk_key_record_status(rec, &st, &w->policy, w->now);
+        sk_key_rec_status(rec, &st, &w->policy, w->now);
         CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_USER);
         uint8_t sec[64];
         size_t sec_len = 1;
-        CHECK_OK(sk_key_record_export_secrets(rec, sec, sizeof sec, &sec_len));
+        CHECK_OK(sk_key_rec_export_secrets(rec, sec, sizeof sec, &sec_len));
         CHECK(sec_len == 0);
     }
-    sk_key_record_free(rec);
+    sk_key_rec_free(rec);
 out:
     sk_device_key_free(key);
     world_free(w);
@@ -67,7 +67,7 @@ static void test_operator_revoke(void)
         goto out;
     uint8_t kid[SK_KEY_ID_LEN];
     CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
-    sk_key_record *rec = world_key_record(w, kid);
+    sk_key_rec *rec = world_key_record(w, kid);
     memset(&in, 0, sizeof in);
     in.identity = w->id;
     in.policy = &w->policy;
@@ -75,22 +75,22 @@ static void test_operator_revoke(void)
     in.key = rec;
     CHECK_OK(sk_server_operator_revoke(&res, &in));
     if (res != NULL) {
-        const sk_key_record *n = sk_server_result_key(res);
+        const sk_key_rec *n = sk_server_result_key(res);
         CHECK(n != NULL);
         CHECK(sk_server_result_effects(res) & SK_EFFECT_REVOKE_CERT);
         CHECK(sk_server_result_revoke_reason(res) == SK_CRL_REASON_CESSATION_OF_OPERATION);
         if (n != NULL) {
-            CHECK(sk_key_record_version(n) == sk_key_record_version(rec) + 1);
-            sk_key_record_status(n, &st, &w->policy, w->now);
+            CHECK(sk_key_rec_version(n) == sk_key_rec_version(rec) + 1);
+            sk_key_rec_status(n, &st, &w->policy, w->now);
             CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_OPERATOR);
             w_key *wk = world_key(w, kid);
-            CHECK_OK(sk_key_record_export(n, wk->rec, sizeof wk->rec, &wk->rec_len));
-            CHECK_OK(sk_key_record_export_secrets(n, wk->sec, sizeof wk->sec, &wk->sec_len));
+            CHECK_OK(sk_key_rec_export(n, wk->rec, sizeof wk->rec, &wk->rec_len));
+            CHECK_OK(sk_key_rec_export_secrets(n, wk->sec, sizeof wk->sec, &wk->sec_len));
             CHECK(wk->sec_len == 0);
         }
     }
     sk_server_result_free(res);
-    sk_key_record_free(rec);
+    sk_key_rec_free(rec);
     /* The device learns it at its next request. */
     size_t len = 0, rlen = 0;
     CHECK_OK(sk_device_otp_refresh(key, msg, sizeof msg, &len, w->now));
@@ -127,7 +127,7 @@ static void test_rp_api(void)
     r.req_case = SPLITKEY__RP_REQUEST__REQ_CREATE;
     r.create = &c;
     size_t req_len = protobuf_c_message_pack(&r.base, req);
-    sk_request_info info;
+    sk_route_info info;
     /* person ids are at most 64 bytes */
     c.person_id = (char *)"PNOLV-0101010101010101010101010101010101010101010101010101010101010";
     req_len = protobuf_c_message_pack(&r.base, req);
@@ -135,13 +135,13 @@ static void test_rp_api(void)
     c.person_id = (char *)"PNOLV-010101-12345";
     req_len = protobuf_c_message_pack(&r.base, req);
     CHECK_OK(sk_server_peek_rp(&info, req, req_len));
-    CHECK(info.kind == SK_REQ_RP_CREATE && info.has_person_id && !info.has_key_id);
+    CHECK(info.kind == SK_ROUTE_RP_CREATE && info.has_person_id && !info.has_key_id);
     CHECK(strcmp(info.person_id, "PNOLV-010101-12345") == 0);
     CHECK(info.purpose == SK_PURPOSE_AUTH);
     /* The handler with the key the caller resolved. */
     uint8_t kid[SK_KEY_ID_LEN];
     CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
-    sk_key_record *rec = world_key_record(w, kid);
+    sk_key_rec *rec = world_key_record(w, kid);
     sk_server_input in;
     sk_server_result *res = NULL;
     memset(&in, 0, sizeof in);
@@ -153,26 +153,26 @@ static void test_rp_api(void)
     if (res != NULL) {
         CHECK(sk_server_result_status(res) == SK_OK);
         CHECK(sk_server_result_effects(res) == SK_EFFECT_NEW_SESSION);
-        const sk_session_record *s = sk_server_result_session(res);
+        const sk_session_rec *s = sk_server_result_session(res);
         CHECK(s != NULL);
         if (s != NULL) {
             char code[5];
             CHECK_OK(sk_verification_code(code, sizeof code, digest, sizeof digest));
-            CHECK(strcmp(sk_session_record_code(s), code) == 0);
-            CHECK(sk_session_record_expires_at(s) == w->now + 120);
-            CHECK(sk_session_record_state(s) == SK_SESSION_PENDING);
+            CHECK(strcmp(sk_session_rec_code(s), code) == 0);
+            CHECK(sk_session_rec_expires_at(s) == w->now + 120);
+            CHECK(sk_session_rec_state(s) == SK_SESSION_PENDING);
             /* Session records survive export and import. */
             uint8_t buf[SK_MAX_RECORD_LEN], buf2[SK_MAX_RECORD_LEN];
             size_t n1 = 0, n2 = 0;
-            sk_session_record *back = NULL;
-            CHECK_OK(sk_session_record_export(s, buf, sizeof buf, &n1));
-            CHECK_OK(sk_session_record_import(&back, buf, n1));
+            sk_session_rec *back = NULL;
+            CHECK_OK(sk_session_rec_export(s, buf, sizeof buf, &n1));
+            CHECK_OK(sk_session_rec_import(&back, buf, n1));
             if (back != NULL) {
-                CHECK_OK(sk_session_record_export(back, buf2, sizeof buf2, &n2));
+                CHECK_OK(sk_session_rec_export(back, buf2, sizeof buf2, &n2));
                 CHECK(n1 == n2 && memcmp(buf, buf2, n1) == 0);
             }
-            sk_session_record_free(back);
-            CHECK(sk_session_record_import(&back, buf, n1 - 1) != SK_OK);
+            sk_session_rec_free(back);
+            CHECK(sk_session_rec_import(&back, buf, n1 - 1) != SK_OK);
             CHECK(back == NULL);
         }
     }
@@ -207,27 +207,27 @@ static void test_rp_api(void)
     if (rec != NULL) {
         uint8_t a[SK_MAX_RECORD_LEN], b[SK_MAX_RECORD_LEN], s1[2048], s2[2048];
         size_t al = 0, bl = 0, sl1 = 0, sl2 = 0;
-        sk_key_record *back = NULL;
-        CHECK_OK(sk_key_record_export(rec, a, sizeof a, &al));
-        CHECK_OK(sk_key_record_export_secrets(rec, s1, sizeof s1, &sl1));
+        sk_key_rec *back = NULL;
+        CHECK_OK(sk_key_rec_export(rec, a, sizeof a, &al));
+        CHECK_OK(sk_key_rec_export_secrets(rec, s1, sizeof s1, &sl1));
         CHECK(sl1 > 0);
-        CHECK_OK(sk_key_record_import(&back, a, al, s1, sl1));
+        CHECK_OK(sk_key_rec_import(&back, a, al, s1, sl1));
         if (back != NULL) {
-            CHECK_OK(sk_key_record_export(back, b, sizeof b, &bl));
-            CHECK_OK(sk_key_record_export_secrets(back, s2, sizeof s2, &sl2));
+            CHECK_OK(sk_key_rec_export(back, b, sizeof b, &bl));
+            CHECK_OK(sk_key_rec_export_secrets(back, s2, sizeof s2, &sl2));
             CHECK(al == bl && memcmp(a, b, al) == 0);
             CHECK(sl1 == sl2 && memcmp(s1, s2, sl1) == 0);
         }
-        sk_key_record_free(back);
+        sk_key_rec_free(back);
         back = NULL;
-        CHECK(sk_key_record_import(&back, a, al, s1, sl1 - 1) != SK_OK);
-        CHECK(sk_key_record_import(&back, a, al / 2, NULL, 0) != SK_OK);
+        CHECK(sk_key_rec_import(&back, a, al, s1, sl1 - 1) != SK_OK);
+        CHECK(sk_key_rec_import(&back, a, al / 2, NULL, 0) != SK_OK);
         CHECK(back == NULL);
         size_t need = 0;
-        CHECK_RC(SK_ERR_BUFFER_TOO_SMALL, sk_key_record_export(rec, a, 10, &need));
+        CHECK_RC(SK_ERR_BUFFER_TOO_SMALL, sk_key_rec_export(rec, a, 10, &need));
         CHECK(need == al);
     }
-    sk_key_record_free(rec);
+    sk_key_rec_free(rec);
     memset(&st, 0, sizeof st);
 out:
     sk_device_key_free(key);
@@ -237,24 +237,24 @@ out:
 /* Identity export/import and the pinned public keys. */
 static void test_identity(void)
 {
-    sk_server_identity *a = NULL, *b = NULL;
-    uint8_t sec[SK_SERVER_IDENTITY_LEN], pa[SK_SERVER_PUB_LEN], pb[SK_SERVER_PUB_LEN];
-    CHECK_OK(sk_server_identity_generate(&a, NULL, NULL));
+    sk_server_ident *a = NULL, *b = NULL;
+    uint8_t sec[SK_SERVER_IDENT_LEN], pa[SK_SERVER_PUB_LEN], pb[SK_SERVER_PUB_LEN];
+    CHECK_OK(sk_server_ident_generate(&a, NULL, NULL));
     if (a == NULL)
         return;
-    CHECK_OK(sk_server_identity_export(a, sec, sizeof sec));
-    CHECK_OK(sk_server_identity_import(&b, sec, sizeof sec));
-    CHECK_OK(sk_server_identity_public(a, pa, sizeof pa));
+    CHECK_OK(sk_server_ident_export(a, sec, sizeof sec));
+    CHECK_OK(sk_server_ident_import(&b, sec, sizeof sec));
+    CHECK_OK(sk_server_ident_public(a, pa, sizeof pa));
     if (b != NULL) {
-        CHECK_OK(sk_server_identity_public(b, pb, sizeof pb));
+        CHECK_OK(sk_server_ident_public(b, pb, sizeof pb));
         CHECK(memcmp(pa, pb, sizeof pa) == 0);
     }
     sec[0] ^= 1;
-    sk_server_identity *c = NULL;
-    CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_identity_import(&c, sec, sizeof sec));
+    sk_server_ident *c = NULL;
+    CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_ident_import(&c, sec, sizeof sec));
     CHECK(c == NULL);
-    sk_server_identity_free(a);
-    sk_server_identity_free(b);
+    sk_server_ident_free(a);
+    sk_server_ident_free(b);
 }
 
 /* The handlers are pure: the same records, request, time and randomness
@@ -275,11 +275,11 @@ static void run_once(world *w, const uint8_t *req, size_t req_len, const uint8_t
     uint64_t ctr = 1000;
     sk_server_input in;
     sk_server_result *res = NULL;
-    sk_key_record *rec = world_key_record(w, kid);
-    sk_session_record *sess = NULL;
+    sk_key_rec *rec = world_key_record(w, kid);
+    sk_session_rec *sess = NULL;
     for (int i = 0; i < w->nsessions; i++)
         if (memcmp(w->sessions[i].id, sid, SK_SESSION_ID_LEN) == 0)
-            CHECK_OK(sk_session_record_import(&sess, w->sessions[i].rec, w->sessions[i].rec_len));
+            CHECK_OK(sk_session_rec_import(&sess, w->sessions[i].rec, w->sessions[i].rec_len));
     memset(&in, 0, sizeof in);
     in.identity = w->id;
     in.policy = &w->policy;
@@ -292,10 +292,10 @@ static void run_once(world *w, const uint8_t *req, size_t req_len, const uint8_t
     size_t bl = 0, al = 0;
     CHECK(rec != NULL && sess != NULL);
     if (rec != NULL)
-        CHECK_OK(sk_key_record_export(rec, before, sizeof before, &bl));
+        CHECK_OK(sk_key_rec_export(rec, before, sizeof before, &bl));
     CHECK_OK(sk_server_handle_device(&res, &in, req, req_len));
     if (rec != NULL) {
-        CHECK_OK(sk_key_record_export(rec, after, sizeof after, &al));
+        CHECK_OK(sk_key_rec_export(rec, after, sizeof after, &al));
         CHECK(al == bl && memcmp(before, after, al) == 0);
     }
     *out_len = 0;
@@ -307,12 +307,12 @@ static void run_once(world *w, const uint8_t *req, size_t req_len, const uint8_t
         *out_len = n;
         *effects = sk_server_result_effects(res);
         if (sk_server_result_key(res) != NULL)
-            CHECK_OK(sk_key_record_export(sk_server_result_key(res), krec, SK_MAX_RECORD_LEN,
-                                          krec_len));
+            CHECK_OK(
+                sk_key_rec_export(sk_server_result_key(res), krec, SK_MAX_RECORD_LEN, krec_len));
     }
     sk_server_result_free(res);
-    sk_session_record_free(sess);
-    sk_key_record_free(rec);
+    sk_session_rec_free(sess);
+    sk_key_rec_free(rec);
 }
 
 static void test_pure(void)
@@ -338,8 +338,8 @@ static void test_pure(void)
         goto out;
     const char *pins[2] = {"13579", PIN_SIGN};
     for (int i = 0; i < 2; i++) {
-        CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s,
-                                   (const uint8_t *)pins[i], 5));
+        CHECK_OK(
+            sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)pins[i], 5));
         run_once(w, msg, len, kid, sid, r1, &l1, k1, &kl1, &e1);
         run_once(w, msg, len, kid, sid, r2, &l2, k2, &kl2, &e2);
         CHECK(l1 > 0 && l1 == l2 && memcmp(r1, r2, l1) == 0);
@@ -376,18 +376,18 @@ static void test_certificate(void)
     CHECK_OK(sk_device_key_certificate(key, got, sizeof got, &got_len));
     CHECK(got_len == 0);
     CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
-    sk_key_record *rec = world_key_record(w, kid), *with = NULL;
+    sk_key_rec *rec = world_key_record(w, kid), *with = NULL;
     if (rec != NULL) {
-        CHECK_RC(SK_ERR_LIMIT, sk_key_record_set_certificate(&with, rec, cert, 0));
-        CHECK_OK(sk_key_record_set_certificate(&with, rec, cert, sizeof cert));
+        CHECK_RC(SK_ERR_LIMIT, sk_key_rec_set_certificate(&with, rec, cert, 0));
+        CHECK_OK(sk_key_rec_set_certificate(&with, rec, cert, sizeof cert));
         if (with != NULL) {
-            CHECK(sk_key_record_version(with) == sk_key_record_version(rec) + 1);
+            CHECK(sk_key_rec_version(with) == sk_key_rec_version(rec) + 1);
             w_key *wk = world_key(w, kid);
-            CHECK_OK(sk_key_record_export(with, wk->rec, sizeof wk->rec, &wk->rec_len));
+            CHECK_OK(sk_key_rec_export(with, wk->rec, sizeof wk->rec, &wk->rec_len));
         }
     }
-    sk_key_record_free(with);
-    sk_key_record_free(rec);
+    sk_key_rec_free(with);
+    sk_key_rec_free(rec);
     CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1, sid, NULL));
     CHECK_OK(world_approve(w, key, PIN_SIGN, sig, &sig_len, &st));
     CHECK_OK(sk_device_key_certificate(key, got, sizeof got, &got_len));
@@ -434,31 +434,30 @@ static void test_caller_errors(void)
     CHECK_OK(sk_device_read_session(key, &s, &st, reply, rlen));
     if (s == NULL)
         goto out;
-    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)"99999",
-                               5));
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)"99999", 5));
     sk_device_session_free(s);
     CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
     w_key *wk = world_key(w, kid);
-    sk_key_record *nosec = NULL;
-    sk_session_record *sess = NULL;
-    CHECK_OK(sk_key_record_import(&nosec, wk->rec, wk->rec_len, NULL, 0));
-    CHECK_OK(sk_session_record_import(&sess, w->sessions[w->nsessions - 1].rec,
-                                      w->sessions[w->nsessions - 1].rec_len));
+    sk_key_rec *nosec = NULL;
+    sk_session_rec *sess = NULL;
+    CHECK_OK(sk_key_rec_import(&nosec, wk->rec, wk->rec_len, NULL, 0));
+    CHECK_OK(sk_session_rec_import(&sess, w->sessions[w->nsessions - 1].rec,
+                                   w->sessions[w->nsessions - 1].rec_len));
     in.policy = &w->policy;
     in.key = nosec;
     in.session = sess;
     CHECK_OK(sk_server_handle_device(&res, &in, msg, len));
     if (res != NULL) {
         CHECK(sk_server_result_status(res) == SK_ERR_INTERNAL);
-        const sk_key_record *n = sk_server_result_key(res);
+        const sk_key_rec *n = sk_server_result_key(res);
         if (n != NULL) {
-            sk_key_record_status(n, &st, &w->policy, w->now);
+            sk_key_rec_status(n, &st, &w->policy, w->now);
             CHECK(st.attempts_left == 3);
         }
     }
     sk_server_result_free(res);
-    sk_session_record_free(sess);
-    sk_key_record_free(nosec);
+    sk_session_rec_free(sess);
+    sk_key_rec_free(nosec);
 out:
     sk_device_key_free(key);
     world_free(w);

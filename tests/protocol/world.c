@@ -12,8 +12,8 @@ world *world_new(void)
     world *w = calloc(1, sizeof *w);
     if (w == NULL)
         abort();
-    if (sk_server_identity_generate(&w->id, NULL, NULL) != SK_OK ||
-        sk_server_identity_public(w->id, w->server_pub, sizeof w->server_pub) != SK_OK)
+    if (sk_server_ident_generate(&w->id, NULL, NULL) != SK_OK ||
+        sk_server_ident_public(w->id, w->server_pub, sizeof w->server_pub) != SK_OK)
         abort();
     sk_server_policy_default(&w->policy);
     w->policy.open_enrolment = 1;
@@ -25,7 +25,7 @@ void world_free(world *w)
 {
     if (w == NULL)
         return;
-    sk_server_identity_free(w->id);
+    sk_server_ident_free(w->id);
     sk_wipe(w, sizeof *w);
     free(w);
 }
@@ -38,12 +38,12 @@ w_key *world_key(world *w, const uint8_t *key_id)
     return NULL;
 }
 
-sk_key_record *world_key_record(world *w, const uint8_t *key_id)
+sk_key_rec *world_key_record(world *w, const uint8_t *key_id)
 {
     w_key *k = world_key(w, key_id);
-    sk_key_record *r = NULL;
-    if (k == NULL || sk_key_record_import(&r, k->rec, k->rec_len, k->sec_len ? k->sec : NULL,
-                                          k->sec_len) != SK_OK)
+    sk_key_rec *r = NULL;
+    if (k == NULL ||
+        sk_key_rec_import(&r, k->rec, k->rec_len, k->sec_len ? k->sec : NULL, k->sec_len) != SK_OK)
         return NULL;
     return r;
 }
@@ -56,59 +56,59 @@ static w_session *find_session(world *w, const uint8_t *id)
     return NULL;
 }
 
-static sk_session_record *load_session(const w_session *s)
+static sk_session_rec *load_session(const w_session *s)
 {
-    sk_session_record *r = NULL;
-    if (s == NULL || sk_session_record_import(&r, s->rec, s->rec_len) != SK_OK)
+    sk_session_rec *r = NULL;
+    if (s == NULL || sk_session_rec_import(&r, s->rec, s->rec_len) != SK_OK)
         return NULL;
     return r;
 }
 
 /* Stores what a handler returned, checking versions as a store would. */
-static void store(world *w, const sk_server_result *res, const sk_key_record *old_key,
-                  const sk_session_record *old_sess)
+static void store(world *w, const sk_server_result *res, const sk_key_rec *old_key,
+                  const sk_session_rec *old_sess)
 {
-    const sk_key_record *k = sk_server_result_key(res);
-    const sk_session_record *s = sk_server_result_session(res);
+    const sk_key_rec *k = sk_server_result_key(res);
+    const sk_session_rec *s = sk_server_result_session(res);
     unsigned eff = sk_server_result_effects(res);
     w->stored_key = k != NULL;
     w->stored_session = s != NULL;
     if (k != NULL) {
         uint8_t id[SK_KEY_ID_LEN];
-        if (sk_key_record_key_id(k, id, sizeof id) != SK_OK)
+        if (sk_key_rec_key_id(k, id, sizeof id) != SK_OK)
             abort();
         w_key *slot = world_key(w, id);
         if (eff & SK_EFFECT_NEW_KEY) {
-            if (slot != NULL || w->nkeys == W_MAX_KEYS || sk_key_record_version(k) != 1)
+            if (slot != NULL || w->nkeys == W_MAX_KEYS || sk_key_rec_version(k) != 1)
                 abort();
             slot = &w->keys[w->nkeys++];
             memcpy(slot->id, id, sizeof id);
         } else if (slot == NULL || old_key == NULL ||
-                   sk_key_record_version(k) != sk_key_record_version(old_key) + 1) {
+                   sk_key_rec_version(k) != sk_key_rec_version(old_key) + 1) {
             fprintf(stderr, "store: version conflict\n");
             abort();
         }
-        if (sk_key_record_export(k, slot->rec, sizeof slot->rec, &slot->rec_len) != SK_OK ||
-            sk_key_record_export_secrets(k, slot->sec, sizeof slot->sec, &slot->sec_len) != SK_OK)
+        if (sk_key_rec_export(k, slot->rec, sizeof slot->rec, &slot->rec_len) != SK_OK ||
+            sk_key_rec_export_secrets(k, slot->sec, sizeof slot->sec, &slot->sec_len) != SK_OK)
             abort();
     }
     if (s != NULL) {
         uint8_t id[SK_SESSION_ID_LEN];
-        if (sk_session_record_id(s, id, sizeof id) != SK_OK)
+        if (sk_session_rec_id(s, id, sizeof id) != SK_OK)
             abort();
         w_session *slot = find_session(w, id);
         if (eff & SK_EFFECT_NEW_SESSION) {
-            if (slot != NULL || w->nsessions == W_MAX_SESSIONS || sk_session_record_version(s) != 1)
+            if (slot != NULL || w->nsessions == W_MAX_SESSIONS || sk_session_rec_version(s) != 1)
                 abort();
             slot = &w->sessions[w->nsessions++];
             memcpy(slot->id, id, sizeof id);
         } else if (slot == NULL || old_sess == NULL ||
-                   sk_session_record_version(s) != sk_session_record_version(old_sess) + 1) {
+                   sk_session_rec_version(s) != sk_session_rec_version(old_sess) + 1) {
             fprintf(stderr, "store: session version conflict\n");
             abort();
         }
-        if (sk_session_record_key_id(s, slot->key_id, sizeof slot->key_id) != SK_OK ||
-            sk_session_record_export(s, slot->rec, sizeof slot->rec, &slot->rec_len) != SK_OK)
+        if (sk_session_rec_key_id(s, slot->key_id, sizeof slot->key_id) != SK_OK ||
+            sk_session_rec_export(s, slot->rec, sizeof slot->rec, &slot->rec_len) != SK_OK)
             abort();
     }
     w->effects = eff;
@@ -126,11 +126,11 @@ static void copy_reply(const sk_server_result *res, uint8_t *reply, size_t *repl
 
 int world_device(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, size_t *reply_len)
 {
-    sk_request_info info;
+    sk_route_info info;
     sk_server_input in;
     sk_server_result *res = NULL;
-    sk_key_record *rec = NULL;
-    sk_session_record *sess = NULL;
+    sk_key_rec *rec = NULL;
+    sk_session_rec *sess = NULL;
     sk_server_key *pool = NULL;
     uint8_t pool_bytes[SK_SERVER_KEY_LEN(4096)];
     int rc;
@@ -147,7 +147,7 @@ int world_device(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, s
         w->stored_key = w->stored_session = false;
         return sk_server_plain_error(reply, SK_MAX_MESSAGE_LEN, reply_len, rc);
     }
-    if (info.kind == SK_REQ_ENROL_INIT) {
+    if (info.kind == SK_ROUTE_ENROL_INIT) {
         if (sk_server_keygen(&pool, info.profile) != SK_OK ||
             sk_server_key_export(pool, pool_bytes, sk_server_key_len(info.profile)) != SK_OK)
             abort();
@@ -167,12 +167,12 @@ int world_device(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, s
                 for (int i = 0; i < w->nsessions && sess == NULL; i++) {
                     if (memcmp(w->sessions[i].key_id, info.key_id, SK_KEY_ID_LEN) != 0)
                         continue;
-                    sk_session_record *s = load_session(&w->sessions[i]);
-                    if (s != NULL && sk_session_record_state(s) == SK_SESSION_PENDING &&
-                        sk_session_record_expires_at(s) > w->now)
+                    sk_session_rec *s = load_session(&w->sessions[i]);
+                    if (s != NULL && sk_session_rec_state(s) == SK_SESSION_PENDING &&
+                        sk_session_rec_expires_at(s) > w->now)
                         sess = s;
                     else
-                        sk_session_record_free(s);
+                        sk_session_rec_free(s);
                 }
             }
         }
@@ -186,8 +186,8 @@ int world_device(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, s
         copy_reply(res, reply, reply_len);
     }
     sk_server_result_free(res);
-    sk_session_record_free(sess);
-    sk_key_record_free(rec);
+    sk_session_rec_free(sess);
+    sk_key_rec_free(rec);
     sk_server_key_free(pool);
     sk_wipe(pool_bytes, sizeof pool_bytes);
     return rc;
@@ -195,11 +195,11 @@ int world_device(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, s
 
 int world_rp(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, size_t *reply_len)
 {
-    sk_request_info info;
+    sk_route_info info;
     sk_server_input in;
     sk_server_result *res = NULL;
-    sk_key_record *rec = NULL;
-    sk_session_record *sess = NULL;
+    sk_key_rec *rec = NULL;
+    sk_session_rec *sess = NULL;
     int rc;
 
     memset(&in, 0, sizeof in);
@@ -211,12 +211,12 @@ int world_rp(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, size_
             rec = world_key_record(w, info.key_id);
         if (info.has_person_id)
             for (int i = 0; i < w->nkeys && rec == NULL; i++) {
-                sk_key_record *r = world_key_record(w, w->keys[i].id);
-                if (r != NULL && strcmp(sk_key_record_subject(r), info.person_id) == 0 &&
-                    sk_key_record_purpose(r) == info.purpose)
+                sk_key_rec *r = world_key_record(w, w->keys[i].id);
+                if (r != NULL && strcmp(sk_key_rec_subject(r), info.person_id) == 0 &&
+                    sk_key_rec_purpose(r) == info.purpose)
                     rec = r;
                 else
-                    sk_key_record_free(r);
+                    sk_key_rec_free(r);
             }
         if (info.has_session_id)
             sess = load_session(find_session(w, info.session_id));
@@ -229,8 +229,8 @@ int world_rp(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, size_
         copy_reply(res, reply, reply_len);
     }
     sk_server_result_free(res);
-    sk_session_record_free(sess);
-    sk_key_record_free(rec);
+    sk_session_rec_free(sess);
+    sk_key_rec_free(rec);
     return rc;
 }
 
@@ -244,10 +244,10 @@ int world_enrol(world *w, sk_device_key **out, sk_profile profile, sk_purpose pu
     int rc;
 
     *out = NULL;
-    rc = sk_device_enrol_start(&e, msg, sizeof msg, &msg_len, w->server_pub,
-                               sizeof w->server_pub, purpose, profile, (const uint8_t *)pin,
-                               strlen(pin), SK_KDF_MINIMUM, token,
-                               token == NULL ? "C=LV,GN=ANNA,SN=BERZINA,serialNumber=PNOLV-010101-12345" : NULL);
+    rc = sk_device_enrol_start(
+        &e, msg, sizeof msg, &msg_len, w->server_pub, sizeof w->server_pub, purpose, profile,
+        (const uint8_t *)pin, strlen(pin), SK_KDF_MINIMUM, token,
+        token == NULL ? "C=LV,GN=ANNA,SN=BERZINA,serialNumber=PNOLV-010101-12345" : NULL);
     if (rc != SK_OK)
         goto out;
     rc = world_device(w, msg, msg_len, reply, &reply_len);
@@ -401,8 +401,8 @@ int world_approve(world *w, sk_device_key *key, const char *pin, uint8_t *sig, s
     return rc;
 }
 
-int mbedtls_check(const sk_device_key *key, sk_scheme scheme, sk_hash hash,
-                  const uint8_t *digest, const uint8_t *sig, size_t sig_len)
+int mbedtls_check(const sk_device_key *key, sk_scheme scheme, sk_hash hash, const uint8_t *digest,
+                  const uint8_t *sig, size_t sig_len)
 {
     sk_pubkey *pub = NULL;
     uint8_t n[1024];

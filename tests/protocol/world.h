@@ -30,7 +30,7 @@ typedef struct w_session {
 } w_session;
 
 typedef struct world {
-    sk_server_identity *id;
+    sk_server_ident *id;
     uint8_t server_pub[SK_SERVER_PUB_LEN];
     sk_server_policy policy;
     uint64_t now;
@@ -59,7 +59,7 @@ int world_rp(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, size_
 
 w_key *world_key(world *w, const uint8_t *key_id);
 /* The stored key record as an object (caller frees). */
-sk_key_record *world_key_record(world *w, const uint8_t *key_id);
+sk_key_rec *world_key_record(world *w, const uint8_t *key_id);
 
 /* Enrols a key and (unless pop_only_start) completes the proof-of-possession
  * signature.  Returns SK_OK or the first failing code. */
@@ -78,8 +78,8 @@ int world_approve(world *w, sk_device_key *key, const char *pin, uint8_t *sig, s
 
 /* mbedTLS as an independent verifier (PKCS1 via mbedtls_rsa_pkcs1_verify;
  * PSS also with the exact salt length). */
-int mbedtls_check(const sk_device_key *key, sk_scheme scheme, sk_hash hash,
-                  const uint8_t *digest, const uint8_t *sig, size_t sig_len);
+int mbedtls_check(const sk_device_key *key, sk_scheme scheme, sk_hash hash, const uint8_t *digest,
+                  const uint8_t *sig, size_t sig_len);
 
 #define PIN_SIGN "12345"
 #define PIN_AUTH "1234"

@@ -81,8 +81,8 @@ typedef struct sk_key_status {
     sk_destroy_reason destroy_reason;
 } sk_key_status;
 
-#define SK_SERVER_PUB_LEN 64u   /* X25519 public key || Ed25519 public key */
-#define SK_STORAGE_KEY_LEN 32u  /* the device storage key */
+#define SK_SERVER_PUB_LEN 64u  /* X25519 public key || Ed25519 public key */
+#define SK_STORAGE_KEY_LEN 32u /* the device storage key */
 #define SK_SESSION_ID_LEN 16u
 #define SK_REQUEST_ID_LEN 16u
 #define SK_MAX_MESSAGE_LEN 16384u /* every message and sealed state fits */
@@ -122,12 +122,11 @@ typedef struct sk_device_enrolment sk_device_enrolment;
  * for open enrolment, where subject (or NULL) is the subject asked for.
  * Returns SK_OK, SK_ERR_ARG, SK_ERR_LIMIT, SK_ERR_RNG, SK_ERR_NOMEM,
  * SK_ERR_BUFFER_TOO_SMALL. */
-SK_API SK_WARN_UNUSED int sk_device_enrol_start(sk_device_enrolment **out, uint8_t *msg,
-                                                size_t cap, size_t *written,
-                                                const uint8_t *server_pub, size_t server_pub_len,
-                                                sk_purpose purpose, sk_profile profile,
-                                                const uint8_t *pin, size_t pin_len,
-                                                sk_kdf_cost cost, const char *token,
+SK_API SK_WARN_UNUSED int sk_device_enrol_start(sk_device_enrolment **out, uint8_t *msg, size_t cap,
+                                                size_t *written, const uint8_t *server_pub,
+                                                size_t server_pub_len, sk_purpose purpose,
+                                                sk_profile profile, const uint8_t *pin,
+                                                size_t pin_len, sk_kdf_cost cost, const char *token,
                                                 const char *subject) SK_NONNULL(1, 2, 4, 5, 9);
 
 /* Reads the reply to EnrolInit (checks the envelope and the server's
@@ -148,16 +147,14 @@ SK_API SK_WARN_UNUSED int sk_device_enrol_continue(sk_device_enrolment *enrolmen
  * key state (PENDING: the first signature, the proof of possession, is still
  * to be made).  Same errors as sk_device_enrol_continue(). */
 SK_API SK_WARN_UNUSED int sk_device_enrol_finish(sk_device_enrolment *enrolment,
-                                                 sk_device_key **out,
-                                                 const uint8_t *reply, size_t reply_len)
-    SK_NONNULL(1, 2, 3);
+                                                 sk_device_key **out, const uint8_t *reply,
+                                                 size_t reply_len) SK_NONNULL(1, 2, 3);
 
 /* Writes the same EnrolSubmit again in a new envelope, for a reply that was
  * lost: the server answers a repeated submit with its stored reply.  Returns
  * SK_OK or SK_ERR_PROTO_STATE (not waiting for the EnrolSubmit reply). */
 SK_API SK_WARN_UNUSED int sk_device_enrol_retry(sk_device_enrolment *enrolment, uint8_t *msg,
-                                                size_t cap, size_t *written)
-    SK_NONNULL(1, 2, 4);
+                                                size_t cap, size_t *written) SK_NONNULL(1, 2, 4);
 
 /* Wipes and frees the enrolment (ds included); accepts NULL. */
 SK_API void sk_device_enrolment_free(sk_device_enrolment *enrolment);
@@ -196,8 +193,7 @@ SK_API SK_WARN_UNUSED int sk_device_key_pubkey(const sk_device_key *key, sk_pubk
  * 0 when the device has none yet.  Returns SK_OK or SK_ERR_BUFFER_TOO_SMALL
  * (*written: the size needed). */
 SK_API SK_WARN_UNUSED int sk_device_key_certificate(const sk_device_key *key, uint8_t *out,
-                                                    size_t cap, size_t *written)
-    SK_NONNULL(1, 4);
+                                                    size_t cap, size_t *written) SK_NONNULL(1, 4);
 /* Non-zero while a request's reply is awaited (sk_device_retry() resends it). */
 SK_API int sk_device_key_has_pending(const sk_device_key *key) SK_NONNULL(1);
 
@@ -208,8 +204,7 @@ typedef struct sk_device_session sk_device_session;
 
 SK_API SK_WARN_UNUSED int sk_device_session_id(const sk_device_session *session, uint8_t *id,
                                                size_t id_len) SK_NONNULL(1, 2);
-SK_API const char *sk_device_session_display_text(const sk_device_session *session)
-    SK_NONNULL(1);
+SK_API const char *sk_device_session_display_text(const sk_device_session *session) SK_NONNULL(1);
 SK_API const char *sk_device_session_rp_name(const sk_device_session *session) SK_NONNULL(1);
 /* The verification code, computed on the device from the digest (and checked
  * to equal the server's). */
@@ -233,8 +228,7 @@ SK_API SK_WARN_UNUSED int sk_device_session_create(sk_device_key *key, uint8_t *
                                                    size_t *written, uint64_t now,
                                                    const uint8_t *digest, size_t digest_len,
                                                    sk_hash hash, sk_scheme scheme,
-                                                   const char *display_text)
-    SK_NONNULL(1, 2, 4, 6);
+                                                   const char *display_text) SK_NONNULL(1, 2, 4, 6);
 
 /* Asks for the session waiting for this key, if any. */
 SK_API SK_WARN_UNUSED int sk_device_fetch(sk_device_key *key, uint8_t *msg, size_t cap,
@@ -243,8 +237,7 @@ SK_API SK_WARN_UNUSED int sk_device_fetch(sk_device_key *key, uint8_t *msg, size
 /* Refuses a session. */
 SK_API SK_WARN_UNUSED int sk_device_refuse(sk_device_key *key, uint8_t *msg, size_t cap,
                                            size_t *written, uint64_t now,
-                                           const sk_device_session *session)
-    SK_NONNULL(1, 2, 4, 6);
+                                           const sk_device_session *session) SK_NONNULL(1, 2, 4, 6);
 
 /* Approves a session: unwraps dc with the PIN (secret, not kept), encodes the
  * digest with the server's salt, computes y = EM^dc mod n1, wipes dc and
@@ -263,12 +256,11 @@ SK_API SK_WARN_UNUSED int sk_device_revoke(sk_device_key *key, uint8_t *msg, siz
 
 /* Rotates the one-time password without signing. */
 SK_API SK_WARN_UNUSED int sk_device_otp_refresh(sk_device_key *key, uint8_t *msg, size_t cap,
-                                                size_t *written, uint64_t now)
-    SK_NONNULL(1, 2, 4);
+                                                size_t *written, uint64_t now) SK_NONNULL(1, 2, 4);
 
 /* Asks for the key's state at the server. */
-SK_API SK_WARN_UNUSED int sk_device_key_state_request(sk_device_key *key, uint8_t *msg,
-                                                      size_t cap, size_t *written, uint64_t now)
+SK_API SK_WARN_UNUSED int sk_device_key_state_request(sk_device_key *key, uint8_t *msg, size_t cap,
+                                                      size_t *written, uint64_t now)
     SK_NONNULL(1, 2, 4);
 
 /* Resends the request in flight (approve, revoke or OTP refresh) with the

@@ -13,7 +13,7 @@
  *   counter not above the last one seen, a malformed body) gets an error reply
  *   and no new record: stored state does not change.
  * - A key record carries no secret except ds and the server key, which are
- *   exported separately (sk_key_record_export_secrets()) for the caller to
+ *   exported separately (sk_key_rec_export_secrets()) for the caller to
  *   seal at rest (associated data: the key id) and passed back in on import.
  *   One-time passwords are stored only as hashes.  The transport keys are not
  *   stored: they are derived per request from the server identity.
@@ -46,39 +46,39 @@ typedef int (*sk_random_fn)(void *ctx, uint8_t *out, size_t len);
 /* ------------------------------------------------------------- server identity */
 
 /* The server's X25519 key-exchange key pair and Ed25519 signing key pair. */
-typedef struct sk_server_identity sk_server_identity;
+typedef struct sk_server_ident sk_server_ident;
 
 /* Secret export: "SKI1" || X25519 secret (32) || Ed25519 seed (32). */
-#define SK_SERVER_IDENTITY_LEN 68u
+#define SK_SERVER_IDENT_LEN 68u
 
 /* Generates an identity from random (NULL: the system CSPRNG).  Returns SK_OK,
  * SK_ERR_NOT_INITIALISED, SK_ERR_RNG, SK_ERR_NOMEM; *out is NULL on failure. */
-SK_API SK_WARN_UNUSED int sk_server_identity_generate(sk_server_identity **out, sk_random_fn random,
-                                                      void *random_ctx) SK_NONNULL(1);
-/* out receives SK_SERVER_IDENTITY_LEN secret bytes (the caller seals them at
+SK_API SK_WARN_UNUSED int sk_server_ident_generate(sk_server_ident **out, sk_random_fn random,
+                                                   void *random_ctx) SK_NONNULL(1);
+/* out receives SK_SERVER_IDENT_LEN secret bytes (the caller seals them at
  * rest and wipes its copy).  Returns SK_OK or SK_ERR_ARG (wrong out_len). */
-SK_API SK_WARN_UNUSED int sk_server_identity_export(const sk_server_identity *id, uint8_t *out,
-                                                    size_t out_len) SK_NONNULL(1, 2);
-/* in: secret, as written by sk_server_identity_export(); not kept.  Returns
+SK_API SK_WARN_UNUSED int sk_server_ident_export(const sk_server_ident *id, uint8_t *out,
+                                                 size_t out_len) SK_NONNULL(1, 2);
+/* in: secret, as written by sk_server_ident_export(); not kept.  Returns
  * SK_OK, SK_ERR_KEY_FORMAT, SK_ERR_NOMEM. */
-SK_API SK_WARN_UNUSED int sk_server_identity_import(sk_server_identity **out, const uint8_t *in,
-                                                    size_t in_len) SK_NONNULL(1, 2);
+SK_API SK_WARN_UNUSED int sk_server_ident_import(sk_server_ident **out, const uint8_t *in,
+                                                 size_t in_len) SK_NONNULL(1, 2);
 /* The public halves clients pin: X25519 (32) || Ed25519 (32); out_len must be
  * SK_SERVER_PUB_LEN (else SK_ERR_ARG). */
-SK_API SK_WARN_UNUSED int sk_server_identity_public(const sk_server_identity *id, uint8_t *out,
-                                                    size_t out_len) SK_NONNULL(1, 2);
-SK_API void sk_server_identity_free(sk_server_identity *id);
+SK_API SK_WARN_UNUSED int sk_server_ident_public(const sk_server_ident *id, uint8_t *out,
+                                                 size_t out_len) SK_NONNULL(1, 2);
+SK_API void sk_server_ident_free(sk_server_ident *id);
 
 /* ---------------------------------------------------------------------- policy */
 
 typedef struct sk_server_policy {
-    uint32_t lock1_failures;  /* consecutive wrong PINs before the first lock (3) */
-    uint64_t lock1_seconds;   /* its duration (3 h) */
-    uint32_t lock2_failures;  /* ... before the second lock (6) */
-    uint64_t lock2_seconds;   /* its duration (24 h) */
-    uint32_t destroy_failures;/* ... before the key is destroyed and revoked (9) */
-    uint64_t session_seconds; /* session lifetime (120 s) */
-    int open_enrolment;       /* non-zero: enrol without a registration token */
+    uint32_t lock1_failures;   /* consecutive wrong PINs before the first lock (3) */
+    uint64_t lock1_seconds;    /* its duration (3 h) */
+    uint32_t lock2_failures;   /* ... before the second lock (6) */
+    uint64_t lock2_seconds;    /* its duration (24 h) */
+    uint32_t destroy_failures; /* ... before the key is destroyed and revoked (9) */
+    uint64_t session_seconds;  /* session lifetime (120 s) */
+    int open_enrolment;        /* non-zero: enrol without a registration token */
 } sk_server_policy;
 
 /* Fills the SPEC 3.3 defaults (3/3 h, 6/24 h, 9, 120 s; token required).
@@ -94,7 +94,7 @@ SK_API void sk_server_policy_default(sk_server_policy *policy) SK_NONNULL(1);
  * subject length (2) || subject.  The server accepts it once (the caller keeps
  * used token ids, see sk_server_request_info) before expires_at.  out receives
  * a NUL-terminated string; *written excludes the NUL. */
-SK_API SK_WARN_UNUSED int sk_server_token_mint(const sk_server_identity *id, char *out, size_t cap,
+SK_API SK_WARN_UNUSED int sk_server_token_mint(const sk_server_ident *id, char *out, size_t cap,
                                                size_t *written, const char *subject,
                                                sk_purpose purpose, uint64_t expires_at,
                                                sk_random_fn random, void *random_ctx)
@@ -102,56 +102,53 @@ SK_API SK_WARN_UNUSED int sk_server_token_mint(const sk_server_identity *id, cha
 
 /* -------------------------------------------------------------------- records */
 
-/* The stored state of one split key.  The public part (sk_key_record_export)
+/* The stored state of one split key.  The public part (sk_key_rec_export)
  * and the secrets (ds, server key) are exported separately. */
-typedef struct sk_key_record sk_key_record;
+typedef struct sk_key_rec sk_key_rec;
 
 /* Every exported key or session record fits in this many bytes. */
 #define SK_MAX_RECORD_LEN 32768u
 
-/* Imports a record; secrets is the output of sk_key_record_export_secrets()
+/* Imports a record; secrets is the output of sk_key_rec_export_secrets()
  * (after the caller unsealed it), or NULL/0 when the caller does not load
  * them (a request that needs them then gets SK_ERR_INTERNAL).  Returns SK_OK,
  * SK_ERR_PROTO_DECODE, SK_ERR_LIMIT, SK_ERR_KEY_FORMAT. */
-SK_API SK_WARN_UNUSED int sk_key_record_import(sk_key_record **out, const uint8_t *record,
-                                               size_t record_len, const uint8_t *secrets,
-                                               size_t secrets_len) SK_NONNULL(1, 2);
+SK_API SK_WARN_UNUSED int sk_key_rec_import(sk_key_rec **out, const uint8_t *record,
+                                            size_t record_len, const uint8_t *secrets,
+                                            size_t secrets_len) SK_NONNULL(1, 2);
 /* Writes the public part (protobuf KeyRecord, at most SK_MAX_RECORD_LEN
  * bytes).  Returns SK_OK or SK_ERR_BUFFER_TOO_SMALL (*written: size needed). */
-SK_API SK_WARN_UNUSED int sk_key_record_export(const sk_key_record *rec, uint8_t *out, size_t cap,
-                                               size_t *written) SK_NONNULL(1, 2, 4);
+SK_API SK_WARN_UNUSED int sk_key_rec_export(const sk_key_rec *rec, uint8_t *out, size_t cap,
+                                            size_t *written) SK_NONNULL(1, 2, 4);
 /* Secret: "SKR1" || ds length (2) || ds || server key length (2) || server
  * key.  *written is 0 when the record holds no secret (destroyed). */
-SK_API SK_WARN_UNUSED int sk_key_record_export_secrets(const sk_key_record *rec, uint8_t *out,
-                                                       size_t cap, size_t *written)
-    SK_NONNULL(1, 2, 4);
+SK_API SK_WARN_UNUSED int sk_key_rec_export_secrets(const sk_key_rec *rec, uint8_t *out, size_t cap,
+                                                    size_t *written) SK_NONNULL(1, 2, 4);
 /* Starts at 1 and grows by one with every change: a store updates a record
  * only where the stored version is the one it read. */
-SK_API uint64_t sk_key_record_version(const sk_key_record *rec) SK_NONNULL(1);
-SK_API SK_WARN_UNUSED int sk_key_record_key_id(const sk_key_record *rec, uint8_t *key_id,
-                                               size_t key_id_len) SK_NONNULL(1, 2);
-SK_API sk_purpose sk_key_record_purpose(const sk_key_record *rec) SK_NONNULL(1);
-SK_API const char *sk_key_record_subject(const sk_key_record *rec) SK_NONNULL(1);
+SK_API uint64_t sk_key_rec_version(const sk_key_rec *rec) SK_NONNULL(1);
+SK_API SK_WARN_UNUSED int sk_key_rec_key_id(const sk_key_rec *rec, uint8_t *key_id,
+                                            size_t key_id_len) SK_NONNULL(1, 2);
+SK_API sk_purpose sk_key_rec_purpose(const sk_key_rec *rec) SK_NONNULL(1);
+SK_API const char *sk_key_rec_subject(const sk_key_rec *rec) SK_NONNULL(1);
 /* The state as of now (a lock that has run out reads ACTIVE). */
-SK_API void sk_key_record_status(const sk_key_record *rec, sk_key_status *status,
-                                 const sk_server_policy *policy, uint64_t now)
-    SK_NONNULL(1, 2, 3);
+SK_API void sk_key_rec_status(const sk_key_rec *rec, sk_key_status *status,
+                              const sk_server_policy *policy, uint64_t now) SK_NONNULL(1, 2, 3);
 /* The composite public key; SK_ERR_PROTO_STATE before EnrolSubmit. */
-SK_API SK_WARN_UNUSED int sk_key_record_pubkey(const sk_key_record *rec, sk_pubkey **out)
+SK_API SK_WARN_UNUSED int sk_key_rec_pubkey(const sk_key_rec *rec, sk_pubkey **out)
     SK_NONNULL(1, 2);
 /* Certificate hook: *out is a copy of rec that holds the key's certificate
  * (DER, at most 8192 bytes; replaced if there was one), with version + 1;
  * store it like any new record.  Sign replies and completed sessions carry
  * it from then on.  Returns SK_OK, SK_ERR_LIMIT, SK_ERR_PROTO_STATE (key not
  * enrolled yet or destroyed), SK_ERR_NOMEM. */
-SK_API SK_WARN_UNUSED int sk_key_record_set_certificate(sk_key_record **out,
-                                                        const sk_key_record *rec,
-                                                        const uint8_t *der, size_t der_len)
+SK_API SK_WARN_UNUSED int sk_key_rec_set_certificate(sk_key_rec **out, const sk_key_rec *rec,
+                                                     const uint8_t *der, size_t der_len)
     SK_NONNULL(1, 2, 3);
-SK_API void sk_key_record_free(sk_key_record *rec);
+SK_API void sk_key_rec_free(sk_key_rec *rec);
 
 /* A signing session (SPEC 3.3). */
-typedef struct sk_session_record sk_session_record;
+typedef struct sk_session_rec sk_session_rec;
 
 typedef enum sk_session_state {
     SK_SESSION_PENDING = 1,
@@ -165,76 +162,74 @@ typedef enum sk_session_state {
  * SK_OK or SK_ERR_BUFFER_TOO_SMALL.  The accessors read the record; id and
  * key_id need SK_SESSION_ID_LEN / SK_KEY_ID_LEN bytes (else SK_ERR_ARG); the
  * code is the 4-digit verification code. */
-SK_API SK_WARN_UNUSED int sk_session_record_import(sk_session_record **out, const uint8_t *in,
-                                                   size_t in_len) SK_NONNULL(1, 2);
-SK_API SK_WARN_UNUSED int sk_session_record_export(const sk_session_record *rec, uint8_t *out,
-                                                   size_t cap, size_t *written)
-    SK_NONNULL(1, 2, 4);
-SK_API uint64_t sk_session_record_version(const sk_session_record *rec) SK_NONNULL(1);
-SK_API SK_WARN_UNUSED int sk_session_record_id(const sk_session_record *rec, uint8_t *id,
-                                               size_t id_len) SK_NONNULL(1, 2);
-SK_API SK_WARN_UNUSED int sk_session_record_key_id(const sk_session_record *rec, uint8_t *key_id,
-                                                   size_t key_id_len) SK_NONNULL(1, 2);
-SK_API sk_session_state sk_session_record_state(const sk_session_record *rec) SK_NONNULL(1);
-SK_API uint64_t sk_session_record_expires_at(const sk_session_record *rec) SK_NONNULL(1);
-SK_API const char *sk_session_record_code(const sk_session_record *rec) SK_NONNULL(1);
-SK_API void sk_session_record_free(sk_session_record *rec);
+SK_API SK_WARN_UNUSED int sk_session_rec_import(sk_session_rec **out, const uint8_t *in,
+                                                size_t in_len) SK_NONNULL(1, 2);
+SK_API SK_WARN_UNUSED int sk_session_rec_export(const sk_session_rec *rec, uint8_t *out, size_t cap,
+                                                size_t *written) SK_NONNULL(1, 2, 4);
+SK_API uint64_t sk_session_rec_version(const sk_session_rec *rec) SK_NONNULL(1);
+SK_API SK_WARN_UNUSED int sk_session_rec_id(const sk_session_rec *rec, uint8_t *id, size_t id_len)
+    SK_NONNULL(1, 2);
+SK_API SK_WARN_UNUSED int sk_session_rec_key_id(const sk_session_rec *rec, uint8_t *key_id,
+                                                size_t key_id_len) SK_NONNULL(1, 2);
+SK_API sk_session_state sk_session_rec_state(const sk_session_rec *rec) SK_NONNULL(1);
+SK_API uint64_t sk_session_rec_expires_at(const sk_session_rec *rec) SK_NONNULL(1);
+SK_API const char *sk_session_rec_code(const sk_session_rec *rec) SK_NONNULL(1);
+SK_API void sk_session_rec_free(sk_session_rec *rec);
 
 /* --------------------------------------------------------------- routing */
 
 /* What the caller must load before handling a request. */
-typedef enum sk_request_kind {
-    SK_REQ_ENROL_INIT = 1,    /* device: no key yet; load a pool key */
-    SK_REQ_DEVICE = 2,        /* device: load the key record by key_id */
-    SK_REQ_RP_CREATE = 3,     /* relying party: load the key by key_id or person_id */
-    SK_REQ_RP_POLL = 4,       /* relying party: load the session, then its key */
-    SK_REQ_RP_KEY_STATE = 5   /* relying party: load the key by key_id */
-} sk_request_kind;
+typedef enum sk_route_kind {
+    SK_ROUTE_ENROL_INIT = 1,  /* device: no key yet; load a pool key */
+    SK_ROUTE_DEVICE = 2,      /* device: load the key record by key_id */
+    SK_ROUTE_RP_CREATE = 3,   /* relying party: load the key by key_id or person_id */
+    SK_ROUTE_RP_POLL = 4,     /* relying party: load the session, then its key */
+    SK_ROUTE_RP_KEY_STATE = 5 /* relying party: load the key by key_id */
+} sk_route_kind;
 
-typedef struct sk_request_info {
-    sk_request_kind kind;
-    uint32_t msg_type;               /* the envelope's message type (device requests) */
+typedef struct sk_route_info {
+    sk_route_kind kind;
+    uint32_t msg_type; /* the envelope's message type (device requests) */
     int has_key_id;
     uint8_t key_id[SK_KEY_ID_LEN];
-    int has_session_id;              /* SK_REQ_RP_POLL, and device requests naming one */
+    int has_session_id; /* SK_ROUTE_RP_POLL, and device requests naming one */
     uint8_t session_id[SK_SESSION_ID_LEN];
-    int wants_pending_session;       /* device fetch: load the key's oldest PENDING session
-                                        whose expires_at is still in the future (or none) */
+    int wants_pending_session; /* device fetch: load the key's oldest PENDING session
+                                  whose expires_at is still in the future (or none) */
     int has_person_id;
     char person_id[65];
-    int has_token_id;                /* ENROL_INIT with a token: check it was never used */
+    int has_token_id; /* ENROL_INIT with a token: check it was never used */
     uint8_t token_id[16];
-    sk_purpose purpose;              /* ENROL_INIT and RP_CREATE */
-    sk_profile profile;              /* ENROL_INIT: the size of pool key to pass */
-} sk_request_info;
+    sk_purpose purpose; /* ENROL_INIT and RP_CREATE */
+    sk_profile profile; /* ENROL_INIT: the size of pool key to pass */
+} sk_route_info;
 
 /* Reads what a device request needs.  With rec == NULL only the clear header
  * is read (kind, msg_type, key_id, and for ENROL_INIT purpose, profile and the
  * token id); with the key record the body is decrypted too (session_id,
  * wants_pending_session).  Changes nothing.  Returns SK_OK,
  * SK_ERR_PROTO_DECODE, SK_ERR_LIMIT, SK_ERR_PROTO_AUTH. */
-SK_API SK_WARN_UNUSED int sk_server_peek_device(sk_request_info *info,
-                                                const sk_server_identity *id,
-                                                const sk_key_record *rec, const uint8_t *req,
+SK_API SK_WARN_UNUSED int sk_server_peek_device(sk_route_info *info, const sk_server_ident *id,
+                                                const sk_key_rec *rec, const uint8_t *req,
                                                 size_t req_len) SK_NONNULL(1, 2, 4);
 
 /* The same for a relying-party request (no envelope). */
-SK_API SK_WARN_UNUSED int sk_server_peek_rp(sk_request_info *info, const uint8_t *req,
-                                            size_t req_len) SK_NONNULL(1, 2);
+SK_API SK_WARN_UNUSED int sk_server_peek_rp(sk_route_info *info, const uint8_t *req, size_t req_len)
+    SK_NONNULL(1, 2);
 
 /* --------------------------------------------------------------- handling */
 
 /* Everything a handler reads.  Only identity, policy and now are required. */
 typedef struct sk_server_input {
-    const sk_server_identity *identity;
+    const sk_server_ident *identity;
     const sk_server_policy *policy;
-    uint64_t now;                       /* Unix seconds */
-    const sk_key_record *key;           /* the routed key, or NULL (unknown key) */
-    const sk_session_record *session;   /* the routed session, or NULL */
-    const uint8_t *pool_key;            /* ENROL_INIT: an sk_server_key export (secret) */
+    uint64_t now;                  /* Unix seconds */
+    const sk_key_rec *key;         /* the routed key, or NULL (unknown key) */
+    const sk_session_rec *session; /* the routed session, or NULL */
+    const uint8_t *pool_key;       /* ENROL_INIT: an sk_server_key export (secret) */
     size_t pool_key_len;
-    int token_used;                     /* ENROL_INIT: the token id was seen before */
-    sk_random_fn random;                /* NULL: the system CSPRNG */
+    int token_used;      /* ENROL_INIT: the token id was seen before */
+    sk_random_fn random; /* NULL: the system CSPRNG */
     void *random_ctx;
 } sk_server_input;
 
@@ -245,9 +240,10 @@ typedef struct sk_server_input {
 #define SK_EFFECT_NEW_SESSION 0x08u    /* insert the session record */
 #define SK_EFFECT_REVOKE_CERT 0x10u    /* revoke the key's certificate (reason below) */
 #define SK_EFFECT_DELETE_SECRETS 0x20u /* delete the sealed ds and server key */
-#define SK_EFFECT_CERT_REQUEST 0x40u   /* proof of possession done: hand the CSR to the
-                                          CA (certificate hook, later work) */
-#define SK_EFFECT_STORE_SECRETS 0x80u  /* the secrets changed: seal and store them */
+#define SK_EFFECT_CERT_REQUEST                                                                     \
+    0x40u                             /* proof of possession done: hand the CSR to the             \
+                                         CA (certificate hook, later work) */
+#define SK_EFFECT_STORE_SECRETS 0x80u /* the secrets changed: seal and store them */
 
 /* RFC 5280 CRLReason values used in revocation effects. */
 #define SK_CRL_REASON_KEY_COMPROMISE 1
@@ -258,8 +254,7 @@ typedef struct sk_server_result sk_server_result;
 /* Handles one device request.  Returns SK_OK whenever there is a reply to
  * send (error replies included: see sk_server_result_status()), or SK_ERR_ARG
  * / SK_ERR_NOMEM / SK_ERR_RNG when there is none. */
-SK_API SK_WARN_UNUSED int sk_server_handle_device(sk_server_result **out,
-                                                  const sk_server_input *in,
+SK_API SK_WARN_UNUSED int sk_server_handle_device(sk_server_result **out, const sk_server_input *in,
                                                   const uint8_t *req, size_t req_len)
     SK_NONNULL(1, 2, 3);
 
@@ -275,17 +270,16 @@ SK_API SK_WARN_UNUSED int sk_server_operator_revoke(sk_server_result **out,
 
 /* A device error reply in clear, for requests the caller refuses before
  * handling (unknown key id ...).  code is a negative sk_error. */
-SK_API SK_WARN_UNUSED int sk_server_plain_error(uint8_t *out, size_t cap, size_t *written,
-                                                int code) SK_NONNULL(1, 3);
+SK_API SK_WARN_UNUSED int sk_server_plain_error(uint8_t *out, size_t cap, size_t *written, int code)
+    SK_NONNULL(1, 3);
 
 /* The reply to send (never NULL after SK_OK; valid until the result is freed;
  * empty for sk_server_operator_revoke()). */
 SK_API const uint8_t *sk_server_result_reply(const sk_server_result *res, size_t *len)
     SK_NONNULL(1, 2);
 /* The new key record and session record to store, or NULL when unchanged. */
-SK_API const sk_key_record *sk_server_result_key(const sk_server_result *res) SK_NONNULL(1);
-SK_API const sk_session_record *sk_server_result_session(const sk_server_result *res)
-    SK_NONNULL(1);
+SK_API const sk_key_rec *sk_server_result_key(const sk_server_result *res) SK_NONNULL(1);
+SK_API const sk_session_rec *sk_server_result_session(const sk_server_result *res) SK_NONNULL(1);
 /* SK_OK, or the error the reply carries (SK_ERR_WRONG_PIN ...). */
 SK_API int sk_server_result_status(const sk_server_result *res) SK_NONNULL(1);
 /* SK_EFFECT_* bits, and the CRLReason of SK_EFFECT_REVOKE_CERT. */

@@ -44,7 +44,8 @@ int skp_env_parse(skp_env *env, const uint8_t *in, size_t len)
         rc = SK_ERR_LIMIT;
     else if (e->payload.len > SKP_MAX_MESSAGE_LEN)
         rc = SK_ERR_LIMIT;
-    else if (e->type == SPLITKEY__MSG_TYPE__MSG_NONE || e->type > SPLITKEY__MSG_TYPE__MSG_PLAIN_ERROR)
+    else if (e->type == SPLITKEY__MSG_TYPE__MSG_NONE ||
+             e->type > SPLITKEY__MSG_TYPE__MSG_PLAIN_ERROR)
         rc = SK_ERR_PROTO_DECODE;
     if (rc == SK_OK) {
         skp_copy(env->key_id, &env->key_id_len, &e->key_id);
@@ -69,9 +70,9 @@ int skp_env_open(uint8_t *body, size_t *body_len, const skp_env *env, const uint
         env->payload_len - SKP_NONCE_LEN - SKP_TAG_LEN > SKP_MAX_BODY_LEN)
         return SK_ERR_PROTO_DECODE;
     make_ad(ad, env->key_id, env->type, env->counter);
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            body, &mlen, NULL, env->payload + SKP_NONCE_LEN, env->payload_len - SKP_NONCE_LEN,
-            ad, sizeof ad, env->payload, tek) != 0) {
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(body, &mlen, NULL, env->payload + SKP_NONCE_LEN,
+                                                   env->payload_len - SKP_NONCE_LEN, ad, sizeof ad,
+                                                   env->payload, tek) != 0) {
         sodium_memzero(body, env->payload_len - SKP_NONCE_LEN - SKP_TAG_LEN);
         return SK_ERR_PROTO_AUTH;
     }
@@ -85,8 +86,8 @@ int skp_env_open(uint8_t *body, size_t *body_len, const skp_env *env, const uint
     return SK_OK;
 }
 
-static int pack_env(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id,
-                    uint32_t type, uint64_t counter, const uint8_t *payload, size_t payload_len)
+static int pack_env(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id, uint32_t type,
+                    uint64_t counter, const uint8_t *payload, size_t payload_len)
 {
     Splitkey__Envelope e = SPLITKEY__ENVELOPE__INIT;
     if (key_id != NULL)
@@ -97,9 +98,9 @@ static int pack_env(uint8_t *out, size_t cap, size_t *written, const uint8_t *ke
     return skp_pack(&e.base, out, cap, written);
 }
 
-int skp_env_seal(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id,
-                 uint32_t type, uint64_t counter, const uint8_t *tek, const uint8_t *body,
-                 size_t body_len, const sk_rng *rng)
+int skp_env_seal(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id, uint32_t type,
+                 uint64_t counter, const uint8_t *tek, const uint8_t *body, size_t body_len,
+                 const sk_rng *rng)
 {
     uint8_t ad[SKP_AD_LEN];
     unsigned long long clen = 0;
@@ -115,17 +116,16 @@ int skp_env_seal(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_i
     if (rc != SK_OK)
         goto out;
     make_ad(ad, key_id, type, counter);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(payload + SKP_NONCE_LEN, &clen, body, body_len,
-                                               ad, sizeof ad, NULL, payload, tek);
-    rc = pack_env(out, cap, written, key_id, type, counter, payload,
-                  SKP_NONCE_LEN + (size_t)clen);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(payload + SKP_NONCE_LEN, &clen, body, body_len, ad,
+                                               sizeof ad, NULL, payload, tek);
+    rc = pack_env(out, cap, written, key_id, type, counter, payload, SKP_NONCE_LEN + (size_t)clen);
 out:
     free(payload); /* ciphertext only: nothing secret */
     return rc;
 }
 
-int skp_env_plain(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id,
-                  uint32_t type, const uint8_t *body, size_t body_len)
+int skp_env_plain(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id, uint32_t type,
+                  const uint8_t *body, size_t body_len)
 {
     if (body_len > SKP_MAX_BODY_LEN)
         return SK_ERR_LIMIT;

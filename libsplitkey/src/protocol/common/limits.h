@@ -12,36 +12,36 @@
 #include "splitkey/key.h"
 #include "splitkey/server.h"
 
-#define SKP_KEY_ID_LEN SK_KEY_ID_LEN             /* 16, random */
-#define SKP_SESSION_ID_LEN SK_SESSION_ID_LEN     /* 16, random */
-#define SKP_REQUEST_ID_LEN SK_REQUEST_ID_LEN     /* 16, random */
+#define SKP_KEY_ID_LEN SK_KEY_ID_LEN         /* 16, random */
+#define SKP_SESSION_ID_LEN SK_SESSION_ID_LEN /* 16, random */
+#define SKP_REQUEST_ID_LEN SK_REQUEST_ID_LEN /* 16, random */
 #define SKP_TOKEN_ID_LEN 16u
-#define SKP_OTP_LEN 32u                          /* one-time password */
+#define SKP_OTP_LEN 32u /* one-time password */
 #define SKP_OTP_HASH_LEN 32u
-#define SKP_KX_PUB_LEN 32u                       /* X25519 public key */
-#define SKP_TEK_LEN 32u                          /* transport key, one per direction */
+#define SKP_KX_PUB_LEN 32u /* X25519 public key */
+#define SKP_TEK_LEN 32u    /* transport key, one per direction */
 #define SKP_ED_PUB_LEN 32u
 #define SKP_ED_SIG_LEN 64u
-#define SKP_NONCE_LEN 24u                        /* XChaCha20-Poly1305-IETF nonce */
+#define SKP_NONCE_LEN 24u /* XChaCha20-Poly1305-IETF nonce */
 #define SKP_TAG_LEN 16u
-#define SKP_HASH32_LEN 32u                       /* transcript hashes */
+#define SKP_HASH32_LEN 32u /* transcript hashes */
 
-#define SKP_MAX_BITS 4096u                       /* k of the largest profile */
-#define SKP_MAX_N1_LEN (SKP_MAX_BITS / 8u)       /* 512: n1, n2, ds, y */
-#define SKP_MAX_N_LEN (SKP_MAX_BITS / 4u)        /* 1024: n, s */
+#define SKP_MAX_BITS 4096u                 /* k of the largest profile */
+#define SKP_MAX_N1_LEN (SKP_MAX_BITS / 8u) /* 512: n1, n2, ds, y */
+#define SKP_MAX_N_LEN (SKP_MAX_BITS / 4u)  /* 1024: n, s */
 #define SKP_MAX_SERVER_KEY_LEN SK_SERVER_KEY_LEN(SKP_MAX_BITS)
 #define SKP_MAX_WRAPPED_LEN SK_WRAPPED_LEN(SKP_MAX_BITS)
-#define SKP_MAX_DIGEST_LEN SK_MAX_HASH_LEN       /* 64 */
-#define SKP_MAX_SALT_LEN SK_MAX_HASH_LEN         /* 64 */
-#define SKP_MAX_SUBJECT_LEN SK_MAX_SUBJECT_LEN   /* 512 */
-#define SKP_MAX_TOKEN_LEN SK_MAX_TOKEN_LEN       /* 1024 (text) */
+#define SKP_MAX_DIGEST_LEN SK_MAX_HASH_LEN               /* 64 */
+#define SKP_MAX_SALT_LEN SK_MAX_HASH_LEN                 /* 64 */
+#define SKP_MAX_SUBJECT_LEN SK_MAX_SUBJECT_LEN           /* 512 */
+#define SKP_MAX_TOKEN_LEN SK_MAX_TOKEN_LEN               /* 1024 (text) */
 #define SKP_MAX_DISPLAY_TEXT_LEN SK_MAX_DISPLAY_TEXT_LEN /* 256 */
 #define SKP_MAX_RP_NAME_LEN 128u
 #define SKP_MAX_PERSON_ID_LEN 64u
-#define SKP_CODE_LEN 4u                          /* verification code digits */
-#define SKP_MAX_CERT_LEN 8192u                   /* DER certificate */
-#define SKP_MAX_MESSAGE_LEN SK_MAX_MESSAGE_LEN   /* 16384: any envelope or RP message */
+#define SKP_CODE_LEN 4u                               /* verification code digits */
+#define SKP_MAX_CERT_LEN 8192u                        /* DER certificate */
+#define SKP_MAX_MESSAGE_LEN SK_MAX_MESSAGE_LEN        /* 16384: any envelope or RP message */
 #define SKP_MAX_BODY_LEN (SKP_MAX_MESSAGE_LEN - 256u) /* a body inside an envelope */
-#define SKP_MAX_RECORD_LEN SK_MAX_RECORD_LEN     /* a serialised key or session record */
+#define SKP_MAX_RECORD_LEN SK_MAX_RECORD_LEN          /* a serialised key or session record */
 
 #endif /* SK_PROTOCOL_LIMITS_H */

@@ -20,8 +20,8 @@
  * carry ds and one-time passwords).  Inputs longer than max are refused with
  * SK_ERR_LIMIT before parsing; unknown fields at the top level are refused.
  * Returns SK_OK or SK_ERR_PROTO_DECODE. */
-int skp_unpack(const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
-               const uint8_t *in, size_t len, size_t max);
+int skp_unpack(const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out, const uint8_t *in,
+               size_t len, size_t max);
 void skp_free(ProtobufCMessage *msg);
 /* Packs into out; SK_ERR_BUFFER_TOO_SMALL sets *written to the size needed. */
 int skp_pack(const ProtobufCMessage *msg, uint8_t *out, size_t cap, size_t *written);
@@ -80,13 +80,13 @@ int skp_env_open(uint8_t *body, size_t *body_len, const skp_env *env, const uint
                  uint64_t last_seen);
 
 /* Seals body into an envelope (random nonce from rng). */
-int skp_env_seal(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id,
-                 uint32_t type, uint64_t counter, const uint8_t *tek, const uint8_t *body,
-                 size_t body_len, const sk_rng *rng);
+int skp_env_seal(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id, uint32_t type,
+                 uint64_t counter, const uint8_t *tek, const uint8_t *body, size_t body_len,
+                 const sk_rng *rng);
 
 /* An envelope carrying body in clear (EnrolInit, plain errors). key_id may be NULL. */
-int skp_env_plain(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id,
-                  uint32_t type, const uint8_t *body, size_t body_len);
+int skp_env_plain(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id, uint32_t type,
+                  const uint8_t *body, size_t body_len);
 
 /* ----------------------------------------------------------- primitives */
 

@@ -36,8 +36,8 @@ static void wipe_free(void *ctx, void *p)
 
 static ProtobufCAllocator wiping_allocator = {wipe_alloc, wipe_free, NULL};
 
-int skp_unpack(const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
-               const uint8_t *in, size_t len, size_t max)
+int skp_unpack(const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out, const uint8_t *in,
+               size_t len, size_t max)
 {
     *out = NULL;
     if (len > max)
@@ -117,8 +117,7 @@ void skp_rng(sk_rng *rng, sk_random_fn fn, void *ctx)
 
 int skp_purpose_ok(uint32_t purpose)
 {
-    return purpose == SK_PURPOSE_AUTH || purpose == SK_PURPOSE_SIGN ? SK_OK
-                                                                    : SK_ERR_PROTO_DECODE;
+    return purpose == SK_PURPOSE_AUTH || purpose == SK_PURPOSE_SIGN ? SK_OK : SK_ERR_PROTO_DECODE;
 }
 
 int skp_sign_hash_ok(uint32_t hash)
@@ -140,8 +139,7 @@ int skp_profile_ok(uint32_t profile)
                : SK_ERR_PROTO_DECODE;
 }
 
-int skp_error_body(uint8_t *out, size_t cap, size_t *written, int code,
-                   const sk_key_status *status)
+int skp_error_body(uint8_t *out, size_t cap, size_t *written, int code, const sk_key_status *status)
 {
     Splitkey__Error e = SPLITKEY__ERROR__INIT;
     e.code = -code;

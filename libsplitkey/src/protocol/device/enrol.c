@@ -18,9 +18,9 @@ struct sk_device_enrolment {
     uint8_t n[SKP_MAX_N_LEN];
     uint8_t wrapped[SKP_MAX_WRAPPED_LEN];
     size_t wrapped_len;
-    uint8_t t[SKP_HASH32_LEN];   /* transcript hash so far */
+    uint8_t t[SKP_HASH32_LEN]; /* transcript hash so far */
     uint8_t key_id[SKP_KEY_ID_LEN];
-    uint8_t otp[SKP_OTP_LEN];    /* secret */
+    uint8_t otp[SKP_OTP_LEN]; /* secret */
     char subject[SKP_MAX_SUBJECT_LEN + 1];
     uint64_t send_counter;
     uint64_t recv_counter;
@@ -36,8 +36,8 @@ void sk_device_enrolment_free(sk_device_enrolment *e)
 
 int sk_device_enrol_start(sk_device_enrolment **out, uint8_t *msg, size_t cap, size_t *written,
                           const uint8_t *server_pub, size_t server_pub_len, sk_purpose purpose,
-                          sk_profile profile, const uint8_t *pin, size_t pin_len,
-                          sk_kdf_cost cost, const char *token, const char *subject)
+                          sk_profile profile, const uint8_t *pin, size_t pin_len, sk_kdf_cost cost,
+                          const char *token, const char *subject)
 {
     Splitkey__EnrolInit init = SPLITKEY__ENROL_INIT__INIT;
     sk_client_share *share = NULL;
@@ -91,8 +91,7 @@ int sk_device_enrol_start(sk_device_enrolment **out, uint8_t *msg, size_t cap, s
     if (rc != SK_OK)
         goto out;
     skp_sha256_3(e->t, body, body_len, NULL, 0, NULL, 0);
-    rc = skp_env_plain(msg, cap, written, NULL, SPLITKEY__MSG_TYPE__MSG_ENROL_INIT, body,
-                       body_len);
+    rc = skp_env_plain(msg, cap, written, NULL, SPLITKEY__MSG_TYPE__MSG_ENROL_INIT, body, body_len);
     if (rc != SK_OK)
         goto out;
     e->stage = STAGE_INIT_SENT;
@@ -127,9 +126,8 @@ static int open_reply(sk_device_enrolment *e, uint8_t *body, size_t *body_len, u
         rc = SK_ERR_PROTO_STATE;
         goto out;
     }
-    if (expect_key_id != NULL &&
-        (env->key_id_len != SKP_KEY_ID_LEN ||
-         memcmp(env->key_id, expect_key_id, SKP_KEY_ID_LEN) != 0)) {
+    if (expect_key_id != NULL && (env->key_id_len != SKP_KEY_ID_LEN ||
+                                  memcmp(env->key_id, expect_key_id, SKP_KEY_ID_LEN) != 0)) {
         rc = SK_ERR_PROTO_AUTH;
         goto out;
     }
@@ -177,8 +175,8 @@ static int compute_n(sk_device_enrolment *e, const uint8_t *n2_bytes)
     sk_mpz_from_bytes(n2, n2_bytes, e->bits / 8);
     mpz_mul(n, n1, n2);
     mpz_gcd(g, n1, n2);
-    if (mpz_even_p(n2) || mpz_sizeinbase(n2, 2) != e->bits ||
-        mpz_sizeinbase(n, 2) != 2 * e->bits || mpz_cmp_ui(g, 1) != 0)
+    if (mpz_even_p(n2) || mpz_sizeinbase(n2, 2) != e->bits || mpz_sizeinbase(n, 2) != 2 * e->bits ||
+        mpz_cmp_ui(g, 1) != 0)
         rc = SK_ERR_KEY_MISMATCH;
     else
         rc = sk_mpz_to_bytes(e->n, e->bits / 4, n);
@@ -225,12 +223,11 @@ int sk_device_enrol_continue(sk_device_enrolment *e, uint8_t *msg, size_t cap, s
     *written = 0;
     if (e->stage != STAGE_INIT_SENT)
         return SK_ERR_PROTO_STATE;
-    rc = open_reply(e, body, &body_len, SPLITKEY__MSG_TYPE__MSG_ENROL_INIT_REPLY, reply,
-                    reply_len, NULL);
+    rc = open_reply(e, body, &body_len, SPLITKEY__MSG_TYPE__MSG_ENROL_INIT_REPLY, reply, reply_len,
+                    NULL);
     if (rc != SK_OK)
         goto out;
-    rc = skp_unpack(&splitkey__enrol_init_reply__descriptor, &rm, body, body_len,
-                    SKP_MAX_BODY_LEN);
+    rc = skp_unpack(&splitkey__enrol_init_reply__descriptor, &rm, body, body_len, SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
         goto out;
     const Splitkey__EnrolInitReply *r = (const Splitkey__EnrolInitReply *)rm;
@@ -303,8 +300,8 @@ int sk_device_enrol_finish(sk_device_enrolment *e, sk_device_key **out, const ui
     rc = check_server_sig(e, SKP_LABEL_SUBMIT_REPLY, &r->body, &r->signature);
     if (rc != SK_OK)
         goto out;
-    rc = skp_unpack(&splitkey__enrol_submit_reply_body__descriptor, &bm, r->body.data,
-                    r->body.len, SKP_MAX_BODY_LEN);
+    rc = skp_unpack(&splitkey__enrol_submit_reply_body__descriptor, &bm, r->body.data, r->body.len,
+                    SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
         goto out;
     const Splitkey__EnrolSubmitReplyBody *b = (const Splitkey__EnrolSubmitReplyBody *)bm;

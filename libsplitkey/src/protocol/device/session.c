@@ -41,8 +41,8 @@ static int can_request(const sk_device_key *key)
     return SK_OK;
 }
 
-static int send_message(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
-                        uint64_t now, uint32_t type, const ProtobufCMessage *m)
+static int send_message(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
+                        uint32_t type, const ProtobufCMessage *m)
 {
     uint8_t body[SKP_MAX_BODY_LEN];
     size_t body_len = 0;
@@ -113,8 +113,7 @@ int sk_device_key_state_request(sk_device_key *key, uint8_t *msg, size_t cap, si
 }
 
 /* Builds the request in flight again (first send and retries alike). */
-static int send_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
-                        uint64_t now)
+static int send_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now)
 {
     switch (key->pending_kind) {
     case SKD_PENDING_SIGN: {
@@ -131,8 +130,7 @@ static int send_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *wr
         r.request_id = skp_bin(key->pending_request_id, SKP_REQUEST_ID_LEN);
         r.y = skp_bin(key->pending_y, key->pending_y_len);
         r.otp = skp_bin(key->otp, SKP_OTP_LEN);
-        return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_REVOKE,
-                            &r.base);
+        return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_REVOKE, &r.base);
     }
     case SKD_PENDING_OTP: {
         Splitkey__OtpRefresh r = SPLITKEY__OTP_REFRESH__INIT;
@@ -172,9 +170,8 @@ static int start_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *w
     return rc;
 }
 
-int sk_device_approve(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
-                      uint64_t now, const sk_device_session *session, const uint8_t *pin,
-                      size_t pin_len)
+int sk_device_approve(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
+                      const sk_device_session *session, const uint8_t *pin, size_t pin_len)
 {
     *written = 0;
     int rc = can_request(key);
@@ -184,8 +181,8 @@ int sk_device_approve(sk_device_key *key, uint8_t *msg, size_t cap, size_t *writ
         return SK_ERR_ARG;
     size_t y_len = key->bits / 8;
     rc = skd_partial(key, key->pending_y, y_len, pin, pin_len, session->scheme, session->hash,
-                     session->digest, session->digest_len,
-                     session->salt_len ? session->salt : NULL, session->salt_len);
+                     session->digest, session->digest_len, session->salt_len ? session->salt : NULL,
+                     session->salt_len);
     if (rc != SK_OK) {
         clear_pending(key);
         return rc;
@@ -401,8 +398,10 @@ int sk_device_read_reply(sk_device_key *key, sk_key_status *status, const uint8_
     int rc = skp_env_parse(env, p, reply_len);
     if (rc == SK_OK) {
         uint32_t t = env->type;
-        if ((t == SPLITKEY__MSG_TYPE__MSG_REVOKE_REPLY && key->pending_kind != SKD_PENDING_REVOKE) ||
-            (t == SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH_REPLY && key->pending_kind != SKD_PENDING_OTP))
+        if ((t == SPLITKEY__MSG_TYPE__MSG_REVOKE_REPLY &&
+             key->pending_kind != SKD_PENDING_REVOKE) ||
+            (t == SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH_REPLY &&
+             key->pending_kind != SKD_PENDING_OTP))
             rc = SK_ERR_PROTO_STATE;
     }
     free(env);
@@ -416,19 +415,17 @@ int sk_device_read_reply(sk_device_key *key, sk_key_status *status, const uint8_
     case SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE_REPLY:
         rc = skp_unpack(&splitkey__session_refuse_reply__descriptor, &m, body, body_len,
                         SKP_MAX_BODY_LEN);
-        if (rc == SK_OK &&
-            skp_check_len(&((const Splitkey__SessionRefuseReply *)m)->session_id,
-                          SKP_SESSION_ID_LEN))
+        if (rc == SK_OK && skp_check_len(&((const Splitkey__SessionRefuseReply *)m)->session_id,
+                                         SKP_SESSION_ID_LEN))
             rc = SK_ERR_LIMIT;
         break;
     case SPLITKEY__MSG_TYPE__MSG_REVOKE_REPLY:
-        rc = skp_unpack(&splitkey__revoke_reply__descriptor, &m, body, body_len,
-                        SKP_MAX_BODY_LEN);
+        rc = skp_unpack(&splitkey__revoke_reply__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
         if (rc != SK_OK)
             break;
         if (skp_check_len(&((const Splitkey__RevokeReply *)m)->key_id, SKP_KEY_ID_LEN) ||
-            memcmp(((const Splitkey__RevokeReply *)m)->key_id.data, key->key_id,
-                   SKP_KEY_ID_LEN) != 0) {
+            memcmp(((const Splitkey__RevokeReply *)m)->key_id.data, key->key_id, SKP_KEY_ID_LEN) !=
+                0) {
             rc = SK_ERR_PROTO_DECODE;
             break;
         }

@@ -58,9 +58,9 @@ int sk_device_key_seal(const sk_device_key *key, uint8_t *out, size_t cap, size_
         goto out;
     memcpy(out, seal_magic, sizeof seal_magic);
     randombytes_buf(out + sizeof seal_magic, SKP_NONCE_LEN);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out + SEAL_HEAD, &clen, plain, plain_len,
-                                               seal_magic, sizeof seal_magic, NULL,
-                                               out + sizeof seal_magic, storage_key);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out + SEAL_HEAD, &clen, plain, plain_len, seal_magic,
+                                               sizeof seal_magic, NULL, out + sizeof seal_magic,
+                                               storage_key);
     *written = SEAL_HEAD + (size_t)clen;
 out:
     sodium_memzero(plain, plain_len);
@@ -81,13 +81,13 @@ static int load_state(sk_device_key *k, const Splitkey__DeviceState *st)
     if (skp_check_len(&st->key_id, SKP_KEY_ID_LEN) || skp_check_len(&st->n1, k->bits / 8) ||
         skp_check_len(&st->n, k->bits / 4) || skp_check_len(&st->tek_rx, SKP_TEK_LEN) ||
         skp_check_len(&st->tek_tx, SKP_TEK_LEN) ||
-        skp_check_len(&st->server_pub, SK_SERVER_PUB_LEN) ||
-        skp_check_len(&st->otp, SKP_OTP_LEN) ||
+        skp_check_len(&st->server_pub, SK_SERVER_PUB_LEN) || skp_check_len(&st->otp, SKP_OTP_LEN) ||
         skp_check_len(&st->wrapped_dc, SK_WRAPPED_LEN(k->bits)) ||
         skp_check_text(st->subject, SKP_MAX_SUBJECT_LEN) ||
         skp_check_max(&st->certificate, SKP_MAX_CERT_LEN))
         return SK_ERR_LIMIT;
-    if (st->state < SPLITKEY__KEY_STATE__KEY_PENDING || st->state > SPLITKEY__KEY_STATE__KEY_DESTROYED)
+    if (st->state < SPLITKEY__KEY_STATE__KEY_PENDING ||
+        st->state > SPLITKEY__KEY_STATE__KEY_DESTROYED)
         return SK_ERR_PROTO_DECODE;
     if (st->pending_kind > SKD_PENDING_OTP)
         return SK_ERR_PROTO_DECODE;
@@ -143,10 +143,9 @@ int sk_device_key_open(sk_device_key **out, const uint8_t *sealed, size_t sealed
     plain = malloc(sealed_len);
     if (plain == NULL)
         return SK_ERR_NOMEM;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL, sealed + SEAL_HEAD,
-                                                   sealed_len - SEAL_HEAD, seal_magic,
-                                                   sizeof seal_magic, sealed + sizeof seal_magic,
-                                                   storage_key) != 0) {
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            plain, &plen, NULL, sealed + SEAL_HEAD, sealed_len - SEAL_HEAD, seal_magic,
+            sizeof seal_magic, sealed + sizeof seal_magic, storage_key) != 0) {
         rc = SK_ERR_PROTO_AUTH;
         goto out;
     }
@@ -192,8 +191,7 @@ sk_key_state sk_device_key_state(const sk_device_key *key) { return key->state; 
 sk_purpose sk_device_key_purpose(const sk_device_key *key) { return key->purpose; }
 sk_profile sk_device_key_profile(const sk_device_key *key) { return (sk_profile)key->bits; }
 const char *sk_device_key_subject(const sk_device_key *key) { return key->subject; }
-int sk_device_key_certificate(const sk_device_key *key, uint8_t *out, size_t cap,
-                              size_t *written)
+int sk_device_key_certificate(const sk_device_key *key, uint8_t *out, size_t cap, size_t *written)
 {
     *written = key->cert_len;
     if (key->cert_len == 0)
@@ -308,8 +306,8 @@ int skd_partial(const sk_device_key *key, uint8_t *y, size_t y_len, const uint8_
     rc = sk_encode(em, em_len, scheme, hash, digest, digest_len, salt, salt_len, 2 * key->bits);
     if (rc != SK_OK)
         goto out;
-    rc = sk_client_share_unwrap(&share, key->wrapped, key->wrapped_len, key->n1, key->n1_len,
-                                pin, pin_len);
+    rc = sk_client_share_unwrap(&share, key->wrapped, key->wrapped_len, key->n1, key->n1_len, pin,
+                                pin_len);
     if (rc != SK_OK)
         goto out;
     rc = sk_device_partial(share, y, y_len, em, em_len);

@@ -13,11 +13,8 @@ const uint8_t *sk_server_result_reply(const sk_server_result *res, size_t *len)
     *len = res->reply_len;
     return res->reply;
 }
-const sk_key_record *sk_server_result_key(const sk_server_result *res) { return res->key; }
-const sk_session_record *sk_server_result_session(const sk_server_result *res)
-{
-    return res->session;
-}
+const sk_key_rec *sk_server_result_key(const sk_server_result *res) { return res->key; }
+const sk_session_rec *sk_server_result_session(const sk_server_result *res) { return res->session; }
 int sk_server_result_status(const sk_server_result *res) { return res->status; }
 unsigned sk_server_result_effects(const sk_server_result *res) { return res->effects; }
 int sk_server_result_revoke_reason(const sk_server_result *res) { return res->revoke_reason; }
@@ -26,8 +23,8 @@ void sk_server_result_free(sk_server_result *res)
 {
     if (res == NULL)
         return;
-    sk_key_record_free(res->key);
-    sk_session_record_free(res->session);
+    sk_key_rec_free(res->key);
+    sk_session_rec_free(res->session);
     sodium_memzero(res, sizeof *res);
     free(res);
 }
@@ -51,8 +48,8 @@ typedef struct sks_ctx {
     const sk_server_input *in;
     sk_rng rng;
     sk_server_result *res;
-    sk_key_record *rec;       /* working copy of the key record */
-    sk_session_record *sess;  /* working copy or new session */
+    sk_key_rec *rec;      /* working copy of the key record */
+    sk_session_rec *sess; /* working copy or new session */
     bool sess_changed;
     uint8_t rx[SKP_TEK_LEN];  /* secret */
     uint8_t tx[SKP_TEK_LEN];  /* secret */
@@ -113,7 +110,7 @@ static int reply_error(sks_ctx *c, int code)
 
 static void destroy_key(sks_ctx *c, sk_destroy_reason reason, int crl_reason)
 {
-    sk_key_record *r = c->rec;
+    sk_key_rec *r = c->rec;
     r->state = SK_KEY_DESTROYED;
     r->destroy_reason = reason;
     r->locked_until = 0;
@@ -168,7 +165,7 @@ static int stored_status(const sks_ctx *c)
 static bool retried(sks_ctx *c, const uint8_t *request_id, const uint8_t *otp)
 {
     uint8_t h[SKP_OTP_HASH_LEN];
-    const sk_key_record *r = c->rec;
+    const sk_key_rec *r = c->rec;
     if (!r->has_last_request || r->last_reply_len == 0)
         return false;
     skp_otp_hash(h, r->key_id, otp);
@@ -186,7 +183,7 @@ static bool retried(sks_ctx *c, const uint8_t *request_id, const uint8_t *otp)
 /* The gate before any PIN-checked operation; SK_OK means: go on. */
 static int gate(sks_ctx *c)
 {
-    const sk_key_record *r = c->rec;
+    const sk_key_rec *r = c->rec;
     if (r->state == SK_KEY_DESTROYED)
         return SK_ERR_DESTROYED;
     if (r->state == SK_KEY_ENROLLING)
@@ -200,7 +197,7 @@ static int gate(sks_ctx *c)
 static int wrong_pin(sks_ctx *c)
 {
     const sk_server_policy *p = c->in->policy;
-    sk_key_record *r = c->rec;
+    sk_key_rec *r = c->rec;
     r->fail_count++;
     if (r->fail_count >= p->destroy_failures) {
         destroy_key(c, SK_DESTROY_LOCKOUT, SK_CRL_REASON_KEY_COMPROMISE);
@@ -217,7 +214,7 @@ static int wrong_pin(sks_ctx *c)
 static int complete(sks_ctx *c, uint8_t *sig, const uint8_t *y, const uint8_t *em,
                     const uint8_t *otp)
 {
-    sk_key_record *r = c->rec;
+    sk_key_rec *r = c->rec;
     sk_server_key *skey = NULL;
     sk_server_share *share = NULL;
     uint8_t h[SKP_OTP_HASH_LEN];
@@ -263,7 +260,7 @@ static int handle_enrol_init(sk_server_result *res, const sk_server_input *in, c
                              const skp_env *env)
 {
     ProtobufCMessage *m = NULL;
-    sk_key_record *r = NULL;
+    sk_key_rec *r = NULL;
     sk_server_key *skey = NULL;
     uint8_t otp[SKP_OTP_LEN], rx[SKP_TEK_LEN], tx[SKP_TEK_LEN], t0[SKP_HASH32_LEN];
     uint8_t body[SKP_MAX_BODY_LEN], signed_data[SKP_MAX_BODY_LEN + 64], sig[SKP_ED_SIG_LEN];
@@ -364,8 +361,8 @@ static int handle_enrol_init(sk_server_result *res, const sk_server_input *in, c
     if (rc != SK_OK)
         goto out;
     skp_sha256_3(t0, env->payload, env->payload_len, NULL, 0, NULL, 0);
-    rc = skp_enrol_signed_data(signed_data, sizeof signed_data, &signed_len,
-                               SKP_LABEL_INIT_REPLY, t0, body, body_len);
+    rc = skp_enrol_signed_data(signed_data, sizeof signed_data, &signed_len, SKP_LABEL_INIT_REPLY,
+                               t0, body, body_len);
     if (rc != SK_OK)
         goto out;
     crypto_sign_detached(sig, NULL, signed_data, signed_len, in->identity->ed_sk);
@@ -393,7 +390,7 @@ out:
     }
     mpz_clears(n1, n2, n, g, NULL);
     sk_server_key_free(skey);
-    sk_key_record_free(r);
+    sk_key_rec_free(r);
     skp_free(m);
     sodium_memzero(otp, sizeof otp);
     sodium_memzero(rx, sizeof rx);
@@ -409,15 +406,14 @@ static int op_enrol_submit(sks_ctx *c, const uint8_t *body, size_t body_len)
     ProtobufCMessage *m = NULL;
     sk_server_key *skey = NULL;
     sk_server_share *share = NULL;
-    sk_key_record *r = c->rec;
+    sk_key_rec *r = c->rec;
     uint8_t otp[SKP_OTP_LEN], h[SKP_OTP_HASH_LEN], t[SKP_HASH32_LEN];
     uint8_t rbody[SKP_MAX_BODY_LEN], signed_data[SKP_MAX_BODY_LEN + 64], sig[SKP_ED_SIG_LEN];
     uint8_t reply[SKP_MAX_BODY_LEN];
     size_t rbody_len = 0, signed_len = 0, reply_len = 0;
     size_t k8 = r->bits / 8;
 
-    int rc = skp_unpack(&splitkey__enrol_submit__descriptor, &m, body, body_len,
-                        SKP_MAX_BODY_LEN);
+    int rc = skp_unpack(&splitkey__enrol_submit__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
         return rc;
     const Splitkey__EnrolSubmit *s = (const Splitkey__EnrolSubmit *)m;
@@ -464,8 +460,8 @@ static int op_enrol_submit(sks_ctx *c, const uint8_t *body, size_t body_len)
     if (rc != SK_OK)
         goto out;
     skp_sha256_3(t, r->transcript, SKP_HASH32_LEN, body, body_len, NULL, 0);
-    rc = skp_enrol_signed_data(signed_data, sizeof signed_data, &signed_len,
-                               SKP_LABEL_SUBMIT_REPLY, t, rbody, rbody_len);
+    rc = skp_enrol_signed_data(signed_data, sizeof signed_data, &signed_len, SKP_LABEL_SUBMIT_REPLY,
+                               t, rbody, rbody_len);
     if (rc != SK_OK)
         goto out;
     crypto_sign_detached(sig, NULL, signed_data, signed_len, c->in->identity->ed_sk);
@@ -508,7 +504,7 @@ static void expire(sks_ctx *c)
     }
 }
 
-static int session_fetch_reply(sks_ctx *c, uint32_t type, const sk_session_record *s)
+static int session_fetch_reply(sks_ctx *c, uint32_t type, const sk_session_rec *s)
 {
     Splitkey__SessionFetchReply r = SPLITKEY__SESSION_FETCH_REPLY__INIT;
     Splitkey__SessionInfo info = SPLITKEY__SESSION_INFO__INIT;
@@ -522,9 +518,9 @@ static int session_fetch_reply(sks_ctx *c, uint32_t type, const sk_session_recor
 static int op_session_create(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
-    sk_key_record *r = c->rec;
-    int rc = skp_unpack(&splitkey__session_create__descriptor, &m, body, body_len,
-                        SKP_MAX_BODY_LEN);
+    sk_key_rec *r = c->rec;
+    int rc =
+        skp_unpack(&splitkey__session_create__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
         return rc;
     const Splitkey__SessionCreate *s = (const Splitkey__SessionCreate *)m;
@@ -544,7 +540,7 @@ static int op_session_create(sks_ctx *c, const uint8_t *body, size_t body_len)
         rc = SK_ERR_PROTO_STATE; /* one proof-of-possession session at a time */
         goto out;
     }
-    sk_session_record_free(c->sess); /* a routed session plays no part here */
+    sk_session_rec_free(c->sess); /* a routed session plays no part here */
     c->sess = NULL;
     rc = sks_session_new(&c->sess, r, s, true, pop, c->in->policy, c->in->now, &c->rng);
     if (rc != SK_OK)
@@ -567,14 +563,13 @@ out:
 static int op_session_fetch(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
-    int rc = skp_unpack(&splitkey__session_fetch__descriptor, &m, body, body_len,
-                        SKP_MAX_BODY_LEN);
+    int rc = skp_unpack(&splitkey__session_fetch__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
         return rc;
     skp_free(m);
     if (c->rec->state == SK_KEY_DESTROYED)
         return SK_ERR_DESTROYED;
-    const sk_session_record *show = NULL;
+    const sk_session_rec *show = NULL;
     if (session_ours(c)) {
         expire(c);
         if (c->sess->state == SK_SESSION_PENDING)
@@ -604,8 +599,8 @@ static int open_session(sks_ctx *c, const uint8_t *session_id)
 static int op_session_refuse(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
-    int rc = skp_unpack(&splitkey__session_refuse__descriptor, &m, body, body_len,
-                        SKP_MAX_BODY_LEN);
+    int rc =
+        skp_unpack(&splitkey__session_refuse__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
         return rc;
     const Splitkey__SessionRefuse *s = (const Splitkey__SessionRefuse *)m;
@@ -634,11 +629,10 @@ out:
 static int op_sign(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
-    sk_key_record *r = c->rec;
+    sk_key_rec *r = c->rec;
     uint8_t em[SKP_MAX_N_LEN], sig[SKP_MAX_N_LEN], otp[SKP_OTP_LEN];
     size_t k8 = r->bits / 8, k4 = r->bits / 4;
-    int rc = skp_unpack(&splitkey__sign_submit__descriptor, &m, body, body_len,
-                        SKP_MAX_BODY_LEN);
+    int rc = skp_unpack(&splitkey__sign_submit__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
         return rc;
     const Splitkey__SignSubmit *s = (const Splitkey__SignSubmit *)m;
@@ -658,8 +652,8 @@ static int op_sign(sks_ctx *c, const uint8_t *body, size_t body_len)
         goto out;
     /* A PENDING key signs only its own proof-of-possession session. */
     bool pop = r->state == SK_KEY_PENDING;
-    if (pop != c->sess->pop || (pop && (!r->has_pop || memcmp(r->pop_session_id, c->sess->id,
-                                                                SKP_SESSION_ID_LEN) != 0))) {
+    if (pop != c->sess->pop ||
+        (pop && (!r->has_pop || memcmp(r->pop_session_id, c->sess->id, SKP_SESSION_ID_LEN) != 0))) {
         rc = SK_ERR_NOT_ACTIVE;
         goto out;
     }
@@ -711,7 +705,7 @@ out:
 static int op_revoke(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
-    sk_key_record *r = c->rec;
+    sk_key_rec *r = c->rec;
     uint8_t em[SKP_MAX_N_LEN], sig[SKP_MAX_N_LEN], digest[32];
     size_t k8 = r->bits / 8, k4 = r->bits / 4;
     int rc = skp_unpack(&splitkey__revoke__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
@@ -756,15 +750,13 @@ out:
 static int op_otp_refresh(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
-    sk_key_record *r = c->rec;
+    sk_key_rec *r = c->rec;
     uint8_t otp[SKP_OTP_LEN], h[SKP_OTP_HASH_LEN];
-    int rc = skp_unpack(&splitkey__otp_refresh__descriptor, &m, body, body_len,
-                        SKP_MAX_BODY_LEN);
+    int rc = skp_unpack(&splitkey__otp_refresh__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
         return rc;
     const Splitkey__OtpRefresh *s = (const Splitkey__OtpRefresh *)m;
-    if (skp_check_len(&s->request_id, SKP_REQUEST_ID_LEN) ||
-        skp_check_len(&s->otp, SKP_OTP_LEN)) {
+    if (skp_check_len(&s->request_id, SKP_REQUEST_ID_LEN) || skp_check_len(&s->otp, SKP_OTP_LEN)) {
         rc = SK_ERR_LIMIT;
         goto out;
     }
@@ -804,8 +796,8 @@ static int op_key_state(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
     sk_key_status st;
-    int rc = skp_unpack(&splitkey__key_state_request__descriptor, &m, body, body_len,
-                        SKP_MAX_BODY_LEN);
+    int rc =
+        skp_unpack(&splitkey__key_state_request__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
         return rc;
     skp_free(m);
@@ -825,14 +817,15 @@ static int check_input(const sk_server_input *in)
 {
     if (in->identity == NULL || in->policy == NULL)
         return SK_ERR_ARG;
-    if (in->policy->lock1_failures == 0 || in->policy->lock1_failures > in->policy->lock2_failures ||
+    if (in->policy->lock1_failures == 0 ||
+        in->policy->lock1_failures > in->policy->lock2_failures ||
         in->policy->lock2_failures > in->policy->destroy_failures)
         return SK_ERR_ARG;
     return sk_is_initialised() ? SK_OK : SK_ERR_NOT_INITIALISED;
 }
 
-int sk_server_handle_device(sk_server_result **out, const sk_server_input *in,
-                            const uint8_t *req, size_t req_len)
+int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, const uint8_t *req,
+                            size_t req_len)
 {
     sks_ctx c;
     skp_env *env = NULL;
@@ -923,7 +916,7 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in,
     if (rc != SK_OK && is_bad_request(rc) && !(c.res->effects & SK_EFFECT_DELETE_SECRETS)) {
         /* Malformed inside a valid envelope: answer, store nothing. */
         c.res->effects = 0;
-        sk_key_record_free(c.rec);
+        sk_key_rec_free(c.rec);
         c.rec = NULL;
         rc = plain_error(c.res, rc);
         goto out;
@@ -958,8 +951,8 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in,
 out:
     sodium_memzero(&c.rx, sizeof c.rx);
     sodium_memzero(&c.tx, sizeof c.tx);
-    sk_key_record_free(c.rec);
-    sk_session_record_free(c.sess);
+    sk_key_rec_free(c.rec);
+    sk_session_rec_free(c.sess);
     if (body != NULL) {
         sodium_memzero(body, SKP_MAX_BODY_LEN);
         free(body);
@@ -987,7 +980,7 @@ int sk_server_operator_revoke(sk_server_result **out, const sk_server_input *in)
     c.res = calloc(1, sizeof *c.res);
     c.rec = sks_key_copy(in->key);
     if (c.res == NULL || c.rec == NULL) {
-        sk_key_record_free(c.rec);
+        sk_key_rec_free(c.rec);
         sk_server_result_free(c.res);
         return SK_ERR_NOMEM;
     }
@@ -1001,8 +994,8 @@ int sk_server_operator_revoke(sk_server_result **out, const sk_server_input *in)
 
 /* ------------------------------------------------------------------ routing */
 
-int sk_server_peek_device(sk_request_info *info, const sk_server_identity *id,
-                          const sk_key_record *rec, const uint8_t *req, size_t req_len)
+int sk_server_peek_device(sk_route_info *info, const sk_server_ident *id, const sk_key_rec *rec,
+                          const uint8_t *req, size_t req_len)
 {
     skp_env *env = malloc(sizeof *env);
     uint8_t *body = malloc(SKP_MAX_BODY_LEN);
@@ -1021,7 +1014,7 @@ int sk_server_peek_device(sk_request_info *info, const sk_server_identity *id,
         goto out;
     info->msg_type = env->type;
     if (env->type == SPLITKEY__MSG_TYPE__MSG_ENROL_INIT) {
-        info->kind = SK_REQ_ENROL_INIT;
+        info->kind = SK_ROUTE_ENROL_INIT;
         rc = skp_unpack(&splitkey__enrol_init__descriptor, &m, env->payload, env->payload_len,
                         SKP_MAX_BODY_LEN);
         if (rc != SK_OK)
@@ -1043,7 +1036,7 @@ int sk_server_peek_device(sk_request_info *info, const sk_server_identity *id,
         }
         goto out;
     }
-    info->kind = SK_REQ_DEVICE;
+    info->kind = SK_ROUTE_DEVICE;
     if (env->key_id_len != SKP_KEY_ID_LEN) {
         rc = SK_ERR_PROTO_DECODE;
         goto out;
@@ -1072,10 +1065,9 @@ int sk_server_peek_device(sk_request_info *info, const sk_server_identity *id,
         if (rc != SK_OK)
             goto out;
         /* session_id is field 1 of both messages */
-        const ProtobufCBinaryData *sid =
-            env->type == SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT
-                ? &((const Splitkey__SignSubmit *)m)->session_id
-                : &((const Splitkey__SessionRefuse *)m)->session_id;
+        const ProtobufCBinaryData *sid = env->type == SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT
+                                             ? &((const Splitkey__SignSubmit *)m)->session_id
+                                             : &((const Splitkey__SessionRefuse *)m)->session_id;
         if (skp_check_len(sid, SKP_SESSION_ID_LEN)) {
             rc = SK_ERR_LIMIT;
             goto out;

@@ -7,23 +7,23 @@
 
 static const uint8_t id_magic[4] = {'S', 'K', 'I', '1'};
 
-static int identity_from(sk_server_identity **out, const uint8_t *kx_sk, const uint8_t *ed_seed)
+static int identity_from(sk_server_ident **out, const uint8_t *kx_sk, const uint8_t *ed_seed)
 {
-    sk_server_identity *id = calloc(1, sizeof *id);
+    sk_server_ident *id = calloc(1, sizeof *id);
     if (id == NULL)
         return SK_ERR_NOMEM;
     memcpy(id->kx_sk, kx_sk, 32);
     memcpy(id->ed_seed, ed_seed, 32);
     if (crypto_scalarmult_base(id->kx_pk, id->kx_sk) != 0 ||
         crypto_sign_seed_keypair(id->ed_pk, id->ed_sk, id->ed_seed) != 0) {
-        sk_server_identity_free(id);
+        sk_server_ident_free(id);
         return SK_ERR_KEY_FORMAT;
     }
     *out = id;
     return SK_OK;
 }
 
-int sk_server_identity_generate(sk_server_identity **out, sk_random_fn random, void *random_ctx)
+int sk_server_ident_generate(sk_server_ident **out, sk_random_fn random, void *random_ctx)
 {
     uint8_t seed[64];
     sk_rng rng;
@@ -38,9 +38,9 @@ int sk_server_identity_generate(sk_server_identity **out, sk_random_fn random, v
     return rc;
 }
 
-int sk_server_identity_export(const sk_server_identity *id, uint8_t *out, size_t out_len)
+int sk_server_ident_export(const sk_server_ident *id, uint8_t *out, size_t out_len)
 {
-    if (out_len != SK_SERVER_IDENTITY_LEN)
+    if (out_len != SK_SERVER_IDENT_LEN)
         return SK_ERR_ARG;
     memcpy(out, id_magic, 4);
     memcpy(out + 4, id->kx_sk, 32);
@@ -48,15 +48,15 @@ int sk_server_identity_export(const sk_server_identity *id, uint8_t *out, size_t
     return SK_OK;
 }
 
-int sk_server_identity_import(sk_server_identity **out, const uint8_t *in, size_t in_len)
+int sk_server_ident_import(sk_server_ident **out, const uint8_t *in, size_t in_len)
 {
     *out = NULL;
-    if (in_len != SK_SERVER_IDENTITY_LEN || memcmp(in, id_magic, 4) != 0)
+    if (in_len != SK_SERVER_IDENT_LEN || memcmp(in, id_magic, 4) != 0)
         return SK_ERR_KEY_FORMAT;
     return identity_from(out, in + 4, in + 36);
 }
 
-int sk_server_identity_public(const sk_server_identity *id, uint8_t *out, size_t out_len)
+int sk_server_ident_public(const sk_server_ident *id, uint8_t *out, size_t out_len)
 {
     if (out_len != SK_SERVER_PUB_LEN)
         return SK_ERR_ARG;
@@ -65,7 +65,7 @@ int sk_server_identity_public(const sk_server_identity *id, uint8_t *out, size_t
     return SK_OK;
 }
 
-void sk_server_identity_free(sk_server_identity *id)
+void sk_server_ident_free(sk_server_ident *id)
 {
     if (id == NULL)
         return;
@@ -85,7 +85,7 @@ void sk_server_policy_default(sk_server_policy *p)
     p->open_enrolment = 0;
 }
 
-int sks_tek(const sk_server_identity *id, const uint8_t *device_kx_pub, uint8_t *rx, uint8_t *tx)
+int sks_tek(const sk_server_ident *id, const uint8_t *device_kx_pub, uint8_t *rx, uint8_t *tx)
 {
     if (crypto_kx_server_session_keys(rx, tx, id->kx_pk, id->kx_sk, device_kx_pub) != 0)
         return SK_ERR_PROTO_DECODE; /* a low-order or otherwise unusable device key */

@@ -12,7 +12,7 @@ atomic_ulong sk_server_completions;
 
 /* ------------------------------------------------------------- key record */
 
-int sk_key_record_export(const sk_key_record *r, uint8_t *out, size_t cap, size_t *written)
+int sk_key_rec_export(const sk_key_rec *r, uint8_t *out, size_t cap, size_t *written)
 {
     Splitkey__KeyRecord k = SPLITKEY__KEY_RECORD__INIT;
     k.format = RECORD_FORMAT;
@@ -50,8 +50,7 @@ int sk_key_record_export(const sk_key_record *r, uint8_t *out, size_t cap, size_
     return skp_pack(&k.base, out, cap, written);
 }
 
-int sk_key_record_export_secrets(const sk_key_record *r, uint8_t *out, size_t cap,
-                                 size_t *written)
+int sk_key_rec_export_secrets(const sk_key_rec *r, uint8_t *out, size_t cap, size_t *written)
 {
     *written = 0;
     if (r->ds_len == 0 && r->server_key_len == 0)
@@ -73,7 +72,7 @@ int sk_key_record_export_secrets(const sk_key_record *r, uint8_t *out, size_t ca
     return SK_OK;
 }
 
-static int load_secrets(sk_key_record *r, const uint8_t *in, size_t len)
+static int load_secrets(sk_key_rec *r, const uint8_t *in, size_t len)
 {
     if (len < 8 || memcmp(in, secrets_magic, 4) != 0)
         return SK_ERR_KEY_FORMAT;
@@ -93,7 +92,7 @@ static int load_secrets(sk_key_record *r, const uint8_t *in, size_t len)
     return SK_OK;
 }
 
-static int load_record(sk_key_record *r, const Splitkey__KeyRecord *k)
+static int load_record(sk_key_rec *r, const Splitkey__KeyRecord *k)
 {
     if (k->format != RECORD_FORMAT || skp_profile_ok(k->profile) || skp_purpose_ok(k->purpose) ||
         k->state < SPLITKEY__KEY_STATE__KEY_ENROLLING ||
@@ -152,16 +151,16 @@ static int load_record(sk_key_record *r, const Splitkey__KeyRecord *k)
     return SK_OK;
 }
 
-int sk_key_record_import(sk_key_record **out, const uint8_t *record, size_t record_len,
-                         const uint8_t *secrets, size_t secrets_len)
+int sk_key_rec_import(sk_key_rec **out, const uint8_t *record, size_t record_len,
+                      const uint8_t *secrets, size_t secrets_len)
 {
     ProtobufCMessage *m = NULL;
     *out = NULL;
-    int rc = skp_unpack(&splitkey__key_record__descriptor, &m, record, record_len,
-                        SKP_MAX_RECORD_LEN);
+    int rc =
+        skp_unpack(&splitkey__key_record__descriptor, &m, record, record_len, SKP_MAX_RECORD_LEN);
     if (rc != SK_OK)
         return rc;
-    sk_key_record *r = calloc(1, sizeof *r);
+    sk_key_rec *r = calloc(1, sizeof *r);
     if (r == NULL) {
         skp_free(m);
         return SK_ERR_NOMEM;
@@ -171,18 +170,18 @@ int sk_key_record_import(sk_key_record **out, const uint8_t *record, size_t reco
         rc = load_secrets(r, secrets, secrets_len);
     skp_free(m);
     if (rc != SK_OK) {
-        sk_key_record_free(r);
+        sk_key_rec_free(r);
         return rc;
     }
     *out = r;
     return SK_OK;
 }
 
-uint64_t sk_key_record_version(const sk_key_record *r) { return r->version; }
-sk_purpose sk_key_record_purpose(const sk_key_record *r) { return r->purpose; }
-const char *sk_key_record_subject(const sk_key_record *r) { return r->subject; }
+uint64_t sk_key_rec_version(const sk_key_rec *r) { return r->version; }
+sk_purpose sk_key_rec_purpose(const sk_key_rec *r) { return r->purpose; }
+const char *sk_key_rec_subject(const sk_key_rec *r) { return r->subject; }
 
-int sk_key_record_key_id(const sk_key_record *r, uint8_t *key_id, size_t key_id_len)
+int sk_key_rec_key_id(const sk_key_rec *r, uint8_t *key_id, size_t key_id_len)
 {
     if (key_id_len != SKP_KEY_ID_LEN)
         return SK_ERR_ARG;
@@ -190,7 +189,7 @@ int sk_key_record_key_id(const sk_key_record *r, uint8_t *key_id, size_t key_id_
     return SK_OK;
 }
 
-static uint32_t attempts_left(const sk_key_record *r, const sk_server_policy *p)
+static uint32_t attempts_left(const sk_key_rec *r, const sk_server_policy *p)
 {
     uint32_t f = r->fail_count;
     if (f < p->lock1_failures)
@@ -202,8 +201,7 @@ static uint32_t attempts_left(const sk_key_record *r, const sk_server_policy *p)
     return 0;
 }
 
-void sks_status(const sk_key_record *r, const sk_server_policy *p, uint64_t now,
-                sk_key_status *st)
+void sks_status(const sk_key_rec *r, const sk_server_policy *p, uint64_t now, sk_key_status *st)
 {
     memset(st, 0, sizeof *st);
     st->state = r->state;
@@ -217,13 +215,13 @@ void sks_status(const sk_key_record *r, const sk_server_policy *p, uint64_t now,
     }
 }
 
-void sk_key_record_status(const sk_key_record *r, sk_key_status *st,
-                          const sk_server_policy *policy, uint64_t now)
+void sk_key_rec_status(const sk_key_rec *r, sk_key_status *st, const sk_server_policy *policy,
+                       uint64_t now)
 {
     sks_status(r, policy, now, st);
 }
 
-int sk_key_record_pubkey(const sk_key_record *r, sk_pubkey **out)
+int sk_key_rec_pubkey(const sk_key_rec *r, sk_pubkey **out)
 {
     static const uint8_t e[3] = {0x01, 0x00, 0x01};
     *out = NULL;
@@ -232,7 +230,7 @@ int sk_key_record_pubkey(const sk_key_record *r, sk_pubkey **out)
     return sk_pubkey_from_modulus(out, r->n, r->bits / 4, e, sizeof e);
 }
 
-void sk_key_record_free(sk_key_record *r)
+void sk_key_rec_free(sk_key_rec *r)
 {
     if (r == NULL)
         return;
@@ -240,15 +238,15 @@ void sk_key_record_free(sk_key_record *r)
     free(r);
 }
 
-int sk_key_record_set_certificate(sk_key_record **out, const sk_key_record *rec,
-                                  const uint8_t *der, size_t der_len)
+int sk_key_rec_set_certificate(sk_key_rec **out, const sk_key_rec *rec, const uint8_t *der,
+                               size_t der_len)
 {
     *out = NULL;
     if (der_len == 0 || der_len > SKP_MAX_CERT_LEN)
         return SK_ERR_LIMIT;
     if (rec->state == SK_KEY_ENROLLING || rec->state == SK_KEY_DESTROYED)
         return SK_ERR_PROTO_STATE;
-    sk_key_record *c = sks_key_copy(rec);
+    sk_key_rec *c = sks_key_copy(rec);
     if (c == NULL)
         return SK_ERR_NOMEM;
     memcpy(c->cert, der, der_len);
@@ -258,9 +256,9 @@ int sk_key_record_set_certificate(sk_key_record **out, const sk_key_record *rec,
     return SK_OK;
 }
 
-sk_key_record *sks_key_copy(const sk_key_record *r)
+sk_key_rec *sks_key_copy(const sk_key_rec *r)
 {
-    sk_key_record *c = malloc(sizeof *c);
+    sk_key_rec *c = malloc(sizeof *c);
     if (c != NULL)
         memcpy(c, r, sizeof *c);
     return c;
@@ -268,8 +266,7 @@ sk_key_record *sks_key_copy(const sk_key_record *r)
 
 /* --------------------------------------------------------- session record */
 
-int sk_session_record_export(const sk_session_record *s, uint8_t *out, size_t cap,
-                             size_t *written)
+int sk_session_rec_export(const sk_session_rec *s, uint8_t *out, size_t cap, size_t *written)
 {
     Splitkey__SessionRecord r = SPLITKEY__SESSION_RECORD__INIT;
     r.format = RECORD_FORMAT;
@@ -295,16 +292,15 @@ int sk_session_record_export(const sk_session_record *s, uint8_t *out, size_t ca
     return skp_pack(&r.base, out, cap, written);
 }
 
-int sk_session_record_import(sk_session_record **out, const uint8_t *in, size_t in_len)
+int sk_session_rec_import(sk_session_rec **out, const uint8_t *in, size_t in_len)
 {
     ProtobufCMessage *m = NULL;
     *out = NULL;
-    int rc = skp_unpack(&splitkey__session_record__descriptor, &m, in, in_len,
-                        SKP_MAX_RECORD_LEN);
+    int rc = skp_unpack(&splitkey__session_record__descriptor, &m, in, in_len, SKP_MAX_RECORD_LEN);
     if (rc != SK_OK)
         return rc;
     const Splitkey__SessionRecord *r = (const Splitkey__SessionRecord *)m;
-    sk_session_record *s = calloc(1, sizeof *s);
+    sk_session_rec *s = calloc(1, sizeof *s);
     if (s == NULL) {
         skp_free(m);
         return SK_ERR_NOMEM;
@@ -318,8 +314,8 @@ int sk_session_record_import(sk_session_record **out, const uint8_t *in, size_t 
              skp_check_len(&r->digest, sk_hash_len((sk_hash)r->hash)) ||
              skp_check_max(&r->salt, SKP_MAX_SALT_LEN) ||
              skp_check_text(r->display_text, SKP_MAX_DISPLAY_TEXT_LEN) ||
-             skp_check_text(r->rp_name, SKP_MAX_RP_NAME_LEN) ||
-             r->verification_code == NULL || strlen(r->verification_code) != SKP_CODE_LEN ||
+             skp_check_text(r->rp_name, SKP_MAX_RP_NAME_LEN) || r->verification_code == NULL ||
+             strlen(r->verification_code) != SKP_CODE_LEN ||
              skp_check_max(&r->signature, SKP_MAX_N_LEN) ||
              skp_check_max(&r->certificate, SKP_MAX_CERT_LEN))
         rc = SK_ERR_LIMIT;
@@ -348,16 +344,16 @@ int sk_session_record_import(sk_session_record **out, const uint8_t *in, size_t 
         s = NULL;
     }
     skp_free(m);
-    sk_session_record_free(s);
+    sk_session_rec_free(s);
     return rc;
 }
 
-uint64_t sk_session_record_version(const sk_session_record *s) { return s->version; }
-sk_session_state sk_session_record_state(const sk_session_record *s) { return s->state; }
-uint64_t sk_session_record_expires_at(const sk_session_record *s) { return s->expires_at; }
-const char *sk_session_record_code(const sk_session_record *s) { return s->code; }
+uint64_t sk_session_rec_version(const sk_session_rec *s) { return s->version; }
+sk_session_state sk_session_rec_state(const sk_session_rec *s) { return s->state; }
+uint64_t sk_session_rec_expires_at(const sk_session_rec *s) { return s->expires_at; }
+const char *sk_session_rec_code(const sk_session_rec *s) { return s->code; }
 
-int sk_session_record_id(const sk_session_record *s, uint8_t *id, size_t id_len)
+int sk_session_rec_id(const sk_session_rec *s, uint8_t *id, size_t id_len)
 {
     if (id_len != SKP_SESSION_ID_LEN)
         return SK_ERR_ARG;
@@ -365,7 +361,7 @@ int sk_session_record_id(const sk_session_record *s, uint8_t *id, size_t id_len)
     return SK_OK;
 }
 
-int sk_session_record_key_id(const sk_session_record *s, uint8_t *key_id, size_t key_id_len)
+int sk_session_rec_key_id(const sk_session_rec *s, uint8_t *key_id, size_t key_id_len)
 {
     if (key_id_len != SKP_KEY_ID_LEN)
         return SK_ERR_ARG;
@@ -373,7 +369,7 @@ int sk_session_record_key_id(const sk_session_record *s, uint8_t *key_id, size_t
     return SK_OK;
 }
 
-void sk_session_record_free(sk_session_record *s)
+void sk_session_rec_free(sk_session_rec *s)
 {
     if (s == NULL)
         return;
@@ -381,15 +377,15 @@ void sk_session_record_free(sk_session_record *s)
     free(s);
 }
 
-sk_session_record *sks_session_copy(const sk_session_record *s)
+sk_session_rec *sks_session_copy(const sk_session_rec *s)
 {
-    sk_session_record *c = malloc(sizeof *c);
+    sk_session_rec *c = malloc(sizeof *c);
     if (c != NULL)
         memcpy(c, s, sizeof *c);
     return c;
 }
 
-void sks_session_info(const sk_session_record *s, Splitkey__SessionInfo *i)
+void sks_session_info(const sk_session_rec *s, Splitkey__SessionInfo *i)
 {
     i->session_id = skp_bin(s->id, SKP_SESSION_ID_LEN);
     i->purpose = (Splitkey__Purpose)s->purpose;
@@ -419,12 +415,12 @@ int sks_session_create_check(const Splitkey__SessionCreate *c)
     return SK_OK;
 }
 
-int sks_session_new(sk_session_record **out, const sk_key_record *rec,
-                    const Splitkey__SessionCreate *c, bool from_device, bool pop,
-                    const sk_server_policy *policy, uint64_t now, const sk_rng *rng)
+int sks_session_new(sk_session_rec **out, const sk_key_rec *rec, const Splitkey__SessionCreate *c,
+                    bool from_device, bool pop, const sk_server_policy *policy, uint64_t now,
+                    const sk_rng *rng)
 {
     *out = NULL;
-    sk_session_record *s = calloc(1, sizeof *s);
+    sk_session_rec *s = calloc(1, sizeof *s);
     if (s == NULL)
         return SK_ERR_NOMEM;
     int rc = rng->fill(rng->ctx, s->id, SKP_SESSION_ID_LEN);
@@ -451,7 +447,7 @@ int sks_session_new(sk_session_record **out, const sk_key_record *rec,
     s->expires_at = now + policy->session_seconds;
     s->state = SK_SESSION_PENDING;
     if (rc != SK_OK) {
-        sk_session_record_free(s);
+        sk_session_rec_free(s);
         return rc;
     }
     *out = s;

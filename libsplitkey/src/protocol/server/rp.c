@@ -28,7 +28,7 @@ static int rp_error(sk_server_result *res, int code, const sk_key_status *st)
 }
 
 /* The key state gate of a new session: ACTIVE and not locked. */
-static int key_usable(const sk_key_record *r, const sk_server_input *in, sk_key_status *st)
+static int key_usable(const sk_key_rec *r, const sk_server_input *in, sk_key_status *st)
 {
     sks_status(r, in->policy, in->now, st);
     switch (st->state) {
@@ -47,7 +47,7 @@ static int rp_create(sk_server_result *res, const sk_server_input *in,
                      const Splitkey__SessionCreate *c, const sk_rng *rng)
 {
     sk_key_status st;
-    sk_session_record *s = NULL;
+    sk_session_rec *s = NULL;
     int rc = sks_session_create_check(c);
     if (rc != SK_OK)
         return rp_error(res, rc, NULL);
@@ -71,7 +71,7 @@ static int rp_create(sk_server_result *res, const sk_server_input *in,
     rep.created = &cr;
     rc = rp_pack(res, &rep);
     if (rc != SK_OK) {
-        sk_session_record_free(s);
+        sk_session_rec_free(s);
         return rc;
     }
     res->session = s;
@@ -83,12 +83,12 @@ static int rp_poll(sk_server_result *res, const sk_server_input *in, const Split
 {
     if (skp_check_len(&p->session_id, SKP_SESSION_ID_LEN))
         return rp_error(res, SK_ERR_LIMIT, NULL);
-    const sk_session_record *s = in->session;
+    const sk_session_rec *s = in->session;
     if (s == NULL || memcmp(s->id, p->session_id.data, SKP_SESSION_ID_LEN) != 0)
         return rp_error(res, SK_ERR_SESSION_UNKNOWN, NULL);
     sk_session_state state = s->state;
     if (state == SK_SESSION_PENDING && in->now >= s->expires_at) {
-        sk_session_record *n = sks_session_copy(s);
+        sk_session_rec *n = sks_session_copy(s);
         if (n == NULL)
             return SK_ERR_NOMEM;
         n->state = SK_SESSION_EXPIRED;
@@ -179,7 +179,7 @@ int sk_server_handle_rp(sk_server_result **out, const sk_server_input *in, const
     return SK_OK;
 }
 
-int sk_server_peek_rp(sk_request_info *info, const uint8_t *req, size_t req_len)
+int sk_server_peek_rp(sk_route_info *info, const uint8_t *req, size_t req_len)
 {
     ProtobufCMessage *m = NULL;
     memset(info, 0, sizeof *info);
@@ -190,7 +190,7 @@ int sk_server_peek_rp(sk_request_info *info, const uint8_t *req, size_t req_len)
     switch (r->req_case) {
     case SPLITKEY__RP_REQUEST__REQ_CREATE: {
         const Splitkey__SessionCreate *c = r->create;
-        info->kind = SK_REQ_RP_CREATE;
+        info->kind = SK_ROUTE_RP_CREATE;
         rc = sks_session_create_check(c);
         if (rc != SK_OK)
             break;
@@ -207,7 +207,7 @@ int sk_server_peek_rp(sk_request_info *info, const uint8_t *req, size_t req_len)
         break;
     }
     case SPLITKEY__RP_REQUEST__REQ_POLL:
-        info->kind = SK_REQ_RP_POLL;
+        info->kind = SK_ROUTE_RP_POLL;
         if (skp_check_len(&r->poll->session_id, SKP_SESSION_ID_LEN)) {
             rc = SK_ERR_LIMIT;
             break;
@@ -216,7 +216,7 @@ int sk_server_peek_rp(sk_request_info *info, const uint8_t *req, size_t req_len)
         memcpy(info->session_id, r->poll->session_id.data, SKP_SESSION_ID_LEN);
         break;
     case SPLITKEY__RP_REQUEST__REQ_KEY_STATE:
-        info->kind = SK_REQ_RP_KEY_STATE;
+        info->kind = SK_ROUTE_RP_KEY_STATE;
         if (skp_check_len(&r->key_state->key_id, SKP_KEY_ID_LEN)) {
             rc = SK_ERR_LIMIT;
             break;

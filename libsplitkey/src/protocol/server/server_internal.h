@@ -6,7 +6,7 @@
 
 #include "protocol/common/protocol.h"
 
-struct sk_server_identity {
+struct sk_server_ident {
     uint8_t kx_sk[32]; /* secret */
     uint8_t kx_pk[32];
     uint8_t ed_seed[32]; /* secret */
@@ -14,7 +14,7 @@ struct sk_server_identity {
     uint8_t ed_pk[32];
 };
 
-struct sk_key_record {
+struct sk_key_rec {
     uint64_t version;
     uint8_t key_id[SKP_KEY_ID_LEN];
     sk_purpose purpose;
@@ -53,7 +53,7 @@ struct sk_key_record {
     size_t server_key_len;
 };
 
-struct sk_session_record {
+struct sk_session_rec {
     uint64_t version;
     uint8_t id[SKP_SESSION_ID_LEN];
     uint8_t key_id[SKP_KEY_ID_LEN];
@@ -81,8 +81,8 @@ struct sk_session_record {
 struct sk_server_result {
     uint8_t reply[SKP_MAX_MESSAGE_LEN];
     size_t reply_len;
-    sk_key_record *key;
-    sk_session_record *session;
+    sk_key_rec *key;
+    sk_session_rec *session;
     int status;
     unsigned effects;
     int revoke_reason;
@@ -94,31 +94,31 @@ struct sk_server_result {
 extern atomic_ulong sk_server_completions;
 
 /* Copies (deep) a record; NULL on allocation failure. */
-sk_key_record *sks_key_copy(const sk_key_record *rec);
-sk_session_record *sks_session_copy(const sk_session_record *s);
+sk_key_rec *sks_key_copy(const sk_key_rec *rec);
+sk_session_rec *sks_session_copy(const sk_session_rec *s);
 
 /* The state as of now, with a running lock shown as TIMELOCKED. */
-void sks_status(const sk_key_record *rec, const sk_server_policy *policy, uint64_t now,
+void sks_status(const sk_key_rec *rec, const sk_server_policy *policy, uint64_t now,
                 sk_key_status *st);
 
 /* Transport keys of a key: rx (device -> server), tx (server -> device). */
-int sks_tek(const sk_server_identity *id, const uint8_t *device_kx_pub, uint8_t *rx, uint8_t *tx);
+int sks_tek(const sk_server_ident *id, const uint8_t *device_kx_pub, uint8_t *rx, uint8_t *tx);
 
 /* Token: verifies signature, purpose and expiry; gives subject and token id. */
-int sks_token_check(const sk_server_identity *id, const uint8_t *token, size_t token_len,
+int sks_token_check(const sk_server_ident *id, const uint8_t *token, size_t token_len,
                     sk_purpose purpose, uint64_t now, char *subject, size_t subject_cap,
                     uint8_t *token_id);
 /* Reads the token id without verifying anything (routing only). */
 int sks_token_id(const uint8_t *token, size_t token_len, uint8_t *token_id);
 
 /* SessionInfo of a session (pointers into s). */
-void sks_session_info(const sk_session_record *s, Splitkey__SessionInfo *info);
+void sks_session_info(const sk_session_rec *s, Splitkey__SessionInfo *info);
 
 /* Creates a PENDING session from a SessionCreate that was checked by
  * sks_session_create_check(). */
 int sks_session_create_check(const Splitkey__SessionCreate *c);
-int sks_session_new(sk_session_record **out, const sk_key_record *rec,
-                    const Splitkey__SessionCreate *c, bool from_device, bool pop,
-                    const sk_server_policy *policy, uint64_t now, const sk_rng *rng);
+int sks_session_new(sk_session_rec **out, const sk_key_rec *rec, const Splitkey__SessionCreate *c,
+                    bool from_device, bool pop, const sk_server_policy *policy, uint64_t now,
+                    const sk_rng *rng);
 
 #endif

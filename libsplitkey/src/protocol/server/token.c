@@ -11,7 +11,7 @@ static const uint8_t token_magic[4] = {'S', 'K', 'T', '1'};
 #define TOKEN_FIXED (4u + 1u + 8u + SKP_TOKEN_ID_LEN + 2u)
 #define TOKEN_MAX_RAW ((SKP_MAX_TOKEN_LEN / 4u) * 3u + 3u)
 
-int sk_server_token_mint(const sk_server_identity *id, char *out, size_t cap, size_t *written,
+int sk_server_token_mint(const sk_server_ident *id, char *out, size_t cap, size_t *written,
                          const char *subject, sk_purpose purpose, uint64_t expires_at,
                          sk_random_fn random, void *random_ctx)
 {
@@ -25,7 +25,8 @@ int sk_server_token_mint(const sk_server_identity *id, char *out, size_t cap, si
     size_t payload_len = TOKEN_FIXED + subject_len;
     size_t raw_len = payload_len + SKP_ED_SIG_LEN;
     size_t text_len = sizeof token_prefix - 1 +
-                      sodium_base64_ENCODED_LEN(raw_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING) - 1;
+                      sodium_base64_ENCODED_LEN(raw_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING) -
+                      1;
     if (raw_len > sizeof raw || text_len > SKP_MAX_TOKEN_LEN)
         return SK_ERR_LIMIT;
     *written = text_len;
@@ -47,8 +48,8 @@ int sk_server_token_mint(const sk_server_identity *id, char *out, size_t cap, si
     memcpy(p, subject, subject_len);
     crypto_sign_detached(raw + payload_len, NULL, raw, payload_len, id->ed_sk);
     memcpy(out, token_prefix, sizeof token_prefix - 1);
-    sodium_bin2base64(out + sizeof token_prefix - 1, cap - (sizeof token_prefix - 1), raw,
-                      raw_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(out + sizeof token_prefix - 1, cap - (sizeof token_prefix - 1), raw, raw_len,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     return SK_OK;
 }
 
@@ -80,7 +81,7 @@ int sks_token_id(const uint8_t *token, size_t token_len, uint8_t *token_id)
     return rc;
 }
 
-int sks_token_check(const sk_server_identity *id, const uint8_t *token, size_t token_len,
+int sks_token_check(const sk_server_ident *id, const uint8_t *token, size_t token_len,
                     sk_purpose purpose, uint64_t now, char *subject, size_t subject_cap,
                     uint8_t *token_id)
 {
