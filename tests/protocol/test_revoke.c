@@ -1,6 +1,7 @@
 /* Revocation by the device (PIN-authorised) and by an operator; the
  * relying-party API by person id and its key-state query; record
  * serialisation. */
+#include <sodium.h>
 #include <string.h>
 
 #include "splitkey.pb-c.h"
@@ -249,6 +250,24 @@ static void test_identity(void)
         CHECK_OK(sk_server_ident_public(b, pb, sizeof pb));
         CHECK(memcmp(pa, pb, sizeof pa) == 0);
     }
+    /* From the secrets as files keep them: seed or libsodium's 64-byte key. */
+    uint8_t kx[32], ed_pk[32], ed_sk[64];
+    memcpy(kx, sec + 4, 32);
+    crypto_sign_seed_keypair(ed_pk, ed_sk, sec + 36);
+    sk_server_ident *d = NULL;
+    CHECK_OK(sk_server_ident_from_secrets(&d, kx, 32, ed_sk, 64));
+    if (d != NULL) {
+        CHECK_OK(sk_server_ident_public(d, pb, sizeof pb));
+        CHECK(memcmp(pa, pb, sizeof pa) == 0);
+    }
+    sk_server_ident_free(d);
+    d = NULL;
+    CHECK_OK(sk_server_ident_from_secrets(&d, kx, 32, sec + 36, 32));
+    sk_server_ident_free(d);
+    d = NULL;
+    ed_sk[40] ^= 1; /* public half does not match the seed */
+    CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_ident_from_secrets(&d, kx, 32, ed_sk, 64));
+    CHECK(d == NULL);
     sec[0] ^= 1;
     sk_server_ident *c = NULL;
     CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_ident_import(&c, sec, sizeof sec));

@@ -63,6 +63,15 @@ SK_API SK_WARN_UNUSED int sk_server_ident_export(const sk_server_ident *id, uint
  * SK_OK, SK_ERR_KEY_FORMAT, SK_ERR_NOMEM. */
 SK_API SK_WARN_UNUSED int sk_server_ident_import(sk_server_ident **out, const uint8_t *in,
                                                  size_t in_len) SK_NONNULL(1, 2);
+/* Builds an identity from its two secrets as a service may keep them in
+ * files: the X25519 secret (32 bytes) and the Ed25519 secret, either its
+ * 32-byte seed or libsodium's 64-byte secret key (seed || public key, which
+ * must match).  Both secret; not kept.  Returns SK_OK, SK_ERR_KEY_FORMAT,
+ * SK_ERR_NOMEM. */
+SK_API SK_WARN_UNUSED int sk_server_ident_from_secrets(sk_server_ident **out,
+                                                       const uint8_t *kx_secret, size_t kx_len,
+                                                       const uint8_t *ed_secret, size_t ed_len)
+    SK_NONNULL(1, 2, 4);
 /* The public halves clients pin: X25519 (32) || Ed25519 (32); out_len must be
  * SK_SERVER_PUB_LEN (else SK_ERR_ARG). */
 SK_API SK_WARN_UNUSED int sk_server_ident_public(const sk_server_ident *id, uint8_t *out,

@@ -56,6 +56,21 @@ int sk_server_ident_import(sk_server_ident **out, const uint8_t *in, size_t in_l
     return identity_from(out, in + 4, in + 36);
 }
 
+int sk_server_ident_from_secrets(sk_server_ident **out, const uint8_t *kx_secret, size_t kx_len,
+                                 const uint8_t *ed_secret, size_t ed_len)
+{
+    *out = NULL;
+    if (kx_len != 32 || (ed_len != 32 && ed_len != 64))
+        return SK_ERR_KEY_FORMAT;
+    int rc = identity_from(out, kx_secret, ed_secret);
+    if (rc == SK_OK && ed_len == 64 && sodium_memcmp((*out)->ed_pk, ed_secret + 32, 32) != 0) {
+        sk_server_ident_free(*out);
+        *out = NULL;
+        rc = SK_ERR_KEY_FORMAT;
+    }
+    return rc;
+}
+
 int sk_server_ident_public(const sk_server_ident *id, uint8_t *out, size_t out_len)
 {
     if (out_len != SK_SERVER_PUB_LEN)
