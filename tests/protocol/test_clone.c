@@ -1,8 +1,10 @@
 /* Clone detection (a copy of the device state used after, or before, the
  * original), and idempotent retries: a lost reply retried with the same
  * request id gets the stored reply and raises no alarm. */
+#include <sodium.h>
 #include <string.h>
 
+#include "protocol/device/device_internal.h"
 #include "protocol/server/server_internal.h"
 #include "world.h"
 
@@ -149,6 +151,27 @@ out:
     world_free(w);
 }
 
+/* Opens the sealed state with its storage key and looks for y (computed
+ * here the way the device computes it) in the plaintext. */
+static void check_no_y(const sk_device_key *key, const sk_device_session *s)
+{
+    uint8_t skey[SK_STORAGE_KEY_LEN] = {9}, sealed[SK_MAX_MESSAGE_LEN], plain[SK_MAX_MESSAGE_LEN];
+    uint8_t y[512];
+    size_t len = 0, y_len = key->bits / 8;
+    unsigned long long plen = 0;
+    CHECK_OK(sk_device_key_seal(key, sealed, sizeof sealed, &len, skey, sizeof skey));
+    CHECK(crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL, sealed + 28, len - 28,
+                                                     sealed, 4, sealed + 4, skey) == 0);
+    CHECK_OK(skd_partial(key, y, y_len, (const uint8_t *)PIN_SIGN, strlen(PIN_SIGN), s->scheme,
+                         s->hash, s->digest, s->digest_len, s->salt_len ? s->salt : NULL,
+                         s->salt_len));
+    bool found = false;
+    for (size_t i = 0; i + 16 <= (size_t)plen && !found; i++)
+        found = memcmp(plain + i, y, 16) == 0;
+    CHECK(!found);
+    CHECK((size_t)plen > y_len); /* the search had something to look at */
+}
+
 /* The reply to a signing request is lost; the device retries. */
 static void test_lost_reply(void)
 {
@@ -177,10 +200,15 @@ static void test_lost_reply(void)
     CHECK_OK(world_device(w, msg, len, reply, &rlen)); /* ... and this reply is lost */
     CHECK(w->status == SK_OK);
 
-    /* The device retries: same request id, same OTP, a new envelope. */
+    /* The state kept for the retry holds nothing that tests a PIN: not y. */
+    check_no_y(key, s);
+    /* The device retries: same request id, same OTP, a new envelope; y is
+     * computed again, so the PIN is needed again. */
     unsigned long before = atomic_load(&sk_server_completions);
     w->now += 3;
-    CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now));
+    CHECK_RC(SK_ERR_ARG, sk_device_retry(key, msg, sizeof msg, &len, w->now, NULL, 0));
+    CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now, (const uint8_t *)PIN_SIGN,
+                             strlen(PIN_SIGN)));
     CHECK_OK(world_device(w, msg, len, reply2, &rlen2));
     CHECK(w->status == SK_OK);
     CHECK(rlen2 == rlen && memcmp(reply, reply2, rlen) == 0); /* the stored reply */
@@ -214,7 +242,7 @@ static void test_lost_reply(void)
     CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)"99999", 5));
     CHECK_OK(world_device(w, msg, len, reply, &rlen));
     CHECK(w->status == SK_ERR_WRONG_PIN);
-    CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now, (const uint8_t *)"99999", 5));
     CHECK_OK(world_device(w, msg, len, reply2, &rlen2));
     CHECK(w->status == SK_ERR_WRONG_PIN); /* the stored reply's status */
     CHECK_RC(SK_ERR_WRONG_PIN,
@@ -250,7 +278,7 @@ static void test_lost_refresh(void)
         goto out;
     CHECK_OK(sk_device_otp_refresh(key, msg, sizeof msg, &len, w->now));
     CHECK_OK(world_device(w, msg, len, reply, &rlen)); /* lost */
-    CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now, NULL, 0));
     CHECK_OK(world_device(w, msg, len, reply, &rlen));
     CHECK_OK(sk_device_read_reply(key, &st, reply, rlen));
     uint8_t sid[SK_SESSION_ID_LEN];

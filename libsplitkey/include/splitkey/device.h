@@ -265,9 +265,14 @@ SK_API SK_WARN_UNUSED int sk_device_key_state_request(sk_device_key *key, uint8_
 
 /* Resends the request in flight (approve, revoke or OTP refresh) with the
  * same request id and one-time password in a new envelope; for a reply that
- * was lost.  Returns SK_ERR_PROTO_STATE when nothing is in flight. */
+ * was lost.  An approval or a revocation needs the PIN again (secret, not
+ * kept): the partial signature y is never stored, because y and the wrapped
+ * share together would let a thief test PINs offline.  pin may be NULL for an
+ * OTP refresh.  Returns SK_ERR_PROTO_STATE when nothing is in flight,
+ * SK_ERR_ARG for a missing or malformed PIN. */
 SK_API SK_WARN_UNUSED int sk_device_retry(sk_device_key *key, uint8_t *msg, size_t cap,
-                                          size_t *written, uint64_t now) SK_NONNULL(1, 2, 4);
+                                          size_t *written, uint64_t now, const uint8_t *pin,
+                                          size_t pin_len) SK_NONNULL(1, 2, 4);
 
 /* Replies.  Each checks the envelope (authentication, key id, counter), the
  * message type, and updates the state (counter, one-time password, the

@@ -32,8 +32,8 @@ struct sk_device_key {
     uint8_t pending_request_id[SKP_REQUEST_ID_LEN];
     uint8_t pending_session_id[SKP_SESSION_ID_LEN];
     size_t pending_session_id_len;
-    uint8_t pending_y[SKP_MAX_N1_LEN];
-    size_t pending_y_len;
+    uint8_t pending_salt[SKP_MAX_SALT_LEN];
+    size_t pending_salt_len;
     uint8_t pending_digest[SKP_MAX_DIGEST_LEN];
     size_t pending_digest_len;
     uint32_t pending_hash;

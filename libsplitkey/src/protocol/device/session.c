@@ -112,36 +112,58 @@ int sk_device_key_state_request(sk_device_key *key, uint8_t *msg, size_t cap, si
     return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_KEY_STATE, &r.base);
 }
 
-/* Builds the request in flight again (first send and retries alike). */
-static int send_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now)
+/* Builds the request in flight (first send and retries alike).  For an
+ * approval or a revocation y is computed again from the PIN: y would let
+ * anyone holding the stored state test PINs offline, so it is never kept. */
+static int send_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
+                        const uint8_t *pin, size_t pin_len)
 {
+    uint8_t y[SKP_MAX_N1_LEN];
+    size_t y_len = key->bits / 8;
+    int rc;
+
+    if (key->pending_kind == SKD_PENDING_SIGN || key->pending_kind == SKD_PENDING_REVOKE) {
+        if (pin == NULL)
+            return SK_ERR_ARG;
+        rc = skd_partial(key, y, y_len, pin, pin_len, (sk_scheme)key->pending_scheme,
+                         (sk_hash)key->pending_hash, key->pending_digest, key->pending_digest_len,
+                         key->pending_salt_len ? key->pending_salt : NULL, key->pending_salt_len);
+        if (rc != SK_OK)
+            goto out;
+    }
     switch (key->pending_kind) {
     case SKD_PENDING_SIGN: {
         Splitkey__SignSubmit s = SPLITKEY__SIGN_SUBMIT__INIT;
         s.session_id = skp_bin(key->pending_session_id, key->pending_session_id_len);
         s.request_id = skp_bin(key->pending_request_id, SKP_REQUEST_ID_LEN);
-        s.y = skp_bin(key->pending_y, key->pending_y_len);
+        s.y = skp_bin(y, y_len);
         s.otp = skp_bin(key->otp, SKP_OTP_LEN);
-        return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT,
-                            &s.base);
+        rc = send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT,
+                          &s.base);
+        break;
     }
     case SKD_PENDING_REVOKE: {
         Splitkey__Revoke r = SPLITKEY__REVOKE__INIT;
         r.request_id = skp_bin(key->pending_request_id, SKP_REQUEST_ID_LEN);
-        r.y = skp_bin(key->pending_y, key->pending_y_len);
+        r.y = skp_bin(y, y_len);
         r.otp = skp_bin(key->otp, SKP_OTP_LEN);
-        return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_REVOKE, &r.base);
+        rc = send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_REVOKE, &r.base);
+        break;
     }
     case SKD_PENDING_OTP: {
         Splitkey__OtpRefresh r = SPLITKEY__OTP_REFRESH__INIT;
         r.request_id = skp_bin(key->pending_request_id, SKP_REQUEST_ID_LEN);
         r.otp = skp_bin(key->otp, SKP_OTP_LEN);
-        return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH,
-                            &r.base);
+        rc = send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH,
+                          &r.base);
+        break;
     }
     default:
-        return SK_ERR_PROTO_STATE;
+        rc = SK_ERR_PROTO_STATE;
     }
+out:
+    sodium_memzero(y, sizeof y);
+    return rc;
 }
 
 static void clear_pending(sk_device_key *key)
@@ -150,21 +172,21 @@ static void clear_pending(sk_device_key *key)
     sodium_memzero(key->pending_request_id, sizeof key->pending_request_id);
     sodium_memzero(key->pending_session_id, sizeof key->pending_session_id);
     key->pending_session_id_len = 0;
-    sodium_memzero(key->pending_y, sizeof key->pending_y);
-    key->pending_y_len = 0;
     sodium_memzero(key->pending_digest, sizeof key->pending_digest);
     key->pending_digest_len = 0;
+    sodium_memzero(key->pending_salt, sizeof key->pending_salt);
+    key->pending_salt_len = 0;
     key->pending_hash = 0;
     key->pending_scheme = 0;
 }
 
 /* Records a request in flight and sends it; forgets it if it cannot be sent. */
 static int start_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
-                         uint64_t now, uint32_t kind)
+                         uint64_t now, uint32_t kind, const uint8_t *pin, size_t pin_len)
 {
     key->pending_kind = kind;
     randombytes_buf(key->pending_request_id, SKP_REQUEST_ID_LEN);
-    int rc = send_pending(key, msg, cap, written, now);
+    int rc = send_pending(key, msg, cap, written, now, pin, pin_len);
     if (rc != SK_OK)
         clear_pending(key);
     return rc;
@@ -179,42 +201,30 @@ int sk_device_approve(sk_device_key *key, uint8_t *msg, size_t cap, size_t *writ
         return rc;
     if (session->purpose != key->purpose)
         return SK_ERR_ARG;
-    size_t y_len = key->bits / 8;
-    rc = skd_partial(key, key->pending_y, y_len, pin, pin_len, session->scheme, session->hash,
-                     session->digest, session->digest_len, session->salt_len ? session->salt : NULL,
-                     session->salt_len);
-    if (rc != SK_OK) {
-        clear_pending(key);
-        return rc;
-    }
-    key->pending_y_len = y_len;
     memcpy(key->pending_session_id, session->id, SKP_SESSION_ID_LEN);
     key->pending_session_id_len = SKP_SESSION_ID_LEN;
     memcpy(key->pending_digest, session->digest, session->digest_len);
     key->pending_digest_len = session->digest_len;
+    memcpy(key->pending_salt, session->salt, session->salt_len);
+    key->pending_salt_len = session->salt_len;
     key->pending_hash = (uint32_t)session->hash;
     key->pending_scheme = (uint32_t)session->scheme;
-    return start_pending(key, msg, cap, written, now, SKD_PENDING_SIGN);
+    return start_pending(key, msg, cap, written, now, SKD_PENDING_SIGN, pin, pin_len);
 }
 
 int sk_device_revoke(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
                      const uint8_t *pin, size_t pin_len)
 {
-    uint8_t digest[32];
     *written = 0;
     int rc = can_request(key);
     if (rc != SK_OK)
         return rc;
-    skp_revoke_digest(digest, key->key_id);
-    size_t y_len = key->bits / 8;
-    rc = skd_partial(key, key->pending_y, y_len, pin, pin_len, SK_SCHEME_PKCS1, SK_HASH_SHA256,
-                     digest, sizeof digest, NULL, 0);
-    if (rc != SK_OK) {
-        clear_pending(key);
-        return rc;
-    }
-    key->pending_y_len = y_len;
-    return start_pending(key, msg, cap, written, now, SKD_PENDING_REVOKE);
+    skp_revoke_digest(key->pending_digest, key->key_id);
+    key->pending_digest_len = 32;
+    key->pending_hash = SK_HASH_SHA256;
+    key->pending_scheme = SK_SCHEME_PKCS1;
+    key->pending_salt_len = 0;
+    return start_pending(key, msg, cap, written, now, SKD_PENDING_REVOKE, pin, pin_len);
 }
 
 int sk_device_otp_refresh(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
@@ -224,15 +234,16 @@ int sk_device_otp_refresh(sk_device_key *key, uint8_t *msg, size_t cap, size_t *
     int rc = can_request(key);
     if (rc != SK_OK)
         return rc;
-    return start_pending(key, msg, cap, written, now, SKD_PENDING_OTP);
+    return start_pending(key, msg, cap, written, now, SKD_PENDING_OTP, NULL, 0);
 }
 
-int sk_device_retry(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now)
+int sk_device_retry(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
+                    const uint8_t *pin, size_t pin_len)
 {
     *written = 0;
     if (key->pending_kind == SKD_PENDING_NONE)
         return SK_ERR_PROTO_STATE;
-    return send_pending(key, msg, cap, written, now);
+    return send_pending(key, msg, cap, written, now, pin, pin_len);
 }
 
 /* ----------------------------------------------------------------- replies */

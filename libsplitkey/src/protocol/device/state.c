@@ -40,7 +40,7 @@ int sk_device_key_seal(const sk_device_key *key, uint8_t *out, size_t cap, size_
     if (key->pending_kind != SKD_PENDING_NONE) {
         st.pending_request_id = skp_bin(key->pending_request_id, SKP_REQUEST_ID_LEN);
         st.pending_session_id = skp_bin(key->pending_session_id, key->pending_session_id_len);
-        st.pending_y = skp_bin(key->pending_y, key->pending_y_len);
+        st.pending_salt = skp_bin(key->pending_salt, key->pending_salt_len);
         st.pending_digest = skp_bin(key->pending_digest, key->pending_digest_len);
         st.pending_hash = key->pending_hash;
         st.pending_scheme = key->pending_scheme;
@@ -94,7 +94,7 @@ static int load_state(sk_device_key *k, const Splitkey__DeviceState *st)
     if (st->pending_kind != SKD_PENDING_NONE &&
         (skp_check_len(&st->pending_request_id, SKP_REQUEST_ID_LEN) ||
          skp_check_max(&st->pending_session_id, SKP_SESSION_ID_LEN) ||
-         skp_check_max(&st->pending_y, k->bits / 8) ||
+         skp_check_max(&st->pending_salt, SKP_MAX_SALT_LEN) ||
          skp_check_max(&st->pending_digest, SKP_MAX_DIGEST_LEN)))
         return SK_ERR_LIMIT;
     memcpy(k->key_id, st->key_id.data, SKP_KEY_ID_LEN);
@@ -116,7 +116,7 @@ static int load_state(sk_device_key *k, const Splitkey__DeviceState *st)
     if (k->pending_kind != SKD_PENDING_NONE) {
         memcpy(k->pending_request_id, st->pending_request_id.data, SKP_REQUEST_ID_LEN);
         skp_copy(k->pending_session_id, &k->pending_session_id_len, &st->pending_session_id);
-        skp_copy(k->pending_y, &k->pending_y_len, &st->pending_y);
+        skp_copy(k->pending_salt, &k->pending_salt_len, &st->pending_salt);
         skp_copy(k->pending_digest, &k->pending_digest_len, &st->pending_digest);
         k->pending_hash = st->pending_hash;
         k->pending_scheme = st->pending_scheme;
