@@ -101,7 +101,7 @@ SK_API void sk_server_policy_default(sk_server_policy *policy) SK_NONNULL(1);
  * "skt1." || base64url(payload || Ed25519 signature by the server identity),
  * payload = "SKT1" || purpose (1) || expires_at (8) || token id (16) ||
  * subject length (2) || subject.  The server accepts it once (the caller keeps
- * used token ids, see sk_server_request_info) before expires_at.  out receives
+ * used token ids, see sk_route_info) before expires_at.  out receives
  * a NUL-terminated string; *written excludes the NUL. */
 SK_API SK_WARN_UNUSED int sk_server_token_mint(const sk_server_ident *id, char *out, size_t cap,
                                                size_t *written, const char *subject,
@@ -121,7 +121,7 @@ typedef struct sk_key_rec sk_key_rec;
 /* Imports a record; secrets is the output of sk_key_rec_export_secrets()
  * (after the caller unsealed it), or NULL/0 when the caller does not load
  * them (a request that needs them then gets SK_ERR_INTERNAL).  Returns SK_OK,
- * SK_ERR_PROTO_DECODE, SK_ERR_LIMIT, SK_ERR_KEY_FORMAT. */
+ * SK_ERR_PROTO_DECODE, SK_ERR_LIMIT, SK_ERR_KEY_FORMAT, SK_ERR_NOMEM. */
 SK_API SK_WARN_UNUSED int sk_key_rec_import(sk_key_rec **out, const uint8_t *record,
                                             size_t record_len, const uint8_t *secrets,
                                             size_t secrets_len) SK_NONNULL(1, 2);
@@ -140,7 +140,7 @@ SK_API SK_WARN_UNUSED int sk_key_rec_key_id(const sk_key_rec *rec, uint8_t *key_
                                             size_t key_id_len) SK_NONNULL(1, 2);
 SK_API sk_purpose sk_key_rec_purpose(const sk_key_rec *rec) SK_NONNULL(1);
 SK_API const char *sk_key_rec_subject(const sk_key_rec *rec) SK_NONNULL(1);
-/* The state as of now (a lock that has run out reads ACTIVE). */
+/* The state as of now: TIMELOCKED while a lock runs, then PENDING or ACTIVE again. */
 SK_API void sk_key_rec_status(const sk_key_rec *rec, sk_key_status *status,
                               const sk_server_policy *policy, uint64_t now) SK_NONNULL(1, 2, 3);
 /* The composite public key; SK_ERR_PROTO_STATE before EnrolSubmit. */
@@ -187,12 +187,15 @@ SK_API void sk_session_rec_free(sk_session_rec *rec);
 
 /* --------------------------------------------------------------- routing */
 
+#define SK_MAX_PERSON_ID_LEN 64u
+#define SK_TOKEN_ID_LEN 16u
+
 /* What the caller must load before handling a request. */
 typedef enum sk_route_kind {
     SK_ROUTE_ENROL_INIT = 1,  /* device: no key yet; load a pool key */
     SK_ROUTE_DEVICE = 2,      /* device: load the key record by key_id */
     SK_ROUTE_RP_CREATE = 3,   /* relying party: load the key by key_id or person_id */
-    SK_ROUTE_RP_POLL = 4,     /* relying party: load the session, then its key */
+    SK_ROUTE_RP_POLL = 4,     /* relying party: load the session */
     SK_ROUTE_RP_KEY_STATE = 5 /* relying party: load the key by key_id */
 } sk_route_kind;
 
@@ -206,9 +209,9 @@ typedef struct sk_route_info {
     int wants_pending_session; /* device fetch: load the key's oldest PENDING session
                                   whose expires_at is still in the future (or none) */
     int has_person_id;
-    char person_id[65];
+    char person_id[SK_MAX_PERSON_ID_LEN + 1];
     int has_token_id; /* ENROL_INIT with a token: check it was never used */
-    uint8_t token_id[16];
+    uint8_t token_id[SK_TOKEN_ID_LEN];
     sk_purpose purpose; /* ENROL_INIT and RP_CREATE */
     sk_profile profile; /* ENROL_INIT: the size of pool key to pass */
 } sk_route_info;
@@ -249,10 +252,10 @@ typedef struct sk_server_input {
 #define SK_EFFECT_NEW_SESSION 0x08u    /* insert the session record */
 #define SK_EFFECT_REVOKE_CERT 0x10u    /* revoke the key's certificate (reason below) */
 #define SK_EFFECT_DELETE_SECRETS 0x20u /* delete the sealed ds and server key */
-#define SK_EFFECT_CERT_REQUEST                                                                     \
-    0x40u                             /* proof of possession done: hand the CSR to the             \
-                                         CA (certificate hook, later work) */
-#define SK_EFFECT_STORE_SECRETS 0x80u /* the secrets changed: seal and store them */
+/* proof of possession done: hand the CSR to the CA (the certificate hook) */
+#define SK_EFFECT_CERT_REQUEST 0x40u
+/* the secrets changed: seal and store them */
+#define SK_EFFECT_STORE_SECRETS 0x80u
 
 /* RFC 5280 CRLReason values used in revocation effects. */
 #define SK_CRL_REASON_KEY_COMPROMISE 1
@@ -267,7 +270,8 @@ SK_API SK_WARN_UNUSED int sk_server_handle_device(sk_server_result **out, const 
                                                   const uint8_t *req, size_t req_len)
     SK_NONNULL(1, 2, 3);
 
-/* Handles one relying-party request (RpRequest -> RpReply). */
+/* Handles one relying-party request (RpRequest -> RpReply): the same return
+ * convention; errors travel in RpReply.error. */
 SK_API SK_WARN_UNUSED int sk_server_handle_rp(sk_server_result **out, const sk_server_input *in,
                                               const uint8_t *req, size_t req_len)
     SK_NONNULL(1, 2, 3);

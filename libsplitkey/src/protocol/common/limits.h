@@ -15,7 +15,7 @@
 #define SKP_KEY_ID_LEN SK_KEY_ID_LEN         /* 16, random */
 #define SKP_SESSION_ID_LEN SK_SESSION_ID_LEN /* 16, random */
 #define SKP_REQUEST_ID_LEN SK_REQUEST_ID_LEN /* 16, random */
-#define SKP_TOKEN_ID_LEN 16u
+#define SKP_TOKEN_ID_LEN SK_TOKEN_ID_LEN
 #define SKP_OTP_LEN 32u /* one-time password */
 #define SKP_OTP_HASH_LEN 32u
 #define SKP_KX_PUB_LEN 32u /* X25519 public key */
@@ -37,7 +37,7 @@
 #define SKP_MAX_TOKEN_LEN SK_MAX_TOKEN_LEN               /* 1024 (text) */
 #define SKP_MAX_DISPLAY_TEXT_LEN SK_MAX_DISPLAY_TEXT_LEN /* 256 */
 #define SKP_MAX_RP_NAME_LEN 128u
-#define SKP_MAX_PERSON_ID_LEN 64u
+#define SKP_MAX_PERSON_ID_LEN SK_MAX_PERSON_ID_LEN
 #define SKP_CODE_LEN 4u                               /* verification code digits */
 #define SKP_MAX_CERT_LEN 8192u                        /* DER certificate */
 #define SKP_MAX_MESSAGE_LEN SK_MAX_MESSAGE_LEN        /* 16384: any envelope or RP message */
