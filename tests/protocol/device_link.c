@@ -46,7 +46,7 @@ int main(void)
         (fn)sk_device_otp_refresh,
         (fn)sk_device_key_state_request,
         (fn)sk_device_retry,
-        (fn)sk_device_read_session,
+        (fn)sk_device_read_session, (fn)sk_device_read_sessions,
         (fn)sk_device_read_signature,
         (fn)sk_device_read_reply,
     };

@@ -432,6 +432,67 @@ out:
     world_free(w);
 }
 
+/* Several waiting sessions: one fetch lists them all, oldest first. */
+static void test_session_list(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_device_session *list[SK_MAX_FETCH_SESSIONS] = {NULL};
+    sk_key_status st;
+    uint8_t sid[3][SK_SESSION_ID_LEN], digest[32], id[SK_SESSION_ID_LEN], sig[SK_MAX_SIG_LEN];
+    char codes[3][5];
+    size_t len = 0, rlen = 0, count = 0, sig_len = 0;
+    w->fetch_as_list = true;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    for (int i = 0; i < 3; i++) {
+        memset(digest, 0x40 + i, sizeof digest);
+        CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PSS, sid[i], codes[i]));
+        w->now += 1;
+    }
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_sessions(key, list, SK_MAX_FETCH_SESSIONS, &count, &st, reply, rlen));
+    CHECK(count == 3);
+    for (size_t i = 0; i < count && i < 3; i++) {
+        CHECK_OK(sk_device_session_id(list[i], id, sizeof id));
+        CHECK(memcmp(id, sid[i], sizeof id) == 0);
+        CHECK(strcmp(sk_device_session_code(list[i]), codes[i]) == 0);
+    }
+    /* Refuse the first, approve the third: the second is left. */
+    if (count == 3) {
+        CHECK_OK(sk_device_refuse(key, msg, sizeof msg, &len, w->now, list[0]));
+        CHECK_OK(world_device(w, msg, len, reply, &rlen));
+        CHECK_OK(sk_device_read_reply(key, &st, reply, rlen));
+        CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, list[2],
+                                   (const uint8_t *)PIN_SIGN, strlen(PIN_SIGN)));
+        CHECK_OK(world_device(w, msg, len, reply, &rlen));
+        CHECK_OK(sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
+    }
+    for (size_t i = 0; i < count; i++)
+        sk_device_session_free(list[i]);
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_sessions(key, list, SK_MAX_FETCH_SESSIONS, &count, &st, reply, rlen));
+    CHECK(count == 1);
+    if (count == 1) {
+        CHECK_OK(sk_device_session_id(list[0], id, sizeof id));
+        CHECK(memcmp(id, sid[1], sizeof id) == 0);
+        sk_device_session_free(list[0]);
+    }
+    /* After the expiry nothing is listed. */
+    w->now += 200;
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_RC(SK_ERR_NOT_FOUND,
+             sk_device_read_sessions(key, list, SK_MAX_FETCH_SESSIONS, &count, &st, reply, rlen));
+    CHECK(count == 0 && list[0] == NULL);
+out:
+    sk_device_key_free(key);
+    world_free(w);
+}
+
 static void test_tokens(void)
 {
     world *w = world_new();
@@ -558,6 +619,7 @@ int main(void)
     test_pending_key();
     test_em_from_session();
     test_other_keys_session();
+    test_session_list();
     test_tokens();
     test_bad_enrolment();
     return sk_test_done("protocol_channel");

@@ -133,6 +133,8 @@ int world_device(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, s
     sk_session_rec *sess = NULL;
     sk_server_key *pool = NULL;
     uint8_t pool_bytes[SK_SERVER_KEY_LEN(4096)];
+    sk_session_rec *list[SK_MAX_FETCH_SESSIONS] = {NULL};
+    size_t nlist = 0;
     int rc;
 
     *reply_len = 0;
@@ -164,15 +166,23 @@ int world_device(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, s
             if (info.has_session_id) {
                 sess = load_session(find_session(w, info.session_id));
             } else if (info.wants_pending_session) {
-                for (int i = 0; i < w->nsessions && sess == NULL; i++) {
+                /* The store's query: this key's waiting sessions, oldest first. */
+                for (int i = 0; i < w->nsessions && nlist < SK_MAX_FETCH_SESSIONS; i++) {
                     if (memcmp(w->sessions[i].key_id, info.key_id, SK_KEY_ID_LEN) != 0)
                         continue;
                     sk_session_rec *s = load_session(&w->sessions[i]);
                     if (s != NULL && sk_session_rec_state(s) == SK_SESSION_PENDING &&
                         sk_session_rec_expires_at(s) > w->now)
-                        sess = s;
+                        list[nlist++] = s;
                     else
                         sk_session_rec_free(s);
+                }
+                if (w->fetch_as_list) {
+                    in.sessions = (const sk_session_rec *const *)list;
+                    in.n_sessions = nlist;
+                } else if (nlist > 0) {
+                    sess = list[0];
+                    list[0] = NULL;
                 }
             }
         }
@@ -187,6 +197,8 @@ int world_device(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, s
     }
     sk_server_result_free(res);
     sk_session_rec_free(sess);
+    for (size_t i = 0; i < nlist; i++)
+        sk_session_rec_free(list[i]);
     sk_key_rec_free(rec);
     sk_server_key_free(pool);
     sk_wipe(pool_bytes, sizeof pool_bytes);

@@ -40,6 +40,9 @@ typedef struct world {
     int nsessions;
     uint8_t used_tokens[16][16];
     int nused_tokens;
+    /* fetch: pass all waiting sessions (sessions/n_sessions) rather than
+     * the oldest alone (session) */
+    bool fetch_as_list;
     /* what the last handled request did */
     unsigned effects;
     int revoke_reason;

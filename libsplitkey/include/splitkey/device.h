@@ -92,6 +92,7 @@ typedef struct sk_key_status {
 #define SK_MAX_SUBJECT_LEN 512u
 #define SK_MAX_TOKEN_LEN 1024u
 #define SK_MAX_DISPLAY_TEXT_LEN 256u
+#define SK_MAX_FETCH_SESSIONS 8u /* waiting sessions one fetch reply lists */
 
 /* Checks a PIN against the rules of its purpose: digits only, at least 4
  * (AUTH) or 5 (SIGN) and at most SK_PIN_MAX.  pin is secret; not copied.
@@ -280,13 +281,22 @@ SK_API SK_WARN_UNUSED int sk_device_retry(sk_device_key *key, uint8_t *msg, size
  * fills *status when status is not NULL (attempts left, locked until, destroy
  * reason).  A reply that fails the envelope checks changes nothing. */
 
-/* Reply to sk_device_session_create() or sk_device_fetch().  *out is NULL
- * and SK_ERR_NOT_FOUND is returned when no session is waiting.  Also
- * SK_ERR_PROTO_DECODE when the server's verification code does not match the
- * digest. */
+/* Reply to sk_device_session_create() or sk_device_fetch(): the oldest
+ * waiting session.  *out is NULL and SK_ERR_NOT_FOUND is returned when no
+ * session is waiting.  Also SK_ERR_PROTO_DECODE when the server's
+ * verification code does not match the digest. */
 SK_API SK_WARN_UNUSED int sk_device_read_session(sk_device_key *key, sk_device_session **out,
                                                  sk_key_status *status, const uint8_t *reply,
                                                  size_t reply_len) SK_NONNULL(1, 2, 4);
+
+/* The same, for every waiting session the fetch reply lists (oldest first,
+ * at most SK_MAX_FETCH_SESSIONS): out[0 .. *count) receive sessions the
+ * caller frees; the first cap are read and checked, and on any error none is
+ * returned.  SK_ERR_ARG when cap is 0. */
+SK_API SK_WARN_UNUSED int sk_device_read_sessions(sk_device_key *key, sk_device_session **out,
+                                                  size_t cap, size_t *count,
+                                                  sk_key_status *status, const uint8_t *reply,
+                                                  size_t reply_len) SK_NONNULL(1, 2, 4, 6);
 
 /* Reply to sk_device_approve() (or its retry): verifies the signature under n
  * and writes it to sig.  Errors: SK_ERR_WRONG_PIN, SK_ERR_LOCKED,

@@ -206,8 +206,10 @@ typedef struct sk_route_info {
     uint8_t key_id[SK_KEY_ID_LEN];
     int has_session_id; /* SK_ROUTE_RP_POLL, and device requests naming one */
     uint8_t session_id[SK_SESSION_ID_LEN];
-    int wants_pending_session; /* device fetch: load the key's oldest PENDING session
-                                  whose expires_at is still in the future (or none) */
+    int wants_pending_session; /* device fetch: load the key's PENDING sessions whose
+                                  expires_at is still in the future, oldest first: the
+                                  first as session, or up to SK_MAX_FETCH_SESSIONS of
+                                  them in sessions (none: nothing waiting) */
     int has_person_id;
     char person_id[SK_MAX_PERSON_ID_LEN + 1];
     int has_token_id; /* ENROL_INIT with a token: check it was never used */
@@ -238,6 +240,8 @@ typedef struct sk_server_input {
     uint64_t now;                  /* Unix seconds */
     const sk_key_rec *key;         /* the routed key, or NULL (unknown key) */
     const sk_session_rec *session; /* the routed session, or NULL */
+    const sk_session_rec *const *sessions; /* fetch only: the waiting sessions (or NULL) */
+    size_t n_sessions;
     const uint8_t *pool_key;       /* ENROL_INIT: an sk_server_key export (secret) */
     size_t pool_key_len;
     int token_used;      /* ENROL_INIT: the token id was seen before */

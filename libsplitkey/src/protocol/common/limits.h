@@ -38,6 +38,7 @@
 #define SKP_MAX_DISPLAY_TEXT_LEN SK_MAX_DISPLAY_TEXT_LEN /* 256 */
 #define SKP_MAX_RP_NAME_LEN 128u
 #define SKP_MAX_PERSON_ID_LEN SK_MAX_PERSON_ID_LEN
+#define SKP_MAX_FETCH_SESSIONS SK_MAX_FETCH_SESSIONS /* sessions in one fetch reply */
 #define SKP_CODE_LEN 4u                               /* verification code digits */
 #define SKP_MAX_CERT_LEN 8192u                        /* DER certificate */
 #define SKP_MAX_MESSAGE_LEN SK_MAX_MESSAGE_LEN        /* 16384: any envelope or RP message */

@@ -282,18 +282,20 @@ static int load_session(sk_device_session *s, const Splitkey__SessionInfo *i)
     return SK_OK;
 }
 
-int sk_device_read_session(sk_device_key *key, sk_device_session **out, sk_key_status *status,
-                           const uint8_t *reply, size_t reply_len)
+/* Reads a session-create or fetch reply into up to cap sessions. */
+static int read_sessions(sk_device_key *key, sk_device_session **out, size_t cap, size_t *count,
+                         sk_key_status *status, const uint8_t *reply, size_t reply_len)
 {
     static const uint32_t types[] = {SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE_REPLY,
                                      SPLITKEY__MSG_TYPE__MSG_SESSION_FETCH_REPLY};
     uint8_t body[SKP_MAX_BODY_LEN];
-    size_t body_len = 0;
+    size_t body_len = 0, n = 0;
     uint32_t type = 0;
     ProtobufCMessage *m = NULL;
-    sk_device_session *s = NULL;
 
-    *out = NULL;
+    *count = 0;
+    for (size_t i = 0; i < cap; i++)
+        out[i] = NULL;
     int rc = skd_open(key, &type, body, &body_len, status, types, 2, reply, reply_len);
     if (rc != SK_OK)
         return rc;
@@ -303,23 +305,54 @@ int sk_device_read_session(sk_device_key *key, sk_device_session **out, sk_key_s
         goto out;
     const Splitkey__SessionFetchReply *r = (const Splitkey__SessionFetchReply *)m;
     if (r->session == NULL) {
-        rc = SK_ERR_NOT_FOUND;
+        rc = r->n_more == 0 ? SK_ERR_NOT_FOUND : SK_ERR_PROTO_DECODE;
         goto out;
     }
-    s = calloc(1, sizeof *s);
-    if (s == NULL) {
-        rc = SK_ERR_NOMEM;
+    if (r->n_more >= SKP_MAX_FETCH_SESSIONS ||
+        (type == SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE_REPLY && r->n_more != 0)) {
+        rc = SK_ERR_LIMIT;
         goto out;
     }
-    rc = load_session(s, r->session);
-    if (rc == SK_OK) {
-        *out = s;
-        s = NULL;
+    for (size_t i = 0; i <= r->n_more && n < cap; i++) {
+        const Splitkey__SessionInfo *info = i == 0 ? r->session : r->more[i - 1];
+        sk_device_session *s = calloc(1, sizeof *s);
+        if (s == NULL) {
+            rc = SK_ERR_NOMEM;
+            goto out;
+        }
+        out[n++] = s;
+        rc = load_session(s, info);
+        if (rc != SK_OK)
+            goto out;
     }
+    *count = n;
 out:
-    sk_device_session_free(s);
+    if (rc != SK_OK) {
+        for (size_t i = 0; i < n; i++) {
+            sk_device_session_free(out[i]);
+            out[i] = NULL;
+        }
+    }
     skp_free(m);
     return rc;
+}
+
+int sk_device_read_session(sk_device_key *key, sk_device_session **out, sk_key_status *status,
+                           const uint8_t *reply, size_t reply_len)
+{
+    size_t count = 0;
+    return read_sessions(key, out, 1, &count, status, reply, reply_len);
+}
+
+int sk_device_read_sessions(sk_device_key *key, sk_device_session **out, size_t cap,
+                            size_t *count, sk_key_status *status, const uint8_t *reply,
+                            size_t reply_len)
+{
+    if (cap == 0) {
+        *count = 0;
+        return SK_ERR_ARG;
+    }
+    return read_sessions(key, out, cap, count, status, reply, reply_len);
 }
 
 int sk_device_read_signature(sk_device_key *key, uint8_t *sig, size_t cap, size_t *written,

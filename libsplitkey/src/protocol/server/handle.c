@@ -504,13 +504,23 @@ static void expire(sks_ctx *c)
     }
 }
 
-static int session_fetch_reply(sks_ctx *c, uint32_t type, const sk_session_rec *s)
+static int session_fetch_reply(sks_ctx *c, uint32_t type, const sk_session_rec *const *list,
+                               size_t n)
 {
     Splitkey__SessionFetchReply r = SPLITKEY__SESSION_FETCH_REPLY__INIT;
-    Splitkey__SessionInfo info = SPLITKEY__SESSION_INFO__INIT;
-    if (s != NULL) {
-        sks_session_info(s, &info);
-        r.session = &info;
+    Splitkey__SessionInfo info[SKP_MAX_FETCH_SESSIONS];
+    Splitkey__SessionInfo *more[SKP_MAX_FETCH_SESSIONS];
+    if (n > SKP_MAX_FETCH_SESSIONS)
+        n = SKP_MAX_FETCH_SESSIONS;
+    for (size_t i = 0; i < n; i++) {
+        splitkey__session_info__init(&info[i]);
+        sks_session_info(list[i], &info[i]);
+        more[i] = &info[i];
+    }
+    if (n > 0) {
+        r.session = &info[0];
+        r.n_more = n - 1;
+        r.more = more + 1;
     }
     return reply_msg(c, type, &r.base);
 }
@@ -554,7 +564,8 @@ static int op_session_create(sks_ctx *c, const uint8_t *body, size_t body_len)
         memcpy(r->pop_digest, c->sess->digest, c->sess->digest_len);
         r->pop_digest_len = c->sess->digest_len;
     }
-    rc = session_fetch_reply(c, SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE_REPLY, c->sess);
+    const sk_session_rec *created = c->sess;
+    rc = session_fetch_reply(c, SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE_REPLY, &created, 1);
 out:
     skp_free(m);
     return rc;
@@ -569,13 +580,22 @@ static int op_session_fetch(sks_ctx *c, const uint8_t *body, size_t body_len)
     skp_free(m);
     if (c->rec->state == SK_KEY_DESTROYED)
         return SK_ERR_DESTROYED;
-    const sk_session_rec *show = NULL;
-    if (session_ours(c)) {
+    const sk_session_rec *show[SKP_MAX_FETCH_SESSIONS];
+    size_t n = 0;
+    if (c->in->sessions != NULL) {
+        /* The list the caller loaded: this key's, waiting, not expired. */
+        for (size_t i = 0; i < c->in->n_sessions && n < SKP_MAX_FETCH_SESSIONS; i++) {
+            const sk_session_rec *s = c->in->sessions[i];
+            if (s != NULL && memcmp(s->key_id, c->rec->key_id, SKP_KEY_ID_LEN) == 0 &&
+                s->state == SK_SESSION_PENDING && c->in->now < s->expires_at)
+                show[n++] = s;
+        }
+    } else if (session_ours(c)) {
         expire(c);
         if (c->sess->state == SK_SESSION_PENDING)
-            show = c->sess;
+            show[n++] = c->sess;
     }
-    return session_fetch_reply(c, SPLITKEY__MSG_TYPE__MSG_SESSION_FETCH_REPLY, show);
+    return session_fetch_reply(c, SPLITKEY__MSG_TYPE__MSG_SESSION_FETCH_REPLY, show, n);
 }
 
 /* The session named by a request must be this key's and still open. */
