@@ -153,6 +153,13 @@ int sk_client_share_wrap_rng(const sk_client_share *share, uint8_t *out, size_t 
 int sk_client_share_from_parts(sk_client_share **out, unsigned bits, const uint8_t *n1,
                                size_t n1_len, const uint8_t *dc, size_t dc_len);
 int sk_server_key_from_primes(sk_server_key **out, unsigned bits, const mpz_t p, const mpz_t q);
+/* Deep copy of a server key into a zeroed struct, and release of an embedded
+ * one (wipes). */
+int sk_server_key_copy(sk_server_key *dst, const sk_server_key *src);
+void sk_server_key_release(sk_server_key *key);
+/* Small-prime table (odd primes below 2^16) shared by the sieve and the
+ * modulus checks. */
+void sk_small_primes(const uint16_t **primes, size_t *count);
 /* Export the secret parts of a client share (dc, (k+128)/8 bytes). */
 int sk_client_share_export_dc(const sk_client_share *share, uint8_t *dc, size_t dc_len);
 

@@ -49,9 +49,16 @@ extern "C" {
 #define SK_API
 #endif
 
+/* Inside the library the nonnull annotations are dropped: they would let the
+ * compiler delete the functions' own NULL checks (which return SK_ERR_ARG).
+ * Callers keep them. */
 #if defined(__GNUC__)
 #define SK_WARN_UNUSED __attribute__((warn_unused_result))
+#if defined(SK_BUILDING_LIBRARY)
+#define SK_NONNULL(...)
+#else
 #define SK_NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
+#endif
 #else
 #define SK_WARN_UNUSED
 #define SK_NONNULL(...)
