@@ -55,7 +55,7 @@ expect_output "field y: missing" "missing member named"
 d=$(edit y_extra extra); expect_status 1 "unknown member" -- "$SK" vectors --check "$d"
 expect_output "field y_extra: unknown member" "unknown member named"
 d=$(edit em short); expect_status 1 "em one byte short" -- "$SK" vectors --check "$d"
-expect_output "field em: 255 bytes, expected 256" "wrong size named"
+expect_output "field em: 511 bytes, expected 512" "wrong size named"
 d=$(edit n upper); expect_status 1 "upper-case hex" -- "$SK" vectors --check "$d"
 expect_output "field n: not lower-case hex" "upper-case hex named"
 for field in profile scheme hash k; do
