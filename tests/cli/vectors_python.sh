@@ -10,7 +10,7 @@ name=vectors_python
 expect_status 0 "recompute.py on the committed set" -- "$PY" "$DIR/recompute.py" "$DIR"
 expect_output "^recomputed 18 vectors: all match$" "all 18 vectors recomputed"
 
-for field in y s1 s2 signature em salt d2; do
+for field in y s1 s2 signature em salt d1 d2 ds p1 n1; do
   mkdir -p "$SK_TMP/$field"
   "$PY" - "$DIR/6K-pss-sha384.json" "$SK_TMP/$field/v.json" "$field" <<'PY'
 import json, sys

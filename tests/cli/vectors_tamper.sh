@@ -41,7 +41,7 @@ PY
   echo "$d"
 }
 
-for field in seed_client seed_server seed n1 dc ds p2 q2 d2 n2 n message digest salt em y s1 s2 signature; do
+for field in seed_client seed_server seed n1 p1 q1 d1 dc ds p2 q2 d2 n2 n message digest salt em y s1 s2 signature; do
   d=$(edit "$field" hex)
   expect_status 1 "$field edited" -- "$SK" vectors --check "$d"
   expect_output "4K-pss-sha256\.json: field $field: " "$field edited: a line names the file and the field"

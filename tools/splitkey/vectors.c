@@ -18,9 +18,9 @@
 #define CMD "vectors"
 
 const char *const vec_field_names[VF_COUNT] = {
-    "seed_client", "seed_server", "seed", "e",  "n1",     "dc",     "ds",
-    "p2",          "q2",          "d2",   "n2", "n",      "message", "digest",
-    "salt",        "em",          "y",    "s1", "s2",     "signature",
+    "seed_client", "seed_server", "seed", "e",  "n1", "p1",      "q1",     "d1",
+    "dc",          "ds",          "p2",   "q2", "d2", "n2",      "n",      "message",
+    "digest",      "salt",        "em",   "y",  "s1", "s2",      "signature",
 };
 
 const sk_profile vec_profiles[3] = {SK_PROFILE_4K, SK_PROFILE_6K, SK_PROFILE_8K};
@@ -34,7 +34,8 @@ const char vec_drbg_description[] =
 
 const char vec_comment[] =
     "Two-party RSA test vector of splitkey: y = em^dc mod n1, s1 = y * em^ds mod n1, "
-    "s2 = em^d2 mod n2, signature = CRT(s1, s2) mod n = n1 * n2. "
+    "s2 = em^d2 mod n2, signature = CRT(s1, s2) mod n = n1 * n2, where dc + ds = d1 "
+    "(mod lcm(p1 - 1, q1 - 1)). "
     "All integers are big-endian hex. See README.md beside this file.";
 
 size_t vec_field_len(vec_field field, sk_profile profile, sk_scheme scheme, sk_hash hash)
@@ -50,6 +51,7 @@ size_t vec_field_len(vec_field field, sk_profile profile, sk_scheme scheme, sk_h
     case VF_E:
         return 3;
     case VF_N1:
+    case VF_D1:
     case VF_DS:
     case VF_D2:
     case VF_N2:
@@ -59,6 +61,8 @@ size_t vec_field_len(vec_field field, sk_profile profile, sk_scheme scheme, sk_h
         return kb;
     case VF_DC:
         return kb + 16;
+    case VF_P1:
+    case VF_Q1:
     case VF_P2:
     case VF_Q2:
         return kb / 2;
@@ -162,6 +166,9 @@ void vec_keys_free(vec_keys *keys)
     vec_bytes_free(&keys->seed_client);
     vec_bytes_free(&keys->seed_server);
     vec_bytes_free(&keys->n1);
+    vec_bytes_free(&keys->p1);
+    vec_bytes_free(&keys->q1);
+    vec_bytes_free(&keys->d1);
     vec_bytes_free(&keys->dc);
     vec_bytes_free(&keys->ds);
     vec_bytes_free(&keys->p2);
@@ -172,6 +179,74 @@ void vec_free(vec *v)
 {
     for (int i = 0; i < VF_COUNT; i++)
         vec_bytes_free(&v->f[i]);
+}
+
+static int private_exponent(uint8_t *out, size_t len, const vec_bytes *p, const vec_bytes *q);
+
+/* The client key generation wipes p1 and q1; the vectors publish them so that
+ * the split ds = (d1 - dc) mod lambda1 can be checked.  They follow from n1,
+ * e and dc + ds: e * (dc + ds) - 1 is a multiple of lambda1, and a multiple of
+ * lambda factors n (RFC 8017 does not need it; this is the classical argument
+ * of Miller, run with the deterministic bases 2, 3, 4, ...).  Writes p1 < q1
+ * and d1 = e^-1 mod lcm(p1 - 1, q1 - 1). */
+static int recover_client_primes(vec_keys *keys)
+{
+    size_t half = keys->n1.len / 2;
+    mpz_t n, m, r, a, x, y, nm1, p, q, t;
+    int rc = SK_ERR_KEY_MISMATCH;
+    mp_bitcnt_t twos;
+
+    mpz_inits(n, m, r, a, x, y, nm1, p, q, t, NULL);
+    sk_mpz_from_bytes(n, keys->n1.p, keys->n1.len);
+    sk_mpz_from_bytes(m, keys->dc.p, keys->dc.len);
+    sk_mpz_from_bytes(t, keys->ds.p, keys->ds.len);
+    mpz_add(m, m, t);
+    mpz_mul_ui(m, m, SK_E);
+    mpz_sub_ui(m, m, 1);
+    mpz_sub_ui(nm1, n, 1);
+    if (mpz_sgn(m) <= 0 || mpz_cmp_ui(n, 15) < 0)
+        goto out;
+    twos = mpz_scan1(m, 0);
+    mpz_tdiv_q_2exp(r, m, twos);
+    for (unsigned long base = 2; base < 1000 && rc != SK_OK; base++) {
+        mpz_set_ui(a, base);
+        mpz_powm(x, a, r, n);
+        if (mpz_cmp_ui(x, 1) == 0 || mpz_cmp(x, nm1) == 0)
+            continue;
+        for (mp_bitcnt_t i = 0; i < twos; i++) {
+            mpz_powm_ui(y, x, 2, n);
+            if (mpz_cmp_ui(y, 1) == 0) {
+                /* x is a non-trivial square root of 1 */
+                mpz_sub_ui(t, x, 1);
+                mpz_gcd(p, t, n);
+                rc = SK_OK;
+                break;
+            }
+            if (mpz_cmp(y, nm1) == 0)
+                break;
+            mpz_set(x, y);
+        }
+    }
+    if (rc != SK_OK)
+        goto out;
+    mpz_divexact(q, n, p);
+    if (mpz_cmp(p, q) > 0)
+        mpz_swap(p, q);
+    rc = vec_bytes_alloc(&keys->p1, half);
+    if (rc == SK_OK)
+        rc = vec_bytes_alloc(&keys->q1, half);
+    if (rc == SK_OK)
+        rc = vec_bytes_alloc(&keys->d1, keys->n1.len);
+    if (rc == SK_OK)
+        rc = sk_mpz_to_bytes(keys->p1.p, half, p);
+    if (rc == SK_OK)
+        rc = sk_mpz_to_bytes(keys->q1.p, half, q);
+    if (rc == SK_OK)
+        rc = private_exponent(keys->d1.p, keys->d1.len, &keys->p1, &keys->q1);
+
+out:
+    mpz_clears(n, m, r, a, x, y, nm1, p, q, t, NULL);
+    return rc;
 }
 
 int vec_keys_generate(vec_keys *out, sk_profile profile, const vec_bytes *seed_client,
@@ -238,6 +313,7 @@ int vec_keys_generate(vec_keys *out, sk_profile profile, const vec_bytes *seed_c
     }
     memcpy(out->p2.p, skey + 6, kb / 2);
     memcpy(out->q2.p, skey + 6 + kb / 2, kb / 2);
+    rc = recover_client_primes(out);
 
 out:
     if (skey != NULL) {
@@ -261,6 +337,12 @@ int vec_keys_from_vec(vec_keys *out, const vec *v)
         rc = vec_bytes_set(&out->seed_server, v->f[VF_SEED_SERVER].p, v->f[VF_SEED_SERVER].len);
     if (rc == SK_OK)
         rc = vec_bytes_set(&out->n1, v->f[VF_N1].p, v->f[VF_N1].len);
+    if (rc == SK_OK)
+        rc = vec_bytes_set(&out->p1, v->f[VF_P1].p, v->f[VF_P1].len);
+    if (rc == SK_OK)
+        rc = vec_bytes_set(&out->q1, v->f[VF_Q1].p, v->f[VF_Q1].len);
+    if (rc == SK_OK)
+        rc = vec_bytes_set(&out->d1, v->f[VF_D1].p, v->f[VF_D1].len);
     if (rc == SK_OK)
         rc = vec_bytes_set(&out->dc, v->f[VF_DC].p, v->f[VF_DC].len);
     if (rc == SK_OK)
@@ -372,12 +454,16 @@ int vec_compute(vec *out, const vec_keys *keys, sk_scheme scheme, sk_hash hash,
         goto out;
     if (salt->len != vec_field_len(VF_SALT, profile, scheme, hash) ||
         keys->n1.len != k / 8 || keys->ds.len != k / 8 || keys->dc.len != k / 8 + 16 ||
+        keys->p1.len != k / 16 || keys->q1.len != k / 16 || keys->d1.len != k / 8 ||
         keys->p2.len != k / 16 || keys->q2.len != k / 16) {
         rc = SK_ERR_ARG;
         goto out;
     }
     memcpy(out->f[VF_E].p, e_bytes, sizeof e_bytes);
     memcpy(out->f[VF_N1].p, keys->n1.p, keys->n1.len);
+    memcpy(out->f[VF_P1].p, keys->p1.p, keys->p1.len);
+    memcpy(out->f[VF_Q1].p, keys->q1.p, keys->q1.len);
+    memcpy(out->f[VF_D1].p, keys->d1.p, keys->d1.len);
     memcpy(out->f[VF_DC].p, keys->dc.p, keys->dc.len);
     memcpy(out->f[VF_DS].p, keys->ds.p, keys->ds.len);
     memcpy(out->f[VF_P2].p, keys->p2.p, keys->p2.len);

@@ -24,6 +24,9 @@ typedef enum vec_field {
     VF_SEED,        /* DRBG seed of this vector (PSS salt) */
     VF_E,
     VF_N1,
+    VF_P1,          /* recovered from n1, e, dc, ds (the device never keeps it) */
+    VF_Q1,
+    VF_D1,          /* e^-1 mod lcm(p1 - 1, q1 - 1) */
     VF_DC,
     VF_DS,
     VF_P2,
@@ -58,7 +61,7 @@ typedef struct vec {
 typedef struct vec_keys {
     sk_profile profile;
     vec_bytes seed_client, seed_server;
-    vec_bytes n1, dc, ds, p2, q2;
+    vec_bytes n1, p1, q1, d1, dc, ds, p2, q2;
 } vec_keys;
 
 extern const char *const vec_field_names[VF_COUNT];

@@ -25,6 +25,52 @@
 
 static void mpz_of(mpz_t r, const vec_bytes *b) { sk_mpz_from_bytes(r, b->p, b->len); }
 
+/* Checks a key's primes against SPEC 2.1: both probable primes of exactly
+ * k/2 bits, p < q (vectors list them in that order for the client key; any
+ * order for the server key), |p - q| > 2^(k/2 - 100), p * q = n and
+ * n >= ceil(sqrt(2) * 2^(k-1)), that is n^2 >= 2^(2k - 1). */
+static void check_prime_pair(const vec *v, const mpz_t p, const mpz_t q, const mpz_t n,
+                             vec_field fp, vec_field fq, vec_field fn, vec_report_fn report,
+                             void *ctx, int *failures)
+{
+    unsigned k = sk_profile_bits(v->profile);
+    mpz_t t, bound;
+    mpz_inits(t, bound, NULL);
+    if (mpz_sizeinbase(p, 2) != k / 2 || mpz_probab_prime_p(p, 32) == 0) {
+        report(ctx, vec_field_names[fp], "is not a prime of exactly k/2 bits");
+        (*failures)++;
+    }
+    if (mpz_sizeinbase(q, 2) != k / 2 || mpz_probab_prime_p(q, 32) == 0) {
+        report(ctx, vec_field_names[fq], "is not a prime of exactly k/2 bits");
+        (*failures)++;
+    }
+    if (fp == VF_P1 && mpz_cmp(p, q) >= 0) {
+        report(ctx, vec_field_names[fp], "is not below q1 (the vectors list p1 < q1)");
+        (*failures)++;
+    }
+    mpz_sub(t, p, q);
+    mpz_abs(t, t);
+    mpz_set_ui(bound, 0);
+    mpz_setbit(bound, k / 2 - 100);
+    if (mpz_cmp(t, bound) <= 0) {
+        report(ctx, vec_field_names[fq], "is within 2^(k/2 - 100) of the other prime");
+        (*failures)++;
+    }
+    mpz_mul(t, p, q);
+    if (mpz_cmp(t, n) != 0) {
+        report(ctx, vec_field_names[fn], fn == VF_N1 ? "is not p1 * q1" : "is not p2 * q2");
+        (*failures)++;
+    }
+    mpz_mul(t, n, n);
+    mpz_set_ui(bound, 0);
+    mpz_setbit(bound, 2 * k - 1);
+    if (mpz_cmp(t, bound) < 0) {
+        report(ctx, vec_field_names[fn], "is below sqrt(2) * 2^(k-1)");
+        (*failures)++;
+    }
+    mpz_clears(t, bound, NULL);
+}
+
 int vec_check_math(const vec *v, vec_report_fn report, void *ctx)
 {
     unsigned k = sk_profile_bits(v->profile);
@@ -32,7 +78,7 @@ int vec_check_math(const vec *v, vec_report_fn report, void *ctx)
     uint8_t *em = NULL, digest[SK_MAX_HASH_LEN];
     size_t em_len = v->f[VF_EM].len;
     sk_pubkey *pub = NULL;
-    mpz_t e, n1, dc, ds, p2, q2, d2, n2, n, m, y, s1, s2, s, t, u, lambda;
+    mpz_t e, n1, p1, q1, d1, dc, ds, p2, q2, d2, n2, n, m, y, s1, s2, s, t, u, lambda;
     int rc;
 
 #define FAIL(field, what)                                                                   \
@@ -41,9 +87,12 @@ int vec_check_math(const vec *v, vec_report_fn report, void *ctx)
         failures++;                                                                         \
     } while (0)
 
-    mpz_inits(e, n1, dc, ds, p2, q2, d2, n2, n, m, y, s1, s2, s, t, u, lambda, NULL);
+    mpz_inits(e, n1, p1, q1, d1, dc, ds, p2, q2, d2, n2, n, m, y, s1, s2, s, t, u, lambda, NULL);
     mpz_of(e, &v->f[VF_E]);
     mpz_of(n1, &v->f[VF_N1]);
+    mpz_of(p1, &v->f[VF_P1]);
+    mpz_of(q1, &v->f[VF_Q1]);
+    mpz_of(d1, &v->f[VF_D1]);
     mpz_of(dc, &v->f[VF_DC]);
     mpz_of(ds, &v->f[VF_DS]);
     mpz_of(p2, &v->f[VF_P2]);
@@ -58,17 +107,25 @@ int vec_check_math(const vec *v, vec_report_fn report, void *ctx)
         FAIL(VF_E, "is not 65537");
     if (mpz_sizeinbase(n1, 2) != k || mpz_even_p(n1))
         FAIL(VF_N1, "is not an odd integer of exactly k bits");
+    /* The client key and its split (SPEC 2.1). */
+    check_prime_pair(v, p1, q1, n1, VF_P1, VF_Q1, VF_N1, report, ctx, &failures);
+    mpz_sub_ui(t, p1, 1);
+    mpz_sub_ui(u, q1, 1);
+    mpz_lcm(lambda, t, u);
+    if (mpz_sgn(lambda) == 0 || mpz_invert(t, e, lambda) == 0) {
+        FAIL(VF_P1, "e is not invertible modulo lcm(p1 - 1, q1 - 1)");
+    } else {
+        if (mpz_cmp(t, d1) != 0)
+            FAIL(VF_D1, "is not e^-1 mod lcm(p1 - 1, q1 - 1)");
+        mpz_sub(u, d1, dc);
+        mpz_mod(u, u, lambda);
+        if (mpz_cmp(u, ds) != 0)
+            FAIL(VF_DS, "is not (d1 - dc) mod lcm(p1 - 1, q1 - 1)");
+    }
     if (mpz_cmp(ds, n1) >= 0)
         FAIL(VF_DS, "is not below n1");
-    if (mpz_sizeinbase(p2, 2) != k / 2 || mpz_probab_prime_p(p2, 32) == 0)
-        FAIL(VF_P2, "is not a prime of exactly k/2 bits");
-    if (mpz_sizeinbase(q2, 2) != k / 2 || mpz_probab_prime_p(q2, 32) == 0)
-        FAIL(VF_Q2, "is not a prime of exactly k/2 bits");
-    if (mpz_cmp(p2, q2) == 0)
-        FAIL(VF_Q2, "equals p2");
-    mpz_mul(t, p2, q2);
-    if (mpz_cmp(t, n2) != 0)
-        FAIL(VF_N2, "is not p2 * q2");
+    /* The server key (SPEC 2.2). */
+    check_prime_pair(v, p2, q2, n2, VF_P2, VF_Q2, VF_N2, report, ctx, &failures);
     mpz_sub_ui(t, p2, 1);
     mpz_sub_ui(u, q2, 1);
     mpz_lcm(lambda, t, u);
@@ -178,7 +235,7 @@ out:
 #undef FAIL
     sk_pubkey_free(pub);
     free(em);
-    mpz_clears(e, n1, dc, ds, p2, q2, d2, n2, n, m, y, s1, s2, s, t, u, lambda, NULL);
+    mpz_clears(e, n1, p1, q1, d1, dc, ds, p2, q2, d2, n2, n, m, y, s1, s2, s, t, u, lambda, NULL);
     return failures;
 }
 

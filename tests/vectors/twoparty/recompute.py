@@ -5,6 +5,8 @@ An implementation independent of splitkey (standard library only: hashlib and
 Python's own big integers).  For every vector file given (or every *.json in
 the directories given) it recomputes, from the values in the file:
 
+  n1 = p1 * q1, d1 = e^-1 mod lambda1 = lcm(p1 - 1, q1 - 1),
+  ds         = (d1 - dc) mod lambda1          (the split, SPEC 2.1)
   digest     = HASH(message)
   salt       = first hLen bytes of the DRBG seeded with `seed`   (PSS only)
   em         = EMSA-PKCS1-v1_5 or EMSA-PSS encoding of digest (and salt)
@@ -106,6 +108,31 @@ def emsa_pss(digest, salt, hash_name, mod_bits):
 
 # ------------------------------------------------------------------ checks
 
+def probably_prime(n, rounds=32):
+    """Miller-Rabin with the first `rounds` primes as bases."""
+    bases = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
+             73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131][:rounds]
+    if n < 2:
+        return False
+    for b in bases:
+        if n % b == 0:
+            return n == b
+    r, t = n - 1, 0
+    while r % 2 == 0:
+        r, t = r // 2, t + 1
+    for a in bases:
+        x = pow(a, r, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(t - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
 def recompute(path):
     """Returns a list of (field, problem) for one vector file."""
     v = json.load(open(path))
@@ -114,7 +141,8 @@ def recompute(path):
     if v["k"] != k:
         problems.append(("k", "does not match the profile"))
     b = {name: bytes.fromhex(v[name]) for name in (
-        "seed_client", "seed_server", "seed", "e", "n1", "dc", "ds", "p2", "q2", "d2",
+        "seed_client", "seed_server", "seed", "e", "n1", "p1", "q1", "d1", "dc", "ds",
+        "p2", "q2", "d2",
         "n2", "n", "message", "digest", "salt", "em", "y", "s1", "s2", "signature")}
     i = {name: int.from_bytes(val, "big") for name, val in b.items()}
     e, n1, dc, ds, p2, q2 = i["e"], i["n1"], i["dc"], i["ds"], i["p2"], i["q2"]
@@ -136,6 +164,27 @@ def recompute(path):
         em = emsa_pkcs1_v15(b["digest"], hash_name, 2 * k // 8)
     expect("em", em, "is not the encoding of digest (and salt)")
     m = int.from_bytes(em, "big")
+
+    p1, q1 = i["p1"], i["q1"]
+    expect("n1", p1 * q1, "is not p1 * q1")
+    lambda1 = math.lcm(p1 - 1, q1 - 1)
+    d1 = pow(e, -1, lambda1)
+    expect("d1", d1, "is not e^-1 mod lcm(p1 - 1, q1 - 1)")
+    expect("ds", (d1 - dc) % lambda1, "is not (d1 - dc) mod lcm(p1 - 1, q1 - 1)")
+    for name in ("p1", "q1", "p2", "q2"):
+        if not probably_prime(i[name]):
+            problems.append((name, "is not prime"))
+    if p1 >= q1:
+        problems.append(("p1", "is not below q1 (the vectors list p1 < q1)"))
+    for name, (p, q) in (("q1", (p1, q1)), ("q2", (p2, q2))):
+        if p.bit_length() != k // 2 or q.bit_length() != k // 2:
+            problems.append((name, "a prime of the pair does not have k/2 bits"))
+        if abs(p - q) <= 1 << (k // 2 - 100):
+            problems.append((name, "|p - q| <= 2^(k/2 - 100)"))
+        if (p * q) ** 2 < 1 << (2 * k - 1):
+            problems.append((name, "p * q < sqrt(2) * 2^(k-1)"))
+    if dc >= 1 << (k + 128):
+        problems.append(("dc", "is not below 2^(k+128)"))
 
     n2 = p2 * q2
     n = n1 * n2
