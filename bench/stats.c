@@ -1,0 +1,62 @@
+#define _POSIX_C_SOURCE 200809L
+/* stats.c - timing series: monotonic clock, median and quantiles. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+double bench_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+void series_add(series *s, double seconds)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        double *v = realloc(s->v, cap * sizeof *v);
+        if (v == NULL)
+            abort();
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = seconds;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double series_quantile(const series *s, double q)
+{
+    if (s->n == 0)
+        return 0;
+    double *v = malloc(s->n * sizeof *v);
+    if (v == NULL)
+        abort();
+    memcpy(v, s->v, s->n * sizeof *v);
+    qsort(v, s->n, sizeof *v, cmp_double);
+    /* nearest-rank with linear interpolation */
+    double pos = q * (double)(s->n - 1);
+    size_t i = (size_t)pos;
+    double frac = pos - (double)i;
+    double r = i + 1 < s->n ? v[i] + frac * (v[i + 1] - v[i]) : v[i];
+    free(v);
+    return r;
+}
+
+double series_median(const series *s) { return series_quantile(s, 0.5); }
+double series_min(const series *s) { return series_quantile(s, 0.0); }
+double series_max(const series *s) { return series_quantile(s, 1.0); }
+
+void series_free(series *s)
+{
+    free(s->v);
+    s->v = NULL;
+    s->n = s->cap = 0;
+}
