@@ -2,13 +2,16 @@
  * writes: one object, members whose values are strings or non-negative
  * integers, no duplicate names, nothing but whitespace after the object.
  * Anything else (nesting, floats, negative numbers, true/false/null, bad
- * escapes, raw control characters, invalid UTF-8) is an error. */
+ * escapes, raw control characters, invalid UTF-8) is an error.  Vector files
+ * hold (test) key shares, so every buffer that held file text is wiped before
+ * it is released. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "splitkey/splitkey.h"
 
 typedef struct parser {
     const char *p;
@@ -100,6 +103,14 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+static void free_wiped(char *p, size_t len)
+{
+    if (p != NULL) {
+        sk_wipe(p, len);
+        free(p);
+    }
+}
+
 /* Parses a string at the cursor into a new NUL-terminated buffer.  \u escapes
  * are accepted for U+0001..U+007F only (the writer never emits others). */
 static int parse_string(parser *ps, char **out)
@@ -121,7 +132,7 @@ static int parse_string(parser *ps, char **out)
         size_t n = 1;
 
         if (c < 0) {
-            free(buf);
+            free_wiped(buf, cap);
             return fail(ps, "unterminated string");
         }
         if (c == '"') {
@@ -129,7 +140,7 @@ static int parse_string(parser *ps, char **out)
             break;
         }
         if (c < 0x20) {
-            free(buf);
+            free_wiped(buf, cap);
             return fail(ps, "control character in string");
         }
         if (c == '\\') {
@@ -149,11 +160,11 @@ static int parse_string(parser *ps, char **out)
             case 'u': {
                 unsigned v = 0;
                 if (hex4(ps, &v) != 0) {
-                    free(buf);
+                    free_wiped(buf, cap);
                     return -1;
                 }
                 if (v == 0 || v > 0x7f) {
-                    free(buf);
+                    free_wiped(buf, cap);
                     return fail(ps, "\\u escape outside U+0001..U+007F");
                 }
                 add[0] = (char)v;
@@ -161,27 +172,29 @@ static int parse_string(parser *ps, char **out)
             }
             default:
                 ps->pos--;
-                free(buf);
+                free_wiped(buf, cap);
                 return fail(ps, "bad escape");
             }
         } else {
             n = utf8_len((const unsigned char *)ps->p + ps->pos, ps->len - ps->pos);
             if (n == 0) {
-                free(buf);
+                free_wiped(buf, cap);
                 return fail(ps, "invalid UTF-8");
             }
             memcpy(add, ps->p + ps->pos, n);
             ps->pos += n;
         }
         if (used + n + 1 > cap) {
-            char *nbuf;
-            cap *= 2;
-            nbuf = realloc(buf, cap);
+            /* grow by copying, so that no unwiped copy is left behind */
+            char *nbuf = malloc(cap * 2);
             if (nbuf == NULL) {
-                free(buf);
+                free_wiped(buf, cap);
                 return fail(ps, "out of memory");
             }
+            memcpy(nbuf, buf, used);
+            free_wiped(buf, cap);
             buf = nbuf;
+            cap *= 2;
         }
         memcpy(buf + used, add, n);
         used += n;
@@ -216,8 +229,9 @@ static int parse_uint(parser *ps, unsigned long *out)
 void json_free(json_object *obj)
 {
     for (size_t i = 0; i < obj->count; i++) {
-        free(obj->members[i].key);
-        free(obj->members[i].str);
+        free_wiped(obj->members[i].key, strlen(obj->members[i].key));
+        if (obj->members[i].str != NULL)
+            free_wiped(obj->members[i].str, strlen(obj->members[i].str));
     }
     free(obj->members);
     obj->members = NULL;
@@ -279,7 +293,8 @@ int json_parse(json_object *out, const char *text, size_t len, char *err, size_t
                 json_member *nm = realloc(out->members, ncap * sizeof *nm);
                 if (nm == NULL) {
                     free(m.key);
-                    free(m.str);
+                    if (m.str != NULL)
+                        free_wiped(m.str, strlen(m.str));
                     fail(&ps, "out of memory");
                     goto fail;
                 }

@@ -347,6 +347,7 @@ static int check_file(const char *path, const char *base, key_cache *cache)
         return 1;
     }
     rc = json_parse(&obj, (const char *)text, len, err, sizeof err);
+    sk_wipe(text, len);
     free(text);
     if (rc != 0) {
         printf("%s: not valid JSON: %s\n", path, err);
