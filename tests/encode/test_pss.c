@@ -7,6 +7,7 @@
 
 #include "internal.h"
 #include "rsakey.h"
+#include "nullarg.h"
 #include "testutil.h"
 
 static const sk_hash all_hashes[] = {SK_HASH_SHA1, SK_HASH_SHA224, SK_HASH_SHA256,
@@ -81,6 +82,17 @@ static void test_pss_emsa(void)
                         all_rejected = 0;
                 }
                 CHECK(all_rejected);
+                /* The bits above emBits must be zero: set the highest one
+                 * (or the leading zero byte) and nothing else. */
+                memcpy(em2, em, em_len);
+                size_t skip = em_len - em_proper;
+                if (skip == 1)
+                    em2[0] = 0x01;
+                else if (8 * em_proper > bits - 1)
+                    em2[0] |= 0x80;
+                if (memcmp(em, em2, em_len) != 0)
+                    CHECK_RC(SK_ERR_VERIFY,
+                             sk_emsa_pss_verify(em2, em_len, bits, h, h, digest, hlen, slen));
             }
             /* One byte more salt than fits. */
             uint8_t digest[SK_MAX_HASH_LEN] = {0}, salt[512] = {0};
@@ -144,6 +156,52 @@ static void test_roundtrip_keys(void)
                 free(longer);
             }
         }
+        /* PKCS1 is strict: encodings a lenient ASN.1-parsing verifier might
+         * take are signed correctly with the private key and still refused. */
+        {
+            uint8_t digest[32];
+            fill(digest, 32);
+            static const uint8_t no_null[] = {0x30, 0x2f, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86,
+                                              0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x04,
+                                              0x20};
+            /* DigestInfo without the NULL parameters. */
+            memset(em, 0xff, k);
+            em[0] = 0x00;
+            em[1] = 0x01;
+            em[k - 32 - sizeof no_null - 1] = 0x00;
+            memcpy(em + k - 32 - sizeof no_null, no_null, sizeof no_null);
+            memcpy(em + k - 32, digest, 32);
+            test_rsa_private(&key, sig, em);
+            CHECK_RC(SK_ERR_VERIFY, sk_verify(pk, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, 32,
+                                              sig, k));
+            /* The right encoding with one padding byte changed. */
+            CHECK_OK(sk_encode(em, k, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, 32, NULL, 0,
+                               sizes[si]));
+            test_rsa_private(&key, sig, em);
+            CHECK_OK(sk_verify(pk, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, 32, sig, k));
+            em[5] = 0xfe;
+            test_rsa_private(&key, sig, em);
+            CHECK_RC(SK_ERR_VERIFY, sk_verify(pk, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, 32,
+                                              sig, k));
+        }
+        /* A valid signature whose top byte is zero, without that byte: the
+         * same integer, but RSAVP1 wants exactly k bytes.  (Such signatures
+         * are common when n's top byte is small, as for 1025 bits.) */
+        if (sizes[si] % 8 == 1) {
+            uint8_t digest[32];
+            int found = 0;
+            for (int tries = 0; tries < 200 && !found; tries++) {
+                fill(digest, 32);
+                CHECK_OK(sk_encode(em, k, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, 32, NULL, 0,
+                                   sizes[si]));
+                test_rsa_private(&key, sig, em);
+                found = sig[0] == 0;
+            }
+            CHECK(found);
+            CHECK_OK(sk_verify(pk, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, 32, sig, k));
+            CHECK_RC(SK_ERR_VERIFY,
+                     sk_verify(pk, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, 32, sig + 1, k - 1));
+        }
         /* A signature equal to n, or above it, is out of range. */
         uint8_t *nb = malloc(k);
         CHECK_OK(sk_pubkey_modulus(pk, nb, k));
@@ -198,7 +256,7 @@ static void test_pkcs1_layout(void)
     }
 }
 
-static void test_encode_args(void)
+SK_TEST_PASSES_NULL static void test_encode_args(void)
 {
     uint8_t em[256], digest[64] = {1}, salt[64] = {2};
     uint8_t *volatile null = NULL;

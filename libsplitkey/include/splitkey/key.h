@@ -31,12 +31,17 @@ typedef struct sk_pubkey sk_pubkey;
 
 /* Imports an RSA public key from PEM ("PUBLIC KEY" or "RSA PUBLIC KEY") or
  * DER (SubjectPublicKeyInfo or PKCS#1 RSAPublicKey).  PEM input may or may not
- * include its terminating NUL.  Returns SK_OK, SK_ERR_PEM, SK_ERR_DER or
- * SK_ERR_KEY_FORMAT (not RSA, e even or < 3, n even or < 512 bits). */
+ * include its terminating NUL.  DER is parsed strictly (definite lengths,
+ * minimal INTEGERs, nothing after the key); SubjectPublicKeyInfo must name
+ * rsaEncryption.  Returns SK_OK, SK_ERR_ARG (NULL or empty input),
+ * SK_ERR_NOMEM, SK_ERR_PEM, SK_ERR_DER or SK_ERR_KEY_FORMAT (not RSA, e even,
+ * < 3 or >= n, n even, < 512 or > 16384 bits); *out is NULL on failure. */
 SK_API SK_WARN_UNUSED int sk_pubkey_import(sk_pubkey **out, const uint8_t *data, size_t len)
     SK_NONNULL(1, 2);
 
-/* Builds a public key from a big-endian modulus and exponent. */
+/* Builds a public key from a big-endian modulus and exponent (leading zero
+ * bytes allowed), with the checks of sk_pubkey_import.  Returns SK_OK,
+ * SK_ERR_ARG (empty n or e), SK_ERR_NOMEM or SK_ERR_KEY_FORMAT. */
 SK_API SK_WARN_UNUSED int sk_pubkey_from_modulus(sk_pubkey **out, const uint8_t *n, size_t n_len,
                                                  const uint8_t *e, size_t e_len) SK_NONNULL(1, 2, 4);
 
@@ -46,14 +51,18 @@ SK_API SK_WARN_UNUSED int sk_pubkey_from_modulus(sk_pubkey **out, const uint8_t 
 SK_API SK_WARN_UNUSED int sk_pubkey_export_der(const sk_pubkey *key, uint8_t *out, size_t cap,
                                                size_t *written) SK_NONNULL(1, 4);
 
-/* Same, as a NUL-terminated PEM "PUBLIC KEY" block; *written excludes the NUL. */
+/* Same, as a NUL-terminated PEM "PUBLIC KEY" block (64-character lines,
+ * "\n" line ends); *written excludes the NUL.  On SK_ERR_BUFFER_TOO_SMALL
+ * *written holds the capacity needed, NUL included.  out may be NULL when
+ * cap is 0 (a size query), for both export functions. */
 SK_API SK_WARN_UNUSED int sk_pubkey_export_pem(const sk_pubkey *key, char *out, size_t cap,
                                                size_t *written) SK_NONNULL(1, 4);
 
 /* Size of the modulus in bits. */
 SK_API unsigned sk_pubkey_bits(const sk_pubkey *key) SK_NONNULL(1);
 
-/* Writes the modulus big-endian, left-padded with zeros to n_len bytes. */
+/* Writes the modulus big-endian, left-padded with zeros to n_len bytes.
+ * Returns SK_OK or SK_ERR_BUFFER_TOO_SMALL (n_len below the modulus size). */
 SK_API SK_WARN_UNUSED int sk_pubkey_modulus(const sk_pubkey *key, uint8_t *n, size_t n_len)
     SK_NONNULL(1, 2);
 

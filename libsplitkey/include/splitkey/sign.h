@@ -54,8 +54,11 @@ SK_API SK_WARN_UNUSED int sk_server_complete(const sk_server_share *share, uint8
     SK_NONNULL(1, 2, 4, 6);
 
 /* Verifies a signature over a digest under any RSA public key.  PSS uses MGF1
- * with the same hash and salt length = hash length.  Returns SK_OK or
- * SK_ERR_VERIFY (also for a signature of the wrong length or >= n), SK_ERR_HASH. */
+ * with the same hash and salt length = hash length; PKCS1 accepts only the
+ * one DER DigestInfo encoding (no missing NULL, no BER variants).  hash must
+ * be SHA-256, SHA-384 or SHA-512.  Returns SK_OK or SK_ERR_VERIFY (also for a
+ * signature of the wrong length or >= n), SK_ERR_HASH, or SK_ERR_ARG (unknown
+ * scheme, digest_len != sk_hash_len(hash)). */
 SK_API SK_WARN_UNUSED int sk_verify(const sk_pubkey *key, sk_scheme scheme, sk_hash hash,
                                     const uint8_t *digest, size_t digest_len, const uint8_t *sig,
                                     size_t sig_len) SK_NONNULL(1, 4, 6);

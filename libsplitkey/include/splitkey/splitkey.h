@@ -198,7 +198,9 @@ SK_API size_t sk_profile_dc_len(sk_profile profile);
 #define SK_DC_LEN(bits) (((size_t)(bits) + 128u) / 8u)  /* (k+128) / 8 */
 #define SK_MAX_SIG_LEN SK_SIG_LEN(SK_PROFILE_8K)
 
-/* Hashes data with the given hash.  out must hold sk_hash_len(hash) bytes. */
+/* Hashes data with the given hash (SHA-256, SHA-384 or SHA-512 only).  out
+ * must hold sk_hash_len(hash) bytes; data may be NULL when data_len is 0.
+ * Returns SK_OK, SK_ERR_HASH, SK_ERR_BUFFER_TOO_SMALL or SK_ERR_ARG. */
 SK_API SK_WARN_UNUSED int sk_digest(uint8_t *out, size_t out_len, sk_hash hash,
                                     const uint8_t *data, size_t data_len) SK_NONNULL(1);
 

@@ -364,7 +364,7 @@ int sk_pubkey_export_pem(const sk_pubkey *key, char *out, size_t cap, size_t *wr
     size_t lines = (b64_len + 63) / 64;
     size_t need = strlen(PEM_SPKI_BEGIN) + 1 + b64_len + lines + strlen(PEM_SPKI_END) + 1;
     if (cap < need + 1) {
-        *written = need;
+        *written = need + 1;
         rc = SK_ERR_BUFFER_TOO_SMALL;
         goto out;
     }

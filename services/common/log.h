@@ -1,0 +1,69 @@
+/*
+ * log.h - one line per request on stderr, with typed fields only.
+ *
+ * Nothing in this interface takes request or reply bytes: a request line
+ * holds the time, the request kind (an enum), the first 4 bytes of the key id
+ * (public, for correlation), the outcome (an error code) and the duration in
+ * microseconds.  There is no way to hand it a buffer, a PIN, a share or an
+ * OTP, so a handler cannot log one by accident.
+ *
+ * Line format (one write(2) per line, so lines from several threads never
+ * interleave):
+ *   2026-11-22T12:00:00.123456Z splitkey-server req kind=sign-submit
+ *       key=0a1b2c3d outcome=0 us=1234
+ * (on one line; key=- when the request names no key; outcome is 0 or a
+ * negative error code, followed by err="..." with its description).
+ *
+ * The request being served by the current thread carries its own record:
+ * the REP loop opens it before calling the handler and writes it after, and
+ * the handler fills in what only it knows with sk_reqlog_kind() and
+ * sk_reqlog_key().
+ */
+#ifndef SK_LOG_H
+#define SK_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Request kinds of the share server and the CA (protocol message types). */
+typedef enum sk_req_kind {
+    SK_REQ_UNKNOWN = 0,   /* not parsed (malformed, oversized, not yet handled) */
+    SK_REQ_ENROL_INIT,
+    SK_REQ_ENROL_SUBMIT,
+    SK_REQ_SESSION_CREATE,
+    SK_REQ_SESSION_FETCH,
+    SK_REQ_SESSION_RESULT,
+    SK_REQ_SIGN_SUBMIT,
+    SK_REQ_KEY_STATE,
+    SK_REQ_REFRESH_OTP,
+    SK_REQ_REVOKE,
+    SK_REQ_ISSUE,
+    SK_REQ_KIND_COUNT
+} sk_req_kind;
+
+/* Short name of a kind ("sign-submit"); "unknown" for out-of-range values. */
+const char *sk_req_kind_name(sk_req_kind kind);
+
+/* Sets the program name printed on every line (a static string). */
+void sk_log_init(const char *program);
+
+/* Writes a request line. key_id is NULL or SK_KEY_ID_LEN (16) bytes. */
+void sk_log_request(sk_req_kind kind, const uint8_t *key_id, int outcome, uint64_t duration_us);
+
+/* Operational messages (start, stop, configuration, pool refills).  The
+ * format string must be a literal; never pass key material, request bytes
+ * or anything read from a secret file. */
+void sk_log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void sk_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Per-thread record of the request being served. */
+void sk_reqlog_begin(void);
+void sk_reqlog_kind(sk_req_kind kind);
+void sk_reqlog_key(const uint8_t *key_id);
+/* Writes the line for the current request and clears the record. */
+void sk_reqlog_end(int outcome);
+
+/* Monotonic clock in microseconds (durations only). */
+uint64_t sk_clock_us(void);
+
+#endif

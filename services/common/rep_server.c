@@ -1,0 +1,249 @@
+/* rep_server.c - REP socket, one context + aio per worker thread. */
+#define _POSIX_C_SOURCE 200809L
+#include "rep_server.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "error_reply.h"
+#include "log.h"
+#include "splitkey/splitkey.h"
+#include "svc_error.h"
+
+struct worker {
+    struct sk_rep_server *srv;
+    nng_ctx ctx;
+    nng_aio *aio;
+    pthread_t thread;
+    bool started;
+};
+
+struct sk_rep_server {
+    nng_socket sock;
+    nng_listener listener;
+    sk_rep_config cfg;
+    unsigned nworkers;
+    struct worker *workers;
+    atomic_bool stopping;
+    char url[256];
+};
+
+static void wipe_free(uint8_t *p, size_t len)
+{
+    if (p == NULL)
+        return;
+    sk_wipe(p, len);
+    free(p);
+}
+
+/* Runs the handler (or refuses an oversized request) and leaves the reply in
+ * *reply, always non-NULL unless out of memory. */
+static void serve_one(struct sk_rep_server *srv, const uint8_t *req, size_t req_len,
+                      uint8_t **reply, size_t *reply_len)
+{
+    int rc;
+    *reply = NULL;
+    *reply_len = 0;
+    if (req_len > srv->cfg.max_request) {
+        rc = SK_ERR_LIMIT;
+    } else {
+        rc = srv->cfg.handler(srv->cfg.ctx, req, req_len, reply, reply_len);
+        if (rc == SK_OK && *reply == NULL && *reply_len != 0)
+            rc = SK_ERR_INTERNAL; /* a handler bug: a length without a buffer */
+    }
+    if (rc != SK_OK && *reply == NULL) {
+        if (sk_error_reply_encode(reply, reply_len, rc) != SK_OK) {
+            *reply = NULL;
+            *reply_len = 0;
+        }
+    }
+    if (srv->cfg.log_requests)
+        sk_reqlog_end(rc);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct sk_rep_server *srv = w->srv;
+    for (;;) {
+        nng_ctx_recv(w->ctx, w->aio);
+        nng_aio_wait(w->aio);
+        int rv = nng_aio_result(w->aio);
+        if (rv == NNG_ECLOSED || (rv != 0 && atomic_load(&srv->stopping)))
+            break;
+        if (rv != 0)
+            continue; /* a transient receive failure: keep serving */
+        nng_msg *msg = nng_aio_get_msg(w->aio);
+        nng_aio_set_msg(w->aio, NULL);
+
+        if (srv->cfg.log_requests)
+            sk_reqlog_begin();
+        uint8_t *reply = NULL;
+        size_t reply_len = 0;
+        serve_one(srv, nng_msg_body(msg), nng_msg_len(msg), &reply, &reply_len);
+
+        /* Reuse the message so its header (the route back) stays intact. */
+        sk_wipe(nng_msg_body(msg), nng_msg_len(msg));
+        nng_msg_clear(msg);
+        if (reply == NULL || nng_msg_append(msg, reply, reply_len) != 0) {
+            /* out of memory: nothing sensible to send; the client times out */
+            wipe_free(reply, reply_len);
+            nng_msg_free(msg);
+            continue;
+        }
+        wipe_free(reply, reply_len);
+        nng_aio_set_msg(w->aio, msg);
+        nng_ctx_send(w->ctx, w->aio);
+        nng_aio_wait(w->aio);
+        rv = nng_aio_result(w->aio);
+        if (rv != 0) {
+            /* on failure the message is still ours */
+            nng_msg *m = nng_aio_get_msg(w->aio);
+            if (m != NULL) {
+                sk_wipe(nng_msg_body(m), nng_msg_len(m));
+                nng_msg_free(m);
+            }
+            nng_aio_set_msg(w->aio, NULL);
+            if (rv == NNG_ECLOSED)
+                break;
+        }
+    }
+    return NULL;
+}
+
+static unsigned default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1u : n > 64 ? 64u : (unsigned)n;
+}
+
+/* Records the bound URL; for TCP with port 0 substitutes the chosen port. */
+static void record_url(struct sk_rep_server *srv)
+{
+    snprintf(srv->url, sizeof srv->url, "%s", srv->cfg.url);
+    if (strncmp(srv->cfg.url, "tcp", 3) != 0)
+        return;
+    int port = 0;
+    if (nng_listener_get_int(srv->listener, NNG_OPT_TCP_BOUND_PORT, &port) != 0)
+        return;
+    nng_url *u = NULL;
+    if (nng_url_parse(&u, srv->cfg.url) != 0)
+        return;
+    const char *host = u->u_hostname ? u->u_hostname : "";
+    if (strchr(host, ':') != NULL)
+        snprintf(srv->url, sizeof srv->url, "%s://[%s]:%d", u->u_scheme, host, port);
+    else
+        snprintf(srv->url, sizeof srv->url, "%s://%s:%d", u->u_scheme, host, port);
+    nng_url_free(u);
+}
+
+int sk_rep_server_start(sk_rep_server **out, const sk_rep_config *cfg)
+{
+    if (out == NULL || cfg == NULL || cfg->url == NULL || cfg->handler == NULL)
+        return SK_ERR_ARG;
+    *out = NULL;
+    struct sk_rep_server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return SK_ERR_NOMEM;
+    srv->cfg = *cfg;
+    if (srv->cfg.max_request == 0)
+        srv->cfg.max_request = SK_REP_DEFAULT_MAX_REQUEST;
+    srv->nworkers = cfg->workers ? cfg->workers : default_workers();
+    atomic_init(&srv->stopping, false);
+    int rc = SK_SVC_ERR_TRANSPORT, rv;
+    bool sock_open = false;
+
+    srv->workers = calloc(srv->nworkers, sizeof *srv->workers);
+    if (srv->workers == NULL) {
+        rc = SK_ERR_NOMEM;
+        goto fail;
+    }
+    if (nng_rep0_open(&srv->sock) != 0)
+        goto fail;
+    sock_open = true;
+    size_t transport_max = srv->cfg.max_request * SK_REP_TRANSPORT_FACTOR;
+    if (transport_max / SK_REP_TRANSPORT_FACTOR != srv->cfg.max_request)
+        transport_max = srv->cfg.max_request;
+    if (nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, transport_max) != 0)
+        goto fail;
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        struct worker *w = &srv->workers[i];
+        w->srv = srv;
+        if (nng_ctx_open(&w->ctx, srv->sock) != 0 || nng_aio_alloc(&w->aio, NULL, NULL) != 0)
+            goto fail;
+    }
+    rv = nng_listener_create(&srv->listener, srv->sock, srv->cfg.url);
+    if (rv != 0) {
+        rc = (rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP || rv == NNG_EINVAL) ? SK_SVC_ERR_CONFIG
+                                                                            : SK_SVC_ERR_TRANSPORT;
+        goto fail;
+    }
+    rv = nng_listener_start(srv->listener, 0);
+    if (rv != 0) {
+        rc = rv == NNG_EADDRINVAL ? SK_SVC_ERR_CONFIG : SK_SVC_ERR_TRANSPORT;
+        goto fail;
+    }
+    record_url(srv);
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        struct worker *w = &srv->workers[i];
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            rc = SK_ERR_NOMEM;
+            goto fail;
+        }
+        w->started = true;
+    }
+    *out = srv;
+    return SK_OK;
+
+fail:
+    atomic_store(&srv->stopping, true);
+    if (sock_open)
+        nng_close(srv->sock);
+    if (srv->workers != NULL) {
+        for (unsigned i = 0; i < srv->nworkers; i++) {
+            if (srv->workers[i].started)
+                pthread_join(srv->workers[i].thread, NULL);
+            if (srv->workers[i].aio != NULL)
+                nng_aio_free(srv->workers[i].aio);
+        }
+        free(srv->workers);
+    }
+    free(srv);
+    return rc;
+}
+
+int sk_rep_server_url(const sk_rep_server *srv, char *out, size_t cap)
+{
+    size_t n = strlen(srv->url);
+    if (n + 1 > cap)
+        return SK_ERR_BUFFER_TOO_SMALL;
+    memcpy(out, srv->url, n + 1);
+    return SK_OK;
+}
+
+unsigned sk_rep_server_workers(const sk_rep_server *srv) { return srv->nworkers; }
+
+void sk_rep_server_stop(sk_rep_server *srv)
+{
+    if (srv == NULL)
+        return;
+    atomic_store(&srv->stopping, true);
+    /* Closing the socket completes every pending receive with NNG_ECLOSED;
+     * a worker inside the handler finishes that request first. */
+    nng_close(srv->sock);
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        if (srv->workers[i].started)
+            pthread_join(srv->workers[i].thread, NULL);
+        nng_aio_free(srv->workers[i].aio);
+    }
+    free(srv->workers);
+    free(srv);
+}

@@ -1,0 +1,43 @@
+/*
+ * req_client.h - request/reply over nng REQ with a timeout, for the client
+ * programs (device, relying party) and for the share server talking to the
+ * CA.
+ *
+ * A client dials in the background, so it may be opened before the server
+ * is up; a call then waits up to the timeout for the connection, the send
+ * and the reply.  Calls are thread-safe: each uses its own nng context.
+ */
+#ifndef SK_REQ_CLIENT_H
+#define SK_REQ_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sk_req_client sk_req_client;
+
+#define SK_REQ_DEFAULT_TIMEOUT_MS 10000
+#define SK_REQ_DEFAULT_MAX_REPLY (1024u * 1024u)
+
+/* Opens a REQ socket dialling url.  timeout_ms bounds each call (0: the
+ * default); replies longer than max_reply (0: the default) are refused.
+ * Returns SK_OK, SK_SVC_ERR_CONFIG (bad URL) or SK_SVC_ERR_TRANSPORT. */
+int sk_req_client_open(sk_req_client **out, const char *url, unsigned timeout_ms,
+                       size_t max_reply);
+
+/* Sends req and waits for the reply.
+ * reply: out, a malloc'd buffer the caller frees (after wiping it if the
+ *        reply may hold secrets); NULL on failure.
+ * Returns SK_OK, SK_SVC_ERR_TIMEOUT, SK_SVC_ERR_TRANSPORT or SK_ERR_NOMEM.
+ * An error reply from the server (error_reply.h) is returned as SK_OK with
+ * the frame in *reply; decode it with sk_error_reply_decode(). */
+int sk_req_client_call(sk_req_client *c, uint8_t **reply, size_t *reply_len, const uint8_t *req,
+                       size_t req_len);
+
+/* Closes the socket.  NULL is ignored. */
+void sk_req_client_close(sk_req_client *c);
+
+/* One call on a fresh connection: open, call, close. */
+int sk_req_once(uint8_t **reply, size_t *reply_len, const char *url, unsigned timeout_ms,
+                const uint8_t *req, size_t req_len);
+
+#endif

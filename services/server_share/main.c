@@ -1,0 +1,416 @@
+/*
+ * splitkey-server - the share server (SPEC 5, 7).
+ *
+ *   splitkey-server init --dir DIR
+ *   splitkey-server run --dir DIR --listen URL [--db sqlite:PATH]
+ *       [--ca URL] [--open-enrolment] [--workers N] ...
+ *   splitkey-server token --dir DIR --subject "..." --purpose auth|sign
+ *
+ * Exit status: 0 success (and after SIGTERM/SIGINT), 2 usage or
+ * configuration error, 1 any other failure.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "handler.h"
+#include "identity.h"
+#include "log.h"
+#include "pool.h"
+#include "rep_server.h"
+#include "seal.h"
+#include "signals.h"
+#include "splitkey/splitkey.h"
+#include "store.h"
+#include "svc_error.h"
+
+#define PROG "splitkey-server"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: " PROG " COMMAND [OPTIONS]\n"
+            "\n"
+            "The share server of splitkey: holds the server half of every split key.\n"
+            "\n"
+            "commands:\n"
+            "  init --dir DIR        create the server identity (X25519 + Ed25519 key\n"
+            "                        pairs), the master key, DIR/server.pub and\n"
+            "                        DIR/server.conf; refuses to overwrite an identity\n"
+            "  run --dir DIR ...     serve requests (see " PROG " run --help)\n"
+            "  token --dir DIR ...   mint a one-time registration token\n"
+            "\n"
+            "Run '" PROG " COMMAND --help' for the options of a command.\n"
+            "Exit status: 0 success, 2 usage or configuration error, 1 other failure.\n");
+}
+
+static int fail(int rc, const char *msg)
+{
+    fprintf(stderr, PROG ": %s\n", msg);
+    return sk_svc_exit_code(rc);
+}
+
+/* ------------------------------------------------------------------ init */
+
+static int cmd_init(int argc, char **argv)
+{
+    char *dir = NULL;
+    sk_opt opts[] = {
+        {.name = "dir", .type = SK_OPT_STRING, .value = &dir, .flags = SK_OPT_REQUIRED,
+         .arg = "DIR", .help = "directory for the identity (created if missing)"},
+        {0},
+    };
+    char err[512] = "";
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        printf("usage: " PROG " init --dir DIR\n\n");
+        sk_config_usage(stdout, opts);
+        return 0;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc != SK_OK) {
+        sk_config_free(opts);
+        return fail(SK_SVC_ERR_CONFIG, err);
+    }
+    if (sk_init() != SK_OK) {
+        sk_config_free(opts);
+        return fail(SK_ERR_NOT_INITIALISED, "cannot initialise libsplitkey");
+    }
+    rc = sk_server_identity_create(dir, err, sizeof err);
+    if (rc != SK_OK) {
+        int code = sk_svc_exit_code(rc);
+        sk_config_free(opts);
+        fprintf(stderr, PROG ": %s\n", err);
+        return code;
+    }
+    printf("created the server identity in %s\n"
+           "  %s/server.pub   public keys: give it to clients and to splitkey-ca add-ra\n"
+           "  %s/server.conf  configuration\n",
+           dir, dir, dir);
+    sk_config_free(opts);
+    return 0;
+}
+
+/* ------------------------------------------------------------------- run */
+
+struct run_options {
+    char *dir, *config, *listen, *db, *ca, *pool_profiles, *ready_file;
+    bool open_enrolment;
+    unsigned workers, pool_size, max_request, session_ttl;
+};
+
+/* Parses "4K,6K" into profiles. */
+static int parse_profiles(sk_pool_config *pc, const char *list, char *err, size_t err_len)
+{
+    char *copy = strdup(list);
+    if (copy == NULL)
+        return SK_ERR_NOMEM;
+    int rc = SK_OK;
+    char *save = NULL;
+    pc->nprofiles = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        sk_profile p;
+        if (sk_profile_parse(&p, tok) != SK_OK) {
+            snprintf(err, err_len, "pool-profiles: unknown profile \"%s\" (use 4K, 6K, 8K)", tok);
+            rc = SK_SVC_ERR_CONFIG;
+            break;
+        }
+        bool dup = false;
+        for (size_t i = 0; i < pc->nprofiles; i++)
+            dup = dup || pc->profiles[i] == p;
+        if (!dup && pc->nprofiles < SK_POOL_MAX_PROFILES)
+            pc->profiles[pc->nprofiles++] = p;
+    }
+    free(copy);
+    return rc;
+}
+
+/* Turns the db option into a store URI; a relative sqlite path from the
+ * config file is relative to DIR. */
+static int resolve_db(char **uri, const char *db, bool from_flag, const char *dir, char *err,
+                      size_t err_len)
+{
+    *uri = NULL;
+    if (strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0) {
+        snprintf(err, err_len, "--db %s: the PostgreSQL store is not part of this build", db);
+        return SK_SVC_ERR_CONFIG;
+    }
+    if (strncmp(db, "sqlite:", 7) != 0 || db[7] == '\0') {
+        snprintf(err, err_len, "--db %s: expected sqlite:PATH or postgresql://...", db);
+        return SK_SVC_ERR_CONFIG;
+    }
+    const char *path = db + 7;
+    char *full = (path[0] == '/' || from_flag) ? strdup(path) : sk_path_join(dir, path);
+    if (full == NULL)
+        return SK_ERR_NOMEM;
+    /* the database's directory must exist */
+    char *slash = strrchr(full, '/');
+    if (slash != NULL && slash != full) {
+        *slash = '\0';
+        bool ok = sk_is_dir(full);
+        *slash = '/';
+        if (!ok) {
+            snprintf(err, err_len, "--db %s: no such directory", db);
+            free(full);
+            return SK_SVC_ERR_CONFIG;
+        }
+    }
+    size_t n = strlen(full) + 8;
+    *uri = malloc(n);
+    if (*uri == NULL) {
+        free(full);
+        return SK_ERR_NOMEM;
+    }
+    snprintf(*uri, n, "sqlite:%s", full);
+    free(full);
+    return SK_OK;
+}
+
+static void run_usage(const sk_opt *opts)
+{
+    printf("usage: " PROG " run --dir DIR --listen URL [OPTIONS]\n\n"
+           "Serves requests until SIGTERM or SIGINT.  Options may also be set in\n"
+           "DIR/server.conf (or --config FILE) as \"name = value\"; flags win.\n\n");
+    sk_config_usage(stdout, opts);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    struct run_options o = {.workers = 0, .pool_size = 4, .max_request = 64 * 1024,
+                            .session_ttl = 120};
+    char default_profiles[] = "6K";
+    o.pool_profiles = default_profiles;
+    sk_opt opts[] = {
+        {.name = "dir", .type = SK_OPT_DIR, .value = &o.dir,
+         .flags = SK_OPT_FLAG_ONLY | SK_OPT_REQUIRED, .arg = "DIR",
+         .help = "the directory made by init"},
+        {.name = "config", .type = SK_OPT_FILE, .value = &o.config, .flags = SK_OPT_FLAG_ONLY,
+         .arg = "FILE", .help = "config file (default DIR/server.conf if present)"},
+        {.name = "listen", .type = SK_OPT_URL, .value = &o.listen, .flags = SK_OPT_REQUIRED,
+         .arg = "URL", .help = "where to listen, e.g. tcp://127.0.0.1:7300"},
+        {.name = "db", .type = SK_OPT_STRING, .value = &o.db, .arg = "URI",
+         .help = "store: sqlite:PATH (default sqlite:DIR/server.db)"},
+        {.name = "ca", .type = SK_OPT_URL, .value = &o.ca, .arg = "URL",
+         .help = "CA issuer; without it keys activate without a certificate"},
+        {.name = "open-enrolment", .type = SK_OPT_BOOL, .value = &o.open_enrolment,
+         .help = "accept enrolments without a registration token (development)"},
+        {.name = "workers", .type = SK_OPT_UINT, .value = &o.workers, .min = 0, .max = 256,
+         .arg = "N", .help = "requests served at once (0: one per CPU)"},
+        {.name = "pool-size", .type = SK_OPT_UINT, .value = &o.pool_size, .min = 0, .max = 1000,
+         .arg = "N", .help = "pre-generated server keys kept per profile (0: none)"},
+        {.name = "pool-profiles", .type = SK_OPT_STRING, .value = &o.pool_profiles,
+         .arg = "LIST", .help = "profiles to keep keys for, e.g. 4K,6K (default 6K)"},
+        {.name = "max-request", .type = SK_OPT_UINT, .value = &o.max_request, .min = 256,
+         .max = 16u * 1024u * 1024u, .arg = "BYTES",
+         .help = "largest request served (default 65536)"},
+        {.name = "session-ttl", .type = SK_OPT_UINT, .value = &o.session_ttl, .min = 10,
+         .max = 3600, .arg = "SECONDS", .help = "signing session lifetime (default 120)"},
+        {.name = "ready-file", .type = SK_OPT_STRING, .value = &o.ready_file,
+         .flags = SK_OPT_FLAG_ONLY, .arg = "FILE",
+         .help = "write the bound URL here once listening"},
+        {0},
+    };
+    char err[768] = "";
+    int rc, exit_code = 1;
+    char *db_uri = NULL, *conf_path = NULL;
+    sk_master_key *master = NULL;
+    sk_server_identity *identity = NULL;
+    sk_store *store = NULL;
+    sk_pool_filler *pool = NULL;
+    sk_rep_server *srv = NULL;
+
+    rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        run_usage(opts);
+        exit_code = 0;
+        goto out;
+    }
+    if (rc != SK_OK)
+        goto config_error;
+    if (o.dir == NULL) {
+        snprintf(err, sizeof err, "missing --dir");
+        goto config_error;
+    }
+    if (!sk_is_dir(o.dir)) {
+        snprintf(err, sizeof err, "--dir: no such directory: %s", o.dir);
+        goto config_error;
+    }
+    if (o.config != NULL) {
+        conf_path = strdup(o.config);
+    } else {
+        conf_path = sk_path_join(o.dir, SK_SERVER_FILE_CONF);
+        if (conf_path != NULL && !sk_path_exists(conf_path)) {
+            free(conf_path);
+            conf_path = NULL;
+        }
+    }
+    if (conf_path != NULL && sk_config_parse_file(opts, conf_path, err, sizeof err) != SK_OK)
+        goto config_error;
+    if (sk_config_validate(opts, err, sizeof err) != SK_OK)
+        goto config_error;
+
+    sk_pool_config pc = {.target = o.pool_size};
+    if (parse_profiles(&pc, o.pool_profiles, err, sizeof err) != SK_OK)
+        goto config_error;
+    {
+        char default_db[] = "sqlite:" SK_SERVER_FILE_DB;
+        bool db_flag = false;
+        for (const sk_opt *op = opts; op->name != NULL; op++)
+            if (op->value == (void *)&o.db)
+                db_flag = op->from_flag;
+        if (resolve_db(&db_uri, o.db ? o.db : default_db, db_flag, o.dir, err, sizeof err) !=
+            SK_OK)
+            goto config_error;
+    }
+
+    sk_log_init(PROG);
+    if (sk_init() != SK_OK) {
+        fprintf(stderr, PROG ": cannot initialise libsplitkey\n");
+        goto out;
+    }
+    {
+        char *mk_path = sk_path_join(o.dir, SK_SERVER_FILE_MASTER);
+        rc = mk_path ? sk_master_key_load(&master, mk_path) : SK_ERR_NOMEM;
+        if (rc != SK_OK) {
+            if (rc == SK_ERR_NOT_FOUND)
+                snprintf(err, sizeof err, "%s: missing; run '" PROG " init --dir %s' first",
+                         mk_path, o.dir);
+            else
+                snprintf(err, sizeof err, "%s: %s", mk_path ? mk_path : SK_SERVER_FILE_MASTER,
+                         rc == SK_ERR_KEY_FORMAT ? "not a 32-byte master key"
+                                                 : sk_svc_strerror(rc));
+            free(mk_path);
+            goto config_error;
+        }
+        free(mk_path);
+    }
+    if (sk_server_identity_load(&identity, o.dir, err, sizeof err) != SK_OK)
+        goto config_error;
+
+    rc = sk_store_open(&store, db_uri);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG ": cannot open the store %s: %s\n", db_uri, sk_strerror(rc));
+        goto out;
+    }
+    if (sk_signals_install() != SK_OK) {
+        fprintf(stderr, PROG ": cannot install signal handlers\n");
+        goto out;
+    }
+
+    pc.store = store;
+    pc.master = master;
+    rc = sk_pool_filler_start(&pool, &pc);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG ": cannot start the server-key pool: %s\n", sk_strerror(rc));
+        goto out;
+    }
+
+    sk_share_server share = {
+        .store = store,
+        .master = master,
+        .identity = identity,
+        .pool = pool,
+        .ca_url = o.ca,
+        .open_enrolment = o.open_enrolment,
+        .session_ttl_s = o.session_ttl,
+    };
+    sk_rep_config rcfg = {
+        .url = o.listen,
+        .workers = o.workers,
+        .max_request = o.max_request,
+        .handler = sk_share_handle,
+        .ctx = &share,
+        .log_requests = 1,
+    };
+    rc = sk_rep_server_start(&srv, &rcfg);
+    if (rc != SK_OK) {
+        snprintf(err, sizeof err, "cannot listen on %s: %s", o.listen, sk_svc_strerror(rc));
+        if (rc == SK_SVC_ERR_CONFIG)
+            goto config_error;
+        fprintf(stderr, PROG ": %s\n", err);
+        goto out;
+    }
+    char url[256];
+    if (sk_rep_server_url(srv, url, sizeof url) != SK_OK)
+        snprintf(url, sizeof url, "%s", o.listen);
+    sk_log_notice("listening on %s with %u workers; store %s; enrolment %s; CA %s", url,
+                  sk_rep_server_workers(srv), db_uri,
+                  o.open_enrolment ? "open" : "by token", o.ca ? o.ca : "none");
+    if (o.ready_file != NULL) {
+        char line[300];
+        int n = snprintf(line, sizeof line, "%s\n", url);
+        rc = sk_file_write_atomic(o.ready_file, (const uint8_t *)line, (size_t)n,
+                                  SK_FILE_PUBLIC_MODE, 0);
+        if (rc != SK_OK) {
+            fprintf(stderr, PROG ": cannot write %s\n", o.ready_file);
+            goto out;
+        }
+    }
+
+    int sig = sk_signals_wait();
+    sk_log_notice("signal %d: stopping", sig);
+    exit_code = 0;
+    goto out;
+
+config_error:
+    fprintf(stderr, PROG ": %s\n", err);
+    exit_code = 2;
+out:
+    sk_rep_server_stop(srv); /* no request in flight after this */
+    sk_pool_filler_stop(pool);
+    sk_store_close(store);
+    sk_server_identity_free(identity);
+    sk_master_key_free(master);
+    if (exit_code == 0 && srv != NULL)
+        sk_log_notice("stopped");
+    free(db_uri);
+    free(conf_path);
+    sk_config_free(opts);
+    return exit_code;
+}
+
+/* ----------------------------------------------------------------- token */
+
+static int cmd_token(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: " PROG " token --dir DIR --subject \"C=..,GN=..,SN=..,"
+                   "serialNumber=..\" --purpose auth|sign\n\n"
+                   "Prints a one-time registration token for an identified person.\n");
+            return 0;
+        }
+    }
+    fprintf(stderr, PROG " token: registration tokens are not available in this build "
+                    "(run the server with --open-enrolment)\n");
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "init"))
+        return cmd_init(argc, argv);
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc, argv);
+    if (!strcmp(cmd, "token"))
+        return cmd_token(argc, argv);
+    fprintf(stderr, PROG ": unknown command \"%s\"\n", cmd);
+    usage(stderr);
+    return 2;
+}

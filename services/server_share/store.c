@@ -1,0 +1,360 @@
+/* store.c - the backend-independent part of the store: argument checks,
+ * one-operation transactions and fault injection. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+
+#include "splitkey/splitkey.h"
+#include "store_backend.h"
+
+static const struct sk_store_ops *const backends[] = {&sk_store_sqlite_ops};
+
+int sk_store_open(sk_store **out, const char *uri)
+{
+    if (out == NULL || uri == NULL)
+        return SK_ERR_ARG;
+    *out = NULL;
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        size_t sl = strlen(backends[i]->scheme);
+        if (strncmp(uri, backends[i]->scheme, sl) != 0)
+            continue;
+        if (uri[sl] == '\0')
+            return SK_ERR_ARG;
+        int rc = backends[i]->open(out, uri + sl);
+        if (rc == SK_OK)
+            atomic_init(&(*out)->fault, SK_STORE_FAULT_NONE);
+        return rc;
+    }
+    if (strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0)
+        return SK_ERR_UNSUPPORTED;
+    return SK_ERR_ARG;
+}
+
+void sk_store_close(sk_store *store)
+{
+    if (store != NULL)
+        store->ops->close(store);
+}
+
+int sk_store_schema_version(sk_store *store, int *version)
+{
+    if (store == NULL || version == NULL)
+        return SK_ERR_ARG;
+    return store->ops->schema_version(store, version);
+}
+
+int sk_store_schema_latest(void) { return sk_store_sqlite_latest(); }
+
+void sk_store_inject_fault(sk_store *store, sk_store_fault fault)
+{
+    if (store != NULL)
+        atomic_store(&store->fault, (int)fault);
+}
+
+int sk_store_begin(sk_store *store, sk_store_txn **txn)
+{
+    if (txn == NULL)
+        return SK_ERR_ARG;
+    *txn = NULL;
+    if (store == NULL)
+        return SK_ERR_ARG;
+    return store->ops->begin(store, txn, 1);
+}
+
+int sk_store_commit(sk_store_txn *txn)
+{
+    if (txn == NULL)
+        return SK_ERR_ARG;
+    sk_store *store = txn->store;
+    int fault = atomic_exchange(&store->fault, SK_STORE_FAULT_NONE);
+    if (fault != SK_STORE_FAULT_NONE) {
+        store->ops->rollback(txn);
+        return fault == SK_STORE_FAULT_BUSY ? SK_ERR_STORE_BUSY : SK_ERR_STORE;
+    }
+    return store->ops->commit(txn);
+}
+
+void sk_store_rollback(sk_store_txn *txn)
+{
+    if (txn != NULL)
+        txn->store->ops->rollback(txn);
+}
+
+int sk_store_run(sk_store *store, unsigned max_attempts, sk_store_step step, void *arg)
+{
+    if (store == NULL || step == NULL)
+        return SK_ERR_ARG;
+    if (max_attempts == 0)
+        max_attempts = 5;
+    int rc = SK_ERR_STORE_BUSY;
+    for (unsigned i = 0; i < max_attempts; i++) {
+        sk_store_txn *txn;
+        rc = sk_store_begin(store, &txn);
+        if (rc == SK_OK) {
+            rc = step(store, txn, arg);
+            if (rc == SK_OK)
+                rc = sk_store_commit(txn);
+            else
+                sk_store_rollback(txn);
+        }
+        if (rc != SK_ERR_STORE_BUSY && rc != SK_ERR_STORE_CONFLICT)
+            break;
+    }
+    return rc;
+}
+
+/* Runs expr in txn, or in a transaction of its own when txn is NULL (a write
+ * transaction for writes; its commit can carry an injected fault). */
+#define IN_TXN(store, txn, write, expr)                                        \
+    do {                                                                       \
+        if ((store) == NULL || ((txn) != NULL && (txn)->store != (store)))     \
+            return SK_ERR_ARG;                                                 \
+        sk_store_txn *own_ = NULL;                                             \
+        if ((txn) == NULL) {                                                   \
+            int brc_ = (store)->ops->begin((store), &own_, (write));           \
+            if (brc_ != SK_OK)                                                 \
+                return brc_;                                                   \
+            (txn) = own_;                                                      \
+        }                                                                      \
+        int rc_ = (expr);                                                      \
+        if (own_ != NULL) {                                                    \
+            if (rc_ != SK_OK)                                                  \
+                (store)->ops->rollback(own_);                                  \
+            else if (write)                                                    \
+                rc_ = sk_store_commit(own_);                                   \
+            else /* a read: ending it cannot lose anything */                  \
+                (store)->ops->rollback(own_);                                  \
+        }                                                                      \
+        return rc_;                                                            \
+    } while (0)
+
+static int check_person(const char *person_id)
+{
+    if (person_id == NULL)
+        return SK_ERR_ARG;
+    size_t n = strnlen(person_id, SK_STORE_PERSON_MAX + 1);
+    if (n == 0)
+        return SK_ERR_ARG;
+    return n > SK_STORE_PERSON_MAX ? SK_ERR_LIMIT : SK_OK;
+}
+
+static int check_blob(const uint8_t *blob, size_t len)
+{
+    if (blob == NULL && len != 0)
+        return SK_ERR_ARG;
+    return len > SK_STORE_BLOB_MAX ? SK_ERR_LIMIT : SK_OK;
+}
+
+static int check_key_record(const sk_key_record *rec)
+{
+    if (rec == NULL)
+        return SK_ERR_ARG;
+    int rc = check_person(rec->person_id);
+    return rc != SK_OK ? rc : check_blob(rec->blob, rec->blob_len);
+}
+
+/* ---------------------------------------------------------------- keys */
+
+int sk_store_key_insert(sk_store *store, sk_store_txn *txn, sk_key_record *rec)
+{
+    int rc = check_key_record(rec);
+    if (rc != SK_OK)
+        return rc;
+    IN_TXN(store, txn, 1, store->ops->key_insert(txn, rec));
+}
+
+int sk_store_key_get(sk_store *store, sk_store_txn *txn, sk_key_record *rec,
+                     const uint8_t *key_id)
+{
+    if (rec == NULL || key_id == NULL)
+        return SK_ERR_ARG;
+    memset(rec, 0, sizeof *rec);
+    IN_TXN(store, txn, 0, store->ops->key_get(txn, rec, key_id));
+}
+
+int sk_store_key_get_by_person(sk_store *store, sk_store_txn *txn, sk_key_record *rec,
+                               const char *person_id, uint32_t purpose)
+{
+    if (rec == NULL)
+        return SK_ERR_ARG;
+    memset(rec, 0, sizeof *rec);
+    int rc = check_person(person_id);
+    if (rc != SK_OK)
+        return rc;
+    IN_TXN(store, txn, 0, store->ops->key_get_by_person(txn, rec, person_id, purpose));
+}
+
+int sk_store_key_update(sk_store *store, sk_store_txn *txn, sk_key_record *rec)
+{
+    int rc = check_key_record(rec);
+    if (rc != SK_OK)
+        return rc;
+    IN_TXN(store, txn, 1, store->ops->key_update(txn, rec));
+}
+
+void sk_key_record_clear(sk_key_record *rec)
+{
+    if (rec == NULL)
+        return;
+    if (rec->blob != NULL) {
+        sk_wipe(rec->blob, rec->blob_len);
+        free(rec->blob);
+    }
+    memset(rec, 0, sizeof *rec);
+}
+
+/* ------------------------------------------------------------ sessions */
+
+int sk_store_session_insert(sk_store *store, sk_store_txn *txn, sk_session_record *rec)
+{
+    if (rec == NULL)
+        return SK_ERR_ARG;
+    int rc = check_blob(rec->blob, rec->blob_len);
+    if (rc != SK_OK)
+        return rc;
+    IN_TXN(store, txn, 1, store->ops->session_insert(txn, rec));
+}
+
+int sk_store_session_get(sk_store *store, sk_store_txn *txn, sk_session_record *rec,
+                         const uint8_t *session_id)
+{
+    if (rec == NULL || session_id == NULL)
+        return SK_ERR_ARG;
+    memset(rec, 0, sizeof *rec);
+    IN_TXN(store, txn, 0, store->ops->session_get(txn, rec, session_id));
+}
+
+int sk_store_session_update(sk_store *store, sk_store_txn *txn, sk_session_record *rec)
+{
+    if (rec == NULL)
+        return SK_ERR_ARG;
+    int rc = check_blob(rec->blob, rec->blob_len);
+    if (rc != SK_OK)
+        return rc;
+    IN_TXN(store, txn, 1, store->ops->session_update(txn, rec));
+}
+
+int sk_store_sessions_for_key(sk_store *store, sk_store_txn *txn, sk_session_record **recs,
+                              size_t *count, const uint8_t *key_id, int64_t now, size_t max)
+{
+    if (recs == NULL || count == NULL || key_id == NULL)
+        return SK_ERR_ARG;
+    *recs = NULL;
+    *count = 0;
+    IN_TXN(store, txn, 0, store->ops->sessions_for_key(txn, recs, count, key_id, now, max));
+}
+
+int sk_store_sessions_purge(sk_store *store, sk_store_txn *txn, size_t *deleted, int64_t before)
+{
+    if (deleted == NULL)
+        return SK_ERR_ARG;
+    *deleted = 0;
+    IN_TXN(store, txn, 1, store->ops->sessions_purge(txn, deleted, before));
+}
+
+void sk_session_record_clear(sk_session_record *rec)
+{
+    if (rec == NULL)
+        return;
+    if (rec->blob != NULL) {
+        sk_wipe(rec->blob, rec->blob_len);
+        free(rec->blob);
+    }
+    memset(rec, 0, sizeof *rec);
+}
+
+void sk_session_records_free(sk_session_record *recs, size_t count)
+{
+    if (recs == NULL)
+        return;
+    for (size_t i = 0; i < count; i++)
+        sk_session_record_clear(&recs[i]);
+    free(recs);
+}
+
+/* --------------------------------------------------------- reply cache */
+
+static int check_request_id(const uint8_t *key_id, const uint8_t *request_id, size_t len)
+{
+    if (key_id == NULL || request_id == NULL || len == 0)
+        return SK_ERR_ARG;
+    return len > SK_STORE_REQUEST_ID_MAX ? SK_ERR_LIMIT : SK_OK;
+}
+
+int sk_store_reply_put(sk_store *store, sk_store_txn *txn, const uint8_t *key_id,
+                       const uint8_t *request_id, size_t request_id_len, const uint8_t *reply,
+                       size_t reply_len, int64_t now)
+{
+    int rc = check_request_id(key_id, request_id, request_id_len);
+    if (rc == SK_OK)
+        rc = check_blob(reply, reply_len);
+    if (rc != SK_OK)
+        return rc;
+    IN_TXN(store, txn, 1,
+           store->ops->reply_put(txn, key_id, request_id, request_id_len, reply, reply_len, now));
+}
+
+int sk_store_reply_get(sk_store *store, sk_store_txn *txn, uint8_t **reply, size_t *reply_len,
+                       const uint8_t *key_id, const uint8_t *request_id,
+                       size_t request_id_len)
+{
+    if (reply == NULL || reply_len == NULL)
+        return SK_ERR_ARG;
+    *reply = NULL;
+    *reply_len = 0;
+    int rc = check_request_id(key_id, request_id, request_id_len);
+    if (rc != SK_OK)
+        return rc;
+    IN_TXN(store, txn, 0,
+           store->ops->reply_get(txn, reply, reply_len, key_id, request_id, request_id_len));
+}
+
+/* ---------------------------------------------------------------- pool */
+
+int sk_store_pool_add(sk_store *store, sk_store_txn *txn, const uint8_t *pool_id,
+                      uint32_t profile, const uint8_t *sealed, size_t sealed_len)
+{
+    if (pool_id == NULL || sealed == NULL || sealed_len == 0)
+        return SK_ERR_ARG;
+    if (sealed_len > SK_STORE_BLOB_MAX)
+        return SK_ERR_LIMIT;
+    IN_TXN(store, txn, 1, store->ops->pool_add(txn, pool_id, profile, sealed, sealed_len));
+}
+
+int sk_store_pool_take(sk_store *store, sk_store_txn *txn, uint8_t *pool_id, uint8_t **sealed,
+                       size_t *sealed_len, uint32_t profile)
+{
+    if (pool_id == NULL || sealed == NULL || sealed_len == NULL)
+        return SK_ERR_ARG;
+    *sealed = NULL;
+    *sealed_len = 0;
+    memset(pool_id, 0, SK_STORE_ID_LEN);
+    IN_TXN(store, txn, 1, store->ops->pool_take(txn, pool_id, sealed, sealed_len, profile));
+}
+
+int sk_store_pool_count(sk_store *store, sk_store_txn *txn, size_t *count, uint32_t profile)
+{
+    if (count == NULL)
+        return SK_ERR_ARG;
+    *count = 0;
+    IN_TXN(store, txn, 0, store->ops->pool_count(txn, count, profile));
+}
+
+/* -------------------------------------------------------------- events */
+
+int sk_store_event_append(sk_store *store, sk_store_txn *txn, sk_event *ev)
+{
+    if (ev == NULL)
+        return SK_ERR_ARG;
+    IN_TXN(store, txn, 1, store->ops->event_append(txn, ev));
+}
+
+int sk_store_events(sk_store *store, sk_store_txn *txn, sk_event **events, size_t *count,
+                    const uint8_t *key_id, int64_t after_seq, size_t max)
+{
+    if (events == NULL || count == NULL)
+        return SK_ERR_ARG;
+    *events = NULL;
+    *count = 0;
+    IN_TXN(store, txn, 0, store->ops->events(txn, events, count, key_id, after_seq, max));
+}

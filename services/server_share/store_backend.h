@@ -1,0 +1,77 @@
+/*
+ * store_backend.h - what a store backend implements (private to the store).
+ *
+ * store.c checks arguments, runs operations called without a transaction in
+ * one of their own, and applies injected faults; a backend only talks to its
+ * database.  Every operation below receives a live transaction.  A backend
+ * embeds struct sk_store and struct sk_store_txn as the first member of its
+ * own structures.
+ *
+ * A PostgreSQL backend maps: begin -> BEGIN ISOLATION LEVEL READ COMMITTED on
+ * a pooled connection; key_update -> UPDATE ... WHERE key_id=$1 AND
+ * version=$2 (the row lock makes the compare-and-swap safe across
+ * processes); pool_take -> DELETE ... WHERE seq = (SELECT seq ... FOR UPDATE
+ * SKIP LOCKED LIMIT 1) RETURNING ...; serialization failures and lock
+ * timeouts -> SK_ERR_STORE_BUSY.
+ */
+#ifndef SK_STORE_BACKEND_H
+#define SK_STORE_BACKEND_H
+
+#include <stdatomic.h>
+
+#include "store.h"
+
+struct sk_store_ops {
+    const char *scheme; /* "sqlite:" */
+    int (*open)(sk_store **out, const char *location);
+    void (*close)(sk_store *store);
+    int (*schema_version)(sk_store *store, int *version);
+    /* write = 1: a write transaction (locks for writing at once) */
+    int (*begin)(sk_store *store, sk_store_txn **txn, int write);
+    int (*commit)(sk_store_txn *txn);  /* frees txn; rolls back on failure */
+    void (*rollback)(sk_store_txn *txn); /* frees txn */
+
+    int (*key_insert)(sk_store_txn *txn, sk_key_record *rec);
+    int (*key_get)(sk_store_txn *txn, sk_key_record *rec, const uint8_t *key_id);
+    int (*key_get_by_person)(sk_store_txn *txn, sk_key_record *rec, const char *person_id,
+                             uint32_t purpose);
+    int (*key_update)(sk_store_txn *txn, sk_key_record *rec);
+
+    int (*session_insert)(sk_store_txn *txn, sk_session_record *rec);
+    int (*session_get)(sk_store_txn *txn, sk_session_record *rec, const uint8_t *session_id);
+    int (*session_update)(sk_store_txn *txn, sk_session_record *rec);
+    int (*sessions_for_key)(sk_store_txn *txn, sk_session_record **recs, size_t *count,
+                            const uint8_t *key_id, int64_t now, size_t max);
+    int (*sessions_purge)(sk_store_txn *txn, size_t *deleted, int64_t before);
+
+    int (*reply_put)(sk_store_txn *txn, const uint8_t *key_id, const uint8_t *request_id,
+                     size_t request_id_len, const uint8_t *reply, size_t reply_len, int64_t now);
+    int (*reply_get)(sk_store_txn *txn, uint8_t **reply, size_t *reply_len,
+                     const uint8_t *key_id, const uint8_t *request_id, size_t request_id_len);
+
+    int (*pool_add)(sk_store_txn *txn, const uint8_t *pool_id, uint32_t profile,
+                    const uint8_t *sealed, size_t sealed_len);
+    int (*pool_take)(sk_store_txn *txn, uint8_t *pool_id, uint8_t **sealed, size_t *sealed_len,
+                     uint32_t profile);
+    int (*pool_count)(sk_store_txn *txn, size_t *count, uint32_t profile);
+
+    int (*event_append)(sk_store_txn *txn, sk_event *ev);
+    int (*events)(sk_store_txn *txn, sk_event **events, size_t *count, const uint8_t *key_id,
+                  int64_t after_seq, size_t max);
+};
+
+struct sk_store {
+    const struct sk_store_ops *ops;
+    atomic_int fault; /* sk_store_fault for the next commit */
+};
+
+struct sk_store_txn {
+    sk_store *store;
+};
+
+extern const struct sk_store_ops sk_store_sqlite_ops;
+
+/* Latest schema version of the SQLite backend. */
+int sk_store_sqlite_latest(void);
+
+#endif

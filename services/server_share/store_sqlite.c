@@ -1,0 +1,842 @@
+/*
+ * store_sqlite.c - the SQLite store backend.
+ *
+ * One database file in WAL mode with synchronous=FULL (a commit is on disk
+ * before it returns), foreign keys on, and a busy timeout.  Connections are
+ * kept in a small pool: a transaction takes one, so several worker threads
+ * read at once while writers queue on SQLite's write lock (write
+ * transactions start with BEGIN IMMEDIATE, which takes the lock up front and
+ * so cannot deadlock on an upgrade).  Every statement with a value in it is
+ * prepared and its values bound.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "splitkey/splitkey.h"
+#include "store_backend.h"
+
+#define SQ_IDLE_MAX 16
+#define SQ_BUSY_TIMEOUT_MS 5000
+
+struct sq_store {
+    sk_store base;
+    char *path;
+    pthread_mutex_t mu;
+    sqlite3 *idle[SQ_IDLE_MAX];
+    size_t nidle;
+};
+
+struct sq_txn {
+    sk_store_txn base;
+    sqlite3 *db;
+};
+
+/* ------------------------------------------------------------- schema */
+
+/* Migrations, applied in order; entry i takes the schema from version i to
+ * version i + 1.  Never edit a released entry: append a new one. */
+static const char *const migrations[] = {
+    /* 1: keys, sessions, reply cache, server-key pool, event log */
+    "CREATE TABLE keys ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  key_id BLOB NOT NULL UNIQUE CHECK (length(key_id) = 16),"
+    "  person_id TEXT NOT NULL CHECK (length(person_id) BETWEEN 1 AND 128),"
+    "  purpose INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL CHECK (version >= 1),"
+    "  record BLOB NOT NULL);"
+    "CREATE INDEX keys_person ON keys (person_id, purpose, seq);"
+    "CREATE TABLE sessions ("
+    "  session_id BLOB PRIMARY KEY CHECK (length(session_id) = 16),"
+    "  key_id BLOB NOT NULL REFERENCES keys (key_id),"
+    "  state INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL CHECK (version >= 1),"
+    "  record BLOB NOT NULL);"
+    "CREATE INDEX sessions_key ON sessions (key_id, expires_at);"
+    "CREATE TABLE reply_cache ("
+    "  key_id BLOB NOT NULL CHECK (length(key_id) = 16),"
+    "  request_id BLOB NOT NULL CHECK (length(request_id) BETWEEN 1 AND 32),"
+    "  reply BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (key_id, request_id));"
+    "CREATE TABLE server_key_pool ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  pool_id BLOB NOT NULL UNIQUE CHECK (length(pool_id) = 16),"
+    "  profile INTEGER NOT NULL,"
+    "  sealed BLOB NOT NULL);"
+    "CREATE INDEX server_key_pool_profile ON server_key_pool (profile, seq);"
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  at INTEGER NOT NULL,"
+    "  key_id BLOB CHECK (key_id IS NULL OR length(key_id) = 16),"
+    "  kind INTEGER NOT NULL,"
+    "  detail INTEGER NOT NULL);"
+    "CREATE INDEX events_key ON events (key_id, seq);"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+    /* 2: pruning the reply cache by age */
+    "CREATE INDEX reply_cache_created ON reply_cache (created_at);",
+};
+
+#define SQ_LATEST ((int)(sizeof migrations / sizeof migrations[0]))
+
+int sk_store_sqlite_latest(void) { return SQ_LATEST; }
+
+/* ------------------------------------------------------------ helpers */
+
+static int map_rc(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return SK_OK;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return SK_ERR_STORE_BUSY;
+    case SQLITE_CONSTRAINT:
+        return SK_ERR_STORE_CONFLICT;
+    case SQLITE_NOMEM:
+        return SK_ERR_NOMEM;
+    case SQLITE_TOOBIG:
+        return SK_ERR_LIMIT;
+    default: /* SQLITE_FULL, SQLITE_IOERR, SQLITE_CORRUPT, ... */
+        return SK_ERR_STORE;
+    }
+}
+
+static int prep(sqlite3 *db, sqlite3_stmt **st, const char *sql)
+{
+    int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK) {
+        *st = NULL;
+        return map_rc(rc);
+    }
+    return SK_OK;
+}
+
+static int bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t len)
+{
+    /* a NULL pointer would bind SQL NULL: bind an empty blob instead */
+    if (len == 0)
+        return sqlite3_bind_zeroblob(st, i, 0);
+    return sqlite3_bind_blob64(st, i, p, (sqlite3_uint64)len, SQLITE_STATIC);
+}
+
+/* Copies a blob column into a new buffer (NULL for an empty one). */
+static int copy_blob(uint8_t **out, size_t *len, sqlite3_stmt *st, int col)
+{
+    const void *p = sqlite3_column_blob(st, col);
+    int n = sqlite3_column_bytes(st, col);
+    *out = NULL;
+    *len = 0;
+    if (n <= 0)
+        return SK_OK;
+    uint8_t *b = malloc((size_t)n);
+    if (b == NULL)
+        return SK_ERR_NOMEM;
+    memcpy(b, p, (size_t)n);
+    *out = b;
+    *len = (size_t)n;
+    return SK_OK;
+}
+
+static bool copy_id(uint8_t *out, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_bytes(st, col) != SK_STORE_ID_LEN)
+        return false;
+    memcpy(out, sqlite3_column_blob(st, col), SK_STORE_ID_LEN);
+    return true;
+}
+
+/* Finalizes st and turns a step result into an error code. */
+static int finish(sqlite3_stmt *st, int step_rc)
+{
+    sqlite3_finalize(st);
+    return map_rc(step_rc);
+}
+
+static sqlite3 *txn_db(sk_store_txn *txn) { return ((struct sq_txn *)txn)->db; }
+
+/* -------------------------------------------------------- connections */
+
+static int conn_open(const char *path, sqlite3 **out)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(db);
+        *out = NULL;
+        return map_rc(rc) == SK_ERR_STORE_BUSY ? SK_ERR_STORE_BUSY : SK_ERR_STORE;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
+    rc = sqlite3_exec(db,
+                      "PRAGMA journal_mode=WAL;"
+                      "PRAGMA synchronous=FULL;"
+                      "PRAGMA foreign_keys=ON;"
+                      "PRAGMA secure_delete=ON;",
+                      NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        int mapped = map_rc(rc);
+        sqlite3_close(db);
+        *out = NULL;
+        return mapped == SK_ERR_STORE_BUSY ? mapped : SK_ERR_STORE;
+    }
+    *out = db;
+    return SK_OK;
+}
+
+static int conn_get(struct sq_store *s, sqlite3 **db)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->nidle > 0) {
+        *db = s->idle[--s->nidle];
+        pthread_mutex_unlock(&s->mu);
+        return SK_OK;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return conn_open(s->path, db);
+}
+
+static void conn_put(struct sq_store *s, sqlite3 *db)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->nidle < SQ_IDLE_MAX) {
+        s->idle[s->nidle++] = db;
+        db = NULL;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (db != NULL)
+        sqlite3_close(db);
+}
+
+/* ---------------------------------------------------------- migrations */
+
+static int read_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *st;
+    int rc = prep(db, &st, "SELECT version FROM schema_version");
+    if (rc != SK_OK)
+        return rc;
+    int step = sqlite3_step(st);
+    *version = step == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    return finish(st, step);
+}
+
+static int migrate(sqlite3 *db, const char *path)
+{
+    int rc = map_rc(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+    if (rc != SK_OK)
+        return rc;
+    int version = 0;
+    rc = map_rc(sqlite3_exec(db,
+                             "CREATE TABLE IF NOT EXISTS schema_version"
+                             " (version INTEGER NOT NULL)",
+                             NULL, NULL, NULL));
+    if (rc == SK_OK)
+        rc = read_version(db, &version);
+    if (rc == SK_OK && version < 0) {
+        version = 0;
+        rc = map_rc(sqlite3_exec(db, "INSERT INTO schema_version (version) VALUES (0)", NULL,
+                                 NULL, NULL));
+    }
+    if (rc == SK_OK && version > SQ_LATEST) {
+        sk_log_error("store %s: schema version %d is newer than this program's (%d)", path,
+                     version, SQ_LATEST);
+        rc = SK_ERR_STORE;
+    }
+    for (int v = version; rc == SK_OK && v < SQ_LATEST; v++) {
+        rc = map_rc(sqlite3_exec(db, migrations[v], NULL, NULL, NULL));
+        sqlite3_stmt *st = NULL;
+        if (rc == SK_OK)
+            rc = prep(db, &st, "UPDATE schema_version SET version = ?1");
+        if (rc == SK_OK) {
+            sqlite3_bind_int(st, 1, v + 1);
+            rc = finish(st, sqlite3_step(st));
+        }
+        if (rc == SK_OK)
+            sk_log_notice("store %s: migrated schema to version %d", path, v + 1);
+    }
+    if (rc == SK_OK)
+        rc = map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
+    if (rc != SK_OK && !sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    /* a constraint failure here means a broken database, not a conflict */
+    return rc == SK_ERR_STORE_CONFLICT ? SK_ERR_STORE : rc;
+}
+
+/* ------------------------------------------------------ open and close */
+
+static void sq_close(sk_store *store)
+{
+    struct sq_store *s = (struct sq_store *)store;
+    for (size_t i = 0; i < s->nidle; i++)
+        sqlite3_close(s->idle[i]);
+    pthread_mutex_destroy(&s->mu);
+    free(s->path);
+    free(s);
+}
+
+static int sq_open(sk_store **out, const char *location)
+{
+    struct sq_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return SK_ERR_NOMEM;
+    s->base.ops = &sk_store_sqlite_ops;
+    s->path = strdup(location);
+    if (s->path == NULL || pthread_mutex_init(&s->mu, NULL) != 0) {
+        free(s->path);
+        free(s);
+        return SK_ERR_NOMEM;
+    }
+    /* A new database is created 0600 whatever the umask: it holds sealed
+     * secrets and OTP hashes.  SQLite gives its -wal and -shm files the
+     * database file's permissions. */
+    int fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    sqlite3 *db;
+    int rc = conn_open(s->path, &db);
+    if (rc == SK_OK) {
+        rc = migrate(db, s->path);
+        if (rc == SK_OK)
+            conn_put(s, db);
+        else
+            sqlite3_close(db);
+    }
+    if (rc != SK_OK) {
+        sq_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return SK_OK;
+}
+
+static int sq_schema_version(sk_store *store, int *version)
+{
+    struct sq_store *s = (struct sq_store *)store;
+    sqlite3 *db;
+    int rc = conn_get(s, &db);
+    if (rc != SK_OK)
+        return rc;
+    rc = read_version(db, version);
+    conn_put(s, db);
+    return rc;
+}
+
+/* -------------------------------------------------------- transactions */
+
+static int sq_begin(sk_store *store, sk_store_txn **txn, int write)
+{
+    struct sq_store *s = (struct sq_store *)store;
+    struct sq_txn *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return SK_ERR_NOMEM;
+    int rc = conn_get(s, &t->db);
+    if (rc == SK_OK) {
+        rc = map_rc(sqlite3_exec(t->db, write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", NULL,
+                                 NULL, NULL));
+        if (rc != SK_OK)
+            conn_put(s, t->db);
+    }
+    if (rc != SK_OK) {
+        free(t);
+        return rc == SK_ERR_STORE_CONFLICT ? SK_ERR_STORE : rc;
+    }
+    t->base.store = store;
+    *txn = &t->base;
+    return SK_OK;
+}
+
+static void txn_end(struct sq_txn *t)
+{
+    if (!sqlite3_get_autocommit(t->db))
+        sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+    conn_put((struct sq_store *)t->base.store, t->db);
+    free(t);
+}
+
+static int sq_commit(sk_store_txn *txn)
+{
+    struct sq_txn *t = (struct sq_txn *)txn;
+    int rc = SK_ERR_STORE;
+    /* SQLite may already have rolled back after an I/O or full-disk error */
+    if (!sqlite3_get_autocommit(t->db))
+        rc = map_rc(sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL));
+    txn_end(t); /* rolls back what a failed COMMIT left open */
+    return rc == SK_ERR_STORE_CONFLICT ? SK_ERR_STORE : rc;
+}
+
+static void sq_rollback(sk_store_txn *txn) { txn_end((struct sq_txn *)txn); }
+
+/* ----------------------------------------------------------------- keys */
+
+#define KEY_COLUMNS "key_id, person_id, purpose, state, version, record"
+
+static int read_key_row(sk_key_record *rec, sqlite3_stmt *st)
+{
+    const unsigned char *person = sqlite3_column_text(st, 1);
+    int plen = sqlite3_column_bytes(st, 1);
+    if (!copy_id(rec->key_id, st, 0) || person == NULL || plen <= 0 ||
+        plen > (int)SK_STORE_PERSON_MAX)
+        return SK_ERR_STORE;
+    memcpy(rec->person_id, person, (size_t)plen);
+    rec->person_id[plen] = '\0';
+    rec->purpose = (uint32_t)sqlite3_column_int64(st, 2);
+    rec->state = (uint32_t)sqlite3_column_int64(st, 3);
+    rec->version = sqlite3_column_int64(st, 4);
+    return copy_blob(&rec->blob, &rec->blob_len, st, 5);
+}
+
+static int query_key(sk_key_record *rec, sqlite3_stmt *st)
+{
+    int step = sqlite3_step(st);
+    int rc;
+    if (step == SQLITE_ROW)
+        rc = read_key_row(rec, st);
+    else
+        rc = step == SQLITE_DONE ? SK_ERR_NOT_FOUND : map_rc(step);
+    sqlite3_finalize(st);
+    if (rc != SK_OK)
+        sk_key_record_clear(rec);
+    return rc;
+}
+
+static int sq_key_insert(sk_store_txn *txn, sk_key_record *rec)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st,
+                  "INSERT INTO keys (" KEY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, 1, ?5)");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_blob(st, 1, rec->key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rec->person_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, rec->purpose);
+    sqlite3_bind_int64(st, 4, rec->state);
+    bind_blob(st, 5, rec->blob, rec->blob_len);
+    rc = finish(st, sqlite3_step(st));
+    if (rc == SK_OK)
+        rec->version = 1;
+    return rc;
+}
+
+static int sq_key_get(sk_store_txn *txn, sk_key_record *rec, const uint8_t *key_id)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st, "SELECT " KEY_COLUMNS " FROM keys WHERE key_id = ?1");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_blob(st, 1, key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    return query_key(rec, st);
+}
+
+static int sq_key_get_by_person(sk_store_txn *txn, sk_key_record *rec, const char *person_id,
+                                uint32_t purpose)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st,
+                  "SELECT " KEY_COLUMNS " FROM keys WHERE person_id = ?1 AND purpose = ?2"
+                  " ORDER BY seq DESC LIMIT 1");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, person_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, purpose);
+    return query_key(rec, st);
+}
+
+/* After an update matched no row: SK_ERR_STORE_CONFLICT if the row exists
+ * (its version moved), SK_ERR_NOT_FOUND otherwise. */
+static int missing_or_moved(sqlite3 *db, const char *sql, const uint8_t *id)
+{
+    sqlite3_stmt *st;
+    int rc = prep(db, &st, sql);
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_blob(st, 1, id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (step == SQLITE_ROW)
+        return SK_ERR_STORE_CONFLICT;
+    return step == SQLITE_DONE ? SK_ERR_NOT_FOUND : map_rc(step);
+}
+
+static int sq_key_update(sk_store_txn *txn, sk_key_record *rec)
+{
+    sqlite3 *db = txn_db(txn);
+    sqlite3_stmt *st;
+    int rc = prep(db, &st,
+                  "UPDATE keys SET state = ?1, record = ?2, version = version + 1"
+                  " WHERE key_id = ?3 AND version = ?4");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, rec->state);
+    bind_blob(st, 2, rec->blob, rec->blob_len);
+    sqlite3_bind_blob(st, 3, rec->key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, rec->version);
+    rc = finish(st, sqlite3_step(st));
+    if (rc != SK_OK)
+        return rc;
+    if (sqlite3_changes(db) != 1)
+        return missing_or_moved(db, "SELECT 1 FROM keys WHERE key_id = ?1", rec->key_id);
+    rec->version++;
+    return SK_OK;
+}
+
+/* ------------------------------------------------------------- sessions */
+
+#define SESSION_COLUMNS "session_id, key_id, state, expires_at, version, record"
+
+static int read_session_row(sk_session_record *rec, sqlite3_stmt *st)
+{
+    if (!copy_id(rec->session_id, st, 0) || !copy_id(rec->key_id, st, 1))
+        return SK_ERR_STORE;
+    rec->state = (uint32_t)sqlite3_column_int64(st, 2);
+    rec->expires_at = sqlite3_column_int64(st, 3);
+    rec->version = sqlite3_column_int64(st, 4);
+    return copy_blob(&rec->blob, &rec->blob_len, st, 5);
+}
+
+static int key_exists(sqlite3 *db, const uint8_t *key_id)
+{
+    int rc = missing_or_moved(db, "SELECT 1 FROM keys WHERE key_id = ?1", key_id);
+    return rc == SK_ERR_STORE_CONFLICT ? SK_OK : rc;
+}
+
+static int sq_session_insert(sk_store_txn *txn, sk_session_record *rec)
+{
+    sqlite3 *db = txn_db(txn);
+    int rc = key_exists(db, rec->key_id);
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_stmt *st;
+    rc = prep(db, &st,
+              "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES (?1, ?2, ?3, ?4, 1, ?5)");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_blob(st, 1, rec->session_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, rec->key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, rec->state);
+    sqlite3_bind_int64(st, 4, rec->expires_at);
+    bind_blob(st, 5, rec->blob, rec->blob_len);
+    rc = finish(st, sqlite3_step(st));
+    if (rc == SK_OK)
+        rec->version = 1;
+    return rc;
+}
+
+static int sq_session_get(sk_store_txn *txn, sk_session_record *rec, const uint8_t *session_id)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st,
+                  "SELECT " SESSION_COLUMNS " FROM sessions WHERE session_id = ?1");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_blob(st, 1, session_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        rc = read_session_row(rec, st);
+    else
+        rc = step == SQLITE_DONE ? SK_ERR_NOT_FOUND : map_rc(step);
+    sqlite3_finalize(st);
+    if (rc != SK_OK)
+        sk_session_record_clear(rec);
+    return rc;
+}
+
+static int sq_session_update(sk_store_txn *txn, sk_session_record *rec)
+{
+    sqlite3 *db = txn_db(txn);
+    sqlite3_stmt *st;
+    int rc = prep(db, &st,
+                  "UPDATE sessions SET state = ?1, expires_at = ?2, record = ?3,"
+                  " version = version + 1 WHERE session_id = ?4 AND version = ?5");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, rec->state);
+    sqlite3_bind_int64(st, 2, rec->expires_at);
+    bind_blob(st, 3, rec->blob, rec->blob_len);
+    sqlite3_bind_blob(st, 4, rec->session_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, rec->version);
+    rc = finish(st, sqlite3_step(st));
+    if (rc != SK_OK)
+        return rc;
+    if (sqlite3_changes(db) != 1)
+        return missing_or_moved(db, "SELECT 1 FROM sessions WHERE session_id = ?1",
+                                rec->session_id);
+    rec->version++;
+    return SK_OK;
+}
+
+static int sq_sessions_for_key(sk_store_txn *txn, sk_session_record **recs, size_t *count,
+                               const uint8_t *key_id, int64_t now, size_t max)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st,
+                  "SELECT " SESSION_COLUMNS " FROM sessions"
+                  " WHERE key_id = ?1 AND expires_at > ?2"
+                  " ORDER BY expires_at, session_id LIMIT ?3");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_blob(st, 1, key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, max == 0 ? -1 : (sqlite3_int64)max);
+    sk_session_record *arr = NULL;
+    size_t n = 0, cap = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 4;
+            sk_session_record *na = realloc(arr, ncap * sizeof *na);
+            if (na == NULL) {
+                rc = SK_ERR_NOMEM;
+                break;
+            }
+            arr = na;
+            cap = ncap;
+        }
+        memset(&arr[n], 0, sizeof arr[n]);
+        rc = read_session_row(&arr[n], st);
+        n++;
+        if (rc != SK_OK)
+            break;
+    }
+    if (rc == SK_OK && step != SQLITE_DONE)
+        rc = map_rc(step);
+    sqlite3_finalize(st);
+    if (rc != SK_OK) {
+        sk_session_records_free(arr, n);
+        return rc;
+    }
+    *recs = arr;
+    *count = n;
+    return SK_OK;
+}
+
+static int sq_sessions_purge(sk_store_txn *txn, size_t *deleted, int64_t before)
+{
+    sqlite3 *db = txn_db(txn);
+    sqlite3_stmt *st;
+    int rc = prep(db, &st, "DELETE FROM sessions WHERE expires_at <= ?1");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, before);
+    rc = finish(st, sqlite3_step(st));
+    if (rc == SK_OK)
+        *deleted = (size_t)sqlite3_changes(db);
+    return rc;
+}
+
+/* ---------------------------------------------------------- reply cache */
+
+static int sq_reply_put(sk_store_txn *txn, const uint8_t *key_id, const uint8_t *request_id,
+                        size_t request_id_len, const uint8_t *reply, size_t reply_len,
+                        int64_t now)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st,
+                  "INSERT INTO reply_cache (key_id, request_id, reply, created_at)"
+                  " VALUES (?1, ?2, ?3, ?4)");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_blob(st, 1, key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, request_id, (int)request_id_len, SQLITE_STATIC);
+    bind_blob(st, 3, reply, reply_len);
+    sqlite3_bind_int64(st, 4, now);
+    return finish(st, sqlite3_step(st));
+}
+
+static int sq_reply_get(sk_store_txn *txn, uint8_t **reply, size_t *reply_len,
+                        const uint8_t *key_id, const uint8_t *request_id, size_t request_id_len)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st,
+                  "SELECT reply FROM reply_cache WHERE key_id = ?1 AND request_id = ?2");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_blob(st, 1, key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, request_id, (int)request_id_len, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        rc = copy_blob(reply, reply_len, st, 0);
+    else
+        rc = step == SQLITE_DONE ? SK_ERR_NOT_FOUND : map_rc(step);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- pool */
+
+static int sq_pool_add(sk_store_txn *txn, const uint8_t *pool_id, uint32_t profile,
+                       const uint8_t *sealed, size_t sealed_len)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st,
+                  "INSERT INTO server_key_pool (pool_id, profile, sealed) VALUES (?1, ?2, ?3)");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_blob(st, 1, pool_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, profile);
+    bind_blob(st, 3, sealed, sealed_len);
+    return finish(st, sqlite3_step(st));
+}
+
+static int sq_pool_take(sk_store_txn *txn, uint8_t *pool_id, uint8_t **sealed,
+                        size_t *sealed_len, uint32_t profile)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st,
+                  "DELETE FROM server_key_pool WHERE seq = (SELECT seq FROM server_key_pool"
+                  " WHERE profile = ?1 ORDER BY seq LIMIT 1) RETURNING pool_id, sealed");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, profile);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        rc = copy_id(pool_id, st, 0) ? copy_blob(sealed, sealed_len, st, 1) : SK_ERR_STORE;
+        if (rc == SK_OK) {
+            step = sqlite3_step(st);
+            rc = step == SQLITE_DONE ? SK_OK : map_rc(step);
+        }
+    } else {
+        rc = step == SQLITE_DONE ? SK_ERR_NOT_FOUND : map_rc(step);
+    }
+    sqlite3_finalize(st);
+    if (rc != SK_OK) {
+        if (*sealed != NULL) {
+            sk_wipe(*sealed, *sealed_len);
+            free(*sealed);
+        }
+        *sealed = NULL;
+        *sealed_len = 0;
+        memset(pool_id, 0, SK_STORE_ID_LEN);
+    }
+    return rc;
+}
+
+static int sq_pool_count(sk_store_txn *txn, size_t *count, uint32_t profile)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st, "SELECT count(*) FROM server_key_pool WHERE profile = ?1");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, profile);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *count = (size_t)sqlite3_column_int64(st, 0);
+    return finish(st, step);
+}
+
+/* --------------------------------------------------------------- events */
+
+static int sq_event_append(sk_store_txn *txn, sk_event *ev)
+{
+    sqlite3 *db = txn_db(txn);
+    sqlite3_stmt *st;
+    int rc = prep(db, &st, "INSERT INTO events (at, key_id, kind, detail) VALUES (?1, ?2, ?3, ?4)");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, ev->at);
+    if (ev->has_key)
+        sqlite3_bind_blob(st, 2, ev->key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
+    sqlite3_bind_int64(st, 3, ev->kind);
+    sqlite3_bind_int64(st, 4, ev->detail);
+    rc = finish(st, sqlite3_step(st));
+    if (rc == SK_OK)
+        ev->seq = sqlite3_last_insert_rowid(db);
+    return rc;
+}
+
+static int sq_events(sk_store_txn *txn, sk_event **events, size_t *count, const uint8_t *key_id,
+                     int64_t after_seq, size_t max)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st,
+                  "SELECT seq, at, key_id, kind, detail FROM events"
+                  " WHERE seq > ?1 AND (?2 IS NULL OR key_id = ?2) ORDER BY seq LIMIT ?3");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, after_seq);
+    if (key_id != NULL)
+        sqlite3_bind_blob(st, 2, key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
+    sqlite3_bind_int64(st, 3, max == 0 ? -1 : (sqlite3_int64)max);
+    sk_event *arr = NULL;
+    size_t n = 0, cap = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            sk_event *na = realloc(arr, ncap * sizeof *na);
+            if (na == NULL) {
+                rc = SK_ERR_NOMEM;
+                break;
+            }
+            arr = na;
+            cap = ncap;
+        }
+        sk_event *e = &arr[n++];
+        memset(e, 0, sizeof *e);
+        e->seq = sqlite3_column_int64(st, 0);
+        e->at = sqlite3_column_int64(st, 1);
+        e->has_key = sqlite3_column_type(st, 2) != SQLITE_NULL;
+        if (e->has_key && !copy_id(e->key_id, st, 2)) {
+            rc = SK_ERR_STORE;
+            break;
+        }
+        e->kind = (uint32_t)sqlite3_column_int64(st, 3);
+        e->detail = sqlite3_column_int64(st, 4);
+    }
+    if (rc == SK_OK && step != SQLITE_DONE)
+        rc = map_rc(step);
+    sqlite3_finalize(st);
+    if (rc != SK_OK) {
+        free(arr);
+        return rc;
+    }
+    *events = arr;
+    *count = n;
+    return SK_OK;
+}
+
+const struct sk_store_ops sk_store_sqlite_ops = {
+    .scheme = "sqlite:",
+    .open = sq_open,
+    .close = sq_close,
+    .schema_version = sq_schema_version,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .key_insert = sq_key_insert,
+    .key_get = sq_key_get,
+    .key_get_by_person = sq_key_get_by_person,
+    .key_update = sq_key_update,
+    .session_insert = sq_session_insert,
+    .session_get = sq_session_get,
+    .session_update = sq_session_update,
+    .sessions_for_key = sq_sessions_for_key,
+    .sessions_purge = sq_sessions_purge,
+    .reply_put = sq_reply_put,
+    .reply_get = sq_reply_get,
+    .pool_add = sq_pool_add,
+    .pool_take = sq_pool_take,
+    .pool_count = sq_pool_count,
+    .event_append = sq_event_append,
+    .events = sq_events,
+};

@@ -1,0 +1,674 @@
+/* test_store.c - the SQLite store: migrations, compare-and-swap,
+ * transactions, reply cache, pool, event log and injected faults. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "splitkey/splitkey.h"
+#include "store.h"
+#include "svctest.h"
+#include "testutil.h"
+
+static char *tmp;
+
+static sk_store *open_store(const char *name, char **path_out)
+{
+    char *path = sv_path(tmp, name);
+    size_t n = strlen(path) + 8;
+    char *uri = malloc(n);
+    snprintf(uri, n, "sqlite:%s", path);
+    sk_store *s = NULL;
+    CHECK_OK(sk_store_open(&s, uri));
+    free(uri);
+    if (path_out)
+        *path_out = path;
+    else
+        free(path);
+    return s;
+}
+
+static void make_key(sk_key_record *rec, uint8_t tag, const char *person, uint32_t purpose)
+{
+    memset(rec, 0, sizeof *rec);
+    memset(rec->key_id, tag, sizeof rec->key_id);
+    snprintf(rec->person_id, sizeof rec->person_id, "%s", person);
+    rec->purpose = purpose;
+    rec->state = 1;
+    rec->blob = malloc(8);
+    memset(rec->blob, tag, 8);
+    rec->blob_len = 8;
+}
+
+/* Runs sql on a separate raw connection; returns the sqlite result code. */
+static int raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    if (sqlite3_open(path, &db) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+
+static void test_open_and_migrate(void)
+{
+    char *path;
+    sk_store *s = open_store("m.db", &path);
+    int v = -1;
+    CHECK_OK(sk_store_schema_version(s, &v));
+    CHECK(v == sk_store_schema_latest());
+    CHECK(sk_store_schema_latest() >= 1);
+    sk_store_close(s);
+    CHECK(sv_mode(path) == 0600); /* sealed secrets inside: not world-readable */
+
+    /* WAL mode persisted; every table exists */
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0);
+    sqlite3_finalize(st);
+    const char *tables[] = {"schema_version", "keys", "sessions", "reply_cache",
+                            "server_key_pool", "events"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type='table'"
+                                     " AND name=?1", -1, &st, NULL) == SQLITE_OK);
+        sqlite3_bind_text(st, 1, tables[i], -1, SQLITE_STATIC);
+        CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+
+    /* reopening keeps data and version */
+    s = open_store("m.db", NULL);
+    sk_key_record k, got;
+    make_key(&k, 7, "PNOLV-1", 2);
+    CHECK_OK(sk_store_key_insert(s, NULL, &k));
+    sk_store_close(s);
+    s = open_store("m.db", NULL);
+    CHECK_OK(sk_store_schema_version(s, &v));
+    CHECK(v == sk_store_schema_latest());
+    CHECK_OK(sk_store_key_get(s, NULL, &got, k.key_id));
+    sk_key_record_clear(&got);
+    sk_store_close(s);
+    sk_key_record_clear(&k);
+
+    /* a database at an older version gets only the missing migrations */
+    CHECK(raw_exec(path, "DROP INDEX reply_cache_created;"
+                         "UPDATE schema_version SET version = 1") == SQLITE_OK);
+    s = open_store("m.db", NULL);
+    CHECK_OK(sk_store_schema_version(s, &v));
+    CHECK(v == sk_store_schema_latest());
+    sk_store_close(s);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type='index'"
+                                 " AND name='reply_cache_created'", -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    /* a database from a newer program is refused, and left alone */
+    CHECK(raw_exec(path, "UPDATE schema_version SET version = 999") == SQLITE_OK);
+    sk_store *s2 = (sk_store *)1;
+    char uri[4200];
+    snprintf(uri, sizeof uri, "sqlite:%s", path);
+    CHECK_RC(SK_ERR_STORE, sk_store_open(&s2, uri));
+    CHECK(s2 == NULL);
+    CHECK(raw_exec(path, "SELECT 1 FROM keys") == SQLITE_OK);
+
+    /* not a database */
+    char *junk = sv_path(tmp, "junk.db");
+    CHECK(sv_write(junk, "this is not an SQLite database, not even close......\n") == 0);
+    snprintf(uri, sizeof uri, "sqlite:%s", junk);
+    CHECK_RC(SK_ERR_STORE, sk_store_open(&s2, uri));
+    free(junk);
+
+    CHECK_RC(SK_ERR_ARG, sk_store_open(&s2, "mysql://x"));
+    CHECK_RC(SK_ERR_ARG, sk_store_open(&s2, "sqlite:"));
+    CHECK_RC(SK_ERR_UNSUPPORTED, sk_store_open(&s2, "postgresql://localhost/sk"));
+    free(path);
+}
+
+static void test_keys_and_cas(void)
+{
+    sk_store *s = open_store("k.db", NULL);
+    sk_key_record a, b, got;
+    make_key(&a, 1, "PNOLV-100", 1);
+    make_key(&b, 2, "PNOLV-100", 1);
+    CHECK_OK(sk_store_key_insert(s, NULL, &a));
+    CHECK(a.version == 1);
+    CHECK_RC(SK_ERR_STORE_CONFLICT, sk_store_key_insert(s, NULL, &a)); /* same id */
+    CHECK_OK(sk_store_key_insert(s, NULL, &b));
+
+    CHECK_OK(sk_store_key_get(s, NULL, &got, a.key_id));
+    CHECK(got.version == 1 && got.state == 1 && got.purpose == 1);
+    CHECK(strcmp(got.person_id, "PNOLV-100") == 0);
+    CHECK(got.blob_len == 8 && memcmp(got.blob, a.blob, 8) == 0);
+    sk_key_record_clear(&got);
+
+    /* by person: the most recent key for that purpose */
+    CHECK_OK(sk_store_key_get_by_person(s, NULL, &got, "PNOLV-100", 1));
+    CHECK(memcmp(got.key_id, b.key_id, 16) == 0);
+    sk_key_record_clear(&got);
+    CHECK_RC(SK_ERR_NOT_FOUND, sk_store_key_get_by_person(s, NULL, &got, "PNOLV-100", 2));
+    CHECK_RC(SK_ERR_NOT_FOUND, sk_store_key_get_by_person(s, NULL, &got, "PNOLV-999", 1));
+    uint8_t none[16] = {0x55};
+    CHECK_RC(SK_ERR_NOT_FOUND, sk_store_key_get(s, NULL, &got, none));
+    CHECK(got.blob == NULL && got.version == 0);
+
+    /* compare-and-swap: two readers of version 1, the second writer loses */
+    sk_key_record r1, r2;
+    CHECK_OK(sk_store_key_get(s, NULL, &r1, a.key_id));
+    CHECK_OK(sk_store_key_get(s, NULL, &r2, a.key_id));
+    r1.state = 2;
+    r1.blob[0] = 0xAA;
+    CHECK_OK(sk_store_key_update(s, NULL, &r1));
+    CHECK(r1.version == 2);
+    r2.state = 3;
+    r2.blob[0] = 0xBB;
+    CHECK_RC(SK_ERR_STORE_CONFLICT, sk_store_key_update(s, NULL, &r2));
+    CHECK(r2.version == 1);
+    CHECK_OK(sk_store_key_get(s, NULL, &got, a.key_id));
+    CHECK(got.version == 2 && got.state == 2 && got.blob[0] == 0xAA);
+    sk_key_record_clear(&got);
+    /* the loser re-reads and succeeds */
+    sk_key_record_clear(&r2);
+    CHECK_OK(sk_store_key_get(s, NULL, &r2, a.key_id));
+    r2.state = 3;
+    CHECK_OK(sk_store_key_update(s, NULL, &r2));
+    CHECK(r2.version == 3);
+
+    /* update of a key that does not exist */
+    sk_key_record ghost;
+    make_key(&ghost, 9, "PNOLV-9", 1);
+    CHECK_RC(SK_ERR_NOT_FOUND, sk_store_key_update(s, NULL, &ghost));
+
+    /* empty blob round trip; bad arguments change nothing */
+    sk_key_record e;
+    make_key(&e, 3, "PNOLV-3", 2);
+    free(e.blob);
+    e.blob = NULL;
+    e.blob_len = 0;
+    CHECK_OK(sk_store_key_insert(s, NULL, &e));
+    CHECK_OK(sk_store_key_get(s, NULL, &got, e.key_id));
+    CHECK(got.blob == NULL && got.blob_len == 0);
+    sk_key_record_clear(&got);
+    sk_key_record bad;
+    make_key(&bad, 4, "", 1);
+    CHECK_RC(SK_ERR_ARG, sk_store_key_insert(s, NULL, &bad));
+    memset(bad.person_id, 'x', sizeof bad.person_id); /* not terminated in range */
+    CHECK_RC(SK_ERR_LIMIT, sk_store_key_insert(s, NULL, &bad));
+    CHECK_RC(SK_ERR_NOT_FOUND, sk_store_key_get(s, NULL, &got, bad.key_id));
+
+    sk_key_record_clear(&bad);
+    sk_key_record_clear(&e);
+    sk_key_record_clear(&ghost);
+    sk_key_record_clear(&r1);
+    sk_key_record_clear(&r2);
+    sk_key_record_clear(&a);
+    sk_key_record_clear(&b);
+    sk_store_close(s);
+}
+
+static void count_all(sk_store *s, const uint8_t *key_id, int *keys, int *sessions, int *replies,
+                      int *events)
+{
+    sk_key_record k;
+    *keys = sk_store_key_get(s, NULL, &k, key_id) == SK_OK;
+    sk_key_record_clear(&k);
+    sk_session_record *recs;
+    size_t n = 0;
+    CHECK_OK(sk_store_sessions_for_key(s, NULL, &recs, &n, key_id, 0, 0));
+    *sessions = (int)n;
+    sk_session_records_free(recs, n);
+    uint8_t *r;
+    size_t rl;
+    uint8_t rid[4] = {1, 2, 3, 4};
+    *replies = sk_store_reply_get(s, NULL, &r, &rl, key_id, rid, sizeof rid) == SK_OK;
+    free(r);
+    sk_event *ev;
+    CHECK_OK(sk_store_events(s, NULL, &ev, &n, key_id, 0, 0));
+    *events = (int)n;
+    free(ev);
+}
+
+/* Writes key + session + reply + event for key tag in txn. */
+static int write_step(sk_store *s, sk_store_txn *txn, uint8_t tag)
+{
+    sk_key_record k;
+    make_key(&k, tag, "PNOLV-T", 1);
+    int rc = sk_store_key_insert(s, txn, &k);
+    sk_session_record se = {.state = 1, .expires_at = 1000};
+    memset(se.session_id, tag ^ 0xFF, 16);
+    memcpy(se.key_id, k.key_id, 16);
+    if (rc == SK_OK)
+        rc = sk_store_session_insert(s, txn, &se);
+    uint8_t rid[4] = {1, 2, 3, 4};
+    const uint8_t reply[] = "reply";
+    if (rc == SK_OK)
+        rc = sk_store_reply_put(s, txn, k.key_id, rid, sizeof rid, reply, sizeof reply, 10);
+    sk_event ev = {.at = 10, .has_key = 1, .kind = 1, .detail = 0};
+    memcpy(ev.key_id, k.key_id, 16);
+    if (rc == SK_OK)
+        rc = sk_store_event_append(s, txn, &ev);
+    sk_key_record_clear(&k);
+    return rc;
+}
+
+static void test_transactions(void)
+{
+    sk_store *s = open_store("t.db", NULL);
+    uint8_t id1[16], id2[16], id3[16];
+    memset(id1, 0x11, 16);
+    memset(id2, 0x22, 16);
+    memset(id3, 0x33, 16);
+    int k, se, r, e;
+
+    /* rollback: nothing of the step remains */
+    sk_store_txn *txn;
+    CHECK_OK(sk_store_begin(s, &txn));
+    CHECK_OK(write_step(s, txn, 0x11));
+    sk_store_rollback(txn);
+    count_all(s, id1, &k, &se, &r, &e);
+    CHECK(k == 0 && se == 0 && r == 0 && e == 0);
+
+    /* commit: all of it */
+    CHECK_OK(sk_store_begin(s, &txn));
+    CHECK_OK(write_step(s, txn, 0x22));
+    CHECK_OK(sk_store_commit(txn));
+    count_all(s, id2, &k, &se, &r, &e);
+    CHECK(k == 1 && se == 1 && r == 1 && e == 1);
+
+    /* a failing operation half-way, then rollback: no partial state */
+    CHECK_OK(sk_store_begin(s, &txn));
+    CHECK_OK(write_step(s, txn, 0x33));
+    sk_key_record dup;
+    make_key(&dup, 0x22, "PNOLV-T", 1);
+    CHECK_RC(SK_ERR_STORE_CONFLICT, sk_store_key_insert(s, txn, &dup));
+    sk_key_record_clear(&dup);
+    sk_store_rollback(txn);
+    count_all(s, id3, &k, &se, &r, &e);
+    CHECK(k == 0 && se == 0 && r == 0 && e == 0);
+
+    /* sessions need their key */
+    sk_session_record orphan = {.state = 1, .expires_at = 5};
+    memset(orphan.session_id, 0x44, 16);
+    memset(orphan.key_id, 0x45, 16);
+    CHECK_RC(SK_ERR_NOT_FOUND, sk_store_session_insert(s, NULL, &orphan));
+
+    /* session compare-and-swap and expiry */
+    sk_session_record got, got2;
+    uint8_t sid[16];
+    memset(sid, 0x22 ^ 0xFF, 16);
+    CHECK_OK(sk_store_session_get(s, NULL, &got, sid));
+    CHECK_OK(sk_store_session_get(s, NULL, &got2, sid));
+    CHECK(got.version == 1 && got.expires_at == 1000);
+    got.state = 2;
+    CHECK_OK(sk_store_session_update(s, NULL, &got));
+    CHECK(got.version == 2);
+    got2.state = 3;
+    CHECK_RC(SK_ERR_STORE_CONFLICT, sk_store_session_update(s, NULL, &got2));
+    sk_session_record_clear(&got);
+    sk_session_record_clear(&got2);
+    CHECK_OK(sk_store_session_get(s, NULL, &got, sid));
+    CHECK(got.state == 2);
+    sk_session_record_clear(&got);
+    sk_session_record *recs;
+    size_t n;
+    CHECK_OK(sk_store_sessions_for_key(s, NULL, &recs, &n, id2, 999, 0));
+    CHECK(n == 1);
+    sk_session_records_free(recs, n);
+    CHECK_OK(sk_store_sessions_for_key(s, NULL, &recs, &n, id2, 1000, 0));
+    CHECK(n == 0);
+    sk_session_records_free(recs, n);
+    CHECK_OK(sk_store_sessions_purge(s, NULL, &n, 999));
+    CHECK(n == 0);
+    CHECK_OK(sk_store_sessions_purge(s, NULL, &n, 1000));
+    CHECK(n == 1);
+    CHECK_RC(SK_ERR_NOT_FOUND, sk_store_session_get(s, NULL, &got, sid));
+    sk_store_close(s);
+}
+
+static void test_reply_cache(void)
+{
+    sk_store *s = open_store("r.db", NULL);
+    uint8_t key[16], rid[16], rid2[16];
+    memset(key, 0x61, 16);
+    memset(rid, 0x62, 16);
+    memset(rid2, 0x63, 16);
+    const uint8_t first[] = {1, 2, 3}, second[] = {9, 9, 9, 9};
+    uint8_t *r;
+    size_t rl;
+    CHECK_RC(SK_ERR_NOT_FOUND, sk_store_reply_get(s, NULL, &r, &rl, key, rid, sizeof rid));
+    CHECK_OK(sk_store_reply_put(s, NULL, key, rid, sizeof rid, first, sizeof first, 5));
+    /* a retried request finds the first reply; a second put cannot replace it */
+    CHECK_RC(SK_ERR_STORE_CONFLICT,
+             sk_store_reply_put(s, NULL, key, rid, sizeof rid, second, sizeof second, 6));
+    CHECK_OK(sk_store_reply_get(s, NULL, &r, &rl, key, rid, sizeof rid));
+    CHECK(rl == sizeof first && memcmp(r, first, rl) == 0);
+    free(r);
+    CHECK_RC(SK_ERR_NOT_FOUND, sk_store_reply_get(s, NULL, &r, &rl, key, rid2, sizeof rid2));
+    CHECK(r == NULL && rl == 0);
+    /* same request id under another key is a different entry */
+    uint8_t key2[16];
+    memset(key2, 0x64, 16);
+    CHECK_OK(sk_store_reply_put(s, NULL, key2, rid, sizeof rid, second, sizeof second, 6));
+    CHECK_OK(sk_store_reply_get(s, NULL, &r, &rl, key, rid, sizeof rid));
+    CHECK(rl == sizeof first);
+    free(r);
+    uint8_t long_id[33] = {0};
+    CHECK_RC(SK_ERR_LIMIT, sk_store_reply_put(s, NULL, key, long_id, 33, first, 3, 1));
+    CHECK_RC(SK_ERR_ARG, sk_store_reply_put(s, NULL, key, long_id, 0, first, 3, 1));
+    sk_store_close(s);
+}
+
+struct taker {
+    sk_store *s;
+    uint8_t (*ids)[16];
+    size_t n;
+    int errors;
+};
+
+static void *take_all(void *arg)
+{
+    struct taker *t = arg;
+    for (;;) {
+        uint8_t id[16], *sealed;
+        size_t len;
+        int rc = sk_store_pool_take(t->s, NULL, id, &sealed, &len, 3072);
+        if (rc == SK_ERR_NOT_FOUND)
+            break;
+        if (rc == SK_ERR_STORE_BUSY)
+            continue; /* retry: the other thread held the write lock too long */
+        if (rc != SK_OK) {
+            t->errors++;
+            break;
+        }
+        /* the sealed bytes name their own pool id (written that way below) */
+        if (len != 20 || memcmp(sealed, id, 16) != 0)
+            t->errors++;
+        memcpy(t->ids[t->n++], id, 16);
+        free(sealed);
+    }
+    return NULL;
+}
+
+static void test_pool_atomic(void)
+{
+    sk_store *s = open_store("p.db", NULL);
+    enum { N = 200 };
+    sk_store_txn *txn;
+    CHECK_OK(sk_store_begin(s, &txn));
+    for (unsigned i = 0; i < N; i++) {
+        uint8_t id[16] = {0}, blob[20] = {0};
+        id[0] = (uint8_t)i;
+        id[1] = (uint8_t)(i >> 8);
+        memcpy(blob, id, 16);
+        CHECK_OK(sk_store_pool_add(s, txn, id, 3072, blob, sizeof blob));
+    }
+    uint8_t other[16] = {0xEE}, ob[4] = {1};
+    CHECK_OK(sk_store_pool_add(s, txn, other, 2048, ob, sizeof ob));
+    CHECK_OK(sk_store_commit(txn));
+    CHECK_RC(SK_ERR_STORE_CONFLICT, sk_store_pool_add(s, NULL, other, 2048, ob, sizeof ob));
+    size_t count;
+    CHECK_OK(sk_store_pool_count(s, NULL, &count, 3072));
+    CHECK(count == N);
+
+    static uint8_t ids_a[N][16], ids_b[N][16];
+    struct taker a = {.s = s, .ids = ids_a}, b = {.s = s, .ids = ids_b};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, take_all, &a);
+    pthread_create(&tb, NULL, take_all, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CHECK(a.errors == 0 && b.errors == 0);
+    CHECK(a.n + b.n == N);
+    /* every id exactly once across both threads */
+    static int seen[N];
+    memset(seen, 0, sizeof seen);
+    for (size_t i = 0; i < a.n + b.n; i++) {
+        const uint8_t *id = i < a.n ? ids_a[i] : ids_b[i - a.n];
+        unsigned v = id[0] | (unsigned)id[1] << 8;
+        if (v < N)
+            seen[v]++;
+    }
+    int once = 1;
+    for (int i = 0; i < N; i++)
+        once = once && seen[i] == 1;
+    CHECK(once);
+    CHECK_OK(sk_store_pool_count(s, NULL, &count, 3072));
+    CHECK(count == 0);
+    CHECK_OK(sk_store_pool_count(s, NULL, &count, 2048));
+    CHECK(count == 1); /* other profiles untouched */
+
+    /* a take rolled back puts the key back */
+    uint8_t id[16], *sealed;
+    size_t len;
+    CHECK_OK(sk_store_begin(s, &txn));
+    CHECK_OK(sk_store_pool_take(s, txn, id, &sealed, &len, 2048));
+    free(sealed);
+    sk_store_rollback(txn);
+    CHECK_OK(sk_store_pool_count(s, NULL, &count, 2048));
+    CHECK(count == 1);
+    sk_store_close(s);
+}
+
+static void test_events_append_only(void)
+{
+    char *path;
+    sk_store *s = open_store("e.db", &path);
+    uint8_t key[16];
+    memset(key, 0x77, 16);
+    int64_t last = 0;
+    for (int i = 0; i < 3; i++) {
+        sk_event ev = {.at = 100 + i, .has_key = i != 1, .kind = (uint32_t)i, .detail = -i};
+        memcpy(ev.key_id, key, 16);
+        CHECK_OK(sk_store_event_append(s, NULL, &ev));
+        CHECK(ev.seq > last);
+        last = ev.seq;
+    }
+    sk_event *evs;
+    size_t n;
+    CHECK_OK(sk_store_events(s, NULL, &evs, &n, NULL, 0, 0));
+    CHECK(n == 3);
+    if (n == 3)
+        CHECK(evs[1].has_key == 0 && evs[2].kind == 2 && evs[2].detail == -2 &&
+              evs[0].at == 100);
+    free(evs);
+    CHECK_OK(sk_store_events(s, NULL, &evs, &n, key, 0, 0));
+    CHECK(n == 2);
+    free(evs);
+    CHECK_OK(sk_store_events(s, NULL, &evs, &n, NULL, last - 1, 0));
+    CHECK(n == 1);
+    free(evs);
+    sk_store_close(s);
+    /* the database refuses to change or remove an event */
+    CHECK(raw_exec(path, "UPDATE events SET kind = 9") != SQLITE_OK);
+    CHECK(raw_exec(path, "DELETE FROM events") != SQLITE_OK);
+    s = open_store("e.db", NULL);
+    CHECK_OK(sk_store_events(s, NULL, &evs, &n, NULL, 0, 0));
+    CHECK(n == 3);
+    free(evs);
+    sk_store_close(s);
+    free(path);
+}
+
+static void test_faults(void)
+{
+    sk_store *s = open_store("f.db", NULL);
+    sk_key_record k;
+    make_key(&k, 0x5A, "PNOLV-F", 1);
+    CHECK_OK(sk_store_key_insert(s, NULL, &k));
+    const sk_store_fault faults[] = {SK_STORE_FAULT_BUSY, SK_STORE_FAULT_FULL,
+                                     SK_STORE_FAULT_IOERR};
+    const int codes[] = {SK_ERR_STORE_BUSY, SK_ERR_STORE, SK_ERR_STORE};
+    for (size_t i = 0; i < 3; i++) {
+        /* a whole protocol step in a transaction */
+        sk_key_record cur;
+        CHECK_OK(sk_store_key_get(s, NULL, &cur, k.key_id));
+        int64_t v = cur.version;
+        sk_store_txn *txn;
+        CHECK_OK(sk_store_begin(s, &txn));
+        cur.state = 9;
+        cur.blob[0] ^= 0xFF;
+        CHECK_OK(sk_store_key_update(s, txn, &cur));
+        uint8_t rid[2] = {0xF0, (uint8_t)i};
+        CHECK_OK(sk_store_reply_put(s, txn, k.key_id, rid, 2, rid, 2, 1));
+        sk_event ev = {.at = 1, .kind = 5};
+        CHECK_OK(sk_store_event_append(s, txn, &ev));
+        sk_store_inject_fault(s, faults[i]);
+        CHECK_RC(codes[i], sk_store_commit(txn));
+        /* nothing of it was kept */
+        sk_key_record after;
+        CHECK_OK(sk_store_key_get(s, NULL, &after, k.key_id));
+        CHECK(after.version == v && after.state == 1 && after.blob[0] == 0x5A);
+        sk_key_record_clear(&after);
+        uint8_t *r;
+        size_t rl;
+        CHECK_RC(SK_ERR_NOT_FOUND, sk_store_reply_get(s, NULL, &r, &rl, k.key_id, rid, 2));
+        sk_event *evs;
+        size_t n;
+        CHECK_OK(sk_store_events(s, NULL, &evs, &n, NULL, 0, 0));
+        CHECK(n == 0);
+        free(evs);
+        sk_key_record_clear(&cur);
+
+        /* a single operation in a transaction of its own */
+        uint8_t pid[16];
+        memset(pid, (int)i, 16);
+        sk_store_inject_fault(s, faults[i]);
+        CHECK_RC(codes[i], sk_store_pool_add(s, NULL, pid, 2048, pid, 16));
+        size_t count;
+        CHECK_OK(sk_store_pool_count(s, NULL, &count, 2048));
+        CHECK(count == 0);
+        /* one-shot: the next commit works */
+        CHECK_OK(sk_store_pool_add(s, NULL, pid, 2048, pid, 16));
+        uint8_t *sealed;
+        size_t sl;
+        CHECK_OK(sk_store_pool_take(s, NULL, pid, &sealed, &sl, 2048));
+        free(sealed);
+    }
+    sk_key_record_clear(&k);
+    sk_store_close(s);
+}
+
+/* A step that adds one event and, on its first attempts, reports a
+ * conflict after writing. */
+struct flaky {
+    int calls, conflicts;
+};
+
+static int flaky_step(sk_store *s, sk_store_txn *txn, void *arg)
+{
+    struct flaky *f = arg;
+    f->calls++;
+    sk_event ev = {.at = f->calls, .kind = 42};
+    int rc = sk_store_event_append(s, txn, &ev);
+    if (rc == SK_OK && f->calls <= f->conflicts)
+        return SK_ERR_STORE_CONFLICT;
+    return rc;
+}
+
+/* Increments a counter kept in a key record's blob: read, CAS update. */
+static int increment_step(sk_store *s, sk_store_txn *txn, void *arg)
+{
+    const uint8_t *key_id = arg;
+    sk_key_record k;
+    int rc = sk_store_key_get(s, txn, &k, key_id);
+    if (rc != SK_OK)
+        return rc;
+    uint32_t v = (uint32_t)k.blob[0] | (uint32_t)k.blob[1] << 8;
+    v++;
+    k.blob[0] = (uint8_t)v;
+    k.blob[1] = (uint8_t)(v >> 8);
+    rc = sk_store_key_update(s, txn, &k);
+    sk_key_record_clear(&k);
+    return rc;
+}
+
+struct incrementer {
+    sk_store *s;
+    uint8_t *key_id;
+    int failures;
+};
+
+static void *increment_many(void *arg)
+{
+    struct incrementer *in = arg;
+    for (int i = 0; i < 100; i++)
+        if (sk_store_run(in->s, 50, increment_step, in->key_id) != SK_OK)
+            in->failures++;
+    return NULL;
+}
+
+static void test_run_retries(void)
+{
+    sk_store *s = open_store("run.db", NULL);
+    /* two conflicts, then success: only the last attempt's event is kept */
+    struct flaky f = {.conflicts = 2};
+    CHECK_OK(sk_store_run(s, 5, flaky_step, &f));
+    CHECK(f.calls == 3);
+    sk_event *evs;
+    size_t n;
+    CHECK_OK(sk_store_events(s, NULL, &evs, &n, NULL, 0, 0));
+    CHECK(n == 1 && evs[0].at == 3);
+    free(evs);
+    /* out of attempts: the error comes back and nothing is kept */
+    struct flaky g = {.conflicts = 10};
+    CHECK_RC(SK_ERR_STORE_CONFLICT, sk_store_run(s, 3, flaky_step, &g));
+    CHECK(g.calls == 3);
+    CHECK_OK(sk_store_events(s, NULL, &evs, &n, NULL, 0, 0));
+    CHECK(n == 1);
+    free(evs);
+    /* an injected BUSY at commit is retried */
+    struct flaky h = {.conflicts = 0};
+    sk_store_inject_fault(s, SK_STORE_FAULT_BUSY);
+    CHECK_OK(sk_store_run(s, 5, flaky_step, &h));
+    CHECK(h.calls == 2);
+    /* an error that is not transient is not retried */
+    sk_store_inject_fault(s, SK_STORE_FAULT_IOERR);
+    struct flaky io = {.conflicts = 0};
+    CHECK_RC(SK_ERR_STORE, sk_store_run(s, 5, flaky_step, &io));
+    CHECK(io.calls == 1);
+
+    /* two threads incrementing one counter lose no update */
+    sk_key_record k;
+    make_key(&k, 0xC0, "PNOLV-C", 1);
+    memset(k.blob, 0, k.blob_len);
+    CHECK_OK(sk_store_key_insert(s, NULL, &k));
+    struct incrementer a = {.s = s, .key_id = k.key_id}, b = {.s = s, .key_id = k.key_id};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, increment_many, &a);
+    pthread_create(&tb, NULL, increment_many, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CHECK(a.failures == 0 && b.failures == 0);
+    sk_key_record got;
+    CHECK_OK(sk_store_key_get(s, NULL, &got, k.key_id));
+    CHECK(got.blob[0] == 200 && got.blob[1] == 0);
+    CHECK(got.version == 201);
+    sk_key_record_clear(&got);
+    sk_key_record_clear(&k);
+    sk_store_close(s);
+}
+
+int main(void)
+{
+    sk_test_init();
+    tmp = sv_tmpdir("store");
+    test_open_and_migrate();
+    test_keys_and_cas();
+    test_transactions();
+    test_reply_cache();
+    test_pool_atomic();
+    test_events_append_only();
+    test_faults();
+    test_run_retries();
+    sv_rmtree(tmp);
+    free(tmp);
+    return sk_test_done("test_svc_store");
+}
