@@ -1,6 +1,6 @@
 /*
  * cli.h - declarations shared by the files of the `splitkey` auditor and
- * developer tool: commands, option parsing, file and hex helpers, and the
+ * developer tool: commands, option parsing, file and hex functions, and the
  * small JSON writer and reader used for the two-party test vectors.
  *
  * Exit codes (SPEC 7): 0 success, 1 any other failure (an invalid signature,
