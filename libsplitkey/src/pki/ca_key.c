@@ -172,7 +172,7 @@ void pki_sig_alg(der *d, const sk_ca_key *key)
     der_close(d, m);
 }
 
-void pki_sign_into(der *d, const sk_ca_key *key, const uint8_t *tbs, size_t tbs_len)
+void pki_sign_body(der *d, const sk_ca_key *key, const uint8_t *tbs, size_t tbs_len)
 {
     if (d->err != SK_OK)
         return;
@@ -188,10 +188,15 @@ void pki_sign_into(der *d, const sk_ca_key *key, const uint8_t *tbs, size_t tbs_
         return;
     }
     sig[0] = 0; /* no unused bits */
-    size_t m = der_open(d, 0x30);
     der_raw(d, tbs, tbs_len);
     pki_sig_alg(d, key);
     der_tlv(d, MBEDTLS_ASN1_BIT_STRING, sig, sig_len + 1);
+}
+
+void pki_sign_into(der *d, const sk_ca_key *key, const uint8_t *tbs, size_t tbs_len)
+{
+    size_t m = der_open(d, 0x30);
+    pki_sign_body(d, key, tbs, tbs_len);
     der_close(d, m);
 }
 

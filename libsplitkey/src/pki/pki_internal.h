@@ -100,6 +100,8 @@ int pki_rng(void *ctx, unsigned char *out, size_t len);
  * SIGNED{ToBeSigned} form).  RSA: sha256WithRSAEncryption; P-384:
  * ecdsa-with-SHA384. */
 void pki_sign_into(der *d, const sk_ca_key *key, const uint8_t *tbs, size_t tbs_len);
+/* The same three fields without the enclosing SEQUENCE. */
+void pki_sign_body(der *d, const sk_ca_key *key, const uint8_t *tbs, size_t tbs_len);
 void pki_sig_alg(der *d, const sk_ca_key *key);
 /* SubjectPublicKeyInfo DER of the key into a fresh buffer. */
 int pki_key_spki(der *d, const sk_ca_key *key);
