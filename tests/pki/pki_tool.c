@@ -10,6 +10,7 @@
  *   pki_tool ocsp DIR REQ RESP.der     answers a request file
  *   pki_tool csr-check DIR CSR         PoP + enrolled-key check (exit 0: both pass)
  *   pki_tool csr-tamper IN OUT         flips a bit of a CSR's signature
+ *   pki_tool audit-sample OUT          a small valid audit log
  *
  * DIR/db.txt: one line per certificate, "serial state time reason". */
 #include <stdio.h>
@@ -379,6 +380,25 @@ static int cmd_csr_tamper(const char *in, const char *outp)
     return write_pem(outp, "CERTIFICATE REQUEST", der, dl);
 }
 
+static int cmd_audit_sample(const char *outp)
+{
+    static char log[8192];
+    size_t off = 0, w;
+    uint8_t prev[SK_AUDIT_HASH_LEN] = {0};
+    sk_serial s;
+    MUST(sk_serial_from_hex(&s, "5974dd0d39859044b93ef07ac2e92bad"));
+    for (uint64_t i = 1; i <= 4; i++) {
+        sk_audit_entry e = {i, NOW + (int64_t)i, i == 4 ? SK_AUDIT_REVOKE : SK_AUDIT_ISSUE, s,
+                            "C=LV,CN=BERZINS\\,ANDRIS,SN=BERZINS,GN=ANDRIS,"
+                            "serialNumber=PNOLV-010101-12345",
+                            SK_REASON_KEY_COMPROMISE};
+        s.bytes[15]++;
+        MUST(sk_audit_append(log + off, sizeof log - off, &w, prev, prev, &e));
+        off += w;
+    }
+    return write_file(outp, log, off);
+}
+
 int main(int argc, char **argv)
 {
     sk_test_init();
@@ -395,6 +415,8 @@ int main(int argc, char **argv)
         return cmd_csr_check(argv[2], argv[3]);
     if (argc == 4 && strcmp(argv[1], "csr-tamper") == 0)
         return cmd_csr_tamper(argv[2], argv[3]);
+    if (argc == 3 && strcmp(argv[1], "audit-sample") == 0)
+        return cmd_audit_sample(argv[2]);
     fprintf(stderr, "usage: see the comment at the top of pki_tool.c\n");
     return 2;
 }

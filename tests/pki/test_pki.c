@@ -368,8 +368,15 @@ static void test_crl(void)
     size_t count = 0;
     for (const mbedtls_x509_crl_entry *en = &crl.entry; en != NULL && en->raw.p != NULL;
          en = en->next) {
-        CHECK(en->serial.len == 16);
-        CHECK(memcmp(en->serial.p, e[count < 2 ? count : 0].serial.bytes, 16) == 0);
+        /* DER adds a zero byte in front of a serial whose top bit is set */
+        const uint8_t *sp = en->serial.p;
+        size_t sl = en->serial.len;
+        if (sl == 17 && sp[0] == 0) {
+            sp++;
+            sl--;
+        }
+        CHECK(sl == 16);
+        CHECK(memcmp(sp, e[count < 2 ? count : 0].serial.bytes, 16) == 0);
         count++;
     }
     CHECK(count == 2);
