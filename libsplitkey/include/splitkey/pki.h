@@ -309,14 +309,16 @@ typedef struct sk_ocsp_request sk_ocsp_request;
 #define SK_OCSP_MAX_NONCE_LEN 128u
 
 /* Parses a DER OCSPRequest.  Accepts CertIDs hashed with SHA-1 or SHA-256
- * (others are kept and answered "unknown"), at most SK_OCSP_MAX_REQUESTS of
+ * (others are kept; sk_ocsp_respond() never matches them to its CA), at
+ * most SK_OCSP_MAX_REQUESTS of
  * them, and an RFC 8954 nonce of 1..32 octets inside at most
  * SK_OCSP_MAX_NONCE_LEN bytes.  A signed request's signature is ignored.
  * Returns SK_OK or SK_ERR_OCSP (malformed), SK_ERR_LIMIT. */
 SK_API SK_WARN_UNUSED int sk_ocsp_request_parse(sk_ocsp_request **out, const uint8_t *der,
                                                 size_t len) SK_NONNULL(1, 2);
 SK_API size_t sk_ocsp_request_count(const sk_ocsp_request *req) SK_NONNULL(1);
-/* The serial of the i-th CertID. */
+/* The serial of the i-th CertID.  Returns SK_OK, SK_ERR_ARG (i out of range)
+ * or SK_ERR_NOT_FOUND (negative or longer than 20 bytes: no serial of ours). */
 SK_API SK_WARN_UNUSED int sk_ocsp_request_serial(const sk_ocsp_request *req, sk_serial *serial,
                                                  size_t i) SK_NONNULL(1, 2);
 /* The nonce's octets (not its encoding); *len 0 when there is none. */
