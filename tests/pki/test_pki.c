@@ -253,7 +253,20 @@ static void setup_ca(void)
         CHECK(mbedtls_pk_check_pair(&again->pk, &okey->pk) == 0);
     sk_ca_key_free(again);
     sk_wipe(pem, sizeof pem);
+    /* DER input too (the PEM body decoded) */
+    uint8_t key_der[SK_PKI_MAX_KEY_PEM_LEN];
+    size_t key_der_len;
+    CHECK_OK(sk_ca_key_export_pem(okey, pem, sizeof pem, &w));
+    CHECK_OK(sk_pem_decode(key_der, sizeof key_der, &key_der_len, "EC PRIVATE KEY",
+                           (const uint8_t *)pem, w));
+    CHECK_OK(sk_ca_key_import(&again, key_der, key_der_len));
+    if (again != NULL)
+        CHECK(mbedtls_pk_check_pair(&again->pk, &okey->pk) == 0);
+    sk_ca_key_free(again);
+    sk_wipe(key_der, sizeof key_der);
+    sk_wipe(pem, sizeof pem);
     CHECK_RC(SK_ERR_KEY_FORMAT, sk_ca_key_import(&again, (const uint8_t *)"junk", 4));
+    CHECK_RC(SK_ERR_KEY_FORMAT, sk_ca_key_import(&again, key_der, 20));
     sk_name_free(name);
     sk_name_free(oname);
 }

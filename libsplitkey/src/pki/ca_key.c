@@ -111,9 +111,13 @@ int sk_ca_key_import(sk_ca_key **out, const uint8_t *data, size_t len)
         goto out;
     memcpy(copy, data, len);
     copy[len] = 0;
-    size_t use = len;
-    if (len > 0 && data[len - 1] != 0 && memchr(data, '-', len < 64 ? len : 64) != NULL)
-        use = len + 1;
+    /* PEM (after optional white space) is passed with its NUL; DER as is. */
+    size_t skip = 0;
+    while (skip < len && (data[skip] == ' ' || data[skip] == '\t' || data[skip] == '\r' ||
+                          data[skip] == '\n'))
+        skip++;
+    bool pem = len - skip >= 10 && memcmp(data + skip, "-----BEGIN", 10) == 0;
+    size_t use = pem && data[len - 1] != 0 ? len + 1 : len;
     rc = SK_ERR_KEY_FORMAT;
     if (mbedtls_pk_parse_key(&k->pk, copy, use, NULL, 0) != 0)
         goto out;
