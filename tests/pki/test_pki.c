@@ -8,6 +8,7 @@
  * - OCSP: responses for hand-made requests; every truncation and byte
  *   mutation of a request and random garbage give a response, never a crash;
  * - audit log: edits, deletions, reordering and re-hashed edits are caught. */
+#include <mbedtls/base64.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
@@ -359,6 +360,62 @@ static void test_certs(void)
     sk_name_free(subject);
 }
 
+/* ------------------------------------------------------ reading certs back */
+
+static void test_cert_read(void)
+{
+    sk_cert *cert = NULL, *issuer = NULL, *signer = NULL;
+    CHECK_OK(sk_cert_parse(&cert, leaf[0], leaf_len[0]));
+    CHECK_OK(sk_cert_parse(&issuer, ca_der, ca_len));
+    CHECK_OK(sk_cert_parse(&signer, ocsp_der, ocsp_len));
+    if (cert == NULL || issuer == NULL || signer == NULL)
+        goto out;
+    size_t dl;
+    const uint8_t *d = sk_cert_der(cert, &dl);
+    CHECK(dl == leaf_len[0] && memcmp(d, leaf[0], dl) == 0);
+    sk_serial s;
+    CHECK_OK(sk_cert_serial(cert, &s));
+    CHECK(s.len == leaf_serial[0].len && memcmp(s.bytes, leaf_serial[0].bytes, s.len) == 0);
+    int64_t nb, na;
+    CHECK_OK(sk_cert_validity(cert, &nb, &na));
+    CHECK(nb == NOW && na == NOW + 1095LL * 86400);
+    sk_name *subj = NULL, *want = NULL;
+    CHECK_OK(sk_cert_subject(cert, &subj));
+    CHECK_OK(sk_name_parse_person(&want, NULL, PERSON));
+    CHECK(subj != NULL && want != NULL && memcmp(subj, want, sizeof *want) == 0);
+    sk_name_free(subj);
+    sk_name_free(want);
+    size_t n_len = 2 * fx.k / 8;
+    uint8_t n[1024];
+    CHECK_OK(sk_pubkey_modulus(fx.pub, n, n_len));
+    CHECK_OK(sk_cert_check_key(cert, n, n_len));
+    n[0] ^= 0x40;
+    CHECK_RC(SK_ERR_KEY_MISMATCH, sk_cert_check_key(cert, n, n_len));
+    CHECK_RC(SK_ERR_KEY_MISMATCH, sk_cert_check_key(signer, n, n_len)); /* an EC key */
+    sk_pubkey *pk = NULL;
+    CHECK_RC(SK_ERR_KEY_FORMAT, sk_cert_pubkey(signer, &pk));
+    CHECK_OK(sk_cert_check_issuer(cert, issuer));
+    CHECK_OK(sk_cert_check_issuer(issuer, issuer));
+    CHECK_RC(SK_ERR_CERT, sk_cert_check_issuer(cert, signer));
+    CHECK_RC(SK_ERR_CERT, sk_cert_check_issuer(issuer, cert));
+    sk_cert *junk = NULL;
+    CHECK(sk_cert_parse(&junk, leaf[0], leaf_len[0] - 1) != SK_OK && junk == NULL);
+    /* PEM input */
+    static char pem[2 * SK_PKI_MAX_CERT_LEN];
+    size_t pl;
+    CHECK_OK(sk_pem_encode(pem, sizeof pem, &pl, "CERTIFICATE", leaf[1], leaf_len[1]));
+    CHECK_OK(sk_cert_parse(&junk, (const uint8_t *)pem, pl));
+    sk_cert_free(junk);
+    sk_ca_key_type t;
+    CHECK_OK(sk_ca_key_type_parse(&t, "ec-p384"));
+    CHECK(t == SK_CA_KEY_EC_P384 && strcmp(sk_ca_key_type_name(SK_CA_KEY_RSA3072), "rsa3072") == 0);
+    CHECK_RC(SK_ERR_ARG, sk_ca_key_type_parse(&t, "rsa1024"));
+out:
+    sk_cert_free(cert);
+    sk_cert_free(issuer);
+    sk_cert_free(signer);
+}
+
 /* -------------------------------------------------------------------- CRL */
 
 static void test_crl(void)
@@ -617,6 +674,37 @@ static void test_ocsp(void)
     }
     CHECK(bad_results == 0);
 
+    /* RFC 5019 GET: URL-encoded base64 of the request */
+    {
+        der get;
+        der_init(&get);
+        make_request(&get, serials, 2, SK_HASH_SHA1, false, nonce, 16);
+        unsigned char b64[1024];
+        char url[3072];
+        size_t bl, ul = 0, dl;
+        CHECK(mbedtls_base64_encode(b64, sizeof b64, &bl, get.p, get.len) == 0);
+        for (size_t i = 0; i < bl; i++) {
+            if (b64[i] == '+' || b64[i] == '/' || b64[i] == '=')
+                ul += (size_t)sprintf(url + ul, "%%%02X", b64[i]);
+            else
+                url[ul++] = (char)b64[i];
+        }
+        uint8_t back[1024];
+        CHECK_OK(sk_ocsp_decode_get(back, sizeof back, &dl, url, ul));
+        CHECK(dl == get.len && memcmp(back, get.p, dl) == 0);
+        /* raw base64 without padding decodes too */
+        while (bl > 0 && b64[bl - 1] == '=')
+            bl--;
+        CHECK_OK(sk_ocsp_decode_get(back, sizeof back, &dl, (const char *)b64, bl));
+        CHECK(dl == get.len && memcmp(back, get.p, dl) == 0);
+        CHECK_RC(SK_ERR_BUFFER_TOO_SMALL, sk_ocsp_decode_get(back, 10, &dl, url, ul));
+        CHECK(dl == get.len);
+        CHECK_RC(SK_ERR_OCSP, sk_ocsp_decode_get(back, sizeof back, &dl, "ab?cd", 5));
+        CHECK_RC(SK_ERR_OCSP, sk_ocsp_decode_get(back, sizeof back, &dl, "abc%2", 5));
+        CHECK_RC(SK_ERR_OCSP, sk_ocsp_decode_get(back, sizeof back, &dl, "a", 1));
+        der_free(&get);
+    }
+
     /* the fixed error responses */
     uint8_t e[5];
     CHECK_OK(sk_ocsp_error_response(e, sizeof e, &len, SK_OCSP_MALFORMED_REQUEST));
@@ -756,6 +844,7 @@ int main(void)
     test_csr();
     setup_ca();
     test_certs();
+    test_cert_read();
     test_crl();
     test_ocsp();
     test_audit();

@@ -190,6 +190,11 @@ typedef enum sk_ca_key_type {
     SK_CA_KEY_EC_P384 = 2
 } sk_ca_key_type;
 
+/* "rsa3072", "ec-p384" (SPEC 7, splitkey-ca init --key). */
+SK_API SK_WARN_UNUSED int sk_ca_key_type_parse(sk_ca_key_type *out, const char *name)
+    SK_NONNULL(1, 2);
+SK_API const char *sk_ca_key_type_name(sk_ca_key_type type);
+
 /* A CA or OCSP signer private key (secret). */
 typedef struct sk_ca_key sk_ca_key;
 
@@ -206,6 +211,7 @@ SK_API SK_WARN_UNUSED int sk_ca_key_import(sk_ca_key **out, const uint8_t *data,
  * the NUL). */
 SK_API SK_WARN_UNUSED int sk_ca_key_export_pem(const sk_ca_key *key, char *out, size_t cap,
                                                size_t *written) SK_NONNULL(1, 2, 4);
+/* SK_CA_KEY_RSA3072 stands for any RSA key here (an import may be 2048..4096). */
 SK_API sk_ca_key_type sk_ca_key_get_type(const sk_ca_key *key) SK_NONNULL(1);
 SK_API void sk_ca_key_free(sk_ca_key *key);
 
@@ -275,6 +281,34 @@ SK_API SK_WARN_UNUSED int sk_ca_issue_ocsp_signer(const sk_ca *ca, uint8_t *out,
                                                   uint32_t validity_days)
     SK_NONNULL(1, 4, 6, 7);
 
+/* Reading a certificate back (DER or PEM): the share server checks the one
+ * the CA returns, the CA records serial, subject and validity. */
+typedef struct sk_cert sk_cert;
+/* Returns SK_OK, SK_ERR_CERT (not a certificate mbedTLS accepts), SK_ERR_PEM. */
+SK_API SK_WARN_UNUSED int sk_cert_parse(sk_cert **out, const uint8_t *data, size_t len)
+    SK_NONNULL(1, 2);
+SK_API void sk_cert_free(sk_cert *cert);
+/* The DER encoding (pointer into the object). */
+SK_API const uint8_t *sk_cert_der(const sk_cert *cert, size_t *len) SK_NONNULL(1, 2);
+/* SK_ERR_CERT for a serial that is zero, negative or longer than 20 bytes. */
+SK_API SK_WARN_UNUSED int sk_cert_serial(const sk_cert *cert, sk_serial *serial)
+    SK_NONNULL(1, 2);
+/* notBefore and notAfter as Unix seconds. */
+SK_API SK_WARN_UNUSED int sk_cert_validity(const sk_cert *cert, int64_t *not_before,
+                                           int64_t *not_after) SK_NONNULL(1, 2, 3);
+/* The subject; SK_ERR_PKI when it uses attributes sk_name cannot hold. */
+SK_API SK_WARN_UNUSED int sk_cert_subject(const sk_cert *cert, sk_name **out) SK_NONNULL(1, 2);
+/* The RSA key; SK_ERR_KEY_FORMAT for any other key type. */
+SK_API SK_WARN_UNUSED int sk_cert_pubkey(const sk_cert *cert, sk_pubkey **out) SK_NONNULL(1, 2);
+/* The certificate is for modulus n (big-endian) and e = 65537: SK_OK or
+ * SK_ERR_KEY_MISMATCH. */
+SK_API SK_WARN_UNUSED int sk_cert_check_key(const sk_cert *cert, const uint8_t *n, size_t n_len)
+    SK_NONNULL(1, 2);
+/* The certificate is signed by issuer and names it (dates not checked):
+ * SK_OK or SK_ERR_CERT. */
+SK_API SK_WARN_UNUSED int sk_cert_check_issuer(const sk_cert *cert, const sk_cert *issuer)
+    SK_NONNULL(1, 2);
+
 /* DER <-> PEM "CERTIFICATE" (any DER object: the label is an input).
  * sk_pem_encode writes a NUL-terminated block; sk_pem_decode accepts input
  * that is already DER (copied as is) and returns SK_ERR_PEM otherwise. */
@@ -310,9 +344,8 @@ typedef struct sk_ocsp_request sk_ocsp_request;
 
 /* Parses a DER OCSPRequest.  Accepts CertIDs hashed with SHA-1 or SHA-256
  * (others are kept; sk_ocsp_respond() never matches them to its CA), at
- * most SK_OCSP_MAX_REQUESTS of
- * them, and an RFC 8954 nonce of 1..32 octets inside at most
- * SK_OCSP_MAX_NONCE_LEN bytes.  A signed request's signature is ignored.
+ * most SK_OCSP_MAX_REQUESTS of them, and an RFC 8954 nonce of 1..32 octets
+ * inside at most SK_OCSP_MAX_NONCE_LEN bytes.  A signed request's signature is ignored.
  * Returns SK_OK or SK_ERR_OCSP (malformed), SK_ERR_LIMIT. */
 SK_API SK_WARN_UNUSED int sk_ocsp_request_parse(sk_ocsp_request **out, const uint8_t *der,
                                                 size_t len) SK_NONNULL(1, 2);
@@ -381,6 +414,14 @@ SK_API SK_WARN_UNUSED int sk_ocsp_respond(const sk_ocsp_responder *r, uint8_t *o
                                           const uint8_t *request, size_t request_len,
                                           int64_t now, sk_ocsp_lookup_fn lookup, void *ctx)
     SK_NONNULL(1, 4, 9);
+
+/* Decodes the last path segment of an RFC 5019 GET request (URL-encoded
+ * base64 of the DER OCSPRequest; raw '+', '/' and missing padding accepted)
+ * into DER.  Returns SK_OK, SK_ERR_OCSP (not base64), SK_ERR_LIMIT,
+ * SK_ERR_BUFFER_TOO_SMALL (*written holds the size needed). */
+SK_API SK_WARN_UNUSED int sk_ocsp_decode_get(uint8_t *out, size_t cap, size_t *written,
+                                             const char *path, size_t path_len)
+    SK_NONNULL(3, 4);
 
 /* The unsigned error response for a status other than SUCCESSFUL (5 bytes). */
 SK_API SK_WARN_UNUSED int sk_ocsp_error_response(uint8_t *out, size_t cap, size_t *written,

@@ -160,6 +160,24 @@ out:
     return rc;
 }
 
+int sk_ca_key_type_parse(sk_ca_key_type *out, const char *name)
+{
+    if (out == NULL || name == NULL)
+        return SK_ERR_ARG;
+    if (strcmp(name, "rsa3072") == 0)
+        *out = SK_CA_KEY_RSA3072;
+    else if (strcmp(name, "ec-p384") == 0)
+        *out = SK_CA_KEY_EC_P384;
+    else
+        return SK_ERR_ARG;
+    return SK_OK;
+}
+
+const char *sk_ca_key_type_name(sk_ca_key_type type)
+{
+    return type == SK_CA_KEY_RSA3072 ? "rsa3072" : type == SK_CA_KEY_EC_P384 ? "ec-p384" : NULL;
+}
+
 sk_ca_key_type sk_ca_key_get_type(const sk_ca_key *key) { return key->type; }
 
 /* ------------------------------------------------------------ signatures */

@@ -51,6 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)sk_ocsp_request_nonce(req, &nl);
         sk_ocsp_request_free(req);
     }
+    /* the same bytes as the path of an RFC 5019 GET */
+    static uint8_t der[65536];
+    size_t dl;
+    sink += sk_ocsp_decode_get(der, sizeof der, &dl, (const char *)data, size);
     if (responder != NULL) {
         static uint8_t out[65536];
         size_t w;
