@@ -507,41 +507,41 @@ static void make_request(der *d, const sk_serial *serials, size_t count, sk_hash
     CHECK(parse_crt(&root, ca_der, ca_len) == 0);
     const uint8_t *bits;
     size_t bits_len;
-    CHECK_OK(spki_key_bits(&bits, &bits_len, root.pk_raw.p, root.pk_raw.len));
+    CHECK_OK(pki_spki_key_bits(&bits, &bits_len, root.pk_raw.p, root.pk_raw.len));
     uint8_t nh[32], kh[32];
     size_t hl = sk_hash_len(hash);
     CHECK_OK(sk_hash_compute(hash, nh, root.subject_raw.p, root.subject_raw.len));
     CHECK_OK(sk_hash_compute(hash, kh, bits, bits_len));
     if (wrong_issuer)
         kh[0] ^= 1;
-    size_t s = der_open(d, 0x30);
-    size_t t = der_open(d, 0x30);
-    size_t list = der_open(d, 0x30);
+    size_t s = pki_der_open(d, 0x30);
+    size_t t = pki_der_open(d, 0x30);
+    size_t list = pki_der_open(d, 0x30);
     for (size_t i = 0; i < count; i++) {
-        size_t r = der_open(d, 0x30);
-        size_t cid = der_open(d, 0x30);
-        size_t alg = der_open(d, 0x30);
-        der_oid(d, hash == SK_HASH_SHA1 ? "1.3.14.3.2.26" : "2.16.840.1.101.3.4.2.1");
-        der_null(d);
-        der_close(d, alg);
-        der_tlv(d, 0x04, nh, hl);
-        der_tlv(d, 0x04, kh, hl);
-        der_uint(d, serials[i].bytes, serials[i].len);
-        der_close(d, cid);
-        der_close(d, r);
+        size_t r = pki_der_open(d, 0x30);
+        size_t cid = pki_der_open(d, 0x30);
+        size_t alg = pki_der_open(d, 0x30);
+        pki_der_oid(d, hash == SK_HASH_SHA1 ? "1.3.14.3.2.26" : "2.16.840.1.101.3.4.2.1");
+        pki_der_null(d);
+        pki_der_close(d, alg);
+        pki_der_tlv(d, 0x04, nh, hl);
+        pki_der_tlv(d, 0x04, kh, hl);
+        pki_der_uint(d, serials[i].bytes, serials[i].len);
+        pki_der_close(d, cid);
+        pki_der_close(d, r);
     }
-    der_close(d, list);
+    pki_der_close(d, list);
     if (nonce != NULL) {
-        size_t e2 = der_open(d, 0xa2);
-        size_t exts = der_open(d, 0x30);
-        ext_mark m = ext_open(d, "1.3.6.1.5.5.7.48.1.2", false);
-        der_tlv(d, 0x04, nonce, nonce_len);
-        ext_close(d, m);
-        der_close(d, exts);
-        der_close(d, e2);
+        size_t e2 = pki_der_open(d, 0xa2);
+        size_t exts = pki_der_open(d, 0x30);
+        ext_mark m = pki_ext_open(d, "1.3.6.1.5.5.7.48.1.2", false);
+        pki_der_tlv(d, 0x04, nonce, nonce_len);
+        pki_ext_close(d, m);
+        pki_der_close(d, exts);
+        pki_der_close(d, e2);
     }
-    der_close(d, t);
-    der_close(d, s);
+    pki_der_close(d, t);
+    pki_der_close(d, s);
     mbedtls_x509_crt_free(&root);
 }
 
@@ -577,7 +577,7 @@ static void test_ocsp(void)
 
     for (int h = 0; h < 2; h++) {
         der req;
-        der_init(&req);
+        pki_der_init(&req);
         make_request(&req, serials, 3, h ? SK_HASH_SHA256 : SK_HASH_SHA1, false, nonce, 16);
         CHECK(req.err == SK_OK);
         sk_ocsp_request *parsed = NULL;
@@ -610,13 +610,13 @@ static void test_ocsp(void)
         CHECK_OK(sk_ocsp_respond(r, resp, sizeof resp, &len, &st, req.p, req.len, NOW,
                                  failing_lookup, NULL));
         CHECK(st == SK_OCSP_INTERNAL_ERROR && len == 5 && resp[4] == 2);
-        der_free(&req);
-        der_init(&req);
+        pki_der_free(&req);
+        pki_der_init(&req);
         make_request(&req, serials, 1, h ? SK_HASH_SHA256 : SK_HASH_SHA1, true, NULL, 0);
         CHECK_OK(sk_ocsp_respond(r, resp, sizeof resp, &len, &st, req.p, req.len, NOW, lookup,
                                  NULL));
         CHECK(st == SK_OCSP_UNAUTHORIZED && len == 5 && resp[4] == 6);
-        der_free(&req);
+        pki_der_free(&req);
     }
 
     /* too many CertIDs, an oversized nonce: malformedRequest */
@@ -624,20 +624,20 @@ static void test_ocsp(void)
     for (size_t i = 0; i <= SK_OCSP_MAX_REQUESTS; i++)
         many[i] = leaf_serial[0];
     der req;
-    der_init(&req);
+    pki_der_init(&req);
     make_request(&req, many, SK_OCSP_MAX_REQUESTS + 1, SK_HASH_SHA1, false, NULL, 0);
     CHECK_OK(sk_ocsp_respond(r, resp, sizeof resp, &len, &st, req.p, req.len, NOW, lookup, NULL));
     CHECK(st == SK_OCSP_MALFORMED_REQUEST);
-    der_free(&req);
+    pki_der_free(&req);
     uint8_t big_nonce[33] = {0};
-    der_init(&req);
+    pki_der_init(&req);
     make_request(&req, serials, 1, SK_HASH_SHA1, false, big_nonce, sizeof big_nonce);
     CHECK_OK(sk_ocsp_respond(r, resp, sizeof resp, &len, &st, req.p, req.len, NOW, lookup, NULL));
     CHECK(st == SK_OCSP_MALFORMED_REQUEST);
-    der_free(&req);
+    pki_der_free(&req);
 
     /* robustness: truncations, byte mutations, garbage */
-    der_init(&req);
+    pki_der_init(&req);
     make_request(&req, serials, 3, SK_HASH_SHA256, false, nonce, 16);
     size_t bad_results = 0;
     for (size_t l = 0; l < req.len; l++) {
@@ -660,7 +660,7 @@ static void test_ocsp(void)
         }
     CHECK(bad_results == 0);
     free(mut);
-    der_free(&req);
+    pki_der_free(&req);
     uint8_t junk[300];
     bad_results = 0;
     for (int i = 0; i < 2000; i++) {
@@ -677,7 +677,7 @@ static void test_ocsp(void)
     /* RFC 5019 GET: URL-encoded base64 of the request */
     {
         der get;
-        der_init(&get);
+        pki_der_init(&get);
         make_request(&get, serials, 2, SK_HASH_SHA1, false, nonce, 16);
         unsigned char b64[1024];
         char url[3072];
@@ -702,7 +702,7 @@ static void test_ocsp(void)
         CHECK_RC(SK_ERR_OCSP, sk_ocsp_decode_get(back, sizeof back, &dl, "ab?cd", 5));
         CHECK_RC(SK_ERR_OCSP, sk_ocsp_decode_get(back, sizeof back, &dl, "abc%2", 5));
         CHECK_RC(SK_ERR_OCSP, sk_ocsp_decode_get(back, sizeof back, &dl, "a", 1));
-        der_free(&get);
+        pki_der_free(&get);
     }
 
     /* the fixed error responses */

@@ -184,14 +184,14 @@ sk_ca_key_type sk_ca_key_get_type(const sk_ca_key *key) { return key->type; }
 
 void pki_sig_alg(der *d, const sk_ca_key *key)
 {
-    size_t m = der_open(d, 0x30);
+    size_t m = pki_der_open(d, 0x30);
     if (key->type == SK_CA_KEY_EC_P384) {
-        der_oid(d, OID_ECDSA_SHA384);
+        pki_der_oid(d, OID_ECDSA_SHA384);
     } else {
-        der_oid(d, OID_SHA256_RSA);
-        der_null(d);
+        pki_der_oid(d, OID_SHA256_RSA);
+        pki_der_null(d);
     }
-    der_close(d, m);
+    pki_der_close(d, m);
 }
 
 void pki_sign_body(der *d, const sk_ca_key *key, const uint8_t *tbs, size_t tbs_len)
@@ -210,16 +210,16 @@ void pki_sign_body(der *d, const sk_ca_key *key, const uint8_t *tbs, size_t tbs_
         return;
     }
     sig[0] = 0; /* no unused bits */
-    der_raw(d, tbs, tbs_len);
+    pki_der_raw(d, tbs, tbs_len);
     pki_sig_alg(d, key);
-    der_tlv(d, MBEDTLS_ASN1_BIT_STRING, sig, sig_len + 1);
+    pki_der_tlv(d, MBEDTLS_ASN1_BIT_STRING, sig, sig_len + 1);
 }
 
 void pki_sign_into(der *d, const sk_ca_key *key, const uint8_t *tbs, size_t tbs_len)
 {
-    size_t m = der_open(d, 0x30);
+    size_t m = pki_der_open(d, 0x30);
     pki_sign_body(d, key, tbs, tbs_len);
-    der_close(d, m);
+    pki_der_close(d, m);
 }
 
 int pki_key_spki(der *d, const sk_ca_key *key)
@@ -228,7 +228,7 @@ int pki_key_spki(der *d, const sk_ca_key *key)
     int n = mbedtls_pk_write_pubkey_der((mbedtls_pk_context *)&key->pk, buf, sizeof buf);
     if (n <= 0)
         return SK_ERR_INTERNAL;
-    der_raw(d, buf + sizeof buf - (size_t)n, (size_t)n);
+    pki_der_raw(d, buf + sizeof buf - (size_t)n, (size_t)n);
     return d->err;
 }
 
@@ -236,7 +236,7 @@ int pki_key_id(uint8_t id[20], const uint8_t *spki, size_t len)
 {
     const uint8_t *bits;
     size_t bits_len;
-    int rc = spki_key_bits(&bits, &bits_len, spki, len);
+    int rc = pki_spki_key_bits(&bits, &bits_len, spki, len);
     if (rc != SK_OK)
         return rc;
     return sk_hash_compute(SK_HASH_SHA1, id, bits, bits_len);

@@ -13,41 +13,41 @@
 
 /* -------------------------------------------------------- parsed certs */
 
-int cert_find_ext(const uint8_t **val, size_t *val_len, const uint8_t *tbs, size_t tbs_len,
+int pki_cert_find_ext(const uint8_t **val, size_t *val_len, const uint8_t *tbs, size_t tbs_len,
                   const uint8_t *oid, size_t oid_len)
 {
     uint8_t *p = (uint8_t *)tbs;
     const uint8_t *end = tbs + tbs_len;
     size_t l;
-    if (asn1_expect(&p, end, &l, 0x30) != SK_OK || p + l != end)
+    if (pki_asn1_expect(&p, end, &l, 0x30) != SK_OK || p + l != end)
         return SK_ERR_DER;
     /* Skip version [0], serial, signature, issuer, validity, subject, spki,
      * and the unique identifiers [1] [2]; stop at [3]. */
     while (p < end) {
         int tag = *p;
-        if (asn1_expect(&p, end, &l, tag) != SK_OK)
+        if (pki_asn1_expect(&p, end, &l, tag) != SK_OK)
             return SK_ERR_DER;
         if (tag != 0xa3) {
             p += l;
             continue;
         }
         const uint8_t *ext_end = p + l;
-        if (asn1_expect(&p, ext_end, &l, 0x30) != SK_OK || p + l != ext_end)
+        if (pki_asn1_expect(&p, ext_end, &l, 0x30) != SK_OK || p + l != ext_end)
             return SK_ERR_DER;
         while (p < ext_end) {
-            if (asn1_expect(&p, ext_end, &l, 0x30) != SK_OK)
+            if (pki_asn1_expect(&p, ext_end, &l, 0x30) != SK_OK)
                 return SK_ERR_DER;
             const uint8_t *e_end = p + l;
-            if (asn1_expect(&p, e_end, &l, MBEDTLS_ASN1_OID) != SK_OK)
+            if (pki_asn1_expect(&p, e_end, &l, MBEDTLS_ASN1_OID) != SK_OK)
                 return SK_ERR_DER;
             bool match = l == oid_len && memcmp(p, oid, l) == 0;
             p += l;
             if (p < e_end && *p == MBEDTLS_ASN1_BOOLEAN) {
-                if (asn1_expect(&p, e_end, &l, MBEDTLS_ASN1_BOOLEAN) != SK_OK)
+                if (pki_asn1_expect(&p, e_end, &l, MBEDTLS_ASN1_BOOLEAN) != SK_OK)
                     return SK_ERR_DER;
                 p += l;
             }
-            if (asn1_expect(&p, e_end, &l, MBEDTLS_ASN1_OCTET_STRING) != SK_OK ||
+            if (pki_asn1_expect(&p, e_end, &l, MBEDTLS_ASN1_OCTET_STRING) != SK_OK ||
                 p + l != e_end)
                 return SK_ERR_DER;
             if (match) {
@@ -81,7 +81,7 @@ int pki_cert_load(pki_cert *c, const uint8_t *data, size_t len)
     const mbedtls_x509_buf *subj = &c->crt.subject_raw, *pk = &c->crt.pk_raw;
     const uint8_t *bits;
     size_t bits_len;
-    if (spki_key_bits(&bits, &bits_len, pk->p, pk->len) != SK_OK)
+    if (pki_spki_key_bits(&bits, &bits_len, pk->p, pk->len) != SK_OK)
         return SK_ERR_CERT;
     sk_hash_compute(SK_HASH_SHA1, c->name_sha1, subj->p, subj->len);
     sk_hash_compute(SK_HASH_SHA256, c->name_sha256, subj->p, subj->len);
@@ -92,7 +92,7 @@ int pki_cert_load(pki_cert *c, const uint8_t *data, size_t len)
     static const uint8_t ski_oid[] = {0x55, 0x1d, 0x0e};
     const uint8_t *v;
     size_t vl;
-    if (cert_find_ext(&v, &vl, c->crt.tbs.p, c->crt.tbs.len, ski_oid, sizeof ski_oid) == SK_OK &&
+    if (pki_cert_find_ext(&v, &vl, c->crt.tbs.p, c->crt.tbs.len, ski_oid, sizeof ski_oid) == SK_OK &&
         vl == 22 && v[0] == MBEDTLS_ASN1_OCTET_STRING && v[1] == 20)
         memcpy(c->key_id, v + 2, 20);
     return SK_OK;
@@ -136,7 +136,7 @@ int sk_ca_new(sk_ca **out, const uint8_t *cert, size_t cert_len, const sk_ca_key
         return SK_ERR_ARG;
     uint8_t tmp[64];
     if (config->policy_oid != NULL &&
-        (strlen(config->policy_oid) >= 128 || oid_encode(tmp, sizeof tmp, config->policy_oid) == 0))
+        (strlen(config->policy_oid) >= 128 || pki_oid_encode(tmp, sizeof tmp, config->policy_oid) == 0))
         return SK_ERR_ARG;
     if (config->validity_days > 36500)
         return SK_ERR_ARG;
@@ -206,34 +206,34 @@ typedef struct tbs_input {
 static void write_certificate(der *out, const sk_ca_key *signer, const tbs_input *in)
 {
     der tbs;
-    der_init(&tbs);
-    size_t s = der_open(&tbs, 0x30);
-    size_t v = der_open(&tbs, 0xa0);
-    der_small_int(&tbs, MBEDTLS_ASN1_INTEGER, 2); /* v3 */
-    der_close(&tbs, v);
-    der_uint(&tbs, in->serial->bytes, in->serial->len);
+    pki_der_init(&tbs);
+    size_t s = pki_der_open(&tbs, 0x30);
+    size_t v = pki_der_open(&tbs, 0xa0);
+    pki_der_small_int(&tbs, MBEDTLS_ASN1_INTEGER, 2); /* v3 */
+    pki_der_close(&tbs, v);
+    pki_der_uint(&tbs, in->serial->bytes, in->serial->len);
     pki_sig_alg(&tbs, signer);
     if (in->issuer != NULL)
-        der_raw(&tbs, in->issuer, in->issuer_len);
+        pki_der_raw(&tbs, in->issuer, in->issuer_len);
     else
-        name_write(&tbs, in->subject);
-    size_t val = der_open(&tbs, 0x30);
-    der_time(&tbs, in->not_before);
-    der_time(&tbs, in->not_after);
-    der_close(&tbs, val);
-    name_write(&tbs, in->subject);
-    der_raw(&tbs, in->spki, in->spki_len);
-    size_t ex = der_open(&tbs, 0xa3);
-    size_t exs = der_open(&tbs, 0x30);
-    profile_extensions(&tbs, &in->ext);
-    der_close(&tbs, exs);
-    der_close(&tbs, ex);
-    der_close(&tbs, s);
+        pki_name_write(&tbs, in->subject);
+    size_t val = pki_der_open(&tbs, 0x30);
+    pki_der_time(&tbs, in->not_before);
+    pki_der_time(&tbs, in->not_after);
+    pki_der_close(&tbs, val);
+    pki_name_write(&tbs, in->subject);
+    pki_der_raw(&tbs, in->spki, in->spki_len);
+    size_t ex = pki_der_open(&tbs, 0xa3);
+    size_t exs = pki_der_open(&tbs, 0x30);
+    pki_profile_extensions(&tbs, &in->ext);
+    pki_der_close(&tbs, exs);
+    pki_der_close(&tbs, ex);
+    pki_der_close(&tbs, s);
     if (tbs.err != SK_OK)
         out->err = tbs.err;
     else
         pki_sign_into(out, signer, tbs.p, tbs.len);
-    der_free(&tbs);
+    pki_der_free(&tbs);
 }
 
 static int check_times(int64_t not_before, uint32_t days, int64_t *not_after)
@@ -265,8 +265,8 @@ int sk_ca_self_signed(const sk_ca_key *key, uint8_t *out, size_t cap, size_t *wr
     sk_serial sn;
     pki_random_serial(&sn);
     der spki, res;
-    der_init(&spki);
-    der_init(&res);
+    pki_der_init(&spki);
+    pki_der_init(&res);
     uint8_t kid[20];
     int rc = pki_key_spki(&spki, key);
     if (rc == SK_OK)
@@ -282,12 +282,12 @@ int sk_ca_self_signed(const sk_ca_key *key, uint8_t *out, size_t cap, size_t *wr
     in.ext.ski = kid;
     in.ext.aki = kid;
     write_certificate(&res, key, &in);
-    rc = der_output(&res, out, cap, written);
+    rc = pki_der_output(&res, out, cap, written);
     if (rc == SK_OK && serial != NULL)
         *serial = sn;
 out:
-    der_free(&spki);
-    der_free(&res);
+    pki_der_free(&spki);
+    pki_der_free(&res);
     return rc;
 }
 
@@ -340,10 +340,10 @@ int sk_ca_issue(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written, sk_s
     in.ext.pds_url = ca->pds_url;
     in.ext.pds_lang = ca->pds_lang;
     der res;
-    der_init(&res);
+    pki_der_init(&res);
     write_certificate(&res, ca->key, &in);
-    rc = der_output(&res, out, cap, written);
-    der_free(&res);
+    rc = pki_der_output(&res, out, cap, written);
+    pki_der_free(&res);
     if (rc == SK_OK && serial != NULL)
         *serial = sn;
     return rc;
@@ -367,8 +367,8 @@ int sk_ca_issue_ocsp_signer(const sk_ca *ca, uint8_t *out, size_t cap, size_t *w
     sk_serial sn;
     pki_random_serial(&sn);
     der spki, res;
-    der_init(&spki);
-    der_init(&res);
+    pki_der_init(&spki);
+    pki_der_init(&res);
     uint8_t kid[20];
     int rc = pki_key_spki(&spki, signer);
     if (rc == SK_OK)
@@ -386,11 +386,11 @@ int sk_ca_issue_ocsp_signer(const sk_ca *ca, uint8_t *out, size_t cap, size_t *w
     in.ext.ski = kid;
     in.ext.aki = ca->cert.key_id;
     write_certificate(&res, ca->key, &in);
-    rc = der_output(&res, out, cap, written);
+    rc = pki_der_output(&res, out, cap, written);
     if (rc == SK_OK && serial != NULL)
         *serial = sn;
 out:
-    der_free(&spki);
-    der_free(&res);
+    pki_der_free(&spki);
+    pki_der_free(&res);
     return rc;
 }

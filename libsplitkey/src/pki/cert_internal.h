@@ -18,7 +18,7 @@ typedef struct profile_input {
 } profile_input;
 
 /* Appends the extensions (each an Extension SEQUENCE) of a profile. */
-void profile_extensions(der *d, const profile_input *in);
+void pki_profile_extensions(der *d, const profile_input *in);
 
 struct sk_ca {
     pki_cert cert;
@@ -34,7 +34,7 @@ struct sk_ca {
 
 /* Finds an extension in a certificate's TBS by OID content octets; returns
  * SK_OK with the extnValue contents, SK_ERR_NOT_FOUND or SK_ERR_DER. */
-int cert_find_ext(const uint8_t **val, size_t *val_len, const uint8_t *tbs, size_t tbs_len,
+int pki_cert_find_ext(const uint8_t **val, size_t *val_len, const uint8_t *tbs, size_t tbs_len,
                   const uint8_t *oid, size_t oid_len);
 
 #endif /* SPLITKEY_CERT_INTERNAL_H */

@@ -40,127 +40,127 @@ static const uint8_t KU_CERT_SIGN_CRL_SIGN[] = {0x01, 0x06};
 
 static void ext_key_usage(der *d, const uint8_t *bits, size_t len)
 {
-    ext_mark m = ext_open(d, OID_KEY_USAGE, true);
-    der_tlv(d, MBEDTLS_ASN1_BIT_STRING, bits, len);
-    ext_close(d, m);
+    ext_mark m = pki_ext_open(d, OID_KEY_USAGE, true);
+    pki_der_tlv(d, MBEDTLS_ASN1_BIT_STRING, bits, len);
+    pki_ext_close(d, m);
 }
 
 static void ext_basic_constraints(der *d, bool ca)
 {
-    ext_mark m = ext_open(d, OID_BASIC_CONSTRAINTS, true);
-    size_t s = der_open(d, 0x30);
+    ext_mark m = pki_ext_open(d, OID_BASIC_CONSTRAINTS, true);
+    size_t s = pki_der_open(d, 0x30);
     if (ca) {
-        der_bool_true(d);
-        der_small_int(d, MBEDTLS_ASN1_INTEGER, 0); /* pathLenConstraint 0 */
+        pki_der_bool_true(d);
+        pki_der_small_int(d, MBEDTLS_ASN1_INTEGER, 0); /* pathLenConstraint 0 */
     }
-    der_close(d, s);
-    ext_close(d, m);
+    pki_der_close(d, s);
+    pki_ext_close(d, m);
 }
 
 static void ext_eku(der *d, const char *oid)
 {
-    ext_mark m = ext_open(d, OID_EXT_KEY_USAGE, false);
-    size_t s = der_open(d, 0x30);
-    der_oid(d, oid);
-    der_close(d, s);
-    ext_close(d, m);
+    ext_mark m = pki_ext_open(d, OID_EXT_KEY_USAGE, false);
+    size_t s = pki_der_open(d, 0x30);
+    pki_der_oid(d, oid);
+    pki_der_close(d, s);
+    pki_ext_close(d, m);
 }
 
 static void ext_key_ids(der *d, const uint8_t *ski, const uint8_t *aki)
 {
     if (ski != NULL) {
-        ext_mark m = ext_open(d, OID_SKI, false);
-        der_tlv(d, MBEDTLS_ASN1_OCTET_STRING, ski, 20);
-        ext_close(d, m);
+        ext_mark m = pki_ext_open(d, OID_SKI, false);
+        pki_der_tlv(d, MBEDTLS_ASN1_OCTET_STRING, ski, 20);
+        pki_ext_close(d, m);
     }
-    ext_mark m = ext_open(d, OID_AKI, false);
-    size_t s = der_open(d, 0x30);
-    der_tlv(d, 0x80, aki, 20); /* [0] IMPLICIT KeyIdentifier */
-    der_close(d, s);
-    ext_close(d, m);
+    ext_mark m = pki_ext_open(d, OID_AKI, false);
+    size_t s = pki_der_open(d, 0x30);
+    pki_der_tlv(d, 0x80, aki, 20); /* [0] IMPLICIT KeyIdentifier */
+    pki_der_close(d, s);
+    pki_ext_close(d, m);
 }
 
 static void ext_policies(der *d, const char *etsi, const char *operator_oid)
 {
-    ext_mark m = ext_open(d, OID_CERT_POLICIES, false);
-    size_t s = der_open(d, 0x30);
+    ext_mark m = pki_ext_open(d, OID_CERT_POLICIES, false);
+    size_t s = pki_der_open(d, 0x30);
     const char *oids[2] = {operator_oid, etsi};
     for (size_t i = 0; i < 2; i++) {
         if (oids[i] == NULL)
             continue;
-        size_t pi = der_open(d, 0x30);
-        der_oid(d, oids[i]);
-        der_close(d, pi);
+        size_t pi = pki_der_open(d, 0x30);
+        pki_der_oid(d, oids[i]);
+        pki_der_close(d, pi);
     }
-    der_close(d, s);
-    ext_close(d, m);
+    pki_der_close(d, s);
+    pki_ext_close(d, m);
 }
 
 static void ext_aia(der *d, const char *ocsp, const char *ca_issuers)
 {
-    ext_mark m = ext_open(d, OID_AIA, false);
-    size_t s = der_open(d, 0x30);
+    ext_mark m = pki_ext_open(d, OID_AIA, false);
+    size_t s = pki_der_open(d, 0x30);
     const char *methods[2] = {OID_AD_OCSP, OID_AD_CA_ISSUERS};
     const char *urls[2] = {ocsp, ca_issuers};
     for (size_t i = 0; i < 2; i++) {
-        size_t ad = der_open(d, 0x30);
-        der_oid(d, methods[i]);
+        size_t ad = pki_der_open(d, 0x30);
+        pki_der_oid(d, methods[i]);
         /* GeneralName uniformResourceIdentifier [6] IMPLICIT IA5String */
-        der_tlv(d, 0x86, (const uint8_t *)urls[i], strlen(urls[i]));
-        der_close(d, ad);
+        pki_der_tlv(d, 0x86, (const uint8_t *)urls[i], strlen(urls[i]));
+        pki_der_close(d, ad);
     }
-    der_close(d, s);
-    ext_close(d, m);
+    pki_der_close(d, s);
+    pki_ext_close(d, m);
 }
 
 /* QCStatement ::= SEQUENCE { statementId OID, statementInfo ANY OPTIONAL } */
 static void qc_statements(der *d, const char *pds_url, const char *pds_lang)
 {
-    ext_mark m = ext_open(d, OID_QC_STATEMENTS, false);
-    size_t all = der_open(d, 0x30);
+    ext_mark m = pki_ext_open(d, OID_QC_STATEMENTS, false);
+    size_t all = pki_der_open(d, 0x30);
 
     /* id-qcs-pkixQCSyntax-v2 with SemanticsInformation { semanticsIdentifier
      * id-etsi-qcs-semanticsId-Natural } (EN 319 412-1 5.1) */
-    size_t st = der_open(d, 0x30);
-    der_oid(d, OID_QCS_PKIX_SYNTAX_V2);
-    size_t si = der_open(d, 0x30);
-    der_oid(d, OID_SEMANTICS_NATURAL);
-    der_close(d, si);
-    der_close(d, st);
+    size_t st = pki_der_open(d, 0x30);
+    pki_der_oid(d, OID_QCS_PKIX_SYNTAX_V2);
+    size_t si = pki_der_open(d, 0x30);
+    pki_der_oid(d, OID_SEMANTICS_NATURAL);
+    pki_der_close(d, si);
+    pki_der_close(d, st);
 
     /* QcCompliance, QcSSCD: no statementInfo */
-    st = der_open(d, 0x30);
-    der_oid(d, OID_QC_COMPLIANCE);
-    der_close(d, st);
-    st = der_open(d, 0x30);
-    der_oid(d, OID_QC_SSCD);
-    der_close(d, st);
+    st = pki_der_open(d, 0x30);
+    pki_der_oid(d, OID_QC_COMPLIANCE);
+    pki_der_close(d, st);
+    st = pki_der_open(d, 0x30);
+    pki_der_oid(d, OID_QC_SSCD);
+    pki_der_close(d, st);
 
     /* QcType ::= SEQUENCE OF OBJECT IDENTIFIER { esign } */
-    st = der_open(d, 0x30);
-    der_oid(d, OID_QC_TYPE);
-    size_t types = der_open(d, 0x30);
-    der_oid(d, OID_QC_TYPE_ESIGN);
-    der_close(d, types);
-    der_close(d, st);
+    st = pki_der_open(d, 0x30);
+    pki_der_oid(d, OID_QC_TYPE);
+    size_t types = pki_der_open(d, 0x30);
+    pki_der_oid(d, OID_QC_TYPE_ESIGN);
+    pki_der_close(d, types);
+    pki_der_close(d, st);
 
     /* QcPDS: PdsLocations ::= SEQUENCE OF PdsLocation { url IA5String,
      * language PrintableString (SIZE(2)) } */
-    st = der_open(d, 0x30);
-    der_oid(d, OID_QC_PDS);
-    size_t locs = der_open(d, 0x30);
-    size_t loc = der_open(d, 0x30);
-    der_tlv(d, MBEDTLS_ASN1_IA5_STRING, (const uint8_t *)pds_url, strlen(pds_url));
-    der_tlv(d, MBEDTLS_ASN1_PRINTABLE_STRING, (const uint8_t *)pds_lang, 2);
-    der_close(d, loc);
-    der_close(d, locs);
-    der_close(d, st);
+    st = pki_der_open(d, 0x30);
+    pki_der_oid(d, OID_QC_PDS);
+    size_t locs = pki_der_open(d, 0x30);
+    size_t loc = pki_der_open(d, 0x30);
+    pki_der_tlv(d, MBEDTLS_ASN1_IA5_STRING, (const uint8_t *)pds_url, strlen(pds_url));
+    pki_der_tlv(d, MBEDTLS_ASN1_PRINTABLE_STRING, (const uint8_t *)pds_lang, 2);
+    pki_der_close(d, loc);
+    pki_der_close(d, locs);
+    pki_der_close(d, st);
 
-    der_close(d, all);
-    ext_close(d, m);
+    pki_der_close(d, all);
+    pki_ext_close(d, m);
 }
 
-void profile_extensions(der *d, const profile_input *in)
+void pki_profile_extensions(der *d, const profile_input *in)
 {
     switch (in->kind) {
     case CERT_KIND_CA:
@@ -173,9 +173,9 @@ void profile_extensions(der *d, const profile_input *in)
         ext_key_usage(d, KU_DIGITAL_SIGNATURE, sizeof KU_DIGITAL_SIGNATURE);
         ext_eku(d, OID_KP_OCSP_SIGNING);
         {
-            ext_mark m = ext_open(d, OID_OCSP_NOCHECK, false);
-            der_null(d);
-            ext_close(d, m);
+            ext_mark m = pki_ext_open(d, OID_OCSP_NOCHECK, false);
+            pki_der_null(d);
+            pki_ext_close(d, m);
         }
         ext_key_ids(d, in->ski, in->aki);
         return;

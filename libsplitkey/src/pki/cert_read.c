@@ -84,7 +84,7 @@ int sk_cert_subject(const sk_cert *cert, sk_name **out)
     *out = NULL;
     if (cert == NULL)
         return SK_ERR_ARG;
-    return name_from_der(out, cert->c.crt.subject_raw.p, cert->c.crt.subject_raw.len);
+    return pki_name_from_der(out, cert->c.crt.subject_raw.p, cert->c.crt.subject_raw.len);
 }
 
 int sk_cert_pubkey(const sk_cert *cert, sk_pubkey **out)

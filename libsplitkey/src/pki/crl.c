@@ -34,52 +34,52 @@ int sk_ca_crl(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written,
             return SK_ERR_ARG;
 
     der tbs, res;
-    der_init(&tbs);
-    der_init(&res);
-    size_t s = der_open(&tbs, 0x30);
-    der_small_int(&tbs, MBEDTLS_ASN1_INTEGER, 1); /* v2 */
+    pki_der_init(&tbs);
+    pki_der_init(&res);
+    size_t s = pki_der_open(&tbs, 0x30);
+    pki_der_small_int(&tbs, MBEDTLS_ASN1_INTEGER, 1); /* v2 */
     pki_sig_alg(&tbs, ca->key);
-    der_raw(&tbs, ca->cert.crt.subject_raw.p, ca->cert.crt.subject_raw.len);
-    der_time(&tbs, this_update);
-    der_time(&tbs, next_update);
+    pki_der_raw(&tbs, ca->cert.crt.subject_raw.p, ca->cert.crt.subject_raw.len);
+    pki_der_time(&tbs, this_update);
+    pki_der_time(&tbs, next_update);
     if (count > 0) {
-        size_t list = der_open(&tbs, 0x30);
+        size_t list = pki_der_open(&tbs, 0x30);
         for (size_t i = 0; i < count; i++) {
             const sk_crl_entry *e = &entries[i];
-            size_t ent = der_open(&tbs, 0x30);
-            der_uint(&tbs, e->serial.bytes, e->serial.len);
-            der_time(&tbs, e->revocation_time);
+            size_t ent = pki_der_open(&tbs, 0x30);
+            pki_der_uint(&tbs, e->serial.bytes, e->serial.len);
+            pki_der_time(&tbs, e->revocation_time);
             /* RFC 5280 5.3.1: omit reasonCode rather than send unspecified */
             if (e->reason != SK_REASON_UNSPECIFIED) {
-                size_t exts = der_open(&tbs, 0x30);
-                ext_mark m = ext_open(&tbs, OID_REASON_CODE, false);
-                der_small_int(&tbs, MBEDTLS_ASN1_ENUMERATED, (uint64_t)e->reason);
-                ext_close(&tbs, m);
-                der_close(&tbs, exts);
+                size_t exts = pki_der_open(&tbs, 0x30);
+                ext_mark m = pki_ext_open(&tbs, OID_REASON_CODE, false);
+                pki_der_small_int(&tbs, MBEDTLS_ASN1_ENUMERATED, (uint64_t)e->reason);
+                pki_ext_close(&tbs, m);
+                pki_der_close(&tbs, exts);
             }
-            der_close(&tbs, ent);
+            pki_der_close(&tbs, ent);
         }
-        der_close(&tbs, list);
+        pki_der_close(&tbs, list);
     }
-    size_t ctx = der_open(&tbs, 0xa0);
-    size_t exts = der_open(&tbs, 0x30);
-    ext_mark m = ext_open(&tbs, OID_AKI, false);
-    size_t aki = der_open(&tbs, 0x30);
-    der_tlv(&tbs, 0x80, ca->cert.key_id, 20);
-    der_close(&tbs, aki);
-    ext_close(&tbs, m);
-    m = ext_open(&tbs, OID_CRL_NUMBER, false);
-    der_small_int(&tbs, MBEDTLS_ASN1_INTEGER, crl_number);
-    ext_close(&tbs, m);
-    der_close(&tbs, exts);
-    der_close(&tbs, ctx);
-    der_close(&tbs, s);
+    size_t ctx = pki_der_open(&tbs, 0xa0);
+    size_t exts = pki_der_open(&tbs, 0x30);
+    ext_mark m = pki_ext_open(&tbs, OID_AKI, false);
+    size_t aki = pki_der_open(&tbs, 0x30);
+    pki_der_tlv(&tbs, 0x80, ca->cert.key_id, 20);
+    pki_der_close(&tbs, aki);
+    pki_ext_close(&tbs, m);
+    m = pki_ext_open(&tbs, OID_CRL_NUMBER, false);
+    pki_der_small_int(&tbs, MBEDTLS_ASN1_INTEGER, crl_number);
+    pki_ext_close(&tbs, m);
+    pki_der_close(&tbs, exts);
+    pki_der_close(&tbs, ctx);
+    pki_der_close(&tbs, s);
     int rc = tbs.err;
     if (rc == SK_OK) {
         pki_sign_into(&res, ca->key, tbs.p, tbs.len);
-        rc = der_output(&res, out, cap, written);
+        rc = pki_der_output(&res, out, cap, written);
     }
-    der_free(&tbs);
-    der_free(&res);
+    pki_der_free(&tbs);
+    pki_der_free(&res);
     return rc;
 }

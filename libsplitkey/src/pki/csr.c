@@ -15,7 +15,7 @@ struct sk_csr_tbs {
     sk_pubkey *key;
 };
 
-const char *csr_sig_oid(sk_hash hash)
+const char *pki_csr_sig_oid(sk_hash hash)
 {
     switch (hash) {
     case SK_HASH_SHA256:
@@ -33,7 +33,7 @@ void sk_csr_tbs_free(sk_csr_tbs *tbs)
 {
     if (tbs == NULL)
         return;
-    der_free(&tbs->cri);
+    pki_der_free(&tbs->cri);
     sk_pubkey_free(tbs->key);
     sk_wipe(tbs, sizeof *tbs);
     free(tbs);
@@ -46,7 +46,7 @@ int sk_csr_tbs_new(sk_csr_tbs **out, const sk_name *subject, const sk_pubkey *ke
     *out = NULL;
     if (subject == NULL || key == NULL)
         return SK_ERR_ARG;
-    if (csr_sig_oid(hash) == NULL)
+    if (pki_csr_sig_oid(hash) == NULL)
         return SK_ERR_HASH;
     if (sk_pubkey_bits(key) < 2048)
         return SK_ERR_KEY_SIZE;
@@ -58,7 +58,7 @@ int sk_csr_tbs_new(sk_csr_tbs **out, const sk_name *subject, const sk_pubkey *ke
     sk_csr_tbs *t = calloc(1, sizeof *t);
     if (t == NULL)
         return SK_ERR_NOMEM;
-    der_init(&t->cri);
+    pki_der_init(&t->cri);
     t->hash = hash;
     rc = sk_pubkey_import(&t->key, spki, spki_len);
     if (rc != SK_OK)
@@ -66,12 +66,12 @@ int sk_csr_tbs_new(sk_csr_tbs **out, const sk_name *subject, const sk_pubkey *ke
     /* CertificationRequestInfo ::= SEQUENCE { version 0, subject Name,
      * subjectPKInfo, attributes [0] IMPLICIT SET OF Attribute (empty) } */
     der *d = &t->cri;
-    size_t s = der_open(d, 0x30);
-    der_small_int(d, MBEDTLS_ASN1_INTEGER, 0);
-    name_write(d, subject);
-    der_raw(d, spki, spki_len);
-    der_tlv(d, 0xa0, NULL, 0);
-    der_close(d, s);
+    size_t s = pki_der_open(d, 0x30);
+    pki_der_small_int(d, MBEDTLS_ASN1_INTEGER, 0);
+    pki_name_write(d, subject);
+    pki_der_raw(d, spki, spki_len);
+    pki_der_tlv(d, 0xa0, NULL, 0);
+    pki_der_close(d, s);
     rc = d->err;
 out:
     if (rc != SK_OK) {
@@ -106,21 +106,21 @@ int sk_csr_tbs_finish(const sk_csr_tbs *tbs, uint8_t *out, size_t cap, size_t *w
     if (rc != SK_OK)
         return SK_ERR_VERIFY;
     der d;
-    der_init(&d);
-    size_t s = der_open(&d, 0x30);
-    der_raw(&d, tbs->cri.p, tbs->cri.len);
-    size_t a = der_open(&d, 0x30);
-    der_oid(&d, csr_sig_oid(tbs->hash));
-    der_null(&d);
-    der_close(&d, a);
-    size_t b = der_open(&d, MBEDTLS_ASN1_BIT_STRING);
+    pki_der_init(&d);
+    size_t s = pki_der_open(&d, 0x30);
+    pki_der_raw(&d, tbs->cri.p, tbs->cri.len);
+    size_t a = pki_der_open(&d, 0x30);
+    pki_der_oid(&d, pki_csr_sig_oid(tbs->hash));
+    pki_der_null(&d);
+    pki_der_close(&d, a);
+    size_t b = pki_der_open(&d, MBEDTLS_ASN1_BIT_STRING);
     static const uint8_t unused = 0;
-    der_raw(&d, &unused, 1);
-    der_raw(&d, sig, sig_len);
-    der_close(&d, b);
-    der_close(&d, s);
-    rc = der_output(&d, out, cap, written);
-    der_free(&d);
+    pki_der_raw(&d, &unused, 1);
+    pki_der_raw(&d, sig, sig_len);
+    pki_der_close(&d, b);
+    pki_der_close(&d, s);
+    rc = pki_der_output(&d, out, cap, written);
+    pki_der_free(&d);
     return rc;
 }
 

@@ -5,6 +5,6 @@
 #include "pki/pki_internal.h"
 
 /* Dotted OID of sha{256,384,512}WithRSAEncryption, NULL for other hashes. */
-const char *csr_sig_oid(sk_hash hash);
+const char *pki_csr_sig_oid(sk_hash hash);
 
 #endif /* SPLITKEY_CSR_INTERNAL_H */

@@ -36,16 +36,16 @@ void sk_csr_free(sk_csr *csr)
 static int parse_sig_alg(sk_hash *hash, uint8_t **p, const uint8_t *end)
 {
     size_t l;
-    if (asn1_expect(p, end, &l, 0x30) != SK_OK)
+    if (pki_asn1_expect(p, end, &l, 0x30) != SK_OK)
         return SK_ERR_CSR;
     const uint8_t *a_end = *p + l;
-    if (asn1_expect(p, a_end, &l, MBEDTLS_ASN1_OID) != SK_OK)
+    if (pki_asn1_expect(p, a_end, &l, MBEDTLS_ASN1_OID) != SK_OK)
         return SK_ERR_CSR;
     static const sk_hash hashes[] = {SK_HASH_SHA256, SK_HASH_SHA384, SK_HASH_SHA512};
     int found = -1;
     for (size_t i = 0; i < 3; i++) {
         uint8_t oid[16];
-        size_t n = oid_encode(oid, sizeof oid, csr_sig_oid(hashes[i]));
+        size_t n = pki_oid_encode(oid, sizeof oid, pki_csr_sig_oid(hashes[i]));
         if (n == l && memcmp(oid, *p, n) == 0)
             found = (int)i;
     }
@@ -53,7 +53,7 @@ static int parse_sig_alg(sk_hash *hash, uint8_t **p, const uint8_t *end)
         return SK_ERR_CSR;
     *p += l;
     if (*p < a_end) {
-        if (asn1_expect(p, a_end, &l, MBEDTLS_ASN1_NULL) != SK_OK || l != 0)
+        if (pki_asn1_expect(p, a_end, &l, MBEDTLS_ASN1_NULL) != SK_OK || l != 0)
             return SK_ERR_CSR;
     }
     if (*p != a_end)
@@ -87,26 +87,26 @@ int sk_csr_parse(sk_csr **out, const uint8_t *data, size_t len)
     uint8_t *p = c->der;
     const uint8_t *end = c->der + c->der_len;
     size_t l;
-    if (asn1_expect(&p, end, &l, 0x30) != SK_OK || p + l != end)
+    if (pki_asn1_expect(&p, end, &l, 0x30) != SK_OK || p + l != end)
         goto out;
     /* CertificationRequestInfo */
     const uint8_t *cri = p;
-    if (asn1_expect(&p, end, &l, 0x30) != SK_OK)
+    if (pki_asn1_expect(&p, end, &l, 0x30) != SK_OK)
         goto out;
     const uint8_t *cri_end = p + l;
     c->cri_off = (size_t)(cri - c->der);
     c->cri_len = (size_t)(cri_end - cri);
-    if (asn1_expect(&p, cri_end, &l, MBEDTLS_ASN1_INTEGER) != SK_OK || l != 1 || p[0] != 0)
+    if (pki_asn1_expect(&p, cri_end, &l, MBEDTLS_ASN1_INTEGER) != SK_OK || l != 1 || p[0] != 0)
         goto out;
     p += 1;
     const uint8_t *name = p;
-    if (asn1_expect(&p, cri_end, &l, 0x30) != SK_OK)
+    if (pki_asn1_expect(&p, cri_end, &l, 0x30) != SK_OK)
         goto out;
     p += l;
-    if (name_from_der(&c->subject, name, (size_t)(p - name)) != SK_OK)
+    if (pki_name_from_der(&c->subject, name, (size_t)(p - name)) != SK_OK)
         goto out;
     const uint8_t *spki = p;
-    if (asn1_expect(&p, cri_end, &l, 0x30) != SK_OK)
+    if (pki_asn1_expect(&p, cri_end, &l, 0x30) != SK_OK)
         goto out;
     p += l;
     rc = sk_pubkey_import(&c->key, spki, (size_t)(p - spki));
@@ -115,14 +115,14 @@ int sk_csr_parse(sk_csr **out, const uint8_t *data, size_t len)
         goto out;
     }
     rc = SK_ERR_CSR;
-    if (asn1_expect(&p, cri_end, &l, 0xa0) != SK_OK)
+    if (pki_asn1_expect(&p, cri_end, &l, 0xa0) != SK_OK)
         goto out;
     p += l; /* attributes: carried, not interpreted */
     if (p != cri_end)
         goto out;
     if (parse_sig_alg(&c->hash, &p, end) != SK_OK)
         goto out;
-    if (asn1_expect(&p, end, &l, MBEDTLS_ASN1_BIT_STRING) != SK_OK || l < 2 || p[0] != 0 ||
+    if (pki_asn1_expect(&p, end, &l, MBEDTLS_ASN1_BIT_STRING) != SK_OK || l < 2 || p[0] != 0 ||
         p + l != end)
         goto out;
     c->sig_off = (size_t)(p + 1 - c->der);

@@ -8,9 +8,9 @@
 
 /* ---------------------------------------------------------------- buffer */
 
-void der_init(der *d) { memset(d, 0, sizeof *d); }
+void pki_der_init(der *d) { memset(d, 0, sizeof *d); }
 
-void der_free(der *d)
+void pki_der_free(der *d)
 {
     if (d->p != NULL) {
         sk_wipe(d->p, d->cap);
@@ -19,7 +19,7 @@ void der_free(der *d)
     memset(d, 0, sizeof *d);
 }
 
-static bool der_reserve(der *d, size_t extra)
+static bool pki_der_reserve(der *d, size_t extra)
 {
     if (d->err != SK_OK)
         return false;
@@ -48,9 +48,9 @@ static bool der_reserve(der *d, size_t extra)
     return true;
 }
 
-void der_raw(der *d, const uint8_t *data, size_t len)
+void pki_der_raw(der *d, const uint8_t *data, size_t len)
 {
-    if (len == 0 || !der_reserve(d, len))
+    if (len == 0 || !pki_der_reserve(d, len))
         return;
     memcpy(d->p + d->len, data, len);
     d->len += len;
@@ -71,87 +71,87 @@ static size_t len_octets(size_t len, uint8_t enc[5])
     return 1 + n;
 }
 
-size_t der_open(der *d, uint8_t tag)
+size_t pki_der_open(der *d, uint8_t tag)
 {
-    der_raw(d, &tag, 1);
+    pki_der_raw(d, &tag, 1);
     return d->len;
 }
 
-void der_close(der *d, size_t mark)
+void pki_der_close(der *d, size_t mark)
 {
     if (d->err != SK_OK)
         return;
     uint8_t enc[5];
     size_t content = d->len - mark;
     size_t n = len_octets(content, enc);
-    if (!der_reserve(d, n))
+    if (!pki_der_reserve(d, n))
         return;
     memmove(d->p + mark + n, d->p + mark, content);
     memcpy(d->p + mark, enc, n);
     d->len += n;
 }
 
-void der_tlv(der *d, uint8_t tag, const uint8_t *val, size_t len)
+void pki_der_tlv(der *d, uint8_t tag, const uint8_t *val, size_t len)
 {
-    size_t m = der_open(d, tag);
-    der_raw(d, val, len);
-    der_close(d, m);
+    size_t m = pki_der_open(d, tag);
+    pki_der_raw(d, val, len);
+    pki_der_close(d, m);
 }
 
-void der_uint(der *d, const uint8_t *mag, size_t len)
+void pki_der_uint(der *d, const uint8_t *mag, size_t len)
 {
     while (len > 1 && mag[0] == 0) {
         mag++;
         len--;
     }
-    size_t m = der_open(d, MBEDTLS_ASN1_INTEGER);
+    size_t m = pki_der_open(d, MBEDTLS_ASN1_INTEGER);
     if (len == 0 || (mag[0] & 0x80) != 0) {
         static const uint8_t zero = 0;
-        der_raw(d, &zero, 1);
+        pki_der_raw(d, &zero, 1);
     }
-    der_raw(d, mag, len);
-    der_close(d, m);
+    pki_der_raw(d, mag, len);
+    pki_der_close(d, m);
 }
 
-void der_small_int(der *d, uint8_t tag, uint64_t v)
+void pki_der_small_int(der *d, uint8_t tag, uint64_t v)
 {
     uint8_t b[8];
     for (size_t i = 0; i < 8; i++)
         b[i] = (uint8_t)(v >> (56 - 8 * i));
-    size_t m = der_open(d, tag);
+    size_t m = pki_der_open(d, tag);
     size_t i = 0;
     while (i < 7 && b[i] == 0)
         i++;
     if ((b[i] & 0x80) != 0) {
         static const uint8_t zero = 0;
-        der_raw(d, &zero, 1);
+        pki_der_raw(d, &zero, 1);
     }
-    der_raw(d, b + i, 8 - i);
-    der_close(d, m);
+    pki_der_raw(d, b + i, 8 - i);
+    pki_der_close(d, m);
 }
 
-void der_oid(der *d, const char *dotted)
+void pki_der_oid(der *d, const char *dotted)
 {
     uint8_t enc[64];
-    size_t n = oid_encode(enc, sizeof enc, dotted);
+    size_t n = pki_oid_encode(enc, sizeof enc, dotted);
     if (n == 0) {
         if (d->err == SK_OK)
             d->err = SK_ERR_ARG;
         return;
     }
-    der_tlv(d, MBEDTLS_ASN1_OID, enc, n);
+    pki_der_tlv(d, MBEDTLS_ASN1_OID, enc, n);
 }
 
-void der_bool_true(der *d)
+void pki_der_bool_true(der *d)
 {
     static const uint8_t t[] = {0x01, 0x01, 0xff};
-    der_raw(d, t, sizeof t);
+    pki_der_raw(d, t, sizeof t);
 }
 
-void der_null(der *d)
+void pki_der_null(der *d)
 {
     static const uint8_t n[] = {0x05, 0x00};
-    der_raw(d, n, sizeof n);
+    pki_der_raw(d, n, sizeof n);
 }
 
 static void put2(char *s, int v)
@@ -181,20 +181,20 @@ static void der_time_tag(der *d, int64_t t, bool general)
     put2(s + n + 8, tm.min);
     put2(s + n + 10, tm.sec);
     s[n + 12] = 'Z';
-    der_tlv(d, general ? MBEDTLS_ASN1_GENERALIZED_TIME : MBEDTLS_ASN1_UTC_TIME,
+    pki_der_tlv(d, general ? MBEDTLS_ASN1_GENERALIZED_TIME : MBEDTLS_ASN1_UTC_TIME,
             (const uint8_t *)s, n + 13);
 }
 
-void der_time(der *d, int64_t t)
+void pki_der_time(der *d, int64_t t)
 {
     sk_tm tm;
     bool general = sk_time_split(&tm, t) != SK_OK || tm.year < 1950 || tm.year >= 2050;
     der_time_tag(d, t, general);
 }
 
-void der_gentime(der *d, int64_t t) { der_time_tag(d, t, true); }
+void pki_der_gentime(der *d, int64_t t) { der_time_tag(d, t, true); }
 
-int der_output(const der *d, uint8_t *out, size_t cap, size_t *written)
+int pki_der_output(const der *d, uint8_t *out, size_t cap, size_t *written)
 {
     *written = 0;
     if (d->err != SK_OK)
@@ -208,7 +208,7 @@ int der_output(const der *d, uint8_t *out, size_t cap, size_t *written)
 
 /* ------------------------------------------------------------------ OIDs */
 
-size_t oid_encode(uint8_t *out, size_t cap, const char *dotted)
+size_t pki_oid_encode(uint8_t *out, size_t cap, const char *dotted)
 {
     uint64_t arcs[32];
     size_t n = 0;
@@ -305,7 +305,7 @@ int64_t sk_time_join(const sk_tm *tm)
 
 /* ------------------------------------------------------------- parsing */
 
-int asn1_expect(uint8_t **p, const uint8_t *end, size_t *len, int tag)
+int pki_asn1_expect(uint8_t **p, const uint8_t *end, size_t *len, int tag)
 {
     if (*p >= end)
         return SK_ERR_DER;
@@ -322,7 +322,7 @@ static int two_digits(const uint8_t *s, int *v)
     return SK_OK;
 }
 
-int asn1_time(int64_t *t, const uint8_t *v, size_t len, int tag)
+int pki_asn1_time(int64_t *t, const uint8_t *v, size_t len, int tag)
 {
     sk_tm tm;
     int cent, yy;
@@ -352,18 +352,18 @@ int asn1_time(int64_t *t, const uint8_t *v, size_t len, int tag)
     return SK_OK;
 }
 
-int spki_key_bits(const uint8_t **bits, size_t *bits_len, const uint8_t *spki, size_t len)
+int pki_spki_key_bits(const uint8_t **bits, size_t *bits_len, const uint8_t *spki, size_t len)
 {
     uint8_t *p = (uint8_t *)spki;
     const uint8_t *end = spki + len;
     size_t l;
-    if (asn1_expect(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != SK_OK)
+    if (pki_asn1_expect(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != SK_OK)
         return SK_ERR_DER;
     end = p + l;
-    if (asn1_expect(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != SK_OK)
+    if (pki_asn1_expect(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != SK_OK)
         return SK_ERR_DER;
     p += l;
-    if (asn1_expect(&p, end, &l, MBEDTLS_ASN1_BIT_STRING) != SK_OK || l < 2 || p[0] != 0 ||
+    if (pki_asn1_expect(&p, end, &l, MBEDTLS_ASN1_BIT_STRING) != SK_OK || l < 2 || p[0] != 0 ||
         p + l != end)
         return SK_ERR_DER;
     *bits = p + 1;

@@ -387,24 +387,24 @@ void sk_name_free(sk_name *name)
 
 /* Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value string }, one
  * attribute per RDN. */
-void name_write(der *d, const sk_name *name)
+void pki_name_write(der *d, const sk_name *name)
 {
-    size_t seq = der_open(d, 0x30);
+    size_t seq = pki_der_open(d, 0x30);
     for (size_t i = 0; i < name->count; i++) {
         const sk_name_attr *a = &name->attr[i];
-        size_t set = der_open(d, 0x31);
-        size_t atv = der_open(d, 0x30);
-        der_oid(d, TYPES[a->type].oid);
-        der_tlv(d, TYPES[a->type].printable ? MBEDTLS_ASN1_PRINTABLE_STRING
+        size_t set = pki_der_open(d, 0x31);
+        size_t atv = pki_der_open(d, 0x30);
+        pki_der_oid(d, TYPES[a->type].oid);
+        pki_der_tlv(d, TYPES[a->type].printable ? MBEDTLS_ASN1_PRINTABLE_STRING
                                             : MBEDTLS_ASN1_UTF8_STRING,
                 (const uint8_t *)a->value, a->len);
-        der_close(d, atv);
-        der_close(d, set);
+        pki_der_close(d, atv);
+        pki_der_close(d, set);
     }
-    der_close(d, seq);
+    pki_der_close(d, seq);
 }
 
-int name_from_der(sk_name **out, const uint8_t *data, size_t len)
+int pki_name_from_der(sk_name **out, const uint8_t *data, size_t len)
 {
     *out = NULL;
     sk_name *n = calloc(1, sizeof *n);
@@ -414,23 +414,23 @@ int name_from_der(sk_name **out, const uint8_t *data, size_t len)
     uint8_t *p = (uint8_t *)data;
     const uint8_t *end = data + len;
     size_t l;
-    if (asn1_expect(&p, end, &l, 0x30) != SK_OK || p + l != end)
+    if (pki_asn1_expect(&p, end, &l, 0x30) != SK_OK || p + l != end)
         goto out;
     while (p < end) {
         uint8_t oid_der[16];
-        if (asn1_expect(&p, end, &l, 0x31) != SK_OK)
+        if (pki_asn1_expect(&p, end, &l, 0x31) != SK_OK)
             goto out;
         const uint8_t *set_end = p + l;
-        if (asn1_expect(&p, set_end, &l, 0x30) != SK_OK || p + l != set_end)
+        if (pki_asn1_expect(&p, set_end, &l, 0x30) != SK_OK || p + l != set_end)
             goto out; /* exactly one attribute per RDN */
-        if (asn1_expect(&p, set_end, &l, MBEDTLS_ASN1_OID) != SK_OK)
+        if (pki_asn1_expect(&p, set_end, &l, MBEDTLS_ASN1_OID) != SK_OK)
             goto out;
         const uint8_t *oid = p;
         size_t oid_len = l;
         p += l;
         int type = -1;
         for (int t = 0; t < AT_COUNT; t++) {
-            size_t el = oid_encode(oid_der, sizeof oid_der, TYPES[t].oid);
+            size_t el = pki_oid_encode(oid_der, sizeof oid_der, TYPES[t].oid);
             if (el == oid_len && memcmp(oid_der, oid, el) == 0)
                 type = t;
         }
@@ -439,7 +439,7 @@ int name_from_der(sk_name **out, const uint8_t *data, size_t len)
         int tag = *p;
         if (tag != MBEDTLS_ASN1_UTF8_STRING && tag != MBEDTLS_ASN1_PRINTABLE_STRING)
             goto out;
-        if (asn1_expect(&p, set_end, &l, tag) != SK_OK || p + l != set_end)
+        if (pki_asn1_expect(&p, set_end, &l, tag) != SK_OK || p + l != set_end)
             goto out;
         if (name_add(n, type, p, l, NULL) != SK_OK)
             goto out;

@@ -26,7 +26,7 @@ void sk_ocsp_request_free(sk_ocsp_request *req)
 static bool oid_is(const uint8_t *p, size_t len, const char *dotted)
 {
     uint8_t enc[32];
-    size_t n = oid_encode(enc, sizeof enc, dotted);
+    size_t n = pki_oid_encode(enc, sizeof enc, dotted);
     return n == len && memcmp(enc, p, n) == 0;
 }
 
@@ -36,34 +36,34 @@ static int parse_certid(sk_ocsp_request *r, ocsp_certid *id, uint8_t **p, const 
 {
     size_t l;
     const uint8_t *start = *p;
-    if (asn1_expect(p, end, &l, 0x30) != SK_OK)
+    if (pki_asn1_expect(p, end, &l, 0x30) != SK_OK)
         return SK_ERR_OCSP;
     const uint8_t *c_end = *p + l;
     id->raw_off = (size_t)(start - r->der);
     id->raw_len = (size_t)(c_end - start);
-    if (asn1_expect(p, c_end, &l, 0x30) != SK_OK)
+    if (pki_asn1_expect(p, c_end, &l, 0x30) != SK_OK)
         return SK_ERR_OCSP;
     const uint8_t *a_end = *p + l;
-    if (asn1_expect(p, a_end, &l, MBEDTLS_ASN1_OID) != SK_OK)
+    if (pki_asn1_expect(p, a_end, &l, MBEDTLS_ASN1_OID) != SK_OK)
         return SK_ERR_OCSP;
     id->hash = oid_is(*p, l, OID_SHA1) ? SK_HASH_SHA1 : oid_is(*p, l, OID_SHA256) ? SK_HASH_SHA256
                                                                                    : (sk_hash)0;
     *p += l;
-    if (*p < a_end && (asn1_expect(p, a_end, &l, MBEDTLS_ASN1_NULL) != SK_OK || l != 0))
+    if (*p < a_end && (pki_asn1_expect(p, a_end, &l, MBEDTLS_ASN1_NULL) != SK_OK || l != 0))
         return SK_ERR_OCSP;
     if (*p != a_end)
         return SK_ERR_OCSP;
-    if (asn1_expect(p, c_end, &l, MBEDTLS_ASN1_OCTET_STRING) != SK_OK)
+    if (pki_asn1_expect(p, c_end, &l, MBEDTLS_ASN1_OCTET_STRING) != SK_OK)
         return SK_ERR_OCSP;
     id->name_hash = *p;
     id->name_hash_len = l;
     *p += l;
-    if (asn1_expect(p, c_end, &l, MBEDTLS_ASN1_OCTET_STRING) != SK_OK)
+    if (pki_asn1_expect(p, c_end, &l, MBEDTLS_ASN1_OCTET_STRING) != SK_OK)
         return SK_ERR_OCSP;
     id->key_hash = *p;
     id->key_hash_len = l;
     *p += l;
-    if (asn1_expect(p, c_end, &l, MBEDTLS_ASN1_INTEGER) != SK_OK || l == 0 || *p + l != c_end)
+    if (pki_asn1_expect(p, c_end, &l, MBEDTLS_ASN1_INTEGER) != SK_OK || l == 0 || *p + l != c_end)
         return SK_ERR_OCSP;
     const uint8_t *v = *p;
     *p += l;
@@ -92,22 +92,22 @@ static int parse_certid(sk_ocsp_request *r, ocsp_certid *id, uint8_t **p, const 
 static int parse_extensions(sk_ocsp_request *r, uint8_t **p, const uint8_t *end, bool top)
 {
     size_t l;
-    if (asn1_expect(p, end, &l, 0x30) != SK_OK || *p + l != end)
+    if (pki_asn1_expect(p, end, &l, 0x30) != SK_OK || *p + l != end)
         return SK_ERR_OCSP;
     while (*p < end) {
-        if (asn1_expect(p, end, &l, 0x30) != SK_OK)
+        if (pki_asn1_expect(p, end, &l, 0x30) != SK_OK)
             return SK_ERR_OCSP;
         const uint8_t *e_end = *p + l;
-        if (asn1_expect(p, e_end, &l, MBEDTLS_ASN1_OID) != SK_OK)
+        if (pki_asn1_expect(p, e_end, &l, MBEDTLS_ASN1_OID) != SK_OK)
             return SK_ERR_OCSP;
         bool nonce = oid_is(*p, l, OID_NONCE);
         *p += l;
         if (*p < e_end && **p == MBEDTLS_ASN1_BOOLEAN) {
-            if (asn1_expect(p, e_end, &l, MBEDTLS_ASN1_BOOLEAN) != SK_OK || l != 1)
+            if (pki_asn1_expect(p, e_end, &l, MBEDTLS_ASN1_BOOLEAN) != SK_OK || l != 1)
                 return SK_ERR_OCSP;
             *p += l;
         }
-        if (asn1_expect(p, e_end, &l, MBEDTLS_ASN1_OCTET_STRING) != SK_OK || *p + l != e_end)
+        if (pki_asn1_expect(p, e_end, &l, MBEDTLS_ASN1_OCTET_STRING) != SK_OK || *p + l != e_end)
             return SK_ERR_OCSP;
         if (nonce && top) {
             if (r->has_nonce || l == 0 || l > SK_OCSP_MAX_NONCE_LEN)
@@ -118,7 +118,7 @@ static int parse_extensions(sk_ocsp_request *r, uint8_t **p, const uint8_t *end,
             /* RFC 8954: Nonce ::= OCTET STRING (SIZE(1..32)) inside extnValue */
             uint8_t *q = *p;
             size_t nl;
-            if (asn1_expect(&q, e_end, &nl, MBEDTLS_ASN1_OCTET_STRING) != SK_OK || q + nl != e_end ||
+            if (pki_asn1_expect(&q, e_end, &nl, MBEDTLS_ASN1_OCTET_STRING) != SK_OK || q + nl != e_end ||
                 nl < 1 || nl > 32)
                 return SK_ERR_OCSP;
             r->nonce_off = (size_t)(q - r->der);
@@ -151,28 +151,28 @@ int sk_ocsp_request_parse(sk_ocsp_request **out, const uint8_t *data, size_t len
     uint8_t *p = r->der;
     const uint8_t *end = r->der + len;
     size_t l;
-    if (asn1_expect(&p, end, &l, 0x30) != SK_OK || p + l != end)
+    if (pki_asn1_expect(&p, end, &l, 0x30) != SK_OK || p + l != end)
         goto out;
-    if (asn1_expect(&p, end, &l, 0x30) != SK_OK)
+    if (pki_asn1_expect(&p, end, &l, 0x30) != SK_OK)
         goto out;
     const uint8_t *tbs_end = p + l;
     /* version [0] EXPLICIT INTEGER DEFAULT v1(0) */
     if (p < tbs_end && *p == 0xa0) {
-        if (asn1_expect(&p, tbs_end, &l, 0xa0) != SK_OK)
+        if (pki_asn1_expect(&p, tbs_end, &l, 0xa0) != SK_OK)
             goto out;
         const uint8_t *v_end = p + l;
-        if (asn1_expect(&p, v_end, &l, MBEDTLS_ASN1_INTEGER) != SK_OK || l != 1 || p[0] != 0 ||
+        if (pki_asn1_expect(&p, v_end, &l, MBEDTLS_ASN1_INTEGER) != SK_OK || l != 1 || p[0] != 0 ||
             p + l != v_end)
             goto out;
         p += l;
     }
     /* requestorName [1] EXPLICIT GeneralName: skipped */
     if (p < tbs_end && *p == 0xa1) {
-        if (asn1_expect(&p, tbs_end, &l, 0xa1) != SK_OK)
+        if (pki_asn1_expect(&p, tbs_end, &l, 0xa1) != SK_OK)
             goto out;
         p += l;
     }
-    if (asn1_expect(&p, tbs_end, &l, 0x30) != SK_OK || l == 0)
+    if (pki_asn1_expect(&p, tbs_end, &l, 0x30) != SK_OK || l == 0)
         goto out;
     const uint8_t *list_end = p + l;
     while (p < list_end) {
@@ -180,20 +180,20 @@ int sk_ocsp_request_parse(sk_ocsp_request **out, const uint8_t *data, size_t len
             rc = SK_ERR_LIMIT;
             goto out;
         }
-        if (asn1_expect(&p, list_end, &l, 0x30) != SK_OK)
+        if (pki_asn1_expect(&p, list_end, &l, 0x30) != SK_OK)
             goto out;
         const uint8_t *req_end = p + l;
         if (parse_certid(r, &r->ids[r->count], &p, req_end) != SK_OK)
             goto out;
         r->count++;
         if (p < req_end) {
-            if (asn1_expect(&p, req_end, &l, 0xa0) != SK_OK || p + l != req_end ||
+            if (pki_asn1_expect(&p, req_end, &l, 0xa0) != SK_OK || p + l != req_end ||
                 parse_extensions(r, &p, req_end, false) != SK_OK)
                 goto out;
         }
     }
     if (p < tbs_end) {
-        if (asn1_expect(&p, tbs_end, &l, 0xa2) != SK_OK || p + l != tbs_end ||
+        if (pki_asn1_expect(&p, tbs_end, &l, 0xa2) != SK_OK || p + l != tbs_end ||
             parse_extensions(r, &p, tbs_end, true) != SK_OK)
             goto out;
     }
@@ -201,7 +201,7 @@ int sk_ocsp_request_parse(sk_ocsp_request **out, const uint8_t *data, size_t len
         goto out;
     /* optionalSignature [0] EXPLICIT Signature: not required, not checked */
     if (p < end) {
-        if (asn1_expect(&p, end, &l, 0xa0) != SK_OK || p + l != end)
+        if (pki_asn1_expect(&p, end, &l, 0xa0) != SK_OK || p + l != end)
             goto out;
         p += l;
     }

@@ -108,27 +108,27 @@ static bool certid_ours(const sk_ocsp_responder *r, const ocsp_certid *id)
 static void single_response(der *d, const sk_ocsp_request *req, const ocsp_certid *id,
                             const sk_cert_status *st, int64_t now, int64_t next)
 {
-    size_t s = der_open(d, 0x30);
-    der_raw(d, req->der + id->raw_off, id->raw_len);
+    size_t s = pki_der_open(d, 0x30);
+    pki_der_raw(d, req->der + id->raw_off, id->raw_len);
     if (st->state == SK_CERT_GOOD) {
-        der_tlv(d, 0x80, NULL, 0); /* good [0] IMPLICIT NULL */
+        pki_der_tlv(d, 0x80, NULL, 0); /* good [0] IMPLICIT NULL */
     } else if (st->state == SK_CERT_REVOKED) {
-        size_t rv = der_open(d, 0xa1); /* revoked [1] IMPLICIT RevokedInfo */
-        der_gentime(d, st->revocation_time);
+        size_t rv = pki_der_open(d, 0xa1); /* revoked [1] IMPLICIT RevokedInfo */
+        pki_der_gentime(d, st->revocation_time);
         if (st->reason != SK_REASON_UNSPECIFIED) {
-            size_t rs = der_open(d, 0xa0); /* revocationReason [0] EXPLICIT */
-            der_small_int(d, MBEDTLS_ASN1_ENUMERATED, (uint64_t)st->reason);
-            der_close(d, rs);
+            size_t rs = pki_der_open(d, 0xa0); /* revocationReason [0] EXPLICIT */
+            pki_der_small_int(d, MBEDTLS_ASN1_ENUMERATED, (uint64_t)st->reason);
+            pki_der_close(d, rs);
         }
-        der_close(d, rv);
+        pki_der_close(d, rv);
     } else {
-        der_tlv(d, 0x82, NULL, 0); /* unknown [2] IMPLICIT NULL */
+        pki_der_tlv(d, 0x82, NULL, 0); /* unknown [2] IMPLICIT NULL */
     }
-    der_gentime(d, now);
-    size_t nu = der_open(d, 0xa0); /* nextUpdate [0] EXPLICIT */
-    der_gentime(d, next);
-    der_close(d, nu);
-    der_close(d, s);
+    pki_der_gentime(d, now);
+    size_t nu = pki_der_open(d, 0xa0); /* nextUpdate [0] EXPLICIT */
+    pki_der_gentime(d, next);
+    pki_der_close(d, nu);
+    pki_der_close(d, s);
 }
 
 static int status_ok(const sk_cert_status *st)
@@ -197,63 +197,63 @@ int sk_ocsp_respond(const sk_ocsp_responder *r, uint8_t *out, size_t cap, size_t
 
     int64_t next = now + r->validity;
     der tbs, basic, resp;
-    der_init(&tbs);
-    der_init(&basic);
-    der_init(&resp);
+    pki_der_init(&tbs);
+    pki_der_init(&basic);
+    pki_der_init(&resp);
     /* ResponseData */
-    size_t s = der_open(&tbs, 0x30);
-    size_t rid = der_open(&tbs, 0xa2); /* responderID byKey [2] EXPLICIT KeyHash */
-    der_tlv(&tbs, MBEDTLS_ASN1_OCTET_STRING, r->signer.key_sha1, 20);
-    der_close(&tbs, rid);
-    der_gentime(&tbs, now);
-    size_t list = der_open(&tbs, 0x30);
+    size_t s = pki_der_open(&tbs, 0x30);
+    size_t rid = pki_der_open(&tbs, 0xa2); /* responderID byKey [2] EXPLICIT KeyHash */
+    pki_der_tlv(&tbs, MBEDTLS_ASN1_OCTET_STRING, r->signer.key_sha1, 20);
+    pki_der_close(&tbs, rid);
+    pki_der_gentime(&tbs, now);
+    size_t list = pki_der_open(&tbs, 0x30);
     for (size_t i = 0; i < req->count; i++)
         single_response(&tbs, req, &req->ids[i], &st[i], now, next);
-    der_close(&tbs, list);
+    pki_der_close(&tbs, list);
     if (req->has_nonce) {
-        size_t re = der_open(&tbs, 0xa1); /* responseExtensions [1] EXPLICIT */
-        size_t exts = der_open(&tbs, 0x30);
-        ext_mark m = ext_open(&tbs, OID_NONCE, false);
-        der_raw(&tbs, req->der + req->nonce_ext_off, req->nonce_ext_len);
-        ext_close(&tbs, m);
-        der_close(&tbs, exts);
-        der_close(&tbs, re);
+        size_t re = pki_der_open(&tbs, 0xa1); /* responseExtensions [1] EXPLICIT */
+        size_t exts = pki_der_open(&tbs, 0x30);
+        ext_mark m = pki_ext_open(&tbs, OID_NONCE, false);
+        pki_der_raw(&tbs, req->der + req->nonce_ext_off, req->nonce_ext_len);
+        pki_ext_close(&tbs, m);
+        pki_der_close(&tbs, exts);
+        pki_der_close(&tbs, re);
     }
-    der_close(&tbs, s);
+    pki_der_close(&tbs, s);
     rc = tbs.err;
     if (rc != SK_OK)
         goto out;
     /* BasicOCSPResponse { tbsResponseData, signatureAlgorithm, signature,
      * certs [0] EXPLICIT SEQUENCE OF Certificate } */
-    size_t b = der_open(&basic, 0x30);
+    size_t b = pki_der_open(&basic, 0x30);
     pki_sign_body(&basic, r->key, tbs.p, tbs.len);
-    size_t c0 = der_open(&basic, 0xa0);
-    size_t cs = der_open(&basic, 0x30);
-    der_raw(&basic, r->signer.crt.raw.p, r->signer.crt.raw.len);
-    der_close(&basic, cs);
-    der_close(&basic, c0);
-    der_close(&basic, b);
+    size_t c0 = pki_der_open(&basic, 0xa0);
+    size_t cs = pki_der_open(&basic, 0x30);
+    pki_der_raw(&basic, r->signer.crt.raw.p, r->signer.crt.raw.len);
+    pki_der_close(&basic, cs);
+    pki_der_close(&basic, c0);
+    pki_der_close(&basic, b);
     rc = basic.err;
     if (rc != SK_OK)
         goto out;
     /* OCSPResponse { successful, responseBytes [0] EXPLICIT { id-pkix-ocsp-basic,
      * OCTET STRING } } */
-    size_t o = der_open(&resp, 0x30);
-    der_small_int(&resp, MBEDTLS_ASN1_ENUMERATED, SK_OCSP_SUCCESSFUL);
-    size_t rb0 = der_open(&resp, 0xa0);
-    size_t rb = der_open(&resp, 0x30);
-    der_oid(&resp, OID_OCSP_BASIC);
-    der_tlv(&resp, MBEDTLS_ASN1_OCTET_STRING, basic.p, basic.len);
-    der_close(&resp, rb);
-    der_close(&resp, rb0);
-    der_close(&resp, o);
-    rc = der_output(&resp, out, cap, written);
+    size_t o = pki_der_open(&resp, 0x30);
+    pki_der_small_int(&resp, MBEDTLS_ASN1_ENUMERATED, SK_OCSP_SUCCESSFUL);
+    size_t rb0 = pki_der_open(&resp, 0xa0);
+    size_t rb = pki_der_open(&resp, 0x30);
+    pki_der_oid(&resp, OID_OCSP_BASIC);
+    pki_der_tlv(&resp, MBEDTLS_ASN1_OCTET_STRING, basic.p, basic.len);
+    pki_der_close(&resp, rb);
+    pki_der_close(&resp, rb0);
+    pki_der_close(&resp, o);
+    rc = pki_der_output(&resp, out, cap, written);
     if (rc == SK_OK && status != NULL)
         *status = SK_OCSP_SUCCESSFUL;
 out:
-    der_free(&tbs);
-    der_free(&basic);
-    der_free(&resp);
+    pki_der_free(&tbs);
+    pki_der_free(&basic);
+    pki_der_free(&resp);
     sk_ocsp_request_free(req);
     return rc;
 }

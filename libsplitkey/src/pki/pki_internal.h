@@ -12,7 +12,7 @@
 /* ---------------------------------------------------------- DER writing */
 
 /* A growing buffer written front to back.  A constructed element is opened
- * with der_open() (which writes the tag) and closed with der_close(), which
+ * with pki_der_open() (which writes the tag) and closed with pki_der_close(), which
  * inserts the length before the content.  Errors are sticky: after the
  * first failure every call is a no-op and der->err holds the code. */
 typedef struct der {
@@ -23,27 +23,27 @@ typedef struct der {
 
 #define DER_LIMIT (1u << 24) /* 16 MiB: no object of ours comes close */
 
-void der_init(der *d);
-void der_free(der *d); /* wipes */
-void der_raw(der *d, const uint8_t *data, size_t len);
-size_t der_open(der *d, uint8_t tag);
-void der_close(der *d, size_t mark);
-void der_tlv(der *d, uint8_t tag, const uint8_t *val, size_t len);
+void pki_der_init(der *d);
+void pki_der_free(der *d); /* wipes */
+void pki_der_raw(der *d, const uint8_t *data, size_t len);
+size_t pki_der_open(der *d, uint8_t tag);
+void pki_der_close(der *d, size_t mark);
+void pki_der_tlv(der *d, uint8_t tag, const uint8_t *val, size_t len);
 /* INTEGER from a non-negative big-endian magnitude (leading zeros dropped,
  * a 0x00 added when the top bit is set). */
-void der_uint(der *d, const uint8_t *mag, size_t len);
-void der_small_int(der *d, uint8_t tag, uint64_t v); /* INTEGER/ENUMERATED */
-void der_oid(der *d, const char *dotted);
-void der_bool_true(der *d);
-void der_null(der *d);
+void pki_der_uint(der *d, const uint8_t *mag, size_t len);
+void pki_der_small_int(der *d, uint8_t tag, uint64_t v); /* INTEGER/ENUMERATED */
+void pki_der_oid(der *d, const char *dotted);
+void pki_der_bool_true(der *d);
+void pki_der_null(der *d);
 /* UTCTime before 2050, GeneralizedTime from 2050 (RFC 5280 4.1.2.5). */
-void der_time(der *d, int64_t t);
-void der_gentime(der *d, int64_t t);
+void pki_der_time(der *d, int64_t t);
+void pki_der_gentime(der *d, int64_t t);
 /* Copies the result out per the (out, cap, written) convention. */
-int der_output(const der *d, uint8_t *out, size_t cap, size_t *written);
+int pki_der_output(const der *d, uint8_t *out, size_t cap, size_t *written);
 
 /* Dotted OID -> DER content octets.  Returns the length or 0 when invalid. */
-size_t oid_encode(uint8_t *out, size_t cap, const char *dotted);
+size_t pki_oid_encode(uint8_t *out, size_t cap, const char *dotted);
 
 /* --------------------------------------------------------------- times */
 
@@ -57,12 +57,12 @@ int64_t sk_time_join(const sk_tm *tm);
 /* -------------------------------------------------------------- parsing */
 
 /* Reads one TLV with the given tag from [*p, end); *p moves past it. */
-int asn1_expect(uint8_t **p, const uint8_t *end, size_t *len, int tag);
+int pki_asn1_expect(uint8_t **p, const uint8_t *end, size_t *len, int tag);
 /* Parses a DER time (UTCTime or GeneralizedTime, Z form). */
-int asn1_time(int64_t *t, const uint8_t *v, size_t len, int tag);
+int pki_asn1_time(int64_t *t, const uint8_t *v, size_t len, int tag);
 /* The BIT STRING contents (without unused-bits byte) of a
  * SubjectPublicKeyInfo. */
-int spki_key_bits(const uint8_t **bits, size_t *bits_len, const uint8_t *spki, size_t len);
+int pki_spki_key_bits(const uint8_t **bits, size_t *bits_len, const uint8_t *spki, size_t len);
 
 /* ---------------------------------------------------------------- names */
 
@@ -80,10 +80,10 @@ struct sk_name {
     sk_name_attr attr[SK_NAME_MAX_ATTRS];
 };
 
-void name_write(der *d, const sk_name *name);
+void pki_name_write(der *d, const sk_name *name);
 /* Parses a DER Name (filling exactly [p, p+len)); SK_ERR_PKI when it uses
  * attributes or string types this library does not represent. */
-int name_from_der(sk_name **out, const uint8_t *p, size_t len);
+int pki_name_from_der(sk_name **out, const uint8_t *p, size_t len);
 
 /* -------------------------------------------------------------- signing */
 
@@ -115,8 +115,8 @@ int pki_key_id(uint8_t id[20], const uint8_t *spki, size_t len);
 typedef struct ext_mark {
     size_t seq, octets;
 } ext_mark;
-ext_mark ext_open(der *d, const char *oid, bool critical);
-void ext_close(der *d, ext_mark m);
+ext_mark pki_ext_open(der *d, const char *oid, bool critical);
+void pki_ext_close(der *d, ext_mark m);
 
 /* Random positive serial of 128 bits. */
 int pki_random_serial(sk_serial *serial);

@@ -183,19 +183,19 @@ int sk_pem_decode(uint8_t *out, size_t cap, size_t *written, const char *label,
 
 /* ------------------------------------------------------------ extensions */
 
-ext_mark ext_open(der *d, const char *oid, bool critical)
+ext_mark pki_ext_open(der *d, const char *oid, bool critical)
 {
     ext_mark m;
-    m.seq = der_open(d, 0x30);
-    der_oid(d, oid);
+    m.seq = pki_der_open(d, 0x30);
+    pki_der_oid(d, oid);
     if (critical)
-        der_bool_true(d);
-    m.octets = der_open(d, MBEDTLS_ASN1_OCTET_STRING);
+        pki_der_bool_true(d);
+    m.octets = pki_der_open(d, MBEDTLS_ASN1_OCTET_STRING);
     return m;
 }
 
-void ext_close(der *d, ext_mark m)
+void pki_ext_close(der *d, ext_mark m)
 {
-    der_close(d, m.octets);
-    der_close(d, m.seq);
+    pki_der_close(d, m.octets);
+    pki_der_close(d, m.seq);
 }
