@@ -185,7 +185,8 @@ static int cmd_setup(const char *dir, const char *type)
                {SK_CERT_SIGN_BASIC, "signb.pem"},
                {SK_CERT_AUTH_BASIC, "authb.pem"}};
     for (size_t i = 0; i < 4; i++) {
-        MUST(sk_ca_issue(ca, der, sizeof der, &len, &serial, out[i].profile, csubj, ckey, NOW - 60));
+        MUST(sk_ca_issue(ca, der, sizeof der, &len, &serial, out[i].profile, csubj, ckey,
+                         NOW - 60));
         if (write_pem(path(dir, out[i].file), "CERTIFICATE", der, len) != 0)
             FAIL("write %s", out[i].file);
         db_add(dir, &serial);
@@ -309,7 +310,8 @@ static int lookup(void *ctx, sk_cert_status *st, const sk_serial *serial)
     st->state = SK_CERT_UNKNOWN;
     for (size_t i = 0; i < lc->n; i++) {
         const db_row *r = &lc->rows[i];
-        if (r->serial.len == serial->len && memcmp(r->serial.bytes, serial->bytes, r->serial.len) == 0) {
+        if (r->serial.len == serial->len &&
+            memcmp(r->serial.bytes, serial->bytes, r->serial.len) == 0) {
             st->state = r->revoked ? SK_CERT_REVOKED : SK_CERT_GOOD;
             st->revocation_time = r->time;
             st->reason = r->reason;

@@ -92,7 +92,8 @@ int pki_cert_load(pki_cert *c, const uint8_t *data, size_t len)
     static const uint8_t ski_oid[] = {0x55, 0x1d, 0x0e};
     const uint8_t *v;
     size_t vl;
-    if (pki_cert_find_ext(&v, &vl, c->crt.tbs.p, c->crt.tbs.len, ski_oid, sizeof ski_oid) == SK_OK &&
+    if (pki_cert_find_ext(&v, &vl, c->crt.tbs.p, c->crt.tbs.len, ski_oid, sizeof ski_oid) ==
+            SK_OK &&
         vl == 22 && v[0] == MBEDTLS_ASN1_OCTET_STRING && v[1] == 20)
         memcpy(c->key_id, v + 2, 20);
     return SK_OK;
@@ -132,11 +133,12 @@ int sk_ca_new(sk_ca **out, const uint8_t *cert, size_t cert_len, const sk_ca_key
     if (config->pds_url != NULL && !url_ok(config->pds_url))
         return SK_ERR_ARG;
     const char *lang = config->pds_lang != NULL ? config->pds_lang : "en";
-    if (strlen(lang) != 2 || !((lang[0] >= 'a' && lang[0] <= 'z') && (lang[1] >= 'a' && lang[1] <= 'z')))
+    if (strlen(lang) != 2 || lang[0] < 'a' || lang[0] > 'z' || lang[1] < 'a' || lang[1] > 'z')
         return SK_ERR_ARG;
     uint8_t tmp[64];
     if (config->policy_oid != NULL &&
-        (strlen(config->policy_oid) >= 128 || pki_oid_encode(tmp, sizeof tmp, config->policy_oid) == 0))
+        (strlen(config->policy_oid) >= 128 ||
+         pki_oid_encode(tmp, sizeof tmp, config->policy_oid) == 0))
         return SK_ERR_ARG;
     if (config->validity_days > 36500)
         return SK_ERR_ARG;

@@ -118,7 +118,8 @@ static int parse_extensions(sk_ocsp_request *r, uint8_t **p, const uint8_t *end,
             /* RFC 8954: Nonce ::= OCTET STRING (SIZE(1..32)) inside extnValue */
             uint8_t *q = *p;
             size_t nl;
-            if (pki_asn1_expect(&q, e_end, &nl, MBEDTLS_ASN1_OCTET_STRING) != SK_OK || q + nl != e_end ||
+            if (pki_asn1_expect(&q, e_end, &nl, MBEDTLS_ASN1_OCTET_STRING) != SK_OK ||
+                q + nl != e_end ||
                 nl < 1 || nl > 32)
                 return SK_ERR_OCSP;
             r->nonce_off = (size_t)(q - r->der);

@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sk_name_parse(&a, &why, text) == SK_OK) {
         static char out[8192], again[8192];
         size_t w, w2;
-        if (sk_name_format(a, out, sizeof out, &w) != SK_OK || sk_name_parse(&b, &why, out) != SK_OK ||
+        if (sk_name_format(a, out, sizeof out, &w) != SK_OK ||
+            sk_name_parse(&b, &why, out) != SK_OK ||
             sk_name_format(b, again, sizeof again, &w2) != SK_OK || w != w2 ||
             memcmp(out, again, w) != 0)
             abort(); /* the text form must round-trip */
