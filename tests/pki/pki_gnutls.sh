@@ -25,6 +25,7 @@ expect "certtool sees nonRepudiation" "Non repudiation" sign.txt
 expect "certtool sees QCP-n-qscd" "0.4.0.194112.1.2" sign.txt
 expect "certtool sees qcStatements" "1.3.6.1.5.5.7.1.3" sign.txt
 expect "certtool sees the OCSP URL" "Access Location URI: http://127.0.0.1:8080/ocsp" sign.txt
+expect "certtool sees the CRL URL" "URI: http://127.0.0.1:8080/ca.crl" sign.txt
 certtool -i --infile auth.pem >auth.txt
 expect "certtool sees clientAuth" "TLS WWW Client" auth.txt
 certtool -i --infile ocsp.pem >ocsp.txt

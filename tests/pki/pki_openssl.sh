@@ -48,6 +48,7 @@ expect "SIGN has qcStatements" "qcStatements" sign.txt
 expect "SIGN basicConstraints" "CA:FALSE" sign.txt
 expect "SIGN AIA OCSP" "OCSP - URI:http://127.0.0.1:8080/ocsp" sign.txt
 expect "SIGN AIA caIssuers" "CA Issuers - URI:http://127.0.0.1:8080/ca.der" sign.txt
+expect "SIGN CRL distribution point" "URI:http://127.0.0.1:8080/ca.crl" sign.txt
 expect "SIGN SKI" "X509v3 Subject Key Identifier" sign.txt
 expect "SIGN AKI" "X509v3 Authority Key Identifier" sign.txt
 # the qcStatements extension's contents

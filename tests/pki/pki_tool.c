@@ -94,6 +94,7 @@ static void save_key(const char *p, const sk_ca_key *k)
 static const sk_ca_config CONFIG = {
     .ocsp_url = "http://127.0.0.1:8080/ocsp",
     .ca_issuers_url = "http://127.0.0.1:8080/ca.der",
+    .crl_url = "http://127.0.0.1:8080/ca.crl",
     .policy_oid = "1.3.6.1.4.1.99999.1.1",
     .pds_url = "https://example.org/pds_en.pdf",
     .pds_lang = "en",
@@ -129,7 +130,9 @@ static int cmd_setup(const char *dir, const char *type)
     sk_ca_key *cakey = NULL, *okey = NULL;
     MUST(sk_ca_key_generate(&cakey, strcmp(type, "ec") == 0 ? SK_CA_KEY_EC_P384
                                                              : SK_CA_KEY_RSA3072));
-    MUST(sk_ca_key_generate(&okey, SK_CA_KEY_EC_P384));
+    /* the OCSP signer's key is of the CA's type, so both signing paths run */
+    MUST(sk_ca_key_generate(&okey, strcmp(type, "ec") == 0 ? SK_CA_KEY_EC_P384
+                                                           : SK_CA_KEY_RSA3072));
     save_key(path(dir, "ca.key"), cakey);
     save_key(path(dir, "ocsp.key"), okey);
 

@@ -41,10 +41,10 @@
 extern "C" {
 #endif
 
-/* Buffer sizes that always suffice for one object made by this library
- * (certificates with a 16384-bit key and 512-byte URLs stay below them). */
+/* Buffer sizes that always suffice for one object made by this library:
+ * certificates and requests for keys up to 16384 bits, with 512-byte URLs. */
 #define SK_PKI_MAX_CERT_LEN 8192u
-#define SK_PKI_MAX_CSR_LEN 4096u
+#define SK_PKI_MAX_CSR_LEN 8192u
 #define SK_PKI_MAX_KEY_PEM_LEN 4096u
 
 /* ------------------------------------------------------------------ serials */
@@ -234,6 +234,7 @@ SK_API const char *sk_cert_profile_name(sk_cert_profile profile);
 typedef struct sk_ca_config {
     const char *ocsp_url;       /* AIA id-ad-ocsp; required */
     const char *ca_issuers_url; /* AIA id-ad-caIssuers; required */
+    const char *crl_url;        /* cRLDistributionPoints; NULL: none */
     const char *policy_oid;     /* the operator's policy, dotted; NULL: none */
     const char *pds_url;        /* QcPDS (qualified SIGN); required for it */
     const char *pds_lang;       /* two letters, e.g. "en"; NULL: "en" */

@@ -130,7 +130,8 @@ int sk_ca_new(sk_ca **out, const uint8_t *cert, size_t cert_len, const sk_ca_key
         return SK_ERR_ARG;
     if (!url_ok(config->ocsp_url) || !url_ok(config->ca_issuers_url))
         return SK_ERR_ARG;
-    if (config->pds_url != NULL && !url_ok(config->pds_url))
+    if ((config->pds_url != NULL && !url_ok(config->pds_url)) ||
+        (config->crl_url != NULL && !url_ok(config->crl_url)))
         return SK_ERR_ARG;
     const char *lang = config->pds_lang != NULL ? config->pds_lang : "en";
     if (strlen(lang) != 2 || lang[0] < 'a' || lang[0] > 'z' || lang[1] < 'a' || lang[1] > 'z')
@@ -160,6 +161,10 @@ int sk_ca_new(sk_ca **out, const uint8_t *cert, size_t cert_len, const sk_ca_key
     if (config->pds_url != NULL) {
         strcpy(ca->pds_url, config->pds_url);
         ca->has_pds = true;
+    }
+    if (config->crl_url != NULL) {
+        strcpy(ca->crl_url, config->crl_url);
+        ca->has_crl = true;
     }
     strcpy(ca->pds_lang, lang);
     if (config->policy_oid != NULL) {
@@ -338,6 +343,7 @@ int sk_ca_issue(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written, sk_s
     in.ext.aki = ca->cert.key_id;
     in.ext.ocsp_url = ca->ocsp_url;
     in.ext.ca_issuers_url = ca->ca_issuers_url;
+    in.ext.crl_url = ca->has_crl ? ca->crl_url : NULL;
     in.ext.policy_oid = ca->has_policy ? ca->policy_oid : NULL;
     in.ext.pds_url = ca->pds_url;
     in.ext.pds_lang = ca->pds_lang;

@@ -14,7 +14,7 @@ typedef struct profile_input {
     sk_cert_profile profile; /* PERSON only */
     const uint8_t *ski;      /* 20 bytes */
     const uint8_t *aki;      /* 20 bytes */
-    const char *ocsp_url, *ca_issuers_url, *policy_oid, *pds_url, *pds_lang;
+    const char *ocsp_url, *ca_issuers_url, *crl_url, *policy_oid, *pds_url, *pds_lang;
 } profile_input;
 
 /* Appends the extensions (each an Extension SEQUENCE) of a profile. */
@@ -25,10 +25,11 @@ struct sk_ca {
     const sk_ca_key *key; /* borrowed */
     char ocsp_url[SK_URL_MAX + 1];
     char ca_issuers_url[SK_URL_MAX + 1];
+    char crl_url[SK_URL_MAX + 1];
     char pds_url[SK_URL_MAX + 1];
     char pds_lang[3];
     char policy_oid[128];
-    bool has_policy, has_pds;
+    bool has_policy, has_pds, has_crl;
     uint32_t validity_days;
 };
 

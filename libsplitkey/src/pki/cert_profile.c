@@ -14,6 +14,7 @@
 #define OID_SKI "2.5.29.14"
 #define OID_AKI "2.5.29.35"
 #define OID_AIA "1.3.6.1.5.5.7.1.1"
+#define OID_CRL_DP "2.5.29.31"
 #define OID_AD_OCSP "1.3.6.1.5.5.7.48.1"
 #define OID_AD_CA_ISSUERS "1.3.6.1.5.5.7.48.2"
 #define OID_KP_CLIENT_AUTH "1.3.6.1.5.5.7.3.2"
@@ -113,6 +114,23 @@ static void ext_aia(der *d, const char *ocsp, const char *ca_issuers)
     pki_ext_close(d, m);
 }
 
+/* CRLDistributionPoints with one DistributionPoint { distributionPoint
+ * [0] { fullName [0] { uniformResourceIdentifier [6] url } } } */
+static void ext_crl_dp(der *d, const char *url)
+{
+    ext_mark m = pki_ext_open(d, OID_CRL_DP, false);
+    size_t s = pki_der_open(d, 0x30);
+    size_t dp = pki_der_open(d, 0x30);
+    size_t name = pki_der_open(d, 0xa0);
+    size_t full = pki_der_open(d, 0xa0);
+    pki_der_tlv(d, 0x86, (const uint8_t *)url, strlen(url));
+    pki_der_close(d, full);
+    pki_der_close(d, name);
+    pki_der_close(d, dp);
+    pki_der_close(d, s);
+    pki_ext_close(d, m);
+}
+
 /* QCStatement ::= SEQUENCE { statementId OID, statementInfo ANY OPTIONAL } */
 static void qc_statements(der *d, const char *pds_url, const char *pds_lang)
 {
@@ -196,6 +214,8 @@ void pki_profile_extensions(der *d, const profile_input *in)
     if (in->profile == SK_CERT_SIGN_QUALIFIED)
         qc_statements(d, in->pds_url, in->pds_lang);
     ext_aia(d, in->ocsp_url, in->ca_issuers_url);
+    if (in->crl_url != NULL)
+        ext_crl_dp(d, in->crl_url);
     ext_key_ids(d, in->ski, in->aki);
 }
 
