@@ -197,5 +197,18 @@ openssl ocsp -issuer other_ca.pem -serial 0x01 -reqout reqother.der
 openssl ocsp -respin respother.der -resp_text >respother.txt 2>&1 || true
 expect "other issuer gives unauthorized" "unauthorized (6)" respother.txt
 
+# a signed request (requestorName and signature present) is answered; its
+# signature is not required and not checked
+openssl ocsp -issuer ca.pem -cert sign.pem -signer other_ca.pem -signkey other_ca.key \
+    -reqout reqsigned.der
+openssl ocsp -reqin reqsigned.der -req_text >reqsigned.txt
+expect "openssl made a signed request" "Requestor Name" reqsigned.txt
+"$TOOL" ocsp . reqsigned.der respsigned.der >/dev/null
+run "signed request answered" openssl ocsp -respin respsigned.der -reqin reqsigned.der -CAfile ca.pem
+expect "signed request: response verifies" "Response verify OK" out.txt
+run "signed request: status" openssl ocsp -respin respsigned.der -CAfile ca.pem -issuer ca.pem \
+    -no_nonce -cert sign.pem
+expect "signed request: SIGN good" "sign.pem: good" out.txt
+
 echo "pki_openssl $CA_TYPE: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]
