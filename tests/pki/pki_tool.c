@@ -175,6 +175,9 @@ static int cmd_setup(const char *dir, const char *type)
     sk_csr *csr = NULL;
     sk_pubkey *ckey = NULL;
     sk_name *csubj = NULL;
+    static uint8_t csr_copy[SK_PKI_MAX_CSR_LEN];
+    size_t csr_len = len;
+    memcpy(csr_copy, der, len);
     MUST(sk_csr_parse(&csr, der, len));
     MUST(sk_csr_verify(csr));
     MUST(sk_csr_check_key(csr, n, nl));
@@ -188,8 +191,13 @@ static int cmd_setup(const char *dir, const char *type)
                {SK_CERT_SIGN_BASIC, "signb.pem"},
                {SK_CERT_AUTH_BASIC, "authb.pem"}};
     for (size_t i = 0; i < 4; i++) {
-        MUST(sk_ca_issue(ca, der, sizeof der, &len, &serial, out[i].profile, csubj, ckey,
-                         NOW - 60));
+        /* the qualified ones through the CA's one-call enrolment check */
+        if (i < 2)
+            MUST(sk_ca_issue_csr(ca, der, sizeof der, &len, &serial, out[i].profile, csr_copy,
+                                 csr_len, n, nl, person, NOW - 60));
+        else
+            MUST(sk_ca_issue(ca, der, sizeof der, &len, &serial, out[i].profile, csubj, ckey,
+                             NOW - 60));
         if (write_pem(path(dir, out[i].file), "CERTIFICATE", der, len) != 0)
             FAIL("write %s", out[i].file);
         db_add(dir, &serial);

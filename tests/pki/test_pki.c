@@ -361,6 +361,48 @@ static void test_certs(void)
     sk_name_free(subject);
 }
 
+/* ----------------------------------------------------- issuing from a CSR */
+
+static void test_issue_csr(void)
+{
+    size_t n_len = 2 * fx.k / 8;
+    uint8_t n[1024], out[SK_PKI_MAX_CERT_LEN], bad[SK_PKI_MAX_CSR_LEN];
+    size_t w;
+    sk_serial s;
+    sk_name *reg = NULL, *other = NULL;
+    CHECK_OK(sk_pubkey_modulus(fx.pub, n, n_len));
+    CHECK_OK(sk_name_parse_person(&reg, NULL, PERSON));
+    CHECK_OK(sk_name_parse_person(&other, NULL,
+                                  "C=LV,GN=ANDRIS,SN=BERZINS,serialNumber=PNOLV-010101-99999"));
+    CHECK_OK(sk_ca_issue_csr(ca, out, sizeof out, &w, &s, SK_CERT_SIGN_QUALIFIED, csr_der,
+                             csr_len, n, n_len, reg, NOW));
+    CHECK(w > 0 && s.len == 16);
+    sk_cert *cert = NULL;
+    CHECK_OK(sk_cert_parse(&cert, out, w));
+    if (cert != NULL)
+        CHECK_OK(sk_cert_check_key(cert, n, n_len));
+    sk_cert_free(cert);
+    CHECK_OK(sk_ca_issue_csr(ca, out, sizeof out, &w, NULL, SK_CERT_AUTH_BASIC, csr_der, csr_len,
+                             n, n_len, NULL, NOW));
+    /* another registered subject, another enrolled key, no possession */
+    CHECK_RC(SK_ERR_PKI, sk_ca_issue_csr(ca, out, sizeof out, &w, &s, SK_CERT_SIGN_QUALIFIED,
+                                         csr_der, csr_len, n, n_len, other, NOW));
+    CHECK(w == 0 && s.len == 0);
+    n[5] ^= 1;
+    CHECK_RC(SK_ERR_KEY_MISMATCH, sk_ca_issue_csr(ca, out, sizeof out, &w, NULL,
+                                                  SK_CERT_SIGN_QUALIFIED, csr_der, csr_len, n,
+                                                  n_len, reg, NOW));
+    n[5] ^= 1;
+    memcpy(bad, csr_der, csr_len);
+    bad[csr_len - 3] ^= 0x10;
+    CHECK_RC(SK_ERR_VERIFY, sk_ca_issue_csr(ca, out, sizeof out, &w, NULL, SK_CERT_SIGN_QUALIFIED,
+                                            bad, csr_len, n, n_len, reg, NOW));
+    CHECK(sk_ca_issue_csr(ca, out, sizeof out, &w, NULL, SK_CERT_SIGN_QUALIFIED, csr_der,
+                          csr_len - 1, n, n_len, reg, NOW) == SK_ERR_CSR);
+    sk_name_free(reg);
+    sk_name_free(other);
+}
+
 /* ------------------------------------------------------ reading certs back */
 
 static void test_cert_read(void)
@@ -847,6 +889,7 @@ int main(void)
     setup_ca();
     test_certs();
     test_cert_read();
+    test_issue_csr();
     test_crl();
     test_ocsp();
     test_audit();

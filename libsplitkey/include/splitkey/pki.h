@@ -272,6 +272,22 @@ SK_API SK_WARN_UNUSED int sk_ca_issue(const sk_ca *ca, uint8_t *out, size_t cap,
                                       const sk_name *subject, const sk_pubkey *key,
                                       int64_t not_before) SK_NONNULL(1, 4, 7, 8);
 
+/* The CA's whole check-and-issue step for an enrolment (SPEC 3.2 step 3,
+ * 4.1): parses the CSR, checks its proof of possession, that its key is the
+ * enrolled modulus n (e = 65537) and that its subject is a valid person
+ * subject equal to `registered` (when not NULL: the subject bound to the
+ * registration token), then issues from the CSR's key and subject.
+ * Returns what the steps return: SK_ERR_CSR / SK_ERR_PEM / SK_ERR_KEY_FORMAT
+ * (unparsable), SK_ERR_VERIFY (no proof of possession), SK_ERR_KEY_MISMATCH
+ * (another key), SK_ERR_PKI (subject invalid or not the registered one), or
+ * what sk_ca_issue() returns. */
+SK_API SK_WARN_UNUSED int sk_ca_issue_csr(const sk_ca *ca, uint8_t *out, size_t cap,
+                                          size_t *written, sk_serial *serial,
+                                          sk_cert_profile profile, const uint8_t *csr,
+                                          size_t csr_len, const uint8_t *n, size_t n_len,
+                                          const sk_name *registered, int64_t not_before)
+    SK_NONNULL(1, 4, 7, 9);
+
 /* Issues the delegated OCSP signing certificate (EKU id-kp-OCSPSigning,
  * id-pkix-ocsp-nocheck, KU digitalSignature) for signer's public key.
  * validity_days 0 means 365. */

@@ -357,6 +357,42 @@ int sk_ca_issue(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written, sk_s
     return rc;
 }
 
+int sk_ca_issue_csr(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written,
+                    sk_serial *serial, sk_cert_profile profile, const uint8_t *csr,
+                    size_t csr_len, const uint8_t *n, size_t n_len, const sk_name *registered,
+                    int64_t not_before)
+{
+    if (written == NULL)
+        return SK_ERR_ARG;
+    *written = 0;
+    if (serial != NULL)
+        memset(serial, 0, sizeof *serial);
+    if (ca == NULL || csr == NULL || n == NULL)
+        return SK_ERR_ARG;
+    sk_csr *req = NULL;
+    sk_pubkey *key = NULL;
+    sk_name *subject = NULL;
+    int rc = sk_csr_parse(&req, csr, csr_len);
+    if (rc == SK_OK)
+        rc = sk_csr_verify(req);
+    if (rc == SK_OK)
+        rc = sk_csr_check_key(req, n, n_len);
+    if (rc == SK_OK)
+        rc = sk_csr_subject(req, &subject);
+    if (rc == SK_OK)
+        rc = sk_name_check_person(subject, NULL);
+    if (rc == SK_OK && registered != NULL && !pki_name_equal(registered, subject))
+        rc = SK_ERR_PKI;
+    if (rc == SK_OK)
+        rc = sk_csr_pubkey(req, &key);
+    if (rc == SK_OK)
+        rc = sk_ca_issue(ca, out, cap, written, serial, profile, subject, key, not_before);
+    sk_pubkey_free(key);
+    sk_name_free(subject);
+    sk_csr_free(req);
+    return rc;
+}
+
 int sk_ca_issue_ocsp_signer(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written,
                             sk_serial *serial, const sk_name *subject, const sk_ca_key *signer,
                             int64_t not_before, uint32_t validity_days)

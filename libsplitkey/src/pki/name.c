@@ -383,6 +383,17 @@ void sk_name_free(sk_name *name)
     free(name);
 }
 
+bool pki_name_equal(const sk_name *a, const sk_name *b)
+{
+    if (a->count != b->count)
+        return false;
+    for (size_t i = 0; i < a->count; i++)
+        if (a->attr[i].type != b->attr[i].type || a->attr[i].len != b->attr[i].len ||
+            memcmp(a->attr[i].value, b->attr[i].value, a->attr[i].len) != 0)
+            return false;
+    return true;
+}
+
 /* ------------------------------------------------------------------ DER */
 
 /* Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value string }, one

@@ -81,6 +81,8 @@ struct sk_name {
 };
 
 void pki_name_write(der *d, const sk_name *name);
+/* Same attributes with the same values in the same order. */
+bool pki_name_equal(const sk_name *a, const sk_name *b);
 /* Parses a DER Name (filling exactly [p, p+len)); SK_ERR_PKI when it uses
  * attributes or string types this library does not represent. */
 int pki_name_from_der(sk_name **out, const uint8_t *p, size_t len);
