@@ -1,0 +1,160 @@
+/* util.c - whole-file I/O, hex and a monotonic clock for the splitkey tool. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+uint8_t *util_read_file(const char *path, size_t *len, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    size_t used = 0, cap = 0;
+    int saved;
+
+    *len = 0;
+    if (f == NULL)
+        return NULL;
+    for (;;) {
+        if (cap - used < 2) {
+            size_t ncap = cap == 0 ? 8192 : cap * 2;
+            uint8_t *nbuf = realloc(buf, ncap);
+            if (nbuf == NULL) {
+                errno = ENOMEM;
+                goto fail;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        size_t got = fread(buf + used, 1, cap - used - 1, f);
+        used += got;
+        if (used > max) {
+            errno = EFBIG;
+            goto fail;
+        }
+        if (got == 0) {
+            if (ferror(f)) {
+                errno = errno ? errno : EIO;
+                goto fail;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    buf[used] = 0;
+    *len = used;
+    return buf;
+
+fail:
+    saved = errno;
+    free(buf);
+    fclose(f);
+    errno = saved;
+    return NULL;
+}
+
+int util_write_file(const char *path, const void *data, size_t len)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    int fd, saved;
+    const uint8_t *p = data;
+
+    if (tmp == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        saved = errno;
+        free(tmp);
+        errno = saved;
+        return -1;
+    }
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            goto fail;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    if (rename(tmp, path) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    free(tmp);
+    return 0;
+
+fail:
+    saved = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    free(tmp);
+    errno = saved;
+    return -1;
+}
+
+void util_hex(char *out, const uint8_t *in, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = 0;
+}
+
+static int hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+uint8_t *util_unhex(const char *hex, size_t *len)
+{
+    size_t n = strlen(hex);
+    uint8_t *out;
+
+    *len = 0;
+    if (n % 2 != 0)
+        return NULL;
+    out = malloc(n / 2 + 1); /* + 1: a valid pointer for the empty string */
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(out);
+            return NULL;
+        }
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    *len = n / 2;
+    return out;
+}
+
+double util_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
