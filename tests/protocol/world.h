@@ -1,6 +1,6 @@
 /* world.h - both protocol roles wired back to back in one process: an
  * in-memory store of key and session records (with version checks, as a
- * database would do compare-and-swap), an injected clock, and device helpers. */
+ * database would do compare-and-swap), an injected clock, and short device flows. */
 #ifndef SK_TEST_WORLD_H
 #define SK_TEST_WORLD_H
 

@@ -1,4 +1,4 @@
-/* device_internal.h - the device role's private state and helpers. */
+/* device_internal.h - the device role's private state and shared functions. */
 #ifndef SK_PROTOCOL_DEVICE_INTERNAL_H
 #define SK_PROTOCOL_DEVICE_INTERNAL_H
 

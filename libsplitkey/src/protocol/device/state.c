@@ -1,5 +1,5 @@
 /* state.c - the device's per-key state: sealing with the storage key,
- * accessors, and the envelope helpers every request and reply goes through. */
+ * accessors, and the envelope functions every request and reply goes through. */
 #include <sodium.h>
 #include <string.h>
 

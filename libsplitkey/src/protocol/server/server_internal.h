@@ -1,4 +1,4 @@
-/* server_internal.h - the server role's private state and helpers. */
+/* server_internal.h - the server role's private state and shared functions. */
 #ifndef SK_PROTOCOL_SERVER_INTERNAL_H
 #define SK_PROTOCOL_SERVER_INTERNAL_H
 
