@@ -64,6 +64,24 @@ static sk_session_rec *load_session(const w_session *s)
     return r;
 }
 
+/* Drops the sessions nobody can use any more (as a store's purge would). */
+static void purge_sessions(world *w)
+{
+    int kept = 0;
+    for (int i = 0; i < w->nsessions; i++) {
+        sk_session_rec *r = load_session(&w->sessions[i]);
+        bool keep = r != NULL && sk_session_rec_state(r) == SK_SESSION_PENDING &&
+                    sk_session_rec_expires_at(r) > w->now;
+        sk_session_rec_free(r);
+        if (keep) {
+            if (kept != i)
+                w->sessions[kept] = w->sessions[i];
+            kept++;
+        }
+    }
+    w->nsessions = kept;
+}
+
 /* Stores what a handler returned, checking versions as a store would. */
 static void store(world *w, const sk_server_result *res, const sk_key_rec *old_key,
                   const sk_session_rec *old_sess)
@@ -98,6 +116,8 @@ static void store(world *w, const sk_server_result *res, const sk_key_rec *old_k
             abort();
         w_session *slot = find_session(w, id);
         if (eff & SK_EFFECT_NEW_SESSION) {
+            if (w->nsessions == W_MAX_SESSIONS)
+                purge_sessions(w);
             if (slot != NULL || w->nsessions == W_MAX_SESSIONS || sk_session_rec_version(s) != 1)
                 abort();
             slot = &w->sessions[w->nsessions++];
