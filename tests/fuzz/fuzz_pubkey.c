@@ -1,7 +1,8 @@
 /* fuzz_pubkey.c - sk_pubkey_import (PEM and DER, SubjectPublicKeyInfo and
  * PKCS#1).  Invariants: an accepted key passes the import checks (odd n of at
- * least 512 bits, odd 3 <= e < n), and exporting it as DER and as PEM and
- * importing those again gives the same n and e. */
+ * least 512 bits, odd 3 <= e < n, e of at most 64 bits above 3072 bits),
+ * exporting it as DER and as PEM and importing those again gives the same n
+ * and e, and a verification under it returns (SK_ERR_VERIFY for signature 2). */
 #include <string.h>
 
 #include "fuzz.h"
@@ -41,6 +42,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(key->bits == mpz_sizeinbase(key->n, 2));
     FUZZ_ASSERT(mpz_odd_p(key->e) && mpz_cmp_ui(key->e, 3) >= 0 && mpz_cmp(key->e, key->n) < 0);
     FUZZ_ASSERT(sk_pubkey_bits(key) == key->bits);
+    /* The cost of a verification is bounded: a long exponent only with a
+     * modulus of at most 3072 bits (corpus: spki-4096-e4096.pem). */
+    if (key->bits > 3072)
+        FUZZ_ASSERT(mpz_sizeinbase(key->e, 2) <= 64);
 
     size_t der_len = 0, pem_len = 0;
     FUZZ_ASSERT(sk_pubkey_export_der(key, NULL, 0, &der_len) == SK_ERR_BUFFER_TOO_SMALL);
@@ -68,6 +73,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(n != NULL);
     FUZZ_ASSERT(sk_pubkey_modulus(key, n, nb) == SK_OK);
     FUZZ_ASSERT(n[0] != 0);
+    /* One verification under the key (signature 2): refused, in bounded time. */
+    uint8_t digest[32] = {0};
+    memset(n, 0, nb);
+    n[nb - 1] = 2;
+    FUZZ_ASSERT(sk_verify(key, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, 32, n, nb) ==
+                SK_ERR_VERIFY);
     free(n);
     free(pem);
     free(der);

@@ -32,7 +32,10 @@ typedef struct sk_pubkey sk_pubkey;
 /* Imports an RSA public key from PEM ("PUBLIC KEY" or "RSA PUBLIC KEY") or
  * DER (SubjectPublicKeyInfo or PKCS#1 RSAPublicKey).  PEM input may or may not
  * include its terminating NUL.  Returns SK_OK, SK_ERR_PEM, SK_ERR_DER or
- * SK_ERR_KEY_FORMAT (not RSA, e even or < 3, n even or < 512 bits). */
+ * SK_ERR_KEY_FORMAT (not RSA, e even or < 3, n even or < 512 bits, or e
+ * longer than 64 bits with n longer than 3072 bits: such an e would make
+ * every verification cost seconds).  sk_pubkey_from_modulus applies the same
+ * checks. */
 SK_API SK_WARN_UNUSED int sk_pubkey_import(sk_pubkey **out, const uint8_t *data, size_t len)
     SK_NONNULL(1, 2);
 
