@@ -1,6 +1,9 @@
 /* seeds.c - writes the seed corpora of the fuzz harnesses (deterministic: all
  * keys come from the test DRBG).  Usage: fuzz_seeds DIR, with DIR normally
- * tests/fuzz/corpus; writes DIR/<harness>/<name>.  The output is committed. */
+ * tests/fuzz/corpus; writes DIR/<harness>/<name>.  The output is committed.
+ * Regression inputs for fixed findings are committed beside the seeds by hand
+ * (each named in the commit and the test that explains it) and are not
+ * written here. */
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 
 #include <mbedtls/asn1.h>
@@ -200,6 +203,25 @@ static void client_modulus_seeds(sk_drbg *drbg, unsigned bits, uint8_t profile_b
     sk_client_share_free(share);
 }
 
+/* A square of a prime: the right size, odd, no small factor, but a perfect
+ * power, which only the last check refuses. */
+static void square_seed(sk_drbg *drbg, unsigned bits)
+{
+    mpz_t p, min, n;
+    mpz_inits(p, min, n, NULL);
+    mpz_setbit(min, bits - 1);
+    mpz_sqrt(min, min);
+    mpz_add_ui(min, min, 1); /* p >= this makes p^2 exactly `bits` bits */
+    FUZZ_ASSERT(sk_prime_generate(p, bits / 2, min, SK_E, &drbg->rng) == SK_OK);
+    mpz_mul(n, p, p);
+    FUZZ_ASSERT(mpz_sizeinbase(n, 2) == bits);
+    uint8_t buf[1 + 512];
+    buf[0] = 0; /* profile 4K */
+    FUZZ_ASSERT(sk_mpz_to_bytes(buf + 1, bits / 8, n) == SK_OK);
+    put("client_modulus", "square-4k", buf, 1 + bits / 8);
+    mpz_clears(p, min, n, NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -228,6 +250,7 @@ int main(int argc, char **argv)
     server_key_seeds(&drbg, 2048, "sks1-4k");
     client_modulus_seeds(&drbg, 2048, 0, "4k");
     client_modulus_seeds(&drbg, 3072, 1, "6k");
+    square_seed(&drbg, 2048);
     sk_drbg_wipe(&drbg);
     return 0;
 }
