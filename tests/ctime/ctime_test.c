@@ -171,6 +171,8 @@ static void check_unwrap(fixture *f)
         CHECK(memcmp(y, f->y_ref, f->k8) == 0); /* y is declassified by the library */
     }
 out:
+    PUBLIC(pin, PIN_LEN);
+    sk_wipe(pin, PIN_LEN);
     sk_client_share_free(cs);
     free(w);
     free(y);
