@@ -19,6 +19,24 @@
 #include "splitkey/sign.h"
 #include "splitkey/splitkey.h"
 
+/* ------------------------------------------------------- constant-time hook */
+
+/* SK_DECLASSIFY(p, len) marks len bytes at p as public at the one point where
+ * the design makes them public: the yes/no of a signature check, the device's
+ * partial signature y that goes on the wire.  The valgrind test in tests/ctime
+ * marks the secrets undefined and fails on any branch or memory index that
+ * depends on them; this hook tells it which derived values may be branched on.
+ * With SK_CTIME_VALGRIND (CMake option SK_CTIME_HOOKS and valgrind's
+ * memcheck.h found) it is a valgrind client request, a few instructions that do
+ * nothing outside valgrind; otherwise it compiles to nothing.  Keep every use
+ * next to a comment saying why the value is public. */
+#if defined(SK_CTIME_VALGRIND)
+#include <valgrind/memcheck.h>
+#define SK_DECLASSIFY(p, len) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (len)))
+#else
+#define SK_DECLASSIFY(p, len) ((void)(p), (void)(len))
+#endif
+
 /* ------------------------------------------------------------------ core */
 
 /* Randomness source.  fill returns SK_OK or SK_ERR_RNG. */

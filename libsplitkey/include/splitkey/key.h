@@ -35,7 +35,10 @@ typedef struct sk_pubkey sk_pubkey;
  * minimal INTEGERs, nothing after the key); SubjectPublicKeyInfo must name
  * rsaEncryption.  Returns SK_OK, SK_ERR_ARG (NULL or empty input),
  * SK_ERR_NOMEM, SK_ERR_PEM, SK_ERR_DER or SK_ERR_KEY_FORMAT (not RSA, e even,
- * < 3 or >= n, n even, < 512 or > 16384 bits); *out is NULL on failure. */
+ * < 3 or >= n, n even, < 512 or > 16384 bits, or e longer than 64 bits with n
+ * longer than 3072 bits: such an e would make every verification cost
+ * seconds); *out is NULL on failure.  sk_pubkey_from_modulus applies the same
+ * checks. */
 SK_API SK_WARN_UNUSED int sk_pubkey_import(sk_pubkey **out, const uint8_t *data, size_t len)
     SK_NONNULL(1, 2);
 

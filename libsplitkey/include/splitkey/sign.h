@@ -6,6 +6,9 @@
  * - sk_device_partial() and sk_server_complete() are constant time in every
  *   secret (dc, ds, p2, q2, d2 and the intermediate values s1, s2, s) for a
  *   given key size; the encoded message and the partial signature y are public.
+ *   Known exception (doc/security.md): GMP's division and Montgomery setup
+ *   modulo the secret primes p2, q2 read small tables at indexes made of a few
+ *   of their top and bottom bits.
  * - sk_server_complete() releases a signature only after three checks:
  *   s1^e = EM (mod n1) (the PIN check), s2^e = EM (mod n2) and s^e = EM (mod n).
  *   A failed first check is SK_ERR_PARTIAL_INVALID (the caller counts it as a

@@ -45,13 +45,20 @@ void sk_pubkey_free(sk_pubkey *key)
 }
 
 /* The checks every import path shares: n odd and at least 512 bits (and not
- * absurdly large), e odd, 3 <= e < n. */
+ * absurdly large), e odd, 3 <= e < n, and e of at most 64 bits when n has
+ * more than 3072 bits (OpenSSL's rule).  A verification costs one
+ * exponentiation by e: without the bound a hostile 16384-bit key with a
+ * 16384-bit e made each verification take over a second. */
+#define SK_MAX_PUBEXP_BITS 64u
+#define SK_SMALL_MODULUS_BITS 3072u
 static int pubkey_check(const mpz_t n, const mpz_t e)
 {
     size_t bits = mpz_sizeinbase(n, 2);
     if (mpz_sgn(n) <= 0 || bits < 512 || bits > SK_MAX_MODULUS_BITS || mpz_even_p(n))
         return SK_ERR_KEY_FORMAT;
     if (mpz_cmp_ui(e, 3) < 0 || mpz_even_p(e) || mpz_cmp(e, n) >= 0)
+        return SK_ERR_KEY_FORMAT;
+    if (bits > SK_SMALL_MODULUS_BITS && mpz_sizeinbase(e, 2) > SK_MAX_PUBEXP_BITS)
         return SK_ERR_KEY_FORMAT;
     return SK_OK;
 }

@@ -9,6 +9,22 @@
 
 #include "internal.h"
 
+/* Returns x unchanged, but the compiler can no longer see where it came
+ * from.  A mask computed from a secret is known to the optimiser to be 0 or
+ * all-ones, and it may then turn "r &= ~mask" back into a branch: clang 14 at
+ * -O2 did exactly that with the zero-base mask in sk_sec_powm (caught by
+ * tests/ctime).  Every secret-derived mask goes through here. */
+static inline mp_limb_t value_barrier(mp_limb_t x)
+{
+#if defined(__GNUC__)
+    __asm__("" : "+r"(x));
+#else
+    volatile mp_limb_t v = x;
+    x = v;
+#endif
+    return x;
+}
+
 /* Scratch space that is wiped before it is released. */
 static mp_limb_t *scratch_alloc(mp_size_t n)
 {
@@ -110,7 +126,7 @@ mp_limb_t sk_sec_eq_mask(const mp_limb_t *a, const mp_limb_t *b, mp_size_t n)
         acc |= a[i] ^ b[i];
     /* acc != 0 -> top bit of (acc | -acc) is set */
     mp_limb_t nonzero = (acc | (mp_limb_t)(0 - acc)) >> (GMP_NUMB_BITS - 1);
-    return nonzero - 1;
+    return value_barrier(nonzero - 1);
 }
 
 int sk_sec_reduce(mp_limb_t *r, const mp_limb_t *a, mp_size_t an, sk_sec_mod m)
@@ -182,9 +198,11 @@ int sk_sec_powm(mp_limb_t *r, const mp_limb_t *b, const mp_limb_t *e, mp_bitcnt_
         e_zero |= e[i];
     b_zero = ((b_zero | (mp_limb_t)(0 - b_zero)) >> (GMP_NUMB_BITS - 1)) - 1; /* ~0 if b = 0 */
     e_zero = ((e_zero | (mp_limb_t)(0 - e_zero)) >> (GMP_NUMB_BITS - 1)) - 1; /* ~0 if e = 0 */
+    b_zero = value_barrier(b_zero);
+    e_zero = value_barrier(e_zero);
     base[0] |= b_zero & 1;
     mpn_sec_powm(r, base, m.n, e, ebits, m.m, m.n, s);
-    mp_limb_t clear = b_zero & ~e_zero;
+    mp_limb_t clear = value_barrier(b_zero & ~e_zero);
     for (mp_size_t i = 0; i < m.n; i++)
         r[i] &= ~clear;
     scratch_free(base, m.n);

@@ -81,7 +81,9 @@ int sk_math_partial(mpz_t y, const mpz_t m, const mpz_t n1, const sk_sec *dc, un
     if (rc == SK_OK)
         rc = sk_sec_powm(r, b, dc->d, dc_bits, mod);
     if (rc == SK_OK) {
-        /* y is public: it goes on the wire. */
+        /* y is public: it goes on the wire (and mpz normalisation below
+         * branches on its top limbs). */
+        SK_DECLASSIFY(r, (size_t)mod.n * sizeof(mp_limb_t));
         mp_limb_t *yd = mpz_limbs_write(y, mod.n);
         memcpy(yd, r, (size_t)mod.n * sizeof(mp_limb_t));
         mpz_limbs_finish(y, mod.n);
@@ -127,6 +129,7 @@ int sk_math_complete_n1(sk_sec *s1, const mpz_t m, const mpz_t y, const mpz_t n1
         for (mp_size_t i = 0; i < s1->n; i++)
             s1->d[i] &= mask;
         /* The check's outcome is public (the caller counts wrong PINs). */
+        SK_DECLASSIFY(&mask, sizeof mask);
         rc = mask ? SK_OK : SK_ERR_PARTIAL_INVALID;
     }
 out:
@@ -186,6 +189,8 @@ int sk_math_crt_sign(sk_sec *s2, const mpz_t m, const sk_server_key *key, unsign
     /* s2 < n2 by construction; the check also catches a fault that broke it. */
     if ((rc = check_e(&mask, s2->d, mb, e, mod_n2, &arena)) != SK_OK)
         goto out;
+    /* Public by design: a failed check withholds the signature (SK_ERR_FAULT). */
+    SK_DECLASSIFY(&mask, sizeof mask);
     rc = mask ? SK_OK : SK_ERR_FAULT;
 out:
     if (rc != SK_OK)
@@ -232,6 +237,8 @@ int sk_math_combine(sk_sec *s, const sk_sec *s1, const sk_sec *s2, const mpz_t n
     memcpy(s->d, prod, (size_t)mod_n.n * sizeof(mp_limb_t));
     if ((rc = check_e(&mask, s->d, mb, e, mod_n, &arena)) != SK_OK)
         goto out;
+    /* Public by design: a failed check withholds the signature (SK_ERR_FAULT). */
+    SK_DECLASSIFY(&mask, sizeof mask);
     rc = mask ? SK_OK : SK_ERR_FAULT;
 out:
     if (rc != SK_OK)
