@@ -59,10 +59,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sk_pubkey_free(again);
     again = NULL;
 
-    FUZZ_ASSERT(sk_pubkey_export_pem(key, NULL, 0, &pem_len) == SK_ERR_BUFFER_TOO_SMALL);
-    char *pem = malloc(pem_len + 1);
+    /* A size query gives the capacity needed, NUL included (key.h). */
+    size_t pem_cap = 0;
+    FUZZ_ASSERT(sk_pubkey_export_pem(key, NULL, 0, &pem_cap) == SK_ERR_BUFFER_TOO_SMALL &&
+                pem_cap > 1);
+    pem_len = pem_cap - 1;
+    char *pem = malloc(pem_cap);
     FUZZ_ASSERT(pem != NULL);
-    FUZZ_ASSERT(sk_pubkey_export_pem(key, pem, pem_len + 1, &written) == SK_OK &&
+    FUZZ_ASSERT(sk_pubkey_export_pem(key, pem, pem_cap, &written) == SK_OK &&
                 written == pem_len && strlen(pem) == pem_len);
     FUZZ_ASSERT(sk_pubkey_import(&again, (const uint8_t *)pem, pem_len) == SK_OK);
     same_key(key, again);
