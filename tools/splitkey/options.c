@@ -7,7 +7,8 @@
 #include "cli.h"
 #include "splitkey/splitkey.h"
 
-static void vreport(const char *cmd, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vreport(const char *cmd, const char *fmt,
+                                                          va_list ap)
 {
     fprintf(stderr, "splitkey %s: ", cmd);
     vfprintf(stderr, fmt, ap);
