@@ -155,6 +155,8 @@ int ca_ctx_load(ca_ctx *c, const char *dir, char *err, size_t err_len)
 out:
     free(p);
     sk_file_free(cert, cert_len);
+    if (rc != SK_OK)
+        ca_ctx_free(c); /* wipes the key if it was loaded */
     return rc;
 }
 
