@@ -24,8 +24,9 @@
  * - status and ca-cert requests are public: a client opened without a key
  *   (the OCSP responder) can make them, and nothing else.
  *
- * Calls are thread-safe (one nng context per call) and block for at most
- * the timeout given at open.
+ * Call sk_init() before opening a client (it initialises libsodium, whose
+ * guarded memory holds the key).  Calls are thread-safe (one nng context
+ * per call) and block for at most the timeout given at open.
  *
  * Argument order: the client, then outputs, then inputs.  Every function
  * returns SK_OK or a negative code (splitkey.h, svc_error.h); *result (may
