@@ -117,6 +117,27 @@ static int answer(ocsp_http *h, uint8_t **out, size_t *out_len, sk_ocsp_status *
     return SK_ERR_INTERNAL;
 }
 
+/* The DER request in a GET path.  The responder may sit under a prefix
+ * ("/ocsp/...") and a client may leave '/' in the base64 unencoded, so
+ * every suffix that starts after a '/' is tried, longest first; the first
+ * one that decodes to a well-formed OCSP request wins.  Returns its length,
+ * 0 for none. */
+static size_t decode_get(uint8_t *out, size_t cap, const char *path, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (path[i] != '/' || i + 1 == len)
+            continue;
+        size_t w = 0;
+        sk_ocsp_request *r = NULL;
+        if (sk_ocsp_decode_get(out, cap, &w, path + i + 1, len - i - 1) == SK_OK && w > 0 &&
+            sk_ocsp_request_parse(&r, out, w) == SK_OK) {
+            sk_ocsp_request_free(r);
+            return w;
+        }
+    }
+    return 0;
+}
+
 static void handle(nng_aio *aio)
 {
     uint64_t t0 = sk_clock_us();
@@ -148,18 +169,11 @@ static void handle(nng_aio *aio)
         const char *uri = nng_http_req_get_uri(req);
         const char *q = strchr(uri, '?');
         size_t ulen = q ? (size_t)(q - uri) : strlen(uri);
-        const char *seg = uri;
-        for (size_t i = 0; i < ulen; i++)
-            if (uri[i] == '/')
-                seg = uri + i + 1;
-        size_t slen = ulen - (size_t)(seg - uri);
-        size_t w = 0;
-        if (slen > 0 && slen <= 3 * (4 * h->cfg.max_request / 3 + 4) &&
-            (get_der = malloc(h->cfg.max_request)) != NULL &&
-            sk_ocsp_decode_get(get_der, h->cfg.max_request, &w, seg, slen) == SK_OK && w > 0) {
+        if (ulen <= 3 * (4 * h->cfg.max_request / 3 + 4) &&
+            (get_der = malloc(h->cfg.max_request)) != NULL)
+            der_len = decode_get(get_der, h->cfg.max_request, uri, ulen);
+        if (der_len > 0)
             der = get_der;
-            der_len = w;
-        }
     } else {
         if (nng_http_res_alloc_error(&res, NNG_HTTP_STATUS_METHOD_NOT_ALLOWED) == 0)
             nng_http_res_set_header(res, "Allow", "GET, POST");

@@ -131,6 +131,13 @@ openssl ocsp -respin get_resp.der -issuer ca/ca.pem -cert out/authb.pem -CAfile 
     -resp_text >get.txt 2>&1 || true
 expect "GET: the answer verifies" "Response verify OK" get.txt
 expect "GET: basic AUTH is good" "out/authb.pem: good" get.txt
+RAW=$(base64 -w0 get_req.der)
+"$TOOL" http GET "$OURL" "/ocsp/$B64" - get2_resp.der get2_head.txt
+openssl ocsp -respin get2_resp.der -issuer ca/ca.pem -cert out/authb.pem -CAfile ca/ca.pem >get2.txt 2>&1 || true
+expect "GET under a path prefix" "out/authb.pem: good" get2.txt
+"$TOOL" http GET "$OURL" "/ocsp/$RAW" - get3_resp.der get3_head.txt
+openssl ocsp -respin get3_resp.der -issuer ca/ca.pem -cert out/authb.pem -CAfile ca/ca.pem >get3.txt 2>&1 || true
+expect "GET with the base64 not URL-encoded" "out/authb.pem: good" get3.txt
 "$TOOL" http POST "$OURL" / get_req.der post_resp.der post_head.txt
 expect_i "POST answers are not cached" "Cache-Control: no-store" post_head.txt
 
