@@ -587,10 +587,18 @@ static int cmd_crl(int argc, char **argv)
     der = malloc(cap);
     rc = der ? SK_OK : SK_ERR_NOMEM;
     if (rc == SK_OK) {
-        pthread_mutex_lock(&ca.sign_mu);
         rc = sk_ca_crl(ca.ca, der, cap, &len, entries, count, number, now,
                        now + (int64_t)days * 86400);
-        pthread_mutex_unlock(&ca.sign_mu);
+        if (rc == SK_ERR_BUFFER_TOO_SMALL && len > cap) { /* len is the size needed */
+            uint8_t *bigger = realloc(der, len);
+            rc = SK_ERR_NOMEM;
+            if (bigger != NULL) {
+                der = bigger;
+                cap = len;
+                rc = sk_ca_crl(ca.ca, der, cap, &len, entries, count, number, now,
+                               now + (int64_t)days * 86400);
+            }
+        }
     }
     if (rc != SK_OK) {
         fprintf(stderr, PROG ": cannot make the CRL: %s\n", sk_strerror(rc));
