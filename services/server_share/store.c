@@ -192,6 +192,15 @@ int sk_store_key_update(sk_store *store, sk_store_txn *txn, sk_key_record *rec)
     IN_TXN(store, txn, 1, store->ops->key_update(txn, rec));
 }
 
+int sk_store_keys_purge(sk_store *store, sk_store_txn *txn, size_t *deleted, uint32_t state,
+                        int64_t before)
+{
+    if (deleted == NULL)
+        return SK_ERR_ARG;
+    *deleted = 0;
+    IN_TXN(store, txn, 1, store->ops->keys_purge(txn, deleted, state, before));
+}
+
 void sk_key_record_clear(sk_key_record *rec)
 {
     if (rec == NULL)
@@ -307,6 +316,23 @@ int sk_store_reply_get(sk_store *store, sk_store_txn *txn, uint8_t **reply, size
         return rc;
     IN_TXN(store, txn, 0,
            store->ops->reply_get(txn, reply, reply_len, key_id, request_id, request_id_len));
+}
+
+/* -------------------------------------------------------------- tokens */
+
+int sk_store_token_use(sk_store *store, sk_store_txn *txn, const uint8_t *token_id, int64_t now)
+{
+    if (token_id == NULL)
+        return SK_ERR_ARG;
+    IN_TXN(store, txn, 1, store->ops->token_use(txn, token_id, now));
+}
+
+int sk_store_token_used(sk_store *store, sk_store_txn *txn, int *used, const uint8_t *token_id)
+{
+    if (used == NULL || token_id == NULL)
+        return SK_ERR_ARG;
+    *used = 0;
+    IN_TXN(store, txn, 0, store->ops->token_used(txn, used, token_id));
 }
 
 /* ---------------------------------------------------------------- pool */
