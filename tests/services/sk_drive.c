@@ -104,6 +104,7 @@ typedef struct dev {
     sk_purpose purpose;
     int64_t now_offset; /* added to the clock the device's counters read */
     unsigned long failures; /* calls that got no protocol reply */
+    unsigned long replays;  /* replies that said the request was a replay */
     int last_service_error; /* the code of the last "SKE1" frame */
     uint8_t msg[SK_MAX_MESSAGE_LEN];
     size_t msg_len;
@@ -147,18 +148,30 @@ static void free_reply(uint8_t *rep, size_t len)
     }
 }
 
-/* Calls with d->msg; on no protocol reply waits and asks rebuild() (if
- * given) for a new request, until the give-up time. */
+/* Sends d->msg and reads the reply with read().  A request that got no
+ * protocol reply (timeout, transport, "SKE1"), or whose reply says it was a
+ * replay (the transport delivered it twice, or it was committed before a
+ * crash), is rebuilt with rebuild() and sent again, until the give-up time.
+ * Without rebuild() the same bytes are sent again. */
 typedef int (*rebuild_fn)(dev *d, void *arg);
+typedef int (*read_fn)(dev *d, const uint8_t *rep, size_t rep_len, void *arg);
 
-static int call_retry(dev *d, uint8_t **rep, size_t *rep_len, rebuild_fn rebuild, void *arg)
+static int transact(dev *d, rebuild_fn rebuild, read_fn read, void *arg)
 {
     uint64_t deadline = mono_us() + (uint64_t)opt.give_up_s * 1000000u;
     for (;;) {
-        int rc = xcall(d, "SKD1", d->msg, d->msg_len, rep, rep_len);
-        if (rc == SK_OK)
-            return SK_OK;
-        d->failures++;
+        uint8_t *rep = NULL;
+        size_t rl = 0;
+        int rc = xcall(d, "SKD1", d->msg, d->msg_len, &rep, &rl);
+        if (rc == SK_OK) {
+            rc = read(d, rep, rl, arg);
+            free_reply(rep, rl);
+            if (rc != SK_ERR_PROTO_REPLAY || rebuild == NULL)
+                return rc;
+            d->replays++;
+        } else {
+            d->failures++;
+        }
         if (mono_us() > deadline)
             return rc;
         sleep_ms(50);
@@ -190,6 +203,8 @@ static void dev_close(dev *d)
 struct create_arg {
     const uint8_t *digest;
     const char *text;
+    sk_device_session *session; /* out */
+    sk_key_status *status;      /* out, may be NULL */
 };
 
 static int build_create(dev *d, void *arg)
@@ -200,33 +215,44 @@ static int build_create(dev *d, void *arg)
                                     a->text);
 }
 
-struct retry_arg {
+static int read_create(dev *d, const uint8_t *rep, size_t rl, void *arg)
+{
+    struct create_arg *a = arg;
+    return sk_device_read_session(d->key, &a->session, a->status, rep, rl);
+}
+
+struct approve_arg {
     const char *pin;
+    uint8_t *sig;        /* out, SK_MAX_SIG_LEN bytes */
+    size_t *sig_len;     /* out */
+    sk_key_status *status; /* out, may be NULL */
 };
 
 static int build_retry(dev *d, void *arg)
 {
-    struct retry_arg *a = arg;
+    struct approve_arg *a = arg;
     return sk_device_retry(d->key, d->msg, sizeof d->msg, &d->msg_len, dev_now(d),
                            (const uint8_t *)a->pin, strlen(a->pin));
 }
 
-/* Approves session s with pin and reads the signature (retrying a lost
- * reply with the same request id). */
+static int read_signature(dev *d, const uint8_t *rep, size_t rl, void *arg)
+{
+    struct approve_arg *a = arg;
+    return sk_device_read_signature(d->key, a->sig, SK_MAX_SIG_LEN, a->sig_len, a->status, rep,
+                                    rl);
+}
+
+/* Approves session s with pin and reads the signature (a lost reply is
+ * asked for again with the same request id). */
 static int dev_approve(dev *d, const sk_device_session *s, const char *pin, uint8_t *sig,
                        size_t *sig_len, sk_key_status *st)
 {
-    uint8_t *rep = NULL;
-    size_t rl = 0;
-    struct retry_arg ra = {pin};
+    struct approve_arg a = {pin, sig, sig_len, st};
     int rc = sk_device_approve(d->key, d->msg, sizeof d->msg, &d->msg_len, dev_now(d), s,
                                (const uint8_t *)pin, strlen(pin));
     if (rc == SK_OK)
-        rc = call_retry(d, &rep, &rl, build_retry, &ra);
+        rc = transact(d, build_retry, read_signature, &a);
     sodium_memzero(d->msg, sizeof d->msg);
-    if (rc == SK_OK)
-        rc = sk_device_read_signature(d->key, sig, SK_MAX_SIG_LEN, sig_len, st, rep, rl);
-    free_reply(rep, rl);
     return rc;
 }
 
@@ -234,16 +260,11 @@ static int dev_approve(dev *d, const sk_device_session *s, const char *pin, uint
 static int dev_create(dev *d, const uint8_t *digest, const char *text, sk_device_session **s,
                       sk_key_status *st)
 {
-    uint8_t *rep = NULL;
-    size_t rl = 0;
-    struct create_arg ca = {digest, text};
-    *s = NULL;
-    int rc = build_create(d, &ca);
+    struct create_arg a = {digest, text, NULL, st};
+    int rc = build_create(d, &a);
     if (rc == SK_OK)
-        rc = call_retry(d, &rep, &rl, build_create, &ca);
-    if (rc == SK_OK)
-        rc = sk_device_read_session(d->key, s, st, rep, rl);
-    free_reply(rep, rl);
+        rc = transact(d, build_create, read_create, &a);
+    *s = a.session;
     return rc;
 }
 
@@ -271,8 +292,14 @@ static int dev_enrol(dev *d, unsigned index)
                                    (const uint8_t *)d->pin, strlen(d->pin), SK_KDF_MINIMUM,
                                    opt.token, opt.token ? NULL : opt.subject ? opt.subject
                                                                              : subject);
-    if (rc == SK_OK)
-        rc = call_retry(d, &rep, &rl, NULL, NULL);
+    if (rc == SK_OK) {
+        uint64_t deadline = mono_us() + (uint64_t)opt.give_up_s * 1000000u;
+        while ((rc = xcall(d, "SKD1", d->msg, d->msg_len, &rep, &rl)) != SK_OK &&
+               mono_us() < deadline) {
+            d->failures++;
+            sleep_ms(50);
+        }
+    }
     if (rc == SK_OK)
         rc = sk_device_enrol_continue(e, d->msg, sizeof d->msg, &d->msg_len, rep, rl);
     free_reply(rep, rl);
@@ -440,11 +467,11 @@ static int mode_sign(void)
             }
         }
         sk_pubkey_free(pk);
-        printf("key %s signed %u failures %lu error %d%s%s\n", w->key[0] ? w->key : "-",
-               w->signed_count, w->d.failures, w->error, w->error ? " " : "",
-               w->error ? sk_strerror(w->error) : "");
+        printf("key %s signed %u failures %lu replays %lu error %d%s%s\n",
+               w->key[0] ? w->key : "-", w->signed_count, w->d.failures, w->d.replays, w->error,
+               w->error ? " " : "", w->error ? sk_strerror(w->error) : "");
         total += w->signed_count;
-        failures += w->d.failures;
+        failures += w->d.failures + w->d.replays;
         errors += w->error != SK_OK;
         dev_close(&w->d);
         free(w->sigs);
@@ -467,17 +494,21 @@ static int mode_sign(void)
         }                                                                              \
     } while (0)
 
+static int read_state(dev *d, const uint8_t *rep, size_t rl, void *arg)
+{
+    return sk_device_read_reply(d->key, arg, rep, rl);
+}
+
+static int build_state(dev *d, void *arg)
+{
+    (void)arg;
+    return sk_device_key_state_request(d->key, d->msg, sizeof d->msg, &d->msg_len, dev_now(d));
+}
+
 static int dev_key_state(dev *d, sk_key_status *st)
 {
-    uint8_t *rep = NULL;
-    size_t rl = 0;
-    int rc = sk_device_key_state_request(d->key, d->msg, sizeof d->msg, &d->msg_len, dev_now(d));
-    if (rc == SK_OK)
-        rc = call_retry(d, &rep, &rl, NULL, NULL);
-    if (rc == SK_OK)
-        rc = sk_device_read_reply(d->key, st, rep, rl);
-    free_reply(rep, rl);
-    return rc;
+    int rc = build_state(d, NULL);
+    return rc != SK_OK ? rc : transact(d, build_state, read_state, st);
 }
 
 static int mode_lockout(void)
@@ -646,7 +677,7 @@ static int mode_rp(void)
     sk_device_session *s = NULL;
     int rc = sk_device_fetch(d.key, d.msg, sizeof d.msg, &d.msg_len, dev_now(&d));
     if (rc == SK_OK)
-        rc = call_retry(&d, &frep, &frl, NULL, NULL);
+        rc = xcall(&d, "SKD1", d.msg, d.msg_len, &frep, &frl);
     if (rc == SK_OK)
         rc = sk_device_read_session(d.key, &s, NULL, frep, frl);
     free_reply(frep, frl);
