@@ -6,6 +6,13 @@
 SERVER=$1 DRIVE=$2 SQLITE3=$3
 . "$(dirname "$0")/server_lib.sh"
 
+"$SERVER" run --help >"$T/help.txt"
+check "run --help lists the clean-up options" grep -q -- "--enrolling-ttl" "$T/help.txt"
+"$SERVER" token --help >"$T/help.txt"
+check "token --help" grep -q -- "--purpose" "$T/help.txt"
+"$SERVER" token --dir "$T/srv" --purpose sign >/dev/null 2>&1
+check "token without --subject is a usage error (exit 2)" test $? = 2
+
 start_server --open-enrolment --pool-size 2 --pool-profiles 4K --workers 2 ||
     { echo "server did not start" >&2; exit 1; }
 

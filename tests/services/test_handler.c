@@ -2,7 +2,8 @@
  * SQLite store: injected store failures (BUSY, FULL, IOERR) at commit make
  * a request fail cleanly with no stored change and the next request is
  * served; an enrolment whose commit fails gives its pool key back; the
- * clean-up removes abandoned enrolments and old sessions. */
+ * clean-up removes abandoned enrolments and old sessions; a destroyed key's
+ * stored record holds no secret. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "error_reply.h"
 #include "handler.h"
+#include "seal.h"
 #include "log.h"
 #include "splitkey/device.h"
 #include "splitkey/splitkey.h"
@@ -311,6 +313,87 @@ static void test_cleanup(void)
     sk_key_record_clear(&rec);
 }
 
+/* Bytes of secrets in a stored key blob (plain = "SKK1" | len | record |
+ * secrets), or -1 if it does not open. */
+static long stored_secret_len(const uint8_t *key_id)
+{
+    sk_key_record rec;
+    long out = -1;
+    if (sk_store_key_get(srv.store, NULL, &rec, key_id) != SK_OK)
+        return -1;
+    uint8_t *plain = malloc(rec.blob_len);
+    size_t pl = 0;
+    if (plain != NULL && sk_unseal(srv.master, plain, rec.blob_len, &pl, rec.blob, rec.blob_len,
+                                   key_id, SK_KEY_ID_LEN) == SK_OK &&
+        pl >= 8 && memcmp(plain, "SKK1", 4) == 0) {
+        size_t rl = (size_t)plain[4] << 24 | (size_t)plain[5] << 16 | (size_t)plain[6] << 8 |
+                    plain[7];
+        if (rl <= pl - 8)
+            out = (long)(pl - 8 - rl);
+    }
+    if (plain != NULL) {
+        sodium_memzero(plain, rec.blob_len);
+        free(plain);
+    }
+    /* the blob opens only under its own key id */
+    uint8_t other[SK_KEY_ID_LEN];
+    memcpy(other, key_id, sizeof other);
+    other[0] ^= 1;
+    uint8_t *p2 = malloc(rec.blob_len);
+    CHECK(p2 != NULL && sk_unseal(srv.master, p2, rec.blob_len, &pl, rec.blob, rec.blob_len,
+                                  other, sizeof other) == SK_ERR_PROTO_AUTH);
+    free(p2);
+    sk_key_record_clear(&rec);
+    return out;
+}
+
+/* A clone destroys the key: its stored record then holds no secret. */
+static void test_destroyed_secrets(void)
+{
+    uint8_t key_id[SK_KEY_ID_LEN], storage[SK_STORAGE_KEY_LEN], sealed[SK_MAX_MESSAGE_LEN];
+    size_t sealed_len = 0;
+    sk_device_key *key = enrol(), *copy = NULL;
+    CHECK(key != NULL);
+    if (key == NULL)
+        return;
+    CHECK_OK(sk_device_key_id(key, key_id, sizeof key_id));
+    sk_device_session *s = create(key, "pop 2");
+    if (s != NULL) {
+        CHECK_OK(sk_device_approve(key, msg, sizeof msg, &msg_len, fake_now, s,
+                                   (const uint8_t *)PIN, strlen(PIN)));
+        CHECK_OK(approve_reply(key));
+    }
+    sk_device_session_free(s);
+    CHECK(stored_secret_len(key_id) > 256); /* ds and the server key */
+    randombytes_buf(storage, sizeof storage);
+    CHECK_OK(sk_device_key_seal(key, sealed, sizeof sealed, &sealed_len, storage, sizeof storage));
+    CHECK_OK(sk_device_key_open(&copy, sealed, sealed_len, storage, sizeof storage));
+    fake_now++;
+    s = copy ? create(copy, "copy") : NULL;
+    if (s != NULL) {
+        CHECK_OK(sk_device_approve(copy, msg, sizeof msg, &msg_len, fake_now, s,
+                                   (const uint8_t *)PIN, strlen(PIN)));
+        CHECK_OK(approve_reply(copy));
+    }
+    sk_device_session_free(s);
+    fake_now += 2;
+    s = create(key, "original");
+    if (s != NULL) {
+        CHECK_OK(sk_device_approve(key, msg, sizeof msg, &msg_len, fake_now, s,
+                                   (const uint8_t *)PIN, strlen(PIN)));
+        CHECK_RC(SK_ERR_CLONE_DETECTED, approve_reply(key));
+    }
+    sk_device_session_free(s);
+    sk_key_record rec;
+    CHECK_OK(sk_store_key_get(srv.store, NULL, &rec, key_id));
+    CHECK(rec.state == SK_KEY_DESTROYED);
+    sk_key_record_clear(&rec);
+    CHECK(stored_secret_len(key_id) == 0);
+    sodium_memzero(storage, sizeof storage);
+    sk_device_key_free(copy);
+    sk_device_key_free(key);
+}
+
 static void test_person_id(void)
 {
     char out[SK_STORE_PERSON_MAX + 1];
@@ -356,6 +439,7 @@ int main(void)
         test_faults();
         test_enrol_fault();
         test_cleanup();
+        test_destroyed_secrets();
     }
     sk_server_ident_free(ident);
     sk_master_key_free(mk);
