@@ -57,7 +57,7 @@ check "every completed session is one signature event" \
 check "the key record was updated once per stored change (version grows)" \
     test "$(sql "SELECT version FROM keys WHERE key_id = X'$key'")" -gt $((2 * SIGNS))
 check "database integrity" test "$(sql "PRAGMA integrity_check")" = ok
-# the key still works after all that
-check "a further signing after the last restart" drive --signs 1 sign
+# the restarted server still enrols and signs
+check "the restarted server still enrols and signs" drive --signs 1 sign
 check "SIGTERM stops the server cleanly" stop_server
 finish
