@@ -1,52 +1,842 @@
 /*
- * handler.c - serves one request of the share server.
+ * handler.c - serves one request of the share server: the library's server
+ * role (sans I/O) over the store, the sealing key and the server-key pool.
  *
- * Where the protocol plugs in
- * ---------------------------
- * The server role of libsplitkey (functions over bytes and explicit
- * records) replaces the body of sk_share_handle() below with these steps,
- * all inside one store transaction:
+ * One request, in order:
+ *   1. Strip the channel tag ("SKD1" device, "SKP1" relying party) and peek
+ *      at the request (sk_server_peek_device / _rp) without any state: kind,
+ *      key id, session id, person id, token id.  A device request that
+ *      cannot be routed gets the protocol's plain error and touches nothing.
+ *   2. In one store transaction (sk_store_run, rerun on BUSY / CONFLICT):
+ *      load the key record (by key id, or person id + purpose), open its
+ *      sealed blob (master key, associated data = key id), load the session
+ *      or the waiting sessions, take a pool key for an enrolment, call the
+ *      server role with the clock's time and the policy, then store the new
+ *      key record (compare-and-swap on the version read), the session, the
+ *      used token and the events.  An error reply that changes no record
+ *      (refused enrolment ...) rolls the transaction back instead, so a pool
+ *      key taken for it goes back.
+ *   3. Only after the commit succeeded is the reply handed to the loop; then
+ *      the certificate hook runs for revocations and certificate requests.
+ *   A store failure leaves nothing behind and is answered with the "SKE1"
+ *   frame.  Every unsealed record, pool key and secret is wiped on every
+ *   path.
  *
- *   1. Decode the envelope without touching state; note the request kind
- *      and key id for the log (sk_reqlog_kind, sk_reqlog_key).  A malformed
- *      request gets SK_ERR_PROTO_DECODE and nothing is read or written.
- *   2. sk_store_begin(); if the request carries a request id, look it up
- *      with sk_store_reply_get(): a hit returns the stored reply unchanged
- *      (a lost reply is retried, never mistaken for a clone).
- *   3. Load the key record (sk_store_key_get), unseal its blob with
- *      sk_unseal(master, ..., key_id) and pass it, the request and the
- *      session (sk_store_session_get) to the server role.  Enrolment takes
- *      a server key with sk_pool_take_key() in the same transaction (then
- *      sk_pool_filler_kick()).
- *   4. Seal the new record (sk_seal with the key id) and write it with
- *      sk_store_key_update() (compare-and-swap on the version read in 3),
- *      the session with sk_store_session_update(), the reply with
- *      sk_store_reply_put() and an event with sk_store_event_append().
- *   5. sk_store_commit().  Only after it succeeded is the reply returned to
- *      the loop, which sends it.  SK_ERR_STORE_CONFLICT or
- *      SK_ERR_STORE_BUSY: roll back and rerun from step 2 (a bounded number
- *      of times); any other error: roll back and reply with the error.
- *   6. Wipe the unsealed record and every secret of the role before
- *      returning, on every path.
- *
- * Until then every request is answered with a well-formed error reply
- * (error_reply.h) and no state is touched.
+ * Stored key blob: sk_seal(master, plain, ad = key id) with
+ *   plain = "SKK1" || record length (4, big-endian) || KeyRecord || secrets
+ * where secrets is sk_key_rec_export_secrets() (empty once destroyed).  The
+ * whole record is sealed, not only ds and the server key, so a database
+ * writer without the master key cannot reset a failure counter or an OTP
+ * hash either.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "handler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
 
 #include "log.h"
 #include "splitkey/splitkey.h"
 
+#define KEY_BLOB_MAGIC "SKK1"
+#define SECRETS_MAX 8192u
+#define PLAIN_MAX (8u + SK_MAX_RECORD_LEN + SECRETS_MAX)
+#define STORE_ATTEMPTS 8u
+#define POOL_REFILL_ATTEMPTS 3
+
+/* Envelope message types (proto/splitkey.proto, MsgType) the handler
+ * looks at. */
+#define MSG_ENROL_INIT 1u
+#define MSG_ENROL_SUBMIT 3u
+#define MSG_SESSION_CREATE 5u
+#define MSG_SESSION_FETCH 7u
+#define MSG_SESSION_REFUSE 9u
+#define MSG_SIGN_SUBMIT 11u
+#define MSG_KEY_STATE 13u
+#define MSG_OTP_REFRESH 15u
+#define MSG_REVOKE 17u
+
+/* Positive step result: the reply is ready and nothing is to be kept. */
+#define STEP_NO_COMMIT 1
+
+/* ------------------------------------------------------------ identity */
+
+int sk_share_ident_load(sk_server_ident **out, const sk_server_identity *id)
+{
+    if (out == NULL || id == NULL)
+        return SK_ERR_ARG;
+    return sk_server_ident_from_secrets(out, id->kx_secret, sizeof id->kx_secret,
+                                        id->sign_secret, sizeof id->sign_secret);
+}
+
+/* ----------------------------------------------------------- person id */
+
+void sk_share_person_id(char *out, const char *subject, const uint8_t *key_id)
+{
+    static const char attr[] = "serialNumber=";
+    const size_t al = sizeof attr - 1;
+    out[0] = '\0';
+    const char *p = subject;
+    while (p != NULL && *p != '\0') {
+        while (*p == ' ')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > al && strncasecmp(p, attr, al) == 0 && len - al <= SK_MAX_PERSON_ID_LEN) {
+            memcpy(out, p + al, len - al);
+            out[len - al] = '\0';
+            return;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    size_t sl = subject ? strlen(subject) : 0;
+    if (sl >= 1 && sl <= SK_MAX_PERSON_ID_LEN) {
+        memcpy(out, subject, sl + 1);
+        return;
+    }
+    char *o = out + sprintf(out, "key:");
+    for (size_t i = 0; i < SK_KEY_ID_LEN; i++)
+        o += sprintf(o, "%02x", key_id[i]);
+}
+
+/* ------------------------------------------------------------ key blobs */
+
+static void secure_free(uint8_t *p)
+{
+    if (p != NULL)
+        sodium_free(p); /* wipes */
+}
+
+/* Seals rec (and its secrets) into a new malloc'd blob. */
+static int key_blob_seal(const sk_master_key *mk, const sk_key_rec *rec, uint8_t **blob,
+                         size_t *blob_len)
+{
+    uint8_t key_id[SK_KEY_ID_LEN];
+    size_t rec_len = 0, sec_len = 0;
+    *blob = NULL;
+    *blob_len = 0;
+    uint8_t *plain = sodium_malloc(PLAIN_MAX);
+    if (plain == NULL)
+        return SK_ERR_NOMEM;
+    int rc = sk_key_rec_key_id(rec, key_id, sizeof key_id);
+    if (rc == SK_OK)
+        rc = sk_key_rec_export(rec, plain + 8, SK_MAX_RECORD_LEN, &rec_len);
+    if (rc == SK_OK)
+        rc = sk_key_rec_export_secrets(rec, plain + 8 + rec_len, SECRETS_MAX, &sec_len);
+    if (rc == SK_OK) {
+        memcpy(plain, KEY_BLOB_MAGIC, 4);
+        plain[4] = (uint8_t)(rec_len >> 24);
+        plain[5] = (uint8_t)(rec_len >> 16);
+        plain[6] = (uint8_t)(rec_len >> 8);
+        plain[7] = (uint8_t)rec_len;
+        size_t plain_len = 8 + rec_len + sec_len;
+        size_t out_len = sk_sealed_len(plain_len);
+        uint8_t *out = malloc(out_len);
+        if (out == NULL) {
+            rc = SK_ERR_NOMEM;
+        } else {
+            rc = sk_seal(mk, out, out_len, plain, plain_len, key_id, sizeof key_id);
+            if (rc == SK_OK) {
+                *blob = out;
+                *blob_len = out_len;
+            } else {
+                free(out);
+            }
+        }
+    }
+    secure_free(plain);
+    return rc;
+}
+
+/* Opens a stored key blob; with_secrets = 0 leaves ds and the server key
+ * out of the imported record.  SK_ERR_INTERNAL for a blob that does not open
+ * (wrong master key, moved or modified row). */
+static int key_blob_open(const sk_master_key *mk, const sk_key_record *row, int with_secrets,
+                         sk_key_rec **out)
+{
+    size_t plain_len = 0;
+    *out = NULL;
+    uint8_t *plain = sodium_malloc(PLAIN_MAX);
+    if (plain == NULL)
+        return SK_ERR_NOMEM;
+    int rc = sk_unseal(mk, plain, PLAIN_MAX, &plain_len, row->blob, row->blob_len, row->key_id,
+                       sizeof row->key_id);
+    if (rc == SK_OK) {
+        size_t rec_len = plain_len < 8 ? 0
+                                       : (size_t)plain[4] << 24 | (size_t)plain[5] << 16 |
+                                             (size_t)plain[6] << 8 | plain[7];
+        if (plain_len < 8 || memcmp(plain, KEY_BLOB_MAGIC, 4) != 0 || rec_len > plain_len - 8) {
+            rc = SK_ERR_INTERNAL;
+        } else {
+            size_t sec_len = plain_len - 8 - rec_len;
+            const uint8_t *sec = with_secrets && sec_len ? plain + 8 + rec_len : NULL;
+            rc = sk_key_rec_import(out, plain + 8, rec_len, sec, sec ? sec_len : 0);
+        }
+    }
+    if (rc != SK_OK && rc != SK_ERR_NOMEM) {
+        sk_log_error("key %02x%02x%02x%02x: stored record does not open (%s)", row->key_id[0],
+                     row->key_id[1], row->key_id[2], row->key_id[3], sk_strerror(rc));
+        rc = SK_ERR_INTERNAL;
+    }
+    secure_free(plain);
+    return rc;
+}
+
+/* The stored state column of a record: its base state (a time lock is
+ * derived from locked_until, never stored). */
+static uint32_t base_state(const sk_key_rec *rec, const sk_server_policy *policy)
+{
+    sk_key_status st;
+    sk_key_rec_status(rec, &st, policy, UINT64_MAX);
+    return (uint32_t)st.state;
+}
+
+/* ------------------------------------------------------------- requests */
+
+typedef struct hreq {
+    sk_share_server *srv;
+    int device;
+    const uint8_t *msg;
+    size_t len;
+    sk_route_info route;
+    int routed; /* the peek succeeded */
+    sk_server_policy policy;
+    uint64_t now;
+    /* outputs of the last attempt */
+    uint8_t *reply;
+    size_t reply_len;
+    int status;
+    unsigned effects;
+    int revoke_reason;
+    int has_key_id;
+    uint8_t key_id[SK_KEY_ID_LEN];
+    int pool_empty;
+} hreq;
+
+static void hreq_drop_reply(hreq *h)
+{
+    if (h->reply != NULL) {
+        sodium_memzero(h->reply, h->reply_len);
+        free(h->reply);
+    }
+    h->reply = NULL;
+    h->reply_len = 0;
+}
+
+static int keep_reply(hreq *h, const sk_server_result *res)
+{
+    size_t len = 0;
+    const uint8_t *p = sk_server_result_reply(res, &len);
+    hreq_drop_reply(h);
+    h->reply = malloc(len ? len : 1);
+    if (h->reply == NULL)
+        return SK_ERR_NOMEM;
+    memcpy(h->reply, p, len);
+    h->reply_len = len;
+    h->status = sk_server_result_status(res);
+    h->effects = sk_server_result_effects(res);
+    h->revoke_reason = sk_server_result_revoke_reason(res);
+    return SK_OK;
+}
+
+static int add_event(sk_store *st, sk_store_txn *txn, const hreq *h, const uint8_t *key_id,
+                     uint32_t kind, int64_t detail)
+{
+    sk_event ev = {.at = (int64_t)h->now, .kind = kind, .detail = detail};
+    if (key_id != NULL) {
+        memcpy(ev.key_id, key_id, SK_STORE_ID_LEN);
+        ev.has_key = 1;
+    }
+    return sk_store_event_append(st, txn, &ev);
+}
+
+/* The events one result stands for, from the old and new records. */
+static int log_events(sk_store *st, sk_store_txn *txn, const hreq *h, const sk_key_rec *old_key,
+                      const sk_session_rec *old_sess, const sk_server_result *res,
+                      const uint8_t *key_id)
+{
+    const sk_key_rec *nk = sk_server_result_key(res);
+    const sk_session_rec *ns = sk_server_result_session(res);
+    unsigned eff = sk_server_result_effects(res);
+    int status = sk_server_result_status(res);
+    sk_key_status os = {0}, cs = {0};
+    int rc = SK_OK;
+    if (old_key != NULL)
+        sk_key_rec_status(old_key, &os, &h->policy, h->now);
+    if (nk != NULL)
+        sk_key_rec_status(nk, &cs, &h->policy, h->now);
+#define EV(kind, detail)                                                      \
+    do {                                                                      \
+        if (rc == SK_OK)                                                      \
+            rc = add_event(st, txn, h, key_id, (kind), (int64_t)(detail));    \
+    } while (0)
+    if (eff & SK_EFFECT_NEW_KEY)
+        EV(SK_EV_ENROL_INIT, h->route.profile);
+    if (eff & SK_EFFECT_TOKEN_USED)
+        EV(SK_EV_TOKEN_USED, 0);
+    if (nk != NULL && old_key != NULL) {
+        if (os.state == SK_KEY_ENROLLING && cs.state == SK_KEY_PENDING)
+            EV(SK_EV_ENROLLED, 0);
+        if (base_state(old_key, &h->policy) == SK_KEY_PENDING &&
+            base_state(nk, &h->policy) == SK_KEY_ACTIVE)
+            EV(SK_EV_ACTIVATED, 0);
+    }
+    if (eff & SK_EFFECT_NEW_SESSION)
+        EV(SK_EV_SESSION_CREATED, h->device ? 1 : 2);
+    if (ns != NULL && old_sess != NULL && sk_session_rec_state(ns) != sk_session_rec_state(old_sess)) {
+        switch (sk_session_rec_state(ns)) {
+        case SK_SESSION_COMPLETE:
+            EV(SK_EV_SIGNED, 0);
+            break;
+        case SK_SESSION_REFUSED:
+            EV(SK_EV_SESSION_REFUSED, 0);
+            break;
+        case SK_SESSION_EXPIRED:
+            EV(SK_EV_SESSION_EXPIRED, 0);
+            break;
+        default:
+            break;
+        }
+    }
+    if (status == SK_ERR_WRONG_PIN && nk != NULL) {
+        EV(SK_EV_WRONG_PIN, cs.attempts_left);
+        if (cs.state == SK_KEY_TIMELOCKED && cs.locked_until != os.locked_until)
+            EV(SK_EV_LOCKED, cs.locked_until);
+    }
+    if (status == SK_ERR_CLONE_DETECTED && nk != NULL && os.state != SK_KEY_DESTROYED)
+        EV(SK_EV_CLONE_DETECTED, 0);
+    if (nk != NULL && old_key != NULL && os.state != SK_KEY_DESTROYED &&
+        cs.state == SK_KEY_DESTROYED)
+        EV(SK_EV_DESTROYED, cs.destroy_reason);
+    if (eff & SK_EFFECT_REVOKE_CERT)
+        EV(SK_EV_REVOKE_CERT, sk_server_result_revoke_reason(res));
+    if (eff & SK_EFFECT_CERT_REQUEST)
+        EV(SK_EV_CERT_REQUEST, 0);
+    if (h->route.msg_type == MSG_OTP_REFRESH && status == SK_OK && nk != NULL)
+        EV(SK_EV_OTP_REFRESHED, 0);
+#undef EV
+    return rc;
+}
+
+/* Takes a pool key of the profile inside txn and exports it (secret). */
+static int take_pool_key(sk_store *st, sk_store_txn *txn, const sk_master_key *mk,
+                         sk_profile profile, uint8_t **out, size_t *out_len)
+{
+    sk_server_key *key = NULL;
+    size_t len = sk_server_key_len(profile);
+    *out = NULL;
+    *out_len = 0;
+    int rc = sk_pool_take_key(st, txn, mk, profile, &key);
+    if (rc != SK_OK)
+        return rc;
+    uint8_t *buf = sodium_malloc(len ? len : 1);
+    if (buf == NULL)
+        rc = SK_ERR_NOMEM;
+    if (rc == SK_OK)
+        rc = sk_server_key_export(key, buf, len);
+    sk_server_key_free(key);
+    if (rc != SK_OK) {
+        secure_free(buf);
+        return rc == SK_ERR_NOMEM ? rc : SK_ERR_INTERNAL;
+    }
+    *out = buf;
+    *out_len = len;
+    return SK_OK;
+}
+
+/* Loads the routed session, or a fetch's waiting sessions (state PENDING,
+ * not expired, oldest first, at most SK_MAX_FETCH_SESSIONS). */
+static int load_sessions(sk_store *st, sk_store_txn *txn, const hreq *h,
+                         const sk_route_info *route, sk_session_record *row, int *has_row,
+                         sk_session_rec **sess, sk_session_rec **list, size_t *nlist)
+{
+    int rc = SK_OK;
+    if (route->has_session_id) {
+        rc = sk_store_session_get(st, txn, row, route->session_id);
+        if (rc == SK_ERR_NOT_FOUND)
+            return SK_OK; /* the role answers SESSION_UNKNOWN */
+        if (rc != SK_OK)
+            return rc;
+        *has_row = 1;
+        rc = sk_session_rec_import(sess, row->blob, row->blob_len);
+        return rc == SK_ERR_NOMEM ? rc : rc != SK_OK ? SK_ERR_INTERNAL : SK_OK;
+    }
+    if (route->wants_pending_session) {
+        sk_session_record *recs = NULL;
+        size_t n = 0;
+        rc = sk_store_sessions_for_key(st, txn, &recs, &n, h->route.key_id, (int64_t)h->now, 0);
+        if (rc != SK_OK)
+            return rc;
+        for (size_t i = 0; i < n && *nlist < SK_MAX_FETCH_SESSIONS; i++) {
+            if (recs[i].state != SK_SESSION_PENDING)
+                continue;
+            sk_session_rec *s = NULL;
+            rc = sk_session_rec_import(&s, recs[i].blob, recs[i].blob_len);
+            if (rc != SK_OK) {
+                rc = rc == SK_ERR_NOMEM ? rc : SK_ERR_INTERNAL;
+                break;
+            }
+            list[(*nlist)++] = s;
+        }
+        sk_session_records_free(recs, n);
+    }
+    return rc;
+}
+
+/* Stores the result's records and effects inside txn. */
+static int persist(sk_store *st, sk_store_txn *txn, hreq *h, const sk_server_result *res,
+                   sk_key_record *key_row, int has_key_row, sk_session_record *sess_row,
+                   int has_sess_row)
+{
+    const sk_key_rec *nk = sk_server_result_key(res);
+    const sk_session_rec *ns = sk_server_result_session(res);
+    unsigned eff = sk_server_result_effects(res);
+    int rc = SK_OK;
+
+    if (nk != NULL) {
+        sk_key_record row;
+        memset(&row, 0, sizeof row);
+        rc = sk_key_rec_key_id(nk, row.key_id, sizeof row.key_id);
+        if (rc == SK_OK)
+            rc = key_blob_seal(h->srv->master, nk, &row.blob, &row.blob_len);
+        if (rc == SK_OK) {
+            row.purpose = (uint32_t)sk_key_rec_purpose(nk);
+            row.state = base_state(nk, &h->policy);
+            row.updated_at = (int64_t)h->now;
+            if (eff & SK_EFFECT_NEW_KEY) {
+                sk_share_person_id(row.person_id, sk_key_rec_subject(nk), row.key_id);
+                rc = sk_store_key_insert(st, txn, &row);
+            } else if (has_key_row) {
+                memcpy(row.person_id, key_row->person_id, sizeof row.person_id);
+                row.version = key_row->version;
+                rc = sk_store_key_update(st, txn, &row);
+            } else {
+                rc = SK_ERR_INTERNAL; /* a changed key that was never loaded */
+            }
+        }
+        sk_key_record_clear(&row);
+        if (rc != SK_OK)
+            return rc;
+    }
+    if (ns != NULL) {
+        sk_session_record row;
+        memset(&row, 0, sizeof row);
+        size_t cap = SK_MAX_RECORD_LEN, len = 0;
+        row.blob = malloc(cap);
+        if (row.blob == NULL)
+            return SK_ERR_NOMEM;
+        rc = sk_session_rec_export(ns, row.blob, cap, &len);
+        row.blob_len = len;
+        if (rc == SK_OK)
+            rc = sk_session_rec_id(ns, row.session_id, sizeof row.session_id);
+        if (rc == SK_OK)
+            rc = sk_session_rec_key_id(ns, row.key_id, sizeof row.key_id);
+        if (rc == SK_OK) {
+            row.state = (uint32_t)sk_session_rec_state(ns);
+            row.expires_at = (int64_t)sk_session_rec_expires_at(ns);
+            if (eff & SK_EFFECT_NEW_SESSION) {
+                rc = sk_store_session_insert(st, txn, &row);
+            } else if (has_sess_row) {
+                row.version = sess_row->version;
+                rc = sk_store_session_update(st, txn, &row);
+            } else {
+                rc = SK_ERR_INTERNAL;
+            }
+        }
+        sk_session_record_clear(&row);
+        if (rc != SK_OK)
+            return rc;
+    }
+    if ((eff & SK_EFFECT_TOKEN_USED) && h->route.has_token_id)
+        rc = sk_store_token_use(st, txn, h->route.token_id, (int64_t)h->now);
+    return rc;
+}
+
+/* One attempt of a device request (an sk_store_step). */
+static int step_device(sk_store *st, sk_store_txn *txn, void *arg)
+{
+    hreq *h = arg;
+    sk_share_server *srv = h->srv;
+    sk_server_input in;
+    sk_key_record key_row;
+    sk_session_record sess_row;
+    int has_key_row = 0, has_sess_row = 0;
+    sk_key_rec *key = NULL;
+    sk_session_rec *sess = NULL, *list[SK_MAX_FETCH_SESSIONS] = {NULL};
+    size_t nlist = 0;
+    uint8_t *pool_key = NULL;
+    size_t pool_key_len = 0;
+    sk_server_result *res = NULL;
+    int rc = SK_OK;
+
+    memset(&key_row, 0, sizeof key_row);
+    memset(&sess_row, 0, sizeof sess_row);
+    memset(&in, 0, sizeof in);
+    in.identity = srv->ident;
+    in.policy = &h->policy;
+    in.now = h->now;
+    h->pool_empty = 0;
+
+    if (h->route.kind == SK_ROUTE_ENROL_INIT) {
+        if (h->route.has_token_id) {
+            int used = 0;
+            rc = sk_store_token_used(st, txn, &used, h->route.token_id);
+            if (rc != SK_OK)
+                goto out;
+            in.token_used = used;
+        }
+        rc = take_pool_key(st, txn, srv->master, h->route.profile, &pool_key, &pool_key_len);
+        if (rc == SK_ERR_NOT_FOUND)
+            h->pool_empty = 1;
+        if (rc != SK_OK)
+            goto out;
+        in.pool_key = pool_key;
+        in.pool_key_len = pool_key_len;
+    } else {
+        rc = sk_store_key_get(st, txn, &key_row, h->route.key_id);
+        if (rc == SK_ERR_NOT_FOUND) {
+            rc = SK_OK; /* the role answers NOT_FOUND in clear */
+        } else if (rc != SK_OK) {
+            goto out;
+        } else {
+            has_key_row = 1;
+            rc = key_blob_open(srv->master, &key_row, 1, &key);
+            if (rc != SK_OK)
+                goto out;
+            sk_route_info r2;
+            if (sk_server_peek_device(&r2, srv->ident, key, h->msg, h->len) == SK_OK) {
+                rc = load_sessions(st, txn, h, &r2, &sess_row, &has_sess_row, &sess, list,
+                                   &nlist);
+                if (rc != SK_OK)
+                    goto out;
+            }
+        }
+        in.key = key;
+        in.session = sess;
+        if (h->route.msg_type == MSG_SESSION_FETCH) {
+            in.sessions = (const sk_session_rec *const *)list;
+            in.n_sessions = nlist;
+        }
+    }
+
+    rc = sk_server_handle_device(&res, &in, h->msg, h->len);
+    if (rc != SK_OK) {
+        rc = rc == SK_ERR_NOMEM ? rc : SK_ERR_INTERNAL;
+        goto out;
+    }
+    rc = keep_reply(h, res);
+    if (rc != SK_OK)
+        goto out;
+    if (sk_server_result_key(res) != NULL &&
+        sk_key_rec_key_id(sk_server_result_key(res), h->key_id, sizeof h->key_id) == SK_OK) {
+        h->has_key_id = 1;
+        sk_reqlog_key(h->key_id);
+    }
+    if (sk_server_result_key(res) == NULL && sk_server_result_session(res) == NULL) {
+        rc = STEP_NO_COMMIT; /* nothing changed: give back what was taken */
+        goto out;
+    }
+    rc = persist(st, txn, h, res, &key_row, has_key_row, &sess_row, has_sess_row);
+    if (rc == SK_OK)
+        rc = log_events(st, txn, h, key, sess, res, sk_server_result_key(res) != NULL
+                                                        ? h->key_id
+                                                        : h->route.key_id);
+out:
+    sk_server_result_free(res);
+    sk_key_rec_free(key);
+    sk_session_rec_free(sess);
+    for (size_t i = 0; i < nlist; i++)
+        sk_session_rec_free(list[i]);
+    secure_free(pool_key);
+    sk_key_record_clear(&key_row);
+    sk_session_record_clear(&sess_row);
+    return rc;
+}
+
+/* One attempt of a relying-party request. */
+static int step_rp(sk_store *st, sk_store_txn *txn, void *arg)
+{
+    hreq *h = arg;
+    sk_share_server *srv = h->srv;
+    sk_server_input in;
+    sk_key_record key_row;
+    sk_session_record sess_row;
+    int has_key_row = 0, has_sess_row = 0;
+    sk_key_rec *key = NULL;
+    sk_session_rec *sess = NULL;
+    sk_server_result *res = NULL;
+    int rc = SK_OK;
+
+    memset(&key_row, 0, sizeof key_row);
+    memset(&sess_row, 0, sizeof sess_row);
+    memset(&in, 0, sizeof in);
+    in.identity = srv->ident;
+    in.policy = &h->policy;
+    in.now = h->now;
+
+    if (h->routed && (h->route.has_key_id || h->route.has_person_id)) {
+        if (h->route.has_key_id)
+            rc = sk_store_key_get(st, txn, &key_row, h->route.key_id);
+        else
+            rc = sk_store_key_get_by_person(st, txn, &key_row, h->route.person_id,
+                                            (uint32_t)h->route.purpose);
+        if (rc == SK_OK) {
+            has_key_row = 1;
+            memcpy(h->key_id, key_row.key_id, SK_KEY_ID_LEN);
+            h->has_key_id = 1;
+            sk_reqlog_key(h->key_id);
+            rc = key_blob_open(srv->master, &key_row, 0, &key);
+        } else if (rc == SK_ERR_NOT_FOUND || rc == SK_ERR_ARG || rc == SK_ERR_LIMIT) {
+            rc = SK_OK; /* the role answers NOT_FOUND */
+        }
+        if (rc != SK_OK)
+            goto out;
+    }
+    if (h->routed && h->route.has_session_id) {
+        rc = load_sessions(st, txn, h, &h->route, &sess_row, &has_sess_row, &sess, NULL, NULL);
+        if (rc != SK_OK)
+            goto out;
+    }
+    in.key = key;
+    in.session = sess;
+    rc = sk_server_handle_rp(&res, &in, h->msg, h->len);
+    if (rc != SK_OK) {
+        rc = rc == SK_ERR_NOMEM ? rc : SK_ERR_INTERNAL;
+        goto out;
+    }
+    if (sk_server_result_key(res) != NULL) {
+        rc = SK_ERR_INTERNAL; /* a relying party never changes a key */
+        goto out;
+    }
+    rc = keep_reply(h, res);
+    if (rc != SK_OK)
+        goto out;
+    if (sk_server_result_session(res) == NULL) {
+        rc = STEP_NO_COMMIT;
+        goto out;
+    }
+    rc = persist(st, txn, h, res, &key_row, has_key_row, &sess_row, has_sess_row);
+    if (rc == SK_OK) {
+        uint8_t sk_id[SK_KEY_ID_LEN];
+        const uint8_t *kid = NULL;
+        if (sk_session_rec_key_id(sk_server_result_session(res), sk_id, sizeof sk_id) == SK_OK)
+            kid = sk_id;
+        rc = log_events(st, txn, h, key, sess, res, kid);
+    }
+out:
+    sk_server_result_free(res);
+    sk_key_rec_free(key);
+    sk_session_rec_free(sess);
+    sk_key_record_clear(&key_row);
+    sk_session_record_clear(&sess_row);
+    return rc;
+}
+
+/* ---------------------------------------------------------- the handler */
+
+static uint64_t now_s(const sk_share_server *srv)
+{
+    if (srv->clock != NULL)
+        return srv->clock();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec;
+}
+
+void sk_share_ca_hook_log(void *ctx, const char *ca_url, const uint8_t *key_id, int is_revocation,
+                          int crl_reason)
+{
+    (void)ctx;
+    if (is_revocation)
+        sk_log_notice("key %02x%02x%02x%02x: revoke certificate (reason %d)%s%s", key_id[0],
+                      key_id[1], key_id[2], key_id[3], crl_reason,
+                      ca_url ? "; CA " : "; no CA configured", ca_url ? ca_url : "");
+    else
+        sk_log_notice("key %02x%02x%02x%02x: certificate request%s%s", key_id[0], key_id[1],
+                      key_id[2], key_id[3], ca_url ? "; CA " : "; no CA configured",
+                      ca_url ? ca_url : "");
+}
+
+static sk_req_kind device_kind(uint32_t msg_type)
+{
+    switch (msg_type) {
+    case MSG_ENROL_INIT:
+        return SK_REQ_ENROL_INIT;
+    case MSG_ENROL_SUBMIT:
+        return SK_REQ_ENROL_SUBMIT;
+    case MSG_SESSION_CREATE:
+        return SK_REQ_SESSION_CREATE;
+    case MSG_SESSION_FETCH:
+        return SK_REQ_SESSION_FETCH;
+    case MSG_SESSION_REFUSE:
+        return SK_REQ_SESSION_RESULT; /* the device's answer: refused */
+    case MSG_SIGN_SUBMIT:
+        return SK_REQ_SIGN_SUBMIT;
+    case MSG_KEY_STATE:
+        return SK_REQ_KEY_STATE;
+    case MSG_OTP_REFRESH:
+        return SK_REQ_REFRESH_OTP;
+    case MSG_REVOKE:
+        return SK_REQ_REVOKE;
+    default:
+        return SK_REQ_UNKNOWN;
+    }
+}
+
+static sk_req_kind rp_kind(sk_route_kind kind)
+{
+    switch (kind) {
+    case SK_ROUTE_RP_CREATE:
+        return SK_REQ_SESSION_CREATE;
+    case SK_ROUTE_RP_POLL:
+        return SK_REQ_SESSION_RESULT;
+    case SK_ROUTE_RP_KEY_STATE:
+        return SK_REQ_KEY_STATE;
+    default:
+        return SK_REQ_UNKNOWN;
+    }
+}
+
+int sk_share_cleanup(sk_share_server *srv, uint64_t now, size_t *keys_deleted,
+                     size_t *sessions_deleted)
+{
+    unsigned enrolling = srv->enrolling_ttl_s ? srv->enrolling_ttl_s : 600u;
+    unsigned keep = srv->session_keep_s ? srv->session_keep_s : 3600u;
+    size_t nk = 0, ns = 0;
+    sk_store_txn *txn = NULL;
+    int rc = sk_store_begin(srv->store, &txn);
+    if (rc == SK_OK)
+        rc = sk_store_keys_purge(srv->store, txn, &nk, SK_KEY_ENROLLING,
+                                 (int64_t)now - (int64_t)enrolling);
+    if (rc == SK_OK)
+        rc = sk_store_sessions_purge(srv->store, txn, &ns, (int64_t)now - (int64_t)keep);
+    hreq h = {.now = now};
+    if (rc == SK_OK && nk > 0)
+        rc = add_event(srv->store, txn, &h, NULL, SK_EV_ENROLLING_PURGED, (int64_t)nk);
+    if (rc == SK_OK && ns > 0)
+        rc = add_event(srv->store, txn, &h, NULL, SK_EV_SESSIONS_PURGED, (int64_t)ns);
+    if (rc == SK_OK)
+        rc = sk_store_commit(txn);
+    else
+        sk_store_rollback(txn);
+    if (rc == SK_OK && (nk > 0 || ns > 0))
+        sk_log_notice("clean-up: removed %zu abandoned enrolments and %zu old sessions", nk, ns);
+    if (keys_deleted != NULL)
+        *keys_deleted = rc == SK_OK ? nk : 0;
+    if (sessions_deleted != NULL)
+        *sessions_deleted = rc == SK_OK ? ns : 0;
+    return rc;
+}
+
+/* Runs the clean-up from whichever request finds it due (one at a time). */
+static void maybe_cleanup(sk_share_server *srv, uint64_t now)
+{
+    unsigned every = srv->cleanup_every_s ? srv->cleanup_every_s : 60u;
+    uint_least64_t last = atomic_load(&srv->last_cleanup);
+    if (now < last + every)
+        return;
+    if (!atomic_compare_exchange_strong(&srv->last_cleanup, &last, now))
+        return;
+    int rc = sk_share_cleanup(srv, now, NULL, NULL);
+    if (rc != SK_OK)
+        sk_log_error("clean-up failed: %s (will retry)", sk_strerror(rc));
+}
+
 int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **reply,
                     size_t *reply_len)
 {
-    (void)ctx;
-    (void)req;
+    sk_share_server *srv = ctx;
+    hreq h;
+    int rc;
+
     *reply = NULL;
     *reply_len = 0;
     sk_reqlog_kind(SK_REQ_UNKNOWN);
-    if (req_len == 0)
+    if (srv == NULL || srv->ident == NULL || srv->store == NULL || srv->master == NULL)
+        return SK_ERR_INTERNAL;
+    if (req == NULL || req_len < SK_FRAME_TAG_LEN)
         return SK_ERR_PROTO_DECODE;
-    /* The protocol's server role is not part of this build yet. */
-    return SK_ERR_UNSUPPORTED;
+    memset(&h, 0, sizeof h);
+    h.srv = srv;
+    if (memcmp(req, SK_FRAME_DEVICE, SK_FRAME_TAG_LEN) == 0)
+        h.device = 1;
+    else if (memcmp(req, SK_FRAME_RP, SK_FRAME_TAG_LEN) != 0)
+        return SK_ERR_PROTO_DECODE;
+    h.msg = req + SK_FRAME_TAG_LEN;
+    h.len = req_len - SK_FRAME_TAG_LEN;
+    h.now = now_s(srv);
+    sk_server_policy_default(&h.policy);
+    h.policy.open_enrolment = srv->open_enrolment;
+    h.policy.session_seconds = srv->session_ttl_s ? srv->session_ttl_s : 120u;
+
+    if (h.device) {
+        rc = sk_server_peek_device(&h.route, srv->ident, NULL, h.msg, h.len);
+        sk_reqlog_kind(device_kind(h.route.msg_type));
+        if (h.route.has_key_id)
+            sk_reqlog_key(h.route.key_id);
+        if (rc != SK_OK) {
+            /* Unroutable: a plain error, nothing read or written. */
+            uint8_t *buf = malloc(SK_MAX_MESSAGE_LEN);
+            size_t len = 0;
+            if (buf == NULL)
+                return SK_ERR_NOMEM;
+            int prc = sk_server_plain_error(buf, SK_MAX_MESSAGE_LEN, &len, rc < 0 ? rc
+                                                                     : SK_ERR_PROTO_DECODE);
+            if (prc != SK_OK) {
+                free(buf);
+                return prc;
+            }
+            *reply = buf;
+            *reply_len = len;
+            return rc;
+        }
+    } else {
+        h.routed = sk_server_peek_rp(&h.route, h.msg, h.len) == SK_OK;
+        sk_reqlog_kind(rp_kind(h.route.kind));
+        if (h.route.has_key_id)
+            sk_reqlog_key(h.route.key_id);
+    }
+
+    for (int attempt = 0;; attempt++) {
+        rc = sk_store_run(srv->store, STORE_ATTEMPTS, h.device ? step_device : step_rp, &h);
+        if (!(rc == SK_ERR_NOT_FOUND && h.pool_empty) || attempt == POOL_REFILL_ATTEMPTS)
+            break;
+        /* No pooled key of this profile: make one now, outside the
+         * transaction, and try again. */
+        int frc = sk_pool_fill_one(srv->store, srv->master, h.route.profile);
+        if (frc != SK_OK) {
+            sk_log_error("enrolment: cannot make a %s server key: %s",
+                         sk_profile_name(h.route.profile), sk_strerror(frc));
+            rc = frc == SK_ERR_NOMEM ? frc : SK_ERR_STORE;
+            break;
+        }
+    }
+    if (rc != SK_OK && rc != STEP_NO_COMMIT) {
+        if (h.pool_empty && rc == SK_ERR_NOT_FOUND)
+            rc = SK_ERR_STORE; /* the pool stayed empty */
+        hreq_drop_reply(&h);
+        if (rc != SK_ERR_STORE_BUSY && rc != SK_ERR_NOMEM)
+            sk_log_error("request not served: %s (nothing stored)", sk_strerror(rc));
+        return rc < 0 ? rc : SK_ERR_INTERNAL;
+    }
+    if (rc == SK_OK) {
+        /* Committed: act on what must reach the outside. */
+        const uint8_t *kid = h.device ? (h.has_key_id ? h.key_id : h.route.key_id) : h.key_id;
+        sk_share_ca_hook hook = srv->ca_hook ? srv->ca_hook : sk_share_ca_hook_log;
+        if (h.effects & SK_EFFECT_REVOKE_CERT)
+            hook(srv->ca_hook_ctx, srv->ca_url, kid, 1, h.revoke_reason);
+        if (h.effects & SK_EFFECT_CERT_REQUEST)
+            hook(srv->ca_hook_ctx, srv->ca_url, kid, 0, 0);
+        if ((h.effects & SK_EFFECT_POOL_KEY_USED) && srv->pool != NULL)
+            sk_pool_filler_kick(srv->pool);
+    }
+    *reply = h.reply;
+    *reply_len = h.reply_len;
+    maybe_cleanup(srv, h.now);
+    return h.status;
 }

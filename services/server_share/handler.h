@@ -1,10 +1,25 @@
 /*
  * handler.h - the share server's request handler: the point where the
  * library's server role (sans I/O) meets the store and the socket.
+ *
+ * Framing (doc/operations.md, "Wire framing"): a request is a 4-byte
+ * channel tag followed by the protocol bytes,
+ *   "SKD1" || Envelope   a device request
+ *   "SKP1" || RpRequest  a relying-party request
+ * and the reply is the protocol's reply bytes (an Envelope or an RpReply)
+ * without a tag, or the "SKE1" error frame (error_reply.h) when the server
+ * could not run the protocol at all (unknown tag, oversized, store failure,
+ * internal error).  A request answered with "SKE1" changed nothing.
+ *
+ * Every request runs in one store transaction (sk_store_run): load the
+ * records, unseal the secrets, call the server role, store the new records
+ * (compare-and-swap on their version), the session, the used token and the
+ * events, commit, and only then hand the reply to the loop (SPEC 3.5).
  */
 #ifndef SK_HANDLER_H
 #define SK_HANDLER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,22 +27,88 @@
 #include "identity.h"
 #include "pool.h"
 #include "seal.h"
+#include "splitkey/server.h"
 #include "store.h"
 
+#define SK_FRAME_DEVICE "SKD1"
+#define SK_FRAME_RP "SKP1"
+#define SK_FRAME_TAG_LEN 4u
+
+/* Event kinds in the store's event log (sk_event.kind), with what detail
+ * holds.  Values are stable: they are stored. */
+enum sk_share_event {
+    SK_EV_ENROL_INIT = 1,       /* key created, ENROLLING; detail: profile bits */
+    SK_EV_ENROLLED = 2,         /* ds stored, PENDING */
+    SK_EV_ACTIVATED = 3,        /* proof of possession signed, ACTIVE */
+    SK_EV_SESSION_CREATED = 4,  /* detail: 1 device-initiated, 2 relying party */
+    SK_EV_SIGNED = 5,           /* a session completed with a signature */
+    SK_EV_WRONG_PIN = 6,        /* detail: attempts left */
+    SK_EV_LOCKED = 7,           /* detail: locked until (Unix seconds) */
+    SK_EV_DESTROYED = 8,        /* detail: sk_destroy_reason */
+    SK_EV_CLONE_DETECTED = 9,
+    SK_EV_REVOKE_CERT = 10,     /* revoke the certificate; detail: CRLReason */
+    SK_EV_CERT_REQUEST = 11,    /* hand the CSR to the CA */
+    SK_EV_SESSION_REFUSED = 12,
+    SK_EV_SESSION_EXPIRED = 13,
+    SK_EV_OTP_REFRESHED = 14,
+    SK_EV_TOKEN_USED = 15,
+    SK_EV_ENROLLING_PURGED = 16, /* no key; detail: how many abandoned enrolments */
+    SK_EV_SESSIONS_PURGED = 17   /* no key; detail: how many sessions */
+};
+
+/* The certificate hook: called after a commit that recorded a revocation
+ * (SK_EV_REVOKE_CERT) or a certificate request (SK_EV_CERT_REQUEST) for
+ * key_id.  crl_reason is the RFC 5280 reason for a revocation, 0 for a
+ * request.  The event log already holds the effect, so a hook that fails may
+ * be retried later from the log; the hook must not block for long. */
+typedef void (*sk_share_ca_hook)(void *ctx, const char *ca_url, const uint8_t *key_id,
+                                 int is_revocation, int crl_reason);
+
+/* The default hook: logs the effect (key-id prefix and reason) and does
+ * nothing else; a CA client replaces it. */
+void sk_share_ca_hook_log(void *ctx, const char *ca_url, const uint8_t *key_id,
+                          int is_revocation, int crl_reason);
+
 /* Everything a request may need, shared by all workers (read-only after
- * start, apart from the thread-safe store and pool). */
+ * start, apart from the thread-safe store and pool and the clean-up clock). */
 typedef struct sk_share_server {
     sk_store *store;
     const sk_master_key *master;
-    const sk_server_identity *identity;
-    sk_pool_filler *pool;
-    const char *ca_url;      /* NULL: activate keys without a certificate */
+    const sk_server_ident *ident; /* the protocol identity (sk_share_ident_load) */
+    sk_pool_filler *pool;         /* may be NULL */
+    const char *ca_url;           /* NULL: activate keys without a certificate */
+    sk_share_ca_hook ca_hook;     /* NULL: sk_share_ca_hook_log */
+    void *ca_hook_ctx;
     bool open_enrolment;
-    unsigned session_ttl_s;  /* default 120 (SPEC 3.3) */
+    unsigned session_ttl_s;       /* 0: 120 (SPEC 3.3) */
+    unsigned enrolling_ttl_s;     /* abandoned ENROLLING keys go after this (0: 600) */
+    unsigned session_keep_s;      /* finished sessions kept this long after expiry (0: 3600) */
+    unsigned cleanup_every_s;     /* clean-up at most this often (0: 60) */
+    uint64_t (*clock)(void);      /* Unix seconds; NULL: the system clock (tests inject one) */
+    atomic_uint_least64_t last_cleanup; /* internal; zero-initialise */
 } sk_share_server;
 
-/* The sk_rep_handler of splitkey-server; ctx is an sk_share_server. */
+/* Builds the protocol identity from the files' secrets (identity.h). */
+int sk_share_ident_load(sk_server_ident **out, const sk_server_identity *id);
+
+/* The sk_rep_handler of splitkey-server; ctx is an sk_share_server.
+ * Returns SK_OK with a protocol reply, or the error the reply carries
+ * (SK_ERR_WRONG_PIN ..., for the request log) with *reply set, or a service
+ * error with *reply NULL (the loop then sends the "SKE1" frame). */
 int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **reply,
                     size_t *reply_len);
+
+/* Runs the clean-up now: deletes ENROLLING keys older than enrolling_ttl_s
+ * and sessions that expired more than session_keep_s ago, and logs an event
+ * for each non-empty purge.  Returns SK_OK or a store error. */
+int sk_share_cleanup(sk_share_server *srv, uint64_t now, size_t *keys_deleted,
+                     size_t *sessions_deleted);
+
+/* The person id a key is found under for relying-party requests: the value
+ * of the subject's serialNumber attribute (e.g. "PNOLV-010101-12345"), or,
+ * when there is none, the whole subject if it has 1..SK_MAX_PERSON_ID_LEN
+ * bytes, else "key:" and the key id in hex.  out holds SK_STORE_PERSON_MAX + 1
+ * bytes. */
+void sk_share_person_id(char *out, const char *subject, const uint8_t *key_id);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "fileio.h"
@@ -101,7 +102,7 @@ static int cmd_init(int argc, char **argv)
 struct run_options {
     char *dir, *config, *listen, *db, *ca, *pool_profiles, *ready_file;
     bool open_enrolment;
-    unsigned workers, pool_size, max_request, session_ttl;
+    unsigned workers, pool_size, max_request, session_ttl, enrolling_ttl, session_keep;
 };
 
 /* Parses "4K,6K" into profiles. */
@@ -184,7 +185,7 @@ static void run_usage(const sk_opt *opts)
 static int cmd_run(int argc, char **argv)
 {
     struct run_options o = {.workers = 0, .pool_size = 4, .max_request = 64 * 1024,
-                            .session_ttl = 120};
+                            .session_ttl = 120, .enrolling_ttl = 600, .session_keep = 3600};
     char default_profiles[] = "6K";
     o.pool_profiles = default_profiles;
     sk_opt opts[] = {
@@ -212,6 +213,12 @@ static int cmd_run(int argc, char **argv)
          .help = "largest request served (default 65536)"},
         {.name = "session-ttl", .type = SK_OPT_UINT, .value = &o.session_ttl, .min = 10,
          .max = 3600, .arg = "SECONDS", .help = "signing session lifetime (default 120)"},
+        {.name = "enrolling-ttl", .type = SK_OPT_UINT, .value = &o.enrolling_ttl, .min = 60,
+         .max = 86400, .arg = "SECONDS",
+         .help = "abandoned enrolments are removed after this (default 600)"},
+        {.name = "session-keep", .type = SK_OPT_UINT, .value = &o.session_keep, .min = 60,
+         .max = 30u * 86400u, .arg = "SECONDS",
+         .help = "finished sessions are kept this long after expiry (default 3600)"},
         {.name = "ready-file", .type = SK_OPT_STRING, .value = &o.ready_file,
          .flags = SK_OPT_FLAG_ONLY, .arg = "FILE",
          .help = "write the bound URL here once listening"},
@@ -222,6 +229,7 @@ static int cmd_run(int argc, char **argv)
     char *db_uri = NULL, *conf_path = NULL;
     sk_master_key *master = NULL;
     sk_server_identity *identity = NULL;
+    sk_server_ident *ident = NULL;
     sk_store *store = NULL;
     sk_pool_filler *pool = NULL;
     sk_rep_server *srv = NULL;
@@ -293,6 +301,12 @@ static int cmd_run(int argc, char **argv)
     }
     if (sk_server_identity_load(&identity, o.dir, err, sizeof err) != SK_OK)
         goto config_error;
+    rc = sk_share_ident_load(&ident, identity);
+    if (rc != SK_OK) {
+        snprintf(err, sizeof err, "%s: the identity keys do not form a server identity: %s",
+                 o.dir, sk_strerror(rc));
+        goto config_error;
+    }
 
     rc = sk_store_open(&store, db_uri);
     if (rc != SK_OK) {
@@ -315,12 +329,16 @@ static int cmd_run(int argc, char **argv)
     sk_share_server share = {
         .store = store,
         .master = master,
-        .identity = identity,
+        .ident = ident,
         .pool = pool,
         .ca_url = o.ca,
+        .ca_hook = sk_share_ca_hook_log,
         .open_enrolment = o.open_enrolment,
         .session_ttl_s = o.session_ttl,
+        .enrolling_ttl_s = o.enrolling_ttl,
+        .session_keep_s = o.session_keep,
     };
+    atomic_init(&share.last_cleanup, 0);
     sk_rep_config rcfg = {
         .url = o.listen,
         .workers = o.workers,
@@ -366,6 +384,7 @@ out:
     sk_rep_server_stop(srv); /* no request in flight after this */
     sk_pool_filler_stop(pool);
     sk_store_close(store);
+    sk_server_ident_free(ident);
     sk_server_identity_free(identity);
     sk_master_key_free(master);
     if (exit_code == 0 && srv != NULL)
@@ -380,17 +399,89 @@ out:
 
 static int cmd_token(int argc, char **argv)
 {
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: " PROG " token --dir DIR --subject \"C=..,GN=..,SN=..,"
-                   "serialNumber=..\" --purpose auth|sign\n\n"
-                   "Prints a one-time registration token for an identified person.\n");
-            return 0;
-        }
+    char *dir = NULL, *subject = NULL, *purpose_s = NULL;
+    unsigned valid_hours = 72;
+    sk_opt opts[] = {
+        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
+         .arg = "DIR", .help = "the directory made by init"},
+        {.name = "subject", .type = SK_OPT_STRING, .value = &subject, .flags = SK_OPT_REQUIRED,
+         .arg = "DN", .help = "certificate subject, e.g. \"C=LV,GN=ANNA,SN=BERZINA,"
+                              "serialNumber=PNOLV-010101-12345\""},
+        {.name = "purpose", .type = SK_OPT_STRING, .value = &purpose_s,
+         .flags = SK_OPT_REQUIRED, .arg = "auth|sign", .help = "the key the token enrols"},
+        {.name = "valid-hours", .type = SK_OPT_UINT, .value = &valid_hours, .min = 1,
+         .max = 24u * 365u, .arg = "H", .help = "how long the token can be used (default 72)"},
+        {0},
+    };
+    char err[512] = "";
+    int exit_code = 2;
+    sk_server_identity *identity = NULL;
+    sk_server_ident *ident = NULL;
+    char *token = NULL;
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        printf("usage: " PROG " token --dir DIR --subject \"C=..,GN=..,SN=..,"
+               "serialNumber=..\" --purpose auth|sign\n\n"
+               "Prints a one-time registration token for a person whose identity an\n"
+               "operator has verified.  The device passes it to enrolment; the server\n"
+               "accepts it once, for this subject and purpose, until it expires.\n\n");
+        sk_config_usage(stdout, opts);
+        exit_code = 0;
+        goto out;
     }
-    fprintf(stderr, PROG " token: registration tokens are not available in this build "
-                    "(run the server with --open-enrolment)\n");
-    return 1;
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc != SK_OK)
+        goto usage_error;
+    sk_purpose purpose;
+    if (!strcmp(purpose_s, "auth")) {
+        purpose = SK_PURPOSE_AUTH;
+    } else if (!strcmp(purpose_s, "sign")) {
+        purpose = SK_PURPOSE_SIGN;
+    } else {
+        snprintf(err, sizeof err, "--purpose %s: expected auth or sign", purpose_s);
+        goto usage_error;
+    }
+    size_t sl = strlen(subject);
+    if (sl == 0 || sl > SK_MAX_SUBJECT_LEN) {
+        snprintf(err, sizeof err, "--subject: 1 to %u characters", SK_MAX_SUBJECT_LEN);
+        goto usage_error;
+    }
+    if (sk_init() != SK_OK) {
+        fprintf(stderr, PROG ": cannot initialise libsplitkey\n");
+        exit_code = 1;
+        goto out;
+    }
+    if (sk_server_identity_load(&identity, dir, err, sizeof err) != SK_OK)
+        goto usage_error;
+    rc = sk_share_ident_load(&ident, identity);
+    if (rc != SK_OK) {
+        snprintf(err, sizeof err, "%s: not a usable server identity: %s", dir, sk_strerror(rc));
+        goto usage_error;
+    }
+    token = malloc(SK_MAX_TOKEN_LEN + 1);
+    size_t written = 0;
+    uint64_t expires = (uint64_t)time(NULL) + (uint64_t)valid_hours * 3600u;
+    rc = token ? sk_server_token_mint(ident, token, SK_MAX_TOKEN_LEN + 1, &written, subject,
+                                      purpose, expires, NULL, NULL)
+               : SK_ERR_NOMEM;
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " token: cannot mint a token: %s\n", sk_strerror(rc));
+        exit_code = rc == SK_ERR_ARG || rc == SK_ERR_LIMIT ? 2 : 1;
+        goto out;
+    }
+    printf("%s\n", token);
+    exit_code = 0;
+    goto out;
+usage_error:
+    fprintf(stderr, PROG " token: %s\n", err);
+    exit_code = 2;
+out:
+    free(token);
+    sk_server_ident_free(ident);
+    sk_server_identity_free(identity);
+    sk_config_free(opts);
+    return exit_code;
 }
 
 int main(int argc, char **argv)

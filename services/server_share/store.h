@@ -48,17 +48,22 @@ typedef struct sk_store sk_store;
 typedef struct sk_store_txn sk_store_txn;
 
 /* A split key as the store sees it.  purpose and state are the protocol's
- * values (purpose AUTH/SIGN, state PENDING/ACTIVE/TIMELOCKED/DESTROYED); the
- * store only keeps and indexes them. */
+ * values (purpose 1 AUTH, 2 SIGN; state 1 ENROLLING, 2 PENDING, 3 ACTIVE,
+ * 5 DESTROYED: a time lock is not a stored state); the store only keeps and
+ * indexes them. */
 typedef struct sk_key_record {
     uint8_t key_id[SK_STORE_ID_LEN];
     char person_id[SK_STORE_PERSON_MAX + 1]; /* NUL-terminated */
     uint32_t purpose;
     uint32_t state;
-    int64_t version; /* 1 after insert, +1 per update; set by the store */
-    uint8_t *blob;   /* owned; the sealed protocol record */
+    int64_t version;    /* 1 after insert, +1 per update; set by the store */
+    int64_t updated_at; /* Unix seconds of the last insert or update; set by the caller */
+    uint8_t *blob;      /* owned; the sealed protocol record */
     size_t blob_len;
 } sk_key_record;
+
+/* The state a person lookup prefers (ACTIVE), see sk_store_key_get_by_person. */
+#define SK_STORE_PREFERRED_STATE 3u
 
 /* A signing or authentication session. */
 typedef struct sk_session_record {
@@ -113,6 +118,10 @@ int sk_store_schema_latest(void);
  * transaction back.  One-shot.  For tests. */
 void sk_store_inject_fault(sk_store *store, sk_store_fault fault);
 
+/* The same for the next count commits (a database that stays locked or
+ * broken for a while). */
+void sk_store_inject_faults(sk_store *store, sk_store_fault fault, unsigned count);
+
 /* ----------------------------------------------------------- transactions */
 
 /* Starts a write transaction.  Returns SK_OK, SK_ERR_STORE_BUSY or
@@ -149,12 +158,20 @@ int sk_store_key_insert(sk_store *store, sk_store_txn *txn, sk_key_record *rec);
 int sk_store_key_get(sk_store *store, sk_store_txn *txn, sk_key_record *rec,
                      const uint8_t *key_id);
 
-/* The most recently inserted key record of a person for a purpose. */
+/* The key record of a person for a purpose: the most recently inserted one
+ * in state SK_STORE_PREFERRED_STATE if there is one, else the most recently
+ * inserted one in any state. */
 int sk_store_key_get_by_person(sk_store *store, sk_store_txn *txn, sk_key_record *rec,
                                const char *person_id, uint32_t purpose);
 
-/* Compare-and-swap update of state and blob (person and purpose never
- * change).  rec->version is the version the caller read; on success it is
+/* Deletes every key in state whose updated_at is at or before `before`,
+ * with its sessions and cached replies (abandoned enrolments); *deleted says
+ * how many keys. */
+int sk_store_keys_purge(sk_store *store, sk_store_txn *txn, size_t *deleted, uint32_t state,
+                        int64_t before);
+
+/* Compare-and-swap update of state, updated_at and blob (person and purpose
+ * never change).  rec->version is the version the caller read; on success it is
  * the new version.  SK_ERR_STORE_CONFLICT if the stored version differs
  * (nothing changed), SK_ERR_NOT_FOUND if the key does not exist. */
 int sk_store_key_update(sk_store *store, sk_store_txn *txn, sk_key_record *rec);
@@ -202,6 +219,15 @@ int sk_store_reply_put(sk_store *store, sk_store_txn *txn, const uint8_t *key_id
 int sk_store_reply_get(sk_store *store, sk_store_txn *txn, uint8_t **reply, size_t *reply_len,
                        const uint8_t *key_id, const uint8_t *request_id,
                        size_t request_id_len);
+
+/* ---------------------------------------------------- registration tokens */
+
+/* Remembers a registration token id (SK_STORE_ID_LEN bytes) as used.
+ * SK_ERR_STORE_CONFLICT if it was used before. */
+int sk_store_token_use(sk_store *store, sk_store_txn *txn, const uint8_t *token_id, int64_t now);
+
+/* *used = 1 if the token id was used before, else 0. */
+int sk_store_token_used(sk_store *store, sk_store_txn *txn, int *used, const uint8_t *token_id);
 
 /* ------------------------------------------------------- server-key pool */
 

@@ -55,6 +55,10 @@ struct sk_store_ops {
                      uint32_t profile);
     int (*pool_count)(sk_store_txn *txn, size_t *count, uint32_t profile);
 
+    int (*keys_purge)(sk_store_txn *txn, size_t *deleted, uint32_t state, int64_t before);
+    int (*token_use)(sk_store_txn *txn, const uint8_t *token_id, int64_t now);
+    int (*token_used)(sk_store_txn *txn, int *used, const uint8_t *token_id);
+
     int (*event_append)(sk_store_txn *txn, sk_event *ev);
     int (*events)(sk_store_txn *txn, sk_event **events, size_t *count, const uint8_t *key_id,
                   int64_t after_seq, size_t max);
@@ -62,7 +66,8 @@ struct sk_store_ops {
 
 struct sk_store {
     const struct sk_store_ops *ops;
-    atomic_int fault; /* sk_store_fault for the next commit */
+    atomic_int fault;       /* sk_store_fault for the next commits */
+    atomic_uint fault_left; /* how many more commits it applies to */
 };
 
 struct sk_store_txn {

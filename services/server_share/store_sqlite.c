@@ -87,6 +87,13 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
     /* 2: pruning the reply cache by age */
     "CREATE INDEX reply_cache_created ON reply_cache (created_at);",
+    /* 3: when a key row last changed (clean-up of abandoned enrolments), and
+     * the registration tokens already used */
+    "ALTER TABLE keys ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX keys_state_updated ON keys (state, updated_at);"
+    "CREATE TABLE used_tokens ("
+    "  token_id BLOB PRIMARY KEY CHECK (length(token_id) = 16),"
+    "  used_at INTEGER NOT NULL);",
 };
 
 #define SQ_LATEST ((int)(sizeof migrations / sizeof migrations[0]))
@@ -386,6 +393,7 @@ static void sq_rollback(sk_store_txn *txn) { txn_end((struct sq_txn *)txn); }
 /* ----------------------------------------------------------------- keys */
 
 #define KEY_COLUMNS "key_id, person_id, purpose, state, version, record"
+#define KEY_SELECT KEY_COLUMNS ", updated_at"
 
 static int read_key_row(sk_key_record *rec, sqlite3_stmt *st)
 {
@@ -399,6 +407,7 @@ static int read_key_row(sk_key_record *rec, sqlite3_stmt *st)
     rec->purpose = (uint32_t)sqlite3_column_int64(st, 2);
     rec->state = (uint32_t)sqlite3_column_int64(st, 3);
     rec->version = sqlite3_column_int64(st, 4);
+    rec->updated_at = sqlite3_column_int64(st, 6);
     return copy_blob(&rec->blob, &rec->blob_len, st, 5);
 }
 
@@ -420,7 +429,8 @@ static int sq_key_insert(sk_store_txn *txn, sk_key_record *rec)
 {
     sqlite3_stmt *st;
     int rc = prep(txn_db(txn), &st,
-                  "INSERT INTO keys (" KEY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, 1, ?5)");
+                  "INSERT INTO keys (" KEY_COLUMNS ", updated_at)"
+                  " VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)");
     if (rc != SK_OK)
         return rc;
     sqlite3_bind_blob(st, 1, rec->key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
@@ -428,6 +438,7 @@ static int sq_key_insert(sk_store_txn *txn, sk_key_record *rec)
     sqlite3_bind_int64(st, 3, rec->purpose);
     sqlite3_bind_int64(st, 4, rec->state);
     bind_blob(st, 5, rec->blob, rec->blob_len);
+    sqlite3_bind_int64(st, 6, rec->updated_at);
     rc = finish(st, sqlite3_step(st));
     if (rc == SK_OK)
         rec->version = 1;
@@ -437,7 +448,7 @@ static int sq_key_insert(sk_store_txn *txn, sk_key_record *rec)
 static int sq_key_get(sk_store_txn *txn, sk_key_record *rec, const uint8_t *key_id)
 {
     sqlite3_stmt *st;
-    int rc = prep(txn_db(txn), &st, "SELECT " KEY_COLUMNS " FROM keys WHERE key_id = ?1");
+    int rc = prep(txn_db(txn), &st, "SELECT " KEY_SELECT " FROM keys WHERE key_id = ?1");
     if (rc != SK_OK)
         return rc;
     sqlite3_bind_blob(st, 1, key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
@@ -449,12 +460,13 @@ static int sq_key_get_by_person(sk_store_txn *txn, sk_key_record *rec, const cha
 {
     sqlite3_stmt *st;
     int rc = prep(txn_db(txn), &st,
-                  "SELECT " KEY_COLUMNS " FROM keys WHERE person_id = ?1 AND purpose = ?2"
-                  " ORDER BY seq DESC LIMIT 1");
+                  "SELECT " KEY_SELECT " FROM keys WHERE person_id = ?1 AND purpose = ?2"
+                  " ORDER BY state = ?3 DESC, seq DESC LIMIT 1");
     if (rc != SK_OK)
         return rc;
     sqlite3_bind_text(st, 1, person_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, purpose);
+    sqlite3_bind_int64(st, 3, SK_STORE_PREFERRED_STATE);
     return query_key(rec, st);
 }
 
@@ -479,14 +491,15 @@ static int sq_key_update(sk_store_txn *txn, sk_key_record *rec)
     sqlite3 *db = txn_db(txn);
     sqlite3_stmt *st;
     int rc = prep(db, &st,
-                  "UPDATE keys SET state = ?1, record = ?2, version = version + 1"
-                  " WHERE key_id = ?3 AND version = ?4");
+                  "UPDATE keys SET state = ?1, record = ?2, version = version + 1,"
+                  " updated_at = ?5 WHERE key_id = ?3 AND version = ?4");
     if (rc != SK_OK)
         return rc;
     sqlite3_bind_int64(st, 1, rec->state);
     bind_blob(st, 2, rec->blob, rec->blob_len);
     sqlite3_bind_blob(st, 3, rec->key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, rec->version);
+    sqlite3_bind_int64(st, 5, rec->updated_at);
     rc = finish(st, sqlite3_step(st));
     if (rc != SK_OK)
         return rc;
@@ -740,6 +753,57 @@ static int sq_pool_count(sk_store_txn *txn, size_t *count, uint32_t profile)
     return finish(st, step);
 }
 
+/* Deletes the keys in one state not changed since before, with their
+ * sessions and cached replies. */
+static int sq_keys_purge(sk_store_txn *txn, size_t *deleted, uint32_t state, int64_t before)
+{
+    static const char *const sql[] = {
+        "DELETE FROM sessions WHERE key_id IN"
+        " (SELECT key_id FROM keys WHERE state = ?1 AND updated_at <= ?2)",
+        "DELETE FROM reply_cache WHERE key_id IN"
+        " (SELECT key_id FROM keys WHERE state = ?1 AND updated_at <= ?2)",
+        "DELETE FROM keys WHERE state = ?1 AND updated_at <= ?2",
+    };
+    sqlite3 *db = txn_db(txn);
+    int rc = SK_OK;
+    for (size_t i = 0; rc == SK_OK && i < sizeof sql / sizeof sql[0]; i++) {
+        sqlite3_stmt *st;
+        rc = prep(db, &st, sql[i]);
+        if (rc != SK_OK)
+            break;
+        sqlite3_bind_int64(st, 1, state);
+        sqlite3_bind_int64(st, 2, before);
+        rc = finish(st, sqlite3_step(st));
+    }
+    if (rc == SK_OK)
+        *deleted = (size_t)sqlite3_changes(db);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- tokens */
+
+static int sq_token_use(sk_store_txn *txn, const uint8_t *token_id, int64_t now)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st, "INSERT INTO used_tokens (token_id, used_at) VALUES (?1, ?2)");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_blob(st, 1, token_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    return finish(st, sqlite3_step(st));
+}
+
+static int sq_token_used(sk_store_txn *txn, int *used, const uint8_t *token_id)
+{
+    int rc = missing_or_moved(txn_db(txn), "SELECT 1 FROM used_tokens WHERE token_id = ?1",
+                              token_id);
+    if (rc == SK_ERR_STORE_CONFLICT || rc == SK_ERR_NOT_FOUND) {
+        *used = rc == SK_ERR_STORE_CONFLICT;
+        return SK_OK;
+    }
+    return rc;
+}
+
 /* --------------------------------------------------------------- events */
 
 static int sq_event_append(sk_store_txn *txn, sk_event *ev)
@@ -837,6 +901,9 @@ const struct sk_store_ops sk_store_sqlite_ops = {
     .pool_add = sq_pool_add,
     .pool_take = sq_pool_take,
     .pool_count = sq_pool_count,
+    .keys_purge = sq_keys_purge,
+    .token_use = sq_token_use,
+    .token_used = sq_token_used,
     .event_append = sq_event_append,
     .events = sq_events,
 };

@@ -99,6 +99,9 @@ static void test_open_and_migrate(void)
 
     /* a database at an older version gets only the missing migrations */
     CHECK(raw_exec(path, "DROP INDEX reply_cache_created;"
+                         "DROP INDEX keys_state_updated;"
+                         "DROP TABLE used_tokens;"
+                         "ALTER TABLE keys DROP COLUMN updated_at;"
                          "UPDATE schema_version SET version = 1") == SQLITE_OK);
     s = open_store("m.db", NULL);
     CHECK_OK(sk_store_schema_version(s, &v));
