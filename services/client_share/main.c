@@ -435,6 +435,22 @@ static int approve_session(client *c, const sk_device_session *s, uint8_t *sig, 
     return src;
 }
 
+/* Refuses a session of this device's own making; best effort: the outcome
+ * of the signing attempt is what the caller reports. */
+static void withdraw_session(client *c, const sk_device_session *s)
+{
+    sk_key_status keep = c->status;
+    if (sk_device_refuse(c->key, c->msg, sizeof c->msg, &c->msg_len, now_s(), s) == SK_OK &&
+        exchange(c) == SK_OK) {
+        sk_key_status ignored;
+        int rc = sk_device_read_reply(c->key, &ignored, c->reply, c->reply_len);
+        (void)rc; /* an error reply moved the counters all the same: store */
+        (void)save(c);
+    }
+    drop_reply(c);
+    c->status = keep;
+}
+
 /* A device-initiated session over digest, approved at once with the PIN. */
 static int sign_digest(client *c, const uint8_t *digest, sk_hash hash, sk_scheme scheme,
                        const char *text, uint8_t *sig, size_t *sig_len, char *code)
@@ -453,8 +469,13 @@ static int sign_digest(client *c, const uint8_t *digest, sk_hash hash, sk_scheme
     }
     if (rc == SK_OK && code != NULL)
         snprintf(code, 5, "%s", sk_device_session_code(s));
-    if (rc == SK_OK)
+    if (rc == SK_OK) {
         rc = approve_session(c, s, sig, sig_len);
+        /* A session this device opened for itself and could not complete
+         * would wait in every 'sessions' listing until it expires: close it. */
+        if (rc == SK_ERR_WRONG_PIN)
+            withdraw_session(c, s);
+    }
     /* the signature must verify under n over this digest */
     if (rc == SK_OK) {
         sk_pubkey *pub = NULL;

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "device.h"
+#include "server.h" /* sk_session_state */
 #include "splitkey.h"
 
 #ifdef __cplusplus
