@@ -772,7 +772,7 @@ static int open_key(client *c, const char *dir, const char *purpose_name, sk_pur
         rc = load_key(c, *purpose);
     if (rc != SK_OK) {
         fprintf(stderr, PROG ": %s\n", c->err[0] ? c->err : sk_svc_strerror(rc));
-        return rc == SK_SVC_ERR_CONFIG ? CU_EXIT_USAGE : CU_EXIT_FAIL;
+        return (rc == SK_SVC_ERR_CONFIG || rc == SK_SVC_ERR_PERM) ? CU_EXIT_USAGE : CU_EXIT_FAIL;
     }
     return 0;
 }

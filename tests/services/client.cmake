@@ -1,0 +1,28 @@
+# End-to-end tests of splitkey-client and splitkey-rp against the real
+# splitkey-server on loopback (label services).  Each script makes its own
+# temporary directory and starts its own server on a port the kernel picks.
+# Included from tests/services/CMakeLists.txt.
+
+if(NOT TARGET splitkey-client OR NOT TARGET splitkey-rp)
+  return()
+endif()
+
+find_program(SK_BASH bash)
+find_program(SK_OPENSSL openssl)
+if(NOT SK_BASH OR NOT SK_OPENSSL)
+  message(STATUS "bash or openssl missing: the client end-to-end tests are skipped")
+  return()
+endif()
+
+set(_sk_bin "$<TARGET_FILE_DIR:splitkey-client>")
+foreach(name e2e_enrol_sign e2e_rp e2e_lockout_clone e2e_usage)
+  add_test(NAME ${name}
+           COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/${name}.sh" "${_sk_bin}")
+  set_tests_properties(${name} PROPERTIES LABELS services TIMEOUT 300)
+endforeach()
+
+if(EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/contract.sh")
+  add_test(NAME contract
+           COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/contract.sh" "${_sk_bin}")
+  set_tests_properties(contract PROPERTIES LABELS services TIMEOUT 300)
+endif()
