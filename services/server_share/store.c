@@ -21,8 +21,10 @@ int sk_store_open(sk_store **out, const char *uri)
         if (uri[sl] == '\0')
             return SK_ERR_ARG;
         int rc = backends[i]->open(out, uri + sl);
-        if (rc == SK_OK)
+        if (rc == SK_OK) {
             atomic_init(&(*out)->fault, SK_STORE_FAULT_NONE);
+            atomic_init(&(*out)->fault_left, 0);
+        }
         return rc;
     }
     if (strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0)
@@ -45,10 +47,17 @@ int sk_store_schema_version(sk_store *store, int *version)
 
 int sk_store_schema_latest(void) { return sk_store_sqlite_latest(); }
 
+void sk_store_inject_faults(sk_store *store, sk_store_fault fault, unsigned count)
+{
+    if (store == NULL)
+        return;
+    atomic_store(&store->fault_left, count);
+    atomic_store(&store->fault, count ? (int)fault : SK_STORE_FAULT_NONE);
+}
+
 void sk_store_inject_fault(sk_store *store, sk_store_fault fault)
 {
-    if (store != NULL)
-        atomic_store(&store->fault, (int)fault);
+    sk_store_inject_faults(store, fault, 1);
 }
 
 int sk_store_begin(sk_store *store, sk_store_txn **txn)
@@ -66,8 +75,10 @@ int sk_store_commit(sk_store_txn *txn)
     if (txn == NULL)
         return SK_ERR_ARG;
     sk_store *store = txn->store;
-    int fault = atomic_exchange(&store->fault, SK_STORE_FAULT_NONE);
+    int fault = atomic_load(&store->fault);
     if (fault != SK_STORE_FAULT_NONE) {
+        if (atomic_fetch_sub(&store->fault_left, 1) <= 1)
+            atomic_store(&store->fault, SK_STORE_FAULT_NONE);
         store->ops->rollback(txn);
         return fault == SK_STORE_FAULT_BUSY ? SK_ERR_STORE_BUSY : SK_ERR_STORE;
     }

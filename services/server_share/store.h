@@ -118,6 +118,10 @@ int sk_store_schema_latest(void);
  * transaction back.  One-shot.  For tests. */
 void sk_store_inject_fault(sk_store *store, sk_store_fault fault);
 
+/* The same for the next count commits (a database that stays locked or
+ * broken for a while). */
+void sk_store_inject_faults(sk_store *store, sk_store_fault fault, unsigned count);
+
 /* ----------------------------------------------------------- transactions */
 
 /* Starts a write transaction.  Returns SK_OK, SK_ERR_STORE_BUSY or

@@ -66,7 +66,8 @@ struct sk_store_ops {
 
 struct sk_store {
     const struct sk_store_ops *ops;
-    atomic_int fault; /* sk_store_fault for the next commit */
+    atomic_int fault;       /* sk_store_fault for the next commits */
+    atomic_uint fault_left; /* how many more commits it applies to */
 };
 
 struct sk_store_txn {

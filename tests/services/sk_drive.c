@@ -1,0 +1,914 @@
+/*
+ * sk_drive - drives a running splitkey-server with the library's device role
+ * (and, for one scenario, the relying-party API), for the service tests and
+ * for load measurements.  All device state stays in memory; PINs are built
+ * in.  Requests are framed as doc/operations.md says ("SKD1" / "SKP1").
+ *
+ *   sk_drive --server URL --server-pub FILE [options] MODE
+ *
+ * Modes (exit 0 when everything the mode expects happened, 1 otherwise):
+ *   sign      each of --threads N threads enrols its own key and signs
+ *             --signs M messages; a request that gets no protocol reply
+ *             (timeout, transport, "SKE1" frame) is sent again - an approval
+ *             with sk_device_retry() - until --give-up seconds pass.
+ *             Prints one "key HEX signed N" line per thread and a summary
+ *             "signed N failures F errors E seconds S rate R/s".
+ *             Every signature is verified again at the end.
+ *   lockout   three approvals with a wrong PIN, then the right PIN: LOCKED,
+ *             and KeyState says TIMELOCKED.
+ *   clone     signs, copies the device state, signs with the copy, then
+ *             signs with the original: CLONE_DETECTED.
+ *   rp        a relying party creates a session by person id, the device
+ *             fetches and approves it, the relying party collects the
+ *             signature.
+ *   garbage   unknown tags, random, truncated and oversized requests get
+ *             error replies; the key still signs afterwards.
+ *
+ * Options: --profile 4K|6K|8K, --scheme pkcs1|pss, --hash H, --threads N,
+ * --signs M, --timeout MS (per call), --give-up S, --out DIR (public keys as
+ * PEM, key ids, and the first three messages and signatures of each
+ * thread), --ready FILE (written once every thread has enrolled), --token T,
+ * --subject S, --max-request BYTES (the server's limit, for garbage).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "error_reply.h"
+#include "req_client.h"
+#include "server_pub.h"
+#include "splitkey.pb-c.h"
+#include "splitkey/device.h"
+#include "splitkey/key.h"
+#include "splitkey/sign.h"
+#include "splitkey/splitkey.h"
+
+#define PIN_SIGN "52719"
+#define PIN_AUTH "5271"
+#define WRONG_PIN_SIGN "00000"
+#define MAX_THREADS 64
+#define SUBJECT_FMT "C=LV,GN=ANNA,SN=BERZINA,serialNumber=PNOLV-%06u-%05u"
+
+static struct {
+    const char *url, *out_dir, *ready, *token, *subject;
+    uint8_t server_pub[SK_SERVER_PUB_LEN];
+    sk_profile profile;
+    sk_scheme scheme;
+    sk_hash hash;
+    unsigned threads, signs, timeout_ms, give_up_s;
+    size_t max_request;
+    uint32_t run_tag; /* random, so subjects differ between runs */
+} opt = {.profile = SK_PROFILE_4K, .scheme = SK_SCHEME_PKCS1, .hash = SK_HASH_SHA256,
+         .threads = 1, .signs = 1, .timeout_ms = 10000, .give_up_s = 300,
+         .max_request = 65536};
+
+static pthread_barrier_t enrolled;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "sk_drive: %s\n", what);
+    exit(2);
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void hex(char *out, const uint8_t *in, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        sprintf(out + 2 * i, "%02x", in[i]);
+}
+
+/* ------------------------------------------------------------ a device */
+
+typedef struct dev {
+    sk_req_client *c;
+    sk_device_key *key;
+    const char *pin;
+    sk_purpose purpose;
+    int64_t now_offset; /* added to the clock the device's counters read */
+    unsigned long failures; /* calls that got no protocol reply */
+    unsigned long replays;  /* replies that said the request was a replay */
+    int last_service_error; /* the code of the last "SKE1" frame */
+    uint8_t msg[SK_MAX_MESSAGE_LEN];
+    size_t msg_len;
+} dev;
+
+static uint64_t dev_now(const dev *d) { return (uint64_t)((int64_t)time(NULL) + d->now_offset); }
+
+/* Sends tag || bytes.  SK_OK with a protocol reply in *rep, or the transport
+ * error, or the code of an "SKE1" frame (the server ran no protocol step). */
+static int xcall(dev *d, const char *tag, const uint8_t *msg, size_t len, uint8_t **rep,
+                 size_t *rep_len)
+{
+    uint8_t *buf = malloc(len + 4);
+    *rep = NULL;
+    *rep_len = 0;
+    if (buf == NULL)
+        return SK_ERR_NOMEM;
+    memcpy(buf, tag, 4);
+    memcpy(buf + 4, msg, len);
+    int rc = sk_req_client_call(d->c, rep, rep_len, buf, len + 4);
+    sodium_memzero(buf, len + 4);
+    free(buf);
+    if (rc != SK_OK)
+        return rc;
+    int code = 0;
+    if (sk_error_reply_decode(&code, *rep, *rep_len) == SK_OK) {
+        free(*rep);
+        *rep = NULL;
+        *rep_len = 0;
+        d->last_service_error = code;
+        return code;
+    }
+    return SK_OK;
+}
+
+static void free_reply(uint8_t *rep, size_t len)
+{
+    if (rep != NULL) {
+        sodium_memzero(rep, len);
+        free(rep);
+    }
+}
+
+/* Sends d->msg and reads the reply with read().  A request that got no
+ * protocol reply (timeout, transport, "SKE1"), or whose reply says it was a
+ * replay (the transport delivered it twice, or it was committed before a
+ * crash), is rebuilt with rebuild() and sent again, until the give-up time.
+ * Without rebuild() the same bytes are sent again. */
+typedef int (*rebuild_fn)(dev *d, void *arg);
+typedef int (*read_fn)(dev *d, const uint8_t *rep, size_t rep_len, void *arg);
+
+static int transact(dev *d, rebuild_fn rebuild, read_fn read, void *arg)
+{
+    uint64_t deadline = mono_us() + (uint64_t)opt.give_up_s * 1000000u;
+    for (;;) {
+        uint8_t *rep = NULL;
+        size_t rl = 0;
+        int rc = xcall(d, "SKD1", d->msg, d->msg_len, &rep, &rl);
+        if (rc == SK_OK) {
+            rc = read(d, rep, rl, arg);
+            free_reply(rep, rl);
+            if (rc != SK_ERR_PROTO_REPLAY || rebuild == NULL)
+                return rc;
+            d->replays++;
+        } else {
+            d->failures++;
+        }
+        if (mono_us() > deadline)
+            return rc;
+        sleep_ms(50);
+        if (rebuild != NULL) {
+            rc = rebuild(d, arg);
+            if (rc != SK_OK)
+                return rc;
+        }
+    }
+}
+
+static int dev_open(dev *d, sk_purpose purpose)
+{
+    memset(d, 0, sizeof *d);
+    d->purpose = purpose;
+    d->pin = purpose == SK_PURPOSE_SIGN ? PIN_SIGN : PIN_AUTH;
+    return sk_req_client_open(&d->c, opt.url, opt.timeout_ms, 0);
+}
+
+static void dev_close(dev *d)
+{
+    sk_device_key_free(d->key);
+    sk_req_client_close(d->c);
+    sodium_memzero(d->msg, sizeof d->msg);
+}
+
+/* ------------------------------------------------------------- signing */
+
+struct create_arg {
+    const uint8_t *digest;
+    const char *text;
+    sk_device_session *session; /* out */
+    sk_key_status *status;      /* out, may be NULL */
+};
+
+static int build_create(dev *d, void *arg)
+{
+    struct create_arg *a = arg;
+    return sk_device_session_create(d->key, d->msg, sizeof d->msg, &d->msg_len, dev_now(d),
+                                    a->digest, sk_hash_len(opt.hash), opt.hash, opt.scheme,
+                                    a->text);
+}
+
+static int read_create(dev *d, const uint8_t *rep, size_t rl, void *arg)
+{
+    struct create_arg *a = arg;
+    return sk_device_read_session(d->key, &a->session, a->status, rep, rl);
+}
+
+struct approve_arg {
+    const char *pin;
+    uint8_t *sig;        /* out, SK_MAX_SIG_LEN bytes */
+    size_t *sig_len;     /* out */
+    sk_key_status *status; /* out, may be NULL */
+};
+
+static int build_retry(dev *d, void *arg)
+{
+    struct approve_arg *a = arg;
+    return sk_device_retry(d->key, d->msg, sizeof d->msg, &d->msg_len, dev_now(d),
+                           (const uint8_t *)a->pin, strlen(a->pin));
+}
+
+static int read_signature(dev *d, const uint8_t *rep, size_t rl, void *arg)
+{
+    struct approve_arg *a = arg;
+    return sk_device_read_signature(d->key, a->sig, SK_MAX_SIG_LEN, a->sig_len, a->status, rep,
+                                    rl);
+}
+
+/* Approves session s with pin and reads the signature (a lost reply is
+ * asked for again with the same request id). */
+static int dev_approve(dev *d, const sk_device_session *s, const char *pin, uint8_t *sig,
+                       size_t *sig_len, sk_key_status *st)
+{
+    struct approve_arg a = {pin, sig, sig_len, st};
+    int rc = sk_device_approve(d->key, d->msg, sizeof d->msg, &d->msg_len, dev_now(d), s,
+                               (const uint8_t *)pin, strlen(pin));
+    if (rc == SK_OK)
+        rc = transact(d, build_retry, read_signature, &a);
+    sodium_memzero(d->msg, sizeof d->msg);
+    return rc;
+}
+
+/* A device-initiated session over digest; *s receives the session. */
+static int dev_create(dev *d, const uint8_t *digest, const char *text, sk_device_session **s,
+                      sk_key_status *st)
+{
+    struct create_arg a = {digest, text, NULL, st};
+    int rc = build_create(d, &a);
+    if (rc == SK_OK)
+        rc = transact(d, build_create, read_create, &a);
+    *s = a.session;
+    return rc;
+}
+
+static int dev_sign(dev *d, const uint8_t *digest, const char *pin, uint8_t *sig, size_t *sig_len,
+                    sk_key_status *st)
+{
+    sk_device_session *s = NULL;
+    int rc = dev_create(d, digest, "sk_drive", &s, st);
+    if (rc == SK_OK)
+        rc = dev_approve(d, s, pin, sig, sig_len, st);
+    sk_device_session_free(s);
+    return rc;
+}
+
+/* Enrols d's key (with its proof-of-possession signature). */
+static int dev_enrol(dev *d, unsigned index)
+{
+    sk_device_enrolment *e = NULL;
+    uint8_t *rep = NULL;
+    size_t rl = 0;
+    char subject[256];
+    snprintf(subject, sizeof subject, SUBJECT_FMT, (unsigned)(opt.run_tag % 1000000u), index);
+    int rc = sk_device_enrol_start(&e, d->msg, sizeof d->msg, &d->msg_len, opt.server_pub,
+                                   sizeof opt.server_pub, d->purpose, opt.profile,
+                                   (const uint8_t *)d->pin, strlen(d->pin), SK_KDF_MINIMUM,
+                                   opt.token, opt.token ? NULL : opt.subject ? opt.subject
+                                                                             : subject);
+    if (rc == SK_OK) {
+        uint64_t deadline = mono_us() + (uint64_t)opt.give_up_s * 1000000u;
+        while ((rc = xcall(d, "SKD1", d->msg, d->msg_len, &rep, &rl)) != SK_OK &&
+               mono_us() < deadline) {
+            d->failures++;
+            sleep_ms(50);
+        }
+    }
+    if (rc == SK_OK)
+        rc = sk_device_enrol_continue(e, d->msg, sizeof d->msg, &d->msg_len, rep, rl);
+    free_reply(rep, rl);
+    rep = NULL;
+    if (rc == SK_OK) {
+        uint64_t deadline = mono_us() + (uint64_t)opt.give_up_s * 1000000u;
+        while ((rc = xcall(d, "SKD1", d->msg, d->msg_len, &rep, &rl)) != SK_OK &&
+               mono_us() < deadline) {
+            d->failures++;
+            sleep_ms(50);
+            rc = sk_device_enrol_retry(e, d->msg, sizeof d->msg, &d->msg_len);
+            if (rc != SK_OK)
+                break;
+        }
+    }
+    sodium_memzero(d->msg, sizeof d->msg); /* EnrolSubmit carries ds */
+    if (rc == SK_OK)
+        rc = sk_device_enrol_finish(e, &d->key, rep, rl);
+    free_reply(rep, rl);
+    sk_device_enrolment_free(e);
+    if (rc != SK_OK)
+        return rc;
+    uint8_t digest[64], sig[SK_MAX_SIG_LEN];
+    size_t sig_len = 0;
+    rc = sk_digest(digest, sk_hash_len(opt.hash), opt.hash, (const uint8_t *)"pop", 3);
+    if (rc == SK_OK)
+        rc = dev_sign(d, digest, d->pin, sig, &sig_len, NULL);
+    return rc;
+}
+
+static void key_hex(const dev *d, char out[2 * SK_KEY_ID_LEN + 1])
+{
+    uint8_t id[SK_KEY_ID_LEN];
+    if (sk_device_key_id(d->key, id, sizeof id) != SK_OK)
+        memset(id, 0, sizeof id);
+    hex(out, id, sizeof id);
+}
+
+static int write_file(const char *dir, const char *name, const void *data, size_t len)
+{
+    char path[4096];
+    if (dir != NULL)
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+    else
+        snprintf(path, sizeof path, "%s", name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        return -1;
+    size_t w = fwrite(data, 1, len, f);
+    return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+static int write_pubkey(const dev *d, const char *dir, const char *name)
+{
+    sk_pubkey *pk = NULL;
+    char pem[4096];
+    size_t n = 0;
+    int rc = sk_device_key_pubkey(d->key, &pk);
+    if (rc == SK_OK)
+        rc = sk_pubkey_export_pem(pk, pem, sizeof pem, &n);
+    sk_pubkey_free(pk);
+    if (rc == SK_OK && write_file(dir, name, pem, strlen(pem)) != 0)
+        rc = SK_ERR_INTERNAL;
+    return rc;
+}
+
+/* ------------------------------------------------------------ sign mode */
+
+typedef struct worker {
+    unsigned index;
+    pthread_t thread;
+    dev d;
+    unsigned signed_count;
+    int error; /* the first protocol error, or SK_OK */
+    uint8_t *sigs; /* signs * SK_MAX_SIG_LEN */
+    size_t *sig_lens;
+    char key[2 * SK_KEY_ID_LEN + 1];
+} worker;
+
+static void message(uint8_t *digest, char *text, size_t text_cap, unsigned thread, unsigned j)
+{
+    snprintf(text, text_cap, "sk_drive %08x thread %u message %u\n", opt.run_tag, thread, j);
+    if (sk_digest(digest, sk_hash_len(opt.hash), opt.hash, (const uint8_t *)text,
+                  strlen(text)) != SK_OK)
+        die("digest failed");
+}
+
+static void *sign_main(void *arg)
+{
+    worker *w = arg;
+    int rc = dev_open(&w->d, SK_PURPOSE_SIGN);
+    if (rc == SK_OK)
+        rc = dev_enrol(&w->d, w->index);
+    if (rc == SK_OK) {
+        key_hex(&w->d, w->key);
+        if (opt.out_dir != NULL) {
+            char name[64];
+            snprintf(name, sizeof name, "t%u.pem", w->index);
+            rc = write_pubkey(&w->d, opt.out_dir, name);
+            snprintf(name, sizeof name, "t%u.keyid", w->index);
+            if (rc == SK_OK && write_file(opt.out_dir, name, w->key, strlen(w->key)) != 0)
+                rc = SK_ERR_INTERNAL;
+        }
+    }
+    if (rc != SK_OK)
+        w->error = rc;
+    pthread_barrier_wait(&enrolled);
+    for (unsigned j = 0; w->error == SK_OK && j < opt.signs; j++) {
+        uint8_t digest[64];
+        char text[128];
+        message(digest, text, sizeof text, w->index, j);
+        rc = dev_sign(&w->d, digest, w->d.pin, w->sigs + (size_t)j * SK_MAX_SIG_LEN,
+                      &w->sig_lens[j], NULL);
+        if (rc != SK_OK) {
+            w->error = rc;
+            break;
+        }
+        w->signed_count++;
+        if (opt.out_dir != NULL && j < 3) {
+            char name[64];
+            snprintf(name, sizeof name, "t%u-%u.msg", w->index, j);
+            write_file(opt.out_dir, name, text, strlen(text));
+            snprintf(name, sizeof name, "t%u-%u.sig", w->index, j);
+            write_file(opt.out_dir, name, w->sigs + (size_t)j * SK_MAX_SIG_LEN, w->sig_lens[j]);
+        }
+    }
+    return NULL;
+}
+
+static int mode_sign(void)
+{
+    worker *ws = calloc(opt.threads, sizeof *ws);
+    if (ws == NULL)
+        die("out of memory");
+    pthread_barrier_init(&enrolled, NULL, opt.threads + 1);
+    for (unsigned i = 0; i < opt.threads; i++) {
+        ws[i].index = i;
+        ws[i].sigs = calloc(opt.signs ? opt.signs : 1, SK_MAX_SIG_LEN);
+        ws[i].sig_lens = calloc(opt.signs ? opt.signs : 1, sizeof(size_t));
+        if (ws[i].sigs == NULL || ws[i].sig_lens == NULL)
+            die("out of memory");
+        if (pthread_create(&ws[i].thread, NULL, sign_main, &ws[i]) != 0)
+            die("cannot start a thread");
+    }
+    pthread_barrier_wait(&enrolled);
+    uint64_t t0 = mono_us();
+    if (opt.ready != NULL && write_file(NULL, opt.ready, "ready\n", 6) != 0)
+        die("cannot write the ready file");
+    for (unsigned i = 0; i < opt.threads; i++)
+        pthread_join(ws[i].thread, NULL);
+    double secs = (double)(mono_us() - t0) / 1e6;
+    unsigned long total = 0, failures = 0, errors = 0, bad = 0;
+    for (unsigned i = 0; i < opt.threads; i++) {
+        worker *w = &ws[i];
+        /* every acknowledged signature verifies under the key's n */
+        sk_pubkey *pk = NULL;
+        if (w->d.key != NULL && sk_device_key_pubkey(w->d.key, &pk) == SK_OK) {
+            for (unsigned j = 0; j < w->signed_count; j++) {
+                uint8_t digest[64];
+                char text[128];
+                message(digest, text, sizeof text, i, j);
+                if (sk_verify(pk, opt.scheme, opt.hash, digest, sk_hash_len(opt.hash),
+                              w->sigs + (size_t)j * SK_MAX_SIG_LEN, w->sig_lens[j]) != SK_OK)
+                    bad++;
+            }
+        }
+        sk_pubkey_free(pk);
+        printf("key %s signed %u failures %lu replays %lu error %d%s%s\n",
+               w->key[0] ? w->key : "-", w->signed_count, w->d.failures, w->d.replays, w->error,
+               w->error ? " " : "", w->error ? sk_strerror(w->error) : "");
+        total += w->signed_count;
+        failures += w->d.failures + w->d.replays;
+        errors += w->error != SK_OK;
+        dev_close(&w->d);
+        free(w->sigs);
+        free(w->sig_lens);
+    }
+    printf("signed %lu failures %lu errors %lu unverified %lu seconds %.3f rate %.1f/s\n", total,
+           failures, errors, bad, secs, secs > 0 ? (double)total / secs : 0.0);
+    pthread_barrier_destroy(&enrolled);
+    free(ws);
+    return errors == 0 && bad == 0 && total == (unsigned long)opt.threads * opt.signs ? 0 : 1;
+}
+
+/* ------------------------------------------------------------ scenarios */
+
+#define EXPECT(cond)                                                                   \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            fprintf(stderr, "sk_drive: line %d: expected %s\n", __LINE__, #cond);     \
+            ok = 0;                                                                    \
+        }                                                                              \
+    } while (0)
+
+static int read_state(dev *d, const uint8_t *rep, size_t rl, void *arg)
+{
+    return sk_device_read_reply(d->key, arg, rep, rl);
+}
+
+static int build_state(dev *d, void *arg)
+{
+    (void)arg;
+    return sk_device_key_state_request(d->key, d->msg, sizeof d->msg, &d->msg_len, dev_now(d));
+}
+
+static int dev_key_state(dev *d, sk_key_status *st)
+{
+    int rc = build_state(d, NULL);
+    return rc != SK_OK ? rc : transact(d, build_state, read_state, st);
+}
+
+static int mode_lockout(void)
+{
+    dev d;
+    int ok = 1;
+    uint8_t digest[64], sig[SK_MAX_SIG_LEN];
+    size_t sig_len = 0;
+    sk_key_status st;
+    sk_device_session *s = NULL;
+    char key[2 * SK_KEY_ID_LEN + 1];
+    if (dev_open(&d, SK_PURPOSE_SIGN) != SK_OK || dev_enrol(&d, 0) != SK_OK)
+        die("enrolment failed");
+    key_hex(&d, key);
+    printf("key %s\n", key);
+    if (sk_digest(digest, 32, SK_HASH_SHA256, (const uint8_t *)"lockout", 7) != SK_OK)
+        die("digest");
+    for (unsigned i = 1; i <= 3; i++) {
+        sk_device_session_free(s);
+        memset(&st, 0, sizeof st);
+        EXPECT(dev_create(&d, digest, "lockout", &s, NULL) == SK_OK);
+        if (s == NULL)
+            break;
+        int rc = dev_approve(&d, s, WRONG_PIN_SIGN, sig, &sig_len, &st);
+        printf("wrong PIN %u: %s, attempts left %u, locked until %llu\n", i, sk_strerror(rc),
+               st.attempts_left, (unsigned long long)st.locked_until);
+        EXPECT(rc == SK_ERR_WRONG_PIN);
+        EXPECT(st.attempts_left == 3 - i || (i == 3 && st.attempts_left == 3));
+        EXPECT(i < 3 || st.locked_until > (uint64_t)time(NULL));
+    }
+    /* locked: the right PIN on the open session is refused before any
+     * exponentiation, and no new session can start */
+    if (s != NULL) {
+        memset(&st, 0, sizeof st);
+        int rc = dev_approve(&d, s, d.pin, sig, &sig_len, &st);
+        printf("right PIN while locked: %s\n", sk_strerror(rc));
+        EXPECT(rc == SK_ERR_LOCKED);
+    }
+    sk_device_session *s2 = NULL;
+    EXPECT(dev_create(&d, digest, "lockout", &s2, NULL) == SK_ERR_LOCKED);
+    sk_device_session_free(s2);
+    memset(&st, 0, sizeof st);
+    EXPECT(dev_key_state(&d, &st) == SK_OK);
+    printf("state %d attempts left %u locked until %llu\n", (int)st.state, st.attempts_left,
+           (unsigned long long)st.locked_until);
+    EXPECT(st.state == SK_KEY_TIMELOCKED && st.locked_until > (uint64_t)time(NULL));
+    sk_device_session_free(s);
+    dev_close(&d);
+    return ok ? 0 : 1;
+}
+
+static int mode_clone(void)
+{
+    dev d, copy;
+    int ok = 1;
+    uint8_t digest[64], sig[SK_MAX_SIG_LEN], storage[SK_STORAGE_KEY_LEN];
+    uint8_t sealed[SK_MAX_MESSAGE_LEN];
+    size_t sig_len = 0, sealed_len = 0;
+    sk_key_status st;
+    char key[2 * SK_KEY_ID_LEN + 1];
+    if (dev_open(&d, SK_PURPOSE_SIGN) != SK_OK || dev_enrol(&d, 0) != SK_OK)
+        die("enrolment failed");
+    key_hex(&d, key);
+    printf("key %s\n", key);
+    if (sk_digest(digest, 32, SK_HASH_SHA256, (const uint8_t *)"clone", 5) != SK_OK)
+        die("digest");
+    EXPECT(dev_sign(&d, digest, d.pin, sig, &sig_len, NULL) == SK_OK);
+    /* copy the device's stored state, as a thief copying its storage would */
+    randombytes_buf(storage, sizeof storage);
+    if (dev_open(&copy, SK_PURPOSE_SIGN) != SK_OK ||
+        sk_device_key_seal(d.key, sealed, sizeof sealed, &sealed_len, storage, sizeof storage) !=
+            SK_OK ||
+        sk_device_key_open(&copy.key, sealed, sealed_len, storage, sizeof storage) != SK_OK)
+        die("cannot copy the device state");
+    int rc = dev_sign(&copy, digest, copy.pin, sig, &sig_len, NULL);
+    printf("copy signs: %s\n", sk_strerror(rc));
+    EXPECT(rc == SK_OK);
+    /* the original, later (its counter is seeded from a later clock) */
+    d.now_offset = 2;
+    memset(&st, 0, sizeof st);
+    rc = dev_sign(&d, digest, d.pin, sig, &sig_len, &st);
+    printf("original signs: %s, destroy reason %d\n", sk_strerror(rc), (int)st.destroy_reason);
+    EXPECT(rc == SK_ERR_CLONE_DETECTED);
+    EXPECT(st.destroy_reason == SK_DESTROY_CLONE);
+    /* and the key never signs again, for either copy */
+    copy.now_offset = 4;
+    rc = dev_sign(&copy, digest, copy.pin, sig, &sig_len, NULL);
+    printf("copy afterwards: %s\n", sk_strerror(rc));
+    EXPECT(rc == SK_ERR_DESTROYED);
+    sodium_memzero(storage, sizeof storage);
+    dev_close(&copy);
+    dev_close(&d);
+    return ok ? 0 : 1;
+}
+
+/* A relying-party call: packs r, sends "SKP1" || r, unpacks the RpReply. */
+static Splitkey__RpReply *rp_call(dev *d, const Splitkey__RpRequest *r)
+{
+    uint8_t buf[4096], *rep = NULL;
+    size_t rl = 0;
+    size_t n = protobuf_c_message_get_packed_size(&r->base);
+    if (n > sizeof buf)
+        return NULL;
+    protobuf_c_message_pack(&r->base, buf);
+    if (xcall(d, "SKP1", buf, n, &rep, &rl) != SK_OK)
+        return NULL;
+    Splitkey__RpReply *out = splitkey__rp_reply__unpack(NULL, rl, rep);
+    free_reply(rep, rl);
+    return out;
+}
+
+static int mode_rp(void)
+{
+    dev d;
+    int ok = 1;
+    char person[64], key[2 * SK_KEY_ID_LEN + 1];
+    uint8_t digest[64], sig[SK_MAX_SIG_LEN], session_id[SK_SESSION_ID_LEN];
+    size_t sig_len = 0;
+    if (dev_open(&d, SK_PURPOSE_SIGN) != SK_OK || dev_enrol(&d, 7) != SK_OK)
+        die("enrolment failed");
+    key_hex(&d, key);
+    printf("key %s\n", key);
+    snprintf(person, sizeof person, "PNOLV-%06u-%05u", (unsigned)(opt.run_tag % 1000000u), 7u);
+    if (opt.subject != NULL || opt.token != NULL) {
+        const char *p = strstr(sk_device_key_subject(d.key), "serialNumber=");
+        snprintf(person, sizeof person, "%s", p ? p + 13 : "");
+        char *comma = strchr(person, ',');
+        if (comma != NULL)
+            *comma = '\0';
+    }
+    if (sk_digest(digest, 32, SK_HASH_SHA256, (const uint8_t *)"contract", 8) != SK_OK)
+        die("digest");
+
+    Splitkey__RpRequest r = SPLITKEY__RP_REQUEST__INIT;
+    Splitkey__SessionCreate c = SPLITKEY__SESSION_CREATE__INIT;
+    c.person_id = person;
+    c.purpose = SPLITKEY__PURPOSE__PURPOSE_SIGN;
+    c.digest.data = digest;
+    c.digest.len = 32;
+    c.hash = (uint32_t)SK_HASH_SHA256;
+    c.scheme = (uint32_t)opt.scheme;
+    c.display_text = (char *)"Sign contract 42";
+    c.rp_name = (char *)"sk_drive bank";
+    r.req_case = SPLITKEY__RP_REQUEST__REQ_CREATE;
+    r.create = &c;
+    Splitkey__RpReply *rep = rp_call(&d, &r);
+    EXPECT(rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_CREATED);
+    if (rep == NULL || rep->rep_case != SPLITKEY__RP_REPLY__REP_CREATED ||
+        rep->created->session_id.len != SK_SESSION_ID_LEN) {
+        if (rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_ERROR)
+            fprintf(stderr, "sk_drive: create: %s\n", sk_strerror(-rep->error->code));
+        if (rep != NULL)
+            splitkey__rp_reply__free_unpacked(rep, NULL);
+        dev_close(&d);
+        return 1;
+    }
+    memcpy(session_id, rep->created->session_id.data, SK_SESSION_ID_LEN);
+    printf("session code %s\n", rep->created->verification_code);
+    char code[5];
+    snprintf(code, sizeof code, "%s", rep->created->verification_code);
+    splitkey__rp_reply__free_unpacked(rep, NULL);
+
+    /* the device fetches the waiting session and approves it */
+    uint8_t *frep = NULL;
+    size_t frl = 0;
+    sk_device_session *s = NULL;
+    int rc = sk_device_fetch(d.key, d.msg, sizeof d.msg, &d.msg_len, dev_now(&d));
+    if (rc == SK_OK)
+        rc = xcall(&d, "SKD1", d.msg, d.msg_len, &frep, &frl);
+    if (rc == SK_OK)
+        rc = sk_device_read_session(d.key, &s, NULL, frep, frl);
+    free_reply(frep, frl);
+    EXPECT(rc == SK_OK && s != NULL);
+    if (s != NULL) {
+        EXPECT(strcmp(sk_device_session_code(s), code) == 0);
+        EXPECT(strcmp(sk_device_session_display_text(s), "Sign contract 42") == 0);
+        EXPECT(dev_approve(&d, s, d.pin, sig, &sig_len, NULL) == SK_OK);
+    }
+    sk_device_session_free(s);
+
+    /* the relying party collects the signature */
+    Splitkey__RpRequest pr = SPLITKEY__RP_REQUEST__INIT;
+    Splitkey__SessionPoll p = SPLITKEY__SESSION_POLL__INIT;
+    p.session_id.data = session_id;
+    p.session_id.len = sizeof session_id;
+    pr.req_case = SPLITKEY__RP_REQUEST__REQ_POLL;
+    pr.poll = &p;
+    rep = rp_call(&d, &pr);
+    EXPECT(rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_RESULT &&
+           rep->result->state == SPLITKEY__SESSION_STATE__SESSION_COMPLETE);
+    if (rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_RESULT) {
+        sk_pubkey *pk = NULL;
+        EXPECT(sk_device_key_pubkey(d.key, &pk) == SK_OK);
+        EXPECT(pk != NULL && sk_verify(pk, opt.scheme, SK_HASH_SHA256, digest, 32,
+                                       rep->result->signature.data,
+                                       rep->result->signature.len) == SK_OK);
+        EXPECT(rep->result->signature.len == sig_len &&
+               memcmp(rep->result->signature.data, sig, sig_len) == 0);
+        sk_pubkey_free(pk);
+    }
+    if (rep != NULL)
+        splitkey__rp_reply__free_unpacked(rep, NULL);
+
+    /* the relying party's view of the key */
+    uint8_t kid[SK_KEY_ID_LEN];
+    EXPECT(sk_device_key_id(d.key, kid, sizeof kid) == SK_OK);
+    Splitkey__RpRequest kr = SPLITKEY__RP_REQUEST__INIT;
+    Splitkey__KeyStateRequest k = SPLITKEY__KEY_STATE_REQUEST__INIT;
+    k.key_id.data = kid;
+    k.key_id.len = sizeof kid;
+    kr.req_case = SPLITKEY__RP_REQUEST__REQ_KEY_STATE;
+    kr.key_state = &k;
+    rep = rp_call(&d, &kr);
+    EXPECT(rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_KEY_STATE &&
+           rep->key_state->state == SPLITKEY__KEY_STATE__KEY_ACTIVE);
+    if (rep != NULL)
+        splitkey__rp_reply__free_unpacked(rep, NULL);
+
+    /* an unknown person gets NOT_FOUND */
+    c.person_id = (char *)"PNOLV-000000-00000";
+    rep = rp_call(&d, &r);
+    EXPECT(rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_ERROR &&
+           -rep->error->code == SK_ERR_NOT_FOUND);
+    if (rep != NULL)
+        splitkey__rp_reply__free_unpacked(rep, NULL);
+    dev_close(&d);
+    return ok ? 0 : 1;
+}
+
+/* The kind of reply: 1 "SKE1" frame (*code set), 2 a protocol reply, 0 none. */
+static int raw_reply(dev *d, const uint8_t *req, size_t len, int *code)
+{
+    uint8_t *rep = NULL;
+    size_t rl = 0;
+    *code = 0;
+    if (sk_req_client_call(d->c, &rep, &rl, req, len) != SK_OK)
+        return 0;
+    int kind = sk_error_reply_decode(code, rep, rl) == SK_OK ? 1 : rl > 0 ? 2 : 0;
+    free_reply(rep, rl);
+    return kind;
+}
+
+static int mode_garbage(void)
+{
+    dev d;
+    int ok = 1, code = 0;
+    uint8_t digest[64], sig[SK_MAX_SIG_LEN], junk[512];
+    size_t sig_len = 0;
+    if (dev_open(&d, SK_PURPOSE_SIGN) != SK_OK || dev_enrol(&d, 3) != SK_OK)
+        die("enrolment failed");
+    if (sk_digest(digest, 32, SK_HASH_SHA256, (const uint8_t *)"garbage", 7) != SK_OK)
+        die("digest");
+
+    /* no tag, an unknown tag, an empty request: the service-level frame */
+    EXPECT(raw_reply(&d, (const uint8_t *)"", 0, &code) == 1 && code == SK_ERR_PROTO_DECODE);
+    EXPECT(raw_reply(&d, (const uint8_t *)"SKD", 3, &code) == 1 && code == SK_ERR_PROTO_DECODE);
+    EXPECT(raw_reply(&d, (const uint8_t *)"SKX1abcdef", 10, &code) == 1 &&
+           code == SK_ERR_PROTO_DECODE);
+    /* random bytes behind each tag: the protocol's own error replies */
+    for (int i = 0; i < 50; i++) {
+        size_t n = 4 + randombytes_uniform(sizeof junk - 4);
+        randombytes_buf(junk, sizeof junk);
+        memcpy(junk, i % 2 ? "SKD1" : "SKP1", 4);
+        int kind = raw_reply(&d, junk, n, &code);
+        EXPECT(kind == 2);
+    }
+    {
+        /* an RP error reply decodes as RpReply.error */
+        uint8_t *rep = NULL;
+        size_t rl = 0;
+        memcpy(junk, "SKP1\xff\xff\xff", 7);
+        EXPECT(sk_req_client_call(d.c, &rep, &rl, junk, 7) == SK_OK);
+        Splitkey__RpReply *r = rep ? splitkey__rp_reply__unpack(NULL, rl, rep) : NULL;
+        EXPECT(r != NULL && r->rep_case == SPLITKEY__RP_REPLY__REP_ERROR &&
+               -r->error->code == SK_ERR_PROTO_DECODE);
+        if (r != NULL)
+            splitkey__rp_reply__free_unpacked(r, NULL);
+        free_reply(rep, rl);
+    }
+    /* a real request, truncated at every length: refused, nothing changes */
+    int rc = sk_device_key_state_request(d.key, d.msg, sizeof d.msg, &d.msg_len, dev_now(&d));
+    EXPECT(rc == SK_OK);
+    uint8_t framed[SK_MAX_MESSAGE_LEN + 4];
+    memcpy(framed, "SKD1", 4);
+    memcpy(framed + 4, d.msg, d.msg_len);
+    for (size_t cut = 0; cut < d.msg_len; cut += 1 + cut / 8) {
+        int kind = raw_reply(&d, framed, 4 + cut, &code);
+        EXPECT(kind == 2);
+    }
+    /* one bit flipped in the whole request: refused */
+    framed[4 + d.msg_len - 3] ^= 0x01;
+    EXPECT(raw_reply(&d, framed, 4 + d.msg_len, &code) == 2);
+    /* the same request twice: the second is a replay */
+    framed[4 + d.msg_len - 3] ^= 0x01;
+    {
+        uint8_t *rep = NULL;
+        size_t rl = 0;
+        sk_key_status st;
+        EXPECT(sk_req_client_call(d.c, &rep, &rl, framed, 4 + d.msg_len) == SK_OK);
+        EXPECT(rep != NULL && sk_device_read_reply(d.key, &st, rep, rl) == SK_OK);
+        free_reply(rep, rl);
+        rep = NULL;
+        EXPECT(sk_req_client_call(d.c, &rep, &rl, framed, 4 + d.msg_len) == SK_OK);
+        EXPECT(rep != NULL && sk_device_read_reply(d.key, &st, rep, rl) == SK_ERR_PROTO_REPLAY);
+        free_reply(rep, rl);
+    }
+    /* oversized: refused before the handler */
+    size_t big_len = opt.max_request + 1;
+    uint8_t *big = calloc(1, big_len);
+    if (big == NULL)
+        die("out of memory");
+    memcpy(big, "SKD1", 4);
+    EXPECT(raw_reply(&d, big, big_len, &code) == 1 && code == SK_ERR_LIMIT);
+    free(big);
+    /* still serving, and the key is intact */
+    rc = dev_sign(&d, digest, d.pin, sig, &sig_len, NULL);
+    printf("sign after garbage: %s\n", sk_strerror(rc));
+    EXPECT(rc == SK_OK);
+    dev_close(&d);
+    return ok ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: sk_drive --server URL --server-pub FILE [--profile 4K|6K|8K]\n"
+                    "  [--scheme pkcs1|pss] [--hash H] [--threads N] [--signs M]\n"
+                    "  [--timeout MS] [--give-up S] [--out DIR] [--ready FILE]\n"
+                    "  [--token T] [--subject S] [--max-request BYTES]\n"
+                    "  sign|lockout|clone|rp|garbage\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = NULL, *pub_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(name) (strcmp(a, name) == 0 && v != NULL && (i++, 1))
+        if (OPT("--server"))
+            opt.url = v;
+        else if (OPT("--server-pub"))
+            pub_path = v;
+        else if (OPT("--profile")) {
+            if (sk_profile_parse(&opt.profile, v) != SK_OK)
+                usage();
+        } else if (OPT("--scheme")) {
+            if (sk_scheme_parse(&opt.scheme, v) != SK_OK)
+                usage();
+        } else if (OPT("--hash")) {
+            if (sk_hash_parse(&opt.hash, v) != SK_OK)
+                usage();
+        } else if (OPT("--threads"))
+            opt.threads = (unsigned)strtoul(v, NULL, 10);
+        else if (OPT("--signs"))
+            opt.signs = (unsigned)strtoul(v, NULL, 10);
+        else if (OPT("--timeout"))
+            opt.timeout_ms = (unsigned)strtoul(v, NULL, 10);
+        else if (OPT("--give-up"))
+            opt.give_up_s = (unsigned)strtoul(v, NULL, 10);
+        else if (OPT("--max-request"))
+            opt.max_request = (size_t)strtoul(v, NULL, 10);
+        else if (OPT("--out"))
+            opt.out_dir = v;
+        else if (OPT("--ready"))
+            opt.ready = v;
+        else if (OPT("--token"))
+            opt.token = v;
+        else if (OPT("--subject"))
+            opt.subject = v;
+        else if (a[0] != '-' && mode == NULL)
+            mode = a;
+        else
+            usage();
+#undef OPT
+    }
+    if (mode == NULL || opt.url == NULL || pub_path == NULL || opt.threads == 0 ||
+        opt.threads > MAX_THREADS)
+        usage();
+    if (sk_init() != SK_OK)
+        die("cannot initialise libsplitkey");
+    sk_server_pub pub;
+    if (sk_server_pub_load(&pub, pub_path) != SK_OK)
+        die("cannot read the server's public keys");
+    memcpy(opt.server_pub, pub.kx_pub, SK_KX_PUBLIC_LEN);
+    memcpy(opt.server_pub + SK_KX_PUBLIC_LEN, pub.sign_pub, SK_SIGN_PUBLIC_LEN);
+    opt.run_tag = randombytes_random();
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!strcmp(mode, "sign"))
+        return mode_sign();
+    if (!strcmp(mode, "lockout"))
+        return mode_lockout();
+    if (!strcmp(mode, "clone"))
+        return mode_clone();
+    if (!strcmp(mode, "rp"))
+        return mode_rp();
+    if (!strcmp(mode, "garbage"))
+        return mode_garbage();
+    usage();
+    return 2;
+}
