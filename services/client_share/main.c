@@ -219,7 +219,15 @@ static int connect_server(client *c)
 {
     if (c->net != NULL)
         return SK_OK;
-    int rc = sk_req_client_open(&c->net, c->url, CALL_TIMEOUT_MS, 0);
+    unsigned timeout = CALL_TIMEOUT_MS;
+    const char *env = getenv("SPLITKEY_CLIENT_TIMEOUT_MS");
+    if (env != NULL && env[0] != '\0') {
+        char *end = NULL;
+        unsigned long v = strtoul(env, &end, 10);
+        if (*end == '\0' && v >= 100 && v <= 600000)
+            timeout = (unsigned)v;
+    }
+    int rc = sk_req_client_open(&c->net, c->url, timeout, 0);
     if (rc != SK_OK)
         snprintf(c->err, sizeof c->err, "server URL %s: %s", c->url, sk_svc_strerror(rc));
     return rc == SK_SVC_ERR_CONFIG ? SK_SVC_ERR_CONFIG : rc;
@@ -1334,6 +1342,9 @@ static void usage(FILE *out)
             "\n"
             "Run '" PROG " COMMAND --help' for the options of a command.  The PIN is read\n"
             "from --pin-file FILE or from the terminal, never from the command line.\n"
+            "A request waits SPLITKEY_CLIENT_TIMEOUT_MS milliseconds for its reply\n"
+            "(default 20000); an approval or revocation whose reply is lost is sent\n"
+            "again with the same request id.\n"
             "Exit status: 0 ok, 2 usage or configuration, 3 wrong PIN, 4 key locked,\n"
             "5 key destroyed, 6 session expired or refused, 1 other failure.\n");
 }

@@ -21,6 +21,14 @@ foreach(name e2e_enrol_sign e2e_rp e2e_lockout_clone e2e_usage)
   set_tests_properties(${name} PROPERTIES LABELS services TIMEOUT 300)
 endforeach()
 
+# a proxy that loses replies (Python) for the lost-reply test
+find_program(SK_PYTHON3 python3)
+if(SK_PYTHON3)
+  add_test(NAME e2e_lost_reply
+           COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_lost_reply.sh" "${_sk_bin}")
+  set_tests_properties(e2e_lost_reply PROPERTIES LABELS services TIMEOUT 300)
+endif()
+
 if(EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/contract.sh")
   add_test(NAME contract
            COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/contract.sh" "${_sk_bin}")
