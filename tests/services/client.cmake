@@ -7,6 +7,12 @@ if(NOT TARGET splitkey-client OR NOT TARGET splitkey-rp)
   return()
 endif()
 
+# rp.h against the library's server role in one process
+if(TARGET sk_test_world)
+  sk_add_test(rp_wire_test SOURCES rp_wire_test.c LABELS services LIBS sk_test_world)
+  target_include_directories(rp_wire_test PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}/../protocol")
+endif()
+
 find_program(SK_BASH bash)
 find_program(SK_OPENSSL openssl)
 if(NOT SK_BASH OR NOT SK_OPENSSL)
