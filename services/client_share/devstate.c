@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -80,6 +81,7 @@ int devstate_open(devstate *st, const char *dir, bool create, char *err, size_t 
             snprintf(err, err_len, "--state %s: cannot create: %s", dir, strerror(errno));
             return SK_SVC_ERR_IO;
         }
+        st->made_dir = true;
     }
     st->dir = strdup(dir);
     char *path = sk_path_join(dir, STORAGE_KEY_FILE);
@@ -101,12 +103,26 @@ int devstate_open(devstate *st, const char *dir, bool create, char *err, size_t 
         if (rc != SK_OK)
             snprintf(err, err_len, "%s: cannot write: %s", path, sk_svc_strerror(rc));
         else
-            st->have_key = true;
+            st->have_key = st->made_key = true;
     }
     free(path);
     if (rc != SK_OK)
         devstate_close(st);
     return rc;
+}
+
+void devstate_discard_new(devstate *st)
+{
+    if (st->dir == NULL || devstate_has(st, SK_PURPOSE_AUTH) || devstate_has(st, SK_PURPOSE_SIGN))
+        return;
+    if (st->made_key) {
+        char *path = sk_path_join(st->dir, STORAGE_KEY_FILE);
+        if (path != NULL && remove(path) == 0)
+            st->made_key = false;
+        free(path);
+    }
+    if (st->made_dir && !st->made_key && rmdir(st->dir) == 0)
+        st->made_dir = false;
 }
 
 void devstate_close(devstate *st)

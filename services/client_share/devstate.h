@@ -30,6 +30,8 @@ typedef struct devstate {
     char *dir;
     uint8_t storage_key[SK_STORAGE_KEY_LEN]; /* secret; wiped by devstate_close */
     bool have_key;
+    bool made_dir;     /* this run created DIR */
+    bool made_key;     /* this run created DIR/storage.key */
 } devstate;
 
 /* Opens DIR.  With create, a missing DIR is made (0700) and a missing
@@ -38,6 +40,11 @@ typedef struct devstate {
  * SK_SVC_ERR_PERM (storage key readable by others), SK_SVC_ERR_IO,
  * SK_ERR_KEY_FORMAT (a storage key of the wrong size). */
 int devstate_open(devstate *st, const char *dir, bool create, char *err, size_t err_len);
+
+/* Undoes what devstate_open(create) made in this run (the storage key and
+ * the directory) when no key state was stored: a failed first enrolment
+ * leaves nothing behind. */
+void devstate_discard_new(devstate *st);
 
 /* Wipes the storage key and frees the path. */
 void devstate_close(devstate *st);

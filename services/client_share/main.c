@@ -756,6 +756,8 @@ static int cmd_enrol(int argc, char **argv)
     }
     exit_code = CU_EXIT_OK;
 end:
+    if (exit_code != CU_EXIT_OK && c.st_open)
+        devstate_discard_new(&c.st);
     client_end(&c);
 done:
     sk_config_free(opts);

@@ -85,4 +85,18 @@ check "sign key still signs" "$CLIENT" sign --state "$DEV" --purpose sign --pin-
   --in "$T/doc.txt" --out "$T/w.sig"
 # a revoked key can be replaced by a new enrolment
 check "enrol a new auth key" e2e_enrol "$DEV" auth "$T/pin1"
+
+# registration tokens: one use, one purpose
+TOKEN=$("$SERVER" token --dir "$SRV" --subject "$SUBJECT" --purpose sign)
+assert "a token was minted" -n "$TOKEN"
+expect_exit 1 "a sign token used for an auth key" "$CLIENT" enrol --state "$T/tok0" \
+  --server "$URL" --server-pub "$SRV/server.pub" --purpose auth --pin-file "$T/pin1" \
+  --profile 4K --token "$TOKEN"
+grep_last "token" "the refusal names the token"
+assert "a failed first enrolment leaves no state directory" ! -e "$T/tok0"
+check "enrol with the token" "$CLIENT" enrol --state "$T/tok1" --server "$URL" \
+  --server-pub "$SRV/server.pub" --purpose sign --pin-file "$T/pin2" --profile 4K --token "$TOKEN"
+grep_last "serialNumber=PNOLV-010101-12345" "the key carries the token's subject"
+expect_exit 1 "the same token again" "$CLIENT" enrol --state "$T/tok2" --server "$URL" \
+  --server-pub "$SRV/server.pub" --purpose sign --pin-file "$T/pin2" --profile 4K --token "$TOKEN"
 e2e_finish
