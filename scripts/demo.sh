@@ -64,6 +64,7 @@ show() { sed 's/^/     /' "$1"; }
 
 server_dir= server_pid= rp_pid=
 cleanup() {
+  set +e # a process that ends by a signal must not cut the clean-up short
   if [ -n "$rp_pid" ] && kill -0 "$rp_pid" 2>/dev/null; then
     kill "$rp_pid" 2>/dev/null
     wait "$rp_pid" 2>/dev/null
