@@ -57,6 +57,9 @@ typedef struct client {
     sk_req_client *net;
     cu_pin pin;
     bool have_pin;
+    sk_purpose pin_purpose;   /* the key the PIN was read for */
+    const char *pin_file;     /* approve: where to read a PIN an earlier request needs */
+    bool pin_on_demand;
     uint8_t msg[SK_MAX_MESSAGE_LEN]; /* request in the making (may hold y or ds) */
     size_t msg_len;
     uint8_t *reply;
@@ -285,6 +288,14 @@ static int read_any_pending_reply(client *c)
     return rc;
 }
 
+static int get_pin(client *c, sk_purpose purpose, const char *pin_file, const char *prompt)
+{
+    int rc = pin_read(&c->pin, purpose, pin_file, prompt, c->err, sizeof c->err);
+    c->have_pin = rc == SK_OK;
+    c->pin_purpose = purpose;
+    return rc;
+}
+
 /* A request of an earlier run may still wait for its reply (the program was
  * stopped, or the server never answered): resend it with the same request id
  * and read what the server says before anything new is asked. */
@@ -292,6 +303,16 @@ static int settle_pending(client *c)
 {
     if (!sk_device_key_has_pending(c->key))
         return SK_OK;
+    sk_purpose purpose = sk_device_key_purpose(c->key);
+    if (c->pin_on_demand && (!c->have_pin || c->pin_purpose != purpose)) {
+        pin_wipe(&c->pin);
+        c->have_pin = false;
+        int prc = get_pin(c, purpose, c->pin_file,
+                          purpose == SK_PURPOSE_SIGN ? "PIN2 (to finish an earlier approval): "
+                                                     : "PIN1 (to finish an earlier approval): ");
+        if (prc != SK_OK)
+            return SK_SVC_ERR_CONFIG;
+    }
     int rc = sk_device_retry(c->key, c->msg, sizeof c->msg, &c->msg_len, now_s(),
                              c->have_pin ? c->pin.digits : NULL, c->have_pin ? c->pin.len : 0);
     if (rc == SK_ERR_ARG) {
@@ -411,12 +432,6 @@ static int parse_algs(sk_scheme *scheme, sk_hash *hash, const cmd_opts *o)
     return 0;
 }
 
-static int get_pin(client *c, sk_purpose purpose, const char *pin_file, const char *prompt)
-{
-    int rc = pin_read(&c->pin, purpose, pin_file, prompt, c->err, sizeof c->err);
-    c->have_pin = rc == SK_OK;
-    return rc;
-}
 
 /* ------------------------------------------------------------ signing */
 
@@ -1066,6 +1081,8 @@ static int session_command(int argc, char **argv, bool approve)
         exit_code = CU_EXIT_USAGE;
         goto end;
     }
+    c.pin_file = o.pin_file;
+    c.pin_on_demand = approve;
     int rc = find_session(&c, id, &s);
     if (rc != SK_OK) {
         exit_code = report(&c, rc, o.session);
@@ -1094,11 +1111,14 @@ static int session_command(int argc, char **argv, bool approve)
         printf("refused\n");
         goto end;
     }
-    rc = get_pin(&c, purpose, o.pin_file, purpose == SK_PURPOSE_SIGN ? "PIN2: " : "PIN1: ");
-    if (rc != SK_OK) {
-        fprintf(stderr, PROG ": %s\n", c.err);
-        exit_code = CU_EXIT_USAGE;
-        goto end;
+    if (!c.have_pin || c.pin_purpose != purpose) {
+        pin_wipe(&c.pin);
+        rc = get_pin(&c, purpose, o.pin_file, purpose == SK_PURPOSE_SIGN ? "PIN2: " : "PIN1: ");
+        if (rc != SK_OK) {
+            fprintf(stderr, PROG ": %s\n", c.err);
+            exit_code = CU_EXIT_USAGE;
+            goto end;
+        }
     }
     uint8_t sig[SK_MAX_SIG_LEN];
     size_t sig_len = 0;

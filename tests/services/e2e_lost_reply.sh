@@ -51,4 +51,21 @@ check "openssl verifies the new signature" openssl_verify "$T/sign.pub" pss sha2
 check "status" "$CLIENT" status --state "$DEV" --purpose sign
 grep_last "state: *ACTIVE" "the key is active, not destroyed"
 grep_last "attempts left: 3" "no PIN failure was counted"
+
+# the same again, finished by an approval of a relying party's session
+start_proxy 3
+expect_exit 1 "sign with every reply lost, again" "$CLIENT" sign --state "$DEV" --purpose sign \
+  --pin-file "$T/pin2" --in "$T/doc.txt" --out "$T/five.sig"
+"$RP" sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
+  --out "$T/rp.sig" --pub "$T/sign.pub" >"$T/rp.out" 2>"$T/rp.err" &
+RP_PID=$!
+wait_for_line "$T/rp.out" "verification code:" "$RP_PID" || fail "no code from splitkey-rp"
+RP_SID=$(sed -n 's/^session \([0-9a-f]\{32\}\) for .*$/\1/p' "$T/rp.out")
+check "approve finishes the earlier request first" "$CLIENT" approve "$RP_SID" --state "$DEV" \
+  --pin-file "$T/pin2"
+grep_last "earlier request had no reply" "the earlier approval was resent by approve"
+wait "$RP_PID"
+assert "the relying party got a verified signature" "$?" -eq 0
+check "openssl verifies the relying party's signature" openssl_verify "$T/sign.pub" pss sha256 \
+  "$T/doc.txt" "$T/rp.sig"
 e2e_finish
