@@ -206,6 +206,12 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
             rc = sk_rp_read_result(res, &st, reply, reply_len);
         cu_reply_free(reply, reply_len);
         reply = NULL;
+        if (rc == SK_OK &&
+            (memcmp(res->session_id, created.session_id, sizeof created.session_id) != 0 ||
+             (res->code[0] != '\0' && strcmp(res->code, created.code) != 0))) {
+            fprintf(stderr, PROG ": the server answered for another session\n");
+            goto out;
+        }
         if (rc == SK_OK && res->state != SK_SESSION_PENDING)
             break;
         if (rc != SK_OK && rc != SK_SVC_ERR_TIMEOUT && rc != SK_SVC_ERR_TRANSPORT) {
