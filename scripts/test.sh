@@ -31,6 +31,7 @@ CC=$asan_cc cmake -S . -B "$asan_build" -DSK_WERROR=ON -DCMAKE_BUILD_TYPE=RelWit
   -DSK_SANITIZE=address,undefined >/dev/null
 cmake --build "$asan_build" -j"$jobs"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1} \
+LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
   ctest --test-dir "$asan_build" --output-on-failure -j"$jobs" -LE ctime
 

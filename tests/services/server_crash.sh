@@ -37,6 +37,7 @@ done
 wait "$DRIVE_PID"
 drive_rc=$?
 cat "$T/drive.out"
+[ "$drive_rc" = 0 ] || { echo "--- sk_drive stderr"; cat "$T/drive.err"; }
 echo "server killed $kills times"
 
 check "the device finished all $SIGNS signings, each verified" test $drive_rc = 0
