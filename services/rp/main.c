@@ -44,9 +44,14 @@
 #define DEFAULT_TIMEOUT_S 150u
 
 typedef struct rp_opts {
-    char *server, *person, *purpose, *in, *out, *scheme, *hash, *text, *cert_out, *pub, *name;
+    char *server, *person, *key_id, *purpose, *in, *out, *scheme, *hash, *text, *cert_out, *pub,
+        *name;
     unsigned timeout;
+    uint8_t key_id_bin[SK_KEY_ID_LEN]; /* --key-id, decoded */
 } rp_opts;
+
+/* Who the session is for, as the messages name it. */
+static const char *who(const rp_opts *o) { return o->person != NULL ? o->person : o->key_id; }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -157,6 +162,7 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
 
     sk_rp_create c = {
         .person_id = o->person,
+        .key_id = o->person != NULL ? NULL : o->key_id_bin,
         .purpose = purpose,
         .digest = digest,
         .hash = hash,
@@ -166,8 +172,8 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
     };
     int rc = sk_rp_create_request(req, sizeof req, &req_len, &c);
     if (rc != SK_OK) {
-        exit_code = usage_error("the request is not valid (%s): check --person, --text and "
-                                "--name (length, control characters)",
+        exit_code = usage_error("the request is not valid (%s): check --person or --key-id, "
+                                "--text and --name (length, control characters)",
                                 sk_strerror(rc));
         goto out;
     }
@@ -190,7 +196,7 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
     printf("session %s for %s\n"
            "verification code: %s\n"
            "waiting for the person to check the code and confirm with PIN%d (until %s)\n",
-           hex, o->person, created.code, purpose == SK_PURPOSE_SIGN ? 2 : 1, when);
+           hex, who(o), created.code, purpose == SK_PURPOSE_SIGN ? 2 : 1, when);
     fflush(stdout);
 
     /* Wait for the answer: poll until the session is no longer pending, it
@@ -268,10 +274,10 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
     if (is_auth)
         printf("authenticated %s: the signature over a fresh challenge verified under the "
                "key's public key (%u bits)\n",
-               o->person, sk_pubkey_bits(pub));
+               who(o), sk_pubkey_bits(pub));
     else
         printf("signed by %s: the signature verified under the key's public key (%u bits)%s%s\n",
-               o->person, sk_pubkey_bits(pub), o->out ? "; written to " : "",
+               who(o), sk_pubkey_bits(pub), o->out ? "; written to " : "",
                o->out ? o->out : "");
     exit_code = CU_EXIT_OK;
 out:
@@ -305,8 +311,10 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
 #define COMMON_OPTS(o)                                                                          \
     {.name = "server", .type = SK_OPT_URL, .value = &(o).server, .flags = SK_OPT_REQUIRED,       \
      .arg = "URL", .help = "the share server, e.g. tcp://127.0.0.1:7300"},                       \
-    {.name = "person", .type = SK_OPT_STRING, .value = &(o).person, .flags = SK_OPT_REQUIRED,   \
-     .arg = "ID", .help = "the person's id, e.g. PNOLV-010101-12345"},                           \
+    {.name = "person", .type = SK_OPT_STRING, .value = &(o).person, .arg = "ID",                \
+     .help = "the person's id, e.g. PNOLV-010101-12345 (or --key-id)"},                          \
+    {.name = "key-id", .type = SK_OPT_STRING, .value = &(o).key_id, .arg = "HEX",               \
+     .help = "the key's id, 32 hex digits, as splitkey-client status shows it (or --person)"},  \
     {.name = "cert-out", .type = SK_OPT_STRING, .value = &(o).cert_out, .arg = "CERT.pem",      \
      .help = "write the key's certificate here (when the server has one)"},                     \
     {.name = "pub", .type = SK_OPT_FILE, .value = &(o).pub, .arg = "PUB.pem",                   \
@@ -324,6 +332,11 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
 
 static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
 {
+    if ((o->person == NULL) == (o->key_id == NULL))
+        return usage_error("name the key with exactly one of --person ID and --key-id HEX");
+    if (o->key_id != NULL && (strlen(o->key_id) != 2 * SK_KEY_ID_LEN ||
+                              cu_unhex(o->key_id_bin, sizeof o->key_id_bin, o->key_id) != 0))
+        return usage_error("--key-id %s: use the 32 hex digits of the key id", o->key_id);
     *scheme = SK_SCHEME_PSS;
     *hash = SK_HASH_SHA256;
     if (o->scheme != NULL && sk_scheme_parse(scheme, o->scheme) != SK_OK)
@@ -354,7 +367,7 @@ static int cmd_sign(int argc, char **argv)
     };
     int exit_code = CU_EXIT_OK;
     if (parse(opts, argc, argv,
-              "sign --server URL --person ID --purpose sign --in FILE --out SIG [OPTIONS]",
+              "sign --server URL --person ID|--key-id HEX --purpose sign --in FILE --out SIG [OPTIONS]",
               "Asks the person for a signature over FILE: prints the verification code,\n"
               "waits for the answer, verifies the signature and writes it.",
               &exit_code) != 0)
@@ -403,7 +416,7 @@ static int cmd_auth(int argc, char **argv)
         {0},
     };
     int exit_code = CU_EXIT_OK;
-    if (parse(opts, argc, argv, "auth --server URL --person ID [OPTIONS]",
+    if (parse(opts, argc, argv, "auth --server URL --person ID|--key-id HEX [OPTIONS]",
               "Authenticates the person: asks the authentication key (PIN1) to sign a\n"
               "fresh random challenge and verifies the signature.",
               &exit_code) != 0)
@@ -434,8 +447,8 @@ static void usage(FILE *out)
                  "the person's device shows too, and verifies the answer.\n"
                  "\n"
                  "commands:\n"
-                 "  sign   --server URL --person ID --purpose sign --in FILE --out SIG\n"
-                 "  auth   --server URL --person ID\n"
+                 "  sign   --server URL --person ID|--key-id HEX --purpose sign --in FILE --out SIG\n"
+                 "  auth   --server URL --person ID|--key-id HEX\n"
                  "\n"
                  "Run '" PROG " COMMAND --help' for every option.\n"
                  "Exit status: 0 ok (signature verified), 2 usage, 4 key locked, 5 key\n"

@@ -86,6 +86,23 @@ rp_wait
 assert "splitkey-rp pkcs1 exits 0" "$RP_EXIT" -eq 0
 check "openssl verifies pkcs1/sha512" openssl_verify "$T/sign.pub" pkcs1 sha512 "$T/doc.txt" "$T/rp2.sig"
 
+# --- the key named by its id instead of the person ------------------------------
+KEYID=$("$CLIENT" status --state "$DEV" --purpose sign | awk '$1 == "key" && $2 == "id:" { print $3 }')
+assert "the device shows the sign key's id" ${#KEYID} -eq 32
+rp_start bykey sign --server "$URL" --key-id "$KEYID" --purpose sign --in "$T/doc.txt" \
+  --out "$T/rp3.sig" --pub "$T/sign.pub"
+SID=$(session_of "$DEV" sign)
+check "approve a session created by key id" "$CLIENT" approve "$SID" --state "$DEV" --pin-file "$T/pin2"
+rp_wait
+assert "splitkey-rp --key-id exits 0" "$RP_EXIT" -eq 0
+check "openssl verifies the signature asked for by key id" openssl_verify "$T/sign.pub" pss sha256 "$T/doc.txt" "$T/rp3.sig"
+expect_exit 2 "--person and --key-id together" "$RP" sign --server "$URL" --person "$PERSON" \
+  --key-id "$KEYID" --purpose sign --in "$T/doc.txt" --out "$T/x.sig"
+expect_exit 2 "a malformed --key-id" "$RP" auth --server "$URL" --key-id 12zz
+expect_exit 2 "neither --person nor --key-id" "$RP" auth --server "$URL"
+expect_exit 1 "an unknown key id" "$RP" auth --server "$URL" --key-id 00000000000000000000000000000000 \
+  --pub "$T/auth.pub"
+
 # --- refusal ------------------------------------------------------------------
 rp_start refuse sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
   --out "$T/refused.sig" --pub "$T/sign.pub"
