@@ -1,32 +1,49 @@
 #!/usr/bin/env bash
-# scripts/fuzz.sh [SECONDS]
-# Builds the libFuzzer harnesses of tests/fuzz (clang, -fsanitize=fuzzer,
-# address,undefined; build dir build-fuzz) and runs each for SECONDS (default
-# 600), one after the other.  Each run starts from the committed seeds
-# (tests/fuzz/corpus/<harness>, read only) plus what earlier runs found
-# (build-fuzz/corpus/<harness>).  Crashes, leaks, timeouts and out-of-memory
-# inputs land in tests/fuzz/crashes/<harness>/ (git-ignored): add the ones
-# that matter to the committed corpus once fixed, so that ctest replays them.
+# scripts/fuzz.sh [SECONDS [HARNESS...]]
+# Builds every libFuzzer harness (clang, -fsanitize=fuzzer,address,undefined;
+# build dir build-fuzz) and runs each for SECONDS (default 600), one after the
+# other; name harnesses to run only those.  Each run starts from the committed
+# seeds (read only) plus what earlier runs found (build-fuzz/corpus/<harness>).
+# Crashes, leaks, timeouts and out-of-memory inputs land in
+# tests/fuzz/crashes/<harness>/ (git-ignored): add the ones that matter to the
+# committed corpus once fixed, so that ctest replays them.
 # Prints per harness: runs, coverage (edges), features, corpus size, findings.
 # Exits 1 when any harness had a finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 secs=${1:-600}
+shift || true
 build=${SK_FUZZ_BUILD_DIR:-build-fuzz}
 jobs=${SK_JOBS:-2}
-harnesses=(pubkey pss unwrap server_key client_modulus)
+
+# name : binary (in the build dir) : committed seeds (empty: none)
+table=(
+  "pubkey:fuzz/fuzz_pubkey:tests/fuzz/corpus/pubkey"
+  "pss:fuzz/fuzz_pss:tests/fuzz/corpus/pss"
+  "unwrap:fuzz/fuzz_unwrap:tests/fuzz/corpus/unwrap"
+  "server_key:fuzz/fuzz_server_key:tests/fuzz/corpus/server_key"
+  "client_modulus:fuzz/fuzz_client_modulus:tests/fuzz/corpus/client_modulus"
+  "protocol:fuzz/fuzz_protocol:"
+  "csr:tests/fuzz_pki_csr:tests/pki/fuzz/corpus/csr"
+  "cert:tests/fuzz_pki_cert:tests/pki/fuzz/corpus/cert"
+  "ocsp_request:tests/fuzz_pki_ocsp_request:tests/pki/fuzz/corpus/ocsp_request"
+  "name:tests/fuzz_pki_name:tests/pki/fuzz/corpus/name"
+  "audit:tests/fuzz_pki_audit:tests/pki/fuzz/corpus/audit"
+  "ca_request:tests/fuzz_pki_ca_request:tests/pki/programs/corpus/ca_request"
+)
+wanted=("$@")
 
 CC=${SK_FUZZ_CC:-clang} cmake -S . -B "$build" -DSK_BUILD_FUZZ=ON -DSK_WERROR=ON \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSK_BUILD_TOOLS=OFF -DSK_BUILD_SERVICES=OFF \
-  -DSK_BUILD_BENCH=OFF -DSK_BUILD_EXAMPLES=OFF >/dev/null
-targets=()
-for h in "${harnesses[@]}"; do targets+=(--target "fuzz_$h"); done
-cmake --build "$build" -j"$jobs" "${targets[@]}"
-
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSK_BUILD_BENCH=OFF -DSK_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$build" -j"$jobs"
 summary=()
 failed=0
-for h in "${harnesses[@]}"; do
+for row in "${table[@]}"; do
+  IFS=: read -r h bin seeds <<<"$row"
+  if [ "${#wanted[@]}" -gt 0 ] && ! printf '%s\n' "${wanted[@]}" | grep -qx "$h"; then
+    continue
+  fi
   corpus="$build/corpus/$h"
   crashes="tests/fuzz/crashes/$h"
   log="$build/fuzz-$h.log"
@@ -34,8 +51,10 @@ for h in "${harnesses[@]}"; do
   before=$(find "$crashes" -type f | wc -l)
   echo "fuzz.sh: $h for ${secs}s (log: $log)" >&2
   rc=0
-  "$build/fuzz/fuzz_$h" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" "tests/fuzz/corpus/$h" \
+  dirs=("$corpus")
+  [ -n "$seeds" ] && dirs+=("$seeds")
+  "$build/$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$crashes/" "${dirs[@]}" \
     >"$log" 2>&1 || rc=$?
   after=$(find "$crashes" -type f | wc -l)
   findings=$((after - before))
