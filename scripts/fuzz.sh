@@ -31,6 +31,7 @@ table=(
   "name:tests/fuzz_pki_name:tests/pki/fuzz/corpus/name"
   "audit:tests/fuzz_pki_audit:tests/pki/fuzz/corpus/audit"
   "ca_request:tests/fuzz_pki_ca_request:tests/pki/programs/corpus/ca_request"
+  "share_handler:fuzz/fuzz_share_handler:tests/fuzz/corpus/share_handler"
 )
 wanted=("$@")
 

@@ -13,6 +13,7 @@
 
 #include "fuzz.h"
 #include "internal.h"
+#include "splitkey/rp.h"
 
 static const char *root;
 
@@ -222,6 +223,37 @@ static void square_seed(sk_drbg *drbg, unsigned bits)
     mpz_clears(p, min, n, NULL);
 }
 
+/* The share server's request path: relying-party requests framed "SKP1",
+ * device-framed and unframed garbage. */
+static void share_handler_seeds(sk_drbg *drbg)
+{
+    uint8_t req[4096], digest[32], id[16];
+    size_t n = 0;
+    FUZZ_ASSERT(drbg->rng.fill(drbg->rng.ctx, digest, sizeof digest) == SK_OK);
+    FUZZ_ASSERT(drbg->rng.fill(drbg->rng.ctx, id, sizeof id) == SK_OK);
+    sk_rp_create c = {.person_id = "PNOLV-010101-12345",
+                      .purpose = SK_PURPOSE_SIGN,
+                      .digest = digest,
+                      .hash = SK_HASH_SHA256,
+                      .scheme = SK_SCHEME_PSS,
+                      .display_text = "Agreement of sale, 350 EUR",
+                      .rp_name = "Demo Bank"};
+    FUZZ_ASSERT(sk_rp_create_request(req, sizeof req, &n, &c) == SK_OK);
+    put_prefixed("share_handler", "rp-create-person", (const uint8_t *)"SKP1", 4, req, n);
+    c.person_id = NULL;
+    c.key_id = id;
+    c.purpose = SK_PURPOSE_AUTH;
+    c.scheme = SK_SCHEME_PKCS1;
+    FUZZ_ASSERT(sk_rp_create_request(req, sizeof req, &n, &c) == SK_OK);
+    put_prefixed("share_handler", "rp-create-key", (const uint8_t *)"SKP1", 4, req, n);
+    FUZZ_ASSERT(sk_rp_poll_request(req, sizeof req, &n, id, sizeof id) == SK_OK);
+    put_prefixed("share_handler", "rp-poll", (const uint8_t *)"SKP1", 4, req, n);
+    FUZZ_ASSERT(sk_rp_key_state_request(req, sizeof req, &n, id, sizeof id) == SK_OK);
+    put_prefixed("share_handler", "rp-key-state", (const uint8_t *)"SKP1", 4, req, n);
+    put("share_handler", "device-empty", (const uint8_t *)"SKD1", 4);
+    put("share_handler", "unknown-tag", (const uint8_t *)"SKX1\x08\x01", 6);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -251,6 +283,7 @@ int main(int argc, char **argv)
     client_modulus_seeds(&drbg, 2048, 0, "4k");
     client_modulus_seeds(&drbg, 3072, 1, "6k");
     square_seed(&drbg, 2048);
+    share_handler_seeds(&drbg);
     sk_drbg_wipe(&drbg);
     return 0;
 }
