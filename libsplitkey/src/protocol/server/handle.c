@@ -207,7 +207,7 @@ static int wrong_pin(sks_ctx *c)
     sk_key_rec *r = c->rec;
     r->fail_count++;
     if (r->fail_count >= p->destroy_failures) {
-        destroy_key(c, SK_DESTROY_LOCKOUT, SK_CRL_REASON_KEY_COMPROMISE);
+        destroy_key(c, SK_DESTROY_LOCKOUT, SK_CRL_REASON_CESSATION_OF_OPERATION);
         return SK_ERR_DESTROYED;
     }
     if (r->fail_count == p->lock2_failures)
