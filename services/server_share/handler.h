@@ -47,7 +47,7 @@ enum sk_share_event {
     SK_EV_DESTROYED = 8,        /* detail: sk_destroy_reason */
     SK_EV_CLONE_DETECTED = 9,
     SK_EV_REVOKE_CERT = 10,     /* revoke the certificate; detail: CRLReason */
-    SK_EV_CERT_REQUEST = 11,    /* hand the CSR to the CA */
+    SK_EV_CERT_REQUEST = 11,    /* without a CA: activated without a certificate */
     SK_EV_SESSION_REFUSED = 12,
     SK_EV_SESSION_EXPIRED = 13,
     SK_EV_OTP_REFRESHED = 14,
@@ -56,8 +56,9 @@ enum sk_share_event {
     SK_EV_SESSIONS_PURGED = 17,  /* no key; detail: how many sessions */
     SK_EV_CERT_STORED = 18,      /* the CA's certificate stored with the key (RA) */
     SK_EV_CERT_REVOKED = 19      /* the CA confirmed a revocation asked for by
-                                    SK_EV_REVOKE_CERT; detail: CRLReason, or -1 when
-                                    the key had no certificate to revoke */
+                                    SK_EV_REVOKE_CERT; detail: CRLReason, -1 when
+                                    the key had no certificate to revoke, -2 when it
+                                    cannot be revoked from here (logged) */
 };
 
 /* The certificate hook: called after a commit that recorded a revocation

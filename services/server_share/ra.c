@@ -18,7 +18,6 @@
 #include "splitkey/splitkey.h"
 
 #define RETRY_EVERY_DEFAULT 30u
-#define RETRY_BATCH 4096u /* events read per pass */
 
 /* ---------------------------------------------------------------- issue */
 
@@ -102,8 +101,11 @@ int sk_share_ra_revoke(sk_share_server *srv, const uint8_t *key_id, int crl_reas
     if (rc == SK_OK)
         rc = sk_cert_serial(cert, &serial);
     if (rc != SK_OK) {
-        sk_log_error("key %02x%02x%02x%02x: stored certificate unreadable (%s); not revoked",
+        /* Asking again cannot help: record it as settled, loudly. */
+        sk_log_error("key %02x%02x%02x%02x: stored certificate unreadable (%s); it cannot be "
+                     "revoked from here - revoke it with 'splitkey-ca revoke'",
                      key_id[0], key_id[1], key_id[2], key_id[3], sk_strerror(rc));
+        rc = confirm(srv, key_id, -2, now);
         goto out;
     }
     if (sk_serial_to_hex(hex, sizeof hex, &serial) != SK_OK)
@@ -116,6 +118,12 @@ int sk_share_ra_revoke(sk_share_server *srv, const uint8_t *key_id, int crl_reas
                       key_id[2], key_id[3], hex, name ? name : "?",
                       rc == SK_OK ? "" : ", already revoked at the CA");
         rc = confirm(srv, key_id, crl_reason, now);
+    } else if (why == SK_CA_NOT_FOUND || why == SK_CA_NOT_OWNER) {
+        /* The CA does not know this serial as ours: asking again cannot help. */
+        sk_log_error("key %02x%02x%02x%02x: the CA does not know certificate %s as this RA's "
+                     "(%s); revoke it with 'splitkey-ca revoke'",
+                     key_id[0], key_id[1], key_id[2], key_id[3], hex, sk_ca_result_name(why));
+        rc = confirm(srv, key_id, -2, now);
     } else {
         sk_log_error("key %02x%02x%02x%02x: revoking certificate %s failed: %s (%s); "
                      "will retry",
@@ -149,7 +157,8 @@ int sk_share_ra_retry(sk_share_server *srv, uint64_t now, size_t *done, size_t *
     if (srv == NULL || srv->ca == NULL)
         return SK_ERR_ARG;
     int64_t after = atomic_load(&srv->ra_done_seq);
-    int rc = sk_store_events(srv->store, NULL, &ev, &n, NULL, after, RETRY_BATCH);
+    /* Every event since the oldest revocation still due (normally a few). */
+    int rc = sk_store_events(srv->store, NULL, &ev, &n, NULL, after, 0);
     if (rc != SK_OK)
         return rc;
     if (n == 0)

@@ -40,8 +40,12 @@ int sk_share_ra_issue(sk_ca_client *ca, uint8_t **cert, size_t *cert_len, sk_pur
 
 /* Revokes the certificate stored with key_id (reason: RFC 5280 CRLReason)
  * and, when the CA confirms (or says it is revoked already), appends
- * SK_EV_CERT_REVOKED.  A key without a certificate is recorded as done too
- * (detail -1).  Returns SK_OK or the error (the revocation stays due). */
+ * SK_EV_CERT_REVOKED.  A key without a certificate is recorded as settled
+ * too (detail -1), and so is one that asking again cannot help (detail -2:
+ * the stored certificate does not parse, or the CA does not know the serial
+ * as this RA's), with an error in the log for the operator.  Returns SK_OK
+ * or the error (the revocation stays due).  Blocks for at most the CA
+ * client's timeout. */
 int sk_share_ra_revoke(sk_share_server *srv, const uint8_t *key_id, int crl_reason,
                        uint64_t now);
 
