@@ -1,0 +1,119 @@
+/*
+ * rp.h - the relying party's side of the relying-party API (SPEC 3.3): build
+ * the requests a relying party sends to the share server and read its
+ * replies.  Sans I/O, like the device and server roles.
+ *
+ * Security properties and limits
+ * -------------------------------
+ * - The relying-party API travels in clear (RpRequest / RpReply in
+ *   proto/splitkey.proto); the transport authenticates the relying party.
+ *   Nothing here is secret: a digest, a session id, a signature and a
+ *   certificate.
+ * - A result is only what the server says.  The relying party must verify
+ *   the signature under the key it trusts (the certificate's key, or a key it
+ *   registered) before acting on it; sk_rp_read_result() does not, because it
+ *   does not know that key.
+ * - Readers check every field against the limits of doc/protocol.md before
+ *   returning it; a reply that fails any check is SK_ERR_PROTO_DECODE or
+ *   SK_ERR_LIMIT and fills nothing.
+ *
+ * Not part of the device-only library (splitkey_device): a phone app has no
+ * use for it.  Conventions are those of splitkey.h: message outputs are
+ * written to (out, cap, written); SK_MAX_MESSAGE_LEN bytes are always enough.
+ */
+#ifndef SPLITKEY_RP_H
+#define SPLITKEY_RP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "device.h"
+#include "server.h" /* sk_session_state */
+#include "splitkey.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SK_MAX_RP_NAME_LEN 128u
+#define SK_MAX_CERT_LEN 8192u /* a DER certificate in a result */
+
+/* What a relying party asks for.  Exactly one of person_id (text, at most
+ * SK_MAX_PERSON_ID_LEN bytes) and key_id (SK_KEY_ID_LEN bytes) names the key;
+ * digest is sk_hash_len(hash) bytes; display_text (may be NULL, at most
+ * SK_MAX_DISPLAY_TEXT_LEN bytes) is shown on the device; rp_name (may be NULL,
+ * at most SK_MAX_RP_NAME_LEN bytes) names the relying party there.  Text
+ * fields may not contain control characters. */
+typedef struct sk_rp_create {
+    const char *person_id;
+    const uint8_t *key_id;
+    sk_purpose purpose;
+    const uint8_t *digest;
+    sk_hash hash;     /* SHA-256, SHA-384 or SHA-512 */
+    sk_scheme scheme; /* PKCS1 or PSS */
+    const char *display_text;
+    const char *rp_name;
+} sk_rp_create;
+
+/* Writes RpRequest{create}.  Returns SK_OK, SK_ERR_ARG (no key named or both,
+ * unknown purpose, hash or scheme), SK_ERR_LIMIT (a field too long or a text
+ * with control characters), SK_ERR_BUFFER_TOO_SMALL. */
+SK_API SK_WARN_UNUSED int sk_rp_create_request(uint8_t *out, size_t cap, size_t *written,
+                                               const sk_rp_create *req) SK_NONNULL(1, 3, 4);
+
+/* Writes RpRequest{poll} for a session id of SK_SESSION_ID_LEN bytes. */
+SK_API SK_WARN_UNUSED int sk_rp_poll_request(uint8_t *out, size_t cap, size_t *written,
+                                             const uint8_t *session_id, size_t session_id_len)
+    SK_NONNULL(1, 3, 4);
+
+/* Writes RpRequest{key_state} for a key id of SK_KEY_ID_LEN bytes. */
+SK_API SK_WARN_UNUSED int sk_rp_key_state_request(uint8_t *out, size_t cap, size_t *written,
+                                                  const uint8_t *key_id, size_t key_id_len)
+    SK_NONNULL(1, 3, 4);
+
+/* The server's answer to a create. */
+typedef struct sk_rp_created {
+    uint8_t session_id[SK_SESSION_ID_LEN];
+    char code[5];        /* the 4-digit verification code, NUL-terminated */
+    uint64_t expires_at; /* Unix seconds */
+} sk_rp_created;
+
+/* Reads the reply to a create.  On an error reply returns the error it
+ * carries (SK_ERR_NOT_FOUND: no such person or key, SK_ERR_LOCKED,
+ * SK_ERR_DESTROYED, SK_ERR_NOT_ACTIVE ...) and fills *status when status is
+ * not NULL.  Also SK_ERR_PROTO_DECODE (not a create reply, or a code that is
+ * not four digits), SK_ERR_LIMIT. */
+SK_API SK_WARN_UNUSED int sk_rp_read_created(sk_rp_created *out, sk_key_status *status,
+                                             const uint8_t *reply, size_t reply_len)
+    SK_NONNULL(1, 3);
+
+/* The state of a session as a poll returns it.  signature and certificate
+ * are set only for SK_SESSION_COMPLETE (cert_len is 0 when the key has no
+ * certificate). */
+typedef struct sk_rp_result {
+    sk_session_state state;
+    uint8_t session_id[SK_SESSION_ID_LEN];
+    char code[5];
+    uint8_t signature[SK_MAX_SIG_LEN];
+    size_t sig_len;
+    uint8_t certificate[SK_MAX_CERT_LEN];
+    size_t cert_len;
+} sk_rp_result;
+
+/* Reads the reply to a poll.  Returns SK_OK with out->state PENDING,
+ * COMPLETE (a signature of a profile's size is present), REFUSED or EXPIRED;
+ * or the error an error reply carries (SK_ERR_SESSION_UNKNOWN ...), with
+ * *status filled when not NULL; or SK_ERR_PROTO_DECODE / SK_ERR_LIMIT. */
+SK_API SK_WARN_UNUSED int sk_rp_read_result(sk_rp_result *out, sk_key_status *status,
+                                            const uint8_t *reply, size_t reply_len)
+    SK_NONNULL(1, 3);
+
+/* Reads the reply to a key-state request into *status. */
+SK_API SK_WARN_UNUSED int sk_rp_read_key_state(sk_key_status *status, const uint8_t *reply,
+                                               size_t reply_len) SK_NONNULL(1, 2);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPLITKEY_RP_H */

@@ -1,0 +1,462 @@
+/*
+ * splitkey-rp - a relying party (SPEC 7): asks the share server for a
+ * person's signature or authentication, shows the verification code at once,
+ * waits for the person to confirm it on the device, and checks the result.
+ *
+ *   splitkey-rp sign --server URL --person ID --purpose sign --in FILE
+ *                    --out SIG [--scheme pkcs1|pss] [--hash H] [--text "..."]
+ *                    [--cert-out CERT.pem] [--pub PUB.pem] [--timeout SEC]
+ *   splitkey-rp auth --server URL --person ID [--cert-out CERT.pem]
+ *                    [--pub PUB.pem] [--timeout SEC]
+ *
+ * The person id is what the share server indexes keys by: the
+ * serialNumber of the registered subject (e.g. PNOLV-010101-12345).  The
+ * signature is verified before the program reports success, under the key
+ * of the certificate the server returns or, when the server has no CA, under
+ * the public key given with --pub.
+ *
+ * Exit status: 0 ok, 2 usage, 4 key locked, 5 key destroyed, 6 refused or
+ * expired, 1 anything else (including a signature that does not verify).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "cliutil.h"
+#include "config.h"
+#include "fileio.h"
+#include "req_client.h"
+#include "splitkey/pki.h"
+#include "splitkey/rp.h"
+#include "splitkey/sign.h"
+#include "splitkey/splitkey.h"
+#include "svc_error.h"
+
+#define PROG "splitkey-rp"
+#define CALL_TIMEOUT_MS 10000u
+#define POLL_INTERVAL_MS 300u
+#define DEFAULT_TIMEOUT_S 150u
+
+typedef struct rp_opts {
+    char *server, *person, *purpose, *in, *out, *scheme, *hash, *text, *cert_out, *pub, *name;
+    unsigned timeout;
+} rp_opts;
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, PROG ": ");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(run '" PROG " --help' for the commands and their options)\n");
+    return CU_EXIT_USAGE;
+}
+
+static uint64_t now_s(void)
+{
+    return (uint64_t)time(NULL);
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Exit status and message for an error the server sent about the key or
+ * the session. */
+static int report(int rc, const sk_key_status *st, const char *what)
+{
+    char when[40];
+    switch (rc) {
+    case SK_ERR_NOT_FOUND:
+        fprintf(stderr, PROG ": %s: the server knows no such person with a key of this "
+                        "purpose\n", what);
+        return CU_EXIT_FAIL;
+    case SK_ERR_LOCKED:
+        cu_time(when, sizeof when, st->locked_until);
+        fprintf(stderr, PROG ": %s: the person's key is locked until %s\n", what, when);
+        return CU_EXIT_LOCKED;
+    case SK_ERR_DESTROYED:
+    case SK_ERR_CLONE_DETECTED:
+        fprintf(stderr, PROG ": %s: the person's key is destroyed\n", what);
+        return CU_EXIT_DESTROYED;
+    case SK_ERR_NOT_ACTIVE:
+        fprintf(stderr, PROG ": %s: the person's key is not active yet\n", what);
+        return CU_EXIT_FAIL;
+    case SK_ERR_SESSION_EXPIRED:
+        fprintf(stderr, PROG ": %s: the session expired before the person answered\n", what);
+        return CU_EXIT_SESSION;
+    case SK_ERR_SESSION_REFUSED:
+        fprintf(stderr, PROG ": %s: the person refused\n", what);
+        return CU_EXIT_SESSION;
+    case SK_ERR_SESSION_UNKNOWN:
+        fprintf(stderr, PROG ": %s: the server no longer knows the session\n", what);
+        return CU_EXIT_SESSION;
+    default:
+        fprintf(stderr, PROG ": %s: %s\n", what, cu_strerror(rc));
+        return CU_EXIT_FAIL;
+    }
+}
+
+/* The key to verify under: --pub when given (the key the relying party
+ * registered), else the certificate's key. */
+static int verification_key(sk_pubkey **pub, const rp_opts *o, const sk_rp_result *res)
+{
+    *pub = NULL;
+    if (o->pub != NULL) {
+        int rc = cu_read_pubkey(pub, o->pub);
+        if (rc != SK_OK)
+            fprintf(stderr, PROG ": --pub %s: not an RSA public key (%s)\n", o->pub,
+                    sk_svc_strerror(rc));
+        return rc;
+    }
+    if (res->cert_len == 0) {
+        fprintf(stderr, PROG ": cannot verify the signature: the server has no certificate "
+                        "for this key; give its public key with --pub PUB.pem\n");
+        return SK_ERR_NOT_FOUND;
+    }
+    sk_cert *cert = NULL;
+    int rc = sk_cert_parse(&cert, res->certificate, res->cert_len);
+    if (rc == SK_OK)
+        rc = sk_cert_pubkey(cert, pub);
+    sk_cert_free(cert);
+    if (rc != SK_OK)
+        fprintf(stderr, PROG ": the certificate from the server is unusable (%s)\n",
+                sk_strerror(rc));
+    return rc;
+}
+
+/* Creates the session, prints the code, waits for the answer and verifies
+ * the signature.  Returns the exit status. */
+static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *digest, sk_hash hash,
+                       sk_scheme scheme, const char *text, bool is_auth)
+{
+    uint8_t req[SK_MAX_MESSAGE_LEN];
+    size_t req_len = 0;
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    sk_req_client *net = NULL;
+    sk_key_status st;
+    sk_rp_created created;
+    sk_rp_result *res = calloc(1, sizeof *res);
+    sk_pubkey *pub = NULL;
+    int exit_code = CU_EXIT_FAIL;
+    char hex[2 * SK_SESSION_ID_LEN + 1], when[40];
+    memset(&st, 0, sizeof st);
+    if (res == NULL)
+        return CU_EXIT_FAIL;
+
+    sk_rp_create c = {
+        .person_id = o->person,
+        .purpose = purpose,
+        .digest = digest,
+        .hash = hash,
+        .scheme = scheme,
+        .display_text = text,
+        .rp_name = o->name,
+    };
+    int rc = sk_rp_create_request(req, sizeof req, &req_len, &c);
+    if (rc != SK_OK) {
+        exit_code = usage_error("the request is not valid (%s): check --person, --text and "
+                                "--name (length, control characters)",
+                                sk_strerror(rc));
+        goto out;
+    }
+    rc = sk_req_client_open(&net, o->server, CALL_TIMEOUT_MS, 0);
+    if (rc != SK_OK) {
+        exit_code = usage_error("--server %s: %s", o->server, sk_svc_strerror(rc));
+        goto out;
+    }
+    rc = cu_call(net, CU_FRAME_RP, &reply, &reply_len, req, req_len);
+    if (rc == SK_OK)
+        rc = sk_rp_read_created(&created, &st, reply, reply_len);
+    cu_reply_free(reply, reply_len);
+    reply = NULL;
+    if (rc != SK_OK) {
+        exit_code = report(rc, &st, "create the session");
+        goto out;
+    }
+    cu_hex(hex, created.session_id, sizeof created.session_id);
+    cu_time(when, sizeof when, created.expires_at);
+    printf("session %s for %s\n"
+           "verification code: %s\n"
+           "waiting for the person to check the code and confirm with PIN%d (until %s)\n",
+           hex, o->person, created.code, purpose == SK_PURPOSE_SIGN ? 2 : 1, when);
+    fflush(stdout);
+
+    /* Wait for the answer: poll until the session is no longer pending, it
+     * expired, or --timeout passed. */
+    uint64_t deadline = now_s() + o->timeout;
+    int last_err = SK_OK;
+    for (;;) {
+        rc = sk_rp_poll_request(req, sizeof req, &req_len, created.session_id,
+                                sizeof created.session_id);
+        if (rc == SK_OK)
+            rc = cu_call(net, CU_FRAME_RP, &reply, &reply_len, req, req_len);
+        if (rc == SK_OK)
+            rc = sk_rp_read_result(res, &st, reply, reply_len);
+        cu_reply_free(reply, reply_len);
+        reply = NULL;
+        if (rc == SK_OK &&
+            (memcmp(res->session_id, created.session_id, sizeof created.session_id) != 0 ||
+             (res->code[0] != '\0' && strcmp(res->code, created.code) != 0))) {
+            fprintf(stderr, PROG ": the server answered for another session\n");
+            goto out;
+        }
+        if (rc == SK_OK && res->state != SK_SESSION_PENDING)
+            break;
+        if (rc != SK_OK && rc != SK_SVC_ERR_TIMEOUT && rc != SK_SVC_ERR_TRANSPORT) {
+            exit_code = report(rc, &st, "wait for the answer");
+            goto out;
+        }
+        last_err = rc;
+        if (now_s() >= deadline) {
+            if (last_err != SK_OK)
+                fprintf(stderr, PROG ": %s\n", cu_strerror(last_err));
+            fprintf(stderr, PROG ": no answer within %u s\n", o->timeout);
+            exit_code = CU_EXIT_SESSION;
+            goto out;
+        }
+        sleep_ms(POLL_INTERVAL_MS);
+    }
+    if (res->state == SK_SESSION_REFUSED) {
+        exit_code = report(SK_ERR_SESSION_REFUSED, &st, "session");
+        goto out;
+    }
+    if (res->state == SK_SESSION_EXPIRED) {
+        exit_code = report(SK_ERR_SESSION_EXPIRED, &st, "session");
+        goto out;
+    }
+
+    /* COMPLETE: the signature must verify before anything is reported. */
+    if (verification_key(&pub, o, res) != SK_OK)
+        goto out;
+    if (sk_verify(pub, scheme, hash, digest, sk_hash_len(hash), res->signature, res->sig_len) !=
+        SK_OK) {
+        fprintf(stderr, PROG ": the signature from the server does NOT verify under %s\n",
+                o->pub ? o->pub : "the certificate's key");
+        goto out;
+    }
+    if (o->out != NULL) {
+        rc = sk_file_write_atomic(o->out, res->signature, res->sig_len, SK_FILE_PUBLIC_MODE, 0);
+        if (rc != SK_OK) {
+            fprintf(stderr, PROG ": --out %s: %s\n", o->out, sk_svc_strerror(rc));
+            goto out;
+        }
+    }
+    if (o->cert_out != NULL) {
+        if (res->cert_len == 0) {
+            printf("no certificate: the server has none for this key (%s not written)\n",
+                   o->cert_out);
+        } else {
+            rc = cu_write_pem(o->cert_out, "CERTIFICATE", res->certificate, res->cert_len);
+            if (rc != SK_OK) {
+                fprintf(stderr, PROG ": --cert-out %s: %s\n", o->cert_out, sk_svc_strerror(rc));
+                goto out;
+            }
+        }
+    }
+    if (is_auth)
+        printf("authenticated %s: the signature over a fresh challenge verified under the "
+               "key's public key (%u bits)\n",
+               o->person, sk_pubkey_bits(pub));
+    else
+        printf("signed by %s: the signature verified under the key's public key (%u bits)%s%s\n",
+               o->person, sk_pubkey_bits(pub), o->out ? "; written to " : "",
+               o->out ? o->out : "");
+    exit_code = CU_EXIT_OK;
+out:
+    sk_pubkey_free(pub);
+    free(res);
+    sk_req_client_close(net);
+    return exit_code;
+}
+
+static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, const char *about,
+                 int *exit_code)
+{
+    char err[512] = "";
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        printf("usage: " PROG " %s\n\n%s\n\n", synopsis, about);
+        sk_config_usage(stdout, opts);
+        *exit_code = CU_EXIT_OK;
+        return -1;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " %s: %s\n", argv[1], err);
+        *exit_code = CU_EXIT_USAGE;
+        return -1;
+    }
+    return 0;
+}
+
+#define COMMON_OPTS(o)                                                                          \
+    {.name = "server", .type = SK_OPT_URL, .value = &(o).server, .flags = SK_OPT_REQUIRED,       \
+     .arg = "URL", .help = "the share server, e.g. tcp://127.0.0.1:7300"},                       \
+    {.name = "person", .type = SK_OPT_STRING, .value = &(o).person, .flags = SK_OPT_REQUIRED,   \
+     .arg = "ID", .help = "the person's id, e.g. PNOLV-010101-12345"},                           \
+    {.name = "cert-out", .type = SK_OPT_STRING, .value = &(o).cert_out, .arg = "CERT.pem",      \
+     .help = "write the key's certificate here (when the server has one)"},                     \
+    {.name = "pub", .type = SK_OPT_FILE, .value = &(o).pub, .arg = "PUB.pem",                   \
+     .help = "verify under this public key (default: the certificate's)"},                      \
+    {.name = "scheme", .type = SK_OPT_STRING, .value = &(o).scheme, .arg = "pkcs1|pss",         \
+     .help = "signature scheme (default pss)"},                                                 \
+    {.name = "hash", .type = SK_OPT_STRING, .value = &(o).hash, .arg = "H",                     \
+     .help = "sha256 (default), sha384 or sha512"},                                             \
+    {.name = "text", .type = SK_OPT_STRING, .value = &(o).text, .arg = "TEXT",                  \
+     .help = "what the device shows the person"},                                               \
+    {.name = "name", .type = SK_OPT_STRING, .value = &(o).name, .arg = "NAME",                  \
+     .help = "the relying party's name shown on the device (default splitkey-rp)"},             \
+    {.name = "timeout", .type = SK_OPT_UINT, .value = &(o).timeout, .min = 1, .max = 3600,      \
+     .arg = "SEC", .help = "give up after SEC seconds (default 150)"}
+
+static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
+{
+    *scheme = SK_SCHEME_PSS;
+    *hash = SK_HASH_SHA256;
+    if (o->scheme != NULL && sk_scheme_parse(scheme, o->scheme) != SK_OK)
+        return usage_error("--scheme %s: use pkcs1 or pss", o->scheme);
+    if (o->hash != NULL && sk_hash_parse(hash, o->hash) != SK_OK)
+        return usage_error("--hash %s: use sha256, sha384 or sha512", o->hash);
+    if (sk_init() != SK_OK) {
+        fprintf(stderr, PROG ": cannot initialise libsplitkey\n");
+        return CU_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static int cmd_sign(int argc, char **argv)
+{
+    rp_opts o = {.timeout = DEFAULT_TIMEOUT_S};
+    char default_name[] = "splitkey-rp";
+    o.name = default_name;
+    sk_opt opts[] = {
+        COMMON_OPTS(o),
+        {.name = "purpose", .type = SK_OPT_STRING, .value = &o.purpose, .flags = SK_OPT_REQUIRED,
+         .arg = "sign", .help = "the key to ask for: sign (qualified signature) or auth"},
+        {.name = "in", .type = SK_OPT_FILE, .value = &o.in, .flags = SK_OPT_REQUIRED,
+         .arg = "FILE", .help = "the document to have signed"},
+        {.name = "out", .type = SK_OPT_STRING, .value = &o.out, .flags = SK_OPT_REQUIRED,
+         .arg = "SIG", .help = "where to write the verified signature"},
+        {0},
+    };
+    int exit_code = CU_EXIT_OK;
+    if (parse(opts, argc, argv,
+              "sign --server URL --person ID --purpose sign --in FILE --out SIG [OPTIONS]",
+              "Asks the person for a signature over FILE: prints the verification code,\n"
+              "waits for the answer, verifies the signature and writes it.",
+              &exit_code) != 0)
+        goto done;
+    sk_purpose purpose;
+    sk_scheme scheme;
+    sk_hash hash;
+    uint8_t digest[SK_MAX_HASH_LEN];
+    char text[SK_MAX_DISPLAY_TEXT_LEN + 1];
+    if (!strcmp(o.purpose, "sign")) {
+        purpose = SK_PURPOSE_SIGN;
+    } else if (!strcmp(o.purpose, "auth")) {
+        purpose = SK_PURPOSE_AUTH;
+    } else {
+        exit_code = usage_error("--purpose %s: use sign or auth", o.purpose);
+        goto done;
+    }
+    if ((exit_code = prepare(&o, &scheme, &hash)) != 0)
+        goto done;
+    int rc = cu_hash_file(digest, hash, o.in);
+    if (rc != SK_OK) {
+        exit_code = usage_error("--in %s: %s", o.in, sk_svc_strerror(rc));
+        goto done;
+    }
+    if (o.text != NULL) {
+        snprintf(text, sizeof text, "%s", o.text);
+    } else {
+        const char *base = strrchr(o.in, '/');
+        snprintf(text, sizeof text, "Sign %s", base ? base + 1 : o.in);
+    }
+    exit_code = run_session(&o, purpose, digest, hash, scheme, text, false);
+done:
+    sk_config_free(opts);
+    return exit_code;
+}
+
+static int cmd_auth(int argc, char **argv)
+{
+    rp_opts o = {.timeout = DEFAULT_TIMEOUT_S};
+    char default_name[] = "splitkey-rp";
+    o.name = default_name;
+    sk_opt opts[] = {
+        COMMON_OPTS(o),
+        {.name = "out", .type = SK_OPT_STRING, .value = &o.out, .arg = "SIG",
+         .help = "also keep the signature over the challenge"},
+        {0},
+    };
+    int exit_code = CU_EXIT_OK;
+    if (parse(opts, argc, argv, "auth --server URL --person ID [OPTIONS]",
+              "Authenticates the person: asks the authentication key (PIN1) to sign a\n"
+              "fresh random challenge and verifies the signature.",
+              &exit_code) != 0)
+        goto done;
+    sk_scheme scheme;
+    sk_hash hash;
+    uint8_t challenge[32], digest[SK_MAX_HASH_LEN];
+    if ((exit_code = prepare(&o, &scheme, &hash)) != 0)
+        goto done;
+    randombytes_buf(challenge, sizeof challenge);
+    if (sk_digest(digest, sk_hash_len(hash), hash, challenge, sizeof challenge) != SK_OK) {
+        exit_code = CU_EXIT_FAIL;
+        goto done;
+    }
+    exit_code = run_session(&o, SK_PURPOSE_AUTH, digest, hash, scheme,
+                            o.text != NULL ? o.text : "Log in", true);
+done:
+    sk_config_free(opts);
+    return exit_code;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: " PROG " COMMAND [OPTIONS]\n"
+                 "\n"
+                 "A relying party of splitkey: asks a person, through the share server, for a\n"
+                 "signature (sign) or an authentication (auth), shows the verification code\n"
+                 "the person's device shows too, and verifies the answer.\n"
+                 "\n"
+                 "commands:\n"
+                 "  sign   --server URL --person ID --purpose sign --in FILE --out SIG\n"
+                 "  auth   --server URL --person ID\n"
+                 "\n"
+                 "Run '" PROG " COMMAND --help' for every option.\n"
+                 "Exit status: 0 ok (signature verified), 2 usage, 4 key locked, 5 key\n"
+                 "destroyed, 6 refused or expired, 1 other failure.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CU_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return CU_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "sign"))
+        return cmd_sign(argc, argv);
+    if (!strcmp(argv[1], "auth"))
+        return cmd_auth(argc, argv);
+    fprintf(stderr, PROG ": unknown command \"%s\"\n", argv[1]);
+    usage(stderr);
+    return CU_EXIT_USAGE;
+}

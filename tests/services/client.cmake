@@ -1,0 +1,42 @@
+# End-to-end tests of splitkey-client and splitkey-rp against the real
+# splitkey-server on loopback (label services).  Each script makes its own
+# temporary directory and starts its own server on a port the kernel picks.
+# Included from tests/services/CMakeLists.txt.
+
+if(NOT TARGET splitkey-client OR NOT TARGET splitkey-rp)
+  return()
+endif()
+
+# rp.h against the library's server role in one process
+if(TARGET sk_test_world)
+  sk_add_test(rp_wire_test SOURCES rp_wire_test.c LABELS services LIBS sk_test_world)
+  target_include_directories(rp_wire_test PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}/../protocol")
+endif()
+
+find_program(SK_BASH bash)
+find_program(SK_OPENSSL openssl)
+if(NOT SK_BASH OR NOT SK_OPENSSL)
+  message(STATUS "bash or openssl missing: the client end-to-end tests are skipped")
+  return()
+endif()
+
+set(_sk_bin "$<TARGET_FILE_DIR:splitkey-client>")
+foreach(name e2e_enrol_sign e2e_rp e2e_lockout_clone e2e_usage)
+  add_test(NAME ${name}
+           COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/${name}.sh" "${_sk_bin}")
+  set_tests_properties(${name} PROPERTIES LABELS services TIMEOUT 300)
+endforeach()
+
+# a proxy that loses replies (Python) for the lost-reply test
+find_program(SK_PYTHON3 python3)
+if(SK_PYTHON3)
+  add_test(NAME e2e_lost_reply
+           COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_lost_reply.sh" "${_sk_bin}")
+  set_tests_properties(e2e_lost_reply PROPERTIES LABELS services TIMEOUT 300)
+endif()
+
+if(EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/contract.sh")
+  add_test(NAME contract
+           COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/contract.sh" "${_sk_bin}")
+  set_tests_properties(contract PROPERTIES LABELS services TIMEOUT 300)
+endif()

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# e2e_usage.sh - the command-line contract's usage side (SPEC 7): --help
+# everywhere, exit 2 on usage and configuration errors, and a PIN is never
+# accepted as a flag value.  Bad input changes no stored state.
+. "$(dirname "$0")/e2e_lib.sh"
+e2e_pins
+
+check "client --help" "$CLIENT" --help
+grep_last "usage: splitkey-client" "client usage text"
+for c in enrol sign sessions approve refuse pubkey cert status revoke; do
+  check "client $c --help" "$CLIENT" "$c" --help
+  grep_last "usage: splitkey-client $c" "client $c usage text"
+done
+check "rp --help" "$RP" --help
+for c in sign auth; do
+  check "rp $c --help" "$RP" "$c" --help
+done
+
+expect_exit 2 "client without a command" "$CLIENT"
+expect_exit 2 "client unknown command" "$CLIENT" frobnicate
+expect_exit 2 "rp without a command" "$RP"
+expect_exit 2 "rp unknown command" "$RP" frobnicate
+expect_exit 2 "sign without --state" "$CLIENT" sign --purpose sign --pin-file "$T/pin2" \
+  --in "$T/doc.txt" --out "$T/x.sig"
+grep_last "missing --state" "missing --state named"
+expect_exit 2 "unknown option" "$CLIENT" status --state "$T" --purpose sign --colour blue
+expect_exit 2 "bad purpose" "$CLIENT" status --state "$T" --purpose admin
+expect_exit 2 "state directory that does not exist" "$CLIENT" status --state "$T/none" --purpose sign
+expect_exit 2 "enrol with a bad URL" "$CLIENT" enrol --state "$T/d" --server nowhere \
+  --server-pub "$T/pin1" --purpose auth --pin-file "$T/pin1"
+expect_exit 2 "enrol with a file that is not server.pub" "$CLIENT" enrol --state "$T/d" \
+  --server tcp://127.0.0.1:1 --server-pub "$T/doc.txt" --purpose auth --pin-file "$T/pin1"
+assert "no state directory made by a refused enrolment" ! -e "$T/d"
+expect_exit 2 "token and subject together" "$CLIENT" enrol --state "$T/d" \
+  --server tcp://127.0.0.1:1 --server-pub "$T/doc.txt" --purpose auth --pin-file "$T/pin1" \
+  --token x --subject y
+expect_exit 2 "bad profile" "$CLIENT" enrol --state "$T/d" --server tcp://127.0.0.1:1 \
+  --server-pub "$T/doc.txt" --purpose auth --pin-file "$T/pin1" --profile 5K
+expect_exit 2 "approve without SESSION" "$CLIENT" approve --state "$T" --pin-file "$T/pin1"
+expect_exit 2 "approve with a malformed id" "$CLIENT" approve xyz --state "$T" --pin-file "$T/pin1"
+expect_exit 2 "rp sign without --person" "$RP" sign --server tcp://127.0.0.1:1 --purpose sign \
+  --in "$T/doc.txt" --out "$T/x.sig"
+expect_exit 2 "rp sign with a bad scheme" "$RP" sign --server tcp://127.0.0.1:1 --person P \
+  --purpose sign --in "$T/doc.txt" --out "$T/x.sig" --scheme rsa
+expect_exit 2 "rp with a missing document" "$RP" sign --server tcp://127.0.0.1:1 --person P \
+  --purpose sign --in "$T/none.txt" --out "$T/x.sig"
+
+# PIN values on the command line are refused, in every spelling
+e2e_start_server
+DEV="$T/dev"
+check "enrol sign" e2e_enrol "$DEV" sign "$T/pin2"
+state_sum() { sha256sum "$DEV/sign.state" | cut -d' ' -f1; }
+before=$(state_sum)
+for flag in "--pin 12345" "--pin=12345" "--pin2 12345" "--pin-value 12345"; do
+  expect_exit 2 "PIN as a flag value ($flag)" "$CLIENT" sign --state "$DEV" --purpose sign \
+    $flag --in "$T/doc.txt" --out "$T/x.sig"
+  grep_last "never taken from the command line" "PIN flag refusal explained ($flag)"
+done
+expect_exit 2 "revoke with --pin" "$CLIENT" revoke --state "$DEV" --purpose sign --pin 12345
+expect_exit 2 "approve with --pin" "$CLIENT" approve 00112233445566778899aabbccddeeff \
+  --state "$DEV" --pin=12345
+# a PIN that breaks the rules of its purpose is refused before any request
+printf '1234\n' >"$T/short"
+expect_exit 2 "a 4-digit PIN for the signing key" "$CLIENT" sign --state "$DEV" --purpose sign \
+  --pin-file "$T/short" --in "$T/doc.txt" --out "$T/x.sig"
+printf '12a45\n' >"$T/letters"
+expect_exit 2 "a PIN with letters" "$CLIENT" sign --state "$DEV" --purpose sign \
+  --pin-file "$T/letters" --in "$T/doc.txt" --out "$T/x.sig"
+expect_exit 2 "a missing PIN file" "$CLIENT" sign --state "$DEV" --purpose sign \
+  --pin-file "$T/none" --in "$T/doc.txt" --out "$T/x.sig"
+# no PIN file and no terminal to ask
+expect_exit 2 "no PIN and no terminal" setsid "$CLIENT" sign --state "$DEV" --purpose sign \
+  --in "$T/doc.txt" --out "$T/x.sig"
+expect_exit 2 "a document that does not exist" "$CLIENT" sign --state "$DEV" --purpose sign \
+  --pin-file "$T/pin2" --in "$T/none.txt" --out "$T/x.sig"
+expect_exit 2 "no key of that purpose" "$CLIENT" sign --state "$DEV" --purpose auth \
+  --pin-file "$T/pin1" --in "$T/doc.txt" --out "$T/x.sig"
+assert "refused commands changed no state" "$(state_sum)" = "$before"
+assert "no signature written" ! -e "$T/x.sig"
+check "the key still signs" "$CLIENT" sign --state "$DEV" --purpose sign --pin-file "$T/pin2" \
+  --in "$T/doc.txt" --out "$T/ok.sig"
+check "a PIN from standard input" sh -c "printf '12345\n' | '$CLIENT' sign --state '$DEV' \
+  --purpose sign --pin-file - --in '$T/doc.txt' --out '$T/ok2.sig'"
+# a storage key readable by others is refused
+chmod 644 "$DEV/storage.key"
+expect_exit 2 "storage key readable by others" "$CLIENT" status --state "$DEV" --purpose sign
+grep_last "0600" "the permission problem is named"
+chmod 600 "$DEV/storage.key"
+# a tampered sealed state is refused and left as it is
+cp "$DEV/sign.state" "$T/saved.state"
+printf 'X' | dd of="$DEV/sign.state" bs=1 seek=40 conv=notrunc 2>/dev/null
+expect_exit 1 "tampered state" "$CLIENT" status --state "$DEV" --purpose sign
+grep_last "cannot open the sealed state" "tampering reported"
+cp "$T/saved.state" "$DEV/sign.state"
+check "the restored state works" "$CLIENT" status --state "$DEV" --purpose sign
+e2e_finish
