@@ -17,7 +17,12 @@
  *      (refused enrolment ...) rolls the transaction back instead, so a pool
  *      key taken for it goes back.
  *   3. Only after the commit succeeded is the reply handed to the loop; then
- *      the certificate hook runs for revocations and certificate requests.
+ *      the certificate hook runs for revocations and certificate requests,
+ *      and with a CA (srv->ca) the revocation is sent to it (ra.h).
+ *   A proof of possession with a CA takes two transactions: the first one
+ *   ends in a rollback and yields the signed CSR; the CA is asked with no
+ *   transaction open; the second one handles the same request again with
+ *   the certificate (or the CA's error) and commits as in 2.
  *   A store failure leaves nothing behind and is answered with the "SKE1"
  *   frame.  Every unsealed record, pool key and secret is wiped on every
  *   path.

@@ -14,7 +14,11 @@
  * Every request runs in one store transaction (sk_store_run): load the
  * records, unseal the secrets, call the server role, store the new records
  * (compare-and-swap on their version), the session, the used token and the
- * events, commit, and only then hand the reply to the loop (SPEC 3.5).
+ * events, commit, and only then hand the reply to the loop (SPEC 3.5).  The
+ * one exception is the approval of a proof of possession on a server with a
+ * CA: a first transaction stores nothing and yields the signed CSR, the CA
+ * is asked outside any transaction, and a second one commits the result
+ * with the certificate or the CA's error (ra.h).
  */
 #ifndef SK_HANDLER_H
 #define SK_HANDLER_H
