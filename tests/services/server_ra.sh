@@ -9,7 +9,8 @@
 #     cessationOfOperation after a lockout (short lock times);
 #   - CA down at enrolment: the key stays PENDING with no certificate, and a
 #     retry after the CA is back succeeds;
-#   - a revocation the CA misses is asked again when the server restarts.
+#   - a revocation the CA misses is asked again when the server restarts;
+#   - a share server the CA does not know as an RA gets a refusal.
 set -u
 SERVER=$1
 RA=$2
@@ -19,12 +20,12 @@ OPENSSL=$5
 SQLITE3=$6
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/sk-ra-XXXXXX")
-PID_CA= PID_OCSP= PID_SRV=
+PID_CA= PID_OCSP= PID_SRV= PID_SRV2=
 FAILED=0
 CHECKS=0
 
 cleanup() {
-    for p in $PID_SRV $PID_OCSP $PID_CA; do
+    for p in $PID_SRV $PID_SRV2 $PID_OCSP $PID_CA; do
         kill -9 "$p" 2>/dev/null
         wait "$p" 2>/dev/null
     done
@@ -219,6 +220,26 @@ expect "... with reason keyCompromise" "Reason: keyCompromise" ocsp.txt
 confirmed=$("$SQLITE3" server.db "select count(*) from events where kind = 19 and detail = 1")
 [ "$confirmed" -ge 2 ] && ok "both keyCompromise revocations are confirmed in the event log" ||
     fail "confirmed keyCompromise revocations: $confirmed"
+
+# --- a share server the CA does not know is refused -------------------------------
+"$SERVER" init --dir srv2 >/dev/null || { echo "second server init failed" >&2; exit 1; }
+rm -f srv2.ready
+"$SERVER" run --dir srv2 --listen tcp://127.0.0.1:0 --ready-file srv2.ready \
+    --db "sqlite:$T/server2.db" --open-enrolment --pool-profiles 4K --pool-size 1 \
+    --ca "$CAURL" --ca-cert ca/ca.pem >>server2.log 2>&1 &
+PID_SRV2=$!
+wait_file srv2.ready "$PID_SRV2" || { echo "the second server did not start" >&2; exit 1; }
+"$RA" --server "$(head -n1 srv2.ready)" --server-pub srv2/server.pub --state k.st \
+    --subject "$JANIS" --cert-out k.der enrol >k.out 2>&1
+rc=$?
+[ "$rc" -eq 3 ] && ok "unregistered RA: the device is told (exit 3)" ||
+    { fail "unregistered RA: enrol exit $rc, expected 3"; cat k.out >&2; }
+expect "unregistered RA: the CA refused" "certificate authority refused" k.out
+expect "unregistered RA: the server log says what to do" "splitkey-ca add-ra" server2.log
+[ ! -e k.der ] && ok "unregistered RA: no certificate" || fail "unregistered RA: a certificate"
+kill -TERM "$PID_SRV2"
+wait "$PID_SRV2" && ok "the second server stops cleanly" || fail "the second server's exit status"
+PID_SRV2=
 
 stop_server && ok "the share server stops cleanly" || fail "the share server's exit status"
 echo "$CHECKS checks"
