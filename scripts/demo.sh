@@ -316,6 +316,7 @@ rp_session() {
   local name=$1 i
   shift
   printf '   $ %s &\n' "$(cmdline "$bin/splitkey-rp" "$@")"
+  : >"$work/$name.out" # exists before the background job opens it
   "$bin/splitkey-rp" "$@" >"$work/$name.out" 2>&1 &
   rp_pid=$!
   for i in $(seq 1 400); do

@@ -24,6 +24,13 @@ struct worker {
     nng_aio *aio;
     pthread_t thread;
     bool started;
+    /* Shutdown handshake: a receive is started, and `receiving` set, only
+     * under `mu` and only while the server is not stopping; the stopper
+     * cancels under the same lock.  So a worker is either seen blocked in
+     * a receive (and cancelled) or sees `stopping` before it starts one. */
+    pthread_mutex_t mu;
+    bool mu_ready;
+    bool receiving;
 };
 
 struct sk_rep_server {
@@ -74,8 +81,18 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     struct sk_rep_server *srv = w->srv;
     for (;;) {
+        pthread_mutex_lock(&w->mu);
+        if (atomic_load(&srv->stopping)) {
+            pthread_mutex_unlock(&w->mu);
+            break;
+        }
+        w->receiving = true;
         nng_ctx_recv(w->ctx, w->aio);
+        pthread_mutex_unlock(&w->mu);
         nng_aio_wait(w->aio);
+        pthread_mutex_lock(&w->mu);
+        w->receiving = false;
+        pthread_mutex_unlock(&w->mu);
         int rv = nng_aio_result(w->aio);
         if (rv == NNG_ECLOSED || (rv != 0 && atomic_load(&srv->stopping)))
             break;
@@ -117,6 +134,42 @@ static void *worker_main(void *arg)
         }
     }
     return NULL;
+}
+
+/* Stops every started worker: no new receive starts, receives in progress
+ * are cancelled, a worker inside the handler sends its reply first.  Only
+ * then may the caller close the socket: a context must not be used after
+ * its socket is closed. */
+static void stop_workers(struct sk_rep_server *srv)
+{
+    atomic_store(&srv->stopping, true);
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        struct worker *w = &srv->workers[i];
+        if (!w->mu_ready)
+            continue;
+        pthread_mutex_lock(&w->mu);
+        if (w->receiving)
+            nng_aio_cancel(w->aio);
+        pthread_mutex_unlock(&w->mu);
+    }
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        struct worker *w = &srv->workers[i];
+        if (w->started)
+            pthread_join(w->thread, NULL);
+        w->started = false;
+    }
+}
+
+static void free_workers(struct sk_rep_server *srv)
+{
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        struct worker *w = &srv->workers[i];
+        if (w->aio != NULL)
+            nng_aio_free(w->aio);
+        if (w->mu_ready)
+            pthread_mutex_destroy(&w->mu);
+    }
+    free(srv->workers);
 }
 
 static unsigned default_workers(void)
@@ -177,6 +230,9 @@ int sk_rep_server_start(sk_rep_server **out, const sk_rep_config *cfg)
     for (unsigned i = 0; i < srv->nworkers; i++) {
         struct worker *w = &srv->workers[i];
         w->srv = srv;
+        if (pthread_mutex_init(&w->mu, NULL) != 0)
+            goto fail;
+        w->mu_ready = true;
         if (nng_ctx_open(&w->ctx, srv->sock) != 0 || nng_aio_alloc(&w->aio, NULL, NULL) != 0)
             goto fail;
     }
@@ -204,18 +260,12 @@ int sk_rep_server_start(sk_rep_server **out, const sk_rep_config *cfg)
     return SK_OK;
 
 fail:
-    atomic_store(&srv->stopping, true);
+    if (srv->workers != NULL)
+        stop_workers(srv);
     if (sock_open)
         nng_close(srv->sock);
-    if (srv->workers != NULL) {
-        for (unsigned i = 0; i < srv->nworkers; i++) {
-            if (srv->workers[i].started)
-                pthread_join(srv->workers[i].thread, NULL);
-            if (srv->workers[i].aio != NULL)
-                nng_aio_free(srv->workers[i].aio);
-        }
-        free(srv->workers);
-    }
+    if (srv->workers != NULL)
+        free_workers(srv);
     free(srv);
     return rc;
 }
@@ -235,15 +285,8 @@ void sk_rep_server_stop(sk_rep_server *srv)
 {
     if (srv == NULL)
         return;
-    atomic_store(&srv->stopping, true);
-    /* Closing the socket completes every pending receive with NNG_ECLOSED;
-     * a worker inside the handler finishes that request first. */
+    stop_workers(srv);
     nng_close(srv->sock);
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        if (srv->workers[i].started)
-            pthread_join(srv->workers[i].thread, NULL);
-        nng_aio_free(srv->workers[i].aio);
-    }
-    free(srv->workers);
+    free_workers(srv);
     free(srv);
 }
