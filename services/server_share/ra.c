@@ -142,51 +142,85 @@ typedef struct due {
     uint8_t key_id[SK_STORE_ID_LEN];
     int reason;
     int64_t seq;
-    bool open;
 } due;
+
+#define SCAN_BATCH 4096u /* events read at a time */
+
+/* Adds a revocation to the list of those still due (grows it as needed). */
+static int due_add(due **list, size_t *n, size_t *cap, const sk_event *ev)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        due *g = realloc(*list, nc * sizeof *g);
+        if (g == NULL)
+            return SK_ERR_NOMEM;
+        *list = g;
+        *cap = nc;
+    }
+    due *d = &(*list)[(*n)++];
+    memcpy(d->key_id, ev->key_id, SK_STORE_ID_LEN);
+    d->reason = (int)ev->detail;
+    d->seq = ev->seq;
+    return SK_OK;
+}
+
+/* A confirmation settles every earlier revocation of its key. */
+static void due_settle(due *list, size_t *n, const sk_event *ev)
+{
+    for (size_t j = 0; j < *n;) {
+        if (memcmp(list[j].key_id, ev->key_id, SK_STORE_ID_LEN) == 0 && list[j].seq < ev->seq)
+            list[j] = list[--*n]; /* order does not matter until the end */
+        else
+            j++;
+    }
+}
+
+static int due_cmp(const void *a, const void *b)
+{
+    const due *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
 
 int sk_share_ra_retry(sk_share_server *srv, uint64_t now, size_t *done, size_t *left)
 {
-    sk_event *ev = NULL;
-    size_t n = 0, n_done = 0, n_left = 0, n_due = 0;
     due *list = NULL;
+    size_t n_due = 0, cap = 0, n_done = 0, n_left = 0;
+    int rc = SK_OK;
     if (done != NULL)
         *done = 0;
     if (left != NULL)
         *left = 0;
     if (srv == NULL || srv->ca == NULL)
         return SK_ERR_ARG;
-    int64_t after = atomic_load(&srv->ra_done_seq);
-    /* Every event since the oldest revocation still due (normally a few). */
-    int rc = sk_store_events(srv->store, NULL, &ev, &n, NULL, after, 0);
-    if (rc != SK_OK)
-        return rc;
-    if (n == 0)
-        goto out;
-    list = calloc(n, sizeof *list);
-    if (list == NULL) {
-        rc = SK_ERR_NOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!ev[i].has_key)
-            continue;
-        if (ev[i].kind == SK_EV_REVOKE_CERT) {
-            due *d = &list[n_due++];
-            memcpy(d->key_id, ev[i].key_id, SK_STORE_ID_LEN);
-            d->reason = (int)ev[i].detail;
-            d->seq = ev[i].seq;
-            d->open = true;
-        } else if (ev[i].kind == SK_EV_CERT_REVOKED) {
-            for (size_t j = 0; j < n_due; j++)
-                if (list[j].open && memcmp(list[j].key_id, ev[i].key_id, SK_STORE_ID_LEN) == 0)
-                    list[j].open = false;
+    /* Read the log in batches from the last settled point; keep only the
+     * revocations still due (normally none or a few). */
+    int64_t after = atomic_load(&srv->ra_done_seq), cursor = after;
+    for (;;) {
+        sk_event *ev = NULL;
+        size_t n = 0;
+        rc = sk_store_events(srv->store, NULL, &ev, &n, NULL, cursor, SCAN_BATCH);
+        if (rc != SK_OK)
+            goto out;
+        for (size_t i = 0; i < n && rc == SK_OK; i++) {
+            if (!ev[i].has_key)
+                continue;
+            if (ev[i].kind == SK_EV_REVOKE_CERT)
+                rc = due_add(&list, &n_due, &cap, &ev[i]);
+            else if (ev[i].kind == SK_EV_CERT_REVOKED)
+                due_settle(list, &n_due, &ev[i]);
         }
+        if (n > 0)
+            cursor = ev[n - 1].seq;
+        free(ev);
+        if (rc != SK_OK)
+            goto out;
+        if (n < SCAN_BATCH)
+            break;
     }
-    int64_t keep_from = ev[n - 1].seq; /* everything up to here is settled ... */
+    if (n_due > 1)
+        qsort(list, n_due, sizeof *list, due_cmp);
+    int64_t keep_from = cursor; /* everything up to here is settled ... */
     for (size_t j = 0; j < n_due; j++) {
-        if (!list[j].open)
-            continue;
         if (sk_share_ra_revoke(srv, list[j].key_id, list[j].reason, now) == SK_OK) {
             n_done++;
         } else {
@@ -203,7 +237,6 @@ int sk_share_ra_retry(sk_share_server *srv, uint64_t now, size_t *done, size_t *
         sk_log_notice("revocations: %zu confirmed by the CA, %zu still due", n_done, n_left);
 out:
     free(list);
-    free(ev);
     if (done != NULL)
         *done = n_done;
     if (left != NULL)
