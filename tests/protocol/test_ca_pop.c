@@ -6,6 +6,8 @@
  * reaches the device and later sessions.  Without ca_mode nothing changes. */
 #include <string.h>
 
+#include "pki/csr_internal.h"
+#include "protocol/device/device_internal.h"
 #include "splitkey/pki.h"
 #include "world.h"
 
@@ -233,6 +235,120 @@ out:
     world_free(w);
 }
 
+/* A SessionCreate the device library would never build: any CRI, digest
+ * and scheme, sealed in the key's channel. */
+static int crafted_create(world *w, sk_device_key *key, const uint8_t *cri, size_t cri_len,
+                          const uint8_t *digest, sk_scheme scheme, size_t *rlen)
+{
+    Splitkey__SessionCreate c = SPLITKEY__SESSION_CREATE__INIT;
+    uint8_t id[SK_KEY_ID_LEN], body[8192];
+    size_t body_len = 0, len = 0;
+    if (sk_device_key_id(key, id, sizeof id) != SK_OK)
+        return SK_ERR_INTERNAL;
+    c.key_id.data = id;
+    c.key_id.len = sizeof id;
+    c.purpose = (Splitkey__Purpose)sk_device_key_purpose(key);
+    c.digest.data = (uint8_t *)digest;
+    c.digest.len = 32;
+    c.hash = SK_HASH_SHA256;
+    c.scheme = (uint32_t)scheme;
+    c.csr_info.data = (uint8_t *)cri;
+    c.csr_info.len = cri_len;
+    int rc = skp_pack(&c.base, body, sizeof body, &body_len);
+    if (rc == SK_OK)
+        rc = skd_send(key, msg, sizeof msg, &len, w->now, SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE,
+                      body, body_len);
+    if (rc == SK_OK)
+        rc = world_device(w, msg, len, reply, rlen);
+    return rc;
+}
+
+/* The server checks the CRI a proof of possession carries: exactly n, the
+ * registered subject, the session's digest, PKCS#1 v1.5.  Each refusal is
+ * SK_ERR_CSR and changes nothing. */
+static void test_csr_checks(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL, *other = NULL;
+    sk_pubkey *pub = NULL, *other_pub = NULL;
+    sk_name *person = NULL, *stranger = NULL;
+    sk_csr_tbs *good = NULL, *wrong_key = NULL, *wrong_subject = NULL;
+    sk_device_session *s = NULL;
+    uint8_t d_good[32], d_key[32], d_subject[32], d_other[32];
+    size_t rlen = 0, b, a, gl = 0, kl = 0, sl = 0;
+    w->ca_mode = 1;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, false));
+    CHECK_OK(world_enrol(w, &other, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, false));
+    if (key == NULL || other == NULL)
+        goto out;
+    CHECK_OK(sk_device_key_pubkey(key, &pub));
+    CHECK_OK(sk_device_key_pubkey(other, &other_pub));
+    CHECK_OK(sk_name_parse_person(&person, NULL, SUBJECT));
+    CHECK_OK(sk_name_parse_person(&stranger, NULL,
+                                  "C=LV,GN=JANIS,SN=OZOLS,serialNumber=PNOLV-020202-22222"));
+    if (pub == NULL || other_pub == NULL || person == NULL || stranger == NULL)
+        goto out;
+    CHECK_OK(sk_csr_tbs_new(&good, person, pub, SK_HASH_SHA256));
+    CHECK_OK(sk_csr_tbs_new(&wrong_key, person, other_pub, SK_HASH_SHA256));
+    CHECK_OK(sk_csr_tbs_new(&wrong_subject, stranger, pub, SK_HASH_SHA256));
+    if (good == NULL || wrong_key == NULL || wrong_subject == NULL)
+        goto out;
+    const uint8_t *c_good = pki_csr_tbs_info(good, &gl);
+    const uint8_t *c_key = pki_csr_tbs_info(wrong_key, &kl);
+    const uint8_t *c_subject = pki_csr_tbs_info(wrong_subject, &sl);
+    CHECK_OK(sk_csr_tbs_digest(good, d_good, 32));
+    CHECK_OK(sk_csr_tbs_digest(wrong_key, d_key, 32));
+    CHECK_OK(sk_csr_tbs_digest(wrong_subject, d_subject, 32));
+    CHECK_OK(sk_digest(d_other, 32, SK_HASH_SHA256, (const uint8_t *)"other", 5));
+    static const uint8_t garbage[] = {0x30, 0x05, 0x02, 0x01, 0x00, 0x30, 0x00};
+
+    struct {
+        const char *what;
+        const uint8_t *cri;
+        size_t len;
+        const uint8_t *digest;
+        sk_scheme scheme;
+    } bad[] = {
+        {"another key", c_key, kl, d_key, SK_SCHEME_PKCS1},
+        {"another subject", c_subject, sl, d_subject, SK_SCHEME_PKCS1},
+        {"a digest of something else", c_good, gl, d_other, SK_SCHEME_PKCS1},
+        {"PSS", c_good, gl, d_good, SK_SCHEME_PSS},
+        {"not a CRI", garbage, sizeof garbage, d_good, SK_SCHEME_PKCS1},
+        {"a truncated CRI", c_good, gl - 1, d_good, SK_SCHEME_PKCS1},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        b = snapshot(w, key, rec_before);
+        CHECK_OK(crafted_create(w, key, bad[i].cri, bad[i].len, bad[i].digest, bad[i].scheme,
+                                &rlen));
+        int rc = sk_device_read_session(key, &s, NULL, reply, rlen);
+        if (rc != SK_ERR_CSR)
+            fprintf(stderr, "CRI with %s: %s\n", bad[i].what, sk_strerror(rc));
+        CHECK(rc == SK_ERR_CSR);
+        sk_device_session_free(s);
+        s = NULL;
+        CHECK(!w->stored_key && !w->stored_session);
+        a = snapshot(w, key, rec_after);
+        CHECK(a == b && memcmp(rec_before, rec_after, a) == 0);
+    }
+    /* The same route with the right CRI is accepted: the checks above are
+     * what refused. */
+    CHECK_OK(crafted_create(w, key, c_good, gl, d_good, SK_SCHEME_PKCS1, &rlen));
+    CHECK_OK(sk_device_read_session(key, &s, NULL, reply, rlen));
+    CHECK(w->stored_session);
+out:
+    sk_device_session_free(s);
+    sk_csr_tbs_free(good);
+    sk_csr_tbs_free(wrong_key);
+    sk_csr_tbs_free(wrong_subject);
+    sk_name_free(person);
+    sk_name_free(stranger);
+    sk_pubkey_free(pub);
+    sk_pubkey_free(other_pub);
+    sk_device_key_free(key);
+    sk_device_key_free(other);
+    world_free(w);
+}
+
 /* Without a CA a CSR that comes along is checked all the same, and the key
  * activates at once with the note effect. */
 static void test_no_ca(void)
@@ -271,6 +387,7 @@ int main(void)
 {
     sk_test_init();
     test_ca_pop();
+    test_csr_checks();
     test_no_ca();
     return sk_test_done("protocol_ca_pop");
 }
