@@ -146,6 +146,15 @@ ocsp sign.pem
 expect "OCSP: the SIGN certificate is good" "sign.pem: good" ocsp.txt
 expect "OCSP: the response verifies" "Response verify OK" ocsp.txt
 expect_not "OCSP: the nonce is echoed" "WARNING: no nonce" ocsp.txt
+# GnuTLS as a second, independent checker when it is installed
+if command -v certtool >/dev/null && command -v ocsptool >/dev/null; then
+    certtool --verify --load-ca-certificate ca/ca.pem --infile sign.pem >gnutls.txt 2>&1 || true
+    expect "certtool: the chain verifies" "Chain verification output: Verified" gnutls.txt
+    ocsptool --ask="$OURL" --load-issuer ca/ca.pem --load-cert sign.pem \
+        --load-trust ca/ca.pem >gnutls.txt 2>&1 || true
+    expect "ocsptool: the response verifies" "Verifying OCSP Response: Success" gnutls.txt
+    expect "ocsptool: the SIGN certificate is good" "Certificate Status: good" gnutls.txt
+fi
 
 # --- AUTH: an authentication certificate; a clone revokes it -------------------
 check "AUTH enrolment returns a certificate" \
