@@ -11,9 +11,14 @@
 # authentication key (PIN1) and a signing key (PIN2), and a relying party
 # (splitkey-rp) that asks for an authentication and a signature, which the
 # device approves after checking the verification code both sides show.
-# OpenSSL, which knows nothing about splitkey, verifies the signatures.  A
-# wrong PIN shows the server counting attempts; the server stops cleanly at
-# the end, and on any exit the demo stops it and removes its directory.
+# A CA (splitkey-ca) and its OCSP responder (splitkey-ocsp) run beside the
+# share server, which is their registration authority: enrolment ends with
+# the person's two certificates.  OpenSSL, which knows nothing about
+# splitkey, verifies the signatures under the certificate, the chain to the
+# CA, and the OCSP status (good, then revoked after the person revokes the
+# key).  A wrong PIN shows the server counting attempts; the servers stop
+# cleanly at the end, and on any exit the demo stops them and removes their
+# directory.
 #
 # Settings (environment): SK_DEMO_PROFILE (4K, 6K or 8K; default 6K),
 # SK_DEMO_SCHEME (pkcs1 or pss; default pss), SK_DEMO_HASH (sha256, sha384 or
@@ -62,17 +67,20 @@ die() {
 # show FILE: a program's output, indented
 show() { sed 's/^/     /' "$1"; }
 
-server_dir= server_pid= rp_pid=
+server_dir= server_pid= rp_pid= ca_pid= ocsp_pid=
 cleanup() {
   set +e # a process that ends by a signal must not cut the clean-up short
   if [ -n "$rp_pid" ] && kill -0 "$rp_pid" 2>/dev/null; then
     kill "$rp_pid" 2>/dev/null
     wait "$rp_pid" 2>/dev/null
   fi
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
-  fi
+  local p
+  for p in "$server_pid" "$ocsp_pid" "$ca_pid"; do
+    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+      kill -TERM "$p" 2>/dev/null
+      wait "$p" 2>/dev/null
+    fi
+  done
   [ -n "$server_dir" ] && rm -rf "$server_dir"
   return 0
 }
@@ -102,7 +110,7 @@ demo_build() {
   printf '   $ %s\n' "cmake --build $build -j$(nproc)   (output in $build/build.log)"
   cmake --build "$build" -j"$(nproc)" >"$build/build.log" 2>&1 ||
     { tail -n 30 "$build/build.log" >&2; die "the build failed (see $build/build.log)"; }
-  for p in splitkey splitkey-server splitkey-client splitkey-rp; do
+  for p in splitkey splitkey-server splitkey-client splitkey-rp splitkey-ca splitkey-ocsp; do
     [ -x "$bin/$p" ] || die "$bin/$p was not built"
   done
   say "The programs are in $bin/:"
@@ -163,30 +171,67 @@ demo_tamper() {
   say "OpenSSL rejects it, as it must (its full report: $work/tamper.log)."
 }
 
+# start_bg NAME PIDVAR READYFILE CMD...: starts a service in the background
+# (stderr to $work/NAME.log) and waits until it writes its ready file.
+start_bg() {
+  local name=$1 var=$2 ready=$3 i
+  shift 3
+  printf '   $ %s 2>%s &\n' "$(cmdline "$@")" "$work/$name.log"
+  "$@" 2>"$work/$name.log" &
+  printf -v "$var" '%s' "$!"
+  for i in $(seq 1 600); do
+    [ -s "$ready" ] && return 0
+    kill -0 "${!var}" 2>/dev/null || { cat "$work/$name.log" >&2; die "$name did not start"; }
+    sleep 0.05
+  done
+  die "$name did not start in time"
+}
+
+demo_ca() {
+  step "Set up a CA and its OCSP responder (splitkey-ca, splitkey-ocsp)"
+  server_dir=$(mktemp -d "${TMPDIR:-/tmp}/splitkey-demo-server.XXXXXX")
+  say "splitkey-ca init makes the CA key (RSA-3072, mode 0600), a self-signed CA"
+  say "certificate, a delegated OCSP signing certificate and the certificate database."
+  say "The URLs go into every certificate it issues (AIA, QcPDS)."
+  run "$bin/splitkey-ca" init --dir "$server_dir/ca" \
+    --subject "CN=Splitkey Demo Qualified CA,O=Splitkey Demo,C=LV" \
+    --ocsp-url http://ocsp.demo.example/ --ca-url http://ca.demo.example/ca.crt \
+    --pds-url https://demo.example/pds_en.pdf --policy-oid 1.3.6.1.4.1.99999.1.1 ||
+    die "splitkey-ca init failed"
+  cp "$server_dir/ca/ca.pem" "$work/ca.pem"
+  say "The CA certificate (also in $work/ca.pem):"
+  openssl x509 -in "$work/ca.pem" -noout -subject -dates | sed 's/^/     /'
+  say "Start the CA on a loopback port the kernel picks; it writes the URL to its"
+  say "--ready-file once it listens.  Only registered RAs may ask it for certificates."
+  start_bg ca ca_pid "$server_dir/ca.ready" "$bin/splitkey-ca" run --dir "$server_dir/ca" \
+    --listen tcp://127.0.0.1:0 --ready-file "$server_dir/ca.ready"
+  ca_url=$(head -n 1 "$server_dir/ca.ready")
+  say "The OCSP responder answers from the CA's database (RFC 6960 over HTTP):"
+  start_bg ocsp ocsp_pid "$server_dir/ocsp.ready" "$bin/splitkey-ocsp" run \
+    --ca-dir "$server_dir/ca" --http 127.0.0.1:0 --ready-file "$server_dir/ocsp.ready"
+  ocsp_url=$(head -n 1 "$server_dir/ocsp.ready")
+  say "The CA listens on $ca_url, the OCSP responder on $ocsp_url."
+}
+
 demo_server() {
   step "Start the share server on loopback, with SQLite in a temporary directory"
-  server_dir=$(mktemp -d "${TMPDIR:-/tmp}/splitkey-demo-server.XXXXXX")
   say "splitkey-server init makes the server's identity: an X25519 key for the channel"
   say "and an Ed25519 key that signs enrolment replies.  Devices pin both public keys,"
   say "which init writes to server.pub."
   run "$bin/splitkey-server" init --dir "$server_dir/srv" || die "splitkey-server init failed"
-  say "Start it: --open-enrolment lets a device enrol without a registration token"
+  say "The same Ed25519 key signs the server's requests to the CA: the CA operator"
+  say "registers server.pub as a registration authority (RA)."
+  run "$bin/splitkey-ca" add-ra --dir "$server_dir/ca" --pub "$server_dir/srv/server.pub" ||
+    die "splitkey-ca add-ra failed"
+  say "Start it: --ca makes it the CA's RA (--ca-cert: issued certificates must chain to"
+  say "this CA); --open-enrolment lets a device enrol without a registration token"
   say "(development and demos); port 0 lets the kernel pick a free loopback port, which"
   say "the server writes to its --ready-file once it listens; --pool-profiles keeps"
   say "server keys of the demo's size ready."
-  local cmd=("$bin/splitkey-server" run --dir "$server_dir/srv" --listen tcp://127.0.0.1:0
-    --db "sqlite:$server_dir/srv/server.db" --open-enrolment --pool-profiles "$profile"
-    --ready-file "$server_dir/ready")
-  printf '   $ %s 2>%s &\n' "$(cmdline "${cmd[@]}")" "$work/server.log"
-  "${cmd[@]}" 2>"$work/server.log" &
-  server_pid=$!
-  local i
-  for i in $(seq 1 600); do
-    [ -s "$server_dir/ready" ] && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; die "the server did not start"; }
-    sleep 0.05
-  done
-  [ -s "$server_dir/ready" ] || die "the server did not start in time"
+  start_bg server server_pid "$server_dir/ready" "$bin/splitkey-server" run \
+    --dir "$server_dir/srv" --listen tcp://127.0.0.1:0 --db "sqlite:$server_dir/srv/server.db" \
+    --ca "$ca_url" --ca-cert "$server_dir/ca/ca.pem" --open-enrolment \
+    --pool-profiles "$profile" --ready-file "$server_dir/ready"
   url=$(head -n 1 "$server_dir/ready")
   say "The server listens on $url (its log, one line per request: $work/server.log)."
 }
@@ -205,7 +250,9 @@ demo_enrol() {
   say "PIN1 = 1234 for the authentication key, PIN2 = 24680 for the signing key."
   say "Each key: the device makes n1 and splits its exponent, keeps dc behind the PIN,"
   say "sends ds to the server once, and proves possession with a first signature over"
-  say "its certificate request."
+  say "its certificate request (PKCS#10 for n, with the person's subject).  The server,"
+  say "as RA, sends the signed request to the CA and hands the certificate back to the"
+  say "device in the same reply."
   run "$bin/splitkey-client" enrol --state "$device" --server "$url" \
     --server-pub "$server_dir/srv/server.pub" --purpose auth --pin-file "$server_dir/pin1" \
     --profile "$profile" --subject "$subject" || die "enrolment of the auth key failed"
@@ -216,7 +263,51 @@ demo_enrol() {
   ls -l "$device" | tail -n +2 | awk '{print "     " $1 "  " $NF}'
   "$bin/splitkey-client" pubkey --state "$device" --purpose auth --out "$work/auth.pem" >/dev/null
   "$bin/splitkey-client" pubkey --state "$device" --purpose sign --out "$work/sign.pem" >/dev/null
-  say "Their public keys, as a bank would register them: $work/auth.pem, $work/sign.pem"
+  say "Their public keys: $work/auth.pem, $work/sign.pem"
+}
+
+demo_certs() {
+  step "The person's two certificates, issued at enrolment"
+  run "$bin/splitkey-client" cert --state "$device" --purpose auth \
+    --out "$work/auth-cert.pem" || die "the device has no authentication certificate"
+  run "$bin/splitkey-client" cert --state "$device" --purpose sign \
+    --out "$work/sign-cert.pem" || die "the device has no signing certificate"
+  say "OpenSSL checks the chain to the CA:"
+  run openssl verify -CAfile "$work/ca.pem" "$work/auth-cert.pem" "$work/sign-cert.pem" ||
+    die "openssl verify did not accept the certificates"
+  say "Each holds the composite key n = n1*n2 - the same key the device computed:"
+  local p
+  for p in auth sign; do
+    openssl x509 -in "$work/$p-cert.pem" -noout -pubkey | openssl pkey -pubin -outform DER \
+      >"$work/$p-cert-key.der"
+    openssl pkey -pubin -in "$work/$p.pem" -outform DER >"$work/$p-key.der"
+    cmp -s "$work/$p-cert-key.der" "$work/$p-key.der" ||
+      die "the $p certificate does not hold the enrolled key"
+    say "  $p: $(openssl x509 -in "$work/$p-cert.pem" -noout -subject | sed 's/^subject=//')"
+  done
+  say "The signing certificate is qualified: nonRepudiation (critical), the QCP-n-qscd"
+  say "policy and the QC statements; the authentication one is for TLS client auth:"
+  openssl x509 -in "$work/sign-cert.pem" -noout -text >"$work/sign-cert.txt"
+  grep -E -A1 'Key Usage|Policy: 0\.4\.0' "$work/sign-cert.txt" |
+    grep -v -e '^--' -e qcStatements | sed 's/^ */     sign: /'
+  grep -q qcStatements "$work/sign-cert.txt" || die "the signing certificate has no QC statements"
+  say "  sign: qcStatements (QcCompliance, QcSSCD, QcType esign, QcPDS; OpenSSL prints them"
+  say "        as bytes: $work/sign-cert.txt)"
+  openssl x509 -in "$work/auth-cert.pem" -noout -text |
+    grep -E -A1 'Key Usage' | grep -v -- '^--' | sed 's/^ */     auth: /'
+  say "OpenSSL asks the OCSP responder (with a nonce) about the signing certificate:"
+  ocsp_status sign-cert good
+}
+
+# ocsp_status NAME EXPECTED: openssl ocsp for $work/NAME.pem; the answer must
+# contain "NAME.pem: EXPECTED".
+ocsp_status() {
+  printf '   $ %s\n' "openssl ocsp -url $ocsp_url -issuer $work/ca.pem -cert $work/$1.pem -CAfile $work/ca.pem -nonce"
+  openssl ocsp -url "$ocsp_url" -issuer "$work/ca.pem" -cert "$work/$1.pem" \
+    -CAfile "$work/ca.pem" -nonce >"$work/ocsp-$1.out" 2>&1 || true
+  show "$work/ocsp-$1.out"
+  grep -q "$1.pem: $2" "$work/ocsp-$1.out" || die "OCSP did not say $2"
+  grep -q "Response verify OK" "$work/ocsp-$1.out" || die "the OCSP response did not verify"
 }
 
 # rp_session NAME ARGS...: starts splitkey-rp in the background and waits
@@ -269,11 +360,16 @@ demo_rp_sign() {
   step "The bank asks for a signature on the contract (PIN2, $scheme, $hash)"
   rp_session rpsign sign --server "$url" --person "$person" --purpose sign \
     --in "$work/contract.txt" --out "$work/contract-rp.sig" --scheme "$scheme" --hash "$hash" \
-    --name "Demo Bank" --text "Agreement of sale, 350 EUR" --pub "$work/sign.pem" \
-    --cert-out "$work/sign-cert.pem"
+    --name "Demo Bank" --text "Agreement of sale, 350 EUR" \
+    --cert-out "$work/bank-cert.pem"
   device_approve sign "$server_dir/pin2" rpsign
-  say "OpenSSL checks the signature the bank received:"
-  run openssl dgst "-$hash" -verify "$work/sign.pem" -signature "$work/contract-rp.sig" \
+  say "The bank got the person's certificate with the signature:"
+  run cmp "$work/bank-cert.pem" "$work/sign-cert.pem" ||
+    die "the bank's certificate is not the person's"
+  say "OpenSSL checks the signature under the certificate's key:"
+  run openssl x509 -in "$work/bank-cert.pem" -noout -pubkey -out "$work/bank-cert-key.pem" ||
+    die "cannot read the certificate's key"
+  run openssl dgst "-$hash" -verify "$work/bank-cert-key.pem" -signature "$work/contract-rp.sig" \
     "${openssl_opts[@]}" "$work/contract.txt" || die "OpenSSL did not accept the signature"
 }
 
@@ -298,23 +394,56 @@ demo_wrong_pin() {
     die "signing with the right PIN failed"
 }
 
-demo_stop() {
-  step "Stop the server cleanly"
-  printf '   $ kill -TERM %s\n' "$server_pid"
-  kill -TERM "$server_pid"
+demo_revoke() {
+  step "The person revokes the signing key: its certificate is revoked at once"
+  say "splitkey-client revoke destroys the key at the server (authorised by PIN2); the"
+  say "server, as RA, asks the CA to revoke the certificate (cessationOfOperation)."
+  run "$bin/splitkey-client" revoke --state "$device" --purpose sign \
+    --pin-file "$server_dir/pin2" || die "revocation failed"
+  say "The OCSP responder's next answer:"
+  ocsp_status sign-cert revoked
+  grep -q "Reason: cessationOfOperation" "$work/ocsp-sign-cert.out" ||
+    die "OCSP gave another revocation reason"
+  say "The authentication certificate is still good:"
+  ocsp_status auth-cert good
+  say "A revoked key never signs again:"
   local st=0
-  wait "$server_pid" || st=$?
-  server_pid=
-  [ "$st" -eq 0 ] || die "the server exited with status $st"
-  say "It finished the requests in flight, closed the database and exited 0. Its last lines:"
+  printf '   $ %s\n' "$(cmdline "$bin/splitkey-client" sign --state "$device" --purpose sign \
+    --pin-file "$server_dir/pin2" --in "$work/contract.txt" --out "$work/never.sig")"
+  "$bin/splitkey-client" sign --state "$device" --purpose sign --pin-file "$server_dir/pin2" \
+    --in "$work/contract.txt" --out "$work/never.sig" >"$work/revoked.out" 2>&1 || st=$?
+  show "$work/revoked.out"
+  [ "$st" -eq 5 ] || die "signing with a revoked key gave exit $st, not 5"
+  say "Exit status 5 (key destroyed)."
+}
+
+# stop_bg NAME PIDVAR: SIGTERM, and the service must exit 0.
+stop_bg() {
+  local name=$1 var=$2 st=0
+  printf '   $ kill -TERM %s   (%s)\n' "${!var}" "$name"
+  kill -TERM "${!var}"
+  wait "${!var}" || st=$?
+  printf -v "$var" '%s' ""
+  [ "$st" -eq 0 ] || die "$name exited with status $st"
+}
+
+demo_stop() {
+  step "Stop the servers cleanly"
+  stop_bg "the share server" server_pid
+  stop_bg "the OCSP responder" ocsp_pid
+  stop_bg "the CA" ca_pid
+  say "Each finished the requests in flight and exited 0. The share server's last lines:"
   tail -n 3 "$work/server.log" | sed 's/^/     /'
+  say "The CA's audit log (every issuance and revocation, hash-chained) verifies:"
+  run "$bin/splitkey-ca" audit-verify --dir "$server_dir/ca" || die "the audit log is broken"
 }
 
 demo_summary() {
   step "Done"
   say "Documents were signed with RSA keys whose private exponent never existed in one"
-  say "place, a person approved a bank's requests on the device after comparing the"
-  say "verification code, and a standard verifier accepted every signature."
+  say "place, under ordinary certificates a CA issued at enrolment; a person approved a"
+  say "bank's requests on the device after comparing the verification code, a standard"
+  say "verifier accepted every signature and the chain, and OCSP followed the revocation."
   say "Files: $work/"
   say "Next: scripts/test.sh runs the whole test suite; $bin/splitkey-client --help and"
   say "$bin/splitkey-rp --help list the device and relying-party commands."
@@ -326,10 +455,13 @@ demo_document
 demo_sign_local
 demo_openssl_verify
 demo_tamper
+demo_ca
 demo_server
 demo_enrol
+demo_certs
 demo_rp_auth
 demo_rp_sign
 demo_wrong_pin
+demo_revoke
 demo_stop
 demo_summary

@@ -17,7 +17,12 @@
  *      (refused enrolment ...) rolls the transaction back instead, so a pool
  *      key taken for it goes back.
  *   3. Only after the commit succeeded is the reply handed to the loop; then
- *      the certificate hook runs for revocations and certificate requests.
+ *      the certificate hook runs for revocations and certificate requests,
+ *      and with a CA (srv->ca) the revocation is sent to it (ra.h).
+ *   A proof of possession with a CA takes two transactions: the first one
+ *   ends in a rollback and yields the signed CSR; the CA is asked with no
+ *   transaction open; the second one handles the same request again with
+ *   the certificate (or the CA's error) and commits as in 2.
  *   A store failure leaves nothing behind and is answered with the "SKE1"
  *   frame.  Every unsealed record, pool key and secret is wiped on every
  *   path.
@@ -41,12 +46,14 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "ra.h"
 #include "splitkey/splitkey.h"
 
 #define KEY_BLOB_MAGIC "SKK1"
 #define SECRETS_MAX 8192u
 #define PLAIN_MAX (8u + SK_MAX_RECORD_LEN + SECRETS_MAX)
 #define STORE_ATTEMPTS 8u
+#define N_MAX 1024u /* the composite modulus of the largest profile, bytes */
 #define POOL_REFILL_ATTEMPTS 3
 
 /* Envelope message types (proto/splitkey.proto, MsgType) the handler
@@ -216,6 +223,19 @@ typedef struct hreq {
     int has_key_id;
     uint8_t key_id[SK_KEY_ID_LEN];
     int pool_empty;
+    /* the registration authority: pass 1 of a proof of possession asks for a
+     * certificate (need_cert, with the CSR and what the CA checks it
+     * against); pass 2 hands in the certificate or the CA's error */
+    int need_cert;
+    uint8_t *csr;
+    size_t csr_len;
+    uint8_t n[N_MAX];
+    size_t n_len;
+    char subject[SK_MAX_SUBJECT_LEN + 1];
+    sk_purpose purpose;
+    uint8_t *cert;
+    size_t cert_len;
+    int ca_error;
 } hreq;
 
 static void hreq_drop_reply(hreq *h)
@@ -317,6 +337,8 @@ static int log_events(sk_store *st, sk_store_txn *txn, const hreq *h, const sk_k
         EV(SK_EV_REVOKE_CERT, sk_server_result_revoke_reason(res));
     if (eff & SK_EFFECT_CERT_REQUEST)
         EV(SK_EV_CERT_REQUEST, 0);
+    if (eff & SK_EFFECT_CERT_STORED)
+        EV(SK_EV_CERT_STORED, 0);
     if (h->route.msg_type == MSG_OTP_REFRESH && status == SK_OK && nk != NULL)
         EV(SK_EV_OTP_REFRESHED, 0);
 #undef EV
@@ -457,6 +479,34 @@ static int persist(sk_store *st, sk_store_txn *txn, hreq *h, const sk_server_res
     return rc;
 }
 
+/* Pass 1 of a proof of possession with a CA: keep what the CA needs. */
+static int take_cert_request(hreq *h, const sk_key_rec *key, const sk_server_result *res)
+{
+    size_t len = 0;
+    const uint8_t *csr = sk_server_result_csr(res, &len);
+    sk_pubkey *pub = NULL;
+    if (csr == NULL || key == NULL)
+        return SK_ERR_INTERNAL;
+    int rc = sk_key_rec_pubkey(key, &pub);
+    if (rc == SK_OK) {
+        h->n_len = (sk_pubkey_bits(pub) + 7) / 8;
+        rc = h->n_len <= sizeof h->n ? sk_pubkey_modulus(pub, h->n, h->n_len) : SK_ERR_INTERNAL;
+    }
+    sk_pubkey_free(pub);
+    if (rc != SK_OK)
+        return rc == SK_ERR_NOMEM ? rc : SK_ERR_INTERNAL;
+    free(h->csr);
+    h->csr = malloc(len);
+    if (h->csr == NULL)
+        return SK_ERR_NOMEM;
+    memcpy(h->csr, csr, len);
+    h->csr_len = len;
+    snprintf(h->subject, sizeof h->subject, "%s", sk_key_rec_subject(key));
+    h->purpose = sk_key_rec_purpose(key);
+    h->need_cert = 1;
+    return SK_OK;
+}
+
 /* One attempt of a device request (an sk_store_step). */
 static int step_device(sk_store *st, sk_store_txn *txn, void *arg)
 {
@@ -480,7 +530,12 @@ static int step_device(sk_store *st, sk_store_txn *txn, void *arg)
     in.identity = srv->ident;
     in.policy = &h->policy;
     in.now = h->now;
+    in.ca_mode = srv->ca != NULL;
+    in.certificate = h->cert;
+    in.certificate_len = h->cert_len;
+    in.ca_error = h->ca_error;
     h->pool_empty = 0;
+    h->need_cert = 0;
 
     if (h->route.kind == SK_ROUTE_ENROL_INIT) {
         if (h->route.has_token_id) {
@@ -527,6 +582,15 @@ static int step_device(sk_store *st, sk_store_txn *txn, void *arg)
     rc = sk_server_handle_device(&res, &in, h->msg, h->len);
     if (rc != SK_OK) {
         rc = rc == SK_ERR_NOMEM ? rc : SK_ERR_INTERNAL;
+        goto out;
+    }
+    if ((sk_server_result_effects(res) & SK_EFFECT_CERT_REQUEST) &&
+        sk_server_result_status(res) == SK_ERR_PENDING && sk_server_result_key(res) == NULL) {
+        /* Nothing is stored before the CA has answered (outside any
+         * transaction); the request is handled again then. */
+        rc = take_cert_request(h, key, res);
+        if (rc == SK_OK)
+            rc = STEP_NO_COMMIT;
         goto out;
     }
     rc = keep_reply(h, res);
@@ -662,6 +726,46 @@ void sk_share_ca_hook_log(void *ctx, const char *ca_url, const uint8_t *key_id, 
                       ca_url ? ca_url : "");
 }
 
+/* Revokes a certificate the CA issued but the key did not keep (the second
+ * pass did not store it), so that no certificate exists for a key that is
+ * not active with it. */
+static void revoke_unused(sk_share_server *srv, const uint8_t *der, size_t len)
+{
+    sk_cert *cert = NULL;
+    sk_serial serial;
+    char hex[2 * SK_SERIAL_MAX_LEN + 1] = "?";
+    int rc = sk_cert_parse(&cert, der, len);
+    if (rc == SK_OK)
+        rc = sk_cert_serial(cert, &serial);
+    sk_cert_free(cert);
+    if (rc == SK_OK && sk_serial_to_hex(hex, sizeof hex, &serial) != SK_OK)
+        hex[0] = '?', hex[1] = '\0';
+    if (rc == SK_OK)
+        rc = sk_ca_client_revoke(srv->ca, NULL, NULL, &serial, SK_REASON_SUPERSEDED);
+    if (rc == SK_OK)
+        sk_log_notice("certificate %s was issued but not stored; revoked (superseded)", hex);
+    else
+        sk_log_error("certificate %s was issued but not stored, and revoking it failed: %s; "
+                     "revoke it with 'splitkey-ca revoke'",
+                     hex, sk_strerror(rc));
+}
+
+/* Pass 2 of a proof of possession with a CA: ask the CA (outside any
+ * transaction), then handle the request again with the certificate or the
+ * CA's error. */
+static int ra_pass(sk_share_server *srv, hreq *h)
+{
+    int irc = sk_share_ra_issue(srv->ca, &h->cert, &h->cert_len, h->purpose, h->csr, h->csr_len,
+                                h->subject, h->n, h->n_len);
+    h->ca_error = irc == SK_OK ? 0 : irc;
+    int rc = sk_store_run(srv->store, STORE_ATTEMPTS, step_device, h);
+    if (rc == STEP_NO_COMMIT && h->need_cert)
+        rc = SK_ERR_INTERNAL; /* a second pass never asks again */
+    if (h->cert != NULL && !(rc == SK_OK && (h->effects & SK_EFFECT_CERT_STORED)))
+        revoke_unused(srv, h->cert, h->cert_len);
+    return rc;
+}
+
 static sk_req_kind device_kind(uint32_t msg_type)
 {
     switch (msg_type) {
@@ -700,6 +804,59 @@ static sk_req_kind rp_kind(sk_route_kind kind)
     default:
         return SK_REQ_UNKNOWN;
     }
+}
+
+typedef struct certq {
+    sk_share_server *srv;
+    const uint8_t *key_id;
+    uint8_t *der;
+    size_t len;
+} certq;
+
+static int step_certificate(sk_store *st, sk_store_txn *txn, void *arg)
+{
+    certq *q = arg;
+    sk_key_record row;
+    sk_key_rec *rec = NULL;
+    memset(&row, 0, sizeof row);
+    free(q->der);
+    q->der = NULL;
+    q->len = 0;
+    int rc = sk_store_key_get(st, txn, &row, q->key_id);
+    if (rc == SK_OK)
+        rc = key_blob_open(q->srv->master, &row, 0, &rec);
+    if (rc == SK_OK) {
+        size_t len = 0;
+        const uint8_t *der = sk_key_rec_certificate(rec, &len);
+        if (der != NULL) {
+            q->der = malloc(len);
+            if (q->der == NULL) {
+                rc = SK_ERR_NOMEM;
+            } else {
+                memcpy(q->der, der, len);
+                q->len = len;
+            }
+        }
+    }
+    sk_key_rec_free(rec);
+    sk_key_record_clear(&row);
+    return rc == SK_OK ? STEP_NO_COMMIT : rc; /* read only */
+}
+
+int sk_share_key_certificate(sk_share_server *srv, const uint8_t *key_id, uint8_t **der,
+                             size_t *len)
+{
+    certq q = {.srv = srv, .key_id = key_id};
+    *der = NULL;
+    *len = 0;
+    int rc = sk_store_run(srv->store, STORE_ATTEMPTS, step_certificate, &q);
+    if (rc == STEP_NO_COMMIT) {
+        *der = q.der;
+        *len = q.len;
+        return SK_OK;
+    }
+    free(q.der);
+    return rc;
 }
 
 int sk_share_cleanup(sk_share_server *srv, uint64_t now, size_t *keys_deleted,
@@ -771,6 +928,10 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
     h.len = req_len - SK_FRAME_TAG_LEN;
     h.now = now_s(srv);
     sk_server_policy_default(&h.policy);
+    if (srv->lock1_s != 0)
+        h.policy.lock1_seconds = srv->lock1_s;
+    if (srv->lock2_s != 0)
+        h.policy.lock2_seconds = srv->lock2_s;
     h.policy.open_enrolment = srv->open_enrolment;
     h.policy.session_seconds = srv->session_ttl_s ? srv->session_ttl_s : 120u;
 
@@ -816,6 +977,12 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
             break;
         }
     }
+    if (rc == STEP_NO_COMMIT && h.need_cert)
+        rc = ra_pass(srv, &h);
+    free(h.csr);
+    h.csr = NULL;
+    free(h.cert);
+    h.cert = NULL;
     if (rc != SK_OK && rc != STEP_NO_COMMIT) {
         if (h.pool_empty && rc == SK_ERR_NOT_FOUND)
             rc = SK_ERR_STORE; /* the pool stayed empty */
@@ -832,6 +999,10 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
             hook(srv->ca_hook_ctx, srv->ca_url, kid, 1, h.revoke_reason);
         if (h.effects & SK_EFFECT_CERT_REQUEST)
             hook(srv->ca_hook_ctx, srv->ca_url, kid, 0, 0);
+        /* As the RA: revoke now; a revocation the CA misses stays due in the
+         * event log and sk_share_ra_retry() asks again. */
+        if ((h.effects & SK_EFFECT_REVOKE_CERT) && srv->ca != NULL)
+            (void)sk_share_ra_revoke(srv, kid, h.revoke_reason, h.now);
         if ((h.effects & SK_EFFECT_POOL_KEY_USED) && srv->pool != NULL)
             sk_pool_filler_kick(srv->pool);
     }

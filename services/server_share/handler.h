@@ -14,7 +14,11 @@
  * Every request runs in one store transaction (sk_store_run): load the
  * records, unseal the secrets, call the server role, store the new records
  * (compare-and-swap on their version), the session, the used token and the
- * events, commit, and only then hand the reply to the loop (SPEC 3.5).
+ * events, commit, and only then hand the reply to the loop (SPEC 3.5).  The
+ * one exception is the approval of a proof of possession on a server with a
+ * CA: a first transaction stores nothing and yields the signed CSR, the CA
+ * is asked outside any transaction, and a second one commits the result
+ * with the certificate or the CA's error (ra.h).
  */
 #ifndef SK_HANDLER_H
 #define SK_HANDLER_H
@@ -47,18 +51,24 @@ enum sk_share_event {
     SK_EV_DESTROYED = 8,        /* detail: sk_destroy_reason */
     SK_EV_CLONE_DETECTED = 9,
     SK_EV_REVOKE_CERT = 10,     /* revoke the certificate; detail: CRLReason */
-    SK_EV_CERT_REQUEST = 11,    /* hand the CSR to the CA */
+    SK_EV_CERT_REQUEST = 11,    /* without a CA: activated without a certificate */
     SK_EV_SESSION_REFUSED = 12,
     SK_EV_SESSION_EXPIRED = 13,
     SK_EV_OTP_REFRESHED = 14,
     SK_EV_TOKEN_USED = 15,
     SK_EV_ENROLLING_PURGED = 16, /* no key; detail: how many abandoned enrolments */
-    SK_EV_SESSIONS_PURGED = 17   /* no key; detail: how many sessions */
+    SK_EV_SESSIONS_PURGED = 17,  /* no key; detail: how many sessions */
+    SK_EV_CERT_STORED = 18,      /* the CA's certificate stored with the key (RA) */
+    SK_EV_CERT_REVOKED = 19      /* the CA confirmed a revocation asked for by
+                                    SK_EV_REVOKE_CERT; detail: CRLReason, -1 when
+                                    the key had no certificate to revoke, -2 when it
+                                    cannot be revoked from here (logged) */
 };
 
 /* The certificate hook: called after a commit that recorded a revocation
- * (SK_EV_REVOKE_CERT) or a certificate request (SK_EV_CERT_REQUEST) for
- * key_id.  crl_reason is the RFC 5280 reason for a revocation, 0 for a
+ * (SK_EV_REVOKE_CERT) or, without a CA, a certificate request
+ * (SK_EV_CERT_REQUEST) for key_id.  With a CA (srv->ca) the handler itself
+ * asks the CA to revoke after the hook ran (ra.h).  crl_reason is the RFC 5280 reason for a revocation, 0 for a
  * request.  The event log already holds the effect, so a hook that fails may
  * be retried later from the log; the hook must not block for long. */
 typedef void (*sk_share_ca_hook)(void *ctx, const char *ca_url, const uint8_t *key_id,
@@ -76,7 +86,9 @@ typedef struct sk_share_server {
     const sk_master_key *master;
     const sk_server_ident *ident; /* the protocol identity (sk_share_ident_load) */
     sk_pool_filler *pool;         /* may be NULL */
-    const char *ca_url;           /* NULL: activate keys without a certificate */
+    const char *ca_url;           /* the CA's URL, for the logs (NULL: none) */
+    struct sk_ca_client *ca;      /* the registration-authority client (ra.h); NULL:
+                                     activate keys without a certificate */
     sk_share_ca_hook ca_hook;     /* NULL: sk_share_ca_hook_log */
     void *ca_hook_ctx;
     bool open_enrolment;
@@ -85,7 +97,10 @@ typedef struct sk_share_server {
     unsigned session_keep_s;      /* finished sessions kept this long after expiry (0: 3600) */
     unsigned cleanup_every_s;     /* clean-up at most this often (0: 60) */
     uint64_t (*clock)(void);      /* Unix seconds; NULL: the system clock (tests inject one) */
+    unsigned lock1_s, lock2_s;    /* time-lock durations (0: 3 h and 24 h, SPEC 3.3) */
     atomic_uint_least64_t last_cleanup; /* internal; zero-initialise */
+    atomic_int_least64_t ra_done_seq;   /* internal (ra.c): revocations up to this event
+                                           are confirmed; zero-initialise */
 } sk_share_server;
 
 /* Builds the protocol identity from the files' secrets (identity.h). */
@@ -97,6 +112,13 @@ int sk_share_ident_load(sk_server_ident **out, const sk_server_identity *id);
  * error with *reply NULL (the loop then sends the "SKE1" frame). */
 int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **reply,
                     size_t *reply_len);
+
+/* The certificate stored with a key (DER, malloc'd; the caller frees it), read
+ * in a transaction of its own without the secrets.  *der is NULL and *len 0
+ * when the key has none.  Returns SK_OK, SK_ERR_NOT_FOUND (no such key) or a
+ * store error. */
+int sk_share_key_certificate(sk_share_server *srv, const uint8_t *key_id, uint8_t **der,
+                             size_t *len);
 
 /* Runs the clean-up now: deletes ENROLLING keys older than enrolling_ttl_s
  * and sessions that expired more than session_keep_s ago, and logs an event

@@ -3,7 +3,7 @@
  *
  *   splitkey-server init --dir DIR
  *   splitkey-server run --dir DIR --listen URL [--db sqlite:PATH]
- *       [--ca URL] [--open-enrolment] [--workers N] ...
+ *       [--ca URL [--ca-cert FILE]] [--open-enrolment] [--workers N] ...
  *   splitkey-server token --dir DIR --subject "..." --purpose auth|sign
  *
  * Exit status: 0 success (and after SIGTERM/SIGINT), 2 usage or
@@ -22,6 +22,7 @@
 #include "identity.h"
 #include "log.h"
 #include "pool.h"
+#include "ra.h"
 #include "rep_server.h"
 #include "seal.h"
 #include "signals.h"
@@ -100,9 +101,10 @@ static int cmd_init(int argc, char **argv)
 /* ------------------------------------------------------------------- run */
 
 struct run_options {
-    char *dir, *config, *listen, *db, *ca, *pool_profiles, *ready_file;
+    char *dir, *config, *listen, *db, *ca, *ca_cert, *pool_profiles, *ready_file;
     bool open_enrolment;
     unsigned workers, pool_size, max_request, session_ttl, enrolling_ttl, session_keep;
+    unsigned ca_timeout_ms, ca_retry_every, lock1_seconds, lock2_seconds;
 };
 
 /* Parses "4K,6K" into profiles. */
@@ -185,7 +187,9 @@ static void run_usage(const sk_opt *opts)
 static int cmd_run(int argc, char **argv)
 {
     struct run_options o = {.workers = 0, .pool_size = 4, .max_request = 64 * 1024,
-                            .session_ttl = 120, .enrolling_ttl = 600, .session_keep = 3600};
+                            .session_ttl = 120, .enrolling_ttl = 600, .session_keep = 3600,
+                            .ca_timeout_ms = 5000, .ca_retry_every = 30,
+                            .lock1_seconds = 3 * 3600, .lock2_seconds = 24 * 3600};
     char default_profiles[] = "6K";
     o.pool_profiles = default_profiles;
     sk_opt opts[] = {
@@ -199,7 +203,22 @@ static int cmd_run(int argc, char **argv)
         {.name = "db", .type = SK_OPT_STRING, .value = &o.db, .arg = "URI",
          .help = "store: sqlite:PATH (default sqlite:DIR/server.db)"},
         {.name = "ca", .type = SK_OPT_URL, .value = &o.ca, .arg = "URL",
-         .help = "CA issuer; without it keys activate without a certificate"},
+         .help = "the CA issuer (splitkey-ca run) this server is an RA of; "
+                 "without it keys activate without a certificate"},
+        {.name = "ca-cert", .type = SK_OPT_FILE, .value = &o.ca_cert, .arg = "FILE",
+         .help = "the CA certificate (PEM or DER): issued certificates must "
+                 "chain to it (strongly advised with --ca)"},
+        {.name = "ca-timeout", .type = SK_OPT_UINT, .value = &o.ca_timeout_ms, .min = 100,
+         .max = 120000, .arg = "MS", .help = "wait at most this long for the CA (default 5000)"},
+        {.name = "ca-retry-every", .type = SK_OPT_UINT, .value = &o.ca_retry_every, .min = 1,
+         .max = 86400, .arg = "SECONDS",
+         .help = "retry revocations the CA has not confirmed this often (default 30)"},
+        {.name = "lock1-seconds", .type = SK_OPT_UINT, .value = &o.lock1_seconds, .min = 1,
+         .max = 30u * 86400u, .arg = "SECONDS",
+         .help = "time lock after 3 wrong PINs (default 10800)"},
+        {.name = "lock2-seconds", .type = SK_OPT_UINT, .value = &o.lock2_seconds, .min = 1,
+         .max = 30u * 86400u, .arg = "SECONDS",
+         .help = "time lock after 6 wrong PINs (default 86400)"},
         {.name = "open-enrolment", .type = SK_OPT_BOOL, .value = &o.open_enrolment,
          .help = "accept enrolments without a registration token (development)"},
         {.name = "workers", .type = SK_OPT_UINT, .value = &o.workers, .min = 0, .max = 256,
@@ -233,6 +252,10 @@ static int cmd_run(int argc, char **argv)
     sk_store *store = NULL;
     sk_pool_filler *pool = NULL;
     sk_rep_server *srv = NULL;
+    sk_ca_client *ca = NULL;
+    sk_share_ra_retrier *retrier = NULL;
+    uint8_t *ca_cert = NULL;
+    size_t ca_cert_len = 0;
 
     rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
     if (rc == SK_SVC_HELP) {
@@ -308,6 +331,32 @@ static int cmd_run(int argc, char **argv)
         goto config_error;
     }
 
+    if (o.ca_cert != NULL && o.ca == NULL) {
+        snprintf(err, sizeof err, "--ca-cert needs --ca");
+        goto config_error;
+    }
+    if (o.ca != NULL) {
+        if (o.ca_cert != NULL) {
+            rc = sk_file_read(&ca_cert, &ca_cert_len, o.ca_cert, 64 * 1024, 0);
+            if (rc != SK_OK) {
+                snprintf(err, sizeof err, "--ca-cert %s: %s", o.ca_cert, sk_svc_strerror(rc));
+                goto config_error;
+            }
+        }
+        rc = sk_ca_client_open(&ca, o.ca, identity->sign_secret, ca_cert, ca_cert_len,
+                               o.ca_timeout_ms);
+        if (rc != SK_OK) {
+            snprintf(err, sizeof err, "--ca %s%s%s: %s", o.ca, o.ca_cert ? " --ca-cert " : "",
+                     o.ca_cert ? o.ca_cert : "",
+                     rc == SK_ERR_CERT ? "the CA certificate does not parse"
+                                       : sk_svc_strerror(rc));
+            goto config_error;
+        }
+        if (o.ca_cert == NULL)
+            sk_log_notice("--ca without --ca-cert: issued certificates are checked for the "
+                          "key only, not for the issuer");
+    }
+
     rc = sk_store_open(&store, db_uri);
     if (rc != SK_OK) {
         fprintf(stderr, PROG ": cannot open the store %s: %s\n", db_uri, sk_strerror(rc));
@@ -332,13 +381,30 @@ static int cmd_run(int argc, char **argv)
         .ident = ident,
         .pool = pool,
         .ca_url = o.ca,
+        .ca = ca,
         .ca_hook = sk_share_ca_hook_log,
+        .lock1_s = o.lock1_seconds,
+        .lock2_s = o.lock2_seconds,
         .open_enrolment = o.open_enrolment,
         .session_ttl_s = o.session_ttl,
         .enrolling_ttl_s = o.enrolling_ttl,
         .session_keep_s = o.session_keep,
     };
     atomic_init(&share.last_cleanup, 0);
+    atomic_init(&share.ra_done_seq, 0);
+    if (o.lock1_seconds > o.lock2_seconds) {
+        snprintf(err, sizeof err, "--lock1-seconds must not exceed --lock2-seconds");
+        goto config_error;
+    }
+    if (ca != NULL) {
+        /* Revocations the CA has not confirmed (from before a crash, or while
+         * it was down) are asked again at once and then periodically. */
+        rc = sk_share_ra_retry_start(&retrier, &share, o.ca_retry_every);
+        if (rc != SK_OK) {
+            fprintf(stderr, PROG ": cannot start the revocation retry: %s\n", sk_strerror(rc));
+            goto out;
+        }
+    }
     sk_rep_config rcfg = {
         .url = o.listen,
         .workers = o.workers,
@@ -382,6 +448,9 @@ config_error:
     exit_code = 2;
 out:
     sk_rep_server_stop(srv); /* no request in flight after this */
+    sk_share_ra_retry_stop(retrier);
+    sk_ca_client_close(ca);
+    sk_file_free(ca_cert, ca_cert_len);
     sk_pool_filler_stop(pool);
     sk_store_close(store);
     sk_server_ident_free(ident);

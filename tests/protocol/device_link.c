@@ -39,6 +39,7 @@ int main(void)
         (fn)sk_device_session_scheme,
         (fn)sk_device_session_free,
         (fn)sk_device_session_create,
+        (fn)sk_device_pop_create,
         (fn)sk_device_fetch,
         (fn)sk_device_refuse,
         (fn)sk_device_approve,

@@ -118,7 +118,7 @@ static void test_default_policy(void)
     CHECK(st.destroy_reason == SK_DESTROY_LOCKOUT);
     CHECK(w->effects & SK_EFFECT_REVOKE_CERT);
     CHECK(w->effects & SK_EFFECT_DELETE_SECRETS);
-    CHECK(w->revoke_reason == SK_CRL_REASON_KEY_COMPROMISE);
+    CHECK(w->revoke_reason == SK_CRL_REASON_CESSATION_OF_OPERATION);
     CHECK(sk_device_key_state(key) == SK_KEY_DESTROYED);
     server_status(w, key, &st);
     CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_LOCKOUT);

@@ -162,6 +162,11 @@ int world_device(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, s
     in.identity = w->id;
     in.policy = &w->policy;
     in.now = w->now;
+    in.ca_mode = w->ca_mode;
+    in.certificate = w->certificate;
+    in.certificate_len = w->certificate_len;
+    in.ca_error = w->ca_error;
+    w->csr_len = 0;
     rc = sk_server_peek_device(&info, w->id, NULL, req, req_len);
     if (rc != SK_OK) {
         /* Unroutable: the service answers with a plain error. */
@@ -210,6 +215,12 @@ int world_device(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, s
     }
     rc = sk_server_handle_device(&res, &in, req, req_len);
     if (rc == SK_OK) {
+        size_t csr_len = 0;
+        const uint8_t *csr = sk_server_result_csr(res, &csr_len);
+        if (csr != NULL && csr_len <= sizeof w->csr) {
+            memcpy(w->csr, csr, csr_len);
+            w->csr_len = csr_len;
+        }
         store(w, res, rec, sess);
         if ((w->effects & SK_EFFECT_TOKEN_USED) && w->nused_tokens < 16)
             memcpy(w->used_tokens[w->nused_tokens++], info.token_id, 16);

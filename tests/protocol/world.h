@@ -49,6 +49,14 @@ typedef struct world {
     int status;
     bool stored_key;
     bool stored_session;
+    /* a server with a CA (sk_server_input.ca_mode): what the next request
+     * hands in, and the CSR the last one asked a certificate for */
+    int ca_mode;
+    const uint8_t *certificate;
+    size_t certificate_len;
+    int ca_error;
+    uint8_t csr[8192];
+    size_t csr_len;
 } world;
 
 world *world_new(void);

@@ -223,13 +223,33 @@ SK_API void sk_device_session_free(sk_device_session *session);
  * be destroyed) or SK_ERR_PROTO_STATE (another request is in flight). */
 
 /* A device-initiated session over a digest: the proof-of-possession signature
- * of a PENDING key (the CSR's digest) or a local signature.  display_text may
- * be NULL. */
+ * of a PENDING key (the CSR's digest; see sk_device_pop_create()) or a local
+ * signature.  display_text may be NULL. */
 SK_API SK_WARN_UNUSED int sk_device_session_create(sk_device_key *key, uint8_t *msg, size_t cap,
                                                    size_t *written, uint64_t now,
                                                    const uint8_t *digest, size_t digest_len,
                                                    sk_hash hash, sk_scheme scheme,
                                                    const char *display_text) SK_NONNULL(1, 2, 4, 6);
+
+/* The proof-of-possession session of a PENDING key (SPEC 3.2 step 3): builds
+ * the PKCS#10 CertificationRequestInfo for n with the registered subject
+ * (sk_device_key_subject(), which must be a person subject: C, SN, GN,
+ * serialNumber) and writes a SessionCreate over its digest (hash; scheme
+ * RSASSA-PKCS1-v1_5) that carries it.  The server checks that the request
+ * is for exactly n and the registered subject, and once the signature is
+ * made it assembles the signed request and hands it to the CA (when it runs
+ * with one); the certificate then comes back in the sign reply.
+ * sk_device_session_create() with the same digest does the same (it
+ * attaches the request whenever a PENDING key's digest is this one).
+ * digest (out, may be NULL) receives digest_len = hash length bytes, for
+ * an app that also wants to finish the CSR itself (sk_csr_tbs_finish()).
+ * Returns SK_OK, SK_ERR_PROTO_STATE (the key is not PENDING), SK_ERR_PKI
+ * (the subject is not a person subject), the errors of
+ * sk_device_session_create(). */
+SK_API SK_WARN_UNUSED int sk_device_pop_create(sk_device_key *key, uint8_t *msg, size_t cap,
+                                               size_t *written, uint64_t now, sk_hash hash,
+                                               const char *display_text, uint8_t *digest,
+                                               size_t digest_len) SK_NONNULL(1, 2, 4);
 
 /* Asks for the session waiting for this key, if any. */
 SK_API SK_WARN_UNUSED int sk_device_fetch(sk_device_key *key, uint8_t *msg, size_t cap,

@@ -154,6 +154,9 @@ SK_API SK_WARN_UNUSED int sk_key_rec_pubkey(const sk_key_rec *rec, sk_pubkey **o
 SK_API SK_WARN_UNUSED int sk_key_rec_set_certificate(sk_key_rec **out, const sk_key_rec *rec,
                                                      const uint8_t *der, size_t der_len)
     SK_NONNULL(1, 2, 3);
+/* The key's certificate (DER, a pointer into rec), or NULL with *len 0. */
+SK_API const uint8_t *sk_key_rec_certificate(const sk_key_rec *rec, size_t *len)
+    SK_NONNULL(1, 2);
 SK_API void sk_key_rec_free(sk_key_rec *rec);
 
 /* A signing session (SPEC 3.3). */
@@ -247,6 +250,26 @@ typedef struct sk_server_input {
     int token_used;      /* ENROL_INIT: the token id was seen before */
     sk_random_fn random; /* NULL: the system CSPRNG */
     void *random_ctx;
+    /* The registration authority (SPEC 3.2 step 3).  ca_mode non-zero: the
+     * server has a CA, so a proof-of-possession session must carry the CSR
+     * for n and the registered subject, and completes only with a
+     * certificate, in two passes over the same request:
+     *   1. certificate NULL, ca_error 0: when the PIN and OTP checks pass the
+     *      result has status SK_ERR_PENDING, effect SK_EFFECT_CERT_REQUEST,
+     *      the signed CSR (sk_server_result_csr()), no reply and no records:
+     *      store nothing, ask the CA, then handle the same request again;
+     *   2. certificate = the CA's DER: it must hold n; it is stored with the
+     *      key (SK_EFFECT_CERT_STORED), the key becomes ACTIVE and the sign
+     *      reply carries it.  Or ca_error = SK_ERR_CA_UNAVAILABLE or
+     *      SK_ERR_CA_REFUSED: the device gets that error, the key stays
+     *      PENDING, the session stays open and the OTP is not rotated, so
+     *      the device can approve again later.
+     * ca_mode 0: the proof of possession activates the key at once with
+     * the effect SK_EFFECT_CERT_REQUEST (a note for the caller). */
+    int ca_mode;
+    const uint8_t *certificate; /* pass 2: the CA's certificate (DER), or NULL */
+    size_t certificate_len;
+    int ca_error; /* pass 2: SK_ERR_CA_UNAVAILABLE or SK_ERR_CA_REFUSED, or 0 */
 } sk_server_input;
 
 /* Effects the caller performs in the same transaction as storing the records. */
@@ -256,10 +279,13 @@ typedef struct sk_server_input {
 #define SK_EFFECT_NEW_SESSION 0x08u    /* insert the session record */
 #define SK_EFFECT_REVOKE_CERT 0x10u    /* revoke the key's certificate (reason below) */
 #define SK_EFFECT_DELETE_SECRETS 0x20u /* delete the sealed ds and server key */
-/* proof of possession done: hand the CSR to the CA (the certificate hook) */
+/* proof of possession signed: without ca_mode a note (the key is active);
+ * with ca_mode the request for the certificate (see sk_server_input) */
 #define SK_EFFECT_CERT_REQUEST 0x40u
 /* the secrets changed: seal and store them */
 #define SK_EFFECT_STORE_SECRETS 0x80u
+/* ca_mode: the certificate passed in is stored with the now ACTIVE key */
+#define SK_EFFECT_CERT_STORED 0x100u
 
 /* RFC 5280 CRLReason values used in revocation effects. */
 #define SK_CRL_REASON_KEY_COMPROMISE 1
@@ -302,6 +328,11 @@ SK_API int sk_server_result_status(const sk_server_result *res) SK_NONNULL(1);
 /* SK_EFFECT_* bits, and the CRLReason of SK_EFFECT_REVOKE_CERT. */
 SK_API unsigned sk_server_result_effects(const sk_server_result *res) SK_NONNULL(1);
 SK_API int sk_server_result_revoke_reason(const sk_server_result *res) SK_NONNULL(1);
+/* With SK_EFFECT_CERT_REQUEST in ca_mode: the signed PKCS#10 request (DER)
+ * to send to the CA; NULL (and *len 0) otherwise.  Valid until the result
+ * is freed.  Not verified here: the CA checks the proof of possession. */
+SK_API const uint8_t *sk_server_result_csr(const sk_server_result *res, size_t *len)
+    SK_NONNULL(1, 2);
 /* Frees the result and everything it holds (wiped); accepts NULL. */
 SK_API void sk_server_result_free(sk_server_result *res);
 

@@ -115,6 +115,8 @@ typedef enum sk_error {
     SK_ERR_BAD_SIGNATURE = -74,  /* server returned a signature that fails under n */
     SK_ERR_LIMIT = -75,          /* a field exceeds its size limit */
     SK_ERR_PENDING = -76,        /* result not ready yet */
+    SK_ERR_CA_UNAVAILABLE = -77, /* the CA did not answer: key still pending, retry later */
+    SK_ERR_CA_REFUSED = -78,     /* the CA refused the certificate request; key still pending */
 
     /* PKI: -100 .. -119 */
     SK_ERR_PKI = -100,

@@ -43,6 +43,10 @@ const char *sk_strerror(int err)
     case SK_ERR_BAD_SIGNATURE: return "server returned a signature that does not verify";
     case SK_ERR_LIMIT: return "field exceeds its size limit";
     case SK_ERR_PENDING: return "result not ready yet";
+    case SK_ERR_CA_UNAVAILABLE:
+        return "certificate authority unavailable; the key stays pending, try again later";
+    case SK_ERR_CA_REFUSED:
+        return "certificate authority refused the request; the key stays pending";
     case SK_ERR_PKI: return "PKI error";
     case SK_ERR_CSR: return "malformed or unverifiable certificate request";
     case SK_ERR_CERT: return "malformed certificate";

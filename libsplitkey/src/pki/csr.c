@@ -89,6 +89,43 @@ int sk_csr_tbs_digest(const sk_csr_tbs *tbs, uint8_t *digest, size_t digest_len)
     return sk_hash_compute(tbs->hash, digest, tbs->cri.p, tbs->cri.len);
 }
 
+const uint8_t *pki_csr_tbs_info(const sk_csr_tbs *tbs, size_t *len)
+{
+    *len = tbs->cri.len;
+    return tbs->cri.p;
+}
+
+int pki_csr_assemble(uint8_t *out, size_t cap, size_t *written, const uint8_t *cri,
+                     size_t cri_len, sk_hash hash, const uint8_t *sig, size_t sig_len)
+{
+    if (written == NULL)
+        return SK_ERR_ARG;
+    *written = 0;
+    if (cri == NULL || cri_len == 0 || sig == NULL || sig_len == 0 ||
+        sig_len > SK_MAX_SIG_LEN * 2)
+        return SK_ERR_ARG;
+    const char *oid = pki_csr_sig_oid(hash);
+    if (oid == NULL)
+        return SK_ERR_HASH;
+    der d;
+    pki_der_init(&d);
+    size_t s = pki_der_open(&d, 0x30);
+    pki_der_raw(&d, cri, cri_len);
+    size_t a = pki_der_open(&d, 0x30);
+    pki_der_oid(&d, oid);
+    pki_der_null(&d);
+    pki_der_close(&d, a);
+    size_t b = pki_der_open(&d, MBEDTLS_ASN1_BIT_STRING);
+    static const uint8_t unused = 0;
+    pki_der_raw(&d, &unused, 1);
+    pki_der_raw(&d, sig, sig_len);
+    pki_der_close(&d, b);
+    pki_der_close(&d, s);
+    int rc = d.err != SK_OK ? d.err : pki_der_output(&d, out, cap, written);
+    pki_der_free(&d);
+    return rc;
+}
+
 int sk_csr_tbs_finish(const sk_csr_tbs *tbs, uint8_t *out, size_t cap, size_t *written,
                       const uint8_t *sig, size_t sig_len)
 {
@@ -105,23 +142,7 @@ int sk_csr_tbs_finish(const sk_csr_tbs *tbs, uint8_t *out, size_t cap, size_t *w
     rc = sk_verify(tbs->key, SK_SCHEME_PKCS1, tbs->hash, digest, hl, sig, sig_len);
     if (rc != SK_OK)
         return SK_ERR_VERIFY;
-    der d;
-    pki_der_init(&d);
-    size_t s = pki_der_open(&d, 0x30);
-    pki_der_raw(&d, tbs->cri.p, tbs->cri.len);
-    size_t a = pki_der_open(&d, 0x30);
-    pki_der_oid(&d, pki_csr_sig_oid(tbs->hash));
-    pki_der_null(&d);
-    pki_der_close(&d, a);
-    size_t b = pki_der_open(&d, MBEDTLS_ASN1_BIT_STRING);
-    static const uint8_t unused = 0;
-    pki_der_raw(&d, &unused, 1);
-    pki_der_raw(&d, sig, sig_len);
-    pki_der_close(&d, b);
-    pki_der_close(&d, s);
-    rc = pki_der_output(&d, out, cap, written);
-    pki_der_free(&d);
-    return rc;
+    return pki_csr_assemble(out, cap, written, tbs->cri.p, tbs->cri.len, tbs->hash, sig, sig_len);
 }
 
 int sk_csr_build(uint8_t *out, size_t cap, size_t *written, const sk_name *subject,

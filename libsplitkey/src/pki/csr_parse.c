@@ -62,6 +62,61 @@ static int parse_sig_alg(sk_hash *hash, uint8_t **p, const uint8_t *end)
     return SK_OK;
 }
 
+int pki_csr_info_parse(sk_pubkey **key, sk_name **subject, const uint8_t *cri, size_t len)
+{
+    sk_pubkey *k = NULL;
+    sk_name *n = NULL;
+    uint8_t *p = (uint8_t *)cri;
+    const uint8_t *end = cri + len;
+    size_t l;
+    int rc = SK_ERR_CSR;
+    if (key != NULL)
+        *key = NULL;
+    if (subject != NULL)
+        *subject = NULL;
+    if (cri == NULL || len == 0)
+        return SK_ERR_CSR;
+    if (pki_asn1_expect(&p, end, &l, 0x30) != SK_OK || p + l != end)
+        goto out;
+    if (pki_asn1_expect(&p, end, &l, MBEDTLS_ASN1_INTEGER) != SK_OK || l != 1 || p[0] != 0)
+        goto out;
+    p += 1;
+    const uint8_t *name = p;
+    if (pki_asn1_expect(&p, end, &l, 0x30) != SK_OK)
+        goto out;
+    p += l;
+    if (pki_name_from_der(&n, name, (size_t)(p - name)) != SK_OK)
+        goto out;
+    const uint8_t *spki = p;
+    if (pki_asn1_expect(&p, end, &l, 0x30) != SK_OK)
+        goto out;
+    p += l;
+    rc = sk_pubkey_import(&k, spki, (size_t)(p - spki));
+    if (rc != SK_OK) {
+        rc = rc == SK_ERR_NOMEM ? rc : SK_ERR_KEY_FORMAT;
+        goto out;
+    }
+    rc = SK_ERR_CSR;
+    if (pki_asn1_expect(&p, end, &l, 0xa0) != SK_OK)
+        goto out;
+    p += l; /* attributes: carried, not interpreted */
+    if (p != end)
+        goto out;
+    rc = SK_OK;
+    if (key != NULL) {
+        *key = k;
+        k = NULL;
+    }
+    if (subject != NULL) {
+        *subject = n;
+        n = NULL;
+    }
+out:
+    sk_pubkey_free(k);
+    sk_name_free(n);
+    return rc;
+}
+
 int sk_csr_parse(sk_csr **out, const uint8_t *data, size_t len)
 {
     if (out == NULL)
@@ -93,33 +148,13 @@ int sk_csr_parse(sk_csr **out, const uint8_t *data, size_t len)
     const uint8_t *cri = p;
     if (pki_asn1_expect(&p, end, &l, 0x30) != SK_OK)
         goto out;
-    const uint8_t *cri_end = p + l;
+    p += l;
     c->cri_off = (size_t)(cri - c->der);
-    c->cri_len = (size_t)(cri_end - cri);
-    if (pki_asn1_expect(&p, cri_end, &l, MBEDTLS_ASN1_INTEGER) != SK_OK || l != 1 || p[0] != 0)
+    c->cri_len = (size_t)(p - cri);
+    rc = pki_csr_info_parse(&c->key, &c->subject, cri, c->cri_len);
+    if (rc != SK_OK)
         goto out;
-    p += 1;
-    const uint8_t *name = p;
-    if (pki_asn1_expect(&p, cri_end, &l, 0x30) != SK_OK)
-        goto out;
-    p += l;
-    if (pki_name_from_der(&c->subject, name, (size_t)(p - name)) != SK_OK)
-        goto out;
-    const uint8_t *spki = p;
-    if (pki_asn1_expect(&p, cri_end, &l, 0x30) != SK_OK)
-        goto out;
-    p += l;
-    rc = sk_pubkey_import(&c->key, spki, (size_t)(p - spki));
-    if (rc != SK_OK) {
-        rc = rc == SK_ERR_NOMEM ? rc : SK_ERR_KEY_FORMAT;
-        goto out;
-    }
     rc = SK_ERR_CSR;
-    if (pki_asn1_expect(&p, cri_end, &l, 0xa0) != SK_OK)
-        goto out;
-    p += l; /* attributes: carried, not interpreted */
-    if (p != cri_end)
-        goto out;
     if (parse_sig_alg(&c->hash, &p, end) != SK_OK)
         goto out;
     if (pki_asn1_expect(&p, end, &l, MBEDTLS_ASN1_BIT_STRING) != SK_OK || l < 2 || p[0] != 0 ||

@@ -41,6 +41,7 @@
 #define SKP_MAX_FETCH_SESSIONS SK_MAX_FETCH_SESSIONS /* sessions in one fetch reply */
 #define SKP_CODE_LEN 4u                               /* verification code digits */
 #define SKP_MAX_CERT_LEN 8192u                        /* DER certificate */
+#define SKP_MAX_CSR_INFO_LEN 4096u /* a CSR's DER CertificationRequestInfo */
 #define SKP_MAX_MESSAGE_LEN SK_MAX_MESSAGE_LEN        /* 16384: any envelope or RP message */
 #define SKP_MAX_BODY_LEN (SKP_MAX_MESSAGE_LEN - 256u) /* a body inside an envelope */
 #define SKP_MAX_RECORD_LEN SK_MAX_RECORD_LEN          /* a serialised key or session record */

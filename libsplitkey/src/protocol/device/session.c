@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "pki/csr_internal.h"
 #include "protocol/device/device_internal.h"
 
 /* ---------------------------------------------------------------- sessions */
@@ -53,11 +54,31 @@ static int send_message(sk_device_key *key, uint8_t *msg, size_t cap, size_t *wr
     return rc;
 }
 
+/* The CertificationRequestInfo of a PENDING key's proof of possession: the
+ * registered subject (which must be a person subject, SPEC 4.1) and n.
+ * Returns SK_OK, SK_ERR_PKI (not a person subject), or what sk_csr_tbs_new()
+ * returns. */
+static int pop_tbs(const sk_device_key *key, sk_hash hash, sk_csr_tbs **tbs)
+{
+    sk_name *name = NULL;
+    sk_pubkey *pub = NULL;
+    *tbs = NULL;
+    if (key->subject[0] == '\0' || sk_name_parse_person(&name, NULL, key->subject) != SK_OK)
+        return SK_ERR_PKI;
+    int rc = sk_device_key_pubkey(key, &pub);
+    if (rc == SK_OK)
+        rc = sk_csr_tbs_new(tbs, name, pub, hash);
+    sk_pubkey_free(pub);
+    sk_name_free(name);
+    return rc;
+}
+
 int sk_device_session_create(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
                              uint64_t now, const uint8_t *digest, size_t digest_len, sk_hash hash,
                              sk_scheme scheme, const char *display_text)
 {
     Splitkey__SessionCreate c = SPLITKEY__SESSION_CREATE__INIT;
+    sk_csr_tbs *tbs = NULL;
     *written = 0;
     int rc = can_request(key);
     if (rc != SK_OK)
@@ -73,8 +94,47 @@ int sk_device_session_create(sk_device_key *key, uint8_t *msg, size_t cap, size_
     c.hash = (uint32_t)hash;
     c.scheme = (uint32_t)scheme;
     c.display_text = (char *)(display_text != NULL ? display_text : "");
-    return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE,
-                        &c.base);
+    /* A proof of possession over the digest of this key's CSR carries the
+     * CertificationRequestInfo, so the server can assemble the signed
+     * request for the CA (doc/protocol.md, enrolment step 6). */
+    if (key->state == SK_KEY_PENDING && scheme == SK_SCHEME_PKCS1 &&
+        pop_tbs(key, hash, &tbs) == SK_OK) {
+        uint8_t d[SK_MAX_HASH_LEN];
+        size_t cri_len = 0;
+        const uint8_t *cri = pki_csr_tbs_info(tbs, &cri_len);
+        if (sk_csr_tbs_digest(tbs, d, digest_len) == SK_OK && memcmp(d, digest, digest_len) == 0)
+            c.csr_info = skp_bin(cri, cri_len);
+    }
+    rc = send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE,
+                      &c.base);
+    sk_csr_tbs_free(tbs);
+    return rc;
+}
+
+int sk_device_pop_create(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
+                         uint64_t now, sk_hash hash, const char *display_text, uint8_t *digest,
+                         size_t digest_len)
+{
+    uint8_t d[SK_MAX_HASH_LEN];
+    sk_csr_tbs *tbs = NULL;
+    *written = 0;
+    if (key->state != SK_KEY_PENDING)
+        return SK_ERR_PROTO_STATE;
+    if (skp_sign_hash_ok((uint32_t)hash) != SK_OK)
+        return SK_ERR_ARG;
+    size_t hl = sk_hash_len(hash);
+    if (digest != NULL && digest_len != hl)
+        return SK_ERR_ARG;
+    int rc = pop_tbs(key, hash, &tbs);
+    if (rc == SK_OK)
+        rc = sk_csr_tbs_digest(tbs, d, hl);
+    sk_csr_tbs_free(tbs);
+    if (rc == SK_OK)
+        rc = sk_device_session_create(key, msg, cap, written, now, d, hl, hash, SK_SCHEME_PKCS1,
+                                      display_text);
+    if (rc == SK_OK && digest != NULL)
+        memcpy(digest, d, hl);
+    return rc;
 }
 
 int sk_device_fetch(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now)

@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "pki/csr_internal.h"
 #include "protocol/server/server_internal.h"
 
 /* ------------------------------------------------------------------ result */
@@ -18,6 +19,11 @@ const sk_session_rec *sk_server_result_session(const sk_server_result *res) { re
 int sk_server_result_status(const sk_server_result *res) { return res->status; }
 unsigned sk_server_result_effects(const sk_server_result *res) { return res->effects; }
 int sk_server_result_revoke_reason(const sk_server_result *res) { return res->revoke_reason; }
+const uint8_t *sk_server_result_csr(const sk_server_result *res, size_t *len)
+{
+    *len = res->csr_len;
+    return res->csr_len ? res->csr : NULL;
+}
 
 void sk_server_result_free(sk_server_result *res)
 {
@@ -60,12 +66,13 @@ typedef struct sks_ctx {
     uint8_t store_request_id[SKP_REQUEST_ID_LEN];
     uint8_t store_otp_hash[SKP_OTP_HASH_LEN];
     bool replayed; /* the reply is a stored one, sent again */
+    bool cert_needed; /* proof of possession signed; the caller asks the CA */
 } sks_ctx;
 
 static bool is_bad_request(int rc)
 {
     return rc == SK_ERR_PROTO_DECODE || rc == SK_ERR_LIMIT || rc == SK_ERR_BAD_VALUE ||
-           rc == SK_ERR_ARG;
+           rc == SK_ERR_ARG || rc == SK_ERR_CSR;
 }
 
 static int plain_error(sk_server_result *res, int code)
@@ -200,7 +207,7 @@ static int wrong_pin(sks_ctx *c)
     sk_key_rec *r = c->rec;
     r->fail_count++;
     if (r->fail_count >= p->destroy_failures) {
-        destroy_key(c, SK_DESTROY_LOCKOUT, SK_CRL_REASON_KEY_COMPROMISE);
+        destroy_key(c, SK_DESTROY_LOCKOUT, SK_CRL_REASON_CESSATION_OF_OPERATION);
         return SK_ERR_DESTROYED;
     }
     if (r->fail_count == p->lock2_failures)
@@ -525,6 +532,40 @@ static int session_fetch_reply(sks_ctx *c, uint32_t type, const sk_session_rec *
     return reply_msg(c, type, &r.base);
 }
 
+/* The CSR a proof of possession signs (SPEC 3.2 step 3): its
+ * CertificationRequestInfo is for exactly n (e = 65537) and the registered
+ * subject, the session's digest is its hash, and the scheme is PKCS#1 v1.5
+ * (RFC 2986 with sha*WithRSAEncryption).  Any failure is SK_ERR_CSR. */
+static int pop_csr_check(const sks_ctx *c, const Splitkey__SessionCreate *s)
+{
+    const sk_key_rec *r = c->rec;
+    sk_pubkey *key = NULL;
+    sk_name *subject = NULL, *registered = NULL;
+    uint8_t d[SK_MAX_HASH_LEN];
+    mpz_t n;
+    if ((sk_scheme)s->scheme != SK_SCHEME_PKCS1 || s->csr_info.len == 0)
+        return SK_ERR_CSR;
+    mpz_init(n);
+    int rc = pki_csr_info_parse(&key, &subject, s->csr_info.data, s->csr_info.len);
+    if (rc == SK_OK)
+        rc = sk_hash_compute((sk_hash)s->hash, d, s->csr_info.data, s->csr_info.len);
+    if (rc == SK_OK && memcmp(d, s->digest.data, s->digest.len) != 0)
+        rc = SK_ERR_CSR; /* the digest signed must be the request's */
+    if (rc == SK_OK) {
+        sk_mpz_from_bytes(n, r->n, r->bits / 4);
+        if (mpz_cmp(n, key->n) != 0 || mpz_cmp_ui(key->e, SK_E) != 0)
+            rc = SK_ERR_CSR; /* another key than the enrolled n */
+    }
+    if (rc == SK_OK && (sk_name_parse_person(&registered, NULL, r->subject) != SK_OK ||
+                        !pki_name_equal(registered, subject)))
+        rc = SK_ERR_CSR; /* not the registered person subject */
+    mpz_clear(n);
+    sk_pubkey_free(key);
+    sk_name_free(subject);
+    sk_name_free(registered);
+    return rc == SK_OK || rc == SK_ERR_NOMEM ? rc : SK_ERR_CSR;
+}
+
 static int op_session_create(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
@@ -549,6 +590,17 @@ static int op_session_create(sks_ctx *c, const uint8_t *body, size_t body_len)
     if (pop && r->has_pop && r->pop_expires_at > c->in->now) {
         rc = SK_ERR_PROTO_STATE; /* one proof-of-possession session at a time */
         goto out;
+    }
+    /* With a CA the proof of possession must be a CSR for n; without one a
+     * CSR that comes along is checked all the same. */
+    if (!pop && s->csr_info.len != 0) {
+        rc = SK_ERR_ARG;
+        goto out;
+    }
+    if (pop && (c->in->ca_mode || s->csr_info.len != 0)) {
+        rc = pop_csr_check(c, s);
+        if (rc != SK_OK)
+            goto out;
     }
     sk_session_rec_free(c->sess); /* a routed session plays no part here */
     c->sess = NULL;
@@ -646,6 +698,49 @@ out:
 
 /* ---------------------------------------------------------------- signing */
 
+/* A proof of possession with a CA (in->ca_mode), after the PIN and OTP
+ * checks passed.  Without a certificate or CA error in the input: the signed
+ * CSR goes into the result for the caller to take to the CA and nothing else
+ * is kept (c->cert_needed).  With the CA's error: SK_ERR_CA_UNAVAILABLE or
+ * SK_ERR_CA_REFUSED, the key stays PENDING and the session open.  With a
+ * certificate: it must hold n (e = 65537); it is stored with the key. */
+static int pop_certificate(sks_ctx *c, const uint8_t *sig, size_t sig_len)
+{
+    sk_key_rec *r = c->rec;
+    const sk_server_input *in = c->in;
+    if (c->sess->csr_info_len == 0)
+        return SK_ERR_CA_REFUSED; /* a session from before the CA: make a new one */
+    if (in->certificate == NULL || in->certificate_len == 0) {
+        if (in->ca_error != 0)
+            return in->ca_error == SK_ERR_CA_REFUSED ? SK_ERR_CA_REFUSED : SK_ERR_CA_UNAVAILABLE;
+        int rc = pki_csr_assemble(c->res->csr, sizeof c->res->csr, &c->res->csr_len,
+                                  c->sess->csr_info, c->sess->csr_info_len, c->sess->hash, sig,
+                                  sig_len);
+        if (rc != SK_OK)
+            return rc == SK_ERR_NOMEM ? rc : SK_ERR_INTERNAL;
+        c->cert_needed = true;
+        return SK_OK;
+    }
+    if (in->certificate_len > SKP_MAX_CERT_LEN)
+        return SK_ERR_CA_REFUSED;
+    sk_cert *cert = NULL;
+    int rc = sk_cert_parse(&cert, in->certificate, in->certificate_len);
+    if (rc == SK_OK)
+        rc = sk_cert_check_key(cert, r->n, r->bits / 4);
+    size_t der_len = 0;
+    const uint8_t *cert_der = rc == SK_OK ? sk_cert_der(cert, &der_len) : NULL;
+    if (rc == SK_OK && (der_len == 0 || der_len > SKP_MAX_CERT_LEN))
+        rc = SK_ERR_LIMIT;
+    if (rc == SK_OK) {
+        memcpy(r->cert, cert_der, der_len);
+        r->cert_len = der_len;
+    }
+    sk_cert_free(cert);
+    if (rc == SK_ERR_NOMEM)
+        return rc;
+    return rc == SK_OK ? SK_OK : SK_ERR_CA_REFUSED;
+}
+
 static int op_sign(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
@@ -691,15 +786,26 @@ static int op_sign(sks_ctx *c, const uint8_t *body, size_t body_len)
             c->store_reply = false;
         goto out;
     }
+    if (pop && c->in->ca_mode) {
+        rc = pop_certificate(c, sig, k4);
+        if (rc != SK_OK || c->cert_needed) {
+            c->store_reply = false; /* nothing is final: a retry is served afresh */
+            goto out;
+        }
+    }
     rc = rotate_otp(c, otp);
     if (rc != SK_OK)
         goto out;
     if (pop) {
         r->state = SK_KEY_ACTIVE;
         r->has_pop = false;
-        /* Certificate hook: the CSR's to-be-signed digest was signed; the
-         * caller hands the CSR to the CA and stores the certificate. */
-        c->res->effects |= SK_EFFECT_CERT_REQUEST;
+        if (c->in->ca_mode) {
+            c->res->effects |= SK_EFFECT_CERT_STORED;
+        } else {
+            /* Certificate hook: the CSR's to-be-signed digest was signed; a
+             * caller without a CA only takes note. */
+            c->res->effects |= SK_EFFECT_CERT_REQUEST;
+        }
     }
     c->sess->state = SK_SESSION_COMPLETE;
     memcpy(c->sess->signature, sig, k4);
@@ -933,6 +1039,14 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, c
     }
     if (rc == SK_ERR_NOMEM || rc == SK_ERR_RNG)
         goto out;
+    if (rc == SK_OK && c.cert_needed) {
+        /* Nothing to store or send yet: the caller gets the certificate for
+         * the CSR in the result and hands the same request in again. */
+        c.res->effects = SK_EFFECT_CERT_REQUEST;
+        c.res->status = SK_ERR_PENDING;
+        c.res->reply_len = 0;
+        goto out;
+    }
     if (rc != SK_OK && is_bad_request(rc) && !(c.res->effects & SK_EFFECT_DELETE_SECRETS)) {
         /* Malformed inside a valid envelope: answer, store nothing. */
         c.res->effects = 0;

@@ -256,6 +256,12 @@ int sk_key_rec_set_certificate(sk_key_rec **out, const sk_key_rec *rec, const ui
     return SK_OK;
 }
 
+const uint8_t *sk_key_rec_certificate(const sk_key_rec *rec, size_t *len)
+{
+    *len = rec->cert_len;
+    return rec->cert_len ? rec->cert : NULL;
+}
+
 sk_key_rec *sks_key_copy(const sk_key_rec *r)
 {
     sk_key_rec *c = malloc(sizeof *c);
@@ -288,6 +294,7 @@ int sk_session_rec_export(const sk_session_rec *s, uint8_t *out, size_t cap, siz
     r.state = (Splitkey__SessionState)s->state;
     r.signature = skp_bin(s->signature, s->signature_len);
     r.certificate = skp_bin(s->cert, s->cert_len);
+    r.csr_info = skp_bin(s->csr_info, s->csr_info_len);
     *written = 0;
     return skp_pack(&r.base, out, cap, written);
 }
@@ -317,7 +324,8 @@ int sk_session_rec_import(sk_session_rec **out, const uint8_t *in, size_t in_len
              skp_check_text(r->rp_name, SKP_MAX_RP_NAME_LEN) || r->verification_code == NULL ||
              strlen(r->verification_code) != SKP_CODE_LEN ||
              skp_check_max(&r->signature, SKP_MAX_N_LEN) ||
-             skp_check_max(&r->certificate, SKP_MAX_CERT_LEN))
+             skp_check_max(&r->certificate, SKP_MAX_CERT_LEN) ||
+             skp_check_max(&r->csr_info, SKP_MAX_CSR_INFO_LEN))
         rc = SK_ERR_LIMIT;
     if (rc == SK_OK) {
         s->version = r->version;
@@ -340,6 +348,7 @@ int sk_session_rec_import(sk_session_rec **out, const uint8_t *in, size_t in_len
         s->state = (sk_session_state)r->state;
         skp_copy(s->signature, &s->signature_len, &r->signature);
         skp_copy(s->cert, &s->cert_len, &r->certificate);
+        skp_copy(s->csr_info, &s->csr_info_len, &r->csr_info);
         *out = s;
         s = NULL;
     }
@@ -405,7 +414,8 @@ int sks_session_create_check(const Splitkey__SessionCreate *c)
         skp_check_text(c->person_id, SKP_MAX_PERSON_ID_LEN) ||
         skp_check_max(&c->digest, SKP_MAX_DIGEST_LEN) ||
         skp_check_text(c->display_text, SKP_MAX_DISPLAY_TEXT_LEN) ||
-        skp_check_text(c->rp_name, SKP_MAX_RP_NAME_LEN))
+        skp_check_text(c->rp_name, SKP_MAX_RP_NAME_LEN) ||
+        skp_check_max(&c->csr_info, SKP_MAX_CSR_INFO_LEN))
         return SK_ERR_LIMIT;
     if (c->key_id.len != 0 && c->key_id.len != SKP_KEY_ID_LEN)
         return SK_ERR_LIMIT;
@@ -441,6 +451,8 @@ int sks_session_new(sk_session_rec **out, const sk_key_rec *rec, const Splitkey_
         memcpy(s->display_text, c->display_text, strlen(c->display_text) + 1);
     if (c->rp_name != NULL)
         memcpy(s->rp_name, c->rp_name, strlen(c->rp_name) + 1);
+    if (pop)
+        skp_copy(s->csr_info, &s->csr_info_len, &c->csr_info);
     if (rc == SK_OK)
         rc = sk_verification_code(s->code, sizeof s->code, s->digest, s->digest_len);
     s->created_at = now;

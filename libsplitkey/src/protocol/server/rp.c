@@ -51,6 +51,8 @@ static int rp_create(sk_server_result *res, const sk_server_input *in,
     int rc = sks_session_create_check(c);
     if (rc != SK_OK)
         return rp_error(res, rc, NULL);
+    if (c->csr_info.len != 0)
+        return rp_error(res, SK_ERR_ARG, NULL); /* only a device proves possession */
     if (in->key == NULL)
         return rp_error(res, SK_ERR_NOT_FOUND, NULL);
     if ((c->key_id.len != 0 && memcmp(c->key_id.data, in->key->key_id, SKP_KEY_ID_LEN) != 0) ||

@@ -76,11 +76,15 @@ struct sk_session_rec {
     size_t signature_len;
     uint8_t cert[SKP_MAX_CERT_LEN];
     size_t cert_len;
+    uint8_t csr_info[SKP_MAX_CSR_INFO_LEN]; /* proof of possession: the CSR's CRI */
+    size_t csr_info_len;
 };
 
 struct sk_server_result {
     uint8_t reply[SKP_MAX_MESSAGE_LEN];
     size_t reply_len;
+    uint8_t csr[SKP_MAX_CSR_INFO_LEN + SKP_MAX_N_LEN + 64]; /* SK_EFFECT_CERT_REQUEST */
+    size_t csr_len;
     sk_key_rec *key;
     sk_session_rec *session;
     int status;

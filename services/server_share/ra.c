@@ -1,0 +1,318 @@
+/*
+ * ra.c - the share server's registration-authority side: issuing at the end
+ * of enrolment, revoking after a key is destroyed, and the retry of
+ * revocations the CA has not confirmed (ra.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "ra.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "splitkey/pki.h"
+#include "splitkey/splitkey.h"
+
+#define RETRY_EVERY_DEFAULT 30u
+
+/* ---------------------------------------------------------------- issue */
+
+int sk_share_ra_issue(sk_ca_client *ca, uint8_t **cert, size_t *cert_len, sk_purpose purpose,
+                      const uint8_t *csr, size_t csr_len, const char *subject, const uint8_t *n,
+                      size_t n_len)
+{
+    *cert = NULL;
+    *cert_len = 0;
+    if (ca == NULL || csr == NULL || csr_len == 0 || n == NULL || n_len == 0)
+        return SK_ERR_CA_UNAVAILABLE;
+    sk_ca_issue_params p = {
+        .csr = csr,
+        .csr_len = csr_len,
+        .purpose = purpose == SK_PURPOSE_SIGN ? SK_CA_PURPOSE_SIGN : SK_CA_PURPOSE_AUTH,
+        .qualified = true,
+        .subject = subject != NULL && subject[0] != '\0' ? subject : NULL,
+        .n = n,
+        .n_len = n_len,
+    };
+    sk_ca_result why = SK_CA_NO_ANSWER;
+    sk_serial serial;
+    int rc = sk_ca_client_issue(ca, cert, cert_len, &serial, &why, &p);
+    if (rc == SK_OK) {
+        char hex[2 * SK_SERIAL_MAX_LEN + 1] = "?";
+        if (sk_serial_to_hex(hex, sizeof hex, &serial) != SK_OK)
+            hex[0] = '?', hex[1] = '\0';
+        sk_log_notice("CA issued certificate %s (%s)", hex,
+                      purpose == SK_PURPOSE_SIGN ? "sign-qualified" : "auth-qualified");
+        return SK_OK;
+    }
+    free(*cert);
+    *cert = NULL;
+    *cert_len = 0;
+    bool refused = rc == SK_ERR_BAD_SIGNATURE;
+    switch (why) {
+    case SK_CA_BAD_REQUEST:
+    case SK_CA_UNKNOWN_RA:
+    case SK_CA_BAD_SIGNATURE:
+    case SK_CA_CSR_INVALID:
+    case SK_CA_POP_FAILED:
+    case SK_CA_KEY_MISMATCH:
+    case SK_CA_SUBJECT_INVALID:
+    case SK_CA_NOT_OWNER:
+        refused = true;
+        break;
+    default:
+        break;
+    }
+    sk_log_error("CA did not issue: %s (%s)%s", sk_ca_result_name(why), sk_strerror(rc),
+                 why == SK_CA_UNKNOWN_RA ? "; register this server with 'splitkey-ca add-ra'"
+                                         : "");
+    return refused ? SK_ERR_CA_REFUSED : SK_ERR_CA_UNAVAILABLE;
+}
+
+/* --------------------------------------------------------------- revoke */
+
+static int confirm(sk_share_server *srv, const uint8_t *key_id, int64_t detail, uint64_t now)
+{
+    sk_event ev = {.at = (int64_t)now, .kind = SK_EV_CERT_REVOKED, .detail = detail};
+    memcpy(ev.key_id, key_id, SK_STORE_ID_LEN);
+    ev.has_key = 1;
+    return sk_store_event_append(srv->store, NULL, &ev);
+}
+
+int sk_share_ra_revoke(sk_share_server *srv, const uint8_t *key_id, int crl_reason, uint64_t now)
+{
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    sk_cert *cert = NULL;
+    sk_serial serial;
+    char hex[2 * SK_SERIAL_MAX_LEN + 1] = "?";
+    if (srv == NULL || srv->ca == NULL || key_id == NULL)
+        return SK_ERR_ARG;
+    int rc = sk_share_key_certificate(srv, key_id, &der, &der_len);
+    if (rc == SK_ERR_NOT_FOUND || (rc == SK_OK && der == NULL))
+        return confirm(srv, key_id, -1, now); /* nothing was ever issued */
+    if (rc != SK_OK)
+        return rc;
+    rc = sk_cert_parse(&cert, der, der_len);
+    if (rc == SK_OK)
+        rc = sk_cert_serial(cert, &serial);
+    if (rc != SK_OK) {
+        /* Asking again cannot help: record it as settled, loudly. */
+        sk_log_error("key %02x%02x%02x%02x: stored certificate unreadable (%s); it cannot be "
+                     "revoked from here - revoke it with 'splitkey-ca revoke'",
+                     key_id[0], key_id[1], key_id[2], key_id[3], sk_strerror(rc));
+        rc = confirm(srv, key_id, -2, now);
+        goto out;
+    }
+    if (sk_serial_to_hex(hex, sizeof hex, &serial) != SK_OK)
+        hex[0] = '?', hex[1] = '\0';
+    sk_ca_result why = SK_CA_NO_ANSWER;
+    rc = sk_ca_client_revoke(srv->ca, NULL, &why, &serial, (sk_crl_reason)crl_reason);
+    if (rc == SK_OK || why == SK_CA_ALREADY_REVOKED) {
+        const char *name = sk_crl_reason_name((sk_crl_reason)crl_reason);
+        sk_log_notice("key %02x%02x%02x%02x: certificate %s revoked (%s)%s", key_id[0], key_id[1],
+                      key_id[2], key_id[3], hex, name ? name : "?",
+                      rc == SK_OK ? "" : ", already revoked at the CA");
+        rc = confirm(srv, key_id, crl_reason, now);
+    } else if (why == SK_CA_NOT_FOUND || why == SK_CA_NOT_OWNER) {
+        /* The CA does not know this serial as ours: asking again cannot help. */
+        sk_log_error("key %02x%02x%02x%02x: the CA does not know certificate %s as this RA's "
+                     "(%s); revoke it with 'splitkey-ca revoke'",
+                     key_id[0], key_id[1], key_id[2], key_id[3], hex, sk_ca_result_name(why));
+        rc = confirm(srv, key_id, -2, now);
+    } else {
+        sk_log_error("key %02x%02x%02x%02x: revoking certificate %s failed: %s (%s); "
+                     "will retry",
+                     key_id[0], key_id[1], key_id[2], key_id[3], hex, sk_ca_result_name(why),
+                     sk_strerror(rc));
+    }
+out:
+    sk_cert_free(cert);
+    free(der);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- retry */
+
+typedef struct due {
+    uint8_t key_id[SK_STORE_ID_LEN];
+    int reason;
+    int64_t seq;
+} due;
+
+#define SCAN_BATCH 4096u /* events read at a time */
+
+/* Adds a revocation to the list of those still due (grows it as needed). */
+static int due_add(due **list, size_t *n, size_t *cap, const sk_event *ev)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        due *g = realloc(*list, nc * sizeof *g);
+        if (g == NULL)
+            return SK_ERR_NOMEM;
+        *list = g;
+        *cap = nc;
+    }
+    due *d = &(*list)[(*n)++];
+    memcpy(d->key_id, ev->key_id, SK_STORE_ID_LEN);
+    d->reason = (int)ev->detail;
+    d->seq = ev->seq;
+    return SK_OK;
+}
+
+/* A confirmation settles every earlier revocation of its key. */
+static void due_settle(due *list, size_t *n, const sk_event *ev)
+{
+    for (size_t j = 0; j < *n;) {
+        if (memcmp(list[j].key_id, ev->key_id, SK_STORE_ID_LEN) == 0 && list[j].seq < ev->seq)
+            list[j] = list[--*n]; /* order does not matter until the end */
+        else
+            j++;
+    }
+}
+
+static int due_cmp(const void *a, const void *b)
+{
+    const due *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int sk_share_ra_retry(sk_share_server *srv, uint64_t now, size_t *done, size_t *left)
+{
+    due *list = NULL;
+    size_t n_due = 0, cap = 0, n_done = 0, n_left = 0;
+    int rc = SK_OK;
+    if (done != NULL)
+        *done = 0;
+    if (left != NULL)
+        *left = 0;
+    if (srv == NULL || srv->ca == NULL)
+        return SK_ERR_ARG;
+    /* Read the log in batches from the last settled point; keep only the
+     * revocations still due (normally none or a few). */
+    int64_t after = atomic_load(&srv->ra_done_seq), cursor = after;
+    for (;;) {
+        sk_event *ev = NULL;
+        size_t n = 0;
+        rc = sk_store_events(srv->store, NULL, &ev, &n, NULL, cursor, SCAN_BATCH);
+        if (rc != SK_OK)
+            goto out;
+        for (size_t i = 0; i < n && rc == SK_OK; i++) {
+            if (!ev[i].has_key)
+                continue;
+            if (ev[i].kind == SK_EV_REVOKE_CERT)
+                rc = due_add(&list, &n_due, &cap, &ev[i]);
+            else if (ev[i].kind == SK_EV_CERT_REVOKED)
+                due_settle(list, &n_due, &ev[i]);
+        }
+        if (n > 0)
+            cursor = ev[n - 1].seq;
+        free(ev);
+        if (rc != SK_OK)
+            goto out;
+        if (n < SCAN_BATCH)
+            break;
+    }
+    if (n_due > 1)
+        qsort(list, n_due, sizeof *list, due_cmp);
+    int64_t keep_from = cursor; /* everything up to here is settled ... */
+    for (size_t j = 0; j < n_due; j++) {
+        if (sk_share_ra_revoke(srv, list[j].key_id, list[j].reason, now) == SK_OK) {
+            n_done++;
+        } else {
+            n_left++;
+            if (list[j].seq - 1 < keep_from) /* ... except what is still due */
+                keep_from = list[j].seq - 1;
+        }
+    }
+    /* Only ever move forward (another pass may have moved it already). */
+    int64_t cur = after;
+    while (keep_from > cur && !atomic_compare_exchange_weak(&srv->ra_done_seq, &cur, keep_from))
+        ;
+    if (n_done > 0 || n_left > 0)
+        sk_log_notice("revocations: %zu confirmed by the CA, %zu still due", n_done, n_left);
+out:
+    free(list);
+    if (done != NULL)
+        *done = n_done;
+    if (left != NULL)
+        *left = n_left;
+    return rc;
+}
+
+struct sk_share_ra_retrier {
+    sk_share_server *srv;
+    unsigned every_s;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+};
+
+static uint64_t wall_now(const sk_share_server *srv)
+{
+    if (srv->clock != NULL)
+        return srv->clock();
+    return (uint64_t)time(NULL);
+}
+
+static void *retry_main(void *arg)
+{
+    sk_share_ra_retrier *r = arg;
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        pthread_mutex_unlock(&r->mu);
+        int rc = sk_share_ra_retry(r->srv, wall_now(r->srv), NULL, NULL);
+        if (rc != SK_OK)
+            sk_log_error("revocation retry: %s (next pass in %u s)", sk_strerror(rc),
+                         r->every_s);
+        pthread_mutex_lock(&r->mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)r->every_s;
+        while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &until) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+int sk_share_ra_retry_start(sk_share_ra_retrier **out, sk_share_server *srv, unsigned every_s)
+{
+    *out = NULL;
+    if (srv == NULL || srv->ca == NULL)
+        return SK_ERR_ARG;
+    sk_share_ra_retrier *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return SK_ERR_NOMEM;
+    r->srv = srv;
+    r->every_s = every_s ? every_s : RETRY_EVERY_DEFAULT;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (pthread_create(&r->thread, NULL, retry_main, r) != 0) {
+        pthread_cond_destroy(&r->cv);
+        pthread_mutex_destroy(&r->mu);
+        free(r);
+        return SK_ERR_INTERNAL;
+    }
+    *out = r;
+    return SK_OK;
+}
+
+void sk_share_ra_retry_stop(sk_share_ra_retrier *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->stop = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}

@@ -1,0 +1,65 @@
+/*
+ * ra.h - the share server as a registration authority of splitkey-ca
+ * (SPEC 3.2 step 3, 3.3, 4.1; doc/operations.md "Running with a CA").
+ *
+ * - Issuance happens inside the request that completes a proof of
+ *   possession (handler.c): the server role hands back the signed CSR, the
+ *   handler calls sk_share_ra_issue() outside any store transaction, and
+ *   handles the same request again with the certificate or the error.  A CA
+ *   that does not answer or refuses leaves the key PENDING with nothing
+ *   stored but the channel counters; the device is told to try again.
+ * - Revocation follows a commit that destroyed a key (clone: keyCompromise;
+ *   lockout, device or operator revocation: cessationOfOperation).  The
+ *   event log holds SK_EV_REVOKE_CERT before the CA is asked; once the CA
+ *   confirms, SK_EV_CERT_REVOKED is appended.  sk_share_ra_retry() finds
+ *   every revocation without a confirmation and asks again, so a revocation
+ *   the CA missed (down, unreachable, a crash in between) is never lost: the
+ *   server runs it at start and then periodically (sk_share_ra_retry_start).
+ * - The RA's identity is the server's Ed25519 key (DIR/sign.key); register
+ *   DIR/server.pub with "splitkey-ca add-ra".
+ */
+#ifndef SK_SHARE_RA_H
+#define SK_SHARE_RA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ca_client.h"
+#include "handler.h"
+
+/* Asks the CA for the certificate of a split key: purpose SIGN -> the
+ * qualified signing profile, AUTH -> the (qualified, NCP+) authentication
+ * profile; subject is the registered subject (text), n the enrolled modulus.
+ * cert: out, malloc'd DER (the caller frees it).
+ * Returns SK_OK, SK_ERR_CA_UNAVAILABLE (no answer, a CA-side failure, a
+ * stale request: worth retrying) or SK_ERR_CA_REFUSED (the CA said no, or
+ * answered with a certificate that is not for n or not from its CA). */
+int sk_share_ra_issue(sk_ca_client *ca, uint8_t **cert, size_t *cert_len, sk_purpose purpose,
+                      const uint8_t *csr, size_t csr_len, const char *subject, const uint8_t *n,
+                      size_t n_len);
+
+/* Revokes the certificate stored with key_id (reason: RFC 5280 CRLReason)
+ * and, when the CA confirms (or says it is revoked already), appends
+ * SK_EV_CERT_REVOKED.  A key without a certificate is recorded as settled
+ * too (detail -1), and so is one that asking again cannot help (detail -2:
+ * the stored certificate does not parse, or the CA does not know the serial
+ * as this RA's), with an error in the log for the operator.  Returns SK_OK
+ * or the error (the revocation stays due).  Blocks for at most the CA
+ * client's timeout. */
+int sk_share_ra_revoke(sk_share_server *srv, const uint8_t *key_id, int crl_reason,
+                       uint64_t now);
+
+/* One pass over the event log: every SK_EV_REVOKE_CERT after the last fully
+ * confirmed point without a later SK_EV_CERT_REVOKED for its key is asked
+ * again.  done / left (may be NULL) receive how many were confirmed now and
+ * how many are still due.  Returns SK_OK or a store error. */
+int sk_share_ra_retry(sk_share_server *srv, uint64_t now, size_t *done, size_t *left);
+
+/* A thread that runs sk_share_ra_retry() at once and then every every_s
+ * seconds (0: 30) until stopped. */
+typedef struct sk_share_ra_retrier sk_share_ra_retrier;
+int sk_share_ra_retry_start(sk_share_ra_retrier **out, sk_share_server *srv, unsigned every_s);
+/* Stops and frees the thread (waits for a pass in progress); NULL ignored. */
+void sk_share_ra_retry_stop(sk_share_ra_retrier *r);
+
+#endif
