@@ -83,7 +83,47 @@ static void test_build(void)
     CHECK_OK(sk_server_peek_rp(&info, req, req_len));
     CHECK(info.kind == SK_ROUTE_RP_POLL && info.has_session_id &&
           memcmp(info.session_id, sid, sizeof sid) == 0);
+    CHECK(info.wait_ms == 0);
     CHECK_RC(SK_ERR_ARG, sk_rp_poll_request(req, sizeof req, &req_len, sid, 15));
+
+    /* a long poll: wait 0 is the old request byte for byte; the wait is
+     * routed to the service and bounded */
+    {
+        uint8_t old[64];
+        size_t old_len = req_len;
+        CHECK_OK(sk_rp_poll_request(req, sizeof req, &req_len, sid, sizeof sid));
+        old_len = req_len;
+        memcpy(old, req, old_len);
+        CHECK_OK(sk_rp_poll_wait_request(req, sizeof req, &req_len, sid, sizeof sid, 0));
+        CHECK(req_len == old_len && memcmp(req, old, old_len) == 0);
+        CHECK_OK(sk_rp_poll_wait_request(req, sizeof req, &req_len, sid, sizeof sid, 2500));
+        CHECK(req_len > old_len);
+        CHECK_OK(sk_server_peek_rp(&info, req, req_len));
+        CHECK(info.kind == SK_ROUTE_RP_POLL && info.wait_ms == 2500 &&
+              memcmp(info.session_id, sid, sizeof sid) == 0);
+        CHECK_OK(sk_rp_poll_wait_request(req, sizeof req, &req_len, sid, sizeof sid,
+                                         SK_MAX_POLL_WAIT_MS));
+        CHECK_OK(sk_server_peek_rp(&info, req, req_len));
+        CHECK(info.wait_ms == SK_MAX_POLL_WAIT_MS);
+        CHECK_RC(SK_ERR_LIMIT, sk_rp_poll_wait_request(req, sizeof req, &req_len, sid,
+                                                       sizeof sid, SK_MAX_POLL_WAIT_MS + 1));
+        CHECK(req_len == 0);
+        /* the same over the limit, written by hand: the server refuses it */
+        uint8_t big[64];
+        size_t big_len = 0;
+        CHECK_OK(sk_rp_poll_wait_request(big, sizeof big, &big_len, sid, sizeof sid, 1));
+        /* RpRequest{poll = 2 {session_id = 1, wait_ms = 2 (varint 1)}}: the
+         * last byte is the wait; make it a 3-byte varint of 30001 */
+        CHECK(big_len >= 2 && big[big_len - 2] == 0x10 && big[big_len - 1] == 0x01);
+        if (big_len >= 2 && big[1] == big_len - 2) {
+            big[big_len - 1] = (uint8_t)(0x80 | (30001u & 0x7f));
+            big[big_len] = (uint8_t)(0x80 | ((30001u >> 7) & 0x7f));
+            big[big_len + 1] = (uint8_t)(30001u >> 14);
+            big[1] = (uint8_t)(big[1] + 2);
+            big_len += 2;
+            CHECK_RC(SK_ERR_LIMIT, sk_server_peek_rp(&info, big, big_len));
+        }
+    }
     CHECK_OK(sk_rp_key_state_request(req, sizeof req, &req_len, id, sizeof id));
     CHECK_OK(sk_server_peek_rp(&info, req, req_len));
     CHECK(info.kind == SK_ROUTE_RP_KEY_STATE);
@@ -136,6 +176,12 @@ static void test_flow(void)
     CHECK_OK(poll(w, &created, &res, &st));
     CHECK(res.state == SK_SESSION_PENDING && res.sig_len == 0);
     CHECK(memcmp(res.session_id, created.session_id, SK_SESSION_ID_LEN) == 0);
+    /* the role never waits: a poll with a wait is answered PENDING at once */
+    CHECK_OK(sk_rp_poll_wait_request(req, sizeof req, &req_len, created.session_id,
+                                     sizeof created.session_id, 10000));
+    CHECK_OK(world_rp(w, req, req_len, reply, &reply_len));
+    CHECK_OK(sk_rp_read_result(&res, &st, reply, reply_len));
+    CHECK(res.state == SK_SESSION_PENDING && res.sig_len == 0);
 
     /* complete: the signature verifies under n */
     uint8_t sig[SK_MAX_SIG_LEN];

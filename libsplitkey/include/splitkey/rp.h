@@ -66,6 +66,17 @@ SK_API SK_WARN_UNUSED int sk_rp_poll_request(uint8_t *out, size_t cap, size_t *w
                                              const uint8_t *session_id, size_t session_id_len)
     SK_NONNULL(1, 3, 4);
 
+/* The same as a long poll: while the session is PENDING the server may hold
+ * the reply up to wait_ms milliseconds and answers as soon as the session's
+ * state changes (or the wait ends: then PENDING as usual).  wait_ms 0 is
+ * sk_rp_poll_request(); above SK_MAX_POLL_WAIT_MS (30 s) it is SK_ERR_LIMIT.
+ * The caller's receive timeout must exceed wait_ms.  A server that does not
+ * hold polls answers at once, so a caller loops in either case. */
+SK_API SK_WARN_UNUSED int sk_rp_poll_wait_request(uint8_t *out, size_t cap, size_t *written,
+                                                  const uint8_t *session_id,
+                                                  size_t session_id_len, uint32_t wait_ms)
+    SK_NONNULL(1, 3, 4);
+
 /* Writes RpRequest{key_state} for a key id of SK_KEY_ID_LEN bytes. */
 SK_API SK_WARN_UNUSED int sk_rp_key_state_request(uint8_t *out, size_t cap, size_t *written,
                                                   const uint8_t *key_id, size_t key_id_len)

@@ -219,7 +219,15 @@ typedef struct sk_route_info {
     uint8_t token_id[SK_TOKEN_ID_LEN];
     sk_purpose purpose; /* ENROL_INIT and RP_CREATE */
     sk_profile profile; /* ENROL_INIT: the size of pool key to pass */
+    uint32_t wait_ms;   /* SK_ROUTE_RP_POLL: how long the relying party lets the
+                           server hold a PENDING answer (0: answer at once; at
+                           most SK_MAX_POLL_WAIT_MS).  The role never waits; a
+                           service does it between two handlings of the poll. */
 } sk_route_info;
+
+/* The longest wait a poll may ask for (SessionPoll.wait_ms); a larger value
+ * is refused with SK_ERR_LIMIT. */
+#define SK_MAX_POLL_WAIT_MS 30000u
 
 /* Reads what a device request needs.  With rec == NULL only the clear header
  * is read (kind, msg_type, key_id, and for ENROL_INIT purpose, profile and the

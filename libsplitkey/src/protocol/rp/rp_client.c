@@ -56,14 +56,23 @@ int sk_rp_create_request(uint8_t *out, size_t cap, size_t *written, const sk_rp_
 int sk_rp_poll_request(uint8_t *out, size_t cap, size_t *written, const uint8_t *session_id,
                        size_t session_id_len)
 {
+    return sk_rp_poll_wait_request(out, cap, written, session_id, session_id_len, 0);
+}
+
+int sk_rp_poll_wait_request(uint8_t *out, size_t cap, size_t *written, const uint8_t *session_id,
+                            size_t session_id_len, uint32_t wait_ms)
+{
     if (written == NULL)
         return SK_ERR_ARG;
     *written = 0;
     if (out == NULL || session_id == NULL || session_id_len != SKP_SESSION_ID_LEN)
         return SK_ERR_ARG;
+    if (wait_ms > SK_MAX_POLL_WAIT_MS)
+        return SK_ERR_LIMIT;
     Splitkey__RpRequest r = SPLITKEY__RP_REQUEST__INIT;
     Splitkey__SessionPoll p = SPLITKEY__SESSION_POLL__INIT;
     p.session_id = skp_bin(session_id, session_id_len);
+    p.wait_ms = wait_ms; /* 0 is not written: the old request, byte for byte */
     r.req_case = SPLITKEY__RP_REQUEST__REQ_POLL;
     r.poll = &p;
     return pack_request(out, cap, written, &r);

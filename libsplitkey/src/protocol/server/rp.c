@@ -83,7 +83,7 @@ static int rp_create(sk_server_result *res, const sk_server_input *in,
 
 static int rp_poll(sk_server_result *res, const sk_server_input *in, const Splitkey__SessionPoll *p)
 {
-    if (skp_check_len(&p->session_id, SKP_SESSION_ID_LEN))
+    if (skp_check_len(&p->session_id, SKP_SESSION_ID_LEN) || p->wait_ms > SK_MAX_POLL_WAIT_MS)
         return rp_error(res, SK_ERR_LIMIT, NULL);
     const sk_session_rec *s = in->session;
     if (s == NULL || memcmp(s->id, p->session_id.data, SKP_SESSION_ID_LEN) != 0)
@@ -210,10 +210,12 @@ int sk_server_peek_rp(sk_route_info *info, const uint8_t *req, size_t req_len)
     }
     case SPLITKEY__RP_REQUEST__REQ_POLL:
         info->kind = SK_ROUTE_RP_POLL;
-        if (skp_check_len(&r->poll->session_id, SKP_SESSION_ID_LEN)) {
+        if (skp_check_len(&r->poll->session_id, SKP_SESSION_ID_LEN) ||
+            r->poll->wait_ms > SK_MAX_POLL_WAIT_MS) {
             rc = SK_ERR_LIMIT;
             break;
         }
+        info->wait_ms = r->poll->wait_ms;
         info->has_session_id = 1;
         memcpy(info->session_id, r->poll->session_id.data, SKP_SESSION_ID_LEN);
         break;
