@@ -46,6 +46,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "longpoll.h"
 #include "ra.h"
 #include "splitkey/splitkey.h"
 
@@ -223,6 +224,7 @@ typedef struct hreq {
     int has_key_id;
     uint8_t key_id[SK_KEY_ID_LEN];
     int pool_empty;
+    int wake; /* the attempt changed a session's state or destroyed a key */
     /* the registration authority: pass 1 of a proof of possession asks for a
      * certificate (need_cert, with the CSR and what the CA checks it
      * against); pass 2 hands in the certificate or the CA's error */
@@ -276,7 +278,7 @@ static int add_event(sk_store *st, sk_store_txn *txn, const hreq *h, const uint8
 }
 
 /* The events one result stands for, from the old and new records. */
-static int log_events(sk_store *st, sk_store_txn *txn, const hreq *h, const sk_key_rec *old_key,
+static int log_events(sk_store *st, sk_store_txn *txn, hreq *h, const sk_key_rec *old_key,
                       const sk_session_rec *old_sess, const sk_server_result *res,
                       const uint8_t *key_id)
 {
@@ -309,6 +311,7 @@ static int log_events(sk_store *st, sk_store_txn *txn, const hreq *h, const sk_k
     if (eff & SK_EFFECT_NEW_SESSION)
         EV(SK_EV_SESSION_CREATED, h->device ? 1 : 2);
     if (ns != NULL && old_sess != NULL && sk_session_rec_state(ns) != sk_session_rec_state(old_sess)) {
+        h->wake = 1;
         switch (sk_session_rec_state(ns)) {
         case SK_SESSION_COMPLETE:
             EV(SK_EV_SIGNED, 0);
@@ -331,8 +334,10 @@ static int log_events(sk_store *st, sk_store_txn *txn, const hreq *h, const sk_k
     if (status == SK_ERR_CLONE_DETECTED && nk != NULL && os.state != SK_KEY_DESTROYED)
         EV(SK_EV_CLONE_DETECTED, 0);
     if (nk != NULL && old_key != NULL && os.state != SK_KEY_DESTROYED &&
-        cs.state == SK_KEY_DESTROYED)
+        cs.state == SK_KEY_DESTROYED) {
+        h->wake = 1;
         EV(SK_EV_DESTROYED, cs.destroy_reason);
+    }
     if (eff & SK_EFFECT_REVOKE_CERT)
         EV(SK_EV_REVOKE_CERT, sk_server_result_revoke_reason(res));
     if (eff & SK_EFFECT_CERT_REQUEST)
@@ -524,6 +529,7 @@ static int step_device(sk_store *st, sk_store_txn *txn, void *arg)
     sk_server_result *res = NULL;
     int rc = SK_OK;
 
+    h->wake = 0;
     memset(&key_row, 0, sizeof key_row);
     memset(&sess_row, 0, sizeof sess_row);
     memset(&in, 0, sizeof in);
@@ -636,6 +642,7 @@ static int step_rp(sk_store *st, sk_store_txn *txn, void *arg)
     sk_server_result *res = NULL;
     int rc = SK_OK;
 
+    h->wake = 0;
     memset(&key_row, 0, sizeof key_row);
     memset(&sess_row, 0, sizeof sess_row);
     memset(&in, 0, sizeof in);
@@ -890,6 +897,32 @@ int sk_share_cleanup(sk_share_server *srv, uint64_t now, size_t *keys_deleted,
     return rc;
 }
 
+/* A poll that asked to wait (wait_ms) found its session PENDING.  No
+ * transaction is open here: park until a commit changes a session (the
+ * generation moves past gen, read before the first transaction), the wait
+ * ends or the server stops, and poll again in a new transaction with the
+ * clock read again.  Beyond the parking cap, or when the server stops, the
+ * PENDING answer already in h stands.  Returns SK_OK / STEP_NO_COMMIT with
+ * the latest answer in h, or the error of a failed transaction. */
+static int hold_poll(sk_share_server *srv, hreq *h, uint64_t gen, uint64_t deadline_ms)
+{
+    int rc = STEP_NO_COMMIT;
+    if (!sk_longpoll_enter(srv->longpoll))
+        return rc;
+    for (;;) {
+        bool changed = sk_longpoll_wait(srv->longpoll, &gen, deadline_ms);
+        h->now = now_s(srv);
+        rc = sk_store_run(srv->store, STORE_ATTEMPTS, step_rp, h);
+        if (rc == SK_OK && h->wake)
+            sk_longpoll_notify(srv->longpoll); /* the poll itself expired it */
+        if ((rc != SK_OK && rc != STEP_NO_COMMIT) || !changed || h->status != SK_ERR_PENDING ||
+            sk_longpoll_now_ms() >= deadline_ms)
+            break;
+    }
+    sk_longpoll_leave(srv->longpoll);
+    return rc;
+}
+
 /* Runs the clean-up from whichever request finds it due (one at a time). */
 static void maybe_cleanup(sk_share_server *srv, uint64_t now)
 {
@@ -963,6 +996,14 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
             sk_reqlog_key(h.route.key_id);
     }
 
+    /* A long poll: the generation before the first look at the session, so
+     * a commit between that look and the wait is not missed. */
+    uint64_t gen = 0, deadline_ms = 0;
+    if (srv->longpoll != NULL) {
+        gen = sk_longpoll_generation(srv->longpoll);
+        deadline_ms = sk_longpoll_now_ms() + h.route.wait_ms;
+    }
+
     for (int attempt = 0;; attempt++) {
         rc = sk_store_run(srv->store, STORE_ATTEMPTS, h.device ? step_device : step_rp, &h);
         if (!(rc == SK_ERR_NOT_FOUND && h.pool_empty) || attempt == POOL_REFILL_ATTEMPTS)
@@ -983,6 +1024,12 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
     h.csr = NULL;
     free(h.cert);
     h.cert = NULL;
+    if (rc == SK_OK && h.wake && srv->longpoll != NULL)
+        sk_longpoll_notify(srv->longpoll); /* committed: wake parked polls */
+    if (!h.device && h.routed && h.route.kind == SK_ROUTE_RP_POLL && h.route.wait_ms > 0 &&
+        h.status == SK_ERR_PENDING && srv->longpoll != NULL &&
+        (rc == SK_OK || rc == STEP_NO_COMMIT))
+        rc = hold_poll(srv, &h, gen, deadline_ms);
     if (rc != SK_OK && rc != STEP_NO_COMMIT) {
         if (h.pool_empty && rc == SK_ERR_NOT_FOUND)
             rc = SK_ERR_STORE; /* the pool stayed empty */

@@ -19,6 +19,14 @@
  * CA: a first transaction stores nothing and yields the signed CSR, the CA
  * is asked outside any transaction, and a second one commits the result
  * with the certificate or the CA's error (ra.h).
+ *
+ * A relying-party poll with wait_ms > 0 that finds its session PENDING is
+ * the other exception: its transaction ends, the worker parks on
+ * srv->longpoll (longpoll.h) with no transaction or store lock held, and
+ * the poll runs again in a new transaction when a commit changed a session
+ * (every committed request that stores a signature, a refusal or an expiry,
+ * or destroys a key, wakes the parked polls), when the wait ends or when
+ * the server stops.
  */
 #ifndef SK_HANDLER_H
 #define SK_HANDLER_H
@@ -91,6 +99,8 @@ typedef struct sk_share_server {
                                      activate keys without a certificate */
     sk_share_ca_hook ca_hook;     /* NULL: sk_share_ca_hook_log */
     void *ca_hook_ctx;
+    struct sk_longpoll *longpoll; /* parked long polls (longpoll.h); NULL: every
+                                     poll is answered at once */
     bool open_enrolment;
     unsigned session_ttl_s;       /* 0: 120 (SPEC 3.3) */
     unsigned enrolling_ttl_s;     /* abandoned ENROLLING keys go after this (0: 600) */

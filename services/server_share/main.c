@@ -15,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fileio.h"
 #include "handler.h"
 #include "identity.h"
 #include "log.h"
+#include "longpoll.h"
 #include "pool.h"
 #include "ra.h"
 #include "rep_server.h"
@@ -184,6 +186,15 @@ static void run_usage(const sk_opt *opts)
     sk_config_usage(stdout, opts);
 }
 
+/* Workers when --workers is 0: one per CPU, but at least 4, because a
+ * relying party's long poll holds a worker while it waits (at most all but
+ * one of them: longpoll.h). */
+static unsigned default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 4 ? 4u : n > 64 ? 64u : (unsigned)n;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct run_options o = {.workers = 0, .pool_size = 4, .max_request = 64 * 1024,
@@ -222,7 +233,8 @@ static int cmd_run(int argc, char **argv)
         {.name = "open-enrolment", .type = SK_OPT_BOOL, .value = &o.open_enrolment,
          .help = "accept enrolments without a registration token (development)"},
         {.name = "workers", .type = SK_OPT_UINT, .value = &o.workers, .min = 0, .max = 256,
-         .arg = "N", .help = "requests served at once (0: one per CPU)"},
+         .arg = "N", .help = "requests served at once (0: one per CPU, at least 4; "
+                 "long polls hold at most N-1)"},
         {.name = "pool-size", .type = SK_OPT_UINT, .value = &o.pool_size, .min = 0, .max = 1000,
          .arg = "N", .help = "pre-generated server keys kept per profile (0: none)"},
         {.name = "pool-profiles", .type = SK_OPT_STRING, .value = &o.pool_profiles,
@@ -252,6 +264,7 @@ static int cmd_run(int argc, char **argv)
     sk_store *store = NULL;
     sk_pool_filler *pool = NULL;
     sk_rep_server *srv = NULL;
+    sk_longpoll *longpoll = NULL;
     sk_ca_client *ca = NULL;
     sk_share_ra_retrier *retrier = NULL;
     uint8_t *ca_cert = NULL;
@@ -390,6 +403,12 @@ static int cmd_run(int argc, char **argv)
         .enrolling_ttl_s = o.enrolling_ttl,
         .session_keep_s = o.session_keep,
     };
+    rc = sk_longpoll_new(&longpoll);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG ": %s\n", sk_strerror(rc));
+        goto out;
+    }
+    share.longpoll = longpoll;
     atomic_init(&share.last_cleanup, 0);
     atomic_init(&share.ra_done_seq, 0);
     if (o.lock1_seconds > o.lock2_seconds) {
@@ -407,7 +426,7 @@ static int cmd_run(int argc, char **argv)
     }
     sk_rep_config rcfg = {
         .url = o.listen,
-        .workers = o.workers,
+        .workers = o.workers ? o.workers : default_workers(),
         .max_request = o.max_request,
         .handler = sk_share_handle,
         .ctx = &share,
@@ -421,6 +440,9 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, PROG ": %s\n", err);
         goto out;
     }
+    /* Long polls park at most workers - 1 at a time: one worker is always
+     * free for the device requests they wait for. */
+    sk_longpoll_set_cap(longpoll, sk_rep_server_workers(srv) - 1u);
     char url[256];
     if (sk_rep_server_url(srv, url, sizeof url) != SK_OK)
         snprintf(url, sizeof url, "%s", o.listen);
@@ -447,7 +469,9 @@ config_error:
     fprintf(stderr, PROG ": %s\n", err);
     exit_code = 2;
 out:
-    sk_rep_server_stop(srv); /* no request in flight after this */
+    sk_longpoll_stop(longpoll); /* parked polls answer now, so the workers can stop */
+    sk_rep_server_stop(srv);    /* no request in flight after this */
+    sk_longpoll_free(longpoll);
     sk_share_ra_retry_stop(retrier);
     sk_ca_client_close(ca);
     sk_file_free(ca_cert, ca_cert_len);
