@@ -112,6 +112,12 @@ void cu_time(char *out, size_t cap, uint64_t t)
 int cu_call(sk_req_client *client, const char *tag, uint8_t **reply, size_t *reply_len,
             const uint8_t *req, size_t req_len)
 {
+    return cu_call_ms(client, tag, reply, reply_len, req, req_len, 0);
+}
+
+int cu_call_ms(sk_req_client *client, const char *tag, uint8_t **reply, size_t *reply_len,
+               const uint8_t *req, size_t req_len, unsigned timeout_ms)
+{
     *reply = NULL;
     *reply_len = 0;
     uint8_t *r = NULL;
@@ -122,7 +128,7 @@ int cu_call(sk_req_client *client, const char *tag, uint8_t **reply, size_t *rep
         return SK_ERR_NOMEM;
     memcpy(framed, tag, CU_FRAME_TAG_LEN);
     memcpy(framed + CU_FRAME_TAG_LEN, req, req_len);
-    int rc = sk_req_client_call(client, &r, &rl, framed, framed_len);
+    int rc = sk_req_client_call_ms(client, &r, &rl, framed, framed_len, timeout_ms);
     sk_wipe(framed, framed_len);
     free(framed);
     if (rc != SK_OK)

@@ -60,6 +60,9 @@ void cu_time(char *out, size_t cap, uint64_t t);
  * SK_SVC_ERR_TIMEOUT, SK_SVC_ERR_TRANSPORT or SK_ERR_NOMEM. */
 int cu_call(sk_req_client *client, const char *tag, uint8_t **reply, size_t *reply_len,
             const uint8_t *req, size_t req_len);
+/* cu_call with a timeout of its own for this call (0: the client's). */
+int cu_call_ms(sk_req_client *client, const char *tag, uint8_t **reply, size_t *reply_len,
+               const uint8_t *req, size_t req_len, unsigned timeout_ms);
 void cu_reply_free(uint8_t *reply, size_t reply_len);
 
 /* A one-line description of a code for people (library and service codes). */

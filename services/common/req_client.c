@@ -58,6 +58,12 @@ int sk_req_client_open(sk_req_client **out, const char *url, unsigned timeout_ms
 int sk_req_client_call(sk_req_client *c, uint8_t **reply, size_t *reply_len, const uint8_t *req,
                        size_t req_len)
 {
+    return sk_req_client_call_ms(c, reply, reply_len, req, req_len, 0);
+}
+
+int sk_req_client_call_ms(sk_req_client *c, uint8_t **reply, size_t *reply_len,
+                          const uint8_t *req, size_t req_len, unsigned timeout_ms)
+{
     if (c == NULL || reply == NULL || reply_len == NULL || (req == NULL && req_len > 0))
         return SK_ERR_ARG;
     *reply = NULL;
@@ -71,14 +77,15 @@ int sk_req_client_call(sk_req_client *c, uint8_t **reply, size_t *reply_len, con
     if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 || (rv = nng_msg_alloc(&msg, 0)) != 0 ||
         (rv = nng_msg_append(msg, req, req_len)) != 0)
         goto out;
-    nng_aio_set_timeout(aio, (nng_duration)c->timeout_ms);
+    nng_duration timeout = (nng_duration)(timeout_ms ? timeout_ms : c->timeout_ms);
+    nng_aio_set_timeout(aio, timeout);
     nng_aio_set_msg(aio, msg);
     nng_ctx_send(ctx, aio);
     nng_aio_wait(aio);
     if ((rv = nng_aio_result(aio)) != 0)
         goto out; /* the message is still ours */
     msg = NULL;
-    nng_aio_set_timeout(aio, (nng_duration)c->timeout_ms);
+    nng_aio_set_timeout(aio, timeout);
     nng_ctx_recv(ctx, aio);
     nng_aio_wait(aio);
     if ((rv = nng_aio_result(aio)) != 0)

@@ -33,6 +33,11 @@ int sk_req_client_open(sk_req_client **out, const char *url, unsigned timeout_ms
 int sk_req_client_call(sk_req_client *c, uint8_t **reply, size_t *reply_len, const uint8_t *req,
                        size_t req_len);
 
+/* The same with a timeout of its own for this call (0: the client's), e.g.
+ * for a request the server may hold (a relying party's long poll). */
+int sk_req_client_call_ms(sk_req_client *c, uint8_t **reply, size_t *reply_len,
+                          const uint8_t *req, size_t req_len, unsigned timeout_ms);
+
 /* Closes the socket.  NULL is ignored. */
 void sk_req_client_close(sk_req_client *c);
 

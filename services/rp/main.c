@@ -40,7 +40,8 @@
 
 #define PROG "splitkey-rp"
 #define CALL_TIMEOUT_MS 10000u
-#define POLL_INTERVAL_MS 300u
+#define POLL_INTERVAL_MS 300u /* the least time between two polls */
+#define POLL_WAIT_MS 10000u    /* how long a poll lets the server hold the answer */
 #define DEFAULT_TIMEOUT_S 150u
 
 typedef struct rp_opts {
@@ -68,6 +69,13 @@ static int usage_error(const char *fmt, ...)
 static uint64_t now_s(void)
 {
     return (uint64_t)time(NULL);
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void sleep_ms(unsigned ms)
@@ -199,15 +207,29 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
            hex, who(o), created.code, purpose == SK_PURPOSE_SIGN ? 2 : 1, when);
     fflush(stdout);
 
-    /* Wait for the answer: poll until the session is no longer pending, it
-     * expired, or --timeout passed. */
+    /* Wait for the answer: long-poll (the server holds each poll up to
+     * POLL_WAIT_MS, capped by what is left of --timeout, and answers as soon
+     * as the session is no longer pending) until the session is no longer
+     * pending, it expired, or --timeout passed.  A poll answered at once
+     * (an older server, or all its workers busy) is repeated no sooner than
+     * POLL_INTERVAL_MS later. */
     uint64_t deadline = now_s() + o->timeout;
+    uint64_t deadline_ms = mono_ms() + (uint64_t)o->timeout * 1000u;
     int last_err = SK_OK;
     for (;;) {
-        rc = sk_rp_poll_request(req, sizeof req, &req_len, created.session_id,
-                                sizeof created.session_id);
+        uint64_t start = mono_ms();
+        uint64_t left = deadline_ms > start ? deadline_ms - start : 0;
+        uint32_t wait = left < POLL_WAIT_MS ? (uint32_t)left : POLL_WAIT_MS;
+        /* The call may take the wait longer than others, but ends about a
+         * second after --timeout at the latest. */
+        uint64_t call_ms = (uint64_t)wait + CALL_TIMEOUT_MS;
+        if (call_ms > left + 1000u)
+            call_ms = left + 1000u;
+        rc = sk_rp_poll_wait_request(req, sizeof req, &req_len, created.session_id,
+                                     sizeof created.session_id, wait);
         if (rc == SK_OK)
-            rc = cu_call(net, CU_FRAME_RP, &reply, &reply_len, req, req_len);
+            rc = cu_call_ms(net, CU_FRAME_RP, &reply, &reply_len, req, req_len,
+                            (unsigned)call_ms);
         if (rc == SK_OK)
             rc = sk_rp_read_result(res, &st, reply, reply_len);
         cu_reply_free(reply, reply_len);
@@ -232,7 +254,9 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
             exit_code = CU_EXIT_SESSION;
             goto out;
         }
-        sleep_ms(POLL_INTERVAL_MS);
+        uint64_t took = mono_ms() - start;
+        if (took < POLL_INTERVAL_MS)
+            sleep_ms(POLL_INTERVAL_MS - (unsigned)took);
     }
     if (res->state == SK_SESSION_REFUSED) {
         exit_code = report(SK_ERR_SESSION_REFUSED, &st, "session");
