@@ -87,10 +87,12 @@ e2e_start_server() {
 }
 
 # (Re)starts the server on SRV's database and waits for its ready file.
+# SERVER_ARGS (an array, may be unset) adds options to 'run'.
 e2e_run_server() {
   rm -f "$T/ready"
   "$SERVER" run --dir "$SRV" --listen tcp://127.0.0.1:0 --open-enrolment \
-    --pool-profiles 4K --pool-size 2 --ready-file "$T/ready" 2>>"$T/server.log" &
+    --pool-profiles 4K --pool-size 2 --ready-file "$T/ready" ${SERVER_ARGS[@]+"${SERVER_ARGS[@]}"} \
+    2>>"$T/server.log" &
   SERVER_PID=$!
   local i
   for i in $(seq 1 600); do
