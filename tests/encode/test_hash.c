@@ -166,7 +166,7 @@ static void test_mgf1(void)
 SK_TEST_PASSES_NULL static void test_args(void)
 {
     uint8_t *volatile null = NULL;
-    uint8_t out[64];
+    uint8_t out[64] = {0};
     CHECK_RC(SK_ERR_BUFFER_TOO_SMALL, sk_digest(out, 31, SK_HASH_SHA256, out, 1));
     CHECK_RC(SK_ERR_HASH, sk_digest(out, sizeof out, (sk_hash)0, out, 1));
     CHECK_RC(SK_ERR_ARG, sk_digest(null, sizeof out, SK_HASH_SHA256, out, 1));
