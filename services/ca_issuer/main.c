@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "ca_dir.h"
 #include "ca_handler.h"
 #include "ca_store.h"
@@ -722,28 +723,14 @@ static int cmd_add_ra(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(cmd, "init"))
-        return cmd_init(argc, argv);
-    if (!strcmp(cmd, "run"))
-        return cmd_run(argc, argv);
-    if (!strcmp(cmd, "revoke"))
-        return cmd_revoke(argc, argv);
-    if (!strcmp(cmd, "crl"))
-        return cmd_crl(argc, argv);
-    if (!strcmp(cmd, "audit-verify"))
-        return cmd_audit_verify(argc, argv);
-    if (!strcmp(cmd, "add-ra"))
-        return cmd_add_ra(argc, argv);
-    fprintf(stderr, PROG ": unknown command \"%s\"\n", cmd);
-    usage(stderr);
-    return 2;
+    static const sk_command commands[] = {
+        {"init", cmd_init},
+        {"run", cmd_run},
+        {"revoke", cmd_revoke},
+        {"crl", cmd_crl},
+        {"audit-verify", cmd_audit_verify},
+        {"add-ra", cmd_add_ra},
+        {NULL, NULL},
+    };
+    return sk_command_dispatch(argc, argv, PROG, commands, usage);
 }

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "command.h"
 #include "cliutil.h"
 #include "config.h"
 #include "devstate.h"
@@ -1373,26 +1374,17 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*run)(int, char **);
-    } cmds[] = {
-        {"enrol", cmd_enrol},   {"sign", cmd_sign},     {"sessions", cmd_sessions},
-        {"approve", cmd_approve}, {"refuse", cmd_refuse}, {"pubkey", cmd_pubkey},
-        {"cert", cmd_cert},     {"status", cmd_status}, {"revoke", cmd_revoke},
+    static const sk_command commands[] = {
+        {"enrol", cmd_enrol},
+        {"sign", cmd_sign},
+        {"sessions", cmd_sessions},
+        {"approve", cmd_approve},
+        {"refuse", cmd_refuse},
+        {"pubkey", cmd_pubkey},
+        {"cert", cmd_cert},
+        {"status", cmd_status},
+        {"revoke", cmd_revoke},
+        {NULL, NULL},
     };
-    if (argc < 2) {
-        usage(stderr);
-        return CU_EXIT_USAGE;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage(stdout);
-        return CU_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (!strcmp(argv[1], cmds[i].name))
-            return cmds[i].run(argc, argv);
-    fprintf(stderr, PROG ": unknown command \"%s\"\n", argv[1]);
-    usage(stderr);
-    return CU_EXIT_USAGE;
+    return sk_command_dispatch(argc, argv, PROG, commands, usage);
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
 #include "ca_client.h"
 #include "ca_dir.h"
 #include "ca_store.h"
@@ -255,18 +256,9 @@ out:
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(cmd, "run"))
-        return cmd_run(argc, argv);
-    fprintf(stderr, PROG ": unknown command \"%s\"\n", cmd);
-    usage(stderr);
-    return 2;
+    static const sk_command commands[] = {
+        {"run", cmd_run},
+        {NULL, NULL},
+    };
+    return sk_command_dispatch(argc, argv, PROG, commands, usage);
 }

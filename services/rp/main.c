@@ -28,6 +28,7 @@
 
 #include <sodium.h>
 
+#include "command.h"
 #include "cliutil.h"
 #include "config.h"
 #include "fileio.h"
@@ -481,19 +482,10 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return CU_EXIT_USAGE;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage(stdout);
-        return CU_EXIT_OK;
-    }
-    if (!strcmp(argv[1], "sign"))
-        return cmd_sign(argc, argv);
-    if (!strcmp(argv[1], "auth"))
-        return cmd_auth(argc, argv);
-    fprintf(stderr, PROG ": unknown command \"%s\"\n", argv[1]);
-    usage(stderr);
-    return CU_EXIT_USAGE;
+    static const sk_command commands[] = {
+        {"sign", cmd_sign},
+        {"auth", cmd_auth},
+        {NULL, NULL},
+    };
+    return sk_command_dispatch(argc, argv, PROG, commands, usage);
 }

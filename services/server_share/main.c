@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "config.h"
 #include "fileio.h"
 #include "handler.h"
@@ -579,22 +580,11 @@ out:
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(cmd, "init"))
-        return cmd_init(argc, argv);
-    if (!strcmp(cmd, "run"))
-        return cmd_run(argc, argv);
-    if (!strcmp(cmd, "token"))
-        return cmd_token(argc, argv);
-    fprintf(stderr, PROG ": unknown command \"%s\"\n", cmd);
-    usage(stderr);
-    return 2;
+    static const sk_command commands[] = {
+        {"init", cmd_init},
+        {"run", cmd_run},
+        {"token", cmd_token},
+        {NULL, NULL},
+    };
+    return sk_command_dispatch(argc, argv, PROG, commands, usage);
 }
