@@ -164,3 +164,24 @@ const char *cu_strerror(int code)
         return sk_svc_strerror(code);
     }
 }
+
+int cu_parse_options(const char *prog, sk_opt *opts, const char **positional, int argc,
+                     char **argv, const char *synopsis, const char *about, int *exit_code)
+{
+    char err[512] = "";
+    int rc = sk_config_parse_args(opts, positional, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        printf("usage: %s %s\n\n%s\n\n", prog, synopsis, about);
+        sk_config_usage(stdout, opts);
+        *exit_code = CU_EXIT_OK;
+        return -1;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, "%s %s: %s\n", prog, argv[1], err);
+        *exit_code = CU_EXIT_USAGE;
+        return -1;
+    }
+    return 0;
+}

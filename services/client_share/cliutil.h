@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "req_client.h"
 #include "splitkey/device.h"
 #include "splitkey/key.h"
@@ -67,5 +68,12 @@ void cu_reply_free(uint8_t *reply, size_t reply_len);
 
 /* A one-line description of a code for people (library and service codes). */
 const char *cu_strerror(int code);
+
+/* Parses a command's options (argv[2..], positional arguments into
+ * *positional when not NULL).  On --help prints the usage and sets
+ * *exit_code = CU_EXIT_OK; on a bad option prints "PROG COMMAND: reason" and
+ * sets CU_EXIT_USAGE; both return -1.  Returns 0 when the command may run. */
+int cu_parse_options(const char *prog, sk_opt *opts, const char **positional, int argc,
+                     char **argv, const char *synopsis, const char *about, int *exit_code);
 
 #endif

@@ -388,30 +388,16 @@ typedef struct cmd_opts {
     {.name = "pin-file", .type = SK_OPT_STRING, .value = &(o).pin_file, .arg = "FILE",      \
      .help = "read the PIN from FILE ('-': standard input); default: ask on the terminal"}
 
-/* Parses the command's options (argv[2..]); prints usage on --help. */
+/* Parses the command's options (argv[2..]); prints usage on --help.  A PIN
+ * given as a flag value is refused before anything else. */
 static int parse(sk_opt *opts, const char **positional, int argc, char **argv, const char *synopsis,
                  const char *about, int *exit_code)
 {
-    char err[512] = "";
     if (refuse_pin_values(argc, argv)) {
         *exit_code = CU_EXIT_USAGE;
         return -1;
     }
-    int rc = sk_config_parse_args(opts, positional, argc, argv, 2, err, sizeof err);
-    if (rc == SK_SVC_HELP) {
-        printf("usage: " PROG " %s\n\n%s\n\n", synopsis, about);
-        sk_config_usage(stdout, opts);
-        *exit_code = CU_EXIT_OK;
-        return -1;
-    }
-    if (rc == SK_OK)
-        rc = sk_config_validate(opts, err, sizeof err);
-    if (rc != SK_OK) {
-        fprintf(stderr, PROG " %s: %s\n", argv[1], err);
-        *exit_code = CU_EXIT_USAGE;
-        return -1;
-    }
-    return 0;
+    return cu_parse_options(PROG, opts, positional, argc, argv, synopsis, about, exit_code);
 }
 
 static int parse_purpose(sk_purpose *p, const char *name)

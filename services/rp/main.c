@@ -315,22 +315,7 @@ out:
 static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, const char *about,
                  int *exit_code)
 {
-    char err[512] = "";
-    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
-    if (rc == SK_SVC_HELP) {
-        printf("usage: " PROG " %s\n\n%s\n\n", synopsis, about);
-        sk_config_usage(stdout, opts);
-        *exit_code = CU_EXIT_OK;
-        return -1;
-    }
-    if (rc == SK_OK)
-        rc = sk_config_validate(opts, err, sizeof err);
-    if (rc != SK_OK) {
-        fprintf(stderr, PROG " %s: %s\n", argv[1], err);
-        *exit_code = CU_EXIT_USAGE;
-        return -1;
-    }
-    return 0;
+    return cu_parse_options(PROG, opts, NULL, argc, argv, synopsis, about, exit_code);
 }
 
 #define COMMON_OPTS(o)                                                                          \
