@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cliutil.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,4 +185,15 @@ int cu_parse_options(const char *prog, sk_opt *opts, const char **positional, in
         return -1;
     }
     return 0;
+}
+
+int cu_usage_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(run '%s --help' for the commands and their options)\n", prog);
+    return CU_EXIT_USAGE;
 }

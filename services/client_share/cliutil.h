@@ -76,4 +76,8 @@ const char *cu_strerror(int code);
 int cu_parse_options(const char *prog, sk_opt *opts, const char **positional, int argc,
                      char **argv, const char *synopsis, const char *about, int *exit_code);
 
+/* Prints "PROG: message" and a hint to run --help to stderr; returns
+ * CU_EXIT_USAGE. */
+int cu_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -103,17 +103,7 @@ static void client_end(client *c)
 
 /* ------------------------------------------------------------ reporting */
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, PROG ": ");
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n(run '" PROG " --help' for the commands and their options)\n");
-    return CU_EXIT_USAGE;
-}
+#define usage_error(...) cu_usage_error(PROG, __VA_ARGS__)
 
 static const char *reason_name(sk_destroy_reason r)
 {

@@ -55,17 +55,7 @@ typedef struct rp_opts {
 /* Who the session is for, as the messages name it. */
 static const char *who(const rp_opts *o) { return o->person != NULL ? o->person : o->key_id; }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, PROG ": ");
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n(run '" PROG " --help' for the commands and their options)\n");
-    return CU_EXIT_USAGE;
-}
+#define usage_error(...) cu_usage_error(PROG, __VA_ARGS__)
 
 static uint64_t now_s(void)
 {
