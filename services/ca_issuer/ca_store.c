@@ -618,7 +618,7 @@ int ca_store_next_crl_number(ca_store *s, uint64_t *number)
 
 int ca_store_audit_head(ca_store *s, uint8_t hash[SK_AUDIT_HASH_LEN], uint64_t *count)
 {
-    audit_head h;
+    audit_head h = {0};
     pthread_mutex_lock(&s->mu);
     int rc = head_read(s->db, &h);
     pthread_mutex_unlock(&s->mu);
