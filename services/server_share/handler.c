@@ -7,15 +7,19 @@
  *      at the request (sk_server_peek_device / _rp) without any state: kind,
  *      key id, session id, person id, token id.  A device request that
  *      cannot be routed gets the protocol's plain error and touches nothing.
- *   2. In one store transaction (sk_store_run, rerun on BUSY / CONFLICT):
- *      load the key record (by key id, or person id + purpose), open its
+ *   2. Load the key record (by key id, or person id + purpose), open its
  *      sealed blob (master key, associated data = key id), load the session
  *      or the waiting sessions, take a pool key for an enrolment, call the
  *      server role with the clock's time and the policy, then store the new
  *      key record (compare-and-swap on the version read), the session, the
  *      used token and the events.  An error reply that changes no record
  *      (refused enrolment ...) rolls the transaction back instead, so a pool
- *      key taken for it goes back.
+ *      key taken for it goes back.  Enrolment starts, session fetches and
+ *      relying-party requests do all of it in one write transaction
+ *      (sk_store_run, rerun on BUSY / CONFLICT).  Other device requests are
+ *      optimistic (device_optimistic): the reads run in a snapshot, the role
+ *      with no transaction open, and the write transaction first checks that
+ *      the rows read are unchanged, else everything is redone.
  *   3. Only after the commit succeeded is the reply handed to the loop; then
  *      the certificate hook runs for revocations and certificate requests,
  *      and with a CA (srv->ca) the revocation is sent to it (ra.h).
@@ -512,26 +516,77 @@ static int take_cert_request(hreq *h, const sk_key_rec *key, const sk_server_res
     return SK_OK;
 }
 
-/* One attempt of a device request (an sk_store_step). */
-static int step_device(sk_store *st, sk_store_txn *txn, void *arg)
-{
-    hreq *h = arg;
-    sk_share_server *srv = h->srv;
-    sk_server_input in;
+/* What a device request read from the store: the records as stored (with
+ * their versions, for the compare-and-swap) and as opened. */
+typedef struct dev_loaded {
     sk_key_record key_row;
     sk_session_record sess_row;
-    int has_key_row = 0, has_sess_row = 0;
-    sk_key_rec *key = NULL;
-    sk_session_rec *sess = NULL, *list[SK_MAX_FETCH_SESSIONS] = {NULL};
-    size_t nlist = 0;
-    uint8_t *pool_key = NULL;
-    size_t pool_key_len = 0;
-    sk_server_result *res = NULL;
-    int rc = SK_OK;
+    int has_key_row, has_sess_row;
+    sk_key_rec *key;
+    sk_session_rec *sess, *list[SK_MAX_FETCH_SESSIONS];
+    size_t nlist;
+    uint8_t *pool_key;
+    size_t pool_key_len;
+    int token_used;
+} dev_loaded;
 
-    h->wake = 0;
-    memset(&key_row, 0, sizeof key_row);
-    memset(&sess_row, 0, sizeof sess_row);
+static void dev_loaded_clear(dev_loaded *ld)
+{
+    sk_key_rec_free(ld->key);
+    sk_session_rec_free(ld->sess);
+    for (size_t i = 0; i < ld->nlist; i++)
+        sk_session_rec_free(ld->list[i]);
+    secure_free(ld->pool_key);
+    sk_key_record_clear(&ld->key_row);
+    sk_session_record_clear(&ld->sess_row);
+    memset(ld, 0, sizeof *ld);
+}
+
+/* Reads what a device request needs, through txn: for an enrolment the
+ * token's use and a pool key (taken: only a write transaction may do it),
+ * else the key record, opened with its secrets, and the routed session or
+ * the waiting sessions. */
+static int device_load(sk_store *st, sk_store_txn *txn, hreq *h, dev_loaded *ld)
+{
+    sk_share_server *srv = h->srv;
+    int rc = SK_OK;
+    h->pool_empty = 0;
+    if (h->route.kind == SK_ROUTE_ENROL_INIT) {
+        if (h->route.has_token_id) {
+            rc = sk_store_token_used(st, txn, &ld->token_used, h->route.token_id);
+            if (rc != SK_OK)
+                return rc;
+        }
+        rc = take_pool_key(st, txn, srv->master, h->route.profile, &ld->pool_key,
+                           &ld->pool_key_len);
+        if (rc == SK_ERR_NOT_FOUND)
+            h->pool_empty = 1;
+        return rc;
+    }
+    rc = sk_store_key_get(st, txn, &ld->key_row, h->route.key_id);
+    if (rc == SK_ERR_NOT_FOUND)
+        return SK_OK; /* the role answers NOT_FOUND in clear */
+    if (rc != SK_OK)
+        return rc;
+    ld->has_key_row = 1;
+    rc = key_blob_open(srv->master, &ld->key_row, 1, &ld->key);
+    if (rc != SK_OK)
+        return rc;
+    sk_route_info r2;
+    if (sk_server_peek_device(&r2, srv->ident, ld->key, h->msg, h->len) == SK_OK)
+        rc = load_sessions(st, txn, h, &r2, &ld->sess_row, &ld->has_sess_row, &ld->sess,
+                           ld->list, &ld->nlist);
+    return rc;
+}
+
+/* Runs the server role on what device_load() read; no store access, so it
+ * may run with no transaction open.  Returns SK_OK when *res has records to
+ * store, STEP_NO_COMMIT when the reply (in h) changes nothing or a
+ * certificate must be asked for first (h->need_cert), or an error. */
+static int device_decide(hreq *h, const dev_loaded *ld, sk_server_result **res)
+{
+    sk_share_server *srv = h->srv;
+    sk_server_input in;
     memset(&in, 0, sizeof in);
     in.identity = srv->ident;
     in.policy = &h->policy;
@@ -540,91 +595,157 @@ static int step_device(sk_store *st, sk_store_txn *txn, void *arg)
     in.certificate = h->cert;
     in.certificate_len = h->cert_len;
     in.ca_error = h->ca_error;
-    h->pool_empty = 0;
+    in.token_used = ld->token_used;
+    in.pool_key = ld->pool_key;
+    in.pool_key_len = ld->pool_key_len;
+    in.key = ld->key;
+    in.session = ld->sess;
+    if (h->route.msg_type == MSG_SESSION_FETCH) {
+        in.sessions = (const sk_session_rec *const *)ld->list;
+        in.n_sessions = ld->nlist;
+    }
+    h->wake = 0;
     h->need_cert = 0;
+    *res = NULL;
 
-    if (h->route.kind == SK_ROUTE_ENROL_INIT) {
-        if (h->route.has_token_id) {
-            int used = 0;
-            rc = sk_store_token_used(st, txn, &used, h->route.token_id);
-            if (rc != SK_OK)
-                goto out;
-            in.token_used = used;
-        }
-        rc = take_pool_key(st, txn, srv->master, h->route.profile, &pool_key, &pool_key_len);
-        if (rc == SK_ERR_NOT_FOUND)
-            h->pool_empty = 1;
-        if (rc != SK_OK)
-            goto out;
-        in.pool_key = pool_key;
-        in.pool_key_len = pool_key_len;
-    } else {
-        rc = sk_store_key_get(st, txn, &key_row, h->route.key_id);
-        if (rc == SK_ERR_NOT_FOUND) {
-            rc = SK_OK; /* the role answers NOT_FOUND in clear */
-        } else if (rc != SK_OK) {
-            goto out;
-        } else {
-            has_key_row = 1;
-            rc = key_blob_open(srv->master, &key_row, 1, &key);
-            if (rc != SK_OK)
-                goto out;
-            sk_route_info r2;
-            if (sk_server_peek_device(&r2, srv->ident, key, h->msg, h->len) == SK_OK) {
-                rc = load_sessions(st, txn, h, &r2, &sess_row, &has_sess_row, &sess, list,
-                                   &nlist);
-                if (rc != SK_OK)
-                    goto out;
-            }
-        }
-        in.key = key;
-        in.session = sess;
-        if (h->route.msg_type == MSG_SESSION_FETCH) {
-            in.sessions = (const sk_session_rec *const *)list;
-            in.n_sessions = nlist;
-        }
-    }
-
-    rc = sk_server_handle_device(&res, &in, h->msg, h->len);
-    if (rc != SK_OK) {
-        rc = rc == SK_ERR_NOMEM ? rc : SK_ERR_INTERNAL;
-        goto out;
-    }
-    if ((sk_server_result_effects(res) & SK_EFFECT_CERT_REQUEST) &&
-        sk_server_result_status(res) == SK_ERR_PENDING && sk_server_result_key(res) == NULL) {
+    int rc = sk_server_handle_device(res, &in, h->msg, h->len);
+    if (rc != SK_OK)
+        return rc == SK_ERR_NOMEM ? rc : SK_ERR_INTERNAL;
+    const sk_server_result *r = *res;
+    if ((sk_server_result_effects(r) & SK_EFFECT_CERT_REQUEST) &&
+        sk_server_result_status(r) == SK_ERR_PENDING && sk_server_result_key(r) == NULL) {
         /* Nothing is stored before the CA has answered (outside any
          * transaction); the request is handled again then. */
-        rc = take_cert_request(h, key, res);
-        if (rc == SK_OK)
-            rc = STEP_NO_COMMIT;
-        goto out;
+        rc = take_cert_request(h, ld->key, r);
+        return rc == SK_OK ? STEP_NO_COMMIT : rc;
     }
-    rc = keep_reply(h, res);
+    rc = keep_reply(h, r);
     if (rc != SK_OK)
-        goto out;
-    if (sk_server_result_key(res) != NULL &&
-        sk_key_rec_key_id(sk_server_result_key(res), h->key_id, sizeof h->key_id) == SK_OK) {
+        return rc;
+    if (sk_server_result_key(r) != NULL &&
+        sk_key_rec_key_id(sk_server_result_key(r), h->key_id, sizeof h->key_id) == SK_OK) {
         h->has_key_id = 1;
         sk_reqlog_key(h->key_id);
     }
-    if (sk_server_result_key(res) == NULL && sk_server_result_session(res) == NULL) {
-        rc = STEP_NO_COMMIT; /* nothing changed: give back what was taken */
-        goto out;
-    }
-    rc = persist(st, txn, h, res, &key_row, has_key_row, &sess_row, has_sess_row);
+    if (sk_server_result_key(r) == NULL && sk_server_result_session(r) == NULL)
+        return STEP_NO_COMMIT; /* nothing changed: give back what was taken */
+    return SK_OK;
+}
+
+/* Stores a decided result through txn: records and events. */
+static int device_save(sk_store *st, sk_store_txn *txn, hreq *h, dev_loaded *ld,
+                       const sk_server_result *res)
+{
+    int rc = persist(st, txn, h, res, &ld->key_row, ld->has_key_row, &ld->sess_row,
+                     ld->has_sess_row);
     if (rc == SK_OK)
-        rc = log_events(st, txn, h, key, sess, res, sk_server_result_key(res) != NULL
-                                                        ? h->key_id
-                                                        : h->route.key_id);
-out:
+        rc = log_events(st, txn, h, ld->key, ld->sess, res,
+                        sk_server_result_key(res) != NULL ? h->key_id : h->route.key_id);
+    return rc;
+}
+
+/* One attempt of a device request in one write transaction (an
+ * sk_store_step): enrolments, which take a pool key and a token, session
+ * fetches, which read a list of sessions, and the second pass of a proof of
+ * possession with a CA. */
+static int step_device(sk_store *st, sk_store_txn *txn, void *arg)
+{
+    hreq *h = arg;
+    dev_loaded ld;
+    sk_server_result *res = NULL;
+    memset(&ld, 0, sizeof ld);
+    int rc = device_load(st, txn, h, &ld);
+    if (rc == SK_OK)
+        rc = device_decide(h, &ld, &res);
+    if (rc == SK_OK)
+        rc = device_save(st, txn, h, &ld, res);
     sk_server_result_free(res);
-    sk_key_rec_free(key);
-    sk_session_rec_free(sess);
-    for (size_t i = 0; i < nlist; i++)
-        sk_session_rec_free(list[i]);
-    secure_free(pool_key);
-    sk_key_record_clear(&key_row);
-    sk_session_record_clear(&sess_row);
+    dev_loaded_clear(&ld);
+    return rc;
+}
+
+/* SK_OK if the rows ld read are still the stored ones (same versions, and a
+ * key or session that was missing is still missing), else
+ * SK_ERR_STORE_CONFLICT. */
+static int device_validate(sk_store *st, sk_store_txn *txn, const hreq *h, const dev_loaded *ld)
+{
+    sk_key_record kr;
+    sk_session_record sr;
+    memset(&kr, 0, sizeof kr);
+    memset(&sr, 0, sizeof sr);
+    int rc = sk_store_key_get(st, txn, &kr, h->route.key_id);
+    if (rc == SK_OK)
+        rc = ld->has_key_row && kr.version == ld->key_row.version ? SK_OK
+                                                                  : SK_ERR_STORE_CONFLICT;
+    else if (rc == SK_ERR_NOT_FOUND)
+        rc = ld->has_key_row ? SK_ERR_STORE_CONFLICT : SK_OK;
+    sk_key_record_clear(&kr);
+    if (rc == SK_OK && ld->has_sess_row) {
+        rc = sk_store_session_get(st, txn, &sr, ld->sess_row.session_id);
+        if (rc == SK_OK && sr.version != ld->sess_row.version)
+            rc = SK_ERR_STORE_CONFLICT;
+        else if (rc == SK_ERR_NOT_FOUND)
+            rc = SK_ERR_STORE_CONFLICT;
+        sk_session_record_clear(&sr);
+    }
+    return rc;
+}
+
+/* Whether a device request is served optimistically (device_optimistic). */
+static int device_is_optimistic(const hreq *h)
+{
+    return h->route.kind != SK_ROUTE_ENROL_INIT && h->route.msg_type != MSG_SESSION_FETCH &&
+           h->cert == NULL && h->ca_error == 0;
+}
+
+/* A device request on an existing key, served optimistically so that the
+ * expensive part - opening the sealed record and the server's exponentiations
+ * - runs with no store lock held and several workers sign at once:
+ *   1. read the key record and the session in a read snapshot, and end it;
+ *   2. run the server role with no transaction open;
+ *   3. in a write transaction, check that the key record and the session
+ *      still have the versions read (validation), store the result with
+ *      compare-and-swap, log the events and commit.
+ * If another request changed either row in between (or the store was busy),
+ * everything is done again from 1 with fresh reads, at most STORE_ATTEMPTS
+ * times: the outcome is the one a serial run would give.  Same results as
+ * sk_store_run(step_device). */
+static int device_optimistic(hreq *h)
+{
+    sk_store *st = h->srv->store;
+    int rc = SK_ERR_STORE_BUSY;
+    for (unsigned attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
+        dev_loaded ld;
+        sk_server_result *res = NULL;
+        sk_store_txn *txn = NULL;
+        memset(&ld, 0, sizeof ld);
+        rc = sk_store_begin_read(st, &txn);
+        if (rc == SK_OK) {
+            rc = device_load(st, txn, h, &ld);
+            sk_store_rollback(txn); /* a snapshot: nothing to keep */
+            txn = NULL;
+        }
+        if (rc == SK_OK)
+            rc = device_decide(h, &ld, &res);
+        if (rc == SK_OK && h->srv->decided_hook != NULL)
+            h->srv->decided_hook(h->srv->decided_hook_ctx);
+        if (rc == SK_OK)
+            rc = sk_store_begin(st, &txn);
+        if (rc == SK_OK) {
+            rc = device_validate(st, txn, h, &ld);
+            if (rc == SK_OK)
+                rc = device_save(st, txn, h, &ld, res);
+            if (rc == SK_OK)
+                rc = sk_store_commit(txn);
+            else
+                sk_store_rollback(txn);
+        }
+        sk_server_result_free(res);
+        dev_loaded_clear(&ld);
+        if (rc != SK_ERR_STORE_BUSY && rc != SK_ERR_STORE_CONFLICT)
+            break;
+        atomic_fetch_add(&h->srv->redone, 1);
+    }
     return rc;
 }
 
@@ -1005,7 +1126,10 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
     }
 
     for (int attempt = 0;; attempt++) {
-        rc = sk_store_run(srv->store, STORE_ATTEMPTS, h.device ? step_device : step_rp, &h);
+        if (h.device && device_is_optimistic(&h))
+            rc = device_optimistic(&h);
+        else
+            rc = sk_store_run(srv->store, STORE_ATTEMPTS, h.device ? step_device : step_rp, &h);
         if (!(rc == SK_ERR_NOT_FOUND && h.pool_empty) || attempt == POOL_REFILL_ATTEMPTS)
             break;
         /* No pooled key of this profile: make one now, outside the

@@ -11,14 +11,22 @@
  * could not run the protocol at all (unknown tag, oversized, store failure,
  * internal error).  A request answered with "SKE1" changed nothing.
  *
- * Every request runs in one store transaction (sk_store_run): load the
- * records, unseal the secrets, call the server role, store the new records
- * (compare-and-swap on their version), the session, the used token and the
- * events, commit, and only then hand the reply to the loop (SPEC 3.5).  The
- * one exception is the approval of a proof of possession on a server with a
- * CA: a first transaction stores nothing and yields the signed CSR, the CA
- * is asked outside any transaction, and a second one commits the result
- * with the certificate or the CA's error (ra.h).
+ * A device request on an existing key (approval, session creation, key
+ * state, OTP refresh, revocation, enrolment submit) is served optimistically:
+ * the key record and the session are read in a snapshot, the server role -
+ * with its exponentiations - runs with no transaction open, and a write
+ * transaction checks that both rows still have the versions read, stores the
+ * new records (compare-and-swap), the session and the events and commits;
+ * if a row moved, all of it is done again on fresh reads.  So signings for
+ * different keys run in parallel on all workers, and requests for one key
+ * still take effect one after the other.  Enrolment starts (a pool key and a
+ * token are taken), session fetches and relying-party requests run whole in
+ * one write transaction (sk_store_run).  Either way the reply goes to the
+ * loop only after the commit (SPEC 3.5).  The approval of a proof of
+ * possession on a server with a CA stores nothing at first and yields the
+ * signed CSR; the CA is asked outside any transaction, and a second pass, in
+ * one transaction, commits the result with the certificate or the CA's error
+ * (ra.h).
  *
  * A relying-party poll with wait_ms > 0 that finds its session PENDING is
  * the other exception: its transaction ends, the worker parks on
@@ -108,6 +116,12 @@ typedef struct sk_share_server {
     unsigned cleanup_every_s;     /* clean-up at most this often (0: 60) */
     uint64_t (*clock)(void);      /* Unix seconds; NULL: the system clock (tests inject one) */
     unsigned lock1_s, lock2_s;    /* time-lock durations (0: 3 h and 24 h, SPEC 3.3) */
+    void (*decided_hook)(void *ctx); /* tests: called in an optimistic request after
+                                        the role ran on a snapshot, before the write
+                                        transaction (NULL: none) */
+    void *decided_hook_ctx;
+    atomic_uint_least64_t redone;       /* optimistic requests done again because a row
+                                           they read changed (zero-initialise) */
     atomic_uint_least64_t last_cleanup; /* internal; zero-initialise */
     atomic_int_least64_t ra_done_seq;   /* internal (ra.c): revocations up to this event
                                            are confirmed; zero-initialise */

@@ -70,6 +70,16 @@ int sk_store_begin(sk_store *store, sk_store_txn **txn)
     return store->ops->begin(store, txn, 1);
 }
 
+int sk_store_begin_read(sk_store *store, sk_store_txn **txn)
+{
+    if (txn == NULL)
+        return SK_ERR_ARG;
+    *txn = NULL;
+    if (store == NULL)
+        return SK_ERR_ARG;
+    return store->ops->begin(store, txn, 0);
+}
+
 int sk_store_commit(sk_store_txn *txn)
 {
     if (txn == NULL)

@@ -128,6 +128,12 @@ void sk_store_inject_faults(sk_store *store, sk_store_fault fault, unsigned coun
  * SK_ERR_STORE; on failure *txn is NULL. */
 int sk_store_begin(sk_store *store, sk_store_txn **txn);
 
+/* Starts a read transaction: one consistent snapshot of the store that does
+ * not hold the write lock (writers go on; in WAL mode nothing waits for it).
+ * Only reads may run in it; end it with sk_store_rollback().  Returns SK_OK,
+ * SK_ERR_STORE_BUSY or SK_ERR_STORE; on failure *txn is NULL. */
+int sk_store_begin_read(sk_store *store, sk_store_txn **txn);
+
 /* Commits and frees txn.  On failure everything in it is rolled back (and
  * txn is freed all the same).  Returns SK_OK, SK_ERR_STORE_BUSY or
  * SK_ERR_STORE. */

@@ -3,8 +3,12 @@
  * a request fail cleanly with no stored change and the next request is
  * served; an enrolment whose commit fails gives its pool key back; the
  * clean-up removes abandoned enrolments and old sessions; a destroyed key's
- * stored record holds no secret. */
+ * stored record holds no secret; an approval whose key record changes
+ * between its snapshot and its write is done again on fresh reads, and two
+ * copies of one approval served at once sign once. */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +412,165 @@ static void test_person_id(void)
     CHECK(strcmp(out, "key:abcd0000000000000000000000000000") == 0);
 }
 
+/* ------------------------------------------------- optimistic requests */
+
+static uint8_t opt_key_id[SK_KEY_ID_LEN];
+static int bumps_left;
+
+/* The hook: another writer changes the key record (same contents, new
+ * version) between the snapshot and the write transaction. */
+static void bump_key(void *ctx)
+{
+    (void)ctx;
+    if (bumps_left <= 0)
+        return;
+    bumps_left--;
+    sk_key_record rec;
+    CHECK_OK(sk_store_key_get(srv.store, NULL, &rec, opt_key_id));
+    CHECK_OK(sk_store_key_update(srv.store, NULL, &rec));
+    sk_key_record_clear(&rec);
+}
+
+static size_t count_events(const uint8_t *key_id, uint32_t kind)
+{
+    sk_event *evs = NULL;
+    size_t n = 0, hits = 0;
+    CHECK_OK(sk_store_events(srv.store, NULL, &evs, &n, key_id, 0, 0));
+    for (size_t i = 0; i < n; i++)
+        hits += evs[i].kind == kind;
+    free(evs);
+    return hits;
+}
+
+static pthread_barrier_t both_decided;
+static atomic_int meetings;
+
+/* The hook for two copies of one request: neither writes before both have
+ * run the role on the same snapshot. */
+static void meet(void *ctx)
+{
+    (void)ctx;
+    if (atomic_fetch_add(&meetings, 1) < 2)
+        pthread_barrier_wait(&both_decided);
+}
+
+typedef struct copy {
+    pthread_t thread;
+    uint8_t framed[SK_MAX_MESSAGE_LEN + 4];
+    size_t len;
+    uint8_t *reply;
+    size_t reply_len;
+    int rc;
+} copy;
+
+static void *serve_copy(void *arg)
+{
+    copy *c = arg;
+    sk_reqlog_begin();
+    c->rc = sk_share_handle(&srv, c->framed, c->len, &c->reply, &c->reply_len);
+    sk_reqlog_end(c->rc);
+    return NULL;
+}
+
+static void test_optimistic(void)
+{
+    sk_device_key *key = enrol();
+    CHECK(key != NULL);
+    if (key == NULL)
+        return;
+    CHECK_OK(sk_device_key_id(key, opt_key_id, sizeof opt_key_id));
+    sk_device_session *s = create(key, "pop");
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &msg_len, fake_now, s, (const uint8_t *)PIN,
+                               strlen(PIN)));
+    sk_device_session_free(s);
+    CHECK_OK(approve_reply(key));
+
+    /* One conflict: the approval is done again and signs once. */
+    srv.decided_hook = bump_key;
+    s = create(key, "conflict once");
+    CHECK(s != NULL);
+    snapshot before, after;
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &msg_len, fake_now, s, (const uint8_t *)PIN,
+                               strlen(PIN)));
+    sk_device_session_free(s);
+    snap(&before, opt_key_id);
+    size_t signed0 = count_events(opt_key_id, SK_EV_SIGNED);
+    uint64_t redone0 = atomic_load(&srv.redone);
+    bumps_left = 1;
+    CHECK_OK(approve_reply(key));
+    snap(&after, opt_key_id);
+    CHECK(atomic_load(&srv.redone) == redone0 + 1);
+    CHECK(after.key_version == before.key_version + 2); /* the bump, then the signing */
+    CHECK(count_events(opt_key_id, SK_EV_SIGNED) == signed0 + 1);
+    snap_free(&before);
+    snap_free(&after);
+
+    /* A row that never holds still: every attempt conflicts, the request is
+     * refused with nothing of it stored, and the device's retry signs. */
+    s = create(key, "conflict always");
+    CHECK(s != NULL);
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &msg_len, fake_now, s, (const uint8_t *)PIN,
+                               strlen(PIN)));
+    sk_device_session_free(s);
+    signed0 = count_events(opt_key_id, SK_EV_SIGNED);
+    bumps_left = 1000;
+    uint8_t *rep = NULL;
+    size_t rl = 0;
+    CHECK_RC(SK_ERR_STORE_CONFLICT, handle(&rep, &rl));
+    CHECK(rep == NULL);
+    CHECK(count_events(opt_key_id, SK_EV_SIGNED) == signed0);
+    bumps_left = 0;
+    CHECK_OK(sk_device_retry(key, msg, sizeof msg, &msg_len, fake_now, (const uint8_t *)PIN,
+                             strlen(PIN)));
+    CHECK_OK(approve_reply(key));
+    CHECK(count_events(opt_key_id, SK_EV_SIGNED) == signed0 + 1);
+
+    /* Two copies of one approval at once, both past the role before either
+     * writes: one commits, the other is redone on fresh reads; one
+     * signature, no clone. */
+    s = create(key, "two copies");
+    srv.decided_hook = meet;
+    atomic_store(&meetings, 0);
+    CHECK(pthread_barrier_init(&both_decided, NULL, 2) == 0);
+    CHECK(s != NULL);
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &msg_len, fake_now, s, (const uint8_t *)PIN,
+                               strlen(PIN)));
+    sk_device_session_free(s);
+    snap(&before, opt_key_id);
+    signed0 = count_events(opt_key_id, SK_EV_SIGNED);
+    redone0 = atomic_load(&srv.redone);
+    static copy copies[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&copies[i], 0, sizeof copies[i]);
+        memcpy(copies[i].framed, SK_FRAME_DEVICE, 4);
+        memcpy(copies[i].framed + 4, msg, msg_len);
+        copies[i].len = msg_len + 4;
+        CHECK(pthread_create(&copies[i].thread, NULL, serve_copy, &copies[i]) == 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(copies[i].thread, NULL);
+    srv.decided_hook = NULL;
+    snap(&after, opt_key_id);
+    CHECK(atomic_load(&srv.redone) >= redone0 + 1);
+    CHECK(after.key_version == before.key_version + 1);
+    CHECK(count_events(opt_key_id, SK_EV_SIGNED) == signed0 + 1);
+    CHECK(count_events(opt_key_id, SK_EV_CLONE_DETECTED) == 0);
+    int read_ok = 0;
+    for (int i = 0; i < 2; i++) {
+        uint8_t sig[SK_MAX_SIG_LEN];
+        size_t sl = 0;
+        if (copies[i].rc == SK_OK && !read_ok)
+            read_ok = sk_device_read_signature(key, sig, sizeof sig, &sl, NULL,
+                                               copies[i].reply, copies[i].reply_len) == SK_OK;
+        free_reply(copies[i].reply, copies[i].reply_len);
+    }
+    CHECK(read_ok);
+    snap_free(&before);
+    snap_free(&after);
+    pthread_barrier_destroy(&both_decided);
+    sk_device_key_free(key);
+}
+
 int main(void)
 {
     sk_test_init();
@@ -440,6 +603,7 @@ int main(void)
         test_enrol_fault();
         test_cleanup();
         test_destroyed_secrets();
+        test_optimistic();
     }
     sk_server_ident_free(ident);
     sk_master_key_free(mk);
