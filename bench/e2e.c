@@ -156,9 +156,26 @@ static pid_t spawn(const char *bin, char *const *argv)
     _exit(127);
 }
 
+/* Reports a failure of the server, with the end of its log (the directory
+ * is removed afterwards). */
 static bool server_failed(const char *what)
 {
-    fprintf(stderr, "\nsplitkey-bench: e2e: %s (server log: %s/server.log)\n", what, child.dir);
+    fprintf(stderr, "\nsplitkey-bench: e2e: %s\n", what);
+    char path[PATH_MAX + 16], buf[2048];
+    snprintf(path, sizeof path, "%s/server.log", child.dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > (long)sizeof buf - 1)
+        fseek(f, -(long)(sizeof buf - 1), SEEK_END);
+    else
+        rewind(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    if (n > 0)
+        fprintf(stderr, "--- end of the server log\n%s%s---\n", buf,
+                buf[n - 1] == '\n' ? "" : "\n");
     return false;
 }
 
@@ -571,9 +588,9 @@ static void stage(run *r, const char *name, unsigned total)
 static void counts(sk_profile p, const e2e_options *o, unsigned *keys, unsigned *per_cell,
                    unsigned *rounds)
 {
-    *keys = p == SK_PROFILE_8K ? 24 : 64;
-    *per_cell = p == SK_PROFILE_4K ? 160 : p == SK_PROFILE_6K ? 120 : 48;
-    *rounds = 3;
+    *keys = p == SK_PROFILE_8K ? 32 : 64;
+    *per_cell = p == SK_PROFILE_4K ? 240 : p == SK_PROFILE_6K ? 200 : 96;
+    *rounds = p == SK_PROFILE_8K ? 4 : 5;
     if (o->quick) {
         *keys = p == SK_PROFILE_8K ? 8 : 16;
         *per_cell = p == SK_PROFILE_8K ? 8 : 16;

@@ -75,7 +75,7 @@ static void usage(FILE *f)
             "              signature is read from /proc.\n"
             "  --no-e2e          skip the end-to-end measurements\n"
             "  --server-bin PATH splitkey-server to run (default: next to this program)\n"
-            "  --e2e-keys K      keys to enrol, 8 to 256 (default 64; 24 at 8K; fewer with\n"
+            "  --e2e-keys K      keys to enrol, 8 to 256 (default 64; 32 at 8K; fewer with\n"
             "                    --quick)\n");
 }
 
