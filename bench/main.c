@@ -518,6 +518,7 @@ static int write_json(const char *path, const profile_run *runs, size_t n)
     return fclose(f) == 0 ? 0 : 1;
 }
 
+#ifdef SK_BENCH_E2E
 /* splitkey-server next to this program (/proc/self/exe), into buf. */
 static const char *default_server_bin(char *buf, size_t cap)
 {
@@ -534,6 +535,7 @@ static const char *default_server_bin(char *buf, size_t cap)
         return NULL;
     return buf;
 }
+#endif
 
 int main(int argc, char **argv)
 {
@@ -591,7 +593,7 @@ int main(int argc, char **argv)
     char server_buf[PATH_MAX + 32];
 #ifdef SK_BENCH_E2E
     if (no_e2e) {
-        e2e_note = "skipped (--no-e2e)";
+        e2e_note = "skipped: --no-e2e";
     } else {
         if (server_bin == NULL)
             server_bin = default_server_bin(server_buf, sizeof server_buf);
@@ -606,7 +608,7 @@ int main(int argc, char **argv)
 #else
     (void)server_buf;
     (void)e2e_keys;
-    e2e_note = no_e2e ? "skipped (--no-e2e)" : "unavailable (built without services)";
+    e2e_note = no_e2e ? "skipped: --no-e2e" : "unavailable: built without services";
 #endif
     if (sk_init() != SK_OK) {
         fprintf(stderr, "splitkey-bench: library initialisation failed\n");
@@ -647,7 +649,7 @@ int main(int argc, char **argv)
         if (!no_e2e) {
             e2e_options eo = {.server_bin = server_bin, .keys = e2e_keys, .quick = quick};
             if (!e2e_run(&r->e2e, p, &eo)) {
-                r->e2e_note = "failed (see the messages above)";
+                r->e2e_note = "failed: see the messages above";
                 failures++;
             }
         }
