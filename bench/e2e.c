@@ -329,7 +329,6 @@ typedef struct run {
     unsigned threads, per_thread, w, c, round;
     series *lat;
     pthread_barrier_t start;
-    double t0;
     bool failed;
 } run;
 
