@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,7 +330,7 @@ typedef struct run {
     unsigned threads, per_thread, w, c, round;
     series *lat;
     pthread_barrier_t start;
-    bool failed;
+    atomic_bool failed; /* read by every thread */
 } run;
 
 static void progress_step(run *r)
