@@ -59,4 +59,52 @@ bool single_sign_openssl(baselines *b, const uint8_t *digest32);
 /* OpenSSL RSA key generation of `bits` bits. */
 bool keygen_openssl(unsigned bits);
 
+/* --------------------------------------------------------- end to end */
+
+/* Signing over nng through a real splitkey-server child process with the
+ * SQLite store (e2e.c; compiled only with the services, SK_BENCH_E2E).
+ * Grid: E2E_NW worker counts (e2e_workers) x E2E_NC client counts
+ * (e2e_clients). */
+#define E2E_NW 2
+#define E2E_NC 4
+extern const unsigned e2e_workers[E2E_NW];
+extern const unsigned e2e_clients[E2E_NC];
+
+/* One cell of the grid: per-signing (or per-submit) latencies, and the
+ * signings, wall time and server CPU time of the measured phases. */
+typedef struct e2e_cell {
+    series lat;
+    unsigned long n;
+    double seconds;
+    double server_cpu_s; /* < 0: not read */
+} e2e_cell;
+
+typedef struct e2e_options {
+    const char *server_bin; /* splitkey-server */
+    unsigned keys;          /* keys enrolled; 0: the profile's default */
+    bool quick;
+} e2e_options;
+
+typedef struct e2e_result {
+    bool ran;      /* every figure below was measured */
+    unsigned keys; /* enrolled */
+    series enrol;  /* one enrolment each, proof of possession included */
+    /* the device partial computed inline, on the same cores as the server */
+    e2e_cell sign[E2E_NW][E2E_NC];
+    /* device partials computed ahead, only approvals sent: the server's rate */
+    e2e_cell server[E2E_NW][E2E_NC];
+    long cores; /* online CPUs */
+} e2e_result;
+
+/* Runs every end-to-end measurement of one profile into r (zeroed first).
+ * Starts, restarts and stops the server in a temporary directory it
+ * removes.  Returns false (after a message on stderr) on any failure,
+ * a signature that does not verify included. */
+bool e2e_run(e2e_result *r, sk_profile profile, const e2e_options *o);
+void e2e_free(e2e_result *r);
+/* Signings per second of a cell (0 when empty). */
+double e2e_rate(const e2e_cell *c);
+/* Server CPU milliseconds per signing of a cell (< 0 when not read). */
+double e2e_cpu_ms(const e2e_cell *c);
+
 #endif

@@ -4,9 +4,11 @@
  * machine noise hits both sides of every ratio.  Prints a table; --json
  * writes the same figures for auditors.  Targets are reported, never
  * asserted. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -45,17 +47,36 @@ typedef struct profile_run {
     sk_profile profile;
     series s[IT_COUNT];
     bool ok;
+    e2e_result e2e;
+    const char *e2e_note; /* why there are no end-to-end figures; NULL when e2e.ran */
 } profile_run;
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: splitkey-bench [--profile 4K|6K|8K[,...]] [--runs N] [--keygen-runs N]\n"
-            "                      [--quick] [--json FILE]\n"
+            "                      [--quick] [--json FILE] [--no-e2e] [--server-bin PATH]\n"
+            "                      [--e2e-keys K]\n"
             "Measures key generation, device partial signing, server completion and whole\n"
             "signing for each profile, interleaved with baselines from the same run: the\n"
             "GMP floor, OpenSSL's constant-time floor, single-key RSA signatures at the\n"
-            "composite size (mbedTLS, OpenSSL) and OpenSSL key generation.\n");
+            "composite size (mbedTLS, OpenSSL) and OpenSSL key generation.\n"
+            "\n"
+            "Then, end to end, against a real splitkey-server started as a child process\n"
+            "(SQLite store, nng on loopback, a temporary directory removed afterwards):\n"
+            "  enrolment   K keys, device enrol start to finish with its proof-of-possession\n"
+            "              signature; the server runs with --pool-size 0, so the figure\n"
+            "              includes the server's key generation during the request;\n"
+            "  signing     1, 2, 4, 8 clients x 1, 2 server workers, each client signing\n"
+            "              back to back with its own key (session create, approval with the\n"
+            "              device partial computed in the bench, on the server's cores);\n"
+            "  server throughput  the same grid with every device partial computed ahead:\n"
+            "              the burst only sends approvals, and the server's CPU time per\n"
+            "              signature is read from /proc.\n"
+            "  --no-e2e          skip the end-to-end measurements\n"
+            "  --server-bin PATH splitkey-server to run (default: next to this program)\n"
+            "  --e2e-keys K      keys to enrol, 8 to 256 (default 64; 32 at 8K; fewer with\n"
+            "                    --quick)\n");
 }
 
 static void progress(const char *profile, const char *what, unsigned i, unsigned n)
@@ -209,11 +230,107 @@ static const ratio_def ratios[] = {
 };
 #define N_RATIOS (sizeof ratios / sizeof ratios[0])
 
-/* Measurements that need the share server over nng (services). */
-static const char *const pending[] = {"enrolment_end_to_end", "signing_end_to_end_nng",
-                                      "end_to_end_over_in_process", "workers_2_over_1",
-                                      "signatures_per_second_6K"};
-#define N_PENDING (sizeof pending / sizeof pending[0])
+/* ------------------------------------------------------ end to end */
+
+/* Signing e2e p50 (1 client, 1 worker) / the in-process signing median. */
+static double e2e_over_in_process(const profile_run *r)
+{
+    if (!r->e2e.ran)
+        return 0;
+    double a = series_quantile(&r->e2e.sign[0][0].lat, 0.5), b = med(r, IT_SIGN_IN_PROCESS);
+    return a > 0 && b > 0 ? a / b : 0;
+}
+
+/* Server throughput with 2 workers / 1 worker at clients e2e_clients[ci]. */
+static double e2e_workers_ratio(const profile_run *r, int ci)
+{
+    if (!r->e2e.ran)
+        return 0;
+    double a = e2e_rate(&r->e2e.server[E2E_NW - 1][ci]), b = e2e_rate(&r->e2e.server[0][ci]);
+    return a > 0 && b > 0 ? a / b : 0;
+}
+
+/* The best rate over the client counts, with 2 workers. */
+static double e2e_best(const e2e_cell cells[E2E_NW][E2E_NC])
+{
+    double best = 0;
+    for (int ci = 0; ci < E2E_NC; ci++)
+        if (e2e_rate(&cells[E2E_NW - 1][ci]) > best)
+            best = e2e_rate(&cells[E2E_NW - 1][ci]);
+    return best;
+}
+
+/* Server CPU ms per signing over a whole grid (< 0 when not read). */
+static double e2e_cpu_grid(const e2e_cell cells[E2E_NW][E2E_NC])
+{
+    double cpu = 0;
+    unsigned long n = 0;
+    for (int wi = 0; wi < E2E_NW; wi++)
+        for (int ci = 0; ci < E2E_NC; ci++) {
+            if (cells[wi][ci].server_cpu_s < 0)
+                return -1;
+            cpu += cells[wi][ci].server_cpu_s;
+            n += cells[wi][ci].n;
+        }
+    return n ? cpu * 1e3 / (double)n : -1;
+}
+
+static const int CI_8 = E2E_NC - 1; /* 8 clients */
+
+static void print_e2e(const profile_run *r)
+{
+    const e2e_result *e = &r->e2e;
+    if (!e->ran) {
+        printf("end to end over nng: %s\n", r->e2e_note ? r->e2e_note : "not measured");
+        return;
+    }
+    printf("end to end over nng (splitkey-server, SQLite store, loopback; %u keys, %ld cores "
+           "shared by server and clients):\n",
+           e->keys, e->cores);
+    const series *s = &e->enrol;
+    printf("%-24s %10.3f %10.3f %10.3f %10.3f %5zu  %s\n", "enrolment_end_to_end",
+           ms(series_median(s)), ms(series_min(s)), ms(series_max(s)),
+           ms(series_quantile(s, 0.99)), s->n,
+           "enrol start to finish + PoP signing (incl. server keygen)");
+    printf("  enrolment p50 %.3f ms, p90 %.3f ms, p99 %.3f ms\n", ms(series_quantile(s, 0.5)),
+           ms(series_quantile(s, 0.9)), ms(series_quantile(s, 0.99)));
+    printf("  %-20s  %-37s  %s\n", "", "signing, device partial inline",
+           "server throughput, device partials ahead");
+    printf("  %-20s %8s %8s %8s %8s   %8s %8s %8s %8s %10s\n", "", "p50 ms", "p90 ms", "p99 ms",
+           "sig/s", "p50 ms", "p90 ms", "p99 ms", "sig/s", "cpu ms/sig");
+    for (int wi = 0; wi < E2E_NW; wi++)
+        for (int ci = 0; ci < E2E_NC; ci++) {
+            const e2e_cell *a = &e->sign[wi][ci], *b = &e->server[wi][ci];
+            char row[32];
+            snprintf(row, sizeof row, "%u worker%s, %u client%s", e2e_workers[wi],
+                     e2e_workers[wi] > 1 ? "s" : "", e2e_clients[ci], e2e_clients[ci] > 1 ? "s" : "");
+            printf("  %-20s %8.2f %8.2f %8.2f %8.1f   %8.2f %8.2f %8.2f %8.1f %10.2f\n", row,
+                   ms(series_quantile(&a->lat, 0.5)), ms(series_quantile(&a->lat, 0.9)),
+                   ms(series_quantile(&a->lat, 0.99)), e2e_rate(a),
+                   ms(series_quantile(&b->lat, 0.5)), ms(series_quantile(&b->lat, 0.9)),
+                   ms(series_quantile(&b->lat, 0.99)), e2e_rate(b), e2e_cpu_ms(b));
+        }
+    double cpu = e2e_cpu_grid(e->server), cpu_inline = e2e_cpu_grid(e->sign);
+    printf("  server CPU per signature (approval only, sessions made ahead): %.2f ms; "
+           "implied capacity %ld cores / %.2f ms = %.0f sig/s\n",
+           cpu, e->cores, cpu, cpu > 0 ? (double)e->cores * 1e3 / cpu : 0);
+    printf("  server CPU per signing with its session create (inline mode): %.2f ms\n",
+           cpu_inline);
+}
+
+static void print_e2e_ratios(const profile_run *r)
+{
+    if (!r->e2e.ran)
+        return;
+    printf("  %-48s %6.3f\n", "signing e2e p50 (1 client, 1 worker) / in-process",
+           e2e_over_in_process(r));
+    printf("  %-48s %6.3f  (2 clients %.3f, 4 clients %.3f)\n",
+           "server throughput 2 workers / 1 (8 clients)", e2e_workers_ratio(r, CI_8),
+           e2e_workers_ratio(r, 1), e2e_workers_ratio(r, 2));
+    printf("  %-48s %6.1f  (device partial inline: %.1f)\n",
+           "signatures/s, server throughput, 2 workers", e2e_best(r->e2e.server),
+           e2e_best(r->e2e.sign));
+}
 
 static void print_table(const profile_run *runs, size_t n)
 {
@@ -238,9 +355,11 @@ static void print_table(const profile_run *runs, size_t n)
         }
         printf("in-process signatures per second (one core): %.1f\n",
                med(r, IT_SIGN_IN_PROCESS) > 0 ? 1.0 / med(r, IT_SIGN_IN_PROCESS) : 0);
+        print_e2e(r);
         printf("ratios (medians):\n");
         for (size_t i = 0; i < N_RATIOS; i++)
             printf("  %-48s %6.3f\n", ratios[i].help, ratio(r, ratios[i].a, ratios[i].b));
+        print_e2e_ratios(r);
     }
     printf("\ntargets (reported, not asserted):\n");
     for (size_t p = 0; p < n; p++) {
@@ -255,9 +374,26 @@ static void print_table(const profile_run *runs, size_t n)
             printf("  6K client keygen <= 0.5x OpenSSL RSA-3072 keygen: %.3f  %s\n", g,
                    g > 0 && g <= 0.5 ? "met" : "MISSED");
         }
+        const char *pn = sk_profile_name(r->profile);
+        if (!r->e2e.ran) {
+            printf("  %s end-to-end targets: not measured (%s)\n", pn,
+                   r->e2e_note ? r->e2e_note : "not run");
+            continue;
+        }
+        if (r->profile == SK_PROFILE_6K) {
+            double x = e2e_over_in_process(r);
+            printf("  6K signing e2e p50 (1 client, 1 worker) <= 1.15x in-process: %.3f  %s\n", x,
+                   x > 0 && x <= 1.15 ? "met" : "MISSED");
+        }
+        double w = e2e_workers_ratio(r, CI_8);
+        printf("  %s server throughput 2 workers / 1 worker (8 clients) >= 1.8: %.3f  %s\n", pn, w,
+               w >= 1.8 ? "met" : "MISSED");
+        if (r->profile == SK_PROFILE_6K) {
+            double v = e2e_best(r->e2e.server);
+            printf("  6K signatures per second >= 80: %.1f  %s (device partial inline: %.1f)\n", v,
+                   v >= 80 ? "met" : "MISSED", e2e_best(r->e2e.sign));
+        }
     }
-    for (size_t i = 0; i < N_PENDING; i++)
-        printf("  %s: not measured (needs splitkey-server over nng)\n", pending[i]);
 }
 
 static void json_series(FILE *f, const series *s)
@@ -271,6 +407,72 @@ static void json_series(FILE *f, const series *s)
                 ms(series_quantile(s, 0.5)), ms(series_quantile(s, 0.9)),
                 ms(series_quantile(s, 0.99)));
     fprintf(f, "}");
+}
+
+static void json_num(FILE *f, double v, bool valid)
+{
+    if (valid)
+        fprintf(f, "%.6f", v);
+    else
+        fprintf(f, "null");
+}
+
+static void json_grid(FILE *f, const e2e_cell cells[E2E_NW][E2E_NC])
+{
+    fprintf(f, "{");
+    for (int wi = 0; wi < E2E_NW; wi++) {
+        fprintf(f, "%s\n          \"workers_%u\": {", wi ? "," : "", e2e_workers[wi]);
+        for (int ci = 0; ci < E2E_NC; ci++) {
+            const e2e_cell *c = &cells[wi][ci];
+            fprintf(f,
+                    "%s\n            \"clients_%u\": {\"p50_ms\": %.6f, \"p90_ms\": %.6f, "
+                    "\"p99_ms\": %.6f, \"n\": %lu, \"signatures_per_second\": %.3f, "
+                    "\"server_cpu_ms_per_signature\": ",
+                    ci ? "," : "", e2e_clients[ci], ms(series_quantile(&c->lat, 0.5)),
+                    ms(series_quantile(&c->lat, 0.9)), ms(series_quantile(&c->lat, 0.99)), c->n,
+                    e2e_rate(c));
+            json_num(f, e2e_cpu_ms(c), e2e_cpu_ms(c) >= 0);
+            fprintf(f, "}");
+        }
+        fprintf(f, "\n          }");
+    }
+    fprintf(f, "\n        }");
+}
+
+static void json_e2e(FILE *f, const profile_run *r)
+{
+    const e2e_result *e = &r->e2e;
+    if (!e->ran) {
+        fprintf(f, ",\n      \"end_to_end\": null,\n      \"end_to_end_unavailable\": \"%s\"",
+                r->e2e_note ? r->e2e_note : "not run");
+        return;
+    }
+    double cpu = e2e_cpu_grid(e->server), cpu_inline = e2e_cpu_grid(e->sign);
+    fprintf(f,
+            ",\n      \"end_to_end\": {\n        \"setup\": \"splitkey-server child process, "
+            "SQLite store, nng tcp on 127.0.0.1, --pool-size 0, clients and server on the same "
+            "cores\",\n        \"keys\": %u,\n        \"cores\": %ld,\n"
+            "        \"enrolment\": ",
+            e->keys, e->cores);
+    json_series(f, &e->enrol);
+    fprintf(f, ",\n        \"signing\": ");
+    json_grid(f, e->sign);
+    fprintf(f, ",\n        \"server_throughput\": ");
+    json_grid(f, e->server);
+    fprintf(f, ",\n        \"server_cpu_ms_per_signature\": ");
+    json_num(f, cpu, cpu >= 0);
+    fprintf(f, ",\n        \"server_cpu_ms_per_signing_with_session_create\": ");
+    json_num(f, cpu_inline, cpu_inline >= 0);
+    fprintf(f, ",\n        \"implied_capacity_signatures_per_second\": ");
+    json_num(f, cpu > 0 ? (double)e->cores * 1e3 / cpu : 0, cpu > 0);
+    fprintf(f, ",\n        \"signatures_per_second_device_inline\": %.3f", e2e_best(e->sign));
+    fprintf(f, ",\n        \"workers_2_over_1_by_clients\": {");
+    for (int ci = 0; ci < E2E_NC; ci++) {
+        double v = e2e_workers_ratio(r, ci);
+        fprintf(f, "%s\"clients_%u\": ", ci ? ", " : "", e2e_clients[ci]);
+        json_num(f, v, v > 0);
+    }
+    fprintf(f, "}\n      }");
 }
 
 static int write_json(const char *path, const profile_run *runs, size_t n)
@@ -296,29 +498,51 @@ static int write_json(const char *path, const profile_run *runs, size_t n)
         fprintf(f, "\n      },\n      \"ratios\": {");
         for (size_t i = 0; i < N_RATIOS; i++) {
             double v = ratio(r, ratios[i].a, ratios[i].b);
-            if (v > 0)
-                fprintf(f, "%s\n        \"%s\": %.6f", i ? "," : "", ratios[i].name, v);
-            else
-                fprintf(f, "%s\n        \"%s\": null", i ? "," : "", ratios[i].name);
+            fprintf(f, "%s\n        \"%s\": ", i ? "," : "", ratios[i].name);
+            json_num(f, v, v > 0);
         }
-        for (size_t i = 0; i < N_PENDING; i++)
-            fprintf(f, ",\n        \"%s\": null", pending[i]);
-        fprintf(f, "\n      },\n      \"in_process_signatures_per_second\": %.3f\n    }",
+        double x = e2e_over_in_process(r), w = e2e_workers_ratio(r, CI_8),
+               v = r->e2e.ran ? e2e_best(r->e2e.server) : 0;
+        fprintf(f, ",\n        \"end_to_end_over_in_process\": ");
+        json_num(f, x, x > 0);
+        fprintf(f, ",\n        \"workers_2_over_1\": ");
+        json_num(f, w, w > 0);
+        fprintf(f, ",\n        \"signatures_per_second\": ");
+        json_num(f, v, v > 0);
+        fprintf(f, "\n      },\n      \"in_process_signatures_per_second\": %.3f",
                 med(r, IT_SIGN_IN_PROCESS) > 0 ? 1.0 / med(r, IT_SIGN_IN_PROCESS) : 0);
+        json_e2e(f, r);
+        fprintf(f, "\n    }");
     }
-    fprintf(f, "\n  },\n  \"not_measured\": {\"reason\": \"needs splitkey-server over nng\", "
-               "\"items\": [");
-    for (size_t i = 0; i < N_PENDING; i++)
-        fprintf(f, "%s\"%s\"", i ? ", " : "", pending[i]);
-    fprintf(f, "]}\n}\n");
+    fprintf(f, "\n  }\n}\n");
     return fclose(f) == 0 ? 0 : 1;
 }
+
+#ifdef SK_BENCH_E2E
+/* splitkey-server next to this program (/proc/self/exe), into buf. */
+static const char *default_server_bin(char *buf, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash == NULL)
+        return NULL;
+    *slash = '\0';
+    if ((size_t)snprintf(buf, cap, "%s/splitkey-server", exe) >= cap)
+        return NULL;
+    return buf;
+}
+#endif
 
 int main(int argc, char **argv)
 {
     const char *json = NULL, *profiles = "4K,6K,8K";
-    unsigned runs = 0, keygen_runs = 0;
-    bool quick = false;
+    const char *server_bin = NULL;
+    unsigned runs = 0, keygen_runs = 0, e2e_keys = 0;
+    bool quick = false, no_e2e = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -326,6 +550,23 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--quick") == 0) {
             quick = true;
+        } else if (strcmp(a, "--no-e2e") == 0) {
+            no_e2e = true;
+        } else if (i + 1 < argc && strcmp(a, "--server-bin") == 0) {
+            server_bin = argv[++i];
+            if (server_bin[0] == '\0') {
+                fprintf(stderr, "splitkey-bench: --server-bin takes a path\n");
+                return 2;
+            }
+        } else if (i + 1 < argc && strcmp(a, "--e2e-keys") == 0) {
+            char *end = NULL;
+            unsigned long k = strtoul(argv[++i], &end, 10);
+            if (end == argv[i] || *end != '\0' || k < 8 || k > 256) {
+                fprintf(stderr, "splitkey-bench: --e2e-keys takes a number from 8 to 256 "
+                                "(at least one key per client of the largest grid column)\n");
+                return 2;
+            }
+            e2e_keys = (unsigned)k;
         } else if (i + 1 < argc && strcmp(a, "--json") == 0) {
             json = argv[++i];
         } else if (i + 1 < argc && strcmp(a, "--profile") == 0) {
@@ -348,6 +589,27 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    const char *e2e_note = NULL;
+    char server_buf[PATH_MAX + 32];
+#ifdef SK_BENCH_E2E
+    if (no_e2e) {
+        e2e_note = "skipped: --no-e2e";
+    } else {
+        if (server_bin == NULL)
+            server_bin = default_server_bin(server_buf, sizeof server_buf);
+        if (server_bin == NULL || access(server_bin, X_OK) != 0) {
+            fprintf(stderr,
+                    "splitkey-bench: no runnable splitkey-server at %s (give --server-bin PATH, "
+                    "or --no-e2e)\n",
+                    server_bin ? server_bin : "(cannot locate this program)");
+            return 2;
+        }
+    }
+#else
+    (void)server_buf;
+    (void)e2e_keys;
+    e2e_note = no_e2e ? "skipped: --no-e2e" : "unavailable: built without services";
+#endif
     if (sk_init() != SK_OK) {
         fprintf(stderr, "splitkey-bench: library initialisation failed\n");
         return 1;
@@ -377,14 +639,29 @@ int main(int argc, char **argv)
             sr = sr / 4 ? sr / 4 : 1;
             kr = kr / 4 ? kr / 4 : 1;
         }
-        if (!run_profile(&runs_by_profile[i], sr, kr))
+        profile_run *r = &runs_by_profile[i];
+        r->e2e_note = e2e_note;
+        if (!run_profile(r, sr, kr)) {
             failures++;
+            continue;
+        }
+#ifdef SK_BENCH_E2E
+        if (!no_e2e) {
+            e2e_options eo = {.server_bin = server_bin, .keys = e2e_keys, .quick = quick};
+            if (!e2e_run(&r->e2e, p, &eo)) {
+                r->e2e_note = "failed: see the messages above";
+                failures++;
+            }
+        }
+#endif
     }
     print_table(runs_by_profile, n);
     if (json != NULL && write_json(json, runs_by_profile, n) != 0)
         failures++;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         for (int j = 0; j < IT_COUNT; j++)
             series_free(&runs_by_profile[i].s[j]);
+        e2e_free(&runs_by_profile[i].e2e);
+    }
     return failures ? 1 : 0;
 }

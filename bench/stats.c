@@ -60,3 +60,25 @@ void series_free(series *s)
     s->v = NULL;
     s->n = s->cap = 0;
 }
+
+/* ------------------------------------------------- end-to-end cells */
+
+const unsigned e2e_workers[E2E_NW] = {1, 2};
+const unsigned e2e_clients[E2E_NC] = {1, 2, 4, 8};
+
+double e2e_rate(const e2e_cell *c) { return c->seconds > 0 ? (double)c->n / c->seconds : 0; }
+
+double e2e_cpu_ms(const e2e_cell *c)
+{
+    return c->server_cpu_s >= 0 && c->n > 0 ? c->server_cpu_s * 1e3 / (double)c->n : -1;
+}
+
+void e2e_free(e2e_result *r)
+{
+    series_free(&r->enrol);
+    for (int w = 0; w < E2E_NW; w++)
+        for (int c = 0; c < E2E_NC; c++) {
+            series_free(&r->sign[w][c].lat);
+            series_free(&r->server[w][c].lat);
+        }
+}

@@ -40,33 +40,27 @@
 
 #include <sodium.h>
 
+#include "devdrive.h"
 #include "error_reply.h"
 #include "req_client.h"
-#include "server_pub.h"
 #include "splitkey.pb-c.h"
 #include "splitkey/device.h"
 #include "splitkey/key.h"
 #include "splitkey/sign.h"
 #include "splitkey/splitkey.h"
 
-#define PIN_SIGN "52719"
-#define PIN_AUTH "5271"
 #define WRONG_PIN_SIGN "00000"
 #define MAX_THREADS 64
-#define SUBJECT_FMT "C=LV,GN=ANNA,SN=BERZINA,serialNumber=PNOLV-%06u-%05u"
 
+/* The devices' settings (url, server keys, profile, scheme, hash, timeout,
+ * give-up, token, subject, run tag) and this program's own. */
+static sk_dev_config cfg = {.profile = SK_PROFILE_4K, .scheme = SK_SCHEME_PKCS1,
+                            .hash = SK_HASH_SHA256, .timeout_ms = 10000, .give_up_s = 300};
 static struct {
-    const char *url, *out_dir, *ready, *token, *subject;
-    uint8_t server_pub[SK_SERVER_PUB_LEN];
-    sk_profile profile;
-    sk_scheme scheme;
-    sk_hash hash;
-    unsigned threads, signs, timeout_ms, give_up_s;
+    const char *out_dir, *ready;
+    unsigned threads, signs;
     size_t max_request;
-    uint32_t run_tag; /* random, so subjects differ between runs */
-} opt = {.profile = SK_PROFILE_4K, .scheme = SK_SCHEME_PKCS1, .hash = SK_HASH_SHA256,
-         .threads = 1, .signs = 1, .timeout_ms = 10000, .give_up_s = 300,
-         .max_request = 65536};
+} opt = {.threads = 1, .signs = 1, .max_request = 65536};
 
 static pthread_barrier_t enrolled;
 
@@ -76,261 +70,16 @@ static void die(const char *what)
     exit(2);
 }
 
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void hex(char *out, const uint8_t *in, size_t len)
 {
     for (size_t i = 0; i < len; i++)
         sprintf(out + 2 * i, "%02x", in[i]);
 }
 
-/* ------------------------------------------------------------ a device */
+/* The device itself (sk_dev: enrolment, sessions, approvals) is in
+ * services/drive/devdrive.c, shared with splitkey-bench. */
 
-typedef struct dev {
-    sk_req_client *c;
-    sk_device_key *key;
-    const char *pin;
-    sk_purpose purpose;
-    int64_t now_offset; /* added to the clock the device's counters read */
-    unsigned long failures; /* calls that got no protocol reply */
-    unsigned long replays;  /* replies that said the request was a replay */
-    int last_service_error; /* the code of the last "SKE1" frame */
-    uint8_t msg[SK_MAX_MESSAGE_LEN];
-    size_t msg_len;
-} dev;
-
-static uint64_t dev_now(const dev *d) { return (uint64_t)((int64_t)time(NULL) + d->now_offset); }
-
-/* Sends tag || bytes.  SK_OK with a protocol reply in *rep, or the transport
- * error, or the code of an "SKE1" frame (the server ran no protocol step). */
-static int xcall(dev *d, const char *tag, const uint8_t *msg, size_t len, uint8_t **rep,
-                 size_t *rep_len)
-{
-    uint8_t *buf = malloc(len + 4);
-    *rep = NULL;
-    *rep_len = 0;
-    if (buf == NULL)
-        return SK_ERR_NOMEM;
-    memcpy(buf, tag, 4);
-    memcpy(buf + 4, msg, len);
-    int rc = sk_req_client_call(d->c, rep, rep_len, buf, len + 4);
-    sodium_memzero(buf, len + 4);
-    free(buf);
-    if (rc != SK_OK)
-        return rc;
-    int code = 0;
-    if (sk_error_reply_decode(&code, *rep, *rep_len) == SK_OK) {
-        free(*rep);
-        *rep = NULL;
-        *rep_len = 0;
-        d->last_service_error = code;
-        return code;
-    }
-    return SK_OK;
-}
-
-static void free_reply(uint8_t *rep, size_t len)
-{
-    if (rep != NULL) {
-        sodium_memzero(rep, len);
-        free(rep);
-    }
-}
-
-/* Sends d->msg and reads the reply with read().  A request that got no
- * protocol reply (timeout, transport, "SKE1"), or whose reply says it was a
- * replay (the transport delivered it twice, or it was committed before a
- * crash), is rebuilt with rebuild() and sent again, until the give-up time.
- * Without rebuild() the same bytes are sent again. */
-typedef int (*rebuild_fn)(dev *d, void *arg);
-typedef int (*read_fn)(dev *d, const uint8_t *rep, size_t rep_len, void *arg);
-
-static int transact(dev *d, rebuild_fn rebuild, read_fn read, void *arg)
-{
-    uint64_t deadline = mono_us() + (uint64_t)opt.give_up_s * 1000000u;
-    for (;;) {
-        uint8_t *rep = NULL;
-        size_t rl = 0;
-        int rc = xcall(d, "SKD1", d->msg, d->msg_len, &rep, &rl);
-        if (rc == SK_OK) {
-            rc = read(d, rep, rl, arg);
-            free_reply(rep, rl);
-            if (rc != SK_ERR_PROTO_REPLAY || rebuild == NULL)
-                return rc;
-            d->replays++;
-        } else {
-            d->failures++;
-        }
-        if (mono_us() > deadline)
-            return rc;
-        sleep_ms(50);
-        if (rebuild != NULL) {
-            rc = rebuild(d, arg);
-            if (rc != SK_OK)
-                return rc;
-        }
-    }
-}
-
-static int dev_open(dev *d, sk_purpose purpose)
-{
-    memset(d, 0, sizeof *d);
-    d->purpose = purpose;
-    d->pin = purpose == SK_PURPOSE_SIGN ? PIN_SIGN : PIN_AUTH;
-    return sk_req_client_open(&d->c, opt.url, opt.timeout_ms, 0);
-}
-
-static void dev_close(dev *d)
-{
-    sk_device_key_free(d->key);
-    sk_req_client_close(d->c);
-    sodium_memzero(d->msg, sizeof d->msg);
-}
-
-/* ------------------------------------------------------------- signing */
-
-struct create_arg {
-    const uint8_t *digest;
-    const char *text;
-    sk_device_session *session; /* out */
-    sk_key_status *status;      /* out, may be NULL */
-};
-
-static int build_create(dev *d, void *arg)
-{
-    struct create_arg *a = arg;
-    return sk_device_session_create(d->key, d->msg, sizeof d->msg, &d->msg_len, dev_now(d),
-                                    a->digest, sk_hash_len(opt.hash), opt.hash, opt.scheme,
-                                    a->text);
-}
-
-static int read_create(dev *d, const uint8_t *rep, size_t rl, void *arg)
-{
-    struct create_arg *a = arg;
-    return sk_device_read_session(d->key, &a->session, a->status, rep, rl);
-}
-
-struct approve_arg {
-    const char *pin;
-    uint8_t *sig;        /* out, SK_MAX_SIG_LEN bytes */
-    size_t *sig_len;     /* out */
-    sk_key_status *status; /* out, may be NULL */
-};
-
-static int build_retry(dev *d, void *arg)
-{
-    struct approve_arg *a = arg;
-    return sk_device_retry(d->key, d->msg, sizeof d->msg, &d->msg_len, dev_now(d),
-                           (const uint8_t *)a->pin, strlen(a->pin));
-}
-
-static int read_signature(dev *d, const uint8_t *rep, size_t rl, void *arg)
-{
-    struct approve_arg *a = arg;
-    return sk_device_read_signature(d->key, a->sig, SK_MAX_SIG_LEN, a->sig_len, a->status, rep,
-                                    rl);
-}
-
-/* Approves session s with pin and reads the signature (a lost reply is
- * asked for again with the same request id). */
-static int dev_approve(dev *d, const sk_device_session *s, const char *pin, uint8_t *sig,
-                       size_t *sig_len, sk_key_status *st)
-{
-    struct approve_arg a = {pin, sig, sig_len, st};
-    int rc = sk_device_approve(d->key, d->msg, sizeof d->msg, &d->msg_len, dev_now(d), s,
-                               (const uint8_t *)pin, strlen(pin));
-    if (rc == SK_OK)
-        rc = transact(d, build_retry, read_signature, &a);
-    sodium_memzero(d->msg, sizeof d->msg);
-    return rc;
-}
-
-/* A device-initiated session over digest; *s receives the session. */
-static int dev_create(dev *d, const uint8_t *digest, const char *text, sk_device_session **s,
-                      sk_key_status *st)
-{
-    struct create_arg a = {digest, text, NULL, st};
-    int rc = build_create(d, &a);
-    if (rc == SK_OK)
-        rc = transact(d, build_create, read_create, &a);
-    *s = a.session;
-    return rc;
-}
-
-static int dev_sign(dev *d, const uint8_t *digest, const char *pin, uint8_t *sig, size_t *sig_len,
-                    sk_key_status *st)
-{
-    sk_device_session *s = NULL;
-    int rc = dev_create(d, digest, "sk_drive", &s, st);
-    if (rc == SK_OK)
-        rc = dev_approve(d, s, pin, sig, sig_len, st);
-    sk_device_session_free(s);
-    return rc;
-}
-
-/* Enrols d's key (with its proof-of-possession signature). */
-static int dev_enrol(dev *d, unsigned index)
-{
-    sk_device_enrolment *e = NULL;
-    uint8_t *rep = NULL;
-    size_t rl = 0;
-    char subject[256];
-    snprintf(subject, sizeof subject, SUBJECT_FMT, (unsigned)(opt.run_tag % 1000000u), index);
-    int rc = sk_device_enrol_start(&e, d->msg, sizeof d->msg, &d->msg_len, opt.server_pub,
-                                   sizeof opt.server_pub, d->purpose, opt.profile,
-                                   (const uint8_t *)d->pin, strlen(d->pin), SK_KDF_MINIMUM,
-                                   opt.token, opt.token ? NULL : opt.subject ? opt.subject
-                                                                             : subject);
-    if (rc == SK_OK) {
-        uint64_t deadline = mono_us() + (uint64_t)opt.give_up_s * 1000000u;
-        while ((rc = xcall(d, "SKD1", d->msg, d->msg_len, &rep, &rl)) != SK_OK &&
-               mono_us() < deadline) {
-            d->failures++;
-            sleep_ms(50);
-        }
-    }
-    if (rc == SK_OK)
-        rc = sk_device_enrol_continue(e, d->msg, sizeof d->msg, &d->msg_len, rep, rl);
-    free_reply(rep, rl);
-    rep = NULL;
-    if (rc == SK_OK) {
-        uint64_t deadline = mono_us() + (uint64_t)opt.give_up_s * 1000000u;
-        while ((rc = xcall(d, "SKD1", d->msg, d->msg_len, &rep, &rl)) != SK_OK &&
-               mono_us() < deadline) {
-            d->failures++;
-            sleep_ms(50);
-            rc = sk_device_enrol_retry(e, d->msg, sizeof d->msg, &d->msg_len);
-            if (rc != SK_OK)
-                break;
-        }
-    }
-    sodium_memzero(d->msg, sizeof d->msg); /* EnrolSubmit carries ds */
-    if (rc == SK_OK)
-        rc = sk_device_enrol_finish(e, &d->key, rep, rl);
-    free_reply(rep, rl);
-    sk_device_enrolment_free(e);
-    if (rc != SK_OK)
-        return rc;
-    uint8_t digest[64], sig[SK_MAX_SIG_LEN];
-    size_t sig_len = 0;
-    rc = sk_digest(digest, sk_hash_len(opt.hash), opt.hash, (const uint8_t *)"pop", 3);
-    if (rc == SK_OK)
-        rc = dev_sign(d, digest, d->pin, sig, &sig_len, NULL);
-    return rc;
-}
-
-static void key_hex(const dev *d, char out[2 * SK_KEY_ID_LEN + 1])
+static void key_hex(const sk_dev *d, char out[2 * SK_KEY_ID_LEN + 1])
 {
     uint8_t id[SK_KEY_ID_LEN];
     if (sk_device_key_id(d->key, id, sizeof id) != SK_OK)
@@ -352,7 +101,7 @@ static int write_file(const char *dir, const char *name, const void *data, size_
     return fclose(f) == 0 && w == len ? 0 : -1;
 }
 
-static int write_pubkey(const dev *d, const char *dir, const char *name)
+static int write_pubkey(const sk_dev *d, const char *dir, const char *name)
 {
     sk_pubkey *pk = NULL;
     char pem[4096];
@@ -371,7 +120,7 @@ static int write_pubkey(const dev *d, const char *dir, const char *name)
 typedef struct worker {
     unsigned index;
     pthread_t thread;
-    dev d;
+    sk_dev d;
     unsigned signed_count;
     int error; /* the first protocol error, or SK_OK */
     uint8_t *sigs; /* signs * SK_MAX_SIG_LEN */
@@ -381,8 +130,8 @@ typedef struct worker {
 
 static void message(uint8_t *digest, char *text, size_t text_cap, unsigned thread, unsigned j)
 {
-    snprintf(text, text_cap, "sk_drive %08x thread %u message %u\n", opt.run_tag, thread, j);
-    if (sk_digest(digest, sk_hash_len(opt.hash), opt.hash, (const uint8_t *)text,
+    snprintf(text, text_cap, "sk_drive %08x thread %u message %u\n", cfg.run_tag, thread, j);
+    if (sk_digest(digest, sk_hash_len(cfg.hash), cfg.hash, (const uint8_t *)text,
                   strlen(text)) != SK_OK)
         die("digest failed");
 }
@@ -390,9 +139,9 @@ static void message(uint8_t *digest, char *text, size_t text_cap, unsigned threa
 static void *sign_main(void *arg)
 {
     worker *w = arg;
-    int rc = dev_open(&w->d, SK_PURPOSE_SIGN);
+    int rc = sk_dev_open(&w->d, &cfg, SK_PURPOSE_SIGN);
     if (rc == SK_OK)
-        rc = dev_enrol(&w->d, w->index);
+        rc = sk_dev_enrol(&w->d, w->index);
     if (rc == SK_OK) {
         key_hex(&w->d, w->key);
         if (opt.out_dir != NULL) {
@@ -411,7 +160,7 @@ static void *sign_main(void *arg)
         uint8_t digest[64];
         char text[128];
         message(digest, text, sizeof text, w->index, j);
-        rc = dev_sign(&w->d, digest, w->d.pin, w->sigs + (size_t)j * SK_MAX_SIG_LEN,
+        rc = sk_dev_sign(&w->d, digest, w->d.pin, w->sigs + (size_t)j * SK_MAX_SIG_LEN,
                       &w->sig_lens[j], NULL);
         if (rc != SK_OK) {
             w->error = rc;
@@ -445,12 +194,12 @@ static int mode_sign(void)
             die("cannot start a thread");
     }
     pthread_barrier_wait(&enrolled);
-    uint64_t t0 = mono_us();
+    uint64_t t0 = sk_dev_mono_us();
     if (opt.ready != NULL && write_file(NULL, opt.ready, "ready\n", 6) != 0)
         die("cannot write the ready file");
     for (unsigned i = 0; i < opt.threads; i++)
         pthread_join(ws[i].thread, NULL);
-    double secs = (double)(mono_us() - t0) / 1e6;
+    double secs = (double)(sk_dev_mono_us() - t0) / 1e6;
     unsigned long total = 0, failures = 0, errors = 0, bad = 0;
     for (unsigned i = 0; i < opt.threads; i++) {
         worker *w = &ws[i];
@@ -461,7 +210,7 @@ static int mode_sign(void)
                 uint8_t digest[64];
                 char text[128];
                 message(digest, text, sizeof text, i, j);
-                if (sk_verify(pk, opt.scheme, opt.hash, digest, sk_hash_len(opt.hash),
+                if (sk_verify(pk, cfg.scheme, cfg.hash, digest, sk_hash_len(cfg.hash),
                               w->sigs + (size_t)j * SK_MAX_SIG_LEN, w->sig_lens[j]) != SK_OK)
                     bad++;
             }
@@ -473,7 +222,7 @@ static int mode_sign(void)
         total += w->signed_count;
         failures += w->d.failures + w->d.replays;
         errors += w->error != SK_OK;
-        dev_close(&w->d);
+        sk_dev_close(&w->d);
         free(w->sigs);
         free(w->sig_lens);
     }
@@ -494,33 +243,16 @@ static int mode_sign(void)
         }                                                                              \
     } while (0)
 
-static int read_state(dev *d, const uint8_t *rep, size_t rl, void *arg)
-{
-    return sk_device_read_reply(d->key, arg, rep, rl);
-}
-
-static int build_state(dev *d, void *arg)
-{
-    (void)arg;
-    return sk_device_key_state_request(d->key, d->msg, sizeof d->msg, &d->msg_len, dev_now(d));
-}
-
-static int dev_key_state(dev *d, sk_key_status *st)
-{
-    int rc = build_state(d, NULL);
-    return rc != SK_OK ? rc : transact(d, build_state, read_state, st);
-}
-
 static int mode_lockout(void)
 {
-    dev d;
+    sk_dev d;
     int ok = 1;
     uint8_t digest[64], sig[SK_MAX_SIG_LEN];
     size_t sig_len = 0;
     sk_key_status st;
     sk_device_session *s = NULL;
     char key[2 * SK_KEY_ID_LEN + 1];
-    if (dev_open(&d, SK_PURPOSE_SIGN) != SK_OK || dev_enrol(&d, 0) != SK_OK)
+    if (sk_dev_open(&d, &cfg, SK_PURPOSE_SIGN) != SK_OK || sk_dev_enrol(&d, 0) != SK_OK)
         die("enrolment failed");
     key_hex(&d, key);
     printf("key %s\n", key);
@@ -529,10 +261,10 @@ static int mode_lockout(void)
     for (unsigned i = 1; i <= 3; i++) {
         sk_device_session_free(s);
         memset(&st, 0, sizeof st);
-        EXPECT(dev_create(&d, digest, "lockout", &s, NULL) == SK_OK);
+        EXPECT(sk_dev_create(&d, digest, "lockout", &s, NULL) == SK_OK);
         if (s == NULL)
             break;
-        int rc = dev_approve(&d, s, WRONG_PIN_SIGN, sig, &sig_len, &st);
+        int rc = sk_dev_approve(&d, s, WRONG_PIN_SIGN, sig, &sig_len, &st);
         printf("wrong PIN %u: %s, attempts left %u, locked until %llu\n", i, sk_strerror(rc),
                st.attempts_left, (unsigned long long)st.locked_until);
         EXPECT(rc == SK_ERR_WRONG_PIN);
@@ -543,69 +275,69 @@ static int mode_lockout(void)
      * exponentiation, and no new session can start */
     if (s != NULL) {
         memset(&st, 0, sizeof st);
-        int rc = dev_approve(&d, s, d.pin, sig, &sig_len, &st);
+        int rc = sk_dev_approve(&d, s, d.pin, sig, &sig_len, &st);
         printf("right PIN while locked: %s\n", sk_strerror(rc));
         EXPECT(rc == SK_ERR_LOCKED);
     }
     sk_device_session *s2 = NULL;
-    EXPECT(dev_create(&d, digest, "lockout", &s2, NULL) == SK_ERR_LOCKED);
+    EXPECT(sk_dev_create(&d, digest, "lockout", &s2, NULL) == SK_ERR_LOCKED);
     sk_device_session_free(s2);
     memset(&st, 0, sizeof st);
-    EXPECT(dev_key_state(&d, &st) == SK_OK);
+    EXPECT(sk_dev_key_state(&d, &st) == SK_OK);
     printf("state %d attempts left %u locked until %llu\n", (int)st.state, st.attempts_left,
            (unsigned long long)st.locked_until);
     EXPECT(st.state == SK_KEY_TIMELOCKED && st.locked_until > (uint64_t)time(NULL));
     sk_device_session_free(s);
-    dev_close(&d);
+    sk_dev_close(&d);
     return ok ? 0 : 1;
 }
 
 static int mode_clone(void)
 {
-    dev d, copy;
+    sk_dev d, copy;
     int ok = 1;
     uint8_t digest[64], sig[SK_MAX_SIG_LEN], storage[SK_STORAGE_KEY_LEN];
     uint8_t sealed[SK_MAX_MESSAGE_LEN];
     size_t sig_len = 0, sealed_len = 0;
     sk_key_status st;
     char key[2 * SK_KEY_ID_LEN + 1];
-    if (dev_open(&d, SK_PURPOSE_SIGN) != SK_OK || dev_enrol(&d, 0) != SK_OK)
+    if (sk_dev_open(&d, &cfg, SK_PURPOSE_SIGN) != SK_OK || sk_dev_enrol(&d, 0) != SK_OK)
         die("enrolment failed");
     key_hex(&d, key);
     printf("key %s\n", key);
     if (sk_digest(digest, 32, SK_HASH_SHA256, (const uint8_t *)"clone", 5) != SK_OK)
         die("digest");
-    EXPECT(dev_sign(&d, digest, d.pin, sig, &sig_len, NULL) == SK_OK);
+    EXPECT(sk_dev_sign(&d, digest, d.pin, sig, &sig_len, NULL) == SK_OK);
     /* copy the device's stored state, as a thief copying its storage would */
     randombytes_buf(storage, sizeof storage);
-    if (dev_open(&copy, SK_PURPOSE_SIGN) != SK_OK ||
+    if (sk_dev_open(&copy, &cfg, SK_PURPOSE_SIGN) != SK_OK ||
         sk_device_key_seal(d.key, sealed, sizeof sealed, &sealed_len, storage, sizeof storage) !=
             SK_OK ||
         sk_device_key_open(&copy.key, sealed, sealed_len, storage, sizeof storage) != SK_OK)
         die("cannot copy the device state");
-    int rc = dev_sign(&copy, digest, copy.pin, sig, &sig_len, NULL);
+    int rc = sk_dev_sign(&copy, digest, copy.pin, sig, &sig_len, NULL);
     printf("copy signs: %s\n", sk_strerror(rc));
     EXPECT(rc == SK_OK);
     /* the original, later (its counter is seeded from a later clock) */
     d.now_offset = 2;
     memset(&st, 0, sizeof st);
-    rc = dev_sign(&d, digest, d.pin, sig, &sig_len, &st);
+    rc = sk_dev_sign(&d, digest, d.pin, sig, &sig_len, &st);
     printf("original signs: %s, destroy reason %d\n", sk_strerror(rc), (int)st.destroy_reason);
     EXPECT(rc == SK_ERR_CLONE_DETECTED);
     EXPECT(st.destroy_reason == SK_DESTROY_CLONE);
     /* and the key never signs again, for either copy */
     copy.now_offset = 4;
-    rc = dev_sign(&copy, digest, copy.pin, sig, &sig_len, NULL);
+    rc = sk_dev_sign(&copy, digest, copy.pin, sig, &sig_len, NULL);
     printf("copy afterwards: %s\n", sk_strerror(rc));
     EXPECT(rc == SK_ERR_DESTROYED);
     sodium_memzero(storage, sizeof storage);
-    dev_close(&copy);
-    dev_close(&d);
+    sk_dev_close(&copy);
+    sk_dev_close(&d);
     return ok ? 0 : 1;
 }
 
 /* A relying-party call: packs r, sends "SKP1" || r, unpacks the RpReply. */
-static Splitkey__RpReply *rp_call(dev *d, const Splitkey__RpRequest *r)
+static Splitkey__RpReply *rp_call(sk_dev *d, const Splitkey__RpRequest *r)
 {
     uint8_t buf[4096], *rep = NULL;
     size_t rl = 0;
@@ -613,26 +345,26 @@ static Splitkey__RpReply *rp_call(dev *d, const Splitkey__RpRequest *r)
     if (n > sizeof buf)
         return NULL;
     protobuf_c_message_pack(&r->base, buf);
-    if (xcall(d, "SKP1", buf, n, &rep, &rl) != SK_OK)
+    if (sk_dev_xcall(d, "SKP1", buf, n, &rep, &rl) != SK_OK)
         return NULL;
     Splitkey__RpReply *out = splitkey__rp_reply__unpack(NULL, rl, rep);
-    free_reply(rep, rl);
+    sk_dev_free_reply(rep, rl);
     return out;
 }
 
 static int mode_rp(void)
 {
-    dev d;
+    sk_dev d;
     int ok = 1;
     char person[64], key[2 * SK_KEY_ID_LEN + 1];
     uint8_t digest[64], sig[SK_MAX_SIG_LEN], session_id[SK_SESSION_ID_LEN];
     size_t sig_len = 0;
-    if (dev_open(&d, SK_PURPOSE_SIGN) != SK_OK || dev_enrol(&d, 7) != SK_OK)
+    if (sk_dev_open(&d, &cfg, SK_PURPOSE_SIGN) != SK_OK || sk_dev_enrol(&d, 7) != SK_OK)
         die("enrolment failed");
     key_hex(&d, key);
     printf("key %s\n", key);
-    snprintf(person, sizeof person, "PNOLV-%06u-%05u", (unsigned)(opt.run_tag % 1000000u), 7u);
-    if (opt.subject != NULL || opt.token != NULL) {
+    snprintf(person, sizeof person, "PNOLV-%06u-%05u", (unsigned)(cfg.run_tag % 1000000u), 7u);
+    if (cfg.subject != NULL || cfg.token != NULL) {
         const char *p = strstr(sk_device_key_subject(d.key), "serialNumber=");
         snprintf(person, sizeof person, "%s", p ? p + 13 : "");
         char *comma = strchr(person, ',');
@@ -649,7 +381,7 @@ static int mode_rp(void)
     c.digest.data = digest;
     c.digest.len = 32;
     c.hash = (uint32_t)SK_HASH_SHA256;
-    c.scheme = (uint32_t)opt.scheme;
+    c.scheme = (uint32_t)cfg.scheme;
     c.display_text = (char *)"Sign contract 42";
     c.rp_name = (char *)"sk_drive bank";
     r.req_case = SPLITKEY__RP_REQUEST__REQ_CREATE;
@@ -662,7 +394,7 @@ static int mode_rp(void)
             fprintf(stderr, "sk_drive: create: %s\n", sk_strerror(-rep->error->code));
         if (rep != NULL)
             splitkey__rp_reply__free_unpacked(rep, NULL);
-        dev_close(&d);
+        sk_dev_close(&d);
         return 1;
     }
     memcpy(session_id, rep->created->session_id.data, SK_SESSION_ID_LEN);
@@ -675,17 +407,17 @@ static int mode_rp(void)
     uint8_t *frep = NULL;
     size_t frl = 0;
     sk_device_session *s = NULL;
-    int rc = sk_device_fetch(d.key, d.msg, sizeof d.msg, &d.msg_len, dev_now(&d));
+    int rc = sk_device_fetch(d.key, d.msg, sizeof d.msg, &d.msg_len, sk_dev_now(&d));
     if (rc == SK_OK)
-        rc = xcall(&d, "SKD1", d.msg, d.msg_len, &frep, &frl);
+        rc = sk_dev_xcall(&d, "SKD1", d.msg, d.msg_len, &frep, &frl);
     if (rc == SK_OK)
         rc = sk_device_read_session(d.key, &s, NULL, frep, frl);
-    free_reply(frep, frl);
+    sk_dev_free_reply(frep, frl);
     EXPECT(rc == SK_OK && s != NULL);
     if (s != NULL) {
         EXPECT(strcmp(sk_device_session_code(s), code) == 0);
         EXPECT(strcmp(sk_device_session_display_text(s), "Sign contract 42") == 0);
-        EXPECT(dev_approve(&d, s, d.pin, sig, &sig_len, NULL) == SK_OK);
+        EXPECT(sk_dev_approve(&d, s, d.pin, sig, &sig_len, NULL) == SK_OK);
     }
     sk_device_session_free(s);
 
@@ -702,7 +434,7 @@ static int mode_rp(void)
     if (rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_RESULT) {
         sk_pubkey *pk = NULL;
         EXPECT(sk_device_key_pubkey(d.key, &pk) == SK_OK);
-        EXPECT(pk != NULL && sk_verify(pk, opt.scheme, SK_HASH_SHA256, digest, 32,
+        EXPECT(pk != NULL && sk_verify(pk, cfg.scheme, SK_HASH_SHA256, digest, 32,
                                        rep->result->signature.data,
                                        rep->result->signature.len) == SK_OK);
         EXPECT(rep->result->signature.len == sig_len &&
@@ -734,12 +466,12 @@ static int mode_rp(void)
            -rep->error->code == SK_ERR_NOT_FOUND);
     if (rep != NULL)
         splitkey__rp_reply__free_unpacked(rep, NULL);
-    dev_close(&d);
+    sk_dev_close(&d);
     return ok ? 0 : 1;
 }
 
 /* The kind of reply: 1 "SKE1" frame (*code set), 2 a protocol reply, 0 none. */
-static int raw_reply(dev *d, const uint8_t *req, size_t len, int *code)
+static int raw_reply(sk_dev *d, const uint8_t *req, size_t len, int *code)
 {
     uint8_t *rep = NULL;
     size_t rl = 0;
@@ -747,17 +479,17 @@ static int raw_reply(dev *d, const uint8_t *req, size_t len, int *code)
     if (sk_req_client_call(d->c, &rep, &rl, req, len) != SK_OK)
         return 0;
     int kind = sk_error_reply_decode(code, rep, rl) == SK_OK ? 1 : rl > 0 ? 2 : 0;
-    free_reply(rep, rl);
+    sk_dev_free_reply(rep, rl);
     return kind;
 }
 
 static int mode_garbage(void)
 {
-    dev d;
+    sk_dev d;
     int ok = 1, code = 0;
     uint8_t digest[64], sig[SK_MAX_SIG_LEN], junk[512];
     size_t sig_len = 0;
-    if (dev_open(&d, SK_PURPOSE_SIGN) != SK_OK || dev_enrol(&d, 3) != SK_OK)
+    if (sk_dev_open(&d, &cfg, SK_PURPOSE_SIGN) != SK_OK || sk_dev_enrol(&d, 3) != SK_OK)
         die("enrolment failed");
     if (sk_digest(digest, 32, SK_HASH_SHA256, (const uint8_t *)"garbage", 7) != SK_OK)
         die("digest");
@@ -786,10 +518,10 @@ static int mode_garbage(void)
                -r->error->code == SK_ERR_PROTO_DECODE);
         if (r != NULL)
             splitkey__rp_reply__free_unpacked(r, NULL);
-        free_reply(rep, rl);
+        sk_dev_free_reply(rep, rl);
     }
     /* a real request, truncated at every length: refused, nothing changes */
-    int rc = sk_device_key_state_request(d.key, d.msg, sizeof d.msg, &d.msg_len, dev_now(&d));
+    int rc = sk_device_key_state_request(d.key, d.msg, sizeof d.msg, &d.msg_len, sk_dev_now(&d));
     EXPECT(rc == SK_OK);
     uint8_t framed[SK_MAX_MESSAGE_LEN + 4];
     memcpy(framed, "SKD1", 4);
@@ -809,11 +541,11 @@ static int mode_garbage(void)
         sk_key_status st;
         EXPECT(sk_req_client_call(d.c, &rep, &rl, framed, 4 + d.msg_len) == SK_OK);
         EXPECT(rep != NULL && sk_device_read_reply(d.key, &st, rep, rl) == SK_OK);
-        free_reply(rep, rl);
+        sk_dev_free_reply(rep, rl);
         rep = NULL;
         EXPECT(sk_req_client_call(d.c, &rep, &rl, framed, 4 + d.msg_len) == SK_OK);
         EXPECT(rep != NULL && sk_device_read_reply(d.key, &st, rep, rl) == SK_ERR_PROTO_REPLAY);
-        free_reply(rep, rl);
+        sk_dev_free_reply(rep, rl);
     }
     /* oversized: refused before the handler */
     size_t big_len = opt.max_request + 1;
@@ -824,10 +556,10 @@ static int mode_garbage(void)
     EXPECT(raw_reply(&d, big, big_len, &code) == 1 && code == SK_ERR_LIMIT);
     free(big);
     /* still serving, and the key is intact */
-    rc = dev_sign(&d, digest, d.pin, sig, &sig_len, NULL);
+    rc = sk_dev_sign(&d, digest, d.pin, sig, &sig_len, NULL);
     printf("sign after garbage: %s\n", sk_strerror(rc));
     EXPECT(rc == SK_OK);
-    dev_close(&d);
+    sk_dev_close(&d);
     return ok ? 0 : 1;
 }
 
@@ -851,26 +583,26 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define OPT(name) (strcmp(a, name) == 0 && v != NULL && (i++, 1))
         if (OPT("--server"))
-            opt.url = v;
+            cfg.url = v;
         else if (OPT("--server-pub"))
             pub_path = v;
         else if (OPT("--profile")) {
-            if (sk_profile_parse(&opt.profile, v) != SK_OK)
+            if (sk_profile_parse(&cfg.profile, v) != SK_OK)
                 usage();
         } else if (OPT("--scheme")) {
-            if (sk_scheme_parse(&opt.scheme, v) != SK_OK)
+            if (sk_scheme_parse(&cfg.scheme, v) != SK_OK)
                 usage();
         } else if (OPT("--hash")) {
-            if (sk_hash_parse(&opt.hash, v) != SK_OK)
+            if (sk_hash_parse(&cfg.hash, v) != SK_OK)
                 usage();
         } else if (OPT("--threads"))
             opt.threads = (unsigned)strtoul(v, NULL, 10);
         else if (OPT("--signs"))
             opt.signs = (unsigned)strtoul(v, NULL, 10);
         else if (OPT("--timeout"))
-            opt.timeout_ms = (unsigned)strtoul(v, NULL, 10);
+            cfg.timeout_ms = (unsigned)strtoul(v, NULL, 10);
         else if (OPT("--give-up"))
-            opt.give_up_s = (unsigned)strtoul(v, NULL, 10);
+            cfg.give_up_s = (unsigned)strtoul(v, NULL, 10);
         else if (OPT("--max-request"))
             opt.max_request = (size_t)strtoul(v, NULL, 10);
         else if (OPT("--out"))
@@ -878,26 +610,23 @@ int main(int argc, char **argv)
         else if (OPT("--ready"))
             opt.ready = v;
         else if (OPT("--token"))
-            opt.token = v;
+            cfg.token = v;
         else if (OPT("--subject"))
-            opt.subject = v;
+            cfg.subject = v;
         else if (a[0] != '-' && mode == NULL)
             mode = a;
         else
             usage();
 #undef OPT
     }
-    if (mode == NULL || opt.url == NULL || pub_path == NULL || opt.threads == 0 ||
+    if (mode == NULL || cfg.url == NULL || pub_path == NULL || opt.threads == 0 ||
         opt.threads > MAX_THREADS)
         usage();
     if (sk_init() != SK_OK)
         die("cannot initialise libsplitkey");
-    sk_server_pub pub;
-    if (sk_server_pub_load(&pub, pub_path) != SK_OK)
+    if (sk_dev_config_load_server_pub(&cfg, pub_path) != SK_OK)
         die("cannot read the server's public keys");
-    memcpy(opt.server_pub, pub.kx_pub, SK_KX_PUBLIC_LEN);
-    memcpy(opt.server_pub + SK_KX_PUBLIC_LEN, pub.sign_pub, SK_SIGN_PUBLIC_LEN);
-    opt.run_tag = randombytes_random();
+    cfg.run_tag = randombytes_random();
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (!strcmp(mode, "sign"))
         return mode_sign();
