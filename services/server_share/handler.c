@@ -41,6 +41,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "handler.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +126,58 @@ static void secure_free(uint8_t *p)
         sodium_free(p); /* wipes */
 }
 
+/* The plaintext of a key blob lives in a guarded, locked buffer.  Each
+ * worker thread keeps one (PLAIN_MAX bytes) for its whole life instead of
+ * a sodium_malloc() per request: every sodium_malloc/sodium_free pair maps,
+ * protects and unmaps pages, and each unmap or protection change makes the
+ * kernel interrupt the other cores running the process to flush their TLBs.
+ * With two workers on two cores that cost several percent of the server's
+ * CPU (bench/README.md).  The buffer is wiped whole after every use and
+ * freed, wiped, when its thread ends.  A nested use (none today) gets a
+ * buffer of its own. */
+static pthread_key_t plain_key;
+static pthread_once_t plain_once = PTHREAD_ONCE_INIT;
+static bool plain_key_ok;
+static _Thread_local bool plain_busy;
+
+static void plain_thread_end(void *p) { sodium_free(p); }
+
+static void plain_key_init(void)
+{
+    plain_key_ok = pthread_key_create(&plain_key, plain_thread_end) == 0;
+}
+
+static uint8_t *plain_take(void)
+{
+    pthread_once(&plain_once, plain_key_init);
+    if (!plain_key_ok || plain_busy)
+        return sodium_malloc(PLAIN_MAX);
+    uint8_t *p = pthread_getspecific(plain_key);
+    if (p == NULL) {
+        p = sodium_malloc(PLAIN_MAX);
+        if (p == NULL)
+            return NULL;
+        if (pthread_setspecific(plain_key, p) != 0) {
+            sodium_free(p);
+            return sodium_malloc(PLAIN_MAX);
+        }
+    }
+    plain_busy = true;
+    return p;
+}
+
+static void plain_give_back(uint8_t *p)
+{
+    if (p == NULL)
+        return;
+    if (plain_key_ok && plain_busy && p == pthread_getspecific(plain_key)) {
+        sodium_memzero(p, PLAIN_MAX);
+        plain_busy = false;
+        return;
+    }
+    sodium_free(p);
+}
+
 /* Seals rec (and its secrets) into a new malloc'd blob. */
 static int key_blob_seal(const sk_master_key *mk, const sk_key_rec *rec, uint8_t **blob,
                          size_t *blob_len)
@@ -132,7 +186,7 @@ static int key_blob_seal(const sk_master_key *mk, const sk_key_rec *rec, uint8_t
     size_t rec_len = 0, sec_len = 0;
     *blob = NULL;
     *blob_len = 0;
-    uint8_t *plain = sodium_malloc(PLAIN_MAX);
+    uint8_t *plain = plain_take();
     if (plain == NULL)
         return SK_ERR_NOMEM;
     int rc = sk_key_rec_key_id(rec, key_id, sizeof key_id);
@@ -161,7 +215,7 @@ static int key_blob_seal(const sk_master_key *mk, const sk_key_rec *rec, uint8_t
             }
         }
     }
-    secure_free(plain);
+    plain_give_back(plain);
     return rc;
 }
 
@@ -173,7 +227,7 @@ static int key_blob_open(const sk_master_key *mk, const sk_key_record *row, int 
 {
     size_t plain_len = 0;
     *out = NULL;
-    uint8_t *plain = sodium_malloc(PLAIN_MAX);
+    uint8_t *plain = plain_take();
     if (plain == NULL)
         return SK_ERR_NOMEM;
     int rc = sk_unseal(mk, plain, PLAIN_MAX, &plain_len, row->blob, row->blob_len, row->key_id,
@@ -195,7 +249,7 @@ static int key_blob_open(const sk_master_key *mk, const sk_key_record *row, int 
                      row->key_id[1], row->key_id[2], row->key_id[3], sk_strerror(rc));
         rc = SK_ERR_INTERNAL;
     }
-    secure_free(plain);
+    plain_give_back(plain);
     return rc;
 }
 
