@@ -59,52 +59,102 @@ bool single_sign_openssl(baselines *b, const uint8_t *digest32);
 /* OpenSSL RSA key generation of `bits` bits. */
 bool keygen_openssl(unsigned bits);
 
+/* The floor on `threads` threads at once, each computing it `per_thread`
+ * times: the wall seconds from the common start to the last thread's end,
+ * or < 0 when a thread could not start.  With the one-thread figure it
+ * gives how much a second core adds to this arithmetic on this machine. */
+double floor_gmp_parallel(const bench_key *bk, const mpz_t m, const mpz_t y, unsigned threads,
+                          unsigned per_thread);
+
 /* --------------------------------------------------------- end to end */
 
-/* Signing over nng through a real splitkey-server child process with the
+/* Signing over nng through real splitkey-server child processes with the
  * SQLite store (e2e.c; compiled only with the services, SK_BENCH_E2E).
  * Grid: E2E_NW worker counts (e2e_workers) x E2E_NC client counts
- * (e2e_clients). */
+ * (e2e_clients).  One server runs per worker count, both on the same
+ * database, so every cell can be measured round by round on one server and
+ * then the other. */
 #define E2E_NW 2
 #define E2E_NC 4
 extern const unsigned e2e_workers[E2E_NW];
 extern const unsigned e2e_clients[E2E_NC];
 
-/* One cell of the grid: per-signing (or per-submit) latencies, and the
- * signings, wall time and server CPU time of the measured phases. */
+/* One cell of a grid: per-operation latencies, and the operations, wall
+ * time and CPU times of the measured phases. */
 typedef struct e2e_cell {
     series lat;
     unsigned long n;
     double seconds;
-    double server_cpu_s; /* < 0: not read */
+    double server_cpu_s; /* the server process; < 0: not read */
+    double client_cpu_s; /* this process (the devices and their connections); < 0: not read */
+    double idle_s;       /* core-seconds the machine's cores were idle or waiting for I/O
+                            (/proc/stat); < 0: not read */
+    series round_rate;   /* operations per second of each measured phase, in order (the
+                            values are rates, not seconds) */
 } e2e_cell;
+
+/* What the end-to-end part borrows from the in-process part, so that its
+ * comparisons are measured interleaved with it. */
+typedef struct e2e_hooks {
+    void *ctx;
+    /* One whole signing in this process (the sign_in_process step). */
+    bool (*sign_in_process)(void *ctx, unsigned i);
+    /* floor_gmp_parallel() on the bench's key. */
+    double (*floor_parallel)(void *ctx, unsigned threads, unsigned per_thread);
+} e2e_hooks;
 
 typedef struct e2e_options {
     const char *server_bin; /* splitkey-server */
-    unsigned keys;          /* keys enrolled; 0: the profile's default */
+    unsigned keys;          /* keys signing; 0: the profile's default */
     bool quick;
+    e2e_hooks hooks;
 } e2e_options;
 
 typedef struct e2e_result {
-    bool ran;      /* every figure below was measured */
-    unsigned keys; /* enrolled */
-    series enrol;  /* one enrolment each, proof of possession included */
+    bool ran;          /* every figure below was measured */
+    unsigned keys;     /* keys signing */
+    unsigned enrolled; /* keys enrolled over the enrolment grid */
+    /* one enrolment each, from its start to its proof-of-possession
+     * signature, the server making its key during the request */
+    e2e_cell enrol[E2E_NW][E2E_NC];
     /* the device partial computed inline, on the same cores as the server */
     e2e_cell sign[E2E_NW][E2E_NC];
     /* device partials computed ahead, only approvals sent: the server's rate */
     e2e_cell server[E2E_NW][E2E_NC];
+    /* sign_in_process, each one right after a signing of the (1 worker,
+     * 1 client) cell */
+    series in_process;
+    /* the floor on one thread and on two at once, between the bursts of the
+     * 8-client cell: operations and wall seconds of each */
+    unsigned long floor_n[2];
+    double floor_s[2];
+    /* an approval's worth of WAL pages written and flushed (fdatasync) in
+     * the servers' directory, between the rounds of the 8-client cell */
+    series disk_flush;
     long cores; /* online CPUs */
 } e2e_result;
 
 /* Runs every end-to-end measurement of one profile into r (zeroed first).
- * Starts, restarts and stops the server in a temporary directory it
- * removes.  Returns false (after a message on stderr) on any failure,
- * a signature that does not verify included. */
+ * Starts and stops the servers in a temporary directory it removes.
+ * Returns false (after a message on stderr) on any failure, a signature
+ * that does not verify included. */
 bool e2e_run(e2e_result *r, sk_profile profile, const e2e_options *o);
 void e2e_free(e2e_result *r);
-/* Signings per second of a cell (0 when empty). */
+/* Operations per second of a cell (0 when empty). */
 double e2e_rate(const e2e_cell *c);
-/* Server CPU milliseconds per signing of a cell (< 0 when not read). */
+/* Server or client CPU milliseconds per operation of a cell (< 0 when not
+ * read). */
 double e2e_cpu_ms(const e2e_cell *c);
+double e2e_client_cpu_ms(const e2e_cell *c);
+/* The share of the cores' time left idle during a cell's phases, 0 to 1
+ * (< 0 when not read). */
+double e2e_idle(const e2e_cell *c, long cores);
+/* a's rate / b's rate for two cells measured round by round in turn: the
+ * median over the rounds of the ratio of the two rounds' rates, so that a
+ * slow or fast spell of the machine during one round weighs no more than
+ * any other round (0 when either is empty). */
+double e2e_paired_ratio(const e2e_cell *a, const e2e_cell *b);
+/* The floor's rate on two threads / on one (0 when not measured). */
+double e2e_floor_scaling(const e2e_result *r);
 
 #endif

@@ -73,12 +73,53 @@ double e2e_cpu_ms(const e2e_cell *c)
     return c->server_cpu_s >= 0 && c->n > 0 ? c->server_cpu_s * 1e3 / (double)c->n : -1;
 }
 
+double e2e_client_cpu_ms(const e2e_cell *c)
+{
+    return c->client_cpu_s >= 0 && c->n > 0 ? c->client_cpu_s * 1e3 / (double)c->n : -1;
+}
+
+double e2e_idle(const e2e_cell *c, long cores)
+{
+    if (c->idle_s < 0 || c->seconds <= 0 || cores <= 0)
+        return -1;
+    /* /proc/stat counts in ticks of 10 ms: over a short phase the count can
+     * pass the phase's length, or, with the in-process signings' idle taken
+     * out, fall below 0 */
+    double v = c->idle_s / (c->seconds * (double)cores);
+    return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+double e2e_paired_ratio(const e2e_cell *a, const e2e_cell *b)
+{
+    if (a->round_rate.n == 0 || a->round_rate.n != b->round_rate.n)
+        return e2e_rate(a) > 0 && e2e_rate(b) > 0 ? e2e_rate(a) / e2e_rate(b) : 0;
+    series q = {0};
+    for (size_t i = 0; i < a->round_rate.n; i++)
+        if (a->round_rate.v[i] > 0 && b->round_rate.v[i] > 0)
+            series_add(&q, a->round_rate.v[i] / b->round_rate.v[i]);
+    double m = q.n ? series_median(&q) : 0;
+    series_free(&q);
+    return m;
+}
+
+double e2e_floor_scaling(const e2e_result *r)
+{
+    if (r->floor_n[0] == 0 || r->floor_n[1] == 0 || r->floor_s[0] <= 0 || r->floor_s[1] <= 0)
+        return 0;
+    return ((double)r->floor_n[1] / r->floor_s[1]) / ((double)r->floor_n[0] / r->floor_s[0]);
+}
+
 void e2e_free(e2e_result *r)
 {
-    series_free(&r->enrol);
+    series_free(&r->in_process);
+    series_free(&r->disk_flush);
     for (int w = 0; w < E2E_NW; w++)
         for (int c = 0; c < E2E_NC; c++) {
+            series_free(&r->enrol[w][c].lat);
             series_free(&r->sign[w][c].lat);
             series_free(&r->server[w][c].lat);
+            series_free(&r->enrol[w][c].round_rate);
+            series_free(&r->sign[w][c].round_rate);
+            series_free(&r->server[w][c].round_rate);
         }
 }
