@@ -433,6 +433,12 @@ static void print_e2e_ratios(const profile_run *r)
     printf("  %-48s %6.1f  (device partial inline: %.1f)\n",
            "signatures/s, server throughput, 2 workers", e2e_best(r->e2e.server),
            e2e_best(r->e2e.sign));
+    double f = e2e_floor_scaling(&r->e2e);
+    if (f > 0 && f < 1.85)
+        printf("  note: the bare arithmetic gained only %.2fx from a second thread in this run "
+               "(other load on the host);\n  ratios between worker counts are less certain "
+               "than usual: run again\n",
+               f);
 }
 
 static void print_table(const profile_run *runs, size_t n)
