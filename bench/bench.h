@@ -124,6 +124,9 @@ typedef struct e2e_result {
     /* sign_in_process, each one right after a signing of the (1 worker,
      * 1 client) cell */
     series in_process;
+    /* each of those signings' e2e latency / its in-process signing's time
+     * (values are ratios, not seconds) */
+    series in_process_pair_ratio;
     /* the floor on one thread and on two at once, between the bursts of the
      * 8-client cell: operations and wall seconds of each */
     unsigned long floor_n[2];

@@ -474,6 +474,7 @@ typedef struct run {
     unsigned wi, c, round, threads, base, count, per_thread;
     series *lat;
     series *ref;           /* in-process signings interleaved, or NULL */
+    series *ref_ratio;     /* each signing's latency / its in-process signing's */
     double ref_wall, ref_cpu, ref_idle; /* time they took, taken out of the phase */
     pthread_barrier_t start, end;
     atomic_bool failed; /* read by every thread */
@@ -756,6 +757,8 @@ static void sign_thread(run *r, unsigned t)
                 break;
             }
             series_add(r->ref, w1 - w0);
+            if (w1 > w0)
+                series_add(r->ref_ratio, lat[done] / (w1 - w0));
         }
     }
     pthread_barrier_wait(&r->end);
@@ -772,8 +775,10 @@ static void sign_thread(run *r, unsigned t)
     free(out);
 }
 
-static bool phase_sign(run *r, e2e_cell *cell, unsigned c, unsigned per_client, series *ref)
+static bool phase_sign(run *r, e2e_cell *cell, unsigned c, unsigned per_client, series *ref,
+                       series *ref_ratio)
 {
+    r->ref_ratio = ref_ratio;
     r->c = r->threads = c;
     r->per_thread = per_client;
     r->lat = &cell->lat;
@@ -908,7 +913,8 @@ static bool run_grids(run *r, e2e_result *res, const e2e_counts *n, const e2e_op
                                   ? &res->in_process
                                   : NULL;
                 if (!use_server(r, 0, c, wi) ||
-                    !phase_sign(r, &res->sign[wi][ci], c, per_client, ref))
+                    !phase_sign(r, &res->sign[wi][ci], c, per_client, ref,
+                                &res->in_process_pair_ratio))
                     return false;
             }
     }

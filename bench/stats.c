@@ -112,6 +112,7 @@ double e2e_floor_scaling(const e2e_result *r)
 void e2e_free(e2e_result *r)
 {
     series_free(&r->in_process);
+    series_free(&r->in_process_pair_ratio);
     series_free(&r->disk_flush);
     for (int w = 0; w < E2E_NW; w++)
         for (int c = 0; c < E2E_NC; c++) {

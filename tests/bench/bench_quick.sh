@@ -54,7 +54,7 @@ if "$PY" "$CHECK" "$tmp/b.json" 4K; then ok; else fail "the JSON of the quick ru
 cp "$tmp/table" "$SK_TMP/out"
 expect_output "^== profile 4K " "table heading"
 expect_output "server step / GMP floor +[0-9.]+" "table ratio: floor"
-expect_output "signing e2e p50 \(1 client, 1 worker\) / in-process +[0-9.]+" "table ratio: e2e"
+expect_output "signing e2e \(1 client, 1 worker\) / in-process +[0-9.]+" "table ratio: e2e"
 expect_output "server throughput 2 workers / 1 \(8 clients\) +[0-9.]+" "table ratio: workers"
 expect_output "^targets \(reported, not asserted\):" "targets section"
 left_nothing "$tmp/run" "after a quick run"

@@ -131,7 +131,16 @@ def check_profile(name, p, openssl):
         if inproc.get("n") != sign[(1, 1)].get("n"):
             bad(f"{name}: {inproc.get('n')} in-process signings interleaved with "
                 f"{sign[(1, 1)].get('n')} end-to-end ones")
+        pairs = e.get("end_to_end_over_in_process_pairs", {})
+        if pairs.get("n") != inproc.get("n"):
+            bad(f"{name}: {pairs.get('n')} paired ratios for {inproc.get('n')} in-process signings")
+        if all(positive(f"{name}.end_to_end_over_in_process_pairs.{q}", pairs.get(q))
+               for q in ("p10", "p50", "p90")) and not pairs["p10"] <= pairs["p50"] <= pairs["p90"]:
+            bad(f"{name}.end_to_end_over_in_process_pairs: quantiles out of order")
         close(f"{name}.ratios.end_to_end_over_in_process", ratios.get("end_to_end_over_in_process"),
+              pairs.get("p50", 0), 1e-5)
+        close(f"{name}.end_to_end.end_to_end_p50_over_in_process_median",
+              e.get("end_to_end_p50_over_in_process_median"),
               sign[(1, 1)].get("p50_ms", 0) / (inproc.get("median_ms") or 1), 1e-5)
     # 2 workers / 1 worker: the median over the rounds of the paired rates
     by = e.get("workers_2_over_1_by_clients", {})
