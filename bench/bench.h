@@ -155,7 +155,8 @@ double e2e_idle(const e2e_cell *c, long cores);
 /* a's rate / b's rate for two cells measured round by round in turn: the
  * median over the rounds of the ratio of the two rounds' rates, so that a
  * slow or fast spell of the machine during one round weighs no more than
- * any other round (0 when either is empty). */
+ * any other round (0 when either is empty or they have different numbers
+ * of rounds). */
 double e2e_paired_ratio(const e2e_cell *a, const e2e_cell *b);
 /* The floor's rate on two threads / on one (0 when not measured). */
 double e2e_floor_scaling(const e2e_result *r);

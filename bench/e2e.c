@@ -308,30 +308,10 @@ static bool server_stop(unsigned wi)
 }
 
 /* A server's CPU time in seconds, or -1: the sum over its threads of the
- * nanoseconds each has run (/proc/PID/task/TID/schedstat), or, where that
- * cannot be read, utime + stime from /proc/PID/stat (10 ms ticks).  The
- * server's threads live as long as it does, so no time is lost with an
- * exiting thread. */
-static double server_cpu_ticks(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long ut = 0, st = 0;
-    /* after ")": state (field 3) ... utime is field 14, stime 15 */
-    if (p == NULL || sscanf(p + 1,
-                            " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-                            &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
+ * nanoseconds each has run (/proc/PID/task/TID/schedstat).  The server's
+ * threads live as long as it does, so no time is lost with an exiting
+ * thread; a thread that vanishes between the listing and the read is
+ * skipped. */
 static double server_cpu(unsigned wi)
 {
     pid_t pid = child.pid[wi];
@@ -339,7 +319,7 @@ static double server_cpu(unsigned wi)
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
     if (d == NULL)
-        return server_cpu_ticks(pid);
+        return -1;
     unsigned long long ns = 0;
     bool ok = true;
     struct dirent *e;
@@ -352,13 +332,13 @@ static double server_cpu(unsigned wi)
         FILE *f = fopen(stat_path, "r");
         unsigned long long run = 0;
         if (f == NULL)
-            continue; /* the thread ended since readdir */
+            continue;
         ok = fscanf(f, "%llu", &run) == 1;
         fclose(f);
         ns += run;
     }
     closedir(d);
-    return ok ? (double)ns / 1e9 : server_cpu_ticks(pid);
+    return ok ? (double)ns / 1e9 : -1;
 }
 
 /* This process's CPU time, all threads, in seconds. */
@@ -405,11 +385,10 @@ static double thread_cpu(void)
 #define FLUSH_BYTES (9u * 4096u)
 #define FLUSH_SLOTS 64u
 
-typedef struct flush_file flush_file;
-struct flush_file {
+typedef struct flush_file {
     int fd;
     uint8_t buf[FLUSH_BYTES];
-};
+} flush_file;
 
 static bool flush_open(flush_file *f)
 {
@@ -450,7 +429,7 @@ typedef struct e2e_key {
     sk_dev d;
     struct sk_req_client *conn[E2E_NW]; /* to each server; d.c is one of them */
     sk_pubkey *pub;
-    uint8_t digest[64];
+    uint8_t digest[32]; /* SHA-256, as cfg.hash */
     uint8_t sig[SK_MAX_SIG_LEN];
     size_t sig_len;
     double seconds; /* the last measured call */
@@ -465,7 +444,7 @@ typedef struct run {
     unsigned nkeys;  /* enrolled: the array's length */
     unsigned nsign;  /* keys that sign: keys[0 .. nsign) */
     const e2e_hooks *hooks;
-    struct flush_file *flush;
+    flush_file flush;
     pthread_mutex_t lock; /* progress, shared series */
     unsigned done, total;
     double last_progress;
@@ -518,13 +497,14 @@ static void fail(run *r, const char *what, unsigned key, int rc)
     pthread_mutex_unlock(&r->lock);
 }
 
+/* A SHA-256 digest (32 bytes) that names the message. */
 static void make_digest(run *r, uint8_t *digest, unsigned key, unsigned j, char mode)
 {
     char text[160];
     snprintf(text, sizeof text, "splitkey-bench %08x %s %c w%u c%u round %u key %u message %u",
              r->cfg.run_tag, r->pn, mode, e2e_workers[r->wi], r->c, r->round, key, j);
     if (sk_digest(digest, 32, SK_HASH_SHA256, (const uint8_t *)text, strlen(text)) != SK_OK)
-        memset(digest, 0, 64);
+        memset(digest, 0, 32);
 }
 
 static bool verify(run *r, const e2e_key *k, unsigned key, const uint8_t *digest,
@@ -569,16 +549,25 @@ static void *thread_main(void *p)
     return NULL;
 }
 
-static bool on_threads(run *r, unsigned n, void (*fn)(run *, unsigned))
+/* Starts fn(r, t) on threads t = 0 .. n-1 (n <= E2E_MAX_THREADS); returns
+ * how many started. */
+static unsigned start_threads(run *r, unsigned n, void (*fn)(run *, unsigned), pthread_t *th,
+                              thread_arg *args)
 {
-    pthread_t th[E2E_MAX_THREADS];
-    thread_arg args[E2E_MAX_THREADS];
     unsigned started = 0;
     for (; started < n; started++) {
         args[started] = (thread_arg){r, started, fn};
         if (pthread_create(&th[started], NULL, thread_main, &args[started]) != 0)
             break;
     }
+    return started;
+}
+
+static bool on_threads(run *r, unsigned n, void (*fn)(run *, unsigned))
+{
+    pthread_t th[E2E_MAX_THREADS];
+    thread_arg args[E2E_MAX_THREADS];
+    unsigned started = start_threads(r, n, fn, th, args);
     for (unsigned i = 0; i < started; i++)
         pthread_join(th[i], NULL);
     if (started < n) {
@@ -603,12 +592,9 @@ static bool on_threads_timed(run *r, unsigned n, void (*fn)(run *, unsigned), e2
     r->ref_wall = r->ref_cpu = r->ref_idle = 0;
     pthread_t th[E2E_MAX_THREADS];
     thread_arg args[E2E_MAX_THREADS];
-    for (unsigned i = 0; i < n; i++) {
-        args[i] = (thread_arg){r, i, fn};
-        if (pthread_create(&th[i], NULL, thread_main, &args[i]) != 0) {
-            fprintf(stderr, "\nsplitkey-bench: e2e: cannot start a thread\n");
-            exit(1);
-        }
+    if (start_threads(r, n, fn, th, args) < n) {
+        fprintf(stderr, "\nsplitkey-bench: e2e: cannot start a thread\n");
+        exit(1);
     }
     pthread_barrier_wait(&r->start);
     double cpu0 = server_cpu(r->wi), own0 = own_cpu(), idle0 = machine_idle(), t0 = bench_now();
@@ -696,17 +682,6 @@ static bool phase_enrol(run *r, e2e_cell *cell, unsigned wi, unsigned c, unsigne
 
 /* ------------------------------------------- signing, device partial inline */
 
-static int sign_one(run *r, e2e_key *k, const uint8_t *digest, uint8_t *sig, size_t *sig_len)
-{
-    (void)r;
-    sk_device_session *s = NULL;
-    int rc = sk_dev_create(&k->d, digest, "splitkey-bench", &s, NULL);
-    if (rc == SK_OK)
-        rc = sk_dev_approve(&k->d, s, k->d.pin, sig, sig_len, NULL);
-    sk_device_session_free(s);
-    return rc;
-}
-
 typedef struct signed_msg {
     uint8_t digest[32];
     uint8_t sig[SK_MAX_SIG_LEN];
@@ -721,10 +696,9 @@ static void sign_thread(run *r, unsigned t)
     signed_msg *out = calloc(n, sizeof *out);
     int rc = lat != NULL && out != NULL ? SK_OK : SK_ERR_NOMEM;
     if (rc == SK_OK) { /* a warm-up signing on this server's connection */
-        uint8_t digest[64];
-        make_digest(r, digest, t, 0, 'w');
-        rc = sign_one(r, k, digest, k->sig, &k->sig_len);
-        if (rc == SK_OK && !verify(r, k, t, digest, k->sig, k->sig_len))
+        make_digest(r, k->digest, t, 0, 'w');
+        rc = sk_dev_sign(&k->d, k->digest, k->d.pin, k->sig, &k->sig_len, NULL);
+        if (rc == SK_OK && !verify(r, k, t, k->digest, k->sig, k->sig_len))
             rc = SK_ERR_BAD_SIGNATURE;
     }
     if (rc != SK_OK)
@@ -733,11 +707,9 @@ static void sign_thread(run *r, unsigned t)
     unsigned done = 0;
     for (; rc == SK_OK && done < n && !r->failed; done++) {
         signed_msg *m = &out[done];
-        uint8_t digest[64];
-        make_digest(r, digest, t, done, 's');
-        memcpy(m->digest, digest, sizeof m->digest);
+        make_digest(r, m->digest, t, done, 's');
         double t0 = bench_now();
-        rc = sign_one(r, k, digest, m->sig, &m->sig_len);
+        rc = sk_dev_sign(&k->d, m->digest, k->d.pin, m->sig, &m->sig_len, NULL);
         lat[done] = bench_now() - t0;
         if (rc != SK_OK) {
             fail(r, "signing failed", t, rc);
@@ -846,6 +818,7 @@ static bool burst(run *r, e2e_cell *cell, unsigned c)
  * signs every key once). */
 typedef struct e2e_counts {
     unsigned keys, per_cell, sign_rounds, rounds;
+    unsigned enrol_base; /* keys enrolled per enrolment cell, at least (enrol_count) */
 } e2e_counts;
 
 static e2e_counts counts(sk_profile p, const e2e_options *o)
@@ -862,6 +835,7 @@ static e2e_counts counts(sk_profile p, const e2e_options *o)
     }
     if (o->keys)
         n.keys = o->keys;
+    n.enrol_base = n.keys / 4 ? n.keys / 4 : 1;
     return n;
 }
 
@@ -888,11 +862,11 @@ static void close_keys(run *r)
 static bool run_grids(run *r, e2e_result *res, const e2e_counts *n, const e2e_options *o)
 {
     /* enrolment: the keys enrolled in every cell, in order */
-    unsigned base = n->keys / 4 ? n->keys / 4 : 1, next = 0;
+    unsigned next = 0;
     for (unsigned ci = 0; ci < E2E_NC; ci++)
         for (unsigned j = 0; j < E2E_NW; j++) {
             unsigned wi = (first_server(0, ci) + j) % E2E_NW, c = e2e_clients[ci];
-            unsigned count = enrol_count(base, c);
+            unsigned count = enrol_count(n->enrol_base, c);
             stage(r, "enrol", wi, c, count);
             if (!phase_enrol(r, &res->enrol[wi][ci], wi, c, next, count))
                 return false;
@@ -933,7 +907,7 @@ static bool run_grids(run *r, e2e_result *res, const e2e_counts *n, const e2e_op
             }
             if (ci == E2E_NC - 1) { /* the disk flush, with the servers idle */
                 for (unsigned i = 0; i < FLUSH_PER_ROUND; i++) {
-                    double t = flush_once(r->flush, round * FLUSH_PER_ROUND + i);
+                    double t = flush_once(&r->flush, round * FLUSH_PER_ROUND + i);
                     if (t < 0) {
                         fprintf(stderr, "\nsplitkey-bench: e2e: the disk flush failed: %s\n",
                                 strerror(errno));
@@ -966,20 +940,19 @@ bool e2e_run(e2e_result *res, sk_profile profile, const e2e_options *o)
     install_hooks();
     run r;
     memset(&r, 0, sizeof r);
+    r.flush.fd = -1; /* not open yet: nothing for the exit path to close */
     r.pn = sk_profile_name(profile);
     r.profile = profile;
     r.hooks = &o->hooks;
     pthread_mutex_init(&r.lock, NULL);
     e2e_counts n = counts(profile, o);
     r.nsign = n.keys;
-    unsigned base = n.keys / 4 ? n.keys / 4 : 1;
     for (unsigned ci = 0; ci < E2E_NC; ci++)
-        r.nkeys += E2E_NW * enrol_count(base, e2e_clients[ci]);
+        r.nkeys += E2E_NW * enrol_count(n.enrol_base, e2e_clients[ci]);
     r.cfg = (sk_dev_config){.profile = profile, .scheme = SK_SCHEME_PKCS1,
                             .hash = SK_HASH_SHA256, .timeout_ms = 120000, .give_up_s = 0,
                             .run_tag = randombytes_random()};
     bool ok = false;
-    flush_file *flush = NULL;
     r.keys = calloc(r.nkeys, sizeof *r.keys);
     char pub_path[PATH_MAX + 16];
     if (r.keys == NULL || !server_init(o->server_bin))
@@ -992,18 +965,11 @@ bool e2e_run(e2e_result *res, sk_profile profile, const e2e_options *o)
     for (unsigned wi = 0; wi < E2E_NW; wi++)
         if (!server_start(o->server_bin, wi, r.url[wi], sizeof r.url[wi]))
             goto out;
-    flush = malloc(sizeof *flush);
-    if (flush == NULL) {
-        fprintf(stderr, "\nsplitkey-bench: e2e: out of memory\n");
-        goto out;
-    }
-    flush->fd = -1;
-    if (!flush_open(flush)) {
+    if (!flush_open(&r.flush)) {
         fprintf(stderr, "\nsplitkey-bench: e2e: cannot write %s/flush.tmp: %s\n", child.dir,
                 strerror(errno));
         goto out;
     }
-    r.flush = flush;
     if (!run_grids(&r, res, &n, o))
         goto out;
     res->keys = r.nsign;
@@ -1013,9 +979,7 @@ bool e2e_run(e2e_result *res, sk_profile profile, const e2e_options *o)
     res->ran = ok;
 out:
     fprintf(stderr, "\r%60s\r", "");
-    if (flush != NULL)
-        flush_close(flush);
-    free(flush);
+    flush_close(&r.flush);
     close_keys(&r);
     kill_children_now();
     remove_dir();

@@ -359,6 +359,13 @@ static double e2e_workers_ceiling(const profile_run *r)
     return (double)r->e2e.cores * 1e3 / (s + c) / r1;
 }
 
+/* One row of the steps table: name, median, min, max, p99 (ms), n, what. */
+static void print_step_row(const char *name, const series *s, const char *what)
+{
+    printf("%-24s %10.3f %10.3f %10.3f %10.3f %5zu  %s\n", name, ms(series_median(s)),
+           ms(series_min(s)), ms(series_max(s)), ms(series_quantile(s, 0.99)), s->n, what);
+}
+
 static void print_grid(const char *title, const char *unit, const e2e_cell cells[E2E_NW][E2E_NC],
                        long cores)
 {
@@ -390,15 +397,10 @@ static void print_e2e(const profile_run *r)
            "workers,\nmeasured in turn round by round; loopback; %u keys sign, %u enrolled; %ld "
            "cores shared by servers and clients;\nCPU columns: milliseconds per operation; idle: share of the cores' time nobody ran):\n",
            e->keys, e->enrolled, e->cores);
-    const series *s = &e->enrol[0][0].lat;
-    printf("%-24s %10.3f %10.3f %10.3f %10.3f %5zu  %s\n", "enrolment_end_to_end",
-           ms(series_median(s)), ms(series_min(s)), ms(series_max(s)),
-           ms(series_quantile(s, 0.99)), s->n,
-           "1 client, 1 worker: enrol + PoP signing (incl. server keygen)");
-    s = &e->in_process;
-    printf("%-24s %10.3f %10.3f %10.3f %10.3f %5zu  %s\n", "sign_in_process_e2e", ms(series_median(s)),
-           ms(series_min(s)), ms(series_max(s)), ms(series_quantile(s, 0.99)), s->n,
-           "sign_in_process, each right after a 1-client 1-worker e2e signing");
+    print_step_row("enrolment_end_to_end", &e->enrol[0][0].lat,
+                   "1 client, 1 worker: enrol + PoP signing (incl. server keygen)");
+    print_step_row("sign_in_process_e2e", &e->in_process,
+                   "sign_in_process, each right after a 1-client 1-worker e2e signing");
     print_grid("enrolment: device keygen, server keygen during the request, proof-of-possession "
                "signature",
                "enrol/s", e->enrol, e->cores);
@@ -469,9 +471,7 @@ static void print_table(const profile_run *runs, size_t n)
                        "-", "-", 0, item_help[i]);
                 continue;
             }
-            printf("%-24s %10.3f %10.3f %10.3f %10.3f %5zu  %s\n", s->name, ms(series_median(s)),
-                   ms(series_min(s)), ms(series_max(s)), ms(series_quantile(s, 0.99)), s->n,
-                   item_help[i]);
+            print_step_row(s->name, s, item_help[i]);
         }
         printf("in-process signatures per second (one core): %.1f\n",
                med(r, IT_SIGN_IN_PROCESS) > 0 ? 1.0 / med(r, IT_SIGN_IN_PROCESS) : 0);

@@ -92,7 +92,7 @@ double e2e_idle(const e2e_cell *c, long cores)
 double e2e_paired_ratio(const e2e_cell *a, const e2e_cell *b)
 {
     if (a->round_rate.n == 0 || a->round_rate.n != b->round_rate.n)
-        return e2e_rate(a) > 0 && e2e_rate(b) > 0 ? e2e_rate(a) / e2e_rate(b) : 0;
+        return 0; /* not measured in pairs */
     series q = {0};
     for (size_t i = 0; i < a->round_rate.n; i++)
         if (a->round_rate.v[i] > 0 && b->round_rate.v[i] > 0)
