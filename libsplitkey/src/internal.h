@@ -111,6 +111,10 @@ int sk_sec_powm(mp_limb_t *r, const mp_limb_t *b, const mp_limb_t *e, mp_bitcnt_
                 sk_sec_mod m);
 /* All-ones mask when a == b over n limbs, zero otherwise; constant time. */
 mp_limb_t sk_sec_eq_mask(const mp_limb_t *a, const mp_limb_t *b, mp_size_t n);
+/* All-ones mask when a < b over n limbs, zero otherwise; constant time. */
+mp_limb_t sk_sec_lt_mask(const mp_limb_t *a, const mp_limb_t *b, mp_size_t n);
+/* All-ones mask when the low bit of bit is 1, zero otherwise. */
+mp_limb_t sk_sec_bit_mask(mp_limb_t bit);
 /* Copies a public mpz into n limbs (zero-padded); SK_ERR_BAD_VALUE if too big. */
 int sk_limbs_from_mpz(mp_limb_t *r, mp_size_t n, const mpz_t a);
 

@@ -91,6 +91,54 @@ static void test_modular_ops(unsigned bits)
     mpz_clears(m, a, b, e, want, NULL);
 }
 
+/* sk_sec_lt_mask against mpz_cmp: random pairs, equal values, values one
+ * apart, and differences only in the low or the top limb (the borrow has to
+ * run through every limb); sk_sec_bit_mask on both bit values. */
+static void test_masks(void)
+{
+    enum { N = 5 };
+    mp_limb_t a[N], b[N];
+    mpz_t x, y;
+    mpz_inits(x, y, NULL);
+    for (int round = 0; round < 400; round++) {
+        CHECK_OK(sk_mpz_random_bits(x, N * GMP_NUMB_BITS, &drbg.rng));
+        switch (round % 5) {
+        case 0:
+            CHECK_OK(sk_mpz_random_bits(y, N * GMP_NUMB_BITS, &drbg.rng));
+            break;
+        case 1:
+            mpz_set(y, x);
+            break;
+        case 2:
+            mpz_add_ui(y, x, 1);
+            break;
+        case 3:
+            mpz_set(y, x);
+            mpz_combit(y, (mp_bitcnt_t)(round % GMP_NUMB_BITS));
+            break;
+        default:
+            mpz_set(y, x);
+            mpz_combit(y, (mp_bitcnt_t)((N - 1) * GMP_NUMB_BITS + round % GMP_NUMB_BITS));
+            break;
+        }
+        if (mpz_sizeinbase(y, 2) > N * GMP_NUMB_BITS)
+            mpz_set_ui(y, 0); /* x was all ones */
+        to_limbs(a, N, x);
+        to_limbs(b, N, y);
+        CHECK(sk_sec_lt_mask(a, b, N) == (mpz_cmp(x, y) < 0 ? (mp_limb_t)-1 : 0));
+        CHECK(sk_sec_lt_mask(b, a, N) == (mpz_cmp(y, x) < 0 ? (mp_limb_t)-1 : 0));
+    }
+    memset(a, 0, sizeof a);
+    memset(b, 0xff, sizeof b);
+    CHECK(sk_sec_lt_mask(a, b, N) == (mp_limb_t)-1);
+    CHECK(sk_sec_lt_mask(b, a, N) == 0);
+    CHECK(sk_sec_lt_mask(a, a, N) == 0);
+    CHECK(sk_sec_bit_mask(1) == (mp_limb_t)-1);
+    CHECK(sk_sec_bit_mask(0) == 0);
+    CHECK(sk_sec_bit_mask(2) == 0);
+    mpz_clears(x, y, NULL);
+}
+
 static void test_bytes(void)
 {
     uint8_t in[40], out[40];
@@ -146,6 +194,7 @@ int main(void)
     static const unsigned sizes[] = {7, 64, 65, 127, 521, 1024, 1536, 2048, 3072};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         test_modular_ops(sizes[i]);
+    test_masks();
     test_bytes();
     test_sizes();
     sk_drbg_wipe(&drbg);

@@ -129,6 +129,21 @@ mp_limb_t sk_sec_eq_mask(const mp_limb_t *a, const mp_limb_t *b, mp_size_t n)
     return value_barrier(nonzero - 1);
 }
 
+mp_limb_t sk_sec_lt_mask(const mp_limb_t *a, const mp_limb_t *b, mp_size_t n)
+{
+    /* The borrow out of a - b, carried limb by limb with logic only (Hacker's
+     * Delight 2-13): for d = x - y - borrow, the borrow out is the top bit of
+     * (~x & y) | (~(x ^ y) & d). */
+    mp_limb_t borrow = 0;
+    for (mp_size_t i = 0; i < n; i++) {
+        mp_limb_t x = a[i], y = b[i], d = x - y - borrow;
+        borrow = ((~x & y) | (~(x ^ y) & d)) >> (GMP_NUMB_BITS - 1);
+    }
+    return value_barrier(0 - borrow);
+}
+
+mp_limb_t sk_sec_bit_mask(mp_limb_t bit) { return value_barrier(0 - (bit & 1)); }
+
 int sk_sec_reduce(mp_limb_t *r, const mp_limb_t *a, mp_size_t an, sk_sec_mod m)
 {
     mp_size_t nn = an > m.n ? an : m.n;
