@@ -88,7 +88,8 @@ void sk_sec_free(sk_sec *x);              /* wipes; safe on a zeroed struct */
 int sk_sec_from_bytes(sk_sec *x, const uint8_t *in, size_t len);
 void sk_sec_to_bytes(uint8_t *out, size_t len, const sk_sec *x);
 /* Conversions with mpz leak the value's limb count through normalisation:
- * only for key generation and import, never on a signing path. */
+ * only for key generation and tests, never on a path that runs per request
+ * (signing, server key import, loading a server share). */
 int sk_sec_from_mpz(sk_sec *x, const mpz_t a);
 void sk_sec_to_mpz(mpz_t r, const sk_sec *x);
 /* Uniform in [0, 2^bits): bits <= x->n * GMP_NUMB_BITS. */
@@ -137,8 +138,8 @@ struct sk_server_key {
     unsigned bits;  /* k: n2 has k bits, p2 and q2 k/2 each */
     mpz_t n2;       /* public */
     sk_sec p, q;    /* secret, SK_LIMBS(k/2) limbs each */
-    sk_sec dp, dq;  /* d2 mod p-1, d2 mod q-1 */
-    sk_sec qinv;    /* q^-1 mod p */
+    sk_sec dp, dq;  /* d2 mod p-1, d2 mod q-1, same width */
+    sk_sec qinv;    /* q^-1 mod p, same width */
 };
 
 struct sk_server_share {
@@ -174,9 +175,12 @@ int sk_client_share_wrap_rng(const sk_client_share *share, uint8_t *out, size_t 
 /* Rebuild objects from their parts (vectors tool, tests). */
 int sk_client_share_from_parts(sk_client_share **out, unsigned bits, const uint8_t *n1,
                                size_t n1_len, const uint8_t *dc, size_t dc_len);
+/* Builds a server key from its primes: n2, d2 and the CRT parameters with
+ * ordinary, variable-time GMP (key generation, once per key; the vectors tool
+ * and tests).  Never on a per-request path: that is sk_server_key_import. */
 int sk_server_key_from_primes(sk_server_key **out, unsigned bits, const mpz_t p, const mpz_t q);
-/* Deep copy of a server key into a zeroed struct, and release of an embedded
- * one (wipes). */
+/* Deep copy of a server key into a zeroed struct (limb copies: nothing
+ * computed from the secrets), and release of an embedded one (wipes). */
 int sk_server_key_copy(sk_server_key *dst, const sk_server_key *src);
 void sk_server_key_release(sk_server_key *key);
 /* Small-prime table (odd primes below 2^16) shared by the sieve and the

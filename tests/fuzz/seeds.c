@@ -173,14 +173,23 @@ static void unwrap_seeds(sk_drbg *drbg, unsigned bits, const char *tag)
 
 /* -------------------------------------------------------------- server key */
 
-static void server_key_seeds(sk_drbg *drbg, unsigned bits, const char *name)
+/* A valid key of the current form, and at 1024 bits the same key in the
+ * earlier form "SKS1" | k | p2 | q2 (refused: the fuzzer starts from both). */
+static void server_key_seeds(sk_drbg *drbg, unsigned bits, const char *tag)
 {
     sk_server_key *key = NULL;
     FUZZ_ASSERT(sk_server_keygen_rng(&key, bits, &drbg->rng) == SK_OK);
     uint8_t out[SK_SERVER_KEY_LEN(2048)];
     size_t len = SK_SERVER_KEY_LEN(bits);
+    char name[64];
     FUZZ_ASSERT(sk_server_key_export(key, out, len) == SK_OK);
+    snprintf(name, sizeof name, "sks2-%s", tag);
     put("server_key", name, out, len);
+    if (bits == 1024) {
+        memcpy(out, "SKS1", 4);
+        snprintf(name, sizeof name, "sks1-%s-refused", tag);
+        put("server_key", name, out, 6 + bits / 8);
+    }
     sk_server_key_free(key);
 }
 
@@ -277,9 +286,9 @@ int main(int argc, char **argv)
     pss_seeds();
     unwrap_seeds(&drbg, 512, "512");
     unwrap_seeds(&drbg, 2048, "4k");
-    server_key_seeds(&drbg, 512, "sks1-512");
-    server_key_seeds(&drbg, 1024, "sks1-1024");
-    server_key_seeds(&drbg, 2048, "sks1-4k");
+    server_key_seeds(&drbg, 512, "512");
+    server_key_seeds(&drbg, 1024, "1024");
+    server_key_seeds(&drbg, 2048, "4k");
     client_modulus_seeds(&drbg, 2048, 0, "4k");
     client_modulus_seeds(&drbg, 3072, 1, "6k");
     square_seed(&drbg, 2048);

@@ -57,6 +57,93 @@ static void check_mr(void)
     sk_drbg_wipe(&drbg);
 }
 
+/* sk_server_key_import refuses the earlier "SKS1" form and a key with any one
+ * of its checks broken: p2 or q2 without its top bit or even, one bit flipped
+ * in any field, qinv + p2 (right residue, not reduced), dp + (p2 - 1), a
+ * wrong header.  The accepted key gives back the same bytes and modulus. */
+static void check_import_refusals(const sk_server_key *key, unsigned k)
+{
+    size_t len = SK_SERVER_KEY_LEN(k), half = k / 16;
+    uint8_t *good = malloc(len), *blob = malloc(len), *n2a = malloc(k / 8), *n2b = malloc(k / 8);
+    sk_server_key *got = NULL;
+    mpz_t x, y;
+    mpz_inits(x, y, NULL);
+    if (good == NULL || blob == NULL || n2a == NULL || n2b == NULL) {
+        CHECK(0);
+        goto out;
+    }
+    CHECK_OK(sk_server_key_export(key, good, len));
+    CHECK(memcmp(good, "SKS2", 4) == 0 && good[4] == k >> 8 && good[5] == (k & 0xff));
+    CHECK_OK(sk_server_key_import(&got, good, len));
+    if (got != NULL) {
+        CHECK_OK(sk_server_key_modulus(key, n2a, k / 8));
+        CHECK_OK(sk_server_key_modulus(got, n2b, k / 8));
+        CHECK(memcmp(n2a, n2b, k / 8) == 0);
+        CHECK(sk_server_key_profile(got) == (sk_profile)k);
+        sk_server_key_free(got);
+        got = NULL;
+    }
+
+    /* The earlier form, with its own length and with the new one. */
+    memcpy(blob, good, len);
+    memcpy(blob, "SKS1", 4);
+    CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_key_import(&got, blob, 6 + k / 8));
+    CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_key_import(&got, blob, len));
+    /* Header: size not a multiple of 128, a length that does not match. */
+    memcpy(blob, good, len);
+    blob[5] ^= 0x40;
+    CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_key_import(&got, blob, len));
+    CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_key_import(&got, good, len - 1));
+
+    /* One bit flipped in each field: in the top, a middle and the low byte. */
+    const size_t offs[3] = {0, half / 2, half - 1};
+    static const uint8_t flips[3] = {0x80, 0x10, 0x01};
+    for (size_t field = 0; field < 5; field++) {
+        for (size_t w = 0; w < 3; w++) {
+            memcpy(blob, good, len);
+            blob[6 + field * half + offs[w]] ^= flips[w];
+            CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_key_import(&got, blob, len));
+            CHECK(got == NULL);
+        }
+    }
+
+    /* Right residues, not reduced: qinv + p2 and dp + (p2 - 1) (if they fit). */
+    const uint8_t *p = good + 6, *dp = good + 6 + 2 * half, *qinv = good + 6 + 4 * half;
+    sk_mpz_from_bytes(x, qinv, half);
+    sk_mpz_from_bytes(y, p, half);
+    mpz_add(x, x, y);
+    memcpy(blob, good, len);
+    if (sk_mpz_to_bytes(blob + 6 + 4 * half, half, x) == SK_OK)
+        CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_key_import(&got, blob, len));
+    sk_mpz_from_bytes(x, dp, half);
+    mpz_sub_ui(y, y, 1);
+    mpz_add(x, x, y);
+    memcpy(blob, good, len);
+    if (sk_mpz_to_bytes(blob + 6 + 2 * half, half, x) == SK_OK)
+        CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_key_import(&got, blob, len));
+    /* p2 and q2 swapped: qinv is then the wrong inverse. */
+    memcpy(blob, good, len);
+    memcpy(blob + 6, good + 6 + half, half);
+    memcpy(blob + 6 + half, good + 6, half);
+    CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_key_import(&got, blob, len));
+    /* All zero and all ones. */
+    memset(blob + 6, 0, len - 6);
+    CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_key_import(&got, blob, len));
+    memset(blob + 6, 0xff, len - 6);
+    CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_key_import(&got, blob, len));
+    CHECK(got == NULL);
+out:
+    if (blob != NULL)
+        sk_wipe(blob, len);
+    if (good != NULL)
+        sk_wipe(good, len);
+    free(blob);
+    free(good);
+    free(n2a);
+    free(n2b);
+    mpz_clears(x, y, NULL);
+}
+
 static void check_profile(sk_profile profile)
 {
     unsigned k = sk_profile_bits(profile);
@@ -85,11 +172,10 @@ static void check_profile(sk_profile profile)
         CHECK_OK(sk_server_key_export(sk2, blob2, sk_server_key_len(profile)));
         CHECK(memcmp(blob, blob2, sk_server_key_len(profile)) == 0);
     }
-    blob[6] ^= 0x80; /* p loses its top bit: wrong size */
+    check_import_refusals(sk, k);
     sk_server_key *bad = NULL;
-    CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_key_import(&bad, blob, sk_server_key_len(profile)));
-    CHECK(bad == NULL);
     CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_key_import(&bad, blob, 10));
+    CHECK(bad == NULL);
 
     /* composite modulus has exactly 2k bits */
     CHECK_OK(sk_server_share_new(&ss, n1, k / 8, ds, k / 8, sk));

@@ -178,6 +178,8 @@ static void test_sizes(void)
         CHECK(SK_SIG_LEN(bits) == 2 * (size_t)bits / 8);
     }
     CHECK(SK_MAX_SIG_LEN == 1024);
+    /* "SKS2" | k | p2 | q2 | dp | dq | qinv, k/16 bytes each */
+    CHECK(SK_SERVER_KEY_LEN(4096) == 6 + 5 * 256);
     CHECK(sk_profile_bits((sk_profile)1234) == 0);
     sk_profile p;
     CHECK_OK(sk_profile_parse(&p, "6K"));

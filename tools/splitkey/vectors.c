@@ -290,7 +290,8 @@ int vec_keys_generate(vec_keys *out, sk_profile profile, const vec_bytes *seed_c
         goto out;
 
     /* Server key: SPEC 2.2, its own DRBG.  The export format is
-     * "SKS1" | k (2 bytes) | p2 (k/16) | q2 (k/16) (key.h). */
+     * "SKS2" | k (2 bytes) | p2 | q2 | dp | dq | qinv, k/16 bytes each
+     * (key.h); the vectors keep p2 and q2. */
     sk_drbg_init(&drbg, seed_server->p, seed_server->len);
     rc = sk_server_keygen_rng(&server, k, &drbg.rng);
     sk_drbg_wipe(&drbg);
@@ -304,7 +305,7 @@ int vec_keys_generate(vec_keys *out, sk_profile profile, const vec_bytes *seed_c
     rc = sk_server_key_export(server, skey, skey_len);
     if (rc != SK_OK)
         goto out;
-    if (skey_len != 6 + kb || memcmp(skey, "SKS1", 4) != 0) {
+    if (skey_len != 6 + 5 * (kb / 2) || memcmp(skey, "SKS2", 4) != 0) {
         rc = SK_ERR_INTERNAL;
         goto out;
     }

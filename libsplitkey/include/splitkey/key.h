@@ -128,21 +128,47 @@ SK_API void sk_client_share_free(sk_client_share *share);
 
 /* ----------------------------------------------------------------- server key */
 
-/* A whole RSA key (n2, p2, q2, d2 and CRT parameters) held by the server. */
+/* A whole RSA key (n2, p2, q2 and the CRT parameters dp, dq, qinv) held by
+ * the server.  p2, q2, dp, dq and qinv are secret; n2 is public.  Every
+ * function below that holds them wipes them before it releases the memory,
+ * on error paths too; sk_server_key_free wipes the object. */
 typedef struct sk_server_key sk_server_key;
 
+/* Generates a key (SPEC 2.2) with the system CSPRNG.  Not constant time: it
+ * computes n2, d2 and the CRT parameters with ordinary GMP, once per key. */
 SK_API SK_WARN_UNUSED int sk_server_keygen(sk_server_key **out, sk_profile profile) SK_NONNULL(1);
 
-/* Serialised form (secret; the caller seals it at rest):
- *   "SKS1" | k (2) | p2 (k/16) | q2 (k/16)   (everything else is derived) */
-#define SK_SERVER_KEY_LEN(bits) (4u + 2u + (size_t)(bits) / 8u)
+/* Serialised form (secret but for the header; the caller seals it at rest
+ * and wipes its copies).  Fixed size for a profile, big-endian integers,
+ * each field k/16 bytes:
+ *   "SKS2" | k (2) | p2 | q2 | dp | dq | qinv
+ * with dp = d2 mod (p2 - 1), dq = d2 mod (q2 - 1), qinv = q2^-1 mod p2 (< p2).
+ * The CRT parameters are computed once, at key generation, so that import
+ * does no variable-time arithmetic on the secrets.  The earlier form
+ * "SKS1" | k | p2 | q2 is refused (SK_ERR_KEY_FORMAT); keys in it must be
+ * generated again. */
+#define SK_SERVER_KEY_LEN(bits) (4u + 2u + 5u * ((size_t)(bits) / 16u))
 SK_API size_t sk_server_key_len(sk_profile profile);
+/* out must hold exactly SK_SERVER_KEY_LEN(k) bytes; returns SK_OK or
+ * SK_ERR_ARG. */
 SK_API SK_WARN_UNUSED int sk_server_key_export(const sk_server_key *key, uint8_t *out,
                                                size_t out_len) SK_NONNULL(1, 2);
-/* Import checks the primes' sizes, that e is invertible, and that p2 != q2. */
+/* Imports the serialised form; in is secret (but for its header).  Constant
+ * time in the secret fields: they are loaded into fixed-width limb arrays and
+ * checked with constant-time arithmetic, and only the final yes/no is branched
+ * on.  Checks: the header (magic, k a multiple of 128, at least 512, exact
+ * length); p2 and q2 odd with exactly k/2 bits; n2 = p2 q2 with exactly k
+ * bits; qinv < p2 and q2 qinv = 1 mod p2 (so p2 != q2); dp < p2 - 1 with
+ * e dp = 1 mod (p2 - 1), and likewise dq.  Not checked: primality of p2 and
+ * q2 (a key that is wrong in a way the checks miss cannot release a bad
+ * signature: sk_server_complete checks s2^e = m mod n2 and withholds it).
+ * Returns SK_OK, SK_ERR_ARG (out NULL), SK_ERR_NOMEM or SK_ERR_KEY_FORMAT
+ * (malformed, "SKS1", or a failed check; which one is not said).  *out is NULL
+ * on failure and the limbs loaded so far are wiped. */
 SK_API SK_WARN_UNUSED int sk_server_key_import(sk_server_key **out, const uint8_t *in,
                                                size_t in_len) SK_NONNULL(1, 2);
 SK_API sk_profile sk_server_key_profile(const sk_server_key *key) SK_NONNULL(1);
+/* The public modulus n2, k/8 bytes big-endian. */
 SK_API SK_WARN_UNUSED int sk_server_key_modulus(const sk_server_key *key, uint8_t *n2,
                                                 size_t n2_len) SK_NONNULL(1, 2);
 SK_API void sk_server_key_free(sk_server_key *key);
