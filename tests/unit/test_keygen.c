@@ -184,6 +184,18 @@ static void check_profile(sk_profile profile)
         if (pub != NULL)
             CHECK(sk_pubkey_bits(pub) == 2 * k);
     }
+    /* ds must lie below n1: n1 itself and all ones are refused, n1 - 1 (n1 is
+     * odd) is not. */
+    sk_server_share *ss2 = NULL;
+    memcpy(n2, n1, k / 8);
+    CHECK_RC(SK_ERR_BAD_VALUE, sk_server_share_new(&ss2, n1, k / 8, n2, k / 8, sk));
+    CHECK(ss2 == NULL);
+    memset(n2, 0xff, k / 8);
+    CHECK_RC(SK_ERR_BAD_VALUE, sk_server_share_new(&ss2, n1, k / 8, n2, k / 8, sk));
+    memcpy(n2, n1, k / 8);
+    n2[k / 8 - 1] ^= 1;
+    CHECK_OK(sk_server_share_new(&ss2, n1, k / 8, n2, k / 8, sk));
+    sk_server_share_free(ss2);
 out:
     sk_wipe(ds, k / 8);
     free(ds);

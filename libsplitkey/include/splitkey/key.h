@@ -11,6 +11,10 @@
  *   unwrap under any PIN "succeeds"; only the server can tell a wrong PIN.
  * - Key generation uses the system CSPRNG (libsodium) and is not constant
  *   time; keys are generated once, on the device or the server.
+ * - What the server runs on every request with a stored key - importing the
+ *   server key, building the server share, completing the signature - is
+ *   constant time in p2, q2, dp, dq, qinv and ds (doc/security.md, "Constant
+ *   time", for what is tested and the known exceptions).
  */
 #ifndef SPLITKEY_KEY_H
 #define SPLITKEY_KEY_H
@@ -182,9 +186,19 @@ SK_API SK_WARN_UNUSED int sk_check_client_modulus(const uint8_t *n1, size_t n1_l
                                                   sk_profile profile) SK_NONNULL(1);
 
 /* What the server needs to complete signatures for one split key: n1, ds and
- * the server key.  Checks gcd(n1, n2) = 1, |n1 * n2| = 2k bits and ds < n1.
- * ds is secret (k/8 bytes big-endian); the object keeps a copy, the caller
- * wipes its own.  The server key is copied. */
+ * the server key.
+ * n1:  public, the device's modulus (k/8 bytes big-endian).
+ * ds:  secret, k/8 bytes big-endian; the object keeps a copy in a fixed-width
+ *      limb array, the caller wipes its own.
+ * key: the server key; its secrets are copied limb for limb (nothing is
+ *      computed from them here), n2 is public.
+ * Checks, on public values with ordinary GMP: n1 has k bits and is odd,
+ * gcd(n1, n2) = 1, |n1 * n2| = 2k bits; and on the secret ds in constant time,
+ * branching only on the yes/no: ds < n1.  Returns SK_OK, SK_ERR_ARG (sizes),
+ * SK_ERR_NOMEM, SK_ERR_KEY_SIZE, SK_ERR_KEY_WEAK (n1 even),
+ * SK_ERR_KEY_MISMATCH (gcd) or SK_ERR_BAD_VALUE (ds >= n1).  On failure *out is
+ * NULL and the copies of ds and of the key are wiped; sk_server_share_free
+ * wipes them too. */
 typedef struct sk_server_share sk_server_share;
 SK_API SK_WARN_UNUSED int sk_server_share_new(sk_server_share **out, const uint8_t *n1,
                                               size_t n1_len, const uint8_t *ds, size_t ds_len,

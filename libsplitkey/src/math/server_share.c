@@ -30,6 +30,11 @@ int sk_check_client_modulus(const uint8_t *n1, size_t n1_len, sk_profile profile
     return rc;
 }
 
+/* Public here: n1 (the device sends it at enrolment), n2 (the server key's
+ * modulus, sent back at enrolment), hence n = n1 n2 and n1^-1 mod n2: checked
+ * and computed with ordinary GMP.  Secret: ds, compared with n1 in constant
+ * time, and the server key's limbs, only copied.  This runs on every sign or
+ * revoke request (the server builds the share from the stored record). */
 int sk_server_share_new(sk_server_share **out, const uint8_t *n1, size_t n1_len,
                         const uint8_t *ds, size_t ds_len, const sk_server_key *key)
 {
@@ -37,7 +42,7 @@ int sk_server_share_new(sk_server_share **out, const uint8_t *n1, size_t n1_len,
         return SK_ERR_ARG;
     *out = NULL;
     unsigned bits = key->bits;
-    if (n1_len != bits / 8 || ds_len != bits / 8)
+    if (bits == 0 || bits % 64 != 0 || n1_len != bits / 8 || ds_len != bits / 8)
         return SK_ERR_ARG;
     if ((n1[0] & 0x80) == 0)
         return SK_ERR_KEY_SIZE;
@@ -63,9 +68,23 @@ int sk_server_share_new(sk_server_share **out, const uint8_t *n1, size_t n1_len,
         rc = SK_ERR_KEY_SIZE;
         goto fail;
     }
+    /* ds fills its k/64 limbs exactly (k % 64 = 0): no overflow possible, the
+     * byte positions alone steer the copy.  n1 has its top bit set, so it has
+     * the same number of limbs. */
     rc = sk_sec_from_bytes(&s->ds, ds, ds_len);
     if (rc != SK_OK)
         goto fail;
+    if ((mp_size_t)mpz_size(s->n1) != s->ds.n) {
+        rc = SK_ERR_INTERNAL;
+        goto fail;
+    }
+    mp_limb_t below = sk_sec_lt_mask(s->ds.d, mpz_limbs_read(s->n1), s->ds.n);
+    /* Public by design: a ds out of range is refused (SK_ERR_BAD_VALUE). */
+    SK_DECLASSIFY(&below, sizeof below);
+    if (!below) {
+        rc = SK_ERR_BAD_VALUE;
+        goto fail;
+    }
     rc = sk_server_key_copy(&s->key, key);
     if (rc != SK_OK)
         goto fail;
