@@ -14,6 +14,12 @@
  *   unwrap    sk_client_share_unwrap: the PIN and the wrapped ciphertext
  *             (then the partial signature with the dc derived from them)
  *   partial   sk_device_partial: the share's dc limbs
+ *   server    the server's per-request path from the stored bytes to the
+ *             released signature: sk_server_key_import of the serialised key
+ *             with its secret bytes undefined (p2, q2, dp, dq, qinv), then
+ *             sk_server_share_new with the bytes of ds undefined, then
+ *             sk_server_complete on the result; and the refusals on that path
+ *             (a stored key with one bit flipped in any field, ds >= n1)
  *   complete  sk_server_complete: ds, p2, q2, dp, dq, qinv limbs; accepted
  *             partial, rejected partial (wrong PIN) and an injected CRT fault
  *   crt       sk_math_crt_sign: p2, q2, dp, dq, qinv limbs
@@ -47,6 +53,8 @@ typedef struct fixture {
     size_t k8;
     sk_scheme scheme;
     uint8_t *n1, *wrapped, *em, *y_ref;
+    uint8_t *ds, *skey; /* ds and the serialised server key, as stored */
+    size_t skey_len;
     uint8_t digest[32];
     sk_server_key *key;
     sk_server_share *ss;
@@ -88,6 +96,21 @@ static void key_secret(const sk_server_key *key)
     prime_secret(&key->q);
 }
 
+/* The same for the serialised key "SKS2" | k | p2 | q2 | dp | dq | qinv
+ * (big-endian, k/16 bytes each): the header is public, the five fields are
+ * secret but for the bytes of the exception above (the first two and the last
+ * byte of p2 and of q2). */
+static void blob_secret(uint8_t *blob, unsigned k)
+{
+    size_t half = k / 16;
+    uint8_t *p = blob + 6, *q = p + half;
+    SECRET(p, 5 * half);
+    PUBLIC(p, 2);
+    PUBLIC(p + half - 1, 1);
+    PUBLIC(q, 2);
+    PUBLIC(q + half - 1, 1);
+}
+
 /* Keys from a DRBG (all public to memcheck while they are made: key
  * generation is outside the constant-time claim, see doc/security.md). */
 static int fixture_init(fixture *f, unsigned k, sk_scheme scheme)
@@ -100,17 +123,21 @@ static int fixture_init(fixture *f, unsigned k, sk_scheme scheme)
     f->y_ref = malloc(f->k8);
     f->wrapped = malloc(SK_WRAPPED_LEN(k));
     f->em = malloc(2 * f->k8);
-    uint8_t *ds = malloc(f->k8);
+    f->skey_len = SK_SERVER_KEY_LEN(k);
+    f->skey = malloc(f->skey_len);
+    uint8_t *ds = f->ds = malloc(f->k8);
     sk_client_share *cs = NULL;
     sk_drbg drbg;
     sk_drbg_init(&drbg, (const uint8_t *)"ctime", 5);
     int ok = 0;
-    if (f->n1 == NULL || f->y_ref == NULL || f->wrapped == NULL || f->em == NULL || ds == NULL)
+    if (f->n1 == NULL || f->y_ref == NULL || f->wrapped == NULL || f->em == NULL ||
+        f->skey == NULL || ds == NULL)
         goto out;
     CHECK_OK(sk_client_keygen_rng(&cs, ds, f->k8, k, &drbg.rng));
     CHECK_OK(sk_server_keygen_rng(&f->key, k, &drbg.rng));
     if (cs == NULL || f->key == NULL)
         goto out;
+    CHECK_OK(sk_server_key_export(f->key, f->skey, f->skey_len));
     CHECK_OK(sk_client_share_modulus(cs, f->n1, f->k8));
     CHECK_OK(sk_client_share_wrap_rng(cs, f->wrapped, SK_WRAPPED_LEN(k), PIN, PIN_LEN,
                                       SK_KDF_MINIMUM, &drbg.rng));
@@ -130,9 +157,6 @@ static int fixture_init(fixture *f, unsigned k, sk_scheme scheme)
     CHECK_OK(sk_device_partial(cs, f->y_ref, f->k8, f->em, 2 * f->k8));
     ok = f->pub != NULL && src == SK_OK && sk_test_failures == 0;
 out:
-    if (ds != NULL)
-        sk_wipe(ds, f->k8);
-    free(ds);
     sk_client_share_free(cs);
     sk_drbg_wipe(&drbg);
     return ok;
@@ -143,6 +167,12 @@ static void fixture_free(fixture *f)
     sk_server_share_free(f->ss);
     sk_server_key_free(f->key);
     sk_pubkey_free(f->pub);
+    if (f->ds != NULL)
+        sk_wipe(f->ds, f->k8);
+    if (f->skey != NULL)
+        sk_wipe(f->skey, f->skey_len);
+    free(f->ds);
+    free(f->skey);
     free(f->n1);
     free(f->y_ref);
     free(f->wrapped);
@@ -199,6 +229,76 @@ static void flip_one_bit(mp_limb_t *s2, mp_size_t n)
 {
     (void)n;
     s2[0] ^= 4;
+}
+
+/* What the server does per sign or revoke request (complete() in
+ * src/protocol/server/handle.c), from the stored bytes: import the serialised
+ * server key, build the share from n1 and ds, complete the signature.  The
+ * secret bytes of the key and of ds are undefined from the start, so
+ * everything computed from them on the way is checked; only the yes/no of the
+ * import checks, n2 once the key is accepted, the yes/no of ds < n1 and the
+ * yes/no of the three signature checks are declassified, by the library. */
+static void check_server(fixture *f)
+{
+    size_t sl = 2 * f->k8, half = f->k / 16;
+    uint8_t *blob = malloc(f->skey_len), *ds = malloc(f->k8), *sig = malloc(sl);
+    sk_server_key *key = NULL;
+    sk_server_share *ss = NULL;
+    if (blob == NULL || ds == NULL || sig == NULL) {
+        CHECK(0);
+        goto out;
+    }
+    memcpy(blob, f->skey, f->skey_len);
+    memcpy(ds, f->ds, f->k8);
+    blob_secret(blob, f->k);
+    SECRET(ds, f->k8);
+    CHECK_OK(sk_server_key_import(&key, blob, f->skey_len));
+    if (key != NULL)
+        CHECK_OK(sk_server_share_new(&ss, f->n1, f->k8, ds, f->k8, key));
+    if (ss != NULL) {
+        CHECK_OK(sk_server_complete(ss, sig, sl, f->y_ref, f->k8, f->em, sl));
+        PUBLIC(sig, sl); /* released: the signature is public from here on */
+        CHECK_OK(sk_verify(f->pub, f->scheme, SK_HASH_SHA256, f->digest, 32, sig, sl));
+        /* A wrong PIN, on the share just built. */
+        uint8_t *y = malloc(f->k8);
+        if (y != NULL) {
+            memcpy(y, f->y_ref, f->k8);
+            y[f->k8 / 3] ^= 0x04;
+            CHECK_RC(SK_ERR_PARTIAL_INVALID,
+                     sk_server_complete(ss, sig, sl, y, f->k8, f->em, sl));
+        }
+        free(y);
+    }
+    sk_server_share_free(ss);
+    ss = NULL;
+
+    /* ds >= n1 is refused (the comparison is constant time), with the same
+     * imported key. */
+    memcpy(ds, f->n1, f->k8);
+    SECRET(ds, f->k8);
+    if (key != NULL)
+        CHECK_RC(SK_ERR_BAD_VALUE, sk_server_share_new(&ss, f->n1, f->k8, ds, f->k8, key));
+    CHECK(ss == NULL);
+    sk_server_key_free(key);
+    key = NULL;
+
+    /* A stored key with one bit flipped is refused, whichever field it is in,
+     * without a branch on anything but the final yes/no. */
+    for (size_t field = 0; field < 5; field++) {
+        memcpy(blob, f->skey, f->skey_len);
+        blob[6 + field * half + half / 2] ^= 0x08;
+        blob_secret(blob, f->k);
+        CHECK_RC(SK_ERR_KEY_FORMAT, sk_server_key_import(&key, blob, f->skey_len));
+        CHECK(key == NULL);
+    }
+out:
+    if (blob != NULL)
+        sk_wipe(blob, f->skey_len);
+    if (ds != NULL)
+        sk_wipe(ds, f->k8);
+    free(blob);
+    free(ds);
+    free(sig);
 }
 
 /* sk_server_complete with ds and the server key's secrets undefined: the
@@ -324,6 +424,7 @@ int main(int argc, char **argv)
         if (fixture_init(&f, k, schemes[i])) {
             check_unwrap(&f);
             check_partial(&f);
+            check_server(&f);
             check_complete(&f);
             check_crt(&f);
         }
