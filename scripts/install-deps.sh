@@ -11,6 +11,7 @@ packages=(
   libsqlite3-dev sqlite3 libpq-dev postgresql
   openssl libssl-dev gnutls-bin
   valgrind clang libclang-rt-14-dev
+  spin faketime
 )
 
 missing=()

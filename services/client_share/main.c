@@ -5,7 +5,7 @@
  *
  *   splitkey-client enrol    --state DIR --server URL --server-pub FILE
  *                            --purpose auth|sign --pin-file F [--profile P]
- *                            [--token T | --subject S]
+ *                            [--token-file F | --subject S]
  *   splitkey-client sign     --state DIR --purpose auth|sign --pin-file F
  *                            --in FILE --out SIG [--scheme S] [--hash H]
  *   splitkey-client sessions --state DIR
@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sodium.h>
 
 #include "command.h"
 #include "cliutil.h"
@@ -362,7 +364,8 @@ static int refuse_pin_values(int argc, char **argv)
 }
 
 typedef struct cmd_opts {
-    char *state, *server, *server_pub, *purpose, *pin_file, *profile, *token, *subject;
+    char *state, *server, *server_pub, *purpose, *pin_file, *profile, *token, *token_file,
+        *subject;
     char *in, *out, *scheme, *hash, *text;
     const char *session;
 } cmd_opts;
@@ -596,16 +599,21 @@ static int cmd_enrol(int argc, char **argv)
         OPT_PIN(o),
         {.name = "profile", .type = SK_OPT_STRING, .value = &o.profile, .arg = "4K|6K|8K",
          .help = "key size: n of 4096, 6144 (default) or 8192 bits"},
+        {.name = "token-file", .type = SK_OPT_STRING, .value = &o.token_file, .arg = "F",
+         .help = "the one-time registration token from the operator (secret: a file, - for "
+                 "standard input)"},
         {.name = "token", .type = SK_OPT_STRING, .value = &o.token, .arg = "T",
-         .help = "the one-time registration token from the operator"},
+         .help = "refused: a token on the command line is visible to other users"},
         {.name = "subject", .type = SK_OPT_STRING, .value = &o.subject, .arg = "S",
          .help = "\"C=LV,GN=..,SN=..,serialNumber=PNOLV-..\" (open enrolment only)"},
         {0},
     };
     int exit_code = CU_EXIT_OK;
+    char token[SK_MAX_TOKEN_LEN + 2]; /* secret until used */
+    memset(token, 0, sizeof token);
     if (parse(opts, NULL, argc, argv,
               "enrol --state DIR --server URL --server-pub FILE --purpose auth|sign "
-              "[--pin-file F] [--profile 4K|6K|8K] [--token T | --subject S]",
+              "[--pin-file F] [--profile 4K|6K|8K] [--token-file F | --subject S]",
               "Creates a split key: the device share stays here behind the PIN, the other\n"
               "share goes to the server once.  The first signature proves possession.",
               &exit_code) != 0)
@@ -626,9 +634,21 @@ static int cmd_enrol(int argc, char **argv)
         exit_code = usage_error("--profile %s: use 4K, 6K or 8K", o.profile);
         goto done;
     }
-    if (o.token != NULL && o.subject != NULL) {
-        exit_code = usage_error("%s", "give --token or --subject, not both");
+    if (o.token != NULL) {
+        exit_code = usage_error("%s", "--token T: a registration token is secret until used; "
+                                      "give it with --token-file FILE (or - for standard input)");
         goto done;
+    }
+    if (o.token_file != NULL && o.subject != NULL) {
+        exit_code = usage_error("%s", "give --token-file or --subject, not both");
+        goto done;
+    }
+    if (o.token_file != NULL) {
+        char terr[256];
+        if (token_read(token, sizeof token, o.token_file, terr, sizeof terr) != SK_OK) {
+            exit_code = usage_error("%s", terr);
+            goto done;
+        }
     }
     if (sk_server_pub_load(&pub, o.server_pub) != SK_OK) {
         exit_code = usage_error("--server-pub %s: not a splitkey server.pub file", o.server_pub);
@@ -696,7 +716,7 @@ static int cmd_enrol(int argc, char **argv)
         printf("generating the device share (profile %s: n1 of %u bits) and enrolling at %s\n",
                sk_profile_name(profile), sk_profile_bits(profile), o.server);
         fflush(stdout);
-        rc = enrol_exchange(&c, spub, purpose, profile, o.token, o.subject);
+        rc = enrol_exchange(&c, spub, purpose, profile, o.token_file ? token : NULL, o.subject);
         if (rc != SK_OK) {
             exit_code = report(&c, rc, "enrolment");
             goto end;
@@ -752,6 +772,7 @@ end:
         devstate_discard_new(&c.st);
     client_end(&c);
 done:
+    sodium_memzero(token, sizeof token);
     sk_config_free(opts);
     return exit_code;
 }

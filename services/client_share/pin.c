@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sodium.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -106,4 +107,22 @@ int pin_read(cu_pin *pin, sk_purpose purpose, const char *path, const char *prom
     if (rc != SK_OK)
         pin_wipe(pin);
     return rc;
+}
+
+int token_read(char *out, size_t cap, const char *path, char *err, size_t err_len)
+{
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, err_len, "--token-file %s: %s", path, strerror(errno));
+        return errno == ENOENT ? SK_ERR_NOT_FOUND : SK_SVC_ERR_IO;
+    }
+    long n = read_line(fd, (uint8_t *)out, cap);
+    if (fd != STDIN_FILENO)
+        close(fd);
+    if (n <= 0) {
+        sodium_memzero(out, cap);
+        snprintf(err, err_len, "--token-file %s: cannot read a token (one line)", path);
+        return SK_ERR_ARG;
+    }
+    return SK_OK;
 }

@@ -29,4 +29,8 @@ int pin_read(cu_pin *pin, sk_purpose purpose, const char *path, const char *prom
 
 void pin_wipe(cu_pin *pin);
 
+/* Reads a registration token (secret until used, like a PIN: never a flag
+ * value) from path, "-" for standard input, into out (NUL-terminated). */
+int token_read(char *out, size_t cap, const char *path, char *err, size_t err_len);
+
 #endif

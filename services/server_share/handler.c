@@ -31,12 +31,15 @@
  *   frame.  Every unsealed record, pool key and secret is wiped on every
  *   path.
  *
- * Stored key blob: sk_seal(master, plain, ad = key id) with
+ * Stored key blob: sk_seal(master, plain, ad = key id || version (8,
+ * big-endian)) with
  *   plain = "SKK1" || record length (4, big-endian) || KeyRecord || secrets
  * where secrets is sk_key_rec_export_secrets() (empty once destroyed).  The
  * whole record is sealed, not only ds and the server key, so a database
  * writer without the master key cannot reset a failure counter or an OTP
- * hash either.
+ * hash either; the row's version column is bound in too, and every write
+ * checks it against the highest version this process has seen (hwm.h), so
+ * an older row put back is refused, not used (doc/security.md).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "handler.h"
@@ -51,6 +54,7 @@
 
 #include <sodium.h>
 
+#include "hwm.h"
 #include "log.h"
 #include "longpoll.h"
 #include "ra.h"
@@ -178,11 +182,20 @@ static void plain_give_back(uint8_t *p)
     sodium_free(p);
 }
 
+/* The associated data of a key blob: key id || version. */
+static void blob_ad(uint8_t *ad, const uint8_t *key_id, uint64_t version)
+{
+    memcpy(ad, key_id, SK_KEY_ID_LEN);
+    for (int i = 0; i < 8; i++)
+        ad[SK_KEY_ID_LEN + i] = (uint8_t)(version >> (56 - 8 * i));
+}
+#define BLOB_AD_LEN (SK_KEY_ID_LEN + 8u)
+
 /* Seals rec (and its secrets) into a new malloc'd blob. */
 static int key_blob_seal(const sk_master_key *mk, const sk_key_rec *rec, uint8_t **blob,
                          size_t *blob_len)
 {
-    uint8_t key_id[SK_KEY_ID_LEN];
+    uint8_t key_id[SK_KEY_ID_LEN], ad[BLOB_AD_LEN];
     size_t rec_len = 0, sec_len = 0;
     *blob = NULL;
     *blob_len = 0;
@@ -206,7 +219,8 @@ static int key_blob_seal(const sk_master_key *mk, const sk_key_rec *rec, uint8_t
         if (out == NULL) {
             rc = SK_ERR_NOMEM;
         } else {
-            rc = sk_seal(mk, out, out_len, plain, plain_len, key_id, sizeof key_id);
+            blob_ad(ad, key_id, sk_key_rec_version(rec));
+            rc = sk_seal(mk, out, out_len, plain, plain_len, ad, sizeof ad);
             if (rc == SK_OK) {
                 *blob = out;
                 *blob_len = out_len;
@@ -226,12 +240,13 @@ static int key_blob_open(const sk_master_key *mk, const sk_key_record *row, int 
                          sk_key_rec **out)
 {
     size_t plain_len = 0;
+    uint8_t ad[BLOB_AD_LEN];
     *out = NULL;
     uint8_t *plain = plain_take();
     if (plain == NULL)
         return SK_ERR_NOMEM;
-    int rc = sk_unseal(mk, plain, PLAIN_MAX, &plain_len, row->blob, row->blob_len, row->key_id,
-                       sizeof row->key_id);
+    blob_ad(ad, row->key_id, (uint64_t)row->version);
+    int rc = sk_unseal(mk, plain, PLAIN_MAX, &plain_len, row->blob, row->blob_len, ad, sizeof ad);
     if (rc == SK_OK) {
         size_t rec_len = plain_len < 8 ? 0
                                        : (size_t)plain[4] << 24 | (size_t)plain[5] << 16 |
@@ -242,6 +257,11 @@ static int key_blob_open(const sk_master_key *mk, const sk_key_record *row, int 
             size_t sec_len = plain_len - 8 - rec_len;
             const uint8_t *sec = with_secrets && sec_len ? plain + 8 + rec_len : NULL;
             rc = sk_key_rec_import(out, plain + 8, rec_len, sec, sec ? sec_len : 0);
+            if (rc == SK_OK && sk_key_rec_version(*out) != (uint64_t)row->version) {
+                sk_key_rec_free(*out); /* cannot happen: the version is in the AD */
+                *out = NULL;
+                rc = SK_ERR_INTERNAL;
+            }
         }
     }
     if (rc != SK_OK && rc != SK_ERR_NOMEM) {
@@ -296,6 +316,10 @@ typedef struct hreq {
     uint8_t *cert;
     size_t cert_len;
     int ca_error;
+    /* the key record the last attempt stored (for the high-water mark,
+     * raised once the transaction committed) */
+    uint8_t saved_key_id[SK_KEY_ID_LEN];
+    int64_t saved_key_version;
 } hreq;
 
 static void hreq_drop_reply(hreq *h)
@@ -499,10 +523,24 @@ static int persist(sk_store *st, sk_store_txn *txn, hreq *h, const sk_server_res
             } else if (has_key_row) {
                 memcpy(row.person_id, key_row->person_id, sizeof row.person_id);
                 row.version = key_row->version;
-                rc = sk_store_key_update(st, txn, &row);
+                int64_t seen = sk_hwm_get(h->srv->hwm, row.key_id);
+                if (key_row->version < seen) {
+                    /* An older row than one this process stored or read. */
+                    sk_log_error("key %02x%02x%02x%02x: stored record rolled back (version %lld,"
+                                 " this server saw %lld); refusing to use it",
+                                 row.key_id[0], row.key_id[1], row.key_id[2], row.key_id[3],
+                                 (long long)key_row->version, (long long)seen);
+                    rc = SK_ERR_STORE;
+                } else {
+                    rc = sk_store_key_update(st, txn, &row);
+                }
             } else {
                 rc = SK_ERR_INTERNAL; /* a changed key that was never loaded */
             }
+        }
+        if (rc == SK_OK) {
+            memcpy(h->saved_key_id, row.key_id, sizeof h->saved_key_id);
+            h->saved_key_version = row.version;
         }
         sk_key_record_clear(&row);
         if (rc != SK_OK)
@@ -940,9 +978,12 @@ static int ra_pass(sk_share_server *srv, hreq *h)
     int irc = sk_share_ra_issue(srv->ca, &h->cert, &h->cert_len, h->purpose, h->csr, h->csr_len,
                                 h->subject, h->n, h->n_len);
     h->ca_error = irc == SK_OK ? 0 : irc;
+    h->saved_key_version = 0;
     int rc = sk_store_run(srv->store, STORE_ATTEMPTS, step_device, h);
     if (rc == STEP_NO_COMMIT && h->need_cert)
         rc = SK_ERR_INTERNAL; /* a second pass never asks again */
+    if (rc == SK_OK && h->saved_key_version > 0)
+        sk_hwm_raise(srv->hwm, h->saved_key_id, h->saved_key_version);
     if (h->cert != NULL && !(rc == SK_OK && (h->effects & SK_EFFECT_CERT_STORED)))
         revoke_unused(srv, h->cert, h->cert_len);
     return rc;
@@ -1025,6 +1066,44 @@ static int step_certificate(sk_store *st, sk_store_txn *txn, void *arg)
     return rc == SK_OK ? STEP_NO_COMMIT : rc; /* read only */
 }
 
+int sk_share_key_rewrite(sk_share_server *srv, const uint8_t *key_id)
+{
+    sk_store_txn *txn = NULL;
+    sk_key_record row, out;
+    sk_key_rec *rec = NULL, *next = NULL;
+    memset(&row, 0, sizeof row);
+    memset(&out, 0, sizeof out);
+    int rc = sk_store_begin(srv->store, &txn);
+    if (rc == SK_OK)
+        rc = sk_store_key_get(srv->store, txn, &row, key_id);
+    if (rc == SK_OK)
+        rc = key_blob_open(srv->master, &row, 1, &rec);
+    if (rc == SK_OK)
+        rc = sk_key_rec_rewrite(&next, rec);
+    if (rc == SK_OK) {
+        memcpy(out.key_id, row.key_id, sizeof out.key_id);
+        memcpy(out.person_id, row.person_id, sizeof out.person_id);
+        out.purpose = row.purpose;
+        out.state = row.state;
+        out.updated_at = row.updated_at;
+        out.version = row.version;
+        rc = key_blob_seal(srv->master, next, &out.blob, &out.blob_len);
+    }
+    if (rc == SK_OK)
+        rc = sk_store_key_update(srv->store, txn, &out);
+    if (rc == SK_OK)
+        rc = sk_store_commit(txn);
+    else if (txn != NULL)
+        sk_store_rollback(txn);
+    if (rc == SK_OK)
+        sk_hwm_raise(srv->hwm, key_id, out.version);
+    sk_key_rec_free(rec);
+    sk_key_rec_free(next);
+    sk_key_record_clear(&row);
+    sk_key_record_clear(&out);
+    return rc;
+}
+
 int sk_share_key_certificate(sk_share_server *srv, const uint8_t *key_id, uint8_t **der,
                              size_t *len)
 {
@@ -1095,6 +1174,35 @@ static int hold_poll(sk_share_server *srv, hreq *h, uint64_t gen, uint64_t deadl
             break;
     }
     sk_longpoll_leave(srv->longpoll);
+    return rc;
+}
+
+/* One pass over a request: the role on the records, then the store, redone
+ * on conflicts; an enrolment that finds the pool empty makes a key first.
+ * Raises the key's high-water mark once its record is committed. */
+static int run_request(sk_share_server *srv, hreq *h)
+{
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        h->saved_key_version = 0;
+        if (h->device && device_is_optimistic(h))
+            rc = device_optimistic(h);
+        else
+            rc = sk_store_run(srv->store, STORE_ATTEMPTS, h->device ? step_device : step_rp, h);
+        if (!(rc == SK_ERR_NOT_FOUND && h->pool_empty) || attempt == POOL_REFILL_ATTEMPTS)
+            break;
+        /* No pooled key of this profile: make one now, outside the
+         * transaction, and try again. */
+        int frc = sk_pool_fill_one(srv->store, srv->master, h->route.profile);
+        if (frc != SK_OK) {
+            sk_log_error("enrolment: cannot make a %s server key: %s",
+                         sk_profile_name(h->route.profile), sk_strerror(frc));
+            rc = frc == SK_ERR_NOMEM ? frc : SK_ERR_STORE;
+            break;
+        }
+    }
+    if (rc == SK_OK && h->saved_key_version > 0)
+        sk_hwm_raise(srv->hwm, h->saved_key_id, h->saved_key_version);
     return rc;
 }
 
@@ -1179,22 +1287,17 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
         deadline_ms = sk_longpoll_now_ms() + h.route.wait_ms;
     }
 
-    for (int attempt = 0;; attempt++) {
-        if (h.device && device_is_optimistic(&h))
-            rc = device_optimistic(&h);
-        else
-            rc = sk_store_run(srv->store, STORE_ATTEMPTS, h.device ? step_device : step_rp, &h);
-        if (!(rc == SK_ERR_NOT_FOUND && h.pool_empty) || attempt == POOL_REFILL_ATTEMPTS)
-            break;
-        /* No pooled key of this profile: make one now, outside the
-         * transaction, and try again. */
-        int frc = sk_pool_fill_one(srv->store, srv->master, h.route.profile);
-        if (frc != SK_OK) {
-            sk_log_error("enrolment: cannot make a %s server key: %s",
-                         sk_profile_name(h.route.profile), sk_strerror(frc));
-            rc = frc == SK_ERR_NOMEM ? frc : SK_ERR_STORE;
-            break;
-        }
+    rc = run_request(srv, &h);
+    if (rc == SK_OK && h.device && h.status == SK_ERR_LEASE) {
+        /* A PIN check: its charge is committed.  The same request again is
+         * the check itself (the role knows it by the lease it holds); if
+         * this part fails, the charge stands and the device's retry of the
+         * same request runs the check. */
+        if (srv->charged_hook != NULL)
+            srv->charged_hook(srv->charged_hook_ctx);
+        rc = run_request(srv, &h);
+        if (rc == SK_OK && h.status == SK_ERR_LEASE)
+            rc = SK_ERR_INTERNAL; /* a continuation never charges again */
     }
     if (rc == STEP_NO_COMMIT && h.need_cert)
         rc = ra_pass(srv, &h);

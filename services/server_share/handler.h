@@ -120,6 +120,11 @@ typedef struct sk_share_server {
                                         the role ran on a snapshot, before the write
                                         transaction (NULL: none) */
     void *decided_hook_ctx;
+    void (*charged_hook)(void *ctx); /* tests: called after a PIN check's charge was
+                                        committed, before the check runs (NULL: none) */
+    void *charged_hook_ctx;
+    struct sk_hwm *hwm;           /* versions seen per key (hwm.h); NULL: no rollback
+                                     detection */
     atomic_uint_least64_t redone;       /* optimistic requests done again because a row
                                            they read changed (zero-initialise) */
     atomic_uint_least64_t last_cleanup; /* internal; zero-initialise */
@@ -136,6 +141,10 @@ int sk_share_ident_load(sk_server_ident **out, const sk_server_identity *id);
  * error with *reply NULL (the loop then sends the "SKE1" frame). */
 int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **reply,
                     size_t *reply_len);
+
+/* Writes a key's record again, unchanged but for version + 1 (sealed with
+ * the server's master key, compare-and-swap like any change). */
+int sk_share_key_rewrite(sk_share_server *srv, const uint8_t *key_id);
 
 /* The certificate stored with a key (DER, malloc'd; the caller frees it), read
  * in a transaction of its own without the secrets.  *der is NULL and *len 0

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "handler.h"
+#include "hwm.h"
 #include "identity.h"
 #include "log.h"
 #include "longpoll.h"
@@ -266,6 +267,7 @@ static int cmd_run(int argc, char **argv)
     sk_pool_filler *pool = NULL;
     sk_rep_server *srv = NULL;
     sk_longpoll *longpoll = NULL;
+    sk_hwm *hwm = NULL;
     sk_ca_client *ca = NULL;
     sk_share_ra_retrier *retrier = NULL;
     uint8_t *ca_cert = NULL;
@@ -410,6 +412,12 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
     share.longpoll = longpoll;
+    hwm = sk_hwm_new();
+    if (hwm == NULL) {
+        fprintf(stderr, PROG ": %s\n", sk_strerror(SK_ERR_NOMEM));
+        goto out;
+    }
+    share.hwm = hwm;
     atomic_init(&share.last_cleanup, 0);
     atomic_init(&share.ra_done_seq, 0);
     if (o.lock1_seconds > o.lock2_seconds) {
@@ -473,6 +481,7 @@ out:
     sk_longpoll_stop(longpoll); /* parked polls answer now, so the workers can stop */
     sk_rep_server_stop(srv);    /* no request in flight after this */
     sk_longpoll_free(longpoll);
+    sk_hwm_free(hwm);
     sk_share_ra_retry_stop(retrier);
     sk_ca_client_close(ca);
     sk_file_free(ca_cert, ca_cert_len);

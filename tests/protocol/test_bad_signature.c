@@ -15,30 +15,41 @@
 
 static uint8_t msg[SK_MAX_MESSAGE_LEN], reply[SK_MAX_MESSAGE_LEN];
 
-/* Opens the SignReply envelope with the device's receive key, flips one bit
- * of the signature, and seals it again with the same key id, type and
- * counter. */
+/* Opens the SignReply with the device's receive key and the ephemeral of
+ * its request, flips one bit of the signature, and seals it again as the
+ * server would (a fresh server ephemeral, the same request). */
 static int corrupt_signature(const sk_device_key *key, uint8_t *buf, size_t *len, size_t cap)
 {
     static skp_env env;
-    static uint8_t body[SKP_MAX_BODY_LEN];
-    size_t body_len = 0;
+    static uint8_t plain[SKP_MAX_BODY_LEN], body[SKP_MAX_BODY_LEN];
+    size_t plain_len = 0, body_len = 0;
     int rc = skp_env_parse(&env, buf, *len);
     if (rc != SK_OK)
         return rc;
     if (env.type != SPLITKEY__MSG_TYPE__MSG_SIGN_REPLY)
         return SK_ERR_PROTO_STATE;
-    rc = skp_env_open(body, &body_len, &env, key->tek_rx, 0);
+    rc = skp_rep_open(plain, &plain_len, &env, key->tek_rx, &key->eph);
     if (rc != SK_OK)
         return rc;
-    Splitkey__SignReply *r = splitkey__sign_reply__unpack(NULL, body_len, body);
-    if (r == NULL || r->signature.len == 0)
+    Splitkey__DeviceReply *d = splitkey__device_reply__unpack(NULL, plain_len, plain);
+    if (d == NULL)
         return SK_ERR_PROTO_DECODE;
+    Splitkey__SignReply *r = splitkey__sign_reply__unpack(NULL, d->body.len, d->body.data);
+    if (r == NULL || r->signature.len == 0) {
+        splitkey__device_reply__free_unpacked(d, NULL);
+        return SK_ERR_PROTO_DECODE;
+    }
     r->signature.data[r->signature.len / 2] ^= 0x01;
     body_len = splitkey__sign_reply__pack(r, body);
     splitkey__sign_reply__free_unpacked(r, NULL);
-    return skp_env_seal(buf, cap, len, env.key_id, env.type, env.counter, key->tek_rx, body,
-                        body_len, sk_rng_system());
+    d->body.data = body;
+    d->body.len = body_len;
+    plain_len = splitkey__device_reply__pack(d, plain);
+    d->body.data = NULL; /* not the unpacker's */
+    d->body.len = 0;
+    splitkey__device_reply__free_unpacked(d, NULL);
+    return skp_rep_seal(buf, cap, len, env.key_id, env.type, key->tek_rx, key->eph.shared,
+                        key->eph.pk, plain, plain_len, sk_rng_system());
 }
 
 static void sign_once(world *w, sk_device_key *key, uint8_t fill, bool corrupt)

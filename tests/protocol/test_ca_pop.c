@@ -4,6 +4,7 @@
  * stores nothing, the CA's error leaves the key PENDING, a certificate for
  * another key is refused, and the right one is stored, activates the key and
  * reaches the device and later sessions.  Without ca_mode nothing changes. */
+#include <sodium.h>
 #include <string.h>
 
 #include "pki/csr_internal.h"
@@ -115,9 +116,9 @@ static void test_ca_pop(void)
                                       SK_HASH_SHA256, SK_SCHEME_PKCS1, "not a CSR"));
     CHECK_OK(world_device(w, msg, len, reply, &rlen));
     CHECK_RC(SK_ERR_CSR, sk_device_read_session(key, &s, NULL, reply, rlen));
-    CHECK(!w->stored_key && !w->stored_session);
+    CHECK(!w->stored_session);
     a = snapshot(w, key, rec_after);
-    CHECK(a == b && memcmp(rec_before, rec_after, a) == 0);
+    CHECK(world_same_but_otp(rec_before, b, rec_after, a));
     /* The device's CSR session. */
     uint8_t pop_digest[32];
     CHECK_OK(sk_device_pop_create(key, msg, sizeof msg, &len, w->now, SK_HASH_SHA256, "Enrolment",
@@ -132,9 +133,10 @@ static void test_ca_pop(void)
     CHECK_OK(approve_pop(w, key, s, &len, &rlen));
     CHECK(w->status == SK_ERR_PENDING);
     CHECK(w->effects == SK_EFFECT_CERT_REQUEST);
-    CHECK(!w->stored_key && !w->stored_session && rlen == 0);
+    /* Only the PIN check's charge was stored (before the check ran). */
+    CHECK(w->charges == 1 && !w->stored_key && !w->stored_session && rlen == 0);
     a = snapshot(w, key, rec_after);
-    CHECK(a == b && memcmp(rec_before, rec_after, a) == 0);
+    CHECK(!world_same_but_otp(rec_before, b, rec_after, a));
     CHECK(w->csr_len > 0);
     CHECK_OK(sk_csr_parse(&csr, w->csr, w->csr_len));
     if (csr == NULL)
@@ -255,9 +257,16 @@ static int crafted_create(world *w, sk_device_key *key, const uint8_t *cri, size
     c.csr_info.data = (uint8_t *)cri;
     c.csr_info.len = cri_len;
     int rc = skp_pack(&c.base, body, sizeof body, &body_len);
-    if (rc == SK_OK)
-        rc = skd_send(key, msg, sizeof msg, &len, w->now, SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE,
-                      body, body_len);
+    if (rc == SK_OK && body_len <= sizeof key->pending_body) {
+        /* a request in flight with this body, as sk_device_session_create
+         * would make it */
+        key->pending_kind = SKD_PENDING_CREATE;
+        key->pending_type = SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE;
+        memcpy(key->pending_body, body, body_len);
+        key->pending_body_len = body_len;
+        randombytes_buf(key->pending_request_id, sizeof key->pending_request_id);
+        rc = skd_send(key, msg, sizeof msg, &len, body, body_len);
+    }
     if (rc == SK_OK)
         rc = world_device(w, msg, len, reply, rlen);
     return rc;
@@ -326,9 +335,11 @@ static void test_csr_checks(void)
         CHECK(rc == SK_ERR_CSR);
         sk_device_session_free(s);
         s = NULL;
-        CHECK(!w->stored_key && !w->stored_session);
+        /* Refused: no session, and of the key only the one-time password
+         * the request retired changed (state, counters, lock as before). */
+        CHECK(!w->stored_session);
         a = snapshot(w, key, rec_after);
-        CHECK(a == b && memcmp(rec_before, rec_after, a) == 0);
+        CHECK(world_same_but_otp(rec_before, b, rec_after, a));
     }
     /* The same route with the right CRI is accepted: the checks above are
      * what refused. */

@@ -60,19 +60,30 @@ static void test_envelopes(void)
     if (key == NULL)
         goto out;
 
-    /* Replay: the same request twice. */
+    /* Replay: the same request twice.  The second is the newest request
+     * again: it gets the stored reply (sealed to its own ephemeral key) and
+     * nothing changes; the device, which already read the first, refuses
+     * the second reply. */
     CHECK_OK(sk_device_key_state_request(key, msg, sizeof msg, &len, w->now));
     CHECK_OK(world_device(w, msg, len, reply, &rlen));
     CHECK(w->stored_key);
     CHECK_OK(sk_device_read_reply(key, &st, reply, rlen));
     CHECK(st.state == SK_KEY_ACTIVE);
-    expect_rejected(w, key, msg, len, SK_ERR_PROTO_REPLAY);
+    size_t snap_len = snapshot(w, key, before_rec);
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK(!w->stored_key && !w->stored_session && w->effects == 0 && w->status == SK_OK);
+    CHECK(same_record(w, key, before_rec, snap_len));
+    CHECK_RC(SK_ERR_PROTO_STATE, sk_device_read_reply(key, &st, reply, rlen));
 
-    /* Reordering: two requests delivered in the wrong order. */
+    /* Reordering: an older request delivered after a newer one is
+     * answered with a challenge (prove you are fresh) and changes nothing;
+     * no clone verdict for a delayed message. */
+    memcpy(msg2, msg, len);
+    len2 = len;
     CHECK_OK(sk_device_key_state_request(key, msg, sizeof msg, &len, w->now));
-    CHECK_OK(sk_device_key_state_request(key, msg2, sizeof msg2, &len2, w->now));
-    CHECK_OK(world_device(w, msg2, len2, reply, &rlen));
-    expect_rejected(w, key, msg, len, SK_ERR_PROTO_REPLAY);
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_reply(key, &st, reply, rlen));
+    expect_rejected(w, key, msg2, len2, SK_ERR_PROTO_CHALLENGE);
 
     /* Truncation at every length and a flip of every bit. */
     CHECK_OK(sk_device_key_state_request(key, msg, sizeof msg, &len, w->now));
@@ -101,7 +112,7 @@ static void test_envelopes(void)
     CHECK(memcmp(&snap, key, sizeof snap) == 0);
     CHECK_OK(sk_device_read_reply(key, &st, reply, rlen));
     memcpy(&snap, key, sizeof snap);
-    CHECK_RC(SK_ERR_PROTO_REPLAY, sk_device_read_reply(key, &st, reply, rlen));
+    CHECK_RC(SK_ERR_PROTO_STATE, sk_device_read_reply(key, &st, reply, rlen));
     CHECK(memcmp(&snap, key, sizeof snap) == 0);
 
     /* A signing request with a flipped bit in y's ciphertext: rejected before
@@ -548,6 +559,17 @@ static void test_tokens(void)
     world_free(w);
 }
 
+/* An EnrolInit body sealed to the server as a device would send it. */
+static size_t seal_enrol_init(world *w, const uint8_t *body, size_t blen)
+{
+    skp_eph eph;
+    uint8_t rid[SK_REQUEST_ID_LEN] = {7};
+    size_t len = 0;
+    CHECK_OK(skd_seal_request(&eph, msg, sizeof msg, &len, NULL, SPLITKEY__MSG_TYPE__MSG_ENROL_INIT,
+                              NULL, w->server_pub, rid, NULL, NULL, 0, body, blen));
+    return len;
+}
+
 /* Malformed enrolment input changes nothing. */
 static void test_bad_enrolment(void)
 {
@@ -566,27 +588,33 @@ static void test_bad_enrolment(void)
     e.profile = 2048;
     e.subject = (char *)"C=LV,CN=X";
     size_t blen = protobuf_c_message_pack(&e.base, body);
-    env.type = SPLITKEY__MSG_TYPE__MSG_ENROL_INIT;
-    env.payload.data = body;
-    env.payload.len = blen;
-    len = protobuf_c_message_pack(&env.base, msg);
+    len = seal_enrol_init(w, body, blen);
     CHECK_OK(world_device(w, msg, len, reply, &rlen));
     CHECK(w->status == SK_ERR_KEY_WEAK && !w->stored_key && w->nkeys == 0);
     /* Wrong n1 size for the profile. */
     e.n1.len = 200;
     blen = protobuf_c_message_pack(&e.base, body);
-    env.payload.len = blen;
-    len = protobuf_c_message_pack(&env.base, msg);
+    len = seal_enrol_init(w, body, blen);
     CHECK_OK(world_device(w, msg, len, reply, &rlen));
     CHECK(w->status == SK_ERR_LIMIT && w->nkeys == 0);
     /* An unknown profile and a garbage body. */
     e.n1.len = sizeof n1;
     e.profile = 1024;
     blen = protobuf_c_message_pack(&e.base, body);
+    len = seal_enrol_init(w, body, blen);
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK(w->status == SK_ERR_PROTO_DECODE && w->nkeys == 0);
+    /* A version-1 EnrolInit (in clear, with a counter): a clear refusal
+     * naming the version, nothing stored. */
+    e.profile = 2048;
+    blen = protobuf_c_message_pack(&e.base, body);
+    env.type = SPLITKEY__MSG_TYPE__MSG_ENROL_INIT;
+    env.counter = 1;
+    env.payload.data = body;
     env.payload.len = blen;
     len = protobuf_c_message_pack(&env.base, msg);
     CHECK_OK(world_device(w, msg, len, reply, &rlen));
-    CHECK(w->status == SK_ERR_PROTO_DECODE && w->nkeys == 0);
+    CHECK(w->status == SK_ERR_PROTO_VERSION && w->nkeys == 0);
     memset(msg, 0xa5, 64);
     CHECK_OK(world_device(w, msg, 64, reply, &rlen));
     CHECK(w->status < 0 && w->nkeys == 0);

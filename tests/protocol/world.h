@@ -57,6 +57,10 @@ typedef struct world {
     int ca_error;
     uint8_t csr[8192];
     size_t csr_len;
+    /* PIN checks: the charges stored by the last world_device(), and a
+     * switch that stops after the charge (a server that crashed there) */
+    int charges;
+    bool stop_after_charge;
 } world;
 
 world *world_new(void);
@@ -92,6 +96,9 @@ int world_approve(world *w, sk_device_key *key, const char *pin, uint8_t *sig, s
 int mbedtls_check(const sk_device_key *key, sk_scheme scheme, sk_hash hash, const uint8_t *digest,
                   const uint8_t *sig, size_t sig_len);
 
+/* Two exported key records equal but for the version, the one-time
+ * password, its history and the kept reply (what every answer changes). */
+bool world_same_but_otp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
 #define PIN_SIGN "12345"
 #define PIN_AUTH "1234"
 

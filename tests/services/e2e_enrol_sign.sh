@@ -89,14 +89,20 @@ check "enrol a new auth key" e2e_enrol "$DEV" auth "$T/pin1"
 # registration tokens: one use, one purpose
 TOKEN=$("$SERVER" token --dir "$SRV" --subject "$SUBJECT" --purpose sign)
 assert "a token was minted" -n "$TOKEN"
+printf '%s\n' "$TOKEN" >"$T/token"
+chmod 600 "$T/token"
+expect_exit 2 "a token on the command line is refused" "$CLIENT" enrol --state "$T/tokx" \
+  --server "$URL" --server-pub "$SRV/server.pub" --purpose sign --pin-file "$T/pin2" \
+  --profile 4K --token "$TOKEN"
+assert "... and made no state directory" ! -e "$T/tokx"
 expect_exit 1 "a sign token used for an auth key" "$CLIENT" enrol --state "$T/tok0" \
   --server "$URL" --server-pub "$SRV/server.pub" --purpose auth --pin-file "$T/pin1" \
-  --profile 4K --token "$TOKEN"
+  --profile 4K --token-file "$T/token"
 grep_last "token" "the refusal names the token"
 assert "a failed first enrolment leaves no state directory" ! -e "$T/tok0"
 check "enrol with the token" "$CLIENT" enrol --state "$T/tok1" --server "$URL" \
-  --server-pub "$SRV/server.pub" --purpose sign --pin-file "$T/pin2" --profile 4K --token "$TOKEN"
+  --server-pub "$SRV/server.pub" --purpose sign --pin-file "$T/pin2" --profile 4K --token-file "$T/token"
 grep_last "serialNumber=PNOLV-010101-12345" "the key carries the token's subject"
 expect_exit 1 "the same token again" "$CLIENT" enrol --state "$T/tok2" --server "$URL" \
-  --server-pub "$SRV/server.pub" --purpose sign --pin-file "$T/pin2" --profile 4K --token "$TOKEN"
+  --server-pub "$SRV/server.pub" --purpose sign --pin-file "$T/pin2" --profile 4K --token-file "$T/token"
 e2e_finish

@@ -33,7 +33,7 @@ expect_exit 2 "enrol with a file that is not server.pub" "$CLIENT" enrol --state
 assert "no state directory made by a refused enrolment" ! -e "$T/d"
 expect_exit 2 "token and subject together" "$CLIENT" enrol --state "$T/d" \
   --server tcp://127.0.0.1:1 --server-pub "$T/doc.txt" --purpose auth --pin-file "$T/pin1" \
-  --token x --subject y
+  --token-file "$T/pin1" --subject y
 expect_exit 2 "bad profile" "$CLIENT" enrol --state "$T/d" --server tcp://127.0.0.1:1 \
   --server-pub "$T/doc.txt" --purpose auth --pin-file "$T/pin1" --profile 5K
 expect_exit 2 "approve without SESSION" "$CLIENT" approve --state "$T" --pin-file "$T/pin1"

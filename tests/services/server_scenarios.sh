@@ -78,7 +78,7 @@ start_server --pool-size 1 --pool-profiles 4K --workers 2 ||
     { echo "server did not restart" >&2; exit 1; }
 subject="C=LV,GN=JANIS,SN=OZOLS,serialNumber=PNOLV-$RANDOM$RANDOM-00001"
 tok=$("$SERVER" token --dir "$T/srv" --subject "$subject" --purpose sign)
-check "token: minted" test "${tok:0:5}" = skt1.
+check "token: minted" test "${tok:0:5}" = skt2.
 "$SERVER" token --dir "$T/srv" --subject x --purpose banana >/dev/null 2>&1
 check "token: a bad purpose is a usage error (exit 2)" test $? = 2
 drive --give-up 5 sign >/dev/null 2>&1

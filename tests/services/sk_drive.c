@@ -533,7 +533,8 @@ static int mode_garbage(void)
     /* one bit flipped in the whole request: refused */
     framed[4 + d.msg_len - 3] ^= 0x01;
     EXPECT(raw_reply(&d, framed, 4 + d.msg_len, &code) == 2);
-    /* the same request twice: the second is a replay */
+    /* the same request twice: the second gets the stored reply again, which
+     * the device, having read the first, refuses */
     framed[4 + d.msg_len - 3] ^= 0x01;
     {
         uint8_t *rep = NULL;
@@ -544,7 +545,7 @@ static int mode_garbage(void)
         sk_dev_free_reply(rep, rl);
         rep = NULL;
         EXPECT(sk_req_client_call(d.c, &rep, &rl, framed, 4 + d.msg_len) == SK_OK);
-        EXPECT(rep != NULL && sk_device_read_reply(d.key, &st, rep, rl) == SK_ERR_PROTO_REPLAY);
+        EXPECT(rep != NULL && sk_device_read_reply(d.key, &st, rep, rl) == SK_ERR_PROTO_STATE);
         sk_dev_free_reply(rep, rl);
     }
     /* oversized: refused before the handler */

@@ -98,11 +98,14 @@ SK_API void sk_server_policy_default(sk_server_policy *policy) SK_NONNULL(1);
 /* ------------------------------------------------------------ registration token */
 
 /* Mints a one-time registration token bound to a subject and a purpose: text
- * "skt1." || base64url(payload || Ed25519 signature by the server identity),
- * payload = "SKT1" || purpose (1) || expires_at (8) || token id (16) ||
- * subject length (2) || subject.  The server accepts it once (the caller keeps
- * used token ids, see sk_route_info) before expires_at.  out receives
- * a NUL-terminated string; *written excludes the NUL. */
+ * "skt2." || base64url(payload || Ed25519 signature by the server identity)
+ * || "." || base64url(secret (32)), payload = "SKT2" || purpose (1) ||
+ * expires_at (8) || token id (16) || subject length (2) || subject.  The
+ * whole text is secret until used: it reaches the person out of band (as the
+ * PIN does), and the device sends only the part before the last dot plus a
+ * proof of the secret bound to its key and n1.  The server accepts it once
+ * (the caller keeps used token ids, see sk_route_info) before expires_at.
+ * out receives a NUL-terminated string; *written excludes the NUL. */
 SK_API SK_WARN_UNUSED int sk_server_token_mint(const sk_server_ident *id, char *out, size_t cap,
                                                size_t *written, const char *subject,
                                                sk_purpose purpose, uint64_t expires_at,
@@ -154,6 +157,12 @@ SK_API SK_WARN_UNUSED int sk_key_rec_pubkey(const sk_key_rec *rec, sk_pubkey **o
 SK_API SK_WARN_UNUSED int sk_key_rec_set_certificate(sk_key_rec **out, const sk_key_rec *rec,
                                                      const uint8_t *der, size_t der_len)
     SK_NONNULL(1, 2, 3);
+/* *out is a copy of rec with version + 1 and nothing else changed: for a
+ * caller that must write the record again (sealed under a new master key,
+ * say) through the same compare-and-swap as any change.  Returns SK_OK or
+ * SK_ERR_NOMEM. */
+SK_API SK_WARN_UNUSED int sk_key_rec_rewrite(sk_key_rec **out, const sk_key_rec *rec)
+    SK_NONNULL(1, 2);
 /* The key's certificate (DER, a pointer into rec), or NULL with *len 0. */
 SK_API const uint8_t *sk_key_rec_certificate(const sk_key_rec *rec, size_t *len)
     SK_NONNULL(1, 2);

@@ -100,7 +100,7 @@ typedef enum sk_error {
     /* protocol (issue: protocol): -60 .. -99 */
     SK_ERR_PROTO_DECODE = -60,   /* malformed message */
     SK_ERR_PROTO_AUTH = -61,     /* envelope authentication failed */
-    SK_ERR_PROTO_REPLAY = -62,   /* counter not strictly increasing */
+    SK_ERR_PROTO_REPLAY = -62,   /* an old message or reply, not the one in flight */
     SK_ERR_PROTO_STATE = -63,    /* message not valid in this state */
     SK_ERR_PROTO_SERVER_SIG = -64, /* server signature on enrolment reply bad */
     SK_ERR_WRONG_PIN = -65,
@@ -117,6 +117,10 @@ typedef enum sk_error {
     SK_ERR_PENDING = -76,        /* result not ready yet */
     SK_ERR_CA_UNAVAILABLE = -77, /* the CA did not answer: key still pending, retry later */
     SK_ERR_CA_REFUSED = -78,     /* the CA refused the certificate request; key still pending */
+    SK_ERR_PROTO_VERSION = -79,  /* the other side speaks another protocol version */
+    SK_ERR_PROTO_CHALLENGE = -80,/* the server asks for the same request again with its
+                                  * challenge (sk_device_retry does it); nothing changed */
+    SK_ERR_LEASE = -81,          /* a PIN check of this key is charged and undecided */
 
     /* PKI: -100 .. -119 */
     SK_ERR_PKI = -100,

@@ -47,6 +47,12 @@ const char *sk_strerror(int err)
         return "certificate authority unavailable; the key stays pending, try again later";
     case SK_ERR_CA_REFUSED:
         return "certificate authority refused the request; the key stays pending";
+    case SK_ERR_PROTO_VERSION:
+        return "protocol version not supported by the other side (update the app or server)";
+    case SK_ERR_PROTO_CHALLENGE:
+        return "server asks for the request again with its challenge";
+    case SK_ERR_LEASE:
+        return "a PIN check of this key is in progress";
     case SK_ERR_PKI: return "PKI error";
     case SK_ERR_CSR: return "malformed or unverifiable certificate request";
     case SK_ERR_CERT: return "malformed certificate";

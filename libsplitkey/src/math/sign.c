@@ -49,12 +49,21 @@ int sk_server_complete(const sk_server_share *share, uint8_t *sig, size_t sig_le
         (rc = sk_sec_alloc(&s2, (mp_size_t)mpz_size(share->key.n2))) != SK_OK ||
         (rc = sk_sec_alloc(&s, (mp_size_t)mpz_size(share->n))) != SK_OK)
         goto out;
-    if ((rc = sk_math_complete_n1(&s1, m, yz, share->n1, &share->ds, SK_E)) != SK_OK)
+    /* The PIN check (s1) decides the answer, but the work done does not
+     * depend on it: a wrong partial still runs the CRT half and the
+     * combination, so a right and a wrong PIN take the same time up to the
+     * point where the caller stores the outcome (doc/security.md). */
+    int pin_rc = sk_math_complete_n1(&s1, m, yz, share->n1, &share->ds, SK_E);
+    if (pin_rc != SK_OK && pin_rc != SK_ERR_PARTIAL_INVALID) {
+        rc = pin_rc;
         goto out;
+    }
     if ((rc = sk_math_crt_sign(&s2, m, &share->key, SK_E)) != SK_OK)
         goto out;
     rc = sk_math_combine(&s, &s1, &s2, share->n1, share->key.n2, share->n1inv, share->n, m,
                          SK_E);
+    if (pin_rc != SK_OK)
+        rc = pin_rc; /* a combination from a wrong s1 fails its own check too */
     if (rc == SK_OK)
         sk_sec_to_bytes(sig, sig_len, &s);
 out:

@@ -25,6 +25,11 @@
 #define SKP_NONCE_LEN 24u /* XChaCha20-Poly1305-IETF nonce */
 #define SKP_TAG_LEN 16u
 #define SKP_HASH32_LEN 32u /* transcript hashes */
+#define SKP_HIST_LEN 8u    /* retired one-time passwords a key record remembers */
+#define SKP_CHALLENGE_LEN 40u       /* issued_at (8) || BLAKE2b-256 tag */
+#define SKP_CHALLENGE_SECONDS 120u  /* how long a challenge is honoured */
+#define SKP_TOKEN_SECRET_LEN 32u    /* the secret part of a registration token */
+#define SKP_TOKEN_PROOF_LEN 32u
 
 #define SKP_MAX_BITS 4096u                 /* k of the largest profile */
 #define SKP_MAX_N1_LEN (SKP_MAX_BITS / 8u) /* 512: n1, n2, ds, y */

@@ -58,31 +58,57 @@ int skp_error_read(const uint8_t *body, size_t len, sk_key_status *status);
 
 /* --------------------------------------------------------------- channel */
 
+/* The protocol version this library speaks (Envelope.version). */
+#define SKP_PROTOCOL_VERSION 2u
+
 /* A parsed envelope.  The payload is copied. */
 typedef struct skp_env {
     uint8_t key_id[SKP_KEY_ID_LEN];
     size_t key_id_len; /* 0 or SKP_KEY_ID_LEN */
     uint32_t type;
-    uint64_t counter;
+    bool has_eph;
+    uint8_t eph_pub[SKP_KX_PUB_LEN];
     uint8_t payload[SKP_MAX_MESSAGE_LEN];
     size_t payload_len;
 } skp_env;
 
-/* Parses and limit-checks an envelope (no cryptography). */
+/* Parses and limit-checks an envelope (no cryptography).  A frame of another
+ * protocol version is SK_ERR_PROTO_VERSION. */
 int skp_env_parse(skp_env *env, const uint8_t *in, size_t len);
 
-/* Opens an encrypted envelope: authenticates it under tek with the
- * associated data key_id || type || counter, and requires counter > last_seen.
- * body receives the plaintext (at most SKP_MAX_BODY_LEN).  On failure body is
- * wiped.  Returns SK_OK, SK_ERR_PROTO_AUTH, SK_ERR_PROTO_REPLAY,
- * SK_ERR_PROTO_DECODE. */
-int skp_env_open(uint8_t *body, size_t *body_len, const skp_env *env, const uint8_t *tek,
-                 uint64_t last_seen);
+/* The device's ephemeral exchange for one request (secret; in memory only,
+ * never in the sealed state): kept from sealing the request to opening its
+ * reply, then wiped. */
+typedef struct skp_eph {
+    uint8_t sk[32];
+    uint8_t pk[32];
+    uint8_t shared[32];     /* X25519(sk, server key) */
+    uint8_t server_pub[32];
+    bool ready;
+} skp_eph;
 
-/* Seals body into an envelope (random nonce from rng). */
-int skp_env_seal(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id, uint32_t type,
-                 uint64_t counter, const uint8_t *tek, const uint8_t *body, size_t body_len,
-                 const sk_rng *rng);
+/* Seals a request (body = a serialised DeviceRequest): makes a fresh
+ * ephemeral key pair into eph, key = BLAKE2b-256(key: tek_tx, "splitkey v2
+ * request" || X25519(eph, server) || eph_pub || server_pub).  key_id and
+ * tek_tx are NULL for EnrolInit (no transport key yet). */
+int skp_req_seal(uint8_t *out, size_t cap, size_t *written, skp_eph *eph, const uint8_t *key_id,
+                 uint32_t type, const uint8_t *tek_tx, const uint8_t *server_kx_pub,
+                 const uint8_t *body, size_t body_len, const sk_rng *rng);
+/* The server's side: shared (32, secret) receives X25519(server, eph) for
+ * the reply.  SK_ERR_PROTO_AUTH when the frame does not authenticate. */
+int skp_req_open(uint8_t *body, size_t *body_len, uint8_t *shared, const skp_env *env,
+                 const uint8_t *tek_rx, const uint8_t *server_kx_sk, const uint8_t *server_kx_pub);
+/* Seals a reply (body = a serialised DeviceReply) to the request whose
+ * ephemeral key is req_eph, with a fresh server ephemeral f: key =
+ * BLAKE2b-256(key: tek_tx, "splitkey v2 reply" || shared || X25519(f,
+ * req_eph) || req_eph || f_pub).  The server wipes f at once, so a reply
+ * stays secret even from a later thief of both sides' long-term keys. */
+int skp_rep_seal(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id, uint32_t type,
+                 const uint8_t *tek_tx, const uint8_t *shared, const uint8_t *req_eph,
+                 const uint8_t *body, size_t body_len, const sk_rng *rng);
+/* The device's side, with the ephemeral of the request in flight. */
+int skp_rep_open(uint8_t *body, size_t *body_len, const skp_env *env, const uint8_t *tek_rx,
+                 const skp_eph *eph);
 
 /* An envelope carrying body in clear (EnrolInit, plain errors). key_id may be NULL. */
 int skp_env_plain(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id, uint32_t type,
@@ -92,6 +118,13 @@ int skp_env_plain(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_
 
 /* H = keyed BLAKE2b-256 (key: key_id) of "splitkey otp v1" || otp. */
 void skp_otp_hash(uint8_t *out, const uint8_t *key_id, const uint8_t *otp);
+
+/* The proof of knowledge of a registration token's secret that EnrolInit
+ * carries: keyed BLAKE2b-256 (key: the secret) of "splitkey token proof v2"
+ * || purpose (1) || profile (4, big-endian) || kx_pub || n1.  Bound to the
+ * device's key and n1, so whoever sees it cannot enrol another key. */
+void skp_token_proof(uint8_t *out, const uint8_t *secret, uint32_t purpose, unsigned profile,
+                     const uint8_t *kx_pub, const uint8_t *n1, size_t n1_len);
 
 /* The digest the device signs (PKCS#1 v1.5, SHA-256) to revoke its key:
  * SHA-256("splitkey revoke v1" || key_id). */

@@ -4,8 +4,18 @@
 
 #include "protocol/common/protocol.h"
 
-/* Kinds of request kept in flight for a retry. */
-enum { SKD_PENDING_NONE = 0, SKD_PENDING_SIGN = 1, SKD_PENDING_REVOKE = 2, SKD_PENDING_OTP = 3 };
+/* Kinds of request kept in flight for a retry.  Every request is one: a
+ * request stays in flight until an authenticated reply to it arrives. */
+enum {
+    SKD_PENDING_NONE = 0,
+    SKD_PENDING_SIGN = 1,
+    SKD_PENDING_REVOKE = 2,
+    SKD_PENDING_OTP = 3,
+    SKD_PENDING_FETCH = 4,
+    SKD_PENDING_CREATE = 5,
+    SKD_PENDING_REFUSE = 6,
+    SKD_PENDING_KEY_STATE = 7
+};
 
 struct sk_device_key {
     uint8_t key_id[SKP_KEY_ID_LEN];
@@ -21,8 +31,6 @@ struct sk_device_key {
     uint8_t tek_rx[SKP_TEK_LEN]; /* secret: server -> device */
     uint8_t tek_tx[SKP_TEK_LEN]; /* secret: device -> server */
     uint8_t server_pub[SK_SERVER_PUB_LEN];
-    uint64_t send_counter;
-    uint64_t recv_counter;
     uint8_t otp[SKP_OTP_LEN]; /* secret */
     char subject[SKP_MAX_SUBJECT_LEN + 1];
     uint8_t cert[SKP_MAX_CERT_LEN];
@@ -38,6 +46,14 @@ struct sk_device_key {
     size_t pending_digest_len;
     uint32_t pending_hash;
     uint32_t pending_scheme;
+    uint8_t pending_body[SKP_MAX_BODY_LEN]; /* kinds 3-7: the body, sent again as it was */
+    size_t pending_body_len;
+    uint32_t pending_type;
+    /* in memory only, never sealed: the ephemeral exchange of the last send
+     * of the request in flight, and a challenge to send back with it */
+    skp_eph eph;
+    uint8_t challenge[SKP_CHALLENGE_LEN];
+    size_t challenge_len;
 };
 
 struct sk_device_session {
@@ -55,21 +71,50 @@ struct sk_device_session {
     uint64_t expires_at;
 };
 
-/* counter = max(previous + 1, now * 2^16) */
-uint64_t skd_next_counter(uint64_t previous, uint64_t now);
+/* Seals a DeviceRequest {request_id, otp (NULL: none), challenge, body} as
+ * a request of the given type with a fresh ephemeral (kept in eph). */
+int skd_seal_request(skp_eph *eph, uint8_t *msg, size_t cap, size_t *written,
+                     const uint8_t *key_id, uint32_t type, const uint8_t *tek_tx,
+                     const uint8_t *server_pub, const uint8_t *request_id, const uint8_t *otp,
+                     const uint8_t *challenge, size_t challenge_len, const uint8_t *body,
+                     size_t body_len);
 
-/* Seals body as a request of the given type and advances the send counter. */
-int skd_send(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
-             uint32_t type, const uint8_t *body, size_t body_len);
+/* What an authentic reply to the request in flight carried. */
+typedef struct skd_reply {
+    uint32_t type;
+    bool has_otp;
+    uint8_t otp[SKP_OTP_LEN]; /* secret */
+    uint8_t challenge[SKP_CHALLENGE_LEN];
+    size_t challenge_len;
+    uint8_t body[SKP_MAX_BODY_LEN];
+    size_t body_len;
+} skd_reply;
 
-/* Opens a reply.  Accepts a type listed in types (n of them) or MSG_ERROR.
- * On an authenticated reply the receive counter advances.  For MSG_ERROR the
- * carried code is returned (and *status filled) and the key's state updated;
- * for MSG_PLAIN_ERROR the carried code is returned and nothing changes.
- * On SK_OK, *type and body hold the reply. */
+/* Opens a reply to the request (request_id) whose ephemeral is eph: a plain
+ * error gives only a transport-level code (never a key state); an
+ * authenticated one must name request_id (else SK_ERR_PROTO_REPLAY) and be
+ * of a type listed in types or MSG_ERROR (else SK_ERR_PROTO_STATE).  Returns
+ * SK_OK with *r filled; nothing of the caller's state is changed here.  On
+ * failure r is wiped. */
+int skd_open_reply(skd_reply *r, const uint8_t *key_id, const uint8_t *tek_rx,
+                   const skp_eph *eph, const uint8_t *request_id, const uint32_t *types,
+                   size_t n, const uint8_t *reply, size_t reply_len);
+
+/* Sends the key's request in flight (first send and retries alike). */
+int skd_send(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, const uint8_t *body,
+             size_t body_len);
+
+/* Opens a reply to the key's request in flight and acts on the channel part:
+ * takes the new one-time password and ends the request in flight (the
+ * caller reads the body); keeps a challenge for sk_device_retry; maps an
+ * authenticated error to its code, filling *status and marking a destroyed
+ * key.  types: the reply types the request expects besides MSG_ERROR. */
 int skd_open(sk_device_key *key, uint32_t *type, uint8_t *body, size_t *body_len,
              sk_key_status *status, const uint32_t *types, size_t n, const uint8_t *reply,
              size_t reply_len);
+
+/* Forgets the request in flight (wiping what it kept). */
+void skd_clear_pending(sk_device_key *key);
 
 /* Builds the key's partial signature y of a digest with the PIN. */
 int skd_partial(const sk_device_key *key, uint8_t *y, size_t y_len, const uint8_t *pin,

@@ -22,9 +22,30 @@ struct sk_device_enrolment {
     uint8_t key_id[SKP_KEY_ID_LEN];
     uint8_t otp[SKP_OTP_LEN]; /* secret */
     char subject[SKP_MAX_SUBJECT_LEN + 1];
-    uint64_t send_counter;
-    uint64_t recv_counter;
+    uint8_t request_id[SKP_REQUEST_ID_LEN]; /* of the message in flight */
+    skp_eph eph;                            /* secret: its ephemeral exchange */
+    uint8_t challenge[SKP_CHALLENGE_LEN];
+    size_t challenge_len;
 };
+
+/* Splits a registration token "skt2.<public part>.<secret>" into its public
+ * part (what goes to the server) and the 32-byte secret (which never leaves
+ * the device: the proof shows knowledge of it). */
+static int token_split(const char *token, size_t *public_len, uint8_t *secret)
+{
+    const char *dot = strrchr(token, '.');
+    size_t secret_len = 0;
+    if (strncmp(token, "skt2.", 5) != 0 || dot == NULL || dot < token + 5)
+        return SK_ERR_TOKEN;
+    if (sodium_base642bin(secret, SKP_TOKEN_SECRET_LEN, dot + 1, strlen(dot + 1), NULL,
+                          &secret_len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        secret_len != SKP_TOKEN_SECRET_LEN) {
+        sodium_memzero(secret, SKP_TOKEN_SECRET_LEN);
+        return SK_ERR_TOKEN;
+    }
+    *public_len = (size_t)(dot - token);
+    return SK_OK;
+}
 
 void sk_device_enrolment_free(sk_device_enrolment *e)
 {
@@ -43,8 +64,8 @@ int sk_device_enrol_start(sk_device_enrolment **out, uint8_t *msg, size_t cap, s
     sk_client_share *share = NULL;
     sk_device_enrolment *e = NULL;
     uint8_t kx_pk[crypto_kx_PUBLICKEYBYTES], kx_sk[crypto_kx_SECRETKEYBYTES];
-    uint8_t body[SKP_MAX_BODY_LEN];
-    size_t body_len = 0;
+    uint8_t body[SKP_MAX_BODY_LEN], secret[SKP_TOKEN_SECRET_LEN], proof[SKP_TOKEN_PROOF_LEN];
+    size_t body_len = 0, token_public_len = 0;
     int rc;
 
     *out = NULL;
@@ -57,9 +78,16 @@ int sk_device_enrol_start(sk_device_enrolment **out, uint8_t *msg, size_t cap, s
     if ((token != NULL && skp_check_text(token, SKP_MAX_TOKEN_LEN) != SK_OK) ||
         (subject != NULL && skp_check_text(subject, SKP_MAX_SUBJECT_LEN) != SK_OK))
         return SK_ERR_LIMIT;
+    if (token != NULL) {
+        rc = token_split(token, &token_public_len, secret);
+        if (rc != SK_OK)
+            return rc;
+    }
     e = calloc(1, sizeof *e);
-    if (e == NULL)
-        return SK_ERR_NOMEM;
+    if (e == NULL) {
+        rc = SK_ERR_NOMEM;
+        goto out;
+    }
     e->purpose = purpose;
     e->bits = sk_profile_bits(profile);
     memcpy(e->server_pub, server_pub, SK_SERVER_PUB_LEN);
@@ -84,14 +112,19 @@ int sk_device_enrol_start(sk_device_enrolment **out, uint8_t *msg, size_t cap, s
     init.n1 = skp_bin(e->n1, e->bits / 8);
     init.purpose = (Splitkey__Purpose)purpose;
     init.profile = e->bits;
-    if (token != NULL)
-        init.registration_token = skp_bin((const uint8_t *)token, strlen(token));
+    if (token != NULL) {
+        init.registration_token = skp_bin((const uint8_t *)token, token_public_len);
+        skp_token_proof(proof, secret, (uint32_t)purpose, e->bits, kx_pk, e->n1, e->bits / 8);
+        init.token_proof = skp_bin(proof, sizeof proof);
+    }
     init.subject = (char *)(subject != NULL ? subject : "");
     rc = skp_pack(&init.base, body, sizeof body, &body_len);
     if (rc != SK_OK)
         goto out;
     skp_sha256_3(e->t, body, body_len, NULL, 0, NULL, 0);
-    rc = skp_env_plain(msg, cap, written, NULL, SPLITKEY__MSG_TYPE__MSG_ENROL_INIT, body, body_len);
+    randombytes_buf(e->request_id, sizeof e->request_id);
+    rc = skd_seal_request(&e->eph, msg, cap, written, NULL, SPLITKEY__MSG_TYPE__MSG_ENROL_INIT,
+                          NULL, server_pub, e->request_id, NULL, NULL, 0, body, body_len);
     if (rc != SK_OK)
         goto out;
     e->stage = STAGE_INIT_SENT;
@@ -100,52 +133,43 @@ int sk_device_enrol_start(sk_device_enrolment **out, uint8_t *msg, size_t cap, s
 out:
     sk_client_share_free(share);
     sodium_memzero(kx_sk, sizeof kx_sk);
+    sodium_memzero(secret, sizeof secret);
+    sodium_memzero(proof, sizeof proof);
+    sodium_memzero(body, sizeof body);
     sk_device_enrolment_free(e);
     return rc;
 }
 
-/* Opens an enrolment reply: a plain error, an authenticated error, or the
- * expected type.  On SK_OK body holds the plaintext. */
+/* Opens an enrolment reply to the message in flight: an error (plain:
+ * transport-level codes only), a challenge (kept for the retry), or the
+ * expected type.  On SK_OK body holds the reply message. */
 static int open_reply(sk_device_enrolment *e, uint8_t *body, size_t *body_len, uint32_t want,
                       const uint8_t *reply, size_t reply_len, const uint8_t *expect_key_id)
 {
-    skp_env *env = malloc(sizeof *env);
-    int rc;
-    if (env == NULL)
+    *body_len = 0;
+    skd_reply *r = malloc(sizeof *r);
+    if (r == NULL)
         return SK_ERR_NOMEM;
-    rc = skp_env_parse(env, reply, reply_len);
-    if (rc != SK_OK)
-        goto out;
-    if (env->type == SPLITKEY__MSG_TYPE__MSG_PLAIN_ERROR) {
-        rc = skp_error_read(env->payload, env->payload_len, NULL);
+    int rc = skd_open_reply(r, expect_key_id, e->tek_rx, &e->eph, e->request_id, &want, 1, reply,
+                            reply_len);
+    if (rc == SK_OK && r->type == SPLITKEY__MSG_TYPE__MSG_ERROR) {
+        rc = skp_error_read(r->body, r->body_len, NULL);
         if (rc == SK_OK)
             rc = SK_ERR_PROTO_DECODE;
-        goto out;
+        if (rc == SK_ERR_PROTO_CHALLENGE) {
+            if (r->challenge_len == SKP_CHALLENGE_LEN) {
+                memcpy(e->challenge, r->challenge, SKP_CHALLENGE_LEN);
+                e->challenge_len = SKP_CHALLENGE_LEN;
+            } else {
+                rc = SK_ERR_PROTO_DECODE;
+            }
+        }
+    } else if (rc == SK_OK) {
+        memcpy(body, r->body, r->body_len);
+        *body_len = r->body_len;
     }
-    if (env->type != want && env->type != SPLITKEY__MSG_TYPE__MSG_ERROR) {
-        rc = SK_ERR_PROTO_STATE;
-        goto out;
-    }
-    if (expect_key_id != NULL && (env->key_id_len != SKP_KEY_ID_LEN ||
-                                  memcmp(env->key_id, expect_key_id, SKP_KEY_ID_LEN) != 0)) {
-        rc = SK_ERR_PROTO_AUTH;
-        goto out;
-    }
-    rc = skp_env_open(body, body_len, env, e->tek_rx, e->recv_counter);
-    if (rc != SK_OK)
-        goto out;
-    e->recv_counter = env->counter;
-    if (env->type == SPLITKEY__MSG_TYPE__MSG_ERROR) {
-        rc = skp_error_read(body, *body_len, NULL);
-        if (rc == SK_OK)
-            rc = SK_ERR_PROTO_DECODE;
-        *body_len = 0;
-        goto out;
-    }
-    if (expect_key_id == NULL)
-        memcpy(e->key_id, env->key_id, SKP_KEY_ID_LEN);
-out:
-    free(env);
+    sodium_memzero(r, sizeof *r);
+    free(r);
     return rc;
 }
 
@@ -184,9 +208,9 @@ static int compute_n(sk_device_enrolment *e, const uint8_t *n2_bytes)
     return rc;
 }
 
-/* Builds EnrolSubmit {key_id, ds, OTP_0} and seals it with the next counter.
- * The bytes are the same every time (so is the transcript): first extends
- * the transcript hash with them, a retry does not. */
+/* Builds EnrolSubmit {key_id, ds, OTP_0} and seals it.  The body is the
+ * same every time (so is the transcript): first extends the transcript hash
+ * with it, a retry (same request id, new ephemeral) does not. */
 static int send_submit(sk_device_enrolment *e, uint8_t *msg, size_t cap, size_t *written,
                        bool first)
 {
@@ -199,12 +223,16 @@ static int send_submit(sk_device_enrolment *e, uint8_t *msg, size_t cap, size_t 
     int rc = skp_pack(&sub.base, submit, sizeof submit, &submit_len);
     if (rc != SK_OK)
         goto out;
-    uint64_t counter = first ? e->send_counter : e->send_counter + 1;
-    rc = skp_env_seal(msg, cap, written, e->key_id, SPLITKEY__MSG_TYPE__MSG_ENROL_SUBMIT, counter,
-                      e->tek_tx, submit, submit_len, sk_rng_system());
+    if (first) {
+        randombytes_buf(e->request_id, sizeof e->request_id);
+        e->challenge_len = 0;
+    }
+    rc = skd_seal_request(&e->eph, msg, cap, written, e->key_id,
+                          SPLITKEY__MSG_TYPE__MSG_ENROL_SUBMIT, e->tek_tx, e->server_pub,
+                          e->request_id, e->otp, e->challenge, e->challenge_len, submit,
+                          submit_len);
     if (rc != SK_OK)
         goto out;
-    e->send_counter = counter;
     if (first)
         skp_sha256_3(e->t, e->t, SKP_HASH32_LEN, submit, submit_len, NULL, 0);
 out:
@@ -244,10 +272,7 @@ int sk_device_enrol_continue(sk_device_enrolment *e, uint8_t *msg, size_t cap, s
         rc = SK_ERR_LIMIT;
         goto out;
     }
-    if (memcmp(b->key_id.data, e->key_id, SKP_KEY_ID_LEN) != 0) {
-        rc = SK_ERR_PROTO_AUTH;
-        goto out;
-    }
+    memcpy(e->key_id, b->key_id.data, SKP_KEY_ID_LEN);
     rc = compute_n(e, b->n2.data);
     if (rc != SK_OK)
         goto out;
@@ -256,7 +281,6 @@ int sk_device_enrol_continue(sk_device_enrolment *e, uint8_t *msg, size_t cap, s
         memcpy(e->subject, b->subject, strlen(b->subject) + 1);
     skp_sha256_3(e->t, e->t, SKP_HASH32_LEN, r->body.data, r->body.len, NULL, 0);
 
-    e->send_counter = 1;
     rc = send_submit(e, msg, cap, written, true);
     if (rc != SK_OK)
         goto out;
@@ -331,8 +355,6 @@ int sk_device_enrol_finish(sk_device_enrolment *e, sk_device_key **out, const ui
     memcpy(k->tek_rx, e->tek_rx, SKP_TEK_LEN);
     memcpy(k->tek_tx, e->tek_tx, SKP_TEK_LEN);
     memcpy(k->server_pub, e->server_pub, SK_SERVER_PUB_LEN);
-    k->send_counter = e->send_counter;
-    k->recv_counter = e->recv_counter;
     memcpy(k->otp, b->otp.data, SKP_OTP_LEN);
     memcpy(k->subject, e->subject, sizeof k->subject);
     sodium_memzero(e->ds, sizeof e->ds); /* the server has it: no more retries */

@@ -42,15 +42,25 @@ static int can_request(const sk_device_key *key)
     return SK_OK;
 }
 
-static int send_message(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
-                        uint32_t type, const ProtobufCMessage *m)
+/* Starts a request whose body is sent again as it is on a retry: it is
+ * kept in the device state until its reply is read. */
+static int start_body(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint32_t kind,
+                      uint32_t type, const ProtobufCMessage *m, const uint8_t *request_id)
 {
-    uint8_t body[SKP_MAX_BODY_LEN];
-    size_t body_len = 0;
-    int rc = skp_pack(m, body, sizeof body, &body_len);
-    if (rc == SK_OK)
-        rc = skd_send(key, msg, cap, written, now, type, body, body_len);
-    sodium_memzero(body, body_len <= sizeof body ? body_len : sizeof body);
+    size_t len = 0;
+    int rc = skp_pack(m, key->pending_body, sizeof key->pending_body, &len);
+    if (rc != SK_OK)
+        return rc;
+    key->pending_kind = kind;
+    key->pending_type = type;
+    key->pending_body_len = len;
+    if (request_id != NULL)
+        memcpy(key->pending_request_id, request_id, SKP_REQUEST_ID_LEN);
+    else
+        randombytes_buf(key->pending_request_id, SKP_REQUEST_ID_LEN);
+    rc = skd_send(key, msg, cap, written, key->pending_body, len);
+    if (rc != SK_OK)
+        skd_clear_pending(key);
     return rc;
 }
 
@@ -105,8 +115,9 @@ int sk_device_session_create(sk_device_key *key, uint8_t *msg, size_t cap, size_
         if (sk_csr_tbs_digest(tbs, d, digest_len) == SK_OK && memcmp(d, digest, digest_len) == 0)
             c.csr_info = skp_bin(cri, cri_len);
     }
-    rc = send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE,
-                      &c.base);
+    (void)now;
+    rc = start_body(key, msg, cap, written, SKD_PENDING_CREATE,
+                    SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE, &c.base, NULL);
     sk_csr_tbs_free(tbs);
     return rc;
 }
@@ -144,8 +155,9 @@ int sk_device_fetch(sk_device_key *key, uint8_t *msg, size_t cap, size_t *writte
     int rc = can_request(key);
     if (rc != SK_OK)
         return rc;
-    return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_SESSION_FETCH,
-                        &f.base);
+    (void)now;
+    return start_body(key, msg, cap, written, SKD_PENDING_FETCH,
+                      SPLITKEY__MSG_TYPE__MSG_SESSION_FETCH, &f.base, NULL);
 }
 
 int sk_device_refuse(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
@@ -157,8 +169,9 @@ int sk_device_refuse(sk_device_key *key, uint8_t *msg, size_t cap, size_t *writt
     if (rc != SK_OK)
         return rc;
     r.session_id = skp_bin(session->id, SKP_SESSION_ID_LEN);
-    return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE,
-                        &r.base);
+    (void)now;
+    return start_body(key, msg, cap, written, SKD_PENDING_REFUSE,
+                      SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE, &r.base, NULL);
 }
 
 int sk_device_key_state_request(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
@@ -166,89 +179,66 @@ int sk_device_key_state_request(sk_device_key *key, uint8_t *msg, size_t cap, si
 {
     Splitkey__KeyStateRequest r = SPLITKEY__KEY_STATE_REQUEST__INIT;
     *written = 0;
+    (void)now;
     if (key->pending_kind != SKD_PENDING_NONE)
         return SK_ERR_PROTO_STATE;
     r.key_id = skp_bin(key->key_id, SKP_KEY_ID_LEN);
-    return send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_KEY_STATE, &r.base);
+    return start_body(key, msg, cap, written, SKD_PENDING_KEY_STATE,
+                      SPLITKEY__MSG_TYPE__MSG_KEY_STATE, &r.base, NULL);
 }
 
-/* Builds the request in flight (first send and retries alike).  For an
+/* Sends the request in flight (first send and retries alike).  For an
  * approval or a revocation y is computed again from the PIN: y would let
- * anyone holding the stored state test PINs offline, so it is never kept. */
-static int send_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
+ * anyone holding the stored state test PINs offline, so it is never kept.
+ * Every other kind sends its kept body again. */
+static int send_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
                         const uint8_t *pin, size_t pin_len)
 {
     uint8_t y[SKP_MAX_N1_LEN];
-    size_t y_len = key->bits / 8;
+    uint8_t body[SKP_MAX_BODY_LEN];
+    size_t y_len = key->bits / 8, body_len = 0;
     int rc;
 
-    if (key->pending_kind == SKD_PENDING_SIGN || key->pending_kind == SKD_PENDING_REVOKE) {
-        if (pin == NULL)
-            return SK_ERR_ARG;
-        rc = skd_partial(key, y, y_len, pin, pin_len, (sk_scheme)key->pending_scheme,
-                         (sk_hash)key->pending_hash, key->pending_digest, key->pending_digest_len,
-                         key->pending_salt_len ? key->pending_salt : NULL, key->pending_salt_len);
-        if (rc != SK_OK)
-            goto out;
-    }
-    switch (key->pending_kind) {
-    case SKD_PENDING_SIGN: {
+    if (key->pending_kind != SKD_PENDING_SIGN && key->pending_kind != SKD_PENDING_REVOKE)
+        return skd_send(key, msg, cap, written, key->pending_body, key->pending_body_len);
+    if (pin == NULL)
+        return SK_ERR_ARG;
+    rc = skd_partial(key, y, y_len, pin, pin_len, (sk_scheme)key->pending_scheme,
+                     (sk_hash)key->pending_hash, key->pending_digest, key->pending_digest_len,
+                     key->pending_salt_len ? key->pending_salt : NULL, key->pending_salt_len);
+    if (rc != SK_OK)
+        goto out;
+    if (key->pending_kind == SKD_PENDING_SIGN) {
         Splitkey__SignSubmit s = SPLITKEY__SIGN_SUBMIT__INIT;
         s.session_id = skp_bin(key->pending_session_id, key->pending_session_id_len);
         s.request_id = skp_bin(key->pending_request_id, SKP_REQUEST_ID_LEN);
         s.y = skp_bin(y, y_len);
         s.otp = skp_bin(key->otp, SKP_OTP_LEN);
-        rc = send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT,
-                          &s.base);
-        break;
-    }
-    case SKD_PENDING_REVOKE: {
+        rc = skp_pack(&s.base, body, sizeof body, &body_len);
+    } else {
         Splitkey__Revoke r = SPLITKEY__REVOKE__INIT;
         r.request_id = skp_bin(key->pending_request_id, SKP_REQUEST_ID_LEN);
         r.y = skp_bin(y, y_len);
         r.otp = skp_bin(key->otp, SKP_OTP_LEN);
-        rc = send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_REVOKE, &r.base);
-        break;
+        rc = skp_pack(&r.base, body, sizeof body, &body_len);
     }
-    case SKD_PENDING_OTP: {
-        Splitkey__OtpRefresh r = SPLITKEY__OTP_REFRESH__INIT;
-        r.request_id = skp_bin(key->pending_request_id, SKP_REQUEST_ID_LEN);
-        r.otp = skp_bin(key->otp, SKP_OTP_LEN);
-        rc = send_message(key, msg, cap, written, now, SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH,
-                          &r.base);
-        break;
-    }
-    default:
-        rc = SK_ERR_PROTO_STATE;
-    }
+    if (rc == SK_OK)
+        rc = skd_send(key, msg, cap, written, body, body_len);
 out:
     sodium_memzero(y, sizeof y);
+    sodium_memzero(body, sizeof body);
     return rc;
-}
-
-static void clear_pending(sk_device_key *key)
-{
-    key->pending_kind = SKD_PENDING_NONE;
-    sodium_memzero(key->pending_request_id, sizeof key->pending_request_id);
-    sodium_memzero(key->pending_session_id, sizeof key->pending_session_id);
-    key->pending_session_id_len = 0;
-    sodium_memzero(key->pending_digest, sizeof key->pending_digest);
-    key->pending_digest_len = 0;
-    sodium_memzero(key->pending_salt, sizeof key->pending_salt);
-    key->pending_salt_len = 0;
-    key->pending_hash = 0;
-    key->pending_scheme = 0;
 }
 
 /* Records a request in flight and sends it; forgets it if it cannot be sent. */
 static int start_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
-                         uint64_t now, uint32_t kind, const uint8_t *pin, size_t pin_len)
+                         uint32_t kind, const uint8_t *pin, size_t pin_len)
 {
     key->pending_kind = kind;
     randombytes_buf(key->pending_request_id, SKP_REQUEST_ID_LEN);
-    int rc = send_pending(key, msg, cap, written, now, pin, pin_len);
+    int rc = send_pending(key, msg, cap, written, pin, pin_len);
     if (rc != SK_OK)
-        clear_pending(key);
+        skd_clear_pending(key);
     return rc;
 }
 
@@ -269,7 +259,8 @@ int sk_device_approve(sk_device_key *key, uint8_t *msg, size_t cap, size_t *writ
     key->pending_salt_len = session->salt_len;
     key->pending_hash = (uint32_t)session->hash;
     key->pending_scheme = (uint32_t)session->scheme;
-    return start_pending(key, msg, cap, written, now, SKD_PENDING_SIGN, pin, pin_len);
+    (void)now;
+    return start_pending(key, msg, cap, written, SKD_PENDING_SIGN, pin, pin_len);
 }
 
 int sk_device_revoke(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
@@ -284,7 +275,8 @@ int sk_device_revoke(sk_device_key *key, uint8_t *msg, size_t cap, size_t *writt
     key->pending_hash = SK_HASH_SHA256;
     key->pending_scheme = SK_SCHEME_PKCS1;
     key->pending_salt_len = 0;
-    return start_pending(key, msg, cap, written, now, SKD_PENDING_REVOKE, pin, pin_len);
+    (void)now;
+    return start_pending(key, msg, cap, written, SKD_PENDING_REVOKE, pin, pin_len);
 }
 
 int sk_device_otp_refresh(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
@@ -294,7 +286,14 @@ int sk_device_otp_refresh(sk_device_key *key, uint8_t *msg, size_t cap, size_t *
     int rc = can_request(key);
     if (rc != SK_OK)
         return rc;
-    return start_pending(key, msg, cap, written, now, SKD_PENDING_OTP, NULL, 0);
+    (void)now;
+    Splitkey__OtpRefresh r = SPLITKEY__OTP_REFRESH__INIT;
+    uint8_t rid[SKP_REQUEST_ID_LEN];
+    randombytes_buf(rid, sizeof rid);
+    r.request_id = skp_bin(rid, sizeof rid);
+    r.otp = skp_bin(key->otp, SKP_OTP_LEN);
+    return start_body(key, msg, cap, written, SKD_PENDING_OTP, SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH,
+                      &r.base, rid);
 }
 
 int sk_device_retry(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
@@ -303,7 +302,8 @@ int sk_device_retry(sk_device_key *key, uint8_t *msg, size_t cap, size_t *writte
     *written = 0;
     if (key->pending_kind == SKD_PENDING_NONE)
         return SK_ERR_PROTO_STATE;
-    return send_pending(key, msg, cap, written, now, pin, pin_len);
+    (void)now;
+    return send_pending(key, msg, cap, written, pin, pin_len);
 }
 
 /* ----------------------------------------------------------------- replies */
@@ -356,9 +356,14 @@ static int read_sessions(sk_device_key *key, sk_device_session **out, size_t cap
     *count = 0;
     for (size_t i = 0; i < cap; i++)
         out[i] = NULL;
-    int rc = skd_open(key, &type, body, &body_len, status, types, 2, reply, reply_len);
+    if (key->pending_kind != SKD_PENDING_FETCH && key->pending_kind != SKD_PENDING_CREATE)
+        return SK_ERR_PROTO_STATE;
+    int rc = skd_open(key, &type, body, &body_len, status,
+                      key->pending_kind == SKD_PENDING_FETCH ? types + 1 : types, 1, reply,
+                      reply_len);
     if (rc != SK_OK)
         return rc;
+    skd_clear_pending(key); /* answered: whatever the body holds */
     rc = skp_unpack(&splitkey__session_fetch_reply__descriptor, &m, body, body_len,
                     SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
@@ -434,31 +439,33 @@ int sk_device_read_signature(sk_device_key *key, uint8_t *sig, size_t cap, size_
     int rc = skd_open(key, &type, body, &body_len, status, types, 1, reply, reply_len);
     if (rc != SK_OK)
         return rc;
+    /* Answered (skd_open took the next OTP): the request in flight ends
+     * here whatever the body is worth. */
+    sk_hash hash = (sk_hash)key->pending_hash;
+    sk_scheme scheme = (sk_scheme)key->pending_scheme;
+    uint8_t digest[SKP_MAX_DIGEST_LEN], request_id[SKP_REQUEST_ID_LEN],
+        session_id[SKP_SESSION_ID_LEN];
+    size_t digest_len = key->pending_digest_len;
+    memcpy(digest, key->pending_digest, digest_len);
+    memcpy(request_id, key->pending_request_id, sizeof request_id);
+    memcpy(session_id, key->pending_session_id, sizeof session_id);
+    skd_clear_pending(key);
     rc = skp_unpack(&splitkey__sign_reply__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
         goto out;
     const Splitkey__SignReply *r = (const Splitkey__SignReply *)m;
-    if (skp_check_len(&r->signature, sig_len) || skp_check_len(&r->otp, SKP_OTP_LEN) ||
+    if (skp_check_len(&r->signature, sig_len) ||
         skp_check_len(&r->request_id, SKP_REQUEST_ID_LEN) ||
         skp_check_len(&r->session_id, SKP_SESSION_ID_LEN) ||
         skp_check_max(&r->certificate, SKP_MAX_CERT_LEN)) {
         rc = SK_ERR_LIMIT;
         goto out;
     }
-    if (memcmp(r->request_id.data, key->pending_request_id, SKP_REQUEST_ID_LEN) != 0 ||
-        memcmp(r->session_id.data, key->pending_session_id, SKP_SESSION_ID_LEN) != 0) {
+    if (memcmp(r->request_id.data, request_id, SKP_REQUEST_ID_LEN) != 0 ||
+        memcmp(r->session_id.data, session_id, SKP_SESSION_ID_LEN) != 0) {
         rc = SK_ERR_PROTO_STATE;
         goto out;
     }
-    /* The server rotated the OTP: keep the new one whatever the signature is
-     * worth, or the next honest request would look like a clone. */
-    memcpy(key->otp, r->otp.data, SKP_OTP_LEN);
-    sk_hash hash = (sk_hash)key->pending_hash;
-    sk_scheme scheme = (sk_scheme)key->pending_scheme;
-    uint8_t digest[SKP_MAX_DIGEST_LEN];
-    size_t digest_len = key->pending_digest_len;
-    memcpy(digest, key->pending_digest, digest_len);
-    clear_pending(key);
     rc = sk_device_key_pubkey(key, &pub);
     if (rc != SK_OK)
         goto out;
@@ -494,27 +501,28 @@ int sk_device_read_reply(sk_device_key *key, sk_key_status *status, const uint8_
     uint32_t type = 0;
     ProtobufCMessage *m = NULL;
 
-    /* A reply that does not answer the request in flight changes nothing. */
-    const uint8_t *p = reply;
-    skp_env *env = malloc(sizeof *env);
-    if (env == NULL)
-        return SK_ERR_NOMEM;
-    int rc = skp_env_parse(env, p, reply_len);
-    if (rc == SK_OK) {
-        uint32_t t = env->type;
-        if ((t == SPLITKEY__MSG_TYPE__MSG_REVOKE_REPLY &&
-             key->pending_kind != SKD_PENDING_REVOKE) ||
-            (t == SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH_REPLY &&
-             key->pending_kind != SKD_PENDING_OTP))
-            rc = SK_ERR_PROTO_STATE;
+    /* Only a reply to the request in flight, of the type it expects. */
+    uint32_t want;
+    switch (key->pending_kind) {
+    case SKD_PENDING_REFUSE:
+        want = types[0];
+        break;
+    case SKD_PENDING_REVOKE:
+        want = types[1];
+        break;
+    case SKD_PENDING_OTP:
+        want = types[2];
+        break;
+    case SKD_PENDING_KEY_STATE:
+        want = types[3];
+        break;
+    default:
+        return SK_ERR_PROTO_STATE;
     }
-    free(env);
+    int rc = skd_open(key, &type, body, &body_len, status, &want, 1, reply, reply_len);
     if (rc != SK_OK)
         return rc;
-
-    rc = skd_open(key, &type, body, &body_len, status, types, 4, reply, reply_len);
-    if (rc != SK_OK)
-        return rc;
+    skd_clear_pending(key); /* answered: whatever the body holds */
     switch (type) {
     case SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE_REPLY:
         rc = skp_unpack(&splitkey__session_refuse_reply__descriptor, &m, body, body_len,
@@ -533,7 +541,6 @@ int sk_device_read_reply(sk_device_key *key, sk_key_status *status, const uint8_
             rc = SK_ERR_PROTO_DECODE;
             break;
         }
-        clear_pending(key);
         key->state = SK_KEY_DESTROYED;
         if (status != NULL) {
             memset(status, 0, sizeof *status);
@@ -546,18 +553,9 @@ int sk_device_read_reply(sk_device_key *key, sk_key_status *status, const uint8_
                         SKP_MAX_BODY_LEN);
         if (rc != SK_OK)
             break;
-        const Splitkey__OtpRefreshReply *r = (const Splitkey__OtpRefreshReply *)m;
-        if (skp_check_len(&r->otp, SKP_OTP_LEN) ||
-            skp_check_len(&r->request_id, SKP_REQUEST_ID_LEN)) {
+        if (skp_check_len(&((const Splitkey__OtpRefreshReply *)m)->request_id,
+                          SKP_REQUEST_ID_LEN))
             rc = SK_ERR_LIMIT;
-            break;
-        }
-        if (memcmp(r->request_id.data, key->pending_request_id, SKP_REQUEST_ID_LEN) != 0) {
-            rc = SK_ERR_PROTO_STATE;
-            break;
-        }
-        memcpy(key->otp, r->otp.data, SKP_OTP_LEN);
-        clear_pending(key);
         break;
     }
     case SPLITKEY__MSG_TYPE__MSG_KEY_STATE_REPLY: {

@@ -20,7 +20,7 @@ int sk_device_key_seal(const sk_device_key *key, uint8_t *out, size_t cap, size_
     *written = 0;
     if (storage_key_len != SK_STORAGE_KEY_LEN)
         return SK_ERR_ARG;
-    st.format = 1;
+    st.format = 2;
     st.key_id = skp_bin(key->key_id, SKP_KEY_ID_LEN);
     st.purpose = (Splitkey__Purpose)key->purpose;
     st.profile = key->bits;
@@ -31,8 +31,6 @@ int sk_device_key_seal(const sk_device_key *key, uint8_t *out, size_t cap, size_
     st.tek_rx = skp_bin(key->tek_rx, SKP_TEK_LEN);
     st.tek_tx = skp_bin(key->tek_tx, SKP_TEK_LEN);
     st.server_pub = skp_bin(key->server_pub, SK_SERVER_PUB_LEN);
-    st.send_counter = key->send_counter;
-    st.recv_counter = key->recv_counter;
     st.otp = skp_bin(key->otp, SKP_OTP_LEN);
     st.subject = (char *)key->subject;
     st.certificate = skp_bin(key->cert, key->cert_len);
@@ -44,6 +42,8 @@ int sk_device_key_seal(const sk_device_key *key, uint8_t *out, size_t cap, size_
         st.pending_digest = skp_bin(key->pending_digest, key->pending_digest_len);
         st.pending_hash = key->pending_hash;
         st.pending_scheme = key->pending_scheme;
+        st.pending_body = skp_bin(key->pending_body, key->pending_body_len);
+        st.pending_type = key->pending_type;
     }
     plain_len = protobuf_c_message_get_packed_size(&st.base);
     size_t need = SEAL_HEAD + plain_len + SKP_TAG_LEN;
@@ -74,7 +74,7 @@ out:
 
 static int load_state(sk_device_key *k, const Splitkey__DeviceState *st)
 {
-    if (st->format != 1 || skp_profile_ok(st->profile) != SK_OK ||
+    if (st->format != 2 || skp_profile_ok(st->profile) != SK_OK ||
         skp_purpose_ok(st->purpose) != SK_OK)
         return SK_ERR_PROTO_DECODE;
     k->bits = st->profile;
@@ -89,13 +89,14 @@ static int load_state(sk_device_key *k, const Splitkey__DeviceState *st)
     if (st->state < SPLITKEY__KEY_STATE__KEY_PENDING ||
         st->state > SPLITKEY__KEY_STATE__KEY_DESTROYED)
         return SK_ERR_PROTO_DECODE;
-    if (st->pending_kind > SKD_PENDING_OTP)
+    if (st->pending_kind > SKD_PENDING_KEY_STATE)
         return SK_ERR_PROTO_DECODE;
     if (st->pending_kind != SKD_PENDING_NONE &&
         (skp_check_len(&st->pending_request_id, SKP_REQUEST_ID_LEN) ||
          skp_check_max(&st->pending_session_id, SKP_SESSION_ID_LEN) ||
          skp_check_max(&st->pending_salt, SKP_MAX_SALT_LEN) ||
-         skp_check_max(&st->pending_digest, SKP_MAX_DIGEST_LEN)))
+         skp_check_max(&st->pending_digest, SKP_MAX_DIGEST_LEN) ||
+         skp_check_max(&st->pending_body, SKP_MAX_BODY_LEN)))
         return SK_ERR_LIMIT;
     memcpy(k->key_id, st->key_id.data, SKP_KEY_ID_LEN);
     k->purpose = (sk_purpose)st->purpose;
@@ -106,8 +107,6 @@ static int load_state(sk_device_key *k, const Splitkey__DeviceState *st)
     memcpy(k->tek_rx, st->tek_rx.data, SKP_TEK_LEN);
     memcpy(k->tek_tx, st->tek_tx.data, SKP_TEK_LEN);
     memcpy(k->server_pub, st->server_pub.data, SK_SERVER_PUB_LEN);
-    k->send_counter = st->send_counter;
-    k->recv_counter = st->recv_counter;
     memcpy(k->otp, st->otp.data, SKP_OTP_LEN);
     if (st->subject != NULL)
         memcpy(k->subject, st->subject, strlen(st->subject) + 1);
@@ -120,6 +119,8 @@ static int load_state(sk_device_key *k, const Splitkey__DeviceState *st)
         skp_copy(k->pending_digest, &k->pending_digest_len, &st->pending_digest);
         k->pending_hash = st->pending_hash;
         k->pending_scheme = st->pending_scheme;
+        skp_copy(k->pending_body, &k->pending_body_len, &st->pending_body);
+        k->pending_type = st->pending_type;
     }
     return SK_OK;
 }
@@ -214,82 +215,213 @@ int sk_device_key_pubkey(const sk_device_key *key, sk_pubkey **out)
     return sk_pubkey_from_modulus(out, key->n, key->n_len, e, sizeof e);
 }
 
-uint64_t skd_next_counter(uint64_t previous, uint64_t now)
+int skd_seal_request(skp_eph *eph, uint8_t *msg, size_t cap, size_t *written,
+                     const uint8_t *key_id, uint32_t type, const uint8_t *tek_tx,
+                     const uint8_t *server_pub, const uint8_t *request_id, const uint8_t *otp,
+                     const uint8_t *challenge, size_t challenge_len, const uint8_t *body,
+                     size_t body_len)
 {
-    uint64_t t = now < (UINT64_MAX >> 16) ? now << 16 : UINT64_MAX - 1;
-    uint64_t next = previous + 1;
-    return t > next ? t : next;
+    Splitkey__DeviceRequest r = SPLITKEY__DEVICE_REQUEST__INIT;
+    size_t len = 0;
+    *written = 0;
+    uint8_t *plain = malloc(SKP_MAX_BODY_LEN);
+    if (plain == NULL)
+        return SK_ERR_NOMEM;
+    r.request_id = skp_bin(request_id, SKP_REQUEST_ID_LEN);
+    if (otp != NULL)
+        r.otp = skp_bin(otp, SKP_OTP_LEN);
+    r.challenge = skp_bin(challenge, challenge_len);
+    r.body = skp_bin(body, body_len);
+    int rc = skp_pack(&r.base, plain, SKP_MAX_BODY_LEN, &len);
+    if (rc == SK_OK)
+        rc = skp_req_seal(msg, cap, written, eph, key_id, type, tek_tx, server_pub, plain, len,
+                          sk_rng_system());
+    sodium_memzero(plain, SKP_MAX_BODY_LEN);
+    free(plain);
+    return rc;
 }
 
-int skd_send(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
-             uint32_t type, const uint8_t *body, size_t body_len)
+/* Codes an unauthenticated frame may carry: transport-level failures only.
+ * Anything else (a key state, a PIN verdict) would be a forgery's claim. */
+static int plain_code(int code)
 {
-    if (key->send_counter == UINT64_MAX)
-        return SK_ERR_PROTO_STATE;
-    uint64_t counter = skd_next_counter(key->send_counter, now);
-    int rc = skp_env_seal(msg, cap, written, key->key_id, type, counter, key->tek_tx, body,
-                          body_len, sk_rng_system());
-    if (rc == SK_OK)
-        key->send_counter = counter;
+    switch (code) {
+    case SK_ERR_PROTO_DECODE:
+    case SK_ERR_PROTO_AUTH:
+    case SK_ERR_PROTO_VERSION:
+    case SK_ERR_LIMIT:
+    case SK_ERR_NOT_FOUND:
+    case SK_ERR_STORE_BUSY:
+        return code;
+    default:
+        return SK_ERR_PROTO_DECODE;
+    }
+}
+
+int skd_open_reply(skd_reply *r, const uint8_t *key_id, const uint8_t *tek_rx,
+                   const skp_eph *eph, const uint8_t *request_id, const uint32_t *types,
+                   size_t n, const uint8_t *reply, size_t reply_len)
+{
+    ProtobufCMessage *m = NULL;
+    skp_env *env = malloc(sizeof *env);
+    uint8_t *plain = malloc(SKP_MAX_BODY_LEN);
+    size_t plain_len = 0;
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    if (env == NULL || plain == NULL) {
+        rc = SK_ERR_NOMEM;
+        goto out;
+    }
+    rc = skp_env_parse(env, reply, reply_len);
+    if (rc != SK_OK)
+        goto out;
+    if (env->type == SPLITKEY__MSG_TYPE__MSG_PLAIN_ERROR) {
+        rc = skp_error_read(env->payload, env->payload_len, NULL);
+        rc = plain_code(rc == SK_OK ? SK_ERR_PROTO_DECODE : rc);
+        goto out;
+    }
+    bool wanted = env->type == SPLITKEY__MSG_TYPE__MSG_ERROR;
+    for (size_t i = 0; i < n; i++)
+        wanted = wanted || env->type == types[i];
+    if (key_id != NULL && (env->key_id_len != SKP_KEY_ID_LEN ||
+                           memcmp(env->key_id, key_id, SKP_KEY_ID_LEN) != 0)) {
+        rc = SK_ERR_PROTO_AUTH;
+        goto out;
+    }
+    rc = skp_rep_open(plain, &plain_len, env, tek_rx, eph);
+    if (rc != SK_OK)
+        goto out;
+    rc = skp_unpack(&splitkey__device_reply__descriptor, &m, plain, plain_len, SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        goto out;
+    const Splitkey__DeviceReply *d = (const Splitkey__DeviceReply *)m;
+    if (skp_check_len(&d->request_id, SKP_REQUEST_ID_LEN) ||
+        (d->otp.len != 0 && skp_check_len(&d->otp, SKP_OTP_LEN)) ||
+        (d->challenge.len != 0 && skp_check_len(&d->challenge, SKP_CHALLENGE_LEN)) ||
+        d->body.len > SKP_MAX_BODY_LEN) {
+        rc = SK_ERR_LIMIT;
+        goto out;
+    }
+    if (sodium_memcmp(d->request_id.data, request_id, SKP_REQUEST_ID_LEN) != 0) {
+        rc = SK_ERR_PROTO_REPLAY; /* authentic, but not the answer to this request */
+        goto out;
+    }
+    if (!wanted) {
+        rc = SK_ERR_PROTO_STATE;
+        goto out;
+    }
+    r->type = env->type;
+    r->has_otp = d->otp.len != 0;
+    if (r->has_otp)
+        memcpy(r->otp, d->otp.data, SKP_OTP_LEN);
+    skp_copy(r->challenge, &r->challenge_len, &d->challenge);
+    skp_copy(r->body, &r->body_len, &d->body);
+out:
+    skp_free(m);
+    if (plain != NULL) {
+        sodium_memzero(plain, SKP_MAX_BODY_LEN);
+        free(plain);
+    }
+    free(env); /* ciphertext only */
+    if (rc != SK_OK)
+        sodium_memzero(r, sizeof *r);
     return rc;
+}
+
+int skd_send(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, const uint8_t *body,
+             size_t body_len)
+{
+    uint32_t type = key->pending_type;
+    if (key->pending_kind == SKD_PENDING_SIGN)
+        type = SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT;
+    else if (key->pending_kind == SKD_PENDING_REVOKE)
+        type = SPLITKEY__MSG_TYPE__MSG_REVOKE;
+    return skd_seal_request(&key->eph, msg, cap, written, key->key_id, type, key->tek_tx,
+                            key->server_pub, key->pending_request_id, key->otp, key->challenge,
+                            key->challenge_len, body, body_len);
+}
+
+void skd_clear_pending(sk_device_key *key)
+{
+    key->pending_kind = SKD_PENDING_NONE;
+    sodium_memzero(key->pending_request_id, sizeof key->pending_request_id);
+    sodium_memzero(key->pending_session_id, sizeof key->pending_session_id);
+    key->pending_session_id_len = 0;
+    sodium_memzero(key->pending_digest, sizeof key->pending_digest);
+    key->pending_digest_len = 0;
+    sodium_memzero(key->pending_salt, sizeof key->pending_salt);
+    key->pending_salt_len = 0;
+    key->pending_hash = 0;
+    key->pending_scheme = 0;
+    sodium_memzero(key->pending_body, sizeof key->pending_body);
+    key->pending_body_len = 0;
+    key->pending_type = 0;
+    sodium_memzero(&key->eph, sizeof key->eph);
+    sodium_memzero(key->challenge, sizeof key->challenge);
+    key->challenge_len = 0;
 }
 
 int skd_open(sk_device_key *key, uint32_t *type, uint8_t *body, size_t *body_len,
              sk_key_status *status, const uint32_t *types, size_t n, const uint8_t *reply,
              size_t reply_len)
 {
-    skp_env *env = malloc(sizeof *env);
-    int rc;
-
     *body_len = 0;
     *type = 0;
-    if (env == NULL)
+    if (key->pending_kind == SKD_PENDING_NONE)
+        return SK_ERR_PROTO_STATE;
+    skd_reply *r = malloc(sizeof *r);
+    if (r == NULL)
         return SK_ERR_NOMEM;
-    rc = skp_env_parse(env, reply, reply_len);
+    int rc = skd_open_reply(r, key->key_id, key->tek_rx, &key->eph, key->pending_request_id,
+                            types, n, reply, reply_len);
     if (rc != SK_OK)
         goto out;
-    if (env->type == SPLITKEY__MSG_TYPE__MSG_PLAIN_ERROR) {
-        /* Unauthenticated: report, change nothing. */
-        rc = skp_error_read(env->payload, env->payload_len, status);
-        if (rc == SK_OK)
+    int code = SK_OK;
+    sk_key_status st;
+    memset(&st, 0, sizeof st);
+    st.state = key->state;
+    if (r->type == SPLITKEY__MSG_TYPE__MSG_ERROR) {
+        code = skp_error_read(r->body, r->body_len, &st);
+        if (code == SK_OK)
+            code = SK_ERR_PROTO_DECODE;
+    }
+    if (code == SK_ERR_PROTO_CHALLENGE) {
+        /* Nothing changed at the server: send the same request again with
+         * the challenge (sk_device_retry). */
+        if (r->challenge_len != SKP_CHALLENGE_LEN) {
             rc = SK_ERR_PROTO_DECODE;
+            goto out;
+        }
+        memcpy(key->challenge, r->challenge, SKP_CHALLENGE_LEN);
+        key->challenge_len = SKP_CHALLENGE_LEN;
+        rc = code;
         goto out;
     }
-    bool wanted = env->type == SPLITKEY__MSG_TYPE__MSG_ERROR;
-    for (size_t i = 0; i < n; i++)
-        wanted = wanted || env->type == types[i];
-    if (!wanted) {
-        rc = SK_ERR_PROTO_STATE;
+    if (!r->has_otp) {
+        rc = SK_ERR_PROTO_DECODE; /* every other reply hands over the next OTP */
         goto out;
     }
-    if (env->key_id_len != SKP_KEY_ID_LEN ||
-        memcmp(env->key_id, key->key_id, SKP_KEY_ID_LEN) != 0) {
-        rc = SK_ERR_PROTO_AUTH;
-        goto out;
-    }
-    rc = skp_env_open(body, body_len, env, key->tek_rx, key->recv_counter);
-    if (rc != SK_OK)
-        goto out;
-    key->recv_counter = env->counter;
-    *type = env->type;
-    if (env->type == SPLITKEY__MSG_TYPE__MSG_ERROR) {
-        sk_key_status st;
-        memset(&st, 0, sizeof st);
-        st.state = key->state;
-        rc = skp_error_read(body, *body_len, &st);
-        if (rc == SK_OK)
-            rc = SK_ERR_PROTO_DECODE;
-        if (rc == SK_ERR_DESTROYED || rc == SK_ERR_CLONE_DETECTED)
+    /* The server retired the OTP this request carried: take the new one
+     * before anything else, or the next request would look like a clone. */
+    memcpy(key->otp, r->otp, SKP_OTP_LEN);
+    *type = r->type;
+    if (code != SK_OK) {
+        if (code == SK_ERR_DESTROYED || code == SK_ERR_CLONE_DETECTED)
             key->state = SK_KEY_DESTROYED;
         if (status != NULL)
             *status = st;
-        /* An authenticated error answers the request in flight. */
-        key->pending_kind = SKD_PENDING_NONE;
-        sodium_memzero(body, *body_len);
-        *body_len = 0;
+        skd_clear_pending(key);
+        rc = code;
+        goto out;
     }
+    memcpy(body, r->body, r->body_len);
+    *body_len = r->body_len;
+    /* The caller reads the body with the pending fields and then clears. */
+    sodium_memzero(&key->eph, sizeof key->eph);
 out:
-    free(env); /* holds ciphertext only */
+    sodium_memzero(r, sizeof *r);
+    free(r);
     return rc;
 }
 

@@ -57,15 +57,22 @@ typedef struct sks_ctx {
     sk_key_rec *rec;      /* working copy of the key record */
     sk_session_rec *sess; /* working copy or new session */
     bool sess_changed;
-    uint8_t rx[SKP_TEK_LEN];  /* secret */
-    uint8_t tx[SKP_TEK_LEN];  /* secret */
+    uint8_t rx[SKP_TEK_LEN];  /* secret: transport key device -> server */
+    uint8_t tx[SKP_TEK_LEN];  /* secret: transport key server -> device */
+    uint8_t shared[32];       /* secret: X25519(server, the request's ephemeral) */
+    uint8_t req_eph[SKP_KX_PUB_LEN];
+    uint8_t rid[SKP_REQUEST_ID_LEN];   /* the request's id */
+    uint8_t otp_hash[SKP_OTP_HASH_LEN]; /* of the one-time password it carried */
+    bool continuation; /* the PIN check under this request's committed charge */
     sk_key_status err_status; /* details for an error reply */
     bool has_err_status;
-    /* When set, the reply is kept as the answer to this request id. */
-    bool store_reply;
-    uint8_t store_request_id[SKP_REQUEST_ID_LEN];
-    uint8_t store_otp_hash[SKP_OTP_HASH_LEN];
-    bool replayed; /* the reply is a stored one, sent again */
+    /* the reply the operation chose: type and body (sealed at the end) */
+    uint32_t reply_type;
+    uint8_t reply_body[SKP_MAX_BODY_LEN];
+    size_t reply_body_len;
+    bool have_new_otp;
+    uint8_t new_otp[SKP_OTP_LEN]; /* secret */
+    bool no_reply;    /* a charge to store first, or a certificate to ask for */
     bool cert_needed; /* proof of possession signed; the caller asks the CA */
 } sks_ctx;
 
@@ -81,38 +88,24 @@ static int plain_error(sk_server_result *res, int code)
     return sk_server_plain_error(res->reply, sizeof res->reply, &res->reply_len, code);
 }
 
-static int seal_reply(sks_ctx *c, uint32_t type, const uint8_t *body, size_t body_len)
-{
-    c->rec->send_counter++;
-    return skp_env_seal(c->res->reply, sizeof c->res->reply, &c->res->reply_len, c->rec->key_id,
-                        type, c->rec->send_counter, c->tx, body, body_len, &c->rng);
-}
-
+/* The operation's reply: packed now, sealed with the next one-time password
+ * when the request is done (finish()). */
 static int reply_msg(sks_ctx *c, uint32_t type, const ProtobufCMessage *m)
 {
-    uint8_t body[SKP_MAX_BODY_LEN];
-    size_t len = 0;
-    int rc = skp_pack(m, body, sizeof body, &len);
-    if (rc == SK_OK)
-        rc = seal_reply(c, type, body, len);
-    sodium_memzero(body, len <= sizeof body ? len : sizeof body);
-    return rc;
+    c->reply_type = type;
+    return skp_pack(m, c->reply_body, sizeof c->reply_body, &c->reply_body_len);
 }
 
 static int reply_error(sks_ctx *c, int code)
 {
-    uint8_t body[64];
-    size_t len = 0;
     sk_key_status st;
     if (!c->has_err_status)
         sks_status(c->rec, c->in->policy, c->in->now, &st);
     else
         st = c->err_status;
-    int rc = skp_error_body(body, sizeof body, &len, code, &st);
-    if (rc == SK_OK)
-        rc = seal_reply(c, SPLITKEY__MSG_TYPE__MSG_ERROR, body, len);
     c->res->status = code;
-    return rc;
+    c->reply_type = SPLITKEY__MSG_TYPE__MSG_ERROR;
+    return skp_error_body(c->reply_body, sizeof c->reply_body, &c->reply_body_len, code, &st);
 }
 
 static void destroy_key(sks_ctx *c, sk_destroy_reason reason, int crl_reason)
@@ -122,6 +115,7 @@ static void destroy_key(sks_ctx *c, sk_destroy_reason reason, int crl_reason)
     r->destroy_reason = reason;
     r->locked_until = 0;
     r->has_pop = false;
+    r->has_lease = false;
     sodium_memzero(r->ds, sizeof r->ds);
     r->ds_len = 0;
     sodium_memzero(r->server_key, sizeof r->server_key);
@@ -130,61 +124,200 @@ static void destroy_key(sks_ctx *c, sk_destroy_reason reason, int crl_reason)
     c->res->revoke_reason = crl_reason;
 }
 
-static int rotate_otp(sks_ctx *c, uint8_t *otp)
+/* The one-time password the reply hands over (made once per request). */
+static int next_otp(sks_ctx *c)
 {
-    int rc = c->rng.fill(c->rng.ctx, otp, SKP_OTP_LEN);
-    if (rc == SK_OK)
-        skp_otp_hash(c->rec->otp_hash, c->rec->key_id, otp);
+    if (c->have_new_otp)
+        return SK_OK;
+    int rc = c->rng.fill(c->rng.ctx, c->new_otp, SKP_OTP_LEN);
+    c->have_new_otp = rc == SK_OK;
     return rc;
 }
 
-static void keep_reply_for(sks_ctx *c, const uint8_t *request_id, const uint8_t *otp)
+/* ------------------------------------------------------ stored replies */
+
+/* The key under which the reply to the newest request is kept in the
+ * record, for a resend: BLAKE2b-256 (key: tx) of a label.  Whoever can
+ * derive it could read the reply off the wire anyway. */
+static void store_key(uint8_t *out, const uint8_t *tx)
 {
-    c->store_reply = true;
-    memcpy(c->store_request_id, request_id, SKP_REQUEST_ID_LEN);
-    skp_otp_hash(c->store_otp_hash, c->rec->key_id, otp);
+    static const char label[] = "splitkey stored reply v2";
+    crypto_generichash(out, 32, (const uint8_t *)label, sizeof label - 1, tx, SKP_TEK_LEN);
 }
 
-/* The status a stored reply carries (it was sealed with our own send key). */
-static int stored_status(const sks_ctx *c)
+static int stored_seal(sks_ctx *c, const uint8_t *plain, size_t plain_len)
 {
-    skp_env *env = malloc(sizeof *env);
-    uint8_t *body = malloc(SKP_MAX_BODY_LEN);
-    size_t body_len = 0;
-    int status = SK_OK;
-    if (env == NULL || body == NULL) {
-        status = SK_ERR_NOMEM;
-    } else if (skp_env_parse(env, c->rec->last_reply, c->rec->last_reply_len) == SK_OK &&
-               env->type == SPLITKEY__MSG_TYPE__MSG_ERROR &&
-               skp_env_open(body, &body_len, env, c->tx, 0) == SK_OK) {
-        status = skp_error_read(body, body_len, NULL);
-    }
-    if (body != NULL) {
-        sodium_memzero(body, SKP_MAX_BODY_LEN);
-        free(body);
-    }
-    free(env);
-    return status;
+    uint8_t key[32];
+    unsigned long long clen = 0;
+    if (SKP_NONCE_LEN + plain_len + SKP_TAG_LEN > sizeof c->rec->last_reply)
+        return SK_ERR_LIMIT;
+    int rc = c->rng.fill(c->rng.ctx, c->rec->last_reply, SKP_NONCE_LEN);
+    if (rc != SK_OK)
+        return rc;
+    store_key(key, c->tx);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(c->rec->last_reply + SKP_NONCE_LEN, &clen, plain,
+                                               plain_len, c->rid, SKP_REQUEST_ID_LEN, NULL,
+                                               c->rec->last_reply, key);
+    sodium_memzero(key, sizeof key);
+    c->rec->last_reply_len = SKP_NONCE_LEN + (size_t)clen;
+    return SK_OK;
 }
 
-/* A request id seen before with the same OTP gets the stored reply again:
- * its reply was lost, and it must not look like a clone. */
-static bool retried(sks_ctx *c, const uint8_t *request_id, const uint8_t *otp)
+/* Seals a DeviceReply {rid, otp, challenge, body} to the request. */
+static int seal_device_reply(sks_ctx *c, uint32_t type, const uint8_t *otp,
+                             const uint8_t *challenge, const uint8_t *body, size_t body_len,
+                             bool keep)
 {
-    uint8_t h[SKP_OTP_HASH_LEN];
-    const sk_key_rec *r = c->rec;
-    if (!r->has_last_request || r->last_reply_len == 0)
+    Splitkey__DeviceReply d = SPLITKEY__DEVICE_REPLY__INIT;
+    size_t len = 0;
+    uint8_t *plain = malloc(SKP_MAX_BODY_LEN);
+    if (plain == NULL)
+        return SK_ERR_NOMEM;
+    d.request_id = skp_bin(c->rid, SKP_REQUEST_ID_LEN);
+    if (otp != NULL)
+        d.otp = skp_bin(otp, SKP_OTP_LEN);
+    if (challenge != NULL)
+        d.challenge = skp_bin(challenge, SKP_CHALLENGE_LEN);
+    d.body = skp_bin(body, body_len);
+    int rc = skp_pack(&d.base, plain, SKP_MAX_BODY_LEN, &len);
+    if (rc == SK_OK && keep) {
+        rc = stored_seal(c, plain, len);
+        c->rec->last_reply_type = type;
+    }
+    if (rc == SK_OK)
+        rc = skp_rep_seal(c->res->reply, sizeof c->res->reply, &c->res->reply_len,
+                          c->in->key != NULL ? c->in->key->key_id : c->rec->key_id, type, c->tx,
+                          c->shared, c->req_eph, plain, len, &c->rng);
+    sodium_memzero(plain, SKP_MAX_BODY_LEN);
+    free(plain);
+    return rc;
+}
+
+/* A resend of the newest request: the stored reply, sealed to this
+ * request's ephemeral key.  Nothing changes. */
+static int resend(sks_ctx *c)
+{
+    const sk_key_rec *r = c->in->key;
+    uint8_t key[32];
+    unsigned long long mlen = 0;
+    ProtobufCMessage *m = NULL;
+    if (r->last_reply_len < SKP_NONCE_LEN + SKP_TAG_LEN)
+        return SK_ERR_INTERNAL;
+    uint8_t *plain = malloc(SKP_MAX_BODY_LEN);
+    if (plain == NULL)
+        return SK_ERR_NOMEM;
+    store_key(key, c->tx);
+    int rc = SK_OK;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            plain, &mlen, NULL, r->last_reply + SKP_NONCE_LEN, r->last_reply_len - SKP_NONCE_LEN,
+            c->rid, SKP_REQUEST_ID_LEN, r->last_reply, key) != 0)
+        rc = SK_ERR_INTERNAL;
+    sodium_memzero(key, sizeof key);
+    if (rc == SK_OK)
+        rc = skp_rep_seal(c->res->reply, sizeof c->res->reply, &c->res->reply_len, r->key_id,
+                          r->last_reply_type, c->tx, c->shared, c->req_eph, plain, (size_t)mlen,
+                          &c->rng);
+    c->res->status = SK_OK;
+    if (rc == SK_OK && r->last_reply_type == SPLITKEY__MSG_TYPE__MSG_ERROR &&
+        skp_unpack(&splitkey__device_reply__descriptor, &m, plain, (size_t)mlen,
+                   SKP_MAX_BODY_LEN) == SK_OK) {
+        const Splitkey__DeviceReply *d = (const Splitkey__DeviceReply *)m;
+        c->res->status = skp_error_read(d->body.data, d->body.len, NULL);
+    }
+    skp_free(m);
+    sodium_memzero(plain, SKP_MAX_BODY_LEN);
+    free(plain);
+    return rc;
+}
+
+/* -------------------------------------------------------------- challenges */
+
+/* challenge = issued_at (8, big-endian) || BLAKE2b-256 (key: derived from
+ * the identity's X25519 secret) of a label, key id, request id, issued_at.
+ * Stateless: the server checks the tag and the age. */
+static void challenge_tag(uint8_t *tag, const sk_server_ident *id, const uint8_t *key_id,
+                          const uint8_t *rid, const uint8_t *issued)
+{
+    static const char key_label[] = "splitkey challenge key v2";
+    static const char label[] = "splitkey challenge v2";
+    uint8_t key[32];
+    crypto_generichash(key, sizeof key, (const uint8_t *)key_label, sizeof key_label - 1,
+                       id->kx_sk, sizeof id->kx_sk);
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, key, sizeof key, 32);
+    crypto_generichash_update(&st, (const uint8_t *)label, sizeof label - 1);
+    crypto_generichash_update(&st, key_id, SKP_KEY_ID_LEN);
+    crypto_generichash_update(&st, rid, SKP_REQUEST_ID_LEN);
+    crypto_generichash_update(&st, issued, 8);
+    crypto_generichash_final(&st, tag, 32);
+    sodium_memzero(&st, sizeof st);
+    sodium_memzero(key, sizeof key);
+}
+
+static bool challenge_ok(const sks_ctx *c, const ProtobufCBinaryData *ch)
+{
+    uint8_t tag[32];
+    if (ch->len != SKP_CHALLENGE_LEN)
         return false;
-    skp_otp_hash(h, r->key_id, otp);
-    bool same = sodium_memcmp(request_id, r->last_request_id, SKP_REQUEST_ID_LEN) == 0 &&
-                sodium_memcmp(h, r->last_request_otp_hash, SKP_OTP_HASH_LEN) == 0;
-    if (same) {
-        memcpy(c->res->reply, r->last_reply, r->last_reply_len);
-        c->res->reply_len = r->last_reply_len;
-        c->replayed = true;
-        c->res->status = stored_status(c);
+    uint64_t issued = 0;
+    for (int i = 0; i < 8; i++)
+        issued = issued << 8 | ch->data[i];
+    challenge_tag(tag, c->in->identity, c->in->key->key_id, c->rid, ch->data);
+    bool ok = sodium_memcmp(tag, ch->data + 8, 32) == 0 && issued <= c->in->now &&
+              c->in->now - issued <= SKP_CHALLENGE_SECONDS;
+    sodium_memzero(tag, sizeof tag);
+    return ok;
+}
+
+/* A CHALLENGE reply: send the same request again with this; no change. */
+static int challenge(sks_ctx *c)
+{
+    uint8_t ch[SKP_CHALLENGE_LEN], body[64];
+    size_t len = 0;
+    for (int i = 7; i >= 0; i--)
+        ch[7 - i] = (uint8_t)(c->in->now >> (8 * i));
+    challenge_tag(ch + 8, c->in->identity, c->in->key->key_id, c->rid, ch);
+    int rc = skp_error_body(body, sizeof body, &len, SK_ERR_PROTO_CHALLENGE, NULL);
+    if (rc == SK_OK)
+        rc = seal_device_reply(c, SPLITKEY__MSG_TYPE__MSG_ERROR, NULL, ch, body, len, false);
+    c->res->status = SK_ERR_PROTO_CHALLENGE;
+    return rc;
+}
+
+/* ----------------------------------------------------------- classification */
+
+/* How an authentic request stands against the key's one-time passwords
+ * (doc/protocol.md section 4, "Which request is this?"). */
+typedef enum {
+    REQ_FRESH,        /* the current OTP, a new request: handle it */
+    REQ_CONTINUATION, /* the request whose PIN check was charged: decide it */
+    REQ_RESEND,       /* the newest request again: its stored reply */
+    REQ_CHALLENGE,    /* an old request, or an OTP too old to know: prove freshness */
+    REQ_CLONE         /* a second request under one OTP, or a fresh stale one */
+} req_class;
+
+static req_class classify(const sks_ctx *c, const ProtobufCBinaryData *ch)
+{
+    const sk_key_rec *r = c->in->key;
+    bool current = sodium_memcmp(c->otp_hash, r->otp_hash, SKP_OTP_HASH_LEN) == 0;
+    if (current) {
+        if (!r->has_lease)
+            return REQ_FRESH;
+        if (sodium_memcmp(c->rid, r->lease_request_id, SKP_REQUEST_ID_LEN) == 0 &&
+            sodium_memcmp(c->otp_hash, r->lease_otp_hash, SKP_OTP_HASH_LEN) == 0)
+            return REQ_CONTINUATION;
+        return REQ_CLONE; /* the charged request holds this OTP */
     }
-    return same;
+    for (size_t i = r->n_hist; i-- > 0;) {
+        if (sodium_memcmp(c->otp_hash, r->hist[i].otp_hash, SKP_OTP_HASH_LEN) != 0)
+            continue;
+        if (sodium_memcmp(c->rid, r->hist[i].request_id, SKP_REQUEST_ID_LEN) != 0)
+            return REQ_CLONE; /* an honest device makes one request per OTP */
+        if (i + 1 == r->n_hist)
+            return REQ_RESEND;
+        return challenge_ok(c, ch) ? REQ_CLONE : REQ_CHALLENGE;
+    }
+    return challenge_ok(c, ch) ? REQ_CLONE : REQ_CHALLENGE;
 }
 
 /* The gate before any PIN-checked operation; SK_OK means: go on. */
@@ -200,12 +333,35 @@ static int gate(sks_ctx *c)
     return SK_OK;
 }
 
-/* A wrong PIN: count it, lock or destroy per policy. */
+/* Phase A of a PIN check: the attempt is charged (fail_count + 1) and the
+ * request holds the lease; the caller stores this before the check runs. */
+static void charge(sks_ctx *c)
+{
+    sk_key_rec *r = c->rec;
+    r->fail_count++;
+    r->has_lease = true;
+    memcpy(r->lease_request_id, c->rid, SKP_REQUEST_ID_LEN);
+    memcpy(r->lease_otp_hash, c->otp_hash, SKP_OTP_HASH_LEN);
+    r->lease_at = c->in->now;
+    c->no_reply = true;
+    c->res->status = SK_ERR_LEASE;
+}
+
+/* The check under the charge was not run (the session ended meanwhile):
+ * the charge goes back. */
+static void uncharge(sks_ctx *c)
+{
+    if (c->rec->fail_count > 0)
+        c->rec->fail_count--;
+    c->rec->has_lease = false;
+}
+
+/* A wrong PIN, already charged: lock or destroy per policy. */
 static int wrong_pin(sks_ctx *c)
 {
     const sk_server_policy *p = c->in->policy;
     sk_key_rec *r = c->rec;
-    r->fail_count++;
+    r->has_lease = false;
     if (r->fail_count >= p->destroy_failures) {
         destroy_key(c, SK_DESTROY_LOCKOUT, SK_CRL_REASON_CESSATION_OF_OPERATION);
         return SK_ERR_DESTROYED;
@@ -217,14 +373,12 @@ static int wrong_pin(sks_ctx *c)
     return SK_ERR_WRONG_PIN;
 }
 
-/* s1 check, then the OTP check, then the signature (SPEC 3.3 step 3). */
-static int complete(sks_ctx *c, uint8_t *sig, const uint8_t *y, const uint8_t *em,
-                    const uint8_t *otp)
+/* The PIN check and the signature (SPEC 3.3 step 3), under a charge. */
+static int complete(sks_ctx *c, uint8_t *sig, const uint8_t *y, const uint8_t *em)
 {
     sk_key_rec *r = c->rec;
     sk_server_key *skey = NULL;
     sk_server_share *share = NULL;
-    uint8_t h[SKP_OTP_HASH_LEN];
     size_t k8 = r->bits / 8, k4 = r->bits / 4;
     int rc;
 
@@ -239,20 +393,13 @@ static int complete(sks_ctx *c, uint8_t *sig, const uint8_t *y, const uint8_t *e
     }
     atomic_fetch_add(&sk_server_completions, 1);
     rc = sk_server_complete(share, sig, k4, y, k8, em, k4);
-    if (rc == SK_ERR_PARTIAL_INVALID) {
-        rc = wrong_pin(c);
+    if (rc == SK_ERR_PARTIAL_INVALID || rc == SK_ERR_BAD_VALUE) {
+        rc = wrong_pin(c); /* y out of range counts as a wrong PIN too */
         goto out;
     }
     if (rc != SK_OK)
-        goto out; /* BAD_VALUE: y out of range; FAULT: withheld */
-    skp_otp_hash(h, r->key_id, otp);
-    if (sodium_memcmp(h, r->otp_hash, SKP_OTP_HASH_LEN) != 0) {
-        /* A valid partial signature with a stale OTP: a copy of the device. */
-        sodium_memzero(sig, k4);
-        destroy_key(c, SK_DESTROY_CLONE, SK_CRL_REASON_KEY_COMPROMISE);
-        rc = SK_ERR_CLONE_DETECTED;
-        goto out;
-    }
+        goto out; /* FAULT: withheld; the charge stays */
+    r->has_lease = false;
     r->fail_count = 0;
     r->locked_until = 0;
 out:
@@ -263,26 +410,48 @@ out:
 
 /* ---------------------------------------------------------------- enrolment */
 
-static int handle_enrol_init(sk_server_result *res, const sk_server_input *in, const sk_rng *rng,
-                             const skp_env *env)
+/* EnrolInit: decrypted with the server's X25519 key (no transport key yet).
+ * Errors once the device's key is known are sealed to it; before, plain. */
+static int handle_enrol_init(sks_ctx *c, const skp_env *env)
 {
-    ProtobufCMessage *m = NULL;
+    const sk_server_input *in = c->in;
+    sk_server_result *res = c->res;
+    ProtobufCMessage *rm = NULL, *m = NULL;
     sk_key_rec *r = NULL;
     sk_server_key *skey = NULL;
-    uint8_t otp[SKP_OTP_LEN], rx[SKP_TEK_LEN], tx[SKP_TEK_LEN], t0[SKP_HASH32_LEN];
-    uint8_t body[SKP_MAX_BODY_LEN], signed_data[SKP_MAX_BODY_LEN + 64], sig[SKP_ED_SIG_LEN];
-    uint8_t reply[SKP_MAX_BODY_LEN], token_id[SKP_TOKEN_ID_LEN];
-    size_t body_len = 0, signed_len = 0, reply_len = 0;
+    uint8_t otp[SKP_OTP_LEN], t0[SKP_HASH32_LEN];
+    uint8_t signed_data[SKP_MAX_BODY_LEN + 64], sig[SKP_ED_SIG_LEN], token_id[SKP_TOKEN_ID_LEN];
+    uint8_t *plain = malloc(SKP_MAX_BODY_LEN), *body = malloc(SKP_MAX_BODY_LEN);
+    size_t plain_len = 0, body_len = 0, signed_len = 0;
     mpz_t n1, n2, n, g;
-    int rc, err = SK_OK;
+    int rc = SK_OK, err = SK_OK;
+    bool sealed = false; /* the device's key is known: errors are sealed */
 
     mpz_inits(n1, n2, n, g, NULL);
-    rc = skp_unpack(&splitkey__enrol_init__descriptor, &m, env->payload, env->payload_len,
-                    SKP_MAX_BODY_LEN);
-    if (rc != SK_OK) {
-        err = rc;
+    if (plain == NULL || body == NULL) {
+        rc = SK_ERR_NOMEM;
         goto out;
     }
+    err = skp_req_open(plain, &plain_len, c->shared, env, NULL, in->identity->kx_sk,
+                       in->identity->kx_pk);
+    if (err != SK_OK)
+        goto out;
+    memcpy(c->req_eph, env->eph_pub, SKP_KX_PUB_LEN);
+    err = skp_unpack(&splitkey__device_request__descriptor, &rm, plain, plain_len,
+                     SKP_MAX_BODY_LEN);
+    if (err != SK_OK)
+        goto out;
+    const Splitkey__DeviceRequest *dr = (const Splitkey__DeviceRequest *)rm;
+    if (skp_check_len(&dr->request_id, SKP_REQUEST_ID_LEN) || dr->otp.len != 0 ||
+        dr->challenge.len != 0) {
+        err = SK_ERR_LIMIT;
+        goto out;
+    }
+    memcpy(c->rid, dr->request_id.data, SKP_REQUEST_ID_LEN);
+    err = skp_unpack(&splitkey__enrol_init__descriptor, &m, dr->body.data, dr->body.len,
+                     SKP_MAX_BODY_LEN);
+    if (err != SK_OK)
+        goto out;
     const Splitkey__EnrolInit *e = (const Splitkey__EnrolInit *)m;
     if (skp_profile_ok(e->profile) || skp_purpose_ok(e->purpose)) {
         err = SK_ERR_PROTO_DECODE;
@@ -291,21 +460,29 @@ static int handle_enrol_init(sk_server_result *res, const sk_server_input *in, c
     unsigned k = e->profile;
     if (skp_check_len(&e->device_kx_pub, SKP_KX_PUB_LEN) || skp_check_len(&e->n1, k / 8) ||
         skp_check_max(&e->registration_token, SKP_MAX_TOKEN_LEN) ||
+        skp_check_max(&e->token_proof, SKP_TOKEN_PROOF_LEN) ||
         skp_check_text(e->subject, SKP_MAX_SUBJECT_LEN)) {
         err = SK_ERR_LIMIT;
         goto out;
     }
+    if (sks_tek(in->identity, e->device_kx_pub.data, c->rx, c->tx) != SK_OK) {
+        err = SK_ERR_PROTO_DECODE;
+        goto out;
+    }
+    sealed = true;
     r = calloc(1, sizeof *r);
     if (r == NULL) {
         rc = SK_ERR_NOMEM;
         goto out;
     }
-    /* Registration: a token bound to subject and purpose, or open enrolment. */
+    /* Registration: a token bound to subject and purpose, proven by a proof
+     * over this device's key and n1; or open enrolment. */
     if (e->registration_token.len > 0) {
         if (in->token_used ||
             sks_token_check(in->identity, e->registration_token.data, e->registration_token.len,
-                            (sk_purpose)e->purpose, in->now, r->subject, sizeof r->subject,
-                            token_id) != SK_OK) {
+                            e->token_proof.data, e->token_proof.len, k, e->device_kx_pub.data,
+                            e->n1.data, e->n1.len, (sk_purpose)e->purpose, in->now, r->subject,
+                            sizeof r->subject, token_id) != SK_OK) {
             err = SK_ERR_TOKEN;
             goto out;
         }
@@ -337,10 +514,6 @@ static int handle_enrol_init(sk_server_result *res, const sk_server_input *in, c
         err = SK_ERR_KEY_MISMATCH;
         goto out;
     }
-    if (sks_tek(in->identity, e->device_kx_pub.data, rx, tx) != SK_OK) {
-        err = SK_ERR_PROTO_DECODE;
-        goto out;
-    }
     r->version = 1;
     r->purpose = (sk_purpose)e->purpose;
     r->bits = k;
@@ -348,9 +521,9 @@ static int handle_enrol_init(sk_server_result *res, const sk_server_input *in, c
     memcpy(r->n1, e->n1.data, k / 8);
     rc = sk_mpz_to_bytes(r->n, k / 4, n);
     if (rc == SK_OK)
-        rc = rng->fill(rng->ctx, r->key_id, SKP_KEY_ID_LEN);
+        rc = c->rng.fill(c->rng.ctx, r->key_id, SKP_KEY_ID_LEN);
     if (rc == SK_OK)
-        rc = rng->fill(rng->ctx, otp, SKP_OTP_LEN);
+        rc = c->rng.fill(c->rng.ctx, otp, SKP_OTP_LEN);
     if (rc != SK_OK)
         goto out;
     memcpy(r->device_kx_pub, e->device_kx_pub.data, SKP_KX_PUB_LEN);
@@ -364,10 +537,10 @@ static int handle_enrol_init(sk_server_result *res, const sk_server_input *in, c
     b.n2 = skp_bin(r->n2, k / 8);
     b.otp = skp_bin(otp, SKP_OTP_LEN);
     b.subject = r->subject;
-    rc = skp_pack(&b.base, body, sizeof body, &body_len);
+    rc = skp_pack(&b.base, body, SKP_MAX_BODY_LEN, &body_len);
     if (rc != SK_OK)
         goto out;
-    skp_sha256_3(t0, env->payload, env->payload_len, NULL, 0, NULL, 0);
+    skp_sha256_3(t0, dr->body.data, dr->body.len, NULL, 0, NULL, 0);
     rc = skp_enrol_signed_data(signed_data, sizeof signed_data, &signed_len, SKP_LABEL_INIT_REPLY,
                                t0, body, body_len);
     if (rc != SK_OK)
@@ -378,13 +551,12 @@ static int handle_enrol_init(sk_server_result *res, const sk_server_input *in, c
     Splitkey__EnrolInitReply rep = SPLITKEY__ENROL_INIT_REPLY__INIT;
     rep.body = skp_bin(body, body_len);
     rep.signature = skp_bin(sig, sizeof sig);
-    rc = skp_pack(&rep.base, reply, sizeof reply, &reply_len);
-    if (rc != SK_OK)
-        goto out;
-    r->send_counter = 1;
-    rc = skp_env_seal(res->reply, sizeof res->reply, &res->reply_len, r->key_id,
-                      SPLITKEY__MSG_TYPE__MSG_ENROL_INIT_REPLY, r->send_counter, tx, reply,
-                      reply_len, rng);
+    c->rec = r;
+    rc = reply_msg(c, SPLITKEY__MSG_TYPE__MSG_ENROL_INIT_REPLY, &rep.base);
+    if (rc == SK_OK)
+        rc = seal_device_reply(c, c->reply_type, NULL, NULL, c->reply_body, c->reply_body_len,
+                               false);
+    c->rec = NULL;
     if (rc != SK_OK)
         goto out;
     res->effects |= SK_EFFECT_NEW_KEY | SK_EFFECT_POOL_KEY_USED | SK_EFFECT_STORE_SECRETS;
@@ -393,18 +565,39 @@ static int handle_enrol_init(sk_server_result *res, const sk_server_input *in, c
 out:
     if (err != SK_OK) {
         res->effects = 0;
-        rc = plain_error(res, err);
+        if (sealed) {
+            /* Sealed to the device that asked, so it can trust the refusal;
+             * the error names no key. */
+            uint8_t eb[64];
+            size_t el = 0;
+            sk_key_rec none;
+            memset(&none, 0, sizeof none);
+            c->rec = &none;
+            rc = skp_error_body(eb, sizeof eb, &el, err, NULL);
+            if (rc == SK_OK)
+                rc = seal_device_reply(c, SPLITKEY__MSG_TYPE__MSG_ERROR, NULL, NULL, eb, el,
+                                       false);
+            c->rec = NULL;
+            res->status = err;
+        } else {
+            rc = plain_error(res, err);
+        }
     }
     mpz_clears(n1, n2, n, g, NULL);
     sk_server_key_free(skey);
     sk_key_rec_free(r);
     skp_free(m);
+    skp_free(rm);
     sodium_memzero(otp, sizeof otp);
-    sodium_memzero(rx, sizeof rx);
-    sodium_memzero(tx, sizeof tx);
-    sodium_memzero(body, sizeof body);
     sodium_memzero(signed_data, sizeof signed_data);
-    sodium_memzero(reply, sizeof reply);
+    if (plain != NULL) {
+        sodium_memzero(plain, SKP_MAX_BODY_LEN);
+        free(plain);
+    }
+    if (body != NULL) {
+        sodium_memzero(body, SKP_MAX_BODY_LEN);
+        free(body);
+    }
     return rc;
 }
 
@@ -416,8 +609,7 @@ static int op_enrol_submit(sks_ctx *c, const uint8_t *body, size_t body_len)
     sk_key_rec *r = c->rec;
     uint8_t otp[SKP_OTP_LEN], h[SKP_OTP_HASH_LEN], t[SKP_HASH32_LEN];
     uint8_t rbody[SKP_MAX_BODY_LEN], signed_data[SKP_MAX_BODY_LEN + 64], sig[SKP_ED_SIG_LEN];
-    uint8_t reply[SKP_MAX_BODY_LEN];
-    size_t rbody_len = 0, signed_len = 0, reply_len = 0;
+    size_t rbody_len = 0, signed_len = 0;
     size_t k8 = r->bits / 8;
 
     int rc = skp_unpack(&splitkey__enrol_submit__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
@@ -433,16 +625,14 @@ static int op_enrol_submit(sks_ctx *c, const uint8_t *body, size_t body_len)
         rc = SK_ERR_PROTO_DECODE;
         goto out;
     }
-    /* The enrolment's request id is the key id itself. */
-    if (retried(c, r->key_id, s->otp.data))
-        goto out;
     if (r->state != SK_KEY_ENROLLING || !r->has_transcript) {
         rc = SK_ERR_PROTO_STATE;
         goto out;
     }
+    /* OTP_0 was checked with the request (it is the current one). */
     skp_otp_hash(h, r->key_id, s->otp.data);
-    if (sodium_memcmp(h, r->otp_hash, SKP_OTP_HASH_LEN) != 0) {
-        rc = SK_ERR_PROTO_AUTH;
+    if (sodium_memcmp(h, c->otp_hash, SKP_OTP_HASH_LEN) != 0) {
+        rc = SK_ERR_PROTO_DECODE;
         goto out;
     }
     rc = sk_server_key_import(&skey, r->server_key, r->server_key_len);
@@ -452,10 +642,10 @@ static int op_enrol_submit(sks_ctx *c, const uint8_t *body, size_t body_len)
         rc = rc == SK_ERR_NOMEM ? rc : SK_ERR_KEY_MISMATCH;
         goto out;
     }
-    keep_reply_for(c, r->key_id, s->otp.data);
-    rc = rotate_otp(c, otp);
+    rc = next_otp(c);
     if (rc != SK_OK)
         goto out;
+    memcpy(otp, c->new_otp, SKP_OTP_LEN);
     memcpy(r->ds, s->ds.data, k8);
     r->ds_len = k8;
     r->state = SK_KEY_PENDING;
@@ -475,9 +665,7 @@ static int op_enrol_submit(sks_ctx *c, const uint8_t *body, size_t body_len)
     Splitkey__EnrolSubmitReply rep = SPLITKEY__ENROL_SUBMIT_REPLY__INIT;
     rep.body = skp_bin(rbody, rbody_len);
     rep.signature = skp_bin(sig, sizeof sig);
-    rc = skp_pack(&rep.base, reply, sizeof reply, &reply_len);
-    if (rc == SK_OK)
-        rc = seal_reply(c, SPLITKEY__MSG_TYPE__MSG_ENROL_SUBMIT_REPLY, reply, reply_len);
+    rc = reply_msg(c, SPLITKEY__MSG_TYPE__MSG_ENROL_SUBMIT_REPLY, &rep.base);
     if (rc == SK_OK) {
         r->has_transcript = false;
         sodium_memzero(r->transcript, sizeof r->transcript);
@@ -490,7 +678,6 @@ out:
     sodium_memzero(otp, sizeof otp);
     sodium_memzero(rbody, sizeof rbody);
     sodium_memzero(signed_data, sizeof signed_data);
-    sodium_memzero(reply, sizeof reply);
     return rc;
 }
 
@@ -741,12 +928,32 @@ static int pop_certificate(sks_ctx *c, const uint8_t *sig, size_t sig_len)
     return rc == SK_OK ? SK_OK : SK_ERR_CA_REFUSED;
 }
 
+/* The session of a PIN-checked approval: open, this key's, and for a
+ * PENDING key its own proof-of-possession session. */
+static int sign_session(sks_ctx *c, const uint8_t *session_id, bool *pop)
+{
+    sk_key_rec *r = c->rec;
+    int rc = open_session(c, session_id);
+    if (rc != SK_OK)
+        return rc;
+    *pop = r->state == SK_KEY_PENDING;
+    if (*pop != c->sess->pop ||
+        (*pop && (!r->has_pop || memcmp(r->pop_session_id, c->sess->id, SKP_SESSION_ID_LEN) != 0)))
+        return SK_ERR_NOT_ACTIVE;
+    return SK_OK;
+}
+
+/* Approval (SignSubmit), in two steps (doc/protocol.md section 4):
+ * fresh: the gate and the session, then the charge (no reply: the caller
+ * stores it and hands the same request in again); continuation: the PIN
+ * check and its outcome. */
 static int op_sign(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
     sk_key_rec *r = c->rec;
-    uint8_t em[SKP_MAX_N_LEN], sig[SKP_MAX_N_LEN], otp[SKP_OTP_LEN];
+    uint8_t em[SKP_MAX_N_LEN], sig[SKP_MAX_N_LEN];
     size_t k8 = r->bits / 8, k4 = r->bits / 4;
+    bool pop = false;
     int rc = skp_unpack(&splitkey__sign_submit__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
         return rc;
@@ -757,45 +964,46 @@ static int op_sign(sks_ctx *c, const uint8_t *body, size_t body_len)
         rc = SK_ERR_LIMIT;
         goto out;
     }
-    if (retried(c, s->request_id.data, s->otp.data))
+    if (!c->continuation) {
+        rc = gate(c);
+        if (rc == SK_OK)
+            rc = sign_session(c, s->session_id.data, &pop);
+        if (rc == SK_OK)
+            charge(c);
         goto out;
-    rc = gate(c);
-    if (rc != SK_OK)
+    }
+    if (r->state == SK_KEY_DESTROYED) {
+        r->has_lease = false;
+        rc = SK_ERR_DESTROYED;
         goto out;
-    rc = open_session(c, s->session_id.data);
-    if (rc != SK_OK)
-        goto out;
-    /* A PENDING key signs only its own proof-of-possession session. */
-    bool pop = r->state == SK_KEY_PENDING;
-    if (pop != c->sess->pop ||
-        (pop && (!r->has_pop || memcmp(r->pop_session_id, c->sess->id, SKP_SESSION_ID_LEN) != 0))) {
-        rc = SK_ERR_NOT_ACTIVE;
+    }
+    rc = sign_session(c, s->session_id.data, &pop);
+    if (rc != SK_OK) {
+        uncharge(c); /* no check ran */
         goto out;
     }
     /* EM from the session's digest and salt, never from the device. */
     rc = sk_encode(em, k4, c->sess->scheme, c->sess->hash, c->sess->digest, c->sess->digest_len,
                    c->sess->salt_len ? c->sess->salt : NULL, c->sess->salt_len, 2 * r->bits);
     if (rc != SK_OK) {
+        uncharge(c);
         rc = SK_ERR_INTERNAL;
         goto out;
     }
-    keep_reply_for(c, s->request_id.data, s->otp.data);
-    rc = complete(c, sig, s->y.data, em, s->otp.data);
+    rc = complete(c, sig, s->y.data, em);
     if (rc != SK_OK) {
-        if (rc != SK_ERR_WRONG_PIN && rc != SK_ERR_DESTROYED && rc != SK_ERR_CLONE_DETECTED)
-            c->store_reply = false;
+        if (rc != SK_ERR_WRONG_PIN && rc != SK_ERR_DESTROYED)
+            uncharge(c); /* no verdict on the PIN (secrets missing, a fault) */
         goto out;
     }
     if (pop && c->in->ca_mode) {
         rc = pop_certificate(c, sig, k4);
         if (rc != SK_OK || c->cert_needed) {
-            c->store_reply = false; /* nothing is final: a retry is served afresh */
+            if (c->cert_needed)
+                c->no_reply = true; /* pass 1: nothing is stored yet */
             goto out;
         }
     }
-    rc = rotate_otp(c, otp);
-    if (rc != SK_OK)
-        goto out;
     if (pop) {
         r->state = SK_KEY_ACTIVE;
         r->has_pop = false;
@@ -817,17 +1025,17 @@ static int op_sign(sks_ctx *c, const uint8_t *body, size_t body_len)
     rep.session_id = s->session_id;
     rep.request_id = s->request_id;
     rep.signature = skp_bin(sig, k4);
-    rep.otp = skp_bin(otp, SKP_OTP_LEN);
     rep.certificate = skp_bin(r->cert, r->cert_len);
     rc = reply_msg(c, SPLITKEY__MSG_TYPE__MSG_SIGN_REPLY, &rep.base);
 out:
     skp_free(m);
     sodium_memzero(em, sizeof em);
     sodium_memzero(sig, sizeof sig);
-    sodium_memzero(otp, sizeof otp);
     return rc;
 }
 
+/* Revocation by the device, authorised by the PIN: charged and decided like
+ * an approval, over the fixed revocation digest. */
 static int op_revoke(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
@@ -843,23 +1051,29 @@ static int op_revoke(sks_ctx *c, const uint8_t *body, size_t body_len)
         rc = SK_ERR_LIMIT;
         goto out;
     }
-    if (retried(c, s->request_id.data, s->otp.data))
+    if (!c->continuation) {
+        rc = gate(c);
+        if (rc == SK_OK)
+            charge(c);
         goto out;
-    rc = gate(c);
-    if (rc != SK_OK)
+    }
+    if (r->state == SK_KEY_DESTROYED) {
+        r->has_lease = false;
+        rc = SK_ERR_DESTROYED;
         goto out;
+    }
     skp_revoke_digest(digest, r->key_id);
     rc = sk_encode(em, k4, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, sizeof digest, NULL, 0,
                    2 * r->bits);
     if (rc != SK_OK) {
+        uncharge(c);
         rc = SK_ERR_INTERNAL;
         goto out;
     }
-    keep_reply_for(c, s->request_id.data, s->otp.data);
-    rc = complete(c, sig, s->y.data, em, s->otp.data);
+    rc = complete(c, sig, s->y.data, em);
     if (rc != SK_OK) {
-        if (rc != SK_ERR_WRONG_PIN && rc != SK_ERR_DESTROYED && rc != SK_ERR_CLONE_DETECTED)
-            c->store_reply = false;
+        if (rc != SK_ERR_WRONG_PIN && rc != SK_ERR_DESTROYED)
+            uncharge(c); /* no verdict on the PIN (secrets missing, a fault) */
         goto out;
     }
     destroy_key(c, SK_DESTROY_USER, SK_CRL_REASON_CESSATION_OF_OPERATION);
@@ -873,11 +1087,11 @@ out:
     return rc;
 }
 
+/* RefreshOTP: every request rotates the OTP now; this one does nothing else
+ * (a device that only wants to show the server it is still the one). */
 static int op_otp_refresh(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
-    sk_key_rec *r = c->rec;
-    uint8_t otp[SKP_OTP_LEN], h[SKP_OTP_HASH_LEN];
     int rc = skp_unpack(&splitkey__otp_refresh__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
         return rc;
@@ -886,35 +1100,19 @@ static int op_otp_refresh(sks_ctx *c, const uint8_t *body, size_t body_len)
         rc = SK_ERR_LIMIT;
         goto out;
     }
-    if (retried(c, s->request_id.data, s->otp.data))
-        goto out;
-    if (r->state == SK_KEY_DESTROYED) {
+    if (c->rec->state == SK_KEY_DESTROYED) {
         rc = SK_ERR_DESTROYED;
         goto out;
     }
-    if (r->state == SK_KEY_ENROLLING) {
+    if (c->rec->state == SK_KEY_ENROLLING) {
         rc = SK_ERR_NOT_ACTIVE;
         goto out;
     }
-    keep_reply_for(c, s->request_id.data, s->otp.data);
-    skp_otp_hash(h, r->key_id, s->otp.data);
-    if (sodium_memcmp(h, r->otp_hash, SKP_OTP_HASH_LEN) != 0) {
-        /* Only a holder of this key's transport keys gets here: a stale OTP
-         * means a copy of the device state. */
-        destroy_key(c, SK_DESTROY_CLONE, SK_CRL_REASON_KEY_COMPROMISE);
-        rc = SK_ERR_CLONE_DETECTED;
-        goto out;
-    }
-    rc = rotate_otp(c, otp);
-    if (rc != SK_OK)
-        goto out;
     Splitkey__OtpRefreshReply rep = SPLITKEY__OTP_REFRESH_REPLY__INIT;
     rep.request_id = s->request_id;
-    rep.otp = skp_bin(otp, SKP_OTP_LEN);
     rc = reply_msg(c, SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH_REPLY, &rep.base);
 out:
     skp_free(m);
-    sodium_memzero(otp, sizeof otp);
     return rc;
 }
 
@@ -950,14 +1148,111 @@ static int check_input(const sk_server_input *in)
     return sk_is_initialised() ? SK_OK : SK_ERR_NOT_INITIALISED;
 }
 
+/* Ends a handled request: the OTP it carried is retired (with its request
+ * id, for resends and clone detection), the reply hands over the next one,
+ * and the reply is kept, sealed, for a resend. */
+static int finish(sks_ctx *c)
+{
+    sk_key_rec *r = c->rec;
+    int rc = next_otp(c);
+    if (rc != SK_OK)
+        return rc;
+    if (sodium_memcmp(c->otp_hash, r->otp_hash, SKP_OTP_HASH_LEN) != 0)
+        /* A clone verdict on a request with a stale OTP: the current one
+         * stays where it is (the other holder's next request finds the
+         * destroyed key), and this reply is not kept. */
+        return seal_device_reply(c, c->reply_type, c->new_otp, NULL, c->reply_body,
+                                 c->reply_body_len, false);
+    if (r->n_hist == SKP_HIST_LEN) {
+        memmove(&r->hist[0], &r->hist[1], sizeof r->hist[0] * (SKP_HIST_LEN - 1));
+        r->n_hist--;
+    }
+    memcpy(r->hist[r->n_hist].otp_hash, c->otp_hash, SKP_OTP_HASH_LEN);
+    memcpy(r->hist[r->n_hist].request_id, c->rid, SKP_REQUEST_ID_LEN);
+    r->n_hist++;
+    skp_otp_hash(r->otp_hash, r->key_id, c->new_otp);
+    return seal_device_reply(c, c->reply_type, c->new_otp, NULL, c->reply_body,
+                             c->reply_body_len, true);
+}
+
+/* Opens an authentic request: DeviceRequest's fields into c.  A request
+ * that does not authenticate or parse gets a plain error (SK_ERR_* < 0 in
+ * *plain_err) and changes nothing. */
+static int open_request(sks_ctx *c, const skp_env *env, ProtobufCMessage **dm, int *plain_err)
+{
+    const sk_server_input *in = c->in;
+    uint8_t *plain = malloc(SKP_MAX_BODY_LEN);
+    size_t len = 0;
+    int rc = SK_OK;
+    *plain_err = SK_OK;
+    if (plain == NULL)
+        return SK_ERR_NOMEM;
+    if (env->key_id_len != SKP_KEY_ID_LEN ||
+        memcmp(env->key_id, in->key->key_id, SKP_KEY_ID_LEN) != 0) {
+        *plain_err = SK_ERR_ARG;
+        goto out;
+    }
+    rc = sks_tek(in->identity, in->key->device_kx_pub, c->rx, c->tx);
+    if (rc != SK_OK) {
+        rc = SK_OK;
+        *plain_err = SK_ERR_PROTO_AUTH;
+        goto out;
+    }
+    *plain_err = skp_req_open(plain, &len, c->shared, env, c->rx, in->identity->kx_sk,
+                              in->identity->kx_pk);
+    if (*plain_err != SK_OK)
+        goto out; /* tampered, or not for this key: nothing changes */
+    memcpy(c->req_eph, env->eph_pub, SKP_KX_PUB_LEN);
+    *plain_err = skp_unpack(&splitkey__device_request__descriptor, dm, plain, len,
+                            SKP_MAX_BODY_LEN);
+    if (*plain_err != SK_OK)
+        goto out;
+    const Splitkey__DeviceRequest *d = (const Splitkey__DeviceRequest *)*dm;
+    if (skp_check_len(&d->request_id, SKP_REQUEST_ID_LEN) || skp_check_len(&d->otp, SKP_OTP_LEN) ||
+        skp_check_max(&d->challenge, SKP_CHALLENGE_LEN) || d->body.len > SKP_MAX_BODY_LEN) {
+        *plain_err = SK_ERR_LIMIT;
+        goto out;
+    }
+    memcpy(c->rid, d->request_id.data, SKP_REQUEST_ID_LEN);
+    skp_otp_hash(c->otp_hash, in->key->key_id, d->otp.data);
+out:
+    sodium_memzero(plain, SKP_MAX_BODY_LEN);
+    free(plain);
+    return rc;
+}
+
+/* Runs the operation of a fresh request or a continuation. */
+static int dispatch(sks_ctx *c, uint32_t type, const uint8_t *body, size_t body_len)
+{
+    switch (type) {
+    case SPLITKEY__MSG_TYPE__MSG_ENROL_SUBMIT:
+        return op_enrol_submit(c, body, body_len);
+    case SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE:
+        return op_session_create(c, body, body_len);
+    case SPLITKEY__MSG_TYPE__MSG_SESSION_FETCH:
+        return op_session_fetch(c, body, body_len);
+    case SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE:
+        return op_session_refuse(c, body, body_len);
+    case SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT:
+        return op_sign(c, body, body_len);
+    case SPLITKEY__MSG_TYPE__MSG_KEY_STATE:
+        return op_key_state(c, body, body_len);
+    case SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH:
+        return op_otp_refresh(c, body, body_len);
+    case SPLITKEY__MSG_TYPE__MSG_REVOKE:
+        return op_revoke(c, body, body_len);
+    default:
+        return SK_ERR_PROTO_DECODE;
+    }
+}
+
 int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, const uint8_t *req,
                             size_t req_len)
 {
     sks_ctx c;
     skp_env *env = NULL;
-    uint8_t *body = NULL;
-    size_t body_len = 0;
-    int rc;
+    ProtobufCMessage *dm = NULL;
+    int rc, plain_err = SK_OK;
 
     *out = NULL;
     rc = check_input(in);
@@ -968,8 +1263,7 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, c
     skp_rng(&c.rng, in->random, in->random_ctx);
     c.res = calloc(1, sizeof *c.res);
     env = malloc(sizeof *env);
-    body = malloc(SKP_MAX_BODY_LEN);
-    if (c.res == NULL || env == NULL || body == NULL) {
+    if (c.res == NULL || env == NULL) {
         rc = SK_ERR_NOMEM;
         goto out;
     }
@@ -979,7 +1273,7 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, c
         goto out;
     }
     if (env->type == SPLITKEY__MSG_TYPE__MSG_ENROL_INIT) {
-        rc = handle_enrol_init(c.res, in, &c.rng, env);
+        rc = handle_enrol_init(&c, env);
         goto out;
     }
     /* Everything else is for an existing key, inside the channel. */
@@ -987,17 +1281,23 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, c
         rc = plain_error(c.res, SK_ERR_NOT_FOUND);
         goto out;
     }
-    if (env->key_id_len != SKP_KEY_ID_LEN ||
-        memcmp(env->key_id, in->key->key_id, SKP_KEY_ID_LEN) != 0) {
-        rc = plain_error(c.res, SK_ERR_ARG);
+    rc = open_request(&c, env, &dm, &plain_err);
+    if (rc == SK_OK && plain_err != SK_OK)
+        rc = plain_error(c.res, plain_err);
+    if (rc != SK_OK || plain_err != SK_OK)
+        goto out;
+    const Splitkey__DeviceRequest *d = (const Splitkey__DeviceRequest *)dm;
+
+    req_class cls = classify(&c, &d->challenge);
+    if (cls == REQ_CONTINUATION && env->type != SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT &&
+        env->type != SPLITKEY__MSG_TYPE__MSG_REVOKE)
+        cls = REQ_CLONE; /* the charged request's id and OTP in another message */
+    if (cls == REQ_RESEND) {
+        rc = resend(&c);
         goto out;
     }
-    rc = sks_tek(in->identity, in->key->device_kx_pub, c.rx, c.tx);
-    if (rc == SK_OK)
-        rc = skp_env_open(body, &body_len, env, c.rx, in->key->recv_counter);
-    if (rc != SK_OK) {
-        /* Replayed, reordered, truncated or tampered: no state change. */
-        rc = plain_error(c.res, rc);
+    if (cls == REQ_CHALLENGE) {
+        rc = challenge(&c);
         goto out;
     }
     c.rec = sks_key_copy(in->key);
@@ -1007,35 +1307,17 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, c
         rc = SK_ERR_NOMEM;
         goto out;
     }
-    c.rec->recv_counter = env->counter;
-
-    switch (env->type) {
-    case SPLITKEY__MSG_TYPE__MSG_ENROL_SUBMIT:
-        rc = op_enrol_submit(&c, body, body_len);
-        break;
-    case SPLITKEY__MSG_TYPE__MSG_SESSION_CREATE:
-        rc = op_session_create(&c, body, body_len);
-        break;
-    case SPLITKEY__MSG_TYPE__MSG_SESSION_FETCH:
-        rc = op_session_fetch(&c, body, body_len);
-        break;
-    case SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE:
-        rc = op_session_refuse(&c, body, body_len);
-        break;
-    case SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT:
-        rc = op_sign(&c, body, body_len);
-        break;
-    case SPLITKEY__MSG_TYPE__MSG_KEY_STATE:
-        rc = op_key_state(&c, body, body_len);
-        break;
-    case SPLITKEY__MSG_TYPE__MSG_OTP_REFRESH:
-        rc = op_otp_refresh(&c, body, body_len);
-        break;
-    case SPLITKEY__MSG_TYPE__MSG_REVOKE:
-        rc = op_revoke(&c, body, body_len);
-        break;
-    default:
-        rc = SK_ERR_PROTO_DECODE;
+    if (cls == REQ_CLONE) {
+        /* Two holders of the device state: whatever the request was. */
+        if (c.rec->state == SK_KEY_DESTROYED) {
+            rc = SK_ERR_DESTROYED;
+        } else {
+            destroy_key(&c, SK_DESTROY_CLONE, SK_CRL_REASON_KEY_COMPROMISE);
+            rc = SK_ERR_CLONE_DETECTED;
+        }
+    } else {
+        c.continuation = cls == REQ_CONTINUATION;
+        rc = dispatch(&c, env->type, d->body.data, d->body.len);
     }
     if (rc == SK_ERR_NOMEM || rc == SK_ERR_RNG)
         goto out;
@@ -1047,13 +1329,24 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, c
         c.res->reply_len = 0;
         goto out;
     }
+    if (rc == SK_OK && c.no_reply) {
+        /* A charge: stored before the check runs (status SK_ERR_LEASE). */
+        c.rec->version = in->key->version + 1;
+        c.res->key = c.rec;
+        c.rec = NULL;
+        goto out;
+    }
     if (rc != SK_OK && is_bad_request(rc) && !(c.res->effects & SK_EFFECT_DELETE_SECRETS)) {
-        /* Malformed inside a valid envelope: answer, store nothing. */
+        /* Malformed inside a valid envelope: refused, and nothing of the key
+         * changes but the OTP this request retires. */
         c.res->effects = 0;
         sk_key_rec_free(c.rec);
-        c.rec = NULL;
-        rc = plain_error(c.res, rc);
-        goto out;
+        c.rec = sks_key_copy(in->key);
+        c.sess_changed = false;
+        if (c.rec == NULL) {
+            rc = SK_ERR_NOMEM;
+            goto out;
+        }
     }
     if (rc != SK_OK) {
         int code = rc;
@@ -1065,13 +1358,9 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, c
         if (rc != SK_OK)
             goto out;
     }
-    if (c.store_reply && !c.replayed) {
-        c.rec->has_last_request = true;
-        memcpy(c.rec->last_request_id, c.store_request_id, SKP_REQUEST_ID_LEN);
-        memcpy(c.rec->last_request_otp_hash, c.store_otp_hash, SKP_OTP_HASH_LEN);
-        memcpy(c.rec->last_reply, c.res->reply, c.res->reply_len);
-        c.rec->last_reply_len = c.res->reply_len;
-    }
+    rc = finish(&c);
+    if (rc != SK_OK)
+        goto out;
     c.rec->version = in->key->version + 1;
     c.res->key = c.rec;
     c.rec = NULL;
@@ -1083,14 +1372,14 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, c
     }
     rc = SK_OK;
 out:
-    sodium_memzero(&c.rx, sizeof c.rx);
-    sodium_memzero(&c.tx, sizeof c.tx);
+    sodium_memzero(c.rx, sizeof c.rx);
+    sodium_memzero(c.tx, sizeof c.tx);
+    sodium_memzero(c.shared, sizeof c.shared);
+    sodium_memzero(c.new_otp, sizeof c.new_otp);
+    sodium_memzero(c.reply_body, sizeof c.reply_body);
+    skp_free(dm);
     sk_key_rec_free(c.rec);
     sk_session_rec_free(c.sess);
-    if (body != NULL) {
-        sodium_memzero(body, SKP_MAX_BODY_LEN);
-        free(body);
-    }
     free(env);
     if (rc != SK_OK) {
         sk_server_result_free(c.res);
@@ -1132,14 +1421,14 @@ int sk_server_peek_device(sk_route_info *info, const sk_server_ident *id, const 
                           const uint8_t *req, size_t req_len)
 {
     skp_env *env = malloc(sizeof *env);
-    uint8_t *body = malloc(SKP_MAX_BODY_LEN);
-    uint8_t rx[SKP_TEK_LEN], tx[SKP_TEK_LEN];
-    size_t body_len = 0;
-    ProtobufCMessage *m = NULL;
+    uint8_t *plain = malloc(SKP_MAX_BODY_LEN);
+    uint8_t rx[SKP_TEK_LEN], tx[SKP_TEK_LEN], shared[32];
+    size_t plain_len = 0;
+    ProtobufCMessage *dm = NULL, *m = NULL;
     int rc;
 
     memset(info, 0, sizeof *info);
-    if (env == NULL || body == NULL) {
+    if (env == NULL || plain == NULL) {
         rc = SK_ERR_NOMEM;
         goto out;
     }
@@ -1149,7 +1438,14 @@ int sk_server_peek_device(sk_route_info *info, const sk_server_ident *id, const 
     info->msg_type = env->type;
     if (env->type == SPLITKEY__MSG_TYPE__MSG_ENROL_INIT) {
         info->kind = SK_ROUTE_ENROL_INIT;
-        rc = skp_unpack(&splitkey__enrol_init__descriptor, &m, env->payload, env->payload_len,
+        rc = skp_req_open(plain, &plain_len, shared, env, NULL, id->kx_sk, id->kx_pk);
+        if (rc == SK_OK)
+            rc = skp_unpack(&splitkey__device_request__descriptor, &dm, plain, plain_len,
+                            SKP_MAX_BODY_LEN);
+        if (rc != SK_OK)
+            goto out;
+        const Splitkey__DeviceRequest *d = (const Splitkey__DeviceRequest *)dm;
+        rc = skp_unpack(&splitkey__enrol_init__descriptor, &m, d->body.data, d->body.len,
                         SKP_MAX_BODY_LEN);
         if (rc != SK_OK)
             goto out;
@@ -1160,14 +1456,12 @@ int sk_server_peek_device(sk_route_info *info, const sk_server_ident *id, const 
         }
         info->purpose = (sk_purpose)e->purpose;
         info->profile = (sk_profile)e->profile;
-        if (e->registration_token.len > 0) {
-            if (sks_token_id(e->registration_token.data, e->registration_token.len,
-                             info->token_id) != SK_OK) {
-                rc = SK_ERR_TOKEN;
-                goto out;
-            }
+        /* A token whose id cannot be read is refused by the handler (sealed
+         * to the device); routing only needs the id of a readable one. */
+        if (e->registration_token.len > 0 &&
+            sks_token_id(e->registration_token.data, e->registration_token.len,
+                         info->token_id) == SK_OK)
             info->has_token_id = 1;
-        }
         goto out;
     }
     info->kind = SK_ROUTE_DEVICE;
@@ -1185,17 +1479,21 @@ int sk_server_peek_device(sk_route_info *info, const sk_server_ident *id, const 
     }
     rc = sks_tek(id, rec->device_kx_pub, rx, tx);
     if (rc == SK_OK)
-        rc = skp_env_open(body, &body_len, env, rx, 0);
+        rc = skp_req_open(plain, &plain_len, shared, env, rx, id->kx_sk, id->kx_pk);
+    if (rc == SK_OK)
+        rc = skp_unpack(&splitkey__device_request__descriptor, &dm, plain, plain_len,
+                        SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
         goto out;
+    const Splitkey__DeviceRequest *d = (const Splitkey__DeviceRequest *)dm;
     if (env->type == SPLITKEY__MSG_TYPE__MSG_SESSION_FETCH) {
         info->wants_pending_session = 1;
     } else if (env->type == SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT ||
                env->type == SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE) {
-        const ProtobufCMessageDescriptor *d = env->type == SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT
-                                                  ? &splitkey__sign_submit__descriptor
-                                                  : &splitkey__session_refuse__descriptor;
-        rc = skp_unpack(d, &m, body, body_len, SKP_MAX_BODY_LEN);
+        const ProtobufCMessageDescriptor *desc = env->type == SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT
+                                                     ? &splitkey__sign_submit__descriptor
+                                                     : &splitkey__session_refuse__descriptor;
+        rc = skp_unpack(desc, &m, d->body.data, d->body.len, SKP_MAX_BODY_LEN);
         if (rc != SK_OK)
             goto out;
         /* session_id is field 1 of both messages */
@@ -1211,11 +1509,13 @@ int sk_server_peek_device(sk_route_info *info, const sk_server_ident *id, const 
     }
 out:
     skp_free(m);
+    skp_free(dm);
     sodium_memzero(rx, sizeof rx);
     sodium_memzero(tx, sizeof tx);
-    if (body != NULL) {
-        sodium_memzero(body, SKP_MAX_BODY_LEN);
-        free(body);
+    sodium_memzero(shared, sizeof shared);
+    if (plain != NULL) {
+        sodium_memzero(plain, SKP_MAX_BODY_LEN);
+        free(plain);
     }
     free(env);
     return rc;

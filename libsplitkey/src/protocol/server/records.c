@@ -5,7 +5,7 @@
 
 #include "protocol/server/server_internal.h"
 
-#define RECORD_FORMAT 1u
+#define RECORD_FORMAT 2u
 static const uint8_t secrets_magic[4] = {'S', 'K', 'R', '1'};
 
 atomic_ulong sk_server_completions;
@@ -28,15 +28,24 @@ int sk_key_rec_export(const sk_key_rec *r, uint8_t *out, size_t cap, size_t *wri
     k.n = skp_bin(r->n, r->bits / 4);
     k.device_kx_pub = skp_bin(r->device_kx_pub, SKP_KX_PUB_LEN);
     k.otp_hash = skp_bin(r->otp_hash, SKP_OTP_HASH_LEN);
-    if (r->has_last_request) {
-        k.last_request_otp_hash = skp_bin(r->last_request_otp_hash, SKP_OTP_HASH_LEN);
-        k.last_request_id = skp_bin(r->last_request_id, SKP_REQUEST_ID_LEN);
-        k.last_reply = skp_bin(r->last_reply, r->last_reply_len);
+    Splitkey__RetiredOtp hist[SKP_HIST_LEN], *hist_p[SKP_HIST_LEN];
+    for (size_t i = 0; i < r->n_hist && i < SKP_HIST_LEN; i++) {
+        splitkey__retired_otp__init(&hist[i]);
+        hist[i].otp_hash = skp_bin(r->hist[i].otp_hash, SKP_OTP_HASH_LEN);
+        hist[i].request_id = skp_bin(r->hist[i].request_id, SKP_REQUEST_ID_LEN);
+        hist_p[i] = &hist[i];
+    }
+    k.n_hist = r->n_hist;
+    k.hist = hist_p;
+    k.last_reply = skp_bin(r->last_reply, r->last_reply_len);
+    k.last_reply_type = r->last_reply_type;
+    if (r->has_lease) {
+        k.lease_request_id = skp_bin(r->lease_request_id, SKP_REQUEST_ID_LEN);
+        k.lease_otp_hash = skp_bin(r->lease_otp_hash, SKP_OTP_HASH_LEN);
+        k.lease_at = r->lease_at;
     }
     k.fail_count = r->fail_count;
     k.locked_until = r->locked_until;
-    k.recv_counter = r->recv_counter;
-    k.send_counter = r->send_counter;
     if (r->has_transcript)
         k.transcript = skp_bin(r->transcript, SKP_HASH32_LEN);
     if (r->has_pop) {
@@ -105,13 +114,17 @@ static int load_record(sk_key_rec *r, const Splitkey__KeyRecord *k)
         skp_check_len(&k->device_kx_pub, SKP_KX_PUB_LEN) ||
         skp_check_len(&k->otp_hash, SKP_OTP_HASH_LEN) ||
         skp_check_text(k->subject, SKP_MAX_SUBJECT_LEN) ||
-        skp_check_max(&k->last_reply, SKP_MAX_MESSAGE_LEN) ||
+        skp_check_max(&k->last_reply, SKP_MAX_BODY_LEN) || k->n_hist > SKP_HIST_LEN ||
         skp_check_max(&k->certificate, SKP_MAX_CERT_LEN) ||
         skp_check_max(&k->pop_digest, SKP_MAX_DIGEST_LEN))
         return SK_ERR_LIMIT;
-    if ((k->last_request_id.len != 0 &&
-         (skp_check_len(&k->last_request_id, SKP_REQUEST_ID_LEN) ||
-          skp_check_len(&k->last_request_otp_hash, SKP_OTP_HASH_LEN))) ||
+    for (size_t i = 0; i < k->n_hist; i++)
+        if (skp_check_len(&k->hist[i]->otp_hash, SKP_OTP_HASH_LEN) ||
+            skp_check_len(&k->hist[i]->request_id, SKP_REQUEST_ID_LEN))
+            return SK_ERR_LIMIT;
+    if ((k->lease_request_id.len != 0 &&
+         (skp_check_len(&k->lease_request_id, SKP_REQUEST_ID_LEN) ||
+          skp_check_len(&k->lease_otp_hash, SKP_OTP_HASH_LEN))) ||
         (k->transcript.len != 0 && skp_check_len(&k->transcript, SKP_HASH32_LEN)) ||
         (k->pop_session_id.len != 0 && skp_check_len(&k->pop_session_id, SKP_SESSION_ID_LEN)))
         return SK_ERR_LIMIT;
@@ -127,16 +140,21 @@ static int load_record(sk_key_rec *r, const Splitkey__KeyRecord *k)
     memcpy(r->n, k->n.data, r->bits / 4);
     memcpy(r->device_kx_pub, k->device_kx_pub.data, SKP_KX_PUB_LEN);
     memcpy(r->otp_hash, k->otp_hash.data, SKP_OTP_HASH_LEN);
-    r->has_last_request = k->last_request_id.len != 0;
-    if (r->has_last_request) {
-        memcpy(r->last_request_id, k->last_request_id.data, SKP_REQUEST_ID_LEN);
-        memcpy(r->last_request_otp_hash, k->last_request_otp_hash.data, SKP_OTP_HASH_LEN);
-        skp_copy(r->last_reply, &r->last_reply_len, &k->last_reply);
+    r->n_hist = k->n_hist;
+    for (size_t i = 0; i < k->n_hist; i++) {
+        memcpy(r->hist[i].otp_hash, k->hist[i]->otp_hash.data, SKP_OTP_HASH_LEN);
+        memcpy(r->hist[i].request_id, k->hist[i]->request_id.data, SKP_REQUEST_ID_LEN);
+    }
+    skp_copy(r->last_reply, &r->last_reply_len, &k->last_reply);
+    r->last_reply_type = k->last_reply_type;
+    r->has_lease = k->lease_request_id.len != 0;
+    if (r->has_lease) {
+        memcpy(r->lease_request_id, k->lease_request_id.data, SKP_REQUEST_ID_LEN);
+        memcpy(r->lease_otp_hash, k->lease_otp_hash.data, SKP_OTP_HASH_LEN);
+        r->lease_at = k->lease_at;
     }
     r->fail_count = k->fail_count;
     r->locked_until = k->locked_until;
-    r->recv_counter = k->recv_counter;
-    r->send_counter = k->send_counter;
     r->has_transcript = k->transcript.len != 0;
     if (r->has_transcript)
         memcpy(r->transcript, k->transcript.data, SKP_HASH32_LEN);
@@ -253,6 +271,15 @@ int sk_key_rec_set_certificate(sk_key_rec **out, const sk_key_rec *rec, const ui
     c->cert_len = der_len;
     c->version = rec->version + 1;
     *out = c;
+    return SK_OK;
+}
+
+int sk_key_rec_rewrite(sk_key_rec **out, const sk_key_rec *rec)
+{
+    *out = sks_key_copy(rec);
+    if (*out == NULL)
+        return SK_ERR_NOMEM;
+    (*out)->version = rec->version + 1;
     return SK_OK;
 }
 

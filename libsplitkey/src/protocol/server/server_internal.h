@@ -26,16 +26,24 @@ struct sk_key_rec {
     uint8_t n2[SKP_MAX_N1_LEN];
     uint8_t n[SKP_MAX_N_LEN];
     uint8_t device_kx_pub[SKP_KX_PUB_LEN];
-    uint8_t otp_hash[SKP_OTP_HASH_LEN];
-    uint8_t last_request_otp_hash[SKP_OTP_HASH_LEN];
-    uint8_t last_request_id[SKP_REQUEST_ID_LEN];
-    bool has_last_request;
-    uint8_t last_reply[SKP_MAX_MESSAGE_LEN];
+    uint8_t otp_hash[SKP_OTP_HASH_LEN]; /* the current one-time password's */
+    /* retired one-time passwords, oldest first, each with the request that
+     * retired it; the newest one's reply is kept for a resend */
+    struct {
+        uint8_t otp_hash[SKP_OTP_HASH_LEN];
+        uint8_t request_id[SKP_REQUEST_ID_LEN];
+    } hist[SKP_HIST_LEN];
+    size_t n_hist;
+    uint32_t last_reply_type;
+    uint8_t last_reply[SKP_MAX_BODY_LEN]; /* sealed DeviceReply */
     size_t last_reply_len;
+    /* a PIN check charged (fail_count includes it) and not yet decided */
+    bool has_lease;
+    uint8_t lease_request_id[SKP_REQUEST_ID_LEN];
+    uint8_t lease_otp_hash[SKP_OTP_HASH_LEN];
+    uint64_t lease_at;
     uint32_t fail_count;
     uint64_t locked_until;
-    uint64_t recv_counter;
-    uint64_t send_counter;
     uint8_t transcript[SKP_HASH32_LEN];
     bool has_transcript;
     uint8_t pop_session_id[SKP_SESSION_ID_LEN];
@@ -108,10 +116,12 @@ void sks_status(const sk_key_rec *rec, const sk_server_policy *policy, uint64_t 
 /* Transport keys of a key: rx (device -> server), tx (server -> device). */
 int sks_tek(const sk_server_ident *id, const uint8_t *device_kx_pub, uint8_t *rx, uint8_t *tx);
 
-/* Token: verifies signature, purpose and expiry; gives subject and token id. */
+/* Token: verifies signature, purpose, expiry and the device's proof of the
+ * token secret over (purpose, profile, kx_pub, n1); gives subject and id. */
 int sks_token_check(const sk_server_ident *id, const uint8_t *token, size_t token_len,
-                    sk_purpose purpose, uint64_t now, char *subject, size_t subject_cap,
-                    uint8_t *token_id);
+                    const uint8_t *proof, size_t proof_len, unsigned profile,
+                    const uint8_t *kx_pub, const uint8_t *n1, size_t n1_len, sk_purpose purpose,
+                    uint64_t now, char *subject, size_t subject_cap, uint8_t *token_id);
 /* Reads the token id without verifying anything (routing only). */
 int sks_token_id(const uint8_t *token, size_t token_len, uint8_t *token_id);
 

@@ -1,13 +1,35 @@
 /* token.c - one-time registration tokens (SPEC 3.2 step 0): a statement
  * "this subject may enrol a key of this purpose until then", signed with the
- * server's Ed25519 key.  Text form: "skt1." || base64url(payload || sig). */
+ * server's Ed25519 key, and a secret the device proves it knows.
+ * Text form: "skt2." || base64url(payload || sig) || "." || base64url(secret).
+ * The device sends only the part before the second dot, with a proof over
+ * its own key and n1 (skp_token_proof); the secret never travels, so an
+ * observer of an enrolment cannot enrol with the token.  The server keeps
+ * no table of secrets: secret = keyed BLAKE2b-256 (key: a token key derived
+ * from the identity's Ed25519 seed) of "splitkey token secret v2" || id. */
 #include <sodium.h>
 #include <string.h>
 
 #include "protocol/server/server_internal.h"
 
-static const char token_prefix[] = "skt1.";
-static const uint8_t token_magic[4] = {'S', 'K', 'T', '1'};
+static const char token_prefix[] = "skt2.";
+static const uint8_t token_magic[4] = {'S', 'K', 'T', '2'};
+
+static void token_secret(uint8_t *out, const sk_server_ident *id, const uint8_t *token_id)
+{
+    static const char key_label[] = "splitkey token key v2";
+    static const char label[] = "splitkey token secret v2";
+    uint8_t key[32];
+    crypto_generichash(key, sizeof key, (const uint8_t *)key_label, sizeof key_label - 1,
+                       id->ed_seed, sizeof id->ed_seed);
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, key, sizeof key, SKP_TOKEN_SECRET_LEN);
+    crypto_generichash_update(&st, (const uint8_t *)label, sizeof label - 1);
+    crypto_generichash_update(&st, token_id, SKP_TOKEN_ID_LEN);
+    crypto_generichash_final(&st, out, SKP_TOKEN_SECRET_LEN);
+    sodium_memzero(&st, sizeof st);
+    sodium_memzero(key, sizeof key);
+}
 #define TOKEN_FIXED (4u + 1u + 8u + SKP_TOKEN_ID_LEN + 2u)
 #define TOKEN_MAX_RAW ((SKP_MAX_TOKEN_LEN / 4u) * 3u + 3u)
 
@@ -24,9 +46,13 @@ int sk_server_token_mint(const sk_server_ident *id, char *out, size_t cap, size_
         return SK_ERR_ARG;
     size_t payload_len = TOKEN_FIXED + subject_len;
     size_t raw_len = payload_len + SKP_ED_SIG_LEN;
-    size_t text_len = sizeof token_prefix - 1 +
-                      sodium_base64_ENCODED_LEN(raw_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING) -
-                      1;
+    size_t pub_len = sizeof token_prefix - 1 +
+                     sodium_base64_ENCODED_LEN(raw_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING) -
+                     1;
+    size_t sec_len =
+        sodium_base64_ENCODED_LEN(SKP_TOKEN_SECRET_LEN, sodium_base64_VARIANT_URLSAFE_NO_PADDING) -
+        1;
+    size_t text_len = pub_len + 1 + sec_len;
     if (raw_len > sizeof raw || text_len > SKP_MAX_TOKEN_LEN)
         return SK_ERR_LIMIT;
     *written = text_len;
@@ -50,6 +76,12 @@ int sk_server_token_mint(const sk_server_ident *id, char *out, size_t cap, size_
     memcpy(out, token_prefix, sizeof token_prefix - 1);
     sodium_bin2base64(out + sizeof token_prefix - 1, cap - (sizeof token_prefix - 1), raw, raw_len,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    uint8_t secret[SKP_TOKEN_SECRET_LEN];
+    token_secret(secret, id, raw + 4 + 1 + 8);
+    out[pub_len] = '.';
+    sodium_bin2base64(out + pub_len + 1, cap - pub_len - 1, secret, sizeof secret,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(secret, sizeof secret);
     return SK_OK;
 }
 
@@ -82,8 +114,9 @@ int sks_token_id(const uint8_t *token, size_t token_len, uint8_t *token_id)
 }
 
 int sks_token_check(const sk_server_ident *id, const uint8_t *token, size_t token_len,
-                    sk_purpose purpose, uint64_t now, char *subject, size_t subject_cap,
-                    uint8_t *token_id)
+                    const uint8_t *proof, size_t proof_len, unsigned profile,
+                    const uint8_t *kx_pub, const uint8_t *n1, size_t n1_len, sk_purpose purpose,
+                    uint64_t now, char *subject, size_t subject_cap, uint8_t *token_id)
 {
     uint8_t raw[TOKEN_MAX_RAW];
     size_t raw_len = 0, subject_len = 0;
@@ -102,6 +135,15 @@ int sks_token_check(const sk_server_ident *id, const uint8_t *token, size_t toke
     memcpy(subject, raw + TOKEN_FIXED, subject_len);
     subject[subject_len] = '\0';
     if (skp_check_text(subject, SKP_MAX_SUBJECT_LEN) != SK_OK)
+        return SK_ERR_TOKEN;
+    /* Knowledge of the secret, bound to this device key and n1. */
+    uint8_t secret[SKP_TOKEN_SECRET_LEN], want[SKP_TOKEN_PROOF_LEN];
+    token_secret(secret, id, raw + 4 + 1 + 8);
+    skp_token_proof(want, secret, (uint32_t)purpose, profile, kx_pub, n1, n1_len);
+    int ok = proof_len == SKP_TOKEN_PROOF_LEN && sodium_memcmp(want, proof, proof_len) == 0;
+    sodium_memzero(secret, sizeof secret);
+    sodium_memzero(want, sizeof want);
+    if (!ok)
         return SK_ERR_TOKEN;
     memcpy(token_id, raw + 4 + 1 + 8, SKP_TOKEN_ID_LEN);
     return SK_OK;
