@@ -1,0 +1,388 @@
+/* Attacks on the protocol, run against the server role as the share server
+ * runs it (world.c: routing, loading, handling, storing with version
+ * checks; a PIN check's charge stored before the check).  Each test plays
+ * the attacker and asserts that the attack fails. */
+#include <sodium.h>
+#include <string.h>
+
+#include "protocol/common/protocol.h"
+#include "protocol/device/device_internal.h"
+#include "protocol/server/server_internal.h"
+#include "world.h"
+
+static uint8_t msg[SK_MAX_MESSAGE_LEN], msg2[SK_MAX_MESSAGE_LEN], reply[SK_MAX_MESSAGE_LEN],
+    reply2[SK_MAX_MESSAGE_LEN];
+
+static sk_device_key *copy_of(const sk_device_key *key)
+{
+    uint8_t skey[SK_STORAGE_KEY_LEN] = {5}, sealed[SK_MAX_MESSAGE_LEN];
+    size_t len = 0;
+    sk_device_key *c = NULL;
+    CHECK_OK(sk_device_key_seal(key, sealed, sizeof sealed, &len, skey, sizeof skey));
+    CHECK_OK(sk_device_key_open(&c, sealed, len, skey, sizeof skey));
+    return c;
+}
+
+static sk_key_rec *record_of(world *w, const sk_device_key *key)
+{
+    uint8_t id[SK_KEY_ID_LEN];
+    if (sk_device_key_id(key, id, sizeof id) != SK_OK)
+        return NULL;
+    return world_key_record(w, id);
+}
+
+static void server_status(world *w, const sk_device_key *key, sk_key_status *st)
+{
+    memset(st, 0, sizeof *st);
+    sk_key_rec *r = record_of(w, key);
+    CHECK(r != NULL);
+    if (r != NULL)
+        sk_key_rec_status(r, st, &w->policy, w->now);
+    sk_key_rec_free(r);
+}
+
+static void rp_session(world *w, const sk_device_key *key, uint8_t tag)
+{
+    uint8_t digest[32], sid[SK_SESSION_ID_LEN];
+    memset(digest, tag, sizeof digest);
+    CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1, sid, NULL));
+}
+
+/* A phone thief with the device state (not the PIN) guesses PINs: every
+ * guess is counted; the key locks at 3 and 6 and is destroyed at 9; no
+ * tenth check ever runs, and a locked key is answered without one. */
+static void attack_pin_guessing(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_key_status st;
+    uint8_t sig[SK_MAX_SIG_LEN];
+    size_t sig_len = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    unsigned long start = atomic_load(&sk_server_completions);
+    int wrong = 0, locked = 0, destroyed = 0;
+    char pin[8];
+    uint8_t digest[32], sid[SK_SESSION_ID_LEN];
+    memset(digest, 0x42, sizeof digest);
+    /* one relying-party session stays open across wrong PINs */
+    CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1, sid, NULL));
+    for (int i = 0; i < 40 && !destroyed; i++) {
+        snprintf(pin, sizeof pin, "%05d", 10000 + i);
+        unsigned long before = atomic_load(&sk_server_completions);
+        int rc = world_approve(w, key, pin, sig, &sig_len, &st);
+        if (rc == SK_ERR_WRONG_PIN) {
+            wrong++;
+        } else if (rc == SK_ERR_LOCKED) {
+            locked++;
+            CHECK(atomic_load(&sk_server_completions) == before); /* no check */
+            w->now += 25 * 3600; /* wait the lock out; the session expired */
+            digest[0]++;
+            CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1, sid, NULL));
+        } else if (rc == SK_ERR_DESTROYED) {
+            destroyed = 1;
+        } else {
+            CHECK_RC(SK_ERR_WRONG_PIN, rc);
+            break;
+        }
+    }
+    CHECK(wrong == 8 && destroyed == 1 && locked == 2);
+    CHECK(atomic_load(&sk_server_completions) - start == 9); /* exactly nine checks */
+    server_status(w, key, &st);
+    CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_LOCKOUT);
+    CHECK_RC(SK_ERR_DESTROYED,
+             world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1, sid, NULL));
+out:
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+/* The server stores the charge and dies before the check: the attempt is
+ * counted; the device's retry of the same request is the check itself and
+ * is not charged again; a second request from a copy meanwhile is a clone
+ * verdict, never a second check. */
+static void attack_charge_then_crash(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL, *copy = NULL;
+    sk_device_session *s = NULL;
+    sk_key_status st;
+    size_t len = 0, rlen = 0, sig_len = 0;
+    uint8_t sig[SK_MAX_SIG_LEN];
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    rp_session(w, key, 1);
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_session(key, &s, &st, reply, rlen));
+    if (s == NULL)
+        goto out;
+    copy = copy_of(key);
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)"99999", 5));
+    unsigned long before = atomic_load(&sk_server_completions);
+    w->stop_after_charge = true;
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    w->stop_after_charge = false;
+    CHECK(w->charges == 1 && rlen == 0 && atomic_load(&sk_server_completions) == before);
+    server_status(w, key, &st);
+    CHECK(st.attempts_left == 2); /* counted before any check ran */
+    /* The same request again (the device's retry, or a replay): the check
+     * under that one charge. */
+    CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now, (const uint8_t *)"99999", 5));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK(w->charges == 0 && w->status == SK_ERR_WRONG_PIN);
+    CHECK(atomic_load(&sk_server_completions) == before + 1);
+    CHECK_RC(SK_ERR_WRONG_PIN,
+             sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
+    server_status(w, key, &st);
+    CHECK(st.attempts_left == 2);
+    /* A copy's approval with the OTP the charged request used up. */
+    if (copy != NULL) {
+        CHECK_OK(sk_device_approve(copy, msg2, sizeof msg2, &len, w->now, s,
+                                   (const uint8_t *)PIN_SIGN, strlen(PIN_SIGN)));
+        before = atomic_load(&sk_server_completions);
+        CHECK_OK(world_device(w, msg2, len, reply2, &rlen));
+        CHECK(w->status == SK_ERR_CLONE_DETECTED);
+        CHECK(atomic_load(&sk_server_completions) == before);
+    }
+out:
+    sk_device_session_free(s);
+    sk_device_key_free(copy);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+/* Many requests at once from copies of one state (the thief's way around
+ * the lockout): the first takes the charge, every other one is a clone
+ * verdict; at most one PIN check runs. */
+static void attack_parallel_guesses(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL, *copies[6] = {NULL};
+    sk_device_session *s = NULL;
+    sk_key_status st;
+    size_t len = 0, rlen = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    rp_session(w, key, 2);
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_session(key, &s, &st, reply, rlen));
+    if (s == NULL)
+        goto out;
+    unsigned long before = atomic_load(&sk_server_completions);
+    int clones = 0, checks = 0;
+    w->stop_after_charge = true; /* every request is charged before any check */
+    for (int i = 0; i < 6; i++) {
+        copies[i] = copy_of(key);
+        if (copies[i] == NULL)
+            continue;
+        char pin[8];
+        snprintf(pin, sizeof pin, "%05d", 20000 + i);
+        CHECK_OK(sk_device_approve(copies[i], msg, sizeof msg, &len, w->now, s,
+                                   (const uint8_t *)pin, 5));
+        CHECK_OK(world_device(w, msg, len, reply, &rlen));
+        checks += w->charges;
+        clones += w->status == SK_ERR_CLONE_DETECTED || w->status == SK_ERR_DESTROYED;
+    }
+    CHECK(checks == 1 && clones == 5);
+    CHECK(atomic_load(&sk_server_completions) == before);
+    server_status(w, key, &st);
+    CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_CLONE);
+out:
+    sk_device_session_free(s);
+    for (int i = 0; i < 6; i++)
+        sk_device_key_free(copies[i]);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+/* A copy signs first (whatever clock it keeps: requests carry no time or
+ * counter the copy could push ahead).  The original's next request of any
+ * kind - here a key-state query in the same second - is the verdict. */
+static void attack_clone_any_clock(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL, *copy = NULL;
+    sk_key_status st;
+    uint8_t sig[SK_MAX_SIG_LEN];
+    size_t sig_len = 0, len = 0, rlen = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    copy = copy_of(key);
+    rp_session(w, key, 3);
+    CHECK_OK(world_approve(w, copy, PIN_SIGN, sig, &sig_len, &st)); /* far-future "now" is moot */
+    CHECK_OK(sk_device_key_state_request(key, msg, sizeof msg, &len, w->now + 1000000));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_RC(SK_ERR_CLONE_DETECTED, sk_device_read_reply(key, &st, reply, rlen));
+    CHECK(w->revoke_reason == SK_CRL_REASON_KEY_COMPROMISE);
+    server_status(w, key, &st);
+    CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_CLONE);
+out:
+    sk_device_key_free(copy);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+/* A network attacker replays, reorders, delays and drops: no clone verdict
+ * and no lockout for the honest device, nothing changed by a replay. */
+static void attack_network(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_key_status st;
+    uint8_t sig[SK_MAX_SIG_LEN], old[SK_MAX_MESSAGE_LEN];
+    size_t sig_len = 0, len = 0, rlen = 0, rlen2 = 0, old_len = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    /* a fetch, recorded by the attacker; its reply dropped */
+    rp_session(w, key, 4);
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    memcpy(old, msg, len);
+    old_len = len;
+    CHECK_OK(world_device(w, msg, len, reply, &rlen)); /* reply withheld */
+    memcpy(reply2, reply, rlen);
+    rlen2 = rlen;
+    /* the device retries; it gets the stored reply, sealed afresh */
+    CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now, NULL, 0));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    /* the withheld reply delivered in place of the new one: refused */
+    CHECK(sk_device_read_session(key, &(sk_device_session *){NULL}, &st, reply2, rlen2) != SK_OK);
+    sk_device_session *s = NULL;
+    CHECK_OK(sk_device_read_session(key, &s, &st, reply, rlen));
+    sk_device_session_free(s);
+    /* the device signs; then every old message is replayed at it */
+    CHECK_OK(world_approve(w, key, PIN_SIGN, sig, &sig_len, &st));
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(world_device(w, old, old_len, reply, &rlen));
+        CHECK(w->status == SK_ERR_PROTO_CHALLENGE && !w->stored_key && !w->stored_session);
+    }
+    /* a reply to a replayed message means nothing to the device */
+    CHECK(sk_device_read_reply(key, &st, reply, rlen) != SK_OK);
+    /* a forged plain error claiming a clone or a destroyed key */
+    uint8_t forged[128];
+    size_t flen = 0;
+    CHECK_OK(sk_server_plain_error(forged, sizeof forged, &flen, SK_ERR_CLONE_DETECTED));
+    CHECK_OK(sk_device_key_state_request(key, msg, sizeof msg, &len, w->now));
+    memset(&st, 0, sizeof st);
+    CHECK_RC(SK_ERR_PROTO_DECODE, sk_device_read_reply(key, &st, forged, flen));
+    CHECK(sk_device_key_state(key) != SK_KEY_DESTROYED && st.state == 0);
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_reply(key, &st, reply, rlen));
+    /* and the honest device still signs */
+    rp_session(w, key, 5);
+    CHECK_OK(world_approve(w, key, PIN_SIGN, sig, &sig_len, &st));
+    server_status(w, key, &st);
+    CHECK(st.state == SK_KEY_ACTIVE && st.attempts_left == 3);
+out:
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+/* A registration token seen by someone else: the device sends only its
+ * public part and a proof bound to its own key and n1.  An enrolment with
+ * the public part alone, or with a proof made for another device key, is
+ * refused; the token still works for its owner. */
+static void attack_token_theft(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    char token[SK_MAX_TOKEN_LEN + 1], pub[SK_MAX_TOKEN_LEN + 1];
+    size_t tlen = 0;
+    const char *subject = "C=LV,GN=ANNA,SN=LIEPA,serialNumber=PNOLV-030303-33333";
+    w->policy.open_enrolment = 0;
+    CHECK_OK(sk_server_token_mint(w->id, token, sizeof token, &tlen, subject, SK_PURPOSE_SIGN,
+                                  w->now + 3600, NULL, NULL));
+    /* the public part only (what an observer could hope to see) */
+    const char *dot = strrchr(token, '.');
+    memcpy(pub, token, (size_t)(dot - token));
+    pub[dot - token] = '\0';
+    CHECK_RC(SK_ERR_TOKEN, world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, pub, true));
+    /* a proof made for another device key, replayed with the attacker's */
+    uint8_t secret[32], proof[32], kx[32], n1[256];
+    size_t sl = 0;
+    CHECK(sodium_base642bin(secret, sizeof secret, dot + 1, strlen(dot + 1), NULL, &sl, NULL,
+                            sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0);
+    randombytes_buf(kx, sizeof kx);
+    randombytes_buf(n1, sizeof n1);
+    skp_token_proof(proof, secret, SK_PURPOSE_SIGN, 2048, kx, n1, sizeof n1);
+    char sub[SKP_MAX_SUBJECT_LEN + 1];
+    uint8_t tid[16], akx[32] = {1};
+    CHECK(sks_token_check(w->id, (const uint8_t *)pub, strlen(pub), proof, sizeof proof, 2048, akx,
+                          n1, sizeof n1, SK_PURPOSE_SIGN, w->now, sub, sizeof sub,
+                          tid) == SK_ERR_TOKEN);
+    CHECK(sks_token_check(w->id, (const uint8_t *)pub, strlen(pub), proof, sizeof proof, 2048, kx,
+                          n1, sizeof n1, SK_PURPOSE_SIGN, w->now, sub, sizeof sub, tid) == SK_OK);
+    CHECK(w->nkeys == 0);
+    /* the owner, with the whole token */
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, token, true));
+    CHECK(w->nkeys == 1);
+    sodium_memzero(secret, sizeof secret);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+/* Recorded traffic plus everything the device stores decrypts nothing: the
+ * transport keys in the stored state do not open a recorded approval. */
+static void attack_recorded_traffic(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL, *stolen = NULL;
+    sk_device_session *s = NULL;
+    sk_key_status st;
+    size_t len = 0, rlen = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    rp_session(w, key, 6);
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_session(key, &s, &st, reply, rlen));
+    if (s == NULL)
+        goto out;
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)PIN_SIGN,
+                               strlen(PIN_SIGN)));
+    stolen = copy_of(key); /* the stored state: no ephemeral secret in it */
+    static skp_env env;
+    static uint8_t plain[SKP_MAX_BODY_LEN];
+    size_t plen = 0;
+    uint8_t shared[32];
+    CHECK_OK(skp_env_parse(&env, msg, len));
+    if (stolen != NULL) {
+        /* with the stored keys alone: the request key needs X25519 with an
+         * ephemeral secret that was never stored */
+        CHECK(!stolen->eph.ready);
+        uint8_t guess[32];
+        randombytes_buf(guess, sizeof guess);
+        CHECK(skp_req_open(plain, &plen, shared, &env, stolen->tek_tx, guess, w->server_pub) ==
+              SK_ERR_PROTO_AUTH);
+    }
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    if (stolen != NULL) {
+        CHECK_OK(skp_env_parse(&env, reply, rlen));
+        CHECK(skp_rep_open(plain, &plen, &env, stolen->tek_rx, &stolen->eph) != SK_OK);
+    }
+out:
+    sk_device_session_free(s);
+    sk_device_key_free(stolen);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+int main(void)
+{
+    sk_test_init();
+    attack_pin_guessing();
+    attack_charge_then_crash();
+    attack_parallel_guesses();
+    attack_clone_any_clock();
+    attack_network();
+    attack_token_theft();
+    attack_recorded_traffic();
+    return sk_test_done("attack_protocol");
+}
