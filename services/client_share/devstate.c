@@ -3,6 +3,7 @@
 #include "devstate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,32 @@
 #include "svc_error.h"
 
 #define STORAGE_KEY_FILE "storage.key"
+#define LOCK_FILE "lock"
+
+/* One command at a time per state directory: an exclusive lock on DIR/lock
+ * for the whole command, so two commands never build requests from the same
+ * one-time password (which the server would rightly take for a clone).  A
+ * second command waits for the first. */
+static int take_lock(devstate *st, char *err, size_t err_len)
+{
+    char *path = sk_path_join(st->dir, LOCK_FILE);
+    if (path == NULL)
+        return SK_ERR_NOMEM;
+    st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    free(path);
+    if (st->lock_fd < 0) {
+        snprintf(err, err_len, "--state %s: cannot open its lock: %s", st->dir, strerror(errno));
+        return SK_SVC_ERR_IO;
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    while (fcntl(st->lock_fd, F_SETLKW, &fl) != 0) {
+        if (errno != EINTR) {
+            snprintf(err, err_len, "--state %s: cannot lock: %s", st->dir, strerror(errno));
+            return SK_SVC_ERR_IO;
+        }
+    }
+    return SK_OK;
+}
 
 const char *devstate_purpose_name(sk_purpose purpose)
 {
@@ -67,6 +94,7 @@ static int load_storage_key(devstate *st, const char *path, char *err, size_t er
 int devstate_open(devstate *st, const char *dir, bool create, char *err, size_t err_len)
 {
     memset(st, 0, sizeof *st);
+    st->lock_fd = -1;
     if (dir == NULL || dir[0] == '\0') {
         snprintf(err, err_len, "missing --state DIR");
         return SK_SVC_ERR_CONFIG;
@@ -90,7 +118,12 @@ int devstate_open(devstate *st, const char *dir, bool create, char *err, size_t 
         devstate_close(st);
         return SK_ERR_NOMEM;
     }
-    int rc;
+    int rc = take_lock(st, err, err_len);
+    if (rc != SK_OK) {
+        free(path);
+        devstate_close(st);
+        return rc;
+    }
     if (sk_path_exists(path)) {
         rc = load_storage_key(st, path, err, err_len);
     } else if (!create) {
@@ -121,12 +154,20 @@ void devstate_discard_new(devstate *st)
             st->made_key = false;
         free(path);
     }
+    if (st->made_dir && !st->made_key) {
+        char *lock = sk_path_join(st->dir, LOCK_FILE);
+        if (lock != NULL)
+            (void)remove(lock);
+        free(lock);
+    }
     if (st->made_dir && !st->made_key && rmdir(st->dir) == 0)
         st->made_dir = false;
 }
 
 void devstate_close(devstate *st)
 {
+    if (st->lock_fd >= 0)
+        close(st->lock_fd); /* releases the lock */
     free(st->dir);
     sk_wipe(st, sizeof *st);
 }

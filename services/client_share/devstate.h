@@ -11,6 +11,8 @@
  *   DIR/sign.server
  *   DIR/auth.csr.pem   the PKCS#10 request signed at enrolment (proof of
  *   DIR/sign.csr.pem   possession), when the subject is a person's name
+ *   DIR/lock           locked exclusively by the command that has DIR open:
+ *                      one command at a time per device state
  *
  * Every file is replaced atomically (fileio.h), so a crash leaves the old
  * state or the new one, never half of either.  The sealed state is written
@@ -32,6 +34,7 @@ typedef struct devstate {
     bool have_key;
     bool made_dir;     /* this run created DIR */
     bool made_key;     /* this run created DIR/storage.key */
+    int lock_fd;       /* DIR/lock, held exclusively while open (-1: none) */
 } devstate;
 
 /* Opens DIR.  With create, a missing DIR is made (0700) and a missing

@@ -30,6 +30,9 @@ endforeach()
 # a proxy that loses replies (Python) for the lost-reply test
 find_program(SK_PYTHON3 python3)
 if(SK_PYTHON3)
+  add_test(NAME e2e_state_lock
+           COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_state_lock.sh" "${_sk_bin}")
+  set_tests_properties(e2e_state_lock PROPERTIES LABELS "services;attack" TIMEOUT 300)
   add_test(NAME e2e_lost_reply
            COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_lost_reply.sh" "${_sk_bin}")
   set_tests_properties(e2e_lost_reply PROPERTIES LABELS services TIMEOUT 300)
