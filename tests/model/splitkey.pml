@@ -211,6 +211,9 @@
 #ifndef HAVE_CLONE
 #define HAVE_CLONE 0
 #endif
+#ifndef CLONE_EAVESDROP
+#define CLONE_EAVESDROP 0  /* the clone may read replies to others' requests */
+#endif
 #ifndef TWODEV
 #define TWODEV 0
 #endif
@@ -265,7 +268,12 @@
  *                         its own made under the request id it copied
  * FIX_BIND_BODY           the record keeps the kind of the newest request
  *                         (a hash of its body); the same id with another
- *                         body is a clone, not a resend
+ *                         body is a clone, not a resend; the device takes
+ *                         only a reply to its own request's kind
+ * DEVICE_TYPE_CHECK       the device refuses a typed reply (OK, DONE) to
+ *                         another request kind, as the C device does; with
+ *                         P3_LIVENESS_ONLY (no server-side P3 assertion) it
+ *                         shows where FINDING_FORGED leaves the original
  */
 
 /* ---------------------------------------------------------------- constants */
@@ -575,7 +583,9 @@ inline decide() {
   /* P3: once the record shows that the clone completed a request of its
    * own, a request of the original gets a verdict, or (without a
    * challenge) a CHALLENGE whose answer gets one */
+#ifndef P3_LIVENESS_ONLY
   assert(!(MSRC == SRC_DEV && g_clonerot) || plan == P_CLONE || ((plan == P_SEND || plan == P_ROTATE) && RST(rep) == R_DESTROYED) || (plan == P_SEND && RST(rep) == R_CHALLENGE && !MCHAL));  /* P3 verdict for the original */
+#endif
   /* a request that carries a valid challenge never gets another one */
   assert(!(plan == P_SEND && RST(rep) == R_CHALLENGE && MCHAL));  /* P3 P4 no endless try-again */
 }
@@ -1000,6 +1010,7 @@ end_dev:
 /* ----------------------------------------------------------------- the clone */
 #if HAVE_CLONE
 #define CL_CAN(k) (RRID(rp[k]) == rid && !(RST(rp[k]) == R_CHALLENGE && chal) && RST(rp[k]) != R_PLAIN)
+#define CL_SPY(k) (rp[k] != 0 && RRID(rp[k]) != rid && RST(rp[k]) != R_CHALLENGE && RST(rp[k]) != R_PLAIN && ROTP(rp[k]) != otp)
 
 /* A copy of the sealed device state, taken at any moment, used on its own:
  * it resends the request it copied (as it was, or another request under
@@ -1069,6 +1080,20 @@ end_clone:
        printf("C: reads the reply to its request: "); say_st(RST(rp[k])); printf("\n");
        k = 0
      }
+#if CLONE_EAVESDROP
+  :: atomic { (CL_SPY(0) || CL_SPY(1) || CL_SPY(2)) ->
+       /* with the copied keys it opens a reply to another request it sees
+        * on the network, and takes the OTP it hands over */
+       if
+       :: CL_SPY(0) -> k = 0
+       :: CL_SPY(1) -> k = 1
+       :: CL_SPY(2) -> k = 2
+       fi;
+       otp = ROTP(rp[k]);
+       printf("C: reads a reply to request %d on the network, takes otp %d\n", RRID(rp[k]), otp);
+       k = 0
+     }
+#endif
   :: break
   od
 }
@@ -1136,13 +1161,12 @@ end_rp:
   :: atomic { polls < 2 ->
        polls++;
        if
-       :: RP_MAY(0, 1) -> assert(!s_sess[0] || (mine1 & 1))  /* P6 party 1 polls session 0 */
-       :: RP_MAY(1, 1) -> assert(!s_sess[1] || (mine1 & 2))  /* P6 party 1 polls session 1 */
-       :: RP_MAY(0, 2) -> assert(!s_sess[0] || (mine2 & 1))  /* P6 party 2 polls session 0 */
-       :: RP_MAY(1, 2) -> assert(!s_sess[1] || (mine2 & 2))  /* P6 party 2 polls session 1 */
-       :: else -> skip   /* SESSION_UNKNOWN */
-       fi;
-       printf("RP: polls\n") }
+       :: RP_MAY(0, 1) -> printf("RP1: polls session 0: %d\n", s_sess[0]); assert(!s_sess[0] || (mine1 & 1))  /* P6 party 1 polls session 0 */
+       :: RP_MAY(1, 1) -> printf("RP1: polls session 1: %d\n", s_sess[1]); assert(!s_sess[1] || (mine1 & 2))  /* P6 party 1 polls session 1 */
+       :: RP_MAY(0, 2) -> printf("RP2: polls session 0: %d\n", s_sess[0]); assert(!s_sess[0] || (mine2 & 1))  /* P6 party 2 polls session 0 */
+       :: RP_MAY(1, 2) -> printf("RP2: polls session 1: %d\n", s_sess[1]); assert(!s_sess[1] || (mine2 & 2))  /* P6 party 2 polls session 1 */
+       :: else -> printf("RP: a poll answered SESSION_UNKNOWN\n")
+       fi }
   od
 }
 #endif
