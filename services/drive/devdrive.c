@@ -143,6 +143,14 @@ static int build_create(sk_dev *d, void *arg)
                                     d->cfg->scheme, a->text);
 }
 
+/* A lost request or reply: the same request again (every request stays in
+ * flight until its reply is read). */
+static int build_resend(sk_dev *d, void *arg)
+{
+    (void)arg;
+    return sk_device_retry(d->key, d->msg, sizeof d->msg, &d->msg_len, sk_dev_now(d), NULL, 0);
+}
+
 static int read_create(sk_dev *d, const uint8_t *rep, size_t rl, void *arg)
 {
     struct create_arg *a = arg;
@@ -201,7 +209,7 @@ int sk_dev_create(sk_dev *d, const uint8_t *digest, const char *text, sk_device_
     struct create_arg a = {digest, text, NULL, st};
     int rc = build_create(d, &a);
     if (rc == SK_OK)
-        rc = sk_dev_transact(d, build_create, read_create, &a);
+        rc = sk_dev_transact(d, build_resend, read_create, &a);
     *s = a.session;
     return rc;
 }
@@ -287,5 +295,5 @@ static int build_state(sk_dev *d, void *arg)
 int sk_dev_key_state(sk_dev *d, sk_key_status *st)
 {
     int rc = build_state(d, NULL);
-    return rc != SK_OK ? rc : sk_dev_transact(d, build_state, read_state, st);
+    return rc != SK_OK ? rc : sk_dev_transact(d, build_resend, read_state, st);
 }
