@@ -88,7 +88,7 @@ grep_last "0600" "the permission problem is named"
 chmod 600 "$DEV/storage.key"
 # a tampered sealed state is refused and left as it is
 cp "$DEV/sign.state" "$T/saved.state"
-printf 'X' | dd of="$DEV/sign.state" bs=1 seek=40 conv=notrunc 2>/dev/null
+python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[40]^=1; open(p,"wb").write(b)' "$DEV/sign.state"
 expect_exit 1 "tampered state" "$CLIENT" status --state "$DEV" --purpose sign
 grep_last "cannot open the sealed state" "tampering reported"
 cp "$T/saved.state" "$DEV/sign.state"
