@@ -42,11 +42,11 @@ static int corrupt_signature(const sk_device_key *key, uint8_t *buf, size_t *len
     r->signature.data[r->signature.len / 2] ^= 0x01;
     body_len = splitkey__sign_reply__pack(r, body);
     splitkey__sign_reply__free_unpacked(r, NULL);
+    ProtobufCBinaryData own = d->body;
     d->body.data = body;
     d->body.len = body_len;
     plain_len = splitkey__device_reply__pack(d, plain);
-    d->body.data = NULL; /* not the unpacker's */
-    d->body.len = 0;
+    d->body = own; /* the unpacker's, for free_unpacked */
     splitkey__device_reply__free_unpacked(d, NULL);
     return skp_rep_seal(buf, cap, len, env.key_id, env.type, key->tek_rx, key->eph.shared,
                         key->eph.pk, plain, plain_len, sk_rng_system());
