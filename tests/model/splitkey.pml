@@ -7,8 +7,11 @@
  * transition names, in a comment, the C function it stands for.
  *
  * Configurations (exactly one -D; tests/model/CMakeLists.txt runs each):
- *   CFG_PIN     one device, two workers, every network fault and crash, PIN
- *               checks from every interesting failure count   (P1 P2 P4 P5)
+ *   CFG_PIN     one device, two workers, losses, copies, worker and device
+ *               crashes, early retries, PIN checks from every interesting
+ *               failure count                                 (P1 P2 P4 P5)
+ *   CFG_NET     one device, two workers, three requests, losses, copies
+ *               (replays), plain error frames                       (P4 P5)
  *   CFG_CLONE   the device and a copy of its sealed state taken at any
  *               moment, acting on its own                  (P3, P1 P2 P5)
  *   CFG_TWODEV  two commands on one device state: two device processes
@@ -43,13 +46,13 @@
 #define DROPS 1
 #endif
 #ifndef DUPS
-#define DUPS 1
+#define DUPS 2
 #endif
 #ifndef PLAINS
-#define PLAINS 1
+#define PLAINS 0
 #endif
 #ifndef WCRASH
-#define WCRASH 1
+#define WCRASH 2
 #endif
 #ifndef DCRASH
 #define DCRASH 1
@@ -76,7 +79,7 @@
 #define DUPS 2
 #endif
 #ifndef PLAINS
-#define PLAINS 0
+#define PLAINS 1
 #endif
 #ifndef WCRASH
 #define WCRASH 0
@@ -135,7 +138,7 @@
 #define DUPS 1
 #endif
 #ifndef PLAINS
-#define PLAINS 0
+#define PLAINS 1
 #endif
 #ifndef WCRASH
 #define WCRASH 1
