@@ -238,20 +238,11 @@ static int resend(sks_ctx *c)
 static void challenge_tag(uint8_t *tag, const sk_server_ident *id, const uint8_t *key_id,
                           const uint8_t *rid, const uint8_t *issued)
 {
-    static const char key_label[] = "splitkey challenge key v2";
-    static const char label[] = "splitkey challenge v2";
-    uint8_t key[32];
-    crypto_generichash(key, sizeof key, (const uint8_t *)key_label, sizeof key_label - 1,
-                       id->kx_sk, sizeof id->kx_sk);
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, key, sizeof key, 32);
-    crypto_generichash_update(&st, (const uint8_t *)label, sizeof label - 1);
-    crypto_generichash_update(&st, key_id, SKP_KEY_ID_LEN);
-    crypto_generichash_update(&st, rid, SKP_REQUEST_ID_LEN);
-    crypto_generichash_update(&st, issued, 8);
-    crypto_generichash_final(&st, tag, 32);
-    sodium_memzero(&st, sizeof st);
-    sodium_memzero(key, sizeof key);
+    uint8_t msg[SKP_KEY_ID_LEN + SKP_REQUEST_ID_LEN];
+    memcpy(msg, key_id, SKP_KEY_ID_LEN);
+    memcpy(msg + SKP_KEY_ID_LEN, rid, SKP_REQUEST_ID_LEN);
+    sks_derived_hash(tag, 32, id->kx_sk, "splitkey challenge key v2", "splitkey challenge v2", msg,
+                     sizeof msg, issued, 8);
 }
 
 static bool challenge_ok(const sks_ctx *c, const ProtobufCBinaryData *ch)

@@ -106,3 +106,20 @@ int sks_tek(const sk_server_ident *id, const uint8_t *device_kx_pub, uint8_t *rx
         return SK_ERR_PROTO_DECODE; /* a low-order or otherwise unusable device key */
     return SK_OK;
 }
+
+void sks_derived_hash(uint8_t *out, size_t out_len, const uint8_t *secret, const char *key_label,
+                      const char *label, const uint8_t *a, size_t a_len, const uint8_t *b,
+                      size_t b_len)
+{
+    uint8_t key[32];
+    crypto_generichash(key, sizeof key, (const uint8_t *)key_label, strlen(key_label), secret, 32);
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, key, sizeof key, out_len);
+    crypto_generichash_update(&st, (const uint8_t *)label, strlen(label));
+    crypto_generichash_update(&st, a, a_len);
+    if (b != NULL)
+        crypto_generichash_update(&st, b, b_len);
+    crypto_generichash_final(&st, out, out_len);
+    sodium_memzero(&st, sizeof st);
+    sodium_memzero(key, sizeof key);
+}

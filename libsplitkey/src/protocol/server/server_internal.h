@@ -116,6 +116,13 @@ void sks_status(const sk_key_rec *rec, const sk_server_policy *policy, uint64_t 
 /* Transport keys of a key: rx (device -> server), tx (server -> device). */
 int sks_tek(const sk_server_ident *id, const uint8_t *device_kx_pub, uint8_t *rx, uint8_t *tx);
 
+/* out = keyed BLAKE2b (out_len bytes; key: BLAKE2b-256 of key_label keyed
+ * with the 32-byte identity secret) of label || a || b (b may be NULL).
+ * The server's stateless secrets: token secrets, challenge tags. */
+void sks_derived_hash(uint8_t *out, size_t out_len, const uint8_t *secret, const char *key_label,
+                      const char *label, const uint8_t *a, size_t a_len, const uint8_t *b,
+                      size_t b_len);
+
 /* Token: verifies signature, purpose, expiry and the device's proof of the
  * token secret over (purpose, profile, kx_pub, n1); gives subject and id. */
 int sks_token_check(const sk_server_ident *id, const uint8_t *token, size_t token_len,

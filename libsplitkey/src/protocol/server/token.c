@@ -17,18 +17,8 @@ static const uint8_t token_magic[4] = {'S', 'K', 'T', '2'};
 
 static void token_secret(uint8_t *out, const sk_server_ident *id, const uint8_t *token_id)
 {
-    static const char key_label[] = "splitkey token key v2";
-    static const char label[] = "splitkey token secret v2";
-    uint8_t key[32];
-    crypto_generichash(key, sizeof key, (const uint8_t *)key_label, sizeof key_label - 1,
-                       id->ed_seed, sizeof id->ed_seed);
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, key, sizeof key, SKP_TOKEN_SECRET_LEN);
-    crypto_generichash_update(&st, (const uint8_t *)label, sizeof label - 1);
-    crypto_generichash_update(&st, token_id, SKP_TOKEN_ID_LEN);
-    crypto_generichash_final(&st, out, SKP_TOKEN_SECRET_LEN);
-    sodium_memzero(&st, sizeof st);
-    sodium_memzero(key, sizeof key);
+    sks_derived_hash(out, SKP_TOKEN_SECRET_LEN, id->ed_seed, "splitkey token key v2",
+                     "splitkey token secret v2", token_id, SKP_TOKEN_ID_LEN, NULL, 0);
 }
 #define TOKEN_FIXED (4u + 1u + 8u + SKP_TOKEN_ID_LEN + 2u)
 #define TOKEN_MAX_RAW ((SKP_MAX_TOKEN_LEN / 4u) * 3u + 3u)
