@@ -240,6 +240,20 @@ static int exchange(client *c)
     if (rc == SK_OK)
         rc = cu_call(c->net, CU_FRAME_DEVICE, &c->reply, &c->reply_len, c->msg, c->msg_len);
     sk_wipe(c->msg, sizeof c->msg);
+    /* The server asks for proof that the request in flight is fresh (it
+     * saw that request id answered before, with another request after it,
+     * which only a copy of this state makes): one more round with the
+     * challenge, whose answer the caller reads as usual. */
+    if (rc == SK_OK && c->key != NULL && sk_device_key_has_pending(c->key) &&
+        sk_device_take_challenge(c->key, c->reply, c->reply_len) == SK_OK) {
+        fprintf(stderr, PROG ": the server asked to confirm the request; sending it again\n");
+        drop_reply(c);
+        rc = sk_device_retry(c->key, c->msg, sizeof c->msg, &c->msg_len, now_s(),
+                             c->have_pin ? c->pin.digits : NULL, c->have_pin ? c->pin.len : 0);
+        if (rc == SK_OK)
+            rc = cu_call(c->net, CU_FRAME_DEVICE, &c->reply, &c->reply_len, c->msg, c->msg_len);
+        sk_wipe(c->msg, sizeof c->msg);
+    }
     return rc;
 }
 

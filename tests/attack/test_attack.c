@@ -374,6 +374,195 @@ out:
     world_free(w);
 }
 
+/* Fetches the waiting sessions (up to cap) for the device. */
+static size_t fetch_sessions(world *w, sk_device_key *key, sk_device_session **out, size_t cap)
+{
+    sk_key_status st;
+    size_t len = 0, rlen = 0, n = 0;
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_sessions(key, out, cap, &n, &st, reply, rlen));
+    return n;
+}
+
+/* One charge, one attempt: the attempt charged is the one checked.  A
+ * holder of the device state who sends the charged request again with
+ * other guesses (or an honest retry with a retyped PIN) gets the outcome of
+ * the charged attempt, whatever PIN the later messages were made with. */
+static void attack_guesses_under_one_charge(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_device_session *s[1] = {NULL};
+    sk_key_status st;
+    uint8_t sig[SK_MAX_SIG_LEN], digest[32];
+    size_t sig_len = 0, len = 0, rlen = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    /* charged: a wrong PIN; checked: the right one - the wrong one counts */
+    rp_session(w, key, 7);
+    if (fetch_sessions(w, key, s, 1) != 1)
+        goto out;
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s[0], (const uint8_t *)"99999",
+                               5));
+    w->stop_after_charge = true;
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    w->stop_after_charge = false;
+    CHECK(w->charges == 1 && rlen == 0);
+    unsigned long before = atomic_load(&sk_server_completions);
+    CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now, (const uint8_t *)PIN_SIGN,
+                             strlen(PIN_SIGN)));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK(w->charges == 0 && w->status == SK_ERR_WRONG_PIN);
+    CHECK(atomic_load(&sk_server_completions) == before + 1);
+    CHECK_RC(SK_ERR_WRONG_PIN,
+             sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
+    server_status(w, key, &st);
+    CHECK(st.attempts_left == 2);
+    sk_device_session_free(s[0]);
+    s[0] = NULL;
+    /* charged: the right PIN; then five more messages under that charge
+     * with wrong guesses: the first decides with the charged attempt (a
+     * signature), the rest get that reply again and run no check */
+    rp_session(w, key, 8);
+    if (fetch_sessions(w, key, s, 1) != 1)
+        goto out;
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s[0],
+                               (const uint8_t *)PIN_SIGN, strlen(PIN_SIGN)));
+    w->stop_after_charge = true;
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    w->stop_after_charge = false;
+    before = atomic_load(&sk_server_completions);
+    for (int i = 0; i < 5; i++) {
+        char pin[8];
+        snprintf(pin, sizeof pin, "%05d", 30000 + i);
+        CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now, (const uint8_t *)pin, 5));
+        CHECK_OK(world_device(w, msg, len, reply, &rlen));
+        CHECK(w->charges == 0 && w->status == SK_OK);
+    }
+    CHECK(atomic_load(&sk_server_completions) == before + 1);
+    CHECK_OK(sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
+    CHECK(s[0]->digest_len == sizeof digest);
+    memcpy(digest, s[0]->digest, sizeof digest); /* the session fetched first */
+    CHECK_OK(mbedtls_check(key, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, sig, sig_len));
+    server_status(w, key, &st);
+    CHECK(st.state == SK_KEY_ACTIVE && st.attempts_left == 3);
+out:
+    sk_device_session_free(s[0]);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+/* A copy taken while an approval is in flight sends another request under
+ * the copied request id and OTP (another session, signed with the PIN it
+ * learnt) and reaches the server first.  The original's request with that
+ * id is not taken for a resend of the copy's: it is the clone verdict. */
+static void attack_other_request_under_copied_id(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL, *copy = NULL;
+    sk_device_session *s[2] = {NULL, NULL};
+    sk_key_status st;
+    uint8_t sig[SK_MAX_SIG_LEN];
+    size_t sig_len = 0, len = 0, rlen = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    rp_session(w, key, 9);
+    rp_session(w, key, 10);
+    if (fetch_sessions(w, key, s, 2) != 2)
+        goto out;
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s[0],
+                               (const uint8_t *)PIN_SIGN, strlen(PIN_SIGN)));
+    copy = copy_of(key);
+    if (copy == NULL)
+        goto out;
+    /* the copy's own approval of the other session, under the same id */
+    const sk_device_session *o = s[1];
+    memcpy(copy->pending_session_id, o->id, SKP_SESSION_ID_LEN);
+    memcpy(copy->pending_digest, o->digest, o->digest_len);
+    copy->pending_digest_len = o->digest_len;
+    memcpy(copy->pending_salt, o->salt, o->salt_len);
+    copy->pending_salt_len = o->salt_len;
+    size_t clen = 0;
+    CHECK_OK(sk_device_retry(copy, msg2, sizeof msg2, &clen, w->now, (const uint8_t *)PIN_SIGN,
+                             strlen(PIN_SIGN)));
+    CHECK_OK(world_device(w, msg2, clen, reply2, &rlen));
+    CHECK(w->status == SK_OK); /* the copy got there first */
+    /* the original's approval: same id and OTP, another session */
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK(w->status == SK_ERR_CLONE_DETECTED);
+    CHECK(w->revoke_reason == SK_CRL_REASON_KEY_COMPROMISE);
+    CHECK_RC(SK_ERR_CLONE_DETECTED,
+             sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
+    server_status(w, key, &st);
+    CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_CLONE);
+out:
+    sk_device_session_free(s[0]);
+    sk_device_session_free(s[1]);
+    sk_device_key_free(copy);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+/* A copy taken while an approval was in flight resends it (getting its
+ * stored reply) and then makes a request of its own.  The original's
+ * resend of that approval is now an old request: the server answers with a
+ * challenge, which changes nothing; the device answers it
+ * (sk_device_take_challenge, then sk_device_retry) and gets the verdict,
+ * never a generic error or a lasting stall. */
+static void attack_copy_resends_then_acts(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL, *copy = NULL;
+    sk_device_session *s[1] = {NULL};
+    sk_key_status st;
+    uint8_t sig[SK_MAX_SIG_LEN];
+    size_t sig_len = 0, len = 0, rlen = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    rp_session(w, key, 11);
+    if (fetch_sessions(w, key, s, 1) != 1)
+        goto out;
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s[0],
+                               (const uint8_t *)PIN_SIGN, strlen(PIN_SIGN)));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen)); /* answered; the reply is lost */
+    copy = copy_of(key);
+    if (copy == NULL)
+        goto out;
+    CHECK_OK(sk_device_retry(copy, msg2, sizeof msg2, &len, w->now, (const uint8_t *)PIN_SIGN,
+                             strlen(PIN_SIGN)));
+    CHECK_OK(world_device(w, msg2, len, reply2, &rlen));
+    CHECK_OK(sk_device_read_signature(copy, sig, sizeof sig, &sig_len, &st, reply2, rlen));
+    CHECK_OK(sk_device_key_state_request(copy, msg2, sizeof msg2, &len, w->now));
+    CHECK_OK(world_device(w, msg2, len, reply2, &rlen));
+    CHECK_OK(sk_device_read_reply(copy, &st, reply2, rlen));
+    /* a reply that is not a challenge is left for its reader */
+    CHECK_RC(SK_ERR_PROTO_STATE, sk_device_take_challenge(copy, reply2, rlen));
+    /* the original resends its approval */
+    CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now, (const uint8_t *)PIN_SIGN,
+                             strlen(PIN_SIGN)));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK(w->status == SK_ERR_PROTO_CHALLENGE && !w->stored_key);
+    CHECK_OK(sk_device_take_challenge(key, reply, rlen));
+    CHECK(sk_device_key_has_pending(key));
+    CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now, (const uint8_t *)PIN_SIGN,
+                             strlen(PIN_SIGN)));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK(w->status == SK_ERR_CLONE_DETECTED);
+    CHECK_RC(SK_ERR_CLONE_DETECTED,
+             sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
+    server_status(w, key, &st);
+    CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_CLONE);
+out:
+    sk_device_session_free(s[0]);
+    sk_device_key_free(copy);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
 int main(void)
 {
     sk_test_init();
@@ -384,5 +573,8 @@ int main(void)
     attack_network();
     attack_token_theft();
     attack_recorded_traffic();
+    attack_guesses_under_one_charge();
+    attack_other_request_under_copied_id();
+    attack_copy_resends_then_acts();
     return sk_test_done("attack_protocol");
 }

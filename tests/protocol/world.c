@@ -514,6 +514,7 @@ bool world_same_but_otp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t
             c.n_hist = 0;
             c.last_reply.len = 0;
             c.last_reply_type = 0;
+            c.last_binding.len = 0;
             len[i] = splitkey__key_record__pack(&c, buf[i]);
         }
         same = len[0] == len[1] && memcmp(buf[0], buf[1], len[0]) == 0;

@@ -97,7 +97,8 @@ int mbedtls_check(const sk_device_key *key, sk_scheme scheme, sk_hash hash, cons
                   const uint8_t *sig, size_t sig_len);
 
 /* Two exported key records equal but for the version, the one-time
- * password, its history and the kept reply (what every answer changes). */
+ * password, its history, the kept reply and its request's binding (what
+ * every answer changes). */
 bool world_same_but_otp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
 #define PIN_SIGN "12345"
 #define PIN_AUTH "1234"

@@ -9,19 +9,21 @@
  * - The PIN and dc never leave the device.  dc exists unwrapped only inside
  *   sk_device_approve() and sk_device_revoke(), which wipe it before they
  *   return.  The only PIN-dependent bytes in the stored state are the wrapped
- *   share (SPEC 2.4); everything else (key id, n1, n, transport keys, counters,
- *   the current one-time password) is sealed with a device storage key the
- *   application supplies (XChaCha20-Poly1305), never with the PIN.
- * - After enrolment every message is an authenticated envelope (see
- *   doc/protocol.md): replies that fail authentication, come from another key,
- *   or carry a counter not above the last one seen are rejected and change
- *   nothing.  Enrolment replies are also checked against the pinned server
- *   Ed25519 key.
- * - Any function that builds a request advances the send counter, and the
- *   approval functions record the request in flight (so a lost reply can be
- *   retried with sk_device_retry() and never looks like a clone).  Seal and
- *   store the key state after building a request and before sending it, and
- *   again after reading the reply.
+ *   share (SPEC 2.4); everything else (key id, n1, n, transport keys, the
+ *   current one-time password, the request in flight) is sealed with a device
+ *   storage key the application supplies (XChaCha20-Poly1305), never with the
+ *   PIN.
+ * - After enrolment every message is an authenticated envelope with a fresh
+ *   ephemeral key exchange (see doc/protocol.md): a reply is taken only if it
+ *   authenticates, comes from this key and names the request in flight (its
+ *   id and binding); anything else is rejected and changes nothing.
+ *   Enrolment replies are also checked against the pinned server Ed25519 key.
+ * - Every function that builds a request records it as the request in flight
+ *   until its reply is read; no other request starts meanwhile, and a lost
+ *   reply is asked for again with sk_device_retry() (the same request id and
+ *   one-time password), which never looks like a clone.  Seal and store the
+ *   key state after building a request and before sending it, and again
+ *   after reading the reply.
  * - A signature is reported only after it verifies under n.
  * - Errors carried in an unauthenticated reply (MSG_PLAIN_ERROR: the server
  *   could not authenticate the request) are returned but change no state.
@@ -294,6 +296,15 @@ SK_API SK_WARN_UNUSED int sk_device_key_state_request(sk_device_key *key, uint8_
 SK_API SK_WARN_UNUSED int sk_device_retry(sk_device_key *key, uint8_t *msg, size_t cap,
                                           size_t *written, uint64_t now, const uint8_t *pin,
                                           size_t pin_len) SK_NONNULL(1, 2, 4);
+
+/* Whether reply is an authentic challenge to the request in flight (the
+ * server asks for proof that the request is fresh: send it again with
+ * sk_device_retry(), which includes the challenge).  SK_OK: the challenge is
+ * kept for the retry and nothing else changes.  Any other reply gives
+ * SK_ERR_PROTO_STATE (or the error opening it) and changes nothing, so the
+ * caller reads it with the function that belongs to its request. */
+SK_API SK_WARN_UNUSED int sk_device_take_challenge(sk_device_key *key, const uint8_t *reply,
+                                                   size_t reply_len) SK_NONNULL(1, 2);
 
 /* Replies.  Each checks the envelope (authentication, key id, counter), the
  * message type, and updates the state (counter, one-time password, the

@@ -246,6 +246,20 @@ void skp_otp_hash(uint8_t *out, const uint8_t *key_id, const uint8_t *otp)
     sodium_memzero(&st, sizeof st);
 }
 
+void skp_request_binding(uint8_t *out, uint32_t type, const uint8_t *part, size_t part_len)
+{
+    static const char label[] = "splitkey request binding v2";
+    uint8_t t[4] = {(uint8_t)(type >> 24), (uint8_t)(type >> 16), (uint8_t)(type >> 8),
+                    (uint8_t)type};
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, SKP_BINDING_LEN);
+    crypto_generichash_update(&st, (const uint8_t *)label, sizeof label - 1);
+    crypto_generichash_update(&st, t, sizeof t);
+    if (part_len != 0)
+        crypto_generichash_update(&st, part, part_len);
+    crypto_generichash_final(&st, out, SKP_BINDING_LEN);
+}
+
 void skp_token_proof(uint8_t *out, const uint8_t *secret, uint32_t purpose, unsigned profile,
                      const uint8_t *kx_pub, const uint8_t *n1, size_t n1_len)
 {

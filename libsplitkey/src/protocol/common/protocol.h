@@ -119,6 +119,16 @@ int skp_env_plain(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_
 /* H = keyed BLAKE2b-256 (key: key_id) of "splitkey otp v1" || otp. */
 void skp_otp_hash(uint8_t *out, const uint8_t *key_id, const uint8_t *otp);
 
+/* The binding of a request: what every retry of it keeps the same.
+ * BLAKE2b-256 of "splitkey request binding v2" || type (4, big-endian) ||
+ * part, where part is the session id for SIGN_SUBMIT, empty for REVOKE
+ * (a retry carries a new partial signature, never part of it) and the
+ * whole body for every other type.  The server keeps it with the newest
+ * request and with a charge; every sealed reply carries the binding of the
+ * request it answers. */
+#define SKP_BINDING_LEN 32u
+void skp_request_binding(uint8_t *out, uint32_t type, const uint8_t *part, size_t part_len);
+
 /* The proof of knowledge of a registration token's secret that EnrolInit
  * carries: keyed BLAKE2b-256 (key: the secret) of "splitkey token proof v2"
  * || purpose (1) || profile (4, big-endian) || kx_pub || n1.  Bound to the

@@ -92,13 +92,14 @@ typedef struct skd_reply {
 
 /* Opens a reply to the request (request_id) whose ephemeral is eph: a plain
  * error gives only a transport-level code (never a key state); an
- * authenticated one must name request_id (else SK_ERR_PROTO_REPLAY) and be
+ * authenticated one must name request_id and, unless binding is NULL, carry
+ * that request binding (else SK_ERR_PROTO_REPLAY), and be
  * of a type listed in types or MSG_ERROR (else SK_ERR_PROTO_STATE).  Returns
  * SK_OK with *r filled; nothing of the caller's state is changed here.  On
  * failure r is wiped. */
 int skd_open_reply(skd_reply *r, const uint8_t *key_id, const uint8_t *tek_rx,
-                   const skp_eph *eph, const uint8_t *request_id, const uint32_t *types,
-                   size_t n, const uint8_t *reply, size_t reply_len);
+                   const skp_eph *eph, const uint8_t *request_id, const uint8_t *binding,
+                   const uint32_t *types, size_t n, const uint8_t *reply, size_t reply_len);
 
 /* Sends the key's request in flight (first send and retries alike). */
 int skd_send(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, const uint8_t *body,
@@ -112,6 +113,9 @@ int skd_send(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, cons
 int skd_open(sk_device_key *key, uint32_t *type, uint8_t *body, size_t *body_len,
              sk_key_status *status, const uint32_t *types, size_t n, const uint8_t *reply,
              size_t reply_len);
+
+/* The binding of the request in flight (skp_request_binding). */
+void skd_pending_binding(const sk_device_key *key, uint8_t *out);
 
 /* Forgets the request in flight (wiping what it kept). */
 void skd_clear_pending(sk_device_key *key);

@@ -26,6 +26,7 @@ struct sk_device_enrolment {
     skp_eph eph;                            /* secret: its ephemeral exchange */
     uint8_t challenge[SKP_CHALLENGE_LEN];
     size_t challenge_len;
+    uint8_t binding[SKP_BINDING_LEN]; /* EnrolSubmit's, once built */
 };
 
 /* Splits a registration token "skt2.<public part>.<secret>" into its public
@@ -150,8 +151,11 @@ static int open_reply(sk_device_enrolment *e, uint8_t *body, size_t *body_len, u
     skd_reply *r = malloc(sizeof *r);
     if (r == NULL)
         return SK_ERR_NOMEM;
-    int rc = skd_open_reply(r, expect_key_id, e->tek_rx, &e->eph, e->request_id, &want, 1, reply,
-                            reply_len);
+    /* EnrolInit's reply is bound to it by the ephemeral exchange alone (it
+     * is never kept for a resend); EnrolSubmit's names its binding. */
+    int rc = skd_open_reply(r, expect_key_id, e->tek_rx, &e->eph, e->request_id,
+                            want == SPLITKEY__MSG_TYPE__MSG_ENROL_SUBMIT_REPLY ? e->binding : NULL,
+                            &want, 1, reply, reply_len);
     if (rc == SK_OK && r->type == SPLITKEY__MSG_TYPE__MSG_ERROR) {
         rc = skp_error_read(r->body, r->body_len, NULL);
         if (rc == SK_OK)
@@ -233,6 +237,7 @@ static int send_submit(sk_device_enrolment *e, uint8_t *msg, size_t cap, size_t 
                           submit_len);
     if (rc != SK_OK)
         goto out;
+    skp_request_binding(e->binding, SPLITKEY__MSG_TYPE__MSG_ENROL_SUBMIT, submit, submit_len);
     if (first)
         skp_sha256_3(e->t, e->t, SKP_HASH32_LEN, submit, submit_len, NULL, 0);
 out:

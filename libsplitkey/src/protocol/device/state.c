@@ -259,8 +259,8 @@ static int plain_code(int code)
 }
 
 int skd_open_reply(skd_reply *r, const uint8_t *key_id, const uint8_t *tek_rx,
-                   const skp_eph *eph, const uint8_t *request_id, const uint32_t *types,
-                   size_t n, const uint8_t *reply, size_t reply_len)
+                   const skp_eph *eph, const uint8_t *request_id, const uint8_t *binding,
+                   const uint32_t *types, size_t n, const uint8_t *reply, size_t reply_len)
 {
     ProtobufCMessage *m = NULL;
     skp_env *env = malloc(sizeof *env);
@@ -303,8 +303,14 @@ int skd_open_reply(skd_reply *r, const uint8_t *key_id, const uint8_t *tek_rx,
         rc = SK_ERR_LIMIT;
         goto out;
     }
-    if (sodium_memcmp(d->request_id.data, request_id, SKP_REQUEST_ID_LEN) != 0) {
-        rc = SK_ERR_PROTO_REPLAY; /* authentic, but not the answer to this request */
+    if (sodium_memcmp(d->request_id.data, request_id, SKP_REQUEST_ID_LEN) != 0 ||
+        (binding != NULL &&
+         (d->request_hash.len != SKP_BINDING_LEN ||
+          sodium_memcmp(d->request_hash.data, binding, SKP_BINDING_LEN) != 0))) {
+        /* Authentic, but not the answer to this request: another request
+         * id, or another message under this one's id (made by a copy of
+         * the device state). */
+        rc = SK_ERR_PROTO_REPLAY;
         goto out;
     }
     if (!wanted) {
@@ -362,6 +368,17 @@ void skd_clear_pending(sk_device_key *key)
     key->challenge_len = 0;
 }
 
+void skd_pending_binding(const sk_device_key *key, uint8_t *out)
+{
+    if (key->pending_kind == SKD_PENDING_SIGN)
+        skp_request_binding(out, SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT, key->pending_session_id,
+                            key->pending_session_id_len);
+    else if (key->pending_kind == SKD_PENDING_REVOKE)
+        skp_request_binding(out, SPLITKEY__MSG_TYPE__MSG_REVOKE, NULL, 0);
+    else
+        skp_request_binding(out, key->pending_type, key->pending_body, key->pending_body_len);
+}
+
 int skd_open(sk_device_key *key, uint32_t *type, uint8_t *body, size_t *body_len,
              sk_key_status *status, const uint32_t *types, size_t n, const uint8_t *reply,
              size_t reply_len)
@@ -373,8 +390,10 @@ int skd_open(sk_device_key *key, uint32_t *type, uint8_t *body, size_t *body_len
     skd_reply *r = malloc(sizeof *r);
     if (r == NULL)
         return SK_ERR_NOMEM;
+    uint8_t binding[SKP_BINDING_LEN];
+    skd_pending_binding(key, binding);
     int rc = skd_open_reply(r, key->key_id, key->tek_rx, &key->eph, key->pending_request_id,
-                            types, n, reply, reply_len);
+                            binding, types, n, reply, reply_len);
     if (rc != SK_OK)
         goto out;
     int code = SK_OK;

@@ -63,6 +63,8 @@ typedef struct sks_ctx {
     uint8_t req_eph[SKP_KX_PUB_LEN];
     uint8_t rid[SKP_REQUEST_ID_LEN];   /* the request's id */
     uint8_t otp_hash[SKP_OTP_HASH_LEN]; /* of the one-time password it carried */
+    uint8_t binding[SKP_BINDING_LEN];   /* skp_request_binding of the request */
+    bool has_binding;                   /* not for EnrolInit */
     bool continuation; /* the PIN check under this request's committed charge */
     sk_key_status err_status; /* details for an error reply */
     bool has_err_status;
@@ -108,6 +110,14 @@ static int reply_error(sks_ctx *c, int code)
     return skp_error_body(c->reply_body, sizeof c->reply_body, &c->reply_body_len, code, &st);
 }
 
+/* The charge ends (decided, or given back): the attempt it kept is wiped. */
+static void lease_end(sk_key_rec *r)
+{
+    r->has_lease = false;
+    sodium_memzero(r->lease_y, sizeof r->lease_y);
+    r->lease_y_len = 0;
+}
+
 static void destroy_key(sks_ctx *c, sk_destroy_reason reason, int crl_reason)
 {
     sk_key_rec *r = c->rec;
@@ -115,7 +125,7 @@ static void destroy_key(sks_ctx *c, sk_destroy_reason reason, int crl_reason)
     r->destroy_reason = reason;
     r->locked_until = 0;
     r->has_pop = false;
-    r->has_lease = false;
+    lease_end(r);
     sodium_memzero(r->ds, sizeof r->ds);
     r->ds_len = 0;
     sodium_memzero(r->server_key, sizeof r->server_key);
@@ -178,6 +188,8 @@ static int seal_device_reply(sks_ctx *c, uint32_t type, const uint8_t *otp,
         d.otp = skp_bin(otp, SKP_OTP_LEN);
     if (challenge != NULL)
         d.challenge = skp_bin(challenge, SKP_CHALLENGE_LEN);
+    if (c->has_binding)
+        d.request_hash = skp_bin(c->binding, SKP_BINDING_LEN);
     d.body = skp_bin(body, body_len);
     int rc = skp_pack(&d.base, plain, SKP_MAX_BODY_LEN, &len);
     if (rc == SK_OK && keep) {
@@ -295,17 +307,28 @@ static req_class classify(const sks_ctx *c, const ProtobufCBinaryData *ch)
         if (!r->has_lease)
             return REQ_FRESH;
         if (sodium_memcmp(c->rid, r->lease_request_id, SKP_REQUEST_ID_LEN) == 0 &&
-            sodium_memcmp(c->otp_hash, r->lease_otp_hash, SKP_OTP_HASH_LEN) == 0)
+            sodium_memcmp(c->otp_hash, r->lease_otp_hash, SKP_OTP_HASH_LEN) == 0 &&
+            sodium_memcmp(c->binding, r->lease_binding, SKP_BINDING_LEN) == 0)
             return REQ_CONTINUATION;
-        return REQ_CLONE; /* the charged request holds this OTP */
+        /* The charged request holds this OTP: another request under it, or
+         * another message under the charged request's id, is a second
+         * holder of the device state. */
+        return REQ_CLONE;
     }
     for (size_t i = r->n_hist; i-- > 0;) {
         if (sodium_memcmp(c->otp_hash, r->hist[i].otp_hash, SKP_OTP_HASH_LEN) != 0)
             continue;
         if (sodium_memcmp(c->rid, r->hist[i].request_id, SKP_REQUEST_ID_LEN) != 0)
             return REQ_CLONE; /* an honest device makes one request per OTP */
-        if (i + 1 == r->n_hist)
+        if (i + 1 == r->n_hist) {
+            /* A resend keeps its binding; another message under the newest
+             * request's id and OTP was made by a copy of the device state.
+             * (A record written before bindings were kept has none.) */
+            if (r->has_last_binding &&
+                sodium_memcmp(c->binding, r->last_binding, SKP_BINDING_LEN) != 0)
+                return REQ_CLONE;
             return REQ_RESEND;
+        }
         return challenge_ok(c, ch) ? REQ_CLONE : REQ_CHALLENGE;
     }
     return challenge_ok(c, ch) ? REQ_CLONE : REQ_CHALLENGE;
@@ -324,18 +347,70 @@ static int gate(sks_ctx *c)
     return SK_OK;
 }
 
-/* Phase A of a PIN check: the attempt is charged (fail_count + 1) and the
- * request holds the lease; the caller stores this before the check runs. */
-static void charge(sks_ctx *c)
+/* The key under which a charged attempt is kept in the record: derived
+ * from the identity's secret, so neither a reader of the store nor a holder
+ * of the device state can read it (with the wrapped share, the partial
+ * signature would let them test PINs offline).  The associated data names
+ * the key, the request and the OTP it carried. */
+static void lease_key(uint8_t *key, uint8_t *ad, const sks_ctx *c)
+{
+    memcpy(ad, c->rec->key_id, SKP_KEY_ID_LEN);
+    memcpy(ad + SKP_KEY_ID_LEN, c->rid, SKP_REQUEST_ID_LEN);
+    memcpy(ad + SKP_KEY_ID_LEN + SKP_REQUEST_ID_LEN, c->otp_hash, SKP_OTP_HASH_LEN);
+    sks_derived_hash(key, 32, c->in->identity->kx_sk, "splitkey lease key v2",
+                     "splitkey lease v2", ad, SKP_KEY_ID_LEN + SKP_REQUEST_ID_LEN, NULL, 0);
+}
+
+#define LEASE_AD_LEN (SKP_KEY_ID_LEN + SKP_REQUEST_ID_LEN + SKP_OTP_HASH_LEN)
+
+/* Phase A of a PIN check: the attempt y is charged (fail_count + 1) and
+ * kept with the lease; the caller stores this before the check runs, and
+ * the check (the same request again) checks this y, whatever y the
+ * request that continues it carries. */
+static int charge(sks_ctx *c, const uint8_t *y, size_t y_len)
 {
     sk_key_rec *r = c->rec;
+    uint8_t key[32], ad[LEASE_AD_LEN];
+    unsigned long long clen = 0;
+    if (SKP_NONCE_LEN + y_len + SKP_TAG_LEN > sizeof r->lease_y)
+        return SK_ERR_INTERNAL;
+    int rc = c->rng.fill(c->rng.ctx, r->lease_y, SKP_NONCE_LEN);
+    if (rc != SK_OK)
+        return rc;
+    lease_key(key, ad, c);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(r->lease_y + SKP_NONCE_LEN, &clen, y, y_len, ad,
+                                               sizeof ad, NULL, r->lease_y, key);
+    sodium_memzero(key, sizeof key);
+    r->lease_y_len = SKP_NONCE_LEN + (size_t)clen;
     r->fail_count++;
     r->has_lease = true;
     memcpy(r->lease_request_id, c->rid, SKP_REQUEST_ID_LEN);
     memcpy(r->lease_otp_hash, c->otp_hash, SKP_OTP_HASH_LEN);
+    memcpy(r->lease_binding, c->binding, SKP_BINDING_LEN);
     r->lease_at = c->in->now;
     c->no_reply = true;
     c->res->status = SK_ERR_LEASE;
+    return SK_OK;
+}
+
+/* The attempt the lease charged, into y (y_len bytes). */
+static int charged_attempt(const sks_ctx *c, uint8_t *y, size_t y_len)
+{
+    const sk_key_rec *r = c->rec;
+    uint8_t key[32], ad[LEASE_AD_LEN];
+    unsigned long long mlen = 0;
+    if (r->lease_y_len != SKP_NONCE_LEN + y_len + SKP_TAG_LEN)
+        return SK_ERR_INTERNAL;
+    lease_key(key, ad, c);
+    int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(y, &mlen, NULL, r->lease_y + SKP_NONCE_LEN,
+                                                        r->lease_y_len - SKP_NONCE_LEN, ad,
+                                                        sizeof ad, r->lease_y, key);
+    sodium_memzero(key, sizeof key);
+    if (rc != 0 || mlen != y_len) {
+        sodium_memzero(y, y_len);
+        return SK_ERR_INTERNAL;
+    }
+    return SK_OK;
 }
 
 /* The check under the charge was not run (the session ended meanwhile):
@@ -344,7 +419,7 @@ static void uncharge(sks_ctx *c)
 {
     if (c->rec->fail_count > 0)
         c->rec->fail_count--;
-    c->rec->has_lease = false;
+    lease_end(c->rec);
 }
 
 /* A wrong PIN, already charged: lock or destroy per policy. */
@@ -352,7 +427,7 @@ static int wrong_pin(sks_ctx *c)
 {
     const sk_server_policy *p = c->in->policy;
     sk_key_rec *r = c->rec;
-    r->has_lease = false;
+    lease_end(r);
     if (r->fail_count >= p->destroy_failures) {
         destroy_key(c, SK_DESTROY_LOCKOUT, SK_CRL_REASON_CESSATION_OF_OPERATION);
         return SK_ERR_DESTROYED;
@@ -390,7 +465,7 @@ static int complete(sks_ctx *c, uint8_t *sig, const uint8_t *y, const uint8_t *e
     }
     if (rc != SK_OK)
         goto out; /* FAULT: withheld; the charge stays */
-    r->has_lease = false;
+    lease_end(r);
     r->fail_count = 0;
     r->locked_until = 0;
 out:
@@ -942,7 +1017,7 @@ static int op_sign(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
     sk_key_rec *r = c->rec;
-    uint8_t em[SKP_MAX_N_LEN], sig[SKP_MAX_N_LEN];
+    uint8_t em[SKP_MAX_N_LEN], sig[SKP_MAX_N_LEN], y[SKP_MAX_N1_LEN];
     size_t k8 = r->bits / 8, k4 = r->bits / 4;
     bool pop = false;
     int rc = skp_unpack(&splitkey__sign_submit__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
@@ -960,11 +1035,11 @@ static int op_sign(sks_ctx *c, const uint8_t *body, size_t body_len)
         if (rc == SK_OK)
             rc = sign_session(c, s->session_id.data, &pop);
         if (rc == SK_OK)
-            charge(c);
+            rc = charge(c, s->y.data, k8);
         goto out;
     }
     if (r->state == SK_KEY_DESTROYED) {
-        r->has_lease = false;
+        lease_end(r);
         rc = SK_ERR_DESTROYED;
         goto out;
     }
@@ -981,7 +1056,10 @@ static int op_sign(sks_ctx *c, const uint8_t *body, size_t body_len)
         rc = SK_ERR_INTERNAL;
         goto out;
     }
-    rc = complete(c, sig, s->y.data, em);
+    /* The attempt charged, not the one this request carries. */
+    rc = charged_attempt(c, y, k8);
+    if (rc == SK_OK)
+        rc = complete(c, sig, y, em);
     if (rc != SK_OK) {
         if (rc != SK_ERR_WRONG_PIN && rc != SK_ERR_DESTROYED)
             uncharge(c); /* no verdict on the PIN (secrets missing, a fault) */
@@ -1022,6 +1100,7 @@ out:
     skp_free(m);
     sodium_memzero(em, sizeof em);
     sodium_memzero(sig, sizeof sig);
+    sodium_memzero(y, sizeof y);
     return rc;
 }
 
@@ -1031,7 +1110,7 @@ static int op_revoke(sks_ctx *c, const uint8_t *body, size_t body_len)
 {
     ProtobufCMessage *m = NULL;
     sk_key_rec *r = c->rec;
-    uint8_t em[SKP_MAX_N_LEN], sig[SKP_MAX_N_LEN], digest[32];
+    uint8_t em[SKP_MAX_N_LEN], sig[SKP_MAX_N_LEN], y[SKP_MAX_N1_LEN], digest[32];
     size_t k8 = r->bits / 8, k4 = r->bits / 4;
     int rc = skp_unpack(&splitkey__revoke__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN);
     if (rc != SK_OK)
@@ -1045,11 +1124,11 @@ static int op_revoke(sks_ctx *c, const uint8_t *body, size_t body_len)
     if (!c->continuation) {
         rc = gate(c);
         if (rc == SK_OK)
-            charge(c);
+            rc = charge(c, s->y.data, k8);
         goto out;
     }
     if (r->state == SK_KEY_DESTROYED) {
-        r->has_lease = false;
+        lease_end(r);
         rc = SK_ERR_DESTROYED;
         goto out;
     }
@@ -1061,7 +1140,9 @@ static int op_revoke(sks_ctx *c, const uint8_t *body, size_t body_len)
         rc = SK_ERR_INTERNAL;
         goto out;
     }
-    rc = complete(c, sig, s->y.data, em);
+    rc = charged_attempt(c, y, k8); /* the attempt charged, not this request's */
+    if (rc == SK_OK)
+        rc = complete(c, sig, y, em);
     if (rc != SK_OK) {
         if (rc != SK_ERR_WRONG_PIN && rc != SK_ERR_DESTROYED)
             uncharge(c); /* no verdict on the PIN (secrets missing, a fault) */
@@ -1075,6 +1156,7 @@ out:
     skp_free(m);
     sodium_memzero(em, sizeof em);
     sodium_memzero(sig, sizeof sig);
+    sodium_memzero(y, sizeof y);
     return rc;
 }
 
@@ -1161,6 +1243,8 @@ static int finish(sks_ctx *c)
     memcpy(r->hist[r->n_hist].otp_hash, c->otp_hash, SKP_OTP_HASH_LEN);
     memcpy(r->hist[r->n_hist].request_id, c->rid, SKP_REQUEST_ID_LEN);
     r->n_hist++;
+    memcpy(r->last_binding, c->binding, SKP_BINDING_LEN);
+    r->has_last_binding = true;
     skp_otp_hash(r->otp_hash, r->key_id, c->new_otp);
     return seal_device_reply(c, c->reply_type, c->new_otp, NULL, c->reply_body,
                              c->reply_body_len, true);
@@ -1210,6 +1294,30 @@ out:
     sodium_memzero(plain, SKP_MAX_BODY_LEN);
     free(plain);
     return rc;
+}
+
+/* The request's binding (skp_request_binding): for an approval, its
+ * session id (a body that does not parse is bound as a whole). */
+static void request_binding(sks_ctx *c, uint32_t type, const uint8_t *body, size_t body_len)
+{
+    ProtobufCMessage *m = NULL;
+    c->has_binding = true;
+    if (type == SPLITKEY__MSG_TYPE__MSG_REVOKE) {
+        skp_request_binding(c->binding, type, NULL, 0);
+        return;
+    }
+    if (type == SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT &&
+        skp_unpack(&splitkey__sign_submit__descriptor, &m, body, body_len, SKP_MAX_BODY_LEN) ==
+            SK_OK) {
+        const Splitkey__SignSubmit *s = (const Splitkey__SignSubmit *)m;
+        if (s->session_id.len == SKP_SESSION_ID_LEN) {
+            skp_request_binding(c->binding, type, s->session_id.data, SKP_SESSION_ID_LEN);
+            skp_free(m);
+            return;
+        }
+    }
+    skp_free(m);
+    skp_request_binding(c->binding, type, body, body_len);
 }
 
 /* Runs the operation of a fresh request or a continuation. */
@@ -1278,6 +1386,7 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, c
     if (rc != SK_OK || plain_err != SK_OK)
         goto out;
     const Splitkey__DeviceRequest *d = (const Splitkey__DeviceRequest *)dm;
+    request_binding(&c, env->type, d->body.data, d->body.len);
 
     req_class cls = classify(&c, &d->challenge);
     if (cls == REQ_CONTINUATION && env->type != SPLITKEY__MSG_TYPE__MSG_SIGN_SUBMIT &&

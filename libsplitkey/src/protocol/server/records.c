@@ -39,9 +39,13 @@ int sk_key_rec_export(const sk_key_rec *r, uint8_t *out, size_t cap, size_t *wri
     k.hist = hist_p;
     k.last_reply = skp_bin(r->last_reply, r->last_reply_len);
     k.last_reply_type = r->last_reply_type;
+    if (r->has_last_binding)
+        k.last_binding = skp_bin(r->last_binding, SKP_BINDING_LEN);
     if (r->has_lease) {
         k.lease_request_id = skp_bin(r->lease_request_id, SKP_REQUEST_ID_LEN);
         k.lease_otp_hash = skp_bin(r->lease_otp_hash, SKP_OTP_HASH_LEN);
+        k.lease_binding = skp_bin(r->lease_binding, SKP_BINDING_LEN);
+        k.lease_y = skp_bin(r->lease_y, r->lease_y_len);
         k.lease_at = r->lease_at;
     }
     k.fail_count = r->fail_count;
@@ -124,7 +128,10 @@ static int load_record(sk_key_rec *r, const Splitkey__KeyRecord *k)
             return SK_ERR_LIMIT;
     if ((k->lease_request_id.len != 0 &&
          (skp_check_len(&k->lease_request_id, SKP_REQUEST_ID_LEN) ||
-          skp_check_len(&k->lease_otp_hash, SKP_OTP_HASH_LEN))) ||
+          skp_check_len(&k->lease_otp_hash, SKP_OTP_HASH_LEN) ||
+          skp_check_len(&k->lease_binding, SKP_BINDING_LEN) ||
+          skp_check_len(&k->lease_y, SKP_NONCE_LEN + r->bits / 8 + SKP_TAG_LEN))) ||
+        (k->last_binding.len != 0 && skp_check_len(&k->last_binding, SKP_BINDING_LEN)) ||
         (k->transcript.len != 0 && skp_check_len(&k->transcript, SKP_HASH32_LEN)) ||
         (k->pop_session_id.len != 0 && skp_check_len(&k->pop_session_id, SKP_SESSION_ID_LEN)))
         return SK_ERR_LIMIT;
@@ -147,10 +154,15 @@ static int load_record(sk_key_rec *r, const Splitkey__KeyRecord *k)
     }
     skp_copy(r->last_reply, &r->last_reply_len, &k->last_reply);
     r->last_reply_type = k->last_reply_type;
+    r->has_last_binding = k->last_binding.len != 0;
+    if (r->has_last_binding)
+        memcpy(r->last_binding, k->last_binding.data, SKP_BINDING_LEN);
     r->has_lease = k->lease_request_id.len != 0;
     if (r->has_lease) {
         memcpy(r->lease_request_id, k->lease_request_id.data, SKP_REQUEST_ID_LEN);
         memcpy(r->lease_otp_hash, k->lease_otp_hash.data, SKP_OTP_HASH_LEN);
+        memcpy(r->lease_binding, k->lease_binding.data, SKP_BINDING_LEN);
+        skp_copy(r->lease_y, &r->lease_y_len, &k->lease_y);
         r->lease_at = k->lease_at;
     }
     r->fail_count = k->fail_count;

@@ -37,10 +37,17 @@ struct sk_key_rec {
     uint32_t last_reply_type;
     uint8_t last_reply[SKP_MAX_BODY_LEN]; /* sealed DeviceReply */
     size_t last_reply_len;
-    /* a PIN check charged (fail_count includes it) and not yet decided */
+    uint8_t last_binding[SKP_BINDING_LEN]; /* the newest request's binding */
+    bool has_last_binding;
+    /* a PIN check charged (fail_count includes it) and not yet decided:
+     * the request, its binding and the attempt charged (its partial
+     * signature, sealed under a key derived from the identity) */
     bool has_lease;
     uint8_t lease_request_id[SKP_REQUEST_ID_LEN];
     uint8_t lease_otp_hash[SKP_OTP_HASH_LEN];
+    uint8_t lease_binding[SKP_BINDING_LEN];
+    uint8_t lease_y[SKP_NONCE_LEN + SKP_MAX_N1_LEN + SKP_TAG_LEN];
+    size_t lease_y_len;
     uint64_t lease_at;
     uint32_t fail_count;
     uint64_t locked_until;
