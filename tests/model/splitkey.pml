@@ -20,12 +20,14 @@
  *
  * Properties: the assertions tagged P1 ... P6 below (the tag is on the
  * assertion's line; tests/model/run_spin.sh reads it from there).
- *   P1  every PIN check is counted exactly once
+ *   P1  every PIN check is counted exactly once, and every check under one
+ *       charge checks the attempt that charge was made for
  *   P2  locks at 3 and 6 failures, destruction at 9, no PIN check decided
  *       on a destroyed key, at most 9 wrong PINs
- *   P3  after the clone completed a request of its own, the original's next
- *       request ends in CLONE_DETECTED / DESTROYED (a CHALLENGE first at
- *       most), never in a normal reply or an endless try-again
+ *   P3  after the clone completed a request of its own, or another request
+ *       under the request id it copied, the original's next request ends in
+ *       CLONE_DETECTED / DESTROYED (a CHALLENGE first at most), never in a
+ *       normal reply or an endless try-again
  *   P4  no clone verdict for an honest device (faults and crashes only), and
  *       it always completes its requests (bounded liveness, see the device's
  *       timeout retry)
@@ -217,6 +219,10 @@
 #ifndef CLONE_EAVESDROP
 #define CLONE_EAVESDROP 0  /* the clone may read replies to others' requests */
 #endif
+#ifndef CLONE_OTHER_SESSION
+#define CLONE_OTHER_SESSION 0  /* under the copied id the clone may also sign
+                                  another session (same kind, other binding) */
+#endif
 #ifndef TWODEV
 #define TWODEV 0
 #endif
@@ -257,26 +263,22 @@
  * M7 MUTANT_SEND_FIRST    the reply of a PIN check goes out before the
  *                         record is stored                                P5
  * M8 MUTANT_RP_ANY        a relying party's poll answers any session      P6
+ * M9 MUTANT_LEASE_ANY_Y   the lease keeps no attempt: a continuation
+ *                         checks the partial signature y it carries       P1
+ * M10 MUTANT_UNBOUND_BODY no request binding: the record, the lease and
+ *                         the replies name only the request id, so
+ *                         another request under the newest request's id
+ *                         and OTP is a resend, and the device takes any
+ *                         reply naming its request id                     P3
+ *     DEVICE_TYPE_CHECK   (with M10 only) the device also refuses a typed
+ *                         reply (OK, DONE) to another kind of request; with
+ *                         P3_LIVENESS_ONLY (no server-side P3 assertion)
+ *                         it shows where M10 leaves the original
  *
- * Stricter readings of the properties, which the protocol as described
- * does not meet (doc/model.md, "Findings"), and the fixes that restore them:
- * FINDING_ONE_ATTEMPT     P1 read as "checks performed = charges": a charge
- *                         never sees two different PIN attempts checked
- * FIX_LEASE_BINDS_Y       phase A keeps the attempt it charged (y, or its
- *                         hash) in the lease; a check under the lease
- *                         checks that attempt
+ * A stricter reading of P1 that the protocol does not meet, accepted
+ * (doc/model.md, "Findings"):
  * FINDING_LIVE_CHARGE     a check runs only while its charge is undecided
  *                         and the key alive (the check reads no record)
- * FINDING_FORGED          P3 also after the clone completed a request of
- *                         its own made under the request id it copied
- * FIX_BIND_BODY           the record keeps the kind of the newest request
- *                         (a hash of its body); the same id with another
- *                         body is a clone, not a resend; the device takes
- *                         only a reply to its own request's kind
- * DEVICE_TYPE_CHECK       the device refuses a typed reply (OK, DONE) to
- *                         another request kind, as the C device does; with
- *                         P3_LIVENESS_ONLY (no server-side P3 assertion) it
- *                         shows where FINDING_FORGED leaves the original
  */
 
 /* ---------------------------------------------------------------- constants */
@@ -340,12 +342,18 @@
 #define MSRC  ((m >> 9) & 3)
 #define MSID  ((m >> 11) & 1)
 #define MCONN ((m >> 12) & 1)
+/* the request's binding (skp_request_binding): what every retry of it keeps
+ * the same - for a PIN kind its type and session (never the attempt y),
+ * for a non-PIN kind its type and whole body (in the model: its kind) */
+#define BIND(kind, sid) ((kind) | ((sid) << 1))
+#define MBIND BIND(MKIND, MSID)
 
-/* a reply: rid, status (4 bits), new otp, connection, kind of the request
- * it answers (read only with FIX_BIND_BODY / DEVICE_TYPE_CHECK) */
+/* a reply: rid, status (4 bits), new otp, connection, the binding of the
+ * request it answers (DeviceReply.request_hash; its low bit is the kind) */
 #define REPLY(rid, st, otp) ((rid) | ((st) << 3) | ((otp) << 7))
 #define RCONN(c) ((c) << 10)
-#define RKIND(k) ((k) << 11)
+#define RBIND(b) ((b) << 11)
+#define RB(r)   (((r) >> 11) & 3)
 #define RK(r)   (((r) >> 11) & 1)
 #define RRID(r) ((r) & 7)
 #define RST(r)  (((r) >> 3) & 15)
@@ -360,13 +368,14 @@ byte s_otp;            /* current OTP (an epoch number) */
 byte h_otp[H];         /* retired OTPs, oldest first, the newest at H-1 */
 byte h_rid[H];         /* the request that retired each one (0: empty) */
 byte s_rep;            /* status of the stored reply to the newest */
-bit  s_rkind;          /* FIX_BIND_BODY: kind of the newest request */
+byte s_rbind;          /* binding of the newest request (last_binding) */
 byte s_fail;           /* failure count */
 byte s_lock;           /* 0 unlocked, 1 locked 3 h, 2 locked 24 h */
 byte s_dead;           /* 0 alive, D_LOCKOUT, D_CLONE */
 byte l_rid;            /* lease: request id (0: none) */
 byte l_otp;            /* lease: the OTP it carried */
-bit  l_pin;            /* FIX_LEASE_BINDS_Y: the attempt charged */
+byte l_bind;           /* lease: the binding of the charged request */
+bit  l_pin;            /* lease: the attempt charged (lease_y, sealed) */
 bit  s_sess[2];        /* session records: 1 = COMPLETE (never reset) */
 #if HAVE_RP
 bit  sess_made[2];     /* the session exists */
@@ -374,13 +383,12 @@ byte sess_rp[2];       /* its creator: relying party 1 or 2 */
 #endif
 
 /* ------------------------------------------------------------------ ghosts */
-bit  g_clonerot;       /* P3: the clone completed a request of its own */
+bit  g_clonerot;       /* P3: the clone completed a request of its own, or
+                          another request under the id it copied */
 byte g_wrong;          /* P1 P2: wrong outcomes applied since the last right one */
 byte g_chg[8];         /* P1: per request id, 1 + the OTP its charge was made under */
+byte g_chy;            /* P1: bit rid: the attempt its charge was made for */
 byte g_ok;             /* P5: bit rid: OK sent for the device's request rid */
-#ifdef FINDING_ONE_ATTEMPT
-byte g_guess;          /* PIN attempts checked under the current charge */
-#endif
 
 /* ----------------------------------------------------------------- network */
 short rq[QN];          /* requests: a bag kept sorted (0 = free, at the end) */
@@ -478,21 +486,32 @@ inline say_rec() {
 
 /* -------------------------------------------------------- the server role */
 
-/* sk_server_handle_device: how an authentic request stands (classify) */
+/* the request continues the charged check: the lease's request id, OTP
+ * and binding (classify, handle.c) */
+#ifdef MUTANT_UNBOUND_BODY
+/* M10: id and OTP only (any PIN kind continues the charge) */
+#define IS_CONT (l_rid != 0 && MRID == l_rid && MOTP == l_otp && MKIND == K_SIGN)
+#else
+#define IS_CONT (l_rid != 0 && MRID == l_rid && MOTP == l_otp && MBIND == l_bind)
+#endif
+
+/* sk_server_handle_device: how an authentic request stands (classify,
+ * libsplitkey/src/protocol/server/handle.c) */
 inline classify() {
 #ifdef MUTANT_COUNTER
   /* M3: the OTP field read as a counter that only grows */
   if
-  :: l_rid != 0 && MRID == l_rid && MOTP == l_otp && MKIND == K_SIGN -> cls = C_CONT
-  :: !(l_rid != 0 && MRID == l_rid && MOTP == l_otp && MKIND == K_SIGN) && MOTP < s_otp ->
+  :: IS_CONT -> cls = C_CONT
+  :: !IS_CONT && MOTP < s_otp ->
      cls = C_REPLAY                     /* "a replay": plain error, no verdict */
   :: else -> cls = C_FRESH              /* accepted; the counter follows it */
   fi
 #else
   if
-  :: l_rid != 0 && MRID == l_rid && MOTP == l_otp && MKIND == K_SIGN -> cls = C_CONT
-  :: l_rid != 0 && !(MRID == l_rid && MOTP == l_otp && MKIND == K_SIGN) && MOTP == s_otp ->
-     cls = C_CLONE    /* the charged request holds this OTP */
+  :: IS_CONT -> cls = C_CONT
+  :: l_rid != 0 && !IS_CONT && MOTP == s_otp ->
+     cls = C_CLONE    /* the charged request holds this OTP: another request
+                         under it, or another message under its id */
   :: else ->
      if
      :: MOTP == s_otp -> cls = C_FRESH
@@ -520,8 +539,8 @@ inline classify() {
 #endif
         :: cls == C_UNKNOWN && MCHAL -> cls = C_CLONE
         :: cls == C_UNKNOWN && !MCHAL -> cls = C_CHAL
-#ifdef FIX_BIND_BODY
-        :: cls == C_RESEND && MKIND != s_rkind -> cls = C_CLONE  /* same id, another body */
+#ifndef MUTANT_UNBOUND_BODY
+        :: cls == C_RESEND && MBIND != s_rbind -> cls = C_CLONE  /* the newest id and OTP, another binding */
 #endif
         :: else -> skip
         fi
@@ -539,13 +558,15 @@ inline decide() {
   if
   :: cls == C_CONT ->
      if
-     :: s_dead -> plan = P_SEND; rep = REPLY(MRID, R_DESTROYED, s_otp) | RKIND(MKIND)
+     :: s_dead -> plan = P_SEND; rep = REPLY(MRID, R_DESTROYED, s_otp) | RBIND(MBIND)
      :: !s_dead && res != 0 -> plan = P_DECIDE  /* re-apply the same outcome */
-     :: !s_dead && res == 0 -> plan = P_CHECK   /* continuation: the check */
+     :: !s_dead && res == 0 ->
+        plan = P_CHECK;  /* continuation: the check */
+        ly = l_pin       /* of the attempt the lease keeps (charged_attempt) */
      fi
   :: cls == C_CLONE ->
      if
-     :: s_dead -> plan = P_SEND; rep = REPLY(MRID, R_DESTROYED, s_otp) | RKIND(MKIND)
+     :: s_dead -> plan = P_SEND; rep = REPLY(MRID, R_DESTROYED, s_otp) | RBIND(MBIND)
      :: else -> plan = P_CLONE
      fi
   :: cls == C_FRESH ->
@@ -563,9 +584,9 @@ inline decide() {
         plan = P_CHARGE  /* phase A */
 #endif
      fi
-  :: cls == C_RESEND -> plan = P_SEND; rep = REPLY(MRID, s_rep, s_otp) | RKIND(s_rkind)
-  :: cls == C_CHAL -> plan = P_SEND; rep = REPLY(MRID, R_CHALLENGE, 0) | RKIND(MKIND)
-  :: cls == C_REPLAY -> plan = P_SEND; rep = REPLY(MRID, R_PLAIN, 0) | RKIND(MKIND)
+  :: cls == C_RESEND -> plan = P_SEND; rep = REPLY(MRID, s_rep, s_otp) | RBIND(s_rbind)
+  :: cls == C_CHAL -> plan = P_SEND; rep = REPLY(MRID, R_CHALLENGE, 0) | RBIND(MBIND)
+  :: cls == C_REPLAY -> plan = P_SEND; rep = REPLY(MRID, R_PLAIN, 0) | RBIND(MBIND)
   fi;
   if
   :: plan != P_DECIDE -> res = 0   /* a check made is not used */
@@ -584,8 +605,9 @@ inline decide() {
   printf(" (read v%d)\n", ver);
   cls = 0;
   /* P3: once the record shows that the clone completed a request of its
-   * own, a request of the original gets a verdict, or (without a
-   * challenge) a CHALLENGE whose answer gets one */
+   * own (or another request under the id it copied), a request of the
+   * original gets a verdict, or (without a challenge) a CHALLENGE whose
+   * answer gets one */
 #ifndef P3_LIVENESS_ONLY
   assert(!(MSRC == SRC_DEV && g_clonerot) || plan == P_CLONE || ((plan == P_SEND || plan == P_ROTATE) && RST(rep) == R_DESTROYED) || (plan == P_SEND && RST(rep) == R_CHALLENGE && !MCHAL));  /* P3 verdict for the original */
 #endif
@@ -608,24 +630,25 @@ inline rotate(st) {
   s_otp = MOTP + 1;
   assert(s_otp < JUNK_OTP);  /* a bound of the model, not a property */
   s_rep = st;
-  s_rkind = MKIND;
-  rep = REPLY(MRID, st, s_otp) | RKIND(MKIND);
+  s_rbind = MBIND;       /* last_binding (finish, handle.c) */
+  rep = REPLY(MRID, st, s_otp) | RBIND(MBIND);
   if
   :: MSRC == SRC_CLONE && MRID >= CRID0 -> g_clonerot = 1
-#ifdef FINDING_FORGED
-  :: MSRC == SRC_FORGED -> g_clonerot = 1
-#endif
+  :: MSRC == SRC_FORGED -> g_clonerot = 1   /* another request under the copied id */
   :: else -> skip
   fi
 }
 
-/* sk_server_complete: the PIN check, outside any transaction */
+/* sk_server_complete: the PIN check, outside any transaction, of the
+ * attempt charged (op_sign / op_revoke: charged_attempt, as read with the
+ * record) - not of the one the request carries */
 inline pin_check() {
-#ifdef FIX_LEASE_BINDS_Y
-  res = l_pin + 1;   /* the attempt the lease keeps */
+#if defined(MUTANT_LEASE_ANY_Y) || defined(MUTANT_UNCOUNTED) || defined(MUTANT_CHARGE_AFTER)
+  res = MPIN + 1;    /* M9 (and M1 M2, no lease): this message's attempt */
 #else
-  res = MPIN + 1;    /* this message's attempt: 1 wrong, 2 right */
+  res = ly + 1;      /* the attempt the lease keeps: 1 wrong, 2 right */
 #endif
+  ly = 0;
   printf("W%d: PIN check (sk_server_complete): ", w);
   if
   :: res == 2 -> printf("right\n")
@@ -636,13 +659,12 @@ inline pin_check() {
   unc = (g_chg[MRID] != MOTP + 1);
 #if !defined(MUTANT_UNCOUNTED) && !defined(MUTANT_CHARGE_AFTER)
   assert(!unc);  /* P1 a check runs only under a committed charge */
+  /* every check under a charge checks the attempt the charge was made for:
+   * all checks under one charge check one attempt */
+  assert(res == ((g_chy >> MRID) & 1) + 1);  /* P1 one charge, one PIN attempt */
 #endif
 #ifdef FINDING_LIVE_CHARGE
   assert(l_rid == MRID && l_otp == MOTP && !s_dead);  /* FINDING_LIVE_CHARGE P1 check under an undecided charge */
-#endif
-#ifdef FINDING_ONE_ATTEMPT
-  g_guess = g_guess | (1 << (res - 1));
-  assert(g_guess != 3);  /* FINDING_ONE_ATTEMPT P1 one charge, one PIN attempt */
 #endif
   plan = P_DECIDE
 }
@@ -654,10 +676,7 @@ inline apply_outcome() {
   assert(s_fail == g_wrong + 1);           /* P1 exactly one undecided charge: this one */
 #endif
   assert(!s_dead);                         /* P2 no outcome on a destroyed key */
-  l_rid = 0; l_otp = 0; l_pin = 0;
-#ifdef FINDING_ONE_ATTEMPT
-  g_guess = 0;
-#endif
+  l_rid = 0; l_otp = 0; l_bind = 0; l_pin = 0;   /* lease_end */
 #ifdef MUTANT_UNCOUNTED
   s_fail++;    /* M1: the count, in the write of the outcome */
   unc = 0;
@@ -692,13 +711,13 @@ inline commit() {
   if
   :: plan == P_ROTATE -> rotate(RST(rep)); plan = P_SEND
   :: plan == P_CHARGE ->
-     /* phase A: the charge and the lease, no reply */
+     /* phase A (charge, handle.c): the charge and the lease, which keeps
+      * the request's binding and the attempt y it carries; no reply */
      s_fail++;
-     l_rid = MRID; l_otp = MOTP; l_pin = MPIN;
+     l_rid = MRID; l_otp = MOTP; l_bind = MBIND; l_pin = MPIN;
      g_chg[MRID] = MOTP + 1;
-#ifdef FINDING_ONE_ATTEMPT
-     g_guess = 0;
-#endif
+     g_chy = (g_chy & ~(1 << MRID)) | (MPIN << MRID);
+     ly = MPIN;
      plan = P_CHECK   /* the same worker goes on with the check */
   :: plan == P_DECIDE ->
 #ifdef MUTANT_CHARGE_AFTER
@@ -725,9 +744,10 @@ inline commit() {
   :: plan == P_CLONE ->
      assert(HAVE_CLONE);  /* P4 no clone verdict without a clone */
      s_dead = D_CLONE;
+     l_rid = 0; l_otp = 0; l_bind = 0; l_pin = 0;   /* destroy_key ends the lease */
      if
      :: MOTP == s_otp -> rotate(R_CLONE)
-     :: else -> rep = REPLY(MRID, R_CLONE, s_otp) | RKIND(MKIND)  /* a stale OTP: nothing retired */
+     :: else -> rep = REPLY(MRID, R_CLONE, s_otp) | RBIND(MBIND)  /* a stale OTP: nothing retired */
      fi;
      plan = P_SEND
   fi;
@@ -744,6 +764,7 @@ proctype Worker(byte w) {
   byte res;    /* PIN check result: 0 none, 1 wrong, 2 right */
   short rep;   /* the reply */
   bit unc;     /* P1: a check made and not counted yet (M1, M2 only) */
+  bit ly;      /* the attempt the lease keeps, as read (for the check) */
   byte k;
 #ifdef MUTANT_SEND_FIRST
   bit sent;
@@ -768,7 +789,7 @@ end_idle:
   :: atomic { plan == P_DECIDE && !sent && ROOM(rp) ->
        /* M7: the reply of phase C goes out before the record is stored */
        sent = 1;
-       rep = REPLY(MRID, (res == 2 -> R_OK : R_WRONG), MOTP + 1) | RCONN(MCONN) | RKIND(MKIND);
+       rep = REPLY(MRID, (res == 2 -> R_OK : R_WRONG), MOTP + 1) | RCONN(MCONN) | RBIND(MBIND);
        printf("W%d: M7 sends the reply before storing: ", w); say_st(RST(rep)); printf("\n");
        bag_put(rp, rep)
      }
@@ -836,7 +857,7 @@ end_idle:
        wcrash--;
        printf("W%d: crashes\n", w);
        assert(!unc);  /* P1 a check is never thrown away uncounted */
-       m = 0; ver = 0; plan = 0; res = 0; rep = 0; unc = 0;
+       m = 0; ver = 0; plan = 0; res = 0; rep = 0; unc = 0; ly = 0;
 #ifdef MUTANT_SEND_FIRST
        sent = 0;
 #endif
@@ -862,18 +883,26 @@ end_idle:
 #define VER_OK (d_ver == ver)
 #endif
 
-/* the reply answers this process's pending request */
+/* the reply answers this process's pending request (skd_open /
+ * skd_open_reply, libsplitkey/src/protocol/device/state.c): it names the
+ * request id and carries the pending request's binding */
 #ifdef MUTANT_ANY_REPLY
 #define MINE(r) (RST(r) != R_PLAIN)
-#elif defined(FIX_BIND_BODY)
-#define MINE(r) (RRID(r) == rid && RST(r) != R_PLAIN && RK(r) == kind)
-#elif defined(DEVICE_TYPE_CHECK)
-/* as the C device: a typed reply (OK, DONE) of another request type is
- * refused; an error reply is taken whatever the request was */
+#define FOR_ME(r) (RRID(r) == rid && RB(r) == BIND(kind, sid))
+#elif defined(MUTANT_UNBOUND_BODY)
+/* M10: the request id alone */
+#define FOR_ME(r) (RRID(r) == rid)
+#ifdef DEVICE_TYPE_CHECK
+/* and, as the C device did, a typed reply (OK, DONE) of another request
+ * type is refused; an error reply is taken whatever the request was */
 #define MINE(r) (RRID(r) == rid && RST(r) != R_PLAIN && \
                  (RK(r) == kind || (RST(r) != R_OK && RST(r) != R_DONE)))
 #else
 #define MINE(r) (RRID(r) == rid && RST(r) != R_PLAIN)
+#endif
+#else
+#define FOR_ME(r) (RRID(r) == rid && RB(r) == BIND(kind, sid))
+#define MINE(r) (FOR_ME(r) && RST(r) != R_PLAIN)
 #endif
 
 /* a reply on this device process's connection (without a command running,
@@ -941,7 +970,9 @@ end_dev:
           has = 0; rid = 0; otp = 0; kind = 0; sid = 0; ver = 0; LOCK_DROP
        fi
      }
-  /* a reply: sk_device_read_reply / sk_device_read_signature */
+  /* a reply: sk_device_read_reply / sk_device_read_signature (device/
+   * session.c), which open it with skd_open (device/state.c: its request id
+   * and binding, MINE and FOR_ME above) */
   :: atomic { (DEV_CAN(0) || DEV_CAN(1) || DEV_CAN(2)) ->
        if
        :: DEV_CAN(0) -> k = 0
@@ -953,7 +984,7 @@ end_dev:
        k = 0;
        printf("D%d: reads reply rid %d ", me, RRID(r)); say_st(RST(r)); printf(" otp %d: ", ROTP(r));
        if
-       :: has && rid != 0 && RRID(r) == rid && RST(r) == R_CHALLENGE ->
+       :: has && rid != 0 && FOR_ME(r) && RST(r) == R_CHALLENGE ->
           if
           :: !chal -> chal = 1; resend = 1; printf("will send it back\n")
           :: else -> printf("has one already\n")
@@ -1021,11 +1052,11 @@ end_dev:
  * up), reads copies of the replies to its requests. */
 proctype Clone() {
   byte rid, otp, kind, nxt, sends;
-  bit chal;
+  bit sid, chal;
   byte k;
 
   atomic {
-    rid = d_rid; otp = d_otp; kind = d_kind; nxt = CRID0;
+    rid = d_rid; otp = d_otp; kind = d_kind; sid = d_sid; nxt = CRID0;
     printf("C: copies the sealed state: otp %d pending %d\n", otp, rid)
   };
 end_clone:
@@ -1034,10 +1065,14 @@ end_clone:
        /* the copied request (again) */
        sends++;
        if
-       :: bag_put(rq, REQ(rid, otp, kind, 0, chal, SRC_CLONE, 0))
-       :: kind == K_SIGN -> bag_put(rq, REQ(rid, otp, kind, 1, chal, SRC_CLONE, 0))
+       :: bag_put(rq, REQ(rid, otp, kind, 0, chal, SRC_CLONE, sid))
+       :: kind == K_SIGN -> bag_put(rq, REQ(rid, otp, kind, 1, chal, SRC_CLONE, sid))
+       /* another request under the copied id and OTP (another binding) */
        :: kind == K_FETCH -> bag_put(rq, REQ(rid, otp, K_SIGN, 0, chal, SRC_FORGED, 0))
        :: kind == K_SIGN -> bag_put(rq, REQ(rid, otp, K_FETCH, 0, chal, SRC_FORGED, 0))
+#if CLONE_OTHER_SESSION
+       :: kind == K_SIGN -> bag_put(rq, REQ(rid, otp, K_SIGN, 0, chal, SRC_FORGED, 1 - sid))
+#endif
        fi;
        printf("C: sends the copied request %d\n", rid)
      }
