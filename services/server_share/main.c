@@ -32,6 +32,7 @@
 #include "signals.h"
 #include "splitkey/splitkey.h"
 #include "store.h"
+#include "storebind.h"
 #include "svc_error.h"
 
 #define PROG "splitkey-server"
@@ -106,7 +107,7 @@ static int cmd_init(int argc, char **argv)
 
 struct run_options {
     char *dir, *config, *listen, *db, *ca, *ca_cert, *pool_profiles, *ready_file;
-    bool open_enrolment;
+    bool open_enrolment, new_store;
     unsigned workers, pool_size, max_request, session_ttl, enrolling_ttl, session_keep;
     unsigned ca_timeout_ms, ca_retry_every, lock1_seconds, lock2_seconds;
 };
@@ -232,6 +233,10 @@ static int cmd_run(int argc, char **argv)
         {.name = "lock2-seconds", .type = SK_OPT_UINT, .value = &o.lock2_seconds, .min = 1,
          .max = 30u * 86400u, .arg = "SECONDS",
          .help = "time lock after 6 wrong PINs (default 86400)"},
+        {.name = "new-store", .type = SK_OPT_BOOL, .value = &o.new_store,
+         .flags = SK_OPT_FLAG_ONLY,
+         .help = "start afresh with an empty store although DIR/store.id names the "
+                 "store used before (after a lost database that cannot be restored)"},
         {.name = "open-enrolment", .type = SK_OPT_BOOL, .value = &o.open_enrolment,
          .help = "accept enrolments without a registration token (development)"},
         {.name = "workers", .type = SK_OPT_UINT, .value = &o.workers, .min = 0, .max = 256,
@@ -376,6 +381,12 @@ static int cmd_run(int argc, char **argv)
     rc = sk_store_open(&store, db_uri);
     if (rc != SK_OK) {
         fprintf(stderr, PROG ": cannot open the store %s: %s\n", db_uri, sk_strerror(rc));
+        goto out;
+    }
+    rc = sk_store_bind(store, o.dir, o.new_store, (uint64_t)time(NULL), err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG ": store %s: %s\n", db_uri, err);
+        exit_code = rc == SK_SVC_ERR_CONFIG ? 2 : 1;
         goto out;
     }
     if (sk_signals_install() != SK_OK) {

@@ -339,6 +339,39 @@ int sk_store_reply_get(sk_store *store, sk_store_txn *txn, uint8_t **reply, size
            store->ops->reply_get(txn, reply, reply_len, key_id, request_id, request_id_len));
 }
 
+/* ---------------------------------------------------------------- meta */
+
+static int check_meta_name(const char *name)
+{
+    size_t n = name != NULL ? strlen(name) : 0;
+    return n >= 1 && n <= 64 ? SK_OK : SK_ERR_ARG;
+}
+
+int sk_store_meta_get(sk_store *store, sk_store_txn *txn, const char *name, uint8_t *value,
+                      size_t cap, size_t *len)
+{
+    if (check_meta_name(name) != SK_OK || value == NULL || len == NULL)
+        return SK_ERR_ARG;
+    *len = 0;
+    IN_TXN(store, txn, 0, store->ops->meta_get(txn, name, value, cap, len));
+}
+
+int sk_store_meta_put(sk_store *store, sk_store_txn *txn, const char *name, const uint8_t *value,
+                      size_t len)
+{
+    if (check_meta_name(name) != SK_OK || (value == NULL && len != 0) || len > 1024)
+        return SK_ERR_ARG;
+    IN_TXN(store, txn, 1, store->ops->meta_put(txn, name, value, len));
+}
+
+int sk_store_check(sk_store *store, char *what, size_t what_len)
+{
+    if (store == NULL || what == NULL || what_len == 0)
+        return SK_ERR_ARG;
+    what[0] = '\0';
+    return store->ops->check(store, what, what_len);
+}
+
 /* -------------------------------------------------------------- tokens */
 
 int sk_store_token_use(sk_store *store, sk_store_txn *txn, const uint8_t *token_id, int64_t now)

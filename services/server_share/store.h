@@ -113,6 +113,17 @@ int sk_store_schema_version(sk_store *store, int *version);
 /* The schema version this program writes (the last migration). */
 int sk_store_schema_latest(void);
 
+/* Facts about the store itself, by name (1-64 bytes), values up to 1024
+ * bytes.  get gives SK_ERR_NOT_FOUND when the name has none. */
+int sk_store_meta_get(sk_store *store, sk_store_txn *txn, const char *name, uint8_t *value,
+                      size_t cap, size_t *len);
+int sk_store_meta_put(sk_store *store, sk_store_txn *txn, const char *name, const uint8_t *value,
+                      size_t len);
+
+/* The database's own consistency check (SQLite: PRAGMA quick_check).
+ * SK_OK, or SK_ERR_STORE with the first problem described in what. */
+int sk_store_check(sk_store *store, char *what, size_t what_len);
+
 /* Makes the next commit (including the internal commit of an operation
  * called with txn = NULL) fail with the given fault after rolling the
  * transaction back.  One-shot.  For tests. */

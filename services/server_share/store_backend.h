@@ -62,6 +62,13 @@ struct sk_store_ops {
     int (*event_append)(sk_store_txn *txn, sk_event *ev);
     int (*events)(sk_store_txn *txn, sk_event **events, size_t *count, const uint8_t *key_id,
                   int64_t after_seq, size_t max);
+
+    /* SK_ERR_NOT_FOUND when the name has no value */
+    int (*meta_get)(sk_store_txn *txn, const char *name, uint8_t *value, size_t cap,
+                    size_t *len);
+    int (*meta_put)(sk_store_txn *txn, const char *name, const uint8_t *value, size_t len);
+    /* the database's own consistency check; a description in what */
+    int (*check)(sk_store *store, char *what, size_t what_len);
 };
 
 struct sk_store {

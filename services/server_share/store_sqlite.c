@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -100,6 +101,11 @@ static const char *const migrations[] = {
     "CREATE TABLE used_tokens ("
     "  token_id BLOB PRIMARY KEY CHECK (length(token_id) = 16),"
     "  used_at INTEGER NOT NULL);",
+    /* 4: facts about the store itself (its id, bound to the server's
+     * directory, so a lost or replaced database is noticed at start) */
+    "CREATE TABLE store_meta ("
+    "  name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
+    "  value BLOB NOT NULL CHECK (length(value) <= 1024));",
 };
 
 #define SQ_LATEST ((int)(sizeof migrations / sizeof migrations[0]))
@@ -844,6 +850,84 @@ static int sq_token_used(sk_store_txn *txn, int *used, const uint8_t *token_id)
     return rc;
 }
 
+/* ----------------------------------------------------------------- meta */
+
+static int sq_meta_get(sk_store_txn *txn, const char *name, uint8_t *value, size_t cap,
+                       size_t *len)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st, "SELECT value FROM store_meta WHERE name = ?1");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (n > cap) {
+            sqlite3_finalize(st);
+            return SK_ERR_STORE;
+        }
+        if (n > 0)
+            memcpy(value, sqlite3_column_blob(st, 0), n);
+        *len = n;
+    }
+    rc = finish(st, step);
+    return rc == SK_OK && step != SQLITE_ROW ? SK_ERR_NOT_FOUND : rc;
+}
+
+static int sq_meta_put(sk_store_txn *txn, const char *name, const uint8_t *value, size_t len)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st,
+                  "INSERT INTO store_meta (name, value) VALUES (?1, ?2)"
+                  " ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, value, (int)len, SQLITE_STATIC);
+    return finish(st, sqlite3_step(st));
+}
+
+/* PRAGMA quick_check: "ok", or the first problems it names, joined. */
+static int sq_check(sk_store *store, char *what, size_t what_len)
+{
+    struct sq_store *s = (struct sq_store *)store;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = conn_get(s, &db);
+    if (rc != SK_OK)
+        return rc;
+    rc = prep(db, &st, "PRAGMA quick_check(4)");
+    if (rc != SK_OK) {
+        snprintf(what, what_len, "%s", sqlite3_errmsg(db));
+        conn_put(s, db);
+        return rc;
+    }
+    size_t used = 0;
+    bool ok = false;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (t == NULL)
+            continue;
+        if (strcmp(t, "ok") == 0) {
+            ok = true;
+            continue;
+        }
+        if (used < what_len) {
+            int n = snprintf(what + used, what_len - used, "%s%s", used ? "; " : "", t);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+    if (step != SQLITE_DONE && used == 0)
+        snprintf(what, what_len, "%s", sqlite3_errmsg(db));
+    rc = finish(st, step);
+    if (rc == SK_OK && !ok)
+        rc = SK_ERR_STORE;
+    conn_put(s, db);
+    return rc;
+}
+
 /* --------------------------------------------------------------- events */
 
 static int sq_event_append(sk_store_txn *txn, sk_event *ev)
@@ -946,4 +1030,7 @@ const struct sk_store_ops sk_store_sqlite_ops = {
     .token_used = sq_token_used,
     .event_append = sq_event_append,
     .events = sq_events,
+    .meta_get = sq_meta_get,
+    .meta_put = sq_meta_put,
+    .check = sq_check,
 };
