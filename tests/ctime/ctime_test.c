@@ -23,11 +23,24 @@
  *   complete  sk_server_complete: ds, p2, q2, dp, dq, qinv limbs; accepted
  *             partial, rejected partial (wrong PIN) and an injected CRT fault
  *   crt       sk_math_crt_sign: p2, q2, dp, dq, qinv limbs
+ *   handler   sk_server_handle_device on real requests made by the device
+ *             role, in the test world of tests/protocol (key and session
+ *             store, routing, a charged PIN check handed in again): the
+ *             stored secrets of the key record (ds, and the serialised server
+ *             key's p2, q2, dp, dq, qinv, with the exception above) are
+ *             undefined on every request after enrolment; an accepted
+ *             approval, a wrong PIN (counted) and a clone verdict.  Replies
+ *             and stored public records that carry no signature must come out
+ *             fully defined; the ones that carry the released signature are
+ *             declassified as the handler returns (4K profile at every k)
  *
  * Modes (first argument):
- *   check        the checks above; exit 0 when every functional CHECK held
- *   leak-branch  deliberately branches on a secret byte (early-exit compare)
- *   leak-index   deliberately reads a table at a secret index
+ *   check         the checks above; exit 0 when every functional CHECK held
+ *   leak-branch   deliberately branches on a secret byte (early-exit compare)
+ *   leak-index    deliberately reads a table at a secret index
+ *   leak-handler  the handler path with the stored server key's header marked
+ *                 secret too: the handler reads it (format, profile), so a
+ *                 report must name sk_server_handle_device
  * The leak modes exist to show that the check can fail: run under valgrind
  * they must make it report an error.  A second argument sets the share size
  * k in bits (default 1024).  With --require-valgrind the program fails when it
@@ -41,6 +54,9 @@
 
 #include "internal.h"
 #include "testutil.h"
+#ifdef SK_CTIME_HANDLER
+#include "world.h"
+#endif
 
 #define SECRET(p, len) ((void)VALGRIND_MAKE_MEM_UNDEFINED((p), (len)))
 #define PUBLIC(p, len) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (len)))
@@ -355,6 +371,231 @@ static void check_crt(fixture *f)
     mpz_clears(m, t, NULL);
 }
 
+#ifdef SK_CTIME_HANDLER
+/* ---- the server's device-request handler, from the stored records ---- */
+
+static uint8_t hmsg[SK_MAX_MESSAGE_LEN], hreply[SK_MAX_MESSAGE_LEN];
+
+/* The key's stored secrets (sk_key_rec_export_secrets(): "SKR1" | ds length
+ * (2) | ds | server key length (2) | serialised server key), as the service
+ * unseals them and imports them with the record for every request: ds is
+ * secret, the server key as in blob_secret(), the lengths and the server
+ * key's header are public.  With header (leak-handler) the header is marked
+ * as well: the handler reads it, so that must be reported. */
+static void stored_secrets_secret(w_key *k, bool header)
+{
+    /* The layout is read from the public bytes (public again here, should an
+     * earlier call have marked the header). */
+    PUBLIC(k->sec, 6);
+    size_t ds_len = (size_t)k->sec[4] << 8 | k->sec[5];
+    CHECK(k->sec_len >= 6 + ds_len + 2 + 6);
+    if (k->sec_len < 6 + ds_len + 2 + 6)
+        return;
+    uint8_t *skey = k->sec + 6 + ds_len + 2;
+    size_t skey_len = k->sec_len - (6 + ds_len + 2);
+    PUBLIC(skey - 2, 2 + 6);
+    unsigned bits = (unsigned)skey[4] << 8 | skey[5];
+    CHECK(ds_len == bits / 8 && skey_len == SK_SERVER_KEY_LEN(bits));
+    if (ds_len != bits / 8 || skey_len != SK_SERVER_KEY_LEN(bits))
+        return;
+    SECRET(k->sec + 6, ds_len);
+    blob_secret(skey, bits);
+    if (header)
+        SECRET(skey, 6);
+}
+
+/* One device request through the world's server (routing, loading the
+ * records, handling, storing them, and a charged PIN check handed in again),
+ * with the key's stored secrets undefined.  Every record the handler returns
+ * is stored through sk_key_rec_export_secrets(), a copy, so the secrets stay
+ * undefined from one request (or pass) to the next. */
+static int serve(world *w, const uint8_t *key_id, bool header, size_t msg_len, size_t *reply_len)
+{
+    w_key *k = world_key(w, key_id);
+    CHECK(k != NULL);
+    if (k != NULL && k->sec_len > 0)
+        stored_secrets_secret(k, header);
+    return world_device(w, hmsg, msg_len, hreply, reply_len);
+}
+
+/* Nothing was released: the reply and every public record in the store must
+ * be fully defined, i.e. no byte computed from a secret reaches the wire or
+ * the clear part of the store (valgrind reports any undefined byte). */
+static void released_nothing(const world *w, size_t reply_len)
+{
+    CHECK(VALGRIND_CHECK_MEM_IS_DEFINED(hreply, reply_len) == 0);
+    for (int i = 0; i < w->nkeys; i++)
+        CHECK(VALGRIND_CHECK_MEM_IS_DEFINED(w->keys[i].rec, w->keys[i].rec_len) == 0);
+    for (int i = 0; i < w->nsessions; i++)
+        CHECK(VALGRIND_CHECK_MEM_IS_DEFINED(w->sessions[i].rec, w->sessions[i].rec_len) == 0);
+}
+
+/* An accepted approval: the handler released the signature, which is public
+ * from that moment (it goes to the device and to the relying party).  It is
+ * in the reply, in the completed session and, sealed, in the reply the key
+ * record keeps for a resend; the handler's return is the first point where
+ * the caller holds them, so they are declassified here, before the device
+ * opens the reply and the store reads the records back.  (The stored secrets
+ * are not touched: they stay undefined.) */
+static void released_signature(const world *w, size_t reply_len)
+{
+    PUBLIC(hreply, reply_len);
+    for (int i = 0; i < w->nkeys; i++)
+        PUBLIC(w->keys[i].rec, w->keys[i].rec_len);
+    for (int i = 0; i < w->nsessions; i++)
+        PUBLIC(w->sessions[i].rec, w->sessions[i].rec_len);
+}
+
+/* The relying party opens a session over a digest of text; the device
+ * fetches it and approves it with pin.  Returns what the device read from
+ * the reply to its approval (the signature into sig). */
+static int handler_approve(world *w, sk_device_key *key, const uint8_t *key_id, bool header,
+                           const char *text, const char *pin, uint8_t *sig, size_t *sig_len,
+                           sk_key_status *st)
+{
+    uint8_t digest[32], sid[SK_SESSION_ID_LEN];
+    size_t len = 0, rlen = 0;
+    sk_device_session *s = NULL;
+    memset(st, 0, sizeof *st);
+    CHECK_OK(sk_digest(digest, sizeof digest, SK_HASH_SHA256, (const uint8_t *)text,
+                       strlen(text)));
+    CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PSS, sid, NULL));
+    int rc = sk_device_fetch(key, hmsg, sizeof hmsg, &len, w->now);
+    if (rc == SK_OK)
+        rc = serve(w, key_id, header, len, &rlen);
+    if (rc == SK_OK) {
+        released_nothing(w, rlen);
+        rc = sk_device_read_session(key, &s, st, hreply, rlen);
+    }
+    if (rc == SK_OK)
+        rc = sk_device_approve(key, hmsg, sizeof hmsg, &len, w->now, s, (const uint8_t *)pin,
+                               strlen(pin));
+    sk_device_session_free(s);
+    if (rc == SK_OK)
+        rc = serve(w, key_id, header, len, &rlen);
+    if (rc == SK_OK) {
+        CHECK(w->charges == 1); /* charged, then decided */
+        /* The status is the outcome right/wrong, public by design (the
+         * library declassifies it): a branch on it must not be reported. */
+        if (w->status == SK_OK)
+            released_signature(w, rlen);
+        else
+            released_nothing(w, rlen);
+        rc = sk_device_read_signature(key, sig, SK_MAX_SIG_LEN, sig_len, st, hreply, rlen);
+    }
+    return rc;
+}
+
+/* A copy of the device state, as a thief who copied the phone's storage
+ * would hold it. */
+static sk_device_key *device_copy(const sk_device_key *key)
+{
+    static const uint8_t skey[SK_STORAGE_KEY_LEN] = {7, 1, 8, 2, 8};
+    size_t len = 0;
+    sk_device_key *c = NULL;
+    CHECK_OK(sk_device_key_seal(key, hmsg, sizeof hmsg, &len, skey, sizeof skey));
+    CHECK_OK(sk_device_key_open(&c, hmsg, len, skey, sizeof skey));
+    return c;
+}
+
+/* The key's state in the store, as of now. */
+static sk_key_status stored_status(world *w, const uint8_t *key_id)
+{
+    sk_key_status st;
+    memset(&st, 0, sizeof st);
+    sk_key_rec *rec = world_key_record(w, key_id);
+    CHECK(rec != NULL);
+    if (rec != NULL)
+        sk_key_rec_status(rec, &st, &w->policy, w->now);
+    sk_key_rec_free(rec);
+    return st;
+}
+
+/* sk_server_handle_device with the stored secrets undefined (header: see
+ * stored_secrets_secret()).  The key is enrolled (with its proof of
+ * possession) with nothing marked: key generation and enrolment are outside
+ * the constant-time claim.  Then, with the secrets undefined on every
+ * request: an accepted approval, an approval with a wrong PIN, and a clone
+ * verdict (a copy of the device state makes a request; the original's next
+ * one is a second holder's).  With header only the accepted approval runs. */
+static void check_handler(bool header)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL, *copy = NULL;
+    sk_pubkey *pub = NULL;
+    sk_device_session *s = NULL;
+    sk_key_status st;
+    uint8_t kid[SK_KEY_ID_LEN], digest[32], sig[SK_MAX_SIG_LEN];
+    size_t sig_len = 0, len = 0, rlen = 0;
+
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
+    CHECK_OK(sk_device_key_pubkey(key, &pub));
+
+    /* Accepted: the signature comes back and verifies. */
+    w->now += 10;
+    CHECK_OK(handler_approve(w, key, kid, header, "contract 1", PIN_SIGN, sig, &sig_len, &st));
+    CHECK(w->status == SK_OK && sig_len == SK_SIG_LEN(SK_PROFILE_4K));
+    CHECK_OK(sk_digest(digest, sizeof digest, SK_HASH_SHA256, (const uint8_t *)"contract 1", 10));
+    if (pub != NULL)
+        CHECK_OK(sk_verify(pub, SK_SCHEME_PSS, SK_HASH_SHA256, digest, sizeof digest, sig,
+                           sig_len));
+    if (header)
+        goto out;
+
+    /* A wrong PIN: refused, and the attempt counted. */
+    uint32_t left = stored_status(w, kid).attempts_left;
+    w->now += 10;
+    CHECK_RC(SK_ERR_WRONG_PIN,
+             handler_approve(w, key, kid, false, "contract 2", "54321", sig, &sig_len, &st));
+    CHECK(w->status == SK_ERR_WRONG_PIN);
+    CHECK(left > 1 && st.attempts_left == left - 1);
+    CHECK(stored_status(w, kid).attempts_left == left - 1);
+
+    /* A clone: the copy asks for its sessions (answered as any fetch), then
+     * the original's next request carries a one-time password the copy used
+     * up.  The key is destroyed and its secrets deleted. */
+    copy = device_copy(key);
+    if (copy == NULL)
+        goto out;
+    w->now += 10;
+    CHECK_OK(sk_device_fetch(copy, hmsg, sizeof hmsg, &len, w->now));
+    CHECK_OK(serve(w, kid, false, len, &rlen));
+    CHECK(w->status == SK_OK);
+    released_nothing(w, rlen);
+    CHECK_OK(sk_device_read_session(copy, &s, &st, hreply, rlen)); /* contract 2 waits */
+    sk_device_session_free(s);
+    s = NULL;
+    w->now += 10;
+    CHECK_OK(sk_device_fetch(key, hmsg, sizeof hmsg, &len, w->now));
+    CHECK_OK(serve(w, kid, false, len, &rlen));
+    CHECK(w->status == SK_ERR_CLONE_DETECTED);
+    CHECK((w->effects & SK_EFFECT_DELETE_SECRETS) &&
+          w->revoke_reason == SK_CRL_REASON_KEY_COMPROMISE);
+    released_nothing(w, rlen);
+    CHECK_RC(SK_ERR_CLONE_DETECTED, sk_device_read_session(key, &s, &st, hreply, rlen));
+    CHECK(s == NULL);
+    CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_CLONE);
+    w_key *k = world_key(w, kid);
+    CHECK(k != NULL && k->sec_len == 0);
+out:
+    sk_device_session_free(s);
+    sk_pubkey_free(pub);
+    sk_device_key_free(copy);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+static int leak_handler(void)
+{
+    check_handler(true);
+    printf("leak-handler: handled a request with the stored server key's header secret\n");
+    return sk_test_done("ctime_test leak-handler");
+}
+#endif
+
 /* ---- deliberate leaks: these must make valgrind report an error ---- */
 
 /* The classic mistake: a comparison that stops at the first difference. */
@@ -412,8 +653,12 @@ int main(int argc, char **argv)
         return leak_branch();
     if (strcmp(mode, "leak-index") == 0)
         return leak_index();
+#ifdef SK_CTIME_HANDLER
+    if (strcmp(mode, "leak-handler") == 0)
+        return leak_handler();
+#endif
     if (strcmp(mode, "check") != 0 || k < 512 || k % 128 != 0) {
-        fprintf(stderr, "usage: ctime_test [check|leak-branch|leak-index] [k] "
+        fprintf(stderr, "usage: ctime_test [check|leak-branch|leak-index|leak-handler] [k] "
                         "[--require-valgrind]\n");
         return 2;
     }
@@ -430,5 +675,8 @@ int main(int argc, char **argv)
         }
         fixture_free(&f);
     }
+#ifdef SK_CTIME_HANDLER
+    check_handler(false);
+#endif
     return sk_test_done("ctime_test");
 }
