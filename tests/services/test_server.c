@@ -285,7 +285,9 @@ static void test_pool_refill(const char *dir)
     snprintf(dburi, sizeof dburi, "sqlite:%s", db);
     const char *argv[] = {prog, "run", "--dir", dir, "--listen", "tcp://127.0.0.1:0",
                           "--ready-file", ready, "--db", dburi, "--pool-size", "2",
-                          "--pool-profiles", "4K", NULL};
+                          "--pool-profiles", "4K", "--new-store", NULL};
+    /* a second, empty database for a directory that has served one: only
+     * with --new-store */
     pid_t pid = sv_spawn((char *const *)argv, NULL, log);
     char *url = wait_ready(pid, ready);
     CHECK(url != NULL);

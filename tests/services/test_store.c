@@ -101,6 +101,7 @@ static void test_open_and_migrate(void)
     CHECK(raw_exec(path, "DROP INDEX reply_cache_created;"
                          "DROP INDEX keys_state_updated;"
                          "DROP TABLE used_tokens;"
+                         "DROP TABLE store_meta;"
                          "ALTER TABLE keys DROP COLUMN updated_at;"
                          "UPDATE schema_version SET version = 1") == SQLITE_OK);
     s = open_store("m.db", NULL);
