@@ -116,6 +116,28 @@ int cu_call(sk_req_client *client, const char *tag, uint8_t **reply, size_t *rep
     return cu_call_ms(client, tag, reply, reply_len, req, req_len, 0);
 }
 
+/* The codes an unauthenticated error frame may carry for a device request;
+ * any other is reported as an undecodable reply. */
+static int transport_code(int code)
+{
+    switch (code) {
+    case SK_ERR_PROTO_DECODE:
+    case SK_ERR_PROTO_AUTH:
+    case SK_ERR_PROTO_VERSION:
+    case SK_ERR_LIMIT:
+    case SK_ERR_NOT_FOUND:
+    case SK_ERR_STORE:
+    case SK_ERR_STORE_BUSY:
+    case SK_ERR_STORE_CONFLICT:
+    case SK_ERR_INTERNAL:
+    case SK_ERR_NOMEM:
+    case SK_ERR_UNSUPPORTED:
+        return code;
+    default:
+        return SK_ERR_PROTO_DECODE;
+    }
+}
+
 int cu_call_ms(sk_req_client *client, const char *tag, uint8_t **reply, size_t *reply_len,
                const uint8_t *req, size_t req_len, unsigned timeout_ms)
 {
@@ -137,7 +159,13 @@ int cu_call_ms(sk_req_client *client, const char *tag, uint8_t **reply, size_t *
     int code = 0;
     if (sk_error_reply_decode(&code, r, rl) == SK_OK) {
         cu_reply_free(r, rl);
-        return code != SK_OK ? code : SK_ERR_PROTO_DECODE;
+        if (code == SK_OK)
+            return SK_ERR_PROTO_DECODE;
+        /* An error frame authenticates nothing: for a device request it may
+         * say only what went wrong on the way (transport, service, store),
+         * never a verdict on the key (wrong PIN, locked, destroyed, clone),
+         * which comes sealed inside the protocol or not at all. */
+        return strcmp(tag, CU_FRAME_DEVICE) == 0 ? transport_code(code) : code;
     }
     *reply = r;
     *reply_len = rl;

@@ -291,6 +291,16 @@ static int read_any_pending_reply(client *c)
                                       c->reply_len);
     if (rc == SK_ERR_PROTO_STATE && sk_device_key_has_pending(c->key))
         rc = sk_device_read_reply(c->key, &c->status, c->reply, c->reply_len);
+    if (rc == SK_ERR_PROTO_STATE && sk_device_key_has_pending(c->key)) {
+        /* a session creation or a fetch: the sessions it lists are fetched
+         * again by whatever command needs them */
+        sk_device_session *list[SK_MAX_FETCH_SESSIONS] = {NULL};
+        size_t n = 0;
+        rc = sk_device_read_sessions(c->key, list, SK_MAX_FETCH_SESSIONS, &n, &c->status,
+                                     c->reply, c->reply_len);
+        for (size_t i = 0; i < n && i < SK_MAX_FETCH_SESSIONS; i++)
+            sk_device_session_free(list[i]);
+    }
     sk_wipe(sig, sizeof sig);
     return rc;
 }
