@@ -2,10 +2,12 @@
 # Runs the whole test suite on a fresh Debian 12 machine: installs what it
 # needs, then
 #   1. builds a second tree with clang and AddressSanitizer +
-#      (the SPIN model checks, which run no project C code, run in stage 3 only)
 #      UndefinedBehaviorSanitizer (build-asan) and runs its ctest (every test
 #      except the valgrind ones, which cannot run under ASan and are not
-#      registered there);
+#      registered there; the SPIN model checks, which run no project C code;
+#      and the tests labelled slow - the replay of attacks through the
+#      programs - whose code the other service tests run under ASan too:
+#      those run once, in stage 3);
 #   2. builds the constant-time test with clang (build-clang) and runs it
 #      under valgrind: the main build uses the default compiler (gcc), and a
 #      compiler can turn masking into branches (clang did once; phone builds
@@ -34,7 +36,7 @@ cmake --build "$asan_build" -j"$jobs"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1} \
 LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-  ctest --test-dir "$asan_build" --output-on-failure -j"$jobs" -LE "ctime|model"
+  ctest --test-dir "$asan_build" --output-on-failure -j"$jobs" -LE "ctime|model|slow"
 
 # Stage 2: the valgrind constant-time test built with clang.
 if command -v clang >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1; then
