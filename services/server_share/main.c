@@ -50,6 +50,7 @@ static void usage(FILE *out)
             "                        DIR/server.conf; refuses to overwrite an identity\n"
             "  run --dir DIR ...     serve requests (see " PROG " run --help)\n"
             "  token --dir DIR ...   mint a one-time registration token\n"
+            "  check --dir DIR       check the store without writing to it\n"
             "\n"
             "Run '" PROG " COMMAND --help' for the options of a command.\n"
             "Exit status: 0 success, 2 usage or configuration error, 1 other failure.\n");
@@ -511,6 +512,64 @@ out:
 
 /* ----------------------------------------------------------------- token */
 
+/* ----------------------------------------------------------------- check */
+
+static int cmd_check(int argc, char **argv)
+{
+    char *dir = NULL, *db = NULL, *uri = NULL;
+    sk_opt opts[] = {
+        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
+         .arg = "DIR", .help = "the directory made by init"},
+        {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
+         .help = "store: sqlite:PATH (default sqlite:DIR/server.db)"},
+        {0},
+    };
+    char err[768] = "";
+    sk_store *store = NULL;
+    int exit_code = 2;
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        printf("usage: " PROG " check --dir DIR [--db URI]\n\n"
+               "Checks the store as run does at start, without writing to it: the\n"
+               "database's consistency check, and that it is the store DIR/store.id\n"
+               "names.  Exit status 0: in order; 1: a problem (printed); 2: usage.\n\n");
+        sk_config_usage(stdout, opts);
+        exit_code = 0;
+        goto out;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc == SK_OK)
+        rc = resolve_db(&uri, db != NULL ? db : "sqlite:server.db", db != NULL, dir, err,
+                        sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " check: %s\n", err);
+        goto out;
+    }
+    if (!sk_path_exists(uri + 7)) {
+        fprintf(stderr, PROG " check: %s: no such database\n", uri);
+        exit_code = 1;
+        goto out;
+    }
+    rc = sk_store_open(&store, uri);
+    if (rc == SK_OK)
+        rc = sk_store_bind_check(store, dir, err, sizeof err);
+    else
+        snprintf(err, sizeof err, "cannot open the store: %s", sk_strerror(rc));
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " check: %s: %s\n", uri, err);
+        exit_code = 1;
+        goto out;
+    }
+    printf("%s: in order\n", uri);
+    exit_code = 0;
+out:
+    sk_store_close(store);
+    free(uri);
+    sk_config_free(opts);
+    return exit_code;
+}
+
 static int cmd_token(int argc, char **argv)
 {
     char *dir = NULL, *subject = NULL, *purpose_s = NULL;
@@ -604,6 +663,7 @@ int main(int argc, char **argv)
         {"init", cmd_init},
         {"run", cmd_run},
         {"token", cmd_token},
+        {"check", cmd_check},
         {NULL, NULL},
     };
     return sk_command_dispatch(argc, argv, PROG, commands, usage);

@@ -60,6 +60,41 @@ static int new_id(sk_store *store, const char *path, char *err, size_t err_len)
     return rc;
 }
 
+int sk_store_bind_check(sk_store *store, const char *dir, char *err, size_t err_len)
+{
+    char what[256];
+    uint8_t stored[STORE_ID_LEN], filed[STORE_ID_LEN];
+    size_t stored_len = 0;
+    int rc = sk_store_check(store, what, sizeof what);
+    if (rc != SK_OK) {
+        snprintf(err, err_len, "the store fails its consistency check: %s", what);
+        return rc;
+    }
+    char *path = sk_path_join(dir, STORE_ID_FILE);
+    if (path == NULL)
+        return SK_ERR_NOMEM;
+    rc = sk_store_meta_get(store, NULL, "store_id", stored, sizeof stored, &stored_len);
+    int frc = read_id_file(path, filed);
+    if (rc != SK_OK && rc != SK_ERR_NOT_FOUND) {
+        snprintf(err, err_len, "the store cannot be read: %s", sk_strerror(rc));
+    } else if (frc != SK_OK && frc != SK_ERR_NOT_FOUND) {
+        snprintf(err, err_len, "%s: not a store id", path);
+        rc = SK_SVC_ERR_CONFIG;
+    } else if (frc == SK_OK && rc == SK_ERR_NOT_FOUND) {
+        snprintf(err, err_len, "the store is empty, but %s names the store this server used",
+                 path);
+        rc = SK_SVC_ERR_CONFIG;
+    } else if (frc == SK_OK &&
+               (stored_len != STORE_ID_LEN || sodium_memcmp(stored, filed, STORE_ID_LEN) != 0)) {
+        snprintf(err, err_len, "the store is not the one %s names", path);
+        rc = SK_SVC_ERR_CONFIG;
+    } else {
+        rc = SK_OK;
+    }
+    free(path);
+    return rc;
+}
+
 int sk_store_bind(sk_store *store, const char *dir, bool new_store, uint64_t now, char *err,
                   size_t err_len)
 {

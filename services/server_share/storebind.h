@@ -22,4 +22,8 @@
 int sk_store_bind(sk_store *store, const char *dir, bool new_store, uint64_t now, char *err,
                   size_t err_len);
 
+/* The same checks without writing anything (splitkey-server check): the
+ * consistency check, and the store's id against DIR/store.id. */
+int sk_store_bind_check(sk_store *store, const char *dir, char *err, size_t err_len);
+
 #endif

@@ -35,6 +35,10 @@ stop_server
 keys=$(sql "SELECT count(*) FROM keys")
 check "one key stored" test "$keys" = 1
 cp "$T/server.db" "$T/backup.db"
+# check: the same checks on demand, writing nothing
+before=$(sha256sum <"$T/server.db")
+check "check: a store in order" "$SERVER" check --dir "$T/srv" --db "sqlite:$T/server.db"
+check "... wrote nothing" test "$(sha256sum <"$T/server.db")" = "$before"
 
 # 2. the database deleted: refused, nothing created in its place that a
 #    later start would take for the store
@@ -54,6 +58,9 @@ kill -TERM $P2
 wait $P2
 cp "$T/other.db" "$T/server.db"
 refused "another deployment's database" "not the one this server used"
+"$SERVER" check --dir "$T/srv" --db "sqlite:$T/server.db" 2>"$T/check.err"
+check "check: another deployment's database is reported (exit 1)" test $? -eq 1
+check "... with the reason" grep -q "not the one" "$T/check.err"
 check "... left as it was" test "$(sql 'SELECT count(*) FROM keys')" = 0
 
 # 4. --new-store is only for an empty store
@@ -74,6 +81,8 @@ dd if=/dev/urandom of="$T/corrupt.db" bs="$psize" seek=1 count=$((pages - 1)) co
     status=none
 cp "$T/corrupt.db" "$T/server.db"
 WANT=1 refused "a corrupted database" "consistency check\|cannot open the store"
+"$SERVER" check --dir "$T/srv" --db "sqlite:$T/server.db" 2>"$T/check.err"
+check "check: a corrupted database is reported (exit 1)" test $? -eq 1
 cp "$T/backup.db" "$T/server.db"
 
 # 7. an unwritable database: refused at start, not at the first request.
