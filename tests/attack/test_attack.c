@@ -7,6 +7,7 @@
 
 #include "protocol/common/protocol.h"
 #include "protocol/device/device_internal.h"
+#include "internal.h"
 #include "protocol/server/server_internal.h"
 #include "world.h"
 
@@ -563,6 +564,55 @@ out:
     world_free(w);
 }
 
+static unsigned long crt_runs;
+static void count_crt(mp_limb_t *s2, mp_size_t n)
+{
+    (void)s2;
+    (void)n;
+    crt_runs++;
+}
+
+/* A timing oracle on the PIN: the server's work must not depend on it up
+ * to the point where the outcome is stored.  Counted, not timed: every
+ * check runs the PIN check mod n1, the CRT signature mod n2 and the
+ * combination, for a right and a wrong PIN alike; a check runs only under a
+ * charge, and a locked key runs none. */
+static void attack_timing_oracle(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_key_status st;
+    uint8_t sig[SK_MAX_SIG_LEN];
+    size_t sig_len = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    sk_test_fault_hook = count_crt;
+    unsigned long runs[2] = {0, 0}, checks[2] = {0, 0};
+    for (int i = 0; i < 4; i++) {
+        bool right = i % 2 == 0;
+        rp_session(w, key, (uint8_t)(20 + i));
+        unsigned long before_crt = crt_runs, before = atomic_load(&sk_server_completions);
+        int rc = world_approve(w, key, right ? PIN_SIGN : "99999", sig, &sig_len, &st);
+        CHECK_RC(right ? SK_OK : SK_ERR_WRONG_PIN, rc);
+        runs[right] += crt_runs - before_crt;
+        checks[right] += atomic_load(&sk_server_completions) - before;
+    }
+    CHECK(runs[0] == 2 && runs[1] == 2 && checks[0] == 2 && checks[1] == 2);
+    /* a locked key: refused before any exponentiation (one session stays
+     * open across the wrong PINs) */
+    rp_session(w, key, 30);
+    CHECK_RC(SK_ERR_WRONG_PIN, world_approve(w, key, "99998", sig, &sig_len, &st));
+    CHECK_RC(SK_ERR_WRONG_PIN, world_approve(w, key, "99997", sig, &sig_len, &st));
+    unsigned long before_crt = crt_runs;
+    CHECK_RC(SK_ERR_LOCKED, world_approve(w, key, PIN_SIGN, sig, &sig_len, &st));
+    CHECK(crt_runs == before_crt);
+out:
+    sk_test_fault_hook = NULL;
+    sk_device_key_free(key);
+    world_free(w);
+}
+
 int main(void)
 {
     sk_test_init();
@@ -576,5 +626,6 @@ int main(void)
     attack_guesses_under_one_charge();
     attack_other_request_under_copied_id();
     attack_copy_resends_then_acts();
+    attack_timing_oracle();
     return sk_test_done("attack_protocol");
 }
