@@ -105,6 +105,17 @@ int skd_open_reply(skd_reply *r, const uint8_t *key_id, const uint8_t *tek_rx,
 int skd_send(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, const uint8_t *body,
              size_t body_len);
 
+/* Opens a reply to the key's request in flight (its id and binding;
+ * skd_open_reply) into a new *out, freed with skd_reply_free(); changes
+ * nothing of the key.  SK_ERR_PROTO_STATE when nothing is in flight. */
+int skd_open_pending(sk_device_key *key, skd_reply **out, const uint32_t *types, size_t n,
+                     const uint8_t *reply, size_t reply_len);
+/* Wipes and frees a reply (NULL ignored). */
+void skd_reply_free(skd_reply *r);
+/* Keeps a CHALLENGE reply's challenge for sk_device_retry; SK_ERR_PROTO_DECODE
+ * when it carries none. */
+int skd_keep_challenge(sk_device_key *key, const skd_reply *r);
+
 /* Opens a reply to the key's request in flight and acts on the channel part:
  * takes the new one-time password and ends the request in flight (the
  * caller reads the body); keeps a challenge for sk_device_retry; maps an

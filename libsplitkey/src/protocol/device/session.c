@@ -492,27 +492,15 @@ out:
 
 int sk_device_take_challenge(sk_device_key *key, const uint8_t *reply, size_t reply_len)
 {
-    if (key->pending_kind == SKD_PENDING_NONE)
-        return SK_ERR_PROTO_STATE;
-    skd_reply *r = malloc(sizeof *r);
-    if (r == NULL)
-        return SK_ERR_NOMEM;
-    uint8_t binding[SKP_BINDING_LEN];
-    skd_pending_binding(key, binding);
+    skd_reply *r = NULL;
     /* no reply type but MSG_ERROR is wanted: anything else is not ours */
-    int rc = skd_open_reply(r, key->key_id, key->tek_rx, &key->eph, key->pending_request_id,
-                            binding, NULL, 0, reply, reply_len);
-    if (rc == SK_OK) {
-        rc = SK_ERR_PROTO_STATE;
-        if (skp_error_read(r->body, r->body_len, NULL) == SK_ERR_PROTO_CHALLENGE &&
-            r->challenge_len == SKP_CHALLENGE_LEN) {
-            memcpy(key->challenge, r->challenge, SKP_CHALLENGE_LEN);
-            key->challenge_len = SKP_CHALLENGE_LEN;
-            rc = SK_OK;
-        }
-    }
-    sodium_memzero(r, sizeof *r);
-    free(r);
+    int rc = skd_open_pending(key, &r, NULL, 0, reply, reply_len);
+    if (rc == SK_OK)
+        rc = skp_error_read(r->body, r->body_len, NULL) == SK_ERR_PROTO_CHALLENGE &&
+                     skd_keep_challenge(key, r) == SK_OK
+                 ? SK_OK
+                 : SK_ERR_PROTO_STATE;
+    skd_reply_free(r);
     return rc;
 }
 

@@ -379,12 +379,10 @@ void skd_pending_binding(const sk_device_key *key, uint8_t *out)
         skp_request_binding(out, key->pending_type, key->pending_body, key->pending_body_len);
 }
 
-int skd_open(sk_device_key *key, uint32_t *type, uint8_t *body, size_t *body_len,
-             sk_key_status *status, const uint32_t *types, size_t n, const uint8_t *reply,
-             size_t reply_len)
+int skd_open_pending(sk_device_key *key, skd_reply **out, const uint32_t *types, size_t n,
+                     const uint8_t *reply, size_t reply_len)
 {
-    *body_len = 0;
-    *type = 0;
+    *out = NULL;
     if (key->pending_kind == SKD_PENDING_NONE)
         return SK_ERR_PROTO_STATE;
     skd_reply *r = malloc(sizeof *r);
@@ -394,8 +392,41 @@ int skd_open(sk_device_key *key, uint32_t *type, uint8_t *body, size_t *body_len
     skd_pending_binding(key, binding);
     int rc = skd_open_reply(r, key->key_id, key->tek_rx, &key->eph, key->pending_request_id,
                             binding, types, n, reply, reply_len);
+    if (rc != SK_OK) {
+        free(r); /* wiped by skd_open_reply */
+        return rc;
+    }
+    *out = r;
+    return SK_OK;
+}
+
+void skd_reply_free(skd_reply *r)
+{
+    if (r == NULL)
+        return;
+    sodium_memzero(r, sizeof *r);
+    free(r);
+}
+
+int skd_keep_challenge(sk_device_key *key, const skd_reply *r)
+{
+    if (r->challenge_len != SKP_CHALLENGE_LEN)
+        return SK_ERR_PROTO_DECODE;
+    memcpy(key->challenge, r->challenge, SKP_CHALLENGE_LEN);
+    key->challenge_len = SKP_CHALLENGE_LEN;
+    return SK_OK;
+}
+
+int skd_open(sk_device_key *key, uint32_t *type, uint8_t *body, size_t *body_len,
+             sk_key_status *status, const uint32_t *types, size_t n, const uint8_t *reply,
+             size_t reply_len)
+{
+    *body_len = 0;
+    *type = 0;
+    skd_reply *r = NULL;
+    int rc = skd_open_pending(key, &r, types, n, reply, reply_len);
     if (rc != SK_OK)
-        goto out;
+        return rc;
     int code = SK_OK;
     sk_key_status st;
     memset(&st, 0, sizeof st);
@@ -408,13 +439,9 @@ int skd_open(sk_device_key *key, uint32_t *type, uint8_t *body, size_t *body_len
     if (code == SK_ERR_PROTO_CHALLENGE) {
         /* Nothing changed at the server: send the same request again with
          * the challenge (sk_device_retry). */
-        if (r->challenge_len != SKP_CHALLENGE_LEN) {
-            rc = SK_ERR_PROTO_DECODE;
-            goto out;
-        }
-        memcpy(key->challenge, r->challenge, SKP_CHALLENGE_LEN);
-        key->challenge_len = SKP_CHALLENGE_LEN;
-        rc = code;
+        rc = skd_keep_challenge(key, r);
+        if (rc == SK_OK)
+            rc = code;
         goto out;
     }
     if (!r->has_otp) {
@@ -439,8 +466,7 @@ int skd_open(sk_device_key *key, uint32_t *type, uint8_t *body, size_t *body_len
     /* The caller reads the body with the pending fields and then clears. */
     sodium_memzero(&key->eph, sizeof key->eph);
 out:
-    sodium_memzero(r, sizeof *r);
-    free(r);
+    skd_reply_free(r);
     return rc;
 }
 
