@@ -426,6 +426,8 @@ static int log_events(sk_store *st, sk_store_txn *txn, hreq *h, const sk_key_rec
         EV(SK_EV_CERT_REQUEST, 0);
     if (eff & SK_EFFECT_CERT_STORED)
         EV(SK_EV_CERT_STORED, 0);
+    if (eff & SK_EFFECT_RESYNC)
+        EV(SK_EV_RESYNCED, 0);
     if (h->route.msg_type == MSG_OTP_REFRESH && status == SK_OK && nk != NULL)
         EV(SK_EV_OTP_REFRESHED, 0);
 #undef EV
@@ -692,6 +694,8 @@ static int device_decide(hreq *h, const dev_loaded *ld, sk_server_result **res)
     in.pool_key_len = ld->pool_key_len;
     in.key = ld->key;
     in.session = ld->sess;
+    in.key_restored = srv->restored_at > 0 && ld->has_key_row &&
+                      ld->key_row.updated_at < srv->restored_at;
     if (h->route.msg_type == MSG_SESSION_FETCH) {
         in.sessions = (const sk_session_rec *const *)ld->list;
         in.n_sessions = ld->nlist;
@@ -1064,6 +1068,28 @@ static int step_certificate(sk_store *st, sk_store_txn *txn, void *arg)
     sk_key_rec_free(rec);
     sk_key_record_clear(&row);
     return rc == SK_OK ? STEP_NO_COMMIT : rc; /* read only */
+}
+
+int sk_share_read_restore_mark(sk_share_server *srv)
+{
+    uint8_t v[24];
+    size_t len = 0;
+    srv->restored_at = 0;
+    int rc = sk_store_meta_get(srv->store, NULL, "restored_at", v, sizeof v - 1, &len);
+    if (rc == SK_ERR_NOT_FOUND)
+        return SK_OK;
+    if (rc != SK_OK)
+        return rc;
+    if (len == 0 || len > 18)
+        return SK_ERR_KEY_FORMAT;
+    int64_t t = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return SK_ERR_KEY_FORMAT;
+        t = t * 10 + (v[i] - '0');
+    }
+    srv->restored_at = t;
+    return SK_OK;
 }
 
 int sk_share_key_rewrite(sk_share_server *srv, const uint8_t *key_id)

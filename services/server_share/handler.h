@@ -75,10 +75,13 @@ enum sk_share_event {
     SK_EV_ENROLLING_PURGED = 16, /* no key; detail: how many abandoned enrolments */
     SK_EV_SESSIONS_PURGED = 17,  /* no key; detail: how many sessions */
     SK_EV_CERT_STORED = 18,      /* the CA's certificate stored with the key (RA) */
-    SK_EV_CERT_REVOKED = 19      /* the CA confirmed a revocation asked for by
+    SK_EV_CERT_REVOKED = 19,     /* the CA confirmed a revocation asked for by
                                     SK_EV_REVOKE_CERT; detail: CRLReason, -1 when
                                     the key had no certificate to revoke, -2 when it
                                     cannot be revoked from here (logged) */
+    SK_EV_RESYNCED = 20          /* after a restore: the device was ahead of the
+                                    restored record and its one-time password
+                                    was taken (SK_EFFECT_RESYNC) */
 };
 
 /* The certificate hook: called after a commit that recorded a revocation
@@ -125,6 +128,11 @@ typedef struct sk_share_server {
     void *charged_hook_ctx;
     struct sk_hwm *hwm;           /* versions seen per key (hwm.h); NULL: no rollback
                                      detection */
+    int64_t restored_at;          /* store_meta "restored_at": when the store was
+                                     last restored to an older point (Unix seconds;
+                                     0: never).  Key records last written before it
+                                     may meet devices that moved on since
+                                     (sk_server_input.key_restored). */
     atomic_uint_least64_t redone;       /* optimistic requests done again because a row
                                            they read changed (zero-initialise) */
     atomic_uint_least64_t last_cleanup; /* internal; zero-initialise */
@@ -144,6 +152,11 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
 
 /* Writes a key's record again, unchanged but for version + 1 (sealed with
  * the server's master key, compare-and-swap like any change). */
+/* Reads store_meta "restored_at" into srv->restored_at (0 when absent).
+ * Returns SK_OK, SK_ERR_KEY_FORMAT for a value that is not a decimal
+ * number of seconds, or a store error. */
+int sk_share_read_restore_mark(sk_share_server *srv);
+
 int sk_share_key_rewrite(sk_share_server *srv, const uint8_t *key_id);
 
 /* The certificate stored with a key (DER, malloc'd; the caller frees it), read

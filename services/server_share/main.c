@@ -430,6 +430,15 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
     share.hwm = hwm;
+    rc = sk_share_read_restore_mark(&share);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG ": store %s: its restore mark: %s\n", db_uri, sk_strerror(rc));
+        goto out;
+    }
+    if (share.restored_at > 0)
+        sk_log_notice("the store was restored to an older point at %lld: devices that moved on "
+                      "since are taken up again once (event log: resynced)",
+                      (long long)share.restored_at);
     atomic_init(&share.last_cleanup, 0);
     atomic_init(&share.ra_done_seq, 0);
     if (o.lock1_seconds > o.lock2_seconds) {

@@ -564,6 +564,99 @@ out:
     world_free(w);
 }
 
+/* A device request that meets a challenge answers it, as a client would. */
+static void state_query(world *w, sk_device_key *key, sk_key_status *st, int *status)
+{
+    size_t len = 0, rlen = 0;
+    CHECK_OK(sk_device_key_state_request(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    if (w->status == SK_ERR_PROTO_CHALLENGE) {
+        CHECK(!w->stored_key);
+        CHECK_OK(sk_device_take_challenge(key, reply, rlen));
+        CHECK_OK(sk_device_retry(key, msg, sizeof msg, &len, w->now, NULL, 0));
+        CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    }
+    *status = sk_device_read_reply(key, st, reply, rlen);
+}
+
+/* The store restored to an older point (a backup without its journal): the
+ * device signed after the restore point, so it comes back with a one-time
+ * password the restored record never saw.
+ * - Without the restore mark that is a copy's request: the key is destroyed
+ *   (the behaviour the mark exists to prevent).
+ * - With it, the device answers a challenge and is taken up again once
+ *   (SK_EFFECT_RESYNC), and signs.
+ * - A request recorded after the restore point and replayed by someone
+ *   without the device state cannot answer the challenge: nothing changes.
+ * - Once the record is written again the rules are strict: a copy of the
+ *   device taken after the restore point is a clone verdict. */
+static void attack_restore(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL, *older = NULL, *twin = NULL;
+    sk_key_status st;
+    uint8_t sig[SK_MAX_SIG_LEN], id[SK_KEY_ID_LEN], old[SK_MAX_MESSAGE_LEN];
+    size_t sig_len = 0, len = 0, rlen = 0, old_len = 0;
+    int status = 0;
+    static w_key backup;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    CHECK_OK(sk_device_key_id(key, id, sizeof id));
+    rp_session(w, key, 40);
+    CHECK_OK(world_approve(w, key, PIN_SIGN, sig, &sig_len, &st));
+    backup = *world_key(w, id); /* the restore point */
+    rp_session(w, key, 41);
+    CHECK_OK(world_approve(w, key, PIN_SIGN, sig, &sig_len, &st));
+    /* a request an on-path attacker records after the restore point */
+    CHECK_OK(sk_device_key_state_request(key, msg, sizeof msg, &len, w->now));
+    memcpy(old, msg, len);
+    old_len = len;
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_reply(key, &st, reply, rlen));
+    older = copy_of(key); /* a copy of the device after the restore point */
+    rp_session(w, key, 42);
+    CHECK_OK(world_approve(w, key, PIN_SIGN, sig, &sig_len, &st));
+    twin = copy_of(key);
+    if (older == NULL || twin == NULL)
+        goto out;
+
+    /* without the mark: a verdict on an honest device */
+    *world_key(w, id) = backup;
+    w->key_restored = false;
+    state_query(w, twin, &st, &status);
+    CHECK(status == SK_ERR_CLONE_DETECTED && w->status == SK_ERR_CLONE_DETECTED);
+
+    /* with the mark */
+    *world_key(w, id) = backup;
+    w->key_restored = true;
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(world_device(w, old, old_len, reply, &rlen));
+        CHECK(w->status == SK_ERR_PROTO_CHALLENGE && !w->stored_key && !w->stored_session);
+    }
+    CHECK(w->key_restored);
+    state_query(w, key, &st, &status);
+    CHECK_OK(status);
+    CHECK((w->effects & SK_EFFECT_RESYNC) && w->stored_key && !w->key_restored);
+    CHECK(st.state == SK_KEY_ACTIVE && st.attempts_left == 3);
+    rp_session(w, key, 43);
+    CHECK_OK(world_approve(w, key, PIN_SIGN, sig, &sig_len, &st));
+    CHECK(!(w->effects & SK_EFFECT_RESYNC));
+    uint8_t digest[32];
+    memset(digest, 43, sizeof digest);
+    CHECK_OK(mbedtls_check(key, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, sig, sig_len));
+    /* strict again: the older copy is a clone */
+    state_query(w, older, &st, &status);
+    CHECK(status == SK_ERR_CLONE_DETECTED && !(w->effects & SK_EFFECT_RESYNC));
+    server_status(w, key, &st);
+    CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_CLONE);
+out:
+    sk_device_key_free(twin);
+    sk_device_key_free(older);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
 static unsigned long crt_runs;
 static void count_crt(mp_limb_t *s2, mp_size_t n)
 {
@@ -627,5 +720,6 @@ int main(void)
     attack_other_request_under_copied_id();
     attack_copy_resends_then_acts();
     attack_timing_oracle();
+    attack_restore();
     return sk_test_done("attack_protocol");
 }

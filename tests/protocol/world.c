@@ -188,6 +188,7 @@ static int world_device_once(world *w, const uint8_t *req, size_t req_len, uint8
     } else {
         rec = world_key_record(w, info.key_id);
         in.key = rec;
+        in.key_restored = w->key_restored;
         if (rec != NULL && sk_server_peek_device(&info, w->id, rec, req, req_len) == SK_OK) {
             if (info.has_session_id) {
                 sess = load_session(find_session(w, info.session_id));
@@ -223,6 +224,8 @@ static int world_device_once(world *w, const uint8_t *req, size_t req_len, uint8
             w->csr_len = csr_len;
         }
         store(w, res, rec, sess);
+        if (w->stored_key)
+            w->key_restored = false;
         if ((w->effects & SK_EFFECT_TOKEN_USED) && w->nused_tokens < 16)
             memcpy(w->used_tokens[w->nused_tokens++], info.token_id, 16);
         copy_reply(res, reply, reply_len);

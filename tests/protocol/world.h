@@ -61,6 +61,10 @@ typedef struct world {
      * switch that stops after the charge (a server that crashed there) */
     int charges;
     bool stop_after_charge;
+    /* the store was restored to an older point (sk_server_input.key_restored):
+     * true until a key record is stored again, as the service sees a record
+     * last written before the restore */
+    bool key_restored;
 } world;
 
 world *world_new(void);

@@ -287,6 +287,15 @@ typedef struct sk_server_input {
     const uint8_t *certificate; /* pass 2: the CA's certificate (DER), or NULL */
     size_t certificate_len;
     int ca_error; /* pass 2: SK_ERR_CA_UNAVAILABLE or SK_ERR_CA_REFUSED, or 0 */
+    /* Non-zero when the key record predates a restore of the store to an
+     * older point (the caller knows: it compares the record's last update
+     * with the time of the restore).  A device that signed after the restore
+     * point is ahead of such a record: it comes back with a one-time
+     * password the record never saw.  Once that request has proved it is
+     * fresh (a challenge round), it is taken as the current one
+     * (SK_EFFECT_RESYNC) instead of a clone.  Zero: an unknown one-time
+     * password is a clone verdict after the challenge. */
+    int key_restored;
 } sk_server_input;
 
 /* Effects the caller performs in the same transaction as storing the records. */
@@ -303,6 +312,9 @@ typedef struct sk_server_input {
 #define SK_EFFECT_STORE_SECRETS 0x80u
 /* ca_mode: the certificate passed in is stored with the now ACTIVE key */
 #define SK_EFFECT_CERT_STORED 0x100u
+/* key_restored: the device's one-time password was taken as the current one
+ * (log it for the operator) */
+#define SK_EFFECT_RESYNC 0x200u
 
 /* RFC 5280 CRLReason values used in revocation effects. */
 #define SK_CRL_REASON_KEY_COMPROMISE 1

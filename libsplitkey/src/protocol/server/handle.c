@@ -296,7 +296,8 @@ typedef enum {
     REQ_CONTINUATION, /* the request whose PIN check was charged: decide it */
     REQ_RESEND,       /* the newest request again: its stored reply */
     REQ_CHALLENGE,    /* an old request, or an OTP too old to know: prove freshness */
-    REQ_CLONE         /* a second request under one OTP, or a fresh stale one */
+    REQ_CLONE,        /* a second request under one OTP, or a fresh stale one */
+    REQ_RESYNC        /* key_restored: a fresh request from a device ahead of the record */
 } req_class;
 
 static req_class classify(const sks_ctx *c, const ProtobufCBinaryData *ch)
@@ -331,7 +332,21 @@ static req_class classify(const sks_ctx *c, const ProtobufCBinaryData *ch)
         }
         return challenge_ok(c, ch) ? REQ_CLONE : REQ_CHALLENGE;
     }
+    /* An OTP the record never saw.  After a restore to an older point that
+     * is the device having moved on; the challenge keeps recorded requests
+     * (which cannot answer it) from taking that place. */
+    if (c->in->key_restored)
+        return challenge_ok(c, ch) ? REQ_RESYNC : REQ_CHALLENGE;
     return challenge_ok(c, ch) ? REQ_CLONE : REQ_CHALLENGE;
+}
+
+/* REQ_RESYNC: the request's OTP becomes the current one, and a charge the
+ * restored record still held ends (its attempt stays counted). */
+static void resync(sks_ctx *c, sk_key_rec *r)
+{
+    memcpy(r->otp_hash, c->otp_hash, SKP_OTP_HASH_LEN);
+    lease_end(r);
+    c->res->effects |= SK_EFFECT_RESYNC;
 }
 
 /* The gate before any PIN-checked operation; SK_OK means: go on. */
@@ -1407,6 +1422,10 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, c
         rc = SK_ERR_NOMEM;
         goto out;
     }
+    if (cls == REQ_RESYNC) {
+        resync(&c, c.rec);
+        cls = REQ_FRESH;
+    }
     if (cls == REQ_CLONE) {
         /* Two holders of the device state: whatever the request was. */
         if (c.rec->state == SK_KEY_DESTROYED) {
@@ -1439,6 +1458,7 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, c
     if (rc != SK_OK && is_bad_request(rc) && !(c.res->effects & SK_EFFECT_DELETE_SECRETS)) {
         /* Malformed inside a valid envelope: refused, and nothing of the key
          * changes but the OTP this request retires. */
+        unsigned resynced = c.res->effects & SK_EFFECT_RESYNC;
         c.res->effects = 0;
         sk_key_rec_free(c.rec);
         c.rec = sks_key_copy(in->key);
@@ -1447,6 +1467,8 @@ int sk_server_handle_device(sk_server_result **out, const sk_server_input *in, c
             rc = SK_ERR_NOMEM;
             goto out;
         }
+        if (resynced)
+            resync(&c, c.rec);
     }
     if (rc != SK_OK) {
         int code = rc;
