@@ -180,7 +180,12 @@ int devstate_has(const devstate *st, sk_purpose purpose)
     return has;
 }
 
-int devstate_load(const devstate *st, sk_purpose purpose, sk_device_key **key, char **server_url,
+static int slot(sk_purpose purpose)
+{
+    return purpose == SK_PURPOSE_SIGN ? 1 : 0;
+}
+
+int devstate_load(devstate *st, sk_purpose purpose, sk_device_key **key, char **server_url,
                   char *err, size_t err_len)
 {
     *key = NULL;
@@ -207,6 +212,8 @@ int devstate_load(const devstate *st, sk_purpose purpose, sk_device_key **key, c
         snprintf(err, err_len, "%s: cannot open the sealed state (%s)", path, sk_strerror(rc));
         goto out;
     }
+    st->gen[slot(purpose)] = sk_device_key_generation(*key);
+    st->have_gen[slot(purpose)] = true;
     if (server_url != NULL) {
         rc = sk_file_read(&url, &url_len, url_path, 1024, 0);
         if (rc != SK_OK) {
@@ -231,17 +238,50 @@ out:
     return rc;
 }
 
-int devstate_save(const devstate *st, const sk_device_key *key)
+/* The generation of the state stored for a purpose: SK_OK with *have 0
+ * when none is stored. */
+static int stored_generation(const devstate *st, const char *path, uint64_t *gen, bool *have)
 {
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    sk_device_key *key = NULL;
+    *have = false;
+    int rc = sk_file_read(&blob, &len, path, SK_MAX_MESSAGE_LEN, SK_FILE_SECRET);
+    if (rc == SK_ERR_NOT_FOUND)
+        return SK_OK;
+    if (rc == SK_OK)
+        rc = sk_device_key_open(&key, blob, len, st->storage_key, sizeof st->storage_key);
+    if (rc == SK_OK) {
+        *gen = sk_device_key_generation(key);
+        *have = true;
+    }
+    sk_device_key_free(key);
+    sk_file_free(blob, len);
+    return rc;
+}
+
+int devstate_save(devstate *st, const sk_device_key *key)
+{
+    int i = slot(sk_device_key_purpose(key));
     uint8_t *sealed = malloc(SK_MAX_MESSAGE_LEN);
     size_t len = 0;
     char *path = devstate_path(st, sk_device_key_purpose(key), "state");
+    uint64_t stored = 0;
+    bool have = false;
     int rc = (sealed && path) ? SK_OK : SK_ERR_NOMEM;
+    if (rc == SK_OK)
+        rc = stored_generation(st, path, &stored, &have);
+    if (rc == SK_OK && (have != st->have_gen[i] || (have && stored != st->gen[i])))
+        rc = SK_SVC_ERR_STALE;
     if (rc == SK_OK)
         rc = sk_device_key_seal(key, sealed, SK_MAX_MESSAGE_LEN, &len, st->storage_key,
                                 sizeof st->storage_key);
     if (rc == SK_OK)
         rc = sk_file_write_atomic(path, sealed, len, SK_FILE_SECRET_MODE, 0);
+    if (rc == SK_OK) {
+        st->gen[i] = sk_device_key_generation(key);
+        st->have_gen[i] = true;
+    }
     if (sealed != NULL) {
         sk_wipe(sealed, SK_MAX_MESSAGE_LEN);
         free(sealed);

@@ -35,6 +35,10 @@ typedef struct devstate {
     bool made_dir;     /* this run created DIR */
     bool made_key;     /* this run created DIR/storage.key */
     int lock_fd;       /* DIR/lock, held exclusively while open (-1: none) */
+    /* per purpose (index devstate_slot()): the generation of the sealed
+     * state as this command loaded or last wrote it */
+    uint64_t gen[2];
+    bool have_gen[2];
 } devstate;
 
 /* Opens DIR.  With create, a missing DIR is made (0700) and a missing
@@ -63,11 +67,19 @@ int devstate_has(const devstate *st, sk_purpose purpose);
 /* Loads and opens the sealed state of a purpose, and the server URL stored
  * with it (malloc'd).  Returns SK_OK, SK_ERR_NOT_FOUND (not enrolled),
  * SK_ERR_PROTO_AUTH (wrong storage key or a modified file), others. */
-int devstate_load(const devstate *st, sk_purpose purpose, sk_device_key **key, char **server_url,
+int devstate_load(devstate *st, sk_purpose purpose, sk_device_key **key, char **server_url,
                   char *err, size_t err_len);
 
-/* Seals and writes the state of key's purpose atomically (0600). */
-int devstate_save(const devstate *st, const sk_device_key *key);
+/* Seals and writes the state of key's purpose atomically (0600), but only
+ * over the state this command loaded or last wrote (compared by
+ * generation, sk_device_key_generation()), or where none is stored and
+ * none was loaded.  The lock makes a conflict impossible between commands
+ * that take it; this check stands even where the lock does not hold (a
+ * file system without fcntl locks, a state directory put back from a copy
+ * while a command ran).  Returns SK_OK, SK_SVC_ERR_STALE (nothing written:
+ * the stored state is not the one this command started from), or a file or
+ * seal error. */
+int devstate_save(devstate *st, const sk_device_key *key);
 
 /* Writes the server URL of a purpose (atomic, 0644). */
 int devstate_save_server(const devstate *st, sk_purpose purpose, const char *url);

@@ -12,6 +12,7 @@ const char *sk_svc_strerror(int err)
     case SK_SVC_ERR_IO: return "file input/output error";
     case SK_SVC_ERR_PERM: return "secret file is accessible by group or others";
     case SK_SVC_ERR_EXISTS: return "file exists";
+    case SK_SVC_ERR_STALE: return "the stored state was changed by another writer";
     case SK_SVC_HELP: return "help requested";
     default: return sk_strerror(err);
     }

@@ -187,6 +187,14 @@ SK_API SK_WARN_UNUSED int sk_device_key_id(const sk_device_key *key, uint8_t *ke
 SK_API sk_key_state sk_device_key_state(const sk_device_key *key) SK_NONNULL(1);
 SK_API sk_purpose sk_device_key_purpose(const sk_device_key *key) SK_NONNULL(1);
 SK_API sk_profile sk_device_key_profile(const sk_device_key *key) SK_NONNULL(1);
+/* How many times the state has changed since enrolment: every request put
+ * in flight and every reply read adds at least one; sealed with the state.
+ * Storing the state safely needs it: keep the generation of the state as it
+ * was loaded, and write a new one only over a stored state of that same
+ * generation (compare-and-swap).  A writer that loaded an older state - a
+ * second process, a stale copy - then cannot put an older one-time password
+ * back, which the server would take for a copy of the device. */
+SK_API uint64_t sk_device_key_generation(const sk_device_key *key) SK_NONNULL(1);
 /* The subject the server registered the key for (NUL-terminated). */
 SK_API const char *sk_device_key_subject(const sk_device_key *key) SK_NONNULL(1);
 /* The composite public key n, e = 65537. */

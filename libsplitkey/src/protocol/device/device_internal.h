@@ -49,6 +49,7 @@ struct sk_device_key {
     uint8_t pending_body[SKP_MAX_BODY_LEN]; /* kinds 3-7: the body, sent again as it was */
     size_t pending_body_len;
     uint32_t pending_type;
+    uint64_t generation; /* state changes since enrolment (sealed) */
     /* in memory only, never sealed: the ephemeral exchange of the last send
      * of the request in flight, and a challenge to send back with it */
     skp_eph eph;

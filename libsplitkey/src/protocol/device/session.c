@@ -52,6 +52,7 @@ static int start_body(sk_device_key *key, uint8_t *msg, size_t cap, size_t *writ
     if (rc != SK_OK)
         return rc;
     key->pending_kind = kind;
+    key->generation++;
     key->pending_type = type;
     key->pending_body_len = len;
     if (request_id != NULL)
@@ -235,6 +236,7 @@ static int start_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *w
                          uint32_t kind, const uint8_t *pin, size_t pin_len)
 {
     key->pending_kind = kind;
+    key->generation++;
     randombytes_buf(key->pending_request_id, SKP_REQUEST_ID_LEN);
     int rc = send_pending(key, msg, cap, written, pin, pin_len);
     if (rc != SK_OK)

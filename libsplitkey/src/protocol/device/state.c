@@ -35,6 +35,7 @@ int sk_device_key_seal(const sk_device_key *key, uint8_t *out, size_t cap, size_
     st.subject = (char *)key->subject;
     st.certificate = skp_bin(key->cert, key->cert_len);
     st.pending_kind = key->pending_kind;
+    st.generation = key->generation;
     if (key->pending_kind != SKD_PENDING_NONE) {
         st.pending_request_id = skp_bin(key->pending_request_id, SKP_REQUEST_ID_LEN);
         st.pending_session_id = skp_bin(key->pending_session_id, key->pending_session_id_len);
@@ -112,6 +113,7 @@ static int load_state(sk_device_key *k, const Splitkey__DeviceState *st)
         memcpy(k->subject, st->subject, strlen(st->subject) + 1);
     skp_copy(k->cert, &k->cert_len, &st->certificate);
     k->pending_kind = st->pending_kind;
+    k->generation = st->generation;
     if (k->pending_kind != SKD_PENDING_NONE) {
         memcpy(k->pending_request_id, st->pending_request_id.data, SKP_REQUEST_ID_LEN);
         skp_copy(k->pending_session_id, &k->pending_session_id_len, &st->pending_session_id);
@@ -190,6 +192,8 @@ int sk_device_key_id(const sk_device_key *key, uint8_t *key_id, size_t key_id_le
 
 sk_key_state sk_device_key_state(const sk_device_key *key) { return key->state; }
 sk_purpose sk_device_key_purpose(const sk_device_key *key) { return key->purpose; }
+
+uint64_t sk_device_key_generation(const sk_device_key *key) { return key->generation; }
 sk_profile sk_device_key_profile(const sk_device_key *key) { return (sk_profile)key->bits; }
 const char *sk_device_key_subject(const sk_device_key *key) { return key->subject; }
 int sk_device_key_certificate(const sk_device_key *key, uint8_t *out, size_t cap, size_t *written)
@@ -351,6 +355,7 @@ int skd_send(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, cons
 void skd_clear_pending(sk_device_key *key)
 {
     key->pending_kind = SKD_PENDING_NONE;
+    key->generation++;
     sodium_memzero(key->pending_request_id, sizeof key->pending_request_id);
     sodium_memzero(key->pending_session_id, sizeof key->pending_session_id);
     key->pending_session_id_len = 0;
@@ -451,6 +456,7 @@ int skd_open(sk_device_key *key, uint32_t *type, uint8_t *body, size_t *body_len
     /* The server retired the OTP this request carried: take the new one
      * before anything else, or the next request would look like a clone. */
     memcpy(key->otp, r->otp, SKP_OTP_LEN);
+    key->generation++;
     *type = r->type;
     if (code != SK_OK) {
         if (code == SK_ERR_DESTROYED || code == SK_ERR_CLONE_DETECTED)
