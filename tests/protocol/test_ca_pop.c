@@ -394,11 +394,53 @@ out:
     world_free(w);
 }
 
+/* A device that lost its proof-of-possession session (it crashed after the
+ * reply was read, before it approved) asks for a new one: the new session
+ * takes the place of the earlier, which can no longer be signed, and the key
+ * activates with the new one. */
+static void test_pop_again(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_device_session *s1 = NULL, *s2 = NULL;
+    uint8_t sig[SK_MAX_SIG_LEN];
+    size_t len = 0, rlen = 0, sig_len = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, false));
+    if (key == NULL)
+        goto out;
+    CHECK_OK(sk_device_pop_create(key, msg, sizeof msg, &len, w->now, SK_HASH_SHA256, NULL, NULL,
+                                  0));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_session(key, &s1, NULL, reply, rlen));
+    CHECK_OK(sk_device_pop_create(key, msg, sizeof msg, &len, w->now, SK_HASH_SHA256, NULL, NULL,
+                                  0));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(w->status);
+    CHECK_OK(sk_device_read_session(key, &s2, NULL, reply, rlen));
+    if (s1 == NULL || s2 == NULL)
+        goto out;
+    /* the earlier session is no longer the key's proof of possession */
+    CHECK_OK(approve_pop(w, key, s1, &len, &rlen));
+    CHECK(w->status != SK_OK && !(w->effects & SK_EFFECT_CERT_REQUEST));
+    CHECK(sk_device_read_signature(key, sig, sizeof sig, &sig_len, NULL, reply, rlen) != SK_OK);
+    CHECK(sk_device_key_state(key) == SK_KEY_PENDING);
+    CHECK_OK(approve_pop(w, key, s2, &len, &rlen));
+    CHECK(w->effects & SK_EFFECT_CERT_REQUEST);
+    CHECK_OK(sk_device_read_signature(key, sig, sizeof sig, &sig_len, NULL, reply, rlen));
+    CHECK(sk_device_key_state(key) == SK_KEY_ACTIVE);
+out:
+    sk_device_session_free(s1);
+    sk_device_session_free(s2);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
 int main(void)
 {
     sk_test_init();
     test_ca_pop();
     test_csr_checks();
     test_no_ca();
+    test_pop_again();
     return sk_test_done("protocol_ca_pop");
 }

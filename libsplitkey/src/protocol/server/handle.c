@@ -854,11 +854,11 @@ static int op_session_create(sks_ctx *c, const uint8_t *body, size_t body_len)
     rc = gate(c);
     if (rc != SK_OK)
         goto out;
+    /* A new proof-of-possession session takes the place of an earlier one
+     * (a device that crashed before it read or kept the earlier one's reply
+     * asks again); only the newest can be signed (op_sign compares
+     * pop_session_id), the earlier one just expires. */
     bool pop = r->state == SK_KEY_PENDING;
-    if (pop && r->has_pop && r->pop_expires_at > c->in->now) {
-        rc = SK_ERR_PROTO_STATE; /* one proof-of-possession session at a time */
-        goto out;
-    }
     /* With a CA the proof of possession must be a CSR for n; without one a
      * CSR that comes along is checked all the same. */
     if (!pop && s->csr_info.len != 0) {
