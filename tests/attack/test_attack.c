@@ -657,6 +657,112 @@ out:
     world_free(w);
 }
 
+/* One EnrolInit with a token through the server; *status its answer. */
+static int enrol_init_sent(world *w, sk_device_enrolment **e, const char *token, uint8_t *out,
+                           size_t *out_len)
+{
+    size_t len = 0, rlen = 0;
+    int rc = sk_device_enrol_start(e, msg, sizeof msg, &len, w->server_pub, SK_SERVER_PUB_LEN,
+                                   SK_PURPOSE_SIGN, SK_PROFILE_4K, (const uint8_t *)PIN_SIGN,
+                                   strlen(PIN_SIGN), SK_KDF_MINIMUM, token, NULL);
+    if (rc != SK_OK)
+        return rc;
+    if (out != NULL) {
+        memcpy(out, msg, len);
+        *out_len = len;
+    }
+    rc = world_device(w, msg, len, reply, &rlen);
+    if (rc != SK_OK)
+        return rc;
+    return sk_device_enrol_continue(*e, msg2, sizeof msg2, &len, reply, rlen);
+}
+
+/* An enrolment the device lost in a crash (after the server took its
+ * EnrolInit and even its EnrolSubmit) starts again with the same token: the
+ * server asks the new request to prove it is fresh, then gives the earlier
+ * key up (DESTROYED, reason abandoned) and enrols the new one, which signs.
+ * A recorded EnrolInit cannot do this: replayed, it meets the challenge and
+ * changes nothing, so an enrolment in progress can never be undone from the
+ * network.  Once the key is active the token is spent for good. */
+static void attack_enrol_restart(void)
+{
+    world *w = world_new();
+    sk_device_enrolment *e1 = NULL, *e2 = NULL, *e3 = NULL;
+    sk_device_key *key = NULL;
+    sk_device_session *s = NULL;
+    sk_key_status st;
+    char token[SK_MAX_TOKEN_LEN + 1];
+    uint8_t old[SK_MAX_MESSAGE_LEN], first[SK_KEY_ID_LEN], sig[SK_MAX_SIG_LEN];
+    size_t tlen = 0, old_len = 0, len = 0, rlen = 0, sig_len = 0;
+    w->policy.open_enrolment = 0;
+    CHECK_OK(sk_server_token_mint(w->id, token, sizeof token, &tlen,
+                                  "C=LV,GN=ANNA,SN=LIEPA,serialNumber=PNOLV-040404-44444",
+                                  SK_PURPOSE_SIGN, w->now + 3600, NULL, NULL));
+    /* the first attempt: EnrolInit and EnrolSubmit taken, then the crash */
+    CHECK_OK(enrol_init_sent(w, &e1, token, old, &old_len));
+    CHECK(w->nkeys == 1);
+    memcpy(first, w->keys[0].id, sizeof first);
+    len = 0;
+    CHECK_OK(sk_device_enrol_retry(e1, msg, sizeof msg, &len));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK(w->status == SK_OK && w->stored_key);
+    sk_device_enrolment_free(e1);
+    e1 = NULL;
+    w_key before = *world_key(w, first);
+    /* a recorded EnrolInit replayed: a challenge nobody can answer */
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(world_device(w, old, old_len, reply, &rlen));
+        CHECK(w->status == SK_ERR_PROTO_CHALLENGE && !w->stored_key && w->nkeys == 1);
+    }
+    CHECK(memcmp(&before, world_key(w, first), sizeof before) == 0);
+    /* the device starts again */
+    CHECK_RC(SK_ERR_PROTO_CHALLENGE, enrol_init_sent(w, &e2, token, NULL, NULL));
+    CHECK(w->nkeys == 1 && !w->stored_key);
+    if (e2 == NULL)
+        goto out;
+    CHECK_OK(sk_device_enrol_retry(e2, msg, sizeof msg, &len));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK(w->status == SK_OK && (w->effects & SK_EFFECT_SUPERSEDE) && w->nkeys == 2);
+    CHECK_OK(sk_device_enrol_continue(e2, msg, sizeof msg, &len, reply, rlen));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_enrol_finish(e2, &key, reply, rlen));
+    if (key == NULL)
+        goto out;
+    sk_key_rec *r = world_key_record(w, first);
+    CHECK(r != NULL);
+    if (r != NULL) {
+        sk_key_rec_status(r, &st, &w->policy, w->now);
+        CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_ABANDONED);
+    }
+    sk_key_rec_free(r);
+    /* the new key proves possession and signs */
+    CHECK_OK(sk_device_pop_create(key, msg, sizeof msg, &len, w->now, SK_HASH_SHA256, NULL, NULL,
+                                  0));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_session(key, &s, NULL, reply, rlen));
+    if (s == NULL)
+        goto out;
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)PIN_SIGN,
+                               strlen(PIN_SIGN)));
+    CHECK_OK(world_device(w, msg, len, reply, &rlen));
+    CHECK_OK(sk_device_read_signature(key, sig, sizeof sig, &sig_len, NULL, reply, rlen));
+    CHECK(sk_device_key_state(key) == SK_KEY_ACTIVE);
+    rp_session(w, key, 50);
+    CHECK_OK(world_approve(w, key, PIN_SIGN, sig, &sig_len, &st));
+    /* the token has done its work: no third start */
+    CHECK_RC(SK_ERR_TOKEN, enrol_init_sent(w, &e3, token, NULL, NULL));
+    CHECK(w->nkeys == 2);
+    server_status(w, key, &st);
+    CHECK(st.state == SK_KEY_ACTIVE && st.attempts_left == 3);
+out:
+    sk_device_session_free(s);
+    sk_device_enrolment_free(e1);
+    sk_device_enrolment_free(e2);
+    sk_device_enrolment_free(e3);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
 static unsigned long crt_runs;
 static void count_crt(mp_limb_t *s2, mp_size_t n)
 {
@@ -721,5 +827,6 @@ int main(void)
     attack_copy_resends_then_acts();
     attack_timing_oracle();
     attack_restore();
+    attack_enrol_restart();
     return sk_test_done("attack_protocol");
 }

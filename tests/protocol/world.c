@@ -89,8 +89,21 @@ static void store(world *w, const sk_server_result *res, const sk_key_rec *old_k
     const sk_key_rec *k = sk_server_result_key(res);
     const sk_session_rec *s = sk_server_result_session(res);
     unsigned eff = sk_server_result_effects(res);
+    const sk_key_rec *g = sk_server_result_superseded(res);
     w->stored_key = k != NULL;
     w->stored_session = s != NULL;
+    if (g != NULL) {
+        /* an unfinished enrolment given up, in the same step as the new key */
+        uint8_t id[SK_KEY_ID_LEN];
+        w_key *slot = NULL;
+        if (sk_key_rec_key_id(g, id, sizeof id) != SK_OK || (slot = world_key(w, id)) == NULL ||
+            old_key == NULL || sk_key_rec_version(g) != sk_key_rec_version(old_key) + 1 ||
+            !(eff & SK_EFFECT_SUPERSEDE) || !(eff & SK_EFFECT_NEW_KEY))
+            abort();
+        if (sk_key_rec_export(g, slot->rec, sizeof slot->rec, &slot->rec_len) != SK_OK ||
+            sk_key_rec_export_secrets(g, slot->sec, sizeof slot->sec, &slot->sec_len) != SK_OK)
+            abort();
+    }
     if (k != NULL) {
         uint8_t id[SK_KEY_ID_LEN];
         if (sk_key_rec_key_id(k, id, sizeof id) != SK_OK)
@@ -183,8 +196,11 @@ static int world_device_once(world *w, const uint8_t *req, size_t req_len, uint8
         in.pool_key_len = sk_server_key_len(info.profile);
         if (info.has_token_id)
             for (int i = 0; i < w->nused_tokens; i++)
-                if (memcmp(w->used_tokens[i], info.token_id, 16) == 0)
+                if (memcmp(w->used_tokens[i], info.token_id, 16) == 0) {
                     in.token_used = 1;
+                    rec = world_key_record(w, w->token_keys[i]);
+                    in.key = rec;
+                }
     } else {
         rec = world_key_record(w, info.key_id);
         in.key = rec;
@@ -226,8 +242,16 @@ static int world_device_once(world *w, const uint8_t *req, size_t req_len, uint8
         store(w, res, rec, sess);
         if (w->stored_key)
             w->key_restored = false;
-        if ((w->effects & SK_EFFECT_TOKEN_USED) && w->nused_tokens < 16)
-            memcpy(w->used_tokens[w->nused_tokens++], info.token_id, 16);
+        const sk_key_rec *nk = sk_server_result_key(res);
+        if ((w->effects & SK_EFFECT_TOKEN_USED) && nk != NULL) {
+            int i = 0;
+            while (i < w->nused_tokens && memcmp(w->used_tokens[i], info.token_id, 16) != 0)
+                i++;
+            if (i == w->nused_tokens && i < 16)
+                memcpy(w->used_tokens[w->nused_tokens++], info.token_id, 16);
+            if (i < 16 && sk_key_rec_key_id(nk, w->token_keys[i], SK_KEY_ID_LEN) != SK_OK)
+                abort();
+        }
         copy_reply(res, reply, reply_len);
     }
     sk_server_result_free(res);

@@ -39,6 +39,7 @@ typedef struct world {
     w_session sessions[W_MAX_SESSIONS];
     int nsessions;
     uint8_t used_tokens[16][16];
+    uint8_t token_keys[16][SK_KEY_ID_LEN]; /* the key each token enrolled */
     int nused_tokens;
     /* fetch: pass all waiting sessions (sessions/n_sessions) rather than
      * the oldest alone (session) */

@@ -70,7 +70,8 @@ typedef enum sk_destroy_reason {
     SK_DESTROY_USER = 1,
     SK_DESTROY_LOCKOUT = 2,
     SK_DESTROY_CLONE = 3,
-    SK_DESTROY_OPERATOR = 4
+    SK_DESTROY_OPERATOR = 4,
+    SK_DESTROY_ABANDONED = 5 /* an enrolment never finished, started again with its token */
 } sk_destroy_reason;
 
 /* What a caller can act on after a reply: the key's state, how many PIN
@@ -139,7 +140,11 @@ SK_API SK_WARN_UNUSED int sk_device_enrol_start(sk_device_enrolment **out, uint8
  * enrolment is freed, and wipes it then.  Returns SK_OK,
  * SK_ERR_PROTO_DECODE, SK_ERR_PROTO_AUTH, SK_ERR_PROTO_SERVER_SIG,
  * SK_ERR_PROTO_STATE (called twice), SK_ERR_KEY_MISMATCH (n2 does not fit n1),
- * or the error the server replied with (SK_ERR_TOKEN, SK_ERR_KEY_WEAK ...). */
+ * or the error the server replied with (SK_ERR_TOKEN, SK_ERR_KEY_WEAK ...).
+ * SK_ERR_PROTO_CHALLENGE: the token enrolled a key before whose enrolment
+ * never finished (the device crashed and lost it); the server gives that
+ * one up if this request proves it is fresh: send sk_device_enrol_retry()'s
+ * message and call this again with its reply. */
 SK_API SK_WARN_UNUSED int sk_device_enrol_continue(sk_device_enrolment *enrolment, uint8_t *msg,
                                                    size_t cap, size_t *written,
                                                    const uint8_t *reply, size_t reply_len)
@@ -153,9 +158,10 @@ SK_API SK_WARN_UNUSED int sk_device_enrol_finish(sk_device_enrolment *enrolment,
                                                  sk_device_key **out, const uint8_t *reply,
                                                  size_t reply_len) SK_NONNULL(1, 2, 3);
 
-/* Writes the same EnrolSubmit again in a new envelope, for a reply that was
- * lost: the server answers a repeated submit with its stored reply.  Returns
- * SK_OK or SK_ERR_PROTO_STATE (not waiting for the EnrolSubmit reply). */
+/* Writes the message in flight again in a new envelope: EnrolSubmit, for a
+ * reply that was lost (the server answers a repeated submit with its stored
+ * reply), or EnrolInit with the challenge the server asked for (see
+ * sk_device_enrol_continue()).  Returns SK_OK or SK_ERR_PROTO_STATE. */
 SK_API SK_WARN_UNUSED int sk_device_enrol_retry(sk_device_enrolment *enrolment, uint8_t *msg,
                                                 size_t cap, size_t *written) SK_NONNULL(1, 2, 4);
 

@@ -258,7 +258,9 @@ typedef struct sk_server_input {
     const sk_server_ident *identity;
     const sk_server_policy *policy;
     uint64_t now;                  /* Unix seconds */
-    const sk_key_rec *key;         /* the routed key, or NULL (unknown key) */
+    const sk_key_rec *key;         /* the routed key, or NULL (unknown key); for
+                                      ENROL_INIT with a used token, the key that
+                                      token enrolled (NULL when unknown) */
     const sk_session_rec *session; /* the routed session, or NULL */
     const sk_session_rec *const *sessions; /* fetch only: the waiting sessions (or NULL) */
     size_t n_sessions;
@@ -315,6 +317,11 @@ typedef struct sk_server_input {
 /* key_restored: the device's one-time password was taken as the current one
  * (log it for the operator) */
 #define SK_EFFECT_RESYNC 0x200u
+/* ENROL_INIT with a token whose enrolment never finished (in->key ENROLLING
+ * or PENDING): that key is given up.  sk_server_result_superseded() is its
+ * record, DESTROYED (reason abandoned, secrets wiped), to store in the same
+ * transaction as the new key; the token now belongs to the new key. */
+#define SK_EFFECT_SUPERSEDE 0x400u
 
 /* RFC 5280 CRLReason values used in revocation effects. */
 #define SK_CRL_REASON_KEY_COMPROMISE 1
@@ -352,6 +359,8 @@ SK_API const uint8_t *sk_server_result_reply(const sk_server_result *res, size_t
 /* The new key record and session record to store, or NULL when unchanged. */
 SK_API const sk_key_rec *sk_server_result_key(const sk_server_result *res) SK_NONNULL(1);
 SK_API const sk_session_rec *sk_server_result_session(const sk_server_result *res) SK_NONNULL(1);
+/* With SK_EFFECT_SUPERSEDE: the given-up key's new record; else NULL. */
+SK_API const sk_key_rec *sk_server_result_superseded(const sk_server_result *res) SK_NONNULL(1);
 /* SK_OK, or the error the reply carries (SK_ERR_WRONG_PIN ...). */
 SK_API int sk_server_result_status(const sk_server_result *res) SK_NONNULL(1);
 /* SK_EFFECT_* bits, and the CRLReason of SK_EFFECT_REVOKE_CERT. */

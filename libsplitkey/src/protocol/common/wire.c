@@ -160,7 +160,7 @@ int skp_error_read(const uint8_t *body, size_t len, sk_key_status *status)
     Splitkey__Error *e = (Splitkey__Error *)m;
     int code = -e->code;
     /* Only the protocol's own error range travels; anything else is malformed. */
-    if (code > -1 || code < -139 || e->destroy_reason > SK_DESTROY_OPERATOR)
+    if (code > -1 || code < -139 || e->destroy_reason > SK_DESTROY_ABANDONED)
         rc = SK_ERR_PROTO_DECODE;
     else
         rc = code;

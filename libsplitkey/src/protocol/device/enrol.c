@@ -27,6 +27,8 @@ struct sk_device_enrolment {
     uint8_t challenge[SKP_CHALLENGE_LEN];
     size_t challenge_len;
     uint8_t binding[SKP_BINDING_LEN]; /* EnrolSubmit's, once built */
+    uint8_t init_body[SKP_MAX_BODY_LEN]; /* EnrolInit's, sent again with a challenge */
+    size_t init_body_len;
 };
 
 /* Splits a registration token "skt2.<public part>.<secret>" into its public
@@ -123,6 +125,8 @@ int sk_device_enrol_start(sk_device_enrolment **out, uint8_t *msg, size_t cap, s
     if (rc != SK_OK)
         goto out;
     skp_sha256_3(e->t, body, body_len, NULL, 0, NULL, 0);
+    memcpy(e->init_body, body, body_len);
+    e->init_body_len = body_len;
     randombytes_buf(e->request_id, sizeof e->request_id);
     rc = skd_seal_request(&e->eph, msg, cap, written, NULL, SPLITKEY__MSG_TYPE__MSG_ENROL_INIT,
                           NULL, server_pub, e->request_id, NULL, NULL, 0, body, body_len);
@@ -300,6 +304,13 @@ out:
 int sk_device_enrol_retry(sk_device_enrolment *e, uint8_t *msg, size_t cap, size_t *written)
 {
     *written = 0;
+    if (e->stage == STAGE_INIT_SENT)
+        /* the same EnrolInit (same request id, the same transcript), with
+         * the server's challenge when it asked for one */
+        return skd_seal_request(&e->eph, msg, cap, written, NULL,
+                                SPLITKEY__MSG_TYPE__MSG_ENROL_INIT, NULL, e->server_pub,
+                                e->request_id, NULL, e->challenge, e->challenge_len,
+                                e->init_body, e->init_body_len);
     if (e->stage != STAGE_SUBMIT_SENT)
         return SK_ERR_PROTO_STATE;
     return send_submit(e, msg, cap, written, false);

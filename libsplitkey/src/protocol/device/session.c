@@ -582,7 +582,7 @@ int sk_device_read_reply(sk_device_key *key, sk_key_status *status, const uint8_
         const Splitkey__KeyStateReply *r = (const Splitkey__KeyStateReply *)m;
         if (r->state < SPLITKEY__KEY_STATE__KEY_ENROLLING ||
             r->state > SPLITKEY__KEY_STATE__KEY_DESTROYED ||
-            r->destroy_reason > SPLITKEY__DESTROY_REASON__DESTROY_OPERATOR) {
+            r->destroy_reason > SPLITKEY__DESTROY_REASON__DESTROY_ABANDONED) {
             rc = SK_ERR_PROTO_DECODE;
             break;
         }

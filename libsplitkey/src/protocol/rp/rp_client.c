@@ -117,7 +117,7 @@ static int open_reply(Splitkey__RpReply **out, sk_key_status *status, const uint
         if (status != NULL && rc != SK_ERR_PROTO_DECODE) {
             status->attempts_left = e->attempts_left;
             status->locked_until = e->locked_until;
-            status->destroy_reason = e->destroy_reason <= SK_DESTROY_OPERATOR
+            status->destroy_reason = e->destroy_reason <= SK_DESTROY_ABANDONED
                                          ? (sk_destroy_reason)e->destroy_reason
                                          : SK_DESTROY_NONE;
         }
@@ -241,7 +241,7 @@ int sk_rp_read_key_state(sk_key_status *status, const uint8_t *reply, size_t rep
     if (r->rep_case != SPLITKEY__RP_REPLY__REP_KEY_STATE || k == NULL ||
         k->state < SPLITKEY__KEY_STATE__KEY_ENROLLING ||
         k->state > SPLITKEY__KEY_STATE__KEY_DESTROYED ||
-        k->destroy_reason > SPLITKEY__DESTROY_REASON__DESTROY_OPERATOR) {
+        k->destroy_reason > SPLITKEY__DESTROY_REASON__DESTROY_ABANDONED) {
         rc = SK_ERR_PROTO_DECODE;
     } else {
         status->state = (sk_key_state)k->state;

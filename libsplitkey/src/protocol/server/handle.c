@@ -16,6 +16,10 @@ const uint8_t *sk_server_result_reply(const sk_server_result *res, size_t *len)
 }
 const sk_key_rec *sk_server_result_key(const sk_server_result *res) { return res->key; }
 const sk_session_rec *sk_server_result_session(const sk_server_result *res) { return res->session; }
+const sk_key_rec *sk_server_result_superseded(const sk_server_result *res)
+{
+    return res->superseded;
+}
 int sk_server_result_status(const sk_server_result *res) { return res->status; }
 unsigned sk_server_result_effects(const sk_server_result *res) { return res->effects; }
 int sk_server_result_revoke_reason(const sk_server_result *res) { return res->revoke_reason; }
@@ -30,6 +34,7 @@ void sk_server_result_free(sk_server_result *res)
     if (res == NULL)
         return;
     sk_key_rec_free(res->key);
+    sk_key_rec_free(res->superseded);
     sk_session_rec_free(res->session);
     sodium_memzero(res, sizeof *res);
     free(res);
@@ -524,7 +529,7 @@ static int handle_enrol_init(sks_ctx *c, const skp_env *env)
         goto out;
     const Splitkey__DeviceRequest *dr = (const Splitkey__DeviceRequest *)rm;
     if (skp_check_len(&dr->request_id, SKP_REQUEST_ID_LEN) || dr->otp.len != 0 ||
-        dr->challenge.len != 0) {
+        (dr->challenge.len != 0 && dr->challenge.len != SKP_CHALLENGE_LEN)) {
         err = SK_ERR_LIMIT;
         goto out;
     }
@@ -559,13 +564,42 @@ static int handle_enrol_init(sks_ctx *c, const skp_env *env)
     /* Registration: a token bound to subject and purpose, proven by a proof
      * over this device's key and n1; or open enrolment. */
     if (e->registration_token.len > 0) {
-        if (in->token_used ||
-            sks_token_check(in->identity, e->registration_token.data, e->registration_token.len,
+        if (sks_token_check(in->identity, e->registration_token.data, e->registration_token.len,
                             e->token_proof.data, e->token_proof.len, k, e->device_kx_pub.data,
                             e->n1.data, e->n1.len, (sk_purpose)e->purpose, in->now, r->subject,
                             sizeof r->subject, token_id) != SK_OK) {
             err = SK_ERR_TOKEN;
             goto out;
+        }
+        if (in->token_used) {
+            /* The token enrolled a key before.  If that enrolment never
+             * finished (a crash lost the device's half of it), whoever holds
+             * the token may start again, once the request has proved it is
+             * fresh: a replayed EnrolInit cannot answer the challenge, so it
+             * can never undo an enrolment in progress. */
+            const sk_key_rec *p = in->key;
+            if (p == NULL || (p->state != SK_KEY_ENROLLING && p->state != SK_KEY_PENDING)) {
+                err = SK_ERR_TOKEN;
+                goto out;
+            }
+            if (!challenge_ok(c, &dr->challenge)) {
+                sk_key_rec none;
+                memset(&none, 0, sizeof none);
+                c->rec = &none; /* sealed as enrolment replies are: no key named */
+                rc = challenge(c);
+                c->rec = NULL;
+                goto out;
+            }
+            res->superseded = sks_key_copy(p);
+            if (res->superseded == NULL) {
+                rc = SK_ERR_NOMEM;
+                goto out;
+            }
+            c->rec = res->superseded;
+            destroy_key(c, SK_DESTROY_ABANDONED, 0);
+            c->rec = NULL;
+            res->superseded->version = p->version + 1;
+            res->effects = SK_EFFECT_SUPERSEDE; /* no certificate to revoke */
         }
         res->effects |= SK_EFFECT_TOKEN_USED;
     } else if (in->policy->open_enrolment) {
@@ -646,6 +680,8 @@ static int handle_enrol_init(sks_ctx *c, const skp_env *env)
 out:
     if (err != SK_OK) {
         res->effects = 0;
+        sk_key_rec_free(res->superseded);
+        res->superseded = NULL;
         if (sealed) {
             /* Sealed to the device that asked, so it can trust the refusal;
              * the error names no key. */

@@ -110,7 +110,7 @@ static int load_record(sk_key_rec *r, const Splitkey__KeyRecord *k)
     if (k->format != RECORD_FORMAT || skp_profile_ok(k->profile) || skp_purpose_ok(k->purpose) ||
         k->state < SPLITKEY__KEY_STATE__KEY_ENROLLING ||
         k->state > SPLITKEY__KEY_STATE__KEY_DESTROYED ||
-        k->destroy_reason > SPLITKEY__DESTROY_REASON__DESTROY_OPERATOR)
+        k->destroy_reason > SPLITKEY__DESTROY_REASON__DESTROY_ABANDONED)
         return SK_ERR_PROTO_DECODE;
     r->bits = k->profile;
     if (skp_check_len(&k->key_id, SKP_KEY_ID_LEN) || skp_check_len(&k->n1, r->bits / 8) ||

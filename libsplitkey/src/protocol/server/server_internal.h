@@ -101,6 +101,7 @@ struct sk_server_result {
     uint8_t csr[SKP_MAX_CSR_INFO_LEN + SKP_MAX_N_LEN + 64]; /* SK_EFFECT_CERT_REQUEST */
     size_t csr_len;
     sk_key_rec *key;
+    sk_key_rec *superseded; /* SK_EFFECT_SUPERSEDE */
     sk_session_rec *session;
     int status;
     unsigned effects;
