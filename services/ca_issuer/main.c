@@ -27,6 +27,7 @@
 #include "ca_handler.h"
 #include "ca_store.h"
 #include "config.h"
+#include "connguard.h"
 #include "fileio.h"
 #include "log.h"
 #include "rep_server.h"
@@ -384,6 +385,7 @@ static int cmd_run(int argc, char **argv)
 {
     char *dir = NULL, *listen = NULL, *ready = NULL;
     unsigned workers = 0, skew = CA_DEFAULT_SKEW_SECS;
+    unsigned max_conns = 0, max_conns_per_peer = 0, idle_seconds = 0; /* 0: the defaults */
     sk_opt opts[] = {
         {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
          .arg = "DIR", .help = "the CA directory made by init"},
@@ -393,6 +395,15 @@ static int cmd_run(int argc, char **argv)
          .arg = "N", .help = "requests served at once (0: one per CPU)"},
         {.name = "skew", .type = SK_OPT_UINT, .value = &skew, .min = 1, .max = 3600,
          .arg = "SECONDS", .help = "accepted clock difference of RA requests (default 300)"},
+        {.name = "max-conns", .type = SK_OPT_UINT, .value = &max_conns, .min = 1,
+         .max = SK_CONNGUARD_MAX_LIMIT, .arg = "N",
+         .help = "open connections at most (default: ulimit -n less 64, at most 512)"},
+        {.name = "max-conns-per-peer", .type = SK_OPT_UINT, .value = &max_conns_per_peer,
+         .min = 1, .max = SK_CONNGUARD_MAX_LIMIT, .arg = "N",
+         .help = "open connections from one IP address at most (default 64)"},
+        {.name = "idle-seconds", .type = SK_OPT_UINT, .value = &idle_seconds, .min = 1,
+         .max = 86400, .arg = "SECONDS",
+         .help = "close a connection after this long without a request (default 60)"},
         {.name = "ready-file", .type = SK_OPT_STRING, .value = &ready, .arg = "FILE",
          .help = "write the bound URL here once listening"},
         {0},
@@ -435,6 +446,9 @@ static int cmd_run(int argc, char **argv)
         .handler = ca_handle,
         .ctx = &handler,
         .log_requests = 0, /* the handler writes its own line */
+        .max_conns = max_conns,
+        .max_conns_per_peer = max_conns_per_peer,
+        .idle_seconds = idle_seconds,
     };
     rc = sk_rep_server_start(&srv, &rcfg);
     if (rc != SK_OK) {
@@ -447,9 +461,12 @@ static int cmd_run(int argc, char **argv)
         snprintf(bound, sizeof bound, "%s", url);
     uint64_t issued = 0, revoked = 0;
     (void)ca_store_counts(ca.store, &issued, &revoked);
-    sk_log_notice("listening on %s with %u workers; %llu certificates, %llu revoked", bound,
-                  sk_rep_server_workers(srv), (unsigned long long)issued,
-                  (unsigned long long)revoked);
+    unsigned cap, per_peer, idle_s;
+    sk_rep_server_conn_limits(srv, &cap, &per_peer, &idle_s);
+    sk_log_notice("listening on %s with %u workers; connections at most %u, %u per peer, "
+                  "closed after %u s idle; %llu certificates, %llu revoked",
+                  bound, sk_rep_server_workers(srv), cap, per_peer, idle_s,
+                  (unsigned long long)issued, (unsigned long long)revoked);
     if (ready != NULL) {
         char line[300];
         int n = snprintf(line, sizeof line, "%s\n", bound);

@@ -118,6 +118,8 @@ static const char *reason_name(sk_destroy_reason r)
         return "a copy of the device state was used: clone detected";
     case SK_DESTROY_OPERATOR:
         return "revoked by the operator";
+    case SK_DESTROY_ABANDONED:
+        return "its enrolment was started again";
     default:
         return "destroyed";
     }
@@ -262,10 +264,11 @@ static bool lost(int rc)
     return rc == SK_SVC_ERR_TIMEOUT || rc == SK_SVC_ERR_TRANSPORT;
 }
 
-/* Sends a request that is recorded as in flight (approval, revocation):
- * a reply that does not come is asked for again with the same request id
- * (sk_device_retry), so the server answers from its stored reply and never
- * takes the retry for a clone. */
+/* Sends the request in flight (every request is one until its reply is
+ * read): a reply that does not come - a lost connection, a server that
+ * restarted - is asked for again with the same request id (sk_device_retry),
+ * so the server answers from its stored reply (or handles it, if it never
+ * saw it) and never takes the retry for a clone. */
 static int exchange_pending(client *c)
 {
     int rc = exchange(c);
@@ -342,7 +345,7 @@ static int settle_pending(client *c)
     if (rc != SK_OK)
         return rc;
     fprintf(stderr, PROG ": an earlier request had no reply; sending it again first\n");
-    rc = exchange(c);
+    rc = exchange_pending(c);
     if (rc != SK_OK)
         return rc;
     rc = read_any_pending_reply(c);
@@ -468,7 +471,7 @@ static void withdraw_session(client *c, const sk_device_session *s)
 {
     sk_key_status keep = c->status;
     if (sk_device_refuse(c->key, c->msg, sizeof c->msg, &c->msg_len, now_s(), s) == SK_OK &&
-        exchange(c) == SK_OK) {
+        exchange_pending(c) == SK_OK) {
         sk_key_status ignored;
         int rc = sk_device_read_reply(c->key, &ignored, c->reply, c->reply_len);
         (void)rc; /* an error reply moved the counters all the same: store */
@@ -486,7 +489,7 @@ static int sign_digest(client *c, const uint8_t *digest, sk_hash hash, sk_scheme
     int rc = sk_device_session_create(c->key, c->msg, sizeof c->msg, &c->msg_len, now_s(), digest,
                                       sk_hash_len(hash), hash, scheme, text);
     if (rc == SK_OK)
-        rc = exchange(c);
+        rc = exchange_pending(c);
     if (rc == SK_OK) {
         rc = sk_device_read_session(c->key, &s, &c->status, c->reply, c->reply_len);
         int src = save(c);
@@ -567,6 +570,47 @@ out:
     return rc;
 }
 
+/* Sends the enrolment message in flight (c->msg) until a reply comes: a
+ * lost reply is asked for again with the same request (sk_device_enrol_retry). */
+static int enrol_call(client *c, sk_device_enrolment *e)
+{
+    int rc = cu_call(c->net, CU_FRAME_DEVICE, &c->reply, &c->reply_len, c->msg, c->msg_len);
+    for (int i = 0; i < LOST_REPLY_RETRIES && lost(rc); i++) {
+        fprintf(stderr, PROG ": %s; sending the enrolment again\n", cu_strerror(rc));
+        sk_wipe(c->msg, sizeof c->msg);
+        rc = sk_device_enrol_retry(e, c->msg, sizeof c->msg, &c->msg_len);
+        if (rc == SK_OK)
+            rc = cu_call(c->net, CU_FRAME_DEVICE, &c->reply, &c->reply_len, c->msg, c->msg_len);
+    }
+    sk_wipe(c->msg, sizeof c->msg);
+    return rc;
+}
+
+/* EnrolInit and its reply.  When the server already took an EnrolInit with
+ * this token (this one, whose reply was lost, or one of a run that crashed)
+ * and that enrolment never finished, it asks this request to prove that it
+ * is fresh, and then gives the earlier one up. */
+static int enrol_init(client *c, sk_device_enrolment *e)
+{
+    int rc = enrol_call(c, e);
+    if (rc == SK_OK)
+        rc = sk_device_enrol_continue(e, c->msg, sizeof c->msg, &c->msg_len, c->reply,
+                                      c->reply_len);
+    if (rc == SK_ERR_PROTO_CHALLENGE) {
+        fprintf(stderr, PROG ": an earlier enrolment with this token never finished; "
+                        "starting again\n");
+        drop_reply(c);
+        rc = sk_device_enrol_retry(e, c->msg, sizeof c->msg, &c->msg_len);
+        if (rc == SK_OK)
+            rc = enrol_call(c, e);
+        if (rc == SK_OK)
+            rc = sk_device_enrol_continue(e, c->msg, sizeof c->msg, &c->msg_len, c->reply,
+                                          c->reply_len);
+    }
+    drop_reply(c);
+    return rc;
+}
+
 /* EnrolInit, EnrolSubmit (retried with the same bytes when its reply is
  * lost), and the new key in c->key, stored. */
 static int enrol_exchange(client *c, const uint8_t *server_pub, sk_purpose purpose,
@@ -579,21 +623,9 @@ static int enrol_exchange(client *c, const uint8_t *server_pub, sk_purpose purpo
     if (rc == SK_OK)
         rc = connect_server(c);
     if (rc == SK_OK)
-        rc = cu_call(c->net, CU_FRAME_DEVICE, &c->reply, &c->reply_len, c->msg, c->msg_len);
+        rc = enrol_init(c, e);
     if (rc == SK_OK)
-        rc = sk_device_enrol_continue(e, c->msg, sizeof c->msg, &c->msg_len, c->reply,
-                                      c->reply_len);
-    drop_reply(c);
-    if (rc == SK_OK) {
-        /* c->msg carries ds now */
-        rc = cu_call(c->net, CU_FRAME_DEVICE, &c->reply, &c->reply_len, c->msg, c->msg_len);
-        for (int i = 0; i < LOST_REPLY_RETRIES && lost(rc); i++) {
-            fprintf(stderr, PROG ": %s; sending the enrolment again\n", cu_strerror(rc));
-            rc = sk_device_enrol_retry(e, c->msg, sizeof c->msg, &c->msg_len);
-            if (rc == SK_OK)
-                rc = cu_call(c->net, CU_FRAME_DEVICE, &c->reply, &c->reply_len, c->msg, c->msg_len);
-        }
-    }
+        rc = enrol_call(c, e); /* EnrolSubmit: c->msg carries ds */
     sk_wipe(c->msg, sizeof c->msg);
     if (rc == SK_OK)
         rc = sk_device_enrol_finish(e, &c->key, c->reply, c->reply_len);
@@ -932,7 +964,7 @@ static int fetch_sessions(client *c, sk_device_session **out, size_t *count)
     if (rc == SK_OK)
         rc = sk_device_fetch(c->key, c->msg, sizeof c->msg, &c->msg_len, now_s());
     if (rc == SK_OK)
-        rc = exchange(c);
+        rc = exchange_pending(c);
     if (rc != SK_OK)
         return rc;
     rc = sk_device_read_sessions(c->key, out, SK_MAX_FETCH_SESSIONS, count, &c->status, c->reply,
@@ -1118,7 +1150,7 @@ static int session_command(int argc, char **argv, bool approve)
     if (!approve) {
         rc = sk_device_refuse(c.key, c.msg, sizeof c.msg, &c.msg_len, now_s(), s);
         if (rc == SK_OK)
-            rc = exchange(&c);
+            rc = exchange_pending(&c);
         if (rc == SK_OK) {
             rc = sk_device_read_reply(c.key, &c.status, c.reply, c.reply_len);
             int src = save(&c);
@@ -1289,7 +1321,7 @@ static int cmd_status(int argc, char **argv)
     if (rc == SK_OK)
         rc = sk_device_key_state_request(c.key, c.msg, sizeof c.msg, &c.msg_len, now_s());
     if (rc == SK_OK)
-        rc = exchange(&c);
+        rc = exchange_pending(&c);
     if (rc == SK_OK) {
         rc = sk_device_read_reply(c.key, &st, c.reply, c.reply_len);
         int src = save(&c);

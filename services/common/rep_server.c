@@ -1,4 +1,5 @@
-/* rep_server.c - REP socket, one context + aio per worker thread. */
+/* rep_server.c - REP socket, one context + aio per worker thread, and the
+ * connection guard (connguard.h) on its pipes. */
 #define _POSIX_C_SOURCE 200809L
 #include "rep_server.h"
 
@@ -13,6 +14,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 
+#include "connguard.h"
 #include "error_reply.h"
 #include "log.h"
 #include "splitkey/splitkey.h"
@@ -36,6 +38,7 @@ struct worker {
 struct sk_rep_server {
     nng_socket sock;
     nng_listener listener;
+    sk_connguard *guard;
     sk_rep_config cfg;
     unsigned nworkers;
     struct worker *workers;
@@ -100,6 +103,8 @@ static void *worker_main(void *arg)
             continue; /* a transient receive failure: keep serving */
         nng_msg *msg = nng_aio_get_msg(w->aio);
         nng_aio_set_msg(w->aio, NULL);
+        nng_pipe from = nng_msg_get_pipe(msg); /* the connection it came on */
+        sk_connguard_request(srv->guard, from);
 
         if (srv->cfg.log_requests)
             sk_reqlog_begin();
@@ -114,6 +119,7 @@ static void *worker_main(void *arg)
             /* out of memory: nothing sensible to send; the client times out */
             wipe_free(reply, reply_len);
             nng_msg_free(msg);
+            sk_connguard_reply(srv->guard, from);
             continue;
         }
         wipe_free(reply, reply_len);
@@ -121,6 +127,7 @@ static void *worker_main(void *arg)
         nng_ctx_send(w->ctx, w->aio);
         nng_aio_wait(w->aio);
         rv = nng_aio_result(w->aio);
+        sk_connguard_reply(srv->guard, from);
         if (rv != 0) {
             /* on failure the message is still ours */
             nng_msg *m = nng_aio_get_msg(w->aio);
@@ -227,6 +234,15 @@ int sk_rep_server_start(sk_rep_server **out, const sk_rep_config *cfg)
         transport_max = srv->cfg.max_request;
     if (nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, transport_max) != 0)
         goto fail;
+    /* the pipe notifications must be in place before the listener starts */
+    sk_connguard_config gcfg = {.max_conns = cfg->max_conns,
+                                .max_conns_per_peer = cfg->max_conns_per_peer,
+                                .idle_seconds = cfg->idle_seconds};
+    rv = sk_connguard_new(&srv->guard, srv->sock, &gcfg);
+    if (rv != SK_OK) {
+        rc = rv;
+        goto fail;
+    }
     for (unsigned i = 0; i < srv->nworkers; i++) {
         struct worker *w = &srv->workers[i];
         w->srv = srv;
@@ -248,6 +264,10 @@ int sk_rep_server_start(sk_rep_server **out, const sk_rep_config *cfg)
         goto fail;
     }
     record_url(srv);
+    if (sk_connguard_start(srv->guard) != SK_OK) {
+        rc = SK_ERR_NOMEM;
+        goto fail;
+    }
     for (unsigned i = 0; i < srv->nworkers; i++) {
         struct worker *w = &srv->workers[i];
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
@@ -262,8 +282,10 @@ int sk_rep_server_start(sk_rep_server **out, const sk_rep_config *cfg)
 fail:
     if (srv->workers != NULL)
         stop_workers(srv);
+    sk_connguard_stop(srv->guard);
     if (sock_open)
-        nng_close(srv->sock);
+        nng_close(srv->sock); /* returns once every pipe notification has run */
+    sk_connguard_free(srv->guard);
     if (srv->workers != NULL)
         free_workers(srv);
     free(srv);
@@ -281,12 +303,20 @@ int sk_rep_server_url(const sk_rep_server *srv, char *out, size_t cap)
 
 unsigned sk_rep_server_workers(const sk_rep_server *srv) { return srv->nworkers; }
 
+void sk_rep_server_conn_limits(const sk_rep_server *srv, unsigned *max_conns,
+                               unsigned *max_conns_per_peer, unsigned *idle_seconds)
+{
+    sk_connguard_limits(srv->guard, max_conns, max_conns_per_peer, idle_seconds);
+}
+
 void sk_rep_server_stop(sk_rep_server *srv)
 {
     if (srv == NULL)
         return;
     stop_workers(srv);
-    nng_close(srv->sock);
+    sk_connguard_stop(srv->guard); /* no pipe is closed by the sweeper after this */
+    nng_close(srv->sock);          /* returns once every pipe notification has run */
+    sk_connguard_free(srv->guard);
     free_workers(srv);
     free(srv);
 }

@@ -17,6 +17,12 @@
  * Request and reply bytes are wiped before their buffers are released (they
  * may hold one-time passwords).  One log line is written per request
  * (log.h); the handler adds the kind and key id with sk_reqlog_kind/key.
+ *
+ * Connections are bounded (connguard.h): a cap in total (by default derived
+ * from the descriptor limit), a cap per peer address, and an idle timeout;
+ * at the total cap a new connection closes the one idle the longest.
+ * Refusals, closures and a process short of descriptors are logged, at most
+ * one line per reason every few seconds.
  */
 #ifndef SK_REP_SERVER_H
 #define SK_REP_SERVER_H
@@ -42,6 +48,10 @@ typedef struct sk_rep_config {
     sk_rep_handler handler;
     void *ctx;              /* passed to the handler */
     int log_requests;       /* write one log line per request */
+    unsigned max_conns;     /* open connections at most; 0: the soft RLIMIT_NOFILE at
+                               start less 64, at most 512 (connguard.h) */
+    unsigned max_conns_per_peer; /* from one remote IP address; 0: 64 */
+    unsigned idle_seconds;  /* close a connection without a request for this long; 0: 60 */
 } sk_rep_config;
 
 typedef struct sk_rep_server sk_rep_server;
@@ -58,6 +68,10 @@ int sk_rep_server_url(const sk_rep_server *srv, char *out, size_t cap);
 
 /* Number of workers running. */
 unsigned sk_rep_server_workers(const sk_rep_server *srv);
+
+/* The connection caps in force (the defaults resolved). */
+void sk_rep_server_conn_limits(const sk_rep_server *srv, unsigned *max_conns,
+                               unsigned *max_conns_per_peer, unsigned *idle_seconds);
 
 /* Closes the socket, waits for the requests being served to finish, joins
  * the workers and frees everything.  NULL is ignored. */

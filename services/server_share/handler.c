@@ -499,52 +499,72 @@ static int load_sessions(sk_store *st, sk_store_txn *txn, const hreq *h,
     return rc;
 }
 
+/* Writes one key record: inserted (insert) or over key_row, the row it was
+ * read from (compare-and-swap on its version). */
+static int put_key(sk_store *st, sk_store_txn *txn, hreq *h, const sk_key_rec *rec, bool insert,
+                   const sk_key_record *key_row)
+{
+    sk_key_record row;
+    memset(&row, 0, sizeof row);
+    int rc = sk_key_rec_key_id(rec, row.key_id, sizeof row.key_id);
+    if (rc == SK_OK)
+        rc = key_blob_seal(h->srv->master, rec, &row.blob, &row.blob_len);
+    if (rc == SK_OK) {
+        row.purpose = (uint32_t)sk_key_rec_purpose(rec);
+        row.state = base_state(rec, &h->policy);
+        row.updated_at = (int64_t)h->now;
+        if (insert) {
+            sk_share_person_id(row.person_id, sk_key_rec_subject(rec), row.key_id);
+            rc = sk_store_key_insert(st, txn, &row);
+        } else if (key_row != NULL) {
+            memcpy(row.person_id, key_row->person_id, sizeof row.person_id);
+            row.version = key_row->version;
+            int64_t seen = sk_hwm_get(h->srv->hwm, row.key_id);
+            if (key_row->version < seen) {
+                /* An older row than one this process stored or read. */
+                sk_log_error("key %02x%02x%02x%02x: stored record rolled back (version %lld,"
+                             " this server saw %lld); refusing to use it",
+                             row.key_id[0], row.key_id[1], row.key_id[2], row.key_id[3],
+                             (long long)key_row->version, (long long)seen);
+                rc = SK_ERR_STORE;
+            } else {
+                rc = sk_store_key_update(st, txn, &row);
+            }
+        } else {
+            rc = SK_ERR_INTERNAL; /* a changed key that was never loaded */
+        }
+    }
+    if (rc == SK_OK) {
+        memcpy(h->saved_key_id, row.key_id, sizeof h->saved_key_id);
+        h->saved_key_version = row.version;
+    }
+    sk_key_record_clear(&row);
+    return rc;
+}
+
 /* Stores the result's records and effects inside txn. */
 static int persist(sk_store *st, sk_store_txn *txn, hreq *h, const sk_server_result *res,
                    sk_key_record *key_row, int has_key_row, sk_session_record *sess_row,
                    int has_sess_row)
 {
     const sk_key_rec *nk = sk_server_result_key(res);
+    const sk_key_rec *gone = sk_server_result_superseded(res);
     const sk_session_rec *ns = sk_server_result_session(res);
     unsigned eff = sk_server_result_effects(res);
     int rc = SK_OK;
 
+    if (gone != NULL) {
+        /* an enrolment started again with its token: the earlier key,
+         * loaded as key_row, is given up in the same transaction */
+        if (!has_key_row || !(eff & SK_EFFECT_NEW_KEY))
+            return SK_ERR_INTERNAL;
+        rc = put_key(st, txn, h, gone, false, key_row);
+        if (rc != SK_OK)
+            return rc;
+    }
     if (nk != NULL) {
-        sk_key_record row;
-        memset(&row, 0, sizeof row);
-        rc = sk_key_rec_key_id(nk, row.key_id, sizeof row.key_id);
-        if (rc == SK_OK)
-            rc = key_blob_seal(h->srv->master, nk, &row.blob, &row.blob_len);
-        if (rc == SK_OK) {
-            row.purpose = (uint32_t)sk_key_rec_purpose(nk);
-            row.state = base_state(nk, &h->policy);
-            row.updated_at = (int64_t)h->now;
-            if (eff & SK_EFFECT_NEW_KEY) {
-                sk_share_person_id(row.person_id, sk_key_rec_subject(nk), row.key_id);
-                rc = sk_store_key_insert(st, txn, &row);
-            } else if (has_key_row) {
-                memcpy(row.person_id, key_row->person_id, sizeof row.person_id);
-                row.version = key_row->version;
-                int64_t seen = sk_hwm_get(h->srv->hwm, row.key_id);
-                if (key_row->version < seen) {
-                    /* An older row than one this process stored or read. */
-                    sk_log_error("key %02x%02x%02x%02x: stored record rolled back (version %lld,"
-                                 " this server saw %lld); refusing to use it",
-                                 row.key_id[0], row.key_id[1], row.key_id[2], row.key_id[3],
-                                 (long long)key_row->version, (long long)seen);
-                    rc = SK_ERR_STORE;
-                } else {
-                    rc = sk_store_key_update(st, txn, &row);
-                }
-            } else {
-                rc = SK_ERR_INTERNAL; /* a changed key that was never loaded */
-            }
-        }
-        if (rc == SK_OK) {
-            memcpy(h->saved_key_id, row.key_id, sizeof h->saved_key_id);
-            h->saved_key_version = row.version;
-        }
-        sk_key_record_clear(&row);
+        rc = put_key(st, txn, h, nk, (eff & SK_EFFECT_NEW_KEY) != 0,
+                     has_key_row ? key_row : NULL);
         if (rc != SK_OK)
             return rc;
     }
@@ -577,8 +597,13 @@ static int persist(sk_store *st, sk_store_txn *txn, hreq *h, const sk_server_res
         if (rc != SK_OK)
             return rc;
     }
-    if ((eff & SK_EFFECT_TOKEN_USED) && h->route.has_token_id)
-        rc = sk_store_token_use(st, txn, h->route.token_id, (int64_t)h->now);
+    if ((eff & SK_EFFECT_TOKEN_USED) && h->route.has_token_id && nk != NULL) {
+        uint8_t kid[SK_KEY_ID_LEN];
+        rc = sk_key_rec_key_id(nk, kid, sizeof kid);
+        if (rc == SK_OK)
+            rc = sk_store_token_use(st, txn, h->route.token_id, kid,
+                                    gone != NULL ? key_row->key_id : NULL, (int64_t)h->now);
+    }
     return rc;
 }
 
@@ -647,7 +672,20 @@ static int device_load(sk_store *st, sk_store_txn *txn, hreq *h, dev_loaded *ld)
     h->pool_empty = 0;
     if (h->route.kind == SK_ROUTE_ENROL_INIT) {
         if (h->route.has_token_id) {
-            rc = sk_store_token_used(st, txn, &ld->token_used, h->route.token_id);
+            uint8_t prior[SK_STORE_ID_LEN];
+            int has_prior = 0;
+            rc = sk_store_token_used(st, txn, &ld->token_used, prior, &has_prior,
+                                     h->route.token_id);
+            if (rc == SK_OK && ld->token_used && has_prior) {
+                /* the key the token enrolled: started again if unfinished */
+                rc = sk_store_key_get(st, txn, &ld->key_row, prior);
+                if (rc == SK_OK) {
+                    ld->has_key_row = 1;
+                    rc = key_blob_open(srv->master, &ld->key_row, 1, &ld->key);
+                } else if (rc == SK_ERR_NOT_FOUND) {
+                    rc = SK_OK; /* purged: the token stays spent */
+                }
+            }
             if (rc != SK_OK)
                 return rc;
         }
@@ -734,6 +772,8 @@ static int device_save(sk_store *st, sk_store_txn *txn, hreq *h, dev_loaded *ld,
 {
     int rc = persist(st, txn, h, res, &ld->key_row, ld->has_key_row, &ld->sess_row,
                      ld->has_sess_row);
+    if (rc == SK_OK && sk_server_result_superseded(res) != NULL)
+        rc = add_event(st, txn, h, ld->key_row.key_id, SK_EV_DESTROYED, SK_DESTROY_ABANDONED);
     if (rc == SK_OK)
         rc = log_events(st, txn, h, ld->key, ld->sess, res,
                         sk_server_result_key(res) != NULL ? h->key_id : h->route.key_id);

@@ -64,7 +64,8 @@ enum sk_share_event {
     SK_EV_SIGNED = 5,           /* a session completed with a signature */
     SK_EV_WRONG_PIN = 6,        /* detail: attempts left */
     SK_EV_LOCKED = 7,           /* detail: locked until (Unix seconds) */
-    SK_EV_DESTROYED = 8,        /* detail: sk_destroy_reason */
+    SK_EV_DESTROYED = 8,        /* detail: sk_destroy_reason (5: an unfinished
+                                   enrolment given up for a new one) */
     SK_EV_CLONE_DETECTED = 9,
     SK_EV_REVOKE_CERT = 10,     /* revoke the certificate; detail: CRLReason */
     SK_EV_CERT_REQUEST = 11,    /* without a CA: activated without a certificate */

@@ -5,6 +5,9 @@
  *   splitkey-server run --dir DIR --listen URL [--db sqlite:PATH]
  *       [--ca URL [--ca-cert FILE]] [--open-enrolment] [--workers N] ...
  *   splitkey-server token --dir DIR --subject "..." --purpose auth|sign
+ *   splitkey-server check --dir DIR [--db sqlite:PATH]
+ *   splitkey-server backup --dir DIR --to FILE [--db sqlite:PATH]
+ *   splitkey-server restore --dir DIR --from BACKUP [--journal FILE] [--db ...]
  *
  * Exit status: 0 success (and after SIGTERM/SIGINT), 2 usage or
  * configuration error, 1 any other failure.
@@ -17,8 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backup.h"
 #include "command.h"
 #include "config.h"
+#include "connguard.h"
 #include "fileio.h"
 #include "handler.h"
 #include "hwm.h"
@@ -51,6 +56,10 @@ static void usage(FILE *out)
             "  run --dir DIR ...     serve requests (see " PROG " run --help)\n"
             "  token --dir DIR ...   mint a one-time registration token\n"
             "  check --dir DIR       check the store without writing to it\n"
+            "  backup --dir DIR --to FILE\n"
+            "                        an online copy of the store, while servers run\n"
+            "  restore --dir DIR --from BACKUP [--journal FILE]\n"
+            "                        put a backup back (and replay the commit journal)\n"
             "\n"
             "Run '" PROG " COMMAND --help' for the options of a command.\n"
             "Exit status: 0 success, 2 usage or configuration error, 1 other failure.\n");
@@ -108,9 +117,11 @@ static int cmd_init(int argc, char **argv)
 
 struct run_options {
     char *dir, *config, *listen, *db, *ca, *ca_cert, *pool_profiles, *ready_file;
+    char *journal; /* the commit journal, or NULL */
     bool open_enrolment, new_store;
     unsigned workers, pool_size, max_request, session_ttl, enrolling_ttl, session_keep;
     unsigned ca_timeout_ms, ca_retry_every, lock1_seconds, lock2_seconds;
+    unsigned max_conns, max_conns_per_peer, idle_seconds; /* 0: rep_server.h defaults */
 };
 
 /* Parses "4K,6K" into profiles. */
@@ -199,6 +210,31 @@ static unsigned default_workers(void)
     return n < 4 ? 4u : n > 64 ? 64u : (unsigned)n;
 }
 
+/* Why an SQLite store may not open, for the message: a file or a directory
+ * this user cannot write (SQLite creates PATH-wal and PATH-shm beside the
+ * database).  "" when nothing stands out. */
+static const char *store_access_hint(const char *uri)
+{
+    static _Thread_local char hint[96];
+    if (strncmp(uri, "sqlite:", 7) != 0)
+        return "";
+    const char *path = uri + 7;
+    char *dir = strdup(path);
+    const char *slash = dir != NULL ? strrchr(dir, '/') : NULL;
+    hint[0] = '\0';
+    if (access(path, F_OK) == 0 && access(path, R_OK | W_OK) != 0)
+        snprintf(hint, sizeof hint, " (the database file is not writable by this user)");
+    else if (dir != NULL) {
+        if (slash != NULL)
+            dir[slash - dir > 0 ? slash - dir : 1] = '\0';
+        if (access(slash != NULL ? dir : ".", W_OK) != 0)
+            snprintf(hint, sizeof hint, " (its directory is not writable by this user: SQLite "
+                                        "keeps PATH-wal and PATH-shm there)");
+    }
+    free(dir);
+    return hint;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct run_options o = {.workers = 0, .pool_size = 4, .max_request = 64 * 1024,
@@ -217,6 +253,9 @@ static int cmd_run(int argc, char **argv)
          .arg = "URL", .help = "where to listen, e.g. tcp://127.0.0.1:7300"},
         {.name = "db", .type = SK_OPT_STRING, .value = &o.db, .arg = "URI",
          .help = "store: sqlite:PATH (default sqlite:DIR/server.db)"},
+        {.name = "journal", .type = SK_OPT_STRING, .value = &o.journal, .arg = "FILE",
+         .help = "append every commit to this journal first (best on another disk; "
+                 "a relative path in the config file is relative to DIR)"},
         {.name = "ca", .type = SK_OPT_URL, .value = &o.ca, .arg = "URL",
          .help = "the CA issuer (splitkey-ca run) this server is an RA of; "
                  "without it keys activate without a certificate"},
@@ -250,6 +289,16 @@ static int cmd_run(int argc, char **argv)
         {.name = "max-request", .type = SK_OPT_UINT, .value = &o.max_request, .min = 256,
          .max = 16u * 1024u * 1024u, .arg = "BYTES",
          .help = "largest request served (default 65536)"},
+        {.name = "max-conns", .type = SK_OPT_UINT, .value = &o.max_conns, .min = 1,
+         .max = SK_CONNGUARD_MAX_LIMIT, .arg = "N",
+         .help = "open connections at most; at the cap a new one closes the one idle "
+                 "the longest (default: ulimit -n less 64, at most 512)"},
+        {.name = "max-conns-per-peer", .type = SK_OPT_UINT, .value = &o.max_conns_per_peer,
+         .min = 1, .max = SK_CONNGUARD_MAX_LIMIT, .arg = "N",
+         .help = "open connections from one IP address at most (default 64)"},
+        {.name = "idle-seconds", .type = SK_OPT_UINT, .value = &o.idle_seconds, .min = 1,
+         .max = 86400, .arg = "SECONDS",
+         .help = "close a connection after this long without a request (default 60)"},
         {.name = "session-ttl", .type = SK_OPT_UINT, .value = &o.session_ttl, .min = 10,
          .max = 3600, .arg = "SECONDS", .help = "signing session lifetime (default 120)"},
         {.name = "enrolling-ttl", .type = SK_OPT_UINT, .value = &o.enrolling_ttl, .min = 60,
@@ -266,6 +315,8 @@ static int cmd_run(int argc, char **argv)
     char err[768] = "";
     int rc, exit_code = 1;
     char *db_uri = NULL, *conf_path = NULL;
+    char *journal_path = NULL; /* o.journal resolved */
+    int run_lock_fd = -1;      /* DIR/run.lock, shared while this server runs */
     sk_master_key *master = NULL;
     sk_server_identity *identity = NULL;
     sk_server_ident *ident = NULL;
@@ -321,6 +372,18 @@ static int cmd_run(int argc, char **argv)
         if (resolve_db(&db_uri, o.db ? o.db : default_db, db_flag, o.dir, err, sizeof err) !=
             SK_OK)
             goto config_error;
+    }
+    if (o.journal != NULL) {
+        bool journal_flag = false;
+        for (const sk_opt *op = opts; op->name != NULL; op++)
+            if (op->value == (void *)&o.journal)
+                journal_flag = op->from_flag;
+        journal_path = (o.journal[0] == '/' || journal_flag) ? strdup(o.journal)
+                                                              : sk_path_join(o.dir, o.journal);
+        if (journal_path == NULL) {
+            fprintf(stderr, PROG ": %s\n", sk_strerror(SK_ERR_NOMEM));
+            goto out;
+        }
     }
 
     sk_log_init(PROG);
@@ -379,10 +442,26 @@ static int cmd_run(int argc, char **argv)
                           "key only, not for the issuer");
     }
 
+    /* held for the server's lifetime: restore refuses while it is */
+    rc = sk_run_lock(o.dir, false, &run_lock_fd, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG ": %s\n", err);
+        exit_code = rc == SK_ERR_STORE_BUSY ? 2 : 1;
+        goto out;
+    }
     rc = sk_store_open(&store, db_uri);
     if (rc != SK_OK) {
-        fprintf(stderr, PROG ": cannot open the store %s: %s\n", db_uri, sk_strerror(rc));
+        fprintf(stderr, PROG ": cannot open the store %s: %s%s\n", db_uri, sk_strerror(rc),
+                store_access_hint(db_uri));
         goto out;
+    }
+    if (journal_path != NULL) {
+        rc = sk_store_journal_open(store, journal_path, err, sizeof err);
+        if (rc != SK_OK) {
+            fprintf(stderr, PROG ": journal: %s\n", err);
+            exit_code = rc == SK_ERR_STORE_CONFLICT ? 2 : 1;
+            goto out;
+        }
     }
     rc = sk_store_bind(store, o.dir, o.new_store, (uint64_t)time(NULL), err, sizeof err);
     if (rc != SK_OK) {
@@ -461,6 +540,9 @@ static int cmd_run(int argc, char **argv)
         .handler = sk_share_handle,
         .ctx = &share,
         .log_requests = 1,
+        .max_conns = o.max_conns,
+        .max_conns_per_peer = o.max_conns_per_peer,
+        .idle_seconds = o.idle_seconds,
     };
     rc = sk_rep_server_start(&srv, &rcfg);
     if (rc != SK_OK) {
@@ -476,8 +558,11 @@ static int cmd_run(int argc, char **argv)
     char url[256];
     if (sk_rep_server_url(srv, url, sizeof url) != SK_OK)
         snprintf(url, sizeof url, "%s", o.listen);
-    sk_log_notice("listening on %s with %u workers; store %s; enrolment %s; CA %s", url,
-                  sk_rep_server_workers(srv), db_uri,
+    unsigned max_conns, per_peer, idle_s;
+    sk_rep_server_conn_limits(srv, &max_conns, &per_peer, &idle_s);
+    sk_log_notice("listening on %s with %u workers; connections at most %u, %u per peer, "
+                  "closed after %u s idle; store %s; enrolment %s; CA %s",
+                  url, sk_rep_server_workers(srv), max_conns, per_peer, idle_s, db_uri,
                   o.open_enrolment ? "open" : "by token", o.ca ? o.ca : "none");
     if (o.ready_file != NULL) {
         char line[300];
@@ -515,6 +600,9 @@ out:
         sk_log_notice("stopped");
     free(db_uri);
     free(conf_path);
+    free(journal_path);
+    if (run_lock_fd >= 0)
+        close(run_lock_fd);
     sk_config_free(opts);
     return exit_code;
 }
@@ -666,6 +754,114 @@ out:
     return exit_code;
 }
 
+/* ---------------------------------------------------------- backup, restore */
+
+/* The start the commands on a store file share: parses the options, prints
+ * the help, resolves --db (an SQLite store: *path is its file, malloc'd in
+ * *uri) and initialises the library.  Returns 1 to go on; else 0 with
+ * *exit_code set (0 after --help, 2 for usage, 1 otherwise). */
+static int store_command(const char *cmd, const char *help, sk_opt *opts, int argc, char **argv,
+                         char *const *dir, char *const *db, char **uri, int *exit_code)
+{
+    char err[768] = "";
+    *uri = NULL;
+    *exit_code = 2;
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        fputs(help, stdout);
+        sk_config_usage(stdout, opts);
+        *exit_code = 0;
+        return 0;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc == SK_OK)
+        rc = resolve_db(uri, *db != NULL ? *db : "sqlite:" SK_SERVER_FILE_DB, *db != NULL, *dir,
+                        err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " %s: %s\n", cmd, err);
+        return 0;
+    }
+    if (sk_init() != SK_OK) {
+        fprintf(stderr, PROG ": cannot initialise libsplitkey\n");
+        *exit_code = 1;
+        return 0;
+    }
+    return 1;
+}
+
+static int cmd_backup(int argc, char **argv)
+{
+    char *dir = NULL, *db = NULL, *to = NULL, *uri = NULL;
+    sk_opt opts[] = {
+        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
+         .arg = "DIR", .help = "the directory made by init"},
+        {.name = "to", .type = SK_OPT_STRING, .value = &to, .flags = SK_OPT_REQUIRED,
+         .arg = "FILE", .help = "the backup file to write (never overwritten)"},
+        {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
+         .help = "store: sqlite:PATH (default sqlite:DIR/server.db), as given to run"},
+        {0},
+    };
+    static const char help[] =
+        "usage: " PROG " backup --dir DIR --to FILE [--db URI]\n\n"
+        "Copies the store, consistently, while servers run on it (SQLite's\n"
+        "online backup), into FILE (through FILE.tmp, flushed to disk, then\n"
+        "put in place; an existing FILE is never overwritten).  Prints the\n"
+        "journal seq the copy holds and its row counts.  Exit status 0: done;\n"
+        "1: a problem (printed); 2: usage.\n\n";
+    int exit_code = 2;
+    if (store_command("backup", help, opts, argc, argv, &dir, &db, &uri, &exit_code)) {
+        char err[768] = "";
+        exit_code = 0;
+        if (sk_backup_run(uri + 7, dir, to, stdout, err, sizeof err) != SK_OK) {
+            fprintf(stderr, PROG " backup: %s\n", err);
+            exit_code = 1;
+        }
+    }
+    free(uri);
+    sk_config_free(opts);
+    return exit_code;
+}
+
+static int cmd_restore(int argc, char **argv)
+{
+    char *dir = NULL, *db = NULL, *from = NULL, *journal = NULL, *uri = NULL;
+    sk_opt opts[] = {
+        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
+         .arg = "DIR", .help = "the directory made by init"},
+        {.name = "from", .type = SK_OPT_FILE, .value = &from, .flags = SK_OPT_REQUIRED,
+         .arg = "BACKUP", .help = "a file written by backup"},
+        {.name = "journal", .type = SK_OPT_FILE, .value = &journal, .arg = "FILE",
+         .help = "the commit journal: its records after the backup are replayed"},
+        {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
+         .help = "store: sqlite:PATH (default sqlite:DIR/server.db), as given to run"},
+        {0},
+    };
+    static const char help[] =
+        "usage: " PROG " restore --dir DIR --from BACKUP [--journal FILE] [--db URI]\n"
+        "\n"
+        "Replaces the store with a backup, after checking it (consistency, and\n"
+        "that it is the store DIR/store.id names), and replays every record of\n"
+        "the journal after the backup: with the journal nothing committed is\n"
+        "lost.  Without it, everything after the backup is lost, and the store\n"
+        "notes the restore time (store_meta restored_at) so that devices ahead\n"
+        "of it resynchronise once.  Refused while a server runs on DIR.  Nothing\n"
+        "changes when it fails.  Exit status 0: done; 1: a problem (printed);\n"
+        "2: usage.\n\n";
+    int exit_code = 2;
+    if (store_command("restore", help, opts, argc, argv, &dir, &db, &uri, &exit_code)) {
+        char err[768] = "";
+        exit_code = 0;
+        if (sk_restore_run(uri + 7, dir, from, journal, stdout, err, sizeof err) != SK_OK) {
+            fprintf(stderr, PROG " restore: %s; nothing was changed\n", err);
+            exit_code = 1;
+        }
+    }
+    free(uri);
+    sk_config_free(opts);
+    return exit_code;
+}
+
 int main(int argc, char **argv)
 {
     static const sk_command commands[] = {
@@ -673,6 +869,8 @@ int main(int argc, char **argv)
         {"run", cmd_run},
         {"token", cmd_token},
         {"check", cmd_check},
+        {"backup", cmd_backup},
+        {"restore", cmd_restore},
         {NULL, NULL},
     };
     return sk_command_dispatch(argc, argv, PROG, commands, usage);

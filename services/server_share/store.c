@@ -1,6 +1,7 @@
 /* store.c - the backend-independent part of the store: argument checks,
  * one-operation transactions and fault injection. */
 #define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -372,21 +373,41 @@ int sk_store_check(sk_store *store, char *what, size_t what_len)
     return store->ops->check(store, what, what_len);
 }
 
-/* -------------------------------------------------------------- tokens */
-
-int sk_store_token_use(sk_store *store, sk_store_txn *txn, const uint8_t *token_id, int64_t now)
+int sk_store_journal_open(sk_store *store, const char *path, char *err, size_t err_len)
 {
-    if (token_id == NULL)
+    if (store == NULL || path == NULL || err == NULL || err_len == 0)
         return SK_ERR_ARG;
-    IN_TXN(store, txn, 1, store->ops->token_use(txn, token_id, now));
+    err[0] = '\0';
+    if (store->ops->journal_open == NULL) {
+        snprintf(err, err_len, "this store has no commit journal");
+        return SK_ERR_UNSUPPORTED;
+    }
+    return store->ops->journal_open(store, path, err, err_len);
 }
 
-int sk_store_token_used(sk_store *store, sk_store_txn *txn, int *used, const uint8_t *token_id)
+/* -------------------------------------------------------------- tokens */
+
+int sk_store_token_use(sk_store *store, sk_store_txn *txn, const uint8_t *token_id,
+                       const uint8_t *key_id, const uint8_t *prior_key_id, int64_t now)
 {
+    if (token_id == NULL || key_id == NULL)
+        return SK_ERR_ARG;
+    IN_TXN(store, txn, 1, store->ops->token_use(txn, token_id, key_id, prior_key_id, now));
+}
+
+int sk_store_token_used(sk_store *store, sk_store_txn *txn, int *used, uint8_t *key_id,
+                        int *has_key, const uint8_t *token_id)
+{
+    uint8_t ignored[SK_STORE_ID_LEN];
+    int no_key = 0;
+    if (key_id == NULL)
+        key_id = ignored;
+    if (has_key == NULL)
+        has_key = &no_key;
     if (used == NULL || token_id == NULL)
         return SK_ERR_ARG;
     *used = 0;
-    IN_TXN(store, txn, 0, store->ops->token_used(txn, used, token_id));
+    IN_TXN(store, txn, 0, store->ops->token_used(txn, used, key_id, has_key, token_id));
 }
 
 /* ---------------------------------------------------------------- pool */

@@ -124,6 +124,21 @@ int sk_store_meta_put(sk_store *store, sk_store_txn *txn, const char *name, cons
  * SK_OK, or SK_ERR_STORE with the first problem described in what. */
 int sk_store_check(sk_store *store, char *what, size_t what_len);
 
+/* Attaches a commit journal to the store (SQLite: backup.h gives the file
+ * format; doc/operations.md, "Backup and restore").  Call it once, before
+ * any transaction.  The file is created if missing (0600) and checked
+ * against the store: a torn record at its end and a last record whose
+ * transaction never committed (seq = the store's journal_seq + 1) are cut
+ * off; a new or empty journal starts with a mark at the store's seq.
+ * Refused, with the reason in err: a journal further ahead than one record
+ * (the store is older: restore it), one that lacks commits the store has,
+ * a damaged one.  From then on every commit that changed a row is appended
+ * and flushed to the journal before the commit returns; a journal that
+ * cannot be written fails the commit (SK_ERR_STORE, nothing kept, logged).
+ * Returns SK_OK, SK_ERR_STORE_CONFLICT (does not match the store),
+ * SK_ERR_STORE, SK_ERR_UNSUPPORTED or SK_ERR_NOMEM. */
+int sk_store_journal_open(sk_store *store, const char *path, char *err, size_t err_len);
+
 /* Makes the next commit (including the internal commit of an operation
  * called with txn = NULL) fail with the given fault after rolling the
  * transaction back.  One-shot.  For tests. */
@@ -239,12 +254,19 @@ int sk_store_reply_get(sk_store *store, sk_store_txn *txn, uint8_t **reply, size
 
 /* ---------------------------------------------------- registration tokens */
 
-/* Remembers a registration token id (SK_STORE_ID_LEN bytes) as used.
- * SK_ERR_STORE_CONFLICT if it was used before. */
-int sk_store_token_use(sk_store *store, sk_store_txn *txn, const uint8_t *token_id, int64_t now);
+/* Remembers a registration token id (SK_STORE_ID_LEN bytes) as used by the
+ * key key_id.  prior_key_id NULL: the first use, SK_ERR_STORE_CONFLICT if it
+ * was used before.  Else the token moves from the key prior_key_id (an
+ * enrolment that never finished) to key_id, SK_ERR_STORE_CONFLICT if it is
+ * not that key's any more. */
+int sk_store_token_use(sk_store *store, sk_store_txn *txn, const uint8_t *token_id,
+                       const uint8_t *key_id, const uint8_t *prior_key_id, int64_t now);
 
-/* *used = 1 if the token id was used before, else 0. */
-int sk_store_token_used(sk_store *store, sk_store_txn *txn, int *used, const uint8_t *token_id);
+/* *used = 1 if the token id was used before, else 0; when it was, and the
+ * store knows which key it enrolled, *has_key = 1 and key_id receives that
+ * key's id (SK_STORE_ID_LEN bytes; key_id may be NULL when not wanted). */
+int sk_store_token_used(sk_store *store, sk_store_txn *txn, int *used, uint8_t *key_id,
+                        int *has_key, const uint8_t *token_id);
 
 /* ------------------------------------------------------- server-key pool */
 

@@ -56,8 +56,10 @@ struct sk_store_ops {
     int (*pool_count)(sk_store_txn *txn, size_t *count, uint32_t profile);
 
     int (*keys_purge)(sk_store_txn *txn, size_t *deleted, uint32_t state, int64_t before);
-    int (*token_use)(sk_store_txn *txn, const uint8_t *token_id, int64_t now);
-    int (*token_used)(sk_store_txn *txn, int *used, const uint8_t *token_id);
+    int (*token_use)(sk_store_txn *txn, const uint8_t *token_id, const uint8_t *key_id,
+                     const uint8_t *prior_key_id, int64_t now);
+    int (*token_used)(sk_store_txn *txn, int *used, uint8_t *key_id, int *has_key,
+                      const uint8_t *token_id);
 
     int (*event_append)(sk_store_txn *txn, sk_event *ev);
     int (*events)(sk_store_txn *txn, sk_event **events, size_t *count, const uint8_t *key_id,
@@ -69,6 +71,8 @@ struct sk_store_ops {
     int (*meta_put)(sk_store_txn *txn, const char *name, const uint8_t *value, size_t len);
     /* the database's own consistency check; a description in what */
     int (*check)(sk_store *store, char *what, size_t what_len);
+    /* attaches a commit journal (NULL: the backend has none) */
+    int (*journal_open)(sk_store *store, const char *path, char *err, size_t err_len);
 };
 
 struct sk_store {

@@ -11,18 +11,37 @@
  * SQLite's busy handler (which backs off 1, 2, 5, 10 ... ms); other
  * processes sharing the file still meet the busy timeout.  Every statement with a value in it is
  * prepared and its values bound.
+ *
+ * Every write transaction that changed a row also advances store_meta
+ * "journal_seq" (decimal text) by one inside the transaction, journal or
+ * not: the seq says how many commits a database (or a backup of it) holds.
+ * With a commit journal (sk_store_journal_open), a write transaction
+ * records its changes with the session extension, and its commit appends
+ * the changeset as one record (backup.h) and flushes it to disk before the
+ * COMMIT: nothing is reported committed that the journal lacks.  The
+ * journal is appended under an fcntl write lock on it, taken while
+ * SQLite's write lock (BEGIN IMMEDIATE) is held, so the records of several
+ * processes on one database are in commit order.  A record whose COMMIT
+ * then fails is cut off again; one whose process died before the COMMIT is
+ * cut off by the next writer (its seq is one past the store's).
  */
 #define _POSIX_C_SOURCE 200809L
+#define SQLITE_ENABLE_SESSION 1
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
+#include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "backup.h"
 #include "log.h"
 #include "splitkey/splitkey.h"
 #include "store_backend.h"
@@ -30,9 +49,18 @@
 #define SQ_IDLE_MAX 16
 #define SQ_BUSY_TIMEOUT_MS 5000
 
+/* The commit journal of a store (one file, shared with other processes). */
+struct sq_journal {
+    int fd;
+    char *path;
+    sk_journal_pos pos; /* what this process last saw of it */
+    bool broken;        /* a record could not be cut off again: no more writes */
+};
+
 struct sq_store {
     sk_store base;
     char *path;
+    struct sq_journal *journal; /* NULL: no journal */
     pthread_mutex_t mu;
     pthread_cond_t turn; /* signalled when the writer turn is free */
     bool writing;        /* a write transaction of this process is open */
@@ -44,12 +72,17 @@ struct sq_txn {
     sk_store_txn base;
     sqlite3 *db;
     bool writer; /* holds the writer turn */
+    sqlite3_int64 changes0;  /* sqlite3_total_changes64 at the start */
+    sqlite3_session *session; /* the changes, when there is a journal */
 };
 
 /* ------------------------------------------------------------- schema */
 
 /* Migrations, applied in order; entry i takes the schema from version i to
- * version i + 1.  Never edit a released entry: append a new one. */
+ * version i + 1.  Never edit a released entry: append a new one.  Keep them
+ * additive (tables, columns with a default, indexes): they are not in the
+ * commit journal, and a restore migrates the backup first and then replays
+ * records written before and after a migration alike (backup.c). */
 static const char *const migrations[] = {
     /* 1: keys, sessions, reply cache, server-key pool, event log */
     "CREATE TABLE keys ("
@@ -106,6 +139,10 @@ static const char *const migrations[] = {
     "CREATE TABLE store_meta ("
     "  name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
     "  value BLOB NOT NULL CHECK (length(value) <= 1024));",
+    /* 5: which key a registration token enrolled (an enrolment that never
+     * finished may be started again with its token); NULL for tokens used
+     * before this version */
+    "ALTER TABLE used_tokens ADD COLUMN key_id BLOB CHECK (key_id IS NULL OR length(key_id) = 16);",
 };
 
 #define SQ_LATEST ((int)(sizeof migrations / sizeof migrations[0]))
@@ -321,6 +358,11 @@ static int migrate(sqlite3 *db, const char *path)
 static void sq_close(sk_store *store)
 {
     struct sq_store *s = (struct sq_store *)store;
+    if (s->journal != NULL) {
+        close(s->journal->fd);
+        free(s->journal->path);
+        free(s->journal);
+    }
     for (size_t i = 0; i < s->nidle; i++)
         sqlite3_close(s->idle[i]);
     pthread_cond_destroy(&s->turn);
@@ -398,6 +440,23 @@ static int sq_begin(sk_store *store, sk_store_txn **txn, int write)
     if (rc == SK_OK) {
         rc = map_rc(sqlite3_exec(t->db, write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", NULL,
                                  NULL, NULL));
+        if (rc == SK_OK && write) {
+            t->changes0 = sqlite3_total_changes64(t->db);
+            if (s->journal != NULL) {
+                int src = sqlite3session_create(t->db, "main", &t->session);
+                if (src == SQLITE_OK)
+                    src = sqlite3session_attach(t->session, NULL);
+                if (src != SQLITE_OK) {
+                    sk_log_error("store %s: cannot record a transaction for the journal: %s",
+                                 s->path, sqlite3_errstr(src));
+                    rc = src == SQLITE_NOMEM ? SK_ERR_NOMEM : SK_ERR_STORE;
+                    if (t->session != NULL)
+                        sqlite3session_delete(t->session);
+                    t->session = NULL;
+                    sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+                }
+            }
+        }
         if (rc != SK_OK)
             conn_put(s, t->db);
     }
@@ -414,6 +473,8 @@ static int sq_begin(sk_store *store, sk_store_txn **txn, int write)
 
 static void txn_end(struct sq_txn *t)
 {
+    if (t->session != NULL)
+        sqlite3session_delete(t->session);
     if (!sqlite3_get_autocommit(t->db))
         sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
     struct sq_store *s = (struct sq_store *)t->base.store;
@@ -423,13 +484,19 @@ static void txn_end(struct sq_txn *t)
     free(t);
 }
 
+static int commit_changes(struct sq_store *s, struct sq_txn *t);
+
 static int sq_commit(sk_store_txn *txn)
 {
     struct sq_txn *t = (struct sq_txn *)txn;
     int rc = SK_ERR_STORE;
     /* SQLite may already have rolled back after an I/O or full-disk error */
-    if (!sqlite3_get_autocommit(t->db))
-        rc = map_rc(sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL));
+    if (!sqlite3_get_autocommit(t->db)) {
+        if (t->writer && sqlite3_total_changes64(t->db) != t->changes0)
+            rc = commit_changes((struct sq_store *)t->base.store, t);
+        else
+            rc = map_rc(sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL));
+    }
     txn_end(t); /* rolls back what a failed COMMIT left open */
     return rc == SK_ERR_STORE_CONFLICT ? SK_ERR_STORE : rc;
 }
@@ -828,26 +895,49 @@ static int sq_keys_purge(sk_store_txn *txn, size_t *deleted, uint32_t state, int
 
 /* ---------------------------------------------------------------- tokens */
 
-static int sq_token_use(sk_store_txn *txn, const uint8_t *token_id, int64_t now)
+static int sq_token_use(sk_store_txn *txn, const uint8_t *token_id, const uint8_t *key_id,
+                        const uint8_t *prior_key_id, int64_t now)
 {
     sqlite3_stmt *st;
-    int rc = prep(txn_db(txn), &st, "INSERT INTO used_tokens (token_id, used_at) VALUES (?1, ?2)");
+    int rc = prep(txn_db(txn), &st,
+                  prior_key_id == NULL
+                      ? "INSERT INTO used_tokens (token_id, used_at, key_id) VALUES (?1, ?2, ?3)"
+                      : "UPDATE used_tokens SET used_at = ?2, key_id = ?3"
+                        " WHERE token_id = ?1 AND key_id = ?4");
     if (rc != SK_OK)
         return rc;
     sqlite3_bind_blob(st, 1, token_id, SK_STORE_ID_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
-    return finish(st, sqlite3_step(st));
+    sqlite3_bind_blob(st, 3, key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    if (prior_key_id != NULL)
+        sqlite3_bind_blob(st, 4, prior_key_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_DONE && prior_key_id != NULL && sqlite3_changes(txn_db(txn)) != 1) {
+        sqlite3_finalize(st);
+        return SK_ERR_STORE_CONFLICT; /* another enrolment took the token first */
+    }
+    return finish(st, step);
 }
 
-static int sq_token_used(sk_store_txn *txn, int *used, const uint8_t *token_id)
+static int sq_token_used(sk_store_txn *txn, int *used, uint8_t *key_id, int *has_key,
+                         const uint8_t *token_id)
 {
-    int rc = missing_or_moved(txn_db(txn), "SELECT 1 FROM used_tokens WHERE token_id = ?1",
-                              token_id);
-    if (rc == SK_ERR_STORE_CONFLICT || rc == SK_ERR_NOT_FOUND) {
-        *used = rc == SK_ERR_STORE_CONFLICT;
-        return SK_OK;
+    sqlite3_stmt *st;
+    *used = *has_key = 0;
+    int rc = prep(txn_db(txn), &st, "SELECT key_id FROM used_tokens WHERE token_id = ?1");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_blob(st, 1, token_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        *used = 1;
+        if (sqlite3_column_type(st, 0) == SQLITE_BLOB &&
+            sqlite3_column_bytes(st, 0) == SK_STORE_ID_LEN) {
+            memcpy(key_id, sqlite3_column_blob(st, 0), SK_STORE_ID_LEN);
+            *has_key = 1;
+        }
     }
-    return rc;
+    return finish(st, step);
 }
 
 /* ----------------------------------------------------------------- meta */
@@ -1003,6 +1093,348 @@ static int sq_events(sk_store_txn *txn, sk_event **events, size_t *count, const 
     return SK_OK;
 }
 
+/* ---------------------------------------------------- the commit journal */
+
+#define JOURNAL_SEQ "journal_seq"
+
+/* The store's journal_seq in this transaction (0 when it has none). */
+static int seq_read(struct sq_txn *t, int64_t *seq)
+{
+    uint8_t v[24];
+    size_t len = 0;
+    *seq = 0;
+    int rc = sq_meta_get(&t->base, JOURNAL_SEQ, v, sizeof v, &len);
+    if (rc == SK_ERR_NOT_FOUND)
+        return SK_OK;
+    if (rc != SK_OK)
+        return rc;
+    if (len == 0 || len > 18)
+        return SK_ERR_STORE;
+    int64_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return SK_ERR_STORE;
+        n = n * 10 + (v[i] - '0');
+    }
+    *seq = n;
+    return SK_OK;
+}
+
+static int journal_lock(struct sq_journal *j, bool lock)
+{
+    struct flock fl = {.l_type = lock ? F_WRLCK : F_UNLCK, .l_whence = SEEK_SET};
+    while (fcntl(j->fd, F_SETLKW, &fl) != 0) {
+        if (errno != EINTR)
+            return SK_ERR_STORE;
+    }
+    return SK_OK;
+}
+
+/* Cuts the journal back to off and flushes that. */
+static int journal_cut(struct sq_journal *j, off_t off)
+{
+    if (ftruncate(j->fd, off) != 0 || fdatasync(j->fd) != 0)
+        return SK_ERR_STORE;
+    return SK_OK;
+}
+
+/* With the store's write lock and the journal's lock held: brings pos up
+ * to date with what other processes appended, cuts off a torn tail and a
+ * last record that was never committed (seq one past the store's), and
+ * checks that the journal ends at the store's seq.  Problems are described
+ * in err. */
+static int journal_settle(struct sq_journal *j, int64_t db_seq, char *err, size_t err_len)
+{
+    struct stat at_path, at_fd;
+    if (j->broken) {
+        snprintf(err, err_len, "an earlier failure left a record in it that was never committed");
+        return SK_ERR_STORE;
+    }
+    if (fstat(j->fd, &at_fd) != 0) {
+        snprintf(err, err_len, "cannot read it: %s", strerror(errno));
+        return SK_ERR_STORE;
+    }
+    if (stat(j->path, &at_path) != 0 || at_path.st_ino != at_fd.st_ino ||
+        at_path.st_dev != at_fd.st_dev) {
+        snprintf(err, err_len,
+                 "it was moved or replaced while the server runs (stop the server before "
+                 "starting a new journal)");
+        return SK_ERR_STORE;
+    }
+    if (at_fd.st_size < j->pos.end) {
+        snprintf(err, err_len, "it shrank while the server runs");
+        return SK_ERR_STORE;
+    }
+    if (at_fd.st_size > j->pos.end) {
+        int rc = sk_journal_scan(j->fd, &j->pos, NULL, NULL, err, err_len);
+        if (rc != SK_OK)
+            return rc;
+        if (j->pos.torn) {
+            if (journal_cut(j, j->pos.end) != SK_OK) {
+                snprintf(err, err_len, "cannot cut off a torn record: %s", strerror(errno));
+                return SK_ERR_STORE;
+            }
+            sk_log_notice("journal %s: cut off %jd bytes of a record whose write never "
+                          "completed",
+                          j->path, (intmax_t)(j->pos.size - j->pos.end));
+            j->pos.torn = false;
+        }
+    }
+    if (j->pos.any && j->pos.last_seq == db_seq + 1 && j->pos.records > 1) {
+        if (journal_cut(j, j->pos.last_start) != SK_OK) {
+            snprintf(err, err_len, "cannot cut off an uncommitted record: %s", strerror(errno));
+            return SK_ERR_STORE;
+        }
+        sk_log_notice("journal %s: cut off record %" PRId64 ", whose transaction was never "
+                      "committed (a process stopped between the journal and the commit)",
+                      j->path, j->pos.last_seq);
+        j->pos.end = j->pos.last_start;
+        j->pos.last_seq = db_seq;
+        j->pos.last_start = -1;
+        j->pos.records--;
+    }
+    if (!j->pos.any || j->pos.last_seq != db_seq) {
+        snprintf(err, err_len, "it ends at seq %" PRId64 " but the store is at seq %" PRId64,
+                 j->pos.any ? j->pos.last_seq : (int64_t)-1, db_seq);
+        return SK_ERR_STORE_CONFLICT;
+    }
+    return SK_OK;
+}
+
+/* Appends record seq (changeset cs of len bytes) at the end and flushes it.
+ * On failure the journal is cut back. */
+static int journal_append(struct sq_journal *j, int64_t seq, const uint8_t *cs, size_t len)
+{
+    size_t total = SK_JOURNAL_HEAD + len + SK_JOURNAL_HASH;
+    uint8_t *rec = malloc(total);
+    if (rec == NULL)
+        return SK_ERR_NOMEM;
+    sk_journal_frame(rec, rec + SK_JOURNAL_HEAD + len, seq, cs, len);
+    if (len > 0)
+        memcpy(rec + SK_JOURNAL_HEAD, cs, len);
+    off_t start = j->pos.end;
+    int rc = sk_journal_pwrite(j->fd, rec, total, start);
+    if (rc == SK_OK && fdatasync(j->fd) != 0)
+        rc = SK_ERR_STORE;
+    int e = errno;
+    sk_wipe(rec, total);
+    free(rec);
+    if (rc != SK_OK) {
+        if (journal_cut(j, start) != SK_OK)
+            j->broken = true;
+        errno = e;
+        return rc;
+    }
+    if (!j->pos.any)
+        j->pos.base = len == 0 ? seq : seq - 1;
+    j->pos.any = true;
+    j->pos.last_seq = seq;
+    j->pos.last_start = start;
+    j->pos.end = start + (off_t)total;
+    j->pos.records++;
+    return SK_OK;
+}
+
+/* The commit of a write transaction that changed rows: journal_seq + 1,
+ * then (with a journal) the record on disk, then COMMIT. */
+static int commit_changes(struct sq_store *s, struct sq_txn *t)
+{
+    int64_t seq = 0;
+    int rc = seq_read(t, &seq);
+    if (rc == SK_OK) {
+        char v[24];
+        int n = snprintf(v, sizeof v, "%" PRId64, seq + 1);
+        rc = sq_meta_put(&t->base, JOURNAL_SEQ, (const uint8_t *)v, (size_t)n);
+    }
+    if (rc != SK_OK)
+        return rc == SK_ERR_STORE_CONFLICT ? SK_ERR_STORE : rc;
+    struct sq_journal *j = s->journal;
+    if (j == NULL || t->session == NULL)
+        return map_rc(sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL));
+
+    /* the journal lock is only ever taken inside SQLite's write lock */
+    if (sqlite3_txn_state(t->db, "main") != SQLITE_TXN_WRITE) {
+        sk_log_error("journal %s: a commit without the store's write lock", j->path);
+        return SK_ERR_STORE;
+    }
+    int n = 0;
+    void *cs = NULL;
+    int src = sqlite3session_changeset(t->session, &n, &cs);
+    if (src != SQLITE_OK) {
+        sk_log_error("journal %s: cannot take the transaction's changes: %s", j->path,
+                     sqlite3_errstr(src));
+        return src == SQLITE_NOMEM ? SK_ERR_NOMEM : SK_ERR_STORE;
+    }
+    char err[256] = "";
+    if (journal_lock(j, true) != SK_OK) {
+        sk_log_error("journal %s: cannot lock it: %s; the transaction is rolled back", j->path,
+                     strerror(errno));
+        sqlite3_free(cs);
+        return SK_ERR_STORE;
+    }
+    rc = journal_settle(j, seq, err, sizeof err);
+    if (rc == SK_OK) {
+        off_t start = j->pos.end;
+        rc = journal_append(j, seq + 1, cs, (size_t)n);
+        if (rc != SK_OK) {
+            snprintf(err, sizeof err, "cannot append record %" PRId64 ": %s", seq + 1,
+                     rc == SK_ERR_NOMEM ? "out of memory" : strerror(errno));
+        } else {
+            rc = map_rc(sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL));
+            if (rc != SK_OK) {
+                /* the record describes a transaction that did not happen */
+                if (journal_cut(j, start) != SK_OK) {
+                    j->broken = true;
+                    sk_log_error("journal %s: record %" PRId64 " of a failed commit cannot be "
+                                 "cut off (%s): no more writes until a restart",
+                                 j->path, seq + 1, strerror(errno));
+                } else {
+                    j->pos.end = start;
+                    j->pos.last_seq = seq;
+                    j->pos.last_start = -1;
+                    j->pos.records--;
+                }
+            }
+            journal_lock(j, false);
+            sqlite3_free(cs);
+            return rc == SK_ERR_STORE_CONFLICT ? SK_ERR_STORE : rc;
+        }
+    }
+    journal_lock(j, false);
+    sqlite3_free(cs);
+    sk_log_error("journal %s: %s; the transaction is rolled back", j->path, err);
+    return rc == SK_ERR_NOMEM ? rc : SK_ERR_STORE;
+}
+
+/* Attaches the journal at path (created if missing) after checking it
+ * against the store, with the store's write lock held so that no other
+ * process is between an append and its commit. */
+static int sq_journal_open(sk_store *store, const char *path, char *err, size_t err_len)
+{
+    struct sq_store *s = (struct sq_store *)store;
+    if (s->journal != NULL) {
+        snprintf(err, err_len, "the store has a journal already");
+        return SK_ERR_ARG;
+    }
+    struct sq_journal *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return SK_ERR_NOMEM;
+    j->path = strdup(path);
+    j->fd = -1;
+    if (j->path == NULL) {
+        free(j);
+        return SK_ERR_NOMEM;
+    }
+    int rc = SK_OK;
+    bool created = false;
+    j->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (j->fd >= 0)
+        created = true;
+    else if (errno == EEXIST)
+        j->fd = open(path, O_RDWR | O_CLOEXEC);
+    if (j->fd < 0) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        rc = SK_ERR_STORE;
+        goto fail;
+    }
+    if (created) {
+        /* the new name must survive a crash */
+        char *dir = strdup(path);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        const char *d = slash == NULL ? "." : slash == dir ? "/" : dir;
+        if (slash != NULL && slash != dir)
+            *slash = '\0';
+        int dfd = dir ? open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+        free(dir);
+    }
+
+    struct sq_txn t = {.base.store = store};
+    rc = conn_get(s, &t.db);
+    if (rc != SK_OK) {
+        snprintf(err, err_len, "cannot open the store: %s", sk_strerror(rc));
+        goto fail;
+    }
+    writer_enter(s);
+    rc = map_rc(sqlite3_exec(t.db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+    int64_t db_seq = 0;
+    if (rc == SK_OK)
+        rc = seq_read(&t, &db_seq);
+    if (rc != SK_OK) {
+        snprintf(err, err_len, "cannot read the store: %s", sk_strerror(rc));
+    } else if (journal_lock(j, true) != SK_OK) {
+        snprintf(err, err_len, "%s: cannot lock it: %s", path, strerror(errno));
+        rc = SK_ERR_STORE;
+    } else {
+        char why[256] = "";
+        rc = sk_journal_scan(j->fd, &j->pos, NULL, NULL, why, sizeof why);
+        if (rc != SK_OK) {
+            snprintf(err, err_len, "%s: %s", path, why);
+        } else if (j->pos.torn) {
+            if (journal_cut(j, j->pos.end) != SK_OK) {
+                snprintf(err, err_len, "%s: cannot cut off a torn record: %s", path,
+                         strerror(errno));
+                rc = SK_ERR_STORE;
+            } else {
+                sk_log_notice("journal %s: cut off %jd bytes at its end, a record whose write "
+                              "never completed (its transaction was never committed)",
+                              path, (intmax_t)(j->pos.size - j->pos.end));
+                j->pos.torn = false;
+            }
+        }
+        if (rc == SK_OK && !j->pos.any) {
+            rc = journal_append(j, db_seq, NULL, 0);
+            if (rc != SK_OK)
+                snprintf(err, err_len, "%s: cannot be written: %s", path, strerror(errno));
+            else
+                sk_log_notice("journal %s: a new journal, holding the commits after seq %" PRId64,
+                              path, db_seq);
+        } else if (rc == SK_OK && j->pos.last_seq > db_seq + 1) {
+            snprintf(err, err_len,
+                     "the store is older than its journal %s (the store is at seq %" PRId64
+                     ", the journal at %" PRId64 "): restore it with splitkey-server restore "
+                     "--dir DIR --from BACKUP --journal %s (doc/operations.md, \"Backup and "
+                     "restore\"); if the store was restored without the journal on purpose, "
+                     "move the journal aside to start a new one",
+                     path, db_seq, j->pos.last_seq, path);
+            rc = SK_ERR_STORE_CONFLICT;
+        } else if (rc == SK_OK && j->pos.last_seq < db_seq) {
+            snprintf(err, err_len,
+                     "the journal %s lacks commits the store has (the journal ends at seq "
+                     "%" PRId64 ", the store is at %" PRId64 "): it is another store's or "
+                     "an older journal, or the server ran without it; take a backup and "
+                     "start a new journal (move this one aside)",
+                     path, j->pos.last_seq, db_seq);
+            rc = SK_ERR_STORE_CONFLICT;
+        } else if (rc == SK_OK) {
+            char why2[256] = "";
+            rc = journal_settle(j, db_seq, why2, sizeof why2);
+            if (rc != SK_OK)
+                snprintf(err, err_len, "%s: %s", path, why2);
+        }
+        journal_lock(j, false);
+    }
+    if (!sqlite3_get_autocommit(t.db))
+        sqlite3_exec(t.db, "ROLLBACK", NULL, NULL, NULL);
+    writer_leave(s);
+    conn_put(s, t.db);
+    if (rc != SK_OK)
+        goto fail;
+    s->journal = j;
+    sk_log_notice("journal %s: at seq %" PRId64 " (%" PRIu64 " records, %jd bytes)", path,
+                  j->pos.last_seq, j->pos.records, (intmax_t)j->pos.end);
+    return SK_OK;
+fail:
+    if (j->fd >= 0)
+        close(j->fd);
+    free(j->path);
+    free(j);
+    return rc;
+}
+
 const struct sk_store_ops sk_store_sqlite_ops = {
     .scheme = "sqlite:",
     .open = sq_open,
@@ -1033,4 +1465,5 @@ const struct sk_store_ops sk_store_sqlite_ops = {
     .meta_get = sq_meta_get,
     .meta_put = sq_meta_put,
     .check = sq_check,
+    .journal_open = sq_journal_open,
 };

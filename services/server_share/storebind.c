@@ -34,6 +34,16 @@ static int read_id_file(const char *path, uint8_t *id)
     return rc;
 }
 
+int sk_store_id_file_read(const char *dir, uint8_t *id)
+{
+    char *path = sk_path_join(dir, STORE_ID_FILE);
+    if (path == NULL)
+        return SK_ERR_NOMEM;
+    int rc = read_id_file(path, id);
+    free(path);
+    return rc;
+}
+
 static int write_id_file(const char *path, const uint8_t *id)
 {
     char hex[2 * STORE_ID_LEN + 2];

@@ -26,4 +26,9 @@ int sk_store_bind(sk_store *store, const char *dir, bool new_store, uint64_t now
  * consistency check, and the store's id against DIR/store.id. */
 int sk_store_bind_check(sk_store *store, const char *dir, char *err, size_t err_len);
 
+/* The store id DIR/store.id names (16 bytes into id).  SK_OK,
+ * SK_ERR_NOT_FOUND when the file does not exist, SK_SVC_ERR_CONFIG when it
+ * holds no id. */
+int sk_store_id_file_read(const char *dir, uint8_t *id);
+
 #endif
