@@ -36,6 +36,17 @@ if(SK_PYTHON3)
   add_test(NAME e2e_lost_reply
            COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_lost_reply.sh" "${_sk_bin}")
   set_tests_properties(e2e_lost_reply PROPERTIES LABELS services TIMEOUT 300)
+  # the client and the server killed between every two steps of enrolment
+  # and signing (the relay of tests/attack holds requests and replies back)
+  find_program(SK_SQLITE3_KILL sqlite3)
+  if(SK_SQLITE3_KILL)
+    add_test(NAME e2e_kill_steps
+             COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_kill_steps.sh"
+                     $<TARGET_FILE:splitkey-server> $<TARGET_FILE:splitkey-client>
+                     "${SK_PYTHON3}" "${SK_SQLITE3_KILL}" "${SK_OPENSSL}"
+                     "${CMAKE_CURRENT_SOURCE_DIR}/../attack/mitm_proxy.py")
+    set_tests_properties(e2e_kill_steps PROPERTIES LABELS services TIMEOUT 900)
+  endif()
 endif()
 
 if(EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/contract.sh")

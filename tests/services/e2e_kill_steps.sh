@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# e2e_kill_steps.sh - enrolment and signing survive a crash of the device
+# program or of the share server between every two steps.
+#
+# A relay (tests/attack/mitm_proxy.py) stands between splitkey-client and
+# splitkey-server and stops the exchange at each request of each flow, in
+# four ways:
+#   client-before  the client is killed (SIGKILL) while its request is held
+#                  back: the server never saw it;
+#   client-after   the server handled the request and the client is killed
+#                  while the reply is held back;
+#   server-before  the server is killed while the request is held back, is
+#                  started again, and the held request goes on to it;
+#   server-after   the server handled the request and is killed while the
+#                  reply is held back, then started again.
+# A killed client is simply run again with the same command; a client whose
+# server died must finish on its own (it sends its request again with the
+# same request id).  Every case must end with the command done - an enrolled
+# key that signs, a signature that verifies with openssl - no clone verdict
+# and no key destroyed, and the key ACTIVE with all three PIN attempts.
+#
+#   e2e_kill_steps.sh SERVER CLIENT PYTHON3 SQLITE3 OPENSSL PROXY_PY
+set -u
+if [ $# -lt 6 ]; then
+  echo "usage: $0 SERVER CLIENT PYTHON3 SQLITE3 OPENSSL PROXY_PY" >&2
+  exit 2
+fi
+SERVER=$1 CLIENT=$2 PY=$3 SQLITE=$4 OPENSSL=$5 PROXY_PY=$6
+
+FAULT_MS=5000   # how long a client waits for a reply that will not come
+HONEST_MS=60000
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/sk-kill.XXXXXX")
+CTL="$T/ctl.sock"
+[ ${#CTL} -gt 100 ] && CTL=$(mktemp -u /tmp/sk-kill.XXXXXX)
+SERVER_PID=
+PROXY_PID=
+BG=
+FAILED=0
+CASES=0
+
+cleanup() {
+  local p
+  for p in $BG $PROXY_PID $SERVER_PID; do
+    if kill -0 "$p" 2>/dev/null; then
+      kill -9 "$p" 2>/dev/null
+      wait "$p" 2>/dev/null
+    fi
+  done
+  rm -f "$CTL"
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+die() {
+  printf 'FAIL: setup: %s\n' "$*"
+  for f in "$T/server.log" "$T/proxy.log" "$T/last.out" "$T/last.err"; do
+    [ -s "$f" ] && sed "s|^|  $(basename "$f")| |" "$f" | tail -n 20
+  done
+  exit 1
+}
+
+CASE=
+CASE_BAD=0
+bad() {
+  CASE_BAD=1
+  printf 'FAIL: %s: %s\n' "$CASE" "$*"
+}
+show() { sed 's/^/  | /' "$T/last.out" "$T/last.err" | tail -n 12; }
+
+px() { "$PY" "$PROXY_PY" ctl "$CTL" "$@"; }
+sq() { "$SQLITE" -batch -cmd ".timeout 60000" "$DB" "$@"; }
+
+# ------------------------------------------------------------ the server
+
+SRV="$T/srv"
+DB="$SRV/server.db"
+PORT=
+
+start_server() {
+  rm -f "$T/ready"
+  "$SERVER" run --dir "$SRV" --listen "tcp://127.0.0.1:${PORT:-0}" --pool-profiles 4K \
+    --pool-size 2 --session-ttl 3600 --enrolling-ttl 86400 --session-keep 86400 \
+    --ready-file "$T/ready" 2>>"$T/server.log" &
+  SERVER_PID=$!
+  local i
+  for i in $(seq 1 6000); do
+    [ -s "$T/ready" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  [ -s "$T/ready" ] || return 1
+  PORT=$(head -n 1 "$T/ready")
+  PORT=${PORT##*:}
+}
+
+kill_server() {
+  kill -9 "$SERVER_PID" 2>/dev/null
+  wait "$SERVER_PID" 2>/dev/null
+  SERVER_PID=
+}
+
+"$SERVER" init --dir "$SRV" >/dev/null 2>"$T/server.log" || die "splitkey-server init failed"
+start_server || die "splitkey-server did not start"
+"$PY" "$PROXY_PY" serve "$PORT" "$T/proxy.port" "$CTL" 2>>"$T/proxy.log" &
+PROXY_PID=$!
+for i in $(seq 1 6000); do
+  [ -s "$T/proxy.port" ] && break
+  kill -0 "$PROXY_PID" 2>/dev/null || die "mitm_proxy.py died"
+  sleep 0.05
+done
+[ -s "$T/proxy.port" ] || die "mitm_proxy.py not ready"
+PX_URL="tcp://127.0.0.1:$(cat "$T/proxy.port")"
+printf '12345\n' >"$T/pin"
+chmod 600 "$T/pin"
+
+# ------------------------------------------------------------ the client
+
+# run MS ARGS...: splitkey-client in the foreground; RC its status.
+run() {
+  local ms=$1
+  shift
+  SPLITKEY_CLIENT_TIMEOUT_MS=$ms "$CLIENT" "$@" >"$T/last.out" 2>"$T/last.err"
+  RC=$?
+  return $RC
+}
+
+# bg ARGS...: splitkey-client in the background (BG its pid).
+bg() {
+  SPLITKEY_CLIENT_TIMEOUT_MS=$FAULT_MS "$CLIENT" "$@" >"$T/bg.out" 2>"$T/bg.err" &
+  BG=$!
+}
+bg_wait() {
+  wait "$BG"
+  RC=$?
+  BG=
+  cp "$T/bg.out" "$T/last.out"
+  cp "$T/bg.err" "$T/last.err"
+  return $RC
+}
+
+NDEV=0
+mint_token() { # mint_token FILE PERSON
+  "$SERVER" token --dir "$SRV" --purpose sign \
+    --subject "C=LV,GN=ANNA,SN=BERZINA,serialNumber=$2" >"$1" 2>>"$T/server.log" || return 1
+  chmod 600 "$1"
+}
+ENROL_ARGS=()
+next_device() {
+  NDEV=$((NDEV + 1))
+  DEV="$T/dev$NDEV"
+  mint_token "$T/token$NDEV" "$(printf 'PNOLV-020202-%05d' "$NDEV")" || die "cannot mint a token"
+  ENROL_ARGS=(enrol --state "$DEV" --server "$PX_URL" --server-pub "$SRV/server.pub"
+    --purpose sign --pin-file "$T/pin" --profile 4K --token-file "$T/token$NDEV")
+}
+NDOC=0
+next_doc() {
+  NDOC=$((NDOC + 1))
+  DOC="$T/doc$NDOC.txt"
+  SIG="$T/doc$NDOC.sig"
+  printf 'Document %d: %d\n' "$NDOC" "$RANDOM" >"$DOC"
+  SIGN_ARGS=(sign --state "$DEV" --purpose sign --pin-file "$T/pin" --in "$DOC" --out "$SIG")
+}
+verifies() {
+  run "$HONEST_MS" pubkey --state "$DEV" --purpose sign --out "$T/pub.pem" || return 1
+  "$OPENSSL" dgst -sha256 -verify "$T/pub.pem" -signature "$SIG" -sigopt rsa_padding_mode:pss \
+    -sigopt rsa_pss_saltlen:digest "$DOC" >/dev/null 2>&1
+}
+
+wait_for() { # wait_for CMD...: until it succeeds (or the client ended)
+  local i
+  for i in $(seq 1 12000); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+held_one() { [ "$(px held)" -ge 1 ]; }
+reply_held() { [ "$(px fired "$RULE")" -ge 1 ]; }
+
+# fault TYPE MODE ARGS...: runs the client command ARGS with the fault;
+# leaves the command finished (RC) or reports why not.
+fault() {
+  local type=$1 mode=$2
+  shift 2
+  px clear >/dev/null
+  case $mode in
+  *-before) RULE=$(px hold-request "$type") ;;
+  *-after) RULE=$(px hold-reply "$type") ;;
+  esac
+  RULE=$(printf '%s\n' "$RULE" | sed -n 's/.*rule \([0-9][0-9]*\).*/\1/p' | head -n 1)
+  bg "$@"
+  case $mode in
+  *-before) wait_for held_one || { bad "the request never came"; bg_wait; return; } ;;
+  *-after) wait_for reply_held || { bad "the reply never came"; bg_wait; return; } ;;
+  esac
+  case $mode in
+  client-*)
+    kill -9 "$BG"
+    bg_wait
+    px clear >/dev/null
+    run "$HONEST_MS" "$@"
+    ;;
+  server-before)
+    kill_server
+    start_server || die "the server did not start again"
+    px release >/dev/null
+    px clear >/dev/null
+    bg_wait
+    ;;
+  server-after)
+    kill_server
+    start_server || die "the server did not start again"
+    px clear >/dev/null
+    bg_wait
+    ;;
+  esac
+}
+
+# No clone verdict and no key destroyed anywhere, ever.  (An enrolment that
+# never finished and was started again with its token is given up: reason
+# 5, abandoned; such a key never signed and its device lost it.)
+no_harm() {
+  local clones destroyed abandoned
+  clones=$(sq "SELECT count(*) FROM events WHERE kind = 9;")
+  destroyed=$(sq "SELECT count(*) FROM events WHERE kind = 8 AND detail != 5;")
+  abandoned=$(sq "SELECT count(*) FROM keys WHERE state = 5;")
+  [ "$clones" = 0 ] || bad "clone verdicts: $clones"
+  [ "$destroyed" = 0 ] || bad "keys destroyed: $destroyed"
+  [ "$abandoned" = "$(sq "SELECT count(*) FROM events WHERE kind = 8 AND detail = 5;")" ] ||
+    bad "destroyed keys with no event saying why"
+}
+
+key_is_healthy() {
+  if ! run "$HONEST_MS" status --state "$DEV" --purpose sign; then
+    bad "status failed (exit $RC)"
+    show
+    return 1
+  fi
+  grep -q "state: *ACTIVE\$" "$T/last.out" && grep -q "attempts left: 3\$" "$T/last.out" ||
+    { bad "the key is not ACTIVE with 3 attempts left"; show; }
+}
+
+finish() {
+  no_harm
+  if [ "$CASE_BAD" -eq 0 ]; then
+    printf 'ok: %s\n' "$CASE"
+  else
+    FAILED=$((FAILED + 1))
+  fi
+}
+
+# ------------------------------------------------------------ enrolment
+
+for type in EnrolInit EnrolSubmit SessionCreate SignSubmit; do
+  for mode in client-before client-after server-before server-after; do
+    CASE="enrol, $mode $type"
+    case "$CASE" in ${SK_KILL_ONLY:-*}) ;; *) continue ;; esac
+    CASE_BAD=0
+    CASES=$((CASES + 1))
+    next_device
+    fault "$type" "$mode" "${ENROL_ARGS[@]}"
+    if [ "$RC" != 0 ]; then
+      # a second run of the same command is what a user does after a failure
+      # the client itself reports; it must not be needed after a crash
+      bad "enrol did not finish (exit $RC)"
+      show
+    else
+      next_doc
+      if ! run "$HONEST_MS" "${SIGN_ARGS[@]}"; then
+        bad "the new key does not sign (exit $RC)"
+        show
+      elif ! verifies; then
+        bad "the signature does not verify"
+      fi
+      key_is_healthy
+    fi
+    finish
+  done
+done
+
+# ------------------------------------------------------------ signing
+
+next_device
+run "$HONEST_MS" "${ENROL_ARGS[@]}" || { show; die "the honest enrolment failed"; }
+for type in SessionCreate SignSubmit; do
+  for mode in client-before client-after server-before server-after; do
+    CASE="sign, $mode $type"
+    case "$CASE" in ${SK_KILL_ONLY:-*}) ;; *) continue ;; esac
+    CASE_BAD=0
+    CASES=$((CASES + 1))
+    next_doc
+    fault "$type" "$mode" "${SIGN_ARGS[@]}"
+    if [ "$RC" != 0 ]; then
+      bad "sign did not finish (exit $RC)"
+      show
+    elif ! verifies; then
+      bad "the signature does not verify"
+    fi
+    next_doc
+    run "$HONEST_MS" "${SIGN_ARGS[@]}" || { bad "the next signature failed (exit $RC)"; show; }
+    key_is_healthy
+    finish
+  done
+done
+
+if [ "$FAILED" -ne 0 ]; then
+  echo "e2e_kill_steps.sh: $FAILED of $CASES cases failed"
+  tail -n ${SK_KILL_LOG_LINES:-30} "$T/server.log" | sed 's/^/  server.log| /'
+  exit 1
+fi
+echo "e2e_kill_steps.sh: all $CASES cases ended with the work done and no key harmed"
