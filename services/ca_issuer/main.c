@@ -400,7 +400,7 @@ static int cmd_run(int argc, char **argv)
          .help = "open connections at most (default: ulimit -n less 64, at most 512)"},
         {.name = "max-conns-per-peer", .type = SK_OPT_UINT, .value = &max_conns_per_peer,
          .min = 1, .max = SK_CONNGUARD_MAX_LIMIT, .arg = "N",
-         .help = "open connections from one IP address at most (default 64)"},
+         .help = "open connections from one IP address at most (default: half of --max-conns)"},
         {.name = "idle-seconds", .type = SK_OPT_UINT, .value = &idle_seconds, .min = 1,
          .max = 86400, .arg = "SECONDS",
          .help = "close a connection after this long without a request (default 60)"},

@@ -550,7 +550,8 @@ int sk_connguard_new(sk_connguard **out, nng_socket sock, const sk_connguard_con
         sk_log_notice("a cap of %u connections needs more descriptors than the limit of %ld "
                       "leaves (less %u kept for files); using %u (raise ulimit -n for more)",
                       c.max_conns, g->fd_limit, SK_CONNGUARD_FD_RESERVE, g->max_conns);
-    g->per_peer = c.max_conns_per_peer != 0 ? c.max_conns_per_peer : SK_CONNGUARD_DEFAULT_PER_PEER;
+    g->per_peer = c.max_conns_per_peer != 0 ? c.max_conns_per_peer
+                                            : (g->max_conns > 1 ? g->max_conns / 2 : 1);
     if (g->per_peer > SK_CONNGUARD_MAX_LIMIT)
         g->per_peer = SK_CONNGUARD_MAX_LIMIT;
     g->idle_s = c.idle_seconds != 0 ? c.idle_seconds : SK_CONNGUARD_DEFAULT_IDLE_S;

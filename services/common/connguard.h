@@ -40,7 +40,6 @@
 
 #define SK_CONNGUARD_FD_RESERVE 64u         /* descriptors kept for everything else */
 #define SK_CONNGUARD_DEFAULT_MAX 512u
-#define SK_CONNGUARD_DEFAULT_PER_PEER 64u
 #define SK_CONNGUARD_DEFAULT_IDLE_S 60u
 #define SK_CONNGUARD_EVICT_MIN_IDLE_MS 1000u
 #define SK_CONNGUARD_LOG_INTERVAL_S 5u
@@ -48,7 +47,8 @@
 
 typedef struct sk_connguard_config {
     unsigned max_conns;          /* 0: from RLIMIT_NOFILE, see above */
-    unsigned max_conns_per_peer; /* 0: SK_CONNGUARD_DEFAULT_PER_PEER */
+    unsigned max_conns_per_peer; /* 0: half the total cap (one address - a NAT, a load
+                                    balancer in front - may use much of it, not all) */
     unsigned idle_seconds;       /* 0: SK_CONNGUARD_DEFAULT_IDLE_S */
 } sk_connguard_config;
 

@@ -404,7 +404,7 @@ printf 'Delivery note: 40 crates, received in full.\n' >"$T/doc.txt"
 start_server "$T/server.log" --pool-size 2 --idle-seconds 3 ||
   { cat "$T/server.log" >&2; echo "the server did not start" >&2; exit 1; }
 check "the startup line names the caps derived from ulimit -n $FD_LIMIT" \
-  grep -q "connections at most 512, 64 per peer, closed after 3 s idle" "$T/server.log"
+  grep -q "connections at most 512, 256 per peer, closed after 3 s idle" "$T/server.log"
 check "enrol a signing key" timeout 300 "$CLIENT" enrol --state "$T/dev" --server "$URL" \
   --server-pub "$T/srv/server.pub" --purpose sign --pin-file "$T/pin" --profile 4K \
   --subject "$SUBJECT"
