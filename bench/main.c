@@ -4,10 +4,13 @@
  * machine noise hits both sides of every ratio.  Prints a table; --json
  * writes the same figures for auditors.  Targets are reported, never
  * asserted. */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -621,13 +624,69 @@ static void json_e2e(FILE *f, const profile_run *r)
     fprintf(f, "}\n      }");
 }
 
-static int write_json(const char *path, const profile_run *runs, size_t n)
+/* The temporary name the JSON is written under before it is renamed to
+ * path, in the same directory, into buf. */
+static const char *json_tmp_name(char *buf, size_t cap, const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        perror(path);
+    if ((size_t)snprintf(buf, cap, "%s.tmp%ld", path, (long)getpid()) >= cap)
+        return NULL;
+    return buf;
+}
+
+/* Checks before anything is measured that the JSON can be written where
+ * write_json() will write it: a file is created there and removed again. */
+static int check_json_path(const char *path)
+{
+    char tmp[PATH_MAX + 32];
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "splitkey-bench: cannot write %s: %s\n", path, strerror(EISDIR));
         return 1;
     }
+    if (json_tmp_name(tmp, sizeof tmp, path) == NULL) {
+        fprintf(stderr, "splitkey-bench: cannot write %s: %s\n", path, strerror(ENAMETOOLONG));
+        return 1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "splitkey-bench: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    close(fd);
+    unlink(tmp);
+    return 0;
+}
+
+static int write_json_file(FILE *f, const profile_run *runs, size_t n);
+
+/* Writes the JSON under a temporary name and renames it to path: a failure
+ * leaves no partial file. */
+static int write_json(const char *path, const profile_run *runs, size_t n)
+{
+    char tmp[PATH_MAX + 32];
+    if (json_tmp_name(tmp, sizeof tmp, path) == NULL) {
+        fprintf(stderr, "splitkey-bench: cannot write %s: %s\n", path, strerror(ENAMETOOLONG));
+        return 1;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        fprintf(stderr, "splitkey-bench: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    int rc = write_json_file(f, runs, n);
+    if (fclose(f) != 0)
+        rc = 1;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = 1;
+    if (rc != 0) {
+        fprintf(stderr, "splitkey-bench: cannot write %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+    }
+    return rc;
+}
+
+static int write_json_file(FILE *f, const profile_run *runs, size_t n)
+{
     fprintf(f, "{\n  \"tool\": \"splitkey-bench\",\n  \"version\": \"%s\",\n", sk_version());
     fprintf(f, "  \"openssl_baselines\": %s,\n  \"profiles\": {", baseline_openssl_available() ? "true" : "false");
     bool first = true;
@@ -669,7 +728,7 @@ static int write_json(const char *path, const profile_run *runs, size_t n)
         fprintf(f, "\n    }");
     }
     fprintf(f, "\n  }\n}\n");
-    return fclose(f) == 0 ? 0 : 1;
+    return ferror(f) ? 1 : 0;
 }
 
 #ifdef SK_BENCH_E2E
@@ -764,6 +823,9 @@ int main(int argc, char **argv)
     (void)e2e_keys;
     e2e_note = no_e2e ? "skipped: --no-e2e" : "unavailable: built without services";
 #endif
+    /* an output that cannot be written fails now, before anything is measured */
+    if (json != NULL && check_json_path(json) != 0)
+        return 1;
     if (sk_init() != SK_OK) {
         fprintf(stderr, "splitkey-bench: library initialisation failed\n");
         return 1;

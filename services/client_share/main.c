@@ -24,6 +24,7 @@
  * Nothing secret is printed.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -196,6 +197,9 @@ static int report(const client *c, int rc, const char *what)
     case SK_SVC_ERR_CONFIG:
         fprintf(stderr, PROG ": %s\n", c->err[0] ? c->err : what);
         return CU_EXIT_USAGE;
+    case SK_SVC_ERR_CONNECT:
+        fprintf(stderr, PROG ": %s: %s\n", what, c->err[0] ? c->err : cu_strerror(rc));
+        return CU_EXIT_FAIL;
     default:
         fprintf(stderr, PROG ": %s: %s\n", what, cu_strerror(rc));
         return CU_EXIT_FAIL;
@@ -213,22 +217,49 @@ static int save(client *c)
     return rc;
 }
 
+/* The reply timeout from SPLITKEY_CLIENT_TIMEOUT_MS (main() checked it). */
+#define TIMEOUT_ENV "SPLITKEY_CLIENT_TIMEOUT_MS"
+#define TIMEOUT_MIN_MS 100ul
+#define TIMEOUT_MAX_MS 600000ul
+
+/* Reads SPLITKEY_CLIENT_TIMEOUT_MS into *ms (CALL_TIMEOUT_MS when unset or
+ * empty).  Returns 0, or -1 when it is not a whole number of milliseconds
+ * from TIMEOUT_MIN_MS to TIMEOUT_MAX_MS. */
+static int env_timeout(unsigned *ms)
+{
+    *ms = CALL_TIMEOUT_MS;
+    const char *env = getenv(TIMEOUT_ENV);
+    if (env == NULL || env[0] == '\0')
+        return 0;
+    if (env[0] < '0' || env[0] > '9')
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(env, &end, 10);
+    if (errno != 0 || *end != '\0' || v < TIMEOUT_MIN_MS || v > TIMEOUT_MAX_MS)
+        return -1;
+    *ms = (unsigned)v;
+    return 0;
+}
+
+/* The first connection of a command is made at once, so a server that is
+ * not there is reported now (SK_SVC_ERR_CONNECT, the reason in c->err), not
+ * after the reply timeout.  Once connected, a lost connection is dialled
+ * again in the background and a request sent again reaches the restarted
+ * server. */
 static int connect_server(client *c)
 {
     if (c->net != NULL)
         return SK_OK;
     unsigned timeout = CALL_TIMEOUT_MS;
-    const char *env = getenv("SPLITKEY_CLIENT_TIMEOUT_MS");
-    if (env != NULL && env[0] != '\0') {
-        char *end = NULL;
-        unsigned long v = strtoul(env, &end, 10);
-        if (*end == '\0' && v >= 100 && v <= 600000)
-            timeout = (unsigned)v;
-    }
-    int rc = sk_req_client_open(&c->net, c->url, timeout, 0);
-    if (rc != SK_OK)
+    (void)env_timeout(&timeout);
+    char why[512];
+    int rc = sk_req_client_connect(&c->net, c->url, timeout, 0, why, sizeof why);
+    if (rc == SK_SVC_ERR_CONNECT)
+        snprintf(c->err, sizeof c->err, "%s", why);
+    else if (rc != SK_OK)
         snprintf(c->err, sizeof c->err, "server URL %s: %s", c->url, sk_svc_strerror(rc));
-    return rc == SK_SVC_ERR_CONFIG ? SK_SVC_ERR_CONFIG : rc;
+    return rc;
 }
 
 /* Stores the state (the request advanced the counter), sends c->msg and
@@ -236,9 +267,10 @@ static int connect_server(client *c)
 static int exchange(client *c)
 {
     drop_reply(c);
-    int rc = save(c);
+    /* connected first: a server that is not there leaves the state as it was */
+    int rc = connect_server(c);
     if (rc == SK_OK)
-        rc = connect_server(c);
+        rc = save(c);
     if (rc == SK_OK)
         rc = cu_call(c->net, CU_FRAME_DEVICE, &c->reply, &c->reply_len, c->msg, c->msg_len);
     sk_wipe(c->msg, sizeof c->msg);
@@ -1418,8 +1450,9 @@ static void usage(FILE *out)
             "\n"
             "Run '" PROG " COMMAND --help' for the options of a command.  The PIN is read\n"
             "from --pin-file FILE or from the terminal, never from the command line.\n"
-            "A request waits SPLITKEY_CLIENT_TIMEOUT_MS milliseconds for its reply\n"
-            "(default 20000); an approval or revocation whose reply is lost is sent\n"
+            "A server that is not there is reported at once.  A request waits\n"
+            "SPLITKEY_CLIENT_TIMEOUT_MS milliseconds for its reply (100 to 600000,\n"
+            "default 20000); an approval or revocation whose reply is lost is sent\n"
             "again with the same request id.\n"
             "Exit status: 0 ok, 2 usage or configuration, 3 wrong PIN, 4 key locked,\n"
             "5 key destroyed, 6 session expired or refused, 1 other failure.\n");
@@ -1439,5 +1472,13 @@ int main(int argc, char **argv)
         {"revoke", cmd_revoke},
         {NULL, NULL},
     };
+    /* a bad reply timeout is a usage error of every command (but --help) */
+    bool help = false;
+    for (int i = 1; i < argc; i++)
+        help = help || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+    unsigned timeout;
+    if (!help && argc > 1 && env_timeout(&timeout) != 0)
+        return usage_error(TIMEOUT_ENV "=%s: not a number of milliseconds from %lu to %lu",
+                           getenv(TIMEOUT_ENV), TIMEOUT_MIN_MS, TIMEOUT_MAX_MS);
     return sk_command_dispatch(argc, argv, PROG, commands, usage);
 }

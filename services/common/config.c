@@ -185,15 +185,10 @@ int sk_config_parse_file(sk_opt *opts, const char *path, char *err, size_t err_l
         }
         if (o->from_flag)
             continue;
-        char where[64];
-        snprintf(where, sizeof where, "line %u", lineno);
+        /* every message about a line reads "FILE:LINE: message" */
+        char where[512];
+        snprintf(where, sizeof where, "%s:%u", path, lineno);
         rc = set_value(o, val, where, err, err_len);
-        if (rc != SK_OK && err != NULL) {
-            /* prefix the file name */
-            char tmp[512];
-            snprintf(tmp, sizeof tmp, "%s: %s", path, err);
-            snprintf(err, err_len, "%s", tmp);
-        }
     }
     sk_file_free(buf, len);
     return rc;

@@ -1,6 +1,7 @@
 /* req_client.c - nng REQ request/reply with a timeout per call. */
 #include "req_client.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +28,8 @@ static int map_nng(int rv)
     }
 }
 
-int sk_req_client_open(sk_req_client **out, const char *url, unsigned timeout_ms,
-                       size_t max_reply)
+static int open_client(sk_req_client **out, const char *url, unsigned timeout_ms,
+                       size_t max_reply, int dial_flags, char *err, size_t err_cap)
 {
     if (out == NULL || url == NULL)
         return SK_ERR_ARG;
@@ -46,13 +47,41 @@ int sk_req_client_open(sk_req_client **out, const char *url, unsigned timeout_ms
         return map_nng(rv);
     }
     if ((rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, c->max_reply)) != 0 ||
-        (rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+        (rv = nng_dial(c->sock, url, NULL, dial_flags)) != 0) {
         nng_close(c->sock);
         free(c);
-        return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? SK_SVC_ERR_CONFIG : map_nng(rv);
+        if (rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP)
+            return SK_SVC_ERR_CONFIG;
+        if (rv == NNG_ENOMEM || (dial_flags & NNG_FLAG_NONBLOCK) != 0)
+            return map_nng(rv);
+        if (err != NULL && err_cap > 0) {
+            /* nng's texts start with a capital: "Connection refused" */
+            const char *why = nng_strerror(rv);
+            snprintf(err, err_cap, "cannot connect to %s: %c%s", url,
+                     why[0] >= 'A' && why[0] <= 'Z' ? why[0] - 'A' + 'a' : why[0],
+                     why[0] != '\0' ? why + 1 : "");
+        }
+        return SK_SVC_ERR_CONNECT;
     }
     *out = c;
     return SK_OK;
+}
+
+int sk_req_client_open(sk_req_client **out, const char *url, unsigned timeout_ms,
+                       size_t max_reply)
+{
+    return open_client(out, url, timeout_ms, max_reply, NNG_FLAG_NONBLOCK, NULL, 0);
+}
+
+int sk_req_client_connect(sk_req_client **out, const char *url, unsigned timeout_ms,
+                          size_t max_reply, char *err, size_t err_cap)
+{
+    if (err != NULL && err_cap > 0)
+        err[0] = '\0';
+    /* without NNG_FLAG_NONBLOCK nng_dial returns once the first attempt
+     * connected or failed; only after a success does the dialer keep
+     * reconnecting in the background */
+    return open_client(out, url, timeout_ms, max_reply, 0, err, err_cap);
 }
 
 int sk_req_client_call(sk_req_client *c, uint8_t **reply, size_t *reply_len, const uint8_t *req,

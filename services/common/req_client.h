@@ -24,6 +24,17 @@ typedef struct sk_req_client sk_req_client;
 int sk_req_client_open(sk_req_client **out, const char *url, unsigned timeout_ms,
                        size_t max_reply);
 
+/* Like sk_req_client_open(), but the first connection is made before it
+ * returns: a server that refuses it (nothing listens there) or cannot be
+ * reached is reported at once as SK_SVC_ERR_CONNECT, with "cannot connect to
+ * URL: reason" in err (err_cap bytes; err may be NULL).  Once connected, a
+ * lost connection is dialled again in the background as with
+ * sk_req_client_open(), so a call after a server restart still gets through.
+ * Returns SK_OK, SK_SVC_ERR_CONFIG, SK_SVC_ERR_CONNECT or
+ * SK_SVC_ERR_TRANSPORT. */
+int sk_req_client_connect(sk_req_client **out, const char *url, unsigned timeout_ms,
+                          size_t max_reply, char *err, size_t err_cap);
+
 /* Sends req and waits for the reply.
  * reply: out, a malloc'd buffer the caller frees (after wiping it if the
  *        reply may hold secrets); NULL on failure.

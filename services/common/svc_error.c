@@ -13,6 +13,7 @@ const char *sk_svc_strerror(int err)
     case SK_SVC_ERR_PERM: return "secret file is accessible by group or others";
     case SK_SVC_ERR_EXISTS: return "file exists";
     case SK_SVC_ERR_STALE: return "the stored state was changed by another writer";
+    case SK_SVC_ERR_CONNECT: return "cannot connect to the server";
     case SK_SVC_HELP: return "help requested";
     default: return sk_strerror(err);
     }

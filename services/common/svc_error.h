@@ -14,6 +14,7 @@ enum sk_svc_error {
     SK_SVC_ERR_PERM = -204,      /* a secret file is readable by others */
     SK_SVC_ERR_EXISTS = -205,    /* refusing to overwrite an existing file */
     SK_SVC_ERR_STALE = -206,     /* a stored state changed since it was loaded */
+    SK_SVC_ERR_CONNECT = -207,   /* the first connection to a server failed */
     SK_SVC_HELP = -219           /* not an error: --help was given */
 };
 

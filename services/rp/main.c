@@ -176,7 +176,14 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
                                 sk_strerror(rc));
         goto out;
     }
-    rc = sk_req_client_open(&net, o->server, CALL_TIMEOUT_MS, 0);
+    /* connected at once: a server that is not there is reported now, not
+     * after the reply timeout; later polls reach a restarted server */
+    char why[512];
+    rc = sk_req_client_connect(&net, o->server, CALL_TIMEOUT_MS, 0, why, sizeof why);
+    if (rc == SK_SVC_ERR_CONNECT) {
+        fprintf(stderr, PROG ": %s\n", why);
+        goto out;
+    }
     if (rc != SK_OK) {
         exit_code = usage_error("--server %s: %s", o->server, sk_svc_strerror(rc));
         goto out;

@@ -40,6 +40,21 @@ expect_status 2 "unknown argument" -- "$BENCH" --frobnicate
 expect_output "unknown or incomplete argument '--frobnicate'" "unknown argument message"
 expect_status 2 "a server binary that does not exist" -- "$BENCH" --server-bin "$tmp/none"
 expect_output "no runnable splitkey-server" "missing server message"
+# an unwritable --json fails at once (exit 1), before anything is measured,
+# and leaves no file
+mkdir "$tmp/ro"
+for out in "$tmp/none/b.json" "$tmp/ro"; do
+  expect_status 1 "--json $out cannot be written" -- "$BENCH" --quick --profile 4K --no-e2e \
+    --json "$out"
+  expect_output "cannot write $out" "unwritable --json named ($out)"
+  if grep -Eq '^\[4K\]|== profile' "$SK_TMP/out"; then
+    fail "--json $out: measured before the error"
+  else
+    ok
+  fi
+done
+if [ -z "$(ls -A "$tmp/ro")" ]; then ok; else fail "files left by a refused --json: $(ls -A "$tmp/ro")"; fi
+rmdir "$tmp/ro"
 
 # --- a quick run ---------------------------------------------------------------
 mkdir "$tmp/run"

@@ -93,4 +93,30 @@ expect_exit 1 "tampered state" "$CLIENT" status --state "$DEV" --purpose sign
 grep_last "cannot open the sealed state" "tampering reported"
 cp "$T/saved.state" "$DEV/sign.state"
 check "the restored state works" "$CLIENT" status --state "$DEV" --purpose sign
+# a reply timeout that is not a number of milliseconds from 100 to 600000
+for v in abc 0 -5 99 600001 99999999999999999999 12ms; do
+  SPLITKEY_CLIENT_TIMEOUT_MS=$v expect_exit 2 "SPLITKEY_CLIENT_TIMEOUT_MS=$v refused" \
+    "$CLIENT" status --state "$DEV" --purpose sign
+  grep_last "SPLITKEY_CLIENT_TIMEOUT_MS=$v" "the bad timeout variable named ($v)"
+done
+
+# a server that is not there is reported at once, not after the reply
+# timeout: with a 10-minute timeout the commands must end on their own well
+# within 60 s (timeout(1) would exit 124) with the connection error
+kill "$SERVER_PID" 2>/dev/null
+wait "$SERVER_PID" 2>/dev/null
+SERVER_PID=
+before=$(state_sum)
+export SPLITKEY_CLIENT_TIMEOUT_MS=600000
+expect_exit 1 "client status, nothing listening" timeout 60 "$CLIENT" status --state "$DEV" \
+  --purpose sign
+grep_last "cannot connect to $URL: connection refused" "client: refused connection named"
+expect_exit 1 "client sign, nothing listening" timeout 60 "$CLIENT" sign --state "$DEV" \
+  --purpose sign --pin-file "$T/pin2" --in "$T/doc.txt" --out "$T/x.sig"
+grep_last "cannot connect to $URL: connection refused" "client sign: refused connection named"
+assert "a refused connection changed no state" "$(state_sum)" = "$before"
+expect_exit 1 "rp sign, nothing listening" timeout 60 "$RP" sign --server "$URL" \
+  --person "$PERSON" --purpose sign --in "$T/doc.txt" --out "$T/x.sig"
+grep_last "cannot connect to $URL: connection refused" "rp: refused connection named"
+unset SPLITKEY_CLIENT_TIMEOUT_MS
 e2e_finish

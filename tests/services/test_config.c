@@ -119,7 +119,7 @@ static void test_flags_and_files(void)
         {"dir = /tmp\n", "unknown key \"dir\""}, /* flag only */
         {"listen = tcp://127.0.0.1:5\njust text\n", ":2: expected"},
         {"listen = nowhere\n", "bad URL"},
-        {"n = 0\n", "line 1"},
+        {"n = 0\n", "a.conf:1: n: expected a number"}, /* FILE:LINE: message */
     };
     for (size_t i = 0; i < sizeof badfiles / sizeof badfiles[0]; i++) {
         CHECK(sv_write(conf, badfiles[i].text) == 0);

@@ -51,6 +51,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 /* Prints "splitkey CMD: message" on stderr and returns CLI_FAIL. */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Prints "splitkey CMD: cannot read PATH: reason" (errno) on stderr.  An
+ * input that does not exist is a usage error, as in every splitkey program:
+ * returns CLI_USAGE for ENOENT, CLI_FAIL otherwise. */
+int cli_read_fail(const char *cmd, const char *verb, const char *path);
+
 /* Checks a required option and parses profile / scheme / hash names, printing
  * a usage error naming the option and the accepted values.  Return CLI_OK or
  * CLI_USAGE. */
@@ -69,6 +74,12 @@ uint8_t *util_read_file(const char *path, size_t *len, size_t max);
 /* Writes len bytes to path through a temporary file in the same directory and
  * a rename, so that a reader never sees half a file.  Returns 0 or -1 (errno). */
 int util_write_file(const char *path, const void *data, size_t len);
+
+/* Checks, before any work, that util_write_file() can write path: that path
+ * is not a directory and that its directory lets a file be created there (a
+ * file is created and removed again; nothing is left behind).  Returns 0 or
+ * -1 (errno). */
+int util_check_output(const char *path);
 
 /* Lower-case hex of in; out must hold 2 * len + 1 bytes (NUL-terminated). */
 void util_hex(char *out, const uint8_t *in, size_t len);

@@ -33,7 +33,7 @@ static void usage(FILE *f)
             "Run 'splitkey COMMAND --help' for the options of a command.\n"
             "Other options: --help, --version.\n"
             "Exit status: 0 success, 1 failure (invalid signature, mismatching vector,\n"
-            "I/O error), 2 usage error.\n");
+            "I/O error), 2 usage error (an input file that does not exist included).\n");
 }
 
 int main(int argc, char **argv)

@@ -1,5 +1,6 @@
 /* options.c - command-line option parsing and usage errors for the splitkey
  * tool.  Every command takes long options only, each at most once. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,13 @@ int cli_fail(const char *cmd, const char *fmt, ...)
     vreport(cmd, fmt, ap);
     va_end(ap);
     return CLI_FAIL;
+}
+
+int cli_read_fail(const char *cmd, const char *verb, const char *path)
+{
+    int saved = errno;
+    cli_fail(cmd, "cannot %s %s: %s", verb, path, strerror(saved));
+    return saved == ENOENT ? CLI_USAGE : CLI_FAIL;
 }
 
 int cli_parse_options(const char *cmd, int argc, char **argv, const cli_option *opts,

@@ -20,7 +20,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: splitkey sign-local --profile 4K|6K|8K --scheme pkcs1|pss\n"
+            "Usage: splitkey sign-local [--profile 4K|6K|8K] --scheme pkcs1|pss\n"
             "                           --hash sha256|sha384|sha512 --in FILE\n"
             "                           --pub-out PUB.pem --sig-out SIG\n"
             "\n"
@@ -32,13 +32,15 @@ static void usage(FILE *f)
             "Writes the composite public key (SubjectPublicKeyInfo PEM) to PUB.pem and the\n"
             "raw signature (2k/8 bytes) to SIG; prints a key id and the time of each step.\n"
             "\n"
-            "Profiles: 4K (k = 2048, n of 4096 bits), 6K (k = 3072), 8K (k = 4096).\n"
+            "Profiles: 4K (k = 2048, n of 4096 bits), 6K (k = 3072, the default),\n"
+            "8K (k = 4096).  PUB.pem and SIG are checked to be writable before any work.\n"
             "\n"
             "The result verifies with, e.g. for PSS and SHA-256:\n"
             "  openssl dgst -sha256 -verify PUB.pem -signature SIG \\\n"
             "    -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest FILE\n"
             "\n"
-            "Exit status: 0 success, 1 failure, 2 usage error.\n");
+            "Exit status: 0 success, 1 failure (an output that cannot be written included),\n"
+            "2 usage error (an input file that does not exist included).\n");
 }
 
 static void step(const char *name, double t0, const char *detail)
@@ -78,8 +80,9 @@ int cmd_sign_local(int argc, char **argv)
     }
     if (rc != CLI_OK)
         return rc;
-    if (cli_require(CMD, "--profile", profile_name) ||
-        cli_require(CMD, "--scheme", scheme_name) || cli_require(CMD, "--hash", hash_name) ||
+    if (profile_name == NULL)
+        profile_name = "6K";
+    if (cli_require(CMD, "--scheme", scheme_name) || cli_require(CMD, "--hash", hash_name) ||
         cli_require(CMD, "--in", in_path) || cli_require(CMD, "--pub-out", pub_path) ||
         cli_require(CMD, "--sig-out", sig_path))
         return CLI_USAGE;
@@ -89,6 +92,12 @@ int cmd_sign_local(int argc, char **argv)
     profile = (sk_profile)profile_i;
     scheme = (sk_scheme)scheme_i;
     hash = (sk_hash)hash_i;
+
+    /* an output that cannot be written fails now, not after the work */
+    if (util_check_output(pub_path) != 0)
+        return cli_fail(CMD, "cannot write %s: %s", pub_path, strerror(errno));
+    if (util_check_output(sig_path) != 0)
+        return cli_fail(CMD, "cannot write %s: %s", sig_path, strerror(errno));
 
     if (sk_init() != SK_OK)
         return cli_fail(CMD, "library initialisation failed");
@@ -112,7 +121,7 @@ int cmd_sign_local(int argc, char **argv)
 
     in_data = util_read_file(in_path, &in_len, MAX_IN_FILE);
     if (in_data == NULL) {
-        cli_fail(CMD, "cannot read %s: %s", in_path, strerror(errno));
+        ret = cli_read_fail(CMD, "read", in_path);
         goto out;
     }
 

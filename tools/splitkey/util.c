@@ -110,6 +110,34 @@ fail:
     return -1;
 }
 
+int util_check_output(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        return -1;
+    }
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (tmp == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    /* the name util_write_file() uses: the same directory, the same rights */
+    snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+        int saved = errno;
+        free(tmp);
+        errno = saved;
+        return -1;
+    }
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return 0;
+}
+
 void util_hex(char *out, const uint8_t *in, size_t len)
 {
     static const char digits[] = "0123456789abcdef";

@@ -433,7 +433,7 @@ int vectors_check(const char *dir)
 
     memset(&cache, 0, sizeof cache);
     if (d == NULL)
-        return cli_fail("vectors", "cannot open %s: %s", dir, strerror(errno));
+        return cli_read_fail("vectors", "open", dir);
     while ((de = readdir(d)) != NULL) {
         size_t l = strlen(de->d_name);
         if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0 || de->d_name[0] == '.')

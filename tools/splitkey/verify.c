@@ -28,7 +28,7 @@ static void usage(FILE *f)
             "only splitkey composite keys.\n"
             "\n"
             "Exit status: 0 the signature is valid, 1 it is not (or a file cannot be read),\n"
-            "2 usage error.\n");
+            "2 usage error (a file that does not exist included).\n");
 }
 
 int cmd_verify(int argc, char **argv)
@@ -65,17 +65,17 @@ int cmd_verify(int argc, char **argv)
 
     pub_data = util_read_file(pub_path, &pub_len, MAX_KEY_FILE);
     if (pub_data == NULL) {
-        cli_fail(CMD, "cannot read %s: %s", pub_path, strerror(errno));
+        ret = cli_read_fail(CMD, "read", pub_path);
         goto out;
     }
     in_data = util_read_file(in_path, &in_len, MAX_IN_FILE);
     if (in_data == NULL) {
-        cli_fail(CMD, "cannot read %s: %s", in_path, strerror(errno));
+        ret = cli_read_fail(CMD, "read", in_path);
         goto out;
     }
     sig_data = util_read_file(sig_path, &sig_len, MAX_SIG_FILE);
     if (sig_data == NULL) {
-        cli_fail(CMD, "cannot read %s: %s", sig_path, strerror(errno));
+        ret = cli_read_fail(CMD, "read", sig_path);
         goto out;
     }
     rc = sk_pubkey_import(&pub, pub_data, pub_len);
