@@ -70,6 +70,13 @@ typedef struct client {
     size_t reply_len;
     sk_key_status status;
     char err[1024];
+    /* what settle_pending() finished: an earlier run's approval of this
+     * session, its outcome and (on success) its signature */
+    bool settled_approval;
+    uint8_t settled_sid[SK_SESSION_ID_LEN];
+    int settled_rc;
+    uint8_t settled_sig[SK_MAX_SIG_LEN];
+    size_t settled_sig_len;
 } client;
 
 static uint64_t now_s(void)
@@ -324,6 +331,10 @@ static int read_any_pending_reply(client *c)
     size_t sig_len = 0;
     int rc = sk_device_read_signature(c->key, sig, sizeof sig, &sig_len, &c->status, c->reply,
                                       c->reply_len);
+    if (rc == SK_OK) {
+        memcpy(c->settled_sig, sig, sig_len);
+        c->settled_sig_len = sig_len;
+    }
     if (rc == SK_ERR_PROTO_STATE && sk_device_key_has_pending(c->key))
         rc = sk_device_read_reply(c->key, &c->status, c->reply, c->reply_len);
     if (rc == SK_ERR_PROTO_STATE && sk_device_key_has_pending(c->key)) {
@@ -377,10 +388,14 @@ static int settle_pending(client *c)
     if (rc != SK_OK)
         return rc;
     fprintf(stderr, PROG ": an earlier request had no reply; sending it again first\n");
+    c->settled_approval =
+        sk_device_key_pending_session(c->key, c->settled_sid, sizeof c->settled_sid) == SK_OK;
+    c->settled_sig_len = 0;
     rc = exchange_pending(c);
     if (rc != SK_OK)
         return rc;
     rc = read_any_pending_reply(c);
+    c->settled_rc = rc;
     int src = save(c);
     drop_reply(c);
     /* The outcome of the earlier request is not this command's: only a
@@ -1169,7 +1184,24 @@ static int session_command(int argc, char **argv, bool approve)
     }
     c.pin_file = o.pin_file;
     c.pin_on_demand = approve;
+    uint8_t sig[SK_MAX_SIG_LEN];
+    size_t sig_len = 0;
     int rc = find_session(&c, id, &s);
+    if (approve && s == NULL && c.settled_approval &&
+        memcmp(c.settled_sid, id, sizeof c.settled_sid) == 0) {
+        /* An earlier run approved this very session and never read the
+         * answer; finishing that approval answered it: its outcome is this
+         * command's. */
+        if (c.settled_rc != SK_OK || c.settled_sig_len == 0) {
+            exit_code = report(&c, c.settled_rc != SK_OK ? c.settled_rc : SK_ERR_PROTO_STATE,
+                               "approve");
+            goto end;
+        }
+        memcpy(sig, c.settled_sig, c.settled_sig_len);
+        sig_len = c.settled_sig_len;
+        printf("this session's approval by an earlier run was answered now\n");
+        goto approved;
+    }
     if (rc != SK_OK) {
         exit_code = report(&c, rc, o.session);
         goto end;
@@ -1206,13 +1238,12 @@ static int session_command(int argc, char **argv, bool approve)
             goto end;
         }
     }
-    uint8_t sig[SK_MAX_SIG_LEN];
-    size_t sig_len = 0;
     rc = approve_session(&c, s, sig, &sig_len);
     if (rc != SK_OK) {
         exit_code = report(&c, rc, "approve");
         goto end;
     }
+approved:
     if (o.out != NULL && sk_file_write_atomic(o.out, sig, sig_len, SK_FILE_PUBLIC_MODE, 0) != SK_OK) {
         fprintf(stderr, PROG ": --out %s: cannot write\n", o.out);
         exit_code = CU_EXIT_FAIL;

@@ -26,6 +26,7 @@ or 'any'; N how many matching frames a rule applies to, default 1):
                               now, on their own connection if it is
                               still open, else on a new one
   held                        how many requests are held
+  forget                      drops every held request (never sent)
   hold-reply TYPE             the next reply is kept back (not delivered)
   swap-reply TYPE             the next reply is replaced by the kept one,
                               relabelled for the request it now answers
@@ -516,6 +517,10 @@ def control(proxy, words):
     if cmd == "held":
         with p.lock:
             return ["%d" % len(p.held)]
+    if cmd == "forget":
+        with p.lock:
+            n, p.held = len(p.held), []
+        return ["forgot %d" % n]
     if cmd == "rules":
         with p.lock:
             return ["rule %d %s type=%s fired=%d left=%d" %

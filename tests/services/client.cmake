@@ -44,7 +44,8 @@ if(SK_PYTHON3)
              COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_kill_steps.sh"
                      $<TARGET_FILE:splitkey-server> $<TARGET_FILE:splitkey-client>
                      "${SK_PYTHON3}" "${SK_SQLITE3_KILL}" "${SK_OPENSSL}"
-                     "${CMAKE_CURRENT_SOURCE_DIR}/../attack/mitm_proxy.py")
+                     "${CMAKE_CURRENT_SOURCE_DIR}/../attack/mitm_proxy.py"
+                     $<TARGET_FILE:splitkey-rp>)
     set_tests_properties(e2e_kill_steps PROPERTIES LABELS services TIMEOUT 900)
   endif()
 endif()

@@ -19,13 +19,18 @@
 # key that signs, a signature that verifies with openssl - no clone verdict
 # and no key destroyed, and the key ACTIVE with all three PIN attempts.
 #
-#   e2e_kill_steps.sh SERVER CLIENT PYTHON3 SQLITE3 OPENSSL PROXY_PY
+# The approval of a relying party's session (splitkey-rp, talking to the
+# server directly and polling through the restarts) gets the same treatment
+# for its SessionFetch and SignSubmit: the relying party must get a
+# signature that verifies.
+#
+#   e2e_kill_steps.sh SERVER CLIENT PYTHON3 SQLITE3 OPENSSL PROXY_PY RP
 set -u
-if [ $# -lt 6 ]; then
-  echo "usage: $0 SERVER CLIENT PYTHON3 SQLITE3 OPENSSL PROXY_PY" >&2
+if [ $# -lt 7 ]; then
+  echo "usage: $0 SERVER CLIENT PYTHON3 SQLITE3 OPENSSL PROXY_PY RP" >&2
   exit 2
 fi
-SERVER=$1 CLIENT=$2 PY=$3 SQLITE=$4 OPENSSL=$5 PROXY_PY=$6
+SERVER=$1 CLIENT=$2 PY=$3 SQLITE=$4 OPENSSL=$5 PROXY_PY=$6 RP=$7
 
 FAULT_MS=5000   # how long a client waits for a reply that will not come
 HONEST_MS=60000
@@ -39,9 +44,10 @@ BG=
 FAILED=0
 CASES=0
 
+RP_PID=
 cleanup() {
   local p
-  for p in $BG $PROXY_PID $SERVER_PID; do
+  for p in $BG $RP_PID $PROXY_PID $SERVER_PID; do
     if kill -0 "$p" 2>/dev/null; then
       kill -9 "$p" 2>/dev/null
       wait "$p" 2>/dev/null
@@ -149,7 +155,8 @@ ENROL_ARGS=()
 next_device() {
   NDEV=$((NDEV + 1))
   DEV="$T/dev$NDEV"
-  mint_token "$T/token$NDEV" "$(printf 'PNOLV-020202-%05d' "$NDEV")" || die "cannot mint a token"
+  PERSON=$(printf 'PNOLV-020202-%05d' "$NDEV")
+  mint_token "$T/token$NDEV" "$PERSON" || die "cannot mint a token"
   ENROL_ARGS=(enrol --state "$DEV" --server "$PX_URL" --server-pub "$SRV/server.pub"
     --purpose sign --pin-file "$T/pin" --profile 4K --token-file "$T/token$NDEV")
 }
@@ -199,6 +206,7 @@ fault() {
     kill -9 "$BG"
     bg_wait
     px clear >/dev/null
+    px forget >/dev/null # a request the dead client sent never arrives
     run "$HONEST_MS" "$@"
     ;;
   server-before)
@@ -299,6 +307,42 @@ for type in SessionCreate SignSubmit; do
     fi
     next_doc
     run "$HONEST_MS" "${SIGN_ARGS[@]}" || { bad "the next signature failed (exit $RC)"; show; }
+    key_is_healthy
+    finish
+  done
+done
+
+# ------------------------------------------------------------ approval
+
+for type in SessionFetch SignSubmit; do
+  for mode in client-before client-after server-before server-after; do
+    CASE="approve, $mode $type"
+    case "$CASE" in ${SK_KILL_ONLY:-*}) ;; *) continue ;; esac
+    CASE_BAD=0
+    CASES=$((CASES + 1))
+    next_doc
+    run "$HONEST_MS" pubkey --state "$DEV" --purpose sign --out "$T/pub.pem" || die "pubkey failed"
+    "$RP" sign --server "tcp://127.0.0.1:$PORT" --person "$PERSON" --purpose sign --in "$DOC" \
+      --out "$SIG" --pub "$T/pub.pem" --timeout 600 >"$T/rp.out" 2>"$T/rp.err" &
+    RP_PID=$!
+    SID=
+    for i in $(seq 1 6000); do
+      SID=$(sed -n 's/^session \([0-9a-f]\{32\}\) .*$/\1/p' "$T/rp.out" 2>/dev/null)
+      [ -n "$SID" ] && break
+      kill -0 "$RP_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    [ -n "$SID" ] || { cat "$T/rp.err"; die "splitkey-rp opened no session"; }
+    fault "$type" "$mode" approve "$SID" --state "$DEV" --pin-file "$T/pin"
+    if [ "$RC" != 0 ]; then
+      bad "approve did not finish (exit $RC)"
+      show
+    fi
+    wait "$RP_PID"
+    rp_rc=$?
+    RP_PID=
+    [ "$rp_rc" = 0 ] || { bad "the relying party got no signature (exit $rp_rc)"; sed 's/^/  rp| /' "$T/rp.err" | tail -n 5; }
+    verifies || bad "the relying party's signature does not verify"
     key_is_healthy
     finish
   done

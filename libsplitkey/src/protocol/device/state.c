@@ -194,6 +194,16 @@ sk_key_state sk_device_key_state(const sk_device_key *key) { return key->state; 
 sk_purpose sk_device_key_purpose(const sk_device_key *key) { return key->purpose; }
 
 uint64_t sk_device_key_generation(const sk_device_key *key) { return key->generation; }
+
+int sk_device_key_pending_session(const sk_device_key *key, uint8_t *id, size_t id_len)
+{
+    if (key->pending_kind != SKD_PENDING_SIGN || key->pending_session_id_len != SKP_SESSION_ID_LEN)
+        return SK_ERR_NOT_FOUND;
+    if (id_len < SKP_SESSION_ID_LEN)
+        return SK_ERR_BUFFER_TOO_SMALL;
+    memcpy(id, key->pending_session_id, SKP_SESSION_ID_LEN);
+    return SK_OK;
+}
 sk_profile sk_device_key_profile(const sk_device_key *key) { return (sk_profile)key->bits; }
 const char *sk_device_key_subject(const sk_device_key *key) { return key->subject; }
 int sk_device_key_certificate(const sk_device_key *key, uint8_t *out, size_t cap, size_t *written)
