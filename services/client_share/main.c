@@ -70,8 +70,8 @@ typedef struct client {
     size_t reply_len;
     sk_key_status status;
     char err[1024];
-    /* what settle_pending() finished: an earlier run's approval of this
-     * session, its outcome and (on success) its signature */
+    /* what settle_pending() finished: an earlier run's approval or refusal
+     * of a session, its outcome and (an approval's) signature */
     bool settled_approval;
     uint8_t settled_sid[SK_SESSION_ID_LEN];
     int settled_rc;
@@ -1187,20 +1187,27 @@ static int session_command(int argc, char **argv, bool approve)
     uint8_t sig[SK_MAX_SIG_LEN];
     size_t sig_len = 0;
     int rc = find_session(&c, id, &s);
-    if (approve && s == NULL && c.settled_approval &&
-        memcmp(c.settled_sid, id, sizeof c.settled_sid) == 0) {
-        /* An earlier run approved this very session and never read the
-         * answer; finishing that approval answered it: its outcome is this
-         * command's. */
-        if (c.settled_rc != SK_OK || c.settled_sig_len == 0) {
-            exit_code = report(&c, c.settled_rc != SK_OK ? c.settled_rc : SK_ERR_PROTO_STATE,
-                               "approve");
-            goto end;
+    if (s == NULL && c.settled_approval && memcmp(c.settled_sid, id, sizeof c.settled_sid) == 0) {
+        /* An earlier run approved or refused this very session and never
+         * read the answer; finishing that request answered it: its outcome
+         * is this command's. */
+        bool was_approval = c.settled_rc == SK_OK && c.settled_sig_len > 0;
+        if (c.settled_rc != SK_OK) {
+            exit_code = report(&c, c.settled_rc, approve ? "approve" : "refuse");
+        } else if (approve && !was_approval) {
+            exit_code = report(&c, SK_ERR_SESSION_REFUSED, "approve");
+        } else if (!approve && was_approval) {
+            fprintf(stderr, PROG ": %s: an earlier run approved this session\n", o.session);
+            exit_code = CU_EXIT_FAIL;
+        } else if (approve) {
+            memcpy(sig, c.settled_sig, c.settled_sig_len);
+            sig_len = c.settled_sig_len;
+            printf("this session's approval by an earlier run was answered now\n");
+            goto approved;
+        } else {
+            printf("this session's refusal by an earlier run was answered now\nrefused\n");
         }
-        memcpy(sig, c.settled_sig, c.settled_sig_len);
-        sig_len = c.settled_sig_len;
-        printf("this session's approval by an earlier run was answered now\n");
-        goto approved;
+        goto end;
     }
     if (rc != SK_OK) {
         exit_code = report(&c, rc, o.session);

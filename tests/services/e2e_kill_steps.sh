@@ -22,7 +22,8 @@
 # The approval of a relying party's session (splitkey-rp, talking to the
 # server directly and polling through the restarts) gets the same treatment
 # for its SessionFetch and SignSubmit: the relying party must get a
-# signature that verifies.
+# signature that verifies; so does a refusal (SessionRefuse), which the
+# relying party must see.
 #
 #   e2e_kill_steps.sh SERVER CLIENT PYTHON3 SQLITE3 OPENSSL PROXY_PY RP
 set -u
@@ -314,25 +315,30 @@ done
 
 # ------------------------------------------------------------ approval
 
+# rp_session: splitkey-rp asks for a signature over a new document; SID
+rp_session() {
+  next_doc
+  run "$HONEST_MS" pubkey --state "$DEV" --purpose sign --out "$T/pub.pem" || die "pubkey failed"
+  "$RP" sign --server "tcp://127.0.0.1:$PORT" --person "$PERSON" --purpose sign --in "$DOC" \
+    --out "$SIG" --pub "$T/pub.pem" --timeout 600 >"$T/rp.out" 2>"$T/rp.err" &
+  RP_PID=$!
+  SID=
+  for i in $(seq 1 6000); do
+    SID=$(sed -n 's/^session \([0-9a-f]\{32\}\) .*$/\1/p' "$T/rp.out" 2>/dev/null)
+    [ -n "$SID" ] && break
+    kill -0 "$RP_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ -n "$SID" ] || { cat "$T/rp.err"; die "splitkey-rp opened no session"; }
+}
+
 for type in SessionFetch SignSubmit; do
   for mode in client-before client-after server-before server-after; do
     CASE="approve, $mode $type"
     case "$CASE" in ${SK_KILL_ONLY:-*}) ;; *) continue ;; esac
     CASE_BAD=0
     CASES=$((CASES + 1))
-    next_doc
-    run "$HONEST_MS" pubkey --state "$DEV" --purpose sign --out "$T/pub.pem" || die "pubkey failed"
-    "$RP" sign --server "tcp://127.0.0.1:$PORT" --person "$PERSON" --purpose sign --in "$DOC" \
-      --out "$SIG" --pub "$T/pub.pem" --timeout 600 >"$T/rp.out" 2>"$T/rp.err" &
-    RP_PID=$!
-    SID=
-    for i in $(seq 1 6000); do
-      SID=$(sed -n 's/^session \([0-9a-f]\{32\}\) .*$/\1/p' "$T/rp.out" 2>/dev/null)
-      [ -n "$SID" ] && break
-      kill -0 "$RP_PID" 2>/dev/null || break
-      sleep 0.05
-    done
-    [ -n "$SID" ] || { cat "$T/rp.err"; die "splitkey-rp opened no session"; }
+    rp_session
     fault "$type" "$mode" approve "$SID" --state "$DEV" --pin-file "$T/pin"
     if [ "$RC" != 0 ]; then
       bad "approve did not finish (exit $RC)"
@@ -346,6 +352,27 @@ for type in SessionFetch SignSubmit; do
     key_is_healthy
     finish
   done
+done
+
+# ------------------------------------------------------------ refusal
+
+for mode in client-before client-after server-before server-after; do
+  CASE="refuse, $mode SessionRefuse"
+  case "$CASE" in ${SK_KILL_ONLY:-*}) ;; *) continue ;; esac
+  CASE_BAD=0
+  CASES=$((CASES + 1))
+  rp_session
+  fault SessionRefuse "$mode" refuse "$SID" --state "$DEV"
+  if [ "$RC" != 0 ]; then
+    bad "refuse did not finish (exit $RC)"
+    show
+  fi
+  wait "$RP_PID"
+  rp_rc=$?
+  RP_PID=
+  [ "$rp_rc" = 6 ] || bad "the relying party did not see the refusal (exit $rp_rc)"
+  key_is_healthy
+  finish
 done
 
 if [ "$FAILED" -ne 0 ]; then

@@ -213,10 +213,10 @@ SK_API SK_WARN_UNUSED int sk_device_key_certificate(const sk_device_key *key, ui
                                                     size_t cap, size_t *written) SK_NONNULL(1, 4);
 /* Non-zero while a request's reply is awaited (sk_device_retry() resends it). */
 SK_API int sk_device_key_has_pending(const sk_device_key *key) SK_NONNULL(1);
-/* The session the approval in flight answers (SK_SESSION_ID_LEN bytes), so
- * that a program which finishes an earlier run's approval knows which
- * session it answered.  Returns SK_OK, SK_ERR_NOT_FOUND (no approval in
- * flight) or SK_ERR_BUFFER_TOO_SMALL. */
+/* The session the approval or refusal in flight answers (SK_SESSION_ID_LEN
+ * bytes), so that a program which finishes an earlier run's request knows
+ * which session it answered.  Returns SK_OK, SK_ERR_NOT_FOUND (no approval
+ * or refusal in flight) or SK_ERR_BUFFER_TOO_SMALL. */
 SK_API SK_WARN_UNUSED int sk_device_key_pending_session(const sk_device_key *key, uint8_t *id,
                                                         size_t id_len) SK_NONNULL(1, 2);
 

@@ -171,6 +171,8 @@ int sk_device_refuse(sk_device_key *key, uint8_t *msg, size_t cap, size_t *writt
         return rc;
     r.session_id = skp_bin(session->id, SKP_SESSION_ID_LEN);
     (void)now;
+    memcpy(key->pending_session_id, session->id, SKP_SESSION_ID_LEN);
+    key->pending_session_id_len = SKP_SESSION_ID_LEN;
     return start_body(key, msg, cap, written, SKD_PENDING_REFUSE,
                       SPLITKEY__MSG_TYPE__MSG_SESSION_REFUSE, &r.base, NULL);
 }

@@ -197,7 +197,8 @@ uint64_t sk_device_key_generation(const sk_device_key *key) { return key->genera
 
 int sk_device_key_pending_session(const sk_device_key *key, uint8_t *id, size_t id_len)
 {
-    if (key->pending_kind != SKD_PENDING_SIGN || key->pending_session_id_len != SKP_SESSION_ID_LEN)
+    if ((key->pending_kind != SKD_PENDING_SIGN && key->pending_kind != SKD_PENDING_REFUSE) ||
+        key->pending_session_id_len != SKP_SESSION_ID_LEN)
         return SK_ERR_NOT_FOUND;
     if (id_len < SKP_SESSION_ID_LEN)
         return SK_ERR_BUFFER_TOO_SMALL;
