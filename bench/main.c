@@ -761,6 +761,9 @@ int main(int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("splitkey-bench %s\n", sk_version());
+            return 0;
         } else if (strcmp(a, "--quick") == 0) {
             quick = true;
         } else if (strcmp(a, "--no-e2e") == 0) {

@@ -26,7 +26,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: example-split-sign [TEXT]\n"
                "Signs TEXT (default \"hello\") with a new 4096-bit split key, the device\n"
                "half and the server half in this one process, and verifies the signature.\n"
-               "A TEXT that starts with '-' follows \"--\".\n"
+               "A TEXT that starts with '-' follows \"--\".  --version prints the\n"
+               "library's version.\n"
                "Exit status: 0 the signature verifies, 1 a failure, 2 a usage error.\n");
 }
 
@@ -36,6 +37,10 @@ int main(int argc, char **argv)
     int i = 1;
     if (i < argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
         usage(stdout);
+        return 0;
+    }
+    if (i < argc && strcmp(argv[i], "--version") == 0) {
+        printf("example-split-sign %s\n", sk_version());
         return 0;
     }
     if (i < argc && strcmp(argv[i], "--") == 0)

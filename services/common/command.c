@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "splitkey/splitkey.h"
+
 int sk_command_dispatch(int argc, char **argv, const char *prog, const sk_command *cmds,
                         void (*usage)(FILE *out))
 {
@@ -13,6 +15,10 @@ int sk_command_dispatch(int argc, char **argv, const char *prog, const sk_comman
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
         usage(stdout);
+        return 0;
+    }
+    if (!strcmp(name, "--version")) {
+        printf("%s %s\n", prog, sk_version());
         return 0;
     }
     for (const sk_command *c = cmds; c->name != NULL; c++)

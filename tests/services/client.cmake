@@ -50,6 +50,12 @@ if(SK_PYTHON3)
   endif()
 endif()
 
+# one version, printed by every program's --version
+add_test(NAME versions
+         COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/versions.sh" "${_sk_bin}"
+                 "${PROJECT_VERSION}")
+set_tests_properties(versions PROPERTIES LABELS services)
+
 if(EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/contract.sh")
   add_test(NAME contract
            COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/contract.sh" "${_sk_bin}")
