@@ -72,7 +72,7 @@ typedef struct client {
     char err[1024];
     /* what settle_pending() finished: an earlier run's approval or refusal
      * of a session, its outcome and (an approval's) signature */
-    bool settled_approval;
+    bool settled_known;
     uint8_t settled_sid[SK_SESSION_ID_LEN];
     int settled_rc;
     uint8_t settled_sig[SK_MAX_SIG_LEN];
@@ -388,7 +388,7 @@ static int settle_pending(client *c)
     if (rc != SK_OK)
         return rc;
     fprintf(stderr, PROG ": an earlier request had no reply; sending it again first\n");
-    c->settled_approval =
+    c->settled_known =
         sk_device_key_pending_session(c->key, c->settled_sid, sizeof c->settled_sid) == SK_OK;
     c->settled_sig_len = 0;
     rc = exchange_pending(c);
@@ -1187,7 +1187,7 @@ static int session_command(int argc, char **argv, bool approve)
     uint8_t sig[SK_MAX_SIG_LEN];
     size_t sig_len = 0;
     int rc = find_session(&c, id, &s);
-    if (s == NULL && c.settled_approval && memcmp(c.settled_sid, id, sizeof c.settled_sid) == 0) {
+    if (s == NULL && c.settled_known && memcmp(c.settled_sid, id, sizeof c.settled_sid) == 0) {
         /* An earlier run approved or refused this very session and never
          * read the answer; finishing that request answered it: its outcome
          * is this command's. */

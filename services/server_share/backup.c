@@ -445,16 +445,9 @@ static int journal_seq_of(sqlite3 *db, int64_t *seq)
     int rc = meta_read(db, "journal_seq", v, sizeof v, &len);
     if (rc == SK_ERR_NOT_FOUND)
         return SK_OK;
-    if (rc != SK_OK || len == 0 || len > 18)
+    if (rc != SK_OK)
         return SK_ERR_STORE;
-    int64_t s = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return SK_ERR_STORE;
-        s = s * 10 + (v[i] - '0');
-    }
-    *seq = s;
-    return SK_OK;
+    return sk_store_meta_decimal(v, len, seq);
 }
 
 static int schema_version_of(sqlite3 *db, int *version)

@@ -1120,14 +1120,9 @@ int sk_share_read_restore_mark(sk_share_server *srv)
         return SK_OK;
     if (rc != SK_OK)
         return rc;
-    if (len == 0 || len > 18)
-        return SK_ERR_KEY_FORMAT;
     int64_t t = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return SK_ERR_KEY_FORMAT;
-        t = t * 10 + (v[i] - '0');
-    }
+    if (sk_store_meta_decimal(v, len, &t) != SK_OK)
+        return SK_ERR_KEY_FORMAT;
     srv->restored_at = t;
     return SK_OK;
 }

@@ -357,6 +357,20 @@ int sk_store_meta_get(sk_store *store, sk_store_txn *txn, const char *name, uint
     IN_TXN(store, txn, 0, store->ops->meta_get(txn, name, value, cap, len));
 }
 
+int sk_store_meta_decimal(const uint8_t *value, size_t len, int64_t *out)
+{
+    int64_t n = 0;
+    if (len == 0 || len > 18)
+        return SK_ERR_STORE;
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] < '0' || value[i] > '9')
+            return SK_ERR_STORE;
+        n = n * 10 + (value[i] - '0');
+    }
+    *out = n;
+    return SK_OK;
+}
+
 int sk_store_meta_put(sk_store *store, sk_store_txn *txn, const char *name, const uint8_t *value,
                       size_t len)
 {

@@ -120,6 +120,10 @@ int sk_store_meta_get(sk_store *store, sk_store_txn *txn, const char *name, uint
 int sk_store_meta_put(sk_store *store, sk_store_txn *txn, const char *name, const uint8_t *value,
                       size_t len);
 
+/* A store_meta value kept as decimal text (journal_seq, restored_at): 1 to
+ * 18 digits, nothing else.  Returns SK_OK or SK_ERR_STORE. */
+int sk_store_meta_decimal(const uint8_t *value, size_t len, int64_t *out);
+
 /* The database's own consistency check (SQLite: PRAGMA quick_check).
  * SK_OK, or SK_ERR_STORE with the first problem described in what. */
 int sk_store_check(sk_store *store, char *what, size_t what_len);

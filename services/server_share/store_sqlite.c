@@ -1108,16 +1108,7 @@ static int seq_read(struct sq_txn *t, int64_t *seq)
         return SK_OK;
     if (rc != SK_OK)
         return rc;
-    if (len == 0 || len > 18)
-        return SK_ERR_STORE;
-    int64_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return SK_ERR_STORE;
-        n = n * 10 + (v[i] - '0');
-    }
-    *seq = n;
-    return SK_OK;
+    return sk_store_meta_decimal(v, len, seq);
 }
 
 static int journal_lock(struct sq_journal *j, bool lock)
