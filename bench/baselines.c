@@ -2,6 +2,7 @@
  * constant-time floor, single-key RSA CRT signatures at the composite size
  * (mbedTLS and OpenSSL), OpenSSL key generation. */
 #include <mbedtls/rsa.h>
+#include <mbedtls/version.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +91,12 @@ baselines *baselines_new(const bench_key *bk)
     if (b == NULL)
         return NULL;
     b->sig_len = 2 * (size_t)bk->k / 8;
+#if MBEDTLS_VERSION_MAJOR >= 3
+    mbedtls_rsa_init(&b->rsa);
+    mbedtls_rsa_set_padding(&b->rsa, MBEDTLS_RSA_PKCS_V15, MBEDTLS_MD_SHA256);
+#else
     mbedtls_rsa_init(&b->rsa, MBEDTLS_RSA_PKCS_V15, MBEDTLS_MD_SHA256);
+#endif
 
     /* A single two-prime key at the composite size: primes of k bits each. */
     mpz_t p, q, n, e, d, lam, t, dp, dq, qinv;
@@ -196,8 +202,12 @@ bool single_sign_mbedtls(baselines *b, const uint8_t *digest32)
     if (!b->have_single)
         return false;
     uint8_t sig[SK_MAX_SIG_LEN];
+#if MBEDTLS_VERSION_MAJOR >= 3
+    return mbedtls_rsa_pkcs1_sign(&b->rsa, rng_cb, NULL, MBEDTLS_MD_SHA256, 32, digest32, sig) == 0;
+#else
     return mbedtls_rsa_pkcs1_sign(&b->rsa, rng_cb, NULL, MBEDTLS_RSA_PRIVATE, MBEDTLS_MD_SHA256, 32,
                                   digest32, sig) == 0;
+#endif
 }
 
 bool single_sign_openssl(baselines *b, const uint8_t *digest32)

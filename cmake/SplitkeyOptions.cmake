@@ -4,6 +4,7 @@ option(SK_BUILD_TESTS    "Build the test suite (ctest)"                         
 option(SK_BUILD_TOOLS    "Build the splitkey auditor/developer CLI"              ON)
 option(SK_BUILD_SERVICES "Build the service programs (needs nng, SQLite)"        ON)
 option(SK_BUILD_BENCH    "Build splitkey-bench"                                  ON)
+option(SK_INSTALL_BENCH  "Install splitkey-bench with the programs"              OFF)
 option(SK_BUILD_FUZZ     "Build libFuzzer harnesses (clang only)"                OFF)
 option(SK_BUILD_EXAMPLES "Build the programs in examples/"                       ON)
 option(SK_DEVICE_ONLY    "Build only the device part of the library (no server role, no PKI, no services)" OFF)

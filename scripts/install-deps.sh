@@ -12,7 +12,16 @@ packages=(
   openssl libssl-dev gnutls-bin
   valgrind clang libclang-rt-14-dev
   spin faketime
+  help2man libjansson-dev libsystemd-dev systemd
 )
+
+# The arm64 cross build of the library and its tests (scripts/test.sh runs
+# them under qemu-user): the cross compiler and arm64 development packages.
+cross_packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+arm64_packages=(libgmp-dev:arm64 libsodium-dev:arm64 libmbedtls-dev:arm64 libprotobuf-c-dev:arm64)
+if [ "${SK_NO_ARM64:-0}" != 1 ]; then
+  packages+=("${cross_packages[@]}" "${arm64_packages[@]}")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,5 +40,9 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo_cmd=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
+if printf '%s\n' "${missing[@]}" | grep -q ':arm64$' &&
+   ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  "${sudo_cmd[@]}" dpkg --add-architecture arm64
+fi
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -12,7 +12,9 @@
 #      under valgrind: the main build uses the default compiler (gcc), and a
 #      compiler can turn masking into branches (clang did once; phone builds
 #      use clang);
-#   3. builds the main tree with warnings as errors and runs its ctest,
+#   3. cross-builds the library and its unit and protocol tests for arm64
+#      (build-arm64) and runs them under qemu-user;
+#   4. builds the main tree with warnings as errors and runs its ctest,
 #      constant-time (valgrind) test included.
 # Any failing stage fails the script.  Its last line is the main ctest summary.
 set -euo pipefail
@@ -26,6 +28,7 @@ jobs=${SK_JOBS:-$jobs}
 build=${SK_BUILD_DIR:-build}
 asan_build=${SK_ASAN_BUILD_DIR:-build-asan}
 clang_build=${SK_CLANG_BUILD_DIR:-build-clang}
+arm64_build=${SK_ARM64_BUILD_DIR:-build-arm64}
 
 # Stage 1: sanitizers.  Leaks are errors too (LeakSanitizer is part of ASan).
 if command -v clang >/dev/null 2>&1; then asan_cc=clang; else asan_cc=gcc; fi
@@ -48,7 +51,21 @@ if command -v clang >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1; then
   ctest --test-dir "$clang_build" --output-on-failure -j"$jobs" -L ctime --no-tests=error
 fi
 
-# Stage 3: the main build, last, so that its summary ends the output.
+# Stage 3: the library, the device library and their unit and protocol
+# tests cross-built for arm64 (Debian's aarch64 cross compiler and arm64
+# packages) and run under qemu-user; SK_NO_ARM64=1 skips it.
+if [ "${SK_NO_ARM64:-0}" != 1 ]; then
+  echo "test.sh: arm64 cross build in $arm64_build, tests under qemu-user" >&2
+  cmake -S . -B "$arm64_build" -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64-linux-gnu.cmake \
+    -DSK_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSK_BUILD_TOOLS=OFF \
+    -DSK_BUILD_SERVICES=OFF -DSK_BUILD_BENCH=OFF -DSK_BUILD_EXAMPLES=OFF \
+    -DSK_CTIME_HOOKS=OFF >/dev/null
+  cmake --build "$arm64_build" -j"$jobs"
+  ctest --test-dir "$arm64_build" --output-on-failure -j"$jobs" -L "unit|protocol" \
+    -LE "ctime|slow" --no-tests=error
+fi
+
+# Stage 4: the main build, last, so that its summary ends the output.
 echo "test.sh: main build in $build" >&2
 cmake -S . -B "$build" -DSK_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$jobs"

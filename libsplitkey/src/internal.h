@@ -37,6 +37,16 @@
 #define SK_DECLASSIFY(p, len) ((void)(p), (void)(len))
 #endif
 
+/* ------------------------------------------------------ private exports */
+
+/* SK_PRIVATE_API marks the few internal functions the splitkey auditor CLI
+ * calls (deterministic keys from test-vector primes, see tools/splitkey).
+ * The shared library exports them under the version node
+ * SPLITKEY_PRIVATE_<release> (libsplitkey/splitkey.map.in), tied to one exact
+ * release: a program using them refuses to load against any other build of
+ * the library instead of misbehaving.  No public header declares them. */
+#define SK_PRIVATE_API __attribute__((visibility("default")))
+
 /* ------------------------------------------------------------------ core */
 
 /* Randomness source.  fill returns SK_OK or SK_ERR_RNG. */
@@ -55,8 +65,8 @@ typedef struct sk_drbg {
     uint64_t offset; /* bytes of keystream already produced */
     sk_rng rng;      /* rng.fill draws from this generator */
 } sk_drbg;
-void sk_drbg_init(sk_drbg *drbg, const uint8_t *seed, size_t seed_len);
-void sk_drbg_wipe(sk_drbg *drbg);
+SK_PRIVATE_API void sk_drbg_init(sk_drbg *drbg, const uint8_t *seed, size_t seed_len);
+SK_PRIVATE_API void sk_drbg_wipe(sk_drbg *drbg);
 
 /* Non-zero once sk_init() has succeeded. */
 bool sk_is_initialised(void);
@@ -65,8 +75,8 @@ bool sk_is_initialised(void);
 
 /* Public big-endian bytes <-> mpz. to_bytes left-pads and fails with
  * SK_ERR_BUFFER_TOO_SMALL if the value does not fit. */
-void sk_mpz_from_bytes(mpz_t r, const uint8_t *in, size_t len);
-int sk_mpz_to_bytes(uint8_t *out, size_t len, const mpz_t a);
+SK_PRIVATE_API void sk_mpz_from_bytes(mpz_t r, const uint8_t *in, size_t len);
+SK_PRIVATE_API int sk_mpz_to_bytes(uint8_t *out, size_t len, const mpz_t a);
 
 /* Uniform integer in [0, 2^bits). Not for secrets that must stay constant-size
  * (use sk_sec_random). */
@@ -165,20 +175,20 @@ int sk_rsa_primes(mpz_t p, mpz_t q, unsigned bits, unsigned long e, const sk_rng
 /* The generators and wrapping with an explicit randomness source (tests and
  * the vectors tool pass a DRBG; the public functions pass the system RNG).
  * bits may be any even size >= 512 here (tests use small keys). */
-int sk_client_keygen_rng(sk_client_share **out, uint8_t *ds, size_t ds_len, unsigned bits,
+SK_PRIVATE_API int sk_client_keygen_rng(sk_client_share **out, uint8_t *ds, size_t ds_len, unsigned bits,
                          const sk_rng *rng);
-int sk_server_keygen_rng(sk_server_key **out, unsigned bits, const sk_rng *rng);
+SK_PRIVATE_API int sk_server_keygen_rng(sk_server_key **out, unsigned bits, const sk_rng *rng);
 int sk_client_share_wrap_rng(const sk_client_share *share, uint8_t *out, size_t out_len,
                              const uint8_t *pin, size_t pin_len, sk_kdf_cost cost,
                              const sk_rng *rng);
 
 /* Rebuild objects from their parts (vectors tool, tests). */
-int sk_client_share_from_parts(sk_client_share **out, unsigned bits, const uint8_t *n1,
+SK_PRIVATE_API int sk_client_share_from_parts(sk_client_share **out, unsigned bits, const uint8_t *n1,
                                size_t n1_len, const uint8_t *dc, size_t dc_len);
 /* Builds a server key from its primes: n2, d2 and the CRT parameters with
  * ordinary, variable-time GMP (key generation, once per key; the vectors tool
  * and tests).  Never on a per-request path: that is sk_server_key_import. */
-int sk_server_key_from_primes(sk_server_key **out, unsigned bits, const mpz_t p, const mpz_t q);
+SK_PRIVATE_API int sk_server_key_from_primes(sk_server_key **out, unsigned bits, const mpz_t p, const mpz_t q);
 /* Deep copy of a server key into a zeroed struct (limb copies: nothing
  * computed from the secrets), and release of an embedded one (wipes). */
 int sk_server_key_copy(sk_server_key *dst, const sk_server_key *src);
@@ -187,7 +197,7 @@ void sk_server_key_release(sk_server_key *key);
  * modulus checks. */
 void sk_small_primes(const uint16_t **primes, size_t *count);
 /* Export the secret parts of a client share (dc, (k+128)/8 bytes). */
-int sk_client_share_export_dc(const sk_client_share *share, uint8_t *dc, size_t dc_len);
+SK_PRIVATE_API int sk_client_share_export_dc(const sk_client_share *share, uint8_t *dc, size_t dc_len);
 
 /* ------------------------------------------------------------ signing math */
 
@@ -195,7 +205,8 @@ int sk_client_share_export_dc(const sk_client_share *share, uint8_t *dc, size_t 
  * public); m = 0 mod n1 is SK_ERR_BAD_VALUE. dc has dc_bits bits at most. */
 int sk_math_partial(mpz_t y, const mpz_t m, const mpz_t n1, const sk_sec *dc, unsigned dc_bits);
 
-/* Single-modulus completion (SPEC 2.5, first line): s1 = y * m^ds mod n1 and
+/* Single-modulus completion (the server's first step of a split signature):
+ * s1 = y * m^ds mod n1 and
  * the check s1^e == m mod n1, constant time in ds and s1.  s1 must have
  * SK_LIMBS of n1's size limbs.  Returns SK_OK or SK_ERR_PARTIAL_INVALID
  * (s1 zeroed), SK_ERR_BAD_VALUE (y = 0 or y >= n1). */

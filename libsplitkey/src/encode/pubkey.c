@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "encode/encode_internal.h"
+#include "mbedtls_compat.h"
 
 #define PEM_SPKI_BEGIN "-----BEGIN PUBLIC KEY-----"
 #define PEM_SPKI_END "-----END PUBLIC KEY-----"
@@ -215,8 +216,8 @@ static int parse_pem(sk_pubkey **out, const uint8_t *data, size_t len)
         if (!is_space((uint8_t)text[i]))
             goto out;
     {
-        unsigned char *p = pem.buf;
-        const unsigned char *end = pem.buf + pem.buflen;
+        unsigned char *p = pem.MBEDTLS_PRIVATE(buf);
+        const unsigned char *end = p + pem.MBEDTLS_PRIVATE(buflen);
         rc = spki ? parse_spki(out, p, end) : parse_rsa_public_key(out, p, end);
     }
 out:

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pki/pki_internal.h"
+#include "mbedtls_compat.h"
 
 #define OID_SHA256_RSA "1.2.840.113549.1.1.11"
 #define OID_ECDSA_SHA384 "1.2.840.10045.4.3.3"
@@ -50,7 +51,7 @@ static int key_classify(sk_ca_key *k)
         return SK_OK;
     }
     if (t == MBEDTLS_PK_ECKEY || t == MBEDTLS_PK_ECDSA) {
-        if (mbedtls_pk_ec(k->pk)->grp.id != MBEDTLS_ECP_DP_SECP384R1)
+        if (sk_mbedtls_pk_ec_group(k->pk) != MBEDTLS_ECP_DP_SECP384R1)
             return SK_ERR_KEY_FORMAT;
         k->type = SK_CA_KEY_EC_P384;
         return SK_OK;
@@ -119,7 +120,7 @@ int sk_ca_key_import(sk_ca_key **out, const uint8_t *data, size_t len)
     bool pem = len - skip >= 10 && memcmp(data + skip, "-----BEGIN", 10) == 0;
     size_t use = pem && data[len - 1] != 0 ? len + 1 : len;
     rc = SK_ERR_KEY_FORMAT;
-    if (mbedtls_pk_parse_key(&k->pk, copy, use, NULL, 0) != 0)
+    if (sk_mbedtls_pk_parse_key(&k->pk, copy, use) != 0)
         goto out;
     rc = key_classify(k);
 out:
@@ -204,8 +205,8 @@ void pki_sign_body(der *d, const sk_ca_key *key, const uint8_t *tbs, size_t tbs_
     uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE + 1];
     size_t sig_len = 0;
     if (sk_hash_compute(ec ? SK_HASH_SHA384 : SK_HASH_SHA256, hash, tbs, tbs_len) != SK_OK ||
-        mbedtls_pk_sign((mbedtls_pk_context *)&key->pk, md, hash, ec ? 48 : 32, sig + 1,
-                        &sig_len, pki_rng, NULL) != 0) {
+        sk_mbedtls_pk_sign((mbedtls_pk_context *)&key->pk, md, hash, ec ? 48 : 32, sig + 1,
+                           sizeof sig - 1, &sig_len) != 0) {
         d->err = SK_ERR_PKI;
         return;
     }

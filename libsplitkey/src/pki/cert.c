@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pki/cert_internal.h"
+#include "mbedtls_compat.h"
 
 #define DAY 86400
 
@@ -150,8 +151,8 @@ int sk_ca_new(sk_ca **out, const uint8_t *cert, size_t cert_len, const sk_ca_key
     if (rc != SK_OK)
         goto out;
     rc = SK_ERR_CERT;
-    if (!ca->cert.crt.ca_istrue ||
-        mbedtls_pk_check_pair(&ca->cert.crt.pk, &key->pk) != 0)
+    if (!sk_mbedtls_crt_is_ca(&ca->cert.crt) ||
+        sk_mbedtls_pk_check_pair(&ca->cert.crt.pk, &key->pk) != 0)
         goto out;
     if (mbedtls_x509_crt_check_key_usage(&ca->cert.crt, MBEDTLS_X509_KU_KEY_CERT_SIGN) != 0)
         goto out;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pki/ocsp_internal.h"
+#include "mbedtls_compat.h"
 
 #define OID_OCSP_BASIC "1.3.6.1.5.5.7.48.1.1"
 #define OID_NONCE "1.3.6.1.5.5.7.48.1.2"
@@ -57,11 +58,11 @@ int sk_ocsp_responder_new(sk_ocsp_responder **out, const uint8_t *ca_cert, size_
         goto out;
     if (r->signer.crt.raw.len == r->ca.crt.raw.len &&
         memcmp(r->signer.crt.raw.p, r->ca.crt.raw.p, r->ca.crt.raw.len) == 0)
-        goto out; /* the CA itself: SPEC 4.2 wants a delegated signer */
+        goto out; /* the CA itself: responses need a delegated OCSP signer */
     if (mbedtls_x509_crt_check_extended_key_usage(&r->signer.crt, MBEDTLS_OID_OCSP_SIGNING,
                                                   MBEDTLS_OID_SIZE(MBEDTLS_OID_OCSP_SIGNING)) != 0)
         goto out;
-    if (mbedtls_pk_check_pair(&r->signer.crt.pk, &signer_key->pk) != 0)
+    if (sk_mbedtls_pk_check_pair(&r->signer.crt.pk, &signer_key->pk) != 0)
         goto out;
     r->key = signer_key;
     r->validity = validity_secs ? validity_secs : 3600;
