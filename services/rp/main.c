@@ -1,5 +1,5 @@
 /*
- * splitkey-rp - a relying party (SPEC 7): asks the share server for a
+ * splitkey-rp - a relying party: asks the share server for a
  * person's signature or authentication, shows the verification code at once,
  * waits for the person to confirm it on the device, and checks the result.
  *
@@ -15,11 +15,21 @@
  * of the certificate the server returns or, when the server has no CA, under
  * the public key given with --pub.
  *
- * Exit status: 0 ok, 2 usage, 4 key locked, 5 key destroyed, 6 refused or
- * expired, 1 anything else (including a signature that does not verify).
+ * A relying party that gives up - --timeout passed, or SIGINT / SIGTERM
+ * while it waits - cancels the session (SessionCancel, bounded by
+ * CANCEL_TIMEOUT_MS), so the person is not asked to approve what nobody
+ * waits for any more.
+ *
+ * Exit status: 0 ok, 2 usage, 4 key locked, 5 key destroyed, 6 refused,
+ * expired, cancelled or no answer within --timeout, 130 interrupted by
+ * SIGINT or SIGTERM, 1 anything else (including a signature that does not
+ * verify).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +54,9 @@
 #define POLL_INTERVAL_MS 300u /* the least time between two polls */
 #define POLL_WAIT_MS 10000u    /* how long a poll lets the server hold the answer */
 #define DEFAULT_TIMEOUT_S 150u
+#define CANCEL_TIMEOUT_MS 2000u /* the bound on the cancel sent when giving up */
+#define STOP_CHECK_MS 20u       /* how often a wait looks for a stop signal */
+#define EXIT_INTERRUPTED 130    /* 128 + SIGINT, as a shell shows an interrupt */
 
 typedef struct rp_opts {
     char *server, *person, *key_id, *purpose, *in, *out, *scheme, *hash, *text, *cert_out, *pub,
@@ -75,6 +88,140 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
+/* ------------------------------------------------------------- stopping */
+
+/* SIGINT or SIGTERM while a session is open: its number, set by the handler.
+ * The waiting loop sees it, cancels the session and exits 130. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig) { stop_signal = sig; }
+
+/* on: SIGINT and SIGTERM set stop_signal, once (SA_RESETHAND: a second one
+ * has its default effect, so a second Ctrl-C ends a cancel that hangs).
+ * !on: the defaults again. */
+static void catch_stop(bool on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on ? on_stop : SIG_DFL;
+    sa.sa_flags = on ? SA_RESETHAND : 0;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* One call made on a thread of its own: a signal does not end a call that
+ * waits inside nng, so the main thread waits for the call or the signal. */
+typedef struct rp_call {
+    sk_req_client *net;
+    uint8_t req[SK_MAX_MESSAGE_LEN];
+    size_t req_len;
+    unsigned timeout_ms;
+    int rc;
+    uint8_t *reply;
+    size_t reply_len;
+    atomic_int done;
+} rp_call;
+
+/* A call still under way when a signal ended the wait: left to its thread,
+ * which the program's exit ends. */
+static rp_call *left_call;
+
+static void *call_main(void *arg)
+{
+    rp_call *c = arg;
+    c->rc = cu_call_ms(c->net, CU_FRAME_RP, &c->reply, &c->reply_len, c->req, c->req_len,
+                       c->timeout_ms);
+    atomic_store(&c->done, 1);
+    return NULL;
+}
+
+/* cu_call_ms() that gives way to a stop signal: *stopped is true (and
+ * nothing else is returned) when stop_signal was set before the reply came. */
+static int call_stoppable(sk_req_client *net, uint8_t **reply, size_t *reply_len,
+                          const uint8_t *req, size_t req_len, unsigned timeout_ms, bool *stopped)
+{
+    pthread_t t;
+    sigset_t block, old;
+    *reply = NULL;
+    *reply_len = 0;
+    *stopped = false;
+    rp_call *c = calloc(1, sizeof *c);
+    if (c == NULL || req_len > sizeof c->req) {
+        free(c);
+        return SK_ERR_NOMEM;
+    }
+    c->net = net;
+    memcpy(c->req, req, req_len);
+    c->req_len = req_len;
+    c->timeout_ms = timeout_ms;
+    atomic_init(&c->done, 0);
+    /* the signals go to this thread, whose sleeps they cut short */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int prc = pthread_create(&t, NULL, call_main, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (prc != 0) {
+        free(c);
+        return cu_call_ms(net, CU_FRAME_RP, reply, reply_len, req, req_len, timeout_ms);
+    }
+    while (!atomic_load(&c->done) && !stop_signal)
+        sleep_ms(STOP_CHECK_MS);
+    if (!atomic_load(&c->done)) {
+        pthread_detach(t);
+        left_call = c;
+        *stopped = true;
+        return SK_OK;
+    }
+    pthread_join(t, NULL);
+    int rc = c->rc;
+    *reply = c->reply;
+    *reply_len = c->reply_len;
+    free(c);
+    return rc;
+}
+
+/* Tells the server this relying party no longer waits for the session
+ * (SessionCancel), within CANCEL_TIMEOUT_MS: the device is not offered it
+ * any more.  *out: the session's state as the server answers (a session
+ * that ended first keeps its state: COMPLETE with the signature when the
+ * person approved).  Returns SK_OK or why the cancel did not go through. */
+static int cancel_session(sk_req_client *net, const sk_rp_created *created, sk_rp_result *out,
+                          sk_key_status *st)
+{
+    uint8_t req[128], *reply = NULL;
+    size_t req_len = 0, reply_len = 0;
+    int rc = sk_rp_cancel_request(req, sizeof req, &req_len, created->session_id,
+                                  sizeof created->session_id);
+    if (rc == SK_OK)
+        rc = cu_call_ms(net, CU_FRAME_RP, &reply, &reply_len, req, req_len, CANCEL_TIMEOUT_MS);
+    if (rc == SK_OK)
+        rc = sk_rp_read_result(out, st, reply, reply_len);
+    cu_reply_free(reply, reply_len);
+    if (rc == SK_OK &&
+        memcmp(out->session_id, created->session_id, sizeof created->session_id) != 0)
+        rc = SK_ERR_PROTO_DECODE; /* an answer for another session */
+    return rc;
+}
+
+static const char *state_name(sk_session_state state)
+{
+    switch (state) {
+    case SK_SESSION_COMPLETE:
+        return "signed";
+    case SK_SESSION_REFUSED:
+        return "refused";
+    case SK_SESSION_EXPIRED:
+        return "expired";
+    case SK_SESSION_CANCELLED:
+        return "cancelled";
+    default:
+        return "pending";
+    }
+}
+
 /* Exit status and message for an error the server sent about the key or
  * the session. */
 static int report(int rc, const sk_key_status *st, const char *what)
@@ -104,6 +251,10 @@ static int report(int rc, const sk_key_status *st, const char *what)
         return CU_EXIT_SESSION;
     case SK_ERR_SESSION_UNKNOWN:
         fprintf(stderr, PROG ": %s: the server no longer knows the session\n", what);
+        return CU_EXIT_SESSION;
+    case SK_ERR_SESSION_CANCELLED:
+        fprintf(stderr, PROG ": %s: the session was cancelled (the server saw no poll from "
+                        "this relying party for too long)\n", what);
         return CU_EXIT_SESSION;
     default:
         fprintf(stderr, PROG ": %s: %s\n", what, cu_strerror(rc));
@@ -188,6 +339,9 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
         exit_code = usage_error("--server %s: %s", o->server, sk_svc_strerror(rc));
         goto out;
     }
+    /* From here on SIGINT and SIGTERM cancel the session before the program
+     * ends (a signal during this create call is seen once it returns). */
+    catch_stop(true);
     rc = cu_call(net, CU_FRAME_RP, &reply, &reply_len, req, req_len);
     if (rc == SK_OK)
         rc = sk_rp_read_created(&created, &st, reply, reply_len);
@@ -210,11 +364,13 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
      * as the session is no longer pending) until the session is no longer
      * pending, it expired, or --timeout passed.  A poll answered at once
      * (an older server, or all its workers busy) is repeated no sooner than
-     * POLL_INTERVAL_MS later. */
+     * POLL_INTERVAL_MS later.  Each poll runs on a thread of its own so that
+     * a stop signal is acted on at once. */
     uint64_t deadline = now_s() + o->timeout;
     uint64_t deadline_ms = mono_ms() + (uint64_t)o->timeout * 1000u;
     int last_err = SK_OK;
-    for (;;) {
+    bool timed_out = false;
+    while (!stop_signal) {
         uint64_t start = mono_ms();
         uint64_t left = deadline_ms > start ? deadline_ms - start : 0;
         uint32_t wait = left < POLL_WAIT_MS ? (uint32_t)left : POLL_WAIT_MS;
@@ -223,11 +379,14 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
         uint64_t call_ms = (uint64_t)wait + CALL_TIMEOUT_MS;
         if (call_ms > left + 1000u)
             call_ms = left + 1000u;
+        bool stopped = false;
         rc = sk_rp_poll_wait_request(req, sizeof req, &req_len, created.session_id,
                                      sizeof created.session_id, wait);
         if (rc == SK_OK)
-            rc = cu_call_ms(net, CU_FRAME_RP, &reply, &reply_len, req, req_len,
-                            (unsigned)call_ms);
+            rc = call_stoppable(net, &reply, &reply_len, req, req_len, (unsigned)call_ms,
+                                &stopped);
+        if (stopped)
+            break;
         if (rc == SK_OK)
             rc = sk_rp_read_result(res, &st, reply, reply_len);
         cu_reply_free(reply, reply_len);
@@ -246,15 +405,49 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
         }
         last_err = rc;
         if (now_s() >= deadline) {
-            if (last_err != SK_OK)
-                fprintf(stderr, PROG ": %s\n", cu_strerror(last_err));
-            fprintf(stderr, PROG ": no answer within %u s\n", o->timeout);
+            timed_out = true;
+            break;
+        }
+        uint64_t took = mono_ms() - start;
+        if (took < POLL_INTERVAL_MS && !stop_signal)
+            sleep_ms(POLL_INTERVAL_MS - (unsigned)took); /* a signal ends it early */
+    }
+    if (timed_out && !stop_signal) {
+        /* Nobody answered in time: the session is cancelled, unless the
+         * person answered just now (then that answer stands). */
+        if (last_err != SK_OK)
+            fprintf(stderr, PROG ": %s\n", cu_strerror(last_err));
+        rc = cancel_session(net, &created, res, &st);
+        if (rc != SK_OK || res->state == SK_SESSION_CANCELLED ||
+            res->state == SK_SESSION_PENDING) {
+            if (rc != SK_OK)
+                fprintf(stderr, PROG ": no answer within %u s; the session could not be "
+                                "cancelled (%s)\n", o->timeout, cu_strerror(rc));
+            else
+                fprintf(stderr, PROG ": no answer within %u s; the session is cancelled\n",
+                        o->timeout);
             exit_code = CU_EXIT_SESSION;
             goto out;
         }
-        uint64_t took = mono_ms() - start;
-        if (took < POLL_INTERVAL_MS)
-            sleep_ms(POLL_INTERVAL_MS - (unsigned)took);
+    }
+    /* From here a signal has its default effect again; one that came
+     * before is acted on now. */
+    catch_stop(false);
+    if (stop_signal) {
+        /* Interrupted: nobody waits for the answer any more. */
+        const char *sig = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+        rc = cancel_session(net, &created, res, &st);
+        if (rc != SK_OK)
+            fprintf(stderr, PROG ": interrupted (%s); the session %s could not be cancelled "
+                            "(%s): the server stops offering it once it sees no poll for a "
+                            "while\n", sig, hex, cu_strerror(rc));
+        else if (res->state == SK_SESSION_CANCELLED)
+            fprintf(stderr, PROG ": interrupted (%s); the session %s is cancelled\n", sig, hex);
+        else
+            fprintf(stderr, PROG ": interrupted (%s); the session %s had ended already (%s); "
+                            "nothing written\n", sig, hex, state_name(res->state));
+        exit_code = EXIT_INTERRUPTED;
+        goto out;
     }
     if (res->state == SK_SESSION_REFUSED) {
         exit_code = report(SK_ERR_SESSION_REFUSED, &st, "session");
@@ -262,6 +455,10 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
     }
     if (res->state == SK_SESSION_EXPIRED) {
         exit_code = report(SK_ERR_SESSION_EXPIRED, &st, "session");
+        goto out;
+    }
+    if (res->state == SK_SESSION_CANCELLED) {
+        exit_code = report(SK_ERR_SESSION_CANCELLED, &st, "session");
         goto out;
     }
 
@@ -303,9 +500,11 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
                o->out ? o->out : "");
     exit_code = CU_EXIT_OK;
 out:
+    catch_stop(false);
     sk_pubkey_free(pub);
     free(res);
-    sk_req_client_close(net);
+    if (left_call == NULL)
+        sk_req_client_close(net); /* else a poll still uses it: the exit ends both */
     return exit_code;
 }
 
@@ -335,7 +534,7 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
     {.name = "name", .type = SK_OPT_STRING, .value = &(o).name, .arg = "NAME",                  \
      .help = "the relying party's name shown on the device (default splitkey-rp)"},             \
     {.name = "timeout", .type = SK_OPT_UINT, .value = &(o).timeout, .min = 1, .max = 3600,      \
-     .arg = "SEC", .help = "give up after SEC seconds (default 150)"}
+     .arg = "SEC", .help = "give up, cancelling the session, after SEC seconds (default 150)"}
 
 static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
 {
@@ -458,8 +657,12 @@ static void usage(FILE *out)
                  "  auth   --server URL --person ID|--key-id HEX\n"
                  "\n"
                  "Run '" PROG " COMMAND --help' for every option.\n"
+                 "Giving up - --timeout passed, or SIGINT / SIGTERM while waiting - cancels\n"
+                 "the session at the server, so the device no longer offers it.\n"
+                 "\n"
                  "Exit status: 0 ok (signature verified), 2 usage, 4 key locked, 5 key\n"
-                 "destroyed, 6 refused or expired, 1 other failure.\n");
+                 "destroyed, 6 refused, expired, cancelled or no answer within --timeout,\n"
+                 "130 interrupted (SIGINT or SIGTERM), 1 other failure.\n");
 }
 
 int main(int argc, char **argv)

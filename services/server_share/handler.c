@@ -57,6 +57,7 @@
 #include "hwm.h"
 #include "log.h"
 #include "longpoll.h"
+#include "metrics.h"
 #include "ra.h"
 #include "splitkey/splitkey.h"
 
@@ -81,6 +82,14 @@
 
 /* Positive step result: the reply is ready and nothing is to be kept. */
 #define STEP_NO_COMMIT 1
+
+/* What an attempt did, for the metrics (hreq.mev); counted once its
+ * transaction committed (count_committed). */
+#define MEV_WRONG_PIN 0x1u
+#define MEV_LOCKED 0x2u
+#define MEV_CLONE 0x4u
+#define MEV_DESTROYED 0x8u /* reason in hreq.mev_destroyed */
+#define MEV_ABANDONED 0x10u /* an unfinished enrolment given up for its token */
 
 /* ------------------------------------------------------------ identity */
 
@@ -303,6 +312,10 @@ typedef struct hreq {
     uint8_t key_id[SK_KEY_ID_LEN];
     int pool_empty;
     int wake; /* the attempt changed a session's state or destroyed a key */
+    unsigned mev;      /* what the attempt did, counted once committed (MEV_) */
+    unsigned mev_destroyed; /* MEV_DESTROYED: the destroy reason */
+    int abandoned;        /* the routed session's relying party stopped waiting */
+    uint32_t poll_wait_ms; /* a poll: how much of the wait it asked for is left */
     /* the registration authority: pass 1 of a proof of possession asks for a
      * certificate (need_cert, with the CSR and what the CA checks it
      * against); pass 2 hands in the certificate or the CA's error */
@@ -404,21 +417,33 @@ static int log_events(sk_store *st, sk_store_txn *txn, hreq *h, const sk_key_rec
         case SK_SESSION_EXPIRED:
             EV(SK_EV_SESSION_EXPIRED, 0);
             break;
+        case SK_SESSION_CANCELLED:
+            EV(SK_EV_SESSION_CANCELLED, h->abandoned ? 2 : 1);
+            break;
         default:
             break;
         }
     }
     if (status == SK_ERR_WRONG_PIN && nk != NULL) {
         EV(SK_EV_WRONG_PIN, cs.attempts_left);
-        if (cs.state == SK_KEY_TIMELOCKED && cs.locked_until != os.locked_until)
+        h->mev |= MEV_WRONG_PIN;
+        if (cs.state == SK_KEY_TIMELOCKED && cs.locked_until != os.locked_until) {
             EV(SK_EV_LOCKED, cs.locked_until);
+            h->mev |= MEV_LOCKED;
+        }
     }
-    if (status == SK_ERR_CLONE_DETECTED && nk != NULL && os.state != SK_KEY_DESTROYED)
+    if (status == SK_ERR_CLONE_DETECTED && nk != NULL && os.state != SK_KEY_DESTROYED) {
         EV(SK_EV_CLONE_DETECTED, 0);
+        h->mev |= MEV_CLONE;
+    }
     if (nk != NULL && old_key != NULL && os.state != SK_KEY_DESTROYED &&
         cs.state == SK_KEY_DESTROYED) {
         h->wake = 1;
         EV(SK_EV_DESTROYED, cs.destroy_reason);
+        h->mev |= MEV_DESTROYED;
+        h->mev_destroyed = (unsigned)cs.destroy_reason;
+        if (cs.destroy_reason == SK_DESTROY_LOCKOUT)
+            h->mev |= MEV_WRONG_PIN; /* the last wrong PIN destroys the key */
     }
     if (eff & SK_EFFECT_REVOKE_CERT)
         EV(SK_EV_REVOKE_CERT, sk_server_result_revoke_reason(res));
@@ -432,6 +457,22 @@ static int log_events(sk_store *st, sk_store_txn *txn, hreq *h, const sk_key_rec
         EV(SK_EV_OTP_REFRESHED, 0);
 #undef EV
     return rc;
+}
+
+/* Counts what the committed attempt did (metrics.h), once. */
+static void count_committed(hreq *h)
+{
+    if (h->mev & MEV_WRONG_PIN)
+        sk_metrics_wrong_pin();
+    if (h->mev & MEV_LOCKED)
+        sk_metrics_key_locked();
+    if (h->mev & MEV_CLONE)
+        sk_metrics_clone_detected();
+    if (h->mev & MEV_DESTROYED)
+        sk_metrics_key_destroyed(h->mev_destroyed);
+    if (h->mev & MEV_ABANDONED)
+        sk_metrics_key_destroyed(SK_DESTROY_ABANDONED);
+    h->mev = 0;
 }
 
 /* Takes a pool key of the profile inside txn and exports it (secret). */
@@ -460,13 +501,26 @@ static int take_pool_key(sk_store *st, sk_store_txn *txn, const sk_master_key *m
     return SK_OK;
 }
 
-/* Loads the routed session, or a fetch's waiting sessions (state PENDING,
- * not expired, oldest first, at most SK_MAX_FETCH_SESSIONS). */
-static int load_sessions(sk_store *st, sk_store_txn *txn, const hreq *h,
-                         const sk_route_info *route, sk_session_record *row, int *has_row,
-                         sk_session_rec **sess, sk_session_rec **list, size_t *nlist)
+/* The relying-party idle rule: a PENDING session of a relying party that
+ * has not been seen waiting (rp_seen_at: its last poll plus the wait that
+ * poll asked for) for longer than rp_idle_s.  Device-created sessions
+ * (rp_seen_at 0) have no relying party to lose. */
+static bool rp_gone(const sk_share_server *srv, const sk_session_record *row, uint64_t now)
+{
+    int64_t idle = srv->rp_idle_s ? srv->rp_idle_s : SK_SHARE_RP_IDLE_DEFAULT;
+    return row->state == SK_SESSION_PENDING && row->rp_seen_at > 0 &&
+           (int64_t)now > row->rp_seen_at + idle;
+}
+
+/* Loads the routed session (h->abandoned: the idle rule holds for it), or
+ * a fetch's waiting sessions (state PENDING, not expired, relying party not
+ * gone, oldest first, at most SK_MAX_FETCH_SESSIONS). */
+static int load_sessions(sk_store *st, sk_store_txn *txn, hreq *h, const sk_route_info *route,
+                         sk_session_record *row, int *has_row, sk_session_rec **sess,
+                         sk_session_rec **list, size_t *nlist)
 {
     int rc = SK_OK;
+    h->abandoned = 0;
     if (route->has_session_id) {
         rc = sk_store_session_get(st, txn, row, route->session_id);
         if (rc == SK_ERR_NOT_FOUND)
@@ -474,6 +528,7 @@ static int load_sessions(sk_store *st, sk_store_txn *txn, const hreq *h,
         if (rc != SK_OK)
             return rc;
         *has_row = 1;
+        h->abandoned = rp_gone(h->srv, row, h->now);
         rc = sk_session_rec_import(sess, row->blob, row->blob_len);
         return rc == SK_ERR_NOMEM ? rc : rc != SK_OK ? SK_ERR_INTERNAL : SK_OK;
     }
@@ -484,8 +539,8 @@ static int load_sessions(sk_store *st, sk_store_txn *txn, const hreq *h,
         if (rc != SK_OK)
             return rc;
         for (size_t i = 0; i < n && *nlist < SK_MAX_FETCH_SESSIONS; i++) {
-            if (recs[i].state != SK_SESSION_PENDING)
-                continue;
+            if (recs[i].state != SK_SESSION_PENDING || rp_gone(h->srv, &recs[i], h->now))
+                continue; /* nobody waits for it: not offered */
             sk_session_rec *s = NULL;
             rc = sk_session_rec_import(&s, recs[i].blob, recs[i].blob_len);
             if (rc != SK_OK) {
@@ -584,6 +639,8 @@ static int persist(sk_store *st, sk_store_txn *txn, hreq *h, const sk_server_res
         if (rc == SK_OK) {
             row.state = (uint32_t)sk_session_rec_state(ns);
             row.expires_at = (int64_t)sk_session_rec_expires_at(ns);
+            /* a relying party's session: it waits from now on */
+            row.rp_seen_at = h->device ? 0 : (int64_t)h->now;
             if (eff & SK_EFFECT_NEW_SESSION) {
                 rc = sk_store_session_insert(st, txn, &row);
             } else if (has_sess_row) {
@@ -734,11 +791,13 @@ static int device_decide(hreq *h, const dev_loaded *ld, sk_server_result **res)
     in.session = ld->sess;
     in.key_restored = srv->restored_at > 0 && ld->has_key_row &&
                       ld->key_row.updated_at < srv->restored_at;
+    in.session_abandoned = ld->has_sess_row && h->abandoned;
     if (h->route.msg_type == MSG_SESSION_FETCH) {
         in.sessions = (const sk_session_rec *const *)ld->list;
         in.n_sessions = ld->nlist;
     }
     h->wake = 0;
+    h->mev = 0;
     h->need_cert = 0;
     *res = NULL;
 
@@ -772,8 +831,10 @@ static int device_save(sk_store *st, sk_store_txn *txn, hreq *h, dev_loaded *ld,
 {
     int rc = persist(st, txn, h, res, &ld->key_row, ld->has_key_row, &ld->sess_row,
                      ld->has_sess_row);
-    if (rc == SK_OK && sk_server_result_superseded(res) != NULL)
+    if (rc == SK_OK && sk_server_result_superseded(res) != NULL) {
         rc = add_event(st, txn, h, ld->key_row.key_id, SK_EV_DESTROYED, SK_DESTROY_ABANDONED);
+        h->mev |= MEV_ABANDONED;
+    }
     if (rc == SK_OK)
         rc = log_events(st, txn, h, ld->key, ld->sess, res,
                         sk_server_result_key(res) != NULL ? h->key_id : h->route.key_id);
@@ -932,6 +993,7 @@ static int step_rp(sk_store *st, sk_store_txn *txn, void *arg)
     }
     in.key = key;
     in.session = sess;
+    in.session_abandoned = has_sess_row && h->abandoned;
     rc = sk_server_handle_rp(&res, &in, h->msg, h->len);
     if (rc != SK_OK) {
         rc = rc == SK_ERR_NOMEM ? rc : SK_ERR_INTERNAL;
@@ -944,6 +1006,18 @@ static int step_rp(sk_store *st, sk_store_txn *txn, void *arg)
     rc = keep_reply(h, res);
     if (rc != SK_OK)
         goto out;
+    if (h->route.kind == SK_ROUTE_RP_POLL && h->status == SK_ERR_PENDING && has_sess_row &&
+        sess_row.rp_seen_at > 0) {
+        /* The relying party is there, and waits until the end of the wait it
+         * asked for.  Written when it moved by a quarter of the idle limit
+         * at least, so that polls in a row do not each make a commit. */
+        int64_t idle = srv->rp_idle_s ? srv->rp_idle_s : SK_SHARE_RP_IDLE_DEFAULT;
+        int64_t until = (int64_t)h->now + (int64_t)((h->poll_wait_ms + 999u) / 1000u);
+        if (until >= sess_row.rp_seen_at + (idle / 4 > 0 ? idle / 4 : 1)) {
+            rc = sk_store_session_seen(st, txn, sess_row.session_id, until);
+            goto out; /* SK_OK: commit it */
+        }
+    }
     if (sk_server_result_session(res) == NULL) {
         rc = STEP_NO_COMMIT;
         goto out;
@@ -1026,6 +1100,8 @@ static int ra_pass(sk_share_server *srv, hreq *h)
     int rc = sk_store_run(srv->store, STORE_ATTEMPTS, step_device, h);
     if (rc == STEP_NO_COMMIT && h->need_cert)
         rc = SK_ERR_INTERNAL; /* a second pass never asks again */
+    if (rc == SK_OK)
+        count_committed(h);
     if (rc == SK_OK && h->saved_key_version > 0)
         sk_hwm_raise(srv->hwm, h->saved_key_id, h->saved_key_version);
     if (h->cert != NULL && !(rc == SK_OK && (h->effects & SK_EFFECT_CERT_STORED)))
@@ -1065,6 +1141,7 @@ static sk_req_kind rp_kind(sk_route_kind kind)
     case SK_ROUTE_RP_CREATE:
         return SK_REQ_SESSION_CREATE;
     case SK_ROUTE_RP_POLL:
+    case SK_ROUTE_RP_CANCEL: /* the relying party's answer: it no longer waits */
         return SK_REQ_SESSION_RESULT;
     case SK_ROUTE_RP_KEY_STATE:
         return SK_REQ_KEY_STATE;
@@ -1227,6 +1304,8 @@ static int hold_poll(sk_share_server *srv, hreq *h, uint64_t gen, uint64_t deadl
     for (;;) {
         bool changed = sk_longpoll_wait(srv->longpoll, &gen, deadline_ms);
         h->now = now_s(srv);
+        uint64_t now_ms = sk_longpoll_now_ms();
+        h->poll_wait_ms = now_ms < deadline_ms ? (uint32_t)(deadline_ms - now_ms) : 0;
         rc = sk_store_run(srv->store, STORE_ATTEMPTS, step_rp, h);
         if (rc == SK_OK && h->wake)
             sk_longpoll_notify(srv->longpoll); /* the poll itself expired it */
@@ -1262,6 +1341,8 @@ static int run_request(sk_share_server *srv, hreq *h)
             break;
         }
     }
+    if (rc == SK_OK)
+        count_committed(h);
     if (rc == SK_OK && h->saved_key_version > 0)
         sk_hwm_raise(srv->hwm, h->saved_key_id, h->saved_key_version);
     return rc;
@@ -1335,6 +1416,7 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
         }
     } else {
         h.routed = sk_server_peek_rp(&h.route, h.msg, h.len) == SK_OK;
+        h.poll_wait_ms = h.route.wait_ms;
         sk_reqlog_kind(rp_kind(h.route.kind));
         if (h.route.has_key_id)
             sk_reqlog_key(h.route.key_id);
@@ -1376,6 +1458,8 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
         if (h.pool_empty && rc == SK_ERR_NOT_FOUND)
             rc = SK_ERR_STORE; /* the pool stayed empty */
         hreq_drop_reply(&h);
+        if (rc == SK_ERR_STORE || rc == SK_ERR_STORE_BUSY || rc == SK_ERR_STORE_CONFLICT)
+            sk_metrics_store_error();
         if (rc != SK_ERR_STORE_BUSY && rc != SK_ERR_NOMEM)
             sk_log_error("request not served: %s (nothing stored)", sk_strerror(rc));
         return rc < 0 ? rc : SK_ERR_INTERNAL;

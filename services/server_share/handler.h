@@ -22,7 +22,7 @@
  * still take effect one after the other.  Enrolment starts (a pool key and a
  * token are taken), session fetches and relying-party requests run whole in
  * one write transaction (sk_store_run).  Either way the reply goes to the
- * loop only after the commit (SPEC 3.5).  The approval of a proof of
+ * loop only after the commit.  The approval of a proof of
  * possession on a server with a CA stores nothing at first and yields the
  * signed CSR; the CA is asked outside any transaction, and a second pass, in
  * one transaction, commits the result with the certificate or the CA's error
@@ -32,9 +32,17 @@
  * the other exception: its transaction ends, the worker parks on
  * srv->longpoll (longpoll.h) with no transaction or store lock held, and
  * the poll runs again in a new transaction when a commit changed a session
- * (every committed request that stores a signature, a refusal or an expiry,
- * or destroys a key, wakes the parked polls), when the wait ends or when
- * the server stops.
+ * (every committed request that stores a signature, a refusal, an expiry
+ * or a cancellation, or destroys a key, wakes the parked polls), when the
+ * wait ends or when the server stops.
+ *
+ * Relying-party liveness: every poll of a PENDING session records until
+ * when its relying party waits (the poll's time plus the wait it asked
+ * for; sk_store_session_seen, which moves no version, so a device request
+ * that read the session is not done again).  A session whose relying party
+ * has not been seen for rp_idle_s after that is not listed by a device's
+ * fetch, and the next request naming it - an approval, a refusal, a poll,
+ * a cancel - stores it CANCELLED (sk_server_input.session_abandoned).
  */
 #ifndef SK_HANDLER_H
 #define SK_HANDLER_H
@@ -80,9 +88,13 @@ enum sk_share_event {
                                     SK_EV_REVOKE_CERT; detail: CRLReason, -1 when
                                     the key had no certificate to revoke, -2 when it
                                     cannot be revoked from here (logged) */
-    SK_EV_RESYNCED = 20          /* after a restore: the device was ahead of the
+    SK_EV_RESYNCED = 20,         /* after a restore: the device was ahead of the
                                     restored record and its one-time password
                                     was taken (SK_EFFECT_RESYNC) */
+    SK_EV_SESSION_CANCELLED = 21 /* a pending session ended unsigned because its
+                                    relying party no longer waits; detail: 1 the
+                                    relying party cancelled it, 2 abandoned (no
+                                    poll for rp_idle_s) */
 };
 
 /* The certificate hook: called after a commit that recorded a revocation
@@ -114,12 +126,17 @@ typedef struct sk_share_server {
     struct sk_longpoll *longpoll; /* parked long polls (longpoll.h); NULL: every
                                      poll is answered at once */
     bool open_enrolment;
-    unsigned session_ttl_s;       /* 0: 120 (SPEC 3.3) */
+    unsigned session_ttl_s;       /* 0: 120 */
     unsigned enrolling_ttl_s;     /* abandoned ENROLLING keys go after this (0: 600) */
     unsigned session_keep_s;      /* finished sessions kept this long after expiry (0: 3600) */
+    unsigned rp_idle_s;           /* a relying party's session it has not polled for
+                                     longer than this (counted from the end of the
+                                     wait its last poll asked for) is offered to the
+                                     device no more and becomes CANCELLED when next
+                                     touched (0: SK_SHARE_RP_IDLE_DEFAULT) */
     unsigned cleanup_every_s;     /* clean-up at most this often (0: 60) */
     uint64_t (*clock)(void);      /* Unix seconds; NULL: the system clock (tests inject one) */
-    unsigned lock1_s, lock2_s;    /* time-lock durations (0: 3 h and 24 h, SPEC 3.3) */
+    unsigned lock1_s, lock2_s;    /* time-lock durations (0: 3 h and 24 h) */
     void (*decided_hook)(void *ctx); /* tests: called in an optimistic request after
                                         the role ran on a snapshot, before the write
                                         transaction (NULL: none) */
@@ -140,6 +157,12 @@ typedef struct sk_share_server {
     atomic_int_least64_t ra_done_seq;   /* internal (ra.c): revocations up to this event
                                            are confirmed; zero-initialise */
 } sk_share_server;
+
+/* The default of sk_share_server.rp_idle_s (--rp-idle-seconds), in seconds:
+ * three times the 10 s a splitkey-rp poll asks the server to hold it, so an
+ * honest relying party whose next poll is a little late is never taken for
+ * one that left. */
+#define SK_SHARE_RP_IDLE_DEFAULT 30u
 
 /* Builds the protocol identity from the files' secrets (identity.h). */
 int sk_share_ident_load(sk_server_ident **out, const sk_server_identity *id);

@@ -1,6 +1,6 @@
 /*
  * identity.h - the share server's directory: identity keys, master key,
- * public key file and configuration (SPEC 3.1, 3.5, 7).
+ * public key file and configuration (doc/operations.md "Initialise").
  *
  *   DIR/master.key   32 random bytes, the sealing key (seal.h)       0600
  *   DIR/kx.key       X25519 key-exchange secret key (crypto_kx), 32  0600

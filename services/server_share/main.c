@@ -1,5 +1,5 @@
 /*
- * splitkey-server - the share server (SPEC 5, 7).
+ * splitkey-server - the share server (doc/operations.md).
  *
  *   splitkey-server init --dir DIR
  *   splitkey-server run --dir DIR --listen URL [--db sqlite:PATH]
@@ -30,6 +30,7 @@
 #include "identity.h"
 #include "log.h"
 #include "longpoll.h"
+#include "metrics.h"
 #include "pool.h"
 #include "ra.h"
 #include "rep_server.h"
@@ -120,6 +121,7 @@ struct run_options {
     char *journal; /* the commit journal, or NULL */
     bool open_enrolment, new_store;
     unsigned workers, pool_size, max_request, session_ttl, enrolling_ttl, session_keep;
+    unsigned rp_idle_seconds;
     unsigned ca_timeout_ms, ca_retry_every, lock1_seconds, lock2_seconds;
     unsigned max_conns, max_conns_per_peer, idle_seconds; /* 0: rep_server.h defaults */
 };
@@ -210,6 +212,17 @@ static unsigned default_workers(void)
     return n < 4 ? 4u : n > 64 ? 64u : (unsigned)n;
 }
 
+/* /health (metrics.h): the store answers a trivial read (its store id). */
+static int store_health(void *ctx, char *why, size_t why_len)
+{
+    uint8_t id[64];
+    size_t len = 0;
+    int rc = sk_store_meta_get(ctx, NULL, "store_id", id, sizeof id, &len);
+    if (rc != SK_OK)
+        snprintf(why, why_len, "store: cannot read: %s", sk_strerror(rc));
+    return rc;
+}
+
 /* Why an SQLite store may not open, for the message: a file or a directory
  * this user cannot write (SQLite creates PATH-wal and PATH-shm beside the
  * database).  "" when nothing stands out. */
@@ -239,10 +252,14 @@ static int cmd_run(int argc, char **argv)
 {
     struct run_options o = {.workers = 0, .pool_size = 4, .max_request = 64 * 1024,
                             .session_ttl = 120, .enrolling_ttl = 600, .session_keep = 3600,
+                            .rp_idle_seconds = SK_SHARE_RP_IDLE_DEFAULT,
                             .ca_timeout_ms = 5000, .ca_retry_every = 30,
                             .lock1_seconds = 3 * 3600, .lock2_seconds = 24 * 3600};
     char default_profiles[] = "6K";
     o.pool_profiles = default_profiles;
+    char *metrics_listen = NULL, *log_format = NULL, *log_target = NULL;
+    bool metrics_remote = false;
+    sk_metrics_http *metrics = NULL;
     sk_opt opts[] = {
         {.name = "dir", .type = SK_OPT_DIR, .value = &o.dir,
          .flags = SK_OPT_FLAG_ONLY | SK_OPT_REQUIRED, .arg = "DIR",
@@ -307,9 +324,15 @@ static int cmd_run(int argc, char **argv)
         {.name = "session-keep", .type = SK_OPT_UINT, .value = &o.session_keep, .min = 60,
          .max = 30u * 86400u, .arg = "SECONDS",
          .help = "finished sessions are kept this long after expiry (default 3600)"},
+        {.name = "rp-idle-seconds", .type = SK_OPT_UINT, .value = &o.rp_idle_seconds, .min = 2,
+         .max = 3600, .arg = "SECONDS",
+         .help = "a session whose relying party has not polled for this long is no "
+                 "longer offered to the device and is cancelled (default 30)"},
         {.name = "ready-file", .type = SK_OPT_STRING, .value = &o.ready_file,
          .flags = SK_OPT_FLAG_ONLY, .arg = "FILE",
          .help = "write the bound URL here once listening"},
+        SK_METRICS_OPTS(&metrics_listen, &metrics_remote),
+        SK_LOG_OPTS(&log_format, &log_target),
         {0},
     };
     char err[768] = "";
@@ -359,6 +382,11 @@ static int cmd_run(int argc, char **argv)
         goto config_error;
     if (sk_config_validate(opts, err, sizeof err) != SK_OK)
         goto config_error;
+    if (sk_log_configure(log_format, log_target, err, sizeof err) != SK_OK)
+        goto config_error;
+    if (metrics_listen != NULL &&
+        sk_metrics_http_check(metrics_listen, metrics_remote, err, sizeof err) != SK_OK)
+        goto config_error;
 
     sk_pool_config pc = {.target = o.pool_size};
     if (parse_profiles(&pc, o.pool_profiles, err, sizeof err) != SK_OK)
@@ -387,6 +415,7 @@ static int cmd_run(int argc, char **argv)
     }
 
     sk_log_init(PROG);
+    sk_metrics_init(PROG, SK_METRICS_REQUESTS | SK_METRICS_SHARE | SK_METRICS_CONNS);
     if (sk_init() != SK_OK) {
         fprintf(stderr, PROG ": cannot initialise libsplitkey\n");
         goto out;
@@ -496,6 +525,7 @@ static int cmd_run(int argc, char **argv)
         .session_ttl_s = o.session_ttl,
         .enrolling_ttl_s = o.enrolling_ttl,
         .session_keep_s = o.session_keep,
+        .rp_idle_s = o.rp_idle_seconds,
     };
     rc = sk_longpoll_new(&longpoll);
     if (rc != SK_OK) {
@@ -564,6 +594,19 @@ static int cmd_run(int argc, char **argv)
                   "closed after %u s idle; store %s; enrolment %s; CA %s",
                   url, sk_rep_server_workers(srv), max_conns, per_peer, idle_s, db_uri,
                   o.open_enrolment ? "open" : "by token", o.ca ? o.ca : "none");
+    if (metrics_listen != NULL) {
+        sk_metrics_http_config mcfg = {.url = metrics_listen, .allow_remote = metrics_remote,
+                                       .health = store_health, .health_ctx = store};
+        rc = sk_metrics_http_start(&metrics, &mcfg, err, sizeof err);
+        if (rc == SK_SVC_ERR_CONFIG)
+            goto config_error;
+        if (rc != SK_OK) {
+            fprintf(stderr, PROG ": %s\n", err);
+            goto out;
+        }
+        sk_log_notice("metrics and health for the operator on %s (GET /metrics, /health)",
+                      sk_metrics_http_url(metrics));
+    }
     if (o.ready_file != NULL) {
         char line[300];
         int n = snprintf(line, sizeof line, "%s\n", url);
@@ -576,6 +619,7 @@ static int cmd_run(int argc, char **argv)
     }
 
     int sig = sk_signals_wait();
+    sk_metrics_set_draining(); /* /health: 503 from now on */
     sk_log_notice("signal %d: stopping", sig);
     exit_code = 0;
     goto out;
@@ -584,8 +628,10 @@ config_error:
     fprintf(stderr, PROG ": %s\n", err);
     exit_code = 2;
 out:
+    sk_metrics_set_draining();
     sk_longpoll_stop(longpoll); /* parked polls answer now, so the workers can stop */
     sk_rep_server_stop(srv);    /* no request in flight after this */
+    sk_metrics_http_stop(metrics); /* before the store its health check reads */
     sk_longpoll_free(longpoll);
     sk_hwm_free(hwm);
     sk_share_ra_retry_stop(retrier);

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "splitkey/splitkey.h"
 
 struct sk_pool_filler {
@@ -103,6 +104,7 @@ static bool fill_round(struct sk_pool_filler *f)
                          sk_strerror(rc));
             continue;
         }
+        sk_metrics_pool_keys(sk_profile_name(p), (int64_t)count);
         if (count >= f->cfg.target)
             continue;
         uint64_t t0 = sk_clock_us();
@@ -112,6 +114,7 @@ static bool fill_round(struct sk_pool_filler *f)
                          sk_strerror(rc));
             continue;
         }
+        sk_metrics_pool_keys(sk_profile_name(p), (int64_t)count + 1);
         pthread_mutex_lock(&f->mu);
         f->added++;
         pthread_mutex_unlock(&f->mu);
@@ -163,6 +166,12 @@ int sk_pool_filler_start(sk_pool_filler **out, const sk_pool_config *cfg)
     if (f == NULL)
         return SK_ERR_NOMEM;
     f->cfg = *cfg;
+    for (size_t i = 0; i < cfg->nprofiles; i++) {
+        /* the pool gauge from the start, also with no refill thread */
+        size_t count = 0;
+        if (sk_store_pool_count(cfg->store, NULL, &count, (uint32_t)cfg->profiles[i]) == SK_OK)
+            sk_metrics_pool_keys(sk_profile_name(cfg->profiles[i]), (int64_t)count);
+    }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -1,5 +1,5 @@
 /*
- * pool.h - pre-generated server keys (SPEC 2.2), so that enrolment does not
+ * pool.h - pre-generated server keys (n2, d2), so that enrolment does not
  * wait for prime generation.
  *
  * A background thread keeps `target` keys per profile in the store, each

@@ -1,6 +1,7 @@
 /*
  * ra.h - the share server as a registration authority of splitkey-ca
- * (SPEC 3.2 step 3, 3.3, 4.1; doc/operations.md "Running with a CA").
+ * (doc/protocol.md section 3, step 6; doc/pki.md "The share server as RA";
+ * doc/operations.md "Running with a CA").
  *
  * - Issuance happens inside the request that completes a proof of
  *   possession (handler.c): the server role hands back the signed CSR, the

@@ -1,5 +1,6 @@
 /*
- * seal.h - sealing secrets at rest under the server master key (SPEC 3.5).
+ * seal.h - sealing secrets at rest under the server master key
+ * (doc/operations.md "Secrets at rest").
  *
  * ds, the server keys (p2, q2) and every other secret the share server
  * stores are sealed with XChaCha20-Poly1305 (libsodium's IETF construction)

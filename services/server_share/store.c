@@ -265,6 +265,14 @@ int sk_store_session_update(sk_store *store, sk_store_txn *txn, sk_session_recor
     IN_TXN(store, txn, 1, store->ops->session_update(txn, rec));
 }
 
+int sk_store_session_seen(sk_store *store, sk_store_txn *txn, const uint8_t *session_id,
+                          int64_t seen_at)
+{
+    if (session_id == NULL || seen_at <= 0)
+        return SK_ERR_ARG;
+    IN_TXN(store, txn, 1, store->ops->session_seen(txn, session_id, seen_at));
+}
+
 int sk_store_sessions_for_key(sk_store *store, sk_store_txn *txn, sk_session_record **recs,
                               size_t *count, const uint8_t *key_id, int64_t now, size_t max)
 {

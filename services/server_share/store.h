@@ -8,7 +8,7 @@
  *   transaction; the key record, session, reply-cache row and event of one
  *   protocol step are written through it and become visible together at
  *   sk_store_commit(), or not at all.  The server sends its reply only after
- *   the commit succeeded (SPEC 3.5).
+ *   the commit succeeded, so a crash never loses acknowledged work.
  * - Key records and sessions carry a version that the store increases on
  *   every update.  An update names the version it read; if another request
  *   changed the row since, the update fails with SK_ERR_STORE_CONFLICT and
@@ -72,6 +72,12 @@ typedef struct sk_session_record {
     uint32_t state;
     int64_t expires_at; /* Unix time, seconds */
     int64_t version;
+    /* a relying party's session: until when its relying party is known to
+     * wait (Unix seconds: its last poll plus the wait it asked for; the
+     * creation time before any poll); 0 for a session with no relying party
+     * (device-created).  Set by insert; changed only by
+     * sk_store_session_seen, never by an update, and not versioned. */
+    int64_t rp_seen_at;
     uint8_t *blob;
     size_t blob_len;
 } sk_session_record;
@@ -226,6 +232,14 @@ int sk_store_session_get(sk_store *store, sk_store_txn *txn, sk_session_record *
 
 /* Compare-and-swap update of state, expiry and blob, as for keys. */
 int sk_store_session_update(sk_store *store, sk_store_txn *txn, sk_session_record *rec);
+
+/* Records that the relying party of a session waits until seen_at: the
+ * stored rp_seen_at moves forward to it (never back), without a new version,
+ * so a device request that read the session is not made to start again.
+ * A session with no relying party (rp_seen_at 0) is left alone.
+ * SK_ERR_NOT_FOUND when the session does not exist. */
+int sk_store_session_seen(sk_store *store, sk_store_txn *txn, const uint8_t *session_id,
+                          int64_t seen_at);
 
 /* The sessions of a key that expire after now, soonest expiry first, at most
  * max (0: no limit).

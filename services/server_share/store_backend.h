@@ -40,6 +40,7 @@ struct sk_store_ops {
     int (*session_insert)(sk_store_txn *txn, sk_session_record *rec);
     int (*session_get)(sk_store_txn *txn, sk_session_record *rec, const uint8_t *session_id);
     int (*session_update)(sk_store_txn *txn, sk_session_record *rec);
+    int (*session_seen)(sk_store_txn *txn, const uint8_t *session_id, int64_t seen_at);
     int (*sessions_for_key)(sk_store_txn *txn, sk_session_record **recs, size_t *count,
                             const uint8_t *key_id, int64_t now, size_t max);
     int (*sessions_purge)(sk_store_txn *txn, size_t *deleted, int64_t before);

@@ -143,6 +143,10 @@ static const char *const migrations[] = {
      * finished may be started again with its token); NULL for tokens used
      * before this version */
     "ALTER TABLE used_tokens ADD COLUMN key_id BLOB CHECK (key_id IS NULL OR length(key_id) = 16);",
+    /* 6: until when a session's relying party is known to wait (its last
+     * poll); 0 for sessions with no relying party and for those from before
+     * this version, which the relying-party idle rule leaves alone */
+    "ALTER TABLE sessions ADD COLUMN rp_seen_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SQ_LATEST ((int)(sizeof migrations / sizeof migrations[0]))
@@ -624,7 +628,7 @@ static int sq_key_update(sk_store_txn *txn, sk_key_record *rec)
 
 /* ------------------------------------------------------------- sessions */
 
-#define SESSION_COLUMNS "session_id, key_id, state, expires_at, version, record"
+#define SESSION_COLUMNS "session_id, key_id, state, expires_at, version, record, rp_seen_at"
 
 static int read_session_row(sk_session_record *rec, sqlite3_stmt *st)
 {
@@ -633,6 +637,7 @@ static int read_session_row(sk_session_record *rec, sqlite3_stmt *st)
     rec->state = (uint32_t)sqlite3_column_int64(st, 2);
     rec->expires_at = sqlite3_column_int64(st, 3);
     rec->version = sqlite3_column_int64(st, 4);
+    rec->rp_seen_at = sqlite3_column_int64(st, 6);
     return copy_blob(&rec->blob, &rec->blob_len, st, 5);
 }
 
@@ -650,7 +655,7 @@ static int sq_session_insert(sk_store_txn *txn, sk_session_record *rec)
         return rc;
     sqlite3_stmt *st;
     rc = prep(db, &st,
-              "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES (?1, ?2, ?3, ?4, 1, ?5)");
+              "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)");
     if (rc != SK_OK)
         return rc;
     sqlite3_bind_blob(st, 1, rec->session_id, SK_STORE_ID_LEN, SQLITE_STATIC);
@@ -658,6 +663,7 @@ static int sq_session_insert(sk_store_txn *txn, sk_session_record *rec)
     sqlite3_bind_int64(st, 3, rec->state);
     sqlite3_bind_int64(st, 4, rec->expires_at);
     bind_blob(st, 5, rec->blob, rec->blob_len);
+    sqlite3_bind_int64(st, 6, rec->rp_seen_at > 0 ? rec->rp_seen_at : 0);
     rc = finish(st, sqlite3_step(st));
     if (rc == SK_OK)
         rec->version = 1;
@@ -705,6 +711,24 @@ static int sq_session_update(sk_store_txn *txn, sk_session_record *rec)
                                 rec->session_id);
     rec->version++;
     return SK_OK;
+}
+
+static int sq_session_seen(sk_store_txn *txn, const uint8_t *session_id, int64_t seen_at)
+{
+    sqlite3 *db = txn_db(txn);
+    sqlite3_stmt *st;
+    int rc = prep(db, &st,
+                  "UPDATE sessions SET rp_seen_at = ?2"
+                  " WHERE session_id = ?1 AND rp_seen_at > 0 AND rp_seen_at < ?2");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_blob(st, 1, session_id, SK_STORE_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, seen_at);
+    rc = finish(st, sqlite3_step(st));
+    if (rc != SK_OK || sqlite3_changes(db) == 1)
+        return rc;
+    rc = missing_or_moved(db, "SELECT 1 FROM sessions WHERE session_id = ?1", session_id);
+    return rc == SK_ERR_STORE_CONFLICT ? SK_OK : rc; /* there, nothing to move */
 }
 
 static int sq_sessions_for_key(sk_store_txn *txn, sk_session_record **recs, size_t *count,
@@ -1441,6 +1465,7 @@ const struct sk_store_ops sk_store_sqlite_ops = {
     .session_insert = sq_session_insert,
     .session_get = sq_session_get,
     .session_update = sq_session_update,
+    .session_seen = sq_session_seen,
     .sessions_for_key = sq_sessions_for_key,
     .sessions_purge = sq_sessions_purge,
     .reply_put = sq_reply_put,

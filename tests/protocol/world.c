@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "splitkey.pb-c.h"
+#include "splitkey/rp.h"
 
 world *world_new(void)
 {
@@ -230,6 +231,7 @@ static int world_device_once(world *w, const uint8_t *req, size_t req_len, uint8
             }
         }
         in.session = sess;
+        in.session_abandoned = sess != NULL && w->session_abandoned;
     }
     rc = sk_server_handle_device(&res, &in, req, req_len);
     if (rc == SK_OK) {
@@ -310,6 +312,7 @@ int world_rp(world *w, const uint8_t *req, size_t req_len, uint8_t *reply, size_
     }
     in.key = rec;
     in.session = sess;
+    in.session_abandoned = sess != NULL && w->session_abandoned;
     rc = sk_server_handle_rp(&res, &in, req, req_len);
     if (rc == SK_OK) {
         store(w, res, rec, sess);
@@ -420,17 +423,11 @@ int world_rp_create(world *w, const sk_device_key *key, const uint8_t *digest, s
     return rc;
 }
 
-int world_rp_poll(world *w, const uint8_t *session_id, uint8_t *sig, size_t *sig_len)
+/* Sends a poll or a cancel and maps its SessionResult to a code. */
+static int rp_result(world *w, const uint8_t *req, size_t req_len, uint8_t *sig, size_t *sig_len)
 {
-    uint8_t req[128], reply[SK_MAX_MESSAGE_LEN];
+    uint8_t reply[SK_MAX_MESSAGE_LEN];
     size_t reply_len = 0;
-    Splitkey__RpRequest r = SPLITKEY__RP_REQUEST__INIT;
-    Splitkey__SessionPoll p = SPLITKEY__SESSION_POLL__INIT;
-    p.session_id.data = (uint8_t *)session_id;
-    p.session_id.len = SK_SESSION_ID_LEN;
-    r.req_case = SPLITKEY__RP_REQUEST__REQ_POLL;
-    r.poll = &p;
-    size_t req_len = protobuf_c_message_pack(&r.base, req);
     int rc = world_rp(w, req, req_len, reply, &reply_len);
     if (rc != SK_OK)
         return rc;
@@ -456,6 +453,9 @@ int world_rp_poll(world *w, const uint8_t *session_id, uint8_t *sig, size_t *sig
         case SPLITKEY__SESSION_STATE__SESSION_EXPIRED:
             rc = SK_ERR_SESSION_EXPIRED;
             break;
+        case SPLITKEY__SESSION_STATE__SESSION_CANCELLED:
+            rc = SK_ERR_SESSION_CANCELLED;
+            break;
         default:
             rc = SK_ERR_PROTO_DECODE;
         }
@@ -464,6 +464,28 @@ int world_rp_poll(world *w, const uint8_t *session_id, uint8_t *sig, size_t *sig
     }
     splitkey__rp_reply__free_unpacked(rep, NULL);
     return rc;
+}
+
+int world_rp_poll(world *w, const uint8_t *session_id, uint8_t *sig, size_t *sig_len)
+{
+    uint8_t req[128];
+    Splitkey__RpRequest r = SPLITKEY__RP_REQUEST__INIT;
+    Splitkey__SessionPoll p = SPLITKEY__SESSION_POLL__INIT;
+    p.session_id.data = (uint8_t *)session_id;
+    p.session_id.len = SK_SESSION_ID_LEN;
+    r.req_case = SPLITKEY__RP_REQUEST__REQ_POLL;
+    r.poll = &p;
+    size_t req_len = protobuf_c_message_pack(&r.base, req);
+    return rp_result(w, req, req_len, sig, sig_len);
+}
+
+int world_rp_cancel(world *w, const uint8_t *session_id, uint8_t *sig, size_t *sig_len)
+{
+    uint8_t req[128];
+    size_t req_len = 0;
+    if (sk_rp_cancel_request(req, sizeof req, &req_len, session_id, SK_SESSION_ID_LEN) != SK_OK)
+        abort();
+    return rp_result(w, req, req_len, sig, sig_len);
 }
 
 int world_approve(world *w, sk_device_key *key, const char *pin, uint8_t *sig, size_t *sig_len,

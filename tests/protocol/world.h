@@ -66,6 +66,9 @@ typedef struct world {
      * true until a key record is stored again, as the service sees a record
      * last written before the restore */
     bool key_restored;
+    /* the relying party of the routed session stopped waiting
+     * (sk_server_input.session_abandoned), as the service's idle rule says */
+    bool session_abandoned;
 } world;
 
 world *world_new(void);
@@ -89,8 +92,12 @@ int world_enrol(world *w, sk_device_key **out, sk_profile profile, sk_purpose pu
 /* Relying party creates a session over a digest for the key. */
 int world_rp_create(world *w, const sk_device_key *key, const uint8_t *digest, sk_hash hash,
                     sk_scheme scheme, uint8_t *session_id, char *code);
-/* Relying party polls; fills sig when complete; returns the result status. */
+/* Relying party polls; fills sig when complete; returns the result status
+ * (SK_OK complete, SK_ERR_PENDING, SK_ERR_SESSION_REFUSED, _EXPIRED,
+ * _CANCELLED, or the error the reply carries). */
 int world_rp_poll(world *w, const uint8_t *session_id, uint8_t *sig, size_t *sig_len);
+/* Relying party cancels (sk_rp_cancel_request); the same result mapping. */
+int world_rp_cancel(world *w, const uint8_t *session_id, uint8_t *sig, size_t *sig_len);
 
 /* Device: fetch the waiting session, approve it with pin, read the signature. */
 int world_approve(world *w, sk_device_key *key, const char *pin, uint8_t *sig, size_t *sig_len,

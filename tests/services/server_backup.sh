@@ -231,10 +231,11 @@ grep_last "final seq  *$(db_seq "$DB")" "... to the store's seq"
 # --- an upgrade between the backup and the journal's records: restore
 #     brings the backup to the program's schema first, and records from
 #     either side of the migration apply.  The backup is made to look like
-#     one from before schema version 5 (used_tokens without key_id); skipped
-#     when the schema has no such migration.
+#     one from before schema version 5 (used_tokens without key_id, sessions
+#     without rp_seen_at); skipped when the schema has no such migration.
 cp "$T/backup.db" "$T/backup-v4.db"
 if "$SQLITE3" "$T/backup-v4.db" "ALTER TABLE used_tokens DROP COLUMN key_id;
+    ALTER TABLE sessions DROP COLUMN rp_seen_at;
     UPDATE schema_version SET version = 4" 2>/dev/null; then
   check "the server starts again" run_on "$LISTEN" --journal "$J"
   "$SERVER" token --dir "$SRV" --subject "C=LV,GN=ANNA,SN=LIEPA,serialNumber=PNOLV-030303-34567" \

@@ -103,6 +103,7 @@ static void test_open_and_migrate(void)
                          "DROP TABLE used_tokens;"
                          "DROP TABLE store_meta;"
                          "ALTER TABLE keys DROP COLUMN updated_at;"
+                         "ALTER TABLE sessions DROP COLUMN rp_seen_at;"
                          "UPDATE schema_version SET version = 1") == SQLITE_OK);
     s = open_store("m.db", NULL);
     CHECK_OK(sk_store_schema_version(s, &v));
@@ -334,6 +335,68 @@ static void test_transactions(void)
     CHECK_OK(sk_store_sessions_purge(s, NULL, &n, 1000));
     CHECK(n == 1);
     CHECK_RC(SK_ERR_NOT_FOUND, sk_store_session_get(s, NULL, &got, sid));
+    sk_store_close(s);
+}
+
+/* The relying party's last sign of life (rp_seen_at): set at insert, moved
+ * forward only by sk_store_session_seen, never back, without a new version
+ * (a device request that read the session stays valid); an update keeps
+ * it; a session with no relying party (0) is left alone. */
+static void test_session_seen(void)
+{
+    sk_store *s = open_store("seen.db", NULL);
+    sk_key_record k;
+    make_key(&k, 0x51, "PNOLV-S", 2);
+    CHECK_OK(sk_store_key_insert(s, NULL, &k));
+    sk_session_record rp = {.state = 1, .expires_at = 5000, .rp_seen_at = 1000};
+    sk_session_record dev = {.state = 1, .expires_at = 5000};
+    memset(rp.session_id, 0x61, 16);
+    memset(dev.session_id, 0x62, 16);
+    memcpy(rp.key_id, k.key_id, 16);
+    memcpy(dev.key_id, k.key_id, 16);
+    CHECK_OK(sk_store_session_insert(s, NULL, &rp));
+    CHECK_OK(sk_store_session_insert(s, NULL, &dev));
+
+    sk_session_record got;
+    CHECK_OK(sk_store_session_get(s, NULL, &got, rp.session_id));
+    CHECK(got.rp_seen_at == 1000 && got.version == 1);
+    sk_session_record_clear(&got);
+
+    CHECK_OK(sk_store_session_seen(s, NULL, rp.session_id, 1010));
+    CHECK_OK(sk_store_session_seen(s, NULL, rp.session_id, 1005)); /* never back */
+    CHECK_OK(sk_store_session_get(s, NULL, &got, rp.session_id));
+    CHECK(got.rp_seen_at == 1010);
+    CHECK(got.version == 1); /* not a new version */
+    /* an update (the device's answer) keeps it */
+    got.state = 2;
+    CHECK_OK(sk_store_session_update(s, NULL, &got));
+    sk_session_record_clear(&got);
+    CHECK_OK(sk_store_session_get(s, NULL, &got, rp.session_id));
+    CHECK(got.rp_seen_at == 1010 && got.version == 2 && got.state == 2);
+    sk_session_record_clear(&got);
+
+    /* no relying party: left alone */
+    CHECK_OK(sk_store_session_seen(s, NULL, dev.session_id, 1020));
+    CHECK_OK(sk_store_session_get(s, NULL, &got, dev.session_id));
+    CHECK(got.rp_seen_at == 0);
+    sk_session_record_clear(&got);
+
+    /* the list carries it */
+    sk_session_record *recs = NULL;
+    size_t n = 0;
+    CHECK_OK(sk_store_sessions_for_key(s, NULL, &recs, &n, k.key_id, 0, 0));
+    CHECK(n == 2);
+    for (size_t i = 0; i < n; i++)
+        CHECK(recs[i].rp_seen_at == (memcmp(recs[i].session_id, rp.session_id, 16) == 0
+                                         ? 1010
+                                         : 0));
+    sk_session_records_free(recs, n);
+
+    uint8_t unknown[16];
+    memset(unknown, 0x63, 16);
+    CHECK_RC(SK_ERR_NOT_FOUND, sk_store_session_seen(s, NULL, unknown, 1030));
+    CHECK_RC(SK_ERR_ARG, sk_store_session_seen(s, NULL, rp.session_id, 0));
+    sk_key_record_clear(&k);
     sk_store_close(s);
 }
 
@@ -667,6 +730,7 @@ int main(void)
     test_open_and_migrate();
     test_keys_and_cas();
     test_transactions();
+    test_session_seen();
     test_reply_cache();
     test_pool_atomic();
     test_events_append_only();

@@ -1,5 +1,6 @@
 /*
- * rp.h - the relying party's side of the relying-party API (SPEC 3.3): build
+ * rp.h - the relying party's side of the relying-party API (doc/protocol.md
+ * section 2): build
  * the requests a relying party sends to the share server and read its
  * replies.  Sans I/O, like the device and server roles.
  *
@@ -77,6 +78,19 @@ SK_API SK_WARN_UNUSED int sk_rp_poll_wait_request(uint8_t *out, size_t cap, size
                                                   size_t session_id_len, uint32_t wait_ms)
     SK_NONNULL(1, 3, 4);
 
+/* Writes RpRequest{cancel} for a session id of SK_SESSION_ID_LEN bytes: the
+ * relying party no longer waits for the session.  A PENDING session becomes
+ * SK_SESSION_CANCELLED and is offered to the device no more (an approval
+ * already on its way is answered as for an expired session); a session
+ * that already ended keeps its state.  Either way the reply is read with
+ * sk_rp_read_result() and gives the session's state then (COMPLETE with
+ * the signature, when the person approved first).  Cancelling again gives
+ * the same answer.  The session id is the capability: keep it to the
+ * relying party. */
+SK_API SK_WARN_UNUSED int sk_rp_cancel_request(uint8_t *out, size_t cap, size_t *written,
+                                               const uint8_t *session_id, size_t session_id_len)
+    SK_NONNULL(1, 3, 4);
+
 /* Writes RpRequest{key_state} for a key id of SK_KEY_ID_LEN bytes. */
 SK_API SK_WARN_UNUSED int sk_rp_key_state_request(uint8_t *out, size_t cap, size_t *written,
                                                   const uint8_t *key_id, size_t key_id_len)
@@ -111,10 +125,12 @@ typedef struct sk_rp_result {
     size_t cert_len;
 } sk_rp_result;
 
-/* Reads the reply to a poll.  Returns SK_OK with out->state PENDING,
- * COMPLETE (a signature of a profile's size is present), REFUSED or EXPIRED;
- * or the error an error reply carries (SK_ERR_SESSION_UNKNOWN ...), with
- * *status filled when not NULL; or SK_ERR_PROTO_DECODE / SK_ERR_LIMIT. */
+/* Reads the reply to a poll or a cancel.  Returns SK_OK with out->state
+ * PENDING, COMPLETE (a signature of a profile's size is present), REFUSED,
+ * EXPIRED or CANCELLED (cancelled, or the server saw no poll for longer
+ * than its idle limit); or the error an error reply carries
+ * (SK_ERR_SESSION_UNKNOWN ...), with *status filled when not NULL; or
+ * SK_ERR_PROTO_DECODE / SK_ERR_LIMIT. */
 SK_API SK_WARN_UNUSED int sk_rp_read_result(sk_rp_result *out, sk_key_status *status,
                                             const uint8_t *reply, size_t reply_len)
     SK_NONNULL(1, 3);

@@ -1,5 +1,5 @@
 /*
- * server.h - the share server's role in the protocol (SPEC 3), as pure
+ * server.h - the share server's role in the protocol (doc/protocol.md), as pure
  * functions: (stored key record, stored session, request bytes, policy, time,
  * randomness) -> (new key record, new session, reply bytes, effects).
  *
@@ -8,7 +8,8 @@
  * - No socket, file, thread or clock inside: the caller passes the time and
  *   (optionally) the randomness, stores the records and sends the reply.
  *   Store the new records (compare-and-swap on their version) and act on the
- *   effects in one transaction BEFORE sending the reply (SPEC 3.5).
+ *   effects in one transaction BEFORE sending the reply, so that a crash
+ *   never loses work the reply acknowledged.
  * - A request that fails the envelope checks (authentication, key id, a
  *   counter not above the last one seen, a malformed body) gets an error reply
  *   and no new record: stored state does not change.
@@ -90,7 +91,8 @@ typedef struct sk_server_policy {
     int open_enrolment;        /* non-zero: enrol without a registration token */
 } sk_server_policy;
 
-/* Fills the SPEC 3.3 defaults (3/3 h, 6/24 h, 9, 120 s; token required).
+/* Fills the defaults: time lock of 3 h after 3 consecutive wrong PINs and of
+ * 24 h after 6, destruction at 9, sessions valid 120 s, token required.
  * The handlers refuse (SK_ERR_ARG) a policy whose thresholds are not
  * 0 < lock1 <= lock2 <= destroy. */
 SK_API void sk_server_policy_default(sk_server_policy *policy) SK_NONNULL(1);
@@ -168,14 +170,19 @@ SK_API const uint8_t *sk_key_rec_certificate(const sk_key_rec *rec, size_t *len)
     SK_NONNULL(1, 2);
 SK_API void sk_key_rec_free(sk_key_rec *rec);
 
-/* A signing session (SPEC 3.3). */
+/* A signing session (doc/protocol.md section 4). */
 typedef struct sk_session_rec sk_session_rec;
 
 typedef enum sk_session_state {
     SK_SESSION_PENDING = 1,
     SK_SESSION_COMPLETE = 2,
     SK_SESSION_REFUSED = 3,
-    SK_SESSION_EXPIRED = 4
+    SK_SESSION_EXPIRED = 4,
+    /* the relying party cancelled it (sk_rp_cancel_request) or, by the
+     * caller's liveness rule, stopped waiting for it
+     * (sk_server_input.session_abandoned); to the device it is gone like an
+     * expired one */
+    SK_SESSION_CANCELLED = 5
 } sk_session_state;
 
 /* Import and export as for key records (no secrets in a session).  Import
@@ -208,7 +215,8 @@ typedef enum sk_route_kind {
     SK_ROUTE_DEVICE = 2,      /* device: load the key record by key_id */
     SK_ROUTE_RP_CREATE = 3,   /* relying party: load the key by key_id or person_id */
     SK_ROUTE_RP_POLL = 4,     /* relying party: load the session */
-    SK_ROUTE_RP_KEY_STATE = 5 /* relying party: load the key by key_id */
+    SK_ROUTE_RP_KEY_STATE = 5, /* relying party: load the key by key_id */
+    SK_ROUTE_RP_CANCEL = 6     /* relying party: load the session */
 } sk_route_kind;
 
 typedef struct sk_route_info {
@@ -216,7 +224,8 @@ typedef struct sk_route_info {
     uint32_t msg_type; /* the envelope's message type (device requests) */
     int has_key_id;
     uint8_t key_id[SK_KEY_ID_LEN];
-    int has_session_id; /* SK_ROUTE_RP_POLL, and device requests naming one */
+    int has_session_id; /* SK_ROUTE_RP_POLL, SK_ROUTE_RP_CANCEL, and device requests
+                           naming one */
     uint8_t session_id[SK_SESSION_ID_LEN];
     int wants_pending_session; /* device fetch: load the key's PENDING sessions whose
                                   expires_at is still in the future, oldest first: the
@@ -269,7 +278,8 @@ typedef struct sk_server_input {
     int token_used;      /* ENROL_INIT: the token id was seen before */
     sk_random_fn random; /* NULL: the system CSPRNG */
     void *random_ctx;
-    /* The registration authority (SPEC 3.2 step 3).  ca_mode non-zero: the
+    /* The registration authority (doc/protocol.md section 3, step 6).  ca_mode
+     * non-zero: the
      * server has a CA, so a proof-of-possession session must carry the CSR
      * for n and the registered subject, and completes only with a
      * certificate, in two passes over the same request:
@@ -298,6 +308,15 @@ typedef struct sk_server_input {
      * (SK_EFFECT_RESYNC) instead of a clone.  Zero: an unknown one-time
      * password is a clone verdict after the challenge. */
     int key_restored;
+    /* Non-zero when the relying party of the routed session stopped waiting
+     * for it (the caller's liveness rule: it has not polled for a while,
+     * doc/protocol.md section 4).  A PENDING, unexpired relying-party
+     * session is then taken as CANCELLED, and stored so, by whatever
+     * request touches it: the device's approval or refusal is answered
+     * SK_ERR_SESSION_EXPIRED as for an expired session, the relying party's
+     * poll reads CANCELLED.  Device-created sessions are never abandoned.
+     * A fetch's list (sessions) is the caller's to filter. */
+    int session_abandoned;
 } sk_server_input;
 
 /* Effects the caller performs in the same transaction as storing the records. */

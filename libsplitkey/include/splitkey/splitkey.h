@@ -4,7 +4,7 @@
  * Security properties and limits
  * -------------------------------
  * - A split key is an ordinary RSA key n = n1 * n2 (e = 65537) whose private
- *   exponent never exists: the device holds dc (behind a PIN, SPEC 2.4), the
+ *   exponent never exists: the device holds dc (behind a PIN), the
  *   server holds ds for n1 and a whole key (p2, q2, d2) for n2.  Signatures are
  *   ordinary RSASSA-PKCS1-v1_5 or RSASSA-PSS signatures under n.
  * - Every exponentiation with a secret exponent, base or modulus uses GMP's
@@ -121,6 +121,8 @@ typedef enum sk_error {
     SK_ERR_PROTO_CHALLENGE = -80,/* the server asks for the same request again with its
                                   * challenge (sk_device_retry does it); nothing changed */
     SK_ERR_LEASE = -81,          /* a PIN check of this key is charged and undecided */
+    SK_ERR_SESSION_CANCELLED = -82, /* the relying party cancelled the session or stopped
+                                     * waiting for it (the device is told EXPIRED) */
 
     /* PKI: -100 .. -119 */
     SK_ERR_PKI = -100,
@@ -136,7 +138,7 @@ typedef enum sk_error {
     SK_ERR_NOT_FOUND = -123
 } sk_error;
 
-/* Share-size profiles (SPEC 2).  The value is k, the share size in bits; the
+/* Share-size profiles.  The value is k, the share size in bits; the
  * composite modulus n = n1 * n2 has exactly 2k bits. */
 typedef enum sk_profile {
     SK_PROFILE_4K = 2048,

@@ -53,6 +53,8 @@ const char *sk_strerror(int err)
         return "server asks for the request again with its challenge";
     case SK_ERR_LEASE:
         return "a PIN check of this key is in progress";
+    case SK_ERR_SESSION_CANCELLED:
+        return "session cancelled: the relying party no longer waits for it";
     case SK_ERR_PKI: return "PKI error";
     case SK_ERR_CSR: return "malformed or unverifiable certificate request";
     case SK_ERR_CERT: return "malformed certificate";

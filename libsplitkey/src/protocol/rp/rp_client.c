@@ -78,6 +78,22 @@ int sk_rp_poll_wait_request(uint8_t *out, size_t cap, size_t *written, const uin
     return pack_request(out, cap, written, &r);
 }
 
+int sk_rp_cancel_request(uint8_t *out, size_t cap, size_t *written, const uint8_t *session_id,
+                         size_t session_id_len)
+{
+    if (written == NULL)
+        return SK_ERR_ARG;
+    *written = 0;
+    if (out == NULL || session_id == NULL || session_id_len != SKP_SESSION_ID_LEN)
+        return SK_ERR_ARG;
+    Splitkey__RpRequest r = SPLITKEY__RP_REQUEST__INIT;
+    Splitkey__SessionCancel c = SPLITKEY__SESSION_CANCEL__INIT;
+    c.session_id = skp_bin(session_id, session_id_len);
+    r.req_case = SPLITKEY__RP_REQUEST__REQ_CANCEL;
+    r.cancel = &c;
+    return pack_request(out, cap, written, &r);
+}
+
 int sk_rp_key_state_request(uint8_t *out, size_t cap, size_t *written, const uint8_t *key_id,
                             size_t key_id_len)
 {
@@ -214,6 +230,9 @@ int sk_rp_read_result(sk_rp_result *out, sk_key_status *status, const uint8_t *r
         break;
     case SPLITKEY__SESSION_STATE__SESSION_EXPIRED:
         out->state = SK_SESSION_EXPIRED;
+        break;
+    case SPLITKEY__SESSION_STATE__SESSION_CANCELLED:
+        out->state = SK_SESSION_CANCELLED;
         break;
     default:
         rc = SK_ERR_PROTO_DECODE;

@@ -1,4 +1,5 @@
-/* handle.c - the server's handling of device requests (SPEC 3.2-3.4) as a
+/* handle.c - the server's handling of device requests (doc/protocol.md
+ * sections 3-5) as a
  * pure function of the stored records, the request, the policy, the time and
  * the randomness; and the result object the caller acts on. */
 #include <sodium.h>
@@ -459,7 +460,8 @@ static int wrong_pin(sks_ctx *c)
     return SK_ERR_WRONG_PIN;
 }
 
-/* The PIN check and the signature (SPEC 3.3 step 3), under a charge. */
+/* The PIN check and the signature (doc/protocol.md section 4, "PIN checks"),
+ * under a charge. */
 static int complete(sks_ctx *c, uint8_t *sig, const uint8_t *y, const uint8_t *em)
 {
     sk_key_rec *r = c->rec;
@@ -805,12 +807,18 @@ static bool session_ours(const sks_ctx *c)
     return c->sess != NULL && memcmp(c->sess->key_id, c->rec->key_id, SKP_KEY_ID_LEN) == 0;
 }
 
-/* Marks a pending session whose time is up as expired. */
-static void expire(sks_ctx *c)
+/* Settles a pending session nobody can sign any more: its time is up
+ * (EXPIRED), or its relying party stopped waiting for it (CANCELLED; the
+ * caller's liveness rule, in->session_abandoned). */
+static void settle(sks_ctx *c)
 {
-    if (c->sess != NULL && c->sess->state == SK_SESSION_PENDING &&
-        c->in->now >= c->sess->expires_at) {
+    if (c->sess == NULL || c->sess->state != SK_SESSION_PENDING)
+        return;
+    if (c->in->now >= c->sess->expires_at) {
         c->sess->state = SK_SESSION_EXPIRED;
+        c->sess_changed = true;
+    } else if (c->in->session_abandoned && !c->sess->from_device) {
+        c->sess->state = SK_SESSION_CANCELLED;
         c->sess_changed = true;
     }
 }
@@ -836,7 +844,7 @@ static int session_fetch_reply(sks_ctx *c, uint32_t type, const sk_session_rec *
     return reply_msg(c, type, &r.base);
 }
 
-/* The CSR a proof of possession signs (SPEC 3.2 step 3): its
+/* The CSR a proof of possession signs (doc/protocol.md section 3, step 6): its
  * CertificationRequestInfo is for exactly n (e = 65537) and the registered
  * subject, the session's digest is its hash, and the scheme is PKCS#1 v1.5
  * (RFC 2986 with sha*WithRSAEncryption).  Any failure is SK_ERR_CSR. */
@@ -947,7 +955,7 @@ static int op_session_fetch(sks_ctx *c, const uint8_t *body, size_t body_len)
                 show[n++] = s;
         }
     } else if (session_ours(c)) {
-        expire(c);
+        settle(c);
         if (c->sess->state == SK_SESSION_PENDING)
             show[n++] = c->sess;
     }
@@ -959,11 +967,14 @@ static int open_session(sks_ctx *c, const uint8_t *session_id)
 {
     if (!session_ours(c) || memcmp(c->sess->id, session_id, SKP_SESSION_ID_LEN) != 0)
         return SK_ERR_SESSION_UNKNOWN;
-    expire(c);
+    settle(c);
     switch (c->sess->state) {
     case SK_SESSION_PENDING:
         return SK_OK;
     case SK_SESSION_EXPIRED:
+    case SK_SESSION_CANCELLED:
+        /* Nobody waits for it any more: gone, as the device has always been
+         * told of an expired session (one answer, one way to handle it). */
         return SK_ERR_SESSION_EXPIRED;
     case SK_SESSION_REFUSED:
         return SK_ERR_SESSION_REFUSED;

@@ -353,7 +353,7 @@ int sk_session_rec_import(sk_session_rec **out, const uint8_t *in, size_t in_len
     }
     if (r->format != RECORD_FORMAT || skp_purpose_ok(r->purpose) || skp_sign_hash_ok(r->hash) ||
         skp_scheme_ok(r->scheme) || r->state < SPLITKEY__SESSION_STATE__SESSION_PENDING ||
-        r->state > SPLITKEY__SESSION_STATE__SESSION_EXPIRED)
+        r->state > SPLITKEY__SESSION_STATE__SESSION_CANCELLED)
         rc = SK_ERR_PROTO_DECODE;
     else if (skp_check_len(&r->session_id, SKP_SESSION_ID_LEN) ||
              skp_check_len(&r->key_id, SKP_KEY_ID_LEN) ||
@@ -482,7 +482,7 @@ int sks_session_new(sk_session_rec **out, const sk_key_rec *rec, const Splitkey_
     s->hash = (sk_hash)c->hash;
     s->scheme = (sk_scheme)c->scheme;
     if (rc == SK_OK && s->scheme == SK_SCHEME_PSS) {
-        /* The server chooses the PSS salt (SPEC 2.6). */
+        /* The server chooses the PSS salt; the device encodes with it. */
         s->salt_len = s->digest_len;
         rc = rng->fill(rng->ctx, s->salt, s->salt_len);
     }

@@ -1,6 +1,6 @@
-/* rp.c - the relying-party API (SPEC 3.3 step 1 and the result): create a
- * session for a key, poll for its result, ask for a key's state.  Plain
- * protobuf; the transport authenticates the relying party. */
+/* rp.c - the relying-party API (doc/protocol.md sections 2 and 4): create a
+ * session for a key, poll for its result, cancel it, ask for a key's state.
+ * Plain protobuf; the transport authenticates the relying party. */
 #include <sodium.h>
 #include <string.h>
 
@@ -81,31 +81,43 @@ static int rp_create(sk_server_result *res, const sk_server_input *in,
     return SK_OK;
 }
 
-static int rp_poll(sk_server_result *res, const sk_server_input *in, const Splitkey__SessionPoll *p)
+/* The session's state as of now: a PENDING session whose time is up is
+ * EXPIRED, one whose relying party stopped waiting (the caller's liveness
+ * rule) CANCELLED; either change goes into the result to be stored.
+ * Returns SK_OK or SK_ERR_NOMEM. */
+static int rp_settle(sk_server_result *res, const sk_server_input *in, const sk_session_rec *s,
+                     sk_session_state to)
 {
-    if (skp_check_len(&p->session_id, SKP_SESSION_ID_LEN) || p->wait_ms > SK_MAX_POLL_WAIT_MS)
-        return rp_error(res, SK_ERR_LIMIT, NULL);
-    const sk_session_rec *s = in->session;
-    if (s == NULL || memcmp(s->id, p->session_id.data, SKP_SESSION_ID_LEN) != 0)
-        return rp_error(res, SK_ERR_SESSION_UNKNOWN, NULL);
     sk_session_state state = s->state;
-    if (state == SK_SESSION_PENDING && in->now >= s->expires_at) {
-        sk_session_rec *n = sks_session_copy(s);
-        if (n == NULL)
-            return SK_ERR_NOMEM;
-        n->state = SK_SESSION_EXPIRED;
-        n->version = s->version + 1;
-        res->session = n;
-        state = SK_SESSION_EXPIRED;
-    }
+    if (state == SK_SESSION_PENDING && in->now >= s->expires_at)
+        to = SK_SESSION_EXPIRED;
+    else if (state == SK_SESSION_PENDING && in->session_abandoned && !s->from_device)
+        to = SK_SESSION_CANCELLED;
+    if (state != SK_SESSION_PENDING || to == SK_SESSION_PENDING)
+        return SK_OK;
+    sk_session_rec *n = sks_session_copy(s);
+    if (n == NULL)
+        return SK_ERR_NOMEM;
+    n->state = to;
+    n->version = s->version + 1;
+    res->session = n;
+    return SK_OK;
+}
+
+/* RpReply{result} with the session's state (res->session when it changed)
+ * and, once COMPLETE, the signature and certificate. */
+static int rp_result(sk_server_result *res, const sk_session_rec *s)
+{
+    const sk_session_rec *now = res->session != NULL ? res->session : s;
+    sk_session_state state = now->state;
     Splitkey__RpReply rep = SPLITKEY__RP_REPLY__INIT;
     Splitkey__SessionResult r = SPLITKEY__SESSION_RESULT__INIT;
-    r.session_id = p->session_id;
+    r.session_id = skp_bin(now->id, SKP_SESSION_ID_LEN);
     r.state = (Splitkey__SessionState)state;
-    r.verification_code = (char *)s->code;
+    r.verification_code = (char *)now->code;
     if (state == SK_SESSION_COMPLETE) {
-        r.signature = skp_bin(s->signature, s->signature_len);
-        r.certificate = skp_bin(s->cert, s->cert_len);
+        r.signature = skp_bin(now->signature, now->signature_len);
+        r.certificate = skp_bin(now->cert, now->cert_len);
     }
     rep.rep_case = SPLITKEY__RP_REPLY__REP_RESULT;
     rep.result = &r;
@@ -113,9 +125,39 @@ static int rp_poll(sk_server_result *res, const sk_server_input *in, const Split
         res->status = SK_ERR_SESSION_EXPIRED;
     else if (state == SK_SESSION_REFUSED)
         res->status = SK_ERR_SESSION_REFUSED;
+    else if (state == SK_SESSION_CANCELLED)
+        res->status = SK_ERR_SESSION_CANCELLED;
     else if (state == SK_SESSION_PENDING)
         res->status = SK_ERR_PENDING;
     return rp_pack(res, &rep);
+}
+
+static int rp_poll(sk_server_result *res, const sk_server_input *in, const Splitkey__SessionPoll *p)
+{
+    if (skp_check_len(&p->session_id, SKP_SESSION_ID_LEN) || p->wait_ms > SK_MAX_POLL_WAIT_MS)
+        return rp_error(res, SK_ERR_LIMIT, NULL);
+    const sk_session_rec *s = in->session;
+    if (s == NULL || memcmp(s->id, p->session_id.data, SKP_SESSION_ID_LEN) != 0)
+        return rp_error(res, SK_ERR_SESSION_UNKNOWN, NULL);
+    int rc = rp_settle(res, in, s, SK_SESSION_PENDING);
+    return rc != SK_OK ? rc : rp_result(res, s);
+}
+
+/* The relying party no longer waits: PENDING -> CANCELLED.  A session that
+ * already ended (or expires now) keeps its state and is answered with it;
+ * a CANCELLED one again is the same answer (idempotent).  The session id is
+ * the capability; a device-created session (proof of possession, local
+ * signing) has no relying party and is unknown here. */
+static int rp_cancel(sk_server_result *res, const sk_server_input *in,
+                     const Splitkey__SessionCancel *c)
+{
+    if (skp_check_len(&c->session_id, SKP_SESSION_ID_LEN))
+        return rp_error(res, SK_ERR_LIMIT, NULL);
+    const sk_session_rec *s = in->session;
+    if (s == NULL || s->from_device || memcmp(s->id, c->session_id.data, SKP_SESSION_ID_LEN) != 0)
+        return rp_error(res, SK_ERR_SESSION_UNKNOWN, NULL);
+    int rc = rp_settle(res, in, s, SK_SESSION_CANCELLED);
+    return rc != SK_OK ? rc : rp_result(res, s);
 }
 
 static int rp_key_state(sk_server_result *res, const sk_server_input *in,
@@ -167,6 +209,9 @@ int sk_server_handle_rp(sk_server_result **out, const sk_server_input *in, const
             break;
         case SPLITKEY__RP_REQUEST__REQ_KEY_STATE:
             rc = rp_key_state(res, in, r->key_state);
+            break;
+        case SPLITKEY__RP_REQUEST__REQ_CANCEL:
+            rc = rp_cancel(res, in, r->cancel);
             break;
         default:
             rc = rp_error(res, SK_ERR_PROTO_DECODE, NULL);
@@ -227,6 +272,15 @@ int sk_server_peek_rp(sk_route_info *info, const uint8_t *req, size_t req_len)
         }
         info->has_key_id = 1;
         memcpy(info->key_id, r->key_state->key_id.data, SKP_KEY_ID_LEN);
+        break;
+    case SPLITKEY__RP_REQUEST__REQ_CANCEL:
+        info->kind = SK_ROUTE_RP_CANCEL;
+        if (skp_check_len(&r->cancel->session_id, SKP_SESSION_ID_LEN)) {
+            rc = SK_ERR_LIMIT;
+            break;
+        }
+        info->has_session_id = 1;
+        memcpy(info->session_id, r->cancel->session_id.data, SKP_SESSION_ID_LEN);
         break;
     default:
         rc = SK_ERR_PROTO_DECODE;

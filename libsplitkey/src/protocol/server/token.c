@@ -1,4 +1,4 @@
-/* token.c - one-time registration tokens (SPEC 3.2 step 0): a statement
+/* token.c - one-time registration tokens (doc/protocol.md section 3): a statement
  * "this subject may enrol a key of this purpose until then", signed with the
  * server's Ed25519 key, and a secret the device proves it knows.
  * Text form: "skt2." || base64url(payload || sig) || "." || base64url(secret).
