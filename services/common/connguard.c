@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "splitkey/splitkey.h"
 #include "svc_error.h"
 
@@ -161,8 +162,10 @@ static bool find(const struct sk_connguard *g, uint32_t id, size_t *at)
 
 static void remove_at(struct sk_connguard *g, size_t i)
 {
-    if (g->conns[i].state == CONN_LIVE)
+    if (g->conns[i].state == CONN_LIVE) {
         g->live--;
+        sk_metrics_conns_open(-1);
+    }
     g->conns[i] = g->conns[g->n - 1];
     g->n--;
 }
@@ -187,8 +190,10 @@ static bool add(struct sk_connguard *g, uint32_t id, enum conn_state state,
         c->has_peer = true;
         memcpy(c->peer, peer, 16);
     }
-    if (state == CONN_LIVE)
+    if (state == CONN_LIVE) {
         g->live++;
+        sk_metrics_conns_open(1);
+    }
     return true;
 }
 
@@ -248,6 +253,12 @@ static bool take_due(struct sk_connguard *g, enum reason r, uint64_t now, struct
 static void count_event(struct sk_connguard *g, enum reason r, uint64_t n, const uint8_t *peer,
                         long fds)
 {
+    static const int metric[R_COUNT] = {
+        [R_PEER] = SK_METRICS_CONN_REFUSED_PEER, [R_CAP_EVICT] = SK_METRICS_CONN_CLOSED_EVICTED,
+        [R_CAP_REFUSE] = SK_METRICS_CONN_REFUSED_CAP, [R_IDLE] = SK_METRICS_CONN_CLOSED_IDLE,
+        [R_FDS] = -1};
+    if (metric[r] >= 0)
+        sk_metrics_conn((sk_metrics_conn_event)metric[r], n);
     struct reason_log *l = &g->logs[r];
     l->pending += n;
     l->total += n;
@@ -343,6 +354,7 @@ static void on_add(nng_pipe p, nng_pipe_ev ev, void *arg)
             c->state = CONN_CLOSING;
             c->last_us = now;
             g->live--;
+            sk_metrics_conns_open(-1);
             due = note(g, R_CAP_EVICT, 1, now, NULL, 0, &rep);
         } else {
             close_new = true;
@@ -440,6 +452,7 @@ static bool sweep_locked(struct sk_connguard *g, uint64_t now, uint32_t *to_clos
                 c->state = CONN_CLOSING;
                 c->last_us = now;
                 g->live--;
+                sk_metrics_conns_open(-1);
             }
         } else if (c->state == CONN_CLOSING && now - c->last_us >= STALE_US) {
             if (*nprobe < CLOSE_BATCH) {

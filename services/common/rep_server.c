@@ -75,8 +75,8 @@ static void serve_one(struct sk_rep_server *srv, const uint8_t *req, size_t req_
             *reply_len = 0;
         }
     }
-    if (srv->cfg.log_requests)
-        sk_reqlog_end(rc);
+    /* counted always (metrics.h), logged if asked */
+    sk_reqlog_finish(rc, srv->cfg.log_requests);
 }
 
 static void *worker_main(void *arg)
@@ -106,8 +106,7 @@ static void *worker_main(void *arg)
         nng_pipe from = nng_msg_get_pipe(msg); /* the connection it came on */
         sk_connguard_request(srv->guard, from);
 
-        if (srv->cfg.log_requests)
-            sk_reqlog_begin();
+        sk_reqlog_begin();
         uint8_t *reply = NULL;
         size_t reply_len = 0;
         serve_one(srv, nng_msg_body(msg), nng_msg_len(msg), &reply, &reply_len);

@@ -1,5 +1,5 @@
 /*
- * splitkey-ocsp - the OCSP responder (SPEC 4.2, 5, 7).
+ * splitkey-ocsp - the OCSP responder (doc/pki.md, "The OCSP responder").
  *
  *   splitkey-ocsp run --ca-dir DIR --http 127.0.0.1:PORT
  *   splitkey-ocsp run --ca URL --ocsp-cert FILE --ocsp-key FILE --http HOST:PORT
@@ -24,6 +24,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "log.h"
+#include "metrics.h"
 #include "ocsp_http.h"
 #include "signals.h"
 #include "splitkey/splitkey.h"
@@ -59,6 +60,24 @@ static int lookup(void *ctx, sk_cert_status *status, const sk_serial *serial)
     return rc == SK_OK ? 0 : -1;
 }
 
+/* /health (metrics.h): with --ca-dir the database answers a trivial read;
+ * with --ca the responder itself is the check (the CA is asked only for
+ * requests). */
+static int source_health(void *ctx, char *why, size_t why_len)
+{
+    struct source *s = ctx;
+    if (s->store == NULL)
+        return SK_OK;
+    sk_serial one;
+    sk_cert_status st;
+    int rc = sk_serial_from_hex(&one, "01");
+    if (rc == SK_OK)
+        rc = ca_store_status(s->store, &st, &one);
+    if (rc != SK_OK)
+        snprintf(why, why_len, "CA database: cannot read: %s", sk_svc_strerror(rc));
+    return rc;
+}
+
 /* Splits "HOST:PORT"; returns false when it is not that. */
 static bool parse_hostport(char *host, size_t cap, unsigned *port, const char *text)
 {
@@ -88,9 +107,14 @@ static int read_file(uint8_t **out, size_t *len, const char *path, char *err, si
 static int cmd_run(int argc, char **argv)
 {
     char *ca_dir = NULL, *ca_url = NULL, *http = NULL, *ocsp_cert = NULL, *ocsp_key = NULL,
-         *ready = NULL;
+         *ready = NULL, *config = NULL;
+    char *metrics_listen = NULL, *log_format = NULL, *log_target = NULL;
+    bool metrics_remote = false;
+    sk_metrics_http *metrics = NULL;
     unsigned validity = 3600, max_age = 300, max_request = 16384;
     sk_opt opts[] = {
+        {.name = "config", .type = SK_OPT_FILE, .value = &config, .flags = SK_OPT_FLAG_ONLY,
+         .arg = "FILE", .help = "read options from FILE as \"name = value\" lines; flags win"},
         {.name = "ca-dir", .type = SK_OPT_DIR, .value = &ca_dir, .arg = "DIR",
          .help = "the CA directory (its ca.db is opened read-only)"},
         {.name = "ca", .type = SK_OPT_URL, .value = &ca_url, .arg = "URL",
@@ -110,6 +134,8 @@ static int cmd_run(int argc, char **argv)
          .max = 1024 * 1024, .arg = "BYTES", .help = "largest request accepted (default 16384)"},
         {.name = "ready-file", .type = SK_OPT_STRING, .value = &ready, .arg = "FILE",
          .help = "write the bound URL here once serving"},
+        SK_METRICS_OPTS(&metrics_listen, &metrics_remote),
+        SK_LOG_OPTS(&log_format, &log_target),
         {0},
     };
     char err[768] = "";
@@ -132,6 +158,8 @@ static int cmd_run(int argc, char **argv)
         sk_config_free(opts);
         return 0;
     }
+    if (rc == SK_OK && config != NULL)
+        rc = sk_config_parse_file(opts, config, err, sizeof err);
     if (rc == SK_OK)
         rc = sk_config_validate(opts, err, sizeof err);
     if (rc != SK_OK)
@@ -148,7 +176,13 @@ static int cmd_run(int argc, char **argv)
         snprintf(err, sizeof err, "--http %s: expected HOST:PORT, e.g. 127.0.0.1:8080", http);
         goto config_error;
     }
+    if (sk_log_configure(log_format, log_target, err, sizeof err) != SK_OK)
+        goto config_error;
+    if (metrics_listen != NULL &&
+        sk_metrics_http_check(metrics_listen, metrics_remote, err, sizeof err) != SK_OK)
+        goto config_error;
     sk_log_init(PROG);
+    sk_metrics_init(PROG, SK_METRICS_OCSP);
     if (sk_init() != SK_OK) {
         fprintf(stderr, PROG ": cannot initialise libsplitkey\n");
         ex = 1;
@@ -221,6 +255,20 @@ static int cmd_run(int argc, char **argv)
     snprintf(url, sizeof url, "http://%s:%u/", host, ocsp_http_port(srv));
     sk_log_notice("serving OCSP on %s for the CA %s; status from %s", url,
                   ca_dir ? ca_dir : ca_url, ca_dir ? "its database (read-only)" : "the CA");
+    if (metrics_listen != NULL) {
+        sk_metrics_http_config mcfg = {.url = metrics_listen, .allow_remote = metrics_remote,
+                                       .health = source_health, .health_ctx = &src};
+        rc = sk_metrics_http_start(&metrics, &mcfg, err, sizeof err);
+        if (rc == SK_SVC_ERR_CONFIG)
+            goto config_error;
+        if (rc != SK_OK) {
+            fprintf(stderr, PROG ": %s\n", err);
+            ex = 1;
+            goto out;
+        }
+        sk_log_notice("metrics and health for the operator on %s (GET /metrics, /health)",
+                      sk_metrics_http_url(metrics));
+    }
     if (ready != NULL) {
         char line[320];
         int n = snprintf(line, sizeof line, "%s\n", url);
@@ -232,6 +280,7 @@ static int cmd_run(int argc, char **argv)
         }
     }
     int sig = sk_signals_wait();
+    sk_metrics_set_draining(); /* /health: 503 from now on */
     sk_log_notice("signal %d: stopping", sig);
     ex = 0;
     goto out;
@@ -240,7 +289,9 @@ config_error:
     fprintf(stderr, PROG ": %s\n", err);
     ex = 2;
 out:
+    sk_metrics_set_draining();
     ocsp_http_stop(srv);
+    sk_metrics_http_stop(metrics); /* before the database its health check reads */
     if (ex == 0)
         sk_log_notice("stopped");
     sk_ocsp_responder_free(responder);

@@ -16,6 +16,7 @@
 #include <nng/supplemental/http/http.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "splitkey/splitkey.h"
 #include "svc_error.h"
 
@@ -179,6 +180,7 @@ static void handle(nng_aio *aio)
             nng_http_res_set_header(res, "Allow", "GET, POST");
         sk_log_notice("req method=%s http=405 us=%llu", method,
                       (unsigned long long)(sk_clock_us() - t0));
+        sk_metrics_ocsp_response("http-405", sk_clock_us() - t0);
         goto done;
     }
 
@@ -186,6 +188,7 @@ static void handle(nng_aio *aio)
         nng_http_res_alloc_error(&res, NNG_HTTP_STATUS_INTERNAL_SERVER_ERROR);
         sk_log_notice("req method=%s http=500 us=%llu", method,
                       (unsigned long long)(sk_clock_us() - t0));
+        sk_metrics_ocsp_response("http-500", sk_clock_us() - t0);
         goto done;
     }
     if ((rv = nng_http_res_alloc(&res)) != 0) {
@@ -224,6 +227,7 @@ static void handle(nng_aio *aio)
     sk_log_notice("req method=%s http=200 ocsp=%s cert=%s bytes=%zu us=%llu", method,
                   status_name(status), state_name(&lr), resp_len,
                   (unsigned long long)(sk_clock_us() - t0));
+    sk_metrics_ocsp_response(status_name(status), sk_clock_us() - t0);
 done:
     free(get_der);
     free(resp);
