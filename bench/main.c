@@ -1,38 +1,17 @@
 #define _POSIX_C_SOURCE 200809L
-/* splitkey-bench (SPEC 7): each step of two-party signing measured against
- * baselines measured in the same run, interleaved round by round so that
- * machine noise hits both sides of every ratio.  Prints a table; --json
- * writes the same figures for auditors.  Targets are reported, never
- * asserted. */
-#include <errno.h>
-#include <fcntl.h>
+/* splitkey-bench (bench/README.md): each step of two-party signing
+ * measured against baselines measured in the same run, interleaved round by
+ * round so that machine noise hits both sides of every ratio.  Prints a
+ * table; --json writes the same figures for auditors.  Targets are reported,
+ * never asserted. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench.h"
-
-enum item {
-    IT_CLIENT_KEYGEN,
-    IT_SERVER_KEYGEN,
-    IT_OPENSSL_KEYGEN,
-    IT_DEVICE_PARTIAL,
-    IT_SERVER_COMPLETE,
-    IT_FLOOR_GMP,
-    IT_FLOOR_OPENSSL,
-    IT_SIGN_IN_PROCESS,
-    IT_SINGLE_MBEDTLS,
-    IT_SINGLE_OPENSSL,
-    IT_COUNT
-};
-
-static const char *const item_names[IT_COUNT] = {
-    "client_keygen",      "server_keygen",      "openssl_keygen_k", "device_partial",
-    "server_complete",    "floor_gmp",          "floor_openssl",    "sign_in_process",
-    "single_sign_mbedtls_2k", "single_sign_openssl_2k"};
+#include "report_json.h"
 
 static const char *const item_help[IT_COUNT] = {
     "client key generation (n1, split)",
@@ -45,14 +24,6 @@ static const char *const item_help[IT_COUNT] = {
     "whole signing in one process (+encode, verify)",
     "mbedTLS single-key CRT signature, 2k bits",
     "OpenSSL single-key signature, 2k bits"};
-
-typedef struct profile_run {
-    sk_profile profile;
-    series s[IT_COUNT];
-    bool ok;
-    e2e_result e2e;
-    const char *e2e_note; /* why there are no end-to-end figures; NULL when e2e.ran */
-} profile_run;
 
 static void usage(FILE *f)
 {
@@ -250,118 +221,6 @@ static bool run_profile(profile_run *r, ref_ctx *ref, unsigned sign_runs, unsign
     return ok;
 }
 
-static double med(const profile_run *r, enum item it) { return series_median(&r->s[it]); }
-
-static double ratio(const profile_run *r, enum item a, enum item b)
-{
-    double x = med(r, a), y = med(r, b);
-    return x > 0 && y > 0 ? x / y : 0;
-}
-
-typedef struct ratio_def {
-    const char *name;
-    enum item a, b;
-    const char *help;
-} ratio_def;
-
-static const ratio_def ratios[] = {
-    {"server_step_over_floor", IT_SERVER_COMPLETE, IT_FLOOR_GMP, "server step / GMP floor"},
-    {"server_step_over_openssl_floor", IT_SERVER_COMPLETE, IT_FLOOR_OPENSSL,
-     "server step / OpenSSL floor"},
-    {"client_keygen_over_openssl_keygen", IT_CLIENT_KEYGEN, IT_OPENSSL_KEYGEN,
-     "client keygen / OpenSSL keygen (k bits)"},
-    {"server_step_over_single_mbedtls", IT_SERVER_COMPLETE, IT_SINGLE_MBEDTLS,
-     "split server step / mbedTLS single-key sig (2k)"},
-    {"server_step_over_single_openssl", IT_SERVER_COMPLETE, IT_SINGLE_OPENSSL,
-     "split server step / OpenSSL single-key sig (2k)"},
-};
-#define N_RATIOS (sizeof ratios / sizeof ratios[0])
-
-/* ------------------------------------------------------ end to end */
-
-/* Signing e2e (1 client, 1 worker) / in process: the median over the
- * signings of each one's latency over the in-process signing that ran
- * right after it, so that a slow or fast spell of the machine weighs on
- * both sides of every pair. */
-static double e2e_over_in_process(const profile_run *r)
-{
-    if (!r->e2e.ran || r->e2e.in_process_pair_ratio.n == 0)
-        return 0;
-    return series_median(&r->e2e.in_process_pair_ratio);
-}
-
-/* The same from the two medians, for comparison. */
-static double e2e_over_in_process_medians(const profile_run *r)
-{
-    if (!r->e2e.ran)
-        return 0;
-    double a = series_quantile(&r->e2e.sign[0][0].lat, 0.5),
-           b = series_median(&r->e2e.in_process);
-    return a > 0 && b > 0 ? a / b : 0;
-}
-
-/* Server throughput with 2 workers / 1 worker at clients e2e_clients[ci]:
- * the median over the rounds of the two servers' rates in the round. */
-static double e2e_workers_ratio(const profile_run *r, int ci)
-{
-    if (!r->e2e.ran)
-        return 0;
-    return e2e_paired_ratio(&r->e2e.server[E2E_NW - 1][ci], &r->e2e.server[0][ci]);
-}
-
-/* The best rate over the client counts, with 2 workers. */
-static double e2e_best(const e2e_cell cells[E2E_NW][E2E_NC])
-{
-    double best = 0;
-    for (int ci = 0; ci < E2E_NC; ci++)
-        if (e2e_rate(&cells[E2E_NW - 1][ci]) > best)
-            best = e2e_rate(&cells[E2E_NW - 1][ci]);
-    return best;
-}
-
-/* Server (client: this process) CPU ms per operation over a whole grid,
- * < 0 when not read. */
-static double e2e_cpu_grid(const e2e_cell cells[E2E_NW][E2E_NC], bool client)
-{
-    double cpu = 0;
-    unsigned long n = 0;
-    for (int wi = 0; wi < E2E_NW; wi++)
-        for (int ci = 0; ci < E2E_NC; ci++) {
-            double c = client ? cells[wi][ci].client_cpu_s : cells[wi][ci].server_cpu_s;
-            if (c < 0)
-                return -1;
-            cpu += c;
-            n += cells[wi][ci].n;
-        }
-    return n ? cpu * 1e3 / (double)n : -1;
-}
-
-static const int CI_8 = E2E_NC - 1; /* 8 clients */
-
-/* 2 workers / 1 worker at 8 clients over what the floor gains from a
- * second thread on this machine in the same run (0 when either is
- * missing). */
-static double e2e_scaling_efficiency(const profile_run *r)
-{
-    double w = e2e_workers_ratio(r, CI_8), f = e2e_floor_scaling(&r->e2e);
-    return w > 0 && f > 0 ? w / f : 0;
-}
-
-/* The most 2 workers / 1 worker (8 clients) could be when CPU is all that
- * bounds it: with 2 workers every signature costs the server S and the
- * clients C milliseconds of CPU on the same cores, so the cores give at most
- * cores / (S + C) signatures per second, against the 1-worker rate R1 (whose
- * worker had the other core to itself for everything around it).  0 when a
- * figure is missing. */
-static double e2e_workers_ceiling(const profile_run *r)
-{
-    const e2e_cell *two = &r->e2e.server[E2E_NW - 1][CI_8];
-    double s = e2e_cpu_ms(two), c = e2e_client_cpu_ms(two), r1 = e2e_rate(&r->e2e.server[0][CI_8]);
-    if (!r->e2e.ran || s <= 0 || c < 0 || r1 <= 0)
-        return 0;
-    return (double)r->e2e.cores * 1e3 / (s + c) / r1;
-}
-
 /* One row of the steps table: name, median, min, max, p99 (ms), n, what. */
 static void print_step_row(const char *name, const series *s, const char *what)
 {
@@ -477,11 +336,11 @@ static void print_table(const profile_run *runs, size_t n)
             print_step_row(s->name, s, item_help[i]);
         }
         printf("in-process signatures per second (one core): %.1f\n",
-               med(r, IT_SIGN_IN_PROCESS) > 0 ? 1.0 / med(r, IT_SIGN_IN_PROCESS) : 0);
+               run_median(r, IT_SIGN_IN_PROCESS) > 0 ? 1.0 / run_median(r, IT_SIGN_IN_PROCESS) : 0);
         print_e2e(r);
         printf("ratios (medians):\n");
-        for (size_t i = 0; i < N_RATIOS; i++)
-            printf("  %-48s %6.3f\n", ratios[i].help, ratio(r, ratios[i].a, ratios[i].b));
+        for (size_t i = 0; i < n_ratios; i++)
+            printf("  %-48s %6.3f\n", ratios[i].help, run_ratio(r, ratios[i].a, ratios[i].b));
         print_e2e_ratios(r);
     }
     printf("\ntargets (reported, not asserted):\n");
@@ -489,11 +348,11 @@ static void print_table(const profile_run *runs, size_t n)
         const profile_run *r = &runs[p];
         if (!r->ok)
             continue;
-        double f = ratio(r, IT_SERVER_COMPLETE, IT_FLOOR_GMP);
+        double f = run_ratio(r, IT_SERVER_COMPLETE, IT_FLOOR_GMP);
         printf("  %s server completion <= 1.10x floor: %.3f  %s\n", sk_profile_name(r->profile),
                f, f > 0 && f <= 1.10 ? "met" : "MISSED");
         if (r->profile == SK_PROFILE_6K) {
-            double g = ratio(r, IT_CLIENT_KEYGEN, IT_OPENSSL_KEYGEN);
+            double g = run_ratio(r, IT_CLIENT_KEYGEN, IT_OPENSSL_KEYGEN);
             printf("  6K client keygen <= 0.5x OpenSSL RSA-3072 keygen: %.3f  %s\n", g,
                    g > 0 && g <= 0.5 ? "met" : "MISSED");
         }
@@ -518,217 +377,6 @@ static void print_table(const profile_run *runs, size_t n)
                    v >= 80 ? "met" : "MISSED", e2e_best(r->e2e.sign));
         }
     }
-}
-
-static void json_series(FILE *f, const series *s)
-{
-    fprintf(f, "{\"n\": %zu", s->n);
-    if (s->n > 0)
-        fprintf(f,
-                ", \"median_ms\": %.6f, \"min_ms\": %.6f, \"max_ms\": %.6f, \"p50_ms\": %.6f, "
-                "\"p90_ms\": %.6f, \"p99_ms\": %.6f",
-                ms(series_median(s)), ms(series_min(s)), ms(series_max(s)),
-                ms(series_quantile(s, 0.5)), ms(series_quantile(s, 0.9)),
-                ms(series_quantile(s, 0.99)));
-    fprintf(f, "}");
-}
-
-static void json_num(FILE *f, double v, bool valid)
-{
-    if (valid)
-        fprintf(f, "%.6f", v);
-    else
-        fprintf(f, "null");
-}
-
-static void json_grid(FILE *f, const e2e_cell cells[E2E_NW][E2E_NC], const char *unit,
-                      long cores)
-{
-    fprintf(f, "{");
-    for (int wi = 0; wi < E2E_NW; wi++) {
-        fprintf(f, "%s\n          \"workers_%u\": {", wi ? "," : "", e2e_workers[wi]);
-        for (int ci = 0; ci < E2E_NC; ci++) {
-            const e2e_cell *c = &cells[wi][ci];
-            fprintf(f,
-                    "%s\n            \"clients_%u\": {\"p50_ms\": %.6f, \"p90_ms\": %.6f, "
-                    "\"p99_ms\": %.6f, \"n\": %lu, \"%ss_per_second\": %.3f, "
-                    "\"server_cpu_ms_per_%s\": ",
-                    ci ? "," : "", e2e_clients[ci], ms(series_quantile(&c->lat, 0.5)),
-                    ms(series_quantile(&c->lat, 0.9)), ms(series_quantile(&c->lat, 0.99)), c->n,
-                    unit, e2e_rate(c), unit);
-            json_num(f, e2e_cpu_ms(c), e2e_cpu_ms(c) >= 0);
-            fprintf(f, ", \"client_cpu_ms_per_%s\": ", unit);
-            json_num(f, e2e_client_cpu_ms(c), e2e_client_cpu_ms(c) >= 0);
-            fprintf(f, ", \"idle_fraction\": ");
-            json_num(f, e2e_idle(c, cores), e2e_idle(c, cores) >= 0);
-            fprintf(f, ", \"round_rates\": [");
-            for (size_t i = 0; i < c->round_rate.n; i++)
-                fprintf(f, "%s%.3f", i ? ", " : "", c->round_rate.v[i]);
-            fprintf(f, "]}");
-        }
-        fprintf(f, "\n          }");
-    }
-    fprintf(f, "\n        }");
-}
-
-static void json_e2e(FILE *f, const profile_run *r)
-{
-    const e2e_result *e = &r->e2e;
-    if (!e->ran) {
-        fprintf(f, ",\n      \"end_to_end\": null,\n      \"end_to_end_unavailable\": \"%s\"",
-                r->e2e_note ? r->e2e_note : "not run");
-        return;
-    }
-    double cpu = e2e_cpu_grid(e->server, false), cpu_inline = e2e_cpu_grid(e->sign, false),
-           client = e2e_cpu_grid(e->server, true);
-    fprintf(f,
-            ",\n      \"end_to_end\": {\n        \"setup\": \"two splitkey-server child "
-            "processes (1 and 2 workers) on one SQLite database, measured in turn round by "
-            "round, nng tcp on 127.0.0.1, --pool-size 0, clients and servers on the same "
-            "cores\",\n        \"keys\": %u,\n        \"enrolled\": %u,\n"
-            "        \"cores\": %ld,\n        \"enrolment\": ",
-            e->keys, e->enrolled, e->cores);
-    json_grid(f, e->enrol, "enrolment", e->cores);
-    fprintf(f, ",\n        \"signing\": ");
-    json_grid(f, e->sign, "signature", e->cores);
-    fprintf(f, ",\n        \"server_throughput\": ");
-    json_grid(f, e->server, "signature", e->cores);
-    fprintf(f, ",\n        \"sign_in_process_interleaved\": ");
-    json_series(f, &e->in_process);
-    fprintf(f, ",\n        \"end_to_end_over_in_process_pairs\": {\"n\": %zu, \"p10\": %.6f, "
-               "\"p50\": %.6f, \"p90\": %.6f}",
-            e->in_process_pair_ratio.n, series_quantile(&e->in_process_pair_ratio, 0.1),
-            series_quantile(&e->in_process_pair_ratio, 0.5),
-            series_quantile(&e->in_process_pair_ratio, 0.9));
-    fprintf(f, ",\n        \"end_to_end_p50_over_in_process_median\": ");
-    json_num(f, e2e_over_in_process_medians(r), e2e_over_in_process_medians(r) > 0);
-    fprintf(f, ",\n        \"disk_flush\": ");
-    json_series(f, &e->disk_flush);
-    fprintf(f, ",\n        \"server_cpu_ms_per_signature\": ");
-    json_num(f, cpu, cpu >= 0);
-    fprintf(f, ",\n        \"server_cpu_ms_per_signing_with_session_create\": ");
-    json_num(f, cpu_inline, cpu_inline >= 0);
-    fprintf(f, ",\n        \"client_cpu_ms_per_signature\": ");
-    json_num(f, client, client >= 0);
-    fprintf(f, ",\n        \"implied_capacity_signatures_per_second\": ");
-    json_num(f, cpu > 0 ? (double)e->cores * 1e3 / cpu : 0, cpu > 0);
-    fprintf(f, ",\n        \"signatures_per_second_device_inline\": %.3f", e2e_best(e->sign));
-    fprintf(f, ",\n        \"floor_runs\": {\"threads_1\": %lu, \"threads_2\": %lu}",
-            e->floor_n[0], e->floor_n[1]);
-    fprintf(f, ",\n        \"workers_2_over_1_by_clients\": {");
-    for (int ci = 0; ci < E2E_NC; ci++) {
-        double v = e2e_workers_ratio(r, ci);
-        fprintf(f, "%s\"clients_%u\": ", ci ? ", " : "", e2e_clients[ci]);
-        json_num(f, v, v > 0);
-    }
-    fprintf(f, "}\n      }");
-}
-
-/* The temporary name the JSON is written under before it is renamed to
- * path, in the same directory, into buf. */
-static const char *json_tmp_name(char *buf, size_t cap, const char *path)
-{
-    if ((size_t)snprintf(buf, cap, "%s.tmp%ld", path, (long)getpid()) >= cap)
-        return NULL;
-    return buf;
-}
-
-/* Checks before anything is measured that the JSON can be written where
- * write_json() will write it: a file is created there and removed again. */
-static int check_json_path(const char *path)
-{
-    char tmp[PATH_MAX + 32];
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "splitkey-bench: cannot write %s: %s\n", path, strerror(EISDIR));
-        return 1;
-    }
-    if (json_tmp_name(tmp, sizeof tmp, path) == NULL) {
-        fprintf(stderr, "splitkey-bench: cannot write %s: %s\n", path, strerror(ENAMETOOLONG));
-        return 1;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0) {
-        fprintf(stderr, "splitkey-bench: cannot write %s: %s\n", path, strerror(errno));
-        return 1;
-    }
-    close(fd);
-    unlink(tmp);
-    return 0;
-}
-
-static int write_json_file(FILE *f, const profile_run *runs, size_t n);
-
-/* Writes the JSON under a temporary name and renames it to path: a failure
- * leaves no partial file. */
-static int write_json(const char *path, const profile_run *runs, size_t n)
-{
-    char tmp[PATH_MAX + 32];
-    if (json_tmp_name(tmp, sizeof tmp, path) == NULL) {
-        fprintf(stderr, "splitkey-bench: cannot write %s: %s\n", path, strerror(ENAMETOOLONG));
-        return 1;
-    }
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL) {
-        fprintf(stderr, "splitkey-bench: cannot write %s: %s\n", path, strerror(errno));
-        return 1;
-    }
-    int rc = write_json_file(f, runs, n);
-    if (fclose(f) != 0)
-        rc = 1;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = 1;
-    if (rc != 0) {
-        fprintf(stderr, "splitkey-bench: cannot write %s: %s\n", path, strerror(errno));
-        unlink(tmp);
-    }
-    return rc;
-}
-
-static int write_json_file(FILE *f, const profile_run *runs, size_t n)
-{
-    fprintf(f, "{\n  \"tool\": \"splitkey-bench\",\n  \"version\": \"%s\",\n", sk_version());
-    fprintf(f, "  \"openssl_baselines\": %s,\n  \"profiles\": {", baseline_openssl_available() ? "true" : "false");
-    bool first = true;
-    for (size_t p = 0; p < n; p++) {
-        const profile_run *r = &runs[p];
-        if (!r->ok)
-            continue;
-        fprintf(f, "%s\n    \"%s\": {\n      \"steps\": {", first ? "" : ",", sk_profile_name(r->profile));
-        first = false;
-        for (int i = 0; i < IT_COUNT; i++) {
-            fprintf(f, "%s\n        \"%s\": ", i ? "," : "", item_names[i]);
-            json_series(f, &r->s[i]);
-        }
-        fprintf(f, "\n      },\n      \"ratios\": {");
-        for (size_t i = 0; i < N_RATIOS; i++) {
-            double v = ratio(r, ratios[i].a, ratios[i].b);
-            fprintf(f, "%s\n        \"%s\": ", i ? "," : "", ratios[i].name);
-            json_num(f, v, v > 0);
-        }
-        double x = e2e_over_in_process(r), w = e2e_workers_ratio(r, CI_8),
-               v = r->e2e.ran ? e2e_best(r->e2e.server) : 0;
-        fprintf(f, ",\n        \"end_to_end_over_in_process\": ");
-        json_num(f, x, x > 0);
-        fprintf(f, ",\n        \"workers_2_over_1\": ");
-        json_num(f, w, w > 0);
-        fprintf(f, ",\n        \"signatures_per_second\": ");
-        json_num(f, v, v > 0);
-        double fs = r->e2e.ran ? e2e_floor_scaling(&r->e2e) : 0, eff = e2e_scaling_efficiency(r);
-        fprintf(f, ",\n        \"floor_2_threads_over_1\": ");
-        json_num(f, fs, fs > 0);
-        fprintf(f, ",\n        \"workers_2_over_1_over_floor_scaling\": ");
-        json_num(f, eff, eff > 0);
-        double ceil2 = e2e_workers_ceiling(r);
-        fprintf(f, ",\n        \"workers_2_over_1_cpu_ceiling\": ");
-        json_num(f, ceil2, ceil2 > 0);
-        fprintf(f, "\n      },\n      \"in_process_signatures_per_second\": %.3f",
-                med(r, IT_SIGN_IN_PROCESS) > 0 ? 1.0 / med(r, IT_SIGN_IN_PROCESS) : 0);
-        json_e2e(f, r);
-        fprintf(f, "\n    }");
-    }
-    fprintf(f, "\n  }\n}\n");
-    return ferror(f) ? 1 : 0;
 }
 
 #ifdef SK_BENCH_E2E
@@ -827,7 +475,7 @@ int main(int argc, char **argv)
     e2e_note = no_e2e ? "skipped: --no-e2e" : "unavailable: built without services";
 #endif
     /* an output that cannot be written fails now, before anything is measured */
-    if (json != NULL && check_json_path(json) != 0)
+    if (json != NULL && report_json_check_path(json) != 0)
         return 1;
     if (sk_init() != SK_OK) {
         fprintf(stderr, "splitkey-bench: library initialisation failed\n");
@@ -882,7 +530,8 @@ int main(int argc, char **argv)
         ref_free(&ref);
     }
     print_table(runs_by_profile, n);
-    if (json != NULL && write_json(json, runs_by_profile, n) != 0)
+    if (json != NULL &&
+        report_json_write(json, runs_by_profile, n, baseline_openssl_available()) != 0)
         failures++;
     for (size_t i = 0; i < n; i++) {
         for (int j = 0; j < IT_COUNT; j++)

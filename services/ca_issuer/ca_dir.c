@@ -10,6 +10,7 @@
 #include "fileio.h"
 #include "splitkey/splitkey.h"
 #include "svc_error.h"
+#include "svc_hex.h"
 
 #define CA_KEY_FILE_MAX (64u * 1024u)
 #define CA_CERT_FILE_MAX (64u * 1024u)
@@ -172,12 +173,6 @@ void ca_ctx_free(ca_ctx *c)
     memset(c, 0, sizeof *c);
 }
 
-static void hex32(char out[65], const uint8_t h[32])
-{
-    for (size_t i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", h[i]);
-}
-
 int ca_audit_check(ca_store *store, const char *audit_path, char *err, size_t err_len)
 {
     uint8_t *log = NULL;
@@ -226,9 +221,9 @@ int ca_audit_check(ca_store *store, const char *audit_path, char *err, size_t er
         return SK_ERR_AUDIT;
     }
     if (memcmp(head, dbhead, SK_AUDIT_HASH_LEN) != 0) {
-        char a[65], b[65];
-        hex32(a, head);
-        hex32(b, dbhead);
+        char a[2 * SK_AUDIT_HASH_LEN + 1], b[2 * SK_AUDIT_HASH_LEN + 1];
+        sk_svc_hex(a, head, SK_AUDIT_HASH_LEN);
+        sk_svc_hex(b, dbhead, SK_AUDIT_HASH_LEN);
         snprintf(err, err_len, "%s: last hash %s differs from the database's %s", audit_path, a,
                  b);
         return SK_ERR_AUDIT;

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "splitkey/splitkey.h"
 #include "svc_error.h"
+#include "svc_hex.h"
 
 typedef Splitkey__Ca__Result ca_result;
 #define R(x) SPLITKEY__CA__RESULT__RESULT_##x
@@ -25,7 +26,7 @@ typedef Splitkey__Ca__Result ca_result;
 /* What one request did, for its log line and its reply. */
 typedef struct served {
     const char *op;
-    char ra[9];
+    char ra[9]; /* the RA key's first 4 bytes in hex, or "-" */
     char serial[2 * SK_SERIAL_MAX_LEN + 1];
     ca_result result;
     const char *detail;
@@ -329,8 +330,7 @@ int ca_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **reply, si
         goto reply;
     }
     if (env->ra_pub.len == crypto_sign_PUBLICKEYBYTES)
-        snprintf(sv.ra, sizeof sv.ra, "%02x%02x%02x%02x", env->ra_pub.data[0],
-                 env->ra_pub.data[1], env->ra_pub.data[2], env->ra_pub.data[3]);
+        sk_svc_hex(sv.ra, env->ra_pub.data, (sizeof sv.ra - 1) / 2);
     q = splitkey__ca__ca_request__unpack(NULL, env->body.len, env->body.data);
     if (q == NULL || q->version != CA_WIRE_VERSION || q->request_id.len != CA_REQUEST_ID_LEN) {
         set_result(&sv, R(BAD_REQUEST), "not a version 1 CaRequest with a 16-byte request id");

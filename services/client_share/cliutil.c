@@ -13,6 +13,7 @@
 #include "splitkey/pki.h"
 #include "splitkey/splitkey.h"
 #include "svc_error.h"
+#include "svc_hex.h"
 
 int cu_hash_file(uint8_t *digest, sk_hash hash, const char *path)
 {
@@ -26,38 +27,13 @@ int cu_hash_file(uint8_t *digest, sk_hash hash, const char *path)
     return rc;
 }
 
-void cu_hex(char *out, const uint8_t *in, size_t len)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+void cu_hex(char *out, const uint8_t *in, size_t len) { sk_svc_hex(out, in, len); }
 
 int cu_unhex(uint8_t *out, size_t len, const char *text)
 {
-    if (text == NULL || strlen(text) != 2 * len)
+    if (text == NULL)
         return SK_ERR_ARG;
-    for (size_t i = 0; i < len; i++) {
-        int hi = nibble(text[2 * i]), lo = nibble(text[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return SK_ERR_ARG;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return SK_OK;
+    return sk_svc_unhex(out, len, text, strlen(text));
 }
 
 int cu_write_pem(const char *path, const char *label, const uint8_t *der, size_t der_len)

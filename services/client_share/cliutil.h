@@ -1,6 +1,6 @@
 /*
  * cliutil.h - what the device program (splitkey-client) and the relying-party
- * program (splitkey-rp) share: the exit codes of SPEC 7, file helpers, hex,
+ * program (splitkey-rp) share: the exit codes, file helpers, hex,
  * PEM output, and one request/reply exchange with the share server.
  */
 #ifndef SK_CLIUTIL_H
@@ -14,7 +14,7 @@
 #include "splitkey/device.h"
 #include "splitkey/key.h"
 
-/* Exit codes (SPEC 7). */
+/* Exit codes, the same for both programs (their --help lists them). */
 enum {
     CU_EXIT_OK = 0,
     CU_EXIT_FAIL = 1,      /* any other failure */
@@ -32,9 +32,10 @@ enum {
  * Returns SK_OK, SK_ERR_NOT_FOUND, SK_ERR_LIMIT, SK_SVC_ERR_IO, SK_ERR_HASH. */
 int cu_hash_file(uint8_t *digest, sk_hash hash, const char *path);
 
-/* Lowercase hex of len bytes into out (2*len + 1 bytes). */
+/* Lowercase hex of len bytes into out (2*len + 1 bytes): sk_svc_hex. */
 void cu_hex(char *out, const uint8_t *in, size_t len);
-/* Parses exactly 2*len hex digits.  Returns SK_OK or SK_ERR_ARG. */
+/* Parses exactly 2*len hex digits of either case (sk_svc_unhex on the whole
+ * string).  Returns SK_OK or SK_ERR_ARG. */
 int cu_unhex(uint8_t *out, size_t len, const char *text);
 
 /* Writes DER as a PEM block with the label ("CERTIFICATE" ...) to path,

@@ -2,7 +2,7 @@
  * devstate.h - the device's state directory (splitkey-client --state DIR).
  *
  *   DIR/storage.key    the device storage key: 32 random bytes, mode 0600,
- *                      made at the first enrolment (SPEC 2.4: it protects
+ *                      made at the first enrolment (it protects
  *                      everything the device keeps except dc, which only the
  *                      PIN protects)
  *   DIR/auth.state     the sealed state of the authentication key (PIN1)

@@ -1,7 +1,7 @@
 /*
  * pin.h - reading a PIN for splitkey-client: from a file (--pin-file FILE,
  * "-" for standard input) or from the terminal with echo off.  Never from a
- * command-line value (SPEC 7).
+ * command-line value, where other users could read it.
  *
  * The PIN is secret: it lives only in the caller's cu_pin, which pin_wipe()
  * clears on every path.  Nothing here prints it.

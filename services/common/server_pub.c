@@ -5,16 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "fileio.h"
 #include "splitkey/splitkey.h"
+#include "svc_hex.h"
 
 int sk_server_pub_format(char *out, size_t cap, const sk_server_pub *pub)
 {
     char kx[2 * SK_KX_PUBLIC_LEN + 1], sg[2 * SK_SIGN_PUBLIC_LEN + 1];
-    sodium_bin2hex(kx, sizeof kx, pub->kx_pub, sizeof pub->kx_pub);
-    sodium_bin2hex(sg, sizeof sg, pub->sign_pub, sizeof pub->sign_pub);
+    sk_svc_hex(kx, pub->kx_pub, sizeof pub->kx_pub);
+    sk_svc_hex(sg, pub->sign_pub, sizeof pub->sign_pub);
     int n = snprintf(out, cap,
                      "# splitkey share server public keys: pin them in clients,\n"
                      "# register them with the CA (splitkey-ca add-ra).\n"
@@ -25,17 +24,6 @@ int sk_server_pub_format(char *out, size_t cap, const sk_server_pub *pub)
     if (n < 0 || (size_t)n >= cap)
         return SK_ERR_BUFFER_TOO_SMALL;
     return SK_OK;
-}
-
-/* Decodes exactly 2*len hex digits into out. */
-static bool unhex_exact(uint8_t *out, size_t len, const char *hex, size_t hex_len)
-{
-    size_t got = 0;
-    if (hex_len != 2 * len)
-        return false;
-    if (sodium_hex2bin(out, len, hex, hex_len, NULL, &got, NULL) != 0 || got != len)
-        return false;
-    return true;
 }
 
 int sk_server_pub_parse(sk_server_pub *pub, const char *text, size_t len)
@@ -74,11 +62,11 @@ int sk_server_pub_parse(sk_server_pub *pub, const char *text, size_t len)
         } else if (!have_format) {
             goto bad; /* the format line comes first */
         } else if (nlen == 9 && !memcmp(line, "kx-x25519", 9)) {
-            if (have_kx || !unhex_exact(pub->kx_pub, sizeof pub->kx_pub, val, vlen))
+            if (have_kx || sk_svc_unhex(pub->kx_pub, sizeof pub->kx_pub, val, vlen) != SK_OK)
                 goto bad;
             have_kx = true;
         } else if (nlen == 12 && !memcmp(line, "sign-ed25519", 12)) {
-            if (have_sign || !unhex_exact(pub->sign_pub, sizeof pub->sign_pub, val, vlen))
+            if (have_sign || sk_svc_unhex(pub->sign_pub, sizeof pub->sign_pub, val, vlen) != SK_OK)
                 goto bad;
             have_sign = true;
         } else {

@@ -67,7 +67,7 @@ for k in "${keys[@]}"; do
     "$OPENSSL" dgst -sha256 -sign "$SK_TMP/$k.key" $(openssl_pss_opts "$scheme") -out "$sig" "$SK_TMP/empty"
     agree 0 "$k $scheme: empty message" "$SK_TMP/$k.pub.pem" "$scheme" sha256 "$SK_TMP/empty" "$sig"
   done
-  # PSS with a salt length other than the hash length is not what SPEC 2.6 verifies.
+  # PSS with a salt length other than the hash length: splitkey refuses it.
   sig="$SK_TMP/$k.pss.salt0.sig"
   "$OPENSSL" dgst -sha256 -sign "$SK_TMP/$k.key" -sigopt rsa_padding_mode:pss \
     -sigopt rsa_pss_saltlen:0 -out "$sig" "$SK_TMP/msg"

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "splitkey/splitkey.h"
 
 int sk_test_failures;
@@ -26,32 +28,21 @@ int sk_test_done(const char *name)
     return sk_test_failures == 0 ? 0 : 1;
 }
 
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 long sk_test_unhex(uint8_t **out, const char *hex)
 {
-    size_t n = strlen(hex);
+    size_t n = strlen(hex), got = 0;
+    const char *end = NULL;
     if (n % 2 != 0)
         return -1;
-    uint8_t *buf = malloc(n / 2 + 1);
+    uint8_t *buf = malloc(n / 2 + 1); /* + 1: a valid pointer for "" */
     if (buf == NULL)
         return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(buf);
-            return -1;
-        }
-        buf[i] = (uint8_t)(hi << 4 | lo);
+    /* sodium_hex2bin stops at the first non-hex character: all of hex must
+     * have been read */
+    if (sodium_hex2bin(buf, n / 2, hex, n, NULL, &got, &end) != 0 || got != n / 2 ||
+        end != hex + n) {
+        free(buf);
+        return -1;
     }
     *out = buf;
     return (long)(n / 2);
@@ -59,12 +50,7 @@ long sk_test_unhex(uint8_t **out, const char *hex)
 
 void sk_test_hex(char *out, const uint8_t *in, size_t len)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * len] = '\0';
+    sodium_bin2hex(out, 2 * len + 1, in, len);
 }
 
 uint8_t *sk_test_read_file(const char *path, size_t *len)

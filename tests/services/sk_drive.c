@@ -48,6 +48,7 @@
 #include "splitkey/key.h"
 #include "splitkey/sign.h"
 #include "splitkey/splitkey.h"
+#include "svc_hex.h"
 
 #define WRONG_PIN_SIGN "00000"
 #define MAX_THREADS 64
@@ -70,12 +71,6 @@ static void die(const char *what)
     exit(2);
 }
 
-static void hex(char *out, const uint8_t *in, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        sprintf(out + 2 * i, "%02x", in[i]);
-}
-
 /* The device itself (sk_dev: enrolment, sessions, approvals) is in
  * services/drive/devdrive.c, shared with splitkey-bench. */
 
@@ -84,7 +79,7 @@ static void key_hex(const sk_dev *d, char out[2 * SK_KEY_ID_LEN + 1])
     uint8_t id[SK_KEY_ID_LEN];
     if (sk_device_key_id(d->key, id, sizeof id) != SK_OK)
         memset(id, 0, sizeof id);
-    hex(out, id, sizeof id);
+    sk_svc_hex(out, id, sizeof id);
 }
 
 static int write_file(const char *dir, const char *name, const void *data, size_t len)

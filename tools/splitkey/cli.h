@@ -1,9 +1,10 @@
 /*
  * cli.h - declarations shared by the files of the `splitkey` auditor and
- * developer tool: commands, option parsing, file and hex functions, and the
- * small JSON writer and reader used for the two-party test vectors.
+ * developer tool: commands, option parsing, file and hex functions (hex over
+ * libsodium), and reading and writing the two-party test vectors' JSON (over
+ * jansson).
  *
- * Exit codes (SPEC 7): 0 success, 1 any other failure (an invalid signature,
+ * Exit codes: 0 success, 1 any other failure (an invalid signature,
  * a vector that does not match, an I/O error), 2 a usage error.
  */
 #ifndef SPLITKEY_CLI_H
@@ -13,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include <jansson.h>
 
 #define CLI_OK 0
 #define CLI_FAIL 1
@@ -93,39 +96,18 @@ double util_now_ms(void);
 
 /* --------------------------------------------------------------- JSON */
 
-/* A writer for one flat object, pretty-printed with one member per line in
- * the order the calls are made. */
-typedef struct json_writer {
-    FILE *f;
-    int members;
-} json_writer;
+/* JSON goes through jansson.  cli_json_init() makes jansson wipe every block
+ * it releases (vector files hold test key shares); main() calls it before any
+ * command runs. */
+void cli_json_init(void);
 
-void json_begin(json_writer *w, FILE *f);
-void json_string(json_writer *w, const char *key, const char *value);
-void json_int(json_writer *w, const char *key, unsigned long value);
-void json_hex(json_writer *w, const char *key, const uint8_t *data, size_t len);
-void json_end(json_writer *w);
+/* Parses text (len bytes) strictly: one object, no duplicate member names,
+ * valid UTF-8, nothing but whitespace after it.  Returns a new reference, or
+ * NULL with a message naming the line and byte offset in err. */
+json_t *cli_json_parse(const char *text, size_t len, char *err, size_t err_len);
 
-/* A strict reader for the same shape: one object whose members are strings
- * or non-negative integers, no duplicate names, nothing after the object. */
-typedef enum json_type { JSON_STRING, JSON_INT } json_type;
-
-typedef struct json_member {
-    char *key;
-    json_type type;
-    char *str;           /* JSON_STRING: decoded, NUL-terminated */
-    unsigned long num;   /* JSON_INT */
-} json_member;
-
-typedef struct json_object {
-    json_member *members;
-    size_t count;
-} json_object;
-
-/* Parses text (len bytes).  On failure returns -1 and writes a message with
- * the byte offset into err. */
-int json_parse(json_object *out, const char *text, size_t len, char *err, size_t err_len);
-void json_free(json_object *obj);
-const json_member *json_get(const json_object *obj, const char *key);
+/* Writes obj with one member per line (two-space indent, members in the
+ * order they were added) and a final newline.  Returns 0 or -1. */
+int cli_json_write(FILE *f, const json_t *obj);
 
 #endif /* SPLITKEY_CLI_H */

@@ -38,6 +38,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    cli_json_init();
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

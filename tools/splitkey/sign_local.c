@@ -1,7 +1,7 @@
 /* sign_local.c - `splitkey sign-local`: the whole two-party signing flow in
  * one process, with the same library calls the device and the server make
- * (SPEC 2.1-2.6), and a timing for each step.  Both shares exist here only
- * for demonstration and measurement; in a deployment they never meet. */
+ * (keys, split, encoding, both halves), and a timing for each step.  Both
+ * shares exist here only for demonstration and measurement; in a deployment they never meet. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -133,7 +133,7 @@ int cmd_sign_local(int argc, char **argv)
     printf("  key id                 %s\n", key_id_hex);
     total = util_now_ms();
 
-    /* Device: client key (SPEC 2.1).  Keeps n1 and dc; ds goes to the server. */
+    /* Device: client key.  Keeps n1 and dc; ds goes to the server. */
     t = util_now_ms();
     rc = sk_client_keygen(&client, ds, ds_len, profile);
     if (rc == SK_OK)
@@ -146,7 +146,7 @@ int cmd_sign_local(int argc, char **argv)
              k + 128, k);
     step("client keygen", t, detail);
 
-    /* Server: its own RSA key (SPEC 2.2). */
+    /* Server: its own RSA key (n2, d2). */
     t = util_now_ms();
     rc = sk_server_keygen(&server_key, profile);
     if (rc != SK_OK) {

@@ -1,4 +1,5 @@
-/* util.c - whole-file I/O, hex and a monotonic clock for the splitkey tool. */
+/* util.c - whole-file I/O, hex (over libsodium) and a monotonic clock for the
+ * splitkey tool. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -9,6 +10,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "cli.h"
 
@@ -140,41 +143,26 @@ int util_check_output(const char *path)
 
 void util_hex(char *out, const uint8_t *in, size_t len)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * len] = 0;
-}
-
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    sodium_bin2hex(out, 2 * len + 1, in, len);
 }
 
 uint8_t *util_unhex(const char *hex, size_t *len)
 {
-    size_t n = strlen(hex);
+    size_t n = strlen(hex), got = 0;
+    const char *end = NULL;
     uint8_t *out;
 
     *len = 0;
-    if (n % 2 != 0)
+    /* Lower case only: sodium_hex2bin also takes A-F. */
+    if (n % 2 != 0 || strspn(hex, "0123456789abcdef") != n)
         return NULL;
     out = malloc(n / 2 + 1); /* + 1: a valid pointer for the empty string */
     if (out == NULL)
         return NULL;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(out);
-            return NULL;
-        }
-        out[i] = (uint8_t)(hi << 4 | lo);
+    if (sodium_hex2bin(out, n / 2, hex, n, NULL, &got, &end) != 0 || got != n / 2 ||
+        end != hex + n) {
+        free(out);
+        return NULL;
     }
     *len = n / 2;
     return out;

@@ -278,7 +278,7 @@ int vec_keys_generate(vec_keys *out, sk_profile profile, const vec_bytes *seed_c
     if (rc != SK_OK)
         goto out;
 
-    /* Client key: SPEC 2.1 with the DRBG in place of the system CSPRNG. */
+    /* Client key, with the DRBG in place of the system CSPRNG. */
     sk_drbg_init(&drbg, seed_client->p, seed_client->len);
     rc = sk_client_keygen_rng(&client, out->ds.p, out->ds.len, k, &drbg.rng);
     sk_drbg_wipe(&drbg);
@@ -289,7 +289,7 @@ int vec_keys_generate(vec_keys *out, sk_profile profile, const vec_bytes *seed_c
     if (rc != SK_OK)
         goto out;
 
-    /* Server key: SPEC 2.2, its own DRBG.  The export format is
+    /* Server key, from its own DRBG.  The export format is
      * "SKS2" | k (2 bytes) | p2 | q2 | dp | dq | qinv, k/16 bytes each
      * (key.h); the vectors keep p2 and q2. */
     sk_drbg_init(&drbg, seed_server->p, seed_server->len);

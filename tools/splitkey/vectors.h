@@ -109,10 +109,11 @@ int vec_compute(vec *out, const vec_keys *keys, sk_scheme scheme, sk_hash hash,
                 const vec_bytes *seed, const vec_bytes *message, const vec_bytes *salt);
 void vec_free(vec *v);
 
-/* JSON form. vec_from_json reports the first problem (naming the member) in
- * err and returns -1. */
-void vec_write_json(FILE *f, const vec *v);
-int vec_from_json(vec *out, const json_object *obj, char *err, size_t err_len);
+/* JSON form.  vec_write_json returns 0, or -1 when out of memory or when
+ * writing fails.  vec_from_json takes the object cli_json_parse() read and
+ * reports the first problem (naming the member) in err and returns -1. */
+int vec_write_json(FILE *f, const vec *v);
+int vec_from_json(vec *out, json_t *obj, char *err, size_t err_len);
 
 /* Independent recomputation with plain GMP arithmetic (RFC 8017 encodings from
  * the library).  Calls report(ctx, field, what) for every relation that does

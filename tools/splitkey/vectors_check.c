@@ -1,7 +1,8 @@
 /* vectors_check.c - `splitkey vectors --check DIR`: recomputes every vector
  * three ways and names each field that does not match.
  *   1. Plain GMP arithmetic on the file's own values (vec_check_math): the
- *      relations of SPEC 2.5 written out directly, independent of the
+ *      relations of the split signature (tests/vectors/twoparty/README.md)
+ *      written out directly, independent of the
  *      library's constant-time code.
  *   2. The library's two-party path (device partial, server completion) run
  *      on the file's keys, salt and message.
@@ -25,7 +26,7 @@
 
 static void mpz_of(mpz_t r, const vec_bytes *b) { sk_mpz_from_bytes(r, b->p, b->len); }
 
-/* Checks a key's primes against SPEC 2.1: both probable primes of exactly
+/* Checks a key's primes against the key rules: both probable primes of exactly
  * k/2 bits, p < q (vectors list them in that order for the client key; any
  * order for the server key), |p - q| > 2^(k/2 - 100), p * q = n and
  * n >= ceil(sqrt(2) * 2^(k-1)), that is n^2 >= 2^(2k - 1). */
@@ -107,7 +108,7 @@ int vec_check_math(const vec *v, vec_report_fn report, void *ctx)
         FAIL(VF_E, "is not 65537");
     if (mpz_sizeinbase(n1, 2) != k || mpz_even_p(n1))
         FAIL(VF_N1, "is not an odd integer of exactly k bits");
-    /* The client key and its split (SPEC 2.1). */
+    /* The client key and its split. */
     check_prime_pair(v, p1, q1, n1, VF_P1, VF_Q1, VF_N1, report, ctx, &failures);
     mpz_sub_ui(t, p1, 1);
     mpz_sub_ui(u, q1, 1);
@@ -124,7 +125,7 @@ int vec_check_math(const vec *v, vec_report_fn report, void *ctx)
     }
     if (mpz_cmp(ds, n1) >= 0)
         FAIL(VF_DS, "is not below n1");
-    /* The server key (SPEC 2.2). */
+    /* The server key. */
     check_prime_pair(v, p2, q2, n2, VF_P2, VF_Q2, VF_N2, report, ctx, &failures);
     mpz_sub_ui(t, p2, 1);
     mpz_sub_ui(u, q2, 1);
@@ -334,7 +335,7 @@ static int check_file(const char *path, const char *base, key_cache *cache)
     char err[256];
     size_t len;
     uint8_t *text = util_read_file(path, &len, MAX_VECTOR_FILE);
-    json_object obj = {NULL, 0};
+    json_t *obj;
     vec v, got;
     vec_keys file_keys, tmp_keys;
     vec_keys *keys;
@@ -346,15 +347,15 @@ static int check_file(const char *path, const char *base, key_cache *cache)
         printf("%s: cannot read: %s\n", path, strerror(errno));
         return 1;
     }
-    rc = json_parse(&obj, (const char *)text, len, err, sizeof err);
+    obj = cli_json_parse((const char *)text, len, err, sizeof err);
     sk_wipe(text, len);
     free(text);
-    if (rc != 0) {
+    if (obj == NULL) {
         printf("%s: not valid JSON: %s\n", path, err);
         return 1;
     }
-    rc = vec_from_json(&v, &obj, err, sizeof err);
-    json_free(&obj);
+    rc = vec_from_json(&v, obj, err, sizeof err);
+    json_decref(obj);
     if (rc != 0) {
         printf("%s: %s\n", path, err);
         return 1;

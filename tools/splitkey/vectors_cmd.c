@@ -42,11 +42,13 @@ static int write_vector(const char *dir, const vec *v)
     mem = open_memstream(&buf, &buf_len);
     if (path != NULL && mem != NULL) {
         sprintf(path, "%s/%s", dir, name);
-        vec_write_json(mem, v);
-        if (fclose(mem) == 0 && buf != NULL) {
+        int json_rc = vec_write_json(mem, v);
+        if (fclose(mem) == 0 && json_rc == 0 && buf != NULL) {
             rc = util_write_file(path, buf, buf_len);
             if (rc != 0)
                 cli_fail(CMD, "cannot write %s: %s", path, strerror(errno));
+        } else {
+            cli_fail(CMD, "cannot write %s: out of memory", path);
         }
         mem = NULL;
     }

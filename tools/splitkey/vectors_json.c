@@ -1,5 +1,6 @@
-/* vectors_json.c - the JSON form of a two-party vector: writing it, and
- * reading it back strictly (every member known and present, fixed widths). */
+/* vectors_json.c - the JSON form of a two-party vector (through jansson):
+ * writing it, and reading it back strictly (every member known and present,
+ * fixed widths). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,59 +8,81 @@
 
 #include "vectors.h"
 
-void vec_write_json(FILE *f, const vec *v)
+/* A JSON string holding the lower-case hex of b (NULL when out of memory). */
+static json_t *hex_string(const vec_bytes *b)
 {
-    json_writer w;
-    json_begin(&w, f);
-    json_string(&w, "format", VEC_FORMAT);
-    json_string(&w, "comment", vec_comment);
-    json_string(&w, "profile", sk_profile_name(v->profile));
-    json_int(&w, "k", sk_profile_bits(v->profile));
-    json_string(&w, "scheme", sk_scheme_name(v->scheme));
-    json_string(&w, "hash", sk_hash_name(v->hash));
-    json_string(&w, "drbg", vec_drbg_description);
-    for (int i = 0; i < VF_COUNT; i++)
-        json_hex(&w, vec_field_names[i], v->f[i].p, v->f[i].len);
-    json_end(&w);
+    size_t cap = 2 * b->len + 1;
+    char *hex = malloc(cap);
+    json_t *s;
+
+    if (hex == NULL)
+        return NULL;
+    util_hex(hex, b->p, b->len);
+    s = json_stringn(hex, cap - 1);
+    sk_wipe(hex, cap);
+    free(hex);
+    return s;
+}
+
+int vec_write_json(FILE *f, const vec *v)
+{
+    json_t *o = json_object();
+    /* json_object_set_new takes the value even when it fails, and fails on a
+     * NULL object or value: one check per member is enough. */
+    bool ok = json_object_set_new(o, "format", json_string(VEC_FORMAT)) == 0 &&
+              json_object_set_new(o, "comment", json_string(vec_comment)) == 0 &&
+              json_object_set_new(o, "profile", json_string(sk_profile_name(v->profile))) == 0 &&
+              json_object_set_new(o, "k", json_integer(sk_profile_bits(v->profile))) == 0 &&
+              json_object_set_new(o, "scheme", json_string(sk_scheme_name(v->scheme))) == 0 &&
+              json_object_set_new(o, "hash", json_string(sk_hash_name(v->hash))) == 0 &&
+              json_object_set_new(o, "drbg", json_string(vec_drbg_description)) == 0;
+    for (int i = 0; ok && i < VF_COUNT; i++)
+        ok = json_object_set_new(o, vec_field_names[i], hex_string(&v->f[i])) == 0;
+    if (ok)
+        ok = cli_json_write(f, o) == 0;
+    json_decref(o);
+    return ok ? 0 : -1;
 }
 
 #define VEC_MAX_SEED 256
 #define VEC_MAX_MESSAGE 4096
 
-static int expect_string(const json_object *obj, const char *key, const char **out, char *err,
+static int expect_string(json_t *obj, const char *key, const char **out, char *err,
                          size_t err_len)
 {
-    const json_member *m = json_get(obj, key);
+    json_t *m = json_object_get(obj, key);
     if (m == NULL) {
         snprintf(err, err_len, "field %s: missing", key);
         return -1;
     }
-    if (m->type != JSON_STRING) {
+    if (!json_is_string(m)) {
         snprintf(err, err_len, "field %s: not a string", key);
         return -1;
     }
-    *out = m->str;
+    *out = json_string_value(m);
     return 0;
 }
 
-int vec_from_json(vec *out, const json_object *obj, char *err, size_t err_len)
+int vec_from_json(vec *out, json_t *obj, char *err, size_t err_len)
 {
     static const char *const text_fields[] = {"format", "comment", "profile", "k",
                                               "scheme", "hash",    "drbg"};
     const char *s;
-    const json_member *m;
+    json_t *m;
     size_t expected_members = sizeof text_fields / sizeof text_fields[0] + VF_COUNT;
 
     memset(out, 0, sizeof *out);
-    /* Every member must be known: a misspelt field is an error, not ignored. */
-    for (size_t i = 0; i < obj->count; i++) {
+    /* Every member must be known: a misspelt field is an error, not ignored.
+     * jansson keeps the members in file order. */
+    for (void *it = json_object_iter(obj); it != NULL; it = json_object_iter_next(obj, it)) {
+        const char *key = json_object_iter_key(it);
         bool known = false;
         for (size_t j = 0; j < sizeof text_fields / sizeof text_fields[0]; j++)
-            known = known || strcmp(obj->members[i].key, text_fields[j]) == 0;
+            known = known || strcmp(key, text_fields[j]) == 0;
         for (int j = 0; j < VF_COUNT; j++)
-            known = known || strcmp(obj->members[i].key, vec_field_names[j]) == 0;
+            known = known || strcmp(key, vec_field_names[j]) == 0;
         if (!known) {
-            snprintf(err, err_len, "field %s: unknown member", obj->members[i].key);
+            snprintf(err, err_len, "field %s: unknown member", key);
             return -1;
         }
     }
@@ -99,14 +122,16 @@ int vec_from_json(vec *out, const json_object *obj, char *err, size_t err_len)
         snprintf(err, err_len, "field drbg: not the DRBG this format uses");
         return -1;
     }
-    m = json_get(obj, "k");
-    if (m == NULL || m->type != JSON_INT) {
+    m = json_object_get(obj, "k");
+    if (m == NULL || !json_is_integer(m)) {
         snprintf(err, err_len, "field k: missing or not an integer");
         return -1;
     }
-    if (m->num != sk_profile_bits(out->profile)) {
-        snprintf(err, err_len, "field k: %lu does not match profile %s (k = %u)", m->num,
-                 sk_profile_name(out->profile), sk_profile_bits(out->profile));
+    if (json_integer_value(m) != (json_int_t)sk_profile_bits(out->profile)) {
+        snprintf(err, err_len,
+                 "field k: %" JSON_INTEGER_FORMAT " does not match profile %s (k = %u)",
+                 json_integer_value(m), sk_profile_name(out->profile),
+                 sk_profile_bits(out->profile));
         return -1;
     }
     for (int i = 0; i < VF_COUNT; i++) {
@@ -138,8 +163,8 @@ int vec_from_json(vec *out, const json_object *obj, char *err, size_t err_len)
             goto fail;
         }
     }
-    if (obj->count != expected_members) {
-        snprintf(err, err_len, "object has %zu members, expected %zu", obj->count,
+    if (json_object_size(obj) != expected_members) {
+        snprintf(err, err_len, "object has %zu members, expected %zu", json_object_size(obj),
                  expected_members);
         goto fail;
     }

@@ -2,6 +2,7 @@
  * wrapper shared by certificates and CRLs. */
 #include <mbedtls/asn1.h>
 #include <mbedtls/base64.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,29 +13,16 @@
 
 int sk_serial_to_hex(char *hex, size_t cap, const sk_serial *serial)
 {
-    static const char digits[] = "0123456789abcdef";
     if (hex == NULL || serial == NULL || serial->len == 0 || serial->len > SK_SERIAL_MAX_LEN ||
         cap < 2 * serial->len + 1)
         return SK_ERR_ARG;
-    for (size_t i = 0; i < serial->len; i++) {
-        hex[2 * i] = digits[serial->bytes[i] >> 4];
-        hex[2 * i + 1] = digits[serial->bytes[i] & 15];
-    }
-    hex[2 * serial->len] = '\0';
+    sodium_bin2hex(hex, cap, serial->bytes, serial->len);
     return SK_OK;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
+/* Accepts an optional "0x" and any number of leading zeros, digits of either
+ * case and an odd count of them (the number is right-aligned: "abc" is
+ * 0a bc); the value must fit SK_SERIAL_MAX_LEN bytes and not be zero. */
 int sk_serial_from_hex(sk_serial *serial, const char *hex)
 {
     if (serial == NULL || hex == NULL)
@@ -47,17 +35,19 @@ int sk_serial_from_hex(sk_serial *serial, const char *hex)
     size_t n = strlen(hex);
     if (n == 0 || n > 2 * SK_SERIAL_MAX_LEN)
         return SK_ERR_ARG;
-    size_t bytes = (n + 1) / 2;
-    for (size_t i = 0; i < n; i++) {
-        int v = hexval(hex[i]);
-        if (v < 0) {
-            memset(serial, 0, sizeof *serial);
-            return SK_ERR_ARG;
-        }
-        size_t pos = n - 1 - i; /* nibble index from the right */
-        serial->bytes[bytes - 1 - pos / 2] |= (uint8_t)(pos % 2 ? v << 4 : v);
+    /* An odd count gets a leading '0' so that sodium_hex2bin sees whole bytes. */
+    char even[2 * SK_SERIAL_MAX_LEN + 1];
+    size_t m = n + n % 2;
+    even[0] = '0';
+    memcpy(even + n % 2, hex, n);
+    size_t got = 0;
+    const char *end = NULL;
+    if (sodium_hex2bin(serial->bytes, sizeof serial->bytes, even, m, NULL, &got, &end) != 0 ||
+        got != m / 2 || end != even + m) {
+        memset(serial, 0, sizeof *serial);
+        return SK_ERR_ARG;
     }
-    serial->len = bytes;
+    serial->len = got;
     return SK_OK;
 }
 

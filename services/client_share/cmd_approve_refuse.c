@@ -1,0 +1,187 @@
+/*
+ * cmd_approve_refuse.c - splitkey-client approve and refuse: answer a
+ * waiting session (see 'sessions'), found by its id among the keys of the
+ * device.  Both are one command with one difference: approve signs with
+ * the PIN of the session's key, refuse needs no PIN.  An earlier run's
+ * answer to the same session that never got its reply is finished first,
+ * and its outcome is this command's.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "client.h"
+#include "fileio.h"
+#include "splitkey/splitkey.h"
+
+/* Finds the waiting session with this id among the keys of the state
+ * directory; on success c->key is its key and *found the session. */
+static int find_session(client *c, const uint8_t *id, sk_device_session **found)
+{
+    *found = NULL;
+    const sk_purpose purposes[] = {SK_PURPOSE_AUTH, SK_PURPOSE_SIGN};
+    int last = SK_ERR_SESSION_UNKNOWN;
+    for (size_t i = 0; i < 2 && *found == NULL; i++) {
+        if (!devstate_has(&c->st, purposes[i]))
+            continue;
+        int rc = cl_load_key(c, purposes[i]);
+        if (rc != SK_OK)
+            return rc;
+        if (sk_device_key_state(c->key) == SK_KEY_DESTROYED) {
+            last = SK_ERR_DESTROYED;
+            continue;
+        }
+        sk_device_session *s[SK_MAX_FETCH_SESSIONS] = {NULL};
+        size_t n = 0;
+        rc = cl_fetch_sessions(c, s, &n);
+        if (rc != SK_OK)
+            return rc;
+        for (size_t j = 0; j < n; j++) {
+            uint8_t sid[SK_SESSION_ID_LEN];
+            if (*found == NULL && sk_device_session_id(s[j], sid, sizeof sid) == SK_OK &&
+                memcmp(sid, id, sizeof sid) == 0) {
+                *found = s[j];
+                s[j] = NULL;
+            }
+        }
+        cl_free_sessions(s, n);
+    }
+    if (*found == NULL) {
+        cl_drop_key(c);
+        if (last == SK_ERR_DESTROYED)
+            c->status.destroy_reason = SK_DESTROY_NONE;
+        return last;
+    }
+    return SK_OK;
+}
+
+static int session_command(int argc, char **argv, bool approve)
+{
+    cmd_opts o = {0};
+    sk_opt approve_opts[] = {
+        OPT_STATE(o),
+        OPT_PIN(o),
+        {.name = "out", .type = SK_OPT_STRING, .value = &o.out, .arg = "SIG",
+         .help = "also keep the signature in SIG"},
+        {0},
+    };
+    sk_opt refuse_opts[] = {OPT_STATE(o), {0}};
+    sk_opt *opts = approve ? approve_opts : refuse_opts;
+    int exit_code = CU_EXIT_OK;
+    client c;
+    memset(&c, 0, sizeof c);
+    sk_device_session *s = NULL;
+    if (cl_parse(opts, &o.session, argc, argv,
+                 approve ? "approve SESSION --state DIR [--pin-file F] [--out SIG]"
+                         : "refuse SESSION --state DIR",
+                 approve ? "Approves a waiting session (see 'sessions') with the PIN of its key."
+                         : "Refuses a waiting session (see 'sessions').",
+                 &exit_code) != 0)
+        goto done;
+    uint8_t id[SK_SESSION_ID_LEN];
+    if (o.session == NULL) {
+        exit_code = usage_error("%s", "missing SESSION (an id that 'sessions' lists)");
+        goto done;
+    }
+    if (cu_unhex(id, sizeof id, o.session) != SK_OK) {
+        exit_code = usage_error("%s: not a session id (32 hex digits)", o.session);
+        goto done;
+    }
+    if (sk_init() != SK_OK || cl_open_state(&c, o.state, false) != SK_OK) {
+        fprintf(stderr, PROG ": %s\n", c.err[0] ? c.err : "cannot initialise libsplitkey");
+        exit_code = CU_EXIT_USAGE;
+        goto end;
+    }
+    c.pin_file = o.pin_file;
+    c.pin_on_demand = approve;
+    uint8_t sig[SK_MAX_SIG_LEN];
+    size_t sig_len = 0;
+    int rc = find_session(&c, id, &s);
+    if (s == NULL && c.settled_known && memcmp(c.settled_sid, id, sizeof c.settled_sid) == 0) {
+        /* An earlier run approved or refused this very session and never
+         * read the answer; finishing that request answered it: its outcome
+         * is this command's. */
+        bool was_approval = c.settled_rc == SK_OK && c.settled_sig_len > 0;
+        if (c.settled_rc != SK_OK) {
+            exit_code = cl_report(&c, c.settled_rc, approve ? "approve" : "refuse");
+        } else if (approve && !was_approval) {
+            exit_code = cl_report(&c, SK_ERR_SESSION_REFUSED, "approve");
+        } else if (!approve && was_approval) {
+            fprintf(stderr, PROG ": %s: an earlier run approved this session\n", o.session);
+            exit_code = CU_EXIT_FAIL;
+        } else if (approve) {
+            memcpy(sig, c.settled_sig, c.settled_sig_len);
+            sig_len = c.settled_sig_len;
+            printf("this session's approval by an earlier run was answered now\n");
+            goto approved;
+        } else {
+            printf("this session's refusal by an earlier run was answered now\nrefused\n");
+        }
+        goto end;
+    }
+    if (rc != SK_OK) {
+        exit_code = cl_report(&c, rc, o.session);
+        goto end;
+    }
+    sk_purpose purpose = sk_device_key_purpose(c.key);
+    const char *rp = sk_device_session_rp_name(s);
+    printf("%s asks: %s\nverification code: %s\n", rp && rp[0] ? rp : "this device",
+           sk_device_session_display_text(s), sk_device_session_code(s));
+    fflush(stdout);
+    if (!approve) {
+        rc = sk_device_refuse(c.key, c.msg, sizeof c.msg, &c.msg_len, cl_now_s(), s);
+        if (rc == SK_OK)
+            rc = cl_exchange_pending(&c);
+        if (rc == SK_OK) {
+            rc = sk_device_read_reply(c.key, &c.status, c.reply, c.reply_len);
+            int src = cl_save(&c);
+            cl_drop_reply(&c);
+            if (rc == SK_OK)
+                rc = src;
+        }
+        if (rc != SK_OK) {
+            exit_code = cl_report(&c, rc, "refuse");
+            goto end;
+        }
+        printf("refused\n");
+        goto end;
+    }
+    if (!c.have_pin || c.pin_purpose != purpose) {
+        pin_wipe(&c.pin);
+        rc = cl_get_pin(&c, purpose, o.pin_file, purpose == SK_PURPOSE_SIGN ? "PIN2: " : "PIN1: ");
+        if (rc != SK_OK) {
+            fprintf(stderr, PROG ": %s\n", c.err);
+            exit_code = CU_EXIT_USAGE;
+            goto end;
+        }
+    }
+    rc = cl_approve_session(&c, s, sig, &sig_len);
+    if (rc != SK_OK) {
+        exit_code = cl_report(&c, rc, "approve");
+        goto end;
+    }
+approved:
+    if (o.out != NULL && sk_file_write_atomic(o.out, sig, sig_len, SK_FILE_PUBLIC_MODE, 0) != SK_OK) {
+        fprintf(stderr, PROG ": --out %s: cannot write\n", o.out);
+        exit_code = CU_EXIT_FAIL;
+        goto end;
+    }
+    printf("approved: the signature (%zu bytes) verified under the key's public key\n", sig_len);
+end:
+    sk_device_session_free(s);
+    cl_end(&c);
+done:
+    sk_config_free(opts);
+    return exit_code;
+}
+
+int cmd_approve(int argc, char **argv)
+{
+    return session_command(argc, argv, true);
+}
+
+int cmd_refuse(int argc, char **argv)
+{
+    return session_command(argc, argv, false);
+}

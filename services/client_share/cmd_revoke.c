@@ -1,0 +1,60 @@
+/*
+ * cmd_revoke.c - splitkey-client revoke: destroys a key at the server,
+ * authorised by its PIN; the server revokes its certificate and the key
+ * never signs again.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <string.h>
+
+#include "client.h"
+#include "splitkey/splitkey.h"
+
+int cmd_revoke(int argc, char **argv)
+{
+    cmd_opts o = {0};
+    sk_opt opts[] = {OPT_STATE(o), OPT_PURPOSE(o), OPT_PIN(o), {0}};
+    int exit_code = CU_EXIT_OK;
+    client c;
+    memset(&c, 0, sizeof c);
+    if (cl_parse(opts, NULL, argc, argv, "revoke --state DIR --purpose auth|sign [--pin-file F]",
+                 "Destroys the key at the server (authorised by the PIN) and revokes its\n"
+                 "certificate.  It never signs again.",
+                 &exit_code) != 0)
+        goto done;
+    sk_purpose purpose;
+    if ((exit_code = cl_open_key(&c, o.state, o.purpose, &purpose)) != 0)
+        goto end;
+    if ((exit_code = cl_refuse_destroyed(&c)) != 0)
+        goto end;
+    int rc = cl_get_pin(&c, purpose, o.pin_file, purpose == SK_PURPOSE_SIGN ? "PIN2: " : "PIN1: ");
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG ": %s\n", c.err);
+        exit_code = CU_EXIT_USAGE;
+        goto end;
+    }
+    rc = cl_settle_pending(&c);
+    if (rc == SK_OK)
+        rc = sk_device_revoke(c.key, c.msg, sizeof c.msg, &c.msg_len, cl_now_s(),
+                              c.pin.digits, c.pin.len);
+    if (rc == SK_OK)
+        rc = cl_exchange_pending(&c);
+    if (rc == SK_OK) {
+        rc = sk_device_read_reply(c.key, &c.status, c.reply, c.reply_len);
+        int src = cl_save(&c);
+        cl_drop_reply(&c);
+        if (rc == SK_OK)
+            rc = src;
+    }
+    if (rc != SK_OK) {
+        exit_code = cl_report(&c, rc, "revoke");
+        goto end;
+    }
+    printf("revoked: the %s key is destroyed at the server and will never sign again\n",
+           devstate_purpose_name(purpose));
+end:
+    cl_end(&c);
+done:
+    sk_config_free(opts);
+    return exit_code;
+}
