@@ -33,7 +33,7 @@
  * be NULL) always receives the CA's own answer, or SK_CA_NO_ANSWER when
  * there was none (transport error, undecodable reply).
  *
- * Example (enrolment, SPEC 3.2 step 3):
+ * Example (enrolment, doc/protocol.md section 3, step 6):
  *
  *     sk_ca_client *ca;
  *     rc = sk_ca_client_open(&ca, "tcp://127.0.0.1:7400", identity->sign_secret,

@@ -1,6 +1,7 @@
 /* command.h - "PROGRAM COMMAND [OPTIONS]" dispatch shared by the service
  * programs: --help / -h / help print the usage and exit 0; a missing or
- * unknown command prints the usage to stderr and exits 2 (SPEC 7). */
+ * unknown command prints the usage to stderr and exits 2 (README.md, "The
+ * programs"). */
 #ifndef SK_COMMAND_H
 #define SK_COMMAND_H
 

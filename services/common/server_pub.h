@@ -8,8 +8,8 @@
  *   kx-x25519: <64 lowercase hex digits, crypto_kx public key>
  *   sign-ed25519: <64 lowercase hex digits, crypto_sign Ed25519 public key>
  *
- * Clients pin both keys (SPEC 3.1); the CA registers the signing key as a
- * registration authority (splitkey-ca add-ra).  The parser accepts exactly
+ * Clients pin both keys (doc/protocol.md section 1); the CA registers the
+ * signing key as a registration authority (splitkey-ca add-ra).  The parser accepts exactly
  * these three fields, each once, in any order after the format line, and
  * refuses anything else.
  */

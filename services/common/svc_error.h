@@ -21,7 +21,8 @@ enum sk_svc_error {
 /* Static description of an sk_error or sk_svc_error code; never NULL. */
 const char *sk_svc_strerror(int err);
 
-/* Exit status for a program that failed with err (SPEC 7): 0 for SK_OK and
+/* Exit status for a program that failed with err (README.md, "The programs"):
+ * 0 for SK_OK and
  * SK_SVC_HELP, 2 for a usage or configuration error, 1 otherwise. */
 int sk_svc_exit_code(int err);
 

@@ -1,4 +1,4 @@
-/* ctime_test.c - constant-time check of the signing paths (SPEC 6).
+/* ctime_test.c - constant-time check of the signing paths.
  *
  * Run under valgrind's memcheck.  The program marks every secret input as
  * undefined memory (a client request; memcheck then tracks everything

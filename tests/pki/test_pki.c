@@ -1,5 +1,5 @@
 /* test_pki.c - the PKI module in one process:
- * - names: the text form, the person rules of SPEC 4.1, clear refusals;
+ * - names: the text form, the person-subject rules, clear refusals;
  * - CSR for a split key: one-call and two-step building, parsing, proof of
  *   possession, the enrolled-key check, refusal of altered requests;
  * - certificates: every profile parses and chains under mbedTLS, with the key

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # contract.sh - drives splitkey through nothing but the command-line contract
-# of SPEC 7 (names, flags, exit codes) and OpenSSL, and checks the results:
+# (program names, flags, exit codes) and OpenSSL, and checks the results:
 #
 #   splitkey-server init / run (SQLite, open enrolment) on a free loopback port
 #   splitkey-client enrol (auth with PIN1, sign with PIN2), sign, pubkey, status
@@ -9,7 +9,7 @@
 #   kill -9 of the server, a restart on the same database, signing again
 #   a copy of the device state signs first: the original gets exit 5
 #
-# It uses no helper of the other tests and no option beyond SPEC 7, so it
+# It uses no helper of the other tests and no option beyond that contract, so it
 # checks what scripts and operators may rely on.
 #
 #   tests/services/contract.sh BIN_DIR      (BIN_DIR: build/bin)

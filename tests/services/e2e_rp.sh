@@ -61,7 +61,7 @@ SID=$(session_of "$DEV" sign)
 assert "the sign session is listed" -n "$SID"
 assert "same code on both sides (sign)" "$(code_of "$DEV" sign)" = "$RP_CODE"
 check "listing shows the text" sh -c "'$CLIENT' sessions --state '$DEV' | grep -q 'Sale contract 42'"
-# the verification code is the SPEC 3.3 one: SHA-256(digest)[30..31] mod 10000
+# the verification code is SHA-256(digest)[30..31] (big-endian) mod 10000
 want=$(python3 -c '
 import hashlib,sys
 d=hashlib.sha256(open(sys.argv[1],"rb").read()).digest()

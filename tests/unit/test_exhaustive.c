@@ -1,4 +1,4 @@
-/* Exhaustive tests of the split math on toy primes (SPEC 2.5):
+/* Exhaustive tests of the split math on toy primes:
  *  A. single modulus: every message m in [0, n1) and every split dc of a
  *     range covering every residue class mod lambda (and values above it);
  *     the server accepts exactly the partials that complete to a valid

@@ -1,4 +1,4 @@
-/* Key generation (SPEC 2.1-2.3): sizes, the sqrt(2) bound, prime gap,
+/* Key generation (client, server, composite): sizes, the sqrt(2) bound, prime gap,
  * gcd(e, p-1), determinism under the DRBG, server key export/import, the
  * composite modulus, and the enrolment checks on n1. */
 #include <stdlib.h>
@@ -237,7 +237,7 @@ static void check_determinism(void)
     sk_drbg_wipe(&d3);
 }
 
-/* SPEC 3.2 step 1 and 2.2: the server refuses bad client moduli. */
+/* At enrolment the server refuses bad client moduli. */
 static void check_modulus_rejection(void)
 {
     const sk_profile profile = SK_PROFILE_4K;

@@ -1,4 +1,4 @@
-/* Split signing end to end in one process (SPEC 2.5, 2.6):
+/* Split signing end to end in one process (math and encodings):
  * - for every profile x scheme x hash, the composite signature verifies with
  *   mbedTLS's RSA verification (an independent verifier) and with sk_verify,
  *   and a tampered message is refused by both;

@@ -1,4 +1,4 @@
-/* PIN wrapping (SPEC 2.4).
+/* PIN wrapping of dc.
  * - The right PIN gives back dc; a wrong PIN gives a different dc.
  * - Decryptions under many wrong PINs are uniformly distributed integers of
  *   the same length: per-bit frequencies (chi-square over all k+128 bit

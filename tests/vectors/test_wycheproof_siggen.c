@@ -1,5 +1,6 @@
 /* test_wycheproof_siggen.c - Wycheproof RSASSA-PKCS1-v1_5 generation vectors
- * signed as split keys (SPEC 2.5, single-modulus form).
+ * signed as split keys (single-modulus form: the device and server halves
+ * over one modulus).
  *
  * For every case the vector key's private exponent d is split additively:
  * dc uniform in [0, 2^(k+128)) from a fixed-seed DRBG, ds = (d - dc) mod

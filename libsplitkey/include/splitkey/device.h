@@ -1,5 +1,6 @@
 /*
- * device.h - the device role of the client-server protocol (SPEC 3), sans I/O.
+ * device.h - the device role of the client-server protocol (doc/protocol.md),
+ * sans I/O.
  *
  * Security properties and limits
  * -------------------------------
@@ -9,8 +10,8 @@
  * - The PIN and dc never leave the device.  dc exists unwrapped only inside
  *   sk_device_approve() and sk_device_revoke(), which wipe it before they
  *   return.  The only PIN-dependent bytes in the stored state are the wrapped
- *   share (SPEC 2.4); everything else (key id, n1, n, transport keys, the
- *   current one-time password, the request in flight) is sealed with a device
+ *   share (no redundancy: any PIN unwraps to some value); everything else
+ *   (key id, n1, n, transport keys, the current one-time password, the request in flight) is sealed with a device
  *   storage key the application supplies (XChaCha20-Poly1305), never with the
  *   PIN.
  * - After enrolment every message is an authenticated envelope with a fresh
@@ -56,7 +57,7 @@ typedef enum sk_purpose {
     SK_PURPOSE_SIGN = 2  /* PIN2: at least 5 digits */
 } sk_purpose;
 
-/* Server-side key states (SPEC 3.4). */
+/* Server-side key states (doc/protocol.md section 5). */
 typedef enum sk_key_state {
     SK_KEY_ENROLLING = 1, /* EnrolInit accepted, ds not received yet */
     SK_KEY_PENDING = 2,   /* enrolled; waiting for the proof-of-possession signature */
@@ -102,7 +103,7 @@ typedef struct sk_key_status {
  * Returns SK_OK or SK_ERR_ARG. */
 SK_API SK_WARN_UNUSED int sk_pin_check(sk_purpose purpose, const uint8_t *pin, size_t pin_len);
 
-/* The 4-digit verification code of a digest (SPEC 3.3): SHA-256 of the
+/* The 4-digit verification code of a digest: SHA-256 of the
  * digest, bytes 30 and 31 as a big-endian integer, mod 10000, zero-padded.
  * code receives 5 bytes (four digits and a NUL). */
 SK_API SK_WARN_UNUSED int sk_verification_code(char *code, size_t code_len, const uint8_t *digest,
@@ -113,7 +114,7 @@ typedef struct sk_device_key sk_device_key;
 
 /* ---------------------------------------------------------------- enrolment */
 
-/* An enrolment in progress (SPEC 3.2 steps 1-2).  Holds ds (secret) until
+/* An enrolment in progress (EnrolInit, EnrolSubmit).  Holds ds (secret) until
  * the EnrolSubmit is built; free wipes it.  Not persistent: an interrupted
  * enrolment starts again. */
 typedef struct sk_device_enrolment sk_device_enrolment;
@@ -253,7 +254,7 @@ SK_API SK_WARN_UNUSED int sk_device_session_create(sk_device_key *key, uint8_t *
                                                    sk_hash hash, sk_scheme scheme,
                                                    const char *display_text) SK_NONNULL(1, 2, 4, 6);
 
-/* The proof-of-possession session of a PENDING key (SPEC 3.2 step 3): builds
+/* The proof-of-possession session of a PENDING key: builds
  * the PKCS#10 CertificationRequestInfo for n with the registered subject
  * (sk_device_key_subject(), which must be a person subject: C, SN, GN,
  * serialNumber) and writes a SessionCreate over its digest (hash; scheme

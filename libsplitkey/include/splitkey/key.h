@@ -1,6 +1,6 @@
 /*
  * key.h - RSA public keys, the client (device) share, the server key and the
- * server's half of an enrolled split key (SPEC 2.1-2.4).
+ * server's half of an enrolled split key (doc/protocol.md, "Terms").
  *
  * Security properties and limits
  * - sk_client_keygen() never keeps p1, q1, lambda1 or d1: they are wiped before
@@ -81,7 +81,7 @@ SK_API void sk_pubkey_free(sk_pubkey *key);
  * first sk_device_partial() consumes and wipes it. */
 typedef struct sk_client_share sk_client_share;
 
-/* Generates a client key (SPEC 2.1) for the profile.
+/* Generates a client key (n1 and the split dc, ds) for the profile.
  * out:  the new share (n1, dc).
  * ds:   out, secret: the server part, big-endian, exactly k/8 bytes; the
  *       caller sends it at enrolment and wipes it.
@@ -112,7 +112,8 @@ typedef enum sk_kdf_cost {
 #define SK_WRAPPED_LEN(bits) (SK_WRAP_HEADER_LEN + SK_DC_LEN(bits))
 SK_API size_t sk_wrapped_share_len(sk_profile profile);
 
-/* Wraps the share's dc under a PIN (SPEC 2.4).  pin is secret.
+/* Wraps the share's dc under a PIN (Argon2id, then an XChaCha20 keystream;
+ * no redundancy, so any PIN unwraps to some value).  pin is secret.
  * out must hold exactly sk_wrapped_share_len(profile) bytes.
  * Returns SK_ERR_USED if dc was already consumed. */
 SK_API SK_WARN_UNUSED int sk_client_share_wrap(const sk_client_share *share, uint8_t *out,
@@ -138,7 +139,7 @@ SK_API void sk_client_share_free(sk_client_share *share);
  * on error paths too; sk_server_key_free wipes the object. */
 typedef struct sk_server_key sk_server_key;
 
-/* Generates a key (SPEC 2.2) with the system CSPRNG.  Not constant time: it
+/* Generates a server key with the system CSPRNG.  Not constant time: it
  * computes n2, d2 and the CRT parameters with ordinary GMP, once per key. */
 SK_API SK_WARN_UNUSED int sk_server_keygen(sk_server_key **out, sk_profile profile) SK_NONNULL(1);
 
@@ -179,7 +180,7 @@ SK_API void sk_server_key_free(sk_server_key *key);
 
 /* --------------------------------------------------- server half of a split key */
 
-/* Checks a client modulus received at enrolment (SPEC 3.2 step 1): exactly k
+/* Checks a client modulus received at enrolment (EnrolInit): exactly k
  * bits, odd, no prime factor below 2^16, not a perfect power.  Returns SK_OK,
  * SK_ERR_KEY_SIZE or SK_ERR_KEY_WEAK. */
 SK_API SK_WARN_UNUSED int sk_check_client_modulus(const uint8_t *n1, size_t n1_len,

@@ -1,5 +1,5 @@
 /*
- * pki.h - the PKI of a split key (SPEC 3.2 step 3, 4): PKCS#10 requests
+ * pki.h - the PKI of a split key (doc/pki.md): PKCS#10 requests
  * signed through the two-party protocol, proof-of-possession checks,
  * certificates for the SIGN and AUTH profiles (qualified and basic), the CA
  * and OCSP signer certificates, CRLs, RFC 6960 OCSP and a hash-chained audit
@@ -102,7 +102,7 @@ typedef struct sk_name sk_name;
 SK_API SK_WARN_UNUSED int sk_name_parse(sk_name **out, const char **detail, const char *text)
     SK_NONNULL(1, 3);
 
-/* Parses a natural person's subject (SPEC 4.1) and normalises it to the order
+/* Parses a natural person's subject and normalises it to the order
  * C, CN, SN, GN, serialNumber.  Requires C, SN, GN and serialNumber
  * "PNO" + C + "-" + identifier (ETSI EN 319 412-1); CN is derived as
  * "SURNAME,GIVENNAME" and, when given, must equal it.  No other attribute is
@@ -190,7 +190,7 @@ typedef enum sk_ca_key_type {
     SK_CA_KEY_EC_P384 = 2
 } sk_ca_key_type;
 
-/* "rsa3072", "ec-p384" (SPEC 7, splitkey-ca init --key). */
+/* "rsa3072", "ec-p384" (splitkey-ca init --key). */
 SK_API SK_WARN_UNUSED int sk_ca_key_type_parse(sk_ca_key_type *out, const char *name)
     SK_NONNULL(1, 2);
 SK_API const char *sk_ca_key_type_name(sk_ca_key_type type);
@@ -272,9 +272,9 @@ SK_API SK_WARN_UNUSED int sk_ca_issue(const sk_ca *ca, uint8_t *out, size_t cap,
                                       const sk_name *subject, const sk_pubkey *key,
                                       int64_t not_before) SK_NONNULL(1, 4, 7, 8);
 
-/* The CA's whole check-and-issue step for an enrolment (SPEC 3.2 step 3,
- * 4.1): parses the CSR, checks its proof of possession, that its key is the
- * enrolled modulus n (e = 65537) and that its subject is a valid person
+/* The CA's whole check-and-issue step for an enrolment (doc/pki.md,
+ * "Enrolment: the CSR"): parses the CSR, checks its proof of possession,
+ * that its key is the enrolled modulus n (e = 65537) and that its subject is a valid person
  * subject equal to `registered` (when not NULL: the subject bound to the
  * registration token), then issues from the CSR's key and subject.
  * Returns what the steps return: SK_ERR_CSR / SK_ERR_PEM / SK_ERR_KEY_FORMAT

@@ -1,6 +1,7 @@
 /*
  * sign.h - message encodings (EMSA-PKCS1-v1_5, EMSA-PSS), the two halves of
- * a split signature (SPEC 2.5) and verification under any RSA public key.
+ * a split signature (doc/protocol.md, "The split signature") and
+ * verification under any RSA public key.
  *
  * Security properties and limits
  * - sk_device_partial() and sk_server_complete() are constant time in every
@@ -14,7 +15,7 @@
  *   A failed first check is SK_ERR_PARTIAL_INVALID (the caller counts it as a
  *   wrong PIN); a failed second or third is SK_ERR_FAULT.  In both cases the
  *   output buffer is zeroed.
- * - The PSS salt is an input: the server chooses it (SPEC 2.6) and both sides
+ * - The PSS salt is an input: the server chooses it and both sides
  *   compute the same EM.  sk_encode() never draws randomness itself.
  */
 #ifndef SPLITKEY_SIGN_H

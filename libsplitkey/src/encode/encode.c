@@ -1,5 +1,5 @@
 /* encode.c - sk_encode(): the message representative a split signature is
- * computed over (SPEC 2.6). */
+ * computed over (EMSA-PKCS1-v1_5 or EMSA-PSS, RFC 8017). */
 #include <string.h>
 
 #include "encode/encode_internal.h"

@@ -1,4 +1,4 @@
-/* client_share.c - the device's share (SPEC 2.1): generation and split. */
+/* client_share.c - the device's share (n1, dc): generation and split. */
 #include <stdlib.h>
 
 #include "internal.h"
@@ -61,7 +61,7 @@ int sk_client_keygen_rng(sk_client_share **out, uint8_t *ds, size_t ds_len, unsi
         rc = SK_ERR_KEYGEN;
         goto out;
     }
-    /* Split (SPEC 2.1 step 3): dc uniform in [0, 2^(k+128)),
+    /* Split: dc uniform in [0, 2^(k+128)),
      * ds = (d1 - dc) mod lambda1. */
     rc = sk_sec_random(&s->dc, bits + 128, rng);
     if (rc != SK_OK)

@@ -1,4 +1,4 @@
-/* server_key.c - the server's whole RSA key (SPEC 2.2) with CRT parameters.
+/* server_key.c - the server's whole RSA key (n2, d2) with CRT parameters.
  *
  * Two kinds of code live here.  Key generation (sk_server_keygen*,
  * sk_server_key_from_primes) computes n2, d2 and the CRT parameters from the
@@ -177,7 +177,7 @@ int sk_server_key_export(const sk_server_key *key, uint8_t *out, size_t out_len)
  * key generation enforces (sk_rsa_primes).  There is no constant-time
  * primality test here, and the stored form is sealed (authenticated) at rest,
  * so what these checks are for is a corrupted or mixed-up blob, not a forged
- * one.  Whatever the key, the three signature checks of SPEC 2.5 (s1, s2 and
+ * one.  Whatever the key, the three signature checks (s1, s2 and
  * s, in sign_math.c) stand between it and a released signature: a CRT
  * parameter or prime that is wrong in a way these checks miss makes
  * s2^e != m mod n2, and the signature is withheld (SK_ERR_FAULT).

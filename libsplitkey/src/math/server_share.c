@@ -1,5 +1,6 @@
 /* server_share.c - the server's half of an enrolled split key: n1, ds and
- * the server key; the composite modulus n = n1 * n2 (SPEC 2.2, 2.3, 3.2). */
+ * the server key; the composite modulus n = n1 * n2 (doc/protocol.md,
+ * "The split signature" and section 3). */
 #include <stdlib.h>
 
 #include "internal.h"

@@ -1,4 +1,5 @@
-/* sign_math.c - the two halves of a split signature (SPEC 2.5) on fixed-size
+/* sign_math.c - the two halves of a split signature (doc/protocol.md, "The
+ * split signature") on fixed-size
  * limb arrays.  Public inputs (m, y, the moduli n1, n2, n) may be handled with
  * ordinary GMP; everything derived from dc, ds, p2, q2 or d2 goes through
  * the constant-time layer in sec.c, and the only value that leaves as a

@@ -1,4 +1,4 @@
-/* wrap.c - PIN protection of the client part (SPEC 2.4): Argon2id, then an
+/* wrap.c - PIN protection of the client part dc: Argon2id, then an
  * XChaCha20 keystream XOR-ed over dc.  No MAC, checksum or length prefix:
  * every PIN unwraps to a uniformly random (k+128)-bit integer. */
 #include <sodium.h>

@@ -1,5 +1,5 @@
-/* cert_profile.c - the extensions of every certificate profile (SPEC 4.1,
- * ETSI EN 319 412-2/-5, RFC 5280, RFC 3739, RFC 6960).  The table in
+/* cert_profile.c - the extensions of every certificate profile (ETSI
+ * EN 319 412-2/-5, RFC 5280, RFC 3739, RFC 6960).  The table in
  * doc/pki.md mirrors this file. */
 #include <mbedtls/asn1.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* csr_parse.c - parsing PKCS#10 requests and the proof-of-possession
- * checks a CA makes before issuing (SPEC 4.1): the signature verifies under
+ * checks a CA makes before issuing: the signature verifies under
  * the key inside the request, and that key is the enrolled composite key. */
 #include <mbedtls/asn1.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* name.c - distinguished names: the text form "K=V,...", DER Names, and the
- * natural-person subject of SPEC 4.1 (C, CN "SURNAME,GIVENNAME", SN, GN,
+ * natural-person subject (C, CN "SURNAME,GIVENNAME", SN, GN,
  * serialNumber "PNO" + C + "-" + id, ETSI EN 319 412-1 5.1.3). */
 #include <mbedtls/asn1.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@ Python's own big integers).  For every vector file given (or every *.json in
 the directories given) it recomputes, from the values in the file:
 
   n1 = p1 * q1, d1 = e^-1 mod lambda1 = lcm(p1 - 1, q1 - 1),
-  ds         = (d1 - dc) mod lambda1          (the split, SPEC 2.1)
+  ds         = (d1 - dc) mod lambda1          (the split)
   digest     = HASH(message)
   salt       = first hLen bytes of the DRBG seeded with `seed`   (PSS only)
   em         = EMSA-PKCS1-v1_5 or EMSA-PSS encoding of digest (and salt)

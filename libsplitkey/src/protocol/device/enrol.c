@@ -1,4 +1,4 @@
-/* enrol.c - the device side of enrolment (SPEC 3.2 steps 1 and 2). */
+/* enrol.c - the device side of enrolment (doc/protocol.md section 3). */
 #include <sodium.h>
 #include <string.h>
 

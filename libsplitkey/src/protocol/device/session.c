@@ -66,7 +66,8 @@ static int start_body(sk_device_key *key, uint8_t *msg, size_t cap, size_t *writ
 }
 
 /* The CertificationRequestInfo of a PENDING key's proof of possession: the
- * registered subject (which must be a person subject, SPEC 4.1) and n.
+ * registered subject (which must be a person subject, doc/pki.md "Subjects")
+ * and n.
  * Returns SK_OK, SK_ERR_PKI (not a person subject), or what sk_csr_tbs_new()
  * returns. */
 static int pop_tbs(const sk_device_key *key, sk_hash hash, sk_csr_tbs **tbs)
