@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* baselines.c - what other libraries do for the same work: OpenSSL's
  * constant-time floor, single-key RSA CRT signatures at the composite size
  * (mbedTLS and OpenSSL), OpenSSL key generation. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench.h - shared pieces of splitkey-bench: timing series, the key material
  * every measurement uses, and the baselines. */
 #ifndef SK_BENCH_H

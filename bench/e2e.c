@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE /* prctl */
 /* e2e.c - splitkey-bench's end-to-end measurements: real splitkey-server
  * processes on loopback with the SQLite store, driven over nng by devices

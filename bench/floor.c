@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _POSIX_C_SOURCE 200809L
 /* floor.c - the key material for the bench and the GMP floor: the server
  * step's unavoidable arithmetic with nothing around it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _POSIX_C_SOURCE 200809L
 /* splitkey-bench (bench/README.md): each step of two-party signing
  * measured against baselines measured in the same run, interleaved round by

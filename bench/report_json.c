@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _POSIX_C_SOURCE 200809L
 /* report_json.c - the figures splitkey-bench derives from its measurements,
  * and its --json report built with jansson, so that every string in it is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* report_json.h - what splitkey-bench measured for one profile, the figures
  * its table and its --json report derive from that, and the --json writer
  * (bench/README.md describes the document). */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Finds GMP. Defines the imported target GMP::GMP.
 find_path(GMP_INCLUDE_DIR gmp.h)
 find_library(GMP_LIBRARY NAMES gmp)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Finds mbedTLS 2.28 (Debian 12). Defines MbedTLS::mbedcrypto, MbedTLS::mbedx509.
 find_path(MBEDTLS_INCLUDE_DIR mbedtls/version.h)
 find_library(MBEDCRYPTO_LIBRARY NAMES mbedcrypto)

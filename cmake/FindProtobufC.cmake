@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Finds protobuf-c 1.4 and protoc-c. Defines ProtobufC::protobuf-c and
 # sk_protobuf_c_generate(OUT_SRCS OUT_HDRS PROTO...) which runs protoc-c at build time.
 find_path(PROTOBUFC_INCLUDE_DIR protobuf-c/protobuf-c.h)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Finds libsodium. Defines the imported target Sodium::Sodium.
 find_package(PkgConfig QUIET)
 if(PkgConfig_FOUND)

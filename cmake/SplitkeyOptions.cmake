@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Every build option of splitkey, in one place.
 
 option(SK_BUILD_TESTS    "Build the test suite (ctest)"                         ON)

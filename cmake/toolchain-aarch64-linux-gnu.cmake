@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Cross build for 64-bit ARM Linux with Debian's cross compiler and arm64
 # development packages (scripts/install-deps.sh --arm64 installs them):
 #

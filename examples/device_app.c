@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* device_app.c - what a phone app does with its share of a split key, over
  * the client layer (splitkey/client.h) of libsplitkey-device.  The app owns
  * two things the library leaves to it: the network (here an nng REQ socket

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* split_sign.c - the whole two-party signature in one program, using only the
  * public API: what the device does, what the server does, and a check that
  * the result is an ordinary RSA signature.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The exported names of libsplitkey-device, read from its public headers.
 
   device_symbols.py SYMS_OUT MAP_OUT HEADER...

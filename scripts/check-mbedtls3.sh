@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Compiles (syntax and types, no code generation) every source file that
 # includes an mbedTLS header against another mbedTLS's headers, e.g. 3.6:
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # demo.sh - splitkey from a fresh Debian 12 machine to verified two-party RSA
 # signatures, told step by step.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # scripts/fuzz.sh [SECONDS [HARNESS...]]
 # Builds every libFuzzer harness (clang, -fsanitize=fuzzer,address,undefined;
 # build dir build-fuzz) and runs each for SECONDS (default 600), one after the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages splitkey builds, tests and runs with.
 # Idempotent: packages already present are left alone, and apt is not touched at all
 # when nothing is missing.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Licence headers: every source file of the project names its licence in an
 # SPDX-License-Identifier line near its top (the full text is in LICENSE).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the whole test suite on a fresh Debian 12 machine: installs what it
 # needs, then
 #   1. builds a second tree with clang and AddressSanitizer +

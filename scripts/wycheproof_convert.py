@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Turn Wycheproof RSA JSON files into the line format the C tests read.
 
 Run by the build (tests/vectors/CMakeLists.txt); the output lives in the

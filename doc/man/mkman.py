@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """mkman.py - the manual pages of splitkey, from the programs themselves.
 
   mkman.py page --prog BIN --source NAME.h2m --out NAME.1 [--help2man PATH]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """skhelp.py - what the splitkey programs say about themselves.
 
 Shared by the manual page generator (mkman.py) and by the tests of the

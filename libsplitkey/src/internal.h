@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * internal.h - private declarations shared by the library's modules, the
  * tools and the tests.  Never installed; includes GMP and mbedTLS freely.

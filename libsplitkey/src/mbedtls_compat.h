@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mbedtls_compat.h - the few mbedTLS calls whose form changed between 2.28
  * (Debian 12) and 3.x, written once for both.

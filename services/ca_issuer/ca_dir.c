@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ca_dir.c - loading the CA directory: configuration, keys, certificate,
  * database, and the audit log check. */
 #define _POSIX_C_SOURCE 200809L

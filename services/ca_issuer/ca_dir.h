@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ca_dir.h - the CA directory made by "splitkey-ca init" and everything
  * loaded from it.

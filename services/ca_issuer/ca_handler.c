@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ca_handler.c - decoding, authenticating and serving CA requests. */
 #define _POSIX_C_SOURCE 200809L
 #include "ca_handler.h"

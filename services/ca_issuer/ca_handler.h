@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ca_handler.h - the CA issuer's request handler (proto/ca.proto), run by
  * the REP loop of rep_server.h on several worker threads.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ca_store.c - the CA's SQLite certificate database and audit log appends. */
 #define _POSIX_C_SOURCE 200809L
 #include "ca_store.h"

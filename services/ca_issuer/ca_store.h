@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ca_store.h - the CA's certificate database (SQLite) and its audit log.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * splitkey-ca - the CA issuer (doc/pki.md, "The CA issuer").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * client.c - what every splitkey-client command does around its requests:
  * releasing one command's state, reporting a failure as its exit status

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * client.h - what the commands of splitkey-client share, and each command's
  * entry point.

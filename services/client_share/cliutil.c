@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cliutil.c - helpers shared by splitkey-client and splitkey-rp. */
 #define _POSIX_C_SOURCE 200809L
 #include "cliutil.h"

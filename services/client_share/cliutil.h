@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cliutil.h - what the device program (splitkey-client) and the relying-party
  * program (splitkey-rp) share: the exit codes, file helpers, hex,

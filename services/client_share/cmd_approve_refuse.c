@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_approve_refuse.c - splitkey-client approve and refuse: answer a
  * waiting session (see 'sessions'), found by its id among the keys of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_enrol.c - splitkey-client enrol (doc/protocol.md section 3): makes a
  * split key with the share server.  The device share stays in the state

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_pubkey_cert.c - splitkey-client pubkey and cert: write what the state
  * directory holds about a key, with no request to the server: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_revoke.c - splitkey-client revoke: destroys a key at the server,
  * authorised by its PIN; the server revokes its certificate and the key

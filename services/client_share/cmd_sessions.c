@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_sessions.c - splitkey-client sessions: lists the sessions waiting for
  * the keys of the device (id, key, verification code, relying party, what

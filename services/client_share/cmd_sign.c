@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_sign.c - splitkey-client sign: signs a file with a key of the device
  * through a session the device opens itself and approves at once with the

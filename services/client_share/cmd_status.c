@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_status.c - splitkey-client status: asks the server for a key's state,
  * its PIN attempts left and any lock, and prints them.  A key the device

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devstate.c - the state directory of splitkey-client. */
 #define _POSIX_C_SOURCE 200809L
 #include "devstate.h"

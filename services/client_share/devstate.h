@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * devstate.h - the device's state directory (splitkey-client --state DIR).
  *

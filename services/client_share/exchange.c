@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * exchange.c - the requests splitkey-client's commands send to the share
  * server (client.h): connecting at once, storing the state before a request

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * splitkey-client - the device side of splitkey as a command-line program
  * (README.md, "The device"): what a phone app does, for demonstrations,

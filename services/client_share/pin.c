@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pin.c - the PIN from a file or from the terminal without echo. */
 #define _POSIX_C_SOURCE 200809L
 #include "pin.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pin.h - reading a PIN for splitkey-client: from a file (--pin-file FILE,
  * "-" for standard input) or from the terminal with echo off.  Never from a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ca_client.c - signed requests to splitkey-ca over nng REQ. */
 #define _POSIX_C_SOURCE 200809L
 #include "ca_client.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ca_client.h - the registration authority's side of the CA protocol
  * (proto/ca.proto, doc/pki.md "The RA protocol"): a share server asks

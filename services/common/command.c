@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* command.c - subcommand dispatch for the service programs. */
 #include "command.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* command.h - "PROGRAM COMMAND [OPTIONS]" dispatch shared by the service
  * programs: --help / -h / help print the usage and exit 0; a missing or
  * unknown command prints the usage to stderr and exits 2 (README.md, "The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.c - one table of options, filled from flags and a config file. */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.h - command-line flags and an optional "key = value" file, described
  * once by a table of sk_opt.

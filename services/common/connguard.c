@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* connguard.c - connection caps and idle timeout for a listening nng socket. */
 #define _POSIX_C_SOURCE 200809L
 #include "connguard.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * connguard.h - bounds on the connections of a listening nng socket.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* error_reply.c - encode and recognise the "SKE1" error frame. */
 #include "error_reply.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fileio.c - atomic writes (temp + fsync + rename) and bounded reads. */
 #define _POSIX_C_SOURCE 200809L
 #include "fileio.h"

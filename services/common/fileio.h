@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fileio.h - whole-file reads with a size limit and atomic writes.
  *

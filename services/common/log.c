@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* log.c - request and notice lines: text or JSON on stderr, or journald. */
 #define _POSIX_C_SOURCE 200809L
 #include "log.h"

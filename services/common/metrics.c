@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* metrics.c - lock-free counters, the Prometheus text exposition and the
  * operator's HTTP listener (/metrics, /health). */
 #define _POSIX_C_SOURCE 200809L

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * metrics.h - what a service counts, in the Prometheus text exposition
  * format (version 0.0.4), and the operator-only HTTP listener that serves it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rep_server.c - REP socket, one context + aio per worker thread, and the
  * connection guard (connguard.h) on its pipes. */
 #define _POSIX_C_SOURCE 200809L

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rep_server.h - an nng REP server with several requests in flight.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* req_client.c - nng REQ request/reply with a timeout per call. */
 #include "req_client.h"
 

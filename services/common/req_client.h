@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * req_client.h - request/reply over nng REQ with a timeout, for the client
  * programs (device, relying party) and for the share server talking to the

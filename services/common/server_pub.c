@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server_pub.c - text form of the share server's public keys. */
 #include "server_pub.h"
 

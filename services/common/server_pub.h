@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server_pub.h - the share server's public identity file, DIR/server.pub.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* signals.c - a self-pipe for SIGTERM/SIGINT. */
 #define _POSIX_C_SOURCE 200809L
 #include "signals.h"

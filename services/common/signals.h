@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signals.h - SIGTERM and SIGINT turned into an event the main thread waits
  * for (a self-pipe), so that shutdown runs as ordinary code: close the

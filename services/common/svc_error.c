@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* svc_error.c - descriptions and exit codes of the service errors. */
 #include "svc_error.h"
 

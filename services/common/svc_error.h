@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * svc_error.h - error codes of the service layer (sockets, files,
  * configuration), in a range of their own (-200 .. -219) next to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* svc_hex.c - hex text of byte strings for the services (svc_hex.h). */
 #include "svc_hex.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * svc_hex.h - hex text of byte strings for the services (key ids, session
  * ids, public keys, hashes in messages and files), over libsodium's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devdrive.c - a device driving a running splitkey-server (devdrive.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "devdrive.h"

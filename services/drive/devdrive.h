@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * devdrive.h - a device (the library's device role, all state in memory)
  * driving a running splitkey-server over nng: enrolment with its proof of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * splitkey-ocsp - the OCSP responder (doc/pki.md, "The OCSP responder").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ocsp_http.c - OCSP over HTTP on nng's HTTP server. */
 #define _POSIX_C_SOURCE 200809L
 #include "ocsp_http.h"

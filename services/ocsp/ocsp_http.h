@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ocsp_http.h - the OCSP responder's HTTP side (RFC 6960 appendix A, RFC
  * 5019) on nng's HTTP server.

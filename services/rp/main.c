@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * splitkey-rp - a relying party: asks the share server for a
  * person's signature or authentication, shows the verification code at once,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * backup.c - online backups of the SQLite store, the commit journal's file
  * format, and restores (backup.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * backup.h - online backups of the SQLite store, the commit journal and
  * restores (splitkey-server backup / restore; doc/operations.md, "Backup and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * handler.c - serves one request of the share server: the library's server
  * role (sans I/O) over the store, the sealing key and the server-key pool.

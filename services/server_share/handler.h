@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * handler.h - the share server's request handler: the point where the
  * library's server role (sans I/O) meets the store and the socket.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hwm.c - per-key high-water marks of record versions (hwm.h): a hash table
  * of key ids with chaining, under one mutex. */
 #include "hwm.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hwm.h - the highest version of each key record this process has stored or
  * read in a write transaction: a key record put back by a database writer

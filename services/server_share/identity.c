@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* identity.c - create and load the share server's keys. */
 #define _POSIX_C_SOURCE 200809L
 #include "identity.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * identity.h - the share server's directory: identity keys, master key,
  * public key file and configuration (doc/operations.md "Initialise").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* longpoll.c - parked relying-party polls (longpoll.h): a mutex, a
  * condition variable on CLOCK_MONOTONIC and a generation counter. */
 #define _POSIX_C_SOURCE 200809L

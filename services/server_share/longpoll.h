@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * longpoll.h - where the share server parks relying-party polls that asked
  * to wait (SessionPoll.wait_ms) for a PENDING session's result.

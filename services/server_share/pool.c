@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pool.c - the server-key pool and its refill thread. */
 #define _POSIX_C_SOURCE 200809L
 #include "pool.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pool.h - pre-generated server keys (n2, d2), so that enrolment does not
  * wait for prime generation.

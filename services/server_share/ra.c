@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ra.c - the share server's registration-authority side: issuing at the end
  * of enrolment, revoking after a key is destroyed, and the retry of

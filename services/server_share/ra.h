@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ra.h - the share server as a registration authority of splitkey-ca
  * (doc/protocol.md section 3, step 6; doc/pki.md "The share server as RA";

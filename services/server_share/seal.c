@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seal.c - XChaCha20-Poly1305 at rest under the master key. */
 #include "seal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal.h - sealing secrets at rest under the server master key
  * (doc/operations.md "Secrets at rest").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store.c - the backend-independent part of the store: argument checks,
  * one-operation transactions and fault injection. */
 #define _POSIX_C_SOURCE 200809L

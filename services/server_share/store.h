@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.h - what the share server keeps, behind one interface with one
  * backend per database (SQLite now; PostgreSQL implements the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_backend.h - what a store backend implements (private to the store).
  *

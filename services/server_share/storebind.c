@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* storebind.c - the checks a share server makes on its store at start. */
 #define _POSIX_C_SOURCE 200809L
 #include "storebind.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* storebind.h - the checks a share server makes on its store at start. */
 #ifndef SK_STOREBIND_H
 #define SK_STOREBIND_H

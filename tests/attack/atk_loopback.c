@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * atk_loopback - attacks on a running splitkey-server over loopback: many
  * connections, several server processes on one database, and the store's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # flood.sh - connection floods against a real splitkey-server limited to
 # 1024 descriptors (ulimit -n 1024), on loopback:
 #   - about 1,100 connections that finish the SP handshake and then stay

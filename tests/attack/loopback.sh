@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # loopback.sh SERVER ATK SQLITE3 - attacks on real splitkey-server processes
 # on loopback, played by atk_loopback (see its header for each mode):
 #   guesses    one charged approval from many connections with different

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """mitm_proxy.py - a network attacker between splitkey-client and
 splitkey-server, for tests/attack/replay_attacks.sh.
 

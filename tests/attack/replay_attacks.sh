@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # replay_attacks.sh - a network attacker between the device program
 # (splitkey-client) and the share server (splitkey-server), played by
 # mitm_proxy.py: it records every frame and replays, drops, delays, holds

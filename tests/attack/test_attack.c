@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Attacks on the protocol, run against the server role as the share server
  * runs it (world.c: routing, loading, handling, storing with version
  * checks; a PIN check's charge stored before the check).  Each test plays

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench_quick.sh BENCH SERVER PYTHON CHECK_JSON
 # splitkey-bench's contract: --help, usage errors (exit 2), a quick run of the
 # 4K profile whose JSON carries every step, grid cell and ratio (check_json.py),

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """check_json.py FILE PROFILE...: the JSON splitkey-bench --json wrote holds
 every step, grid cell and ratio for each PROFILE, every figure is a positive
 number where it must be, and every ratio agrees with the figures it is made of.

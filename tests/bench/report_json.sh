@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # report_json.sh REPORT_JSON_TEST PYTHON
 # splitkey-bench's --json writer (bench/report_json.c): the document parses
 # with Python's json module, a string holding a quote, a backslash and

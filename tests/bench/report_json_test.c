@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* report_json_test OUT NOTE: writes splitkey-bench's --json report of one
  * profile whose end-to-end part did not run, with NOTE as the reason
  * ("end_to_end_unavailable"), and of one failed profile that the report

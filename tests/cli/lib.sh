@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # lib.sh - shared functions sourced by the cli test scripts.
 # Every script: set -u, a private temporary directory removed on exit, and a
 # failure counter; `finish` prints a summary and exits 1 if anything failed.

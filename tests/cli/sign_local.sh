@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # sign_local.sh SPLITKEY OPENSSL PROFILE SCHEME
 # For each hash: `splitkey sign-local` signs a file; OpenSSL must verify the
 # signature under the composite key it wrote, see a modulus of exactly 2k bits

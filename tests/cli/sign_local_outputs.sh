@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # sign_local_outputs.sh SPLITKEY [OPENSSL]
 # `splitkey sign-local` without --profile uses 6K, the default profile; an
 # output path that cannot be written (a directory that does not exist, a

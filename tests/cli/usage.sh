@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # usage.sh SPLITKEY
 # --help prints usage and exits 0; usage errors exit 2 with a message naming
 # the problem, an input file that does not exist included; other failures

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # vectors_check.sh SPLITKEY VECTOR_DIR
 # The committed two-party vectors pass `splitkey vectors --check`: all 18
 # (3 profiles x 2 schemes x 3 hashes) are present and match.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # vectors_malformed.sh SPLITKEY VECTOR_DIR
 # `splitkey vectors --check` refuses malformed vector files with exit status 1
 # and one clear line naming the file and the problem, never a crash:

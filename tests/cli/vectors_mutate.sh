@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # vectors_mutate.sh SPLITKEY PYTHON VECTOR_DIR
 # Robustness of `splitkey vectors --check` against damaged files: 300 mutants of
 # a vector (flipped bytes, truncations, insertions, deletions, repeated

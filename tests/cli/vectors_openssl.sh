@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # vectors_openssl.sh OPENSSL PYTHON VECTOR_DIR
 # OpenSSL, knowing nothing of splitkey, accepts every committed vector: the
 # public key (n, e) built with `openssl asn1parse -genconf`, the message and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # vectors_python.sh PYTHON VECTOR_DIR
 # The independent Python recomputation (tests/vectors/twoparty/recompute.py,
 # standard library only) agrees with every committed vector, and catches an

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # vectors_reproducible.sh SPLITKEY VECTOR_DIR
 # `splitkey vectors --out` is deterministic: it reproduces the committed
 # vector files byte for byte, and what it writes passes --check.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # vectors_tamper.sh SPLITKEY VECTOR_DIR
 # `splitkey vectors --check` fails on a copy of a vector with one field edited,
 # and its output names the file and that field.  Also: broken JSON, unknown or

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # verify.sh SPLITKEY OPENSSL
 # `splitkey verify` must agree with `openssl dgst -verify` on valid and
 # tampered signatures, under ordinary RSA keys made by OpenSSL (including an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* testutil.h - a minimal assertion kit for the C tests.
  * A test program returns 0 only if every CHECK held; each failed CHECK prints
  * its file, line and expression and the run continues so that one run shows

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ctime_test.c - constant-time check of the signing paths.
  *
  * Run under valgrind's memcheck.  The program marks every secret input as

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # expect_leak.sh VALGRIND PROGRAM MODE PATTERN [VALGRIND OPTIONS...]
 # Runs PROGRAM MODE under valgrind and passes only when valgrind found an error
 # (exit status 42) whose report matches PATTERN: the proof that the

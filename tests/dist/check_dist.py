@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """check_dist.py - the systemd units and sample configuration files of
 dist/ against the built programs.
 

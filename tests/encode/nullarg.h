@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nullarg.h - for tests that pass NULL to arguments the public headers mark
  * nonnull, to check that the library still answers SK_ERR_ARG.  The NULL goes
  * through a volatile pointer (so the compiler cannot see it), and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rsakey.h - whole RSA keys for the encoding tests, made with GMP from a
  * deterministic generator so that any modulus size (odd ones included) can
  * be tested, and loaded into mbedTLS for differential checks. */

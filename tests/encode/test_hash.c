@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_hash.c - known answers for the hashes, the DigestInfo prefixes, MGF1
  * and the argument checks of sk_digest / sk_hash_compute. */
 #include <mbedtls/asn1.h>

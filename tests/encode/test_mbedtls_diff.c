@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_mbedtls_diff.c - differential test against mbedTLS's own RSA.
  *
  * For keys made by mbedtls_rsa_gen_key and keys of odd sizes loaded into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_pss.c - EMSA-PSS and EMSA-PKCS1-v1_5 encodings: structure, round trips
  * through the encoder and the verifier for every hash, salt length and
  * modulus size class (mod_bits = 1 mod 8 is the leading-zero-byte case), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_pubkey.c - RSA public keys: import/export round trips in every
  * accepted form (PEM/DER, SubjectPublicKeyInfo/PKCS#1), agreement with
  * mbedTLS's writer and with the openssl command, and rejection of garbage,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # faults.sh - honest faults thrown at the real programs, at random, from
 # outside: nothing here uses a test hook, a relay or the library.  It runs
 # splitkey-server and splitkey-client and checks, through the programs and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz.h - the libFuzzer entry points every harness defines.  The same
  * harness links either with libFuzzer (-fsanitize=fuzzer, SK_BUILD_FUZZ) or
  * with replay.c, a plain main() that feeds it the committed corpus so that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_client_modulus.c - sk_check_client_modulus, the server's check of the
  * n1 a device sends at enrolment.  Input: one byte choosing the profile (or
  * an invalid one), then n1.  Invariant: an accepted n1 has exactly k bits, is

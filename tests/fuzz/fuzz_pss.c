@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_pss.c - EMSA-PSS decoding (sk_emsa_pss_verify) and signature
  * verification (sk_verify) under a fixed 1024-bit key whose private exponent
  * the harness knows, so the fuzzer controls the encoded message that the

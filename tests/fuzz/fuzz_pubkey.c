@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_pubkey.c - sk_pubkey_import (PEM and DER, SubjectPublicKeyInfo and
  * PKCS#1).  Invariants: an accepted key passes the import checks (odd n of at
  * least 512 bits, odd 3 <= e < n, e of at most 64 bits above 3072 bits),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_server_key.c - sk_server_key_import
  * ("SKS2" | k | p2 | q2 | dp | dq | qinv, k/16 bytes each).
  * Invariants: an accepted key has the profile size it claims, exporting it

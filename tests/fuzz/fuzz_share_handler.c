@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_share_handler.c - the share server's request path: bytes as they
  * arrive on the socket, through sk_share_handle, the server role and the
  * SQLite store (a temporary database), back to reply bytes.

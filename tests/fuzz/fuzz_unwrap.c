@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_unwrap.c - sk_client_share_unwrap, the parser of the wrapped client
  * share ("SKW1" | k | opslimit | memlimit | salt | nonce | ciphertext).
  *

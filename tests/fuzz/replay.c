@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* replay.c - feeds files to a fuzz harness without libFuzzer.
  *   replay_<harness> PATH...   (files, or directories whose files are read)
  * Runs LLVMFuzzerInitialize once, then LLVMFuzzerTestOneInput on every file in

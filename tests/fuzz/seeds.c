@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seeds.c - writes the seed corpora of the fuzz harnesses (deterministic: all
  * keys come from the test DRBG).  Usage: fuzz_seeds DIR, with DIR normally
  * tests/fuzz/corpus; writes DIR/<harness>/<name>.  The output is committed.

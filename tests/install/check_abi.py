@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A library's exported interface is exactly what doc/abi.md says.
 
   check_abi.py --objdump OBJDUMP --lib LIB.so --node NODE

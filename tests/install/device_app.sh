@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # device_app.sh - examples/device_app.c, a phone app over the client layer,
 # against a real splitkey-server on loopback: it enrols a signing key with a
 # registration token (the proof of possession makes it active), approves a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The project's documents and comments stand alone: none cites the product
 # specification the project started from, which is not part of the tree.
 # Usage: docs_standalone.sh SOURCE_DIR

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the build into temporary prefixes and builds an outside program
 # against each installation through the exported CMake package and through
 # pkg-config; every program must run and produce a verifying split signature.

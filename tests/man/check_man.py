@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """check_man.py - the manual pages in <build>/man against the built programs.
 
   check_man.py --bindir B --mandir M --groff PATH

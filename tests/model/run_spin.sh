@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # run_spin.sh - verify the Promela model with SPIN and check the outcome.
 #
 #   run_spin.sh MODEL.pml [-DNAME[=VALUE]...] [--each "CFG_A CFG_B ..."]

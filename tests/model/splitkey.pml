@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * splitkey.pml - a Promela model of protocol v2 between the device (a phone
  * holding one key share behind a PIN) and the share server (worker

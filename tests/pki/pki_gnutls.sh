@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # pki_gnutls.sh TOOL - checks with GnuTLS certtool and ocsptool what the
 # library writes: certificates, CSR, CRL, and OCSP responses to requests
 # made by ocsptool.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # pki_openssl.sh TOOL rsa|ec - checks with the openssl command what the
 # library writes: a CA (RSA-3072 or P-384), a delegated OCSP signer, a CSR
 # and four person certificates for a split key, a CRL and OCSP responses.

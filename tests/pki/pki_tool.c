@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pki_tool.c - writes the PKI objects the shell tests check with the real
  * openssl and GnuTLS tools.  Everything is made through libsplitkey; the
  * leaf key is a split key that signs through the two-party path.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* splitfix.h - a split key in one process for the PKI tests: a client share
  * and a server share whose composite key n = n1 * n2 signs through the
  * two-party path (device partial, then server completion). */

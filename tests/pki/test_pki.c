@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_pki.c - the PKI module in one process:
  * - names: the text form, the person-subject rules, clear refusals;
  * - CSR for a split key: one-call and two-step building, parsing, proof of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_pki_hex.c - the spelling rules of the PKI's hex and percent-escaped
  * text, one rule per check:
  * - serial numbers (sk_serial_from_hex / sk_serial_to_hex): either case, an

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Fails when the device library references any socket, file, database,
 # transport or thread-creation symbol.  Usage: check_device_symbols.sh NM LIB
 set -eu

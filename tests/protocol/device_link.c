@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Linked against splitkey_device alone (public headers only): the device
  * part builds and links without the server role, nng, SQLite, files or
  * sockets.  Every device function is referenced so the link proves they are

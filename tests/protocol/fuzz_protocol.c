@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for every parser of the protocol: envelopes and bodies
  * on the server (device and relying-party requests), records, the device's
  * sealed state and the device's reply readers.  Built with SK_BUILD_FUZZ=ON

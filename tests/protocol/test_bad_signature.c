@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A server reply carrying a wrong signature is caught by the device.
  *
  * The reply is rebuilt with the transport key the device holds, so it passes

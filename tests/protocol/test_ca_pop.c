@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The proof of possession with a CA (sk_server_input.ca_mode), both roles
  * and an in-process CA: the device's CSR reaches the server with the
  * session, the first pass yields a signed PKCS#10 request for exactly n and

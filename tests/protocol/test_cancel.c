@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A relying party that no longer waits: SessionCancel makes a pending
  * session CANCELLED; a session that ended keeps its state; an unknown id is
  * an error; cancelling again changes nothing.  The device is not offered a

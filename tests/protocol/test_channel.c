@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The channel and bad input: replayed, reordered, truncated and bit-flipped
  * envelopes are rejected with no state change on either side; a reply signed
  * by the wrong server key is caught; expired and refused sessions;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_client_crash.c - the client layer (client.h) against the server role
  * in process, with a crash at every step.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Clone detection (a copy of the device state used after, or before, the
  * original: its first request of any kind is the verdict, whatever the
  * clocks), and idempotent retries: a lost reply retried with the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Full enrolment (with the proof-of-possession signature) and relying-party
  * signing for every profile and both schemes; each signature is checked by
  * sk_verify and independently by mbedTLS. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Wrong-PIN policy: 3 failures lock for 3 h, 3 more for 24 h, 3 more destroy
  * the key and revoke its certificate; the clock is injected.  A locked key is
  * answered without any exponentiation. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Every parser of the protocol meets mutated input (random bit flips, byte
  * changes, truncations and extensions of valid messages, from a fixed seed):
  * it returns an error code and never crashes; authenticated messages never

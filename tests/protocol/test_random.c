@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A long random run of an honest device against a model of the policy:
  * right and wrong PINs, requests and replies lost and retried, OTP refreshes
  * and jumps of the clock.  An honest device is never taken for a clone, every

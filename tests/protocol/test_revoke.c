@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Revocation by the device (PIN-authorised) and by an operator; the
  * relying-party API by person id and its key-state query; record
  * serialisation. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* world.h - both protocol roles wired back to back in one process: an
  * in-memory store of key and session records (with version checks, as a
  * database would do compare-and-swap), an injected clock, and short device flows. */

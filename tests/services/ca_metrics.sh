@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # ca_metrics.sh SERVER RA_DRIVE CA OCSP OPENSSL PYTHON3 CURL - the operator's
 # listener of splitkey-ca and splitkey-ocsp (--metrics-listen): the CA counts
 # its requests by kind and by the result of its reply (an issue served, one

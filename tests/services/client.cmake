@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of splitkey-client and splitkey-rp against the real
 # splitkey-server on loopback (label services).  Each script makes its own
 # temporary directory and starts its own server on a port the kernel picks.

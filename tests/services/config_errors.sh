@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # config_errors.sh BIN_DIR - every program reports a configuration error and a
 # missing input file the same way:
 #   - a bad line of a configuration file reads "FILE:LINE: message" (the

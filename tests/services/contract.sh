@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # contract.sh - drives splitkey through nothing but the command-line contract
 # (program names, flags, exit codes) and OpenSSL, and checks the results:
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # e2e_enrol_sign.sh - enrolment of an authentication key (PIN1) and a
 # signing key (PIN2) with the real splitkey-server, device-initiated
 # signatures in every scheme checked by OpenSSL, the state directory's

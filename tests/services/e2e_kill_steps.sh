@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # e2e_kill_steps.sh - enrolment and signing survive a crash of the device
 # program or of the share server between every two steps.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # e2e_lib.sh - shared by the end-to-end tests of splitkey-client and
 # splitkey-rp (sourced, not run).  Each test gets a temporary directory of
 # its own and its own splitkey-server on a loopback port the kernel picks

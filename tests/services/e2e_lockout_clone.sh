@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # e2e_lockout_clone.sh - the server's PIN policy and clone detection as the
 # device program reports them: three wrong PINs exit 3, 3, then 4 with the
 # lock shown by status; a locked key refuses even the right PIN; a copy of

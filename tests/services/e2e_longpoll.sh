@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # e2e_longpoll.sh - the relying party's long poll (SessionPoll.wait_ms)
 # against a real splitkey-server with two workers, so at most one poll is
 # parked at a time:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # e2e_lost_reply.sh - a reply that never reaches the device.  A proxy
 # (e2e_lostproxy.py) loses the server's replies to approvals after the server
 # handled them: splitkey-client sends the same request again (same request

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """e2e_lostproxy.py - a loopback proxy in front of splitkey-server that loses
 replies: it forwards nng's SP-over-TCP frames both ways but drops the reply to
 the first DROP approvals (device requests of message type SIGN_SUBMIT), after

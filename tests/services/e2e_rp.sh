@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # e2e_rp.sh - relying-party sessions end to end: splitkey-rp asks for an
 # authentication and a signature, the device lists them with the same
 # verification code, approves them, and the relying party verifies the

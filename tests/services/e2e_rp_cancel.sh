@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # e2e_rp_cancel.sh - a relying party that stops waiting, end to end: the
 # device is not offered (nor can it approve) a session nobody waits for.
 #   - splitkey-rp --timeout passes with no approval: it cancels the session

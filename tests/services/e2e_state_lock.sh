@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # e2e_state_lock.sh - two splitkey-client commands on one state directory at
 # once: the second waits for the first (an exclusive lock on DIR/lock), so
 # they never send two requests with one one-time password, which the server

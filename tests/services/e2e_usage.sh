@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # e2e_usage.sh - the command-line contract's usage side: --help
 # everywhere, exit 2 on usage and configuration errors, and a PIN is never
 # accepted as a flag value.  Bad input changes no stored state.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """metrics_check.py - parses a Prometheus text exposition (format 0.0.4) as
 served by GET /metrics and checks it against what a test sent.
 

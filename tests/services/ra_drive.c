@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ra_drive - a device (the library's device role) against a running
  * splitkey-server that is a registration authority of splitkey-ca, for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rp_wire_test.c - splitkey/rp.h against the library's server role in one
  * process (tests/protocol/world.h): the relying party's requests are
  * accepted and routed by the server, its readers take the server's replies

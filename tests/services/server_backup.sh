@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # server_backup.sh BIN_DIR SQLITE3 - backup and restore of the share
 # server's store with the commit journal, with the real programs:
 # splitkey-server (run --journal, backup, restore) and splitkey-client

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # server_crash.sh SERVER DRIVE SQLITE3 [SIGNS] - kill -9 of the share server
 # at random moments during SIGNS (200) signings, restarted each time on the
 # same database and port.  The device (sk_drive) resends whatever got no

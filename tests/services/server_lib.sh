@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # server_lib.sh - shared by the share-server scenario scripts: a temporary
 # directory, a server identity, and splitkey-server processes on a loopback
 # port found free at run time (port 0; the bound URL comes back through

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # server_load.sh SERVER DRIVE SQLITE3 [CLIENTS] [SIGNS-EACH] - 1,000
 # signings (8 x 125) from 8 concurrent clients, each with its own key,
 # against one server with several workers: no error, no resend, every

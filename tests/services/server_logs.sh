@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # server_logs.sh SERVER DRIVE SQLITE3 PYTHON3 - the log of splitkey-server
 # as JSON lines (--log-format json) and to journald (--log-target journald).
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # server_metrics.sh SERVER DRIVE SQLITE3 CLIENT PYTHON3 CURL - the operator's
 # listener of splitkey-server (--metrics-listen): a known load, then a scrape
 # of /metrics that must count exactly what was sent.

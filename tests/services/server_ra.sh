@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # server_ra.sh SERVER RA_DRIVE CA OCSP OPENSSL SQLITE3 - the share server as
 # a registration authority, end to end with the real programs on loopback
 # ports picked at run time (port 0), in a temporary directory of its own:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # server_scenarios.sh SERVER DRIVE SQLITE3 - lockout, clone detection,
 # relying-party sessions by person id, registration tokens and garbage on
 # the socket, against a real splitkey-server; the outcome is checked in the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # server_sign.sh SERVER DRIVE SQLITE3 OPENSSL PROFILE - enrolment and
 # signing against a real splitkey-server; every signature the device got is
 # verified again by OpenSSL under the composite public key (PEM written with

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # server_store_safety.sh SERVER DRIVE SQLITE3 - the share server refuses,
 # at start and with the reason, a store it must not serve from: a deleted
 # or emptied database (it used one before), another deployment's database,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sk_drive - drives a running splitkey-server with the library's device role
  * (and, for one scenario, the relying-party API), for the service tests and

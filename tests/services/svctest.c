@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* svctest.c - temporary directories and child processes for the tests. */
 #define _XOPEN_SOURCE 700
 #include "svctest.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* svctest.h - helpers for the service tests: temporary directories, files,
  * and child processes of the real programs. */
 #ifndef SK_SVCTEST_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_config.c - flags and config files, file helpers, server.pub. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_devstate.c - the state directory of splitkey-client has one writer.
  *
  * The lock on DIR/lock keeps two commands apart (e2e_state_lock).  Behind it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_handler.c - the share server's handler in one process, over a real
  * SQLite store: injected store failures (BUSY, FULL, IOERR) at commit make
  * a request fail cleanly with no stored change and the next request is

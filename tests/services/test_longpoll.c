@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_longpoll.c - the share server's parked polls (longpoll.h): the cap,
  * a notify wakes a waiter with the new generation, a commit between reading
  * the generation and waiting is not missed, the deadline ends a wait, and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_metrics.c - metrics.h in one process: the primitives, the text
  * exposition (escaping, cumulative buckets, sums), requests counted from the
  * per-request record of log.h (also when no line is written), the checks of

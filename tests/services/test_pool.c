@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_pool.c - server-key pool: fill, take, seal binding, refill thread. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>

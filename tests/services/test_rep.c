@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_rep.c - the REP server loop and the REQ client: concurrent clients,
  * requests in flight at once, oversized and failed requests. */
 #define _POSIX_C_SOURCE 200809L

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_rp_cancel.c - a relying party that no longer waits, through the share
  * server's handler over a real SQLite store, with an injected clock:
  *   - the idle rule: a session whose relying party has not polled for longer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_seal.c - sealing at rest: round trip, tamper, wrong associated data,
  * wrong key, and master key files. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_server.c - the real splitkey-server program: init, configuration
  * errors, serving on a loopback port found at run time, malformed and
  * oversized requests, and shutdown on SIGTERM. */

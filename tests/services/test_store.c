@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_store.c - the SQLite store: migrations, compare-and-swap,
  * transactions, reply cache, pool, event log and injected faults. */
 #define _POSIX_C_SOURCE 200809L

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_svc_hex.c - the services' hex text (svc_hex.h) and its users:
  * - sk_svc_hex writes lower case, exactly 2 * len digits and a NUL;
  * - sk_svc_unhex takes exactly 2 * len digits of either case and nothing

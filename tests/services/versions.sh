@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # versions.sh BIN_DIR VERSION - every program answers --version with its
 # name and the one project version, exits 0, and writes nothing else.
 set -u

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Exhaustive tests of the split math on toy primes:
  *  A. single modulus: every message m in [0, n1) and every split dc of a
  *     range covering every residue class mod lambda (and values above it);

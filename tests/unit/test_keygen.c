@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key generation (client, server, composite): sizes, the sqrt(2) bound, prime gap,
  * gcd(e, p-1), determinism under the DRBG, server key export/import, the
  * composite modulus, and the enrolment checks on n1. */

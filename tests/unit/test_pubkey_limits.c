@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Public-key import limits that bound the cost of a verification.
  * Regression test: a 16384-bit modulus with a 16384-bit public exponent used
  * to be accepted, and each sk_verify under it took over a second.  Now, as in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The constant-time layer (src/math/sec.c) against plain GMP on random
  * operands of many sizes, and the size macros against the size functions. */
 #include <stdlib.h>

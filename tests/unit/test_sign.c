@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Split signing end to end in one process (math and encodings):
  * - for every profile x scheme x hash, the composite signature verifies with
  *   mbedTLS's RSA verification (an independent verifier) and with sk_verify,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PIN wrapping of dc.
  * - The right PIN gives back dc; a wrong PIN gives a different dc.
  * - Decryptions under many wrong PINs are uniformly distributed integers of

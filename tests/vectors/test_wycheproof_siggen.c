@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_wycheproof_siggen.c - Wycheproof RSASSA-PKCS1-v1_5 generation vectors
  * signed as split keys (single-modulus form: the device and server halves
  * over one modulus).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_wycheproof_verify.c - Wycheproof RSASSA-PKCS1-v1_5 and RSASSA-PSS
  * verification vectors through sk_verify_ex (and sk_verify where the group's
  * parameters are the public API's: MGF hash = hash, salt length = hLen).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* wpdata.h - reader for the line format scripts/wycheproof_convert.py
  * writes (described at the top of that script). */
 #ifndef SK_TEST_WPDATA_H

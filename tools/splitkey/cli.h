@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli.h - declarations shared by the files of the `splitkey` auditor and
  * developer tool: commands, option parsing, file and hex functions (hex over

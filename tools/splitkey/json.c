@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* json.c - the tool's use of jansson: memory that is wiped before it is
  * released, strict loading of one object with messages in the tool's words,
  * and the layout of the files it writes (two-space indent, members in the

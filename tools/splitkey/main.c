@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c - the splitkey auditor and developer tool: command dispatch and the
  * top-level usage text.  Each command lives in its own file. */
 #include <stdio.h>

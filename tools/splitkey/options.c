@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* options.c - command-line option parsing and usage errors for the splitkey
  * tool.  Every command takes long options only, each at most once. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sign_local.c - `splitkey sign-local`: the whole two-party signing flow in
  * one process, with the same library calls the device and the server make
  * (keys, split, encoding, both halves), and a timing for each step.  Both

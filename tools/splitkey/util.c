@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* util.c - whole-file I/O, hex (over libsodium) and a monotonic clock for the
  * splitkey tool. */
 #define _POSIX_C_SOURCE 200809L

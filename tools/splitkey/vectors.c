@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* vectors.c - the deterministic two-party vectors: their fields, seeds and
  * message, key generation from the seeds, and the computation of a vector
  * through the library's two-party path.  JSON form: vectors_json.c; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vectors.h - the deterministic two-party test vectors: their fields, how
  * they are computed from seeds, and their JSON form.  See

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* vectors_check.c - `splitkey vectors --check DIR`: recomputes every vector
  * three ways and names each field that does not match.
  *   1. Plain GMP arithmetic on the file's own values (vec_check_math): the

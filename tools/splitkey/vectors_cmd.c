@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* vectors_cmd.c - the `splitkey vectors` command: usage, option handling and
  * `--out DIR`, which generates the 18 vectors and writes one file each. */
 #define _POSIX_C_SOURCE 200809L

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* vectors_json.c - the JSON form of a two-party vector (through jansson):
  * writing it, and reading it back strictly (every member known and present,
  * fixed widths). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* verify.c - `splitkey verify`: checks an RSASSA-PKCS1-v1_5 or RSASSA-PSS
  * signature over a file under any RSA public key (PSS: MGF1 with the same
  * hash, salt length = hash length). */

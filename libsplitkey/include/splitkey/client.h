@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * client.h - the device role's request/reply loop, with the order that keeps
  * a device in step with its share server through lost replies and crashes.

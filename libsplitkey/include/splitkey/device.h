@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * device.h - the device role of the client-server protocol (doc/protocol.md),
  * sans I/O.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * key.h - RSA public keys, the client (device) share, the server key and the
  * server's half of an enrolled split key (doc/protocol.md, "Terms").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pki.h - the PKI of a split key (doc/pki.md): PKCS#10 requests
  * signed through the two-party protocol, proof-of-possession checks,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rp.h - the relying party's side of the relying-party API (doc/protocol.md
  * section 2): build

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server.h - the share server's role in the protocol (doc/protocol.md), as pure
  * functions: (stored key record, stored session, request bytes, policy, time,

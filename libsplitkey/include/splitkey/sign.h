@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sign.h - message encodings (EMSA-PKCS1-v1_5, EMSA-PSS), the two halves of
  * a split signature (doc/protocol.md, "The split signature") and

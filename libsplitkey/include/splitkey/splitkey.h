@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * splitkey.h - two-party RSA signing: initialisation, errors, common enums.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* error.c - sk_strerror: one sentence per error code. */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* init.c - library initialisation, version, names and sizes of the enums. */
 #include <pthread.h>
 #include <sodium.h>

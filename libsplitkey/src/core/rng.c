@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rng.c - the system CSPRNG and the deterministic generator for vectors. */
 #include <sodium.h>
 #include <string.h>

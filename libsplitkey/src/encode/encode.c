@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* encode.c - sk_encode(): the message representative a split signature is
  * computed over (EMSA-PKCS1-v1_5 or EMSA-PSS, RFC 8017). */
 #include <string.h>

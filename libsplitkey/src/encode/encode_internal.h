@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* encode_internal.h - helpers shared by the files of src/encode only.  The
  * declarations other modules use are in ../internal.h. */
 #ifndef SPLITKEY_ENCODE_INTERNAL_H

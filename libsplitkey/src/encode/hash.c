@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hash.c - the hash functions the encodings use: output lengths, the
  * DER DigestInfo prefixes of EMSA-PKCS1-v1_5, and hashing through mbedTLS.
  *

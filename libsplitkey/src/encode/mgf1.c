@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mgf1.c - the mask generation function MGF1 (RFC 8017 B.2.1). */
 #include <mbedtls/md.h>
 #include <sodium.h>

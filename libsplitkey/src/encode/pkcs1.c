@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pkcs1.c - EMSA-PKCS1-v1_5 encoding (RFC 8017 9.2). */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pss.c - EMSA-PSS encoding and verification (RFC 8017 9.1.1, 9.1.2), with
  * MGF1 and the 0xbc trailer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pubkey.c - RSA public keys: import from PEM/DER (SubjectPublicKeyInfo or
  * PKCS#1 RSAPublicKey), export as SubjectPublicKeyInfo, accessors.
  *

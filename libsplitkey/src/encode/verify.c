@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* verify.c - the RSA public operation and signature verification under any
  * RSA public key.  Everything here is public (key, signature, digest), so
  * GMP's variable-time mpz_powm is fine. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bn.c - public big-number helpers: bytes <-> mpz, random integers. */
 #include <sodium.h>
 #include <stdlib.h>

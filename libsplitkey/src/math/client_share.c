@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* client_share.c - the device's share (n1, dc): generation and split. */
 #include <stdlib.h>
 

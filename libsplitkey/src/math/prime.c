@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* prime.c - probable primes for RSA: random start, small-prime sieve over a
  * window of odd candidates, then Miller-Rabin (FIPS 186-5 B.3, rounds from
  * its table B.1) with constant-time exponentiation. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sec.c - secret integers in fixed-width limb arrays and constant-time
  * modular arithmetic on them, built on GMP's mpn_sec_* and mpn_cnd_* layer.
  * Nothing here branches on, or indexes memory by, the value of a secret:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server_key.c - the server's whole RSA key (n2, d2) with CRT parameters.
  *
  * Two kinds of code live here.  Key generation (sk_server_keygen*,

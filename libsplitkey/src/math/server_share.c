@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server_share.c - the server's half of an enrolled split key: n1, ds and
  * the server key; the composite modulus n = n1 * n2 (doc/protocol.md,
  * "The split signature" and section 3). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sign.c - the public signing calls: device partial and server completion. */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sign_math.c - the two halves of a split signature (doc/protocol.md, "The
  * split signature") on fixed-size
  * limb arrays.  Public inputs (m, y, the moduli n1, n2, n) may be handled with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* wrap.c - PIN protection of the client part dc: Argon2id, then an
  * XChaCha20 keystream XOR-ed over dc.  No MAC, checksum or length prefix:
  * every PIN unwraps to a uniformly random (k+128)-bit integer. */

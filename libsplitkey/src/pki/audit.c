@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit.c - the CA's append-only, hash-chained audit log of every issuance
  * and revocation (doc/pki.md "Audit log").
  *

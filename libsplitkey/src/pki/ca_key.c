@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ca_key.c - CA and OCSP signer keys (RSA-3072 or ECDSA P-384 in an
  * mbedTLS pk context): generation, import, export, and signing of DER
  * to-be-signed structures. */

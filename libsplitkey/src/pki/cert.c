@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cert.c - X.509 v3 certificates: the CA object, person certificates, the
  * self-signed CA certificate and the delegated OCSP signer certificate.
  * The TBSCertificate is written here; the extensions come from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cert_internal.h - certificates: the CA object and the profile input shared
  * by cert.c, cert_profile.c, crl.c and the OCSP files. */
 #ifndef SPLITKEY_CERT_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cert_profile.c - the extensions of every certificate profile (ETSI
  * EN 319 412-2/-5, RFC 5280, RFC 3739, RFC 6960).  The table in
  * doc/pki.md mirrors this file. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cert_read.c - reading certificates back: what the share server checks when
  * the CA returns a certificate (issued by the CA, for the enrolled key), and
  * what the CA records in its database (serial, subject, validity). */

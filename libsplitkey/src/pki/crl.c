@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* crl.c - X.509 v2 CRLs (RFC 5280 5): revoked serials with revocation dates
  * and reason codes, thisUpdate/nextUpdate, cRLNumber and AKI, signed by the
  * CA key.  mbedTLS has no CRL writer; the TBSCertList is written here. */

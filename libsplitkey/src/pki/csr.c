@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* csr.c - PKCS#10 certification requests (RFC 2986) for an RSA key whose
  * private half does not exist in one place: the CertificationRequestInfo is
  * encoded here, its digest is signed by the two-party protocol (directly

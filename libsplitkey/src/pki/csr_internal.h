@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* csr_internal.h - shared by csr.c and csr_parse.c, and by the protocol
  * roles that move a CSR's CertificationRequestInfo over the network (the
  * device builds it, the share server checks it and assembles the signed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* csr_parse.c - parsing PKCS#10 requests and the proof-of-possession
  * checks a CA makes before issuing: the signature verifies under
  * the key inside the request, and that key is the enrolled composite key. */

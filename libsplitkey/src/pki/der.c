@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* der.c - a small front-to-back DER writer, OID encoding, ASN.1 times and
  * the few reading helpers the PKI parsers share. */
 #include <mbedtls/asn1.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* name.c - distinguished names: the text form "K=V,...", DER Names, and the
  * natural-person subject (C, CN "SURNAME,GIVENNAME", SN, GN,
  * serialNumber "PNO" + C + "-" + id, ETSI EN 319 412-1 5.1.3). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ocsp_get.c - the request of an RFC 5019 GET ("GET {url}/{url-encoded
  * base64 of the DER request}") decoded back to DER, so that the HTTP
  * program only has to cut the path. */

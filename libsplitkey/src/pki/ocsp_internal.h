@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ocsp_internal.h - shared by ocsp_request.c and ocsp_response.c. */
 #ifndef SPLITKEY_OCSP_INTERNAL_H
 #define SPLITKEY_OCSP_INTERNAL_H

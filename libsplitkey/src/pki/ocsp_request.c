@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ocsp_request.c - parsing RFC 6960 OCSPRequests: CertIDs (SHA-1 or
  * SHA-256) and the RFC 8954 nonce.  Every read is bounds-checked against the
  * enclosing TLV; anything unexpected is SK_ERR_OCSP. */

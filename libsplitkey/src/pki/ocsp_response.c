@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ocsp_response.c - RFC 6960 responses: signed BasicOCSPResponses from a
  * delegated OCSP signer (responderID byKey, the signer certificate
  * included, RFC 8954 nonce echoed) and the unsigned error responses. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pki_internal.h - declarations shared by the files of src/pki only. */
 #ifndef SPLITKEY_PKI_INTERNAL_H
 #define SPLITKEY_PKI_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pki_util.c - serial numbers, reason names, PEM armour and the extension
  * wrapper shared by certificates and CRLs. */
 #include <mbedtls/asn1.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fixed_ca.h - a fixed P-384 CA and OCSP signer made by libsplitkey, so that
  * the OCSP seed requests (made with openssl against FUZZ_CA_CERT) name this
  * CA and the fuzzer reaches the signed-response path.  Test data only. */

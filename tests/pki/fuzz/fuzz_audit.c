@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_audit.c - libFuzzer harness for the audit-log verifier. */
 #include "splitkey/pki.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_cert.c - libFuzzer harness for reading certificates back (mbedTLS's
  * parser, then this library's extension walk and accessors). */
 #include "splitkey/pki.h"

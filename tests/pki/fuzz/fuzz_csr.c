@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_csr.c - libFuzzer harness for the CSR parser and the checks a CA
  * runs on a parsed request. */
 #include <string.h>

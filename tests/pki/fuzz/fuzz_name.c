@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_name.c - libFuzzer harness for the distinguished-name text parser:
  * whatever parses must format and parse back to the same name. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_ocsp_request.c - libFuzzer harness for OCSP request parsing and the
  * whole responder path, with the fixed CA and signer of fixed_ca.h. */
 #include <stdlib.h>

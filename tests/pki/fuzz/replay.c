@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* replay.c - runs a fuzz harness without libFuzzer: every seed file given on
  * the command line, then deterministic mutations of each (bit flips, byte
  * overwrites, truncations, insertions, splices).  Used as a ctest test so

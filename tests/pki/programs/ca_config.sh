@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # ca_config.sh BINDIR TOOL - usage and configuration errors of splitkey-ca
 # and splitkey-ocsp: exit 2 with a message that says what is wrong, and
 # nothing stored changes.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # ca_programs.sh BINDIR TOOL rsa3072|ec-p384 - splitkey-ca and splitkey-ocsp
 # end to end: init, RAs, issuance for a split key through ca_client,
 # refusals, revocation by the operator and by the RA, OCSP answers checked

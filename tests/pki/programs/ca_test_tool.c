@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ca_test_tool.c - a registration authority and a tiny HTTP client for the
  * end-to-end tests of splitkey-ca and splitkey-ocsp (ca_programs.sh).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_ca_request.c - libFuzzer harness for the CA issuer's request path:
  * envelope and request decoding, RA lookup, signature check and the
  * operations behind them, on a real CA (P-384 key, SQLite store) made once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # lib.sh - helpers for the PKI program tests: checks that count, and
 # background programs that are stopped and reaped on exit.
 

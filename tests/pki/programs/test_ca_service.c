@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_ca_service.c - the CA issuer's handler and store in one process:
  * ca_client against ca_handle over inproc://, several RAs issuing and
  * revoking at once, the audit chain and the database head afterwards, and

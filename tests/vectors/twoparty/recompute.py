@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Recompute splitkey two-party RSA test vectors with nothing but Python 3.
 
 An implementation independent of splitkey (standard library only: hashlib and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* channel.c - the envelopes of protocol version 2 (doc/protocol.md
  * section 1): every request and every reply is XChaCha20-Poly1305 under a key
  * that mixes the transport key with fresh X25519 exchanges, so that recorded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * protocol.h - private declarations shared by the device and server roles:
  * the channel (envelopes), the wire glue (protobuf-c with a wiping

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rules.c - rules both roles apply: PIN format, verification codes. */
 #include <sodium.h>
 #include <string.h>

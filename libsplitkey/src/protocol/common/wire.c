@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* wire.c - protobuf-c glue: a wiping allocator, packing, field limit checks,
  * error bodies. */
 #include <sodium.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * client.c - the device role's request/reply loop (client.h): the state is
  * persisted after a request is built and before it is sent, a failed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* device_internal.h - the device role's private state and shared functions. */
 #ifndef SK_PROTOCOL_DEVICE_INTERNAL_H
 #define SK_PROTOCOL_DEVICE_INTERNAL_H

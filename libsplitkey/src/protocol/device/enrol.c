@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* enrol.c - the device side of enrolment (doc/protocol.md section 3). */
 #include <sodium.h>
 #include <string.h>

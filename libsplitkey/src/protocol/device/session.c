@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* session.c - the device's requests after enrolment and the replies to them:
  * sessions, approval (signing), refusal, revocation, OTP refresh, key state,
  * and the retry of a request whose reply was lost. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* state.c - the device's per-key state: sealing with the storage key,
  * accessors, and the envelope functions every request and reply goes through. */
 #include <sodium.h>

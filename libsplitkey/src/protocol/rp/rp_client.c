@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rp_client.c - the relying party's requests and the readers of the share
  * server's replies (rp.h).  Plain protobuf, checked against the limits of
  * protocol/common/limits.h before anything is returned. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* handle.c - the server's handling of device requests (doc/protocol.md
  * sections 3-5) as a
  * pure function of the stored records, the request, the policy, the time and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* identity.c - the server identity (X25519 + Ed25519), the policy defaults
  * and the transport keys derived per split key. */
 #include <sodium.h>

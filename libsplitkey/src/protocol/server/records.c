@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* records.c - the key record and session record: serialisation (protobuf,
  * secrets apart), accessors, copies, the state as of a given time. */
 #include <sodium.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rp.c - the relying-party API (doc/protocol.md sections 2 and 4): create a
  * session for a key, poll for its result, cancel it, ask for a key's state.
  * Plain protobuf; the transport authenticates the relying party. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server_internal.h - the server role's private state and shared functions. */
 #ifndef SK_PROTOCOL_SERVER_INTERNAL_H
 #define SK_PROTOCOL_SERVER_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* token.c - one-time registration tokens (doc/protocol.md section 3): a statement
  * "this subject may enrol a key of this purpose until then", signed with the
  * server's Ed25519 key, and a secret the device proves it knows.
