@@ -244,7 +244,8 @@ static void http_call(answer *a, const char *base, const char *method, const cha
         nng_http_res_get_data(res, &data, &len);
         if (len >= sizeof a->body)
             len = sizeof a->body - 1;
-        memcpy(a->body, data, len);
+        if (len > 0) /* an empty body has no data pointer */
+            memcpy(a->body, data, len);
         a->body[len] = '\0';
         const char *h = nng_http_res_get_header(res, "Allow");
         snprintf(a->allow, sizeof a->allow, "%s", h ? h : "");
