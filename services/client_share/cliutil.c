@@ -11,6 +11,7 @@
 
 #include "error_reply.h"
 #include "fileio.h"
+#include "splitkey/client.h"
 #include "splitkey/pki.h"
 #include "splitkey/splitkey.h"
 #include "svc_error.h"
@@ -93,28 +94,6 @@ int cu_call(sk_req_client *client, const char *tag, uint8_t **reply, size_t *rep
     return cu_call_ms(client, tag, reply, reply_len, req, req_len, 0);
 }
 
-/* The codes an unauthenticated error frame may carry for a device request;
- * any other is reported as an undecodable reply. */
-static int transport_code(int code)
-{
-    switch (code) {
-    case SK_ERR_PROTO_DECODE:
-    case SK_ERR_PROTO_AUTH:
-    case SK_ERR_PROTO_VERSION:
-    case SK_ERR_LIMIT:
-    case SK_ERR_NOT_FOUND:
-    case SK_ERR_STORE:
-    case SK_ERR_STORE_BUSY:
-    case SK_ERR_STORE_CONFLICT:
-    case SK_ERR_INTERNAL:
-    case SK_ERR_NOMEM:
-    case SK_ERR_UNSUPPORTED:
-        return code;
-    default:
-        return SK_ERR_PROTO_DECODE;
-    }
-}
-
 int cu_call_ms(sk_req_client *client, const char *tag, uint8_t **reply, size_t *reply_len,
                const uint8_t *req, size_t req_len, unsigned timeout_ms)
 {
@@ -142,7 +121,7 @@ int cu_call_ms(sk_req_client *client, const char *tag, uint8_t **reply, size_t *
          * say only what went wrong on the way (transport, service, store),
          * never a verdict on the key (wrong PIN, locked, destroyed, clone),
          * which comes sealed inside the protocol or not at all. */
-        return strcmp(tag, CU_FRAME_DEVICE) == 0 ? transport_code(code) : code;
+        return strcmp(tag, CU_FRAME_DEVICE) == 0 ? sk_client_frame_code(code) : code;
     }
     *reply = r;
     *reply_len = rl;

@@ -78,6 +78,14 @@ typedef struct sk_client_io {
 
 typedef struct sk_client sk_client;
 
+/* The code an unauthenticated "SKE1" error frame may carry for a device
+ * request: what went wrong on the way (decoding, limits, the store, an
+ * internal error), never a verdict on the key.  Any other code, which a
+ * stranger on the path could have written, comes back as
+ * SK_ERR_PROTO_DECODE.  The layer applies it to every frame it reads; a
+ * program that reads frames itself uses it too. */
+SK_API int sk_client_frame_code(int code);
+
 /* A new client without a key.  io is copied; storage_key (secret,
  * SK_STORAGE_KEY_LEN bytes) is copied and wiped on free.  Returns SK_OK,
  * SK_ERR_ARG (a callback missing), SK_ERR_NOMEM. */

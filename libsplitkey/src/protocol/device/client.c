@@ -77,9 +77,7 @@ static int persist(sk_client *c)
     return rc;
 }
 
-/* The codes an unauthenticated error frame may carry for a device request:
- * what went wrong on the way, never a verdict on the key. */
-static int frame_code(int code)
+int sk_client_frame_code(int code)
 {
     switch (code) {
     case SK_ERR_PROTO_DECODE:
@@ -111,7 +109,7 @@ static int is_error_frame(const uint8_t *reply, size_t len, int *code)
                  (uint32_t)reply[7];
     int32_t s;
     memcpy(&s, &v, sizeof s);
-    *code = s < 0 ? frame_code((int)s) : SK_ERR_PROTO_DECODE;
+    *code = s < 0 ? sk_client_frame_code((int)s) : SK_ERR_PROTO_DECODE;
     return 1;
 }
 
