@@ -160,6 +160,20 @@ struct sk_server_share {
     sk_server_key key;  /* embedded copy */
 };
 
+/* A key generation's progress (sk_progress, SK_PROGRESS_KEYGEN): what has
+ * been reported so far, so that done never decreases.  cb may be NULL. */
+typedef struct sk_keygen_run {
+    const sk_progress *cb;
+    unsigned reported; /* per mille last reported */
+    unsigned base;     /* 0 while the first prime is sought, 500 for the second */
+    unsigned long tested;  /* candidates tested for the prime being sought */
+    unsigned long expect;  /* about how many that takes (an estimate) */
+} sk_keygen_run;
+
+/* Reports done per mille (raised to what was reported before) when run has a
+ * callback; SK_OK or SK_ERR_CANCELLED. */
+int sk_keygen_report(sk_keygen_run *run, unsigned done);
+
 /* Probable prime of exactly `bits` bits, >= min (min has `bits` bits), with
  * gcd(e, p - 1) = 1: random start, small-prime sieve, then Miller-Rabin with
  * the FIPS 186-5 table B.1 round count (constant-time modular exponentiation). */
@@ -172,6 +186,11 @@ bool sk_prime_mr(const mpz_t n, unsigned rounds, const sk_rng *rng);
  * |p - q| > 2^(bits/2 - 100), gcd(e, p-1) = gcd(e, q-1) = 1.  bits >= 256,
  * even. */
 int sk_rsa_primes(mpz_t p, mpz_t q, unsigned bits, unsigned long e, const sk_rng *rng);
+/* The same, reporting to run (may be NULL) after every candidate that
+ * needed a Miller-Rabin test; SK_ERR_CANCELLED when its callback asks.  On any
+ * failure p and q are 0 (their limbs are wiped when released). */
+int sk_rsa_primes_run(mpz_t p, mpz_t q, unsigned bits, unsigned long e, const sk_rng *rng,
+                      sk_keygen_run *run);
 
 /* The generators and wrapping with an explicit randomness source (tests and
  * the vectors tool pass a DRBG; the public functions pass the system RNG).
@@ -179,9 +198,14 @@ int sk_rsa_primes(mpz_t p, mpz_t q, unsigned bits, unsigned long e, const sk_rng
 SK_PRIVATE_API int sk_client_keygen_rng(sk_client_share **out, uint8_t *ds, size_t ds_len, unsigned bits,
                          const sk_rng *rng);
 SK_PRIVATE_API int sk_server_keygen_rng(sk_server_key **out, unsigned bits, const sk_rng *rng);
+int sk_client_keygen_progress_rng(sk_client_share **out, uint8_t *ds, size_t ds_len, unsigned bits,
+                                  const sk_rng *rng, const sk_progress *progress);
 int sk_client_share_wrap_rng(const sk_client_share *share, uint8_t *out, size_t out_len,
                              const uint8_t *pin, size_t pin_len, sk_kdf_cost cost,
                              const sk_rng *rng);
+int sk_client_share_wrap_progress_rng(const sk_client_share *share, uint8_t *out, size_t out_len,
+                                      const uint8_t *pin, size_t pin_len, sk_kdf_cost cost,
+                                      const sk_rng *rng, const sk_progress *progress);
 
 /* Rebuild objects from their parts (vectors tool, tests). */
 SK_PRIVATE_API int sk_client_share_from_parts(sk_client_share **out, unsigned bits, const uint8_t *n1,

@@ -223,6 +223,7 @@ static const struct outcome_name {
     {SK_ERR_RNG, "rng"},
     {SK_ERR_UNSUPPORTED, "unsupported"},
     {SK_ERR_USED, "used"},
+    {SK_ERR_CANCELLED, "cancelled"},
     {SK_ERR_KEY_FORMAT, "key_format"},
     {SK_ERR_KEY_SIZE, "key_size"},
     {SK_ERR_KEY_WEAK, "key_weak"},

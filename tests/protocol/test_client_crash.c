@@ -45,6 +45,9 @@ typedef struct app {
     bool crashed;    /* the process is gone: every callback fails */
     int clones;      /* clone verdicts the server gave */
     int persists;
+    int exchanges;    /* exchanges that reached the server */
+    struct seen *seen; /* the progress callbacks' record, or NULL */
+    int lose_reply;   /* lose the reply of exchange number lose_reply (0: none) */
     uint8_t blob[SK_MAX_MESSAGE_LEN];
     size_t blob_len;
 } app;
@@ -73,6 +76,10 @@ static int io_exchange(void *ctx, const uint8_t *req, size_t req_len, uint8_t *r
         return rc;
     if (a->w->status == SK_ERR_CLONE_DETECTED)
         a->clones++;
+    if (++a->exchanges == a->lose_reply) {
+        sk_wipe(buf, len);
+        return APP_LOST;
+    }
     if (hit) {
         if (a->mode == MODE_AFTER)
             a->crashed = true;
@@ -126,6 +133,7 @@ static void disarm(app *a)
 {
     a->crash_at = -1;
     a->crashed = false;
+    a->lose_reply = 0;
 }
 
 /* A client as the application starts it: from the stored blob, if any. */
@@ -140,7 +148,7 @@ static sk_client *start(app *a)
     return c;
 }
 
-static int completed_sessions(world *w, const uint8_t *key_id)
+static int sessions_in(world *w, const uint8_t *key_id, sk_session_state state)
 {
     int n = 0;
     for (int i = 0; i < w->nsessions; i++) {
@@ -148,10 +156,15 @@ static int completed_sessions(world *w, const uint8_t *key_id)
         if (memcmp(w->sessions[i].key_id, key_id, SK_KEY_ID_LEN) != 0 ||
             sk_session_rec_import(&r, w->sessions[i].rec, w->sessions[i].rec_len) != SK_OK)
             continue;
-        n += sk_session_rec_state(r) == SK_SESSION_COMPLETE;
+        n += sk_session_rec_state(r) == state;
         sk_session_rec_free(r);
     }
     return n;
+}
+
+static int completed_sessions(world *w, const uint8_t *key_id)
+{
+    return sessions_in(w, key_id, SK_SESSION_COMPLETE);
 }
 
 /* The server's view of a key. */
@@ -444,6 +457,44 @@ static int every_step(app *a, uint8_t *key_id, step_fn fn, const char *name)
     return k;
 }
 
+/* What the application's progress callbacks saw. */
+typedef struct seen {
+    int resends, challenges;
+    int pin_reports;  /* SK_PROGRESS_PIN reports */
+    int other_stage;  /* reports of any other stage */
+    int cancel_at;    /* cancel at this PIN report (-1: never) */
+} seen;
+
+static void on_step(void *ctx, sk_client_step step, int code)
+{
+    seen *s = ((app *)ctx)->seen;
+    (void)code;
+    s->resends += step == SK_CLIENT_STEP_RESEND;
+    s->challenges += step == SK_CLIENT_STEP_CHALLENGE;
+}
+
+static int on_pin(void *ctx, sk_progress_stage stage, unsigned done, unsigned total)
+{
+    seen *s = ctx;
+    if (stage != SK_PROGRESS_PIN || total != 1 || done > 1) {
+        s->other_stage++;
+        return 0;
+    }
+    return s->pin_reports++ == s->cancel_at;
+}
+
+/* One signature through the layer with a fresh digest; returns its code. */
+static int sign_once(app *a, sk_client *c, const char *what, const char *pin, uint8_t *digest,
+                     uint8_t *sig, size_t *sig_len)
+{
+    char code[5];
+    make_digest(digest, what, 0, 0);
+    a->w->now += 7;
+    return sk_client_sign(c, digest, 32, SK_HASH_SHA256, SK_SCHEME_PKCS1, "Pay 10 EUR",
+                          (const uint8_t *)pin, strlen(pin), sig, SK_MAX_SIG_LEN, sig_len, code,
+                          NULL);
+}
+
 int main(void)
 {
     sk_test_init();
@@ -476,6 +527,110 @@ int main(void)
         /* and the key is still in step: one more of each */
         CHECK(!approve_step(&a, key_id, -1, MODE_BEFORE));
         CHECK(!sign_step(&a, key_id, -1, MODE_BEFORE));
+        world_free(a.w);
+    }
+
+    /* Progress, cancel and a wrong PIN through the layer. */
+    {
+        app a;
+        seen sn;
+        memset(&a, 0, sizeof a);
+        memset(&sn, 0, sizeof sn);
+        sn.cancel_at = -1;
+        a.seen = &sn;
+        a.w = world_new();
+        a.w->policy.open_enrolment = 0;
+        CHECK(!enrol_step(&a, key_id, -1, MODE_BEFORE));
+        disarm(&a);
+        uint8_t digest[32], sig[SK_MAX_SIG_LEN];
+        size_t sig_len = 0;
+        sk_progress pin_progress = {on_pin, &sn};
+        sk_client *c = start(&a);
+        sk_client_set_progress(c, on_step);
+        sk_client_set_pin_progress(c, &pin_progress);
+        sk_key_status st0 = server_status(a.w, key_id);
+
+        /* a lost reply is resent once and the progress callback hears of it;
+         * the PIN is stretched again for the resend (y is never kept) */
+        a.exchanges = 0;
+        a.lose_reply = 2; /* SessionCreate, then SignSubmit: lose SignSubmit's */
+        CHECK_OK(sign_once(&a, c, "resent", PIN_SIGN, digest, sig, &sig_len));
+        CHECK(verifies(a.w, key_id, digest, sig, sig_len));
+        CHECK(sn.resends == 1);
+        CHECK(sn.pin_reports == 4);
+        CHECK(sn.other_stage == 0);
+
+        /* a wrong PIN is counted once and its session withdrawn */
+        disarm(&a);
+        int done = completed_sessions(a.w, key_id);
+        CHECK_RC(SK_ERR_WRONG_PIN, sign_once(&a, c, "wrong", "99999", digest, sig, &sig_len));
+        CHECK(server_status(a.w, key_id).attempts_left == st0.attempts_left - 1);
+        CHECK(sessions_in(a.w, key_id, SK_SESSION_PENDING) == 0);
+        CHECK(sessions_in(a.w, key_id, SK_SESSION_REFUSED) == 1);
+        CHECK(sk_client_pending(c) == SK_CLIENT_REQ_NONE);
+        /* a good PIN resets the count */
+        CHECK_OK(sign_once(&a, c, "good", PIN_SIGN, digest, sig, &sig_len));
+        CHECK(completed_sessions(a.w, key_id) == done + 1);
+        CHECK(server_status(a.w, key_id).attempts_left == st0.attempts_left);
+
+        /* a cancel before or after the PIN stretching sends nothing with
+         * the PIN: no attempt counted, the session withdrawn, no request in
+         * flight, the key's stored state still opens and signs */
+        for (int at = 0; at < 2; at++) {
+            sn.pin_reports = 0;
+            sn.cancel_at = at;
+            int persists = a.persists;
+            int refused = sessions_in(a.w, key_id, SK_SESSION_REFUSED);
+            CHECK_RC(SK_ERR_CANCELLED, sign_once(&a, c, "cancel", PIN_SIGN, digest, sig,
+                                                 &sig_len));
+            CHECK(sn.pin_reports == at + 1);
+            CHECK(sig_len == 0);
+            CHECK(sk_client_pending(c) == SK_CLIENT_REQ_NONE);
+            CHECK(server_status(a.w, key_id).attempts_left == st0.attempts_left);
+            CHECK(sessions_in(a.w, key_id, SK_SESSION_PENDING) == 0);
+            CHECK(sessions_in(a.w, key_id, SK_SESSION_REFUSED) == refused + 1);
+            CHECK(a.persists > persists); /* the withdrawal's state */
+        }
+        sn.cancel_at = -1;
+
+        /* a cancel during a resend leaves the approval in flight, persisted;
+         * sk_client_resume() finishes it with the same request id */
+        sn.pin_reports = 0;
+        sn.cancel_at = 2; /* the first send's two reports, then the resend's */
+        a.exchanges = 0;
+        a.lose_reply = 2;
+        done = completed_sessions(a.w, key_id);
+        CHECK_RC(SK_ERR_CANCELLED, sign_once(&a, c, "in flight", PIN_SIGN, digest, sig,
+                                             &sig_len));
+        CHECK(sk_client_pending(c) == SK_CLIENT_REQ_APPROVE);
+        CHECK(completed_sessions(a.w, key_id) == done + 1); /* the server took it */
+        sk_client_free(c);
+        disarm(&a);
+        c = start(&a); /* from the persisted blob: the approval is still there */
+        CHECK(sk_client_pending(c) == SK_CLIENT_REQ_APPROVE);
+        sk_client_resumed res;
+        CHECK_OK(sk_client_resume(c, (const uint8_t *)PIN_SIGN, strlen(PIN_SIGN), &res));
+        CHECK(res.request == SK_CLIENT_REQ_APPROVE);
+        CHECK_OK(res.result);
+        CHECK(verifies(a.w, key_id, digest, res.signature, res.signature_len));
+        CHECK(completed_sessions(a.w, key_id) == done + 1); /* not signed twice */
+
+        /* a PIN progress set before the key is loaded reaches the key */
+        sn.pin_reports = 0;
+        sk_client_free(c);
+        sk_client_io io = {io_exchange, io_persist, io_now, &a, 2};
+        CHECK_OK(sk_client_new(&c, &io, storage_key, sizeof storage_key));
+        sk_client_set_pin_progress(c, &pin_progress);
+        CHECK_OK(sk_client_load(c, a.blob, a.blob_len));
+        CHECK_OK(sign_once(&a, c, "after load", PIN_SIGN, digest, sig, &sig_len));
+        CHECK(sn.pin_reports == 2);
+        /* and cleared, reports stop */
+        sk_client_set_pin_progress(c, NULL);
+        CHECK_OK(sign_once(&a, c, "cleared", PIN_SIGN, digest, sig, &sig_len));
+        CHECK(sn.pin_reports == 2);
+        CHECK(a.clones == 0);
+        CHECK(server_status(a.w, key_id).state == SK_KEY_ACTIVE);
+        sk_client_free(c);
         world_free(a.w);
     }
 

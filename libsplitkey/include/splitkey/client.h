@@ -103,6 +103,40 @@ SK_API SK_WARN_UNUSED int sk_client_load(sk_client *client, const uint8_t *state
  * NULL. */
 SK_API void sk_client_free(sk_client *client);
 
+/* What an operation tells the application before a request goes again
+ * (sk_client_set_progress), e.g. to show why a command takes longer. */
+typedef enum sk_client_step {
+    /* The reply did not come or was of no use (code: the exchange's error,
+     * the error frame's code, or SK_ERR_PROTO_AUTH / SK_ERR_PROTO_REPLAY for
+     * a reply that does not answer this request): the same request goes
+     * again with the same request id. */
+    SK_CLIENT_STEP_RESEND = 1,
+    /* The server asked the request to prove that it is fresh (code is
+     * SK_ERR_PROTO_CHALLENGE): it goes again with the answer.  During an
+     * enrolment this means that an earlier enrolment with the same token
+     * never finished and is given up. */
+    SK_CLIENT_STEP_CHALLENGE = 2
+} sk_client_step;
+
+/* Sets (or, with NULL, clears) the function told of each step above,
+ * called with io->ctx before the request goes again; it must not call into
+ * the client.  A client starts without one. */
+SK_API void sk_client_set_progress(sk_client *client,
+                                   void (*progress)(void *ctx, sk_client_step step, int code))
+    SK_NONNULL(1);
+
+/* Sets (or, with NULL, clears) the progress callback (key.h, sk_progress)
+ * for the PIN stretching of sk_client_approve(), sk_client_sign(),
+ * sk_client_revoke() and sk_client_resume(), on the key the client holds
+ * now and on any it loads or enrols later (enrolment's own key generation
+ * and wrapping report through sk_client_enrol_options.progress).  progress
+ * must stay valid while it is set.  A cancel makes the call return
+ * SK_ERR_CANCELLED: before the first send nothing was sent or persisted
+ * (sk_client_sign() then withdraws its own session); during a resend the
+ * request stays in flight, persisted, for sk_client_resume(). */
+SK_API void sk_client_set_pin_progress(sk_client *client, const sk_progress *progress)
+    SK_NONNULL(1);
+
 /* The client's key (NULL before an enrolment or a load), for its accessors
  * (device.h: id, state, public key, certificate, generation). */
 SK_API const sk_device_key *sk_client_key(const sk_client *client) SK_NONNULL(1);
@@ -159,6 +193,14 @@ typedef struct sk_client_enrol_options {
     sk_kdf_cost kdf_cost;
     const char *token;   /* the registration token, or NULL (open enrolment) */
     const char *subject; /* open enrolment: the subject asked for, or NULL */
+    /* May be NULL (leave it zero).  Reports key generation and PIN
+     * stretching and lets the application cancel, as for
+     * sk_device_enrol_start_opts(): called on the caller's thread from inside
+     * sk_client_enrol(), before anything is sent.  A nonzero return wipes
+     * what was generated and makes sk_client_enrol() return
+     * SK_ERR_CANCELLED with nothing sent or persisted; the client stays
+     * without a key and can enrol again. */
+    const sk_progress *progress;
 } sk_client_enrol_options;
 
 /* Enrols a key: EnrolInit, EnrolSubmit (each sent again on a failed
@@ -197,9 +239,14 @@ SK_API SK_WARN_UNUSED int sk_client_refuse(sk_client *client, const sk_device_se
 /* Signs a digest through a session of the device's own
  * (sk_device_session_create), approved at once with the PIN; the first
  * signature of a PENDING key is its proof of possession.  code (may be
- * NULL) receives the verification code (5 bytes).  A crash between the
- * session's creation and its approval leaves that session waiting at the
- * server until it expires; calling again creates a new one. */
+ * NULL) receives the verification code (5 bytes).  When the approval is
+ * refused for a wrong PIN (SK_ERR_WRONG_PIN, *status as the reply said it),
+ * the session is refused next, so that it does not wait among the key's
+ * sessions until it expires; that refusal's own outcome is not reported
+ * (one whose exchange failed is left in flight for sk_client_resume()).  A
+ * crash between the session's creation and its approval leaves that
+ * session waiting at the server until it expires; calling again creates a
+ * new one. */
 SK_API SK_WARN_UNUSED int sk_client_sign(sk_client *client, const uint8_t *digest,
                                          size_t digest_len, sk_hash hash, sk_scheme scheme,
                                          const char *display_text, const uint8_t *pin,

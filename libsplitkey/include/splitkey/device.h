@@ -34,7 +34,13 @@
  *
  * Conventions are those of splitkey.h.  Message outputs are written to
  * (out, cap, written): on SK_ERR_BUFFER_TOO_SMALL *written holds the size
- * needed.  SK_MAX_MESSAGE_LEN bytes are always enough.
+ * needed.  SK_MAX_MESSAGE_LEN bytes are always enough;
+ * sk_device_request_max_len() and sk_device_state_max_len() give the
+ * smaller sizes one profile needs.
+ *
+ * Progress: key generation and PIN stretching take seconds on a phone;
+ * sk_device_enrol_start_opts() reports their progress to a callback (key.h,
+ * sk_progress) on the caller's thread and lets it cancel.
  */
 #ifndef SPLITKEY_DEVICE_H
 #define SPLITKEY_DEVICE_H
@@ -135,6 +141,35 @@ SK_API SK_WARN_UNUSED int sk_device_enrol_start(sk_device_enrolment **out, uint8
                                                 size_t pin_len, sk_kdf_cost cost, const char *token,
                                                 const char *subject) SK_NONNULL(1, 2, 4, 5, 9);
 
+/* sk_device_enrol_start()'s parameters, with progress reports and cancel. */
+typedef struct sk_device_enrol_options {
+    const uint8_t *server_pub; /* the pinned SK_SERVER_PUB_LEN bytes */
+    size_t server_pub_len;
+    sk_purpose purpose;
+    sk_profile profile;
+    const uint8_t *pin; /* secret, not kept */
+    size_t pin_len;
+    sk_kdf_cost kdf_cost;
+    const char *token;   /* the registration token, or NULL (open enrolment) */
+    const char *subject; /* open enrolment: the subject asked for, or NULL */
+    /* May be NULL.  Called on the caller's thread from inside the call:
+     * SK_PROGRESS_KEYGEN while the client key is generated (done 0..1000,
+     * after every prime candidate tested), then SK_PROGRESS_PIN around the
+     * Argon2id wrap of dc (0 of 1, 1 of 1; not interruptible while it
+     * runs).  A nonzero return cancels: everything made so far (primes, dc,
+     * ds, the wrapped share, the X25519 key) is wiped, *out is NULL,
+     * *written is 0, msg is not written, nothing was sent and no enrolment
+     * exists; the call returns SK_ERR_CANCELLED. */
+    const sk_progress *progress;
+} sk_device_enrol_options;
+
+/* sk_device_enrol_start() with its parameters in a struct (p), and
+ * progress and cancel.  Same returns, and SK_ERR_CANCELLED. */
+SK_API SK_WARN_UNUSED int sk_device_enrol_start_opts(sk_device_enrolment **out, uint8_t *msg,
+                                                     size_t cap, size_t *written,
+                                                     const sk_device_enrol_options *p)
+    SK_NONNULL(1, 2, 4, 5);
+
 /* Reads the reply to EnrolInit (checks the envelope and the server's
  * signature against the pinned key) and writes EnrolSubmit to msg, which
  * carries ds (msg is secret: wipe it once sent).  The enrolment keeps ds for
@@ -169,6 +204,27 @@ SK_API SK_WARN_UNUSED int sk_device_enrol_retry(sk_device_enrolment *enrolment, 
 
 /* Wipes and frees the enrolment (ds included); accepts NULL. */
 SK_API void sk_device_enrolment_free(sk_device_enrolment *enrolment);
+
+/* ------------------------------------------------------------- buffer sizes */
+
+/* The largest message any request builder of this header writes for a key
+ * or enrolment of the profile: sk_device_enrol_start(), _continue(),
+ * _retry(), sk_device_session_create(), sk_device_pop_create(),
+ * sk_device_fetch(), _refuse(), _approve(), _revoke(), _otp_refresh(),
+ * _key_state_request() and sk_device_retry(), with every text at its limit
+ * (SK_MAX_TOKEN_LEN, SK_MAX_SUBJECT_LEN, SK_MAX_DISPLAY_TEXT_LEN) and a
+ * challenge attached.  A msg buffer of this size never gives
+ * SK_ERR_BUFFER_TOO_SMALL.  Computed from the message layout, not measured;
+ * 0 for an unknown profile.  Always <= SK_MAX_MESSAGE_LEN. */
+SK_API size_t sk_device_request_max_len(sk_profile profile);
+
+/* The largest sealed state sk_device_key_seal() writes for a key of the
+ * profile (a certificate of the largest size the protocol carries and the
+ * largest request in flight included); 0 for an unknown profile.  Always
+ * <= SK_MAX_MESSAGE_LEN.  Replies the device reads are at most
+ * SK_MAX_MESSAGE_LEN bytes; a signature sk_device_read_signature() writes is
+ * sk_profile_sig_len(profile) bytes. */
+SK_API size_t sk_device_state_max_len(sk_profile profile);
 
 /* ---------------------------------------------------------------- key state */
 
@@ -283,6 +339,16 @@ SK_API SK_WARN_UNUSED int sk_device_fetch(sk_device_key *key, uint8_t *msg, size
 SK_API SK_WARN_UNUSED int sk_device_refuse(sk_device_key *key, uint8_t *msg, size_t cap,
                                            size_t *written, uint64_t now,
                                            const sk_device_session *session) SK_NONNULL(1, 2, 4, 6);
+
+/* Sets (or, with NULL, clears) the progress callback (key.h, sk_progress) for
+ * the PIN stretching of sk_device_approve(), sk_device_revoke() and
+ * sk_device_retry() with this key.  It is not sealed with the state: a key
+ * opened or enrolled starts without one.  progress must stay valid while it
+ * is set.  A cancel (SK_ERR_CANCELLED) happens before anything is written to
+ * msg: sk_device_approve() and sk_device_revoke() leave no request in flight,
+ * sk_device_retry() leaves the one in flight as it was (send it later). */
+SK_API void sk_device_key_set_progress(sk_device_key *key, const sk_progress *progress)
+    SK_NONNULL(1);
 
 /* Approves a session: unwraps dc with the PIN (secret, not kept), encodes the
  * digest with the server's salt, computes y = EM^dc mod n1, wipes dc and

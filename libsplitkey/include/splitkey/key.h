@@ -76,6 +76,44 @@ SK_API SK_WARN_UNUSED int sk_pubkey_modulus(const sk_pubkey *key, uint8_t *n, si
 
 SK_API void sk_pubkey_free(sk_pubkey *key);
 
+/* ----------------------------------------------------------- progress, cancel */
+
+/* What a progress report is about. */
+typedef enum sk_progress_stage {
+    /* Key generation (sk_client_keygen_progress): done is an estimate in per
+     * mille (total 1000) from the prime candidates tested so far.  The first
+     * prime covers 0..500, the second 500..1000; 1000 is reported once, when
+     * the key is complete.  The search is random, so the estimate can stall
+     * below 500 or 1000 for a while and then jump. */
+    SK_PROGRESS_KEYGEN = 1,
+    /* PIN stretching (Argon2id) when the share is wrapped or unwrapped:
+     * done = 0, total = 1 just before it starts and done = 1, total = 1 once
+     * it has finished.  Argon2id is one libsodium call and cannot be
+     * interrupted: a cancel takes effect before it starts or after it ends,
+     * never during it (hundreds of milliseconds at SK_KDF_INTERACTIVE on a
+     * phone, more at SK_KDF_MODERATE). */
+    SK_PROGRESS_PIN = 2
+} sk_progress_stage;
+
+/* A progress callback for the long operations (key generation, PIN
+ * stretching).  report is called synchronously, on the caller's thread,
+ * from inside the function that was given it; it must not call back into
+ * the library on the objects of that call.  Key generation calls it once
+ * at the start (done 0), after every prime candidate that needed a
+ * Miller-Rabin test (one modular exponentiation or more: every few
+ * milliseconds on a phone, a few hundred times for an 8K key) and once at
+ * the end (done = total); PIN stretching calls it twice.  Within one stage
+ * done never decreases.  Returning nonzero cancels: the function stops at
+ * once, wipes everything it has generated or derived so far (primes, the
+ * share, ds, the PIN-derived key, the output buffers) and returns
+ * SK_ERR_CANCELLED, leaving its outputs as on any failure.  A cancel at the
+ * last report (done = total) is honoured too.  report may be NULL: then
+ * nothing is reported.  Passing a NULL sk_progress pointer is the same. */
+typedef struct sk_progress {
+    int (*report)(void *ctx, sk_progress_stage stage, unsigned done, unsigned total);
+    void *ctx;
+} sk_progress;
+
 /* -------------------------------------------------------------- client share */
 
 /* The device's share: n1 and (while unwrapped) dc.  dc is single-use: the
@@ -89,6 +127,14 @@ typedef struct sk_client_share sk_client_share;
  * Returns SK_OK, SK_ERR_ARG, SK_ERR_NOMEM or SK_ERR_RNG. */
 SK_API SK_WARN_UNUSED int sk_client_keygen(sk_client_share **out, uint8_t *ds, size_t ds_len,
                                            sk_profile profile) SK_NONNULL(1, 2);
+
+/* The same, with progress reports and cancel (progress may be NULL; see
+ * sk_progress).  Also returns SK_ERR_CANCELLED: *out is NULL, ds is wiped,
+ * and the primes and candidates tested so far are wiped. */
+SK_API SK_WARN_UNUSED int sk_client_keygen_progress(sk_client_share **out, uint8_t *ds,
+                                                    size_t ds_len, sk_profile profile,
+                                                    const sk_progress *progress)
+    SK_NONNULL(1, 2);
 
 /* The profile and the public modulus n1 (k/8 bytes, big-endian). */
 SK_API sk_profile sk_client_share_profile(const sk_client_share *share) SK_NONNULL(1);
@@ -121,6 +167,15 @@ SK_API SK_WARN_UNUSED int sk_client_share_wrap(const sk_client_share *share, uin
                                                size_t out_len, const uint8_t *pin, size_t pin_len,
                                                sk_kdf_cost cost) SK_NONNULL(1, 2, 4);
 
+/* The same, with the SK_PROGRESS_PIN reports around the Argon2id call and
+ * cancel (progress may be NULL).  On SK_ERR_CANCELLED out is wiped. */
+SK_API SK_WARN_UNUSED int sk_client_share_wrap_progress(const sk_client_share *share,
+                                                        uint8_t *out, size_t out_len,
+                                                        const uint8_t *pin, size_t pin_len,
+                                                        sk_kdf_cost cost,
+                                                        const sk_progress *progress)
+    SK_NONNULL(1, 2, 4);
+
 /* Unwraps under a PIN.  Any PIN gives a share: a wrong one gives a uniformly
  * random dc that the server will refuse.  n1 is the device's stored modulus.
  * Returns SK_ERR_KEY_FORMAT for a malformed blob or a modulus whose size does
@@ -128,6 +183,16 @@ SK_API SK_WARN_UNUSED int sk_client_share_wrap(const sk_client_share *share, uin
 SK_API SK_WARN_UNUSED int sk_client_share_unwrap(sk_client_share **out, const uint8_t *wrapped,
                                                  size_t wrapped_len, const uint8_t *n1,
                                                  size_t n1_len, const uint8_t *pin, size_t pin_len)
+    SK_NONNULL(1, 2, 4, 6);
+
+/* The same, with the SK_PROGRESS_PIN reports and cancel (progress may be
+ * NULL).  On SK_ERR_CANCELLED *out is NULL and the derived key is wiped. */
+SK_API SK_WARN_UNUSED int sk_client_share_unwrap_progress(sk_client_share **out,
+                                                          const uint8_t *wrapped,
+                                                          size_t wrapped_len, const uint8_t *n1,
+                                                          size_t n1_len, const uint8_t *pin,
+                                                          size_t pin_len,
+                                                          const sk_progress *progress)
     SK_NONNULL(1, 2, 4, 6);
 
 SK_API void sk_client_share_free(sk_client_share *share);

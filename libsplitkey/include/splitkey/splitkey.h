@@ -80,6 +80,7 @@ typedef enum sk_error {
     SK_ERR_RNG = -6,
     SK_ERR_UNSUPPORTED = -7,
     SK_ERR_USED = -8,            /* single-use state used twice */
+    SK_ERR_CANCELLED = -9,       /* a progress callback asked to stop; nothing was kept */
 
     /* keys and math: -20 .. -39 */
     SK_ERR_KEY_FORMAT = -20,     /* cannot parse a key or a share */

@@ -14,6 +14,7 @@ const char *sk_strerror(int err)
     case SK_ERR_RNG: return "random number generator failed";
     case SK_ERR_UNSUPPORTED: return "unsupported operation or parameter";
     case SK_ERR_USED: return "single-use secret already consumed";
+    case SK_ERR_CANCELLED: return "cancelled by the caller's progress callback";
     case SK_ERR_KEY_FORMAT: return "malformed key or share";
     case SK_ERR_KEY_SIZE: return "key has the wrong size for its profile";
     case SK_ERR_KEY_WEAK: return "weak key (even, small factor or perfect power)";

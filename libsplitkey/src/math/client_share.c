@@ -34,6 +34,12 @@ static bool bits_ok(unsigned bits) { return bits >= 512 && bits % 64 == 0; }
 int sk_client_keygen_rng(sk_client_share **out, uint8_t *ds, size_t ds_len, unsigned bits,
                          const sk_rng *rng)
 {
+    return sk_client_keygen_progress_rng(out, ds, ds_len, bits, rng, NULL);
+}
+
+int sk_client_keygen_progress_rng(sk_client_share **out, uint8_t *ds, size_t ds_len, unsigned bits,
+                                  const sk_rng *rng, const sk_progress *progress)
+{
     if (out == NULL || ds == NULL || rng == NULL)
         return SK_ERR_ARG;
     *out = NULL;
@@ -50,8 +56,12 @@ int sk_client_keygen_rng(sk_client_share **out, uint8_t *ds, size_t ds_len, unsi
     mpz_t p, q, lambda, d, e, t, dcz;
     mpz_inits(p, q, lambda, d, e, t, dcz, NULL);
     mpz_set_ui(e, SK_E);
+    sk_keygen_run run = {.cb = progress};
 
-    rc = sk_rsa_primes(p, q, bits, SK_E, rng);
+    rc = sk_keygen_report(&run, 0);
+    if (rc != SK_OK)
+        goto out;
+    rc = sk_rsa_primes_run(p, q, bits, SK_E, rng, &run);
     if (rc != SK_OK)
         goto out;
     mpz_mul(s->n1, p, q);
@@ -71,6 +81,9 @@ int sk_client_keygen_rng(sk_client_share **out, uint8_t *ds, size_t ds_len, unsi
     mpz_sub(t, d, dcz);
     mpz_mod(t, t, lambda);
     rc = sk_mpz_to_bytes(ds, ds_len, t);
+    /* The last report: a cancel here still discards the finished key. */
+    if (rc == SK_OK)
+        rc = sk_keygen_report(&run, 1000);
 
 out:
     mpz_clears(p, q, lambda, d, e, t, dcz, NULL);
@@ -91,6 +104,20 @@ int sk_client_keygen(sk_client_share **out, uint8_t *ds, size_t ds_len, sk_profi
     if (bits == 0)
         return SK_ERR_ARG;
     return sk_client_keygen_rng(out, ds, ds_len, bits, sk_rng_system());
+}
+
+int sk_client_keygen_progress(sk_client_share **out, uint8_t *ds, size_t ds_len, sk_profile profile,
+                              const sk_progress *progress)
+{
+    if (out == NULL)
+        return SK_ERR_ARG;
+    *out = NULL;
+    if (!sk_is_initialised())
+        return SK_ERR_NOT_INITIALISED;
+    unsigned bits = sk_profile_bits(profile);
+    if (bits == 0)
+        return SK_ERR_ARG;
+    return sk_client_keygen_progress_rng(out, ds, ds_len, bits, sk_rng_system(), progress);
 }
 
 int sk_client_share_from_parts(sk_client_share **out, unsigned bits, const uint8_t *n1,

@@ -98,7 +98,40 @@ out:
 /* Window of odd candidates start + 2j, j < SIEVE_WINDOW, sieved at once. */
 #define SIEVE_WINDOW 4096u
 
-int sk_prime_generate(mpz_t p, unsigned bits, const mpz_t min, unsigned long e, const sk_rng *rng)
+int sk_keygen_report(sk_keygen_run *run, unsigned done)
+{
+    if (run == NULL || run->cb == NULL || run->cb->report == NULL)
+        return SK_OK;
+    if (done > 1000)
+        done = 1000;
+    if (done < run->reported)
+        done = run->reported;
+    run->reported = done;
+    return run->cb->report(run->cb->ctx, SK_PROGRESS_KEYGEN, done, 1000) != 0 ? SK_ERR_CANCELLED
+                                                                            : SK_OK;
+}
+
+/* About how many candidates reach Miller-Rabin before a prime of `bits`
+ * bits turns up: an odd number near 2^bits is prime with probability about
+ * 2 / (bits ln 2), and the sieve over the odd primes below 2^16 keeps about
+ * 2 e^-gamma / ln 2^16 = 0.101 of the odd numbers; so bits * ln 2 / 2 * 0.101,
+ * about bits / 28. */
+static unsigned long expected_tests(unsigned bits) { return bits / 28u + 1u; }
+
+/* After a tested candidate: the share of the prime being sought, as
+ * 490 * t / (t + expect) per mille (half way at the expected count, never
+ * 500), added to the base of this prime. */
+static int report_tested(sk_keygen_run *run)
+{
+    if (run == NULL)
+        return SK_OK;
+    run->tested++;
+    unsigned long share = 490ul * run->tested / (run->tested + run->expect);
+    return sk_keygen_report(run, run->base + (unsigned)share);
+}
+
+static int prime_generate(mpz_t p, unsigned bits, const mpz_t min, unsigned long e,
+                          const sk_rng *rng, sk_keygen_run *run)
 {
     if (bits < 32 || mpz_sizeinbase(min, 2) != bits)
         return SK_ERR_ARG;
@@ -151,16 +184,34 @@ int sk_prime_generate(mpz_t p, unsigned bits, const mpz_t min, unsigned long e, 
                 rc = SK_OK;
                 goto out;
             }
+            /* Between candidates: the callback may stop the search. */
+            rc = report_tested(run);
+            if (rc != SK_OK)
+                goto out;
         }
     }
     rc = SK_ERR_KEYGEN;
 out:
+    /* The sieve and the window's start say where the search was. */
+    if (sieve != NULL)
+        sk_wipe(sieve, SIEVE_WINDOW);
     free(sieve);
     mpz_clears(start, cand, g, NULL);
     return rc;
 }
 
+int sk_prime_generate(mpz_t p, unsigned bits, const mpz_t min, unsigned long e, const sk_rng *rng)
+{
+    return prime_generate(p, bits, min, e, rng, NULL);
+}
+
 int sk_rsa_primes(mpz_t p, mpz_t q, unsigned bits, unsigned long e, const sk_rng *rng)
+{
+    return sk_rsa_primes_run(p, q, bits, e, rng, NULL);
+}
+
+int sk_rsa_primes_run(mpz_t p, mpz_t q, unsigned bits, unsigned long e, const sk_rng *rng,
+                      sk_keygen_run *run)
 {
     if (bits < 256 || bits % 2 != 0)
         return SK_ERR_ARG;
@@ -188,13 +239,23 @@ int sk_rsa_primes(mpz_t p, mpz_t q, unsigned bits, unsigned long e, const sk_rng
     if (half > 100)
         mpz_setbit(t, half - 100);
 
-    rc = sk_prime_generate(p, half, min, e, rng);
+    if (run != NULL) {
+        run->base = 0;
+        run->tested = 0;
+        run->expect = expected_tests(half);
+    }
+    rc = prime_generate(p, half, min, e, rng, run);
+    if (rc == SK_OK && run != NULL) {
+        run->base = 500;
+        run->tested = 0;
+        rc = sk_keygen_report(run, 500);
+    }
     for (unsigned tries = 0; rc == SK_OK; tries++) {
         if (tries == 64) {
             rc = SK_ERR_KEYGEN;
             break;
         }
-        rc = sk_prime_generate(q, half, min, e, rng);
+        rc = prime_generate(q, half, min, e, rng, run);
         if (rc != SK_OK)
             break;
         mpz_sub(diff, p, q);

@@ -55,6 +55,15 @@ static void kdf_limits(sk_kdf_cost cost, uint32_t *ops, uint32_t *mem)
     *mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 }
 
+/* One SK_PROGRESS_PIN report; SK_OK or SK_ERR_CANCELLED. */
+static int pin_report(const sk_progress *progress, unsigned done)
+{
+    if (progress == NULL || progress->report == NULL)
+        return SK_OK;
+    return progress->report(progress->ctx, SK_PROGRESS_PIN, done, 1) != 0 ? SK_ERR_CANCELLED
+                                                                         : SK_OK;
+}
+
 /* XORs the PIN-derived keystream into buf (len bytes). */
 static int pin_stream_xor(uint8_t *buf, size_t len, const uint8_t *pin, size_t pin_len,
                           const uint8_t *salt, const uint8_t *nonce, uint32_t ops, uint32_t mem)
@@ -70,6 +79,21 @@ static int pin_stream_xor(uint8_t *buf, size_t len, const uint8_t *pin, size_t p
     return SK_OK;
 }
 
+/* pin_stream_xor between the SK_PROGRESS_PIN reports: 0 of 1 before
+ * Argon2id, 1 of 1 after it.  On a cancel at either the caller wipes buf
+ * (the derived key is wiped already). */
+static int pin_stream_xor_reported(uint8_t *buf, size_t len, const uint8_t *pin, size_t pin_len,
+                                   const uint8_t *salt, const uint8_t *nonce, uint32_t ops,
+                                   uint32_t mem, const sk_progress *progress)
+{
+    int rc = pin_report(progress, 0);
+    if (rc == SK_OK)
+        rc = pin_stream_xor(buf, len, pin, pin_len, salt, nonce, ops, mem);
+    if (rc == SK_OK)
+        rc = pin_report(progress, 1);
+    return rc;
+}
+
 size_t sk_wrapped_share_len(sk_profile profile)
 {
     unsigned bits = sk_profile_bits(profile);
@@ -79,6 +103,13 @@ size_t sk_wrapped_share_len(sk_profile profile)
 int sk_client_share_wrap_rng(const sk_client_share *share, uint8_t *out, size_t out_len,
                              const uint8_t *pin, size_t pin_len, sk_kdf_cost cost,
                              const sk_rng *rng)
+{
+    return sk_client_share_wrap_progress_rng(share, out, out_len, pin, pin_len, cost, rng, NULL);
+}
+
+int sk_client_share_wrap_progress_rng(const sk_client_share *share, uint8_t *out, size_t out_len,
+                                      const uint8_t *pin, size_t pin_len, sk_kdf_cost cost,
+                                      const sk_rng *rng, const sk_progress *progress)
 {
     if (share == NULL || out == NULL || pin == NULL || rng == NULL)
         return SK_ERR_ARG;
@@ -99,7 +130,7 @@ int sk_client_share_wrap_rng(const sk_client_share *share, uint8_t *out, size_t 
     if (rc == SK_OK) {
         size_t dc_len = SK_DC_LEN(share->bits);
         sk_sec_to_bytes(ct, dc_len, &share->dc);
-        rc = pin_stream_xor(ct, dc_len, pin, pin_len, salt, nonce, ops, mem);
+        rc = pin_stream_xor_reported(ct, dc_len, pin, pin_len, salt, nonce, ops, mem, progress);
     }
     if (rc != SK_OK)
         sodium_memzero(out, out_len);
@@ -114,8 +145,27 @@ int sk_client_share_wrap(const sk_client_share *share, uint8_t *out, size_t out_
     return sk_client_share_wrap_rng(share, out, out_len, pin, pin_len, cost, sk_rng_system());
 }
 
+int sk_client_share_wrap_progress(const sk_client_share *share, uint8_t *out, size_t out_len,
+                                  const uint8_t *pin, size_t pin_len, sk_kdf_cost cost,
+                                  const sk_progress *progress)
+{
+    if (!sk_is_initialised())
+        return SK_ERR_NOT_INITIALISED;
+    return sk_client_share_wrap_progress_rng(share, out, out_len, pin, pin_len, cost,
+                                             sk_rng_system(), progress);
+}
+
 int sk_client_share_unwrap(sk_client_share **out, const uint8_t *wrapped, size_t wrapped_len,
                            const uint8_t *n1, size_t n1_len, const uint8_t *pin, size_t pin_len)
+{
+    return sk_client_share_unwrap_progress(out, wrapped, wrapped_len, n1, n1_len, pin, pin_len,
+                                           NULL);
+}
+
+int sk_client_share_unwrap_progress(sk_client_share **out, const uint8_t *wrapped,
+                                    size_t wrapped_len, const uint8_t *n1, size_t n1_len,
+                                    const uint8_t *pin, size_t pin_len,
+                                    const sk_progress *progress)
 {
     if (out == NULL || wrapped == NULL || n1 == NULL || pin == NULL)
         return SK_ERR_ARG;
@@ -142,7 +192,7 @@ int sk_client_share_unwrap(sk_client_share **out, const uint8_t *wrapped, size_t
     if (dc == NULL)
         return SK_ERR_NOMEM;
     memcpy(dc, ct, dc_len);
-    int rc = pin_stream_xor(dc, dc_len, pin, pin_len, salt, nonce, ops, mem);
+    int rc = pin_stream_xor_reported(dc, dc_len, pin, pin_len, salt, nonce, ops, mem, progress);
     if (rc == SK_OK)
         rc = sk_client_share_from_parts(out, bits, n1, n1_len, dc, dc_len);
     sodium_memzero(dc, dc_len);

@@ -23,6 +23,8 @@
 
 struct sk_client {
     sk_client_io io;
+    void (*progress)(void *ctx, sk_client_step step, int code); /* may be NULL */
+    const sk_progress *pin_progress; /* given to every key the client holds; may be NULL */
     uint8_t storage_key[SK_STORAGE_KEY_LEN]; /* secret */
     sk_device_key *key;
     sk_device_enrolment *enrolment; /* only during sk_client_enrol() */
@@ -47,6 +49,12 @@ typedef struct round {
 static uint64_t now_of(const sk_client *c)
 {
     return c->io.now != NULL ? c->io.now(c->io.ctx) : 0;
+}
+
+static void tell(const sk_client *c, sk_client_step step, int code)
+{
+    if (c->progress != NULL)
+        c->progress(c->io.ctx, step, code);
 }
 
 static void wipe_msg(sk_client *c)
@@ -172,6 +180,7 @@ static int run(sk_client *c, const round *r)
             if (rc == SK_ERR_PROTO_CHALLENGE && challenges < MAX_CHALLENGES) {
                 /* nothing changed: the same request again, with the challenge */
                 challenges++;
+                tell(c, SK_CLIENT_STEP_CHALLENGE, rc);
                 rc = r->resend(c, r);
                 if (rc != SK_OK)
                     goto out;
@@ -201,6 +210,7 @@ static int run(sk_client *c, const round *r)
             goto out;
         }
         failures++;
+        tell(c, SK_CLIENT_STEP_RESEND, xrc);
         rc = r->resend(c, r);
         if (rc != SK_OK)
             goto out;
@@ -254,6 +264,7 @@ int sk_client_load(sk_client *c, const uint8_t *state, size_t state_len)
         return rc;
     sk_device_key_free(c->key);
     c->key = k;
+    sk_device_key_set_progress(k, c->pin_progress);
     return SK_OK;
 }
 
@@ -265,6 +276,21 @@ void sk_client_free(sk_client *c)
     sk_device_enrolment_free(c->enrolment);
     sodium_memzero(c, sizeof *c);
     free(c);
+}
+
+void sk_client_set_progress(sk_client *c, void (*progress)(void *ctx, sk_client_step step, int code))
+{
+    if (c != NULL)
+        c->progress = progress;
+}
+
+void sk_client_set_pin_progress(sk_client *c, const sk_progress *progress)
+{
+    if (c == NULL)
+        return;
+    c->pin_progress = progress;
+    if (c->key != NULL)
+        sk_device_key_set_progress(c->key, progress);
 }
 
 const sk_device_key *sk_client_key(const sk_client *c)
@@ -381,8 +407,10 @@ static int read_enrol_finish(sk_client *c, void *arg)
     (void)arg;
     sk_device_key *k = NULL;
     int rc = sk_device_enrol_finish(c->enrolment, &k, c->reply, c->reply_len);
-    if (rc == SK_OK)
+    if (rc == SK_OK) {
         c->key = k;
+        sk_device_key_set_progress(k, c->pin_progress);
+    }
     return rc;
 }
 
@@ -426,10 +454,17 @@ int sk_client_enrol(sk_client *c, const sk_client_enrol_options *opt)
         return SK_ERR_ARG;
     if (c->key != NULL || c->enrolment != NULL)
         return SK_ERR_PROTO_STATE;
-    int rc = sk_device_enrol_start(&c->enrolment, c->msg, sizeof c->msg, &c->msg_len,
-                                   opt->server_pub, opt->server_pub_len, opt->purpose,
-                                   opt->profile, opt->pin, opt->pin_len, opt->kdf_cost,
-                                   opt->token, opt->subject);
+    const sk_device_enrol_options p = {.server_pub = opt->server_pub,
+                                       .server_pub_len = opt->server_pub_len,
+                                       .purpose = opt->purpose,
+                                       .profile = opt->profile,
+                                       .pin = opt->pin,
+                                       .pin_len = opt->pin_len,
+                                       .kdf_cost = opt->kdf_cost,
+                                       .token = opt->token,
+                                       .subject = opt->subject,
+                                       .progress = opt->progress};
+    int rc = sk_device_enrol_start_opts(&c->enrolment, c->msg, sizeof c->msg, &c->msg_len, &p);
     if (rc == SK_OK) {
         /* Nothing to persist yet: EnrolInit, then EnrolSubmit (which
          * carries ds), then the new key's state. */
@@ -594,6 +629,14 @@ int sk_client_sign(sk_client *c, const uint8_t *digest, size_t digest_len, sk_ha
     if (code != NULL)
         memcpy(code, s->code, SKP_CODE_LEN + 1);
     rc = approve(c, s, pin, pin_len, sig, cap, sig_len, status);
+    if ((rc == SK_ERR_WRONG_PIN || rc == SK_ERR_CANCELLED) && !sk_device_key_has_pending(c->key)) {
+        /* a session of the device's own that cannot complete (a wrong PIN,
+         * or the PIN stretching cancelled before anything was sent):
+         * withdrawn, so that it does not wait among the key's sessions */
+        sk_key_status ignored;
+        int wrc = sk_device_refuse(c->key, c->msg, sizeof c->msg, &c->msg_len, now_of(c), s);
+        (void)run_plain(c, wrc, &ignored);
+    }
     if (rc != SK_OK)
         goto out;
     /* sk_device_read_signature() verified it under n over the session's

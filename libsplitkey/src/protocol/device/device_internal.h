@@ -56,6 +56,7 @@ struct sk_device_key {
     skp_eph eph;
     uint8_t challenge[SKP_CHALLENGE_LEN];
     size_t challenge_len;
+    const sk_progress *progress; /* the application's, for PIN stretching; may be NULL */
 };
 
 struct sk_device_session {

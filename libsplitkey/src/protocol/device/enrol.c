@@ -64,6 +64,22 @@ int sk_device_enrol_start(sk_device_enrolment **out, uint8_t *msg, size_t cap, s
                           sk_profile profile, const uint8_t *pin, size_t pin_len, sk_kdf_cost cost,
                           const char *token, const char *subject)
 {
+    const sk_device_enrol_options p = {.server_pub = server_pub,
+                                       .server_pub_len = server_pub_len,
+                                       .purpose = purpose,
+                                       .profile = profile,
+                                       .pin = pin,
+                                       .pin_len = pin_len,
+                                       .kdf_cost = cost,
+                                       .token = token,
+                                       .subject = subject,
+                                       .progress = NULL};
+    return sk_device_enrol_start_opts(out, msg, cap, written, &p);
+}
+
+int sk_device_enrol_start_opts(sk_device_enrolment **out, uint8_t *msg, size_t cap,
+                               size_t *written, const sk_device_enrol_options *p)
+{
     Splitkey__EnrolInit init = SPLITKEY__ENROL_INIT__INIT;
     sk_client_share *share = NULL;
     sk_device_enrolment *e = NULL;
@@ -72,8 +88,17 @@ int sk_device_enrol_start(sk_device_enrolment **out, uint8_t *msg, size_t cap, s
     size_t body_len = 0, token_public_len = 0;
     int rc;
 
+    if (out == NULL || written == NULL || p == NULL)
+        return SK_ERR_ARG;
     *out = NULL;
     *written = 0;
+    const uint8_t *server_pub = p->server_pub, *pin = p->pin;
+    size_t server_pub_len = p->server_pub_len, pin_len = p->pin_len;
+    sk_purpose purpose = p->purpose;
+    sk_profile profile = p->profile;
+    const char *token = p->token, *subject = p->subject;
+    if (msg == NULL || server_pub == NULL || pin == NULL)
+        return SK_ERR_ARG;
     if (server_pub_len != SK_SERVER_PUB_LEN || skp_profile_ok((uint32_t)profile) != SK_OK)
         return SK_ERR_ARG;
     rc = sk_pin_check(purpose, pin, pin_len);
@@ -96,14 +121,15 @@ int sk_device_enrol_start(sk_device_enrolment **out, uint8_t *msg, size_t cap, s
     e->bits = sk_profile_bits(profile);
     memcpy(e->server_pub, server_pub, SK_SERVER_PUB_LEN);
 
-    rc = sk_client_keygen(&share, e->ds, e->bits / 8, profile);
+    rc = sk_client_keygen_progress(&share, e->ds, e->bits / 8, profile, p->progress);
     if (rc != SK_OK)
         goto out;
     rc = sk_client_share_modulus(share, e->n1, e->bits / 8);
     if (rc != SK_OK)
         goto out;
     e->wrapped_len = sk_wrapped_share_len(profile);
-    rc = sk_client_share_wrap(share, e->wrapped, e->wrapped_len, pin, pin_len, cost);
+    rc = sk_client_share_wrap_progress(share, e->wrapped, e->wrapped_len, pin, pin_len,
+                                       p->kdf_cost, p->progress);
     if (rc != SK_OK)
         goto out;
     crypto_kx_keypair(kx_pk, kx_sk);

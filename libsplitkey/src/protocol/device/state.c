@@ -192,6 +192,11 @@ int sk_device_key_id(const sk_device_key *key, uint8_t *key_id, size_t key_id_le
 }
 
 sk_key_state sk_device_key_state(const sk_device_key *key) { return key->state; }
+
+void sk_device_key_set_progress(sk_device_key *key, const sk_progress *progress)
+{
+    key->progress = progress;
+}
 sk_purpose sk_device_key_purpose(const sk_device_key *key) { return key->purpose; }
 
 uint64_t sk_device_key_generation(const sk_device_key *key) { return key->generation; }
@@ -501,8 +506,8 @@ int skd_partial(const sk_device_key *key, uint8_t *y, size_t y_len, const uint8_
     rc = sk_encode(em, em_len, scheme, hash, digest, digest_len, salt, salt_len, 2 * key->bits);
     if (rc != SK_OK)
         goto out;
-    rc = sk_client_share_unwrap(&share, key->wrapped, key->wrapped_len, key->n1, key->n1_len, pin,
-                                pin_len);
+    rc = sk_client_share_unwrap_progress(&share, key->wrapped, key->wrapped_len, key->n1,
+                                         key->n1_len, pin, pin_len, key->progress);
     if (rc != SK_OK)
         goto out;
     rc = sk_device_partial(share, y, y_len, em, em_len);
