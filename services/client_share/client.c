@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fileio.h"
 #include "splitkey/splitkey.h"
 #include "svc_error.h"
 
@@ -21,17 +22,15 @@ uint64_t cl_now_s(void)
     return (uint64_t)time(NULL);
 }
 
-void cl_drop_reply(client *c)
+const sk_device_key *cl_key(const client *c)
 {
-    cu_reply_free(c->reply, c->reply_len);
-    c->reply = NULL;
-    c->reply_len = 0;
+    return c->sk != NULL ? sk_client_key(c->sk) : NULL;
 }
 
 void cl_drop_key(client *c)
 {
-    sk_device_key_free(c->key);
-    c->key = NULL;
+    sk_client_free(c->sk); /* wipes the key, its copy of the storage key, its buffers */
+    c->sk = NULL;
     free(c->url);
     c->url = NULL;
     sk_req_client_close(c->net);
@@ -40,7 +39,6 @@ void cl_drop_key(client *c)
 
 void cl_end(client *c)
 {
-    cl_drop_reply(c);
     cl_drop_key(c);
     if (c->st_open)
         devstate_close(&c->st);
@@ -150,15 +148,6 @@ int cl_report(const client *c, int rc, const char *what)
 
 /* ------------------------------------------------------------ state and keys */
 
-int cl_save(client *c)
-{
-    int rc = devstate_save(&c->st, c->key);
-    if (rc != SK_OK)
-        snprintf(c->err, sizeof c->err, "cannot write the device state in %s: %s", c->st.dir,
-                 sk_svc_strerror(rc));
-    return rc;
-}
-
 int cl_get_pin(client *c, sk_purpose purpose, const char *pin_file, const char *prompt)
 {
     int rc = pin_read(&c->pin, purpose, pin_file, prompt, c->err, sizeof c->err);
@@ -167,11 +156,34 @@ int cl_get_pin(client *c, sk_purpose purpose, const char *pin_file, const char *
     return rc;
 }
 
+int cl_new_layer(client *c)
+{
+    sk_client_io io = {.exchange = cl_io_exchange, .persist = cl_io_persist, .now = cl_io_now,
+                       .ctx = c, .retries = LOST_REPLY_RETRIES};
+    int rc = sk_client_new(&c->sk, &io, c->st.storage_key, sizeof c->st.storage_key);
+    if (rc == SK_OK)
+        sk_client_set_progress(c->sk, cl_io_progress);
+    return rc;
+}
+
 /* Loads the key of a purpose (and its server URL). */
 int cl_load_key(client *c, sk_purpose purpose)
 {
+    uint8_t *sealed = NULL;
+    size_t len = 0;
     cl_drop_key(c);
-    int rc = devstate_load(&c->st, purpose, &c->key, &c->url, c->err, sizeof c->err);
+    int rc = devstate_load_sealed(&c->st, purpose, &sealed, &len, &c->url, c->err, sizeof c->err);
+    if (rc == SK_OK) {
+        rc = cl_new_layer(c);
+        if (rc == SK_OK)
+            rc = sk_client_load(c->sk, sealed, len);
+        if (rc != SK_OK)
+            snprintf(c->err, sizeof c->err, "cannot load the %s key: %s",
+                     devstate_purpose_name(purpose), sk_strerror(rc));
+    }
+    sk_file_free(sealed, len);
+    if (rc != SK_OK)
+        cl_drop_key(c);
     return rc == SK_ERR_NOT_FOUND ? SK_SVC_ERR_CONFIG : rc;
 }
 
@@ -206,10 +218,10 @@ int cl_open_key(client *c, const char *dir, const char *purpose_name, sk_purpose
 /* The key is destroyed as far as the device knows: nothing to ask. */
 int cl_refuse_destroyed(client *c)
 {
-    if (sk_device_key_state(c->key) != SK_KEY_DESTROYED)
+    if (sk_device_key_state(cl_key(c)) != SK_KEY_DESTROYED)
         return 0;
     fprintf(stderr, PROG ": the %s key is destroyed; enrol a new one\n",
-            devstate_purpose_name(sk_device_key_purpose(c->key)));
+            devstate_purpose_name(sk_device_key_purpose(cl_key(c))));
     return CU_EXIT_DESTROYED;
 }
 

@@ -6,10 +6,11 @@
  *   client.c              one command's state (client): releasing it,
  *                         reporting a failure as its exit status,
  *                         the options, the state directory and its keys
- *   exchange.c            requests to the share server: the reply timeout,
- *                         the exchange that asks again for a lost reply,
- *                         finishing an earlier run's request, approving a
- *                         session, signing a digest, fetching sessions
+ *   exchange.c            the client layer (splitkey/client.h) over this
+ *                         program: its exchange (the reply timeout, the
+ *                         connection made at once), its persist (devstate.c)
+ *                         and its progress messages; finishing an earlier
+ *                         run's request, fetching sessions
  *   cmd_enrol.c           enrol
  *   cmd_sign.c            sign
  *   cmd_sessions.c        sessions
@@ -35,6 +36,7 @@
 #include "devstate.h"
 #include "pin.h"
 #include "req_client.h"
+#include "splitkey/client.h"
 #include "splitkey/device.h"
 
 #define PROG "splitkey-client"
@@ -50,27 +52,20 @@
 typedef struct client {
     devstate st;
     bool st_open;
-    sk_device_key *key;
+    sk_client *sk;            /* the loaded key, behind the client layer */
     char *url;
     sk_req_client *net;
+    bool enrolling;           /* what the progress messages speak of */
     cu_pin pin;
     bool have_pin;
     sk_purpose pin_purpose;   /* the key the PIN was read for */
     const char *pin_file;     /* approve: where to read a PIN an earlier request needs */
     bool pin_on_demand;
-    uint8_t msg[SK_MAX_MESSAGE_LEN]; /* request in the making (may hold y or ds) */
-    size_t msg_len;
-    uint8_t *reply;
-    size_t reply_len;
     sk_key_status status;
     char err[1024];
     /* what cl_settle_pending() finished: an earlier run's approval or
      * refusal of a session, its outcome and (an approval's) signature */
-    bool settled_known;
-    uint8_t settled_sid[SK_SESSION_ID_LEN];
-    int settled_rc;
-    uint8_t settled_sig[SK_MAX_SIG_LEN];
-    size_t settled_sig_len;
+    sk_client_resumed settled;
 } client;
 
 /* The options of every command; each command's table fills some of them. */
@@ -99,8 +94,8 @@ typedef struct cmd_opts {
 /* The time now, in seconds since the Unix epoch. */
 uint64_t cl_now_s(void);
 
-/* Wipes and frees the reply in c->reply. */
-void cl_drop_reply(client *c);
+/* The loaded key (NULL when none is). */
+const sk_device_key *cl_key(const client *c);
 /* Releases the loaded key, its server URL and the connection to it. */
 void cl_drop_key(client *c);
 /* Releases everything c holds (closing the state directory) and wipes it. */
@@ -114,14 +109,14 @@ const char *cl_state_name(sk_key_state s);
  * status it calls for (cliutil.h). */
 int cl_report(const client *c, int rc, const char *what);
 
-/* Stores the sealed state of c->key; on failure the reason is in c->err. */
-int cl_save(client *c);
-
 /* Reads the PIN for purpose (pin.h) into c->pin; the reason of a failure is
  * in c->err. */
 int cl_get_pin(client *c, sk_purpose purpose, const char *pin_file, const char *prompt);
 
-/* Loads the key of a purpose (and its server URL). */
+/* A client layer without a key in c->sk, over this program's exchange and
+ * persist (exchange.c). */
+int cl_new_layer(client *c);
+/* Loads the key of a purpose (and its server URL) into a new c->sk. */
 int cl_load_key(client *c, sk_purpose purpose);
 /* Opens (with create, makes) the state directory dir and takes its lock. */
 int cl_open_state(client *c, const char *dir, bool create);
@@ -152,30 +147,21 @@ int cl_env_timeout(unsigned *ms);
  * SK_SVC_ERR_CONNECT at once, the reason in c->err. */
 int cl_connect_server(client *c);
 
-/* Whether rc means the reply did not come (worth asking again). */
-bool cl_lost(int rc);
-
-/* Stores the state, sends the request in c->msg (wiped) and waits for the
- * reply in c->reply; a lost reply is asked for again with the same request
- * id. */
-int cl_exchange_pending(client *c);
+/* The client layer's callbacks (client.h of the library), ctx a client. */
+int cl_io_exchange(void *ctx, const uint8_t *req, size_t req_len, uint8_t *reply,
+                   size_t reply_cap, size_t *reply_len);
+int cl_io_persist(void *ctx, const uint8_t *state, size_t state_len);
+uint64_t cl_io_now(void *ctx);
+void cl_io_progress(void *ctx, sk_client_step step, int code);
 
 /* Finishes a request of an earlier run that never got its reply, before
- * anything new is asked; what it finished is in c->settled_*. */
+ * anything new is asked (sk_client_resume); what it finished is in
+ * c->settled.  A verdict on the key that it brought stops the command. */
 int cl_settle_pending(client *c);
 
-/* One session from approval to a verified signature: sig receives it
- * (SK_MAX_SIG_LEN bytes). */
-int cl_approve_session(client *c, const sk_device_session *s, uint8_t *sig, size_t *sig_len);
-
-/* A session this device opens over digest, approved at once with c->pin;
- * the signature (verified under n) in sig, the verification code in code
- * (5 bytes) when not NULL. */
-int cl_sign_digest(client *c, const uint8_t *digest, sk_hash hash, sk_scheme scheme,
-                   const char *text, uint8_t *sig, size_t *sig_len, char *code);
-
 /* Fetches the sessions waiting for the loaded key into out (up to
- * SK_MAX_FETCH_SESSIONS); the caller frees them with cl_free_sessions. */
+ * SK_MAX_FETCH_SESSIONS), after cl_settle_pending(); the caller frees them
+ * with cl_free_sessions. */
 int cl_fetch_sessions(client *c, sk_device_session **out, size_t *count);
 void cl_free_sessions(sk_device_session **s, size_t n);
 

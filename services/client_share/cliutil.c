@@ -94,22 +94,29 @@ int cu_call(sk_req_client *client, const char *tag, uint8_t **reply, size_t *rep
     return cu_call_ms(client, tag, reply, reply_len, req, req_len, 0);
 }
 
-int cu_call_ms(sk_req_client *client, const char *tag, uint8_t **reply, size_t *reply_len,
-               const uint8_t *req, size_t req_len, unsigned timeout_ms)
+int cu_call_raw(sk_req_client *client, const char *tag, uint8_t **reply, size_t *reply_len,
+                const uint8_t *req, size_t req_len, unsigned timeout_ms)
 {
     *reply = NULL;
     *reply_len = 0;
-    uint8_t *r = NULL;
-    size_t rl = 0;
     size_t framed_len = CU_FRAME_TAG_LEN + req_len;
     uint8_t *framed = malloc(framed_len);
     if (framed == NULL)
         return SK_ERR_NOMEM;
     memcpy(framed, tag, CU_FRAME_TAG_LEN);
     memcpy(framed + CU_FRAME_TAG_LEN, req, req_len);
-    int rc = sk_req_client_call_ms(client, &r, &rl, framed, framed_len, timeout_ms);
+    int rc = sk_req_client_call_ms(client, reply, reply_len, framed, framed_len, timeout_ms);
     sk_wipe(framed, framed_len);
     free(framed);
+    return rc;
+}
+
+int cu_call_ms(sk_req_client *client, const char *tag, uint8_t **reply, size_t *reply_len,
+               const uint8_t *req, size_t req_len, unsigned timeout_ms)
+{
+    uint8_t *r = NULL;
+    size_t rl = 0;
+    int rc = cu_call_raw(client, tag, &r, &rl, req, req_len, timeout_ms);
     if (rc != SK_OK)
         return rc;
     int code = 0;

@@ -58,14 +58,20 @@ void cu_time(char *out, size_t cap, uint64_t t);
 #define CU_FRAME_TAG_LEN 4u
 
 /* Sends tag || req and waits for the reply (malloc'd; the caller wipes and
- * frees it with cu_reply_free).  req may be secret: the framed copy is wiped.  A service-level error frame from the server ("SKE1",
- * error_reply.h) is turned into its code.  Returns SK_OK, the frame's code,
+ * frees it with cu_reply_free).  req may be secret: the framed copy is
+ * wiped.  A service-level error frame from the server ("SKE1",
+ * error_reply.h) is turned into its code (a relying party's requests; the
+ * device's go through cu_call_raw() and the client layer, which lets such
+ * a frame carry no verdict on a key).  Returns SK_OK, the frame's code,
  * SK_SVC_ERR_TIMEOUT, SK_SVC_ERR_TRANSPORT or SK_ERR_NOMEM. */
 int cu_call(sk_req_client *client, const char *tag, uint8_t **reply, size_t *reply_len,
             const uint8_t *req, size_t req_len);
 /* cu_call with a timeout of its own for this call (0: the client's). */
 int cu_call_ms(sk_req_client *client, const char *tag, uint8_t **reply, size_t *reply_len,
                const uint8_t *req, size_t req_len, unsigned timeout_ms);
+/* cu_call_ms without the error frame's decoding: the reply as it came. */
+int cu_call_raw(sk_req_client *client, const char *tag, uint8_t **reply, size_t *reply_len,
+                const uint8_t *req, size_t req_len, unsigned timeout_ms);
 void cu_reply_free(uint8_t *reply, size_t reply_len);
 
 /* A one-line description of a code for people (library and service codes). */

@@ -17,7 +17,7 @@
 #include "splitkey/splitkey.h"
 
 /* Finds the waiting session with this id among the keys of the state
- * directory; on success c->key is its key and *found the session. */
+ * directory; on success cl_key(c) is its key and *found the session. */
 static int find_session(client *c, const uint8_t *id, sk_device_session **found)
 {
     *found = NULL;
@@ -29,7 +29,7 @@ static int find_session(client *c, const uint8_t *id, sk_device_session **found)
         int rc = cl_load_key(c, purposes[i]);
         if (rc != SK_OK)
             return rc;
-        if (sk_device_key_state(c->key) == SK_KEY_DESTROYED) {
+        if (sk_device_key_state(cl_key(c)) == SK_KEY_DESTROYED) {
             last = SK_ERR_DESTROYED;
             continue;
         }
@@ -99,21 +99,22 @@ static int session_command(int argc, char **argv, bool approve)
     uint8_t sig[SK_MAX_SIG_LEN];
     size_t sig_len = 0;
     int rc = find_session(&c, id, &s);
-    if (s == NULL && c.settled_known && memcmp(c.settled_sid, id, sizeof c.settled_sid) == 0) {
+    if (s == NULL && c.settled.has_session &&
+        memcmp(c.settled.session_id, id, sizeof c.settled.session_id) == 0) {
         /* An earlier run approved or refused this very session and never
          * read the answer; finishing that request answered it: its outcome
          * is this command's. */
-        bool was_approval = c.settled_rc == SK_OK && c.settled_sig_len > 0;
-        if (c.settled_rc != SK_OK) {
-            exit_code = cl_report(&c, c.settled_rc, approve ? "approve" : "refuse");
+        bool was_approval = c.settled.request == SK_CLIENT_REQ_APPROVE;
+        if (c.settled.result != SK_OK) {
+            exit_code = cl_report(&c, c.settled.result, approve ? "approve" : "refuse");
         } else if (approve && !was_approval) {
             exit_code = cl_report(&c, SK_ERR_SESSION_REFUSED, "approve");
         } else if (!approve && was_approval) {
             fprintf(stderr, PROG ": %s: an earlier run approved this session\n", o.session);
             exit_code = CU_EXIT_FAIL;
         } else if (approve) {
-            memcpy(sig, c.settled_sig, c.settled_sig_len);
-            sig_len = c.settled_sig_len;
+            memcpy(sig, c.settled.signature, c.settled.signature_len);
+            sig_len = c.settled.signature_len;
             printf("this session's approval by an earlier run was answered now\n");
             goto approved;
         } else {
@@ -125,22 +126,13 @@ static int session_command(int argc, char **argv, bool approve)
         exit_code = cl_report(&c, rc, o.session);
         goto end;
     }
-    sk_purpose purpose = sk_device_key_purpose(c.key);
+    sk_purpose purpose = sk_device_key_purpose(cl_key(&c));
     const char *rp = sk_device_session_rp_name(s);
     printf("%s asks: %s\nverification code: %s\n", rp && rp[0] ? rp : "this device",
            sk_device_session_display_text(s), sk_device_session_code(s));
     fflush(stdout);
     if (!approve) {
-        rc = sk_device_refuse(c.key, c.msg, sizeof c.msg, &c.msg_len, cl_now_s(), s);
-        if (rc == SK_OK)
-            rc = cl_exchange_pending(&c);
-        if (rc == SK_OK) {
-            rc = sk_device_read_reply(c.key, &c.status, c.reply, c.reply_len);
-            int src = cl_save(&c);
-            cl_drop_reply(&c);
-            if (rc == SK_OK)
-                rc = src;
-        }
+        rc = sk_client_refuse(c.sk, s, &c.status);
         if (rc != SK_OK) {
             exit_code = cl_report(&c, rc, "refuse");
             goto end;
@@ -157,7 +149,8 @@ static int session_command(int argc, char **argv, bool approve)
             goto end;
         }
     }
-    rc = cl_approve_session(&c, s, sig, &sig_len);
+    rc = sk_client_approve(c.sk, s, c.pin.digits, c.pin.len, sig, sizeof sig, &sig_len,
+                           &c.status);
     if (rc != SK_OK) {
         exit_code = cl_report(&c, rc, "approve");
         goto end;

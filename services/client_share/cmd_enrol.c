@@ -28,7 +28,8 @@
  * otherwise a fixed digest of the key id. */
 static int proof_of_possession(client *c, bool *wrote_csr)
 {
-    const char *subject = sk_device_key_subject(c->key);
+    const sk_device_key *key = cl_key(c);
+    const char *subject = sk_device_key_subject(key);
     const char *detail = NULL;
     sk_name *name = NULL;
     sk_pubkey *pub = NULL;
@@ -40,7 +41,7 @@ static int proof_of_possession(client *c, bool *wrote_csr)
     *wrote_csr = false;
     if (subject != NULL && subject[0] != '\0' &&
         sk_name_parse_person(&name, &detail, subject) == SK_OK &&
-        sk_device_key_pubkey(c->key, &pub) == SK_OK &&
+        sk_device_key_pubkey(key, &pub) == SK_OK &&
         sk_csr_tbs_new(&tbs, name, pub, SK_HASH_SHA256) == SK_OK &&
         sk_csr_tbs_digest(tbs, digest, sizeof digest) == SK_OK) {
         /* the request's to-be-signed digest */
@@ -49,17 +50,18 @@ static int proof_of_possession(client *c, bool *wrote_csr)
         tbs = NULL;
         uint8_t data[64] = "splitkey-client proof of possession v1:";
         size_t off = strlen((const char *)data);
-        rc = sk_device_key_id(c->key, data + off, SK_KEY_ID_LEN);
+        rc = sk_device_key_id(key, data + off, SK_KEY_ID_LEN);
         if (rc == SK_OK)
             rc = sk_digest(digest, sizeof digest, SK_HASH_SHA256, data, off + SK_KEY_ID_LEN);
         if (rc != SK_OK)
             goto out;
     }
-    rc = cl_sign_digest(c, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1,
-                        "Enrolment: proof of possession", sig, &sig_len, NULL);
+    rc = sk_client_sign(c->sk, digest, sizeof digest, SK_HASH_SHA256, SK_SCHEME_PKCS1,
+                        "Enrolment: proof of possession", c->pin.digits, c->pin.len, sig,
+                        sizeof sig, &sig_len, NULL, &c->status);
     if (rc == SK_OK && tbs != NULL &&
         sk_csr_tbs_finish(tbs, der, sizeof der, &der_len, sig, sig_len) == SK_OK) {
-        char *path = devstate_path(&c->st, sk_device_key_purpose(c->key), "csr.pem");
+        char *path = devstate_path(&c->st, sk_device_key_purpose(key), "csr.pem");
         if (path != NULL && cu_write_pem(path, "CERTIFICATE REQUEST", der, der_len) == SK_OK)
             *wrote_csr = true;
         free(path);
@@ -71,69 +73,25 @@ out:
     return rc;
 }
 
-/* Sends the enrolment message in flight (c->msg) until a reply comes: a
- * lost reply is asked for again with the same request (sk_device_enrol_retry). */
-static int enrol_call(client *c, sk_device_enrolment *e)
-{
-    int rc = cu_call(c->net, CU_FRAME_DEVICE, &c->reply, &c->reply_len, c->msg, c->msg_len);
-    for (int i = 0; i < LOST_REPLY_RETRIES && cl_lost(rc); i++) {
-        fprintf(stderr, PROG ": %s; sending the enrolment again\n", cu_strerror(rc));
-        sk_wipe(c->msg, sizeof c->msg);
-        rc = sk_device_enrol_retry(e, c->msg, sizeof c->msg, &c->msg_len);
-        if (rc == SK_OK)
-            rc = cu_call(c->net, CU_FRAME_DEVICE, &c->reply, &c->reply_len, c->msg, c->msg_len);
-    }
-    sk_wipe(c->msg, sizeof c->msg);
-    return rc;
-}
-
-/* EnrolInit and its reply.  When the server already took an EnrolInit with
- * this token (this one, whose reply was lost, or one of a run that crashed)
- * and that enrolment never finished, it asks this request to prove that it
- * is fresh, and then gives the earlier one up. */
-static int enrol_init(client *c, sk_device_enrolment *e)
-{
-    int rc = enrol_call(c, e);
-    if (rc == SK_OK)
-        rc = sk_device_enrol_continue(e, c->msg, sizeof c->msg, &c->msg_len, c->reply,
-                                      c->reply_len);
-    if (rc == SK_ERR_PROTO_CHALLENGE) {
-        fprintf(stderr, PROG ": an earlier enrolment with this token never finished; "
-                        "starting again\n");
-        cl_drop_reply(c);
-        rc = sk_device_enrol_retry(e, c->msg, sizeof c->msg, &c->msg_len);
-        if (rc == SK_OK)
-            rc = enrol_call(c, e);
-        if (rc == SK_OK)
-            rc = sk_device_enrol_continue(e, c->msg, sizeof c->msg, &c->msg_len, c->reply,
-                                          c->reply_len);
-    }
-    cl_drop_reply(c);
-    return rc;
-}
-
-/* EnrolInit, EnrolSubmit (retried with the same bytes when its reply is
- * lost), and the new key in c->key, stored. */
+/* EnrolInit and EnrolSubmit through the client layer (which answers the
+ * server's challenge when an earlier enrolment with this token never
+ * finished, and sends a request again when its reply is lost), the new key
+ * stored by the layer, then its server URL. */
 static int enrol_exchange(client *c, const uint8_t *server_pub, sk_purpose purpose,
                           sk_profile profile, const char *token, const char *subject)
 {
-    sk_device_enrolment *e = NULL;
-    int rc = sk_device_enrol_start(&e, c->msg, sizeof c->msg, &c->msg_len, server_pub,
-                                   SK_SERVER_PUB_LEN, purpose, profile, c->pin.digits, c->pin.len,
-                                   SK_KDF_INTERACTIVE, token, subject);
+    sk_client_enrol_options eo = {
+        .server_pub = server_pub, .server_pub_len = SK_SERVER_PUB_LEN, .purpose = purpose,
+        .profile = profile, .pin = c->pin.digits, .pin_len = c->pin.len,
+        .kdf_cost = SK_KDF_INTERACTIVE, .token = token, .subject = subject};
+    int rc = cl_connect_server(c);
     if (rc == SK_OK)
-        rc = cl_connect_server(c);
-    if (rc == SK_OK)
-        rc = enrol_init(c, e);
-    if (rc == SK_OK)
-        rc = enrol_call(c, e); /* EnrolSubmit: c->msg carries ds */
-    sk_wipe(c->msg, sizeof c->msg);
-    if (rc == SK_OK)
-        rc = sk_device_enrol_finish(e, &c->key, c->reply, c->reply_len);
-    cl_drop_reply(c);
-    sk_device_enrolment_free(e);
-    if (rc == SK_OK)
-        rc = cl_save(c);
+        rc = cl_new_layer(c);
+    if (rc == SK_OK) {
+        c->enrolling = true;
+        rc = sk_client_enrol(c->sk, &eo);
+        c->enrolling = false;
+    }
     if (rc == SK_OK) {
         rc = devstate_save_server(&c->st, purpose, c->url);
         if (rc != SK_OK)
@@ -229,7 +187,7 @@ int cmd_enrol(int argc, char **argv)
             exit_code = cl_report(&c, SK_SVC_ERR_CONFIG, "state");
             goto end;
         }
-        sk_key_state ks = sk_device_key_state(c.key);
+        sk_key_state ks = sk_device_key_state(cl_key(&c));
         if (ks == SK_KEY_PENDING) {
             resume = true; /* enrolled, proof of possession still to make */
         } else if (ks != SK_KEY_DESTROYED) {
@@ -282,7 +240,9 @@ int cmd_enrol(int argc, char **argv)
         printf("resuming the enrolment of the %s key: proof of possession\n",
                devstate_purpose_name(purpose));
     }
-    rc = cl_settle_pending(&c);
+    rc = cl_connect_server(&c);
+    if (rc == SK_OK)
+        rc = cl_settle_pending(&c);
     if (rc == SK_OK)
         rc = proof_of_possession(&c, &wrote_csr);
     if (rc != SK_OK) {
@@ -297,16 +257,16 @@ int cmd_enrol(int argc, char **argv)
     char hex[2 * SK_KEY_ID_LEN + 1];
     sk_pubkey *pk = NULL;
     unsigned bits = 0;
-    if (sk_device_key_id(c.key, key_id, sizeof key_id) == SK_OK)
+    if (sk_device_key_id(cl_key(&c), key_id, sizeof key_id) == SK_OK)
         cu_hex(hex, key_id, sizeof key_id);
     else
         snprintf(hex, sizeof hex, "?");
-    if (sk_device_key_pubkey(c.key, &pk) == SK_OK)
+    if (sk_device_key_pubkey(cl_key(&c), &pk) == SK_OK)
         bits = sk_pubkey_bits(pk);
     sk_pubkey_free(pk);
     uint8_t certbuf[1];
     size_t cert_len = 0;
-    int crc = sk_device_key_certificate(c.key, certbuf, 0, &cert_len);
+    int crc = sk_device_key_certificate(cl_key(&c), certbuf, 0, &cert_len);
     (void)crc;
     printf("enrolled the %s key\n"
            "  key id:      %s\n"
@@ -315,8 +275,8 @@ int cmd_enrol(int argc, char **argv)
            "  state:       %s\n"
            "  certificate: %s\n",
            devstate_purpose_name(purpose), hex, bits,
-           sk_device_key_subject(c.key)[0] ? sk_device_key_subject(c.key) : "(none)",
-           cl_state_name(sk_device_key_state(c.key)),
+           sk_device_key_subject(cl_key(&c))[0] ? sk_device_key_subject(cl_key(&c)) : "(none)",
+           cl_state_name(sk_device_key_state(cl_key(&c))),
            cert_len ? "stored" : "none (the server issued none)");
     if (wrote_csr) {
         char *p = devstate_path(&c.st, purpose, "csr.pem");

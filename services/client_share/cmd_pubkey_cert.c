@@ -41,7 +41,7 @@ static int cmd_pubkey_or_cert(int argc, char **argv, bool cert)
     if (cert) {
         static uint8_t der[SK_MAX_MESSAGE_LEN];
         size_t len = 0;
-        rc = sk_device_key_certificate(c.key, der, sizeof der, &len);
+        rc = sk_device_key_certificate(cl_key(&c), der, sizeof der, &len);
         if (rc == SK_OK && len == 0) {
             fprintf(stderr,
                     PROG ": no certificate is stored for the %s key (the server has no CA, "
@@ -54,7 +54,7 @@ static int cmd_pubkey_or_cert(int argc, char **argv, bool cert)
             rc = cu_write_pem(o.out, "CERTIFICATE", der, len);
     } else {
         sk_pubkey *pub = NULL;
-        rc = sk_device_key_pubkey(c.key, &pub);
+        rc = sk_device_key_pubkey(cl_key(&c), &pub);
         if (rc == SK_OK)
             rc = cu_write_pubkey(o.out, pub);
         sk_pubkey_free(pub);

@@ -34,19 +34,11 @@ int cmd_revoke(int argc, char **argv)
         exit_code = CU_EXIT_USAGE;
         goto end;
     }
-    rc = cl_settle_pending(&c);
+    rc = cl_connect_server(&c);
     if (rc == SK_OK)
-        rc = sk_device_revoke(c.key, c.msg, sizeof c.msg, &c.msg_len, cl_now_s(),
-                              c.pin.digits, c.pin.len);
+        rc = cl_settle_pending(&c);
     if (rc == SK_OK)
-        rc = cl_exchange_pending(&c);
-    if (rc == SK_OK) {
-        rc = sk_device_read_reply(c.key, &c.status, c.reply, c.reply_len);
-        int src = cl_save(&c);
-        cl_drop_reply(&c);
-        if (rc == SK_OK)
-            rc = src;
-    }
+        rc = sk_client_revoke(c.sk, c.pin.digits, c.pin.len, &c.status);
     if (rc != SK_OK) {
         exit_code = cl_report(&c, rc, "revoke");
         goto end;

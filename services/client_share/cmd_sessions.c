@@ -54,7 +54,7 @@ int cmd_sessions(int argc, char **argv)
             exit_code = cl_report(&c, rc, "state");
             goto end;
         }
-        if (sk_device_key_state(c.key) == SK_KEY_DESTROYED)
+        if (sk_device_key_state(cl_key(&c)) == SK_KEY_DESTROYED)
             continue;
         keys++;
         sk_device_session *s[SK_MAX_FETCH_SESSIONS] = {NULL};

@@ -89,9 +89,12 @@ int cmd_sign(int argc, char **argv)
         exit_code = CU_EXIT_USAGE;
         goto end;
     }
-    rc = cl_settle_pending(&c);
+    rc = cl_connect_server(&c);
     if (rc == SK_OK)
-        rc = cl_sign_digest(&c, digest, hash, scheme, text, sig, &sig_len, code);
+        rc = cl_settle_pending(&c);
+    if (rc == SK_OK)
+        rc = sk_client_sign(c.sk, digest, sk_hash_len(hash), hash, scheme, text, c.pin.digits,
+                            c.pin.len, sig, sizeof sig, &sig_len, code, &c.status);
     if (rc != SK_OK) {
         exit_code = cl_report(&c, rc, "sign");
         goto end;

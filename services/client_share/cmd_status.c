@@ -15,7 +15,7 @@ static void print_status(const client *c, sk_purpose purpose, const sk_key_statu
 {
     uint8_t id[SK_KEY_ID_LEN];
     char hex[2 * SK_KEY_ID_LEN + 1] = "?", when[40] = "-";
-    if (sk_device_key_id(c->key, id, sizeof id) == SK_OK)
+    if (sk_device_key_id(cl_key(c), id, sizeof id) == SK_OK)
         cu_hex(hex, id, sizeof id);
     if (st->locked_until > cl_now_s())
         cu_time(when, sizeof when, st->locked_until);
@@ -46,23 +46,16 @@ int cmd_status(int argc, char **argv)
         goto end;
     sk_key_status st;
     memset(&st, 0, sizeof st);
-    if (sk_device_key_state(c.key) == SK_KEY_DESTROYED) {
+    if (sk_device_key_state(cl_key(&c)) == SK_KEY_DESTROYED) {
         st.state = SK_KEY_DESTROYED;
         print_status(&c, purpose, &st);
         goto end;
     }
-    int rc = cl_settle_pending(&c);
+    int rc = cl_connect_server(&c);
     if (rc == SK_OK)
-        rc = sk_device_key_state_request(c.key, c.msg, sizeof c.msg, &c.msg_len, cl_now_s());
+        rc = cl_settle_pending(&c);
     if (rc == SK_OK)
-        rc = cl_exchange_pending(&c);
-    if (rc == SK_OK) {
-        rc = sk_device_read_reply(c.key, &st, c.reply, c.reply_len);
-        int src = cl_save(&c);
-        cl_drop_reply(&c);
-        if (rc == SK_OK)
-            rc = src;
-    }
+        rc = sk_client_key_state(c.sk, &st);
     if (rc == SK_ERR_DESTROYED || rc == SK_ERR_CLONE_DETECTED) {
         st.state = SK_KEY_DESTROYED;
         rc = SK_OK;

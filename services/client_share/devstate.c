@@ -186,16 +186,18 @@ static int slot(sk_purpose purpose)
     return purpose == SK_PURPOSE_SIGN ? 1 : 0;
 }
 
-int devstate_load(devstate *st, sk_purpose purpose, sk_device_key **key, char **server_url,
-                  char *err, size_t err_len)
+int devstate_load_sealed(devstate *st, sk_purpose purpose, uint8_t **sealed, size_t *sealed_len,
+                         char **server_url, char *err, size_t err_len)
 {
-    *key = NULL;
+    *sealed = NULL;
+    *sealed_len = 0;
     if (server_url != NULL)
         *server_url = NULL;
     char *path = devstate_path(st, purpose, "state");
     char *url_path = devstate_path(st, purpose, "server");
     uint8_t *blob = NULL, *url = NULL;
     size_t blob_len = 0, url_len = 0;
+    sk_device_key *key = NULL;
     int rc = (path && url_path) ? SK_OK : SK_ERR_NOMEM;
     if (rc == SK_OK)
         rc = sk_file_read(&blob, &blob_len, path, SK_MAX_MESSAGE_LEN, SK_FILE_SECRET);
@@ -208,12 +210,12 @@ int devstate_load(devstate *st, sk_purpose purpose, sk_device_key **key, char **
         snprintf(err, err_len, "%s: %s", path ? path : "state", sk_svc_strerror(rc));
         goto out;
     }
-    rc = sk_device_key_open(key, blob, blob_len, st->storage_key, sizeof st->storage_key);
+    rc = sk_device_key_open(&key, blob, blob_len, st->storage_key, sizeof st->storage_key);
     if (rc != SK_OK) {
         snprintf(err, err_len, "%s: cannot open the sealed state (%s)", path, sk_strerror(rc));
         goto out;
     }
-    st->gen[slot(purpose)] = sk_device_key_generation(*key);
+    st->gen[slot(purpose)] = sk_device_key_generation(key);
     st->have_gen[slot(purpose)] = true;
     if (server_url != NULL) {
         rc = sk_file_read(&url, &url_len, url_path, 1024, 0);
@@ -228,14 +230,37 @@ int devstate_load(devstate *st, sk_purpose purpose, sk_device_key **key, char **
             rc = SK_ERR_NOMEM;
     }
 out:
-    if (rc != SK_OK) {
-        sk_device_key_free(*key);
-        *key = NULL;
+    sk_device_key_free(key);
+    if (rc == SK_OK) {
+        *sealed = blob;
+        *sealed_len = blob_len;
+    } else {
+        sk_file_free(blob, blob_len);
+        if (server_url != NULL) {
+            free(*server_url);
+            *server_url = NULL;
+        }
     }
-    sk_file_free(blob, blob_len);
     sk_file_free(url, url_len);
     free(path);
     free(url_path);
+    return rc;
+}
+
+int devstate_load(devstate *st, sk_purpose purpose, sk_device_key **key, char **server_url,
+                  char *err, size_t err_len)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    *key = NULL;
+    int rc = devstate_load_sealed(st, purpose, &blob, &len, server_url, err, err_len);
+    if (rc == SK_OK)
+        rc = sk_device_key_open(key, blob, len, st->storage_key, sizeof st->storage_key);
+    if (rc != SK_OK && server_url != NULL) {
+        free(*server_url);
+        *server_url = NULL;
+    }
+    sk_file_free(blob, len);
     return rc;
 }
 
@@ -261,33 +286,43 @@ static int stored_generation(const devstate *st, const char *path, uint64_t *gen
     return rc;
 }
 
-int devstate_save(devstate *st, const sk_device_key *key)
+int devstate_save_sealed(devstate *st, sk_purpose purpose, uint64_t generation,
+                         const uint8_t *sealed, size_t sealed_len)
 {
-    int i = slot(sk_device_key_purpose(key));
-    uint8_t *sealed = malloc(SK_MAX_MESSAGE_LEN);
-    size_t len = 0;
-    char *path = devstate_path(st, sk_device_key_purpose(key), "state");
+    int i = slot(purpose);
+    char *path = devstate_path(st, purpose, "state");
     uint64_t stored = 0;
     bool have = false;
-    int rc = (sealed && path) ? SK_OK : SK_ERR_NOMEM;
+    int rc = path != NULL ? SK_OK : SK_ERR_NOMEM;
     if (rc == SK_OK)
         rc = stored_generation(st, path, &stored, &have);
     if (rc == SK_OK && (have != st->have_gen[i] || (have && stored != st->gen[i])))
         rc = SK_SVC_ERR_STALE;
     if (rc == SK_OK)
+        rc = sk_file_write_atomic(path, sealed, sealed_len, SK_FILE_SECRET_MODE, 0);
+    if (rc == SK_OK) {
+        st->gen[i] = generation;
+        st->have_gen[i] = true;
+    }
+    free(path);
+    return rc;
+}
+
+int devstate_save(devstate *st, const sk_device_key *key)
+{
+    uint8_t *sealed = malloc(SK_MAX_MESSAGE_LEN);
+    size_t len = 0;
+    int rc = sealed != NULL ? SK_OK : SK_ERR_NOMEM;
+    if (rc == SK_OK)
         rc = sk_device_key_seal(key, sealed, SK_MAX_MESSAGE_LEN, &len, st->storage_key,
                                 sizeof st->storage_key);
     if (rc == SK_OK)
-        rc = sk_file_write_atomic(path, sealed, len, SK_FILE_SECRET_MODE, 0);
-    if (rc == SK_OK) {
-        st->gen[i] = sk_device_key_generation(key);
-        st->have_gen[i] = true;
-    }
+        rc = devstate_save_sealed(st, sk_device_key_purpose(key), sk_device_key_generation(key),
+                                  sealed, len);
     if (sealed != NULL) {
         sk_wipe(sealed, SK_MAX_MESSAGE_LEN);
         free(sealed);
     }
-    free(path);
     return rc;
 }
 

@@ -71,6 +71,12 @@ int devstate_has(const devstate *st, sk_purpose purpose);
 int devstate_load(devstate *st, sk_purpose purpose, sk_device_key **key, char **server_url,
                   char *err, size_t err_len);
 
+/* The same, but the sealed state as stored (sk_client_load() takes it;
+ * sk_file_free() frees it); the generation of the key it holds is noted
+ * for devstate_save_sealed() as with devstate_load(). */
+int devstate_load_sealed(devstate *st, sk_purpose purpose, uint8_t **sealed, size_t *sealed_len,
+                         char **server_url, char *err, size_t err_len);
+
 /* Seals and writes the state of key's purpose atomically (0600), but only
  * over the state this command loaded or last wrote (compared by
  * generation, sk_device_key_generation()), or where none is stored and
@@ -81,6 +87,12 @@ int devstate_load(devstate *st, sk_purpose purpose, sk_device_key **key, char **
  * the stored state is not the one this command started from), or a file or
  * seal error. */
 int devstate_save(devstate *st, const sk_device_key *key);
+
+/* devstate_save() of a state already sealed (what the client layer's
+ * persist receives): purpose and generation are those of the key it
+ * holds; the same compare-and-swap, the same results. */
+int devstate_save_sealed(devstate *st, sk_purpose purpose, uint64_t generation,
+                         const uint8_t *sealed, size_t sealed_len);
 
 /* Writes the server URL of a purpose (atomic, 0644). */
 int devstate_save_server(const devstate *st, sk_purpose purpose, const char *url);
