@@ -10,7 +10,8 @@
 #
 #   device_app.sh BIN_DIR
 . "$(dirname "$0")/../services/e2e_lib.sh"
-APP="$BIN/example-device-app"
+# SK_DEVICE_APP: the same program built elsewhere (from an installed copy)
+APP="${SK_DEVICE_APP:-$BIN/example-device-app}"
 e2e_pins
 e2e_start_server
 ST="$T/phone/sign.state"
