@@ -20,6 +20,7 @@ is used.
 """
 
 import argparse
+import base64
 import datetime
 import hashlib
 import re
@@ -28,7 +29,7 @@ import urllib.parse
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
@@ -170,8 +171,6 @@ def pem_blocks(data):
     out = []
     text = data.decode("ascii", "replace")
     for m in re.finditer(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", text, re.S):
-        import base64
-
         out.append((m.group(1), base64.b64decode("".join(m.group(2).split()))))
     return out
 
@@ -802,7 +801,7 @@ def lint_natural(ctx, cert, facts, subj, issuer):
     ctx.check(NameOID.COMMON_NAME.dotted_string in subj, rule, "no subject commonName")
     for oid, label in ((NameOID.COMMON_NAME, "commonName"), (NameOID.COUNTRY_NAME, "countryName")):
         ctx.check(len(subj.get(oid.dotted_string, [])) <= 1, "EN319412-2:4.2.4-3", f"more than one {label}")
-    if facts.qualified and OID_QC_STATEMENTS:
+    if facts.qualified:
         if facts.non_rep and not facts.is_auth:
             ctx.check(OID_QC_TYPE_ESIGN in facts.qc_types, "EN319412-5:4.2.3-6",
                       "a qualified natural-person signing certificate without QcType esign")
