@@ -360,8 +360,8 @@ typedef struct sk_ocsp_request sk_ocsp_request;
 #define SK_OCSP_MAX_REQUESTS 16u
 #define SK_OCSP_MAX_NONCE_LEN 128u
 
-/* Parses a DER OCSPRequest.  Accepts CertIDs hashed with SHA-1 or SHA-256
- * (others are kept; sk_ocsp_respond() never matches them to its CA), at
+/* Parses a DER OCSPRequest.  Accepts CertIDs hashed with SHA-1, SHA-256,
+ * SHA-384 or SHA-512 (others are kept; sk_ocsp_respond() never matches them to its CA), at
  * most SK_OCSP_MAX_REQUESTS of them, and an RFC 8954 nonce of 1..32 octets
  * inside at most SK_OCSP_MAX_NONCE_LEN bytes.  A signed request's signature is ignored.
  * Returns SK_OK or SK_ERR_OCSP (malformed), SK_ERR_LIMIT. */
@@ -387,6 +387,12 @@ typedef struct sk_cert_status {
     sk_cert_state state;
     int64_t revocation_time; /* REVOKED only */
     sk_crl_reason reason;    /* REVOKED only; UNSPECIFIED: no reason sent */
+    /* GOOD or REVOKED, optional: the certificate's DER when the source has
+     * it (for certHash, sk_ocsp_responder_set_cert_hash).  Borrowed: it
+     * must stay valid until the lookup is called again or sk_ocsp_respond
+     * returns.  NULL: no certHash for this answer. */
+    const uint8_t *cert;
+    size_t cert_len;
 } sk_cert_status;
 
 /* Status lookup by serial for the CA whose certificate the responder holds.
@@ -423,9 +429,11 @@ SK_API void sk_ocsp_responder_free(sk_ocsp_responder *r);
  * unauthorized (CertIDs for other issuers among ours are answered
  * "unknown"); a failing lookup gives internalError.  A successful response
  * is a BasicOCSPResponse signed by the signer key, responderID byKey, one
- * SingleResponse per CertID (echoing its CertID), producedAt = thisUpdate =
- * now, nextUpdate = now + validity, the request's nonce extension echoed and
- * the signer certificate included.  status (out, may be NULL) receives the
+ * SingleResponse per CertID (echoing its CertID), producedAt = now,
+ * thisUpdate = now - backdate (sk_ocsp_responder_set_backdate, default 0),
+ * nextUpdate = now + validity, archiveCutoff (the CA certificate's
+ * notBefore) and, when enabled, certHash in every SingleResponse, the
+ * request's nonce extension echoed and the signer certificate included.  status (out, may be NULL) receives the
  * response status. */
 SK_API SK_WARN_UNUSED int sk_ocsp_respond(const sk_ocsp_responder *r, uint8_t *out, size_t cap,
                                           size_t *written, sk_ocsp_status *status,
@@ -444,6 +452,20 @@ SK_API SK_WARN_UNUSED int sk_ocsp_decode_get(uint8_t *out, size_t cap, size_t *w
 /* The unsigned error response for a status other than SUCCESSFUL (5 bytes). */
 SK_API SK_WARN_UNUSED int sk_ocsp_error_response(uint8_t *out, size_t cap, size_t *written,
                                                  sk_ocsp_status status) SK_NONNULL(3);
+
+/* thisUpdate = now - secs in every SingleResponse (producedAt stays now,
+ * nextUpdate now + validity), so a client whose clock is behind still
+ * accepts fresh answers.  At most 7 days.  Returns SK_OK or SK_ERR_ARG. */
+SK_API SK_WARN_UNUSED int sk_ocsp_responder_set_backdate(sk_ocsp_responder *r, uint32_t secs);
+/* on != 0: good and revoked answers whose lookup gave the certificate carry the
+ * Common PKI extension certHash (1.3.36.8.3.13, SHA-256 of the certificate
+ * DER).  A lookup certificate that is not the serial's certificate from
+ * this CA makes the response internalError.  Returns SK_OK or SK_ERR_ARG. */
+SK_API SK_WARN_UNUSED int sk_ocsp_responder_set_cert_hash(sk_ocsp_responder *r, int on);
+/* The archiveCutoff every SingleResponse carries (RFC 6960 4.4.4): the CA
+ * certificate's notBefore, since status is kept for every certificate the
+ * CA ever issued.  Unix seconds. */
+SK_API int64_t sk_ocsp_responder_archive_cutoff(const sk_ocsp_responder *r);
 
 /* -------------------------------------------------------------- audit log */
 

@@ -9,7 +9,7 @@
 
 typedef struct ocsp_certid {
     size_t raw_off, raw_len; /* the CertID TLV, echoed in the response */
-    sk_hash hash;            /* SHA1 or SHA256; 0 for any other algorithm */
+    sk_hash hash;            /* SHA1, SHA256, SHA384 or SHA512; 0 for any other */
     const uint8_t *name_hash, *key_hash;
     size_t name_hash_len, key_hash_len;
     bool serial_ok; /* representable as an sk_serial (positive, <= 20 bytes) */

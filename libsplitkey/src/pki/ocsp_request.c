@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ocsp_request.c - parsing RFC 6960 OCSPRequests: CertIDs (SHA-1 or
- * SHA-256) and the RFC 8954 nonce.  Every read is bounds-checked against the
+/* ocsp_request.c - parsing RFC 6960 OCSPRequests: CertIDs (SHA-1,
+ * SHA-256, SHA-384 or SHA-512) and the RFC 8954 nonce.  Every read is bounds-checked against the
  * enclosing TLV; anything unexpected is SK_ERR_OCSP. */
 #include <mbedtls/asn1.h>
 #include <stdlib.h>
@@ -10,6 +10,8 @@
 
 #define OID_SHA1 "1.3.14.3.2.26"
 #define OID_SHA256 "2.16.840.1.101.3.4.2.1"
+#define OID_SHA384 "2.16.840.1.101.3.4.2.2"
+#define OID_SHA512 "2.16.840.1.101.3.4.2.3"
 #define OID_NONCE "1.3.6.1.5.5.7.48.1.2"
 
 void sk_ocsp_request_free(sk_ocsp_request *req)
@@ -47,8 +49,16 @@ static int parse_certid(sk_ocsp_request *r, ocsp_certid *id, uint8_t **p, const 
     const uint8_t *a_end = *p + l;
     if (pki_asn1_expect(p, a_end, &l, MBEDTLS_ASN1_OID) != SK_OK)
         return SK_ERR_OCSP;
-    id->hash = oid_is(*p, l, OID_SHA1) ? SK_HASH_SHA1 : oid_is(*p, l, OID_SHA256) ? SK_HASH_SHA256
-                                                                                   : (sk_hash)0;
+    if (oid_is(*p, l, OID_SHA1))
+        id->hash = SK_HASH_SHA1;
+    else if (oid_is(*p, l, OID_SHA256))
+        id->hash = SK_HASH_SHA256;
+    else if (oid_is(*p, l, OID_SHA384))
+        id->hash = SK_HASH_SHA384;
+    else if (oid_is(*p, l, OID_SHA512))
+        id->hash = SK_HASH_SHA512;
+    else
+        id->hash = (sk_hash)0;
     *p += l;
     if (*p < a_end && (pki_asn1_expect(p, a_end, &l, MBEDTLS_ASN1_NULL) != SK_OK || l != 0))
         return SK_ERR_OCSP;
