@@ -161,6 +161,14 @@ openssl ocsp -respin resp.der -resp_text -noverify >resp.txt
 expect "responder ID by key hash" "Responder Id: " resp.txt
 expect "nextUpdate present" "Next Update:" resp.txt
 expect "signer certificate included" "OCSP Signing" resp.txt
+expect "archiveCutoff in every SingleResponse" "Archive Cutoff:" resp.txt
+cutoffs=$(grep -c "Archive Cutoff:" resp.txt || true)
+if [ "$cutoffs" = 2 ]; then ok "two SingleResponses, two archiveCutoffs"; else bad "archiveCutoff count $cutoffs"; fi
+# archiveCutoff is the CA certificate's notBefore
+ca_nb=$(openssl x509 -in ca.pem -noout -startdate | sed 's/^notBefore=//')
+cutoff=$(grep -A1 "Archive Cutoff:" resp.txt | sed -n 2p | sed 's/^ *//')
+if [ -n "$ca_nb" ] && [ "$cutoff" = "$ca_nb" ]; then ok "archiveCutoff = the CA's notBefore ($cutoff)"
+else bad "archiveCutoff '$cutoff', the CA's notBefore '$ca_nb'"; fi
 
 # SHA-256 CertID, no nonce
 openssl ocsp -issuer ca.pem -sha256 -cert signb.pem -no_nonce -reqout req256.der
@@ -171,6 +179,17 @@ expect "SHA-256 CertID good" "signb.pem: good" out.txt
 openssl ocsp -respin resp256.der -resp_text -noverify >resp256.txt
 expect "SHA-256 CertID echoed" "Hash Algorithm: sha256" resp256.txt
 expect_not "no nonce when none was asked" "OCSP Nonce" resp256.txt
+
+# SHA-384 and SHA-512 CertIDs name our CA too
+for h in sha384 sha512; do
+  openssl ocsp -issuer ca.pem -$h -cert signb.pem -no_nonce -reqout req$h.der
+  "$TOOL" ocsp . req$h.der resp$h.der >/dev/null
+  run "$h CertID answered" openssl ocsp -respin resp$h.der -CAfile ca.pem -issuer ca.pem \
+      -no_nonce -$h -cert signb.pem
+  expect "$h CertID good" "signb.pem: good" out.txt
+  openssl ocsp -respin resp$h.der -resp_text -noverify >resp$h.txt
+  expect "$h CertID echoed" "Hash Algorithm: $h" resp$h.txt
+done
 
 # unknown serial
 openssl ocsp -issuer ca.pem -serial 0x1234567 -reqout requnk.der

@@ -8,6 +8,9 @@
  * - CRL: parses under mbedTLS and revokes what it lists;
  * - OCSP: responses for hand-made requests; every truncation and byte
  *   mutation of a request and random garbage give a response, never a crash;
+ *   SHA-384/512 CertIDs, archiveCutoff, certHash and the backdated
+ *   thisUpdate read back from the response DER; an expired certificate keeps
+ *   its real status;
  * - audit log: edits, deletions, reordering and re-hashed edits are caught. */
 #include <mbedtls/base64.h>
 #include <mbedtls/oid.h>
@@ -552,7 +555,7 @@ static void make_request(der *d, const sk_serial *serials, size_t count, sk_hash
     const uint8_t *bits;
     size_t bits_len;
     CHECK_OK(pki_spki_key_bits(&bits, &bits_len, root.pk_raw.p, root.pk_raw.len));
-    uint8_t nh[32], kh[32];
+    uint8_t nh[64], kh[64];
     size_t hl = sk_hash_len(hash);
     CHECK_OK(sk_hash_compute(hash, nh, root.subject_raw.p, root.subject_raw.len));
     CHECK_OK(sk_hash_compute(hash, kh, bits, bits_len));
@@ -565,7 +568,10 @@ static void make_request(der *d, const sk_serial *serials, size_t count, sk_hash
         size_t r = pki_der_open(d, 0x30);
         size_t cid = pki_der_open(d, 0x30);
         size_t alg = pki_der_open(d, 0x30);
-        pki_der_oid(d, hash == SK_HASH_SHA1 ? "1.3.14.3.2.26" : "2.16.840.1.101.3.4.2.1");
+        pki_der_oid(d, hash == SK_HASH_SHA1     ? "1.3.14.3.2.26"
+                       : hash == SK_HASH_SHA384 ? "2.16.840.1.101.3.4.2.2"
+                       : hash == SK_HASH_SHA512 ? "2.16.840.1.101.3.4.2.3"
+                                                : "2.16.840.1.101.3.4.2.1");
         pki_der_null(d);
         pki_der_close(d, alg);
         pki_der_tlv(d, 0x04, nh, hl);
@@ -761,6 +767,247 @@ static void test_ocsp(void)
     sk_ocsp_responder_free(r);
 }
 
+/* One SingleResponse read back with mbedTLS's ASN.1 functions. */
+typedef struct single_rd {
+    int status_tag; /* 0x80 good, 0xa1 revoked, 0x82 unknown */
+    int64_t this_update, next_update;
+    bool has_cutoff, has_cert_hash, cert_hash_alg_ok;
+    int64_t cutoff;
+    uint8_t cert_hash[32];
+} single_rd;
+
+static int rd_gentime(unsigned char **p, const unsigned char *end, int64_t *t)
+{
+    size_t l;
+    if (mbedtls_asn1_get_tag(p, end, &l, MBEDTLS_ASN1_GENERALIZED_TIME) != 0)
+        return -1;
+    int rc = pki_asn1_time(t, *p, l, MBEDTLS_ASN1_GENERALIZED_TIME);
+    *p += l;
+    return rc == SK_OK ? 0 : -1;
+}
+
+/* Walks OCSPResponse -> BasicOCSPResponse -> ResponseData; fills *produced
+ * and up to cap SingleResponses.  Returns their number, -1 on any error. */
+static int read_response(const uint8_t *resp, size_t len, int64_t *produced, single_rd *out,
+                         size_t cap)
+{
+    unsigned char *p = (unsigned char *)resp, *end = p + len;
+    size_t l;
+    int v;
+    const int cons_seq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+    if (mbedtls_asn1_get_tag(&p, end, &l, cons_seq) != 0 || mbedtls_asn1_get_enum(&p, end, &v) ||
+        v != 0 || mbedtls_asn1_get_tag(&p, end, &l, 0xa0) != 0 ||
+        mbedtls_asn1_get_tag(&p, end, &l, cons_seq) != 0 ||
+        mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_OID) != 0)
+        return -1;
+    p += l;
+    if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_OCTET_STRING) != 0)
+        return -1;
+    end = p + l;
+    if (mbedtls_asn1_get_tag(&p, end, &l, cons_seq) != 0 || /* BasicOCSPResponse */
+        mbedtls_asn1_get_tag(&p, end, &l, cons_seq) != 0)   /* ResponseData */
+        return -1;
+    end = p + l;
+    if (mbedtls_asn1_get_tag(&p, end, &l, 0xa2) != 0) /* responderID byKey */
+        return -1;
+    p += l;
+    if (rd_gentime(&p, end, produced) != 0 || mbedtls_asn1_get_tag(&p, end, &l, cons_seq) != 0)
+        return -1;
+    unsigned char *list_end = p + l;
+    size_t n = 0;
+    while (p < list_end) {
+        if (n == cap || mbedtls_asn1_get_tag(&p, list_end, &l, cons_seq) != 0)
+            return -1;
+        unsigned char *s_end = p + l;
+        single_rd *sr = &out[n++];
+        memset(sr, 0, sizeof *sr);
+        if (mbedtls_asn1_get_tag(&p, s_end, &l, cons_seq) != 0) /* CertID */
+            return -1;
+        p += l;
+        sr->status_tag = *p;
+        if (mbedtls_asn1_get_tag(&p, s_end, &l, *p) != 0)
+            return -1;
+        p += l;
+        if (rd_gentime(&p, s_end, &sr->this_update) != 0 ||
+            mbedtls_asn1_get_tag(&p, s_end, &l, 0xa0) != 0 ||
+            rd_gentime(&p, s_end, &sr->next_update) != 0)
+            return -1;
+        if (p == s_end)
+            continue;
+        if (mbedtls_asn1_get_tag(&p, s_end, &l, 0xa1) != 0 || p + l != s_end)
+            return -1;
+        mbedtls_x509_buf oid;
+        if (mbedtls_asn1_get_tag(&p, s_end, &l, cons_seq) != 0 || p + l != s_end)
+            return -1;
+        while (p < s_end) {
+            if (mbedtls_asn1_get_tag(&p, s_end, &l, cons_seq) != 0)
+                return -1;
+            unsigned char *e_end = p + l;
+            if (mbedtls_asn1_get_tag(&p, e_end, &oid.len, MBEDTLS_ASN1_OID) != 0)
+                return -1;
+            oid.p = p;
+            p += oid.len;
+            if (mbedtls_asn1_get_tag(&p, e_end, &l, MBEDTLS_ASN1_OCTET_STRING) != 0 ||
+                p + l != e_end)
+                return -1;
+            static const uint8_t cutoff_oid[] = {0x2b, 6, 1, 5, 5, 7, 48, 1, 6};
+            static const uint8_t hash_oid[] = {0x2b, 0x24, 8, 3, 13};
+            static const uint8_t sha256_alg[] = {0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                                                 0x65, 0x03, 0x04, 0x02, 0x01};
+            if (oid.len == sizeof cutoff_oid && memcmp(oid.p, cutoff_oid, oid.len) == 0) {
+                if (rd_gentime(&p, e_end, &sr->cutoff) != 0 || p != e_end)
+                    return -1;
+                sr->has_cutoff = true;
+            } else if (oid.len == sizeof hash_oid && memcmp(oid.p, hash_oid, oid.len) == 0) {
+                /* CertHash ::= SEQUENCE { AlgorithmIdentifier, OCTET STRING } */
+                if (mbedtls_asn1_get_tag(&p, e_end, &l, cons_seq) != 0 || p + l != e_end)
+                    return -1;
+                sr->cert_hash_alg_ok =
+                    (size_t)(e_end - p) > sizeof sha256_alg &&
+                    memcmp(p, sha256_alg, sizeof sha256_alg) == 0;
+                p += sizeof sha256_alg;
+                if (mbedtls_asn1_get_tag(&p, e_end, &l, MBEDTLS_ASN1_OCTET_STRING) != 0 ||
+                    l != 32 || p + l != e_end)
+                    return -1;
+                memcpy(sr->cert_hash, p, 32);
+                sr->has_cert_hash = true;
+            }
+            p = e_end;
+        }
+    }
+    return (int)n;
+}
+
+static uint8_t expired_der[SK_PKI_MAX_CERT_LEN];
+static size_t expired_len;
+static sk_serial expired_serial;
+
+/* good for leaf 0 and the expired certificate, revoked for leaf 1, each with
+ * its DER; the DER of leaf 2 for leaf 3 (a database gone wrong) when ctx is
+ * non-NULL. */
+static int lookup_der(void *ctx, sk_cert_status *st, const sk_serial *serial)
+{
+    st->state = SK_CERT_UNKNOWN;
+    for (size_t i = 0; i < 4; i++)
+        if (serial->len == leaf_serial[i].len &&
+            memcmp(serial->bytes, leaf_serial[i].bytes, serial->len) == 0) {
+            st->state = i == 1 ? SK_CERT_REVOKED : SK_CERT_GOOD;
+            st->revocation_time = NOW - 60;
+            st->reason = SK_REASON_UNSPECIFIED;
+            st->cert = leaf[i == 3 && ctx != NULL ? 2 : i];
+            st->cert_len = leaf_len[i == 3 && ctx != NULL ? 2 : i];
+        }
+    if (serial->len == expired_serial.len &&
+        memcmp(serial->bytes, expired_serial.bytes, serial->len) == 0) {
+        st->state = SK_CERT_GOOD;
+        st->cert = expired_der;
+        st->cert_len = expired_len;
+    }
+    return 0;
+}
+
+/* archiveCutoff, certHash, the backdated thisUpdate, SHA-384/512 CertIDs
+ * and an expired certificate, read back field by field. */
+static void test_ocsp_eidas(void)
+{
+    sk_ocsp_responder *r = NULL;
+    CHECK_OK(sk_ocsp_responder_new(&r, ca_der, ca_len, ocsp_der, ocsp_len, okey, 600));
+    if (r == NULL)
+        return;
+    sk_cert *cac = NULL;
+    int64_t ca_nb = 0, ca_na = 0;
+    CHECK_OK(sk_cert_parse(&cac, ca_der, ca_len));
+    CHECK_OK(sk_cert_validity(cac, &ca_nb, &ca_na));
+    sk_cert_free(cac);
+    CHECK(sk_ocsp_responder_archive_cutoff(r) == ca_nb && ca_nb == NOW - 86400);
+
+    /* a certificate issued 1200 days ago: expired (1095-day validity) */
+    sk_name *subject = NULL;
+    CHECK_OK(sk_name_parse_person(&subject, NULL, PERSON));
+    CHECK_OK(sk_ca_issue(ca, expired_der, sizeof expired_der, &expired_len, &expired_serial,
+                         SK_CERT_AUTH_BASIC, subject, fx.pub, NOW - 1200LL * 86400));
+    sk_name_free(subject);
+    sk_cert *ec = NULL;
+    int64_t e_nb = 0, e_na = 0;
+    CHECK_OK(sk_cert_parse(&ec, expired_der, expired_len));
+    if (ec != NULL)
+        CHECK_OK(sk_cert_validity(ec, &e_nb, &e_na));
+    sk_cert_free(ec);
+    CHECK(e_na < NOW);
+
+    static uint8_t resp[16384];
+    size_t len;
+    sk_ocsp_status st;
+    single_rd sr[8];
+    int64_t produced;
+    sk_serial serials[4] = {leaf_serial[0], leaf_serial[1], expired_serial, leaf_serial[3]};
+    static const sk_hash hashes[4] = {SK_HASH_SHA1, SK_HASH_SHA256, SK_HASH_SHA384,
+                                      SK_HASH_SHA512};
+    CHECK_RC(SK_ERR_ARG, sk_ocsp_responder_set_backdate(r, 7u * 86400u + 1));
+    for (int pass = 0; pass < 2; pass++) {
+        /* pass 0: the defaults (no backdate, no certHash); pass 1: both */
+        if (pass == 1) {
+            CHECK_OK(sk_ocsp_responder_set_backdate(r, 900));
+            CHECK_OK(sk_ocsp_responder_set_cert_hash(r, 1));
+        }
+        for (size_t h = 0; h < 4; h++) {
+            der req;
+            pki_der_init(&req);
+            make_request(&req, serials, 4, hashes[h], false, NULL, 0);
+            CHECK_OK(sk_ocsp_respond(r, resp, sizeof resp, &len, &st, req.p, req.len, NOW,
+                                     lookup_der, NULL));
+            CHECK(st == SK_OCSP_SUCCESSFUL);
+            int n = read_response(resp, len, &produced, sr, 8);
+            CHECK(n == 4);
+            CHECK(produced == NOW);
+            for (int i = 0; i < n && i < 4; i++) {
+                CHECK(sr[i].this_update == NOW - (pass ? 900 : 0));
+                CHECK(sr[i].next_update == NOW + 600);
+                CHECK(sr[i].has_cutoff && sr[i].cutoff == ca_nb);
+                CHECK(sr[i].has_cert_hash == (pass == 1));
+                if (sr[i].has_cert_hash) {
+                    const uint8_t *c = i == 2 ? expired_der : leaf[i];
+                    size_t cl = i == 2 ? expired_len : leaf_len[i];
+                    uint8_t want[32];
+                    CHECK_OK(sk_hash_compute(SK_HASH_SHA256, want, c, cl));
+                    CHECK(sr[i].cert_hash_alg_ok);
+                    CHECK(memcmp(sr[i].cert_hash, want, 32) == 0);
+                }
+            }
+            /* leaf 0 good, leaf 1 revoked, the expired one still good */
+            CHECK(n == 4 && sr[0].status_tag == 0x80 && sr[1].status_tag == 0xa1 &&
+                  sr[2].status_tag == 0x80 && sr[3].status_tag == 0x80);
+            /* a status source handing another certificate: internalError */
+            if (pass == 1) {
+                CHECK_OK(sk_ocsp_respond(r, resp, sizeof resp, &len, &st, req.p, req.len, NOW,
+                                         lookup_der, (void *)1));
+                CHECK(st == SK_OCSP_INTERNAL_ERROR && len == 5);
+            }
+            pki_der_free(&req);
+        }
+    }
+    /* an unknown serial gets no certHash, but archiveCutoff */
+    sk_serial unk;
+    CHECK_OK(sk_serial_from_hex(&unk, "0a0b0c"));
+    der req;
+    pki_der_init(&req);
+    make_request(&req, &unk, 1, SK_HASH_SHA384, false, NULL, 0);
+    CHECK_OK(sk_ocsp_respond(r, resp, sizeof resp, &len, &st, req.p, req.len, NOW, lookup_der,
+                             NULL));
+    CHECK(st == SK_OCSP_SUCCESSFUL);
+    CHECK(read_response(resp, len, &produced, sr, 8) == 1 && sr[0].status_tag == 0x82 &&
+          sr[0].has_cutoff && !sr[0].has_cert_hash);
+    /* SHA-384/512 CertIDs for another issuer: unauthorized */
+    pki_der_free(&req);
+    pki_der_init(&req);
+    make_request(&req, &unk, 1, SK_HASH_SHA512, true, NULL, 0);
+    CHECK_OK(sk_ocsp_respond(r, resp, sizeof resp, &len, &st, req.p, req.len, NOW, lookup_der,
+                             NULL));
+    CHECK(st == SK_OCSP_UNAUTHORIZED);
+    pki_der_free(&req);
+    sk_ocsp_responder_free(r);
+}
+
 /* -------------------------------------------------------------- audit log */
 
 static size_t build_log(char *log, size_t cap, uint8_t head[32])
@@ -893,6 +1140,7 @@ int main(void)
     test_issue_csr();
     test_crl();
     test_ocsp();
+    test_ocsp_eidas();
     test_audit();
     sk_ca_free(ca);
     sk_ca_key_free(cakey);
