@@ -548,6 +548,52 @@ int ca_store_status(ca_store *s, sk_cert_status *status, const sk_serial *serial
     return rc;
 }
 
+int ca_store_status_der(ca_store *s, sk_cert_status *status, uint8_t **der, size_t *der_len,
+                        const sk_serial *serial)
+{
+    char hex[2 * SK_SERIAL_MAX_LEN + 1];
+    memset(status, 0, sizeof *status);
+    status->state = SK_CERT_UNKNOWN;
+    *der = NULL;
+    *der_len = 0;
+    int rc = sk_serial_to_hex(hex, sizeof hex, serial);
+    if (rc != SK_OK)
+        return SK_OK; /* not a serial of ours */
+    sqlite3_stmt *st;
+    pthread_mutex_lock(&s->mu);
+    rc = prep(s->db, &st,
+              "SELECT status, revoked_at, reason, der FROM certificates WHERE serial = ?1");
+    if (rc == SK_OK) {
+        sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            const void *blob = sqlite3_column_blob(st, 3);
+            int n = sqlite3_column_bytes(st, 3);
+            if (blob != NULL && n > 0 && (*der = malloc((size_t)n)) != NULL) {
+                memcpy(*der, blob, (size_t)n);
+                *der_len = (size_t)n;
+            }
+            if (sqlite3_column_int(st, 0) == 1) {
+                status->state = SK_CERT_REVOKED;
+                status->revocation_time = sqlite3_column_int64(st, 1);
+                status->reason = (sk_crl_reason)sqlite3_column_int(st, 2);
+            } else {
+                status->state = SK_CERT_GOOD;
+            }
+        }
+        rc = finish(st, step);
+        if (rc == SK_OK && step == SQLITE_ROW && *der == NULL)
+            rc = SK_ERR_NOMEM;
+        if (rc != SK_OK) {
+            free(*der);
+            *der = NULL;
+            *der_len = 0;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 int ca_store_revoked(ca_store *s, sk_crl_entry **entries, size_t *count)
 {
     *entries = NULL;

@@ -108,6 +108,10 @@ int ca_store_owner(ca_store *s, bool *exists, bool *owned, const sk_serial *seri
 
 /* The OCSP status of a serial (UNKNOWN when never issued). */
 int ca_store_status(ca_store *s, sk_cert_status *status, const sk_serial *serial);
+/* The same, and for a known serial its DER certificate in *der (malloc'd,
+ * free(); NULL for UNKNOWN), for the OCSP certHash. */
+int ca_store_status_der(ca_store *s, sk_cert_status *status, uint8_t **der, size_t *der_len,
+                        const sk_serial *serial);
 
 /* Every revoked certificate, in serial order (malloc'd; free()).  */
 int ca_store_revoked(ca_store *s, sk_crl_entry **entries, size_t *count);

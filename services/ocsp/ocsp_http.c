@@ -102,8 +102,14 @@ static int answer(ocsp_http *h, uint8_t **out, size_t *out_len, sk_ocsp_status *
             rc = sk_ocsp_error_response(buf, cap, &w, SK_OCSP_MALFORMED_REQUEST);
         } else {
             pthread_mutex_lock(&h->sign_mu);
-            rc = sk_ocsp_respond(h->cfg.responder, buf, cap, &w, status, der, der_len, now,
-                                 lookup_wrap, lr);
+            const sk_ocsp_responder *r = h->cfg.responder(h->cfg.responder_ctx, now);
+            if (r == NULL) {
+                *status = SK_OCSP_TRY_LATER;
+                rc = sk_ocsp_error_response(buf, cap, &w, SK_OCSP_TRY_LATER);
+            } else {
+                rc = sk_ocsp_respond(r, buf, cap, &w, status, der, der_len, now, lookup_wrap,
+                                     lr);
+            }
             pthread_mutex_unlock(&h->sign_mu);
         }
         if (rc == SK_OK) {
@@ -177,8 +183,12 @@ static void handle(nng_aio *aio)
         if (der_len > 0)
             der = get_der;
     } else {
-        if (nng_http_res_alloc_error(&res, NNG_HTTP_STATUS_METHOD_NOT_ALLOWED) == 0)
-            nng_http_res_set_header(res, "Allow", "GET, POST");
+        if (nng_http_res_alloc_error(&res, NNG_HTTP_STATUS_METHOD_NOT_ALLOWED) != 0)
+            res = NULL;
+        else if (nng_http_res_set_header(res, "Allow", "GET, POST") != 0) {
+            nng_http_res_free(res);
+            res = NULL;
+        }
         sk_log_notice("req method=%s http=405 us=%llu", method,
                       (unsigned long long)(sk_clock_us() - t0));
         sk_metrics_ocsp_response("http-405", sk_clock_us() - t0);
@@ -186,7 +196,8 @@ static void handle(nng_aio *aio)
     }
 
     if (answer(h, &resp, &resp_len, &status, &lr, der, der_len, now) != SK_OK) {
-        nng_http_res_alloc_error(&res, NNG_HTTP_STATUS_INTERNAL_SERVER_ERROR);
+        if (nng_http_res_alloc_error(&res, NNG_HTTP_STATUS_INTERNAL_SERVER_ERROR) != 0)
+            res = NULL;
         sk_log_notice("req method=%s http=500 us=%llu", method,
                       (unsigned long long)(sk_clock_us() - t0));
         sk_metrics_ocsp_response("http-500", sk_clock_us() - t0);
@@ -223,7 +234,8 @@ static void handle(nng_aio *aio)
     if (nng_http_res_copy_data(res, resp, resp_len) != 0) {
         nng_http_res_free(res);
         res = NULL;
-        nng_http_res_alloc_error(&res, NNG_HTTP_STATUS_INTERNAL_SERVER_ERROR);
+        if (nng_http_res_alloc_error(&res, NNG_HTTP_STATUS_INTERNAL_SERVER_ERROR) != 0)
+            res = NULL;
     }
     sk_log_notice("req method=%s http=200 ocsp=%s cert=%s bytes=%zu us=%llu", method,
                   status_name(status), state_name(&lr), resp_len,
@@ -232,6 +244,15 @@ static void handle(nng_aio *aio)
 done:
     free(get_der);
     free(resp);
+    if (res != NULL) {
+        /* RFC 9110 6.6.1: an origin server with a clock sends Date */
+        char date[64];
+        http_date(date, sizeof date, (int64_t)time(NULL));
+        if (nng_http_res_set_header(res, "Date", date) != 0) {
+            nng_http_res_free(res);
+            res = NULL;
+        }
+    }
     if (res == NULL) {
         nng_aio_finish(aio, NNG_ENOMEM);
         return;

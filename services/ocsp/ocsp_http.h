@@ -9,13 +9,19 @@
  *   nng answers 400 to a longer one);
  * - GET /BASE64 (URL-encoded base64 of the DER request as the last path
  *   segment);
- * - any other method: 405.
+ * - any other method: 405 with "Allow: GET, POST".
  * Every OCSP answer is HTTP 200 with Content-Type application/ocsp-response:
- * a signed response, or malformedRequest / unauthorized / internalError.
+ * a signed response, or malformedRequest / unauthorized / internalError /
+ * tryLater (no usable signer).  Every answer, errors included, carries a
+ * Date header (RFC 9110 IMF-fixdate).
  * A successful answer to a GET carries Cache-Control (max-age, public,
  * no-transform, must-revalidate), Last-Modified (producedAt), Expires
  * (nextUpdate) and an ETag (a hash of the response), so HTTP caches can
  * keep it; POST answers carry Cache-Control: no-store.
+ *
+ * The responder to sign with comes from a function called before every
+ * request (under the signing lock), so the program can swap in a renewed
+ * signer or withhold a revoked or expired one (NULL: answer tryLater).
  *
  * Status comes from a lookup function (the CA database opened read-only,
  * or the CA's status operation), called for every CertID of every
@@ -39,7 +45,10 @@ typedef struct ocsp_http_config {
     size_t max_request;      /* POST body and decoded GET limit */
     uint32_t validity_secs;  /* nextUpdate - thisUpdate */
     uint32_t max_age_secs;   /* Cache-Control max-age (capped at validity) */
-    const sk_ocsp_responder *responder; /* borrowed */
+    /* The responder for this request, NULL for none usable; called with the
+     * signing lock held, the result is used before it is released. */
+    const sk_ocsp_responder *(*responder)(void *ctx, int64_t now);
+    void *responder_ctx;
     sk_ocsp_lookup_fn lookup;
     void *lookup_ctx;
 } ocsp_http_config;

@@ -70,6 +70,10 @@ int sk_ocsp_responder_new(sk_ocsp_responder **out, const uint8_t *ca_cert, size_
     if (r->signer.crt.raw.len == r->ca.crt.raw.len &&
         memcmp(r->signer.crt.raw.p, r->ca.crt.raw.p, r->ca.crt.raw.len) == 0)
         goto out; /* the CA itself: responses need a delegated OCSP signer */
+    /* mbedTLS accepts any usage when the extension is absent; RFC 6960
+     * 4.2.2.2 wants id-kp-OCSPSigning present. */
+    if ((r->signer.crt.ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE) == 0)
+        goto out;
     if (mbedtls_x509_crt_check_extended_key_usage(&r->signer.crt, MBEDTLS_OID_OCSP_SIGNING,
                                                   MBEDTLS_OID_SIZE(MBEDTLS_OID_OCSP_SIGNING)) != 0)
         goto out;
