@@ -360,7 +360,7 @@ static int cmd_run(int argc, char **argv)
         {.name = "ocsp-key", .type = SK_OPT_FILE, .value = &ocsp_key, .arg = "FILE",
          .help = "OCSP signer key, mode 0600 (default DIR/ocsp.key)"},
         {.name = "validity", .type = SK_OPT_UINT, .value = &validity, .min = 60,
-         .max = 7 * 86400, .arg = "SECONDS", .help = "nextUpdate - thisUpdate (default 3600)"},
+         .max = 7 * 86400, .arg = "SECONDS", .help = "nextUpdate - producedAt (default 3600)"},
         {.name = "max-age", .type = SK_OPT_UINT, .value = &max_age, .min = 0,
          .max = 7 * 86400, .arg = "SECONDS",
          .help = "Cache-Control max-age of GET answers (default 300, at most --validity)"},
