@@ -128,7 +128,7 @@ expect "archiveCutoff without --cert-hash too" "OCSP Archive Cutoff" nohash.txt
 stop "$PID_ocsp0"
 
 # --- HTTP headers -----------------------------------------------------------------
-curl -s -D put_head.txt -o /dev/null -X PUT "$OURL" || true
+"$TOOL" http PUT "$OURL" / - put_resp.bin put_head.txt || true
 expect "PUT: 405" "405" put_head.txt
 expect_i "405 names the allowed methods" "Allow: GET, POST" put_head.txt
 expect_i "405 has a Date" "Date: " put_head.txt
