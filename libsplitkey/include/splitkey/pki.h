@@ -510,6 +510,99 @@ SK_API SK_WARN_UNUSED int sk_audit_verify(size_t *bad_line, uint8_t head[SK_AUDI
                                           uint64_t *count, const char *log, size_t len)
     SK_NONNULL(4);
 
+/* ---------------------------------------------------------- time stamps */
+
+/* A time-stamping authority (RFC 3161 with the RFC 5816 ESSCertIDv2 update,
+ * ETSI EN 319 422 profile; doc/pki.md, "Time stamps").  The TSA key is an
+ * sk_ca_key (RSA: sha256WithRSAEncryption, P-384: ecdsa-with-SHA384); its
+ * certificate is issued by the CA with sk_ca_issue_tsa(). */
+
+/* Writes a PKCS#10 request (DER) for the TSA key under subject, signed by
+ * the key itself (the proof of possession sk_ca_issue_tsa() checks).
+ * Returns SK_OK, SK_ERR_ARG, SK_ERR_PKI, SK_ERR_BUFFER_TOO_SMALL. */
+SK_API SK_WARN_UNUSED int sk_tsa_csr(const sk_ca_key *key, uint8_t *out, size_t cap,
+                                     size_t *written, const sk_name *subject)
+    SK_NONNULL(1, 4, 5);
+
+/* Issues the TSA certificate: parses the request (DER or PEM; an RSA
+ * 2048..4096 or EC P-384 key), checks its proof of possession and certifies
+ * its key under subject (an organisation: C, O and CN required; the
+ * request's own subject is ignored).  Extensions: keyUsage
+ * digitalSignature (critical), extKeyUsage id-kp-timeStamping only
+ * (critical, RFC 3161 2.3), certificatePolicies with the CA's policy OID
+ * when configured, AIA and CRL distribution point as for persons, SKI/AKI.
+ * validity_days 0 means 1095.  Returns SK_OK, SK_ERR_CSR (unparsable or
+ * unsupported key), SK_ERR_VERIFY (no proof of possession), SK_ERR_PKI
+ * (subject), SK_ERR_ARG, SK_ERR_BUFFER_TOO_SMALL. */
+SK_API SK_WARN_UNUSED int sk_ca_issue_tsa(const sk_ca *ca, uint8_t *out, size_t cap,
+                                          size_t *written, sk_serial *serial,
+                                          const sk_name *subject, const uint8_t *csr,
+                                          size_t csr_len, int64_t not_before,
+                                          uint32_t validity_days) SK_NONNULL(1, 4, 6, 7);
+
+/* PKIFailureInfo bits (RFC 3161 2.4.2): bit n of the BIT STRING is 1u << n. */
+#define SK_TSA_FAIL_BAD_ALG (1u << 0)
+#define SK_TSA_FAIL_BAD_REQUEST (1u << 2)
+#define SK_TSA_FAIL_BAD_DATA_FORMAT (1u << 5)
+#define SK_TSA_FAIL_UNACCEPTED_POLICY (1u << 15)
+#define SK_TSA_FAIL_UNACCEPTED_EXTENSION (1u << 16)
+#define SK_TSA_FAIL_SYSTEM_FAILURE (1u << 25)
+
+/* PKIStatus values this TSA sends. */
+#define SK_TSA_GRANTED 0
+#define SK_TSA_REJECTION 2
+
+#define SK_TSA_MAX_NONCE_LEN 32u
+
+typedef struct sk_tsa_config {
+    const char *policy_oid;    /* the TSA's policy, dotted; required */
+    uint32_t accuracy_seconds; /* Accuracy.seconds; 0: no accuracy field */
+    int qualified;             /* non-zero: esi4-qtstStatement-1 in every token */
+    int include_name;          /* non-zero: TSTInfo.tsa = the certificate's subject */
+} sk_tsa_config;
+
+/* A TSA: its certificate (DER or PEM) and key (borrowed: it must outlive the
+ * TSA).  Returns SK_ERR_CERT when the certificate does not hold this key or
+ * lacks extKeyUsage id-kp-timeStamping as its only purpose, SK_ERR_ARG for
+ * a bad config. */
+typedef struct sk_tsa sk_tsa;
+SK_API SK_WARN_UNUSED int sk_tsa_new(sk_tsa **out, const uint8_t *cert, size_t cert_len,
+                                     const sk_ca_key *key, const sk_tsa_config *config)
+    SK_NONNULL(1, 2, 4, 5);
+SK_API void sk_tsa_free(sk_tsa *tsa);
+
+/* What sk_tsa_respond() did, for the caller's log line. */
+typedef struct sk_tsa_result {
+    int status;         /* SK_TSA_GRANTED or SK_TSA_REJECTION */
+    uint32_t fail_info; /* SK_TSA_FAIL_* bits; 0 when granted */
+    sk_serial serial;   /* the token's serialNumber (granted only) */
+    sk_hash hash;       /* the imprint's algorithm (0 when not recognised) */
+    int nonce;          /* the request had a nonce */
+    int cert_req;       /* the request asked for the certificate */
+} sk_tsa_result;
+
+/* Answers one DER TimeStampReq with a DER TimeStampResp (always, unless the
+ * buffer is too small or an argument is bad).  Checks: version 1; the
+ * imprint is SHA-256, -384 or -512 with a digest of that length (SHA-1 and
+ * any other algorithm: badAlg); reqPolicy absent or the TSA's policy
+ * (unacceptedPolicy); a nonce of 1..SK_TSA_MAX_NONCE_LEN octets; no
+ * extensions (unacceptedExtension); anything unparsable or trailing:
+ * badDataFormat; another version or an over-long nonce: badRequest.  A
+ * rejection is PKIStatusInfo {rejection, statusString, failInfo} only.  A
+ * granted response carries a CMS SignedData over TSTInfo {version 1, the
+ * policy, the imprint echoed, serialNumber, genTime = now (UTC, seconds),
+ * accuracy, the nonce echoed, tsa name and the qualified statement as
+ * configured}; signed attributes contentType, signingTime, messageDigest and
+ * signingCertificateV2 (ESSCertIDv2, SHA-256 of the TSA certificate, with
+ * issuerSerial); the certificate included when certReq is true.  serial
+ * (may be NULL: 128 random bits) is the serialNumber to use; now is Unix
+ * seconds.  result (out, may be NULL) says what was answered. */
+SK_API SK_WARN_UNUSED int sk_tsa_respond(const sk_tsa *tsa, uint8_t *out, size_t cap,
+                                         size_t *written, sk_tsa_result *result,
+                                         const uint8_t *request, size_t request_len,
+                                         int64_t now, const sk_serial *serial)
+    SK_NONNULL(1, 4);
+
 #ifdef __cplusplus
 }
 #endif

@@ -255,3 +255,21 @@ int pki_random_serial(sk_serial *serial)
     serial->len = sizeof b;
     return SK_OK;
 }
+
+int pki_sign_raw(const sk_ca_key *key, uint8_t *sig, size_t cap, size_t *sig_len,
+                 const uint8_t *data, size_t len)
+{
+    bool ec = key->type == SK_CA_KEY_EC_P384;
+    uint8_t hash[48];
+    *sig_len = 0;
+    if (cap < MBEDTLS_PK_SIGNATURE_MAX_SIZE)
+        return SK_ERR_PKI;
+    int rc = SK_OK;
+    if (sk_hash_compute(ec ? SK_HASH_SHA384 : SK_HASH_SHA256, hash, data, len) != SK_OK ||
+        sk_mbedtls_pk_sign((mbedtls_pk_context *)&key->pk,
+                           ec ? MBEDTLS_MD_SHA384 : MBEDTLS_MD_SHA256, hash, ec ? 48 : 32, sig,
+                           cap, sig_len) != 0)
+        rc = SK_ERR_PKI;
+    sk_wipe(hash, sizeof hash);
+    return rc;
+}

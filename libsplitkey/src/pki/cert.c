@@ -440,3 +440,66 @@ out:
     pki_der_free(&res);
     return rc;
 }
+
+/* ------------------------------------------------------------ the TSA */
+
+/* An organisation's subject: C, O and CN present. */
+static bool tsa_subject_ok(const sk_name *subject)
+{
+    char v[SK_NAME_MAX_VALUE + 1];
+    return sk_name_get(subject, v, sizeof v, "C") == SK_OK &&
+           sk_name_get(subject, v, sizeof v, "O") == SK_OK &&
+           sk_name_get(subject, v, sizeof v, "CN") == SK_OK;
+}
+
+int sk_ca_issue_tsa(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written,
+                    sk_serial *serial, const sk_name *subject, const uint8_t *csr,
+                    size_t csr_len, int64_t not_before, uint32_t validity_days)
+{
+    if (written == NULL)
+        return SK_ERR_ARG;
+    *written = 0;
+    if (serial != NULL)
+        memset(serial, 0, sizeof *serial);
+    if (ca == NULL || subject == NULL || csr == NULL)
+        return SK_ERR_ARG;
+    if (!tsa_subject_ok(subject))
+        return SK_ERR_PKI;
+    tbs_input in;
+    memset(&in, 0, sizeof in);
+    if (check_times(not_before, validity_days ? validity_days : 1095, &in.not_after) != SK_OK)
+        return SK_ERR_ARG;
+    der spki, res;
+    pki_der_init(&spki);
+    pki_der_init(&res);
+    uint8_t kid[20];
+    int rc = pki_csr_any_key(&spki, csr, csr_len);
+    if (rc == SK_OK)
+        rc = pki_key_id(kid, spki.p, spki.len);
+    if (rc != SK_OK)
+        goto out;
+    sk_serial sn;
+    pki_random_serial(&sn);
+    in.serial = &sn;
+    in.issuer = ca->cert.crt.subject_raw.p;
+    in.issuer_len = ca->cert.crt.subject_raw.len;
+    in.subject = subject;
+    in.not_before = not_before;
+    in.spki = spki.p;
+    in.spki_len = spki.len;
+    in.ext.kind = CERT_KIND_TSA;
+    in.ext.ski = kid;
+    in.ext.aki = ca->cert.key_id;
+    in.ext.ocsp_url = ca->ocsp_url;
+    in.ext.ca_issuers_url = ca->ca_issuers_url;
+    in.ext.crl_url = ca->has_crl ? ca->crl_url : NULL;
+    in.ext.policy_oid = ca->has_policy ? ca->policy_oid : NULL;
+    write_certificate(&res, ca->key, &in);
+    rc = pki_der_output(&res, out, cap, written);
+    if (rc == SK_OK && serial != NULL)
+        *serial = sn;
+out:
+    pki_der_free(&spki);
+    pki_der_free(&res);
+    return rc;
+}

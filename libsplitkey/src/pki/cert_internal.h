@@ -8,7 +8,7 @@
 
 #define SK_URL_MAX 512u
 
-typedef enum cert_kind { CERT_KIND_PERSON, CERT_KIND_CA, CERT_KIND_OCSP } cert_kind;
+typedef enum cert_kind { CERT_KIND_PERSON, CERT_KIND_CA, CERT_KIND_OCSP, CERT_KIND_TSA } cert_kind;
 
 typedef struct profile_input {
     cert_kind kind;
@@ -38,5 +38,10 @@ struct sk_ca {
  * SK_OK with the extnValue contents, SK_ERR_NOT_FOUND or SK_ERR_DER. */
 int pki_cert_find_ext(const uint8_t **val, size_t *val_len, const uint8_t *tbs, size_t tbs_len,
                   const uint8_t *oid, size_t oid_len);
+
+/* The SubjectPublicKeyInfo of a PKCS#10 request (DER or PEM) whose key is
+ * RSA 2048..4096 or EC P-384 and whose signature verifies under it
+ * (tsa.c).  Returns SK_OK, SK_ERR_CSR or SK_ERR_VERIFY. */
+int pki_csr_any_key(der *spki, const uint8_t *csr, size_t len);
 
 #endif /* SPLITKEY_CERT_INTERNAL_H */

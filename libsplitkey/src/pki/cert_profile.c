@@ -34,6 +34,8 @@
 #define OID_QC_PDS "0.4.0.1862.1.5"
 #define OID_QC_TYPE "0.4.0.1862.1.6"
 #define OID_QC_TYPE_ESIGN "0.4.0.1862.1.6.1"
+/* RFC 3161 2.3 */
+#define OID_KP_TIME_STAMPING "1.3.6.1.5.5.7.3.8"
 
 /* KeyUsage bits as DER BIT STRING contents (unused-bits byte first). */
 static const uint8_t KU_DIGITAL_SIGNATURE[] = {0x07, 0x80};
@@ -179,6 +181,25 @@ static void qc_statements(der *d, const char *pds_url, const char *pds_lang)
     pki_ext_close(d, m);
 }
 
+/* The time-stamping unit (RFC 3161 2.3, ETSI EN 319 422): extKeyUsage
+ * id-kp-timeStamping as the only purpose, critical. */
+static void tsa_extensions(der *d, const profile_input *in)
+{
+    ext_basic_constraints(d, false);
+    ext_key_usage(d, KU_DIGITAL_SIGNATURE, sizeof KU_DIGITAL_SIGNATURE);
+    ext_mark m = pki_ext_open(d, OID_EXT_KEY_USAGE, true);
+    size_t s = pki_der_open(d, 0x30);
+    pki_der_oid(d, OID_KP_TIME_STAMPING);
+    pki_der_close(d, s);
+    pki_ext_close(d, m);
+    if (in->policy_oid != NULL)
+        ext_policies(d, NULL, in->policy_oid);
+    ext_aia(d, in->ocsp_url, in->ca_issuers_url);
+    if (in->crl_url != NULL)
+        ext_crl_dp(d, in->crl_url);
+    ext_key_ids(d, in->ski, in->aki);
+}
+
 void pki_profile_extensions(der *d, const profile_input *in)
 {
     switch (in->kind) {
@@ -197,6 +218,9 @@ void pki_profile_extensions(der *d, const profile_input *in)
             pki_ext_close(d, m);
         }
         ext_key_ids(d, in->ski, in->aki);
+        return;
+    case CERT_KIND_TSA:
+        tsa_extensions(d, in);
         return;
     case CERT_KIND_PERSON:
         break;

@@ -134,4 +134,10 @@ typedef struct pki_cert {
 int pki_cert_load(pki_cert *c, const uint8_t *data, size_t len);
 void pki_cert_free(pki_cert *c);
 
+/* The bare signature of data with the key (RSA PKCS#1 v1.5 over SHA-256,
+ * or ECDSA over SHA-384, DER Ecdsa-Sig-Value), for CMS signatures.
+ * Returns SK_OK or SK_ERR_PKI. */
+int pki_sign_raw(const sk_ca_key *key, uint8_t *sig, size_t cap, size_t *sig_len,
+                 const uint8_t *data, size_t len);
+
 #endif /* SPLITKEY_PKI_INTERNAL_H */
