@@ -77,4 +77,7 @@ int ca_load_key(sk_ca_key **key, const char *path, char *err, size_t err_len);
  * err naming the first bad line or the mismatch. */
 int ca_audit_check(ca_store *store, const char *audit_path, char *err, size_t err_len);
 
+/* "splitkey-ca issue-tsa" (cmd_tsa.c): the TSA certificate. */
+int cmd_issue_tsa(int argc, char **argv);
+
 #endif

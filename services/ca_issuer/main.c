@@ -841,6 +841,7 @@ int main(int argc, char **argv)
         {"crl", cmd_crl},
         {"audit-verify", cmd_audit_verify},
         {"add-ra", cmd_add_ra},
+        {"issue-tsa", cmd_issue_tsa},
         {NULL, NULL},
     };
     return sk_command_dispatch(argc, argv, PROG, commands, usage);
