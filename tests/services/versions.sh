@@ -5,7 +5,7 @@
 set -u
 BIN=$1 WANT=$2
 failed=0
-for p in splitkey splitkey-client splitkey-rp splitkey-server splitkey-ca splitkey-ocsp \
+for p in splitkey splitkey-client splitkey-rp splitkey-server splitkey-ca splitkey-ocsp splitkey-tsa \
   splitkey-bench example-split-sign; do
   if [ ! -x "$BIN/$p" ]; then
     echo "skipped: $p is not part of this build"
