@@ -263,6 +263,62 @@ static void do_revoke(ca_handler *h, served *sv, Splitkey__Ca__CaReply *rep,
     }
 }
 
+/* ------------------------------------------------------ revocations */
+
+/* The revocations of this RA's certificates after q->since.  The arrays
+ * are the caller's (freed after the reply is packed). */
+static void do_revocations(ca_handler *h, served *sv, Splitkey__Ca__CaReply *rep,
+                           Splitkey__Ca__RevocationsReply *rr,
+                           const Splitkey__Ca__RevocationsRequest *q, const uint8_t *ra_pub,
+                           ca_revocation **rows, Splitkey__Ca__Revocation **items,
+                           Splitkey__Ca__Revocation ***ptrs)
+{
+    size_t max = q->max == 0 || q->max > CA_REVOCATIONS_MAX ? CA_REVOCATIONS_MAX : q->max;
+    size_t n = 0;
+    if (q->since > (uint64_t)INT64_MAX) {
+        set_result(sv, R(BAD_REQUEST), "revocations: since is out of range");
+        return;
+    }
+    /* one more than asked for, to know whether there are more */
+    int rc = ca_store_revocations_since(h->ca->store, rows, &n, ra_pub, q->since, max + 1);
+    if (rc != SK_OK) {
+        sk_log_error("revocations: cannot read: %s", sk_svc_strerror(rc));
+        set_result(sv, R(INTERNAL), "cannot read the certificate database");
+        return;
+    }
+    rr->more = n > max;
+    if (n > max)
+        n = max;
+    *items = calloc(n ? n : 1, sizeof **items);
+    *ptrs = calloc(n ? n : 1, sizeof **ptrs);
+    if (*items == NULL || *ptrs == NULL) {
+        set_result(sv, R(INTERNAL), "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ca_revocation *r = &(*rows)[i];
+        Splitkey__Ca__Revocation *it = &(*items)[i];
+        splitkey__ca__revocation__init(it);
+        it->seq = r->seq;
+        it->serial.data = r->serial.bytes;
+        it->serial.len = r->serial.len;
+        it->revocation_time = r->revocation_time;
+        it->reason = (uint32_t)r->reason;
+        it->by_ra = r->by_ra;
+        it->person_id = r->person_id;
+        it->purpose = r->profile == SK_CERT_AUTH_QUALIFIED || r->profile == SK_CERT_AUTH_BASIC
+                          ? SPLITKEY__CA__PURPOSE__PURPOSE_AUTH
+                          : SPLITKEY__CA__PURPOSE__PURPOSE_SIGN;
+        (*ptrs)[i] = it;
+    }
+    rr->n_revocations = n;
+    rr->revocations = *ptrs;
+    snprintf(sv->serial, sizeof sv->serial, "%zu", n);
+    rep->op_case = SPLITKEY__CA__CA_REPLY__OP_REVOCATIONS;
+    rep->revocations = rr;
+    set_result(sv, R(OK), "");
+}
+
 int ca_operator_revoke(ca_ctx *ca, int64_t *revoked_at, const sk_serial *serial,
                        sk_crl_reason reason)
 {
@@ -271,13 +327,51 @@ int ca_operator_revoke(ca_ctx *ca, int64_t *revoked_at, const sk_serial *serial,
 
 /* ------------------------------------------------------------ serve */
 
+/* Packs rep and wraps it in a CaReplyEnvelope signed with the CA key over
+ * CA_REPLY_SIG_CONTEXT || 0x00 || body. */
+static int seal_reply(ca_handler *h, uint8_t **reply, size_t *reply_len,
+                      const Splitkey__Ca__CaReply *rep)
+{
+    size_t cl = sizeof CA_REPLY_SIG_CONTEXT; /* with its NUL */
+    size_t bl = splitkey__ca__ca_reply__get_packed_size(rep);
+    uint8_t *m = malloc(cl + bl), *out = NULL;
+    uint8_t sig[SK_CA_MSG_SIG_MAX];
+    size_t sig_len = 0;
+    if (m == NULL)
+        return SK_ERR_NOMEM;
+    memcpy(m, CA_REPLY_SIG_CONTEXT, cl);
+    splitkey__ca__ca_reply__pack(rep, m + cl);
+    pthread_mutex_lock(&h->ca->sign_mu);
+    int rc = sk_ca_key_sign_message(h->ca->key, sig, sizeof sig, &sig_len, m, cl + bl);
+    pthread_mutex_unlock(&h->ca->sign_mu);
+    if (rc == SK_OK) {
+        Splitkey__Ca__CaReplyEnvelope env = SPLITKEY__CA__CA_REPLY_ENVELOPE__INIT;
+        env.version = CA_WIRE_VERSION;
+        env.body.data = m + cl;
+        env.body.len = bl;
+        env.signature.data = sig;
+        env.signature.len = sig_len;
+        size_t n = splitkey__ca__ca_reply_envelope__get_packed_size(&env);
+        if ((out = malloc(n ? n : 1)) == NULL) {
+            rc = SK_ERR_NOMEM;
+        } else {
+            splitkey__ca__ca_reply_envelope__pack(&env, out);
+            *reply = out;
+            *reply_len = n;
+        }
+    }
+    free(m);
+    return rc;
+}
+
 /* Authenticates an issue or revoke request; sets the result on refusal. */
 static bool authenticate(ca_handler *h, served *sv, const Splitkey__Ca__CaEnvelope *env,
                          const Splitkey__Ca__CaRequest *q)
 {
     if (env->ra_pub.len != crypto_sign_PUBLICKEYBYTES ||
         env->signature.len != crypto_sign_BYTES) {
-        set_result(sv, R(UNKNOWN_RA), "issue and revoke need a signed request from an RA");
+        set_result(sv, R(UNKNOWN_RA), "issue, revoke and revocations need a signed request "
+                                      "from an RA");
         return false;
     }
     bool known = false;
@@ -319,6 +413,9 @@ int ca_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **reply, si
     Splitkey__Ca__RevokeReply rr = SPLITKEY__CA__REVOKE_REPLY__INIT;
     Splitkey__Ca__StatusReply str = SPLITKEY__CA__STATUS_REPLY__INIT;
     Splitkey__Ca__CaCertReply cr = SPLITKEY__CA__CA_CERT_REPLY__INIT;
+    Splitkey__Ca__RevocationsReply rvr = SPLITKEY__CA__REVOCATIONS_REPLY__INIT;
+    ca_revocation *rv_rows = NULL;
+    Splitkey__Ca__Revocation *rv_items = NULL, **rv_ptrs = NULL;
     static const uint8_t no_id[1] = {0};
     uint8_t *der = NULL;
     sk_serial serial;
@@ -355,6 +452,12 @@ int ca_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **reply, si
         sv.op = "revoke";
         if (authenticate(h, &sv, env, q))
             do_revoke(h, &sv, &rep, &rr, q->revoke, env->ra_pub.data, q->request_id.data);
+        break;
+    case SPLITKEY__CA__CA_REQUEST__OP_REVOCATIONS:
+        sv.op = "revocations";
+        if (authenticate(h, &sv, env, q))
+            do_revocations(h, &sv, &rep, &rvr, q->revocations, env->ra_pub.data, &rv_rows,
+                           &rv_items, &rv_ptrs);
         break;
     case SPLITKEY__CA__CA_REQUEST__OP_STATUS: {
         sv.op = "status";
@@ -400,16 +503,9 @@ reply:
     rep.detail = (char *)sv.detail;
     if (sv.result != R(OK))
         rep.op_case = SPLITKEY__CA__CA_REPLY__OP__NOT_SET;
-    size_t n = splitkey__ca__ca_reply__get_packed_size(&rep);
-    int rc = SK_OK;
-    uint8_t *out = malloc(n ? n : 1);
-    if (out == NULL) {
-        rc = SK_ERR_NOMEM;
-    } else {
-        splitkey__ca__ca_reply__pack(&rep, out);
-        *reply = out;
-        *reply_len = n;
-    }
+    int rc = seal_reply(h, reply, reply_len, &rep);
+    if (rc != SK_OK)
+        sk_log_error("reply not signed: %s", sk_svc_strerror(rc));
     sk_log_notice("req op=%s ra=%s serial=%s result=%s us=%llu", sv.op, sv.ra, sv.serial,
                   result_name(sv.result), (unsigned long long)(sk_clock_us() - t0));
     if (q != NULL)
@@ -417,5 +513,8 @@ reply:
     if (env != NULL)
         splitkey__ca__ca_envelope__free_unpacked(env, NULL);
     free(der);
+    free(rv_rows);
+    free(rv_items);
+    free(rv_ptrs);
     return rc;
 }

@@ -22,6 +22,11 @@
 
 /* The signed message is this context string, a 0x00 byte, then the body. */
 #define CA_SIG_CONTEXT "splitkey-ca-request-v1"
+/* Every reply is a CaReplyEnvelope whose signature, by the CA key, is over
+ * this context string, a 0x00 byte, then the serialized CaReply. */
+#define CA_REPLY_SIG_CONTEXT "splitkey-ca-reply-v1"
+/* The most revocations one RevocationsReply carries. */
+#define CA_REVOCATIONS_MAX 1000u
 #define CA_WIRE_VERSION 1u
 #define CA_DEFAULT_SKEW_SECS 300u
 #define CA_MAX_REQUEST (64u * 1024u)

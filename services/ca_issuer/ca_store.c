@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,6 +69,18 @@ static const char *const migrations[] = {
     "INSERT INTO counters (id, crl_number) VALUES (1, 0);"
     "CREATE TRIGGER certificates_no_delete BEFORE DELETE ON certificates"
     "  BEGIN SELECT RAISE(ABORT, 'certificates are never deleted'); END;",
+    /* 2: a revocation sequence (what RAs poll: ca_store_revocations_since)
+     * and who asked for each revocation; earlier revocations are numbered
+     * in the order they were made */
+    "ALTER TABLE certificates ADD COLUMN revocation_seq INTEGER;"
+    "ALTER TABLE certificates ADD COLUMN revoked_by BLOB;"
+    "ALTER TABLE counters ADD COLUMN revocation_seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE certificates SET revocation_seq = (SELECT count(*) FROM certificates c2"
+    "  WHERE c2.status = 1 AND (c2.revoked_at < certificates.revoked_at OR"
+    "  (c2.revoked_at = certificates.revoked_at AND c2.serial <= certificates.serial)))"
+    "  WHERE status = 1;"
+    "UPDATE counters SET revocation_seq = (SELECT count(*) FROM certificates WHERE status = 1);"
+    "CREATE UNIQUE INDEX certificates_revocation_seq ON certificates (revocation_seq);",
 };
 #define CA_SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -493,12 +506,19 @@ int ca_store_record_revoke(ca_store *s, int64_t *revoked_at, const sk_serial *se
         rc = remember_request(s->db, request_id, now);
     if (rc == SK_OK) {
         sqlite3_stmt *st;
-        rc = prep(s->db, &st, "UPDATE certificates SET status = 1, revoked_at = ?2, reason = ?3"
-                              " WHERE serial = ?1 AND status = 0");
+        rc = exec(s->db, "UPDATE counters SET revocation_seq = revocation_seq + 1 WHERE id = 1");
+        if (rc == SK_OK)
+            rc = prep(s->db, &st,
+                      "UPDATE certificates SET status = 1, revoked_at = ?2, reason = ?3,"
+                      " revoked_by = ?4,"
+                      " revocation_seq = (SELECT revocation_seq FROM counters WHERE id = 1)"
+                      " WHERE serial = ?1 AND status = 0");
         if (rc == SK_OK) {
             sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
             sqlite3_bind_int64(st, 2, now);
             sqlite3_bind_int(st, 3, (int)reason);
+            if (ra_pub != NULL)
+                sqlite3_bind_blob(st, 4, ra_pub, CA_RA_KEY_LEN, SQLITE_STATIC);
             rc = finish(st, sqlite3_step(st));
         }
         if (rc == SK_OK && sqlite3_changes(s->db) != 1)
@@ -691,4 +711,56 @@ int ca_store_counts(ca_store *s, uint64_t *issued, uint64_t *revoked)
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+int ca_store_revocations_since(ca_store *s, ca_revocation **out, size_t *count,
+                               const uint8_t ra_pub[CA_RA_KEY_LEN], uint64_t since, size_t max)
+{
+    *out = NULL;
+    *count = 0;
+    if (max == 0 || since > (uint64_t)INT64_MAX)
+        return SK_ERR_ARG;
+    ca_revocation *v = calloc(max, sizeof *v);
+    if (v == NULL)
+        return SK_ERR_NOMEM;
+    size_t n = 0;
+    sqlite3_stmt *st;
+    pthread_mutex_lock(&s->mu);
+    int rc = prep(s->db, &st,
+                  "SELECT revocation_seq, serial, revoked_at, reason, revoked_by, person_id,"
+                  " profile FROM certificates WHERE ra_pub = ?1 AND status = 1"
+                  " AND revocation_seq > ?2 ORDER BY revocation_seq LIMIT ?3");
+    if (rc == SK_OK) {
+        sqlite3_bind_blob(st, 1, ra_pub, CA_RA_KEY_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)since);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+            ca_revocation *r = &v[n];
+            const char *hex = (const char *)sqlite3_column_text(st, 1);
+            const char *person = (const char *)sqlite3_column_text(st, 5);
+            if (sqlite3_column_int64(st, 0) <= 0 || hex == NULL ||
+                sk_serial_from_hex(&r->serial, hex) != SK_OK) {
+                step = SQLITE_CORRUPT;
+                break;
+            }
+            r->seq = (uint64_t)sqlite3_column_int64(st, 0);
+            r->revocation_time = sqlite3_column_int64(st, 2);
+            r->reason = (sk_crl_reason)sqlite3_column_int(st, 3);
+            r->by_ra = sqlite3_column_bytes(st, 4) == CA_RA_KEY_LEN &&
+                       memcmp(sqlite3_column_blob(st, 4), ra_pub, CA_RA_KEY_LEN) == 0;
+            snprintf(r->person_id, sizeof r->person_id, "%s", person ? person : "");
+            r->profile = (sk_cert_profile)sqlite3_column_int(st, 6);
+            n++;
+        }
+        rc = finish(st, step);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (rc != SK_OK) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *count = n;
+    return SK_OK;
 }

@@ -125,4 +125,28 @@ int ca_store_audit_head(ca_store *s, uint8_t hash[SK_AUDIT_HASH_LEN], uint64_t *
 /* Number of certificates and of revoked ones. */
 int ca_store_counts(ca_store *s, uint64_t *issued, uint64_t *revoked);
 
+/* --- revocations for registration authorities */
+
+#define CA_PERSON_ID_MAX 128u
+
+/* One revocation of a certificate an RA requested. */
+typedef struct ca_revocation {
+    uint64_t seq;               /* the revocation sequence number (1, 2, ...) */
+    sk_serial serial;
+    int64_t revocation_time;
+    sk_crl_reason reason;
+    bool by_ra;                 /* the RA itself asked for it */
+    char person_id[CA_PERSON_ID_MAX + 1];
+    sk_cert_profile profile;
+} ca_revocation;
+
+/* The revocations of certificates ra_pub requested whose sequence number is
+ * above since, in sequence order, at most max (> 0).  Every revocation
+ * (operator or RA, since schema 2; earlier ones numbered by the migration)
+ * takes the next number of one CA-wide counter in its own transaction, so a
+ * reader that has seen number k has seen every revocation up to k.
+ * *out is malloc'd (free()).  Returns SK_OK, SK_ERR_ARG or a store error. */
+int ca_store_revocations_since(ca_store *s, ca_revocation **out, size_t *count,
+                               const uint8_t ra_pub[CA_RA_KEY_LEN], uint64_t since, size_t max);
+
 #endif

@@ -407,6 +407,7 @@ static sk_req_kind ca_kind(const uint8_t *req, size_t req_len)
         case SPLITKEY__CA__CA_REQUEST__OP_REVOKE: kind = SK_REQ_REVOKE; break;
         case SPLITKEY__CA__CA_REQUEST__OP_STATUS: kind = SK_REQ_CA_STATUS; break;
         case SPLITKEY__CA__CA_REQUEST__OP_CA_CERT: kind = SK_REQ_CA_CERT; break;
+        case SPLITKEY__CA__CA_REQUEST__OP_REVOCATIONS: kind = SK_REQ_CA_REVOCATIONS; break;
         default: break;
         }
         splitkey__ca__ca_request__free_unpacked(q, NULL);
@@ -424,12 +425,17 @@ static int ca_serve(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
     sk_reqlog_kind(ca_kind(req, req_len));
     int rc = ca_handle(ctx, req, req_len, reply, reply_len);
     if (rc == SK_OK && *reply != NULL) {
-        Splitkey__Ca__CaReply *r = splitkey__ca__ca_reply__unpack(NULL, *reply_len, *reply);
+        Splitkey__Ca__CaReplyEnvelope *e =
+            splitkey__ca__ca_reply_envelope__unpack(NULL, *reply_len, *reply);
+        Splitkey__Ca__CaReply *r =
+            e != NULL ? splitkey__ca__ca_reply__unpack(NULL, e->body.len, e->body.data) : NULL;
         if (r != NULL && r->result != SPLITKEY__CA__RESULT__RESULT_OK)
             sk_reqlog_result((unsigned)r->result < N_CA_RESULTS ? (int)r->result
                                                                 : (int)N_CA_RESULTS);
         if (r != NULL)
             splitkey__ca__ca_reply__free_unpacked(r, NULL);
+        if (e != NULL)
+            splitkey__ca__ca_reply_envelope__free_unpacked(e, NULL);
     }
     return rc;
 }

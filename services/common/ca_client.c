@@ -15,6 +15,7 @@
 #include "svc_error.h"
 
 #define CA_CLIENT_CONTEXT "splitkey-ca-request-v1"
+#define CA_CLIENT_REPLY_CONTEXT "splitkey-ca-reply-v1"
 #define CA_CLIENT_VERSION 1u
 #define CA_CLIENT_ID_LEN 16u
 #define CA_CLIENT_MAX_REPLY (256u * 1024u)
@@ -110,6 +111,62 @@ void sk_ca_client_close(sk_ca_client *c)
     free(c);
 }
 
+/* Unwraps a CaReplyEnvelope: with a CA certificate the signature must
+ * verify under its key over CA_CLIENT_REPLY_CONTEXT || 0x00 || body and the
+ * reply must echo exactly the request id sent (a reply to another request,
+ * replayed, is refused); without one the body is taken as it is and an
+ * empty request id is accepted.  Returns SK_OK with *reply set,
+ * SK_ERR_PROTO_DECODE (undecodable; also an SKE1 error frame from the REP
+ * loop) or SK_ERR_PROTO_AUTH (the signature or the request id is wrong). */
+static int open_reply(sk_ca_client *c, Splitkey__Ca__CaReply **reply, const uint8_t *buf,
+                      size_t len, const uint8_t id[CA_CLIENT_ID_LEN])
+{
+    *reply = NULL;
+    Splitkey__Ca__CaReplyEnvelope *env = splitkey__ca__ca_reply_envelope__unpack(NULL, len, buf);
+    if (env == NULL || env->version != CA_CLIENT_VERSION || env->body.len == 0) {
+        if (env != NULL)
+            splitkey__ca__ca_reply_envelope__free_unpacked(env, NULL);
+        return SK_ERR_PROTO_DECODE;
+    }
+    int rc = SK_OK;
+    if (c->ca_cert != NULL) {
+        size_t cl = sizeof CA_CLIENT_REPLY_CONTEXT; /* with its NUL */
+        uint8_t *m = malloc(cl + env->body.len);
+        if (m == NULL) {
+            rc = SK_ERR_NOMEM;
+        } else {
+            memcpy(m, CA_CLIENT_REPLY_CONTEXT, cl);
+            memcpy(m + cl, env->body.data, env->body.len);
+            if (sk_cert_verify_message(c->ca_cert, env->signature.data, env->signature.len, m,
+                                       cl + env->body.len) != SK_OK)
+                rc = SK_ERR_PROTO_AUTH;
+            free(m);
+        }
+    }
+    Splitkey__Ca__CaReply *r = NULL;
+    if (rc == SK_OK) {
+        r = splitkey__ca__ca_reply__unpack(NULL, env->body.len, env->body.data);
+        if (r == NULL || r->version != CA_CLIENT_VERSION)
+            rc = SK_ERR_PROTO_DECODE;
+    }
+    if (rc == SK_OK) {
+        bool same = r->request_id.len == CA_CLIENT_ID_LEN &&
+                    memcmp(r->request_id.data, id, CA_CLIENT_ID_LEN) == 0;
+        if (!same && (c->ca_cert != NULL || r->request_id.len != 0))
+            rc = c->ca_cert != NULL ? SK_ERR_PROTO_AUTH : SK_ERR_PROTO_DECODE;
+    }
+    splitkey__ca__ca_reply_envelope__free_unpacked(env, NULL);
+    if (rc != SK_OK) {
+        if (r != NULL)
+            splitkey__ca__ca_reply__free_unpacked(r, NULL);
+        return rc;
+    }
+    *reply = r;
+    return SK_OK;
+}
+
+bool sk_ca_client_verifies(const sk_ca_client *c) { return c != NULL && c->ca_cert != NULL; }
+
 /* Packs q into a (signed, if sign) envelope, makes the call and decodes the
  * reply.  On SK_OK *reply is an unpacked CaReply whose request id matched. */
 static int call(sk_ca_client *c, Splitkey__Ca__CaReply **reply, Splitkey__Ca__CaRequest *q,
@@ -154,15 +211,10 @@ static int call(sk_ca_client *c, Splitkey__Ca__CaReply **reply, Splitkey__Ca__Ca
     rc = sk_req_client_call(c->req, &rbuf, &rlen, env_buf, el);
     if (rc != SK_OK)
         goto out;
-    Splitkey__Ca__CaReply *r = splitkey__ca__ca_reply__unpack(NULL, rlen, rbuf);
-    if (r == NULL || r->version != CA_CLIENT_VERSION ||
-        (r->request_id.len != 0 &&
-         (r->request_id.len != sizeof id || memcmp(r->request_id.data, id, sizeof id) != 0))) {
-        if (r != NULL)
-            splitkey__ca__ca_reply__free_unpacked(r, NULL);
-        rc = SK_ERR_PROTO_DECODE; /* also: an SKE1 error frame from the REP loop */
+    Splitkey__Ca__CaReply *r = NULL;
+    rc = open_reply(c, &r, rbuf, rlen, id);
+    if (rc != SK_OK)
         goto out;
-    }
     *reply = r;
     rc = SK_OK;
 out:
@@ -338,4 +390,67 @@ int sk_ca_client_ca_cert(sk_ca_client *c, uint8_t **cert, size_t *cert_len)
     }
     splitkey__ca__ca_reply__free_unpacked(r, NULL);
     return rc;
+}
+
+int sk_ca_client_revocations(sk_ca_client *c, sk_ca_revocation **out, size_t *count, bool *more,
+                             sk_ca_result *result, uint64_t since, unsigned max)
+{
+    if (result != NULL)
+        *result = SK_CA_NO_ANSWER;
+    if (c == NULL || out == NULL || count == NULL || more == NULL)
+        return SK_ERR_ARG;
+    *out = NULL;
+    *count = 0;
+    *more = false;
+    Splitkey__Ca__RevocationsRequest rr = SPLITKEY__CA__REVOCATIONS_REQUEST__INIT;
+    rr.since = since;
+    rr.max = max;
+    Splitkey__Ca__CaRequest q = SPLITKEY__CA__CA_REQUEST__INIT;
+    q.op_case = SPLITKEY__CA__CA_REQUEST__OP_REVOCATIONS;
+    q.revocations = &rr;
+    Splitkey__Ca__CaReply *r = NULL;
+    int rc = call(c, &r, &q, true);
+    if (rc != SK_OK)
+        return rc;
+    rc = answer(result, r, SPLITKEY__CA__CA_REPLY__OP_REVOCATIONS);
+    sk_ca_revocation *v = NULL;
+    size_t n = 0;
+    if (rc == SK_OK) {
+        const Splitkey__Ca__RevocationsReply *rv = r->revocations;
+        n = rv->n_revocations;
+        if (n > 0 && (v = calloc(n, sizeof *v)) == NULL)
+            rc = SK_ERR_NOMEM;
+        uint64_t last = since;
+        for (size_t i = 0; rc == SK_OK && i < n; i++) {
+            const Splitkey__Ca__Revocation *it = rv->revocations[i];
+            sk_ca_revocation *d = &v[i];
+            /* strictly increasing, after since; a serial, a reason */
+            if (it->seq <= last || it->serial.len == 0 || it->serial.len > SK_SERIAL_MAX_LEN ||
+                it->serial.data[0] == 0 || sk_crl_reason_name((sk_crl_reason)it->reason) == NULL ||
+                strlen(it->person_id) >= sizeof d->person_id) {
+                rc = SK_ERR_PROTO_DECODE;
+                break;
+            }
+            last = it->seq;
+            d->seq = it->seq;
+            d->serial.len = it->serial.len;
+            memcpy(d->serial.bytes, it->serial.data, it->serial.len);
+            d->revocation_time = it->revocation_time;
+            d->reason = (sk_crl_reason)it->reason;
+            d->by_ra = it->by_ra;
+            memcpy(d->person_id, it->person_id, strlen(it->person_id) + 1);
+            d->purpose = it->purpose == SPLITKEY__CA__PURPOSE__PURPOSE_AUTH ? SK_CA_PURPOSE_AUTH
+                                                                           : SK_CA_PURPOSE_SIGN;
+        }
+        if (rc == SK_OK)
+            *more = rv->more && n > 0;
+    }
+    splitkey__ca__ca_reply__free_unpacked(r, NULL);
+    if (rc != SK_OK) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *count = n;
+    return SK_OK;
 }

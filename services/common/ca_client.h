@@ -17,11 +17,17 @@
  * - The client copies the secret key into memory of its own and wipes it in
  *   sk_ca_client_close().  Nothing secret is ever sent: a CSR, a modulus
  *   and a subject are public.
- * - Replies are not signed.  sk_ca_client_issue() therefore checks what it
- *   gets: the certificate parses, holds the enrolled modulus n with
- *   e = 65537 and - when the client was given the CA certificate - is
- *   signed by that CA.  Run the CA link over a network you trust (loopback,
- *   ipc://, or a private network) all the same.
+ * - Every reply is signed by the CA key (a CaReplyEnvelope, signature over
+ *   "splitkey-ca-reply-v1" || 0x00 || the serialized CaReply, which echoes
+ *   the request id).  A client opened with the CA certificate verifies the
+ *   signature under that certificate's key and that the reply names the
+ *   request id it sent; a reply that fails either is no answer
+ *   (SK_ERR_PROTO_AUTH, result SK_CA_NO_ANSWER): nothing from it is
+ *   returned.  A client opened without it (the OCSP responder's --ca mode)
+ *   cannot check the signature; give it the certificate whenever you can.
+ *   sk_ca_client_issue() also checks the certificate itself: it parses,
+ *   holds the enrolled modulus n with e = 65537 and - with the CA
+ *   certificate - is signed by that CA.
  * - status and ca-cert requests are public: a client opened without a key
  *   (the OCSP responder) can make them, and nothing else.
  *
@@ -142,5 +148,30 @@ int sk_ca_client_status(sk_ca_client *c, sk_cert_status *status, const sk_serial
 
 /* The CA certificate, DER (malloc'd; the caller frees it). */
 int sk_ca_client_ca_cert(sk_ca_client *c, uint8_t **cert, size_t *cert_len);
+
+/* Whether the client verifies the CA's reply signatures (it was opened
+ * with the CA certificate). */
+bool sk_ca_client_verifies(const sk_ca_client *c);
+
+/* One revocation of a certificate this RA requested (sk_ca_client_revocations). */
+typedef struct sk_ca_revocation {
+    uint64_t seq;            /* the CA's revocation sequence number */
+    sk_serial serial;
+    int64_t revocation_time;
+    sk_crl_reason reason;
+    bool by_ra;              /* this RA asked for it */
+    char person_id[129];
+    sk_ca_purpose purpose;
+} sk_ca_revocation;
+
+/* The revocations (by the CA operator or anyone) of certificates this RA
+ * requested with a sequence number above since, ascending, at most max
+ * (0: the CA's limit, 1000).  *out is malloc'd (free()); *more says the CA
+ * has further ones (ask again from the last seq).  The reply is checked:
+ * sequence numbers strictly increase from since, serials and reasons are
+ * valid (SK_ERR_PROTO_DECODE otherwise).  Returns SK_OK or a code listed
+ * with sk_ca_result. */
+int sk_ca_client_revocations(sk_ca_client *c, sk_ca_revocation **out, size_t *count, bool *more,
+                             sk_ca_result *result, uint64_t since, unsigned max);
 
 #endif

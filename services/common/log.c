@@ -47,6 +47,7 @@ static const char *const kind_names[SK_REQ_KIND_COUNT] = {
     [SK_REQ_ISSUE] = "issue",
     [SK_REQ_CA_STATUS] = "status",
     [SK_REQ_CA_CERT] = "ca-cert",
+    [SK_REQ_CA_REVOCATIONS] = "revocations",
 };
 
 const char *sk_req_kind_name(sk_req_kind kind)

@@ -52,6 +52,7 @@ typedef enum sk_req_kind {
     SK_REQ_ISSUE,
     SK_REQ_CA_STATUS,     /* the CA: a certificate's status */
     SK_REQ_CA_CERT,       /* the CA: its own certificate */
+    SK_REQ_CA_REVOCATIONS, /* the CA: an RA's revocations since a sequence number */
     SK_REQ_KIND_COUNT
 } sk_req_kind;
 

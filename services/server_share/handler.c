@@ -1485,3 +1485,119 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
     maybe_cleanup(srv, h.now);
     return h.status;
 }
+
+/* ------------------------------------------------ revoked at the CA */
+
+typedef struct carev {
+    hreq h;
+    const uint8_t *key_id;
+    const sk_serial *serial;
+    int crl_reason;
+    int outcome;
+} carev;
+
+/* Whether the certificate stored in rec has this serial. */
+static bool cert_has_serial(const sk_key_rec *rec, const sk_serial *serial)
+{
+    size_t len = 0;
+    const uint8_t *der = sk_key_rec_certificate(rec, &len);
+    sk_cert *cert = NULL;
+    sk_serial s;
+    bool same = false;
+    if (der != NULL && sk_cert_parse(&cert, der, len) == SK_OK &&
+        sk_cert_serial(cert, &s) == SK_OK)
+        same = s.len == serial->len && memcmp(s.bytes, serial->bytes, s.len) == 0;
+    sk_cert_free(cert);
+    return same;
+}
+
+static int step_ca_revoked(sk_store *st, sk_store_txn *txn, void *arg)
+{
+    carev *q = arg;
+    hreq *h = &q->h;
+    sk_key_record row;
+    sk_key_rec *rec = NULL;
+    sk_server_result *res = NULL;
+    memset(&row, 0, sizeof row);
+    h->mev = 0;
+    h->wake = 0;
+    q->outcome = -1;
+    int rc = sk_store_key_get(st, txn, &row, q->key_id);
+    if (rc == SK_OK)
+        rc = key_blob_open(h->srv->master, &row, 1, &rec);
+    if (rc != SK_OK)
+        goto out;
+    if (!cert_has_serial(rec, q->serial)) {
+        rc = STEP_NO_COMMIT;
+        goto out;
+    }
+    sk_key_status os;
+    sk_key_rec_status(rec, &os, &h->policy, h->now);
+    if (os.state == SK_KEY_DESTROYED) {
+        q->outcome = 0;
+        rc = STEP_NO_COMMIT;
+        goto out;
+    }
+    sk_server_input in;
+    memset(&in, 0, sizeof in);
+    in.identity = h->srv->ident;
+    in.policy = &h->policy;
+    in.now = h->now;
+    in.ca_mode = h->srv->ca != NULL;
+    in.key = rec;
+    rc = sk_server_operator_revoke(&res, &in);
+    const sk_key_rec *nk = rc == SK_OK ? sk_server_result_key(res) : NULL;
+    if (rc == SK_OK && nk == NULL)
+        rc = SK_ERR_INTERNAL;
+    if (rc == SK_OK)
+        rc = put_key(st, txn, h, nk, false, &row);
+    sk_key_status cs;
+    if (rc == SK_OK) {
+        sk_key_rec_status(nk, &cs, &h->policy, h->now);
+        rc = add_event(st, txn, h, q->key_id, SK_EV_DESTROYED, cs.destroy_reason);
+        h->mev = MEV_DESTROYED;
+        h->mev_destroyed = (unsigned)cs.destroy_reason;
+        h->wake = 1;
+    }
+    if (rc == SK_OK)
+        rc = add_event(st, txn, h, q->key_id, SK_EV_CA_REVOKED, q->crl_reason);
+    if (rc == SK_OK)
+        q->outcome = 1;
+out:
+    sk_server_result_free(res);
+    sk_key_rec_free(rec);
+    sk_key_record_clear(&row);
+    return rc;
+}
+
+int sk_share_key_ca_revoked(sk_share_server *srv, const uint8_t *key_id, const sk_serial *serial,
+                            int crl_reason, uint64_t now, int *outcome)
+{
+    carev q;
+    memset(&q, 0, sizeof q);
+    q.h.srv = srv;
+    q.h.now = now;
+    sk_server_policy_default(&q.h.policy);
+    if (srv->lock1_s)
+        q.h.policy.lock1_seconds = srv->lock1_s;
+    if (srv->lock2_s)
+        q.h.policy.lock2_seconds = srv->lock2_s;
+    q.key_id = key_id;
+    q.serial = serial;
+    q.crl_reason = crl_reason;
+    *outcome = -1;
+    int rc = sk_store_run(srv->store, STORE_ATTEMPTS, step_ca_revoked, &q);
+    if (rc == STEP_NO_COMMIT) {
+        *outcome = q.outcome;
+        return SK_OK;
+    }
+    if (rc != SK_OK)
+        return rc;
+    *outcome = q.outcome;
+    count_committed(&q.h);
+    if (q.h.saved_key_version > 0)
+        sk_hwm_raise(srv->hwm, q.h.saved_key_id, q.h.saved_key_version);
+    if (q.h.wake && srv->longpoll != NULL)
+        sk_longpoll_notify(srv->longpoll);
+    return SK_OK;
+}

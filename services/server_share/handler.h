@@ -92,10 +92,13 @@ enum sk_share_event {
     SK_EV_RESYNCED = 20,         /* after a restore: the device was ahead of the
                                     restored record and its one-time password
                                     was taken (SK_EFFECT_RESYNC) */
-    SK_EV_SESSION_CANCELLED = 21 /* a pending session ended unsigned because its
+    SK_EV_SESSION_CANCELLED = 21, /* a pending session ended unsigned because its
                                     relying party no longer waits; detail: 1 the
                                     relying party cancelled it, 2 abandoned (no
                                     poll for rp_idle_s) */
+    SK_EV_CA_REVOKED = 22        /* the CA revoked the key's certificate (its
+                                    operator, splitkey-ca revoke) and the key was
+                                    destroyed for it; detail: CRLReason */
 };
 
 /* The certificate hook: called after a commit that recorded a revocation
@@ -190,6 +193,22 @@ int sk_share_key_rewrite(sk_share_server *srv, const uint8_t *key_id);
  * store error. */
 int sk_share_key_certificate(sk_share_server *srv, const uint8_t *key_id, uint8_t **der,
                              size_t *len);
+
+struct sk_serial;
+
+/* The certificate of key_id was revoked at the CA (not at this server's
+ * request: the revocation poll of ra.c).  In one transaction: if the key's
+ * stored certificate has this serial and the key is not destroyed yet, the
+ * key becomes DESTROYED (reason operator: the library's operator
+ * revocation, secrets deleted) and the events SK_EV_DESTROYED and
+ * SK_EV_CA_REVOKED (detail crl_reason) are appended.  No SK_EV_REVOKE_CERT:
+ * the CA has revoked the certificate already, so the revocation retry has
+ * nothing to ask.  *outcome: 1 destroyed now, 0 already destroyed (nothing
+ * done), -1 the key holds no certificate with this serial (nothing done).
+ * Returns SK_OK, SK_ERR_NOT_FOUND (no such key) or a store error. */
+int sk_share_key_ca_revoked(sk_share_server *srv, const uint8_t *key_id,
+                            const struct sk_serial *serial, int crl_reason, uint64_t now,
+                            int *outcome);
 
 /* Runs the clean-up now: deletes ENROLLING keys older than enrolling_ttl_s
  * and sessions that expired more than session_keep_s ago, and logs an event

@@ -4,7 +4,7 @@
  *
  *   splitkey-server init --dir DIR
  *   splitkey-server run --dir DIR --listen URL [--db sqlite:PATH]
- *       [--ca URL [--ca-cert FILE]] [--open-enrolment] [--workers N] ...
+ *       [--ca URL --ca-cert FILE] [--open-enrolment] [--workers N] ...
  *   splitkey-server token --dir DIR --subject "..." --purpose auth|sign
  *   splitkey-server check --dir DIR [--db sqlite:PATH]
  *   splitkey-server backup --dir DIR --to FILE [--db sqlite:PATH]
@@ -124,6 +124,7 @@ struct run_options {
     unsigned workers, pool_size, max_request, session_ttl, enrolling_ttl, session_keep;
     unsigned rp_idle_seconds;
     unsigned ca_timeout_ms, ca_retry_every, lock1_seconds, lock2_seconds;
+    unsigned ca_revocations_every;
     unsigned max_conns, max_conns_per_peer, idle_seconds; /* 0: rep_server.h defaults */
 };
 
@@ -255,6 +256,7 @@ static int cmd_run(int argc, char **argv)
                             .session_ttl = 120, .enrolling_ttl = 600, .session_keep = 3600,
                             .rp_idle_seconds = SK_SHARE_RP_IDLE_DEFAULT,
                             .ca_timeout_ms = 5000, .ca_retry_every = 30,
+                            .ca_revocations_every = 60,
                             .lock1_seconds = 3 * 3600, .lock2_seconds = 24 * 3600};
     char default_profiles[] = "6K";
     o.pool_profiles = default_profiles;
@@ -278,13 +280,17 @@ static int cmd_run(int argc, char **argv)
          .help = "the CA issuer (splitkey-ca run) this server is an RA of; "
                  "without it keys activate without a certificate"},
         {.name = "ca-cert", .type = SK_OPT_FILE, .value = &o.ca_cert, .arg = "FILE",
-         .help = "the CA certificate (PEM or DER): issued certificates must "
-                 "chain to it (strongly advised with --ca)"},
+         .help = "the CA certificate (PEM or DER), required with --ca: every CA reply "
+                 "must be signed with its key and issued certificates must chain to it"},
         {.name = "ca-timeout", .type = SK_OPT_UINT, .value = &o.ca_timeout_ms, .min = 100,
          .max = 120000, .arg = "MS", .help = "wait at most this long for the CA (default 5000)"},
         {.name = "ca-retry-every", .type = SK_OPT_UINT, .value = &o.ca_retry_every, .min = 1,
          .max = 86400, .arg = "SECONDS",
          .help = "retry revocations the CA has not confirmed this often (default 30)"},
+        {.name = "ca-revocations-every", .type = SK_OPT_UINT, .value = &o.ca_revocations_every,
+         .min = 1, .max = 86400, .arg = "SECONDS",
+         .help = "ask the CA this often for revocations made there (splitkey-ca revoke) "
+                 "and destroy those keys (default 60)"},
         {.name = "lock1-seconds", .type = SK_OPT_UINT, .value = &o.lock1_seconds, .min = 1,
          .max = 30u * 86400u, .arg = "SECONDS",
          .help = "time lock after 3 wrong PINs (default 10800)"},
@@ -350,7 +356,7 @@ static int cmd_run(int argc, char **argv)
     sk_longpoll *longpoll = NULL;
     sk_hwm *hwm = NULL;
     sk_ca_client *ca = NULL;
-    sk_share_ra_retrier *retrier = NULL;
+    sk_share_ra_retrier *retrier = NULL, *poller = NULL;
     uint8_t *ca_cert = NULL;
     size_t ca_cert_len = 0;
 
@@ -450,13 +456,16 @@ static int cmd_run(int argc, char **argv)
         snprintf(err, sizeof err, "--ca-cert needs --ca");
         goto config_error;
     }
+    if (o.ca != NULL && o.ca_cert == NULL) {
+        snprintf(err, sizeof err, "--ca needs --ca-cert FILE (the CA certificate, ca.pem): "
+                                  "the CA's replies are verified under its key");
+        goto config_error;
+    }
     if (o.ca != NULL) {
-        if (o.ca_cert != NULL) {
-            rc = sk_file_read(&ca_cert, &ca_cert_len, o.ca_cert, 64 * 1024, 0);
-            if (rc != SK_OK) {
-                snprintf(err, sizeof err, "--ca-cert %s: %s", o.ca_cert, sk_svc_strerror(rc));
-                goto config_error;
-            }
+        rc = sk_file_read(&ca_cert, &ca_cert_len, o.ca_cert, 64 * 1024, 0);
+        if (rc != SK_OK) {
+            snprintf(err, sizeof err, "--ca-cert %s: %s", o.ca_cert, sk_svc_strerror(rc));
+            goto config_error;
         }
         rc = sk_ca_client_open(&ca, o.ca, identity->sign_secret, ca_cert, ca_cert_len,
                                o.ca_timeout_ms);
@@ -467,9 +476,6 @@ static int cmd_run(int argc, char **argv)
                                        : sk_svc_strerror(rc));
             goto config_error;
         }
-        if (o.ca_cert == NULL)
-            sk_log_notice("--ca without --ca-cert: issued certificates are checked for the "
-                          "key only, not for the issuer");
     }
 
     /* held for the server's lifetime: restore refuses while it is */
@@ -563,6 +569,13 @@ static int cmd_run(int argc, char **argv)
             fprintf(stderr, PROG ": cannot start the revocation retry: %s\n", sk_strerror(rc));
             goto out;
         }
+        /* Revocations made at the CA (its operator) reach this server by a
+         * poll from the cursor kept in the store: at once, then periodically. */
+        rc = sk_share_ra_poll_start(&poller, &share, o.ca_revocations_every);
+        if (rc != SK_OK) {
+            fprintf(stderr, PROG ": cannot start the revocation poll: %s\n", sk_strerror(rc));
+            goto out;
+        }
     }
     sk_rep_config rcfg = {
         .url = o.listen,
@@ -635,6 +648,7 @@ out:
     sk_metrics_http_stop(metrics); /* before the store its health check reads */
     sk_longpoll_free(longpoll);
     sk_hwm_free(hwm);
+    sk_share_ra_retry_stop(poller);
     sk_share_ra_retry_stop(retrier);
     sk_ca_client_close(ca);
     sk_file_free(ca_cert, ca_cert_len);

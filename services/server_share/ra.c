@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 #include "splitkey/splitkey.h"
 
 #define RETRY_EVERY_DEFAULT 30u
+#define POLL_EVERY_DEFAULT 60u
 
 /* ---------------------------------------------------------------- issue */
 
@@ -68,6 +70,9 @@ int sk_share_ra_issue(sk_ca_client *ca, uint8_t **cert, size_t *cert_len, sk_pur
     default:
         break;
     }
+    if (rc == SK_ERR_PROTO_AUTH && why == SK_CA_NO_ANSWER)
+        sk_log_error("CA reply refused: not signed by the CA of --ca-cert, or not the answer "
+                     "to this request; nothing stored, the device may try again");
     sk_log_error("CA did not issue: %s (%s)%s", sk_ca_result_name(why), sk_strerror(rc),
                  why == SK_CA_UNKNOWN_RA ? "; register this server with 'splitkey-ca add-ra'"
                                          : "");
@@ -245,8 +250,209 @@ out:
     return rc;
 }
 
+/* ------------------------------------------------ revocations at the CA */
+
+#define POLL_CURSOR "ca_revocation_seq"
+#define POLL_BATCH 200u
+
+int sk_share_ra_cursor(sk_share_server *srv, uint64_t *seq)
+{
+    uint8_t v[24];
+    size_t len = 0;
+    *seq = 0;
+    int rc = sk_store_meta_get(srv->store, NULL, POLL_CURSOR, v, sizeof v - 1, &len);
+    if (rc == SK_ERR_NOT_FOUND)
+        return SK_OK;
+    if (rc != SK_OK)
+        return rc;
+    int64_t t = 0;
+    if (sk_store_meta_decimal(v, len, &t) != SK_OK || t < 0)
+        return SK_ERR_STORE;
+    *seq = (uint64_t)t;
+    return SK_OK;
+}
+
+static int cursor_put(sk_share_server *srv, uint64_t seq)
+{
+    char v[24];
+    int n = snprintf(v, sizeof v, "%llu", (unsigned long long)seq);
+    return sk_store_meta_put(srv->store, NULL, POLL_CURSOR, (const uint8_t *)v, (size_t)n);
+}
+
+static bool same_serial(const sk_serial *a, const sk_serial *b)
+{
+    return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
+/* Whether the certificate stored with key_id has this serial. */
+static bool key_has_serial(sk_share_server *srv, const uint8_t *key_id, const sk_serial *serial)
+{
+    uint8_t *der = NULL;
+    size_t len = 0;
+    sk_cert *cert = NULL;
+    sk_serial s;
+    bool same = false;
+    if (sk_share_key_certificate(srv, key_id, &der, &len) == SK_OK && der != NULL &&
+        sk_cert_parse(&cert, der, len) == SK_OK && sk_cert_serial(cert, &s) == SK_OK)
+        same = same_serial(&s, serial);
+    sk_cert_free(cert);
+    free(der);
+    return same;
+}
+
+/* Finds the key holding the certificate with this serial: first the
+ * person's key for the purpose (the usual case), else every key that ever
+ * stored a certificate (event SK_EV_CERT_STORED).  *found = 0 when none. */
+static int find_key(sk_share_server *srv, uint8_t *key_id, int *found,
+                    const sk_ca_revocation *r)
+{
+    *found = 0;
+    if (r->person_id[0] != '\0') {
+        sk_key_record rec;
+        memset(&rec, 0, sizeof rec);
+        int rc = sk_store_key_get_by_person(srv->store, NULL, &rec, r->person_id,
+                                            r->purpose == SK_CA_PURPOSE_AUTH ? 1u : 2u);
+        if (rc == SK_OK) {
+            memcpy(key_id, rec.key_id, SK_STORE_ID_LEN);
+            sk_key_record_clear(&rec);
+            if (key_has_serial(srv, key_id, &r->serial)) {
+                *found = 1;
+                return SK_OK;
+            }
+        } else if (rc != SK_ERR_NOT_FOUND) {
+            return rc;
+        }
+    }
+    int64_t cursor = 0;
+    for (;;) {
+        sk_event *ev = NULL;
+        size_t n = 0;
+        int rc = sk_store_events(srv->store, NULL, &ev, &n, NULL, cursor, SCAN_BATCH);
+        if (rc != SK_OK)
+            return rc;
+        for (size_t i = 0; i < n && !*found; i++) {
+            if (ev[i].has_key && ev[i].kind == SK_EV_CERT_STORED &&
+                key_has_serial(srv, ev[i].key_id, &r->serial)) {
+                memcpy(key_id, ev[i].key_id, SK_STORE_ID_LEN);
+                *found = 1;
+            }
+        }
+        if (n > 0)
+            cursor = ev[n - 1].seq;
+        free(ev);
+        if (*found || n < SCAN_BATCH)
+            return SK_OK;
+    }
+}
+
+/* Applies one revocation made at the CA.  SK_OK when it is settled here
+ * (applied, already applied, or nothing here to apply it to). */
+static int apply_revocation(sk_share_server *srv, const sk_ca_revocation *r, uint64_t now,
+                            size_t *applied)
+{
+    char hex[2 * SK_SERIAL_MAX_LEN + 1] = "?";
+    if (sk_serial_to_hex(hex, sizeof hex, &r->serial) != SK_OK)
+        hex[0] = '?', hex[1] = '\0';
+    const char *why = sk_crl_reason_name(r->reason);
+    if (r->by_ra) {
+        /* this server's own request: the event log (10, 19) has it */
+        return SK_OK;
+    }
+    uint8_t key_id[SK_STORE_ID_LEN];
+    int found = 0;
+    int rc = find_key(srv, key_id, &found, r);
+    if (rc != SK_OK)
+        return rc;
+    if (!found) {
+        sk_log_notice("certificate %s revoked at the CA (%s, CA seq %llu): no key here holds "
+                      "it; ignored",
+                      hex, why ? why : "?", (unsigned long long)r->seq);
+        return SK_OK;
+    }
+    int outcome = -1;
+    rc = sk_share_key_ca_revoked(srv, key_id, &r->serial, (int)r->reason, now, &outcome);
+    if (rc == SK_ERR_NOT_FOUND) {
+        outcome = -1;
+        rc = SK_OK;
+    }
+    if (rc != SK_OK)
+        return rc;
+    if (outcome == 1) {
+        (*applied)++;
+        sk_log_notice("key %02x%02x%02x%02x: certificate %s revoked at the CA (%s); key "
+                      "destroyed",
+                      key_id[0], key_id[1], key_id[2], key_id[3], hex, why ? why : "?");
+    } else {
+        sk_log_notice("key %02x%02x%02x%02x: certificate %s revoked at the CA (%s); the key "
+                      "was %s",
+                      key_id[0], key_id[1], key_id[2], key_id[3], hex, why ? why : "?",
+                      outcome == 0 ? "destroyed already" : "no longer holding it");
+    }
+    return SK_OK;
+}
+
+int sk_share_ra_poll(sk_share_server *srv, uint64_t now, size_t *applied)
+{
+    size_t n_applied = 0;
+    if (applied != NULL)
+        *applied = 0;
+    if (srv == NULL || srv->ca == NULL)
+        return SK_ERR_ARG;
+    uint64_t since = 0;
+    int rc = sk_share_ra_cursor(srv, &since);
+    if (rc != SK_OK) {
+        sk_log_error("revocation poll: the stored cursor (store_meta %s) is unreadable",
+                     POLL_CURSOR);
+        return rc;
+    }
+    uint64_t start = since;
+    bool more = true;
+    while (more && rc == SK_OK) {
+        sk_ca_revocation *v = NULL;
+        size_t n = 0;
+        sk_ca_result why = SK_CA_NO_ANSWER;
+        rc = sk_ca_client_revocations(srv->ca, &v, &n, &more, &why, since, POLL_BATCH);
+        if (rc != SK_OK) {
+            if (rc == SK_ERR_PROTO_AUTH && why == SK_CA_NO_ANSWER)
+                sk_log_error("revocation poll: CA reply refused: not signed by the CA of "
+                             "--ca-cert, or not the answer to this request; nothing applied");
+            else
+                sk_log_error("revocation poll: the CA did not answer: %s (%s); will ask again",
+                             sk_ca_result_name(why), sk_strerror(rc));
+            break;
+        }
+        uint64_t done = since;
+        for (size_t i = 0; i < n; i++) {
+            rc = apply_revocation(srv, &v[i], now, &n_applied);
+            if (rc != SK_OK)
+                break;
+            done = v[i].seq;
+        }
+        free(v);
+        /* the cursor moves only past what is settled here */
+        if (done > since) {
+            int prc = cursor_put(srv, done);
+            if (prc != SK_OK && rc == SK_OK)
+                rc = prc;
+            if (prc == SK_OK)
+                since = done;
+        }
+        if (rc != SK_OK)
+            sk_log_error("revocation poll: %s; will ask again from CA seq %llu", sk_strerror(rc),
+                         (unsigned long long)since);
+    }
+    if (rc == SK_OK && since != start)
+        sk_log_notice("revocation poll: settled up to CA seq %llu, %zu keys destroyed",
+                      (unsigned long long)since, n_applied);
+    if (applied != NULL)
+        *applied = n_applied;
+    return rc;
+}
+
 struct sk_share_ra_retrier {
     sk_share_server *srv;
+    int (*pass)(sk_share_server *srv, uint64_t now);
+    const char *what;
     unsigned every_s;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -267,10 +473,9 @@ static void *retry_main(void *arg)
     pthread_mutex_lock(&r->mu);
     while (!r->stop) {
         pthread_mutex_unlock(&r->mu);
-        int rc = sk_share_ra_retry(r->srv, wall_now(r->srv), NULL, NULL);
+        int rc = r->pass(r->srv, wall_now(r->srv));
         if (rc != SK_OK)
-            sk_log_error("revocation retry: %s (next pass in %u s)", sk_strerror(rc),
-                         r->every_s);
+            sk_log_error("%s: %s (next pass in %u s)", r->what, sk_strerror(rc), r->every_s);
         pthread_mutex_lock(&r->mu);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
@@ -282,7 +487,19 @@ static void *retry_main(void *arg)
     return NULL;
 }
 
-int sk_share_ra_retry_start(sk_share_ra_retrier **out, sk_share_server *srv, unsigned every_s)
+static int retry_pass(sk_share_server *srv, uint64_t now)
+{
+    return sk_share_ra_retry(srv, now, NULL, NULL);
+}
+
+static int poll_pass(sk_share_server *srv, uint64_t now)
+{
+    return sk_share_ra_poll(srv, now, NULL);
+}
+
+static int periodic_start(sk_share_ra_retrier **out, sk_share_server *srv, unsigned every_s,
+                          int (*pass)(sk_share_server *, uint64_t), const char *what,
+                          unsigned every_default)
 {
     *out = NULL;
     if (srv == NULL || srv->ca == NULL)
@@ -291,7 +508,9 @@ int sk_share_ra_retry_start(sk_share_ra_retrier **out, sk_share_server *srv, uns
     if (r == NULL)
         return SK_ERR_NOMEM;
     r->srv = srv;
-    r->every_s = every_s ? every_s : RETRY_EVERY_DEFAULT;
+    r->pass = pass;
+    r->what = what;
+    r->every_s = every_s ? every_s : every_default;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     if (pthread_create(&r->thread, NULL, retry_main, r) != 0) {
@@ -302,6 +521,17 @@ int sk_share_ra_retry_start(sk_share_ra_retrier **out, sk_share_server *srv, uns
     }
     *out = r;
     return SK_OK;
+}
+
+int sk_share_ra_retry_start(sk_share_ra_retrier **out, sk_share_server *srv, unsigned every_s)
+{
+    return periodic_start(out, srv, every_s, retry_pass, "revocation retry",
+                          RETRY_EVERY_DEFAULT);
+}
+
+int sk_share_ra_poll_start(sk_share_ra_retrier **out, sk_share_server *srv, unsigned every_s)
+{
+    return periodic_start(out, srv, every_s, poll_pass, "revocation poll", POLL_EVERY_DEFAULT);
 }
 
 void sk_share_ra_retry_stop(sk_share_ra_retrier *r)

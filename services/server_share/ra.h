@@ -61,6 +61,28 @@ int sk_share_ra_retry(sk_share_server *srv, uint64_t now, size_t *done, size_t *
  * seconds (0: 30) until stopped. */
 typedef struct sk_share_ra_retrier sk_share_ra_retrier;
 int sk_share_ra_retry_start(sk_share_ra_retrier **out, sk_share_server *srv, unsigned every_s);
+/* Revocations made at the CA (splitkey-ca revoke, or any revocation this
+ * server did not ask for) of certificates this server requested: one pass
+ * asks the CA (sk_ca_client_revocations, a signed request answered with a
+ * signed reply) for those after the cursor kept in the store (store_meta
+ * "ca_revocation_seq"), destroys each key that holds such a certificate
+ * (sk_share_key_ca_revoked: event SK_EV_CA_REVOKED), and then moves the
+ * cursor past what is settled - so a crash or a store failure in between
+ * only makes the next pass ask again, and applying twice is a no-op.
+ * Revocations this server asked for itself are skipped (the event log has
+ * them); a serial no key here holds is logged and skipped.  *applied (may
+ * be NULL) receives how many keys were destroyed.  Returns SK_OK, the CA
+ * client's error (no answer, or a reply that is not signed by the CA or
+ * not for this request: nothing applied) or a store error. */
+int sk_share_ra_poll(sk_share_server *srv, uint64_t now, size_t *applied);
+
+/* The poll's cursor (0 before the first revocation was settled). */
+int sk_share_ra_cursor(sk_share_server *srv, uint64_t *seq);
+
+/* A thread that runs sk_share_ra_poll() at once and then every every_s
+ * seconds (0: 60) until stopped with sk_share_ra_retry_stop(). */
+int sk_share_ra_poll_start(sk_share_ra_retrier **out, sk_share_server *srv, unsigned every_s);
+
 /* Stops and frees the thread (waits for a pass in progress); NULL ignored. */
 void sk_share_ra_retry_stop(sk_share_ra_retrier *r);
 

@@ -602,6 +602,27 @@ SK_API SK_WARN_UNUSED int sk_tsa_respond(const sk_tsa *tsa, uint8_t *out, size_t
                                          const uint8_t *request, size_t request_len,
                                          int64_t now, const sk_serial *serial)
     SK_NONNULL(1, 4);
+/* ----------------------------------------------- signatures over messages */
+
+/* Largest signature sk_ca_key_sign_message() writes (RSA-4096, or a DER
+ * ECDSA P-384 signature). */
+#define SK_CA_MSG_SIG_MAX 512u
+
+/* Signs msg with a CA key: RSA PKCS#1 v1.5 over SHA-256, or ECDSA (DER
+ * Ecdsa-Sig-Value) over SHA-384 for a P-384 key - the algorithms the key
+ * signs certificates with.  The caller puts a context string of its own in
+ * front of what it signs (domain separation).  Returns SK_OK, SK_ERR_ARG,
+ * SK_ERR_BUFFER_TOO_SMALL (cap below SK_CA_MSG_SIG_MAX) or SK_ERR_PKI. */
+SK_API SK_WARN_UNUSED int sk_ca_key_sign_message(const sk_ca_key *key, uint8_t *sig, size_t cap,
+                                                 size_t *sig_len, const uint8_t *msg,
+                                                 size_t msg_len) SK_NONNULL(1, 2, 4);
+
+/* Verifies a signature made by sk_ca_key_sign_message() under the key of
+ * cert (RSA: SHA-256, EC P-384: SHA-384).  Returns SK_OK, SK_ERR_VERIFY or
+ * SK_ERR_ARG. */
+SK_API SK_WARN_UNUSED int sk_cert_verify_message(const sk_cert *cert, const uint8_t *sig,
+                                                 size_t sig_len, const uint8_t *msg,
+                                                 size_t msg_len) SK_NONNULL(1);
 
 #ifdef __cplusplus
 }

@@ -259,17 +259,36 @@ int pki_random_serial(sk_serial *serial)
 int pki_sign_raw(const sk_ca_key *key, uint8_t *sig, size_t cap, size_t *sig_len,
                  const uint8_t *data, size_t len)
 {
+    /* the same signature as a CA reply's, over other bytes */
+    return sk_ca_key_sign_message(key, sig, cap, sig_len, data, len) == SK_OK ? SK_OK
+                                                                              : SK_ERR_PKI;
+}
+
+/* ------------------------------------------------- signatures over messages */
+
+int sk_ca_key_sign_message(const sk_ca_key *key, uint8_t *sig, size_t cap, size_t *sig_len,
+                           const uint8_t *msg, size_t msg_len)
+{
+    if (key == NULL || sig == NULL || sig_len == NULL || (msg == NULL && msg_len != 0))
+        return SK_ERR_ARG;
+    *sig_len = 0;
+    if (cap < SK_CA_MSG_SIG_MAX)
+        return SK_ERR_BUFFER_TOO_SMALL;
     bool ec = key->type == SK_CA_KEY_EC_P384;
     uint8_t hash[48];
-    *sig_len = 0;
-    if (cap < MBEDTLS_PK_SIGNATURE_MAX_SIZE)
+    static const uint8_t empty[1] = {0};
+    if (sk_hash_compute(ec ? SK_HASH_SHA384 : SK_HASH_SHA256, hash, msg ? msg : empty,
+                        msg_len) != SK_OK)
         return SK_ERR_PKI;
-    int rc = SK_OK;
-    if (sk_hash_compute(ec ? SK_HASH_SHA384 : SK_HASH_SHA256, hash, data, len) != SK_OK ||
-        sk_mbedtls_pk_sign((mbedtls_pk_context *)&key->pk,
-                           ec ? MBEDTLS_MD_SHA384 : MBEDTLS_MD_SHA256, hash, ec ? 48 : 32, sig,
-                           cap, sig_len) != 0)
-        rc = SK_ERR_PKI;
+    size_t len = 0;
+    uint8_t buf[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+    int rc = sk_mbedtls_pk_sign((mbedtls_pk_context *)&key->pk,
+                                ec ? MBEDTLS_MD_SHA384 : MBEDTLS_MD_SHA256, hash, ec ? 48 : 32,
+                                buf, sizeof buf, &len);
     sk_wipe(hash, sizeof hash);
-    return rc;
+    if (rc != 0 || len == 0 || len > cap)
+        return SK_ERR_PKI;
+    memcpy(sig, buf, len);
+    *sig_len = len;
+    return SK_OK;
 }

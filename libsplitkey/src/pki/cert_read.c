@@ -131,3 +131,29 @@ int sk_cert_check_issuer(const sk_cert *cert, const sk_cert *issuer)
         return SK_ERR_CERT;
     return SK_OK;
 }
+
+int sk_cert_verify_message(const sk_cert *cert, const uint8_t *sig, size_t sig_len,
+                           const uint8_t *msg, size_t msg_len)
+{
+    if (cert == NULL || (msg == NULL && msg_len != 0))
+        return SK_ERR_ARG;
+    if (sig == NULL || sig_len == 0 || sig_len > SK_CA_MSG_SIG_MAX)
+        return SK_ERR_VERIFY;
+    mbedtls_pk_context *pk = (mbedtls_pk_context *)&cert->c.crt.pk;
+    mbedtls_pk_type_t t = mbedtls_pk_get_type(pk);
+    bool ec;
+    if (t == MBEDTLS_PK_RSA)
+        ec = false;
+    else if (t == MBEDTLS_PK_ECKEY || t == MBEDTLS_PK_ECDSA)
+        ec = true;
+    else
+        return SK_ERR_VERIFY;
+    uint8_t hash[48];
+    static const uint8_t empty[1] = {0};
+    if (sk_hash_compute(ec ? SK_HASH_SHA384 : SK_HASH_SHA256, hash, msg ? msg : empty,
+                        msg_len) != SK_OK)
+        return SK_ERR_VERIFY;
+    int rc = mbedtls_pk_verify(pk, ec ? MBEDTLS_MD_SHA384 : MBEDTLS_MD_SHA256, hash,
+                               ec ? 48 : 32, sig, sig_len);
+    return rc == 0 ? SK_OK : SK_ERR_VERIFY;
+}

@@ -315,6 +315,17 @@ static int cmd_revoke(const char *dir, const char *url, const char *hex, const c
 
 /* ----------------------------------------------------------- raw-checks */
 
+/* The CaReply inside a signed CaReplyEnvelope (not verified here). */
+static Splitkey__Ca__CaReply *reply_body(const uint8_t *buf, size_t len)
+{
+    Splitkey__Ca__CaReplyEnvelope *e = splitkey__ca__ca_reply_envelope__unpack(NULL, len, buf);
+    if (e == NULL)
+        return NULL;
+    Splitkey__Ca__CaReply *r = splitkey__ca__ca_reply__unpack(NULL, e->body.len, e->body.data);
+    splitkey__ca__ca_reply_envelope__free_unpacked(e, NULL);
+    return r;
+}
+
 /* Sends a hand-made revoke envelope; returns the CA's result or -1. */
 static int raw_revoke(const char *url, const uint8_t sk[64], const sk_serial *s, int64_t t,
                       const uint8_t id[16], int flip_sig, uint8_t **sent, size_t *sent_len)
@@ -362,7 +373,7 @@ static int raw_revoke(const char *url, const uint8_t sk[64], const sk_serial *s,
     size_t rl = 0;
     int res = -1;
     if (sk_req_once(&reply, &rl, url, 0, *sent, *sent_len) == SK_OK) {
-        Splitkey__Ca__CaReply *r = splitkey__ca__ca_reply__unpack(NULL, rl, reply);
+        Splitkey__Ca__CaReply *r = reply_body(reply, rl);
         if (r != NULL) {
             res = (int)r->result;
             splitkey__ca__ca_reply__free_unpacked(r, NULL);
@@ -401,7 +412,7 @@ static int cmd_raw_checks(const char *dir, const char *url, const char *hex)
     size_t rl = 0;
     r = -1;
     if (sk_req_once(&reply, &rl, url, 0, junk, sizeof junk) == SK_OK) {
-        Splitkey__Ca__CaReply *rep = splitkey__ca__ca_reply__unpack(NULL, rl, reply);
+        Splitkey__Ca__CaReply *rep = reply_body(reply, rl);
         if (rep != NULL) {
             r = (int)rep->result;
             splitkey__ca__ca_reply__free_unpacked(rep, NULL);

@@ -101,10 +101,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = ca_handle(&handler, data, size, &reply, &reply_len);
     if (rc != SK_OK)
         abort(); /* only out-of-memory may fail, and not here */
-    Splitkey__Ca__CaReply *r = splitkey__ca__ca_reply__unpack(NULL, reply_len, reply);
+    Splitkey__Ca__CaReplyEnvelope *e =
+        splitkey__ca__ca_reply_envelope__unpack(NULL, reply_len, reply);
+    if (e == NULL || e->signature.len == 0)
+        abort(); /* every input gets a signed reply ... */
+    Splitkey__Ca__CaReply *r = splitkey__ca__ca_reply__unpack(NULL, e->body.len, e->body.data);
     if (r == NULL)
-        abort(); /* every input gets a decodable reply */
+        abort(); /* ... with a decodable body */
     splitkey__ca__ca_reply__free_unpacked(r, NULL);
+    splitkey__ca__ca_reply_envelope__free_unpacked(e, NULL);
     free(reply);
     return 0;
 }
