@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "ca.pb-c.h"
 #include "ca_client.h"
 #include "ca_dir.h"
 #include "ca_handler.h"
@@ -79,6 +80,57 @@ static void *worker_main(void *arg)
     }
     sk_ca_client_close(c);
     return NULL;
+}
+
+/* A fake CA for the reply-authentication checks: it answers every request
+ * with the bytes it holds (a genuine reply to an earlier request, or one
+ * signed with another key). */
+typedef struct fake_ca {
+    uint8_t *reply;
+    size_t len;
+} fake_ca;
+
+static int fake_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **reply,
+                       size_t *reply_len)
+{
+    fake_ca *f = ctx;
+    (void)req;
+    (void)req_len;
+    *reply = malloc(f->len);
+    if (*reply == NULL)
+        return SK_ERR_NOMEM;
+    memcpy(*reply, f->reply, f->len);
+    *reply_len = f->len;
+    return SK_OK;
+}
+
+/* A status request (unsigned) for serial, packed as the CA reads it. */
+static uint8_t *status_request(size_t *len, const sk_serial *serial)
+{
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    Splitkey__Ca__StatusRequest sr = SPLITKEY__CA__STATUS_REQUEST__INIT;
+    sr.serial.data = (uint8_t *)serial->bytes;
+    sr.serial.len = serial->len;
+    Splitkey__Ca__CaRequest q = SPLITKEY__CA__CA_REQUEST__INIT;
+    q.version = 1;
+    q.request_id.data = id;
+    q.request_id.len = sizeof id;
+    q.time = (int64_t)time(NULL);
+    q.op_case = SPLITKEY__CA__CA_REQUEST__OP_STATUS;
+    q.status = &sr;
+    size_t bl = splitkey__ca__ca_request__get_packed_size(&q);
+    uint8_t *body = malloc(bl);
+    splitkey__ca__ca_request__pack(&q, body);
+    Splitkey__Ca__CaEnvelope env = SPLITKEY__CA__CA_ENVELOPE__INIT;
+    env.version = 1;
+    env.body.data = body;
+    env.body.len = bl;
+    *len = splitkey__ca__ca_envelope__get_packed_size(&env);
+    uint8_t *out = malloc(*len);
+    splitkey__ca__ca_envelope__pack(&env, out);
+    free(body);
+    return out;
 }
 
 int main(void)
@@ -236,6 +288,157 @@ int main(void)
         CHECK(reply != NULL && rl > 0);
         free(reply);
     }
+    /* Replies are signed with the CA key: a client that has the CA
+     * certificate accepts them, one that expects another CA does not. */
+    {
+        sk_ca_key *other = NULL;
+        sk_name *oname = NULL;
+        static uint8_t oder[SK_PKI_MAX_CERT_LEN];
+        size_t olen = 0;
+        CHECK_OK(sk_ca_key_generate(&other, SK_CA_KEY_EC_P384));
+        CHECK_OK(sk_name_parse(&oname, &why, "CN=Service Test CA,C=LV"));
+        CHECK_OK(sk_ca_self_signed(other, oder, sizeof oder, &olen, NULL, oname,
+                                   time(NULL) - 60, 0));
+        sk_ca_client *c = NULL;
+        sk_cert_status st;
+        CHECK_OK(sk_ca_client_open(&c, URL, NULL, ca.cert_der, ca.cert_len, 0));
+        CHECK(sk_ca_client_verifies(c));
+        CHECK_OK(sk_ca_client_status(c, &st, &w[0].serials[0]));
+        CHECK(st.state == SK_CERT_REVOKED);
+        sk_ca_client_close(c);
+        CHECK_OK(sk_ca_client_open(&c, URL, ra_sk[2], oder, olen, 0));
+        CHECK_RC(SK_ERR_PROTO_AUTH, sk_ca_client_status(c, &st, &w[0].serials[0]));
+        sk_ca_result res = SK_CA_OK;
+        CHECK_RC(SK_ERR_PROTO_AUTH,
+                 sk_ca_client_revoke(c, NULL, &res, &w[2].serials[2], SK_REASON_SUPERSEDED));
+        CHECK(res == SK_CA_NO_ANSWER);
+        sk_ca_client_close(c);
+        /* the revocation above was served but its reply refused: */
+        CHECK_OK(ca_store_status(ca.store, &st, &w[2].serials[2]));
+        CHECK(st.state == SK_CERT_REVOKED);
+        revoked++;
+
+        /* A genuine, signed reply to an earlier request, replayed to a new
+         * one, and a reply re-signed with another key: both refused. */
+        size_t ql = 0;
+        uint8_t *q = status_request(&ql, &w[0].serials[2]);
+        fake_ca fake = {0};
+        CHECK_OK(ca_handle(&h, q, ql, &fake.reply, &fake.len));
+        free(q);
+        Splitkey__Ca__CaReplyEnvelope *e =
+            splitkey__ca__ca_reply_envelope__unpack(NULL, fake.len, fake.reply);
+        CHECK(e != NULL && e->signature.len > 0);
+        if (e != NULL) {
+            /* the signature is over the context, a 0x00, then the body */
+            size_t cl = sizeof CA_REPLY_SIG_CONTEXT;
+            uint8_t *m = malloc(cl + e->body.len);
+            memcpy(m, CA_REPLY_SIG_CONTEXT, cl);
+            memcpy(m + cl, e->body.data, e->body.len);
+            sk_cert *cert = NULL;
+            CHECK_OK(sk_cert_parse(&cert, ca.cert_der, ca.cert_len));
+            CHECK_OK(sk_cert_verify_message(cert, e->signature.data, e->signature.len, m,
+                                            cl + e->body.len));
+            m[cl] ^= 1;
+            CHECK_RC(SK_ERR_VERIFY, sk_cert_verify_message(cert, e->signature.data,
+                                                           e->signature.len, m,
+                                                           cl + e->body.len));
+            m[cl] ^= 1;
+            CHECK_RC(SK_ERR_VERIFY, sk_cert_verify_message(cert, e->signature.data,
+                                                           e->signature.len, m + 1,
+                                                           cl - 1 + e->body.len));
+            sk_cert_free(cert);
+            free(m);
+        }
+        sk_rep_server *fsrv = NULL;
+        sk_rep_config fc = {.url = "inproc://test-ca-fake", .workers = 1,
+                            .max_request = CA_MAX_REQUEST, .handler = fake_handle, .ctx = &fake};
+        CHECK_OK(sk_rep_server_start(&fsrv, &fc));
+        CHECK_OK(sk_ca_client_open(&c, "inproc://test-ca-fake", ra_sk[0], ca.cert_der,
+                                   ca.cert_len, 0));
+        CHECK_RC(SK_ERR_PROTO_AUTH, sk_ca_client_status(c, &st, &w[0].serials[2]));
+        sk_ca_revocation *rv = NULL;
+        size_t nrv = 0;
+        bool more = false;
+        CHECK_RC(SK_ERR_PROTO_AUTH,
+                 sk_ca_client_revocations(c, &rv, &nrv, &more, &res, 0, 0));
+        CHECK(rv == NULL && nrv == 0 && res == SK_CA_NO_ANSWER);
+        /* re-signed with another key, the same body */
+        if (e != NULL) {
+            size_t cl = sizeof CA_REPLY_SIG_CONTEXT;
+            uint8_t *m = malloc(cl + e->body.len);
+            memcpy(m, CA_REPLY_SIG_CONTEXT, cl);
+            memcpy(m + cl, e->body.data, e->body.len);
+            uint8_t sig[SK_CA_MSG_SIG_MAX];
+            size_t sl = 0;
+            CHECK_OK(sk_ca_key_sign_message(other, sig, sizeof sig, &sl, m, cl + e->body.len));
+            e->signature.data = sig;
+            e->signature.len = sl;
+            free(fake.reply);
+            fake.len = splitkey__ca__ca_reply_envelope__get_packed_size(e);
+            fake.reply = malloc(fake.len);
+            splitkey__ca__ca_reply_envelope__pack(e, fake.reply);
+            e->signature.data = NULL; /* not owned: keep free_unpacked off it */
+            e->signature.len = 0;
+            free(m);
+        }
+        CHECK_RC(SK_ERR_PROTO_AUTH, sk_ca_client_status(c, &st, &w[0].serials[2]));
+        sk_ca_client_close(c);
+        sk_rep_server_stop(fsrv);
+        if (e != NULL)
+            splitkey__ca__ca_reply_envelope__free_unpacked(e, NULL);
+        free(fake.reply);
+        sk_ca_key_free(other);
+        sk_name_free(oname);
+    }
+
+    /* Revocations for an RA: its own certificates, in sequence order,
+     * with who asked; another RA sees none of them. */
+    {
+        sk_ca_client *c = NULL;
+        sk_ca_revocation *rv = NULL;
+        size_t nrv = 0;
+        bool more = true;
+        sk_ca_result res = SK_CA_NO_ANSWER;
+        CHECK_OK(sk_ca_client_open(&c, URL, ra_sk[1], ca.cert_der, ca.cert_len, 0));
+        CHECK_OK(sk_ca_client_revocations(c, &rv, &nrv, &more, &res, 0, 0));
+        CHECK(res == SK_CA_OK && !more && nrv >= 2);
+        for (size_t i = 0; i < nrv; i++) {
+            CHECK(rv[i].by_ra); /* all asked for by RA 1 so far */
+            CHECK(i == 0 || rv[i].seq > rv[i - 1].seq);
+        }
+        uint64_t last = nrv ? rv[nrv - 1].seq : 0;
+        free(rv);
+        rv = NULL;
+        /* an operator revocation shows up after the cursor, not by the RA */
+        int64_t when = 0;
+        CHECK_OK(ca_operator_revoke(&ca, &when, &w[1].serials[2], SK_REASON_KEY_COMPROMISE));
+        revoked++;
+        CHECK_OK(sk_ca_client_revocations(c, &rv, &nrv, &more, &res, last, 0));
+        CHECK(nrv == 1);
+        if (nrv == 1) {
+            CHECK(!rv[0].by_ra && rv[0].seq > last && rv[0].reason == SK_REASON_KEY_COMPROMISE);
+            CHECK(rv[0].serial.len == w[1].serials[2].len &&
+                  memcmp(rv[0].serial.bytes, w[1].serials[2].bytes, rv[0].serial.len) == 0);
+            CHECK(strcmp(rv[0].person_id, "PNOLV-010101-12345") == 0);
+        }
+        free(rv);
+        rv = NULL;
+        /* max 1 pages */
+        CHECK_OK(sk_ca_client_revocations(c, &rv, &nrv, &more, &res, 0, 1));
+        CHECK(nrv == 1 && more);
+        free(rv);
+        rv = NULL;
+        sk_ca_client_close(c);
+        /* a stranger may not ask */
+        CHECK_OK(sk_ca_client_open(&c, URL, stranger_sk, ca.cert_der, ca.cert_len, 0));
+        CHECK_RC(SK_ERR_PROTO_AUTH, sk_ca_client_revocations(c, &rv, &nrv, &more, &res, 0, 0));
+        CHECK(res == SK_CA_UNKNOWN_RA);
+        sk_ca_client_close(c);
+        /* the two revocations above went into the audit chain */
+        CHECK_OK(ca_store_audit_head(ca.store, head, &count));
+        CHECK(count == (uint64_t)(issued + revoked));
+    }
+
     sk_rep_server_stop(srv);
 
     /* A failed audit append stores nothing: the same database with a log
