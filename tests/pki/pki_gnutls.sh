@@ -18,7 +18,7 @@ run() { local d=$1; shift; if "$@" >out.txt 2>&1; then ok "$d"; else bad "$d: $*
 
 "$TOOL" setup . ec
 
-for c in ca sign auth signb authb ocsp; do
+for c in ca sign auth signb authb ocsp seal; do
   run "certtool -i parses $c.pem" certtool -i --infile $c.pem
 done
 certtool -i --infile sign.pem >sign.txt
@@ -27,12 +27,19 @@ expect "certtool sees QCP-n-qscd" "0.4.0.194112.1.2" sign.txt
 expect "certtool sees qcStatements" "1.3.6.1.5.5.7.1.3" sign.txt
 expect "certtool sees the OCSP URL" "Access Location URI: http://127.0.0.1:8080/ocsp" sign.txt
 expect "certtool sees the CRL URL" "URI: http://127.0.0.1:8080/ca.crl" sign.txt
+certtool -i --infile seal.pem >seal.txt
+expect "certtool sees the seal's nonRepudiation" "Non repudiation" seal.txt
+expect "certtool sees QCP-l-qscd" "0.4.0.194112.1.3" seal.txt
+expect "certtool sees the seal's qcStatements" "1.3.6.1.5.5.7.1.3" seal.txt
+expect "certtool sees the organisation" "O=Example SIA" seal.txt
+# 2.5.4.97 as a PrintableString (tag 0x13) holding VATLV-40003000000
+expect "certtool sees the organizationIdentifier" "2.5.4.97=#13115641544c562d3430303033303030303030" seal.txt
 certtool -i --infile auth.pem >auth.txt
 expect "certtool sees clientAuth" "TLS WWW Client" auth.txt
 certtool -i --infile ocsp.pem >ocsp.txt
 expect "certtool sees OCSP signing" "OCSP signing" ocsp.txt
 
-for c in sign auth signb authb ocsp; do
+for c in sign auth signb authb ocsp seal; do
   run "certtool --verify accepts $c.pem" certtool --verify --load-ca-certificate ca.pem --infile $c.pem
   expect "$c.pem trusted" "The certificate is trusted" out.txt
 done

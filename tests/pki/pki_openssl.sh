@@ -77,6 +77,35 @@ openssl x509 -in authb.pem -noout -text >authb.txt
 expect "basic AUTH policy NCP" "Policy: 0.4.0.2042.1.1" authb.txt
 expect_not "basic AUTH is not NCP+" "0.4.0.2042.1.2" authb.txt
 
+# --- the seal (legal person, EN 319 412-3) -----------------------------------
+run "openssl verify accepts the seal certificate" openssl verify -x509_strict -CAfile ca.pem seal.pem
+expect "seal.pem verifies" "seal.pem: OK" out.txt
+openssl x509 -in seal.pem -noout -text -nameopt RFC2253 >seal.txt
+expect "SEAL subject" 'CN=Example SIA,organizationIdentifier=VATLV-40003000000,O=Example SIA,C=LV' seal.txt
+expect "SEAL KU critical" "X509v3 Key Usage: critical" seal.txt
+expect "SEAL KU nonRepudiation" "Non Repudiation" seal.txt
+expect_not "SEAL has no digitalSignature" "Digital Signature" seal.txt
+expect "SEAL basicConstraints critical" "X509v3 Basic Constraints: critical" seal.txt
+expect "SEAL CA:FALSE" "CA:FALSE" seal.txt
+expect "SEAL policy QCP-l-qscd" "Policy: 0.4.0.194112.1.3" seal.txt
+expect_not "SEAL is not QCP-n-qscd" "0.4.0.194112.1.2" seal.txt
+expect "SEAL operator policy" "Policy: 1.3.6.1.4.1.99999.1.1" seal.txt
+expect "SEAL AIA OCSP" "OCSP - URI:http://127.0.0.1:8080/ocsp" seal.txt
+expect "SEAL CRL distribution point" "URI:http://127.0.0.1:8080/ca.crl" seal.txt
+expect_not "SEAL has no EKU" "Extended Key Usage" seal.txt
+openssl asn1parse -in seal.pem >seal_asn1.txt
+expect "organizationIdentifier is a PrintableString" "PRINTABLESTRING   :VATLV-40003000000" seal_asn1.txt
+off=$(grep -A1 ':qcStatements' seal_asn1.txt | tail -1 | cut -d: -f1 | tr -d ' ')
+openssl asn1parse -in seal.pem -strparse "$off" >sealqc.txt
+# the statements in order: syntax-v2 + Legal, compliance, SSCD, QcType eseal, PDS
+got=$(grep -o 'OBJECT *:[0-9.]*' sealqc.txt | sed 's/.*://' | tr '\n' ' ')
+want="1.3.6.1.5.5.7.11.2 0.4.0.194121.1.2 0.4.0.1862.1.1 0.4.0.1862.1.4 0.4.0.1862.1.6 0.4.0.1862.1.6.2 0.4.0.1862.1.5 "
+if [ "$got" = "$want" ]; then ok "SEAL qcStatements in order"; else bad "SEAL qcStatements: '$got' != '$want'"; fi
+expect "SEAL QcPDS URL" "IA5STRING         :https://example.org/pds_en.pdf" sealqc.txt
+openssl x509 -in seal.pem -pubkey -noout >sealpub.pem
+run "the split signature verifies under the seal certificate's key" \
+    openssl dgst -sha256 -verify sealpub.pem -signature data.sig data.txt
+
 openssl x509 -in ocsp.pem -noout -text >ocsp.txt
 expect "OCSP signer EKU" "OCSP Signing" ocsp.txt
 expect "OCSP signer nocheck" "OCSP No Check" ocsp.txt

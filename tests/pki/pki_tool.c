@@ -4,8 +4,9 @@
  * leaf key is a split key that signs through the two-party path.
  *
  *   pki_tool setup DIR rsa|ec          CA + OCSP signer + split key, CSR,
- *                                      four person certificates, a split
- *                                      signature over DIR/data.txt
+ *                                      four person certificates, a seal
+ *                                      certificate (seal.pem) for the same
+ *                                      key, a split signature over DIR/data.txt
  *   pki_tool revoke DIR SERIAL REASON  marks a serial revoked in DIR/db.txt
  *   pki_tool crl DIR OUT.pem           CRL of DIR/db.txt
  *   pki_tool ocsp DIR REQ RESP.der     answers a request file
@@ -27,6 +28,7 @@
  * with it too. */
 static int64_t NOW;
 #define SUBJECT "C=LV,GN=ANDRIS,SN=BERZINS,serialNumber=PNOLV-010101-12345"
+#define SEAL_SUBJECT "C=LV,O=Example SIA,organizationIdentifier=VATLV-40003000000"
 
 static const char *path(const char *dir, const char *name)
 {
@@ -203,6 +205,19 @@ static int cmd_setup(const char *dir, const char *type)
             FAIL("write %s", out[i].file);
         db_add(dir, &serial);
     }
+
+    /* An organisation's seal (EN 319 412-3) for the same split key, from a
+     * CSR with the legal-person subject, through the CA's enrolment check. */
+    sk_name *org = NULL;
+    MUST(sk_name_parse_legal(&org, &detail, SEAL_SUBJECT));
+    MUST(sk_csr_build(der, sizeof der, &len, org, fx.pub, SK_HASH_SHA256, splitfix_sign, &fx));
+    memcpy(csr_copy, der, len);
+    csr_len = len;
+    MUST(sk_ca_issue_csr(ca, der, sizeof der, &len, &serial, SK_CERT_SEAL_QUALIFIED, csr_copy,
+                         csr_len, n, nl, org, NOW - 60));
+    if (write_pem(path(dir, "seal.pem"), "CERTIFICATE", der, len) != 0)
+        FAIL("write seal.pem");
+    sk_name_free(org);
 
     /* A message signed through the split path, for openssl dgst -verify. */
     static const char msg[] = "an agreement signed with a split key\n";

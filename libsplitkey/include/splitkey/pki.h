@@ -115,6 +115,22 @@ SK_API SK_WARN_UNUSED int sk_name_parse_person(sk_name **out, const char **detai
 SK_API SK_WARN_UNUSED int sk_name_check_person(const sk_name *name, const char **detail)
     SK_NONNULL(1);
 
+/* Parses a legal person's subject (an organisation, for electronic seals:
+ * ETSI EN 319 412-3) and normalises it to the order C, O,
+ * organizationIdentifier, CN.  Requires C, O (the organisation's name) and
+ * organizationIdentifier = scheme + C + "-" + identifier (EN 319 412-1
+ * 5.1.4; scheme "VAT", "NTR", "PSD", "LEI", or two upper-case letters and
+ * ':' for a national scheme), e.g. "VATLV-40003000000".  CN is the name the
+ * organisation uses: O when absent; when given it must contain a letter and
+ * differ from the identifier.  No other attribute is allowed.  Returns SK_OK
+ * or SK_ERR_PKI (with *detail). */
+SK_API SK_WARN_UNUSED int sk_name_parse_legal(sk_name **out, const char **detail,
+                                              const char *text) SK_NONNULL(1, 3);
+
+/* Checks that a name is a valid legal-person subject in the normal order. */
+SK_API SK_WARN_UNUSED int sk_name_check_legal(const sk_name *name, const char **detail)
+    SK_NONNULL(1);
+
 /* Writes the text form (NUL-terminated; *written excludes the NUL). */
 SK_API SK_WARN_UNUSED int sk_name_format(const sk_name *name, char *out, size_t cap,
                                          size_t *written) SK_NONNULL(1, 4);
@@ -222,10 +238,12 @@ typedef enum sk_cert_profile {
     SK_CERT_SIGN_QUALIFIED = 1, /* KU nonRepudiation, QCP-n-qscd, qcStatements */
     SK_CERT_AUTH_QUALIFIED = 2, /* KU digitalSignature, EKU clientAuth, NCP+ */
     SK_CERT_SIGN_BASIC = 3,     /* KU nonRepudiation, NCP */
-    SK_CERT_AUTH_BASIC = 4      /* KU digitalSignature, EKU clientAuth, NCP */
+    SK_CERT_AUTH_BASIC = 4,     /* KU digitalSignature, EKU clientAuth, NCP */
+    SK_CERT_SEAL_QUALIFIED = 5  /* legal person: KU nonRepudiation, QCP-l-qscd, qcStatements */
 } sk_cert_profile;
 
-/* "sign-qualified", "auth-qualified", "sign-basic", "auth-basic". */
+/* "sign-qualified", "auth-qualified", "sign-basic", "auth-basic",
+ * "seal-qualified". */
 SK_API SK_WARN_UNUSED int sk_cert_profile_parse(sk_cert_profile *out, const char *name)
     SK_NONNULL(1, 2);
 SK_API const char *sk_cert_profile_name(sk_cert_profile profile);
@@ -237,7 +255,7 @@ typedef struct sk_ca_config {
     const char *ca_issuers_url; /* AIA id-ad-caIssuers; required */
     const char *crl_url;        /* cRLDistributionPoints; NULL: none */
     const char *policy_oid;     /* the operator's policy, dotted; NULL: none */
-    const char *pds_url;        /* QcPDS (qualified SIGN); required for it */
+    const char *pds_url;        /* QcPDS (qualified SIGN, SEAL); required for them */
     const char *pds_lang;       /* two letters, e.g. "en"; NULL: "en" */
     uint32_t validity_days;     /* person certificates; 0: 1095 (3 years) */
 } sk_ca_config;
@@ -265,7 +283,8 @@ SK_API void sk_ca_free(sk_ca *ca);
 SK_API const uint8_t *sk_ca_cert_der(const sk_ca *ca, size_t *len) SK_NONNULL(1, 2);
 
 /* Issues a person certificate for an RSA key (for a split key: the composite
- * n) under a profile.  subject must pass sk_name_check_person().  The serial
+ * n) under a profile.  subject must pass sk_name_check_person(), or
+ * sk_name_check_legal() for SK_CERT_SEAL_QUALIFIED.  The serial
  * is 128 random bits (positive); not_before is Unix seconds, validity from
  * the config.  serial (out, may be NULL) receives the serial. */
 SK_API SK_WARN_UNUSED int sk_ca_issue(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written,
@@ -276,7 +295,8 @@ SK_API SK_WARN_UNUSED int sk_ca_issue(const sk_ca *ca, uint8_t *out, size_t cap,
 /* The CA's whole check-and-issue step for an enrolment (doc/pki.md,
  * "Enrolment: the CSR"): parses the CSR, checks its proof of possession,
  * that its key is the enrolled modulus n (e = 65537) and that its subject is a valid person
- * subject equal to `registered` (when not NULL: the subject bound to the
+ * subject (legal-person subject for SK_CERT_SEAL_QUALIFIED) equal to `registered`
+ * (when not NULL: the subject bound to the
  * registration token), then issues from the CSR's key and subject.
  * Returns what the steps return: SK_ERR_CSR / SK_ERR_PEM / SK_ERR_KEY_FORMAT
  * (unparsable), SK_ERR_VERIFY (no proof of possession), SK_ERR_KEY_MISMATCH

@@ -300,6 +300,14 @@ out:
     return rc;
 }
 
+/* The subject rules of a profile: a legal person's for a seal, a natural
+ * person's otherwise. */
+static int subject_check(sk_cert_profile profile, const sk_name *subject)
+{
+    return profile == SK_CERT_SEAL_QUALIFIED ? sk_name_check_legal(subject, NULL)
+                                             : sk_name_check_person(subject, NULL);
+}
+
 int sk_ca_issue(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written, sk_serial *serial,
                 sk_cert_profile profile, const sk_name *subject, const sk_pubkey *key,
                 int64_t not_before)
@@ -311,9 +319,9 @@ int sk_ca_issue(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written, sk_s
         memset(serial, 0, sizeof *serial);
     if (ca == NULL || subject == NULL || key == NULL || sk_cert_profile_name(profile) == NULL)
         return SK_ERR_ARG;
-    if (sk_name_check_person(subject, NULL) != SK_OK)
+    if (subject_check(profile, subject) != SK_OK)
         return SK_ERR_PKI;
-    if (profile == SK_CERT_SIGN_QUALIFIED && !ca->has_pds)
+    if ((profile == SK_CERT_SIGN_QUALIFIED || profile == SK_CERT_SEAL_QUALIFIED) && !ca->has_pds)
         return SK_ERR_ARG; /* a qualified certificate needs its PDS */
     if (sk_pubkey_bits(key) < 2048)
         return SK_ERR_KEY_SIZE;
@@ -382,7 +390,7 @@ int sk_ca_issue_csr(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written,
     if (rc == SK_OK)
         rc = sk_csr_subject(req, &subject);
     if (rc == SK_OK)
-        rc = sk_name_check_person(subject, NULL);
+        rc = subject_check(profile, subject);
     if (rc == SK_OK && registered != NULL && !pki_name_equal(registered, subject))
         rc = SK_ERR_PKI;
     if (rc == SK_OK)

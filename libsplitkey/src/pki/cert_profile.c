@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cert_profile.c - the extensions of every certificate profile (ETSI
- * EN 319 412-2/-5, RFC 5280, RFC 3739, RFC 6960).  The table in
+ * EN 319 412-2/-3/-5, RFC 5280, RFC 3739, RFC 6960).  The table in
  * doc/pki.md mirrors this file. */
 #include <mbedtls/asn1.h>
 #include <string.h>
@@ -23,6 +23,7 @@
 #define OID_OCSP_NOCHECK "1.3.6.1.5.5.7.48.1.5"
 /* ETSI EN 319 411-1/-2 policies */
 #define OID_QCP_N_QSCD "0.4.0.194112.1.2"
+#define OID_QCP_L_QSCD "0.4.0.194112.1.3"
 #define OID_NCP_PLUS "0.4.0.2042.1.2"
 #define OID_NCP "0.4.0.2042.1.1"
 /* qcStatements: RFC 3739 and ETSI EN 319 412-5 */
@@ -36,6 +37,8 @@
 #define OID_QC_TYPE_ESIGN "0.4.0.1862.1.6.1"
 /* RFC 3161 2.3 */
 #define OID_KP_TIME_STAMPING "1.3.6.1.5.5.7.3.8"
+#define OID_QC_TYPE_ESEAL "0.4.0.1862.1.6.2"
+#define OID_SEMANTICS_LEGAL "0.4.0.194121.1.2"
 
 /* KeyUsage bits as DER BIT STRING contents (unused-bits byte first). */
 static const uint8_t KU_DIGITAL_SIGNATURE[] = {0x07, 0x80};
@@ -135,17 +138,18 @@ static void ext_crl_dp(der *d, const char *url)
 }
 
 /* QCStatement ::= SEQUENCE { statementId OID, statementInfo ANY OPTIONAL } */
-static void qc_statements(der *d, const char *pds_url, const char *pds_lang)
+static void qc_statements(der *d, const char *semantics, const char *qc_type,
+                          const char *pds_url, const char *pds_lang)
 {
     ext_mark m = pki_ext_open(d, OID_QC_STATEMENTS, false);
     size_t all = pki_der_open(d, 0x30);
 
     /* id-qcs-pkixQCSyntax-v2 with SemanticsInformation { semanticsIdentifier
-     * id-etsi-qcs-semanticsId-Natural } (EN 319 412-1 5.1) */
+     * id-etsi-qcs-semanticsId-Natural or -Legal } (EN 319 412-1 5.1) */
     size_t st = pki_der_open(d, 0x30);
     pki_der_oid(d, OID_QCS_PKIX_SYNTAX_V2);
     size_t si = pki_der_open(d, 0x30);
-    pki_der_oid(d, OID_SEMANTICS_NATURAL);
+    pki_der_oid(d, semantics);
     pki_der_close(d, si);
     pki_der_close(d, st);
 
@@ -157,11 +161,11 @@ static void qc_statements(der *d, const char *pds_url, const char *pds_lang)
     pki_der_oid(d, OID_QC_SSCD);
     pki_der_close(d, st);
 
-    /* QcType ::= SEQUENCE OF OBJECT IDENTIFIER { esign } */
+    /* QcType ::= SEQUENCE OF OBJECT IDENTIFIER { esign or eseal } */
     st = pki_der_open(d, 0x30);
     pki_der_oid(d, OID_QC_TYPE);
     size_t types = pki_der_open(d, 0x30);
-    pki_der_oid(d, OID_QC_TYPE_ESIGN);
+    pki_der_oid(d, qc_type);
     pki_der_close(d, types);
     pki_der_close(d, st);
 
@@ -225,6 +229,19 @@ void pki_profile_extensions(der *d, const profile_input *in)
     case CERT_KIND_PERSON:
         break;
     }
+    if (in->profile == SK_CERT_SEAL_QUALIFIED) {
+        /* EN 319 412-3: a legal person's qualified seal on a QSCD; content
+         * commitment only (nonRepudiation, as for SIGN). */
+        ext_basic_constraints(d, false);
+        ext_key_usage(d, KU_NON_REPUDIATION, sizeof KU_NON_REPUDIATION);
+        ext_policies(d, OID_QCP_L_QSCD, in->policy_oid);
+        qc_statements(d, OID_SEMANTICS_LEGAL, OID_QC_TYPE_ESEAL, in->pds_url, in->pds_lang);
+        ext_aia(d, in->ocsp_url, in->ca_issuers_url);
+        if (in->crl_url != NULL)
+            ext_crl_dp(d, in->crl_url);
+        ext_key_ids(d, in->ski, in->aki);
+        return;
+    }
     bool sign = in->profile == SK_CERT_SIGN_QUALIFIED || in->profile == SK_CERT_SIGN_BASIC;
     bool qualified = in->profile == SK_CERT_SIGN_QUALIFIED || in->profile == SK_CERT_AUTH_QUALIFIED;
     ext_basic_constraints(d, false);
@@ -237,7 +254,7 @@ void pki_profile_extensions(der *d, const profile_input *in)
     const char *etsi = !qualified ? OID_NCP : sign ? OID_QCP_N_QSCD : OID_NCP_PLUS;
     ext_policies(d, etsi, in->policy_oid);
     if (in->profile == SK_CERT_SIGN_QUALIFIED)
-        qc_statements(d, in->pds_url, in->pds_lang);
+        qc_statements(d, OID_SEMANTICS_NATURAL, OID_QC_TYPE_ESIGN, in->pds_url, in->pds_lang);
     ext_aia(d, in->ocsp_url, in->ca_issuers_url);
     if (in->crl_url != NULL)
         ext_crl_dp(d, in->crl_url);
@@ -245,13 +262,13 @@ void pki_profile_extensions(der *d, const profile_input *in)
 }
 
 static const char *const PROFILE_NAMES[] = {NULL, "sign-qualified", "auth-qualified",
-                                             "sign-basic", "auth-basic"};
+                                             "sign-basic", "auth-basic", "seal-qualified"};
 
 int sk_cert_profile_parse(sk_cert_profile *out, const char *name)
 {
     if (out == NULL || name == NULL)
         return SK_ERR_ARG;
-    for (int i = 1; i <= 4; i++)
+    for (int i = 1; i <= SK_CERT_SEAL_QUALIFIED; i++)
         if (strcmp(PROFILE_NAMES[i], name) == 0) {
             *out = (sk_cert_profile)i;
             return SK_OK;
@@ -261,7 +278,7 @@ int sk_cert_profile_parse(sk_cert_profile *out, const char *name)
 
 const char *sk_cert_profile_name(sk_cert_profile profile)
 {
-    if (profile < SK_CERT_SIGN_QUALIFIED || profile > SK_CERT_AUTH_BASIC)
+    if (profile < SK_CERT_SIGN_QUALIFIED || profile > SK_CERT_SEAL_QUALIFIED)
         return NULL;
     return PROFILE_NAMES[profile];
 }

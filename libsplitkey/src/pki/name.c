@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* name.c - distinguished names: the text form "K=V,...", DER Names, and the
  * natural-person subject (C, CN "SURNAME,GIVENNAME", SN, GN,
- * serialNumber "PNO" + C + "-" + id, ETSI EN 319 412-1 5.1.3). */
+ * serialNumber "PNO" + C + "-" + id, ETSI EN 319 412-1 5.1.3), and the
+ * legal-person subject (C, O, organizationIdentifier, CN; EN 319 412-1
+ * 5.1.4, EN 319 412-3). */
 #include <mbedtls/asn1.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +322,143 @@ int sk_name_check_person(const sk_name *name, const char **detail)
     for (size_t i = 0; i < 5; i++)
         if (name->attr[i].type != order[i])
             return set_detail(detail, "a person's subject is ordered C, CN, SN, GN, serialNumber");
+    return SK_OK;
+}
+
+/* ------------------------------------------------------ legal persons */
+
+/* The EN 319 412-1 5.1.4 legal-person semantics: a registration scheme
+ * ("VAT", "NTR", "PSD", "LEI", or two upper-case letters and ':' for a
+ * national scheme), the two-letter country code, which must be C, '-', then
+ * the identifier (no spaces). */
+static int legal_orgid_check(const sk_name_attr *id, const sk_name_attr *c, const char **detail)
+{
+    static const char *const schemes[] = {"VAT", "NTR", "PSD", "LEI"};
+    const char *v = id->value;
+    if (id->len < 7)
+        return set_detail(detail, "organizationIdentifier must be a scheme (VAT, NTR, PSD, LEI) + "
+                                  "C + \"-\" + identifier, e.g. VATLV-40003000000");
+    bool known = false;
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+        known |= memcmp(v, schemes[i], 3) == 0;
+    bool national = v[0] >= 'A' && v[0] <= 'Z' && v[1] >= 'A' && v[1] <= 'Z' && v[2] == ':';
+    if (!known && !national)
+        return set_detail(detail, "organizationIdentifier must start with VAT, NTR, PSD or LEI "
+                                  "(upper case), or two upper-case letters and ':' for a "
+                                  "national scheme");
+    if (v[3] < 'A' || v[3] > 'Z' || v[4] < 'A' || v[4] > 'Z')
+        return set_detail(detail, "organizationIdentifier needs the two-letter country code "
+                                  "after the scheme, e.g. VATLV-40003000000");
+    if (memcmp(v + 3, c->value, 2) != 0)
+        return set_detail(detail, "the country code in organizationIdentifier must equal C");
+    if (v[5] != '-')
+        return set_detail(detail, "organizationIdentifier needs a '-' after the country code, "
+                                  "e.g. VATLV-40003000000");
+    for (size_t i = 6; i < id->len; i++)
+        if (v[i] == ' ')
+            return set_detail(detail, "the organisation's identifier contains a space");
+    return SK_OK;
+}
+
+/* The legal-person rules on an unordered name; fills cn with the given CN
+ * or, when absent, the organisation's name. */
+static int legal_rules(const sk_name *n, char *cn, size_t *cn_len, const char **detail)
+{
+    for (int t = 0; t < AT_COUNT; t++) {
+        size_t c = count_type(n, t);
+        bool allowed = t == AT_C || t == AT_O || t == AT_ORGID || t == AT_CN;
+        if (c > 0 && !allowed)
+            return set_detail(detail, "a legal person's subject has only C, O, "
+                                      "organizationIdentifier and CN");
+        if (c > 1)
+            return set_detail(detail, "an attribute appears twice in the subject");
+    }
+    const sk_name_attr *c = find(n, AT_C), *o = find(n, AT_O), *id = find(n, AT_ORGID),
+                       *given_cn = find(n, AT_CN);
+    if (c == NULL || o == NULL || id == NULL)
+        return set_detail(detail, "a legal person's subject needs C, O (the organisation's "
+                                  "name) and organizationIdentifier");
+    int rc = legal_orgid_check(id, c, detail);
+    if (rc != SK_OK)
+        return rc;
+    const sk_name_attr *src = given_cn != NULL ? given_cn : o;
+    if (given_cn != NULL) {
+        if (given_cn->len == id->len && memcmp(given_cn->value, id->value, id->len) == 0)
+            return set_detail(detail, "CN is the name the organisation uses, not its "
+                                      "organizationIdentifier");
+        bool letter = false;
+        for (size_t i = 0; i < given_cn->len; i++) {
+            uint8_t ch = (uint8_t)given_cn->value[i];
+            letter |= (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || ch >= 0x80;
+        }
+        if (!letter)
+            return set_detail(detail, "CN must be the organisation's name (it has no letter)");
+    }
+    memcpy(cn, src->value, src->len);
+    *cn_len = src->len;
+    cn[*cn_len] = '\0';
+    return SK_OK;
+}
+
+static const int LEGAL_ORDER[] = {AT_C, AT_O, AT_ORGID, AT_CN};
+#define LEGAL_COUNT (sizeof LEGAL_ORDER / sizeof LEGAL_ORDER[0])
+
+int sk_name_parse_legal(sk_name **out, const char **detail, const char *text)
+{
+    if (out == NULL)
+        return SK_ERR_ARG;
+    *out = NULL;
+    sk_name *raw = NULL;
+    int rc = sk_name_parse(&raw, detail, text);
+    if (rc != SK_OK)
+        return rc;
+    char cn[SK_NAME_MAX_VALUE + 1];
+    size_t cn_len = 0;
+    sk_name *n = NULL;
+    rc = legal_rules(raw, cn, &cn_len, detail);
+    if (rc != SK_OK)
+        goto out;
+    n = calloc(1, sizeof *n);
+    if (n == NULL) {
+        rc = SK_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < LEGAL_COUNT && rc == SK_OK; i++) {
+        if (LEGAL_ORDER[i] == AT_CN) {
+            rc = name_add(n, AT_CN, (const uint8_t *)cn, cn_len, detail);
+        } else {
+            const sk_name_attr *a = find(raw, LEGAL_ORDER[i]);
+            rc = name_add(n, LEGAL_ORDER[i], (const uint8_t *)a->value, a->len, detail);
+        }
+    }
+out:
+    sk_name_free(raw);
+    if (rc != SK_OK) {
+        sk_name_free(n);
+        return rc;
+    }
+    *out = n;
+    return SK_OK;
+}
+
+int sk_name_check_legal(const sk_name *name, const char **detail)
+{
+    if (detail != NULL)
+        *detail = NULL;
+    if (name == NULL)
+        return SK_ERR_ARG;
+    char cn[SK_NAME_MAX_VALUE + 1];
+    size_t cn_len;
+    int rc = legal_rules(name, cn, &cn_len, detail);
+    if (rc != SK_OK)
+        return rc;
+    if (name->count != LEGAL_COUNT)
+        return set_detail(detail, "a legal person's subject has C, O, organizationIdentifier "
+                                  "and CN");
+    for (size_t i = 0; i < LEGAL_COUNT; i++)
+        if (name->attr[i].type != LEGAL_ORDER[i])
+            return set_detail(detail, "a legal person's subject is ordered C, O, "
+                                      "organizationIdentifier, CN");
     return SK_OK;
 }
 
