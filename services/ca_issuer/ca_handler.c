@@ -92,6 +92,8 @@ static sk_cert_profile profile_of(Splitkey__Ca__Purpose p, bool qualified, bool 
         return qualified ? SK_CERT_SIGN_QUALIFIED : SK_CERT_SIGN_BASIC;
     if (p == SPLITKEY__CA__PURPOSE__PURPOSE_AUTH)
         return qualified ? SK_CERT_AUTH_QUALIFIED : SK_CERT_AUTH_BASIC;
+    if (p == SPLITKEY__CA__PURPOSE__PURPOSE_SEAL && qualified)
+        return SK_CERT_SEAL_QUALIFIED; /* seals are qualified only */
     *ok = false;
     return SK_CERT_SIGN_BASIC;
 }
@@ -108,12 +110,15 @@ static void do_issue(ca_handler *h, served *sv, Splitkey__Ca__CaReply *rep,
         q->n.len > CA_MAX_N || strlen(q->subject) > CA_MAX_SUBJECT ||
         strlen(q->person_id) > CA_MAX_PERSON_ID) {
         set_result(sv, R(BAD_REQUEST), "issue: purpose, CSR, n, subject or person id missing "
-                                       "or too long");
+                                       "or too long (a seal is qualified only)");
         return;
     }
     sk_name *registered = NULL;
     const char *why = NULL;
-    if (q->subject[0] != '\0' && sk_name_parse_person(&registered, &why, q->subject) != SK_OK) {
+    bool seal = profile == SK_CERT_SEAL_QUALIFIED;
+    if (q->subject[0] != '\0' &&
+        (seal ? sk_name_parse_legal(&registered, &why, q->subject)
+              : sk_name_parse_person(&registered, &why, q->subject)) != SK_OK) {
         set_result(sv, R(SUBJECT_INVALID), why ? why : "the registered subject is invalid");
         return;
     }
@@ -140,7 +145,10 @@ static void do_issue(ca_handler *h, served *sv, Splitkey__Ca__CaReply *rep,
         return;
     case SK_ERR_PKI:
         set_result(sv, R(SUBJECT_INVALID),
-                   "the CSR's subject is not a valid person subject or not the registered one");
+                   seal ? "the CSR's subject is not a valid legal-person (organisation) subject "
+                          "or not the registered one"
+                        : "the CSR's subject is not a valid person subject or not the registered "
+                          "one");
         return;
     default:
         set_result(sv, R(INTERNAL), "the CA could not issue the certificate");
@@ -164,7 +172,8 @@ static void do_issue(ca_handler *h, served *sv, Splitkey__Ca__CaReply *rep,
     if (rc == SK_OK) {
         if (q->person_id[0] != '\0')
             snprintf(person, sizeof person, "%s", q->person_id);
-        else if (sk_name_get(subj, person, sizeof person, "serialNumber") != SK_OK)
+        else if (sk_name_get(subj, person, sizeof person,
+                             seal ? "organizationIdentifier" : "serialNumber") != SK_OK)
             snprintf(person, sizeof person, "-");
     }
     sk_name_free(subj);

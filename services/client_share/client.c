@@ -156,6 +156,13 @@ int cl_get_pin(client *c, sk_purpose purpose, const char *pin_file, const char *
     return rc;
 }
 
+const char *cl_pin_prompt(sk_purpose purpose)
+{
+    return purpose == SK_PURPOSE_SIGN   ? "PIN2: "
+           : purpose == SK_PURPOSE_SEAL ? "Seal PIN: "
+                                        : "PIN1: ";
+}
+
 int cl_new_layer(client *c)
 {
     sk_client_io io = {.exchange = cl_io_exchange, .persist = cl_io_persist, .now = cl_io_now,
@@ -256,6 +263,6 @@ int cl_parse(sk_opt *opts, const char **positional, int argc, char **argv, const
 int cl_parse_purpose(sk_purpose *p, const char *name)
 {
     if (devstate_purpose_parse(p, name) != SK_OK)
-        return usage_error("--purpose %s: use auth or sign", name);
+        return usage_error("--purpose %s: use auth, sign or seal", name);
     return 0;
 }

@@ -112,6 +112,8 @@ int cl_report(const client *c, int rc, const char *what);
 /* Reads the PIN for purpose (pin.h) into c->pin; the reason of a failure is
  * in c->err. */
 int cl_get_pin(client *c, sk_purpose purpose, const char *pin_file, const char *prompt);
+/* The prompt for a key's PIN: "PIN1: ", "PIN2: " or "Seal PIN: ". */
+const char *cl_pin_prompt(sk_purpose purpose);
 
 /* A client layer without a key in c->sk, over this program's exchange and
  * persist (exchange.c). */

@@ -21,9 +21,9 @@
 static int find_session(client *c, const uint8_t *id, sk_device_session **found)
 {
     *found = NULL;
-    const sk_purpose purposes[] = {SK_PURPOSE_AUTH, SK_PURPOSE_SIGN};
+    const sk_purpose purposes[] = {SK_PURPOSE_AUTH, SK_PURPOSE_SIGN, SK_PURPOSE_SEAL};
     int last = SK_ERR_SESSION_UNKNOWN;
-    for (size_t i = 0; i < 2 && *found == NULL; i++) {
+    for (size_t i = 0; i < sizeof purposes / sizeof purposes[0] && *found == NULL; i++) {
         if (!devstate_has(&c->st, purposes[i]))
             continue;
         int rc = cl_load_key(c, purposes[i]);
@@ -142,7 +142,7 @@ static int session_command(int argc, char **argv, bool approve)
     }
     if (!c.have_pin || c.pin_purpose != purpose) {
         pin_wipe(&c.pin);
-        rc = cl_get_pin(&c, purpose, o.pin_file, purpose == SK_PURPOSE_SIGN ? "PIN2: " : "PIN1: ");
+        rc = cl_get_pin(&c, purpose, o.pin_file, cl_pin_prompt(purpose));
         if (rc != SK_OK) {
             fprintf(stderr, PROG ": %s\n", c.err);
             exit_code = CU_EXIT_USAGE;

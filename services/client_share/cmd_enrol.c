@@ -24,6 +24,7 @@
 
 /* The proof of possession (doc/protocol.md section 3, step 6): the first
  * signature of the new key.  When the registered subject is a person's name
+ * (an organisation's for a seal key)
  * it signs the PKCS#10 request for n (kept as DIR/<purpose>.csr.pem);
  * otherwise a fixed digest of the key id. */
 static int proof_of_possession(client *c, bool *wrote_csr)
@@ -40,7 +41,9 @@ static int proof_of_possession(client *c, bool *wrote_csr)
 
     *wrote_csr = false;
     if (subject != NULL && subject[0] != '\0' &&
-        sk_name_parse_person(&name, &detail, subject) == SK_OK &&
+        (sk_device_key_purpose(key) == SK_PURPOSE_SEAL
+             ? sk_name_parse_legal(&name, &detail, subject)
+             : sk_name_parse_person(&name, &detail, subject)) == SK_OK &&
         sk_device_key_pubkey(key, &pub) == SK_OK &&
         sk_csr_tbs_new(&tbs, name, pub, SK_HASH_SHA256) == SK_OK &&
         sk_csr_tbs_digest(tbs, digest, sizeof digest) == SK_OK) {
@@ -120,14 +123,15 @@ int cmd_enrol(int argc, char **argv)
         {.name = "token", .type = SK_OPT_STRING, .value = &o.token, .arg = "T",
          .help = "refused: a token on the command line is visible to other users"},
         {.name = "subject", .type = SK_OPT_STRING, .value = &o.subject, .arg = "S",
-         .help = "\"C=LV,GN=..,SN=..,serialNumber=PNOLV-..\" (open enrolment only)"},
+         .help = "\"C=LV,GN=..,SN=..,serialNumber=PNOLV-..\" or, for a seal, "
+                 "\"C=LV,O=..,organizationIdentifier=VATLV-..\" (open enrolment only)"},
         {0},
     };
     int exit_code = CU_EXIT_OK;
     char token[SK_MAX_TOKEN_LEN + 2]; /* secret until used */
     memset(token, 0, sizeof token);
     if (cl_parse(opts, NULL, argc, argv,
-                 "enrol --state DIR --server URL --server-pub FILE --purpose auth|sign "
+                 "enrol --state DIR --server URL --server-pub FILE --purpose auth|sign|seal "
                  "[--pin-file F] [--profile 4K|6K|8K] [--token-file F | --subject S]",
                  "Creates a split key: the device share stays here behind the PIN, the other\n"
                  "share goes to the server once.  The first signature proves possession.",
@@ -206,10 +210,11 @@ int cmd_enrol(int argc, char **argv)
         goto end;
     }
 
-    const char *prompt = purpose == SK_PURPOSE_SIGN ? "New PIN2 for the signing key: "
-                                                    : "New PIN1 for the authentication key: ";
+    const char *prompt = purpose == SK_PURPOSE_SIGN   ? "New PIN2 for the signing key: "
+                         : purpose == SK_PURPOSE_SEAL ? "New PIN for the seal key: "
+                                                      : "New PIN1 for the authentication key: ";
     if (resume)
-        prompt = purpose == SK_PURPOSE_SIGN ? "PIN2: " : "PIN1: ";
+        prompt = cl_pin_prompt(purpose);
     rc = cl_get_pin(&c, purpose, o.pin_file, prompt);
     if (rc == SK_OK && o.pin_file == NULL && !resume) {
         cu_pin again;

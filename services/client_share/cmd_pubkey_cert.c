@@ -28,8 +28,8 @@ static int cmd_pubkey_or_cert(int argc, char **argv, bool cert)
     client c;
     memset(&c, 0, sizeof c);
     if (cl_parse(opts, NULL, argc, argv,
-                 cert ? "cert --state DIR --purpose auth|sign --out CERT.pem"
-                      : "pubkey --state DIR --purpose auth|sign --out PUB.pem",
+                 cert ? "cert --state DIR --purpose auth|sign|seal --out CERT.pem"
+                      : "pubkey --state DIR --purpose auth|sign|seal --out PUB.pem",
                  cert ? "Writes the key's X.509 certificate as the server delivered it."
                       : "Writes the composite public key n (SubjectPublicKeyInfo, PEM).",
                  &exit_code) != 0)

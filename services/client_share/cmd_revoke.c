@@ -18,7 +18,7 @@ int cmd_revoke(int argc, char **argv)
     int exit_code = CU_EXIT_OK;
     client c;
     memset(&c, 0, sizeof c);
-    if (cl_parse(opts, NULL, argc, argv, "revoke --state DIR --purpose auth|sign [--pin-file F]",
+    if (cl_parse(opts, NULL, argc, argv, "revoke --state DIR --purpose auth|sign|seal [--pin-file F]",
                  "Destroys the key at the server (authorised by the PIN) and revokes its\n"
                  "certificate.  It never signs again.",
                  &exit_code) != 0)
@@ -28,7 +28,7 @@ int cmd_revoke(int argc, char **argv)
         goto end;
     if ((exit_code = cl_refuse_destroyed(&c)) != 0)
         goto end;
-    int rc = cl_get_pin(&c, purpose, o.pin_file, purpose == SK_PURPOSE_SIGN ? "PIN2: " : "PIN1: ");
+    int rc = cl_get_pin(&c, purpose, o.pin_file, cl_pin_prompt(purpose));
     if (rc != SK_OK) {
         fprintf(stderr, PROG ": %s\n", c.err);
         exit_code = CU_EXIT_USAGE;

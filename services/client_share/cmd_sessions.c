@@ -45,8 +45,8 @@ int cmd_sessions(int argc, char **argv)
         goto end;
     }
     int keys = 0, listed = 0;
-    const sk_purpose purposes[] = {SK_PURPOSE_AUTH, SK_PURPOSE_SIGN};
-    for (size_t i = 0; i < 2; i++) {
+    const sk_purpose purposes[] = {SK_PURPOSE_AUTH, SK_PURPOSE_SIGN, SK_PURPOSE_SEAL};
+    for (size_t i = 0; i < sizeof purposes / sizeof purposes[0]; i++) {
         if (!devstate_has(&c.st, purposes[i]))
             continue;
         int rc = cl_load_key(&c, purposes[i]);

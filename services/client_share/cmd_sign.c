@@ -48,7 +48,7 @@ int cmd_sign(int argc, char **argv)
     client c;
     memset(&c, 0, sizeof c);
     if (cl_parse(opts, NULL, argc, argv,
-                 "sign --state DIR --purpose auth|sign [--pin-file F] --in FILE --out SIG "
+                 "sign --state DIR --purpose auth|sign|seal [--pin-file F] --in FILE --out SIG "
                  "[--scheme pkcs1|pss] [--hash H]",
                  "Signs FILE with the split key: a session the device opens itself, approved\n"
                  "with the PIN.  The signature is verified under n before it is written.",
@@ -83,7 +83,7 @@ int cmd_sign(int argc, char **argv)
     for (char *p = text; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
-    rc = cl_get_pin(&c, purpose, o.pin_file, purpose == SK_PURPOSE_SIGN ? "PIN2: " : "PIN1: ");
+    rc = cl_get_pin(&c, purpose, o.pin_file, cl_pin_prompt(purpose));
     if (rc != SK_OK) {
         fprintf(stderr, PROG ": %s\n", c.err);
         exit_code = CU_EXIT_USAGE;

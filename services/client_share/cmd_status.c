@@ -37,7 +37,7 @@ int cmd_status(int argc, char **argv)
     int exit_code = CU_EXIT_OK;
     client c;
     memset(&c, 0, sizeof c);
-    if (cl_parse(opts, NULL, argc, argv, "status --state DIR --purpose auth|sign",
+    if (cl_parse(opts, NULL, argc, argv, "status --state DIR --purpose auth|sign|seal",
                  "Asks the server for the key's state, PIN attempts left and any lock.",
                  &exit_code) != 0)
         goto done;

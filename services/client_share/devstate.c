@@ -47,7 +47,7 @@ static int take_lock(devstate *st, char *err, size_t err_len)
 
 const char *devstate_purpose_name(sk_purpose purpose)
 {
-    return purpose == SK_PURPOSE_SIGN ? "sign" : "auth";
+    return purpose == SK_PURPOSE_SIGN ? "sign" : purpose == SK_PURPOSE_SEAL ? "seal" : "auth";
 }
 
 int devstate_purpose_parse(sk_purpose *out, const char *name)
@@ -56,6 +56,8 @@ int devstate_purpose_parse(sk_purpose *out, const char *name)
         *out = SK_PURPOSE_AUTH;
     else if (name != NULL && strcmp(name, "sign") == 0)
         *out = SK_PURPOSE_SIGN;
+    else if (name != NULL && strcmp(name, "seal") == 0)
+        *out = SK_PURPOSE_SEAL;
     else
         return SK_ERR_ARG;
     return SK_OK;
@@ -147,7 +149,8 @@ int devstate_open(devstate *st, const char *dir, bool create, char *err, size_t 
 
 void devstate_discard_new(devstate *st)
 {
-    if (st->dir == NULL || devstate_has(st, SK_PURPOSE_AUTH) || devstate_has(st, SK_PURPOSE_SIGN))
+    if (st->dir == NULL || devstate_has(st, SK_PURPOSE_AUTH) || devstate_has(st, SK_PURPOSE_SIGN) ||
+        devstate_has(st, SK_PURPOSE_SEAL))
         return;
     if (st->made_key) {
         char *path = sk_path_join(st->dir, STORAGE_KEY_FILE);
@@ -183,7 +186,7 @@ int devstate_has(const devstate *st, sk_purpose purpose)
 
 static int slot(sk_purpose purpose)
 {
-    return purpose == SK_PURPOSE_SIGN ? 1 : 0;
+    return purpose == SK_PURPOSE_SIGN ? 1 : purpose == SK_PURPOSE_SEAL ? 2 : 0;
 }
 
 int devstate_load_sealed(devstate *st, sk_purpose purpose, uint8_t **sealed, size_t *sealed_len,

@@ -36,10 +36,10 @@ typedef struct devstate {
     bool made_dir;     /* this run created DIR */
     bool made_key;     /* this run created DIR/storage.key */
     int lock_fd;       /* DIR/lock, held exclusively while open (-1: none) */
-    /* per purpose (index devstate_slot()): the generation of the sealed
+    /* per purpose (auth, sign, seal): the generation of the sealed
      * state as this command loaded or last wrote it */
-    uint64_t gen[2];
-    bool have_gen[2];
+    uint64_t gen[3];
+    bool have_gen[3];
 } devstate;
 
 /* Opens DIR.  With create, a missing DIR is made (0700) and a missing

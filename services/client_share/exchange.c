@@ -138,8 +138,9 @@ int cl_settle_pending(client *c)
         pin_wipe(&c->pin);
         c->have_pin = false;
         int prc = cl_get_pin(c, purpose, c->pin_file,
-                             purpose == SK_PURPOSE_SIGN ? "PIN2 (to finish an earlier approval): "
-                                                        : "PIN1 (to finish an earlier approval): ");
+                             purpose == SK_PURPOSE_SIGN   ? "PIN2 (to finish an earlier approval): "
+                             : purpose == SK_PURPOSE_SEAL ? "Seal PIN (to finish an earlier approval): "
+                                                          : "PIN1 (to finish an earlier approval): ");
         if (prc != SK_OK)
             return SK_SVC_ERR_CONFIG;
     }

@@ -5,17 +5,17 @@
  * tests and desktop use.  Its state lives in a directory (devstate.h).
  *
  *   splitkey-client enrol    --state DIR --server URL --server-pub FILE
- *                            --purpose auth|sign --pin-file F [--profile P]
+ *                            --purpose auth|sign|seal --pin-file F [--profile P]
  *                            [--token-file F | --subject S]
- *   splitkey-client sign     --state DIR --purpose auth|sign --pin-file F
+ *   splitkey-client sign     --state DIR --purpose auth|sign|seal --pin-file F
  *                            --in FILE --out SIG [--scheme S] [--hash H]
  *   splitkey-client sessions --state DIR
  *   splitkey-client approve  SESSION --state DIR --pin-file F
  *   splitkey-client refuse   SESSION --state DIR
- *   splitkey-client pubkey   --state DIR --purpose auth|sign --out PUB.pem
- *   splitkey-client cert     --state DIR --purpose auth|sign --out CERT.pem
- *   splitkey-client status   --state DIR --purpose auth|sign
- *   splitkey-client revoke   --state DIR --purpose auth|sign --pin-file F
+ *   splitkey-client pubkey   --state DIR --purpose auth|sign|seal --out PUB.pem
+ *   splitkey-client cert     --state DIR --purpose auth|sign|seal --out CERT.pem
+ *   splitkey-client status   --state DIR --purpose auth|sign|seal
+ *   splitkey-client revoke   --state DIR --purpose auth|sign|seal --pin-file F
  *
  * Exit status: 0 ok, 2 usage or configuration, 3 wrong PIN, 4 key locked,
  * 5 key destroyed, 6 session expired or refused, 1 anything else.
@@ -44,10 +44,11 @@ static void usage(FILE *out)
             "\n"
             "The device side of splitkey: one share of each split key stays here, behind\n"
             "a PIN (PIN1: authentication key, at least 4 digits; PIN2: signing key, at\n"
-            "least 5); the share server holds the other.\n"
+            "least 5; an organisation's seal key: at least 5); the share server holds\n"
+            "the other.\n"
             "\n"
             "commands:\n"
-            "  enrol     create a key with the share server (--purpose auth|sign)\n"
+            "  enrol     create a key with the share server (--purpose auth|sign|seal)\n"
             "  sign      sign a file with a key (a session this device opens)\n"
             "  sessions  list the sessions relying parties opened for this device\n"
             "  approve   approve a session with the PIN\n"

@@ -101,8 +101,13 @@ int pin_read(cu_pin *pin, sk_purpose purpose, const char *path, const char *prom
     int rc = path != NULL ? from_file(pin, path, err, err_len) : from_tty(pin, prompt, err, err_len);
     if (rc == SK_OK && sk_pin_check(purpose, pin->digits, pin->len) != SK_OK) {
         snprintf(err, err_len, "the PIN must be %u to %u digits for a%s key",
-                 purpose == SK_PURPOSE_SIGN ? SK_PIN_MIN_SIGN : SK_PIN_MIN_AUTH, SK_PIN_MAX,
-                 purpose == SK_PURPOSE_SIGN ? " signing" : "n authentication");
+                 purpose == SK_PURPOSE_SIGN   ? SK_PIN_MIN_SIGN
+                 : purpose == SK_PURPOSE_SEAL ? SK_PIN_MIN_SEAL
+                                              : SK_PIN_MIN_AUTH,
+                 SK_PIN_MAX,
+                 purpose == SK_PURPOSE_SIGN   ? " signing"
+                 : purpose == SK_PURPOSE_SEAL ? " seal"
+                                              : "n authentication");
         rc = SK_ERR_ARG;
     }
     if (rc != SK_OK)

@@ -245,15 +245,17 @@ int sk_ca_client_issue(sk_ca_client *c, uint8_t **cert, size_t *cert_len, sk_ser
         *result = SK_CA_NO_ANSWER;
     if (c == NULL || cert == NULL || cert_len == NULL || p == NULL || p->csr == NULL ||
         p->n == NULL || p->n_len == 0 ||
-        (p->purpose != SK_CA_PURPOSE_AUTH && p->purpose != SK_CA_PURPOSE_SIGN))
+        (p->purpose != SK_CA_PURPOSE_AUTH && p->purpose != SK_CA_PURPOSE_SIGN &&
+         p->purpose != SK_CA_PURPOSE_SEAL))
         return SK_ERR_ARG;
     *cert = NULL;
     *cert_len = 0;
     Splitkey__Ca__IssueRequest ir = SPLITKEY__CA__ISSUE_REQUEST__INIT;
     ir.csr.data = (uint8_t *)p->csr;
     ir.csr.len = p->csr_len;
-    ir.purpose = p->purpose == SK_CA_PURPOSE_SIGN ? SPLITKEY__CA__PURPOSE__PURPOSE_SIGN
-                                                  : SPLITKEY__CA__PURPOSE__PURPOSE_AUTH;
+    ir.purpose = p->purpose == SK_CA_PURPOSE_SIGN   ? SPLITKEY__CA__PURPOSE__PURPOSE_SIGN
+                 : p->purpose == SK_CA_PURPOSE_SEAL ? SPLITKEY__CA__PURPOSE__PURPOSE_SEAL
+                                                    : SPLITKEY__CA__PURPOSE__PURPOSE_AUTH;
     ir.qualified = p->qualified;
     if (p->subject != NULL)
         ir.subject = (char *)p->subject;

@@ -89,7 +89,8 @@ const char *sk_ca_result_name(sk_ca_result r);
 
 typedef enum sk_ca_purpose {
     SK_CA_PURPOSE_AUTH = 1,
-    SK_CA_PURPOSE_SIGN = 2
+    SK_CA_PURPOSE_SIGN = 2,
+    SK_CA_PURPOSE_SEAL = 3 /* an organisation's seal (legal-person subject) */
 } sk_ca_purpose;
 
 typedef struct sk_ca_client sk_ca_client;

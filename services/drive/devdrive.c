@@ -45,7 +45,7 @@ int sk_dev_open(sk_dev *d, const sk_dev_config *cfg, sk_purpose purpose)
     memset(d, 0, sizeof *d);
     d->cfg = cfg;
     d->purpose = purpose;
-    d->pin = purpose == SK_PURPOSE_SIGN ? SK_DEV_PIN_SIGN : SK_DEV_PIN_AUTH;
+    d->pin = purpose == SK_PURPOSE_AUTH ? SK_DEV_PIN_AUTH : SK_DEV_PIN_SIGN; /* SIGN, SEAL: 5 */
     return sk_req_client_open(&d->c, cfg->url, cfg->timeout_ms, 0);
 }
 

@@ -356,8 +356,12 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
     cu_time(when, sizeof when, created.expires_at);
     printf("session %s for %s\n"
            "verification code: %s\n"
-           "waiting for the person to check the code and confirm with PIN%d (until %s)\n",
-           hex, who(o), created.code, purpose == SK_PURPOSE_SIGN ? 2 : 1, when);
+           "waiting for the person to check the code and confirm with %s (until %s)\n",
+           hex, who(o), created.code,
+           purpose == SK_PURPOSE_SIGN   ? "PIN2"
+           : purpose == SK_PURPOSE_SEAL ? "the seal PIN"
+                                        : "PIN1",
+           when);
     fflush(stdout);
 
     /* Wait for the answer: long-poll (the server holds each poll up to
@@ -565,7 +569,9 @@ static int cmd_sign(int argc, char **argv)
     sk_opt opts[] = {
         COMMON_OPTS(o),
         {.name = "purpose", .type = SK_OPT_STRING, .value = &o.purpose, .flags = SK_OPT_REQUIRED,
-         .arg = "sign", .help = "the key to ask for: sign (qualified signature) or auth"},
+         .arg = "sign", .help = "the key to ask for: sign (qualified signature), auth, or seal "
+                                "(an organisation's seal; --person is its "
+                                "organizationIdentifier)"},
         {.name = "in", .type = SK_OPT_FILE, .value = &o.in, .flags = SK_OPT_REQUIRED,
          .arg = "FILE", .help = "the document to have signed"},
         {.name = "out", .type = SK_OPT_STRING, .value = &o.out, .flags = SK_OPT_REQUIRED,
@@ -588,8 +594,10 @@ static int cmd_sign(int argc, char **argv)
         purpose = SK_PURPOSE_SIGN;
     } else if (!strcmp(o.purpose, "auth")) {
         purpose = SK_PURPOSE_AUTH;
+    } else if (!strcmp(o.purpose, "seal")) {
+        purpose = SK_PURPOSE_SEAL;
     } else {
-        exit_code = usage_error("--purpose %s: use sign or auth", o.purpose);
+        exit_code = usage_error("--purpose %s: use sign, auth or seal", o.purpose);
         goto done;
     }
     if ((exit_code = prepare(&o, &scheme, &hash)) != 0)

@@ -106,21 +106,26 @@ int sk_share_ident_load(sk_server_ident **out, const sk_server_identity *id)
 
 void sk_share_person_id(char *out, const char *subject, const uint8_t *key_id)
 {
-    static const char attr[] = "serialNumber=";
-    const size_t al = sizeof attr - 1;
+    /* a person's serialNumber, or an organisation's organizationIdentifier
+     * (the id relying parties name a seal key by) */
+    static const char *const attrs[] = {"serialNumber=", "organizationIdentifier="};
     out[0] = '\0';
-    const char *p = subject;
-    while (p != NULL && *p != '\0') {
-        while (*p == ' ')
-            p++;
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len > al && strncasecmp(p, attr, al) == 0 && len - al <= SK_MAX_PERSON_ID_LEN) {
-            memcpy(out, p + al, len - al);
-            out[len - al] = '\0';
-            return;
+    for (size_t a = 0; a < sizeof attrs / sizeof attrs[0]; a++) {
+        const char *attr = attrs[a];
+        const size_t al = strlen(attr);
+        const char *p = subject;
+        while (p != NULL && *p != '\0') {
+            while (*p == ' ')
+                p++;
+            const char *end = strchr(p, ',');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            if (len > al && strncasecmp(p, attr, al) == 0 && len - al <= SK_MAX_PERSON_ID_LEN) {
+                memcpy(out, p + al, len - al);
+                out[len - al] = '\0';
+                return;
+            }
+            p = end ? end + 1 : NULL;
         }
-        p = end ? end + 1 : NULL;
     }
     size_t sl = subject ? strlen(subject) : 0;
     if (sl >= 1 && sl <= SK_MAX_PERSON_ID_LEN) {

@@ -5,7 +5,7 @@
  *   splitkey-server init --dir DIR
  *   splitkey-server run --dir DIR --listen URL [--db sqlite:PATH]
  *       [--ca URL --ca-cert FILE] [--open-enrolment] [--workers N] ...
- *   splitkey-server token --dir DIR --subject "..." --purpose auth|sign
+ *   splitkey-server token --dir DIR --subject "..." --purpose auth|sign|seal
  *   splitkey-server check --dir DIR [--db sqlite:PATH]
  *   splitkey-server backup --dir DIR --to FILE [--db sqlite:PATH]
  *   splitkey-server restore --dir DIR --from BACKUP [--journal FILE] [--db ...]
@@ -737,9 +737,10 @@ static int cmd_token(int argc, char **argv)
          .arg = "DIR", .help = "the directory made by init"},
         {.name = "subject", .type = SK_OPT_STRING, .value = &subject, .flags = SK_OPT_REQUIRED,
          .arg = "DN", .help = "certificate subject, e.g. \"C=LV,GN=ANNA,SN=BERZINA,"
-                              "serialNumber=PNOLV-010101-12345\""},
+                              "serialNumber=PNOLV-010101-12345\"; for a seal \"C=LV,"
+                              "O=Example SIA,organizationIdentifier=VATLV-40003000000\""},
         {.name = "purpose", .type = SK_OPT_STRING, .value = &purpose_s,
-         .flags = SK_OPT_REQUIRED, .arg = "auth|sign", .help = "the key the token enrols"},
+         .flags = SK_OPT_REQUIRED, .arg = "auth|sign|seal", .help = "the key the token enrols"},
         {.name = "valid-hours", .type = SK_OPT_UINT, .value = &valid_hours, .min = 1,
          .max = 24u * 365u, .arg = "H", .help = "how long the token can be used (default 72)"},
         {0},
@@ -752,10 +753,12 @@ static int cmd_token(int argc, char **argv)
     int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
     if (rc == SK_SVC_HELP) {
         printf("usage: " PROG " token --dir DIR --subject \"C=..,GN=..,SN=..,"
-               "serialNumber=..\" --purpose auth|sign\n\n"
+               "serialNumber=..\" --purpose auth|sign|seal\n\n"
                "Prints a one-time registration token for a person whose identity an\n"
                "operator has verified.  The device passes it to enrolment; the server\n"
-               "accepts it once, for this subject and purpose, until it expires.\n\n");
+               "accepts it once, for this subject and purpose, until it expires.\n"
+               "A seal token (--purpose seal) is for an organisation: its subject is\n"
+               "\"C=..,O=..,organizationIdentifier=VATLV-..\" (ETSI EN 319 412-3).\n\n");
         sk_config_usage(stdout, opts);
         exit_code = 0;
         goto out;
@@ -769,9 +772,28 @@ static int cmd_token(int argc, char **argv)
         purpose = SK_PURPOSE_AUTH;
     } else if (!strcmp(purpose_s, "sign")) {
         purpose = SK_PURPOSE_SIGN;
+    } else if (!strcmp(purpose_s, "seal")) {
+        purpose = SK_PURPOSE_SEAL;
     } else {
-        snprintf(err, sizeof err, "--purpose %s: expected auth or sign", purpose_s);
+        snprintf(err, sizeof err, "--purpose %s: expected auth, sign or seal", purpose_s);
         goto usage_error;
+    }
+    {
+        /* A seal is an organisation's: its subject must be a legal person's,
+         * and an organisation's subject enrols only a seal key. */
+        sk_name *legal = NULL;
+        const char *why = NULL;
+        int lrc = sk_name_parse_legal(&legal, &why, subject);
+        sk_name_free(legal);
+        if (purpose == SK_PURPOSE_SEAL && lrc != SK_OK) {
+            snprintf(err, sizeof err, "--subject: not an organisation's subject for a seal: %s",
+                     why != NULL ? why : "invalid");
+            goto usage_error;
+        }
+        if (purpose != SK_PURPOSE_SEAL && lrc == SK_OK) {
+            snprintf(err, sizeof err, "--subject is an organisation's: use --purpose seal");
+            goto usage_error;
+        }
     }
     size_t sl = strlen(subject);
     if (sl == 0 || sl > SK_MAX_SUBJECT_LEN) {

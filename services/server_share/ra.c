@@ -35,7 +35,9 @@ int sk_share_ra_issue(sk_ca_client *ca, uint8_t **cert, size_t *cert_len, sk_pur
     sk_ca_issue_params p = {
         .csr = csr,
         .csr_len = csr_len,
-        .purpose = purpose == SK_PURPOSE_SIGN ? SK_CA_PURPOSE_SIGN : SK_CA_PURPOSE_AUTH,
+        .purpose = purpose == SK_PURPOSE_SIGN   ? SK_CA_PURPOSE_SIGN
+                   : purpose == SK_PURPOSE_SEAL ? SK_CA_PURPOSE_SEAL
+                                                : SK_CA_PURPOSE_AUTH,
         .qualified = true,
         .subject = subject != NULL && subject[0] != '\0' ? subject : NULL,
         .n = n,
@@ -49,7 +51,9 @@ int sk_share_ra_issue(sk_ca_client *ca, uint8_t **cert, size_t *cert_len, sk_pur
         if (sk_serial_to_hex(hex, sizeof hex, &serial) != SK_OK)
             hex[0] = '?', hex[1] = '\0';
         sk_log_notice("CA issued certificate %s (%s)", hex,
-                      purpose == SK_PURPOSE_SIGN ? "sign-qualified" : "auth-qualified");
+                      purpose == SK_PURPOSE_SIGN   ? "sign-qualified"
+                      : purpose == SK_PURPOSE_SEAL ? "seal-qualified"
+                                                   : "auth-qualified");
         return SK_OK;
     }
     free(*cert);

@@ -61,7 +61,8 @@ extern "C" {
 /* The purpose of a split key; each purpose has its own key and PIN. */
 typedef enum sk_purpose {
     SK_PURPOSE_AUTH = 1, /* PIN1: at least 4 digits */
-    SK_PURPOSE_SIGN = 2  /* PIN2: at least 5 digits */
+    SK_PURPOSE_SIGN = 2, /* PIN2: at least 5 digits */
+    SK_PURPOSE_SEAL = 3  /* an organisation's seal (legal person): at least 5 digits */
 } sk_purpose;
 
 /* Server-side key states (doc/protocol.md section 5). */
@@ -99,6 +100,7 @@ typedef struct sk_key_status {
 #define SK_MAX_MESSAGE_LEN 16384u /* every message and sealed state fits */
 #define SK_PIN_MIN_AUTH 4u
 #define SK_PIN_MIN_SIGN 5u
+#define SK_PIN_MIN_SEAL 5u
 #define SK_PIN_MAX 32u
 #define SK_MAX_SUBJECT_LEN 512u
 #define SK_MAX_TOKEN_LEN 1024u
@@ -106,7 +108,7 @@ typedef struct sk_key_status {
 #define SK_MAX_FETCH_SESSIONS 8u /* waiting sessions one fetch reply lists */
 
 /* Checks a PIN against the rules of its purpose: digits only, at least 4
- * (AUTH) or 5 (SIGN) and at most SK_PIN_MAX.  pin is secret; not copied.
+ * (AUTH) or 5 (SIGN, SEAL) and at most SK_PIN_MAX.  pin is secret; not copied.
  * Returns SK_OK or SK_ERR_ARG. */
 SK_API SK_WARN_UNUSED int sk_pin_check(sk_purpose purpose, const uint8_t *pin, size_t pin_len);
 

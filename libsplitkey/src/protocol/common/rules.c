@@ -12,6 +12,8 @@ int sk_pin_check(sk_purpose purpose, const uint8_t *pin, size_t pin_len)
         min = SK_PIN_MIN_AUTH;
     else if (purpose == SK_PURPOSE_SIGN)
         min = SK_PIN_MIN_SIGN;
+    else if (purpose == SK_PURPOSE_SEAL)
+        min = SK_PIN_MIN_SEAL;
     else
         return SK_ERR_ARG;
     if (pin == NULL || pin_len < min || pin_len > SK_PIN_MAX)

@@ -118,7 +118,9 @@ void skp_rng(sk_rng *rng, sk_random_fn fn, void *ctx)
 
 int skp_purpose_ok(uint32_t purpose)
 {
-    return purpose == SK_PURPOSE_AUTH || purpose == SK_PURPOSE_SIGN ? SK_OK : SK_ERR_PROTO_DECODE;
+    return purpose == SK_PURPOSE_AUTH || purpose == SK_PURPOSE_SIGN || purpose == SK_PURPOSE_SEAL
+               ? SK_OK
+               : SK_ERR_PROTO_DECODE;
 }
 
 int skp_sign_hash_ok(uint32_t hash)

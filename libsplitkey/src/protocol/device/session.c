@@ -67,7 +67,8 @@ static int start_body(sk_device_key *key, uint8_t *msg, size_t cap, size_t *writ
 }
 
 /* The CertificationRequestInfo of a PENDING key's proof of possession: the
- * registered subject (which must be a person subject, doc/pki.md "Subjects")
+ * registered subject (which must be a person subject, or a legal person's
+ * for a seal key: doc/pki.md "Subjects")
  * and n.
  * Returns SK_OK, SK_ERR_PKI (not a person subject), or what sk_csr_tbs_new()
  * returns. */
@@ -76,7 +77,12 @@ static int pop_tbs(const sk_device_key *key, sk_hash hash, sk_csr_tbs **tbs)
     sk_name *name = NULL;
     sk_pubkey *pub = NULL;
     *tbs = NULL;
-    if (key->subject[0] == '\0' || sk_name_parse_person(&name, NULL, key->subject) != SK_OK)
+    if (key->subject[0] == '\0')
+        return SK_ERR_PKI;
+    /* A seal key's subject is an organisation's (legal person). */
+    if ((key->purpose == SK_PURPOSE_SEAL ? sk_name_parse_legal(&name, NULL, key->subject)
+                                         : sk_name_parse_person(&name, NULL, key->subject)) !=
+        SK_OK)
         return SK_ERR_PKI;
     int rc = sk_device_key_pubkey(key, &pub);
     if (rc == SK_OK)

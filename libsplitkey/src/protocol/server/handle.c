@@ -869,9 +869,12 @@ static int pop_csr_check(const sks_ctx *c, const Splitkey__SessionCreate *s)
         if (mpz_cmp(n, key->n) != 0 || mpz_cmp_ui(key->e, SK_E) != 0)
             rc = SK_ERR_CSR; /* another key than the enrolled n */
     }
-    if (rc == SK_OK && (sk_name_parse_person(&registered, NULL, r->subject) != SK_OK ||
-                        !pki_name_equal(registered, subject)))
-        rc = SK_ERR_CSR; /* not the registered person subject */
+    if (rc == SK_OK) {
+        int prc = r->purpose == SK_PURPOSE_SEAL ? sk_name_parse_legal(&registered, NULL, r->subject)
+                                                : sk_name_parse_person(&registered, NULL, r->subject);
+        if (prc != SK_OK || !pki_name_equal(registered, subject))
+            rc = SK_ERR_CSR; /* not the registered person (organisation) subject */
+    }
     mpz_clear(n);
     sk_pubkey_free(key);
     sk_name_free(subject);
