@@ -28,6 +28,20 @@ foreach(name e2e_enrol_sign e2e_rp e2e_rp_cancel e2e_longpoll e2e_lockout_clone 
   set_tests_properties(${name} PROPERTIES LABELS services TIMEOUT 300)
 endforeach()
 
+# an organisation's seal key (purpose seal): tokens, enrolment with a PIN
+# file, seals verified by openssl, a relying party by organizationIdentifier
+add_test(NAME e2e_seal
+         COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_seal.sh" "${_sk_bin}")
+set_tests_properties(e2e_seal PROPERTIES LABELS services TIMEOUT 300)
+
+# examples/seal.sh: the seal with a CA, the certificate chain checked by
+# openssl verify and certtool --verify
+if(TARGET splitkey-ca)
+  add_test(NAME example_seal
+           COMMAND "${SK_BASH}" "${PROJECT_SOURCE_DIR}/examples/seal.sh" "${_sk_bin}")
+  set_tests_properties(example_seal PROPERTIES LABELS "services;pki" TIMEOUT 300)
+endif()
+
 # a proxy that loses replies (Python) for the lost-reply test
 find_program(SK_PYTHON3 python3)
 if(SK_PYTHON3)
