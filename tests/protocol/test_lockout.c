@@ -179,6 +179,10 @@ static void test_pin_rules(void)
     CHECK_RC(SK_ERR_ARG, sk_pin_check(SK_PURPOSE_SIGN, (const uint8_t *)"1234a", 5));
     CHECK_RC(SK_ERR_ARG, sk_pin_check(SK_PURPOSE_AUTH, (const uint8_t *)"12 34", 5));
     CHECK_RC(SK_ERR_ARG, sk_pin_check((sk_purpose)9, (const uint8_t *)"12345", 5));
+    /* a seal key's PIN follows the signing rule: at least 5 digits */
+    CHECK_RC(SK_ERR_ARG, sk_pin_check(SK_PURPOSE_SEAL, (const uint8_t *)"1234", 4));
+    CHECK_OK(sk_pin_check(SK_PURPOSE_SEAL, (const uint8_t *)"12345", 5));
+    CHECK_RC(SK_ERR_ARG, sk_pin_check(SK_PURPOSE_SEAL, (const uint8_t *)"1234x", 5));
 }
 
 int main(void)
