@@ -101,8 +101,8 @@ static void test_legal_names(void)
         "C=LV,O=Example SIA,organizationIdentifier=40003000000",    /* bare number */
         "C=LV,O=Example SIA,organizationIdentifier=E1:LV-40003000000", /* national: not letters */
         "C=LV,O=Example SIA,organizationIdentifier=VATLV-4000_3000", /* not PrintableString */
-        "C=LV,O=Example SIA,organizationIdentifier=VATLV-"
-        "4000300000040003000000400030000004000300000040003000000400030", /* too long */
+        /* too long: organizationIdentifier of 70 bytes (at most 64) */
+        "C=LV,O=X,organizationIdentifier=VATLV-4000300000400030000040003000004000300000400030000040003000004000",
         "C=LV,O=Example SIA,organizationIdentifier=VATLV-1,CN=VATLV-1", /* CN is the id */
         "C=LV,O=Example SIA,organizationIdentifier=VATLV-1,CN=12345",   /* CN not a name */
         "C=LV,O=Example SIA,O=Other,organizationIdentifier=VATLV-1",    /* twice */
