@@ -10,7 +10,7 @@ packages=(
   libgmp-dev libsodium-dev libmbedtls-dev libnng-dev
   libprotobuf-c-dev protobuf-c-compiler
   libsqlite3-dev sqlite3 libpq-dev postgresql
-  openssl libssl-dev gnutls-bin python3-cryptography python3-pyasn1 python3-pyasn1-modules
+  openssl libssl-dev gnutls-bin python3-cryptography python3-pyasn1 python3-pyasn1-modules curl
   valgrind clang libclang-rt-14-dev
   spin faketime
   help2man libjansson-dev libsystemd-dev systemd

@@ -4,9 +4,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ca_dir.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fileio.h"
 #include "splitkey/splitkey.h"
@@ -35,6 +37,8 @@ static void conf_table(ca_conf_file *f)
          .help = "PDS language, two letters"},
         {.name = "validity-days", .type = SK_OPT_UINT, .value = &c->validity_days, .min = 1,
          .max = 36500, .help = "person certificate validity"},
+        {.name = "crl-days", .type = SK_OPT_UINT, .value = &c->crl_days, .min = 1,
+         .max = CA_MAX_CRL_DAYS, .help = "CRL lifetime (nextUpdate - thisUpdate), days"},
         {.name = "listen", .type = SK_OPT_URL, .value = &c->listen,
          .help = "default listen URL for run"},
         {0},
@@ -42,10 +46,178 @@ static void conf_table(ca_conf_file *f)
     memcpy(f->opts, opts, sizeof opts);
 }
 
+/* ------------------------------------------------------------- URLs */
+
+static bool url_char_ok(char c) { return c > 0x20 && c < 0x7f; }
+
+static const char *url_why(ca_url_kind kind)
+{
+    switch (kind) {
+    case CA_URL_OCSP:
+    case CA_URL_CA:
+    case CA_URL_CRL:
+        return "RFC 5280 and ETSI EN 319 411-1 want OCSP, CA certificate and CRL locations "
+               "over plain http: fetching them over https would need a certificate check to "
+               "check a certificate";
+    default:
+        return "ETSI EN 319 412-5 wants the PKI disclosure statement at an https URL";
+    }
+}
+
+static const char *url_example(ca_url_kind kind)
+{
+    switch (kind) {
+    case CA_URL_OCSP: return "http://ocsp.example.org/";
+    case CA_URL_CA: return "http://pki.example.org/ca.crt";
+    case CA_URL_CRL: return "http://pki.example.org/ca.crl";
+    default: return "https://pki.example.org/pds_en.pdf";
+    }
+}
+
+/* Where the authority (host and port) of an absolute URL ends, after the
+ * scheme's "://" (NULL when the URL does not start with scheme://). */
+static const char *url_after_scheme(const char *url, const char *scheme)
+{
+    size_t n = strlen(scheme);
+    if (strncasecmp(url, scheme, n) != 0 || strncmp(url + n, "://", 3) != 0)
+        return NULL;
+    return url + n + 3;
+}
+
+int ca_check_url(const char *url, ca_url_kind kind, const char *what, char *err,
+                 size_t err_len)
+{
+    const char *scheme = kind == CA_URL_PDS ? "https" : "http";
+    const char *problem = NULL;
+    size_t len = url ? strlen(url) : 0;
+    const char *a = url ? url_after_scheme(url, scheme) : NULL;
+    if (url == NULL || len == 0) {
+        problem = "empty";
+    } else if (len > 512) {
+        problem = "longer than 512 bytes";
+    } else {
+        for (size_t i = 0; i < len && problem == NULL; i++)
+            if (!url_char_ok(url[i]))
+                problem = "contains a space, a control character or non-ASCII text";
+    }
+    if (problem == NULL && a == NULL)
+        problem = kind == CA_URL_PDS ? "not an https:// URL" : "not an http:// URL";
+    if (problem == NULL) {
+        size_t alen = strcspn(a, "/?#");
+        const char *host = a, *hend, *port = NULL;
+        if (memchr(a, '@', alen) != NULL) {
+            problem = "has a user name; a published URL has none";
+        } else if (a[alen] == '#') {
+            problem = "has a fragment (#...)";
+        } else if (alen > 0 && a[0] == '[') {
+            hend = memchr(a, ']', alen);
+            if (hend == NULL || hend == a + 1)
+                problem = "has no host";
+            else if (hend + 1 < a + alen && hend[1] != ':')
+                problem = "has something after the IPv6 address";
+            else if (hend + 1 < a + alen)
+                port = hend + 2;
+        } else {
+            hend = memchr(a, ':', alen);
+            if (hend == NULL)
+                hend = a + alen;
+            else
+                port = hend + 1;
+            if (hend == host)
+                problem = "has no host";
+            for (const char *p = host; problem == NULL && p < hend; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+                    problem = "has a host name with characters other than letters, digits, "
+                              "'-' and '.'";
+        }
+        if (problem == NULL && port != NULL) {
+            unsigned long v = 0;
+            const char *p = port;
+            while (p < a + alen && *p >= '0' && *p <= '9' && v <= 65535)
+                v = v * 10 + (unsigned long)(*p++ - '0');
+            if (p == port || p != a + alen || v == 0 || v > 65535)
+                problem = "has a bad port";
+        }
+        if (problem == NULL && strchr(a, '#') != NULL)
+            problem = "has a fragment (#...)";
+    }
+    if (problem == NULL)
+        return SK_OK;
+    snprintf(err, err_len, "%s %s: %s; give an absolute %s:// URL with a host, e.g. %s "
+                           "(%s)",
+             what, url ? url : "", problem, scheme, url_example(kind), url_why(kind));
+    return SK_SVC_ERR_CONFIG;
+}
+
+int ca_url_path(char *out, size_t cap, const char *url)
+{
+    const char *a = strstr(url, "://");
+    a = a ? a + 3 : url;
+    const char *p = a + strcspn(a, "/?#");
+    size_t n = *p == '/' ? strcspn(p, "?#") : 0;
+    if (n == 0) {
+        p = "/";
+        n = 1;
+    }
+    if (n + 1 > cap)
+        return SK_ERR_BUFFER_TOO_SMALL;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return SK_OK;
+}
+
+int ca_check_lang(char *lang, const char *what, char *err, size_t err_len)
+{
+    bool ok = lang != NULL && strlen(lang) == 2;
+    for (int i = 0; ok && i < 2; i++) {
+        char c = lang[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        ok = c >= 'a' && c <= 'z';
+        lang[i] = ok ? c : lang[i];
+    }
+    if (ok)
+        return SK_OK;
+    snprintf(err, err_len, "%s %s: not a language code; give the two letters of ISO 639-1, "
+                           "e.g. en or lv (either case; written in lower case)",
+             what, lang ? lang : "");
+    return SK_SVC_ERR_CONFIG;
+}
+
+/* ------------------------------------------------------------ ca.conf */
+
+/* The URL and language checks of ca.conf, with FILE: in front. */
+static int conf_check(ca_conf *c, const char *path, char *err, size_t err_len)
+{
+    char what[600];
+    struct {
+        const char *key, *url;
+        ca_url_kind kind;
+    } urls[] = {
+        {"ocsp-url", c->ocsp_url, CA_URL_OCSP},
+        {"ca-url", c->ca_url, CA_URL_CA},
+        {"crl-url", c->crl_url, CA_URL_CRL},
+        {"pds-url", c->pds_url, CA_URL_PDS},
+    };
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        if (urls[i].url == NULL)
+            continue;
+        snprintf(what, sizeof what, "%s: %s", path, urls[i].key);
+        if (ca_check_url(urls[i].url, urls[i].kind, what, err, err_len) != SK_OK)
+            return SK_SVC_ERR_CONFIG;
+    }
+    snprintf(what, sizeof what, "%s: pds-lang", path);
+    if (c->pds_lang != NULL && ca_check_lang(c->pds_lang, what, err, err_len) != SK_OK)
+        return SK_SVC_ERR_CONFIG;
+    return SK_OK;
+}
+
 int ca_conf_load(ca_conf_file *f, const char *dir, char *err, size_t err_len)
 {
     memset(f, 0, sizeof *f);
     f->conf.validity_days = 1095;
+    f->conf.crl_days = CA_DEFAULT_CRL_DAYS;
     conf_table(f);
     char *path = sk_path_join(dir, CA_FILE_CONF);
     if (path == NULL)
@@ -59,6 +231,8 @@ int ca_conf_load(ca_conf_file *f, const char *dir, char *err, size_t err_len)
         rc = sk_config_parse_file(f->opts, path, err, err_len);
         if (rc == SK_OK)
             rc = sk_config_validate(f->opts, err, err_len);
+        if (rc == SK_OK)
+            rc = conf_check(&f->conf, path, err, err_len);
     }
     free(path);
     return rc;

@@ -10,6 +10,8 @@
  *   DIR/ca.conf    configuration, "name = value"                  0644
  *   DIR/ca.db      the certificate database (ca_store.h)          0600
  *   DIR/audit.log  the hash-chained audit log                     0600
+ *   DIR/crl.der    the current CRL, DER (ca_publish.h)            0644
+ *   DIR/crl.lock   serialises CRL publication between processes   0600
  *
  * Private keys are read with sk_file_read(SK_FILE_SECRET), which refuses a
  * key file readable by group or others, and are wiped when released.
@@ -32,23 +34,56 @@
 #define CA_FILE_CONF "ca.conf"
 #define CA_FILE_DB "ca.db"
 #define CA_FILE_AUDIT "audit.log"
+#define CA_FILE_CRL "crl.der"
+#define CA_FILE_CRL_LOCK "crl.lock"
+
+#define CA_DEFAULT_CRL_DAYS 7u
+#define CA_MAX_CRL_DAYS 366u
 
 /* ca.conf: what goes into every certificate, and the run defaults. */
 typedef struct ca_conf {
     char *ocsp_url, *ca_url, *crl_url, *policy_oid, *pds_url, *pds_lang, *listen;
     unsigned validity_days;
+    unsigned crl_days; /* CRL lifetime: nextUpdate - thisUpdate, days */
 } ca_conf;
 
-#define CA_CONF_NOPTS 9
+#define CA_CONF_NOPTS 10
 typedef struct ca_conf_file {
     ca_conf conf;
     sk_opt opts[CA_CONF_NOPTS];
 } ca_conf_file;
 
-/* Reads DIR/ca.conf (which must exist) into f.  Returns SK_OK or
- * SK_SVC_ERR_CONFIG with a message in err.  Release with ca_conf_free. */
+/* Reads DIR/ca.conf (which must exist) into f and checks its URLs and PDS
+ * language as init does (ca_check_url, ca_check_lang; the language is
+ * lower-cased in place).  Returns SK_OK or SK_SVC_ERR_CONFIG with a message
+ * in err.  Release with ca_conf_free. */
 int ca_conf_load(ca_conf_file *f, const char *dir, char *err, size_t err_len);
 void ca_conf_free(ca_conf_file *f);
+
+/* The kinds of URL a CA publishes. */
+typedef enum ca_url_kind {
+    CA_URL_OCSP, /* AIA id-ad-ocsp: http:// */
+    CA_URL_CA,   /* AIA id-ad-caIssuers: http:// */
+    CA_URL_CRL,  /* cRLDistributionPoints: http:// */
+    CA_URL_PDS   /* QcPDS: https:// */
+} ca_url_kind;
+
+/* Checks a URL that goes into certificates: absolute, http:// (https:// for
+ * the PDS), with a host and at most a numeric port, no user name, printable
+ * ASCII without spaces, at most 512 bytes.  Returns SK_OK, or
+ * SK_SVC_ERR_CONFIG with a one-line message in err that starts with what
+ * (e.g. "--ocsp-url") and says why http (or https) is wanted. */
+int ca_check_url(const char *url, ca_url_kind kind, const char *what, char *err,
+                 size_t err_len);
+
+/* The path of an http(s) URL checked by ca_check_url, without query: "/"
+ * when it has none.  Returns SK_OK or SK_ERR_BUFFER_TOO_SMALL. */
+int ca_url_path(char *out, size_t cap, const char *url);
+
+/* Checks a PDS language (ISO 639-1: two letters, either case) and writes
+ * it in lower case in place.  Returns SK_OK or SK_SVC_ERR_CONFIG with a
+ * message starting with what. */
+int ca_check_lang(char *lang, const char *what, char *err, size_t err_len);
 
 /* Everything a running CA needs.  key is secret (wiped by ca_ctx_free). */
 typedef struct ca_ctx {

@@ -255,6 +255,8 @@ static void do_revoke(ca_handler *h, served *sv, Splitkey__Ca__CaReply *rep,
     if (rc == SK_OK)
         rc = ca_store_record_revoke(h->ca->store, &at, &serial, reason, now_secs(), ra_pub,
                                     request_id);
+    if (rc == SK_OK && h->revoked != NULL)
+        h->revoked(h->revoked_ctx); /* committed: the CRL follows */
     switch (rc) {
     case SK_OK:
         rr->revocation_time = at;

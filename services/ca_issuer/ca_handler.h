@@ -34,6 +34,10 @@
 typedef struct ca_handler {
     ca_ctx *ca;
     unsigned skew_secs; /* 0: CA_DEFAULT_SKEW_SECS */
+    /* Called after a revocation committed, before its reply (run publishes
+     * the CRL there: ca_publish.h); NULL: nothing. */
+    void (*revoked)(void *ctx);
+    void *revoked_ctx;
 } ca_handler;
 
 /* sk_rep_handler: ctx is a ca_handler. */

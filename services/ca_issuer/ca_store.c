@@ -614,14 +614,14 @@ int ca_store_status_der(ca_store *s, sk_cert_status *status, uint8_t **der, size
     return rc;
 }
 
-int ca_store_revoked(ca_store *s, sk_crl_entry **entries, size_t *count)
+/* Every revoked certificate; the caller holds the mutex. */
+static int revoked_locked(ca_store *s, sk_crl_entry **entries, size_t *count)
 {
     *entries = NULL;
     *count = 0;
     sqlite3_stmt *st;
     size_t cap = 0, n = 0;
     sk_crl_entry *e = NULL;
-    pthread_mutex_lock(&s->mu);
     int rc = prep(s->db, &st, "SELECT serial, revoked_at, reason FROM certificates"
                               " WHERE status = 1 ORDER BY serial");
     if (rc == SK_OK) {
@@ -648,7 +648,6 @@ int ca_store_revoked(ca_store *s, sk_crl_entry **entries, size_t *count)
         }
         rc = finish(st, step);
     }
-    pthread_mutex_unlock(&s->mu);
     if (rc != SK_OK) {
         free(e);
         return rc;
@@ -658,9 +657,29 @@ int ca_store_revoked(ca_store *s, sk_crl_entry **entries, size_t *count)
     return SK_OK;
 }
 
+int ca_store_revoked(ca_store *s, sk_crl_entry **entries, size_t *count)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = revoked_locked(s, entries, count);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 int ca_store_next_crl_number(ca_store *s, uint64_t *number)
 {
+    return ca_store_crl_snapshot(s, number, NULL, NULL);
+}
+
+int ca_store_crl_snapshot(ca_store *s, uint64_t *number, sk_crl_entry **entries,
+                          size_t *count)
+{
     sqlite3_stmt *st;
+    if (entries != NULL) {
+        *entries = NULL;
+        *count = 0;
+    }
+    if (s->readonly)
+        return SK_ERR_ARG;
     pthread_mutex_lock(&s->mu);
     int rc = exec(s->db, "BEGIN IMMEDIATE");
     if (rc == SK_OK)
@@ -675,10 +694,18 @@ int ca_store_next_crl_number(ca_store *s, uint64_t *number)
             step = SQLITE_CORRUPT;
         rc = finish(st, step);
     }
+    if (rc == SK_OK && entries != NULL)
+        rc = revoked_locked(s, entries, count);
     if (rc == SK_OK)
         rc = exec(s->db, "COMMIT");
-    if (rc != SK_OK)
+    if (rc != SK_OK) {
         rollback(s->db);
+        if (entries != NULL) {
+            free(*entries);
+            *entries = NULL;
+            *count = 0;
+        }
+    }
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -69,6 +69,13 @@ int ca_store_request_seen(ca_store *s, bool *seen, const uint8_t id[CA_REQUEST_I
 
 /* --- issuance and revocation */
 
+/* The profile column of the OCSP signer certificates (id-kp-OCSPSigning,
+ * id-pkix-ocsp-nocheck) that init and "ocsp-signer renew" record; person
+ * certificates hold their sk_cert_profile (1..4). */
+#define CA_PROFILE_OCSP_SIGNER ((sk_cert_profile)100)
+/* Their person_id column. */
+#define CA_PERSON_OCSP_SIGNER "ocsp-signer"
+
 typedef struct ca_issue_record {
     const sk_serial *serial;
     const char *subject;      /* text form */
@@ -118,6 +125,13 @@ int ca_store_revoked(ca_store *s, sk_crl_entry **entries, size_t *count);
 
 /* Increments and returns the CRL number. */
 int ca_store_next_crl_number(ca_store *s, uint64_t *number);
+
+/* What the next CRL holds, read in the one write transaction that takes its
+ * number: the incremented CRL number and every revoked certificate (in
+ * serial order; malloc'd, free()).  Two processes never get the same
+ * number, and a CRL with a higher number never lists fewer revocations. */
+int ca_store_crl_snapshot(ca_store *s, uint64_t *number, sk_crl_entry **entries,
+                          size_t *count);
 
 /* The audit head kept in the database. */
 int ca_store_audit_head(ca_store *s, uint8_t hash[SK_AUDIT_HASH_LEN], uint64_t *count);

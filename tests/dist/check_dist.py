@@ -325,7 +325,10 @@ def setup_for(name, bindir, work):
         d = os.path.join(work, 'ca')
         rc, out, err = skhelp.run([os.path.join(bindir, 'splitkey-ca'), 'init', '--dir', d,
                                    '--subject', 'CN=Sample CA,O=Example,C=LV',
-                                   '--key', 'ec-p384'])
+                                   '--key', 'ec-p384',
+                                   '--ocsp-url', 'http://ocsp.example.org/',
+                                   '--ca-url', 'http://pki.example.org/ca.crt',
+                                   '--pds-url', 'https://pki.example.org/pds_en.pdf'])
         if rc != 0:
             raise SystemExit('splitkey-ca init: %s' % err.strip())
         setup['dir'] = setup['ca_dir'] = d

@@ -111,6 +111,14 @@ static void test_names(void)
     CHECK_OK(sk_name_parse(&n, NULL, "CN=Test CA,O=Org,C=LV"));
     CHECK_RC(SK_ERR_PKI, sk_name_check_person(n, &why));
     sk_name_free(n);
+    /* an attribute may be named by its dotted OID (2.5.4.97 organizationIdentifier) */
+    CHECK_OK(sk_name_parse(&n, NULL, "CN=Test CA,2.5.4.97=VATLV-40003000000,O=Org,2.5.4.6=LV"));
+    if (n != NULL) {
+        CHECK_OK(sk_name_format(n, buf, sizeof buf, &w));
+        CHECK(strcmp(buf, "CN=Test CA,organizationIdentifier=VATLV-40003000000,O=Org,C=LV") == 0);
+    }
+    sk_name_free(n);
+    CHECK_RC(SK_ERR_PKI, sk_name_parse(&n, &why, "2.5.4.999=x"));
 }
 
 static void test_serials(void)
@@ -354,6 +362,30 @@ static void test_certs(void)
     cfg = CONFIG;
     cfg.ocsp_url = "http://with space";
     CHECK_RC(SK_ERR_ARG, sk_ca_new(&bad, ca_der, ca_len, cakey, &cfg));
+    /* the PDS language: ISO 639-1 in either case, nothing else */
+    static const char *const bad_lang[] = {"e", "eng", "e1", "e-", ""};
+    for (size_t i = 0; i < sizeof bad_lang / sizeof bad_lang[0]; i++) {
+        cfg = CONFIG;
+        cfg.pds_lang = bad_lang[i];
+        CHECK_RC(SK_ERR_ARG, sk_ca_new(&bad, ca_der, ca_len, cakey, &cfg));
+    }
+    cfg = CONFIG;
+    cfg.pds_lang = "DE";
+    sk_ca *upper = NULL;
+    CHECK_OK(sk_ca_new(&upper, ca_der, ca_len, cakey, &cfg));
+    if (upper != NULL) {
+        CHECK_OK(sk_ca_issue(upper, out, sizeof out, &w, NULL, SK_CERT_SIGN_QUALIFIED, subject,
+                             fx.pub, NOW));
+        /* QcPDS language PrintableString "de", never "DE" */
+        static const uint8_t lower[] = {0x13, 0x02, 'd', 'e'}, upperb[] = {0x13, 0x02, 'D', 'E'};
+        bool has_lower = false, has_upper = false;
+        for (size_t i = 0; i + sizeof lower <= w; i++) {
+            has_lower |= memcmp(out + i, lower, sizeof lower) == 0;
+            has_upper |= memcmp(out + i, upperb, sizeof upperb) == 0;
+        }
+        CHECK(has_lower && !has_upper);
+    }
+    sk_ca_free(upper);
     /* a leaf is not a CA; a CA certificate with another key is refused */
     CHECK_RC(SK_ERR_CERT, sk_ca_new(&bad, leaf[0], leaf_len[0], cakey, &CONFIG));
     CHECK_RC(SK_ERR_CERT, sk_ca_new(&bad, ca_der, ca_len, okey, &CONFIG));

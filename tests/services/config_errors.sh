@@ -38,7 +38,9 @@ expect() {
 cd "$T" || exit 1
 printf 'a document\n' >doc.txt
 "$BIN/splitkey-server" init --dir srv >/dev/null 2>&1 || { echo "splitkey-server init failed" >&2; exit 1; }
-"$BIN/splitkey-ca" init --dir ca --subject "CN=Test CA" >/dev/null 2>&1 || {
+"$BIN/splitkey-ca" init --dir ca --subject "CN=Test CA,O=Test,C=LV" --key ec-p384 \
+    --ocsp-url http://127.0.0.1:9/ocsp --ca-url http://127.0.0.1:9/ca.crt \
+    --pds-url https://example.org/pds_en.pdf >/dev/null 2>&1 || {
   echo "splitkey-ca init failed" >&2
   exit 1
 }

@@ -92,7 +92,8 @@ SK_API const char *sk_crl_reason_name(sk_crl_reason reason);
 
 /* A distinguished name: an ordered list of attributes, one per RDN.
  * Text form: "K=V,K=V,..." with K one of C, CN, SN, GN, serialNumber, O, OU,
- * L, ST, organizationIdentifier; a ',' or '\' inside a value is escaped with
+ * L, ST, organizationIdentifier (or the attribute's dotted OID, e.g.
+ * 2.5.4.97 for organizationIdentifier); a ',' or '\' inside a value is escaped with
  * '\'; spaces around names and values are trimmed.  C must be two upper-case
  * letters; serialNumber and organizationIdentifier are PrintableString; the
  * others UTF-8 (checked), 1..64 bytes each, at most 16 attributes. */
@@ -256,7 +257,8 @@ typedef struct sk_ca_config {
     const char *crl_url;        /* cRLDistributionPoints; NULL: none */
     const char *policy_oid;     /* the operator's policy, dotted; NULL: none */
     const char *pds_url;        /* QcPDS (qualified SIGN, SEAL); required for them */
-    const char *pds_lang;       /* two letters, e.g. "en"; NULL: "en" */
+    const char *pds_lang;       /* ISO 639-1, two letters in either case ("en", "EN"),
+                                   written in lower case; NULL: "en" */
     uint32_t validity_days;     /* person certificates; 0: 1095 (3 years) */
 } sk_ca_config;
 

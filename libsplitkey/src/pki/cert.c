@@ -135,9 +135,20 @@ int sk_ca_new(sk_ca **out, const uint8_t *cert, size_t cert_len, const sk_ca_key
     if ((config->pds_url != NULL && !url_ok(config->pds_url)) ||
         (config->crl_url != NULL && !url_ok(config->crl_url)))
         return SK_ERR_ARG;
-    const char *lang = config->pds_lang != NULL ? config->pds_lang : "en";
-    if (strlen(lang) != 2 || lang[0] < 'a' || lang[0] > 'z' || lang[1] < 'a' || lang[1] > 'z')
+    /* ISO 639-1, either case in the config, written in lower case */
+    const char *given = config->pds_lang != NULL ? config->pds_lang : "en";
+    char lang[3];
+    if (strlen(given) != 2)
         return SK_ERR_ARG;
+    for (int i = 0; i < 2; i++) {
+        char c = given[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c < 'a' || c > 'z')
+            return SK_ERR_ARG;
+        lang[i] = c;
+    }
+    lang[2] = '\0';
     uint8_t tmp[64];
     if (config->policy_oid != NULL &&
         (strlen(config->policy_oid) >= 128 ||

@@ -164,12 +164,14 @@ int sk_name_parse(sk_name **out, const char **detail, const char *text)
         size_t key_len = (size_t)(eq - s);
         trim(&key, &key_len);
         int type = -1;
+        /* the short name, or the dotted OID ("2.5.4.97" = organizationIdentifier) */
         for (int t = 0; t < AT_COUNT; t++)
-            if (strlen(TYPES[t].name) == key_len && memcmp(TYPES[t].name, key, key_len) == 0)
+            if ((strlen(TYPES[t].name) == key_len && memcmp(TYPES[t].name, key, key_len) == 0) ||
+                (strlen(TYPES[t].oid) == key_len && memcmp(TYPES[t].oid, key, key_len) == 0))
                 type = t;
         if (type < 0) {
             rc = set_detail(detail, "unknown attribute (allowed: C, CN, SN, GN, serialNumber, "
-                                    "O, OU, L, ST, organizationIdentifier)");
+                                    "O, OU, L, ST, organizationIdentifier or its OID 2.5.4.97)");
             goto out;
         }
         /* Unescape the value up to an unescaped ',' or the end. */

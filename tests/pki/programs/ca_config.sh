@@ -23,17 +23,21 @@ run "splitkey-ocsp run --help" "$OCSP" run --help
 expect "ocsp --help lists its flags" "--ca-dir" out.txt
 run_status "no command" 2 "$CA"
 run_status "an unknown command" 2 "$CA" frobnicate
+URLS=(--ocsp-url http://127.0.0.1:9/ocsp --ca-url http://127.0.0.1:9/ca.crt
+      --pds-url https://example.org/pds_en.pdf)
 run_status "an unknown flag" 2 "$CA" init --dir x --subject CN=x --colour blue
-run_status "init without --subject" 2 "$CA" init --dir x
+run_status "init without --subject" 2 "$CA" init --dir x "${URLS[@]}"
 expect "says which" "subject" out.txt
-run_status "init with a bad key type" 2 "$CA" init --dir x --subject "CN=X,C=LV" --key rsa1024
+run_status "init without the URLs" 2 "$CA" init --dir x --subject "CN=X,O=Y,C=LV"
+expect "says which" "missing --ocsp-url" out.txt
+run_status "init with a bad key type" 2 "$CA" init --dir x --subject "CN=X,O=Y,C=LV" --key rsa1024 "${URLS[@]}"
 expect "says which types" "rsa3072 or ec-p384" out.txt
-run_status "init with a bad subject" 2 "$CA" init --dir x --subject "no equals sign"
+run_status "init with a bad subject" 2 "$CA" init --dir x --subject "no equals sign" "${URLS[@]}"
 expect "names the flag" "--subject" out.txt
-run_status "init with a bad policy OID" 2 "$CA" init --dir x --subject "CN=X,C=LV" --key ec-p384 --policy-oid "not an oid"
+run_status "init with a bad policy OID" 2 "$CA" init --dir x --subject "CN=X,O=Y,C=LV" --key ec-p384 --policy-oid "not an oid" "${URLS[@]}"
 [ ! -e x ] && ok "a refused init leaves no directory" || bad "x was left behind"
 
-run "init a CA" "$CA" init --dir ca --subject "CN=Config Test CA,C=LV" --key ec-p384
+run "init a CA" "$CA" init --dir ca --subject "CN=Config Test CA,O=Config Test,C=LV" --key ec-p384 "${URLS[@]}"
 run_status "run without --listen" 2 "$CA" run --dir ca
 expect "says what is missing" "missing --listen" out.txt
 run_status "run with a bad URL" 2 "$CA" run --dir ca --listen "foo://bar"
@@ -62,7 +66,7 @@ run "add-ra" "$CA" add-ra --dir ca --pub ra/server.pub
 run "add-ra twice is harmless" "$CA" add-ra --dir ca --pub ra/server.pub
 expect "and says so" "already registered" out.txt
 run "audit-verify on a fresh CA" "$CA" audit-verify --dir ca
-expect "nothing was logged by the refusals" " 0 entries" out.txt
+expect "nothing was logged by the refusals (the OCSP signer's issuance only)" " 1 entries" out.txt
 run_status "crl without --out" 2 "$CA" crl --dir ca
 
 run_status "ocsp without a source" 2 "$OCSP" run --http 127.0.0.1:0

@@ -35,7 +35,9 @@ run "the OCSP signer chains to the CA" openssl verify -CAfile ca/ca.pem ca/ocsp.
 openssl x509 -in ca/ocsp.pem -noout -text >ocsp.txt
 expect "the OCSP signer has id-kp-OCSPSigning" "OCSP Signing" ocsp.txt
 cp ca/ca.pem ca.pem.before
-run_status "init refuses to overwrite a CA" 2 "$CA" init --dir ca --subject "CN=Other,C=LV"
+run_status "init refuses to overwrite a CA" 2 "$CA" init --dir ca --subject "CN=Other,O=Other,C=LV" \
+    --ocsp-url http://127.0.0.1:8080/ocsp --ca-url http://127.0.0.1:8080/ca.crt \
+    --pds-url https://example.org/pds_en.pdf
 expect "init says why" "refusing to overwrite" out.txt
 cmp -s ca/ca.pem ca.pem.before && ok "the CA certificate is unchanged" || bad "ca.pem changed"
 
@@ -69,6 +71,7 @@ expect "SIGN certificate is nonRepudiation" "Non Repudiation" sign.txt
 expect "SIGN certificate is qualified" "Policy: 0.4.0.194112.1.2" sign.txt
 expect "SIGN certificate has the operator policy" "Policy: 1.3.6.1.4.1.99999.1.1" sign.txt
 expect "SIGN certificate has the OCSP URL" "OCSP - URI:http://127.0.0.1:8080/ocsp" sign.txt
+expect_not "no CRL distribution point without crl-url" "CRL Distribution Points" sign.txt
 expect "the leaf key is the 2048-bit composite modulus" "Public-Key: (2048 bit)" sign.txt
 openssl x509 -in out/auth.pem -noout -text >auth.txt
 expect "AUTH certificate is clientAuth" "TLS Web Client Authentication" auth.txt
@@ -80,7 +83,8 @@ openssl x509 -in out/sign.pem -noout -modulus | sed 's/^Modulus=//' | tr 'A-F' '
 od -An -tx1 -v out/n.bin | tr -d ' \n' >n.txt; echo >>n.txt
 cmp -s mod.txt n.txt && ok "the certificate holds the enrolled n" || bad "modulus differs from n"
 run "audit-verify after issuance" "$CA" audit-verify --dir ca
-expect "only the three issuances were logged (refusals stored nothing)" " 3 entries" out.txt
+expect "only the OCSP signer and the three issuances were logged (refusals stored nothing)" \
+    " 4 entries" out.txt
 
 SIGN=$(cat out/sign.serial)
 AUTH=$(cat out/auth.serial)
@@ -224,7 +228,7 @@ expect_not "no CSR or key bytes in the CA log" "BEGIN" ca.log
 
 # --- audit log ---------------------------------------------------------------------
 run "audit-verify: the full log" "$CA" audit-verify --dir ca
-expect "six entries (3 issued, 3 revoked)" " 6 entries" out.txt
+expect "seven entries (the OCSP signer, 3 issued, 3 revoked)" " 7 entries" out.txt
 cp ca/audit.log audit.good
 sed -i '2s/BERZINS/BERZINZ/' ca/audit.log
 run_status "audit-verify catches an edited line" 1 "$CA" audit-verify --dir ca
@@ -234,7 +238,7 @@ sed -i '3d' ca/audit.log
 run_status "audit-verify catches a deleted line" 1 "$CA" audit-verify --dir ca
 expect "and names where the chain breaks" "line 3 is bad" out.txt
 cp audit.good ca/audit.log
-head -n 5 audit.good >ca/audit.log
+head -n 6 audit.good >ca/audit.log
 run_status "audit-verify catches a truncated log" 1 "$CA" audit-verify --dir ca
 expect "and says so" "cut off the end" out.txt
 run_status "the CA refuses to start on a truncated log" 1 "$CA" run --dir ca --listen tcp://127.0.0.1:0
