@@ -343,12 +343,12 @@ static int cmd_init(int argc, char **argv)
         {.name = "ocsp-url", .type = SK_OPT_STRING, .value = &o.ocsp_url, .arg = "URL",
          .help = "required: the OCSP responder's http:// URL, put into every certificate"},
         {.name = "ca-url", .type = SK_OPT_STRING, .value = &o.ca_url, .arg = "URL",
-         .help = "required: http:// URL where the CA certificate is published (AIA "
-                 "caIssuers; serve answers at its path)"},
+         .help = "required: http:// URL of the CA certificate (AIA caIssuers; served by "
+                 "serve)"},
         {.name = "pds-url", .type = SK_OPT_STRING, .value = &o.pds_url, .arg = "URL",
          .help = "required: https:// URL of the PKI disclosure statement (QcPDS)"},
         {.name = "crl-url", .type = SK_OPT_STRING, .value = &o.crl_url, .arg = "URL",
-         .help = "http:// CRL distribution point (default: none; serve answers at its path)"},
+         .help = "http:// CRL distribution point (default: none; served by serve)"},
         {.name = "key", .type = SK_OPT_STRING, .value = &o.key, .arg = "TYPE",
          .help = "CA and OCSP key type: rsa3072 (default) or ec-p384"},
         {.name = "policy-oid", .type = SK_OPT_STRING, .value = &o.policy_oid, .arg = "OID",
@@ -361,8 +361,7 @@ static int cmd_init(int argc, char **argv)
          .min = 1, .max = 36500, .arg = "N", .help = "CA certificate validity (default 3650)"},
         {.name = "ocsp-validity-days", .type = SK_OPT_UINT, .value = &o.ocsp_validity_days,
          .min = 1, .max = 36500, .arg = "N",
-         .help = "OCSP signer certificate validity (default 30: it is no-check, so nobody "
-                 "learns of a stolen signer key; a short life bounds the damage)"},
+         .help = "OCSP signer certificate validity (default 30; short, as it is no-check)"},
         {0},
     };
     int ex = parse_flags(opts, argc, argv,

@@ -10,7 +10,8 @@ units: every unit passes "systemd-analyze verify" (on a copy whose ExecStart
 names the built program) without a single warning and "systemd-analyze
 security --offline" within the exposure bound; it runs as the user the
 sysusers.d entry creates, with the hardening below; its ExecStart uses only
-options of "PROG run --help" and paths inside its StateDirectory= and
+options of "PROG run --help" (or of the command UNIT_COMMANDS names) and
+paths inside its StateDirectory= and
 ConfigurationDirectory=; it stops with a signal the programs handle
 (services/common/signals.c); LimitNOFILE= leaves room for the default
 connection cap (services/common/connguard.h).
@@ -39,6 +40,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import skhelp  # noqa: E402
 
 UNITS = ['splitkey-server', 'splitkey-ca', 'splitkey-ocsp']
+# Units that run another command than "PROG run": unit -> (program, command).
+UNIT_COMMANDS = {'splitkey-ca-serve': ('splitkey-ca', 'serve')}
 USER = 'splitkey'
 EXPOSURE_MAX = 20  # "systemd-analyze security" exposure times 10: at most 2.0
 
@@ -150,9 +153,10 @@ def check_units(args):
                 ok('%s creates the user %s' % (os.path.basename(sysusers), USER))
 
     with tempfile.TemporaryDirectory(prefix='sk-units-') as tmp:
-        for name in UNITS:
+        for name in UNITS + sorted(UNIT_COMMANDS):
+            pname, command = UNIT_COMMANDS.get(name, (name, 'run'))
             src = os.path.join(sysdir, name + '.service')
-            prog = os.path.join(args.bindir, name)
+            prog = os.path.join(args.bindir, pname)
             if not os.path.isfile(src):
                 fail('%s: missing' % src)
                 continue
@@ -204,10 +208,11 @@ def check_units(args):
 
             # ExecStart: the program's own options, paths the unit provides
             argv = shlex.split(value(unit, svc, 'ExecStart') or '')
-            if argv[:2] != ['/usr/bin/' + name, 'run']:
-                fail('%s: ExecStart=%s: expected /usr/bin/%s run ...' % (name, argv, name))
+            if argv[:2] != ['/usr/bin/' + pname, command]:
+                fail('%s: ExecStart=%s: expected /usr/bin/%s %s ...' %
+                     (name, argv, pname, command))
                 continue
-            run_opts = {o.name: o for o in skhelp.options(skhelp.help_text(prog, 'run'))}
+            run_opts = {o.name: o for o in skhelp.options(skhelp.help_text(prog, command))}
             state = ['/var/lib/' + d for d in ' '.join(values(unit, svc, 'StateDirectory')).split()]
             conf = ['/etc/' + d for d in
                     ' '.join(values(unit, svc, 'ConfigurationDirectory')).split()]
@@ -217,7 +222,8 @@ def check_units(args):
             while i < len(argv):
                 a = argv[i]
                 if not a.startswith('--') or a[2:].split('=')[0] not in run_opts:
-                    fail('%s: ExecStart: %s is not an option of %s run' % (name, a, name))
+                    fail('%s: ExecStart: %s is not an option of %s %s' %
+                         (name, a, pname, command))
                     i += 1
                     continue
                 o = run_opts[a[2:].split('=')[0]]
