@@ -59,6 +59,7 @@
 #include "log.h"
 #include "longpoll.h"
 #include "metrics.h"
+#include "operators.h"
 #include "ra.h"
 #include "splitkey/splitkey.h"
 
@@ -339,6 +340,10 @@ typedef struct hreq {
      * raised once the transaction committed) */
     uint8_t saved_key_id[SK_KEY_ID_LEN];
     int64_t saved_key_version;
+    /* four eyes: the operators whose approvals the token carries */
+    size_t n_approvers;
+    uint8_t approvers[SK_MAX_TOKEN_APPROVALS][SK_OPERATOR_PUB_LEN];
+    int token_refused; /* the token lacks them: the role refuses it, sealed */
 } hreq;
 
 static void hreq_drop_reply(hreq *h)
@@ -400,8 +405,11 @@ static int log_events(sk_store *st, sk_store_txn *txn, hreq *h, const sk_key_rec
     } while (0)
     if (eff & SK_EFFECT_NEW_KEY)
         EV(SK_EV_ENROL_INIT, h->route.profile);
-    if (eff & SK_EFFECT_TOKEN_USED)
+    if (eff & SK_EFFECT_TOKEN_USED) {
         EV(SK_EV_TOKEN_USED, 0);
+        for (size_t i = 0; i < h->n_approvers; i++)
+            EV(SK_EV_TOKEN_OPERATOR, sk_operator_event_id(h->approvers[i]));
+    }
     if (nk != NULL && old_key != NULL) {
         if (os.state == SK_KEY_ENROLLING && cs.state == SK_KEY_PENDING)
             EV(SK_EV_ENROLLED, 0);
@@ -791,6 +799,7 @@ static int device_decide(hreq *h, const dev_loaded *ld, sk_server_result **res)
     in.certificate_len = h->cert_len;
     in.ca_error = h->ca_error;
     in.token_used = ld->token_used;
+    in.token_refused = h->token_refused;
     in.pool_key = ld->pool_key;
     in.pool_key_len = ld->pool_key_len;
     in.key = ld->key;
@@ -1368,6 +1377,47 @@ static void maybe_cleanup(sk_share_server *srv, uint64_t now)
         sk_log_error("clean-up failed: %s (will retry)", sk_strerror(rc));
 }
 
+/* Four eyes: an EnrolInit's token must carry valid approvals of two
+ * distinct operators listed in srv->operators_file (read now, so a removal
+ * counts at once).  Returns 1 to go on (h->approvers set), 0 when refused
+ * (the refusal is in the event log: SK_EV_TOKEN_REFUSED, when the token
+ * is one this server minted). */
+static int four_eyes(sk_share_server *srv, hreq *h)
+{
+    sk_token_info info;
+    sk_operator *ops = NULL;
+    size_t n_ops = 0, good = 0;
+    char err[256] = "";
+    int peek_rc = sk_server_peek_token(&info, srv->ident, h->msg, h->len), rc = peek_rc;
+    int64_t detail = -1;
+    if (rc == SK_OK) {
+        rc = sk_operators_load(&ops, &n_ops, srv->operators_file, err, sizeof err);
+        if (rc != SK_OK) {
+            sk_log_error("four eyes: %s", err);
+        } else {
+            for (size_t i = 0; i < info.n_operators; i++)
+                if (sk_operators_find(ops, n_ops, info.operators[i]) != NULL)
+                    memcpy(h->approvers[good++], info.operators[i], SK_OPERATOR_PUB_LEN);
+            detail = (int64_t)good;
+        }
+        free(ops);
+    }
+    if (rc == SK_OK && good >= 2) {
+        h->n_approvers = good;
+        return 1;
+    }
+    h->n_approvers = 0;
+    sk_log_notice("enrolment refused: the registration token lacks the approvals of two "
+                  "registered operators (%lld valid)", (long long)detail);
+    /* only a token with this server's signature is worth a line in the log */
+    if (peek_rc == SK_OK) {
+        int erc = add_event(srv->store, NULL, h, h->route.token_id, SK_EV_TOKEN_REFUSED, detail);
+        if (erc != SK_OK)
+            sk_log_error("four eyes: cannot log the refusal: %s", sk_strerror(erc));
+    }
+    return 0;
+}
+
 int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **reply,
                     size_t *reply_len)
 {
@@ -1420,6 +1470,11 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
             *reply_len = len;
             return rc;
         }
+        /* Four eyes: refused by the role (sealed, nothing stored, the
+         * token not spent); the refusal is in the event log already. */
+        if (h.route.kind == SK_ROUTE_ENROL_INIT && h.route.has_token_id &&
+            srv->operators_file != NULL && !four_eyes(srv, &h))
+            h.token_refused = 1;
     } else {
         h.routed = sk_server_peek_rp(&h.route, h.msg, h.len) == SK_OK;
         h.poll_wait_ms = h.route.wait_ms;

@@ -96,9 +96,29 @@ enum sk_share_event {
                                     relying party no longer waits; detail: 1 the
                                     relying party cancelled it, 2 abandoned (no
                                     poll for rp_idle_s) */
-    SK_EV_CA_REVOKED = 22        /* the CA revoked the key's certificate (its
+    SK_EV_CA_REVOKED = 22,       /* the CA revoked the key's certificate (its
                                     operator, splitkey-ca revoke) and the key was
                                     destroyed for it; detail: CRLReason */
+    /* Four eyes (operators.h).  For kinds 23-26 and 28 the event's key_id
+     * holds the registration token's id (not a key id); detail is the
+     * operator's event id (sk_operator_event_id) unless said otherwise. */
+    SK_EV_TOKEN_REQUESTED = 23,  /* `token`: operator A minted and signed it */
+    SK_EV_TOKEN_APPROVED = 24,   /* `token approve`: operator B added the second
+                                    approval; the token is usable */
+    SK_EV_APPROVAL_REFUSED_SAME = 25,    /* `token approve` by an operator who
+                                            approved it already */
+    SK_EV_APPROVAL_REFUSED_UNKNOWN = 26, /* `token approve` or `token` with a key
+                                            that is not a registered operator */
+    SK_EV_TOKEN_OPERATOR = 27,   /* an enrolment used a token: one per approving
+                                    operator, key_id the new key (with
+                                    SK_EV_TOKEN_USED) */
+    SK_EV_TOKEN_REFUSED = 28,    /* an enrolment refused because the token lacks
+                                    the approvals of two distinct registered
+                                    operators; detail: how many it has (-1: an
+                                    approval that does not verify); nothing
+                                    else changed, the token is not spent */
+    SK_EV_OPERATOR_ADDED = 29,   /* `operator add`; no key_id */
+    SK_EV_OPERATOR_REMOVED = 30  /* `operator remove`; no key_id */
 };
 
 /* The certificate hook: called after a commit that recorded a revocation
@@ -160,6 +180,11 @@ typedef struct sk_share_server {
     atomic_uint_least64_t last_cleanup; /* internal; zero-initialise */
     atomic_int_least64_t ra_done_seq;   /* internal (ra.c): revocations up to this event
                                            are confirmed; zero-initialise */
+    const char *operators_file;   /* four eyes: an EnrolInit with a token enrols only
+                                     when the token carries the approvals of two
+                                     distinct operators listed in this file
+                                     (operators.h), read at every such request;
+                                     NULL: no such check (tests of the role alone) */
 } sk_share_server;
 
 /* The default of sk_share_server.rp_idle_s (--rp-idle-seconds), in seconds:

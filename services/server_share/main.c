@@ -6,6 +6,9 @@
  *   splitkey-server run --dir DIR --listen URL [--db sqlite:PATH]
  *       [--ca URL --ca-cert FILE] [--open-enrolment] [--workers N] ...
  *   splitkey-server token --dir DIR --subject "..." --purpose auth|sign|seal
+ *       --operator-key FILE
+ *   splitkey-server token approve --dir DIR --operator-key FILE --token-file FILE
+ *   splitkey-server operator keygen|add|list|remove ...
  *   splitkey-server check --dir DIR [--db sqlite:PATH]
  *   splitkey-server backup --dir DIR --to FILE [--db sqlite:PATH]
  *   splitkey-server restore --dir DIR --from BACKUP [--journal FILE] [--db ...]
@@ -21,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "backup.h"
 #include "command.h"
 #include "config.h"
@@ -32,6 +37,7 @@
 #include "log.h"
 #include "longpoll.h"
 #include "metrics.h"
+#include "operators.h"
 #include "pool.h"
 #include "ra.h"
 #include "rep_server.h"
@@ -41,6 +47,7 @@
 #include "store.h"
 #include "storebind.h"
 #include "svc_error.h"
+#include "svc_hex.h"
 
 #define PROG "splitkey-server"
 
@@ -56,7 +63,10 @@ static void usage(FILE *out)
             "                        pairs), the master key, DIR/server.pub and\n"
             "                        DIR/server.conf; refuses to overwrite an identity\n"
             "  run --dir DIR ...     serve requests (see " PROG " run --help)\n"
-            "  token --dir DIR ...   mint a one-time registration token\n"
+            "  token --dir DIR ...   mint a one-time registration token (operator A)\n"
+            "  token approve ...     approve it as a second operator (operator B)\n"
+            "  operator keygen|add|list|remove\n"
+            "                        the registration operators and their keys\n"
             "  check --dir DIR       check the store without writing to it\n"
             "  backup --dir DIR --to FILE\n"
             "                        an online copy of the store, while servers run\n"
@@ -262,6 +272,7 @@ static int cmd_run(int argc, char **argv)
     o.pool_profiles = default_profiles;
     char *metrics_listen = NULL, *log_format = NULL, *log_target = NULL;
     bool metrics_remote = false;
+    char *operators_path = NULL;
     sk_metrics_http *metrics = NULL;
     sk_opt opts[] = {
         {.name = "dir", .type = SK_OPT_DIR, .value = &o.dir,
@@ -518,7 +529,13 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
 
+    operators_path = sk_path_join(o.dir, SK_OPERATORS_FILE);
+    if (operators_path == NULL) {
+        fprintf(stderr, PROG ": %s\n", sk_strerror(SK_ERR_NOMEM));
+        goto out;
+    }
     sk_share_server share = {
+        .operators_file = operators_path,
         .store = store,
         .master = master,
         .ident = ident,
@@ -662,6 +679,7 @@ out:
     free(db_uri);
     free(conf_path);
     free(journal_path);
+    free(operators_path);
     if (run_lock_fd >= 0)
         close(run_lock_fd);
     sk_config_free(opts);
@@ -728,9 +746,116 @@ out:
     return exit_code;
 }
 
+/* ------------------------------------------------------- four eyes */
+
+/* Appends one event to the store of DIR (--db as for run) in a transaction
+ * of its own: the offline commands write the audit trail through the same
+ * store API as run, which may hold the store at the same time (SQLite's
+ * busy timeout lets the second writer wait).  id: a token id, or NULL.
+ * missing_ok: a store that does not exist yet is not an error (*logged 0). */
+static int audit_event(const char *dir, const char *db, uint32_t kind, const uint8_t *id,
+                       int64_t detail, bool missing_ok, int *logged, char *err, size_t err_len)
+{
+    char *uri = NULL;
+    sk_store *store = NULL;
+    *logged = 0;
+    int rc = resolve_db(&uri, db != NULL ? db : "sqlite:" SK_SERVER_FILE_DB, db != NULL, dir, err,
+                        err_len);
+    if (rc != SK_OK)
+        return rc;
+    if (!sk_path_exists(uri + 7)) {
+        if (missing_ok) {
+            free(uri);
+            return SK_OK;
+        }
+        snprintf(err, err_len, "%s: no such store; start the server (run) once first, so that "
+                 "the event log can record this", uri);
+        free(uri);
+        return SK_SVC_ERR_CONFIG;
+    }
+    sk_event ev = {.at = (int64_t)time(NULL), .kind = kind, .detail = detail};
+    if (id != NULL) {
+        memcpy(ev.key_id, id, SK_STORE_ID_LEN);
+        ev.has_key = 1;
+    }
+    rc = sk_store_open(&store, uri);
+    if (rc == SK_OK)
+        rc = sk_store_event_append(store, NULL, &ev);
+    if (rc != SK_OK)
+        snprintf(err, err_len, "%s: cannot write the event log: %s", uri, sk_svc_strerror(rc));
+    else
+        *logged = 1;
+    sk_store_close(store);
+    free(uri);
+    return rc;
+}
+
+/* Reads a whole token text from path ("-": standard input) into a new
+ * buffer (secret: the caller wipes it); trailing newlines dropped. */
+static int token_file_read(char **out, size_t *len, const char *path, char *err, size_t err_len)
+{
+    char *buf = calloc(1, SK_MAX_TOKEN_LEN + 2);
+    size_t n = 0;
+    *out = NULL;
+    *len = 0;
+    if (buf == NULL)
+        return SK_ERR_NOMEM;
+    if (!strcmp(path, "-")) {
+        n = fread(buf, 1, SK_MAX_TOKEN_LEN + 1, stdin);
+    } else {
+        uint8_t *f = NULL;
+        size_t flen = 0;
+        int rc = sk_file_read(&f, &flen, path, SK_MAX_TOKEN_LEN + 1, 0);
+        if (rc != SK_OK) {
+            snprintf(err, err_len, "--token-file %s: %s", path,
+                     rc == SK_ERR_LIMIT ? "too long for a token" : sk_svc_strerror(rc));
+            free(buf);
+            return SK_SVC_ERR_CONFIG;
+        }
+        memcpy(buf, f, flen);
+        n = flen;
+        sk_file_free(f, flen);
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    if (n == 0 || n > SK_MAX_TOKEN_LEN) {
+        snprintf(err, err_len, "--token-file %s: no token in it", path);
+        sodium_memzero(buf, SK_MAX_TOKEN_LEN + 2);
+        free(buf);
+        return SK_SVC_ERR_CONFIG;
+    }
+    *out = buf;
+    *len = n;
+    return SK_OK;
+}
+
+static void token_free(char *token)
+{
+    if (token != NULL) {
+        sodium_memzero(token, SK_MAX_TOKEN_LEN + 2);
+        free(token);
+    }
+}
+
+/* Loads DIR/operators. */
+static int operators_of(sk_operator **ops, size_t *n, const char *dir, char *err, size_t err_len)
+{
+    char *path = sk_path_join(dir, SK_OPERATORS_FILE);
+    if (path == NULL)
+        return SK_ERR_NOMEM;
+    int rc = sk_operators_load(ops, n, path, err, err_len);
+    free(path);
+    return rc;
+}
+
+static const char *purpose_name(sk_purpose p)
+{
+    return p == SK_PURPOSE_AUTH ? "auth" : p == SK_PURPOSE_SIGN ? "sign" : "other";
+}
+
 static int cmd_token(int argc, char **argv)
 {
-    char *dir = NULL, *subject = NULL, *purpose_s = NULL;
+    char *dir = NULL, *subject = NULL, *purpose_s = NULL, *key_file = NULL, *db = NULL;
     unsigned valid_hours = 72;
     sk_opt opts[] = {
         {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
@@ -743,20 +868,33 @@ static int cmd_token(int argc, char **argv)
          .flags = SK_OPT_REQUIRED, .arg = "auth|sign|seal", .help = "the key the token enrols"},
         {.name = "valid-hours", .type = SK_OPT_UINT, .value = &valid_hours, .min = 1,
          .max = 24u * 365u, .arg = "H", .help = "how long the token can be used (default 72)"},
+        {.name = "operator-key", .type = SK_OPT_FILE, .value = &key_file,
+         .flags = SK_OPT_REQUIRED, .arg = "FILE",
+         .help = "your operator secret key (operator keygen; mode 0600)"},
+        {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
+         .help = "store for the event log: sqlite:PATH (default sqlite:DIR/server.db)"},
         {0},
     };
     char err[512] = "";
     int exit_code = 2;
     sk_server_identity *identity = NULL;
     sk_server_ident *ident = NULL;
-    char *token = NULL;
+    char *token = NULL, *requested = NULL;
+    uint8_t op_sk[SK_OPERATOR_SECRET_LEN];
+    sk_operator *ops = NULL;
+    size_t n_ops = 0;
+    int logged = 0;
+    memset(op_sk, 0, sizeof op_sk);
     int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
     if (rc == SK_SVC_HELP) {
         printf("usage: " PROG " token --dir DIR --subject \"C=..,GN=..,SN=..,"
-               "serialNumber=..\" --purpose auth|sign|seal\n\n"
-               "Prints a one-time registration token for a person whose identity an\n"
-               "operator has verified.  The device passes it to enrolment; the server\n"
-               "accepts it once, for this subject and purpose, until it expires.\n"
+               "serialNumber=..\" --purpose auth|sign|seal --operator-key FILE\n"
+               "       " PROG " token approve --help\n\n"
+               "Prints a one-time registration token for a person whose identity you,\n"
+               "a registered operator, have verified, signed with your operator key.\n"
+               "Four eyes: it is not usable until a second, different operator\n"
+               "approves it (token approve).  The device passes it to enrolment; the\n"
+               "server accepts it once, for this subject and purpose, until it expires.\n"
                "A seal token (--purpose seal) is for an organisation: its subject is\n"
                "\"C=..,O=..,organizationIdentifier=VATLV-..\" (ETSI EN 319 412-3).\n\n");
         sk_config_usage(stdout, opts);
@@ -807,12 +945,16 @@ static int cmd_token(int argc, char **argv)
     }
     if (sk_server_identity_load(&identity, dir, err, sizeof err) != SK_OK)
         goto usage_error;
+    if (sk_operator_key_load(op_sk, key_file, err, sizeof err) != SK_OK ||
+        operators_of(&ops, &n_ops, dir, err, sizeof err) != SK_OK)
+        goto usage_error;
+    const sk_operator *self = sk_operators_find(ops, n_ops, op_sk + 32);
     rc = sk_share_ident_load(&ident, identity);
     if (rc != SK_OK) {
         snprintf(err, sizeof err, "%s: not a usable server identity: %s", dir, sk_strerror(rc));
         goto usage_error;
     }
-    token = malloc(SK_MAX_TOKEN_LEN + 1);
+    token = malloc(SK_MAX_TOKEN_LEN + 2);
     size_t written = 0;
     uint64_t expires = (uint64_t)time(NULL) + (uint64_t)valid_hours * 3600u;
     rc = token ? sk_server_token_mint(ident, token, SK_MAX_TOKEN_LEN + 1, &written, subject,
@@ -823,14 +965,54 @@ static int cmd_token(int argc, char **argv)
         exit_code = rc == SK_ERR_ARG || rc == SK_ERR_LIMIT ? 2 : 1;
         goto out;
     }
-    printf("%s\n", token);
+    sk_token_info info;
+    if (sk_server_token_read(&info, token, written) != SK_OK) {
+        fprintf(stderr, PROG " token: cannot read the token minted\n");
+        exit_code = 1;
+        goto out;
+    }
+    exit_code = 1;
+    if (self == NULL) {
+        rc = audit_event(dir, db, SK_EV_APPROVAL_REFUSED_UNKNOWN, NULL,
+                         sk_operator_event_id(op_sk + 32), false, &logged, err, sizeof err);
+        fprintf(stderr, PROG " token: refused: %s is not the key of a registered operator "
+                        "(operator list)%s\n", key_file, logged ? "; logged" : "");
+        if (rc != SK_OK)
+            fprintf(stderr, PROG " token: %s\n", err);
+        goto out;
+    }
+    requested = malloc(SK_MAX_TOKEN_LEN + 2);
+    rc = requested ? sk_server_token_approve(requested, SK_MAX_TOKEN_LEN + 2, &written, token,
+                                             written, op_sk)
+                   : SK_ERR_NOMEM;
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " token: cannot sign the token: %s%s\n", sk_strerror(rc),
+                rc == SK_ERR_LIMIT ? " (the subject is too long for a token with two "
+                                     "operators' approvals)"
+                                   : "");
+        exit_code = rc == SK_ERR_LIMIT ? 2 : 1;
+        goto out;
+    }
+    rc = audit_event(dir, db, SK_EV_TOKEN_REQUESTED, info.token_id,
+                     sk_operator_event_id(op_sk + 32), false, &logged, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " token: %s; no token printed\n", err);
+        goto out;
+    }
+    fprintf(stderr, PROG " token: requested by operator %s; NOT YET USABLE: a second, "
+                    "different operator must approve it (" PROG " token approve --dir DIR "
+                    "--operator-key FILE --token-file FILE)\n", self->name);
+    printf("%s\n", requested);
     exit_code = 0;
     goto out;
 usage_error:
     fprintf(stderr, PROG " token: %s\n", err);
     exit_code = 2;
 out:
-    free(token);
+    sodium_memzero(op_sk, sizeof op_sk);
+    token_free(token);
+    token_free(requested);
+    free(ops);
     sk_server_ident_free(ident);
     sk_server_identity_free(identity);
     sk_config_free(opts);
@@ -945,12 +1127,409 @@ static int cmd_restore(int argc, char **argv)
     return exit_code;
 }
 
+static int cmd_token_approve(int argc, char **argv)
+{
+    char *dir = NULL, *key_file = NULL, *token_path = NULL, *db = NULL;
+    sk_opt opts[] = {
+        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
+         .arg = "DIR", .help = "the directory made by init (its operators file)"},
+        {.name = "operator-key", .type = SK_OPT_FILE, .value = &key_file,
+         .flags = SK_OPT_REQUIRED, .arg = "FILE",
+         .help = "your operator secret key (operator keygen; mode 0600)"},
+        {.name = "token-file", .type = SK_OPT_STRING, .value = &token_path,
+         .flags = SK_OPT_REQUIRED, .arg = "FILE",
+         .help = "the token the first operator printed (- for standard input)"},
+        {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
+         .help = "store for the event log: sqlite:PATH (default sqlite:DIR/server.db)"},
+        {0},
+    };
+    char err[768] = "";
+    int exit_code = 2, logged = 0;
+    uint8_t op_sk[SK_OPERATOR_SECRET_LEN];
+    char *token = NULL, *out = NULL;
+    size_t token_len = 0;
+    sk_operator *ops = NULL;
+    size_t n_ops = 0;
+    sk_token_info info;
+    memset(&info, 0, sizeof info);
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        printf("usage: " PROG " token approve --dir DIR --operator-key FILE --token-file FILE\n\n"
+               "Four eyes: adds your approval, as a second registered operator, to a\n"
+               "registration token another operator requested, and prints the token the\n"
+               "person can enrol with.  Refused (and logged) when you requested it\n"
+               "yourself or your key is not a registered operator.\n\n");
+        sk_config_usage(stdout, opts);
+        exit_code = 0;
+        goto out;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc == SK_OK && sk_init() != SK_OK) {
+        snprintf(err, sizeof err, "cannot initialise libsplitkey");
+        rc = SK_ERR_INTERNAL;
+    }
+    if (rc == SK_OK)
+        rc = sk_operator_key_load(op_sk, key_file, err, sizeof err);
+    if (rc == SK_OK)
+        rc = token_file_read(&token, &token_len, token_path, err, sizeof err);
+    if (rc == SK_OK)
+        rc = operators_of(&ops, &n_ops, dir, err, sizeof err);
+    if (rc != SK_OK)
+        goto usage_error;
+    exit_code = 1;
+    if (sk_server_token_read(&info, token, token_len) != SK_OK) {
+        fprintf(stderr, PROG " token approve: not a readable registration token (or an "
+                        "approval in it does not verify)\n");
+        goto out;
+    }
+    const uint8_t *me = op_sk + 32;
+    const sk_operator *self = sk_operators_find(ops, n_ops, me);
+    if (self == NULL) {
+        rc = audit_event(dir, db, SK_EV_APPROVAL_REFUSED_UNKNOWN, info.token_id,
+                         sk_operator_event_id(me), false, &logged, err, sizeof err);
+        fprintf(stderr, PROG " token approve: refused: %s is not the key of a registered "
+                        "operator (operator list)%s\n", key_file,
+                logged ? "; logged" : "");
+        if (rc != SK_OK)
+            fprintf(stderr, PROG " token approve: %s\n", err);
+        goto out;
+    }
+    for (size_t i = 0; i < info.n_operators; i++) {
+        if (sodium_memcmp(info.operators[i], me, SK_OPERATOR_PUB_LEN) == 0) {
+            rc = audit_event(dir, db, SK_EV_APPROVAL_REFUSED_SAME, info.token_id,
+                             sk_operator_event_id(me), false, &logged, err, sizeof err);
+            fprintf(stderr, PROG " token approve: refused: operator %s approved this token "
+                            "already; a second, different operator must approve it%s\n",
+                    self->name, logged ? " (logged)" : "");
+            if (rc != SK_OK)
+                fprintf(stderr, PROG " token approve: %s\n", err);
+            goto out;
+        }
+    }
+    if (info.n_operators == 0) {
+        fprintf(stderr, PROG " token approve: the token carries no operator's request "
+                        "(mint it with token --operator-key)\n");
+        goto out;
+    }
+    if (info.n_operators >= SK_MAX_TOKEN_APPROVALS) {
+        fprintf(stderr, PROG " token approve: the token is approved already\n");
+        goto out;
+    }
+    const sk_operator *first = sk_operators_find(ops, n_ops, info.operators[0]);
+    if (first == NULL) {
+        fprintf(stderr, PROG " token approve: refused: the token was requested by an operator "
+                        "who is not registered (any more)\n");
+        goto out;
+    }
+    if ((uint64_t)time(NULL) >= info.expires_at) {
+        fprintf(stderr, PROG " token approve: the token has expired\n");
+        goto out;
+    }
+    out = malloc(SK_MAX_TOKEN_LEN + 2);
+    size_t written = 0;
+    rc = out ? sk_server_token_approve(out, SK_MAX_TOKEN_LEN + 2, &written, token, token_len,
+                                       op_sk)
+             : SK_ERR_NOMEM;
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " token approve: cannot approve: %s\n", sk_strerror(rc));
+        goto out;
+    }
+    rc = audit_event(dir, db, SK_EV_TOKEN_APPROVED, info.token_id, sk_operator_event_id(me),
+                     false, &logged, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " token approve: %s; no token printed\n", err);
+        goto out;
+    }
+    fprintf(stderr, PROG " token approve: subject \"%s\", purpose %s, requested by operator %s, "
+                    "approved by operator %s: the token is usable\n",
+            info.subject, purpose_name(info.purpose), first->name, self->name);
+    printf("%s\n", out);
+    exit_code = 0;
+    goto out;
+usage_error:
+    fprintf(stderr, PROG " token approve: %s\n", err);
+    exit_code = rc == SK_SVC_ERR_CONFIG || rc == SK_SVC_ERR_PERM ? 2 : 1;
+out:
+    sodium_memzero(op_sk, sizeof op_sk);
+    token_free(token);
+    token_free(out);
+    free(ops);
+    sk_config_free(opts);
+    return exit_code;
+}
+
+static int cmd_token_dispatch(int argc, char **argv)
+{
+    if (argc > 2 && !strcmp(argv[2], "approve"))
+        return cmd_token_approve(argc - 1, argv + 1);
+    return cmd_token(argc, argv);
+}
+
+/* ---------------------------------------------------------------- operator */
+
+static int cmd_operator_keygen(int argc, char **argv)
+{
+    char *out_path = NULL;
+    sk_opt opts[] = {
+        {.name = "out", .type = SK_OPT_STRING, .value = &out_path, .flags = SK_OPT_REQUIRED,
+         .arg = "FILE", .help = "secret key file to write (0600; FILE.pub: the public key)"},
+        {0},
+    };
+    char err[512] = "";
+    int exit_code = 2;
+    uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+    char hex[2 * crypto_sign_SECRETKEYBYTES + 2];
+    char *pub_path = NULL;
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        printf("usage: " PROG " operator keygen --out FILE\n\n"
+               "Makes an operator's Ed25519 key pair: FILE (secret, mode 0600, stays\n"
+               "with the operator) and FILE.pub (give it to operator add).  Never\n"
+               "overwrites a file.\n\n");
+        sk_config_usage(stdout, opts);
+        exit_code = 0;
+        goto out;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " operator keygen: %s\n", err);
+        goto out;
+    }
+    exit_code = 1;
+    if (sk_init() != SK_OK)
+        goto out;
+    size_t pl = strlen(out_path) + 5;
+    pub_path = malloc(pl);
+    if (pub_path == NULL)
+        goto out;
+    snprintf(pub_path, pl, "%s.pub", out_path);
+    if (sk_path_exists(out_path) || sk_path_exists(pub_path)) {
+        fprintf(stderr, PROG " operator keygen: %s or %s exists; not overwritten\n", out_path,
+                pub_path);
+        goto out;
+    }
+    crypto_sign_keypair(pk, sk);
+    sk_svc_hex(hex, sk, sizeof sk);
+    size_t hl = strlen(hex);
+    hex[hl++] = '\n';
+    rc = sk_file_write_atomic(out_path, (const uint8_t *)hex, hl, SK_FILE_SECRET_MODE,
+                              SK_FILE_NO_REPLACE);
+    if (rc == SK_OK) {
+        sk_svc_hex(hex, pk, sizeof pk);
+        hl = strlen(hex);
+        hex[hl++] = '\n';
+        rc = sk_file_write_atomic(pub_path, (const uint8_t *)hex, hl, SK_FILE_PUBLIC_MODE,
+                                  SK_FILE_NO_REPLACE);
+        if (rc != SK_OK)
+            (void)remove(out_path);
+    }
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " operator keygen: cannot write %s: %s\n", out_path,
+                sk_svc_strerror(rc));
+        goto out;
+    }
+    printf("%s\n", pub_path);
+    exit_code = 0;
+out:
+    sodium_memzero(sk, sizeof sk);
+    sodium_memzero(hex, sizeof hex);
+    free(pub_path);
+    sk_config_free(opts);
+    return exit_code;
+}
+
+/* add and remove: change DIR/operators (atomically), the event first. */
+static int operator_change(int argc, char **argv, bool add)
+{
+    char *dir = NULL, *name = NULL, *pub_file = NULL, *db = NULL;
+    sk_opt opts[] = {
+        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
+         .arg = "DIR", .help = "the directory made by init"},
+        {.name = "name", .type = SK_OPT_STRING, .value = &name, .flags = SK_OPT_REQUIRED,
+         .arg = "NAME", .help = "the operator's name (1-64 of A-Z a-z 0-9 . _ - @)"},
+        {.name = "pub", .type = SK_OPT_FILE, .value = &pub_file,
+         .flags = add ? SK_OPT_REQUIRED : 0u, .arg = "FILE",
+         .help = "the operator's public key (FILE.pub of operator keygen)"},
+        {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
+         .help = "store for the event log: sqlite:PATH (default sqlite:DIR/server.db)"},
+        {0},
+    };
+    const char *cmd = add ? "operator add" : "operator remove";
+    char err[768] = "";
+    int exit_code = 2, logged = 0;
+    sk_operator *ops = NULL;
+    size_t n = 0;
+    char *path = NULL;
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        if (add)
+            printf("usage: " PROG " operator add --dir DIR --name NAME --pub FILE\n\n"
+                   "Registers an operator who may request and approve registration\n"
+                   "tokens (four eyes).  Logged in the event log.\n\n");
+        else
+            printf("usage: " PROG " operator remove --dir DIR --name NAME\n\n"
+                   "Removes an operator: tokens that operator approved no longer enrol,\n"
+                   "even those approved before.  Logged in the event log.\n\n");
+        sk_config_usage(stdout, opts);
+        exit_code = 0;
+        goto out;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc == SK_OK && !sk_operator_name_ok(name)) {
+        snprintf(err, sizeof err, "--name %s: 1-64 characters of A-Z a-z 0-9 . _ - @", name);
+        rc = SK_SVC_ERR_CONFIG;
+    }
+    if (rc == SK_OK && !add && pub_file != NULL) {
+        snprintf(err, sizeof err, "--pub: not used by operator remove");
+        rc = SK_SVC_ERR_CONFIG;
+    }
+    if (rc == SK_OK && (path = sk_path_join(dir, SK_OPERATORS_FILE)) == NULL)
+        rc = SK_ERR_NOMEM;
+    if (rc == SK_OK)
+        rc = sk_operators_load(&ops, &n, path, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " %s: %s\n", cmd, err);
+        goto out;
+    }
+    size_t at = n;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ops[i].name, name))
+            at = i;
+    sk_operator op;
+    memset(&op, 0, sizeof op);
+    if (add) {
+        rc = sk_operator_pub_load(op.pub, pub_file, err, sizeof err);
+        if (rc != SK_OK) {
+            fprintf(stderr, PROG " %s: %s\n", cmd, err);
+            goto out;
+        }
+        exit_code = 1;
+        if (at != n || sk_operators_find(ops, n, op.pub) != NULL) {
+            fprintf(stderr, PROG " %s: an operator with this name or key is registered "
+                            "already\n", cmd);
+            goto out;
+        }
+        if (n >= SK_OPERATORS_MAX) {
+            fprintf(stderr, PROG " %s: too many operators\n", cmd);
+            goto out;
+        }
+        memcpy(op.name, name, strlen(name) + 1);
+        ops[n++] = op;
+    } else {
+        exit_code = 1;
+        if (at == n) {
+            fprintf(stderr, PROG " %s: no operator named %s\n", cmd, name);
+            goto out;
+        }
+        op = ops[at];
+        memmove(&ops[at], &ops[at + 1], (n - at - 1) * sizeof *ops);
+        n--;
+    }
+    rc = audit_event(dir, db, add ? SK_EV_OPERATOR_ADDED : SK_EV_OPERATOR_REMOVED, NULL,
+                     sk_operator_event_id(op.pub), true, &logged, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " %s: %s; nothing was changed\n", cmd, err);
+        goto out;
+    }
+    rc = sk_operators_save(path, ops, n);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " %s: cannot write %s: %s\n", cmd, path, sk_svc_strerror(rc));
+        goto out;
+    }
+    printf("operator %s %s (id %lld)%s\n", op.name, add ? "added" : "removed",
+           (long long)sk_operator_event_id(op.pub),
+           logged ? "" : "; no store yet, so not in the event log");
+    exit_code = 0;
+out:
+    free(path);
+    free(ops);
+    sk_config_free(opts);
+    return exit_code;
+}
+
+static int cmd_operator_add(int argc, char **argv)
+{
+    return operator_change(argc, argv, true);
+}
+
+static int cmd_operator_remove(int argc, char **argv)
+{
+    return operator_change(argc, argv, false);
+}
+
+static int cmd_operator_list(int argc, char **argv)
+{
+    char *dir = NULL;
+    sk_opt opts[] = {
+        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
+         .arg = "DIR", .help = "the directory made by init"},
+        {0},
+    };
+    char err[768] = "";
+    sk_operator *ops = NULL;
+    size_t n = 0;
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        printf("usage: " PROG " operator list --dir DIR\n\n"
+               "Prints the registered operators: name, id (as in the event log) and\n"
+               "public key.\n\n");
+        sk_config_usage(stdout, opts);
+        sk_config_free(opts);
+        return 0;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc == SK_OK)
+        rc = operators_of(&ops, &n, dir, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " operator list: %s\n", err);
+        sk_config_free(opts);
+        return 2;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char hex[2 * SK_OPERATOR_PUB_LEN + 1];
+        sk_svc_hex(hex, ops[i].pub, SK_OPERATOR_PUB_LEN);
+        printf("%s %lld %s\n", ops[i].name, (long long)sk_operator_event_id(ops[i].pub), hex);
+    }
+    free(ops);
+    sk_config_free(opts);
+    return 0;
+}
+
+static void operator_usage(FILE *out)
+{
+    fprintf(out, "usage: " PROG " operator keygen|add|list|remove [OPTIONS]\n"
+                 "\n"
+                 "The registration operators (four eyes: a token enrols only with the\n"
+                 "approvals of two different registered operators).\n"
+                 "  keygen --out FILE             make an operator key pair\n"
+                 "  add --dir DIR --name N --pub FILE   register an operator\n"
+                 "  list --dir DIR                the registered operators\n"
+                 "  remove --dir DIR --name N     remove an operator\n");
+}
+
+static int cmd_operator(int argc, char **argv)
+{
+    static const sk_command sub[] = {
+        {"keygen", cmd_operator_keygen},
+        {"add", cmd_operator_add},
+        {"list", cmd_operator_list},
+        {"remove", cmd_operator_remove},
+        {NULL, NULL},
+    };
+    return sk_command_dispatch(argc - 1, argv + 1, PROG " operator", sub, operator_usage);
+}
+
 int main(int argc, char **argv)
 {
     static const sk_command commands[] = {
         {"init", cmd_init},
         {"run", cmd_run},
-        {"token", cmd_token},
+        {"token", cmd_token_dispatch},
+        {"operator", cmd_operator},
         {"check", cmd_check},
         {"backup", cmd_backup},
         {"restore", cmd_restore},

@@ -318,6 +318,10 @@ typedef struct sk_server_input {
      * poll reads CANCELLED.  Device-created sessions are never abandoned.
      * A fetch's list (sessions) is the caller's to filter. */
     int session_abandoned;
+    /* ENROL_INIT: non-zero when the caller refuses the request's token by a
+     * rule of its own (four eyes: sk_server_peek_token): the device gets
+     * SK_ERR_TOKEN, sealed, and nothing changes, as for an invalid token. */
+    int token_refused;
 } sk_server_input;
 
 /* Effects the caller performs in the same transaction as storing the records. */
@@ -393,6 +397,61 @@ SK_API const uint8_t *sk_server_result_csr(const sk_server_result *res, size_t *
     SK_NONNULL(1, 2);
 /* Frees the result and everything it holds (wiped); accepts NULL. */
 SK_API void sk_server_result_free(sk_server_result *res);
+
+/* ------------------------------------------------- operator approvals (four eyes) */
+
+/* A registration token may carry the approvals of operators: each an
+ * operator's Ed25519 public key and its signature over "splitkey token
+ * approval v1" || the token's payload (purpose, expiry, token id, subject;
+ * see sk_server_token_mint).  Text form with approvals: "skt2." ||
+ * base64url(payload || server signature) || "." || base64url(approvals) ||
+ * "." || base64url(secret), approvals = one or two (public key (32) ||
+ * signature (64)).  The role itself accepts a token with or without them;
+ * the caller decides how many approvals of which operators it requires
+ * (splitkey-server: two distinct registered operators, doc/operations.md)
+ * and reads them from the request with sk_server_peek_token(). */
+#define SK_OPERATOR_PUB_LEN 32u      /* an operator's Ed25519 public key */
+#define SK_OPERATOR_SECRET_LEN 64u   /* libsodium's Ed25519 secret key: seed || public */
+#define SK_MAX_TOKEN_APPROVALS 2u
+
+typedef struct sk_token_info {
+    sk_purpose purpose;
+    uint64_t expires_at;
+    uint8_t token_id[SK_TOKEN_ID_LEN];
+    char subject[SK_MAX_SUBJECT_LEN + 1];
+    size_t n_operators; /* approvals, every signature verified, no operator twice */
+    uint8_t operators[SK_MAX_TOKEN_APPROVALS][SK_OPERATOR_PUB_LEN];
+} sk_token_info;
+
+/* Reads a whole token text (token_len bytes, secret: not copied anywhere
+ * but info's public fields).  Does not check the server's signature (the
+ * enrolment does).  Returns SK_OK or SK_ERR_TOKEN (malformed, an approval
+ * whose signature does not verify, the same operator twice, more than
+ * SK_MAX_TOKEN_APPROVALS); on failure *info is zeroed. */
+SK_API SK_WARN_UNUSED int sk_server_token_read(sk_token_info *info, const char *token,
+                                               size_t token_len) SK_NONNULL(1, 2);
+
+/* Adds the approval of the operator whose secret key is operator_sk
+ * (SK_OPERATOR_SECRET_LEN bytes, secret, not copied) to token (a whole
+ * text, secret): out receives the new text, NUL-terminated, *written its
+ * length.  Returns SK_OK; SK_ERR_TOKEN (token unreadable, see
+ * sk_server_token_read); SK_ERR_ARG (this operator approved the token
+ * already, or operator_sk is not a key pair); SK_ERR_LIMIT (the token
+ * holds SK_MAX_TOKEN_APPROVALS approvals already, or its subject is too
+ * long for the text with every approval to fit SK_MAX_TOKEN_LEN);
+ * SK_ERR_BUFFER_TOO_SMALL (*written: the length needed). */
+SK_API SK_WARN_UNUSED int sk_server_token_approve(char *out, size_t cap, size_t *written,
+                                                  const char *token, size_t token_len,
+                                                  const uint8_t *operator_sk)
+    SK_NONNULL(1, 3, 4, 6);
+
+/* The token an EnrolInit carries (decrypted with the identity, as
+ * sk_server_peek_device does), read as sk_server_token_read reads it.
+ * Changes nothing.  Returns SK_OK, SK_ERR_NOT_FOUND (not an EnrolInit or no
+ * token), SK_ERR_TOKEN, or a decoding error (SK_ERR_PROTO_DECODE ...). */
+SK_API SK_WARN_UNUSED int sk_server_peek_token(sk_token_info *info, const sk_server_ident *id,
+                                               const uint8_t *req, size_t req_len)
+    SK_NONNULL(1, 2, 3);
 
 #ifdef __cplusplus
 }

@@ -570,7 +570,8 @@ static int handle_enrol_init(sks_ctx *c, const skp_env *env)
         if (sks_token_check(in->identity, e->registration_token.data, e->registration_token.len,
                             e->token_proof.data, e->token_proof.len, k, e->device_kx_pub.data,
                             e->n1.data, e->n1.len, (sk_purpose)e->purpose, in->now, r->subject,
-                            sizeof r->subject, token_id) != SK_OK) {
+                            sizeof r->subject, token_id) != SK_OK ||
+            in->token_refused) {
             err = SK_ERR_TOKEN;
             goto out;
         }
@@ -1685,6 +1686,61 @@ out:
     skp_free(dm);
     sodium_memzero(rx, sizeof rx);
     sodium_memzero(tx, sizeof tx);
+    sodium_memzero(shared, sizeof shared);
+    if (plain != NULL) {
+        sodium_memzero(plain, SKP_MAX_BODY_LEN);
+        free(plain);
+    }
+    free(env);
+    return rc;
+}
+
+int sk_server_peek_token(sk_token_info *info, const sk_server_ident *id, const uint8_t *req,
+                         size_t req_len)
+{
+    skp_env *env = malloc(sizeof *env);
+    uint8_t *plain = malloc(SKP_MAX_BODY_LEN);
+    uint8_t shared[32];
+    size_t plain_len = 0;
+    ProtobufCMessage *dm = NULL, *m = NULL;
+    int rc;
+
+    memset(info, 0, sizeof *info);
+    if (env == NULL || plain == NULL) {
+        rc = SK_ERR_NOMEM;
+        goto out;
+    }
+    rc = skp_env_parse(env, req, req_len);
+    if (rc != SK_OK)
+        goto out;
+    if (env->type != SPLITKEY__MSG_TYPE__MSG_ENROL_INIT) {
+        rc = SK_ERR_NOT_FOUND;
+        goto out;
+    }
+    rc = skp_req_open(plain, &plain_len, shared, env, NULL, id->kx_sk, id->kx_pk);
+    if (rc == SK_OK)
+        rc = skp_unpack(&splitkey__device_request__descriptor, &dm, plain, plain_len,
+                        SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        goto out;
+    const Splitkey__DeviceRequest *d = (const Splitkey__DeviceRequest *)dm;
+    rc = skp_unpack(&splitkey__enrol_init__descriptor, &m, d->body.data, d->body.len,
+                    SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        goto out;
+    const Splitkey__EnrolInit *e = (const Splitkey__EnrolInit *)m;
+    if (e->registration_token.len == 0)
+        rc = SK_ERR_NOT_FOUND;
+    else
+        rc = sks_token_info(info, e->registration_token.data, e->registration_token.len);
+    if (rc == SK_OK && sks_token_signed(id, e->registration_token.data,
+                                        e->registration_token.len) != SK_OK) {
+        memset(info, 0, sizeof *info);
+        rc = SK_ERR_TOKEN;
+    }
+out:
+    skp_free(m);
+    skp_free(dm);
     sodium_memzero(shared, sizeof shared);
     if (plain != NULL) {
         sodium_memzero(plain, SKP_MAX_BODY_LEN);

@@ -140,6 +140,12 @@ int sks_token_check(const sk_server_ident *id, const uint8_t *token, size_t toke
                     uint64_t now, char *subject, size_t subject_cap, uint8_t *token_id);
 /* Reads the token id without verifying anything (routing only). */
 int sks_token_id(const uint8_t *token, size_t token_len, uint8_t *token_id);
+/* Reads a token's public part (what the device sends): its fields and its
+ * verified operator approvals (sk_server_token_read without the secret). */
+int sks_token_info(sk_token_info *info, const uint8_t *pub, size_t pub_len);
+/* SK_OK when the token's payload carries the identity's signature, else
+ * SK_ERR_TOKEN. */
+int sks_token_signed(const sk_server_ident *id, const uint8_t *pub, size_t pub_len);
 
 /* SessionInfo of a session (pointers into s). */
 void sks_session_info(const sk_session_rec *s, Splitkey__SessionInfo *info);

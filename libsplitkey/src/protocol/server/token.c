@@ -76,22 +76,56 @@ int sk_server_token_mint(const sk_server_ident *id, char *out, size_t cap, size_
     return SK_OK;
 }
 
-/* Decodes the text form into raw; checks the structure only. */
-static int token_decode(const uint8_t *token, size_t token_len, uint8_t *raw, size_t *raw_len,
-                        size_t *subject_len)
+/* The approvals segment: n records of operator public key (32) || Ed25519
+ * signature (64) over approval_ctx || payload. */
+static const char approval_ctx[] = "splitkey token approval v1";
+#define APPROVAL_LEN (SK_OPERATOR_PUB_LEN + SKP_ED_SIG_LEN)
+#define APPROVALS_MAX_RAW (SK_MAX_TOKEN_APPROVALS * APPROVAL_LEN)
+#define APPROVALS_B64_MAX \
+    (sodium_base64_ENCODED_LEN(APPROVALS_MAX_RAW, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+
+/* Decodes the public part ("skt2." body ["." approvals]) into raw and the
+ * approvals (NULL: not wanted); checks the structure only. */
+static int token_decode_full(const uint8_t *token, size_t token_len, uint8_t *raw, size_t *raw_len,
+                             size_t *subject_len, uint8_t *approvals, size_t *n_approvals)
 {
     size_t pl = sizeof token_prefix - 1;
+    if (n_approvals != NULL)
+        *n_approvals = 0;
     if (token_len <= pl || token_len > SKP_MAX_TOKEN_LEN || memcmp(token, token_prefix, pl) != 0)
         return SK_ERR_TOKEN;
-    if (sodium_base642bin(raw, TOKEN_MAX_RAW, (const char *)token + pl, token_len - pl, NULL,
-                          raw_len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+    const uint8_t *dot = memchr(token + pl, '.', token_len - pl);
+    size_t body_len = dot != NULL ? (size_t)(dot - (token + pl)) : token_len - pl;
+    if (sodium_base642bin(raw, TOKEN_MAX_RAW, (const char *)token + pl, body_len, NULL, raw_len,
+                          NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
         return SK_ERR_TOKEN;
     if (*raw_len < TOKEN_FIXED + SKP_ED_SIG_LEN || memcmp(raw, token_magic, 4) != 0)
         return SK_ERR_TOKEN;
     *subject_len = (size_t)raw[TOKEN_FIXED - 2] << 8 | raw[TOKEN_FIXED - 1];
     if (TOKEN_FIXED + *subject_len + SKP_ED_SIG_LEN != *raw_len)
         return SK_ERR_TOKEN;
+    if (dot != NULL) {
+        uint8_t appr[APPROVALS_MAX_RAW];
+        size_t appr_len = 0;
+        const char *a = (const char *)dot + 1;
+        size_t a_len = token_len - (size_t)(dot + 1 - token);
+        if (a_len == 0 || memchr(a, '.', a_len) != NULL ||
+            sodium_base642bin(appr, sizeof appr, a, a_len, NULL, &appr_len, NULL,
+                              sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+            appr_len == 0 || appr_len % APPROVAL_LEN != 0)
+            return SK_ERR_TOKEN;
+        if (approvals != NULL)
+            memcpy(approvals, appr, appr_len);
+        if (n_approvals != NULL)
+            *n_approvals = appr_len / APPROVAL_LEN;
+    }
     return SK_OK;
+}
+
+static int token_decode(const uint8_t *token, size_t token_len, uint8_t *raw, size_t *raw_len,
+                        size_t *subject_len)
+{
+    return token_decode_full(token, token_len, raw, raw_len, subject_len, NULL, NULL);
 }
 
 int sks_token_id(const uint8_t *token, size_t token_len, uint8_t *token_id)
@@ -138,4 +172,172 @@ int sks_token_check(const sk_server_ident *id, const uint8_t *token, size_t toke
         return SK_ERR_TOKEN;
     memcpy(token_id, raw + 4 + 1 + 8, SKP_TOKEN_ID_LEN);
     return SK_OK;
+}
+
+/* -------------------------------------------------------------- approvals */
+
+static int approval_verify(const uint8_t *approval, const uint8_t *payload, size_t payload_len)
+{
+    uint8_t msg[sizeof approval_ctx - 1 + TOKEN_MAX_RAW];
+    memcpy(msg, approval_ctx, sizeof approval_ctx - 1);
+    memcpy(msg + sizeof approval_ctx - 1, payload, payload_len);
+    return crypto_sign_verify_detached(approval + SK_OPERATOR_PUB_LEN, msg,
+                                       sizeof approval_ctx - 1 + payload_len, approval) == 0
+               ? SK_OK
+               : SK_ERR_TOKEN;
+}
+
+/* Reads a public part: body fields, and the approvals, every one verified
+ * and no operator twice. */
+static int token_read_public(sk_token_info *info, const uint8_t *pub, size_t pub_len,
+                             uint8_t *raw, size_t *raw_len)
+{
+    uint8_t approvals[APPROVALS_MAX_RAW];
+    size_t subject_len = 0, n = 0;
+    memset(info, 0, sizeof *info);
+    int rc = token_decode_full(pub, pub_len, raw, raw_len, &subject_len, approvals, &n);
+    if (rc != SK_OK)
+        return rc;
+    size_t payload_len = *raw_len - SKP_ED_SIG_LEN;
+    if (n > SK_MAX_TOKEN_APPROVALS || subject_len == 0 || subject_len > SKP_MAX_SUBJECT_LEN)
+        return SK_ERR_TOKEN;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *a = approvals + i * APPROVAL_LEN;
+        for (size_t j = 0; j < i; j++)
+            if (memcmp(info->operators[j], a, SK_OPERATOR_PUB_LEN) == 0)
+                return SK_ERR_TOKEN;
+        if (approval_verify(a, raw, payload_len) != SK_OK)
+            return SK_ERR_TOKEN;
+        memcpy(info->operators[i], a, SK_OPERATOR_PUB_LEN);
+    }
+    memcpy(info->subject, raw + TOKEN_FIXED, subject_len);
+    info->subject[subject_len] = '\0';
+    if (skp_check_text(info->subject, SKP_MAX_SUBJECT_LEN) != SK_OK)
+        return SK_ERR_TOKEN;
+    info->n_operators = n;
+    info->purpose = (sk_purpose)raw[4];
+    for (int i = 0; i < 8; i++)
+        info->expires_at = info->expires_at << 8 | raw[5 + i];
+    memcpy(info->token_id, raw + 4 + 1 + 8, SKP_TOKEN_ID_LEN);
+    return SK_OK;
+}
+
+/* The public part of a whole token text: everything before the last dot. */
+static int token_public_len(const char *token, size_t token_len, size_t *pub_len)
+{
+    const char *dot = NULL;
+    for (size_t i = token_len; i > 0; i--)
+        if (token[i - 1] == '.') {
+            dot = token + i - 1;
+            break;
+        }
+    if (dot == NULL || (size_t)(dot - token) <= sizeof token_prefix - 1)
+        return SK_ERR_TOKEN;
+    *pub_len = (size_t)(dot - token);
+    return SK_OK;
+}
+
+int sk_server_token_read(sk_token_info *info, const char *token, size_t token_len)
+{
+    uint8_t raw[TOKEN_MAX_RAW];
+    size_t raw_len = 0, pub_len = 0;
+    memset(info, 0, sizeof *info);
+    int rc = token_public_len(token, token_len, &pub_len);
+    if (rc == SK_OK)
+        rc = token_read_public(info, (const uint8_t *)token, pub_len, raw, &raw_len);
+    if (rc != SK_OK)
+        memset(info, 0, sizeof *info);
+    return rc;
+}
+
+int sks_token_info(sk_token_info *info, const uint8_t *pub, size_t pub_len)
+{
+    uint8_t raw[TOKEN_MAX_RAW];
+    size_t raw_len = 0;
+    int rc = token_read_public(info, pub, pub_len, raw, &raw_len);
+    if (rc != SK_OK)
+        memset(info, 0, sizeof *info);
+    return rc;
+}
+
+int sk_server_token_approve(char *out, size_t cap, size_t *written, const char *token,
+                            size_t token_len, const uint8_t *operator_sk)
+{
+    uint8_t raw[TOKEN_MAX_RAW], approvals[APPROVALS_MAX_RAW];
+    uint8_t msg[sizeof approval_ctx - 1 + TOKEN_MAX_RAW];
+    size_t raw_len = 0, pub_len = 0, subject_len = 0, n = 0;
+    sk_token_info info;
+    *written = 0;
+    if (token_len > SKP_MAX_TOKEN_LEN || token_public_len(token, token_len, &pub_len) != SK_OK ||
+        token_read_public(&info, (const uint8_t *)token, pub_len, raw, &raw_len) != SK_OK ||
+        token_decode_full((const uint8_t *)token, pub_len, raw, &raw_len, &subject_len, approvals,
+                          &n) != SK_OK)
+        return SK_ERR_TOKEN;
+    const uint8_t *op_pub = operator_sk + 32; /* libsodium: seed || public key */
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(approvals + i * APPROVAL_LEN, op_pub, SK_OPERATOR_PUB_LEN) == 0)
+            return SK_ERR_ARG; /* this operator approved it already */
+    if (n >= SK_MAX_TOKEN_APPROVALS)
+        return SK_ERR_LIMIT;
+    const char *secret = token + pub_len + 1;
+    size_t secret_len = token_len - pub_len - 1;
+    uint8_t secret_bin[SKP_TOKEN_SECRET_LEN];
+    size_t secret_bin_len = 0;
+    int secret_ok = sodium_base642bin(secret_bin, sizeof secret_bin, secret, secret_len, NULL,
+                                      &secret_bin_len, NULL,
+                                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+                    secret_bin_len == SKP_TOKEN_SECRET_LEN;
+    sodium_memzero(secret_bin, sizeof secret_bin);
+    if (!secret_ok)
+        return SK_ERR_TOKEN;
+    size_t body_b64 = sodium_base64_ENCODED_LEN(raw_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING) - 1;
+    /* the text once every approval is in: a token that could never carry
+     * them all is refused at the first */
+    size_t full_len = sizeof token_prefix - 1 + body_b64 + 1 + (APPROVALS_B64_MAX - 1) + 1 +
+                      secret_len;
+    size_t appr_b64 = sodium_base64_ENCODED_LEN((n + 1) * APPROVAL_LEN,
+                                                sodium_base64_VARIANT_URLSAFE_NO_PADDING) - 1;
+    size_t text_len = sizeof token_prefix - 1 + body_b64 + 1 + appr_b64 + 1 + secret_len;
+    if (full_len > SKP_MAX_TOKEN_LEN)
+        return SK_ERR_LIMIT;
+    *written = text_len;
+    if (cap < text_len + 1)
+        return SK_ERR_BUFFER_TOO_SMALL;
+    size_t payload_len = raw_len - SKP_ED_SIG_LEN;
+    memcpy(msg, approval_ctx, sizeof approval_ctx - 1);
+    memcpy(msg + sizeof approval_ctx - 1, raw, payload_len);
+    uint8_t *a = approvals + n * APPROVAL_LEN;
+    memcpy(a, op_pub, SK_OPERATOR_PUB_LEN);
+    crypto_sign_detached(a + SK_OPERATOR_PUB_LEN, NULL, msg, sizeof approval_ctx - 1 + payload_len,
+                         operator_sk);
+    /* a key pair whose halves do not match signs nothing valid */
+    if (approval_verify(a, raw, payload_len) != SK_OK)
+        return SK_ERR_ARG;
+    char *p = out;
+    memcpy(p, token_prefix, sizeof token_prefix - 1);
+    p += sizeof token_prefix - 1;
+    sodium_bin2base64(p, cap - (size_t)(p - out), raw, raw_len,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    p += body_b64;
+    *p++ = '.';
+    sodium_bin2base64(p, cap - (size_t)(p - out), approvals, (n + 1) * APPROVAL_LEN,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    p += appr_b64;
+    *p++ = '.';
+    memcpy(p, secret, secret_len);
+    p[secret_len] = '\0';
+    return SK_OK;
+}
+
+int sks_token_signed(const sk_server_ident *id, const uint8_t *pub, size_t pub_len)
+{
+    uint8_t raw[TOKEN_MAX_RAW];
+    size_t raw_len = 0, subject_len = 0;
+    int rc = token_decode(pub, pub_len, raw, &raw_len, &subject_len);
+    if (rc != SK_OK)
+        return rc;
+    size_t payload_len = raw_len - SKP_ED_SIG_LEN;
+    return crypto_sign_verify_detached(raw + payload_len, raw, payload_len, id->ed_pk) == 0
+               ? SK_OK
+               : SK_ERR_TOKEN;
 }
