@@ -1381,7 +1381,7 @@ static void maybe_cleanup(sk_share_server *srv, uint64_t now)
  * distinct operators listed in srv->operators_file (read now, so a removal
  * counts at once).  Returns 1 to go on (h->approvers set), 0 when refused
  * (the refusal is in the event log: SK_EV_TOKEN_REFUSED, when the token
- * is one this server minted). */
+ * carries this server's signature, so that made-up tokens fill no log). */
 static int four_eyes(sk_share_server *srv, hreq *h)
 {
     sk_token_info info;
@@ -1410,7 +1410,7 @@ static int four_eyes(sk_share_server *srv, hreq *h)
     sk_log_notice("enrolment refused: the registration token lacks the approvals of two "
                   "registered operators (%lld valid)", (long long)detail);
     /* only a token with this server's signature is worth a line in the log */
-    if (peek_rc == SK_OK) {
+    if (peek_rc == SK_OK || peek_rc == SK_ERR_BAD_SIGNATURE) {
         int erc = add_event(srv->store, NULL, h, h->route.token_id, SK_EV_TOKEN_REFUSED, detail);
         if (erc != SK_OK)
             sk_log_error("four eyes: cannot log the refusal: %s", sk_strerror(erc));

@@ -32,6 +32,7 @@ if [ $# -lt 6 ]; then
   exit 2
 fi
 SERVER=$1 CLIENT=$2 RP=$3 PY=$4 SQLITE=$5 OPENSSL=$6
+. "$(dirname "$0")/../services/four_eyes_lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 PROXY_PY="$HERE/mitm_proxy.py"
 
@@ -158,8 +159,7 @@ no_clone_anywhere() {
 
 NDEV=0
 mint_token() { # mint_token FILE PERSON
-  "$SERVER" token --dir "$SRV" --purpose sign \
-    --subject "C=LV,GN=ANNA,SN=BERZINA,serialNumber=$2" >"$1" 2>>"$T/server.log" || return 1
+  four_eyes_token "$SRV" "C=LV,GN=ANNA,SN=BERZINA,serialNumber=$2" sign >"$1" 2>>"$T/server.log" || return 1
   chmod 600 "$1"
 }
 

@@ -30,6 +30,7 @@ if [ $# -lt 4 ]; then
 fi
 BIN=$1 PY=$2 SQLITE=$3 OPENSSL=$4 ROUNDS=${5:-12} SEED=${6:-$$}
 SERVER="$BIN/splitkey-server"
+. "$(dirname "$0")/../services/four_eyes_lib.sh"
 CLIENT="$BIN/splitkey-client"
 RANDOM=$SEED
 echo "faults.sh: seed $SEED, $ROUNDS kill rounds"
@@ -107,9 +108,8 @@ DEVS=()
 new_token() { # new_token: a token for the next device in TOKEN; NDEV its number
   NDEV=$((NDEV + 1))
   TOKEN="$T/tok$NDEV"
-  "$SERVER" token --dir "$SRV" --purpose sign \
-    --subject "C=LV,GN=IEVA,SN=OZOLA,serialNumber=PNOLV-050505-$(printf '%05d' $NDEV)" \
-    >"$TOKEN" 2>>"$T/server.log" && chmod 600 "$TOKEN"
+  four_eyes_token "$SRV" "C=LV,GN=IEVA,SN=OZOLA,serialNumber=PNOLV-050505-$(printf '%05d' $NDEV)" \
+    sign >"$TOKEN" 2>>"$T/server.log" && chmod 600 "$TOKEN"
 }
 enrol_args() { # enrol_args DIR TOKEN
   ENROL=(enrol --state "$1" --server "$(URL)" --server-pub "$SRV/server.pub" --purpose sign

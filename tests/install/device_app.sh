@@ -44,7 +44,7 @@ expect_exit 1 "sign before any enrolment" app sign --server "$URL" --state "$ST"
 grep_last "enrol a key first" "says to enrol first"
 
 # --- enrolment with a registration token ------------------------------------------
-TOKEN=$("$SERVER" token --dir "$SRV" --subject "$SUBJECT" --purpose sign)
+TOKEN=$(four_eyes_token "$SRV" "$SUBJECT" sign)
 assert "a token was minted" -n "$TOKEN"
 printf '%s\n' "$TOKEN" >"$T/token"
 check "enrol" app enrol --server "$URL" --server-pub "$SRV/server.pub" --state "$ST" \

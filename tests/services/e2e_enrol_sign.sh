@@ -88,7 +88,7 @@ check "sign key still signs" "$CLIENT" sign --state "$DEV" --purpose sign --pin-
 check "enrol a new auth key" e2e_enrol "$DEV" auth "$T/pin1"
 
 # registration tokens: one use, one purpose
-TOKEN=$("$SERVER" token --dir "$SRV" --subject "$SUBJECT" --purpose sign)
+TOKEN=$(four_eyes_token "$SRV" "$SUBJECT" sign)
 assert "a token was minted" -n "$TOKEN"
 printf '%s\n' "$TOKEN" >"$T/token"
 chmod 600 "$T/token"

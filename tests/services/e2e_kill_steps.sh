@@ -33,6 +33,7 @@ if [ $# -lt 7 ]; then
   exit 2
 fi
 SERVER=$1 CLIENT=$2 PY=$3 SQLITE=$4 OPENSSL=$5 PROXY_PY=$6 RP=$7
+. "$(dirname "$0")/four_eyes_lib.sh"
 
 FAULT_MS=5000   # how long a client waits for a reply that will not come
 HONEST_MS=60000
@@ -149,8 +150,7 @@ bg_wait() {
 
 NDEV=0
 mint_token() { # mint_token FILE PERSON
-  "$SERVER" token --dir "$SRV" --purpose sign \
-    --subject "C=LV,GN=ANNA,SN=BERZINA,serialNumber=$2" >"$1" 2>>"$T/server.log" || return 1
+  four_eyes_token "$SRV" "C=LV,GN=ANNA,SN=BERZINA,serialNumber=$2" sign >"$1" 2>>"$T/server.log" || return 1
   chmod 600 "$1"
 }
 ENROL_ARGS=()

@@ -16,6 +16,7 @@ BIN=${1:?usage: $0 BIN_DIR}
 CLIENT="$BIN/splitkey-client"
 RP="$BIN/splitkey-rp"
 SERVER="$BIN/splitkey-server"
+. "$(dirname "${BASH_SOURCE[0]}")/four_eyes_lib.sh" # four_eyes_token: a usable token
 SUBJECT="C=LV,GN=ANNA,SN=BERZINA,serialNumber=PNOLV-010101-12345"
 PERSON="PNOLV-010101-12345"
 

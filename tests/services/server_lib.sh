@@ -5,6 +5,7 @@
 # --ready-file).  Sourced; expects SERVER, DRIVE (and SQLITE3) to be set.
 
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/four_eyes_lib.sh" # four_eyes_token: a usable token
 T=$(mktemp -d "${TMPDIR:-/tmp}/sk-svc-XXXXXX")
 SRV_PID=
 URL=

@@ -78,7 +78,7 @@ check "SIGTERM stops the server cleanly" stop_server
 start_server --pool-size 1 --pool-profiles 4K --workers 2 ||
     { echo "server did not restart" >&2; exit 1; }
 subject="C=LV,GN=JANIS,SN=OZOLS,serialNumber=PNOLV-$RANDOM$RANDOM-00001"
-tok=$("$SERVER" token --dir "$T/srv" --subject "$subject" --purpose sign)
+tok=$(four_eyes_token "$T/srv" "$subject" sign "sqlite:$T/server.db")
 check "token: minted" test "${tok:0:5}" = skt2.
 "$SERVER" token --dir "$T/srv" --subject x --purpose banana >/dev/null 2>&1
 check "token: a bad purpose is a usage error (exit 2)" test $? = 2

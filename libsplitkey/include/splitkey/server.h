@@ -447,8 +447,11 @@ SK_API SK_WARN_UNUSED int sk_server_token_approve(char *out, size_t cap, size_t 
 
 /* The token an EnrolInit carries (decrypted with the identity, as
  * sk_server_peek_device does), read as sk_server_token_read reads it.
- * Changes nothing.  Returns SK_OK, SK_ERR_NOT_FOUND (not an EnrolInit or no
- * token), SK_ERR_TOKEN, or a decoding error (SK_ERR_PROTO_DECODE ...). */
+ * The token's server signature is checked first.  Changes nothing.  Returns
+ * SK_OK, SK_ERR_NOT_FOUND (not an EnrolInit or no token), SK_ERR_TOKEN (not
+ * a token signed by this identity), SK_ERR_BAD_SIGNATURE (a token of this
+ * identity with an approval that does not verify or an operator twice), or
+ * a decoding error (SK_ERR_PROTO_DECODE ...). */
 SK_API SK_WARN_UNUSED int sk_server_peek_token(sk_token_info *info, const sk_server_ident *id,
                                                const uint8_t *req, size_t req_len)
     SK_NONNULL(1, 2, 3);

@@ -1731,13 +1731,12 @@ int sk_server_peek_token(sk_token_info *info, const sk_server_ident *id, const u
     const Splitkey__EnrolInit *e = (const Splitkey__EnrolInit *)m;
     if (e->registration_token.len == 0)
         rc = SK_ERR_NOT_FOUND;
-    else
-        rc = sks_token_info(info, e->registration_token.data, e->registration_token.len);
-    if (rc == SK_OK && sks_token_signed(id, e->registration_token.data,
-                                        e->registration_token.len) != SK_OK) {
-        memset(info, 0, sizeof *info);
+    else if (sks_token_signed(id, e->registration_token.data, e->registration_token.len) !=
+             SK_OK)
         rc = SK_ERR_TOKEN;
-    }
+    else if (sks_token_info(info, e->registration_token.data, e->registration_token.len) !=
+             SK_OK)
+        rc = SK_ERR_BAD_SIGNATURE; /* this server's token, an approval that does not verify */
 out:
     skp_free(m);
     skp_free(dm);
