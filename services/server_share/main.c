@@ -753,6 +753,8 @@ out:
  * store API as run, which may hold the store at the same time (SQLite's
  * busy timeout lets the second writer wait).  id: a token id, or NULL.
  * missing_ok: a store that does not exist yet is not an error (*logged 0). */
+static const char *audit_journal; /* --journal of the offline commands, or NULL */
+
 static int audit_event(const char *dir, const char *db, uint32_t kind, const uint8_t *id,
                        int64_t detail, bool missing_ok, int *logged, char *err, size_t err_len)
 {
@@ -778,11 +780,18 @@ static int audit_event(const char *dir, const char *db, uint32_t kind, const uin
         memcpy(ev.key_id, id, SK_STORE_ID_LEN);
         ev.has_key = 1;
     }
+    char jerr[256] = "";
     rc = sk_store_open(&store, uri);
+    /* run's commit journal, if it keeps one: this commit goes into it too
+     * (the journal's lock orders the writers), else run's next commit
+     * would find the journal behind the store */
+    if (rc == SK_OK && audit_journal != NULL)
+        rc = sk_store_journal_open(store, audit_journal, jerr, sizeof jerr);
     if (rc == SK_OK)
         rc = sk_store_event_append(store, NULL, &ev);
     if (rc != SK_OK)
-        snprintf(err, err_len, "%s: cannot write the event log: %s", uri, sk_svc_strerror(rc));
+        snprintf(err, err_len, "%s: cannot write the event log: %s%s%s", uri, sk_svc_strerror(rc),
+                 jerr[0] ? ": " : "", jerr);
     else
         *logged = 1;
     sk_store_close(store);
@@ -856,6 +865,7 @@ static const char *purpose_name(sk_purpose p)
 static int cmd_token(int argc, char **argv)
 {
     char *dir = NULL, *subject = NULL, *purpose_s = NULL, *key_file = NULL, *db = NULL;
+    char *journal = NULL;
     unsigned valid_hours = 72;
     sk_opt opts[] = {
         {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
@@ -873,6 +883,8 @@ static int cmd_token(int argc, char **argv)
          .help = "your operator secret key (operator keygen; mode 0600)"},
         {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
          .help = "store for the event log: sqlite:PATH (default sqlite:DIR/server.db)"},
+        {.name = "journal", .type = SK_OPT_STRING, .value = &journal, .arg = "FILE",
+         .help = "run's commit journal, when it keeps one (as given to run)"},
         {0},
     };
     char err[512] = "";
@@ -973,6 +985,7 @@ static int cmd_token(int argc, char **argv)
     }
     exit_code = 1;
     if (self == NULL) {
+        audit_journal = journal;
         rc = audit_event(dir, db, SK_EV_APPROVAL_REFUSED_UNKNOWN, NULL,
                          sk_operator_event_id(op_sk + 32), false, &logged, err, sizeof err);
         fprintf(stderr, PROG " token: refused: %s is not the key of a registered operator "
@@ -993,6 +1006,7 @@ static int cmd_token(int argc, char **argv)
         exit_code = rc == SK_ERR_LIMIT ? 2 : 1;
         goto out;
     }
+    audit_journal = journal;
     rc = audit_event(dir, db, SK_EV_TOKEN_REQUESTED, info.token_id,
                      sk_operator_event_id(op_sk + 32), false, &logged, err, sizeof err);
     if (rc != SK_OK) {
@@ -1130,6 +1144,7 @@ static int cmd_restore(int argc, char **argv)
 static int cmd_token_approve(int argc, char **argv)
 {
     char *dir = NULL, *key_file = NULL, *token_path = NULL, *db = NULL;
+    char *journal = NULL;
     sk_opt opts[] = {
         {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
          .arg = "DIR", .help = "the directory made by init (its operators file)"},
@@ -1141,6 +1156,8 @@ static int cmd_token_approve(int argc, char **argv)
          .help = "the token the first operator printed (- for standard input)"},
         {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
          .help = "store for the event log: sqlite:PATH (default sqlite:DIR/server.db)"},
+        {.name = "journal", .type = SK_OPT_STRING, .value = &journal, .arg = "FILE",
+         .help = "run's commit journal, when it keeps one (as given to run)"},
         {0},
     };
     char err[768] = "";
@@ -1186,6 +1203,7 @@ static int cmd_token_approve(int argc, char **argv)
     const uint8_t *me = op_sk + 32;
     const sk_operator *self = sk_operators_find(ops, n_ops, me);
     if (self == NULL) {
+        audit_journal = journal;
         rc = audit_event(dir, db, SK_EV_APPROVAL_REFUSED_UNKNOWN, info.token_id,
                          sk_operator_event_id(me), false, &logged, err, sizeof err);
         fprintf(stderr, PROG " token approve: refused: %s is not the key of a registered "
@@ -1197,6 +1215,7 @@ static int cmd_token_approve(int argc, char **argv)
     }
     for (size_t i = 0; i < info.n_operators; i++) {
         if (sodium_memcmp(info.operators[i], me, SK_OPERATOR_PUB_LEN) == 0) {
+            audit_journal = journal;
             rc = audit_event(dir, db, SK_EV_APPROVAL_REFUSED_SAME, info.token_id,
                              sk_operator_event_id(me), false, &logged, err, sizeof err);
             fprintf(stderr, PROG " token approve: refused: operator %s approved this token "
@@ -1235,6 +1254,7 @@ static int cmd_token_approve(int argc, char **argv)
         fprintf(stderr, PROG " token approve: cannot approve: %s\n", sk_strerror(rc));
         goto out;
     }
+    audit_journal = journal;
     rc = audit_event(dir, db, SK_EV_TOKEN_APPROVED, info.token_id, sk_operator_event_id(me),
                      false, &logged, err, sizeof err);
     if (rc != SK_OK) {
@@ -1344,6 +1364,7 @@ out:
 static int operator_change(int argc, char **argv, bool add)
 {
     char *dir = NULL, *name = NULL, *pub_file = NULL, *db = NULL;
+    char *journal = NULL;
     sk_opt opts[] = {
         {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
          .arg = "DIR", .help = "the directory made by init"},
@@ -1354,6 +1375,8 @@ static int operator_change(int argc, char **argv, bool add)
          .help = "the operator's public key (FILE.pub of operator keygen)"},
         {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
          .help = "store for the event log: sqlite:PATH (default sqlite:DIR/server.db)"},
+        {.name = "journal", .type = SK_OPT_STRING, .value = &journal, .arg = "FILE",
+         .help = "run's commit journal, when it keeps one (as given to run)"},
         {0},
     };
     const char *cmd = add ? "operator add" : "operator remove";
@@ -1428,6 +1451,7 @@ static int operator_change(int argc, char **argv, bool add)
         memmove(&ops[at], &ops[at + 1], (n - at - 1) * sizeof *ops);
         n--;
     }
+    audit_journal = journal;
     rc = audit_event(dir, db, add ? SK_EV_OPERATOR_ADDED : SK_EV_OPERATOR_REMOVED, NULL,
                      sk_operator_event_id(op.pub), true, &logged, err, sizeof err);
     if (rc != SK_OK) {

@@ -239,7 +239,8 @@ if "$SQLITE3" "$T/backup-v4.db" "ALTER TABLE used_tokens DROP COLUMN key_id;
     ALTER TABLE sessions DROP COLUMN rp_seen_at;
     UPDATE schema_version SET version = 4" 2>/dev/null; then
   check "the server starts again" run_on "$LISTEN" --journal "$J"
-  four_eyes_token "$SRV" "C=LV,GN=ANNA,SN=LIEPA,serialNumber=PNOLV-030303-34567" sign >"$T/token"
+  four_eyes_token "$SRV" "C=LV,GN=ANNA,SN=LIEPA,serialNumber=PNOLV-030303-34567" sign "" "$J" \
+    >"$T/token"
   chmod 600 "$T/token"
   check "enrol device 3 with a registration token" "$CLIENT" enrol --state "$T/dev3" \
     --server "$URL" --server-pub "$SRV/server.pub" --purpose sign --pin-file "$T/pin3" \
