@@ -109,7 +109,7 @@ new_token() { # new_token: a token for the next device in TOKEN; NDEV its number
   NDEV=$((NDEV + 1))
   TOKEN="$T/tok$NDEV"
   four_eyes_token "$SRV" "C=LV,GN=IEVA,SN=OZOLA,serialNumber=PNOLV-050505-$(printf '%05d' $NDEV)" \
-    sign >"$TOKEN" 2>>"$T/server.log" && chmod 600 "$TOKEN"
+    sign "" "${TOKEN_JOURNAL:-}" >"$TOKEN" 2>>"$T/server.log" && chmod 600 "$TOKEN"
 }
 enrol_args() { # enrol_args DIR TOKEN
   ENROL=(enrol --state "$1" --server "$(URL)" --server-pub "$SRV/server.pub" --purpose sign
@@ -330,6 +330,7 @@ all_keys_healthy "D1"
 # D2: with the commit journal, a restore loses nothing.
 stop_server
 start_server --journal "$T/journal" || finding "D2: the server did not start with a journal"
+TOKEN_JOURNAL="$T/journal" # the token commands' events go into run's journal too
 "$SERVER" backup --dir "$SRV" --to "$T/backup2.db" >"$T/backup.out" 2>&1 ||
   finding "D2: the online backup failed"
 for d in "${DEVS[@]}"; do
