@@ -47,34 +47,34 @@ check "operator add A" "$SERVER" operator add --dir "$SRV" --name anna --pub "$T
 check "operator add B" "$SERVER" operator add --dir "$SRV" --name berta --pub "$T/b.key.pub"
 refuse "the same key twice" "$SERVER" operator add --dir "$SRV" --name other --pub "$T/a.key.pub"
 check "operator list names both" sh -c "'$SERVER' operator list --dir '$SRV' | grep -c -e '^anna ' -e '^berta ' | grep -qx 2"
-check "adding operators is logged (kind 28)" test "$(count 28)" = 2
+check "adding operators is logged (kind 29)" test "$(count 29)" = 2
 
 # 1. one operator alone: the token does not enrol and is not spent
 S1=$(subject)
 (umask 077; "$SERVER" token --dir "$SRV" --subject "$S1" --purpose sign --operator-key "$T/a.key" >"$T/t1" 2>"$T/t1.err")
 check "token by A: minted, says it is not yet usable" grep -q "NOT YET USABLE" "$T/t1.err"
-check "... and is logged (kind 22)" test "$(count 22)" = 1
+check "... and is logged (kind 23)" test "$(count 23)" = 1
 before=$(state)
 refuse "enrolment with a single operator's token" enrol "$T/t1"
 check "... changes nothing (no key, token not spent)" test "$(state)" = "$before"
-check "... and is logged as refused (kind 27, one approval)" \
-  test "$(sql "SELECT detail FROM events WHERE kind = 27 ORDER BY seq DESC LIMIT 1")" = 1
+check "... and is logged as refused (kind 28, one approval)" \
+  test "$(sql "SELECT detail FROM events WHERE kind = 28 ORDER BY seq DESC LIMIT 1")" = 1
 
 # 2. A cannot approve A's own request
 refuse "A approves A's own request" "$SERVER" token approve --dir "$SRV" --operator-key "$T/a.key" --token-file "$T/t1"
-check "... logged (kind 24)" test "$(count 24)" = 1
+check "... logged (kind 25)" test "$(count 25)" = 1
 
 # 3. an unregistered key can neither request nor approve
 refuse "an unregistered key approves" "$SERVER" token approve --dir "$SRV" --operator-key "$T/c.key" --token-file "$T/t1"
 refuse "an unregistered key requests" "$SERVER" token --dir "$SRV" --subject "$(subject)" --purpose sign --operator-key "$T/c.key"
-check "... both logged (kind 25)" test "$(count 25)" = 2
+check "... both logged (kind 26)" test "$(count 26)" = 2
 
 # 4. a second operator approves: the same token now enrols, once
 "$SERVER" token approve --dir "$SRV" --operator-key "$T/b.key" --token-file "$T/t1" >"$T/t1ok" 2>/dev/null
-check "B approves: logged (kind 23)" test "$(count 23)" = 1
+check "B approves: logged (kind 24)" test "$(count 24)" = 1
 check "enrolment with the approved token" enrol "$T/t1ok"
-check "... logged with both operators (kind 26 twice, with TOKEN_USED)" \
-  test "$(sql "SELECT count(*) FROM events e WHERE kind = 26 AND key_id = (SELECT key_id FROM events WHERE kind = 15 ORDER BY seq DESC LIMIT 1)")" = 2
+check "... logged with both operators (kind 27 twice, with TOKEN_USED)" \
+  test "$(sql "SELECT count(*) FROM events e WHERE kind = 27 AND key_id = (SELECT key_id FROM events WHERE kind = 15 ORDER BY seq DESC LIMIT 1)")" = 2
 refuse "the same token again" enrol "$T/t1ok"
 check "one token use recorded" test "$(sql "SELECT count(*) FROM used_tokens")" = 1
 
@@ -84,7 +84,7 @@ check "one token use recorded" test "$(sql "SELECT count(*) FROM used_tokens")" 
 "$SERVER" operator add --dir "$SRV" --name carl --pub "$T/c.key.pub" >/dev/null
 "$SERVER" token approve --dir "$SRV" --operator-key "$T/c.key" --token-file "$T/t2" >"$T/t2c" 2>/dev/null
 "$SERVER" operator remove --dir "$SRV" --name carl >/dev/null
-check "operator remove is logged (kind 29)" test "$(count 29)" = 1
+check "operator remove is logged (kind 30)" test "$(count 30)" = 1
 before=$(state)
 refuse "enrolment with an approval of a removed operator (removed after approving)" enrol "$T/t2c"
 check "... changes nothing" test "$(state)" = "$before"
@@ -103,7 +103,7 @@ before=$(state)
 refuse "enrolment with an altered approval" enrol "$T/t2x"
 check "... changes nothing" test "$(state)" = "$before"
 check "... logged as refused (detail -1)" \
-  test "$(sql "SELECT detail FROM events WHERE kind = 27 ORDER BY seq DESC LIMIT 1")" = -1
+  test "$(sql "SELECT detail FROM events WHERE kind = 28 ORDER BY seq DESC LIMIT 1")" = -1
 # A's approval copied twice (the same operator counted twice)
 python3 - "$T/t2" "$T/t2d" <<'PY'
 import base64, sys
