@@ -7,10 +7,12 @@
 #
 # 1. a CA (splitkey-ca) and a share server (splitkey-server) that is its
 #    registration authority, on ports the kernel picks;
-# 2. the operator, having checked the organisation, mints a registration
-#    token for its legal-person subject:
-#      splitkey-server token --purpose seal \
+# 2. an operator, having checked the organisation, requests a registration
+#    token for its legal-person subject and a second operator approves it
+#    (four eyes):
+#      splitkey-server token --purpose seal --operator-key A.key \
 #        --subject "C=LV,O=Example SIA,organizationIdentifier=VATLV-40003000000"
+#      splitkey-server token approve --operator-key B.key --token-file FILE
 # 3. the organisation's seal device (splitkey-client, unattended: its PIN is
 #    in a file) enrols a seal key with the token; enrolment ends with a
 #    seal-qualified certificate from the CA;
@@ -74,11 +76,19 @@ wait_ready "$W/srv.ready" "$SRV_PID" || die "the share server did not start"
 URL=$(head -n 1 "$W/srv.ready")
 echo "CA $(head -n 1 "$W/ca.ready"), share server $URL"
 
-say "a registration token for the organisation's seal"
-echo "splitkey-server token --purpose seal --subject \"$ORG\""
+say "two operators register the organisation's seal (four eyes)"
 umask 077
-"$BIN/splitkey-server" token --dir "$W/srv" --purpose seal --subject "$ORG" >"$W/token" ||
-  die "token failed"
+for op in anna berta; do
+  "$BIN/splitkey-server" operator keygen --out "$W/$op.key" >/dev/null &&
+    "$BIN/splitkey-server" operator add --dir "$W/srv" --name "$op" --pub "$W/$op.key.pub" \
+      >/dev/null || die "operator $op"
+done
+echo "splitkey-server token --purpose seal --subject \"$ORG\" --operator-key anna.key"
+"$BIN/splitkey-server" token --dir "$W/srv" --purpose seal --subject "$ORG" \
+  --operator-key "$W/anna.key" >"$W/request" || die "token failed"
+echo "splitkey-server token approve --operator-key berta.key --token-file request"
+"$BIN/splitkey-server" token approve --dir "$W/srv" --operator-key "$W/berta.key" \
+  --token-file "$W/request" >"$W/token" || die "token approve failed"
 
 say "the seal device enrols unattended, its PIN in a file"
 printf '739146\n' >"$W/seal.pin"
