@@ -152,7 +152,7 @@ static int cmd_setup(const char *dir, const char *type)
         FAIL("write ca.pem");
     sk_ca *ca = NULL;
     MUST(sk_ca_new(&ca, der, len, cakey, &CONFIG));
-    MUST(sk_ca_issue_ocsp_signer(ca, der, sizeof der, &len, &serial, oname, okey, NOW - 3600, 0));
+    MUST(sk_ca_issue_ocsp_signer(ca, der, sizeof der, &len, &serial, oname, okey, NOW - 3600, 30));
     if (write_pem(path(dir, "ocsp.pem"), "CERTIFICATE", der, len) != 0)
         FAIL("write ocsp.pem");
 
