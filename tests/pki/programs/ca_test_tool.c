@@ -10,6 +10,11 @@
  *       AUTH), OUT/authb.pem (basic AUTH), with OUT/<name>.serial; then the
  *       refusals: a CSR whose signature does not match its key, a CSR for
  *       another n, a subject other than the registered one, garbage
+ *   ca_test_tool enrol-extra DIR URL CA.pem OUT
+ *       the other profiles the CA issues through ca_client: OUT/signb.pem
+ *       (basic SIGN, a person's split key) and OUT/seal.pem (qualified
+ *       seal, an organisation's split key with a legal-person subject,
+ *       EN 319 412-3), with OUT/<name>.serial
  *   ca_test_tool issue-expect DIR URL RESULT
  *       an issue request that must get RESULT (unknown-ra, ...)
  *   ca_test_tool revoke DIR URL SERIAL REASON
@@ -47,6 +52,7 @@
 #include "testutil.h"
 
 #define SUBJECT "C=LV,GN=ANDRIS,SN=BERZINS,serialNumber=PNOLV-010101-12345"
+#define SEAL_SUBJECT "C=LV,O=Example SIA,organizationIdentifier=VATLV-40003000000"
 #define OTHER_SUBJECT "C=LV,GN=ANNA,SN=OZOLA,serialNumber=PNOLV-020202-22222"
 
 static int failures;
@@ -271,6 +277,63 @@ static int cmd_enrol(const char *dir, const char *url, const char *ca_pem, const
     sk_ca_client_close(c);
     sk_name_free(person);
     splitfix_free(&fx);
+    return failures ? 1 : 0;
+}
+
+/* ---------------------------------------------------------- enrol-extra */
+
+/* One split key per subject: a CSR signed through the two-party path with
+ * the person's or the organisation's subject, issued as PURPOSE; the
+ * certificate goes to OUT/NAME.pem. */
+static void enrol_one(sk_ca_client *c, const char *out, const char *name, const char *seed,
+                      sk_ca_purpose purpose, bool qualified, const char *subject)
+{
+    splitfix fx;
+    if (splitfix_init(&fx, 1024, seed) != 0) {
+        fprintf(stderr, "split key generation failed\n");
+        exit(1);
+    }
+    bool legal = purpose == SK_CA_PURPOSE_SEAL;
+    sk_name *who = NULL;
+    const char *why = NULL;
+    static uint8_t csr[SK_PKI_MAX_CSR_LEN];
+    size_t csr_len = 0;
+    uint8_t n[512];
+    size_t nl = 2 * fx.k / 8;
+    int rc = legal ? sk_name_parse_legal(&who, &why, subject)
+                   : sk_name_parse_person(&who, &why, subject);
+    if (rc != SK_OK ||
+        sk_csr_build(csr, sizeof csr, &csr_len, who, fx.pub, SK_HASH_SHA256, splitfix_sign,
+                     &fx) != SK_OK ||
+        sk_pubkey_modulus(fx.pub, n, nl) != SK_OK) {
+        fprintf(stderr, "%s: CSR through the split path failed (%s)\n", name, why ? why : "");
+        exit(1);
+    }
+    sk_ca_issue_params p = {.csr = csr, .csr_len = csr_len, .purpose = purpose,
+                            .qualified = qualified, .subject = subject, .n = n, .n_len = nl};
+    uint8_t *cert = NULL;
+    size_t cert_len = 0;
+    sk_serial serial;
+    sk_ca_result res = SK_CA_OK;
+    rc = sk_ca_client_issue(c, &cert, &cert_len, &serial, &res, &p);
+    char what[96];
+    snprintf(what, sizeof what, "the CA issues the %s certificate", name);
+    ok(rc == SK_OK && res == SK_CA_OK, what, sk_ca_result_name(res));
+    if (rc == SK_OK)
+        save_cert(out, name, cert, cert_len, &serial);
+    free(cert);
+    sk_name_free(who);
+    splitfix_free(&fx);
+}
+
+static int cmd_enrol_extra(const char *dir, const char *url, const char *ca_pem, const char *out)
+{
+    sk_ca_client *c = open_client(dir, url, ca_pem);
+    enrol_one(c, out, "signb", "ca programs test basic sign key", SK_CA_PURPOSE_SIGN, false,
+              SUBJECT);
+    enrol_one(c, out, "seal", "ca programs test seal key", SK_CA_PURPOSE_SEAL, true,
+              SEAL_SUBJECT);
+    sk_ca_client_close(c);
     return failures ? 1 : 0;
 }
 
@@ -524,6 +587,8 @@ int main(int argc, char **argv)
         return cmd_identity(argv[2]);
     if (argc == 6 && !strcmp(argv[1], "enrol"))
         return cmd_enrol(argv[2], argv[3], argv[4], argv[5]);
+    if (argc == 6 && !strcmp(argv[1], "enrol-extra"))
+        return cmd_enrol_extra(argv[2], argv[3], argv[4], argv[5]);
     if (argc == 5 && !strcmp(argv[1], "issue-expect"))
         return cmd_issue_expect(argv[2], argv[3], argv[4]);
     if (argc == 6 && !strcmp(argv[1], "revoke"))
