@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""etsi_lint.py - an independent profile linter for X.509 certificates, CRLs
-and OCSP responses against RFC 5280, RFC 6960, RFC 3161 and the ETSI
-EN 319 411-2 / 412-1 / 412-2 / 412-3 / 412-5 profiles.
+"""etsi_lint.py - an independent profile linter for X.509 certificates, CRLs,
+OCSP responses and time-stamp responses against RFC 5280, RFC 6960,
+RFC 3161 / RFC 5816, RFC 5652 and the ETSI EN 319 411-2 / 412-1 / 412-2 /
+412-3 / 412-5 / 422 profiles.
 
-  etsi_lint.py [--ca CA.pem] [--request REQ.der] [--now TIME] FILE...
+  etsi_lint.py [--ca CA.pem] [--request REQ.der] [--query Q.tsq]
+               [--cert CERT]... [--qualified] [--now TIME] FILE...
 
-Each FILE is a certificate (PEM or DER), a CRL (PEM or DER) or an OCSP
-response (DER).  One line is printed per finding:
+Each FILE is a certificate (PEM or DER), a CRL (PEM or DER), an OCSP
+response (DER) or a time-stamp response (DER, .tsr).  One line is printed
+per finding:
 
   LEVEL FILE: RULE-ID: message        LEVEL is error, warning or notice
 
@@ -29,7 +32,7 @@ import urllib.parse
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
@@ -37,7 +40,7 @@ from pyasn1.codec.der import decoder as der_decoder
 from pyasn1.codec.der import encoder as der_encoder
 from pyasn1.error import PyAsn1Error
 from pyasn1.type import char, namedtype, univ, useful
-from pyasn1_modules import rfc2560, rfc5280
+from pyasn1_modules import rfc2560, rfc3161, rfc5035, rfc5280, rfc5652
 
 # --- object identifiers -------------------------------------------------------
 OID_QC_STATEMENTS = "1.3.6.1.5.5.7.1.3"
@@ -74,6 +77,19 @@ OID_OCSP_NONCE = "1.3.6.1.5.5.7.48.1.2"
 OID_OCSP_ARCHIVE_CUTOFF = "1.3.6.1.5.5.7.48.1.6"
 OID_OCSP_BASIC = "1.3.6.1.5.5.7.48.1.1"
 OID_ORGANIZATION_IDENTIFIER = "2.5.4.97"
+OID_CERT_HASH = "1.3.36.8.3.13"          # Common PKI (ISIS-MTT) OCSP certHash
+
+OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+OID_TST_INFO = "1.2.840.113549.1.9.16.1.4"
+OID_ATTR_CONTENT_TYPE = "1.2.840.113549.1.9.3"
+OID_ATTR_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
+OID_ATTR_SIGNING_CERT = "1.2.840.113549.1.9.16.2.12"
+OID_ATTR_SIGNING_CERT_V2 = "1.2.840.113549.1.9.16.2.47"
+OID_QTST_STATEMENT = "0.4.0.19422.1.1"   # esi4-qtstStatement-1 (EN 319 422 annex B)
+HASH_NAMES = {"1.3.14.3.2.26": "sha1", "2.16.840.1.101.3.4.2.1": "sha256",
+              "2.16.840.1.101.3.4.2.2": "sha384", "2.16.840.1.101.3.4.2.3": "sha512"}
+CRYPTO_HASHES = {"sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
+                 "sha512": hashes.SHA512}
 
 CERTID_HASHES = {"sha1", "sha256", "sha384", "sha512"}
 
@@ -903,7 +919,44 @@ STATUS_NAMES = {0: "successful", 1: "malformedRequest", 2: "internalError", 3: "
                 5: "sigRequired", 6: "unauthorized"}
 
 
-def lint_ocsp_response(ctx, der, ca, request, now):
+class CertHash(univ.Sequence):
+    """Common PKI (ISIS-MTT) Part 4: the certHash OCSP single extension."""
+    componentType = namedtype.NamedTypes(
+        namedtype.NamedType("hashAlgorithm", rfc5280.AlgorithmIdentifier()),
+        namedtype.NamedType("certificateHash", univ.OctetString()),
+    )
+
+
+def lint_cert_hash(ctx, value, status, serial, ca, certs):
+    """certHash: a known hash of the certificate the CertID names; only in
+    good and revoked answers (the responder knows that certificate)."""
+    try:
+        ch, rest = der_decoder.decode(value, asn1Spec=CertHash())
+        if rest:
+            raise PyAsn1Error("trailing bytes")
+    except PyAsn1Error as exc:
+        ctx.error("CommonPKI-4:certHash-1", f"serial {serial:x}: certHash does not parse: {exc}")
+        return
+    alg = HASH_NAMES.get(str(ch["hashAlgorithm"]["algorithm"]))
+    if not ctx.check(alg in ("sha256", "sha384", "sha512"), "CommonPKI-4:certHash-2",
+                     f"serial {serial:x}: certHash algorithm {ch['hashAlgorithm']['algorithm']} "
+                     "is not SHA-256/384/512"):
+        return
+    digest = bytes(ch["certificateHash"])
+    ctx.check(len(digest) == hashlib.new(alg).digest_size, "CommonPKI-4:certHash-1",
+              f"serial {serial:x}: certHash of {len(digest)} octets for {alg}")
+    ctx.check(status != "unknown", "CommonPKI-4:certHash-3",
+              f"serial {serial:x}: certHash in an unknown answer")
+    for c in certs:
+        if c.serial_number == serial and (ca is None or c.issuer == ca.subject):
+            der = c.public_bytes(serialization.Encoding.DER)
+            ctx.check(hashlib.new(alg, der).digest() == digest, "CommonPKI-4:certHash-4",
+                      f"serial {serial:x}: certHash is not the {alg} of the certificate given")
+            return
+    ctx.notice("lint", f"serial {serial:x}: certHash present, no --cert to compare it with")
+
+
+def lint_ocsp_response(ctx, der, ca, request, now, certs=()):
     try:
         outer, rest = der_decoder.decode(der, asn1Spec=rfc2560.OCSPResponse())
     except PyAsn1Error as exc:
@@ -1036,6 +1089,8 @@ def lint_ocsp_response(ctx, der, ca, request, now):
                                   "archiveCutoff is after producedAt")
                     except PyAsn1Error:
                         ctx.error("RFC6960:4.4.4-1", "archiveCutoff is not a GeneralizedTime")
+                elif str(e["extnID"]) == OID_CERT_HASH:
+                    lint_cert_hash(ctx, bytes(e["extnValue"]), kind, serial, ca, certs)
     ctx.check(nresp > 0, "RFC6960:4.2.1-11", "no SingleResponse")
     # response extensions: nonce
     resp_nonce = None
@@ -1072,6 +1127,257 @@ def lint_ocsp_response(ctx, der, ca, request, now):
             ctx.check(a in got, "RFC6960:4.2.2.3-1", "a requested CertID is not answered")
 
 
+# --- time-stamp responses (RFC 3161, RFC 5816, RFC 5652, EN 319 422) ----------
+TS_STATUS = {0: "granted", 1: "grantedWithMods", 2: "rejection", 3: "waiting",
+             4: "revocationWarning", 5: "revocationNotification"}
+
+
+def cms_signed_attrs_der(si, whole):
+    """The DER of the signed attributes as signed (RFC 5652 5.4: the SET OF
+    tag, not the [0] IMPLICIT one); None when the token does not carry them
+    in DER."""
+    enc = der_encoder.encode(si["signedAttrs"])
+    if enc not in whole:
+        return None
+    return b"\x31" + enc[1:]
+
+
+def lint_timestamp_response(ctx, der, ca, query, certs, qualified, now):
+    try:
+        resp, rest = der_decoder.decode(der, asn1Spec=rfc3161.TimeStampResp())
+    except PyAsn1Error as exc:
+        ctx.error("RFC3161:2.4.2-1", f"TimeStampResp does not parse: {exc}")
+        return
+    ctx.notice("profile", "detected: time-stamp response")
+    if rest:
+        ctx.error("RFC3161:2.4.2-1", "trailing bytes after the TimeStampResp")
+    status = int(resp["status"]["status"])
+    if not ctx.check(status == 0, "RFC3161:2.4.2-2",
+                     f"status is {TS_STATUS.get(status, status)}, not granted"):
+        ctx.check(not resp["timeStampToken"].isValue or status == 1, "RFC3161:2.4.2-3",
+                  "a refused response carries a token")
+        return
+    ctx.check(not resp["status"]["failInfo"].isValue, "RFC3161:2.4.2-3",
+              "a granted response carries failInfo")
+    tok = resp["timeStampToken"]
+    if not ctx.check(tok.isValue, "RFC3161:2.4.2-3", "a granted response without timeStampToken"):
+        return
+    if not ctx.check(str(tok["contentType"]) == OID_SIGNED_DATA, "RFC3161:2.4.2-4",
+                     f"the token's contentType {tok['contentType']} is not id-signedData"):
+        return
+    try:
+        sd, rest = der_decoder.decode(bytes(tok["content"]), asn1Spec=rfc5652.SignedData())
+        if rest:
+            raise PyAsn1Error("trailing bytes")
+    except PyAsn1Error as exc:
+        ctx.error("RFC5652:5.1-1", f"SignedData does not parse: {exc}")
+        return
+    ctx.check(int(sd["version"]) == 3, "RFC5652:5.1-2",
+              f"SignedData version {int(sd['version'])}, 3 expected (eContentType is not id-data)")
+    encap = sd["encapContentInfo"]
+    if not ctx.check(str(encap["eContentType"]) == OID_TST_INFO, "RFC3161:2.4.2-5",
+                     f"eContentType {encap['eContentType']} is not id-ct-TSTInfo"):
+        return
+    if not ctx.check(encap["eContent"].isValue, "RFC3161:2.4.2-5", "no eContent (TSTInfo)"):
+        return
+    econtent = bytes(encap["eContent"])
+    try:
+        tst, rest = der_decoder.decode(econtent, asn1Spec=rfc3161.TSTInfo())
+        if rest:
+            raise PyAsn1Error("trailing bytes")
+    except PyAsn1Error as exc:
+        ctx.error("RFC3161:2.4.2-6", f"TSTInfo does not parse: {exc}")
+        return
+    ctx.check(der_encoder.encode(tst) == econtent, "RFC3161:2.4.2-6",
+              "TSTInfo is not DER (re-encoding differs)")
+    # TSTInfo fields
+    ctx.check(int(tst["version"]) == 1, "RFC3161:2.4.2-7", f"TSTInfo version {int(tst['version'])}, not v1")
+    ctx.check(len(str(tst["policy"])) > 0, "RFC3161:2.4.2-8", "no policy")
+    serial = int(tst["serialNumber"])
+    ctx.check(serial > 0, "RFC3161:2.4.2-9", "serialNumber is not positive")
+    ctx.check(serial.bit_length() <= 160, "RFC3161:2.4.2-9", "serialNumber is longer than 160 bits")
+    raw = str(tst["genTime"])
+    if ctx.check(re.fullmatch(r"\d{14}(\.\d*[1-9])?Z", raw) is not None, "RFC3161:2.4.2-10",
+                 f"genTime '{raw}' is not YYYYMMDDhhmmss[.s...]Z without trailing zeros"):
+        gen = tst["genTime"].asDateTime.replace(tzinfo=None)
+        if now is not None:
+            ctx.check(gen <= now + datetime.timedelta(minutes=5), "RFC3161:2.4.2-10",
+                      f"genTime {gen} is in the future")
+    else:
+        gen = None
+    acc = tst["accuracy"]
+    if ctx.check(acc.isValue, "EN319421:7.7.1-1", "no accuracy (the TSA states its accuracy)"):
+        secs = int(acc["seconds"]) if acc["seconds"].isValue else 0
+        ms = int(acc["millis"]) if acc["millis"].isValue else 0
+        us = int(acc["micros"]) if acc["micros"].isValue else 0
+        ctx.check(secs >= 0 and (acc["seconds"].isValue or acc["millis"].isValue or
+                                 acc["micros"].isValue), "RFC3161:2.4.2-11",
+                  "accuracy is empty or negative")
+        total = secs + ms / 1e3 + us / 1e6
+        ctx.check(total <= 1, "EN319421:7.7.1-2", f"accuracy of {total} s (1 s or better expected)",
+                  "warning")
+    if tst["tsa"].isValue:
+        gn = tst["tsa"]
+        # directoryName is [4] EXPLICIT Name: encode the RDNSequence inside
+        tsa_name = (der_encoder.encode(gn.getComponent().getComponent())
+                    if gn.getName() == "directoryName" else b"")
+    else:
+        tsa_name = None
+    # the query
+    if query is not None:
+        try:
+            q, _ = der_decoder.decode(query, asn1Spec=rfc3161.TimeStampReq())
+        except PyAsn1Error as exc:
+            ctx.error("lint", f"--query does not parse: {exc}")
+            q = None
+        if q is not None:
+            if q["nonce"].isValue:
+                ctx.check(tst["nonce"].isValue and int(tst["nonce"]) == int(q["nonce"]),
+                          "RFC3161:2.4.2-12", "the query's nonce is not echoed")
+            ctx.check(der_encoder.encode(tst["messageImprint"]) == der_encoder.encode(q["messageImprint"]),
+                      "RFC3161:2.4.2-13", "messageImprint differs from the query's")
+            if q["reqPolicy"].isValue:
+                ctx.check(str(q["reqPolicy"]) == str(tst["policy"]), "RFC3161:2.4.2-8",
+                          "policy differs from the query's reqPolicy")
+            want_certs = bool(q["certReq"])
+            ctx.check(sd["certificates"].isValue == want_certs, "RFC3161:2.4.1-1",
+                      "certReq was set but the token has no certificates" if want_certs else
+                      "certReq was not set but the token carries certificates")
+    # qcStatements: esi4-qtstStatement-1 (EN 319 422 9.1, annex B)
+    qc_found = False
+    if tst["extensions"].isValue:
+        for e in tst["extensions"]:
+            if str(e["extnID"]) != OID_QC_STATEMENTS:
+                ctx.check(not bool(e["critical"]), "RFC3161:2.4.2-14",
+                          f"critical TSTInfo extension {e['extnID']}")
+                continue
+            ctx.check(not bool(e["critical"]), "EN319422:9.1-2", "qcStatements is critical")
+            try:
+                stmts, _ = der_decoder.decode(bytes(e["extnValue"]), asn1Spec=QCStatements())
+                ids = [str(st["statementId"]) for st in stmts]
+            except PyAsn1Error as exc:
+                ctx.error("EN319422:9.1-1", f"qcStatements does not parse: {exc}")
+                ids = []
+            qc_found = OID_QTST_STATEMENT in ids
+            ctx.check(qc_found, "EN319422:9.1-1",
+                      "qcStatements without esi4-qtstStatement-1 (0.4.0.19422.1.1)")
+    if qualified:
+        ctx.check(qc_found, "EN319422:9.1-1",
+                  "a qualified time stamp without the esi4-qtstStatement-1 qcStatement")
+    # one signer, the TSA
+    sis = list(sd["signerInfos"])
+    if not ctx.check(len(sis) == 1, "RFC3161:2.4.2-15",
+                     f"{len(sis)} SignerInfos (only the TSA's signature is allowed)"):
+        if not sis:
+            return
+    si = sis[0]
+    sid = si["sid"]
+    pool = []
+    if sd["certificates"].isValue:
+        for cc in sd["certificates"]:
+            if cc.getName() == "certificate":
+                try:
+                    pool.append(x509.load_der_x509_certificate(der_encoder.encode(cc.getComponent())))
+                except ValueError:
+                    ctx.error("RFC5652:10.2.2-1", "a certificate in the token does not parse")
+    pool += list(certs)
+    tsa = None
+    for c in pool:
+        if sid.getName() == "issuerAndSerialNumber":
+            ias = sid.getComponent()
+            if (int(ias["serialNumber"]) == c.serial_number and
+                    der_encoder.encode(ias["issuer"]) == c.issuer.public_bytes()):
+                tsa = c
+                break
+        else:
+            s = ext_or_none(c, ExtensionOID.SUBJECT_KEY_IDENTIFIER)
+            if s is not None and s.value.digest == bytes(sid.getComponent()):
+                tsa = c
+                break
+    if not ctx.check(tsa is not None, "RFC3161:2.4.2-16",
+                     "the TSA certificate is neither in the token nor given with --cert"):
+        return
+    tf = CertFacts(tsa)
+    ctx.check(tf.eku == [ExtendedKeyUsageOID.TIME_STAMPING.dotted_string], "RFC3161:2.3-1",
+              "the signer's extKeyUsage is not id-kp-timeStamping alone")
+    ctx.check(tf.eku_critical, "RFC3161:2.3-2", "the signer's extKeyUsage is not critical")
+    if gen is not None:
+        ctx.check(tsa.not_valid_before <= gen <= tsa.not_valid_after, "RFC3161:4-1",
+                  "genTime is outside the TSA certificate's validity")
+    if tsa_name is not None:
+        ctx.check(tsa_name == tsa.subject.public_bytes(), "RFC3161:2.4.2-17",
+                  "the tsa field is not the TSA certificate's subject")
+    if ca is not None:
+        ctx.check(tsa.issuer == ca.subject, "RFC5280:4.1.2.4-2", "the TSA certificate is not issued by the CA")
+        try:
+            ok = verify_signature(ca.public_key(), tsa.signature, tsa.tbs_certificate_bytes,
+                                  tsa.signature_hash_algorithm, tsa.signature_algorithm_oid.dotted_string)
+        except Exception:
+            ok = False
+        ctx.check(ok, "RFC5280:4.1.1.3-1", "the TSA certificate is not signed by the CA")
+    # signed attributes
+    if not ctx.check(si["signedAttrs"].isValue, "RFC5652:5.3-1", "no signed attributes"):
+        return
+    attrs = {}
+    for a in si["signedAttrs"]:
+        oid = str(a["attrType"])
+        ctx.check(oid not in attrs, "RFC5652:5.3-2", f"signed attribute {oid} appears twice")
+        vals = list(a["attrValues"])
+        ctx.check(len(vals) == 1, "RFC5652:11-1", f"signed attribute {oid} has {len(vals)} values")
+        attrs[oid] = bytes(vals[0]) if vals else b""
+    dalg = HASH_NAMES.get(str(si["digestAlgorithm"]["algorithm"]))
+    if not ctx.check(dalg in ("sha256", "sha384", "sha512"), "RFC5652:5.3-3",
+                     f"digestAlgorithm {si['digestAlgorithm']['algorithm']} is not SHA-2"):
+        return
+    ct = attrs.get(OID_ATTR_CONTENT_TYPE)
+    if ctx.check(ct is not None, "RFC5652:11.1-1", "no content-type attribute"):
+        try:
+            v, _ = der_decoder.decode(ct, asn1Spec=univ.ObjectIdentifier())
+            ctx.check(str(v) == OID_TST_INFO, "RFC5652:11.1-1", "content-type is not id-ct-TSTInfo")
+        except PyAsn1Error:
+            ctx.error("RFC5652:11.1-1", "content-type is not an OID")
+    md = attrs.get(OID_ATTR_MESSAGE_DIGEST)
+    if ctx.check(md is not None, "RFC5652:11.2-1", "no message-digest attribute"):
+        try:
+            v, _ = der_decoder.decode(md, asn1Spec=univ.OctetString())
+            ctx.check(bytes(v) == hashlib.new(dalg, econtent).digest(), "RFC5652:11.2-1",
+                      "message-digest is not the digest of the TSTInfo")
+        except PyAsn1Error:
+            ctx.error("RFC5652:11.2-1", "message-digest is not an OCTET STRING")
+    scv2 = attrs.get(OID_ATTR_SIGNING_CERT_V2)
+    if ctx.check(scv2 is not None, "RFC5816:2.2.1-1",
+                 "no signing-certificate-v2 attribute (ESSCertIDv2)"):
+        try:
+            v, _ = der_decoder.decode(scv2, asn1Spec=rfc5035.SigningCertificateV2())
+            first_id = v["certs"][0]
+            halg = HASH_NAMES.get(str(first_id["hashAlgorithm"]["algorithm"]))
+            tder = tsa.public_bytes(serialization.Encoding.DER)
+            ctx.check(halg is not None and halg != "sha1", "RFC5816:2.2.1-2",
+                      f"ESSCertIDv2 hash algorithm {first_id['hashAlgorithm']['algorithm']}")
+            if halg:
+                ctx.check(bytes(first_id["certHash"]) == hashlib.new(halg, tder).digest(),
+                          "RFC5816:2.2.1-3", f"ESSCertIDv2 certHash is not the {halg} of the TSA certificate")
+            if first_id["issuerSerial"].isValue:
+                ctx.check(int(first_id["issuerSerial"]["serialNumber"]) == tsa.serial_number,
+                          "RFC5035:4-1", "ESSCertIDv2 issuerSerial names another serial")
+        except (PyAsn1Error, IndexError) as exc:
+            ctx.error("RFC5816:2.2.1-1", f"signing-certificate-v2 does not parse: {exc}")
+    if OID_ATTR_SIGNING_CERT in attrs:
+        ctx.notice("RFC5816:2.2.1-4", "signing-certificate (v1, SHA-1) beside or instead of v2")
+    # the signature
+    signed = cms_signed_attrs_der(si, bytes(tok["content"]))
+    if not ctx.check(signed is not None, "RFC5652:5.4-1", "the signed attributes are not DER encoded"):
+        return
+    sig_oid = str(si["signatureAlgorithm"]["algorithm"])
+    try:
+        good = verify_signature(tsa.public_key(), bytes(si["signature"]), signed,
+                                CRYPTO_HASHES[dalg](), sig_oid)
+    except Exception as exc:
+        good = False
+        ctx.error("RFC5652:5.6-1", f"cannot verify the signature: {exc}")
+    ctx.check(good, "RFC5652:5.6-1", "the token signature does not verify with the TSA certificate's key")
+
+
 # --- driver -------------------------------------------------------------------
 def load_cert_file(path):
     data = open(path, "rb").read()
@@ -1098,7 +1404,7 @@ def classify(data):
                 out.append(("unknown:" + label, der))
         return out
     for kind, spec in (("cert", rfc5280.Certificate()), ("crl", rfc5280.CertificateList()),
-                       ("ocsp", rfc2560.OCSPResponse())):
+                       ("ocsp", rfc2560.OCSPResponse()), ("tsr", rfc3161.TimeStampResp())):
         try:
             _, rest = der_decoder.decode(data, asn1Spec=spec)
             if not rest:
@@ -1109,10 +1415,18 @@ def classify(data):
 
 
 def main(argv):
-    ap = argparse.ArgumentParser(description="Lint certificates, CRLs and OCSP responses "
-                                 "against RFC 5280/6960/3161 and ETSI EN 319 411/412 profiles.")
+    ap = argparse.ArgumentParser(description="Lint certificates, CRLs, OCSP and time-stamp "
+                                 "responses against RFC 5280/6960/3161/5816 and ETSI EN 319 "
+                                 "411/412/422 profiles.")
     ap.add_argument("--ca", help="the issuing CA certificate (PEM or DER)")
     ap.add_argument("--request", help="the OCSP request (DER) the response answers (nonce, CertIDs)")
+    ap.add_argument("--query", help="the time-stamp query (DER .tsq) a .tsr answers (nonce, "
+                    "imprint, policy, certReq)")
+    ap.add_argument("--cert", action="append", default=[],
+                    help="a certificate the objects refer to: the TSA certificate of a token "
+                    "without one, the certificate an OCSP certHash is of (repeatable)")
+    ap.add_argument("--qualified", action="store_true",
+                    help="time-stamp tokens must be qualified (esi4-qtstStatement-1)")
     ap.add_argument("--now", help="check times against this UTC time (YYYY-MM-DDTHH:MM:SS); "
                     "'none' skips the checks against the current time")
     ap.add_argument("-q", "--quiet", action="store_true", help="do not print notices")
@@ -1120,6 +1434,8 @@ def main(argv):
     args = ap.parse_args(argv)
     ca = load_cert_file(args.ca) if args.ca else None
     request = open(args.request, "rb").read() if args.request else None
+    query = open(args.query, "rb").read() if args.query else None
+    certs = [load_cert_file(c) for c in args.cert]
     if args.now == "none":
         now = None
     elif args.now:
@@ -1148,9 +1464,11 @@ def main(argv):
             elif kind == "crl":
                 lint_crl(ctx, der, ca, now)
             elif kind == "ocsp":
-                lint_ocsp_response(ctx, der, ca, request, now)
+                lint_ocsp_response(ctx, der, ca, request, now, certs)
+            elif kind == "tsr":
+                lint_timestamp_response(ctx, der, ca, query, certs, args.qualified, now)
             else:
-                ctx.error("lint", f"not a certificate, CRL or OCSP response ({kind})")
+                ctx.error("lint", f"not a certificate, CRL, OCSP or time-stamp response ({kind})")
     return 1 if report.errors else 0
 
 
