@@ -956,7 +956,7 @@ def lint_cert_hash(ctx, value, status, serial, ca, certs):
     ctx.notice("lint", f"serial {serial:x}: certHash present, no --cert to compare it with")
 
 
-def lint_ocsp_response(ctx, der, ca, request, now, certs=()):
+def lint_ocsp_response(ctx, der, ca, request, now, given=()):
     try:
         outer, rest = der_decoder.decode(der, asn1Spec=rfc2560.OCSPResponse())
     except PyAsn1Error as exc:
@@ -1090,7 +1090,7 @@ def lint_ocsp_response(ctx, der, ca, request, now, certs=()):
                     except PyAsn1Error:
                         ctx.error("RFC6960:4.4.4-1", "archiveCutoff is not a GeneralizedTime")
                 elif str(e["extnID"]) == OID_CERT_HASH:
-                    lint_cert_hash(ctx, bytes(e["extnValue"]), kind, serial, ca, certs)
+                    lint_cert_hash(ctx, bytes(e["extnValue"]), kind, serial, ca, given)
     ctx.check(nresp > 0, "RFC6960:4.2.1-11", "no SingleResponse")
     # response extensions: nonce
     resp_nonce = None
