@@ -1142,6 +1142,13 @@ def cms_signed_attrs_der(si, whole):
     return b"\x31" + enc[1:]
 
 
+def opt(seq, field):
+    """An optional component of a decoded SEQUENCE, or None when absent
+    (reading it with [] would make an empty one)."""
+    v = seq.getComponentByName(field, instantiate=False)
+    return None if v is univ.noValue or not v.isValue else v
+
+
 def lint_timestamp_response(ctx, der, ca, query, certs, qualified, now):
     try:
         resp, rest = der_decoder.decode(der, asn1Spec=rfc3161.TimeStampResp())
@@ -1188,6 +1195,8 @@ def lint_timestamp_response(ctx, der, ca, query, certs, qualified, now):
     except PyAsn1Error as exc:
         ctx.error("RFC3161:2.4.2-6", f"TSTInfo does not parse: {exc}")
         return
+    # the optional fields, read before anything (the encoder) fills them in
+    acc, gn, tst_exts = opt(tst, "accuracy"), opt(tst, "tsa"), opt(tst, "extensions")
     ctx.check(der_encoder.encode(tst) == econtent, "RFC3161:2.4.2-6",
               "TSTInfo is not DER (re-encoding differs)")
     # TSTInfo fields
@@ -1205,8 +1214,7 @@ def lint_timestamp_response(ctx, der, ca, query, certs, qualified, now):
                       f"genTime {gen} is in the future")
     else:
         gen = None
-    acc = tst["accuracy"]
-    if ctx.check(acc.isValue, "EN319421:7.7.1-1", "no accuracy (the TSA states its accuracy)"):
+    if ctx.check(acc is not None, "EN319421:7.7.1-1", "no accuracy (the TSA states its accuracy)"):
         secs = int(acc["seconds"]) if acc["seconds"].isValue else 0
         ms = int(acc["millis"]) if acc["millis"].isValue else 0
         us = int(acc["micros"]) if acc["micros"].isValue else 0
@@ -1216,8 +1224,7 @@ def lint_timestamp_response(ctx, der, ca, query, certs, qualified, now):
         total = secs + ms / 1e3 + us / 1e6
         ctx.check(total <= 1, "EN319421:7.7.1-2", f"accuracy of {total} s (1 s or better expected)",
                   "warning")
-    if tst["tsa"].isValue:
-        gn = tst["tsa"]
+    if gn is not None:
         # directoryName is [4] EXPLICIT Name: encode the RDNSequence inside
         tsa_name = (der_encoder.encode(gn.getComponent().getComponent())
                     if gn.getName() == "directoryName" else b"")
@@ -1245,8 +1252,8 @@ def lint_timestamp_response(ctx, der, ca, query, certs, qualified, now):
                       "certReq was not set but the token carries certificates")
     # qcStatements: esi4-qtstStatement-1 (EN 319 422 9.1, annex B)
     qc_found = False
-    if tst["extensions"].isValue:
-        for e in tst["extensions"]:
+    if tst_exts is not None:
+        for e in tst_exts:
             if str(e["extnID"]) != OID_QC_STATEMENTS:
                 ctx.check(not bool(e["critical"]), "RFC3161:2.4.2-14",
                           f"critical TSTInfo extension {e['extnID']}")

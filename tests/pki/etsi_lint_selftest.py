@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """etsi_lint_selftest.py - shows that etsi_lint.py can fail: it builds good and
-deliberately broken certificates, CRLs and OCSP responses with
-python3-cryptography, runs the linter on each and checks that the good ones
+deliberately broken certificates, CRLs, OCSP responses and time-stamp
+responses with python3-cryptography and pyasn1, runs the linter on each and checks that the good ones
 have no error and every broken one gets the rule it breaks.
 
   etsi_lint_selftest.py [LINTER]     (default: etsi_lint.py next to this file)
 """
 
 import datetime
+import hashlib
 import os
 import subprocess
 import sys
@@ -19,8 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pyasn1.codec.der import encoder
-from pyasn1.type import char, namedtype, univ
+from pyasn1.codec.der import decoder, encoder
+from pyasn1.type import char, namedtype, univ, useful
+from pyasn1_modules import rfc2560, rfc3161, rfc5035, rfc5280, rfc5652
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LINTER = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "etsi_lint.py")
@@ -249,9 +251,151 @@ def crl(ca, sign_key, number=True, revoked=()):
     return b.sign(sign_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
+# --- time-stamp responses (RFC 3161 / RFC 5816), built here with pyasn1 --------
+SHA256_OID = "2.16.840.1.101.3.4.2.1"
+ECDSA_SHA256 = "1.2.840.10045.4.3.2"
+QTST = "0.4.0.19422.1.1"
+TS_DATA = b"the data to time-stamp"
+
+
+def _alg(oid):
+    a = rfc5280.AlgorithmIdentifier()
+    a["algorithm"] = univ.ObjectIdentifier(oid)
+    return a
+
+
+def _imprint(spec):
+    spec["hashAlgorithm"] = _alg(SHA256_OID)
+    spec["hashedMessage"] = hashlib.sha256(TS_DATA).digest()
+
+
+def ts_query(nonce=0x1234567890ABCDEF, cert_req=True):
+    q = rfc3161.TimeStampReq()
+    q["version"] = 1
+    _imprint(q["messageImprint"])
+    if nonce is not None:
+        q["nonce"] = nonce
+    q["certReq"] = cert_req
+    return encoder.encode(q)
+
+
+def _attr(oid, value_der):
+    a = rfc5652.Attribute()
+    a["attrType"] = univ.ObjectIdentifier(oid)
+    a["attrValues"].append(univ.Any(value_der))
+    return a
+
+
+def ts_reply(tsa, tsa_key, version=1, gen_time=None, accuracy=True, nonce=0x1234567890ABCDEF,
+             qualified=True, qc_critical=False, ess_cert=None, ess=True, certs=True,
+             status=0, tamper=False, edit_tst_info=None):
+    """A TimeStampResp signed by tsa_key (ECDSA P-256, SHA-256); the knobs
+    break one thing at a time."""
+    t = rfc3161.TSTInfo()
+    t["version"] = version
+    t["policy"] = univ.ObjectIdentifier("0.4.0.2023.1.1")
+    _imprint(t["messageImprint"])
+    t["serialNumber"] = x509.random_serial_number()
+    t["genTime"] = useful.GeneralizedTime(gen_time or NOW.strftime("%Y%m%d%H%M%SZ"))
+    if accuracy:
+        t["accuracy"]["seconds"] = 1
+    if nonce is not None:
+        t["nonce"] = nonce
+    if qualified:
+        stmts = _Stmts()
+        s = _Stmt()
+        s["id"] = univ.ObjectIdentifier(QTST)
+        stmts.append(s)
+        e = rfc5280.Extension()
+        e["extnID"] = univ.ObjectIdentifier("1.3.6.1.5.5.7.1.3")
+        e["critical"] = qc_critical
+        e["extnValue"] = encoder.encode(stmts)
+        t["extensions"].append(e)
+    econtent = encoder.encode(t)
+    if edit_tst_info is not None:   # what the DER encoder would not write
+        econtent = edit_tst_info(econtent)
+    tsa_der = tsa.public_bytes(serialization.Encoding.DER)
+    sd = rfc5652.SignedData()
+    sd["version"] = 3
+    sd["digestAlgorithms"].append(_alg(SHA256_OID))
+    sd["encapContentInfo"]["eContentType"] = rfc3161.id_ct_TSTInfo
+    sd["encapContentInfo"]["eContent"] = econtent
+    if certs:
+        cc = rfc5652.CertificateChoices()
+        cc["certificate"] = decoder.decode(tsa_der, asn1Spec=rfc5280.Certificate())[0]
+        sd["certificates"].append(cc)
+    si = rfc5652.SignerInfo()
+    si["version"] = 1
+    ias = si["sid"]["issuerAndSerialNumber"]
+    ias["issuer"] = decoder.decode(tsa.issuer.public_bytes(), asn1Spec=rfc5280.Name())[0]
+    ias["serialNumber"] = tsa.serial_number
+    si["digestAlgorithm"] = _alg(SHA256_OID)
+    si["signedAttrs"].append(_attr("1.2.840.113549.1.9.3", encoder.encode(rfc3161.id_ct_TSTInfo)))
+    si["signedAttrs"].append(_attr("1.2.840.113549.1.9.4", encoder.encode(
+        univ.OctetString(hashlib.sha256(econtent).digest()))))
+    if ess:
+        sc = rfc5035.SigningCertificateV2()
+        cid = rfc5035.ESSCertIDv2()
+        cid["certHash"] = hashlib.sha256(ess_cert or tsa_der).digest()
+        sc["certs"].append(cid)
+        si["signedAttrs"].append(_attr("1.2.840.113549.1.9.16.2.47", encoder.encode(sc)))
+    to_sign = b"\x31" + encoder.encode(si["signedAttrs"])[1:]
+    sig = tsa_key.sign(to_sign, ec.ECDSA(hashes.SHA256()))
+    if tamper:
+        sig = sig[:-1] + bytes([sig[-1] ^ 1])
+    si["signatureAlgorithm"] = _alg(ECDSA_SHA256)
+    si["signature"] = sig
+    sd["signerInfos"].append(si)
+    resp = rfc3161.TimeStampResp()
+    resp["status"]["status"] = status
+    if status == 0:
+        tok = resp["timeStampToken"]
+        tok["contentType"] = univ.ObjectIdentifier("1.2.840.113549.1.7.2")
+        tok["content"] = encoder.encode(sd)
+    return encoder.encode(resp)
+
+
+# --- OCSP single extensions (archiveCutoff, certHash), added with pyasn1 -------
+def ocsp_with_single_exts(der, exts, signer_key):
+    """der with [(oid, value DER)] as singleExtensions of its first
+    SingleResponse, signed again by signer_key (ECDSA, SHA-256)."""
+    outer, _ = decoder.decode(der, asn1Spec=rfc2560.OCSPResponse())
+    basic, _ = decoder.decode(bytes(outer["responseBytes"]["response"]),
+                              asn1Spec=rfc2560.BasicOCSPResponse())
+    sr = basic["tbsResponseData"]["responses"][0]
+    for oid, value in exts:
+        e = rfc5280.Extension()
+        e["extnID"] = univ.ObjectIdentifier(oid)
+        e["extnValue"] = value
+        sr["singleExtensions"].append(e)
+    tbs = encoder.encode(basic["tbsResponseData"])
+    basic["signature"] = univ.BitString.fromOctetString(
+        signer_key.sign(tbs, ec.ECDSA(hashes.SHA256())))
+    outer["responseBytes"]["response"] = encoder.encode(basic)
+    return encoder.encode(outer)
+
+
+class _CertHash(univ.Sequence):
+    componentType = namedtype.NamedTypes(
+        namedtype.NamedType("alg", rfc5280.AlgorithmIdentifier()),
+        namedtype.NamedType("hash", univ.OctetString()))
+
+
+def cert_hash_ext(cert_der):
+    ch = _CertHash()
+    ch["alg"] = _alg(SHA256_OID)
+    ch["hash"] = hashlib.sha256(cert_der).digest()
+    return ("1.3.36.8.3.13", encoder.encode(ch))
+
+
+def archive_cutoff_ext(when):
+    return ("1.3.6.1.5.5.7.48.1.6", encoder.encode(useful.GeneralizedTime(when.strftime("%Y%m%d%H%M%SZ"))))
+
+
 # --- the cases ----------------------------------------------------------------
 def cases(d):
-    """[(name, file bytes, ca cert or None, request bytes or None, expected [(level, rule)])]
+    """[(name, file bytes, ca cert or None, request bytes or None, expected [(level, rule)]
+    [, extra linter arguments [(flag, file bytes or None)]])]
     expected None: the file must have no error."""
     out = []
     ca, cakey = make_ca()
@@ -373,6 +517,63 @@ def cases(d):
     out.append(("crl_without_number", crl(ca, cakey, number=False), ca, None,
                 [("error", "RFC5280:5.2.3-1")]))
     out.append(("crl_bad_signature", crl(ca, other_key), ca, None, [("error", "RFC5280:5.1.1.3-1")]))
+
+    # OCSP single extensions: archiveCutoff, certHash (Common PKI)
+    sign_der = good_sign.public_bytes(serialization.Encoding.DER)
+    base = ocsp_response(ca, cakey, good_sign, good_ocsp, ocsp_key)
+    out.append(("ocsp_archive_cutoff_and_cert_hash",
+                ocsp_with_single_exts(base, [archive_cutoff_ext(NOW - 365 * DAY),
+                                             cert_hash_ext(sign_der)], ocsp_key),
+                ca, None, None, [("--cert", pem(good_sign))]))
+    out.append(("ocsp_archive_cutoff_after_produced",
+                ocsp_with_single_exts(base, [archive_cutoff_ext(NOW + 2 * DAY)], ocsp_key),
+                ca, None, [("error", "RFC6960:4.4.4-2")]))
+    out.append(("ocsp_cert_hash_of_another_certificate",
+                ocsp_with_single_exts(base, [cert_hash_ext(sign_der + b"x")], ocsp_key),
+                ca, None, [("error", "CommonPKI-4:certHash-4")], [("--cert", pem(good_sign))]))
+
+    # time-stamp responses: the TSA key signs, the query gives nonce and imprint
+    tsa, tsa_key = leaf(ca, cakey, name(C="LV", O="Example Trust Services", CN="Example TSU"),
+                        tsa_exts(), days=1000)
+    q = [("--query", ts_query()), ("--qualified", None)]
+    out.append(("good_tsr", ts_reply(tsa, tsa_key), ca, None, None, q))
+    out.append(("good_tsr_without_certs", ts_reply(tsa, tsa_key, certs=False), ca, None, None,
+                [("--query", ts_query(cert_req=False)), ("--cert", pem(tsa))]))
+    out.append(("tsr_bad_signature", ts_reply(tsa, tsa_key, tamper=True), ca, None,
+                [("error", "RFC5652:5.6-1")], q))
+    good_tsr = ts_reply(tsa, tsa_key)
+    i = good_tsr.index(hashlib.sha256(TS_DATA).digest())
+    mutated = good_tsr[:i] + bytes([good_tsr[i] ^ 1]) + good_tsr[i + 1:]
+    out.append(("tsr_imprint_byte_changed", mutated, ca, None,
+                [("error", "RFC3161:2.4.2-13"), ("error", "RFC5652:11.2-1")], q))
+    out.append(("tsr_rejected", ts_reply(tsa, tsa_key, status=2), ca, None,
+                [("error", "RFC3161:2.4.2-2")], q))
+    out.append(("tsr_version_2", ts_reply(tsa, tsa_key, version=2), ca, None,
+                [("error", "RFC3161:2.4.2-7")], q))
+    out.append(("tsr_gen_time_trailing_zero",
+                ts_reply(tsa, tsa_key, gen_time=NOW.strftime("%Y%m%d%H%M%S") + ".5Z",
+                         edit_tst_info=lambda b: b.replace(b".5Z", b".0Z")), ca, None,
+                [("error", "RFC3161:2.4.2-10")], q))
+    out.append(("tsr_without_accuracy", ts_reply(tsa, tsa_key, accuracy=False), ca, None,
+                [("error", "EN319421:7.7.1-1")], q))
+    out.append(("tsr_nonce_not_echoed", ts_reply(tsa, tsa_key, nonce=42), ca, None,
+                [("error", "RFC3161:2.4.2-12")], q))
+    out.append(("tsr_not_qualified", ts_reply(tsa, tsa_key, qualified=False), ca, None,
+                [("error", "EN319422:9.1-1")], q))
+    out.append(("tsr_qc_statements_critical", ts_reply(tsa, tsa_key, qc_critical=True), ca, None,
+                [("error", "EN319422:9.1-2")], q))
+    out.append(("tsr_without_signing_certificate_v2", ts_reply(tsa, tsa_key, ess=False), ca, None,
+                [("error", "RFC5816:2.2.1-1")], q))
+    out.append(("tsr_ess_cert_id_of_another_certificate",
+                ts_reply(tsa, tsa_key, ess_cert=pem(good_sign)), ca, None,
+                [("error", "RFC5816:2.2.1-3")], q))
+    out.append(("tsr_certificates_without_cert_req", ts_reply(tsa, tsa_key), ca, None,
+                [("error", "RFC3161:2.4.1-1")], [("--query", ts_query(cert_req=False))]))
+    loose, loose_key = leaf(ca, cakey, name(C="LV", O="Example Trust Services", CN="Loose TSU"),
+                            tsa_exts(eku=(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
+                                          False)), days=1000)
+    out.append(("tsr_signer_eku_not_critical", ts_reply(loose, loose_key), ca, None,
+                [("error", "RFC3161:2.3-2")], q))
     return out
 
 
@@ -380,7 +581,9 @@ def main():
     fails = 0
     checks = 0
     with tempfile.TemporaryDirectory() as d:
-        for label, data, ca, req, expected in cases(d):
+        for case in cases(d):
+            label, data, ca, req, expected = case[:5]
+            extra = case[5] if len(case) > 5 else []
             path = os.path.join(d, label + (".pem" if data.startswith(b"-----") else ".der"))
             with open(path, "wb") as f:
                 f.write(data)
@@ -395,6 +598,13 @@ def main():
                 with open(req_path, "wb") as f:
                     f.write(req)
                 args += ["--request", req_path]
+            for n, (flag, value) in enumerate(extra):
+                args.append(flag)
+                if value is not None:
+                    p = os.path.join(d, f"{label}_{n}.bin")
+                    with open(p, "wb") as f:
+                        f.write(value)
+                    args.append(p)
             r = subprocess.run(args + [path], capture_output=True, text=True)
             lines = r.stdout.splitlines()
             errors = [ln for ln in lines if ln.startswith("error ")]
