@@ -70,11 +70,13 @@ static uint32_t parse_request(tsa_req *r, const char **why, const sk_tsa *tsa,
                               const uint8_t *req, size_t len)
 {
     memset(r, 0, sizeof *r);
+    *why = "the request is not a DER TimeStampReq";
+    if (req == NULL || len == 0)
+        return SK_TSA_FAIL_BAD_DATA_FORMAT;
     uint8_t *p = (uint8_t *)req;
     const uint8_t *end = req + len;
     size_t l;
-    *why = "the request is not a DER TimeStampReq";
-    if (req == NULL || len == 0 || pki_asn1_expect(&p, end, &l, SEQ) != SK_OK ||
+    if (pki_asn1_expect(&p, end, &l, SEQ) != SK_OK ||
         p + l != end)
         return SK_TSA_FAIL_BAD_DATA_FORMAT;
     /* version */

@@ -371,14 +371,14 @@ int main(void)
             uint8_t sig[SK_CA_MSG_SIG_MAX];
             size_t sl = 0;
             CHECK_OK(sk_ca_key_sign_message(other, sig, sizeof sig, &sl, m, cl + e->body.len));
+            ProtobufCBinaryData genuine = e->signature; /* owned by e: put back below */
             e->signature.data = sig;
             e->signature.len = sl;
             free(fake.reply);
             fake.len = splitkey__ca__ca_reply_envelope__get_packed_size(e);
             fake.reply = malloc(fake.len);
             splitkey__ca__ca_reply_envelope__pack(e, fake.reply);
-            e->signature.data = NULL; /* not owned: keep free_unpacked off it */
-            e->signature.len = 0;
+            e->signature = genuine;
             free(m);
         }
         CHECK_RC(SK_ERR_PROTO_AUTH, sk_ca_client_status(c, &st, &w[0].serials[2]));
