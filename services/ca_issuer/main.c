@@ -12,6 +12,7 @@
  *   splitkey-ca ocsp-signer renew|show --dir DIR
  *   splitkey-ca audit-verify --dir DIR
  *   splitkey-ca add-ra --dir DIR --pub FILE
+ *   splitkey-ca issue-tsa --dir DIR --subject DN --csr FILE --out FILE (cmd_tsa.c)
  *
  * Exit status: 0 success (and after SIGTERM/SIGINT), 2 usage or
  * configuration error, 1 any other failure.
@@ -70,6 +71,9 @@ static void usage(FILE *out)
             "                                     the current signer's serial, dates, status\n"
             "  audit-verify --dir DIR             check the audit log and its database head\n"
             "  add-ra --dir DIR --pub FILE        register a share server (its server.pub)\n"
+            "  issue-tsa --dir DIR --subject DN --csr FILE --out FILE\n"
+            "                                     certify a time-stamping unit's key (the\n"
+            "                                     request of 'splitkey-tsa init')\n"
             "\n"
             "Run '" PROG " COMMAND --help' for the options of a command.\n"
             "Exit status: 0 success, 2 usage or configuration error, 1 other failure.\n");
