@@ -278,7 +278,7 @@ def make_page(args):
 
 # ------------------------------------------------------------- section 5
 
-CONF_PROGRAMS = ['splitkey-server', 'splitkey-ca', 'splitkey-ocsp']
+CONF_PROGRAMS = ['splitkey-server', 'splitkey-ca', 'splitkey-ocsp', 'splitkey-tsa']
 
 
 def make_conf(args):

@@ -192,6 +192,8 @@ CONF_FILES = {
                      'written by init')],
     'splitkey-ocsp': [('ocsp.conf', 'flag', 'run', None,
                        'read by run from --config FILE')],
+    'splitkey-tsa': [('tsa.conf', 'flag', 'run', None,
+                      'read by run from --config FILE')],
 }
 
 PROBE_KEY = 'no-such-key-probe'

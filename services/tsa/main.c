@@ -6,6 +6,7 @@
  *       [--key rsa3072|ec-p384]
  *   splitkey-ca issue-tsa --dir CADIR --subject ... --csr DIR/tsa.csr --out DIR/tsa.pem
  *   splitkey-tsa run --dir DIR --http HOST:PORT [--policy OID] [--qualified]
+ *   splitkey-tsa run --config FILE     (the same options as "name = value" lines)
  *
  * The TSA directory holds DIR/tsa.key (the key, 0600), DIR/tsa.csr (its
  * request, for the CA) and DIR/tsa.pem (the certificate the CA issued).
@@ -51,13 +52,17 @@ static void usage(FILE *out)
             "  init --dir DIR --subject DN       make the TSA key (DIR/tsa.key) and its\n"
             "                                    certificate request (DIR/tsa.csr)\n"
             "  run --dir DIR --http HOST:PORT    serve time-stamp queries until SIGTERM\n"
+            "                                    (or run --config FILE)\n"
             "\n"
             "Run '" PROG " COMMAND --help' for the options of a command.\n"
             "Exit status: 0 success, 2 usage or configuration error, 1 other failure.\n");
 }
 
-/* Parses flags; returns -1 to go on, or the exit status (help, error). */
-static int parse_flags(sk_opt *opts, int argc, char **argv, const char *synopsis)
+/* Parses flags, then the file *config names if there is one (config may be
+ * NULL: a command without --config); returns -1 to go on, or the exit
+ * status (help, error). */
+static int parse_flags(sk_opt *opts, char *const *config, int argc, char **argv,
+                       const char *synopsis)
 {
     char err[512] = "";
     int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
@@ -66,6 +71,8 @@ static int parse_flags(sk_opt *opts, int argc, char **argv, const char *synopsis
         sk_config_usage(stdout, opts);
         return 0;
     }
+    if (rc == SK_OK && config != NULL && *config != NULL)
+        rc = sk_config_parse_file(opts, *config, err, sizeof err);
     if (rc == SK_OK)
         rc = sk_config_validate(opts, err, sizeof err);
     if (rc != SK_OK) {
@@ -104,7 +111,8 @@ static int cmd_init(int argc, char **argv)
          .help = "rsa3072 (default) or ec-p384"},
         {0},
     };
-    int ex = parse_flags(opts, argc, argv, "init --dir DIR --subject DN [--key rsa3072|ec-p384]");
+    int ex = parse_flags(opts, NULL, argc, argv,
+                         "init --dir DIR --subject DN [--key rsa3072|ec-p384]");
     if (ex >= 0) {
         sk_config_free(opts);
         return ex;
@@ -206,10 +214,13 @@ static int cmd_run(int argc, char **argv)
 {
     char default_policy[] = DEFAULT_POLICY;
     char *dir = NULL, *http = NULL, *policy = default_policy, *cert_path = NULL,
-         *key_path = NULL, *ready = NULL, *log_format = NULL, *log_target = NULL;
+         *key_path = NULL, *ready = NULL, *log_format = NULL, *log_target = NULL,
+         *config = NULL;
     bool qualified = false, tsa_name = false;
     unsigned accuracy = 1, max_request = 16384;
     sk_opt opts[] = {
+        {.name = "config", .type = SK_OPT_FILE, .value = &config, .flags = SK_OPT_FLAG_ONLY,
+         .arg = "FILE", .help = "read options from FILE as \"name = value\" lines; flags win"},
         {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
          .arg = "DIR", .help = "the TSA directory (splitkey-tsa init)"},
         {.name = "http", .type = SK_OPT_STRING, .value = &http, .flags = SK_OPT_REQUIRED,
@@ -233,7 +244,8 @@ static int cmd_run(int argc, char **argv)
         SK_LOG_OPTS(&log_format, &log_target),
         {0},
     };
-    int ex = parse_flags(opts, argc, argv, "run --dir DIR --http HOST:PORT [OPTIONS]");
+    int ex = parse_flags(opts, &config, argc, argv,
+                         "run --dir DIR --http HOST:PORT [--config FILE] [OPTIONS]");
     if (ex >= 0) {
         sk_config_free(opts);
         return ex;

@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', '..', 'doc', 'man'))
 import skhelp  # noqa: E402
 
-UNITS = ['splitkey-server', 'splitkey-ca', 'splitkey-ocsp']
+UNITS = ['splitkey-server', 'splitkey-ca', 'splitkey-ocsp', 'splitkey-tsa']
 # Units that run another command than "PROG run": unit -> (program, command).
 UNIT_COMMANDS = {'splitkey-ca-serve': ('splitkey-ca', 'serve')}
 USER = 'splitkey'
@@ -319,7 +319,8 @@ def start(prog, kind, sub, sample, work, setup):
 
 def setup_for(name, bindir, work):
     """Makes what a program's run needs besides its configuration: the
-    server's identity, a CA directory."""
+    server's identity, a CA directory, a TSA directory with its
+    certificate."""
     setup = {}
     if name == 'splitkey-server':
         d = os.path.join(work, 'srv')
@@ -327,7 +328,7 @@ def setup_for(name, bindir, work):
         if rc != 0:
             raise SystemExit('splitkey-server init: %s' % err.strip())
         setup['dir'] = d
-    if name in ('splitkey-ca', 'splitkey-ocsp'):
+    if name in ('splitkey-ca', 'splitkey-ocsp', 'splitkey-tsa'):
         d = os.path.join(work, 'ca')
         rc, out, err = skhelp.run([os.path.join(bindir, 'splitkey-ca'), 'init', '--dir', d,
                                    '--subject', 'CN=Sample CA,O=Example,C=LV',
@@ -338,6 +339,20 @@ def setup_for(name, bindir, work):
         if rc != 0:
             raise SystemExit('splitkey-ca init: %s' % err.strip())
         setup['dir'] = setup['ca_dir'] = d
+    if name == 'splitkey-tsa':
+        # the TSA key and the certificate the CA issues for it
+        t = os.path.join(work, 'tsa')
+        subject = 'C=LV,O=Example,CN=Sample TSA'
+        for cmd in ([os.path.join(bindir, 'splitkey-tsa'), 'init', '--dir', t,
+                     '--subject', subject, '--key', 'ec-p384'],
+                    [os.path.join(bindir, 'splitkey-ca'), 'issue-tsa', '--dir', setup['ca_dir'],
+                     '--subject', subject, '--csr', os.path.join(t, 'tsa.csr'),
+                     '--out', os.path.join(t, 'tsa.pem')]):
+            rc, out, err = skhelp.run(cmd)
+            if rc != 0:
+                raise SystemExit('%s %s: %s' % (os.path.basename(cmd[0]), cmd[1], err.strip()))
+        setup['dir'] = t
+        del setup['ca_dir']
     return setup
 
 

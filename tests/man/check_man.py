@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import skhelp  # noqa: E402
 
 FLAG = re.compile(r'(?<![\w-])--[A-Za-z0-9][A-Za-z0-9-]*')
-CONF_PROGRAMS = ['splitkey-server', 'splitkey-ca', 'splitkey-ocsp']
+CONF_PROGRAMS = ['splitkey-server', 'splitkey-ca', 'splitkey-ocsp', 'splitkey-tsa']
 
 failures = []
 

@@ -5,7 +5,8 @@
 # audit log; queries made by openssl ts and posted with curl; tokens read and
 # verified by openssl ts; unique serials, also across a restart; every
 # refusal with its failInfo; HTTP method, type and size errors; the
-# qualified statement only in qualified mode.
+# qualified statement only in qualified mode; run --config FILE with flags
+# winning over the file, and bad files refused.
 set -euo pipefail
 
 BIN=$1
@@ -218,6 +219,36 @@ run "verified" openssl ts -verify -queryfile q.tsq -in r3.tsr -CAfile ca/ca.pem 
 tstinfo r3.tsr tst3.txt
 expect_not "not qualified: no qcStatements" "qcStatements" tst3.txt
 stop "$PID_p"
+
+# --- run --config FILE: the file's settings, flags winning ------------------------
+cat >tsa.conf <<EOF
+# a test configuration
+dir = $WORK/tsa
+http = 127.0.0.1:0
+policy = 1.3.6.1.4.1.99999.3
+accuracy-seconds = 5
+tsa-name = yes
+EOF
+rm -f c.ready
+start c "$TSA" run --config tsa.conf --accuracy-seconds 3 --ready-file c.ready
+wait_ready c.ready "$PID_c"
+URL=$(cat c.ready)
+post q.tsq r4.tsr >/dev/null
+openssl ts -reply -in r4.tsr -text >r4.txt
+expect "--config: the file's policy" "Policy OID: 1.3.6.1.4.1.99999.3" r4.txt
+expect "--config: the file's tsa-name" "TSA: DirName:/C=LV/O=Example/CN=Example TSA" r4.txt
+expect "--config: the flag wins over the file (accuracy)" "Accuracy: 0x03 seconds" r4.txt
+stop "$PID_c"
+[ "$STOPPED" = 0 ] && ok "--config: SIGTERM, exit 0" || bad "--config: SIGTERM, exit $STOPPED"
+printf 'dir = %s/tsa\nhttp = 127.0.0.1:0\nacuracy-seconds = 2\n' "$WORK" >typo.conf
+run_status "--config: an unknown key is refused" 2 "$TSA" run --config typo.conf
+expect "--config: the refusal names FILE:LINE" 'typo.conf:3: unknown key "acuracy-seconds"' out.txt
+printf 'dir = %s/tsa\nhttp = 127.0.0.1:0\naccuracy-seconds = 61\n' "$WORK" >range.conf
+run_status "--config: a value out of range is refused" 2 "$TSA" run --config range.conf
+printf 'config = other.conf\n' >self.conf
+run_status "--config: config is not a key of the file" 2 "$TSA" run --config self.conf \
+    --dir tsa --http 127.0.0.1:0
+run_status "--config: a missing file is refused" 2 "$TSA" run --config missing.conf
 
 run_status "run refuses a bad policy" 2 "$TSA" run --dir tsa --http 127.0.0.1:0 --policy x.y
 run_status "run refuses the CA certificate as TSA certificate" 2 "$TSA" run --dir tsa \
