@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* signals.c - a self-pipe for SIGTERM/SIGINT. */
+/* signals.c - a self-pipe for SIGTERM/SIGINT (and SIGHUP on request). */
 #define _POSIX_C_SOURCE 200809L
 #include "signals.h"
 
@@ -54,6 +54,17 @@ int sk_signals_install(void)
     if (sigaction(SIGPIPE, &sa, NULL) != 0)
         return SK_SVC_ERR_IO;
     return SK_OK;
+}
+
+int sk_signals_install_reload(void)
+{
+    if (sig_pipe[0] < 0)
+        return SK_SVC_ERR_IO; /* sk_signals_install() first */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGHUP, &sa, NULL) == 0 ? SK_OK : SK_SVC_ERR_IO;
 }
 
 int sk_signals_wait(void)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * signals.h - SIGTERM and SIGINT turned into an event the main thread waits
- * for (a self-pipe), so that shutdown runs as ordinary code: close the
- * socket, join the workers, close the store.
+ * signals.h - SIGTERM and SIGINT (and SIGHUP where asked for) turned into
+ * an event the main thread waits for (a self-pipe), so that shutdown runs
+ * as ordinary code: close the socket, join the workers, close the store.
  */
 #ifndef SK_SIGNALS_H
 #define SK_SIGNALS_H
@@ -11,7 +11,13 @@
  * Returns SK_OK or SK_SVC_ERR_IO. */
 int sk_signals_install(void);
 
-/* Blocks until SIGTERM or SIGINT arrives (or sk_signals_raise() is called);
+/* Also turns SIGHUP into an event (a program that reloads files on it);
+ * without this call SIGHUP keeps its default action.  Call after
+ * sk_signals_install().  Returns SK_OK or SK_SVC_ERR_IO. */
+int sk_signals_install_reload(void);
+
+/* Blocks until SIGTERM or SIGINT (or SIGHUP, after
+ * sk_signals_install_reload()) arrives (or sk_signals_raise() is called);
  * returns the signal number (0 for sk_signals_raise). */
 int sk_signals_wait(void);
 

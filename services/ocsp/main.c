@@ -14,13 +14,16 @@
  * OCSP signer of this CA replaces the old one; anything else (a bad or
  * half-renewed pair) is logged and the old pair stays.  A signer whose
  * certificate has expired (or is not yet valid) or whose serial the status
- * source reports revoked signs nothing: requests get tryLater.
+ * source reports revoked signs nothing: requests get tryLater.  SIGHUP
+ * loads the signer files again at once (also with --ca, whose files are
+ * not watched), with the same rules.
  *
  * Exit status: 0 success (and after SIGTERM/SIGINT), 2 usage or
  * configuration error, 1 any other failure.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,17 +197,20 @@ out:
 }
 
 /* Picks up renewed signer files (a changed file id), keeping the old pair
- * when the new one does not load. */
-static void signer_reload(signer_state *st, int64_t now)
+ * when the new one does not load.  forced (SIGHUP): now, whatever the
+ * interval, --ca or --ca-dir, and even when the files look unchanged or
+ * were refused before. */
+static void signer_reload(signer_state *st, int64_t now, bool forced)
 {
-    if (!st->watch || (st->last_check != 0 && now - st->last_check < (int64_t)st->check_secs &&
-                       now >= st->last_check))
+    if (!forced && (!st->watch || (st->last_check != 0 &&
+                                   now - st->last_check < (int64_t)st->check_secs &&
+                                   now >= st->last_check)))
         return;
     st->last_check = now;
     file_id c = file_id_of(st->cert_path), k = file_id_of(st->key_path);
-    if (file_id_eq(&c, &st->cert_id) && file_id_eq(&k, &st->key_id))
+    if (!forced && file_id_eq(&c, &st->cert_id) && file_id_eq(&k, &st->key_id))
         return;
-    if (file_id_eq(&c, &st->bad_cert_id) && file_id_eq(&k, &st->bad_key_id))
+    if (!forced && file_id_eq(&c, &st->bad_cert_id) && file_id_eq(&k, &st->bad_key_id))
         return; /* already refused: wait for the next change */
     sk_ocsp_responder *r = NULL;
     sk_ca_key *key = NULL;
@@ -212,8 +218,9 @@ static void signer_reload(signer_state *st, int64_t now)
     int64_t nb = 0, na = 0;
     char err[512] = "";
     if (signer_load(st, &r, &key, &serial, &nb, &na, err, sizeof err) != SK_OK) {
-        sk_log_error("warning: the OCSP signer files changed but cannot be used; still "
-                     "signing with the previous signer: %s", err);
+        sk_log_error("warning: the OCSP signer files %s but cannot be used; still "
+                     "signing with the previous signer: %s",
+                     forced ? "were reloaded (SIGHUP)" : "changed", err);
         st->bad_cert_id = c;
         st->bad_key_id = k;
         return;
@@ -234,7 +241,10 @@ static void signer_reload(signer_state *st, int64_t now)
     memset(&st->bad_cert_id, 0, sizeof st->bad_cert_id);
     memset(&st->bad_key_id, 0, sizeof st->bad_key_id);
     pthread_mutex_unlock(&st->mu);
-    sk_log_notice("loaded the renewed OCSP signer %s (serial %s)", st->cert_path, hex);
+    if (forced)
+        sk_log_notice("SIGHUP: loaded the OCSP signer %s (serial %s)", st->cert_path, hex);
+    else
+        sk_log_notice("loaded the renewed OCSP signer %s (serial %s)", st->cert_path, hex);
 }
 
 static const char *problem_text(signer_problem p)
@@ -248,12 +258,10 @@ static const char *problem_text(signer_problem p)
     }
 }
 
-/* ocsp_http_config.responder: the signer in use unless it is expired or
- * revoked (its status is read for every request, like any other). */
-static const sk_ocsp_responder *current_responder(void *ctx, int64_t now)
+/* Whether the signer in use may sign now: not expired, not revoked (its
+ * status is read like any other); logs a change. */
+static signer_problem signer_assess(signer_state *st, int64_t now)
 {
-    signer_state *st = ctx;
-    signer_reload(st, now);
     signer_problem p = SIGNER_OK;
     if (now > st->not_after) {
         p = SIGNER_EXPIRED;
@@ -282,7 +290,28 @@ static const sk_ocsp_responder *current_responder(void *ctx, int64_t now)
         st->problem = p;
         pthread_mutex_unlock(&st->mu);
     }
-    return p == SIGNER_OK ? st->responder : NULL;
+    return p;
+}
+
+/* ocsp_http_config.responder: the signer in use unless it is expired or
+ * revoked. */
+static const sk_ocsp_responder *current_responder(void *ctx, int64_t now)
+{
+    signer_state *st = ctx;
+    signer_reload(st, now, false);
+    return signer_assess(st, now) == SIGNER_OK ? st->responder : NULL;
+}
+
+/* SIGHUP, run under the signing lock (ocsp_http_with_signing_lock): load
+ * the signer files again now, and check the pair then in use. */
+static void signer_hup(void *ctx)
+{
+    signer_state *st = ctx;
+    int64_t now = (int64_t)time(NULL);
+    sk_log_notice("SIGHUP: reloading the OCSP signer files %s and %s", st->cert_path,
+                  st->key_path);
+    signer_reload(st, now, true);
+    (void)signer_assess(st, now);
 }
 
 /* /health (metrics.h): with --ca-dir the database answers a trivial read;
@@ -491,7 +520,7 @@ static int cmd_run(int argc, char **argv)
     /* An expired or revoked signer is not a reason to stop: the responder
      * answers tryLater (and logs why) until a renewed signer appears. */
     (void)current_responder(&signer, (int64_t)time(NULL));
-    if (sk_signals_install() != SK_OK) {
+    if (sk_signals_install() != SK_OK || sk_signals_install_reload() != SK_OK) {
         fprintf(stderr, PROG ": cannot install signal handlers\n");
         ex = 1;
         goto out;
@@ -541,7 +570,9 @@ static int cmd_run(int argc, char **argv)
             goto out;
         }
     }
-    int sig = sk_signals_wait();
+    int sig;
+    while ((sig = sk_signals_wait()) == SIGHUP)
+        ocsp_http_with_signing_lock(srv, signer_hup, &signer);
     sk_metrics_set_draining(); /* /health: 503 from now on */
     sk_log_notice("signal %d: stopping", sig);
     ex = 0;

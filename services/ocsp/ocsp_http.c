@@ -313,6 +313,13 @@ fail:
 
 unsigned ocsp_http_port(const ocsp_http *h) { return h->port; }
 
+void ocsp_http_with_signing_lock(ocsp_http *h, void (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&h->sign_mu);
+    fn(ctx);
+    pthread_mutex_unlock(&h->sign_mu);
+}
+
 void ocsp_http_stop(ocsp_http *h)
 {
     if (h == NULL)

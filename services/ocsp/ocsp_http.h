@@ -58,6 +58,10 @@ typedef struct ocsp_http_config {
 int ocsp_http_start(ocsp_http **out, const ocsp_http_config *cfg);
 /* The port actually bound (for port 0). */
 unsigned ocsp_http_port(const ocsp_http *h);
+/* Runs fn(ctx) with the signing lock held: no request signs or looks a
+ * status up meanwhile, so fn may replace what the responder function
+ * returns (a reload on SIGHUP). */
+void ocsp_http_with_signing_lock(ocsp_http *h, void (*fn)(void *ctx), void *ctx);
 /* Stops accepting, waits for handlers in flight, frees.  NULL is ignored. */
 void ocsp_http_stop(ocsp_http *h);
 

@@ -7,7 +7,8 @@
 # 10 minutes slow (faketime) where no backdate is refused, SHA-384/512
 # CertIDs, the HTTP Date and Allow headers, and the signer's life cycle: a
 # renewed pair picked up, bad or half-written pairs refused (the old one
-# kept), an expired or revoked signer answering tryLater.
+# kept), an expired or revoked signer answering tryLater; SIGHUP loading a
+# renewed pair at once (and refusing a bad one) under a long --signer-check.
 set -euo pipefail
 
 BIN=$1
@@ -248,6 +249,50 @@ fi
 expect "revoked signer: logged" "(serial 5e1ec7ed03): it is revoked in the CA database" ocsp.log
 expect_i "tryLater answer has a Date" "Date: " rev_head.txt
 kill -0 "$PID_ocsp" && ok "the responder still runs" || bad "the responder died"
+
+# --- SIGHUP: the signer files loaded again at once ----------------------------------
+# A responder that looks at its files only once an hour: a renewal is seen
+# only after SIGHUP.  The pair installed now (new2) is revoked: tryLater.
+start ocsph "$OCSP" run --ca-dir ca --http 127.0.0.1:0 --ready-file ocsph.ready \
+    --signer-check 3600
+wait_ready ocsph.ready "$PID_ocsph"
+HURL=$(cat ocsph.ready)
+"$TOOL" http POST "$HURL" / get_req.der h0.der h0_head.txt
+[ "$(hex h0.der)" = 30030a0103 ] && ok "SIGHUP responder: the revoked signer answers tryLater" ||
+  bad "SIGHUP responder, revoked signer: $(hex h0.der)"
+install_pair new1.pem new1.key
+"$TOOL" http POST "$HURL" / get_req.der h1.der h1_head.txt
+[ "$(hex h1.der)" = 30030a0103 ] && ok "renewed, no SIGHUP: not seen before --signer-check" ||
+  bad "renewed without SIGHUP: $(hex h1.der)"
+# hup_wait N: sends SIGHUP and waits for the N-th outcome of a reload (the
+# pair loaded, or refused)
+hup_wait() {
+  kill -HUP "$PID_ocsph"
+  while [ "$(grep -cE "SIGHUP: loaded the OCSP signer|were reloaded \(SIGHUP\)" ocsph.log ||
+             true)" -lt "$1" ]; do
+    kill -0 "$PID_ocsph" 2>/dev/null || { bad "the responder died on SIGHUP"; return; }
+    sleep 0.05
+  done
+}
+hup_wait 1
+expect "SIGHUP: the renewed signer loaded" "SIGHUP: loaded the OCSP signer" ocsph.log
+openssl ocsp -url "$HURL" -issuer ca/ca.pem -cert out/sign.pem -CAfile ca/ca.pem \
+    -resp_text >hup.txt 2>&1 || true
+expect "SIGHUP: usable again" "is usable again" ocsph.log
+expect "SIGHUP: the new signer answers" "Renewed OCSP new1" hup.txt
+expect "SIGHUP: its answer verifies" "Response verify OK" hup.txt
+expect "SIGHUP: good" "out/sign.pem: good" hup.txt
+# a bad pair on SIGHUP: refused, the pair in use stays
+install_pair half.pem new2.key
+hup_wait 2
+expect "SIGHUP with a half-written pair: a warning" "were reloaded (SIGHUP) but cannot be used" ocsph.log
+openssl ocsp -url "$HURL" -issuer ca/ca.pem -cert out/sign.pem -CAfile ca/ca.pem \
+    -resp_text >hup2.txt 2>&1 || true
+expect "SIGHUP with a bad pair: the previous signer still signs" "Renewed OCSP new1" hup2.txt
+expect "SIGHUP with a bad pair: still verifies" "Response verify OK" hup2.txt
+kill -0 "$PID_ocsph" && ok "the responder runs on after SIGHUP" || bad "the responder died"
+stop "$PID_ocsph"
+[ "$STOPPED" = 0 ] && ok "SIGTERM after SIGHUP: exit 0" || bad "SIGTERM after SIGHUP: exit $STOPPED"
 
 # --- flags ---------------------------------------------------------------------
 run_status "--cert-hash with --ca is refused" 2 "$OCSP" run --ca tcp://127.0.0.1:1 \
