@@ -40,6 +40,11 @@ if(TARGET splitkey-ca)
   add_test(NAME example_seal
            COMMAND "${SK_BASH}" "${PROJECT_SOURCE_DIR}/examples/seal.sh" "${_sk_bin}")
   set_tests_properties(example_seal PROPERTIES LABELS "services;pki" TIMEOUT 300)
+  # a revocation made at the CA seen by the real device: splitkey-client
+  # sign and approve exit 5 once the share server's poll applied it
+  add_test(NAME e2e_ca_revoke_client
+           COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_ca_revoke_client.sh" "${_sk_bin}")
+  set_tests_properties(e2e_ca_revoke_client PROPERTIES LABELS "services;pki")
 endif()
 
 # a proxy that loses replies (Python) for the lost-reply test
