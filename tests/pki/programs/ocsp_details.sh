@@ -39,6 +39,10 @@ mkdir ra1 out
 run "add-ra" "$CA" add-ra --dir ca --pub ra1/server.pub
 start ca faketime -f '-3d' "$CA" run --dir ca --listen tcp://127.0.0.1:0 --ready-file ca.ready
 wait_ready ca.ready "$PID_ca"
+# faketime runs the CA as its child and does not pass SIGTERM on: the CA
+# itself is stopped (and killed on the way out) by its own pid.
+CA_CHILD=$(pgrep -P "$PID_ca" || true)
+[ -n "$CA_CHILD" ] && PIDS+=("$CA_CHILD")
 if faketime -f '-3d' "$TOOL" enrol ra1 "$(cat ca.ready)" ca/ca.pem out >enrol.txt 2>&1; then
   ok "enrolment three days ago"; else bad "enrolment three days ago"; sed 's/^/    /' enrol.txt >&2; fi
 # faketime runs the CA as its child and does not pass SIGTERM on: stop the
