@@ -37,9 +37,9 @@ wait_log() {
   done
 }
 # serial_of PEM: the certificate's serial as the server logs it (lower-case
-# hex without leading zeros)
+# hex, two digits a byte: a leading zero digit stays)
 serial_of() {
-  openssl x509 -in "$1" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f' | sed 's/^0*//'
+  openssl x509 -in "$1" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f'
 }
 
 e2e_pins

@@ -80,7 +80,9 @@ start_server() {
 }
 stop_server() { kill -TERM "$PID_SRV"; wait "$PID_SRV"; PID_SRV=; }
 drive() { "$RA" --server "$SRVURL" --server-pub srv/server.pub "$@"; }
-serial_of() { "$OPENSSL" x509 -inform DER -in "$1" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f' | sed 's/^0*//'; }
+# the serial as the server logs it: lower-case hex, two digits a byte (a
+# leading zero digit stays, or the log would never match)
+serial_of() { "$OPENSSL" x509 -inform DER -in "$1" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f'; }
 state_is() { drive --state "$1" state | grep -qx "state $2"; }
 
 # --- (d) --ca without --ca-cert ------------------------------------------------
