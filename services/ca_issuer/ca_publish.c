@@ -15,12 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 
 #include "fileio.h"
+#include "http_listen.h"
 #include "log.h"
 #include "splitkey/splitkey.h"
 #include "svc_error.h"
@@ -406,25 +405,13 @@ struct ca_http {
     char url[300];
 };
 
-static void http_date(char *out, size_t cap, int64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    snprintf(out, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /* A response with the Date header, a text or DER body. */
 static nng_http_res *response(uint16_t status, const char *type, const void *body, size_t len,
                               int64_t now)
 {
     nng_http_res *res = NULL;
     char d[64];
-    http_date(d, sizeof d, now);
+    sk_http_date(d, sizeof d, now);
     int rv = nng_http_res_alloc(&res);
     if (rv == 0)
         rv = nng_http_res_set_status(res, status);
@@ -484,7 +471,7 @@ static void http_handle(nng_aio *aio)
         bytes = h->ca->cert_len;
         res = response(NNG_HTTP_STATUS_OK, "application/pkix-cert", h->ca->cert_der,
                        h->ca->cert_len, now);
-        http_date(d, sizeof d, h->ca_mtime);
+        sk_http_date(d, sizeof d, h->ca_mtime);
         if (res != NULL && nng_http_res_set_header(res, "Last-Modified", d) != 0) {
             nng_http_res_free(res);
             res = NULL;
@@ -500,7 +487,7 @@ static void http_handle(nng_aio *aio)
             status = NNG_HTTP_STATUS_OK;
             bytes = len;
             res = response(NNG_HTTP_STATUS_OK, "application/pkix-crl", der, len, now);
-            http_date(d, sizeof d, info.this_update);
+            sk_http_date(d, sizeof d, info.this_update);
             /* a new CRL follows every revocation: caches must ask again */
             if (res != NULL && (nng_http_res_set_header(res, "Last-Modified", d) != 0 ||
                                 nng_http_res_set_header(res, "Cache-Control", "no-cache") != 0)) {
@@ -567,8 +554,6 @@ int ca_http_start(ca_http **out, ca_ctx *ca, const char *hostport, char *err, si
     h->ca = ca;
     const ca_conf *cf = &ca->conf.conf;
     int rc = SK_SVC_ERR_CONFIG;
-    nng_url *u = NULL;
-    nng_http_handler *hd = NULL;
     if (ca_url_path(h->ca_path, sizeof h->ca_path, cf->ca_url) != SK_OK ||
         (cf->crl_url != NULL &&
          ca_url_path(h->crl_path, sizeof h->crl_path, cf->crl_url) != SK_OK)) {
@@ -590,46 +575,16 @@ int ca_http_start(ca_http **out, ca_ctx *ca, const char *hostport, char *err, si
                                                                  : (int64_t)time(NULL);
     free(cert_path);
 
-    char url[300];
-    snprintf(url, sizeof url, "http://%s:%u", host, port);
-    int rv = nng_url_parse(&u, url);
-    rc = SK_SVC_ERR_CONFIG;
-    if (rv != 0) {
-        snprintf(err, err_len, "--http %s: not a usable address", hostport);
+    sk_http_failure why;
+    rc = sk_http_listen(&h->server, &port, host, port, http_handle, h, 0, &why);
+    if (rc != SK_OK) {
+        sk_http_listen_error(err, err_len, "--http", hostport, "not a usable address", &why);
         goto fail;
     }
-    rc = SK_SVC_ERR_TRANSPORT;
-    if ((rv = nng_http_server_hold(&h->server, u)) != 0 ||
-        (rv = nng_http_handler_alloc(&hd, "/", http_handle)) != 0 ||
-        (rv = nng_http_handler_set_method(hd, NULL)) != 0 ||
-        (rv = nng_http_handler_set_tree(hd)) != 0 ||
-        (rv = nng_http_handler_set_data(hd, h, NULL)) != 0 ||
-        (rv = nng_http_server_add_handler(h->server, hd)) != 0) {
-        snprintf(err, err_len, "--http %s: %s", hostport, nng_strerror(rv));
-        goto fail;
-    }
-    hd = NULL; /* the server's now */
-    if ((rv = nng_http_server_start(h->server)) != 0) {
-        rc = rv == NNG_EADDRINVAL ? SK_SVC_ERR_CONFIG : SK_SVC_ERR_TRANSPORT;
-        snprintf(err, err_len, "--http %s: cannot listen: %s", hostport, nng_strerror(rv));
-        goto fail;
-    }
-    nng_sockaddr sa;
-    if (nng_http_server_get_addr(h->server, &sa) == 0 && sa.s_family == NNG_AF_INET)
-        port = ntohs(sa.s_in.sa_port);
-    else if (nng_http_server_get_addr(h->server, &sa) == 0 && sa.s_family == NNG_AF_INET6)
-        port = ntohs(sa.s_in6.sa_port);
     snprintf(h->url, sizeof h->url, "http://%s:%u/", host, port);
-    nng_url_free(u);
     *out = h;
     return SK_OK;
 fail:
-    if (hd != NULL)
-        nng_http_handler_free(hd);
-    if (h->server != NULL)
-        nng_http_server_release(h->server);
-    if (u != NULL)
-        nng_url_free(u);
     free(h->crl_file);
     free(h);
     return rc;
@@ -641,8 +596,7 @@ void ca_http_stop(ca_http *h)
 {
     if (h == NULL)
         return;
-    nng_http_server_stop(h->server);
-    nng_http_server_release(h->server);
+    sk_http_unlisten(h->server);
     free(h->crl_file);
     free(h);
 }

@@ -18,6 +18,7 @@
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 
+#include "http_listen.h"
 #include "splitkey/device.h"
 #include "splitkey/splitkey.h"
 #include "svc_error.h"
@@ -744,64 +745,28 @@ int sk_metrics_http_start(sk_metrics_http **out, const sk_metrics_http_config *c
     if (mh == NULL)
         return SK_ERR_NOMEM;
     mh->cfg = *cfg;
-    char url[300];
     bool v6 = strchr(host, ':') != NULL;
-    snprintf(url, sizeof url, v6 ? "http://[%s]:%u" : "http://%s:%u", host, port);
-    nng_url *u = NULL;
-    nng_http_handler *hd = NULL;
-    int rv = nng_url_parse(&u, url);
-    rc = SK_SVC_ERR_CONFIG;
-    if (rv != 0) {
-        snprintf(err, err_len, "--metrics-listen %s: not a usable URL", cfg->url);
-        goto fail;
+    char url_host[sizeof host + 2];
+    snprintf(url_host, sizeof url_host, v6 ? "[%s]" : "%s", host);
+    sk_http_failure why;
+    rc = sk_http_listen(&mh->server, &port, url_host, port, http_handle, mh, 0, &why);
+    if (rc != SK_OK) {
+        if (why.step == SK_HTTP_STEP_ADD) {
+            /* nng shares one server per address: this one is taken by
+             * another HTTP listener of this process */
+            rc = SK_SVC_ERR_CONFIG;
+            snprintf(err, err_len, "--metrics-listen %s: the address of another HTTP listener "
+                                   "of this program; use another port", cfg->url);
+        } else {
+            sk_http_listen_error(err, err_len, "--metrics-listen", cfg->url, "not a usable URL",
+                                 &why);
+        }
+        free(mh);
+        return rc;
     }
-    rc = SK_SVC_ERR_TRANSPORT;
-    if ((rv = nng_http_server_hold(&mh->server, u)) != 0) {
-        snprintf(err, err_len, "--metrics-listen %s: %s", cfg->url, nng_strerror(rv));
-        goto fail;
-    }
-    if ((rv = nng_http_handler_alloc(&hd, "/", http_handle)) != 0 ||
-        (rv = nng_http_handler_set_method(hd, NULL)) != 0 ||
-        (rv = nng_http_handler_set_tree(hd)) != 0 ||
-        (rv = nng_http_handler_set_data(hd, mh, NULL)) != 0) {
-        snprintf(err, err_len, "--metrics-listen %s: %s", cfg->url, nng_strerror(rv));
-        goto fail;
-    }
-    if ((rv = nng_http_server_add_handler(mh->server, hd)) != 0) {
-        /* nng shares one server per address: this one is taken by another
-         * HTTP listener of this process */
-        rc = SK_SVC_ERR_CONFIG;
-        snprintf(err, err_len, "--metrics-listen %s: the address of another HTTP listener of "
-                               "this program; use another port", cfg->url);
-        goto fail;
-    }
-    hd = NULL; /* the server's now */
-    if ((rv = nng_http_server_start(mh->server)) != 0) {
-        rc = rv == NNG_EADDRINVAL ? SK_SVC_ERR_CONFIG : SK_SVC_ERR_TRANSPORT;
-        snprintf(err, err_len, "--metrics-listen %s: cannot listen: %s", cfg->url,
-                 nng_strerror(rv));
-        goto fail;
-    }
-    nng_sockaddr sa;
-    if (nng_http_server_get_addr(mh->server, &sa) == 0) {
-        if (sa.s_family == NNG_AF_INET)
-            port = ntohs(sa.s_in.sa_port);
-        else if (sa.s_family == NNG_AF_INET6)
-            port = ntohs(sa.s_in6.sa_port);
-    }
-    snprintf(mh->url, sizeof mh->url, v6 ? "http://[%s]:%u" : "http://%s:%u", host, port);
-    nng_url_free(u);
+    snprintf(mh->url, sizeof mh->url, "http://%s:%u", url_host, port);
     *out = mh;
     return SK_OK;
-fail:
-    if (hd != NULL)
-        nng_http_handler_free(hd);
-    if (mh->server != NULL)
-        nng_http_server_release(mh->server);
-    if (u != NULL)
-        nng_url_free(u);
-    free(mh);
-    return rc;
 }
 
 const char *sk_metrics_http_url(const sk_metrics_http *h) { return h->url; }
@@ -810,7 +775,6 @@ void sk_metrics_http_stop(sk_metrics_http *h)
 {
     if (h == NULL)
         return;
-    nng_http_server_stop(h->server);
-    nng_http_server_release(h->server);
+    sk_http_unlisten(h->server);
     free(h);
 }

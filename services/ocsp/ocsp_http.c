@@ -11,11 +11,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include <arpa/inet.h>
-
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 
+#include "http_listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "splitkey/splitkey.h"
@@ -26,7 +25,6 @@
 struct ocsp_http {
     ocsp_http_config cfg;
     nng_http_server *server;
-    nng_http_handler *handler;
     pthread_mutex_t sign_mu; /* one signature with the signer key at a time */
     unsigned port;
 };
@@ -72,18 +70,6 @@ static const char *state_name(const lookup_rec *lr)
     case SK_CERT_REVOKED: return "revoked";
     default: return "unknown";
     }
-}
-
-static void http_date(char *out, size_t cap, int64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    snprintf(out, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* Writes the OCSP answer for a DER request (NULL: malformed) into *out. */
@@ -215,9 +201,9 @@ static void handle(nng_aio *aio)
         uint32_t max_age = h->cfg.max_age_secs < validity ? h->cfg.max_age_secs : validity;
         snprintf(v, sizeof v, "max-age=%u, public, no-transform, must-revalidate", max_age);
         nng_http_res_set_header(res, "Cache-Control", v);
-        http_date(d, sizeof d, now);
+        sk_http_date(d, sizeof d, now);
         nng_http_res_set_header(res, "Last-Modified", d);
-        http_date(d, sizeof d, now + validity);
+        sk_http_date(d, sizeof d, now + validity);
         nng_http_res_set_header(res, "Expires", d);
         uint8_t hash[32];
         if (sk_digest(hash, sizeof hash, SK_HASH_SHA256, resp, resp_len) == SK_OK) {
@@ -247,7 +233,7 @@ done:
     if (res != NULL) {
         /* RFC 9110 6.6.1: an origin server with a clock sends Date */
         char date[64];
-        http_date(date, sizeof date, (int64_t)time(NULL));
+        sk_http_date(date, sizeof date, (int64_t)time(NULL));
         if (nng_http_res_set_header(res, "Date", date) != 0) {
             nng_http_res_free(res);
             res = NULL;
@@ -269,46 +255,15 @@ int ocsp_http_start(ocsp_http **out, const ocsp_http_config *cfg)
         return SK_ERR_NOMEM;
     h->cfg = *cfg;
     pthread_mutex_init(&h->sign_mu, NULL);
-    char url[300];
-    snprintf(url, sizeof url, "http://%s:%u", cfg->host, cfg->port);
-    nng_url *u = NULL;
-    int rc = SK_SVC_ERR_CONFIG;
-    int rv = nng_url_parse(&u, url);
-    if (rv != 0)
-        goto fail;
-    rc = SK_SVC_ERR_TRANSPORT;
-    if ((rv = nng_http_server_hold(&h->server, u)) != 0)
-        goto fail;
-    if ((rv = nng_http_handler_alloc(&h->handler, "/", handle)) != 0 ||
-        (rv = nng_http_handler_set_method(h->handler, NULL)) != 0 ||
-        (rv = nng_http_handler_set_tree(h->handler)) != 0 ||
-        (rv = nng_http_handler_collect_body(h->handler, true, cfg->max_request)) != 0 ||
-        (rv = nng_http_handler_set_data(h->handler, h, NULL)) != 0)
-        goto fail;
-    if ((rv = nng_http_server_add_handler(h->server, h->handler)) != 0)
-        goto fail;
-    h->handler = NULL; /* owned by the server now */
-    if ((rv = nng_http_server_start(h->server)) != 0) {
-        rc = rv == NNG_EADDRINVAL ? SK_SVC_ERR_CONFIG : SK_SVC_ERR_TRANSPORT;
-        goto fail;
+    int rc = sk_http_listen(&h->server, &h->port, cfg->host, cfg->port, handle, h,
+                            cfg->max_request, NULL);
+    if (rc != SK_OK) {
+        pthread_mutex_destroy(&h->sign_mu);
+        free(h);
+        return rc;
     }
-    nng_sockaddr sa;
-    h->port = cfg->port;
-    if (nng_http_server_get_addr(h->server, &sa) == 0 && sa.s_family == NNG_AF_INET)
-        h->port = ntohs(sa.s_in.sa_port);
-    nng_url_free(u);
     *out = h;
     return SK_OK;
-fail:
-    if (h->handler != NULL)
-        nng_http_handler_free(h->handler);
-    if (h->server != NULL)
-        nng_http_server_release(h->server);
-    if (u != NULL)
-        nng_url_free(u);
-    pthread_mutex_destroy(&h->sign_mu);
-    free(h);
-    return rc;
 }
 
 unsigned ocsp_http_port(const ocsp_http *h) { return h->port; }
@@ -324,8 +279,7 @@ void ocsp_http_stop(ocsp_http *h)
 {
     if (h == NULL)
         return;
-    nng_http_server_stop(h->server);
-    nng_http_server_release(h->server);
+    sk_http_unlisten(h->server);
     pthread_mutex_destroy(&h->sign_mu);
     free(h);
 }

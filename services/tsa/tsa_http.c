@@ -11,11 +11,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include <arpa/inet.h>
-
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 
+#include "http_listen.h"
 #include "log.h"
 #include "splitkey/splitkey.h"
 #include "svc_error.h"
@@ -26,7 +25,6 @@
 struct tsa_http {
     tsa_http_config cfg;
     nng_http_server *server;
-    nng_http_handler *handler;
     pthread_mutex_t sign_mu; /* one signature with the TSA key at a time */
     unsigned port;
 };
@@ -161,46 +159,15 @@ int tsa_http_start(tsa_http **out, const tsa_http_config *cfg)
         return SK_ERR_NOMEM;
     h->cfg = *cfg;
     pthread_mutex_init(&h->sign_mu, NULL);
-    char url[300];
-    snprintf(url, sizeof url, "http://%s:%u", cfg->host, cfg->port);
-    nng_url *u = NULL;
-    int rc = SK_SVC_ERR_CONFIG;
-    int rv = nng_url_parse(&u, url);
-    if (rv != 0)
-        goto fail;
-    rc = SK_SVC_ERR_TRANSPORT;
-    if ((rv = nng_http_server_hold(&h->server, u)) != 0)
-        goto fail;
-    if ((rv = nng_http_handler_alloc(&h->handler, "/", handle)) != 0 ||
-        (rv = nng_http_handler_set_method(h->handler, NULL)) != 0 ||
-        (rv = nng_http_handler_set_tree(h->handler)) != 0 ||
-        (rv = nng_http_handler_collect_body(h->handler, true, cfg->max_request)) != 0 ||
-        (rv = nng_http_handler_set_data(h->handler, h, NULL)) != 0)
-        goto fail;
-    if ((rv = nng_http_server_add_handler(h->server, h->handler)) != 0)
-        goto fail;
-    h->handler = NULL; /* owned by the server now */
-    if ((rv = nng_http_server_start(h->server)) != 0) {
-        rc = rv == NNG_EADDRINVAL ? SK_SVC_ERR_CONFIG : SK_SVC_ERR_TRANSPORT;
-        goto fail;
+    int rc = sk_http_listen(&h->server, &h->port, cfg->host, cfg->port, handle, h,
+                            cfg->max_request, NULL);
+    if (rc != SK_OK) {
+        pthread_mutex_destroy(&h->sign_mu);
+        free(h);
+        return rc;
     }
-    nng_sockaddr sa;
-    h->port = cfg->port;
-    if (nng_http_server_get_addr(h->server, &sa) == 0 && sa.s_family == NNG_AF_INET)
-        h->port = ntohs(sa.s_in.sa_port);
-    nng_url_free(u);
     *out = h;
     return SK_OK;
-fail:
-    if (h->handler != NULL)
-        nng_http_handler_free(h->handler);
-    if (h->server != NULL)
-        nng_http_server_release(h->server);
-    if (u != NULL)
-        nng_url_free(u);
-    pthread_mutex_destroy(&h->sign_mu);
-    free(h);
-    return rc;
 }
 
 unsigned tsa_http_port(const tsa_http *h) { return h->port; }
@@ -209,8 +176,7 @@ void tsa_http_stop(tsa_http *h)
 {
     if (h == NULL)
         return;
-    nng_http_server_stop(h->server);
-    nng_http_server_release(h->server);
+    sk_http_unlisten(h->server);
     pthread_mutex_destroy(&h->sign_mu);
     free(h);
 }
