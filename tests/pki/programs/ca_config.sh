@@ -4,16 +4,9 @@
 # nothing stored changes.
 set -euo pipefail
 
-BIN=$1
-TOOL=$2
-WORK=$(mktemp -d)
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-trap cleanup EXIT
-cd "$WORK"
-
-CA="$BIN/splitkey-ca"
-OCSP="$BIN/splitkey-ocsp"
+pki_setup "$@"
 
 run "splitkey-ca --help" "$CA" --help
 expect "the help lists the commands" "audit-verify --dir DIR" out.txt

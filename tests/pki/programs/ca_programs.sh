@@ -5,17 +5,10 @@
 # by openssl and GnuTLS (POST and GET), CRL, audit log tampering, SIGTERM.
 set -euo pipefail
 
-BIN=$1
-TOOL=$2
-KEY=$3
-WORK=$(mktemp -d)
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-trap cleanup EXIT
-cd "$WORK"
-
-CA="$BIN/splitkey-ca"
-OCSP="$BIN/splitkey-ocsp"
+pki_setup "$@"
+KEY=$3
 
 # --- init -------------------------------------------------------------------
 run "init a $KEY CA" "$CA" init --dir ca --subject "CN=Splitkey Test CA,O=Splitkey Test,C=LV" \

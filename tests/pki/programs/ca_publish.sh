@@ -9,18 +9,12 @@
 # signer is recorded, renewed and revocable.
 set -euo pipefail
 
-BIN=$1
-TOOL=$2
-WORK=$(mktemp -d)
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-trap cleanup EXIT
-cd "$WORK"
+pki_setup "$@"
 # everything here is on loopback: no proxy
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 
-CA="$BIN/splitkey-ca"
-OCSP="$BIN/splitkey-ocsp"
 NAME="CN=Publish Test CA,O=Splitkey Test,C=LV"
 OCSPU=http://127.0.0.1:1/ocsp
 CAU=http://127.0.0.1:1/ca.crt

@@ -59,6 +59,20 @@ cleanup() {
   wait 2>/dev/null || true
   rm -rf "$WORK"
 }
+# pki_setup BINDIR [TOOL]: the start every PKI program test shares: BIN and
+# TOOL from the arguments, CA and OCSP (the programs in BIN), a new WORK
+# directory made the current one, and cleanup on exit (the background
+# programs stopped, WORK removed).  The caller sets -euo pipefail and
+# sources this file from its own directory first.
+pki_setup() {
+  BIN=$1
+  TOOL=${2-}
+  CA="$BIN/splitkey-ca"
+  OCSP="$BIN/splitkey-ocsp"
+  WORK=$(mktemp -d)
+  trap cleanup EXIT
+  cd "$WORK"
+}
 finish() {
   echo "$(basename "$0"): $checks checks, $fails failed"
   [ "$fails" -eq 0 ]

@@ -11,16 +11,9 @@
 # renewed pair at once (and refusing a bad one) under a long --signer-check.
 set -euo pipefail
 
-BIN=$1
-TOOL=$2
-WORK=$(mktemp -d)
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-trap cleanup EXIT
-cd "$WORK"
-
-CA="$BIN/splitkey-ca"
-OCSP="$BIN/splitkey-ocsp"
+pki_setup "$@"
 if ! command -v faketime >/dev/null; then
   echo "faketime is not installed (scripts/install-deps.sh)" >&2
   exit 1

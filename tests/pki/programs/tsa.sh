@@ -9,15 +9,11 @@
 # winning over the file, and bad files refused.
 set -euo pipefail
 
-BIN=$1
-KEY=$2
-WORK=$(mktemp -d)
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-trap cleanup EXIT
-cd "$WORK"
+pki_setup "$1"
+KEY=$2
 
-CA="$BIN/splitkey-ca"
 TSA="$BIN/splitkey-tsa"
 SUBJECT="C=LV,O=Example,CN=Example TSA"
 CT='Content-Type: application/timestamp-query'
