@@ -521,30 +521,16 @@ static void http_handle(nng_aio *aio)
     nng_aio_finish(aio, 0);
 }
 
-/* Splits "HOST:PORT"; false when it is not that. */
-static bool parse_hostport(char *host, size_t cap, unsigned *port, const char *text)
-{
-    const char *colon = strrchr(text, ':');
-    if (colon == NULL || colon == text || (size_t)(colon - text) >= cap || colon[1] == '\0')
-        return false;
-    char *end;
-    unsigned long p = strtoul(colon + 1, &end, 10);
-    if (*end != '\0' || p > 65535 || colon[1] < '0' || colon[1] > '9')
-        return false;
-    memcpy(host, text, (size_t)(colon - text));
-    host[colon - text] = '\0';
-    if (strpbrk(host, "/ []") != NULL)
-        return false;
-    *port = (unsigned)p;
-    return true;
-}
-
 int ca_http_start(ca_http **out, ca_ctx *ca, const char *hostport, char *err, size_t err_len)
 {
     *out = NULL;
     char host[256];
     unsigned port = 0;
-    if (!parse_hostport(host, sizeof host, &port, hostport)) {
+    /* sk_parse_hostport takes a port as strtoul does, with a sign or spaces
+     * before it; this --http wants a digit right after the last ':'. */
+    const char *colon = strrchr(hostport, ':');
+    if (colon == NULL || colon[1] < '0' || colon[1] > '9' ||
+        !sk_parse_hostport(host, sizeof host, &port, hostport)) {
         snprintf(err, err_len, "--http %s: expected HOST:PORT, e.g. 127.0.0.1:8081", hostport);
         return SK_SVC_ERR_CONFIG;
     }

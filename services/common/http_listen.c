@@ -5,12 +5,31 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <arpa/inet.h>
 
 #include "splitkey/splitkey.h"
 #include "svc_error.h"
+
+bool sk_parse_hostport(char *host, size_t cap, unsigned *port, const char *text)
+{
+    const char *colon = strrchr(text, ':');
+    if (colon == NULL || colon == text || (size_t)(colon - text) >= cap || colon[1] == '\0')
+        return false;
+    char *end;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (*end != '\0' || p > 65535)
+        return false;
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = '\0';
+    if (strpbrk(host, "/ []") != NULL)
+        return false;
+    *port = (unsigned)p;
+    return true;
+}
 
 static int failed(sk_http_failure *why, sk_http_step step, int nng_rv, int rc)
 {

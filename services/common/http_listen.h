@@ -7,11 +7,19 @@
 #ifndef SK_HTTP_LISTEN_H
 #define SK_HTTP_LISTEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
+
+/* Splits text, "HOST:PORT" (a listener's --http), at its last ':' into host
+ * (cap bytes, NUL-terminated) and *port.  False, with *port untouched, when
+ * text is not that: no ':', an empty host or port, a host of cap bytes or
+ * more or with '/', ' ', '[' or ']', or a port that strtoul does not take
+ * whole or above 65535. */
+bool sk_parse_hostport(char *host, size_t cap, unsigned *port, const char *text);
 
 /* The step at which sk_http_listen failed, for the caller's message. */
 typedef enum sk_http_step {

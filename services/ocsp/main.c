@@ -37,6 +37,7 @@
 #include "ca_store.h"
 #include "config.h"
 #include "fileio.h"
+#include "http_listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "ocsp_http.h"
@@ -340,24 +341,6 @@ static int source_health(void *ctx, char *why, size_t why_len)
     return rc;
 }
 
-/* Splits "HOST:PORT"; returns false when it is not that. */
-static bool parse_hostport(char *host, size_t cap, unsigned *port, const char *text)
-{
-    const char *colon = strrchr(text, ':');
-    if (colon == NULL || colon == text || (size_t)(colon - text) >= cap || colon[1] == '\0')
-        return false;
-    char *end;
-    unsigned long p = strtoul(colon + 1, &end, 10);
-    if (*end != '\0' || p > 65535)
-        return false;
-    memcpy(host, text, (size_t)(colon - text));
-    host[colon - text] = '\0';
-    if (strpbrk(host, "/ []") != NULL)
-        return false;
-    *port = (unsigned)p;
-    return true;
-}
-
 static int read_file(uint8_t **out, size_t *len, const char *path, char *err, size_t err_len)
 {
     int rc = sk_file_read(out, len, path, CERT_FILE_MAX, 0);
@@ -450,7 +433,7 @@ static int cmd_run(int argc, char **argv)
                                   "(--ca URL) does not return certificates to hash");
         goto config_error;
     }
-    if (!parse_hostport(host, sizeof host, &port, http)) {
+    if (!sk_parse_hostport(host, sizeof host, &port, http)) {
         snprintf(err, sizeof err, "--http %s: expected HOST:PORT, e.g. 127.0.0.1:8080", http);
         goto config_error;
     }

@@ -25,6 +25,7 @@
 #include "command.h"
 #include "config.h"
 #include "fileio.h"
+#include "http_listen.h"
 #include "log.h"
 #include "signals.h"
 #include "splitkey/splitkey.h"
@@ -192,24 +193,6 @@ out:
 
 /* ------------------------------------------------------------------- run */
 
-/* Splits "HOST:PORT"; returns false when it is not that. */
-static bool parse_hostport(char *host, size_t cap, unsigned *port, const char *text)
-{
-    const char *colon = strrchr(text, ':');
-    if (colon == NULL || colon == text || (size_t)(colon - text) >= cap || colon[1] == '\0')
-        return false;
-    char *end;
-    unsigned long p = strtoul(colon + 1, &end, 10);
-    if (*end != '\0' || p > 65535)
-        return false;
-    memcpy(host, text, (size_t)(colon - text));
-    host[colon - text] = '\0';
-    if (strpbrk(host, "/ []") != NULL)
-        return false;
-    *port = (unsigned)p;
-    return true;
-}
-
 static int cmd_run(int argc, char **argv)
 {
     char default_policy[] = DEFAULT_POLICY;
@@ -259,7 +242,7 @@ static int cmd_run(int argc, char **argv)
     sk_ca_key *key = NULL;
     sk_tsa *tsa = NULL;
     tsa_http *srv = NULL;
-    if (!parse_hostport(host, sizeof host, &port, http)) {
+    if (!sk_parse_hostport(host, sizeof host, &port, http)) {
         fprintf(stderr, PROG ": --http %s: expected HOST:PORT, e.g. 127.0.0.1:8090\n", http);
         goto out;
     }
