@@ -268,7 +268,11 @@ static int person_rules(const sk_name *n, char *cn, size_t *cn_len, const char *
     return SK_OK;
 }
 
-int sk_name_parse_person(sk_name **out, const char **detail, const char *text)
+/* sk_name_parse, then rules (person_rules, legal_rules), then a new name of
+ * the attributes in order, CN as rules gives it. */
+static int parse_profile(sk_name **out, const char **detail, const char *text,
+                         int (*rules)(const sk_name *, char *, size_t *, const char **),
+                         const int *order, size_t count)
 {
     if (out == NULL)
         return SK_ERR_ARG;
@@ -280,7 +284,7 @@ int sk_name_parse_person(sk_name **out, const char **detail, const char *text)
     char cn[SK_NAME_MAX_VALUE + 1];
     size_t cn_len = 0;
     sk_name *n = NULL;
-    rc = person_rules(raw, cn, &cn_len, detail);
+    rc = rules(raw, cn, &cn_len, detail);
     if (rc != SK_OK)
         goto out;
     n = calloc(1, sizeof *n);
@@ -288,8 +292,7 @@ int sk_name_parse_person(sk_name **out, const char **detail, const char *text)
         rc = SK_ERR_NOMEM;
         goto out;
     }
-    static const int order[] = {AT_C, AT_CN, AT_SN, AT_GN, AT_SERIAL};
-    for (size_t i = 0; i < 5 && rc == SK_OK; i++) {
+    for (size_t i = 0; i < count && rc == SK_OK; i++) {
         if (order[i] == AT_CN) {
             rc = name_add(n, AT_CN, (const uint8_t *)cn, cn_len, detail);
         } else {
@@ -305,6 +308,12 @@ out:
     }
     *out = n;
     return SK_OK;
+}
+
+int sk_name_parse_person(sk_name **out, const char **detail, const char *text)
+{
+    static const int order[] = {AT_C, AT_CN, AT_SN, AT_GN, AT_SERIAL};
+    return parse_profile(out, detail, text, person_rules, order, sizeof order / sizeof order[0]);
 }
 
 int sk_name_check_person(const sk_name *name, const char **detail)
@@ -407,40 +416,7 @@ static const int LEGAL_ORDER[] = {AT_C, AT_O, AT_ORGID, AT_CN};
 
 int sk_name_parse_legal(sk_name **out, const char **detail, const char *text)
 {
-    if (out == NULL)
-        return SK_ERR_ARG;
-    *out = NULL;
-    sk_name *raw = NULL;
-    int rc = sk_name_parse(&raw, detail, text);
-    if (rc != SK_OK)
-        return rc;
-    char cn[SK_NAME_MAX_VALUE + 1];
-    size_t cn_len = 0;
-    sk_name *n = NULL;
-    rc = legal_rules(raw, cn, &cn_len, detail);
-    if (rc != SK_OK)
-        goto out;
-    n = calloc(1, sizeof *n);
-    if (n == NULL) {
-        rc = SK_ERR_NOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < LEGAL_COUNT && rc == SK_OK; i++) {
-        if (LEGAL_ORDER[i] == AT_CN) {
-            rc = name_add(n, AT_CN, (const uint8_t *)cn, cn_len, detail);
-        } else {
-            const sk_name_attr *a = find(raw, LEGAL_ORDER[i]);
-            rc = name_add(n, LEGAL_ORDER[i], (const uint8_t *)a->value, a->len, detail);
-        }
-    }
-out:
-    sk_name_free(raw);
-    if (rc != SK_OK) {
-        sk_name_free(n);
-        return rc;
-    }
-    *out = n;
-    return SK_OK;
+    return parse_profile(out, detail, text, legal_rules, LEGAL_ORDER, LEGAL_COUNT);
 }
 
 int sk_name_check_legal(const sk_name *name, const char **detail)
