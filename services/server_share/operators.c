@@ -143,6 +143,7 @@ static int hex_file(uint8_t *out, size_t len, const char *path, unsigned flags, 
     rc = sk_svc_unhex(out, len, (const char *)buf, tl);
     sk_file_free(buf, blen);
     if (rc != SK_OK) {
+        sodium_memzero(out, len); /* whatever was decoded of a secret key */
         snprintf(err, err_len, "%s: expected %zu hex digits", path, 2 * len);
         return SK_SVC_ERR_CONFIG;
     }

@@ -414,6 +414,39 @@ int sk_ca_issue_csr(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written,
     return rc;
 }
 
+/* The part every certificate for a service key shares (the OCSP signer,
+ * the TSA): a random serial, issuer and AKI from the CA, the key's SPKI and
+ * SKI; in->not_after and the profile's own extension fields are the
+ * caller's. */
+static int issue_service(const sk_ca *ca, tbs_input *in, const der *spki,
+                         const sk_name *subject, int64_t not_before, uint8_t *out,
+                         size_t cap, size_t *written, sk_serial *serial)
+{
+    uint8_t kid[20];
+    int rc = pki_key_id(kid, spki->p, spki->len);
+    if (rc != SK_OK)
+        return rc;
+    sk_serial sn;
+    pki_random_serial(&sn);
+    in->serial = &sn;
+    in->issuer = ca->cert.crt.subject_raw.p;
+    in->issuer_len = ca->cert.crt.subject_raw.len;
+    in->subject = subject;
+    in->not_before = not_before;
+    in->spki = spki->p;
+    in->spki_len = spki->len;
+    in->ext.ski = kid;
+    in->ext.aki = ca->cert.key_id;
+    der res;
+    pki_der_init(&res);
+    write_certificate(&res, ca->key, in);
+    rc = pki_der_output(&res, out, cap, written);
+    pki_der_free(&res);
+    if (rc == SK_OK && serial != NULL)
+        *serial = sn;
+    return rc;
+}
+
 int sk_ca_issue_ocsp_signer(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written,
                             sk_serial *serial, const sk_name *subject, const sk_ca_key *signer,
                             int64_t not_before, uint32_t validity_days)
@@ -429,34 +462,14 @@ int sk_ca_issue_ocsp_signer(const sk_ca *ca, uint8_t *out, size_t cap, size_t *w
     memset(&in, 0, sizeof in);
     if (check_times(not_before, validity_days ? validity_days : 365, &in.not_after) != SK_OK)
         return SK_ERR_ARG;
-    sk_serial sn;
-    pki_random_serial(&sn);
-    der spki, res;
+    der spki;
     pki_der_init(&spki);
-    pki_der_init(&res);
-    uint8_t kid[20];
     int rc = pki_key_spki(&spki, signer);
-    if (rc == SK_OK)
-        rc = pki_key_id(kid, spki.p, spki.len);
-    if (rc != SK_OK)
-        goto out;
-    in.serial = &sn;
-    in.issuer = ca->cert.crt.subject_raw.p;
-    in.issuer_len = ca->cert.crt.subject_raw.len;
-    in.subject = subject;
-    in.not_before = not_before;
-    in.spki = spki.p;
-    in.spki_len = spki.len;
-    in.ext.kind = CERT_KIND_OCSP;
-    in.ext.ski = kid;
-    in.ext.aki = ca->cert.key_id;
-    write_certificate(&res, ca->key, &in);
-    rc = pki_der_output(&res, out, cap, written);
-    if (rc == SK_OK && serial != NULL)
-        *serial = sn;
-out:
+    if (rc == SK_OK) {
+        in.ext.kind = CERT_KIND_OCSP;
+        rc = issue_service(ca, &in, &spki, subject, not_before, out, cap, written, serial);
+    }
     pki_der_free(&spki);
-    pki_der_free(&res);
     return rc;
 }
 
@@ -488,37 +501,17 @@ int sk_ca_issue_tsa(const sk_ca *ca, uint8_t *out, size_t cap, size_t *written,
     memset(&in, 0, sizeof in);
     if (check_times(not_before, validity_days ? validity_days : 1095, &in.not_after) != SK_OK)
         return SK_ERR_ARG;
-    der spki, res;
+    der spki;
     pki_der_init(&spki);
-    pki_der_init(&res);
-    uint8_t kid[20];
     int rc = pki_csr_any_key(&spki, csr, csr_len);
-    if (rc == SK_OK)
-        rc = pki_key_id(kid, spki.p, spki.len);
-    if (rc != SK_OK)
-        goto out;
-    sk_serial sn;
-    pki_random_serial(&sn);
-    in.serial = &sn;
-    in.issuer = ca->cert.crt.subject_raw.p;
-    in.issuer_len = ca->cert.crt.subject_raw.len;
-    in.subject = subject;
-    in.not_before = not_before;
-    in.spki = spki.p;
-    in.spki_len = spki.len;
-    in.ext.kind = CERT_KIND_TSA;
-    in.ext.ski = kid;
-    in.ext.aki = ca->cert.key_id;
-    in.ext.ocsp_url = ca->ocsp_url;
-    in.ext.ca_issuers_url = ca->ca_issuers_url;
-    in.ext.crl_url = ca->has_crl ? ca->crl_url : NULL;
-    in.ext.policy_oid = ca->has_policy ? ca->policy_oid : NULL;
-    write_certificate(&res, ca->key, &in);
-    rc = pki_der_output(&res, out, cap, written);
-    if (rc == SK_OK && serial != NULL)
-        *serial = sn;
-out:
+    if (rc == SK_OK) {
+        in.ext.kind = CERT_KIND_TSA;
+        in.ext.ocsp_url = ca->ocsp_url;
+        in.ext.ca_issuers_url = ca->ca_issuers_url;
+        in.ext.crl_url = ca->has_crl ? ca->crl_url : NULL;
+        in.ext.policy_oid = ca->has_policy ? ca->policy_oid : NULL;
+        rc = issue_service(ca, &in, &spki, subject, not_before, out, cap, written, serial);
+    }
     pki_der_free(&spki);
-    pki_der_free(&res);
     return rc;
 }

@@ -1591,6 +1591,24 @@ int sk_server_operator_revoke(sk_server_result **out, const sk_server_input *in)
 
 /* ------------------------------------------------------------------ routing */
 
+/* Opens an EnrolInit request (sealed to the server's key alone): the
+ * DeviceRequest in *dm and the EnrolInit in *m, both for skp_free(); plain
+ * and shared hold secrets the caller wipes. */
+static int open_enrol_init(const sk_server_ident *id, const skp_env *env, uint8_t *plain,
+                           uint8_t *shared, ProtobufCMessage **dm, ProtobufCMessage **m)
+{
+    size_t plain_len = 0;
+    int rc = skp_req_open(plain, &plain_len, shared, env, NULL, id->kx_sk, id->kx_pk);
+    if (rc == SK_OK)
+        rc = skp_unpack(&splitkey__device_request__descriptor, dm, plain, plain_len,
+                        SKP_MAX_BODY_LEN);
+    if (rc != SK_OK)
+        return rc;
+    const Splitkey__DeviceRequest *d = (const Splitkey__DeviceRequest *)*dm;
+    return skp_unpack(&splitkey__enrol_init__descriptor, m, d->body.data, d->body.len,
+                      SKP_MAX_BODY_LEN);
+}
+
 int sk_server_peek_device(sk_route_info *info, const sk_server_ident *id, const sk_key_rec *rec,
                           const uint8_t *req, size_t req_len)
 {
@@ -1612,15 +1630,7 @@ int sk_server_peek_device(sk_route_info *info, const sk_server_ident *id, const 
     info->msg_type = env->type;
     if (env->type == SPLITKEY__MSG_TYPE__MSG_ENROL_INIT) {
         info->kind = SK_ROUTE_ENROL_INIT;
-        rc = skp_req_open(plain, &plain_len, shared, env, NULL, id->kx_sk, id->kx_pk);
-        if (rc == SK_OK)
-            rc = skp_unpack(&splitkey__device_request__descriptor, &dm, plain, plain_len,
-                            SKP_MAX_BODY_LEN);
-        if (rc != SK_OK)
-            goto out;
-        const Splitkey__DeviceRequest *d = (const Splitkey__DeviceRequest *)dm;
-        rc = skp_unpack(&splitkey__enrol_init__descriptor, &m, d->body.data, d->body.len,
-                        SKP_MAX_BODY_LEN);
+        rc = open_enrol_init(id, env, plain, shared, &dm, &m);
         if (rc != SK_OK)
             goto out;
         const Splitkey__EnrolInit *e = (const Splitkey__EnrolInit *)m;
@@ -1701,7 +1711,6 @@ int sk_server_peek_token(sk_token_info *info, const sk_server_ident *id, const u
     skp_env *env = malloc(sizeof *env);
     uint8_t *plain = malloc(SKP_MAX_BODY_LEN);
     uint8_t shared[32];
-    size_t plain_len = 0;
     ProtobufCMessage *dm = NULL, *m = NULL;
     int rc;
 
@@ -1717,15 +1726,7 @@ int sk_server_peek_token(sk_token_info *info, const sk_server_ident *id, const u
         rc = SK_ERR_NOT_FOUND;
         goto out;
     }
-    rc = skp_req_open(plain, &plain_len, shared, env, NULL, id->kx_sk, id->kx_pk);
-    if (rc == SK_OK)
-        rc = skp_unpack(&splitkey__device_request__descriptor, &dm, plain, plain_len,
-                        SKP_MAX_BODY_LEN);
-    if (rc != SK_OK)
-        goto out;
-    const Splitkey__DeviceRequest *d = (const Splitkey__DeviceRequest *)dm;
-    rc = skp_unpack(&splitkey__enrol_init__descriptor, &m, d->body.data, d->body.len,
-                    SKP_MAX_BODY_LEN);
+    rc = open_enrol_init(id, env, plain, shared, &dm, &m);
     if (rc != SK_OK)
         goto out;
     const Splitkey__EnrolInit *e = (const Splitkey__EnrolInit *)m;
