@@ -118,7 +118,12 @@ enum sk_share_event {
                                     approval that does not verify); nothing
                                     else changed, the token is not spent */
     SK_EV_OPERATOR_ADDED = 29,   /* `operator add`; no key_id */
-    SK_EV_OPERATOR_REMOVED = 30  /* `operator remove`; no key_id */
+    SK_EV_OPERATOR_REMOVED = 30, /* `operator remove`; no key_id */
+    /* 40-44: certificate levels and interactions (doc/protocol.md) */
+    SK_EV_WRONG_VC = 40,        /* a VC-choice session ended WRONG_VC: the approval
+                                   picked a wrong code; no PIN attempt counted */
+    SK_EV_LEVEL_REFUSED = 41    /* a relying party asked for a QUALIFIED key and the
+                                   key is not; no session; detail: the key's level */
 };
 
 /* The certificate hook: called after a commit that recorded a revocation
