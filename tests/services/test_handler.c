@@ -6,7 +6,9 @@
  * clean-up removes abandoned enrolments and old sessions; a destroyed key's
  * stored record holds no secret; an approval whose key record changes
  * between its snapshot and its write is done again on fresh reads, and two
- * copies of one approval served at once sign once. */
+ * copies of one approval served at once sign once; a relying party's
+ * request above the key's level makes no session and one event, and a
+ * wrong verification-code pick one event and no PIN attempt. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,6 +23,7 @@
 #include "seal.h"
 #include "log.h"
 #include "splitkey/device.h"
+#include "splitkey/rp.h"
 #include "splitkey/splitkey.h"
 #include "store.h"
 #include "svctest.h"
@@ -456,6 +459,109 @@ static size_t count_events(const uint8_t *key_id, uint32_t kind)
     return hits;
 }
 
+/* ------------------------------------------- levels and verification codes */
+
+static int rp_handle(const uint8_t *req, size_t req_len, uint8_t **reply, size_t *reply_len)
+{
+    uint8_t framed[SK_MAX_MESSAGE_LEN + 4];
+    memcpy(framed, SK_FRAME_RP, 4);
+    memcpy(framed + 4, req, req_len);
+    sk_reqlog_begin();
+    int rc = sk_share_handle(&srv, framed, req_len + 4, reply, reply_len);
+    sk_reqlog_end(rc);
+    return rc;
+}
+
+static int rp_create_ext(const uint8_t *kid, sk_cert_level lvl, sk_interaction in,
+                         sk_rp_created *cr)
+{
+    uint8_t req[1024], digest[32] = {0x5a}, *rep = NULL;
+    size_t req_len = 0, rl = 0;
+    sk_rp_create c = {.key_id = kid,
+                      .purpose = SK_PURPOSE_SIGN,
+                      .digest = digest,
+                      .hash = SK_HASH_SHA256,
+                      .scheme = SK_SCHEME_PKCS1,
+                      .display_text = "Sign"};
+    sk_rp_create_ext ext = {.certificate_level = lvl, .interaction = in};
+    CHECK_OK(sk_rp_create_request_ext(req, sizeof req, &req_len, &c, &ext));
+    (void)rp_handle(req, req_len, &rep, &rl); /* the status; the reply says it too */
+    int rc = sk_rp_read_created(cr, NULL, rep, rl);
+    free_reply(rep, rl);
+    return rc;
+}
+
+/* A QUALIFIED request on an openly enrolled (ADVANCED) key: no session,
+ * nothing of the key changes, one SK_EV_LEVEL_REFUSED.  A wrong pick in a
+ * VC-choice session: SK_EV_WRONG_VC, no SK_EV_WRONG_PIN, attempts kept,
+ * and the relying party reads WRONG_VC. */
+static void test_levels(void)
+{
+    sk_device_key *key = enrol();
+    uint8_t kid[SK_KEY_ID_LEN], *rep = NULL, req[128];
+    size_t rl = 0, req_len = 0;
+    sk_rp_created cr;
+    snapshot a, b;
+    if (key == NULL)
+        return;
+    CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
+    sk_device_session *s = create(key, "proof of possession");
+    CHECK(s != NULL);
+    if (s == NULL)
+        goto out;
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &msg_len, fake_now, s, (const uint8_t *)PIN,
+                               strlen(PIN)));
+    sk_device_session_free(s);
+    CHECK_OK(approve_reply(key));
+
+    size_t refused0 = count_events(kid, SK_EV_LEVEL_REFUSED);
+    snap(&a, kid);
+    CHECK_RC(SK_ERR_LEVEL, rp_create_ext(kid, SK_CERT_LEVEL_QUALIFIED,
+                                         SK_INTERACTION_DISPLAY_TEXT_AND_PIN, &cr));
+    snap(&b, kid);
+    CHECK(a.key_version == b.key_version && a.sessions == b.sessions && a.events + 1 == b.events);
+    CHECK(count_events(kid, SK_EV_LEVEL_REFUSED) == refused0 + 1);
+    snap_free(&a);
+    snap_free(&b);
+
+    size_t wrong_pin0 = count_events(kid, SK_EV_WRONG_PIN), wrong_vc0 = count_events(kid, 40);
+    CHECK_OK(rp_create_ext(kid, SK_CERT_LEVEL_ADVANCED, SK_INTERACTION_VC_CHOICE, &cr));
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &msg_len, fake_now));
+    CHECK_OK(handle(&rep, &rl));
+    CHECK_OK(sk_device_read_session(key, &s, NULL, rep, rl));
+    free_reply(rep, rl);
+    if (s == NULL)
+        goto out;
+    const char *bad = NULL;
+    for (size_t i = 0; i < SK_VC_CHOICES; i++)
+        if (strcmp(sk_device_session_vc_choice(s, i), cr.code) != 0)
+            bad = sk_device_session_vc_choice(s, i);
+    CHECK_OK(sk_device_approve_choice(key, msg, sizeof msg, &msg_len, fake_now, s,
+                                      (const uint8_t *)PIN, strlen(PIN), bad, 0));
+    sk_device_session_free(s);
+    uint8_t sig[SK_MAX_SIG_LEN];
+    size_t sl = 0;
+    CHECK_RC(SK_ERR_WRONG_VC, handle(&rep, &rl));
+    CHECK_RC(SK_ERR_WRONG_VC, sk_device_read_signature(key, sig, sizeof sig, &sl, NULL, rep, rl));
+    free_reply(rep, rl);
+    CHECK(count_events(kid, SK_EV_WRONG_VC) == wrong_vc0 + 1);
+    CHECK(count_events(kid, SK_EV_WRONG_PIN) == wrong_pin0);
+    CHECK_OK(sk_rp_poll_request(req, sizeof req, &req_len, cr.session_id, SK_SESSION_ID_LEN));
+    (void)rp_handle(req, req_len, &rep, &rl);
+    sk_rp_result res;
+    CHECK_OK(sk_rp_read_result(&res, NULL, rep, rl));
+    CHECK(res.state == SK_SESSION_WRONG_VC);
+    free_reply(rep, rl);
+    CHECK_OK(sk_device_key_state_request(key, msg, sizeof msg, &msg_len, fake_now));
+    CHECK_OK(handle(&rep, &rl));
+    sk_key_status st;
+    CHECK_OK(sk_device_read_reply(key, &st, rep, rl));
+    CHECK(st.attempts_left == 3);
+    free_reply(rep, rl);
+out:
+    sk_device_key_free(key);
+}
+
 static pthread_barrier_t both_decided;
 static atomic_int meetings;
 
@@ -619,6 +725,7 @@ int main(void)
         test_cleanup();
         test_destroyed_secrets();
         test_optimistic();
+        test_levels();
     }
     sk_server_ident_free(ident);
     sk_master_key_free(mk);
