@@ -22,7 +22,8 @@ if(NOT SK_BASH OR NOT SK_OPENSSL)
 endif()
 
 set(_sk_bin "$<TARGET_FILE_DIR:splitkey-client>")
-foreach(name e2e_enrol_sign e2e_rp e2e_rp_cancel e2e_longpoll e2e_lockout_clone e2e_usage)
+foreach(name e2e_enrol_sign e2e_rp e2e_rp_cancel e2e_longpoll e2e_lockout_clone e2e_usage
+             e2e_levels)
   add_test(NAME ${name}
            COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/${name}.sh" "${_sk_bin}")
   set_tests_properties(${name} PROPERTIES LABELS services TIMEOUT 300)
