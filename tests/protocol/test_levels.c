@@ -8,8 +8,10 @@
  * session WRONG_VC with no PIN attempt counted and the same answer on a
  * resend; a confirmation message needs the explicit confirmation; a
  * refusal says where. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "protocol/server/server_internal.h"
 #include "splitkey.pb-c.h"
 #include "splitkey/rp.h"
 #include "world.h"
@@ -460,6 +462,66 @@ out:
     world_free(w);
 }
 
+/* A server that offers choices it should not (the device must refuse the
+ * session): the stored session edited in place. */
+static void tamper_choices(world *w, const uint8_t *sid, int how)
+{
+    for (int i = 0; i < w->nsessions; i++) {
+        w_session *ws = &w->sessions[i];
+        if (memcmp(ws->id, sid, SK_SESSION_ID_LEN) != 0)
+            continue;
+        sk_session_rec *r = NULL;
+        CHECK_OK(sk_session_rec_import(&r, ws->rec, ws->rec_len));
+        if (r == NULL)
+            return;
+        for (size_t k = 0; k < SK_VC_CHOICES; k++) {
+            bool right = strcmp(r->vc_choices[k], r->code) == 0;
+            if (how == 0 && right) /* the right code missing */
+                snprintf(r->vc_choices[k], sizeof r->vc_choices[k], "%04u",
+                         (unsigned)(atoi(r->code) + 1) % 10000u);
+            if (how == 1 && !right) /* a decoy twice: the right code and itself */
+                memcpy(r->vc_choices[k], r->code, sizeof r->vc_choices[k]);
+        }
+        if (how == 0) /* keep the three distinct after the change */
+            for (size_t k = 0; k < SK_VC_CHOICES; k++)
+                for (size_t j = 0; j < k; j++)
+                    if (strcmp(r->vc_choices[k], r->vc_choices[j]) == 0)
+                        snprintf(r->vc_choices[k], sizeof r->vc_choices[k], "%04u",
+                                 (unsigned)(atoi(r->vc_choices[k]) + 7) % 10000u);
+        CHECK_OK(sk_session_rec_export(r, ws->rec, sizeof ws->rec, &ws->rec_len));
+        sk_session_rec_free(r);
+    }
+}
+
+static void test_device_checks_choices(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {6};
+    size_t len = 0, rlen = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    for (int how = 0; how < 2; how++) {
+        CHECK_OK(rp_create(w, key, digest, SK_CERT_LEVEL_NONE, SK_INTERACTION_VC_CHOICE, "x", sid,
+                           NULL));
+        tamper_choices(w, sid, how);
+        sk_device_session *s = NULL;
+        CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+        CHECK_OK(world_device(w, msg, len, reply, &rlen));
+        CHECK_RC(SK_ERR_PROTO_DECODE, sk_device_read_session(key, &s, NULL, reply, rlen));
+        CHECK(s == NULL);
+        /* refused by the device; the relying party's session is cancelled */
+        uint8_t req[128];
+        size_t req_len = 0;
+        CHECK_OK(sk_rp_cancel_request(req, sizeof req, &req_len, sid, sizeof sid));
+        CHECK_OK(world_rp(w, req, req_len, reply, &rlen));
+    }
+out:
+    sk_device_key_free(key);
+    world_free(w);
+}
+
 int main(void)
 {
     sk_test_init();
@@ -468,5 +530,6 @@ int main(void)
     test_vc_choice();
     test_wrong_vc();
     test_confirmation_and_refusal();
+    test_device_checks_choices();
     return sk_test_done("protocol_levels");
 }
