@@ -58,6 +58,17 @@ check "rp: the person id is indexed from the subject's serialNumber" \
 check "rp: a relying-party session was recorded" \
     test "$(sql "SELECT count(*) FROM events WHERE kind = 4 AND detail = 2 AND key_id = X'$key'")" = 1
 
+# --- certificate level and interaction of a relying party's request
+drive --level 2 --expect-level rp >"$T/level.out" 2>&1
+check "level: a QUALIFIED request on an openly enrolled key is refused (LEVEL)" test $? = 0
+key=$(sed -n 's/^key //p' "$T/level.out")
+check "level: one level event (41), detail advanced" \
+    test "$(sql "SELECT group_concat(detail) FROM events WHERE kind = 41 AND key_id = X'$key'")" = 1
+check "level: no relying-party session was made" \
+    test "$(sql "SELECT count(*) FROM events WHERE kind = 4 AND detail = 2 AND key_id = X'$key'")" = 0
+drive --interaction 4 rp >"$T/vc.out" 2>&1
+check "interaction: confirmation and VC choice, the relying party's code picked" test $? = 0
+
 # --- garbage, truncated and oversized requests; the server keeps serving
 before=$(sql "SELECT count(*) FROM events")
 drive --max-request 65536 garbage >"$T/garbage.out" 2>&1
@@ -86,8 +97,8 @@ drive --give-up 5 sign >/dev/null 2>&1
 check "token: enrolment without a token is refused" test $? != 0
 check "token: ... and stored no key" \
     test "$(sql "SELECT count(*) FROM keys WHERE person_id LIKE 'PNOLV-%' AND state = 1")" = 0
-drive --token "$tok" rp >"$T/tok.out" 2>&1
-check "token: enrolment with the token, then a relying-party signature" test $? = 0
+drive --token "$tok" --level 2 --interaction 2 rp >"$T/tok.out" 2>&1
+check "token: enrolment with the token, then a QUALIFIED VC-choice relying-party signature" test $? = 0
 person=${subject##*serialNumber=}
 check "token: the key is registered for the token's subject" \
     test "$(sql "SELECT count(*) FROM keys WHERE person_id = '$person' AND state = 3")" = 1
