@@ -373,6 +373,18 @@ static int cmd_approve(sk_client *c, const opts *o, const uint8_t *pin, size_t p
     printf("%s asks: \"%s\"\nverification code: %s\n", rp[0] ? rp : "a relying party",
            sk_device_session_display_text(list[0]), sk_device_session_code(list[0]));
     fflush(stdout);
+    /* A session whose interaction needs the person's pick of a code or
+     * confirmation of a message (doc/device.md, "Interactions") is left
+     * waiting: an unattended example cannot give either. */
+    sk_interaction in = sk_device_session_interaction(list[0]);
+    if (in != SK_INTERACTION_DISPLAY_TEXT_AND_PIN) {
+        fprintf(stderr, "device-app: this session asks the person to pick a verification code "
+                        "or to confirm a message (interaction %d); this example approves only "
+                        "displayTextAndPIN sessions\n", (int)in);
+        for (size_t i = 0; i < n; i++)
+            sk_device_session_free(list[i]);
+        return 1;
+    }
     uint8_t sig[SK_MAX_SIG_LEN];
     size_t sig_len = 0;
     rc = sk_client_approve(c, list[0], pin, pin_len, sig, sizeof sig, &sig_len, &st);
