@@ -195,7 +195,12 @@ static void test_ca_pop(void)
              sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
     CHECK(sk_device_key_state(key) == SK_KEY_PENDING);
 
-    /* And with the right certificate: stored, ACTIVE, in the reply. */
+    /* And with the right certificate: stored, ACTIVE, in the reply; the key,
+     * enrolled openly (ADVANCED), is QUALIFIED once issued a qualified profile. */
+    rec = record(w, key);
+    CHECK(rec != NULL && sk_key_rec_level(rec) == SK_CERT_LEVEL_ADVANCED);
+    sk_key_rec_free(rec);
+    rec = NULL;
     CHECK_OK(approve_pop(w, key, s, &len, &rlen));
     CHECK(w->status == SK_ERR_PENDING);
     w->certificate = cert;
@@ -217,6 +222,7 @@ static void test_ca_pop(void)
         CHECK(c != NULL && cl == cert_len && memcmp(c, cert, cl) == 0);
         sk_key_rec_status(rec, &st, &w->policy, w->now);
         CHECK(st.state == SK_KEY_ACTIVE);
+        CHECK(sk_key_rec_level(rec) == SK_CERT_LEVEL_QUALIFIED);
     }
 
     /* Later signatures carry it to the device. */

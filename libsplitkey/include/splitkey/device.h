@@ -283,8 +283,9 @@ SK_API SK_WARN_UNUSED int sk_device_key_pending_session(const sk_device_key *key
 /* ----------------------------------------------------------------- sessions */
 
 /* A key's certificate level (doc/protocol.md, "Certificate levels"): fixed
- * at enrolment, QUALIFIED for a key registered with a token, ADVANCED under
- * open enrolment.  A relying party names the least level it accepts. */
+ * at enrolment, QUALIFIED for a key registered with a token or issued a
+ * qualified certificate profile, ADVANCED otherwise (open enrolment).  A
+ * relying party names the least level it accepts. */
 typedef enum sk_cert_level {
     SK_CERT_LEVEL_NONE = 0, /* a request: any level; a key: read as ADVANCED */
     SK_CERT_LEVEL_ADVANCED = 1,

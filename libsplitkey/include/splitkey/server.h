@@ -167,8 +167,9 @@ SK_API SK_WARN_UNUSED int sk_key_rec_set_certificate(sk_key_rec **out, const sk_
 SK_API SK_WARN_UNUSED int sk_key_rec_rewrite(sk_key_rec **out, const sk_key_rec *rec)
     SK_NONNULL(1, 2);
 /* The key's certificate level, fixed at enrolment: QUALIFIED for a key
- * enrolled with a registration token, ADVANCED under open enrolment (and
- * for records written before levels existed). */
+ * enrolled with a registration token or issued a certificate of a qualified
+ * profile at its proof of possession, ADVANCED otherwise (open enrolment,
+ * and records written before levels existed). */
 SK_API sk_cert_level sk_key_rec_level(const sk_key_rec *rec) SK_NONNULL(1);
 /* The key's certificate (DER, a pointer into rec), or NULL with *len 0. */
 SK_API const uint8_t *sk_key_rec_certificate(const sk_key_rec *rec, size_t *len)

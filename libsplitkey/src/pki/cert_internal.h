@@ -44,4 +44,9 @@ int pki_cert_find_ext(const uint8_t **val, size_t *val_len, const uint8_t *tbs, 
  * (tsa.c).  Returns SK_OK, SK_ERR_CSR or SK_ERR_VERIFY. */
 int pki_csr_any_key(der *spki, const uint8_t *csr, size_t len);
 
+/* Whether a certificate is of a qualified profile: its certificate
+ * policies name QCP-n-qscd, QCP-l-qscd or NCP+ (ETSI EN 319 411-2/-1), as
+ * the sign-qualified, seal-qualified and auth-qualified profiles do. */
+bool pki_cert_qualified(const sk_cert *cert);
+
 #endif /* SPLITKEY_CERT_INTERNAL_H */

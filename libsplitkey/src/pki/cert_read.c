@@ -117,6 +117,25 @@ int sk_cert_check_key(const sk_cert *cert, const uint8_t *n, size_t n_len)
     return rc;
 }
 
+bool pki_cert_qualified(const sk_cert *cert)
+{
+    /* content octets of 0.4.0.194112.1.2, 0.4.0.194112.1.3, 0.4.0.2042.1.2 */
+    static const uint8_t qcp_n[] = {0x04, 0x00, 0x8b, 0xec, 0x40, 0x01, 0x02};
+    static const uint8_t qcp_l[] = {0x04, 0x00, 0x8b, 0xec, 0x40, 0x01, 0x03};
+    static const uint8_t ncp_plus[] = {0x04, 0x00, 0x8f, 0x7a, 0x01, 0x02};
+    for (const mbedtls_x509_sequence *p = &cert->c.crt.certificate_policies; p != NULL;
+         p = p->next) {
+        const mbedtls_x509_buf *b = &p->buf;
+        if (b->p == NULL)
+            continue;
+        if ((b->len == sizeof qcp_n && memcmp(b->p, qcp_n, sizeof qcp_n) == 0) ||
+            (b->len == sizeof qcp_l && memcmp(b->p, qcp_l, sizeof qcp_l) == 0) ||
+            (b->len == sizeof ncp_plus && memcmp(b->p, ncp_plus, sizeof ncp_plus) == 0))
+            return true;
+    }
+    return false;
+}
+
 int sk_cert_check_issuer(const sk_cert *cert, const sk_cert *issuer)
 {
     if (cert == NULL || issuer == NULL)

@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "pki/cert_internal.h"
 #include "pki/csr_internal.h"
 #include "protocol/server/server_internal.h"
 
@@ -1066,6 +1067,10 @@ static int pop_certificate(sks_ctx *c, const uint8_t *sig, size_t sig_len)
     if (rc == SK_OK) {
         memcpy(r->cert, cert_der, der_len);
         r->cert_len = der_len;
+        /* a key issued a qualified profile is of the qualified level
+         * (doc/protocol.md, "Certificate levels") */
+        if (pki_cert_qualified(cert))
+            r->level = SK_CERT_LEVEL_QUALIFIED;
     }
     sk_cert_free(cert);
     if (rc == SK_ERR_NOMEM)
