@@ -216,7 +216,7 @@ static void test_display_text(void)
     world *w = world_new();
     sk_device_key *key = NULL;
     uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {2};
-    char text[260];
+    char text[SK_MAX_DISPLAY_TEXT_LEN + 8];
     CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
     if (key == NULL)
         goto out;
@@ -250,7 +250,17 @@ static void test_display_text(void)
     text[200] = '\0';
     CHECK_OK(rp_create(w, key, digest, SK_CERT_LEVEL_NONE, SK_INTERACTION_CONFIRMATION_MESSAGE,
                        text, sid, NULL));
-    CHECK(w->nsessions == n0 + 3);
+    /* 200 characters of four bytes each (U+1F58A) fit, 201 do not. */
+    for (int i = 0; i < 201; i++)
+        memcpy(text + 4 * i, "\xf0\x9f\x96\x8a", 4);
+    text[800] = '\0';
+    CHECK_OK(rp_create(w, key, digest, SK_CERT_LEVEL_NONE,
+                       SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE, text, sid, NULL));
+    memcpy(text + 800, "\xf0\x9f\x96\x8a", 4);
+    text[804] = '\0';
+    CHECK_RC(SK_ERR_LIMIT, rp_create(w, key, digest, SK_CERT_LEVEL_NONE,
+                                     SK_INTERACTION_CONFIRMATION_MESSAGE, text, sid, NULL));
+    CHECK(w->nsessions == n0 + 4);
 out:
     sk_device_key_free(key);
     world_free(w);

@@ -104,7 +104,7 @@ typedef struct sk_key_status {
 #define SK_PIN_MAX 32u
 #define SK_MAX_SUBJECT_LEN 512u
 #define SK_MAX_TOKEN_LEN 1024u
-#define SK_MAX_DISPLAY_TEXT_LEN 256u
+#define SK_MAX_DISPLAY_TEXT_LEN 800u /* bytes: 200 characters of up to 4 bytes in UTF-8 */
 #define SK_MAX_FETCH_SESSIONS 8u /* waiting sessions one fetch reply lists */
 
 /* Checks a PIN against the rules of its purpose: digits only, at least 4
