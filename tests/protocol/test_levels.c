@@ -260,6 +260,12 @@ static void test_display_text(void)
     text[804] = '\0';
     CHECK_RC(SK_ERR_LIMIT, rp_create(w, key, digest, SK_CERT_LEVEL_NONE,
                                      SK_INTERACTION_CONFIRMATION_MESSAGE, text, sid, NULL));
+    /* 201 two-byte characters: within the bytes, over the characters */
+    for (int i = 0; i < 201; i++)
+        memcpy(text + 2 * i, "\xc4\x81", 2);
+    text[402] = '\0';
+    CHECK_RC(SK_ERR_LIMIT, rp_create(w, key, digest, SK_CERT_LEVEL_NONE,
+                                     SK_INTERACTION_CONFIRMATION_MESSAGE, text, sid, NULL));
     CHECK(w->nsessions == n0 + 4);
 out:
     sk_device_key_free(key);
