@@ -24,50 +24,44 @@ endif()
 set(_sk_bin "$<TARGET_FILE_DIR:splitkey-client>")
 foreach(name e2e_enrol_sign e2e_rp e2e_rp_cancel e2e_longpoll e2e_lockout_clone e2e_usage
              e2e_levels)
-  add_test(NAME ${name}
-           COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/${name}.sh" "${_sk_bin}")
-  set_tests_properties(${name} PROPERTIES LABELS services TIMEOUT 300)
+  sk_store_test(NAME ${name} LABELS services TIMEOUT 300
+                COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/${name}.sh" "${_sk_bin}")
 endforeach()
 
 # an organisation's seal key (purpose seal): tokens, enrolment with a PIN
 # file, seals verified by openssl, a relying party by organizationIdentifier
-add_test(NAME e2e_seal
-         COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_seal.sh" "${_sk_bin}")
-set_tests_properties(e2e_seal PROPERTIES LABELS services TIMEOUT 300)
+sk_store_test(NAME e2e_seal LABELS services TIMEOUT 300
+              COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_seal.sh" "${_sk_bin}")
 
 # examples/seal.sh: the seal with a CA, the certificate chain checked by
 # openssl verify and certtool --verify
 if(TARGET splitkey-ca)
-  add_test(NAME example_seal
-           COMMAND "${SK_BASH}" "${PROJECT_SOURCE_DIR}/examples/seal.sh" "${_sk_bin}")
-  set_tests_properties(example_seal PROPERTIES LABELS "services;pki" TIMEOUT 300)
+  sk_store_test(NAME example_seal LABELS services pki TIMEOUT 300
+                COMMAND "${SK_BASH}" "${PROJECT_SOURCE_DIR}/examples/seal.sh" "${_sk_bin}")
   # a revocation made at the CA seen by the real device: splitkey-client
   # sign and approve exit 5 once the share server's poll applied it
-  add_test(NAME e2e_ca_revoke_client
-           COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_ca_revoke_client.sh" "${_sk_bin}")
-  set_tests_properties(e2e_ca_revoke_client PROPERTIES LABELS "services;pki")
+  sk_store_test(NAME e2e_ca_revoke_client LABELS services pki
+                COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_ca_revoke_client.sh"
+                        "${_sk_bin}")
 endif()
 
 # a proxy that loses replies (Python) for the lost-reply test
 find_program(SK_PYTHON3 python3)
 if(SK_PYTHON3)
-  add_test(NAME e2e_state_lock
-           COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_state_lock.sh" "${_sk_bin}")
-  set_tests_properties(e2e_state_lock PROPERTIES LABELS "services;attack" TIMEOUT 300)
-  add_test(NAME e2e_lost_reply
-           COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_lost_reply.sh" "${_sk_bin}")
-  set_tests_properties(e2e_lost_reply PROPERTIES LABELS services TIMEOUT 300)
+  sk_store_test(NAME e2e_state_lock LABELS services attack TIMEOUT 300
+                COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_state_lock.sh" "${_sk_bin}")
+  sk_store_test(NAME e2e_lost_reply LABELS services TIMEOUT 300
+                COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_lost_reply.sh" "${_sk_bin}")
   # the client and the server killed between every two steps of enrolment
   # and signing (the relay of tests/attack holds requests and replies back)
   find_program(SK_SQLITE3_KILL sqlite3)
   if(SK_SQLITE3_KILL)
-    add_test(NAME e2e_kill_steps
-             COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_kill_steps.sh"
-                     $<TARGET_FILE:splitkey-server> $<TARGET_FILE:splitkey-client>
-                     "${SK_PYTHON3}" "${SK_SQLITE3_KILL}" "${SK_OPENSSL}"
-                     "${CMAKE_CURRENT_SOURCE_DIR}/../attack/mitm_proxy.py"
-                     $<TARGET_FILE:splitkey-rp>)
-    set_tests_properties(e2e_kill_steps PROPERTIES LABELS services TIMEOUT 900)
+    sk_store_test(NAME e2e_kill_steps LABELS services TIMEOUT 900
+                  COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_kill_steps.sh"
+                          $<TARGET_FILE:splitkey-server> $<TARGET_FILE:splitkey-client>
+                          "${SK_PYTHON3}" "${SK_SQLITE3_KILL}" "${SK_OPENSSL}"
+                          "${CMAKE_CURRENT_SOURCE_DIR}/../attack/mitm_proxy.py"
+                          $<TARGET_FILE:splitkey-rp>)
   endif()
 endif()
 
@@ -78,7 +72,6 @@ add_test(NAME versions
 set_tests_properties(versions PROPERTIES LABELS services)
 
 if(EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/contract.sh")
-  add_test(NAME contract
-           COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/contract.sh" "${_sk_bin}")
-  set_tests_properties(contract PROPERTIES LABELS services TIMEOUT 300)
+  sk_store_test(NAME contract LABELS services TIMEOUT 300
+                COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/contract.sh" "${_sk_bin}")
 endif()

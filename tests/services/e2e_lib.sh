@@ -12,6 +12,12 @@
 #   e2e_finish                 prints the tally, exits 0 only if nothing failed
 
 set -u
+# SK_TEST_STORE=postgresql: the same script on a PostgreSQL cluster of its
+# own (with_pg.sh puts its stand-in for splitkey-server in BIN_DIR's place)
+if [ "${SK_TEST_STORE:-sqlite}" = postgresql ] && [ -z "${SK_REAL_SERVER:-}" ]; then
+  exec bash "$(dirname "${BASH_SOURCE[0]}")/with_pg.sh" bash "$0" "$@"
+fi
+. "$(dirname "${BASH_SOURCE[0]}")/store_lib.sh"
 BIN=${1:?usage: $0 BIN_DIR}
 CLIENT="$BIN/splitkey-client"
 RP="$BIN/splitkey-rp"

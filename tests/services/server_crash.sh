@@ -58,7 +58,9 @@ check "every completed session is one signature event" \
     test "$(sql "SELECT count(*) FROM sessions WHERE key_id = X'$key' AND state = 2")" = "$stored"
 check "the key record was updated once per stored change (version grows)" \
     test "$(sql "SELECT version FROM keys WHERE key_id = X'$key'")" -gt $((2 * SIGNS))
-check "database integrity" test "$(sql "PRAGMA integrity_check")" = ok
+if ! store_pg; then # SQLite's own check of the file
+    check "database integrity" test "$(sql "PRAGMA integrity_check")" = ok
+fi
 # the restarted server still enrols and signs
 check "the restarted server still enrols and signs" drive --signs 1 sign
 check "SIGTERM stops the server cleanly" stop_server

@@ -5,6 +5,12 @@
 # --ready-file).  Sourced; expects SERVER, DRIVE (and SQLITE3) to be set.
 
 set -u
+# SK_TEST_STORE=postgresql: the same script on a PostgreSQL cluster of its
+# own (with_pg.sh puts its stand-ins for splitkey-server and sqlite3 in place)
+if [ "${SK_TEST_STORE:-sqlite}" = postgresql ] && [ -z "${SK_REAL_SERVER:-}" ]; then
+    exec bash "$(dirname "${BASH_SOURCE[0]}")/with_pg.sh" bash "$0" "$@"
+fi
+. "$(dirname "${BASH_SOURCE[0]}")/store_lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/four_eyes_lib.sh" # four_eyes_token: a usable token
 T=$(mktemp -d "${TMPDIR:-/tmp}/sk-svc-XXXXXX")
 SRV_PID=
