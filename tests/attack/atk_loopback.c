@@ -36,7 +36,9 @@
  *   rollback-honest   (--state) the honest device's next request afterwards.
  *
  * Options: --threads N (6), --floods M (2), --timeout MS (per call, 60000),
- * --db PATH, --state DIR, --peer URL.
+ * --db PATH, --state DIR, --peer URL, --spread URL,URL... (the connections
+ * of a round - shots and floods - go to these servers in turn, for several
+ * server processes on one database; enrolment stays on --server).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -70,6 +72,8 @@ static sk_dev_config cfg = {.profile = SK_PROFILE_4K, .scheme = SK_SCHEME_PKCS1,
 static struct {
     const char *peer, *db, *state;
     unsigned threads, floods;
+    unsigned nspread;
+    sk_dev_config spread[MAX_THREADS]; /* --spread: cfg with each server's URL */
 } opt = {.threads = 6, .floods = 2};
 
 /* The storage key the attacker's copies of the device state are sealed
@@ -132,6 +136,17 @@ static void open_dev(sk_dev *d, const char *url)
         c = &peer_cfg;
     }
     if (sk_dev_open(d, c, SK_PURPOSE_SIGN) != SK_OK)
+        die("cannot open a connection");
+}
+
+/* Connection i of a round: to --spread's server i (in turn), or --server. */
+static void open_dev_spread(sk_dev *d, unsigned i)
+{
+    if (opt.nspread == 0) {
+        open_dev(d, NULL);
+        return;
+    }
+    if (sk_dev_open(d, &opt.spread[i % opt.nspread], SK_PURPOSE_SIGN) != SK_OK)
         die("cannot open a connection");
 }
 
@@ -439,7 +454,7 @@ static void run_round(shot *shots, unsigned n, const uint8_t *key_id, seen *sn)
     pthread_barrier_init(&go, NULL, n);
     for (unsigned i = 0; i < opt.floods; i++) {
         memset(&floods[i], 0, sizeof floods[i]);
-        open_dev(&floods[i].d, NULL);
+        open_dev_spread(&floods[i].d, i + 1);
         floods[i].key_id = key_id;
         floods[i].stop = &stop;
         if (pthread_create(&floods[i].thread, NULL, flood_main, &floods[i]) != 0)
@@ -494,7 +509,7 @@ static void same_request_shots(shot *shots, unsigned n, const sk_device_key *key
 {
     for (unsigned i = 0; i < n; i++) {
         memset(&shots[i], 0, sizeof shots[i]);
-        open_dev(&shots[i].d, NULL);
+        open_dev_spread(&shots[i].d, i);
         shots[i].d.key = copy_state(key);
         memcpy(shots[i].pin, pins[i], sizeof shots[i].pin);
     }
@@ -1199,6 +1214,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: atk_loopback --server URL --server-pub FILE [--threads N]\n"
                     "  [--floods M] [--timeout MS] [--db PATH] [--state DIR] [--peer URL]\n"
+                    "  [--spread URL,URL...]\n"
                     "  guesses|locked|clones|clone-any|rollback|rollback-restart|"
                     "rollback-honest\n");
     exit(2);
@@ -1206,7 +1222,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    const char *mode = NULL, *pub_path = NULL;
+    const char *mode = NULL, *pub_path = NULL, *spread = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1227,6 +1243,8 @@ int main(int argc, char **argv)
             opt.state = v;
         else if (OPT("--peer"))
             opt.peer = v;
+        else if (OPT("--spread"))
+            spread = v;
         else if (a[0] != '-' && mode == NULL)
             mode = a;
         else
@@ -1240,6 +1258,18 @@ int main(int argc, char **argv)
     if (sk_dev_config_load_server_pub(&cfg, pub_path) != SK_OK)
         die("cannot read the server's public keys");
     cfg.run_tag = randombytes_random();
+    static char spread_urls[4096];
+    if (spread != NULL) {
+        if (strlen(spread) >= sizeof spread_urls)
+            usage();
+        strcpy(spread_urls, spread);
+        char *save = NULL;
+        for (char *u = strtok_r(spread_urls, ",", &save); u != NULL && opt.nspread < MAX_THREADS;
+             u = strtok_r(NULL, ",", &save)) {
+            opt.spread[opt.nspread] = cfg;
+            opt.spread[opt.nspread++].url = u;
+        }
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (!strcmp(mode, "guesses"))
         mode_guesses();
