@@ -856,7 +856,7 @@ int sk_restore_run(const char *db_path, const char *dir, const char *from, const
         rc = check_store_id(src, from, dir, err, err_len);
     int version = -1;
     if (rc == SK_OK && (schema_version_of(src, &version) != SK_OK ||
-                        version > sk_store_sqlite_latest())) {
+                        version > sk_store_schema_latest())) {
         snprintf(err, err_len, "%s: schema version %d is not one this program knows", from,
                  version);
         rc = SK_ERR_STORE;

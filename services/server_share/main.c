@@ -72,6 +72,8 @@ static void usage(FILE *out)
             "                        an online copy of the store, while servers run\n"
             "  restore --dir DIR --from BACKUP [--journal FILE]\n"
             "                        put a backup back (and replay the commit journal)\n"
+            "  migrate --from sqlite:PATH --to postgresql://...\n"
+            "                        move a stopped server's store into PostgreSQL\n"
             "\n"
             "Run '" PROG " COMMAND --help' for the options of a command.\n"
             "Exit status: 0 success, 2 usage or configuration error, 1 other failure.\n");
@@ -172,9 +174,17 @@ static int resolve_db(char **uri, const char *db, bool from_flag, const char *di
                       size_t err_len)
 {
     *uri = NULL;
-    if (strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0) {
-        snprintf(err, err_len, "--db %s: the PostgreSQL store is not part of this build", db);
+    int supported = sk_store_uri_supported(db);
+    if (supported == SK_ERR_UNSUPPORTED) {
+        char shown[256];
+        sk_store_uri_shown(db, shown, sizeof shown);
+        snprintf(err, err_len, "--db %s: the PostgreSQL store is not part of this build", shown);
         return SK_SVC_ERR_CONFIG;
+    }
+    if (supported == SK_OK && strncmp(db, "sqlite:", 7) != 0) {
+        /* a database server's URI: passed on as it is */
+        *uri = strdup(db);
+        return *uri != NULL ? SK_OK : SK_ERR_NOMEM;
     }
     if (strncmp(db, "sqlite:", 7) != 0 || db[7] == '\0') {
         snprintf(err, err_len, "--db %s: expected sqlite:PATH or postgresql://...", db);
@@ -214,6 +224,25 @@ static void run_usage(const sk_opt *opts)
            "DIR/server.conf (or --config FILE) as \"name = value\"; flags win.\n\n");
     sk_config_usage(stdout, opts);
 }
+
+/* The store URI as messages may show it (no password). */
+static const char *uri_shown(const char *uri)
+{
+    static _Thread_local char shown[512];
+    sk_store_uri_shown(uri, shown, sizeof shown);
+    return shown;
+}
+
+/* Whether a store named by a resolved URI exists: a file store's file; a
+ * database server's store is there to be opened. */
+static bool store_exists(const char *uri)
+{
+    return strncmp(uri, "sqlite:", 7) != 0 || sk_path_exists(uri + 7);
+}
+
+/* Wakes this server's long polls after another server committed a change
+ * to a key or session in the shared database (sk_store_set_change_hook). */
+static void store_changed(void *arg) { sk_longpoll_notify(arg); }
 
 /* Workers when --workers is 0: one per CPU, but at least 4, because a
  * relying party's long poll holds a worker while it waits (at most all but
@@ -498,8 +527,13 @@ static int cmd_run(int argc, char **argv)
     }
     rc = sk_store_open(&store, db_uri);
     if (rc != SK_OK) {
-        fprintf(stderr, PROG ": cannot open the store %s: %s%s\n", db_uri, sk_strerror(rc),
-                store_access_hint(db_uri));
+        fprintf(stderr, PROG ": cannot open the store %s: %s%s\n", uri_shown(db_uri),
+                sk_strerror(rc), store_access_hint(db_uri));
+        goto out;
+    }
+    if (journal_path != NULL && !sk_store_has_journal(store, err, sizeof err)) {
+        fprintf(stderr, PROG ": --journal: %s\n", err);
+        exit_code = 2;
         goto out;
     }
     if (journal_path != NULL) {
@@ -512,7 +546,7 @@ static int cmd_run(int argc, char **argv)
     }
     rc = sk_store_bind(store, o.dir, o.new_store, (uint64_t)time(NULL), err, sizeof err);
     if (rc != SK_OK) {
-        fprintf(stderr, PROG ": store %s: %s\n", db_uri, err);
+        fprintf(stderr, PROG ": store %s: %s\n", uri_shown(db_uri), err);
         exit_code = rc == SK_SVC_ERR_CONFIG ? 2 : 1;
         goto out;
     }
@@ -557,6 +591,13 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
     share.longpoll = longpoll;
+    /* other servers on the same database wake this one's long polls */
+    rc = sk_store_set_change_hook(store, store_changed, longpoll);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG ": store %s: cannot listen for changes: %s\n", uri_shown(db_uri),
+                sk_strerror(rc));
+        goto out;
+    }
     hwm = sk_hwm_new();
     if (hwm == NULL) {
         fprintf(stderr, PROG ": %s\n", sk_strerror(SK_ERR_NOMEM));
@@ -565,7 +606,8 @@ static int cmd_run(int argc, char **argv)
     share.hwm = hwm;
     rc = sk_share_read_restore_mark(&share);
     if (rc != SK_OK) {
-        fprintf(stderr, PROG ": store %s: its restore mark: %s\n", db_uri, sk_strerror(rc));
+        fprintf(stderr, PROG ": store %s: its restore mark: %s\n", uri_shown(db_uri),
+                sk_strerror(rc));
         goto out;
     }
     if (share.restored_at > 0)
@@ -623,7 +665,7 @@ static int cmd_run(int argc, char **argv)
     sk_rep_server_conn_limits(srv, &max_conns, &per_peer, &idle_s);
     sk_log_notice("listening on %s with %u workers; connections at most %u, %u per peer, "
                   "closed after %u s idle; store %s; enrolment %s; CA %s",
-                  url, sk_rep_server_workers(srv), max_conns, per_peer, idle_s, db_uri,
+                  url, sk_rep_server_workers(srv), max_conns, per_peer, idle_s, uri_shown(db_uri),
                   o.open_enrolment ? "open" : "by token", o.ca ? o.ca : "none");
     if (metrics_listen != NULL) {
         sk_metrics_http_config mcfg = {.url = metrics_listen, .allow_remote = metrics_remote,
@@ -663,6 +705,8 @@ out:
     sk_longpoll_stop(longpoll); /* parked polls answer now, so the workers can stop */
     sk_rep_server_stop(srv);    /* no request in flight after this */
     sk_metrics_http_stop(metrics); /* before the store its health check reads */
+    if (store != NULL)
+        sk_store_set_change_hook(store, NULL, NULL); /* before the long polls go */
     sk_longpoll_free(longpoll);
     sk_hwm_free(hwm);
     sk_share_ra_retry_stop(poller);
@@ -722,7 +766,7 @@ static int cmd_check(int argc, char **argv)
         fprintf(stderr, PROG " check: %s\n", err);
         goto out;
     }
-    if (!sk_path_exists(uri + 7)) {
+    if (!store_exists(uri)) {
         fprintf(stderr, PROG " check: %s: no such database\n", uri);
         exit_code = 1;
         goto out;
@@ -733,11 +777,11 @@ static int cmd_check(int argc, char **argv)
     else
         snprintf(err, sizeof err, "cannot open the store: %s", sk_strerror(rc));
     if (rc != SK_OK) {
-        fprintf(stderr, PROG " check: %s: %s\n", uri, err);
+        fprintf(stderr, PROG " check: %s: %s\n", uri_shown(uri), err);
         exit_code = 1;
         goto out;
     }
-    printf("%s: in order\n", uri);
+    printf("%s: in order\n", uri_shown(uri));
     exit_code = 0;
 out:
     sk_store_close(store);
@@ -765,7 +809,7 @@ static int audit_event(const char *dir, const char *db, uint32_t kind, const uin
                         err_len);
     if (rc != SK_OK)
         return rc;
-    if (!sk_path_exists(uri + 7)) {
+    if (!store_exists(uri)) {
         if (missing_ok) {
             free(uri);
             return SK_OK;
@@ -790,7 +834,8 @@ static int audit_event(const char *dir, const char *db, uint32_t kind, const uin
     if (rc == SK_OK)
         rc = sk_store_event_append(store, NULL, &ev);
     if (rc != SK_OK)
-        snprintf(err, err_len, "%s: cannot write the event log: %s%s%s", uri, sk_svc_strerror(rc),
+        snprintf(err, err_len, "%s: cannot write the event log: %s%s%s", uri_shown(uri),
+                 sk_svc_strerror(rc),
                  jerr[0] ? ": " : "", jerr);
     else
         *logged = 1;
@@ -1092,6 +1137,15 @@ static int cmd_backup(int argc, char **argv)
     if (store_command("backup", help, opts, argc, argv, &dir, &db, &uri, &exit_code)) {
         char err[768] = "";
         exit_code = 0;
+        if (strncmp(uri, "sqlite:", 7) != 0) {
+            fprintf(stderr, PROG " backup: %s is not an SQLite store: back a PostgreSQL store "
+                            "up with PostgreSQL's own tools (pg_basebackup for the cluster, or "
+                            "pg_dump of the database; doc/operations.md, \"The store\")\n",
+                    uri_shown(uri));
+            free(uri);
+            sk_config_free(opts);
+            return 1;
+        }
         if (sk_backup_run(uri + 7, dir, to, stdout, err, sizeof err) != SK_OK) {
             fprintf(stderr, PROG " backup: %s\n", err);
             exit_code = 1;
@@ -1131,12 +1185,74 @@ static int cmd_restore(int argc, char **argv)
     if (store_command("restore", help, opts, argc, argv, &dir, &db, &uri, &exit_code)) {
         char err[768] = "";
         exit_code = 0;
+        if (strncmp(uri, "sqlite:", 7) != 0) {
+            fprintf(stderr, PROG " restore: %s is not an SQLite store: restore a PostgreSQL "
+                            "store with PostgreSQL's own tools (a pg_basebackup copy, or "
+                            "pg_restore of a pg_dump; doc/operations.md, \"The store\")\n",
+                    uri_shown(uri));
+            free(uri);
+            sk_config_free(opts);
+            return 1;
+        }
         if (sk_restore_run(uri + 7, dir, from, journal, stdout, err, sizeof err) != SK_OK) {
             fprintf(stderr, PROG " restore: %s; nothing was changed\n", err);
             exit_code = 1;
         }
     }
     free(uri);
+    sk_config_free(opts);
+    return exit_code;
+}
+
+/* ---------------------------------------------------------------- migrate */
+
+static int cmd_migrate(int argc, char **argv)
+{
+    char *from = NULL, *to = NULL;
+    sk_opt opts[] = {
+        {.name = "from", .type = SK_OPT_STRING, .value = &from, .flags = SK_OPT_REQUIRED,
+         .arg = "sqlite:PATH", .help = "the store to move (the server stopped)"},
+        {.name = "to", .type = SK_OPT_STRING, .value = &to, .flags = SK_OPT_REQUIRED,
+         .arg = "URI", .help = "the new store: a postgresql:// URI of an empty database"},
+        {0},
+    };
+    char err[1024] = "";
+    int exit_code = 2;
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        printf("usage: " PROG " migrate --from sqlite:PATH --to URI\n\n"
+               "Copies every row of an SQLite store (keys, sessions, cached replies,\n"
+               "used tokens, the server-key pool, the event log with its seqs, store\n"
+               "facts and the event counter) into an empty PostgreSQL database, in one\n"
+               "transaction, then compares both row for row (counts and a SHA-256 digest\n"
+               "per table) before committing, and prints what it moved.  Stop the share\n"
+               "server first.  The source must be at this program's schema version.\n"
+               "Nothing changes when it fails.  Exit status 0: done; 1: a problem\n"
+               "(printed); 2: usage.\n\n");
+        sk_config_usage(stdout, opts);
+        exit_code = 0;
+        goto out;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " migrate: %s\n", err);
+        goto out;
+    }
+    if (sk_init() != SK_OK) {
+        fprintf(stderr, PROG ": cannot initialise libsplitkey\n");
+        exit_code = 1;
+        goto out;
+    }
+    rc = sk_store_migrate(from, to, stdout, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " migrate: %s\n", err);
+        exit_code = rc == SK_ERR_ARG ? 2 : 1;
+        goto out;
+    }
+    printf("moved %s to %s\n", from, uri_shown(to));
+    exit_code = 0;
+out:
     sk_config_free(opts);
     return exit_code;
 }
@@ -1557,6 +1673,7 @@ int main(int argc, char **argv)
         {"check", cmd_check},
         {"backup", cmd_backup},
         {"restore", cmd_restore},
+        {"migrate", cmd_migrate},
         {NULL, NULL},
     };
     return sk_command_dispatch(argc, argv, PROG, commands, usage);

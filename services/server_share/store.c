@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* store.c - the backend-independent part of the store: argument checks,
- * one-operation transactions and fault injection. */
+ * one-operation transactions and fault injection.  The backends come from
+ * the registry in store_backends.c, found by the URI's scheme. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,29 +10,115 @@
 #include "splitkey/splitkey.h"
 #include "store_backend.h"
 
-static const struct sk_store_ops *const backends[] = {&sk_store_sqlite_ops};
+/* The backend for uri and the length of its scheme, or NULL. */
+static const struct sk_store_ops *backend_for(const char *uri, size_t *scheme_len)
+{
+    for (size_t i = 0; sk_store_backends[i] != NULL; i++) {
+        const struct sk_store_ops *b = sk_store_backends[i];
+        const char *schemes[2] = {b->scheme, b->alias};
+        for (size_t j = 0; j < 2; j++) {
+            size_t sl = schemes[j] != NULL ? strlen(schemes[j]) : 0;
+            if (sl > 0 && strncmp(uri, schemes[j], sl) == 0) {
+                *scheme_len = sl;
+                return b;
+            }
+        }
+    }
+    return NULL;
+}
+
+int sk_store_uri_supported(const char *uri)
+{
+    size_t sl;
+    if (uri == NULL)
+        return SK_ERR_ARG;
+    if (backend_for(uri, &sl) != NULL)
+        return SK_OK;
+    for (size_t i = 0; sk_store_backends_missing[i] != NULL; i++) {
+        const char *m = sk_store_backends_missing[i];
+        if (strncmp(uri, m, strlen(m)) == 0)
+            return SK_ERR_UNSUPPORTED;
+    }
+    return SK_ERR_ARG;
+}
+
+void sk_store_uri_shown(const char *uri, char *out, size_t out_len)
+{
+    if (out == NULL || out_len == 0)
+        return;
+    size_t sl;
+    const struct sk_store_ops *b = uri != NULL ? backend_for(uri, &sl) : NULL;
+    if (b != NULL && b->redact != NULL)
+        b->redact(uri, out, out_len);
+    else if (b != NULL || uri == NULL)
+        snprintf(out, out_len, "%s", uri != NULL ? uri : "");
+    else /* unknown: it might hold anything */
+        snprintf(out, out_len, "%.*s...", (int)strcspn(uri, ":/@"), uri);
+}
+
+const char *sk_store_backend_name(sk_store *store)
+{
+    return store != NULL && store->ops->name != NULL ? store->ops->name : "?";
+}
+
+int sk_store_has_journal(sk_store *store, char *why, size_t why_len)
+{
+    if (store == NULL)
+        return 0;
+    if (store->ops->journal_open != NULL)
+        return 1;
+    if (why != NULL && why_len > 0)
+        snprintf(why, why_len, "%s",
+                 store->ops->no_journal != NULL ? store->ops->no_journal
+                                                : "this store keeps no commit journal");
+    return 0;
+}
+
+int sk_store_set_change_hook(sk_store *store, sk_store_change_fn fn, void *arg)
+{
+    if (store == NULL)
+        return SK_ERR_ARG;
+    if (store->ops->set_change_hook == NULL)
+        return SK_OK;
+    return store->ops->set_change_hook(store, fn, arg);
+}
+
+int sk_store_migrate(const char *from_uri, const char *to_uri, FILE *report, char *err,
+                     size_t err_len)
+{
+    if (from_uri == NULL || to_uri == NULL || report == NULL || err == NULL || err_len == 0)
+        return SK_ERR_ARG;
+    err[0] = '\0';
+    size_t sl;
+    const struct sk_store_ops *to = backend_for(to_uri, &sl);
+    if (to == NULL || to->migrate_from == NULL) {
+        int rc = sk_store_uri_supported(to_uri);
+        snprintf(err, err_len, "--to: %s",
+                 rc == SK_ERR_UNSUPPORTED ? "that store's backend is not part of this build"
+                 : to != NULL             ? "a store of that kind cannot be a migration target"
+                                          : "not a store URI this program knows");
+        return rc == SK_OK ? SK_ERR_ARG : rc;
+    }
+    return to->migrate_from(from_uri, to_uri, report, err, err_len);
+}
 
 int sk_store_open(sk_store **out, const char *uri)
 {
     if (out == NULL || uri == NULL)
         return SK_ERR_ARG;
     *out = NULL;
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-        size_t sl = strlen(backends[i]->scheme);
-        if (strncmp(uri, backends[i]->scheme, sl) != 0)
-            continue;
-        if (uri[sl] == '\0')
-            return SK_ERR_ARG;
-        int rc = backends[i]->open(out, uri + sl);
-        if (rc == SK_OK) {
-            atomic_init(&(*out)->fault, SK_STORE_FAULT_NONE);
-            atomic_init(&(*out)->fault_left, 0);
-        }
-        return rc;
+    size_t sl = 0;
+    const struct sk_store_ops *b = backend_for(uri, &sl);
+    if (b == NULL)
+        return sk_store_uri_supported(uri);
+    if (uri[sl] == '\0')
+        return SK_ERR_ARG;
+    int rc = b->open(out, uri + sl);
+    if (rc == SK_OK) {
+        atomic_init(&(*out)->fault, SK_STORE_FAULT_NONE);
+        atomic_init(&(*out)->fault_left, 0);
     }
-    if (strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0)
-        return SK_ERR_UNSUPPORTED;
-    return SK_ERR_ARG;
+    return rc;
 }
 
 void sk_store_close(sk_store *store)
@@ -47,7 +134,7 @@ int sk_store_schema_version(sk_store *store, int *version)
     return store->ops->schema_version(store, version);
 }
 
-int sk_store_schema_latest(void) { return sk_store_sqlite_latest(); }
+int sk_store_schema_latest(void) { return SK_STORE_SCHEMA_LATEST; }
 
 void sk_store_inject_faults(sk_store *store, sk_store_fault fault, unsigned count)
 {
@@ -402,7 +489,7 @@ int sk_store_journal_open(sk_store *store, const char *path, char *err, size_t e
         return SK_ERR_ARG;
     err[0] = '\0';
     if (store->ops->journal_open == NULL) {
-        snprintf(err, err_len, "this store has no commit journal");
+        sk_store_has_journal(store, err, err_len);
         return SK_ERR_UNSUPPORTED;
     }
     return store->ops->journal_open(store, path, err, err_len);

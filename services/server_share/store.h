@@ -39,6 +39,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define SK_STORE_ID_LEN 16u          /* key ids, session ids, pool ids */
 #define SK_STORE_PERSON_MAX 128u     /* person id text, bytes */
@@ -104,12 +105,55 @@ typedef enum sk_store_fault {
 /* ------------------------------------------------------------ open, close */
 
 /* Opens a store by URI: "sqlite:PATH" (the file is created if missing;
- * migrations are applied in order).  "postgresql://..." is reserved for the
- * PostgreSQL backend and gives SK_ERR_UNSUPPORTED in this build.
+ * migrations are applied in order), or "postgresql://..." (any libpq
+ * connection URI; migrations as for SQLite, once, under an advisory lock)
+ * when the PostgreSQL backend is part of the build, else
+ * SK_ERR_UNSUPPORTED.
  * Returns SK_OK, SK_ERR_ARG (unknown scheme), SK_ERR_UNSUPPORTED,
  * SK_ERR_STORE (cannot open, not a database, schema newer than this
  * program) or SK_ERR_STORE_BUSY. */
 int sk_store_open(sk_store **out, const char *uri);
+
+/* Whether a backend for the URI's scheme is built in: SK_OK, SK_ERR_UNSUPPORTED
+ * (a known scheme whose backend is not part of this build) or SK_ERR_ARG. */
+int sk_store_uri_supported(const char *uri);
+
+/* The URI as it may be shown in messages and logs: a PostgreSQL URI without
+ * its password (its host, port, database and user), any other unchanged.
+ * Always NUL-terminates out. */
+void sk_store_uri_shown(const char *uri, char *out, size_t out_len);
+
+/* The backend's name ("SQLite", "PostgreSQL") for messages. */
+const char *sk_store_backend_name(sk_store *store);
+
+/* Whether the store keeps a commit journal and an online backup file
+ * (sk_store_journal_open, splitkey-server backup): 1 yes, 0 no, and then
+ * why in why (the database's own replication or backup tools replace it). */
+int sk_store_has_journal(sk_store *store, char *why, size_t why_len);
+
+/* Several processes may share one database (PostgreSQL).  A change hook is
+ * called, from a thread of the store's, after another process committed a
+ * change to a key or a session, and once after the store reconnected to its
+ * database (changes may have been missed meanwhile); the server wakes its
+ * long polls with it.  Backends whose database one process owns (SQLite:
+ * other processes on the same file are not told) ignore it.  Set it once,
+ * before the first transaction; fn NULL stops it.  Returns SK_OK,
+ * SK_ERR_NOMEM or SK_ERR_STORE. */
+typedef void (*sk_store_change_fn)(void *arg);
+int sk_store_set_change_hook(sk_store *store, sk_store_change_fn fn, void *arg);
+
+/* Copies a whole store into an empty one of another backend (splitkey-server
+ * migrate): every row of every table with its seq, in one transaction of the
+ * target, then compares both row for row (counts and a SHA-256 digest per
+ * table).  from_uri is "sqlite:PATH" at the latest schema version (refused
+ * otherwise: the server opened once on it migrates it); to_uri is a
+ * PostgreSQL URI whose database holds no splitkey rows.  What was moved is
+ * written to report, one line per table.  Nothing is changed on any error
+ * (described in err).  Returns SK_OK, SK_ERR_ARG, SK_ERR_STORE,
+ * SK_ERR_STORE_CONFLICT (the target is not empty), SK_ERR_UNSUPPORTED or
+ * SK_ERR_NOMEM. */
+int sk_store_migrate(const char *from_uri, const char *to_uri, FILE *report, char *err,
+                     size_t err_len);
 
 /* Closes the store; every transaction must be finished.  NULL is ignored. */
 void sk_store_close(sk_store *store);

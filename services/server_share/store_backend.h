@@ -8,12 +8,18 @@
  * embeds struct sk_store and struct sk_store_txn as the first member of its
  * own structures.
  *
- * A PostgreSQL backend maps: begin -> BEGIN ISOLATION LEVEL READ COMMITTED on
- * a pooled connection; key_update -> UPDATE ... WHERE key_id=$1 AND
- * version=$2 (the row lock makes the compare-and-swap safe across
- * processes); pool_take -> DELETE ... WHERE seq = (SELECT seq ... FOR UPDATE
- * SKIP LOCKED LIMIT 1) RETURNING ...; serialization failures and lock
- * timeouts -> SK_ERR_STORE_BUSY.
+ * The backends compiled in are listed in store_backends.c (sk_store_backends);
+ * store.c finds a backend there by the URI's scheme and knows none by name.
+ * Every backend has the same schema versions (SK_STORE_SCHEMA_LATEST), so a
+ * database moved from one to another (splitkey-server migrate) keeps its
+ * version.
+ *
+ * The PostgreSQL backend (store_pg.c) maps: begin -> BEGIN ISOLATION LEVEL
+ * READ COMMITTED on a pooled connection; key_update -> UPDATE ... WHERE
+ * key_id=$1 AND version=$2 (the row lock makes the compare-and-swap safe
+ * across processes); pool_take -> DELETE ... WHERE seq = (SELECT seq ... FOR
+ * UPDATE SKIP LOCKED LIMIT 1) RETURNING ...; serialization failures, lock
+ * timeouts and lost connections -> SK_ERR_STORE_BUSY.
  */
 #ifndef SK_STORE_BACKEND_H
 #define SK_STORE_BACKEND_H
@@ -21,6 +27,10 @@
 #include <stdatomic.h>
 
 #include "store.h"
+
+/* The schema version every backend writes: its last migration.  A new
+ * schema version is a migration in every backend. */
+#define SK_STORE_SCHEMA_LATEST 6
 
 struct sk_store_ops {
     const char *scheme; /* "sqlite:" */
@@ -75,6 +85,22 @@ struct sk_store_ops {
     int (*check)(sk_store *store, char *what, size_t what_len);
     /* attaches a commit journal (NULL: the backend has none) */
     int (*journal_open)(sk_store *store, const char *path, char *err, size_t err_len);
+
+    /* Optional (NULL: none).  A second scheme the backend answers to. */
+    const char *alias;
+    /* The backend's name for messages ("SQLite"), and why it has no commit
+     * journal when journal_open is NULL. */
+    const char *name;
+    const char *no_journal;
+    /* Calls fn(arg) from a thread of the backend's after other processes
+     * committed changes to keys or sessions (NULL: the backend needs none,
+     * one process sees its own commits). */
+    int (*set_change_hook)(sk_store *store, sk_store_change_fn fn, void *arg);
+    /* The URI without secrets, for messages (NULL: shown as it is). */
+    void (*redact)(const char *uri, char *out, size_t out_len);
+    /* sk_store_migrate into a store of this backend (NULL: not a target). */
+    int (*migrate_from)(const char *from_uri, const char *to_uri, FILE *report, char *err,
+                        size_t err_len);
 };
 
 struct sk_store {
@@ -87,9 +113,17 @@ struct sk_store_txn {
     sk_store *store;
 };
 
-extern const struct sk_store_ops sk_store_sqlite_ops;
+/* The backends compiled in (store_backends.c), NULL-terminated, and the
+ * schemes of backends known but not compiled in (SK_ERR_UNSUPPORTED),
+ * NULL-terminated. */
+extern const struct sk_store_ops *const sk_store_backends[];
+extern const char *const sk_store_backends_missing[];
 
-/* Latest schema version of the SQLite backend. */
-int sk_store_sqlite_latest(void);
+extern const struct sk_store_ops sk_store_sqlite_ops;
+extern const struct sk_store_ops sk_store_pg_ops;
+
+/* store_pg_migrate.c: the migrate_from of the PostgreSQL backend. */
+int sk_store_pg_migrate_from(const char *from_uri, const char *to_uri, FILE *report, char *err,
+                             size_t err_len);
 
 #endif

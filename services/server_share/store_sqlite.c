@@ -151,8 +151,8 @@ static const char *const migrations[] = {
 };
 
 #define SQ_LATEST ((int)(sizeof migrations / sizeof migrations[0]))
-
-int sk_store_sqlite_latest(void) { return SQ_LATEST; }
+_Static_assert(sizeof migrations / sizeof migrations[0] == SK_STORE_SCHEMA_LATEST,
+               "one SQLite migration per schema version");
 
 /* ------------------------------------------------------------ helpers */
 
@@ -1453,6 +1453,7 @@ fail:
 
 const struct sk_store_ops sk_store_sqlite_ops = {
     .scheme = "sqlite:",
+    .name = "SQLite",
     .open = sq_open,
     .close = sq_close,
     .schema_version = sq_schema_version,

@@ -117,7 +117,9 @@ static void test_bad_config(const char *dir)
         {{"run", "--dir", dir}, "missing --listen"},
         {{"run", "--listen", L}, "missing --dir"},
         {{"run", "--dir", "/nonexistent/sk-dir", "--listen", L}, "no such directory"},
+#ifndef SK_HAVE_POSTGRESQL /* built in, the URI is tried (pg_*.sh test that) */
         {{"run", "--dir", dir, "--listen", L, "--db", "postgresql://db/sk"}, "PostgreSQL"},
+#endif
         {{"run", "--dir", dir, "--listen", L, "--db", "sqlite:/nonexistent/x/s.db"},
          "no such directory"},
         {{"run", "--dir", dir, "--listen", L, "--workers", "many"}, "not a number"},
