@@ -6,7 +6,7 @@
 # that uses the store without --db gets the one that stands for
 # DIR/server.db (the default).  Then it execs SK_REAL_SERVER, so the
 # caller's $! is the server's own process.
-. "$(dirname "${BASH_SOURCE[0]}")/store_lib.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/store_lib.sh"
 args=()
 dir=
 have_db=0

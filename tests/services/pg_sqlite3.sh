@@ -5,7 +5,7 @@
 # statements on standard input) through psql on the database that stands
 # for DBFILE, translated by store_lib.sh.  sqlite3's -batch, -bail and
 # -cmd CMD (dot commands such as .timeout) are accepted and ignored.
-. "$(dirname "${BASH_SOURCE[0]}")/store_lib.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/store_lib.sh"
 while [ $# -gt 0 ]; do
     case $1 in
         -cmd) shift 2 ;;

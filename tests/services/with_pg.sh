@@ -7,7 +7,8 @@
 # replaced by pg_server.sh, the sqlite3 program by pg_sqlite3.sh, and a
 # directory holding splitkey-server by a directory of links to the same
 # programs with pg_server.sh as splitkey-server.  Exits with COMMAND's
-# status.  CMake registers the PostgreSQL copies (NAME_pg) through it.
+# status (1 when it used no PostgreSQL database).  CMake registers the
+# PostgreSQL copies (NAME_pg) through it.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/sk-withpg-XXXXXX")
@@ -36,3 +37,10 @@ for a in "$@"; do
     args+=("$a")
 done
 "${args[@]}"
+rc=$?
+# a copy that never reached PostgreSQL would only repeat the SQLite test
+if [ $rc = 0 ] && [ -z "$(ls -A "$PG_DIR/sk-dbs" 2>/dev/null)" ]; then
+    echo "FAIL: with_pg.sh: the test used no PostgreSQL database" >&2
+    rc=1
+fi
+exit $rc
