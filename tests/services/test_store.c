@@ -1,12 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_store.c - the SQLite store: migrations, compare-and-swap,
- * transactions, reply cache, pool, event log and injected faults. */
+/* test_store.c - the store: migrations, compare-and-swap, transactions,
+ * reply cache, pool, event log and injected faults, on SQLite; and, given a
+ * PostgreSQL URI as its argument (pg_store.sh starts a cluster for it), the
+ * same operations on PostgreSQL plus what only a database server has: lost
+ * connections, several store handles (processes) on one database, the
+ * event log's commit order, SKIP LOCKED and the change hook. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
+#ifdef SK_HAVE_POSTGRESQL
+#include <libpq-fe.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <unistd.h>
+#endif
 
 #include "splitkey/splitkey.h"
 #include "store.h"
@@ -14,9 +24,22 @@
 #include "testutil.h"
 
 static char *tmp;
+static const char *pg_base; /* a PostgreSQL URI: the tests run there */
+
+static char *pg_db_uri(const char *name);
 
 static sk_store *open_store(const char *name, char **path_out)
 {
+    if (pg_base != NULL) {
+        char *uri = pg_db_uri(name);
+        sk_store *s = NULL;
+        CHECK_OK(sk_store_open(&s, uri));
+        if (path_out)
+            *path_out = uri;
+        else
+            free(uri);
+        return s;
+    }
     char *path = sv_path(tmp, name);
     size_t n = strlen(path) + 8;
     char *uri = malloc(n);
@@ -31,6 +54,20 @@ static sk_store *open_store(const char *name, char **path_out)
     return s;
 }
 
+#ifndef SK_HAVE_POSTGRESQL
+static char *pg_db_uri(const char *name)
+{
+    (void)name;
+    return NULL;
+}
+static int pg_raw_exec(const char *uri, const char *sql)
+{
+    (void)uri;
+    (void)sql;
+    return 1;
+}
+#endif
+
 static void make_key(sk_key_record *rec, uint8_t tag, const char *person, uint32_t purpose)
 {
     memset(rec, 0, sizeof *rec);
@@ -43,9 +80,14 @@ static void make_key(sk_key_record *rec, uint8_t tag, const char *person, uint32
     rec->blob_len = 8;
 }
 
-/* Runs sql on a separate raw connection; returns the sqlite result code. */
+static int pg_raw_exec(const char *uri, const char *sql);
+
+/* Runs sql on a separate raw connection; returns the sqlite result code
+ * (PostgreSQL: 0 on success, else 1). */
 static int raw_exec(const char *path, const char *sql)
 {
+    if (pg_base != NULL)
+        return pg_raw_exec(path, sql);
     sqlite3 *db;
     if (sqlite3_open(path, &db) != SQLITE_OK)
         return -1;
@@ -729,10 +771,497 @@ static void test_run_retries(void)
     sk_store_close(s);
 }
 
-int main(void)
+#ifdef SK_HAVE_POSTGRESQL
+/* ------------------------------------------------------------ PostgreSQL */
+
+/* The URI of database name (made on first use) in pg_base's cluster. */
+static char *pg_db_uri(const char *name)
+{
+    char db[64] = "sk_";
+    size_t n = 3;
+    for (const char *p = name; *p && n + 1 < sizeof db; p++)
+        db[n++] = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ? *p : '_';
+    db[n] = '\0';
+    const char *slash = strrchr(pg_base, '/');
+    size_t keep = slash != NULL ? (size_t)(slash - pg_base) + 1 : strlen(pg_base);
+    char *uri = malloc(keep + n + 1);
+    memcpy(uri, pg_base, keep);
+    memcpy(uri + keep, db, n + 1);
+    PGconn *c = PQconnectdb(pg_base);
+    CHECK(PQstatus(c) == CONNECTION_OK);
+    const char *vals[1] = {db};
+    PGresult *r = PQexecParams(c, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL, vals,
+                               NULL, NULL, 0);
+    bool exists = PQntuples(r) == 1;
+    PQclear(r);
+    if (!exists) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", db); /* [a-z0-9_] only */
+        r = PQexec(c, sql);
+        CHECK(PQresultStatus(r) == PGRES_COMMAND_OK);
+        PQclear(r);
+    }
+    PQfinish(c);
+    return uri;
+}
+
+static int pg_raw_exec(const char *uri, const char *sql)
+{
+    PGconn *c = PQconnectdb(uri);
+    if (PQstatus(c) != CONNECTION_OK) {
+        PQfinish(c);
+        return -1;
+    }
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    PQclear(r);
+    PQfinish(c);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : 1;
+}
+
+/* The single value of a query, as text (caller frees), or NULL. */
+static char *pg_value(const char *uri, const char *sql)
+{
+    PGconn *c = PQconnectdb(uri);
+    char *v = NULL;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            v = strdup(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return v;
+}
+
+static bool pg_is(const char *uri, const char *sql, const char *want)
+{
+    char *v = pg_value(uri, sql);
+    bool ok = v != NULL && strcmp(v, want) == 0;
+    if (!ok)
+        fprintf(stderr, "%s: got %s, want %s\n", sql, v ? v : "(error)", want);
+    free(v);
+    return ok;
+}
+
+/* Ends every other connection to the database (what a failover or a
+ * restarted server does to the store's connections). */
+static void pg_kill_others(const char *uri)
+{
+    CHECK(pg_raw_exec(uri, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                           " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                           " AND backend_type = 'client backend'") == 0);
+}
+
+static void test_pg_schema(void)
+{
+    char *uri;
+    sk_store *s = open_store("schema", &uri);
+    int v = -1;
+    CHECK_OK(sk_store_schema_version(s, &v));
+    CHECK(v == sk_store_schema_latest());
+    CHECK(pg_is(uri, "SELECT version FROM schema_version", "6"));
+    const char *tables[] = {"schema_version", "keys", "sessions", "reply_cache", "used_tokens",
+                            "server_key_pool", "events", "event_counter", "store_meta"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[200];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM information_schema.tables"
+                 " WHERE table_schema = current_schema() AND table_name = '%s'", tables[i]);
+        CHECK(pg_is(uri, sql, "1"));
+    }
+    CHECK(pg_is(uri, "SELECT data_type FROM information_schema.columns WHERE table_name = 'keys'"
+                     " AND column_name = 'record'", "bytea"));
+    CHECK(pg_is(uri, "SELECT data_type FROM information_schema.columns"
+                     " WHERE table_name = 'sessions' AND column_name = 'expires_at'", "bigint"));
+    char what[256];
+    CHECK_OK(sk_store_check(s, what, sizeof what));
+    sk_store_close(s);
+
+    /* an older database gets only the missing migrations */
+    CHECK(pg_raw_exec(uri, "DROP INDEX reply_cache_created; DROP INDEX keys_state_updated;"
+                           "DROP TABLE used_tokens; DROP TABLE store_meta;"
+                           "ALTER TABLE keys DROP COLUMN updated_at;"
+                           "ALTER TABLE sessions DROP COLUMN rp_seen_at;"
+                           "UPDATE schema_version SET version = 1") == 0);
+    s = open_store("schema", NULL);
+    CHECK_OK(sk_store_schema_version(s, &v));
+    CHECK(v == sk_store_schema_latest());
+    CHECK(pg_is(uri, "SELECT count(*) FROM pg_indexes WHERE indexname = 'reply_cache_created'",
+                "1"));
+    sk_store_close(s);
+
+    /* a newer schema is refused and left alone */
+    CHECK(pg_raw_exec(uri, "UPDATE schema_version SET version = 999") == 0);
+    sk_store *s2 = (sk_store *)1;
+    CHECK_RC(SK_ERR_STORE, sk_store_open(&s2, uri));
+    CHECK(s2 == NULL);
+    CHECK(pg_is(uri, "SELECT version FROM schema_version", "999"));
+    CHECK(pg_raw_exec(uri, "UPDATE schema_version SET version = 6") == 0);
+
+    /* the check finds a disabled append-only trigger and a counter behind */
+    s = open_store("schema", NULL);
+    CHECK(pg_raw_exec(uri, "ALTER TABLE events DISABLE TRIGGER events_no_delete") == 0);
+    CHECK_RC(SK_ERR_STORE, sk_store_check(s, what, sizeof what));
+    CHECK(strstr(what, "trigger") != NULL);
+    CHECK(pg_raw_exec(uri, "ALTER TABLE events ENABLE TRIGGER events_no_delete") == 0);
+    CHECK_OK(sk_store_check(s, what, sizeof what));
+    sk_event ev = {.at = 1, .kind = 1};
+    CHECK_OK(sk_store_event_append(s, NULL, &ev));
+    CHECK(pg_raw_exec(uri, "UPDATE event_counter SET last = 0") == 0);
+    CHECK_RC(SK_ERR_STORE, sk_store_check(s, what, sizeof what));
+    CHECK(strstr(what, "event counter") != NULL);
+    CHECK(pg_raw_exec(uri, "UPDATE event_counter SET last = 1") == 0);
+    CHECK_OK(sk_store_check(s, what, sizeof what));
+    /* TRUNCATE is refused too */
+    CHECK(pg_raw_exec(uri, "TRUNCATE events") != 0);
+    sk_store_close(s);
+    free(uri);
+}
+
+struct opener {
+    const char *uri;
+    int rc;
+};
+
+static void *open_close(void *arg)
+{
+    struct opener *o = arg;
+    sk_store *s = NULL;
+    o->rc = sk_store_open(&s, o->uri);
+    sk_store_close(s);
+    return NULL;
+}
+
+/* Servers starting together on an empty database migrate it once. */
+static void test_pg_concurrent_migrate(void)
+{
+    char *uri = pg_db_uri("together");
+    struct opener o[6];
+    pthread_t t[6];
+    for (int i = 0; i < 6; i++) {
+        o[i] = (struct opener){.uri = uri};
+        pthread_create(&t[i], NULL, open_close, &o[i]);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_OK(o[i].rc);
+    }
+    CHECK(pg_is(uri, "SELECT count(*) || ' ' || max(version) FROM schema_version", "1 6"));
+    CHECK(pg_is(uri, "SELECT count(*) FROM event_counter", "1"));
+    free(uri);
+}
+
+/* A connection lost in the middle of a transaction: the operation fails
+ * with SK_ERR_STORE_BUSY, nothing of the transaction is kept, and the next
+ * transaction reconnects by itself. */
+static int kill_once_step(sk_store *s, sk_store_txn *txn, void *arg)
+{
+    int *calls = arg;
+    sk_event ev = {.at = 77, .kind = 7};
+    int rc = sk_store_event_append(s, txn, &ev);
+    if (rc == SK_OK && (*calls)++ == 0) {
+        char *uri = pg_db_uri("lost");
+        pg_kill_others(uri);
+        free(uri);
+        sk_event ev2 = {.at = 78, .kind = 7};
+        rc = sk_store_event_append(s, txn, &ev2);
+        CHECK_RC(SK_ERR_STORE_BUSY, rc);
+    }
+    return rc;
+}
+
+static void test_pg_lost_connection(void)
+{
+    char *uri;
+    sk_store *s = open_store("lost", &uri);
+    sk_key_record k, cur;
+    make_key(&k, 0x11, "PNOLV-L", 1);
+    CHECK_OK(sk_store_key_insert(s, NULL, &k));
+    sk_store_txn *txn;
+    CHECK_OK(sk_store_begin(s, &txn));
+    CHECK_OK(sk_store_key_get(s, txn, &cur, k.key_id));
+    cur.state = 3;
+    CHECK_OK(sk_store_key_update(s, txn, &cur));
+    pg_kill_others(uri);
+    uint8_t rid[1] = {1};
+    CHECK_RC(SK_ERR_STORE_BUSY, sk_store_reply_put(s, txn, k.key_id, rid, 1, rid, 1, 1));
+    CHECK_RC(SK_ERR_STORE_BUSY, sk_store_commit(txn));
+    sk_key_record_clear(&cur);
+    /* nothing kept; the next transaction has a new connection */
+    CHECK_OK(sk_store_key_get(s, NULL, &cur, k.key_id));
+    CHECK(cur.version == 1 && cur.state == 1);
+    cur.state = 3;
+    CHECK_OK(sk_store_key_update(s, NULL, &cur));
+    CHECK(pg_is(uri, "SELECT state || '/' || version FROM keys", "3/2"));
+    sk_key_record_clear(&cur);
+    /* idle pooled connections killed between transactions: the next begin
+     * notices and reconnects */
+    pg_kill_others(uri);
+    CHECK_OK(sk_store_key_get(s, NULL, &cur, k.key_id));
+    sk_key_record_clear(&cur);
+    /* sk_store_run retries a transaction whose connection died */
+    int calls = 0;
+    CHECK_OK(sk_store_run(s, 5, kill_once_step, &calls));
+    CHECK(calls == 2);
+    CHECK(pg_is(uri, "SELECT count(*) || ' ' || min(at) FROM events", "1 77"));
+    char what[256];
+    CHECK_OK(sk_store_check(s, what, sizeof what));
+    sk_key_record_clear(&k);
+    sk_store_close(s);
+    free(uri);
+}
+
+/* Several store handles (as several servers) doing compare-and-swap
+ * increments of one counter: none is lost. */
+struct handle_incr {
+    const char *uri;
+    uint8_t *key_id;
+    int ok, failed;
+};
+
+static void *handle_increments(void *arg)
+{
+    struct handle_incr *h = arg;
+    sk_store *s = NULL;
+    if (sk_store_open(&s, h->uri) != SK_OK) {
+        h->failed = 100;
+        return NULL;
+    }
+    for (int i = 0; i < 100; i++) {
+        if (sk_store_run(s, 100, increment_step, h->key_id) == SK_OK)
+            h->ok++;
+        else
+            h->failed++;
+    }
+    sk_store_close(s);
+    return NULL;
+}
+
+static void test_pg_handles_cas(void)
+{
+    char *uri;
+    sk_store *s = open_store("handles", &uri);
+    sk_key_record k;
+    make_key(&k, 0xC1, "PNOLV-H", 1);
+    memset(k.blob, 0, k.blob_len);
+    CHECK_OK(sk_store_key_insert(s, NULL, &k));
+    enum { N = 4 };
+    struct handle_incr h[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        h[i] = (struct handle_incr){.uri = uri, .key_id = k.key_id};
+        pthread_create(&t[i], NULL, handle_increments, &h[i]);
+    }
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        ok += h[i].ok;
+    }
+    sk_key_record got;
+    CHECK_OK(sk_store_key_get(s, NULL, &got, k.key_id));
+    uint32_t count = (uint32_t)got.blob[0] | (uint32_t)got.blob[1] << 8;
+    printf("# %d store handles: %d increments committed, counter %u, version %lld\n", N, ok,
+           count, (long long)got.version);
+    CHECK(ok > 0 && count == (uint32_t)ok);
+    CHECK(got.version == 1 + ok);
+    sk_key_record_clear(&got);
+    sk_key_record_clear(&k);
+    sk_store_close(s);
+    free(uri);
+}
+
+/* Event seqs become visible in commit order: a second appender waits for
+ * the first one's commit and gets the next seq. */
+struct appender {
+    sk_store *s;
+    int64_t seq;
+    atomic_int done;
+};
+
+static void *append_one(void *arg)
+{
+    struct appender *a = arg;
+    sk_event ev = {.at = 2, .kind = 2};
+    CHECK_OK(sk_store_event_append(a->s, NULL, &ev));
+    a->seq = ev.seq;
+    atomic_store(&a->done, 1);
+    return NULL;
+}
+
+static void test_pg_event_order(void)
+{
+    sk_store *s = open_store("order", NULL);
+    sk_store_txn *txn;
+    CHECK_OK(sk_store_begin(s, &txn));
+    sk_event ev = {.at = 1, .kind = 1};
+    CHECK_OK(sk_store_event_append(s, txn, &ev));
+    struct appender b = {.s = s};
+    atomic_init(&b.done, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, append_one, &b);
+    sv_sleep_ms(300);
+    CHECK(atomic_load(&b.done) == 0); /* it waits for this transaction */
+    sk_event *evs;
+    size_t n;
+    CHECK_OK(sk_store_events(s, NULL, &evs, &n, NULL, 0, 0));
+    CHECK(n == 0); /* nothing committed yet */
+    free(evs);
+    CHECK_OK(sk_store_commit(txn));
+    pthread_join(t, NULL);
+    CHECK(b.seq == ev.seq + 1);
+    CHECK_OK(sk_store_events(s, NULL, &evs, &n, NULL, 0, 0));
+    CHECK(n == 2 && evs[0].seq == ev.seq && evs[1].seq == b.seq);
+    free(evs);
+    /* a rolled-back append leaves no gap */
+    CHECK_OK(sk_store_begin(s, &txn));
+    sk_event gone = {.at = 3, .kind = 3};
+    CHECK_OK(sk_store_event_append(s, txn, &gone));
+    sk_store_rollback(txn);
+    sk_event next = {.at = 4, .kind = 4};
+    CHECK_OK(sk_store_event_append(s, NULL, &next));
+    CHECK(next.seq == b.seq + 1);
+    sk_store_close(s);
+}
+
+/* FOR UPDATE SKIP LOCKED: a second taker gets another key at once. */
+static void test_pg_pool_skip_locked(void)
+{
+    sk_store *s = open_store("skip", NULL);
+    uint8_t p1[16], p2[16], got1[16], got2[16];
+    memset(p1, 1, 16);
+    memset(p2, 2, 16);
+    CHECK_OK(sk_store_pool_add(s, NULL, p1, 4096, p1, 16));
+    CHECK_OK(sk_store_pool_add(s, NULL, p2, 4096, p2, 16));
+    sk_store_txn *a, *b;
+    uint8_t *sa, *sb;
+    size_t la, lb;
+    CHECK_OK(sk_store_begin(s, &a));
+    CHECK_OK(sk_store_begin(s, &b));
+    CHECK_OK(sk_store_pool_take(s, a, got1, &sa, &la, 4096));
+    CHECK_OK(sk_store_pool_take(s, b, got2, &sb, &lb, 4096));
+    CHECK(memcmp(got1, p1, 16) == 0 && memcmp(got2, p2, 16) == 0);
+    uint8_t *sc;
+    size_t lc;
+    uint8_t got3[16];
+    sk_store_txn *c;
+    CHECK_OK(sk_store_begin(s, &c));
+    CHECK_RC(SK_ERR_NOT_FOUND, sk_store_pool_take(s, c, got3, &sc, &lc, 4096));
+    sk_store_rollback(c);
+    sk_store_rollback(a); /* p1 goes back */
+    CHECK_OK(sk_store_commit(b));
+    size_t count;
+    CHECK_OK(sk_store_pool_count(s, NULL, &count, 4096));
+    CHECK(count == 1);
+    free(sa);
+    free(sb);
+    sk_store_close(s);
+}
+
+/* The change hook: another handle's commit to a key wakes it; so does a
+ * reconnect of its listener. */
+static atomic_int hook_calls;
+static void count_hook(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&hook_calls, 1);
+}
+
+static void wait_calls(int at_least)
+{
+    while (atomic_load(&hook_calls) < at_least)
+        sv_sleep_ms(20); /* ctest's timeout is the limit */
+}
+
+static void test_pg_change_hook(void)
+{
+    char *uri;
+    sk_store *a = open_store("hook", &uri);
+    sk_store *b = NULL;
+    CHECK_OK(sk_store_open(&b, uri));
+    atomic_init(&hook_calls, 0);
+    CHECK_OK(sk_store_set_change_hook(a, count_hook, NULL));
+    wait_calls(1); /* the first connect */
+    int base = atomic_load(&hook_calls);
+    sk_key_record k;
+    make_key(&k, 0x33, "PNOLV-N", 1);
+    CHECK_OK(sk_store_key_insert(b, NULL, &k)); /* another "server" */
+    wait_calls(base + 1);
+    base = atomic_load(&hook_calls);
+    /* an event alone changes no key or session: no notification; then a
+     * key update does */
+    sk_event ev = {.at = 1, .kind = 1};
+    CHECK_OK(sk_store_event_append(b, NULL, &ev));
+    k.state = 3;
+    CHECK_OK(sk_store_key_update(b, NULL, &k));
+    wait_calls(base + 1);
+    /* the listener's connection killed: it reconnects and calls once */
+    base = atomic_load(&hook_calls);
+    pg_kill_others(uri);
+    wait_calls(base + 1);
+    base = atomic_load(&hook_calls);
+    k.state = 2;
+    CHECK_OK(sk_store_key_update(b, NULL, &k)); /* b reconnects too */
+    wait_calls(base + 1);
+    CHECK_OK(sk_store_set_change_hook(a, NULL, NULL));
+    sk_key_record_clear(&k);
+    sk_store_close(b);
+    sk_store_close(a);
+    free(uri);
+}
+
+/* A URI with a password: the store logs it without. */
+static void test_pg_uri_shown(void)
+{
+    char shown[256];
+    sk_store_uri_shown("postgresql://alice:s3cretpw@db1:5432,db2:5433/sk"
+                       "?target_session_attrs=read-write",
+                       shown, sizeof shown);
+    CHECK(strstr(shown, "s3cretpw") == NULL);
+    CHECK(strstr(shown, "db1,db2") != NULL && strstr(shown, "read-write") != NULL);
+    sk_store_uri_shown("postgresql://bob@h/sk?password=hunter22", shown, sizeof shown);
+    CHECK(strstr(shown, "hunter22") == NULL && strstr(shown, "bob") != NULL);
+    CHECK_OK(sk_store_uri_supported("postgresql://h/sk"));
+    CHECK_OK(sk_store_uri_supported("postgres://h/sk"));
+    CHECK_RC(SK_ERR_ARG, sk_store_uri_supported("mysql://h/sk"));
+}
+
+static void pg_tests(void)
+{
+    test_pg_uri_shown();
+    test_pg_schema();
+    test_pg_concurrent_migrate();
+    test_pg_lost_connection();
+    test_pg_handles_cas();
+    test_pg_event_order();
+    test_pg_pool_skip_locked();
+    test_pg_change_hook();
+}
+#endif
+
+int main(int argc, char **argv)
 {
     sk_test_init();
     tmp = sv_tmpdir("store");
+    if (argc > 1) {
+#ifdef SK_HAVE_POSTGRESQL
+        pg_base = argv[1];
+        pg_tests();
+        test_keys_and_cas();
+        test_transactions();
+        test_session_seen();
+        test_reply_cache();
+        test_pool_atomic();
+        test_events_append_only();
+        test_faults();
+        test_run_retries();
+        sv_rmtree(tmp);
+        free(tmp);
+        return sk_test_done("test_svc_store_pg");
+#else
+        fprintf(stderr, "test_svc_store: built without the PostgreSQL backend\n");
+        return 1;
+#endif
+    }
     test_open_and_migrate();
     test_keys_and_cas();
     test_transactions();
