@@ -3,6 +3,22 @@
  * ra.c - the share server's registration-authority side: issuing at the end
  * of enrolment, revoking after a key is destroyed, and the retry of
  * revocations the CA has not confirmed (ra.h).
+ *
+ * Several servers on one database (PostgreSQL): the revocation work - the
+ * retry pass, the poll of the CA's revocations and the revocation after a
+ * destroying commit - runs under a lease kept in store_meta "ra_lease"
+ * ("HOLDER UNTIL": a random id of this process and a Unix time), taken and
+ * renewed with a compare-and-swap (sk_store_meta_cas), so one server at a
+ * time talks to the CA about revocations; a server that finds the lease
+ * held by another leaves the work to it (what stays due is found by the
+ * next pass of whichever server holds the lease then).  Within a process
+ * one revocation at a time is sent (ra_mu), after checking that the key's
+ * revocation is not confirmed yet.  The confirmation (SK_EV_CERT_REVOKED)
+ * is appended in a transaction that first writes store_meta
+ * "ra_confirming" (its row lock orders confirmers across servers) and then
+ * checks that no confirmation exists: exactly one per revocation, even
+ * when a lease ran out during a slow CA call.  The CA-revocation cursor
+ * only moves forward (compare-and-swap on its old value).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ra.h"
@@ -14,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sodium.h>
 
 #include "log.h"
 #include "splitkey/pki.h"
@@ -83,17 +101,183 @@ int sk_share_ra_issue(sk_ca_client *ca, uint8_t **cert, size_t *cert_len, sk_pur
     return refused ? SK_ERR_CA_REFUSED : SK_ERR_CA_UNAVAILABLE;
 }
 
+/* ---------------------------------------------------------------- lease */
+
+#define RA_LEASE "ra_lease"
+#define RA_CONFIRMING "ra_confirming"
+#define RA_LEASE_S 120u /* renewed before every CA call */
+
+static pthread_mutex_t ra_mu = PTHREAD_MUTEX_INITIALIZER; /* one revocation at a time */
+static pthread_once_t holder_once = PTHREAD_ONCE_INIT;
+static char holder[2 * 16 + 1]; /* this process, in the lease */
+
+static void holder_init(void)
+{
+    uint8_t r[16];
+    randombytes_buf(r, sizeof r);
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(holder + 2 * i, 3, "%02x", r[i]);
+}
+
+static uint64_t wall_now(const sk_share_server *srv);
+
+/* Takes the revocation lease, or renews it when this process holds it.
+ * *held = false when another server holds it (not expired). */
+static int lease_take(sk_share_server *srv, uint64_t now, bool *held)
+{
+    pthread_once(&holder_once, holder_init);
+    *held = false;
+    int rc = SK_OK;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        uint8_t cur[96];
+        size_t len = 0;
+        char mine[64];
+        int n = snprintf(mine, sizeof mine, "%s %llu", holder,
+                         (unsigned long long)(now + RA_LEASE_S));
+        rc = sk_store_meta_get(srv->store, NULL, RA_LEASE, cur, sizeof cur - 1, &len);
+        if (rc == SK_ERR_NOT_FOUND) {
+            rc = sk_store_meta_cas(srv->store, NULL, RA_LEASE, NULL, 0, (const uint8_t *)mine,
+                                   (size_t)n);
+        } else if (rc == SK_OK) {
+            cur[len] = '\0';
+            const char *sp = memchr(cur, ' ', len);
+            int64_t until = 0;
+            bool ours = sp != NULL && (size_t)(sp - (const char *)cur) == strlen(holder) &&
+                        memcmp(cur, holder, strlen(holder)) == 0;
+            bool free_now = len == 0 || sp == NULL ||
+                            sk_store_meta_decimal((const uint8_t *)sp + 1,
+                                                  len - (size_t)(sp + 1 - (const char *)cur),
+                                                  &until) != SK_OK ||
+                            until < (int64_t)now;
+            if (!ours && !free_now)
+                return SK_OK; /* another server's, and current */
+            rc = sk_store_meta_cas(srv->store, NULL, RA_LEASE, cur, len, (const uint8_t *)mine,
+                                   (size_t)n);
+        }
+        if (rc == SK_OK) {
+            *held = true;
+            return SK_OK;
+        }
+        if (rc != SK_ERR_STORE_CONFLICT && rc != SK_ERR_STORE_BUSY)
+            return rc;
+    }
+    return rc == SK_ERR_STORE_CONFLICT ? SK_OK : rc; /* someone else moved it: theirs */
+}
+
+/* Gives the lease up (when this process holds it). */
+static void lease_release(sk_share_server *srv)
+{
+    pthread_once(&holder_once, holder_init);
+    uint8_t cur[96];
+    size_t len = 0;
+    if (sk_store_meta_get(srv->store, NULL, RA_LEASE, cur, sizeof cur - 1, &len) != SK_OK)
+        return;
+    size_t hl = strlen(holder);
+    if (len > hl && cur[hl] == ' ' && memcmp(cur, holder, hl) == 0)
+        (void)sk_store_meta_cas(srv->store, NULL, RA_LEASE, cur, len, (const uint8_t *)"", 0);
+}
+
 /* --------------------------------------------------------------- revoke */
 
+/* Whether the key's last revocation (SK_EV_REVOKE_CERT) has its
+ * confirmation (SK_EV_CERT_REVOKED) in the log already. */
+static int confirmed_in(sk_store *store, sk_store_txn *txn, const uint8_t *key_id, bool *done)
+{
+    sk_event *ev = NULL;
+    size_t n = 0;
+    *done = false;
+    int rc = sk_store_events(store, txn, &ev, &n, key_id, 0, 0);
+    if (rc != SK_OK)
+        return rc;
+    int64_t asked = 0, confirmed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].kind == SK_EV_REVOKE_CERT)
+            asked = ev[i].seq;
+        else if (ev[i].kind == SK_EV_CERT_REVOKED)
+            confirmed = ev[i].seq;
+    }
+    free(ev);
+    *done = confirmed > asked;
+    return SK_OK;
+}
+
+struct confirm_arg {
+    const uint8_t *key_id;
+    int64_t detail;
+    uint64_t now;
+    bool appended;
+};
+
+static int confirm_step(sk_store *store, sk_store_txn *txn, void *arg)
+{
+    struct confirm_arg *c = arg;
+    c->appended = false;
+    /* the row lock of ra_confirming orders the confirmers of all servers:
+     * the check below sees what an earlier one committed */
+    int rc = sk_store_meta_put(store, txn, RA_CONFIRMING, c->key_id, SK_STORE_ID_LEN);
+    bool done = false;
+    if (rc == SK_OK)
+        rc = confirmed_in(store, txn, c->key_id, &done);
+    if (rc != SK_OK || done)
+        return rc;
+    sk_event ev = {.at = (int64_t)c->now, .kind = SK_EV_CERT_REVOKED, .detail = c->detail};
+    memcpy(ev.key_id, c->key_id, SK_STORE_ID_LEN);
+    ev.has_key = 1;
+    rc = sk_store_event_append(store, txn, &ev);
+    if (rc == SK_OK)
+        c->appended = true;
+    return rc;
+}
+
+/* Appends the confirmation unless the key's revocation has one already. */
 static int confirm(sk_share_server *srv, const uint8_t *key_id, int64_t detail, uint64_t now)
 {
-    sk_event ev = {.at = (int64_t)now, .kind = SK_EV_CERT_REVOKED, .detail = detail};
-    memcpy(ev.key_id, key_id, SK_STORE_ID_LEN);
-    ev.has_key = 1;
-    return sk_store_event_append(srv->store, NULL, &ev);
+    struct confirm_arg c = {.key_id = key_id, .detail = detail, .now = now};
+    int rc = sk_store_run(srv->store, 0, confirm_step, &c);
+    if (rc == SK_OK && !c.appended)
+        sk_log_notice("key %02x%02x%02x%02x: revocation confirmed already (another server)",
+                      key_id[0], key_id[1], key_id[2], key_id[3]);
+    return rc;
+}
+
+static int revoke_one(sk_share_server *srv, const uint8_t *key_id, int crl_reason, uint64_t now);
+
+/* One revocation with the lease held (or taken now): the CA is asked
+ * unless the revocation is confirmed already.  SK_ERR_STORE_BUSY when
+ * another server holds the lease (the revocation stays due). */
+static int revoke_leased(sk_share_server *srv, const uint8_t *key_id, int crl_reason,
+                         uint64_t now)
+{
+    bool held = false;
+    int rc = lease_take(srv, wall_now(srv) > now ? wall_now(srv) : now, &held);
+    if (rc != SK_OK)
+        return rc;
+    if (!held)
+        return SK_ERR_STORE_BUSY;
+    pthread_mutex_lock(&ra_mu);
+    bool done = false;
+    rc = confirmed_in(srv->store, NULL, key_id, &done);
+    if (rc == SK_OK && !done)
+        rc = revoke_one(srv, key_id, crl_reason, now);
+    pthread_mutex_unlock(&ra_mu);
+    return rc;
 }
 
 int sk_share_ra_revoke(sk_share_server *srv, const uint8_t *key_id, int crl_reason, uint64_t now)
+{
+    if (srv == NULL || srv->ca == NULL || key_id == NULL)
+        return SK_ERR_ARG;
+    int rc = revoke_leased(srv, key_id, crl_reason, now);
+    if (rc == SK_ERR_STORE_BUSY)
+        sk_log_notice("key %02x%02x%02x%02x: revocation left to the server holding the "
+                      "revocation lease",
+                      key_id[0], key_id[1], key_id[2], key_id[3]);
+    else
+        lease_release(srv);
+    return rc;
+}
+
+static int revoke_one(sk_share_server *srv, const uint8_t *key_id, int crl_reason, uint64_t now)
 {
     uint8_t *der = NULL;
     size_t der_len = 0;
@@ -202,6 +386,12 @@ int sk_share_ra_retry(sk_share_server *srv, uint64_t now, size_t *done, size_t *
         *left = 0;
     if (srv == NULL || srv->ca == NULL)
         return SK_ERR_ARG;
+    bool held = false;
+    rc = lease_take(srv, now, &held);
+    if (rc != SK_OK)
+        return rc;
+    if (!held)
+        return SK_OK; /* another server's pass runs */
     /* Read the log in batches from the last settled point; keep only the
      * revocations still due (normally none or a few). */
     int64_t after = atomic_load(&srv->ra_done_seq), cursor = after;
@@ -231,7 +421,7 @@ int sk_share_ra_retry(sk_share_server *srv, uint64_t now, size_t *done, size_t *
         qsort(list, n_due, sizeof *list, due_cmp);
     int64_t keep_from = cursor; /* everything up to here is settled ... */
     for (size_t j = 0; j < n_due; j++) {
-        if (sk_share_ra_revoke(srv, list[j].key_id, list[j].reason, now) == SK_OK) {
+        if (revoke_leased(srv, list[j].key_id, list[j].reason, now) == SK_OK) {
             n_done++;
         } else {
             n_left++;
@@ -246,6 +436,7 @@ int sk_share_ra_retry(sk_share_server *srv, uint64_t now, size_t *done, size_t *
     if (n_done > 0 || n_left > 0)
         sk_log_notice("revocations: %zu confirmed by the CA, %zu still due", n_done, n_left);
 out:
+    lease_release(srv);
     free(list);
     if (done != NULL)
         *done = n_done;
@@ -276,11 +467,33 @@ int sk_share_ra_cursor(sk_share_server *srv, uint64_t *seq)
     return SK_OK;
 }
 
+/* Moves the cursor to seq, never backwards: a compare-and-swap on the value
+ * read, so a slower server cannot put back an older cursor. */
 static int cursor_put(sk_share_server *srv, uint64_t seq)
 {
     char v[24];
     int n = snprintf(v, sizeof v, "%llu", (unsigned long long)seq);
-    return sk_store_meta_put(srv->store, NULL, POLL_CURSOR, (const uint8_t *)v, (size_t)n);
+    int rc = SK_OK;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        uint8_t cur[24];
+        size_t len = 0;
+        rc = sk_store_meta_get(srv->store, NULL, POLL_CURSOR, cur, sizeof cur - 1, &len);
+        if (rc == SK_ERR_NOT_FOUND) {
+            rc = sk_store_meta_cas(srv->store, NULL, POLL_CURSOR, NULL, 0, (const uint8_t *)v,
+                                   (size_t)n);
+        } else if (rc == SK_OK) {
+            int64_t at = 0;
+            if (sk_store_meta_decimal(cur, len, &at) != SK_OK || at < 0)
+                return SK_ERR_STORE;
+            if ((uint64_t)at >= seq)
+                return SK_OK; /* as far or further already */
+            rc = sk_store_meta_cas(srv->store, NULL, POLL_CURSOR, cur, len, (const uint8_t *)v,
+                                   (size_t)n);
+        }
+        if (rc != SK_ERR_STORE_CONFLICT && rc != SK_ERR_STORE_BUSY)
+            return rc;
+    }
+    return rc;
 }
 
 static bool same_serial(const sk_serial *a, const sk_serial *b)
@@ -395,6 +608,8 @@ static int apply_revocation(sk_share_server *srv, const sk_ca_revocation *r, uin
     return SK_OK;
 }
 
+static int sk_share_ra_poll_leased(sk_share_server *srv, uint64_t now, size_t *applied_out);
+
 int sk_share_ra_poll(sk_share_server *srv, uint64_t now, size_t *applied)
 {
     size_t n_applied = 0;
@@ -402,6 +617,20 @@ int sk_share_ra_poll(sk_share_server *srv, uint64_t now, size_t *applied)
         *applied = 0;
     if (srv == NULL || srv->ca == NULL)
         return SK_ERR_ARG;
+    bool held = false;
+    int rc = lease_take(srv, now, &held);
+    if (rc != SK_OK || !held)
+        return rc; /* !held: another server polls */
+    rc = sk_share_ra_poll_leased(srv, now, &n_applied);
+    lease_release(srv);
+    if (applied != NULL)
+        *applied = n_applied;
+    return rc;
+}
+
+static int sk_share_ra_poll_leased(sk_share_server *srv, uint64_t now, size_t *applied_out)
+{
+    size_t n_applied = 0;
     uint64_t since = 0;
     int rc = sk_share_ra_cursor(srv, &since);
     if (rc != SK_OK) {
@@ -448,8 +677,7 @@ int sk_share_ra_poll(sk_share_server *srv, uint64_t now, size_t *applied)
     if (rc == SK_OK && since != start)
         sk_log_notice("revocation poll: settled up to CA seq %llu, %zu keys destroyed",
                       (unsigned long long)since, n_applied);
-    if (applied != NULL)
-        *applied = n_applied;
+    *applied_out = n_applied;
     return rc;
 }
 

@@ -475,6 +475,16 @@ int sk_store_meta_put(sk_store *store, sk_store_txn *txn, const char *name, cons
     IN_TXN(store, txn, 1, store->ops->meta_put(txn, name, value, len));
 }
 
+int sk_store_meta_cas(sk_store *store, sk_store_txn *txn, const char *name,
+                      const uint8_t *expect, size_t expect_len, const uint8_t *value,
+                      size_t len)
+{
+    if (check_meta_name(name) != SK_OK || (value == NULL && len != 0) || len > 1024 ||
+        (expect == NULL && expect_len != 0) || expect_len > 1024)
+        return SK_ERR_ARG;
+    IN_TXN(store, txn, 1, store->ops->meta_cas(txn, name, expect, expect_len, value, len));
+}
+
 int sk_store_check(sk_store *store, char *what, size_t what_len)
 {
     if (store == NULL || what == NULL || what_len == 0)

@@ -171,6 +171,14 @@ int sk_store_meta_get(sk_store *store, sk_store_txn *txn, const char *name, uint
 int sk_store_meta_put(sk_store *store, sk_store_txn *txn, const char *name, const uint8_t *value,
                       size_t len);
 
+/* Compare-and-swap of a store_meta value: sets name to value only if it
+ * holds expect now (expect NULL: only if it has no value), else
+ * SK_ERR_STORE_CONFLICT and nothing changes.  Atomic across processes
+ * sharing the database (leases and cursors that several servers move). */
+int sk_store_meta_cas(sk_store *store, sk_store_txn *txn, const char *name,
+                      const uint8_t *expect, size_t expect_len, const uint8_t *value,
+                      size_t len);
+
 /* A store_meta value kept as decimal text (journal_seq, restored_at): 1 to
  * 18 digits, nothing else.  Returns SK_OK or SK_ERR_STORE. */
 int sk_store_meta_decimal(const uint8_t *value, size_t len, int64_t *out);

@@ -81,6 +81,11 @@ struct sk_store_ops {
     int (*meta_get)(sk_store_txn *txn, const char *name, uint8_t *value, size_t cap,
                     size_t *len);
     int (*meta_put)(sk_store_txn *txn, const char *name, const uint8_t *value, size_t len);
+    /* expect NULL: insert, SK_ERR_STORE_CONFLICT if the name has a value;
+     * else update only while the value is expect, SK_ERR_STORE_CONFLICT if
+     * it is not (or the name has none) */
+    int (*meta_cas)(sk_store_txn *txn, const char *name, const uint8_t *expect,
+                    size_t expect_len, const uint8_t *value, size_t len);
     /* the database's own consistency check; a description in what */
     int (*check)(sk_store *store, char *what, size_t what_len);
     /* attaches a commit journal (NULL: the backend has none) */

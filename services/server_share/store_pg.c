@@ -1133,6 +1133,25 @@ static int pg_meta_put(sk_store_txn *txn, const char *name, const uint8_t *value
              &a, NULL);
 }
 
+static int pg_meta_cas(sk_store_txn *txn, const char *name, const uint8_t *expect,
+                       size_t expect_len, const uint8_t *value, size_t len)
+{
+    struct args a = {0};
+    a_text(&a, name);
+    a_bytes(&a, value, len);
+    if (expect == NULL)
+        return q(T(txn), "INSERT INTO store_meta (name, value) VALUES ($1, $2)", &a, NULL);
+    a_bytes(&a, expect, expect_len);
+    PGresult *r;
+    /* the row lock: a second swapper waits, then re-checks the new value */
+    int rc = q(T(txn), "UPDATE store_meta SET value = $2 WHERE name = $1 AND value = $3", &a, &r);
+    if (rc != SK_OK)
+        return rc;
+    int64_t n = q_changes(r);
+    PQclear(r);
+    return n == 1 ? SK_OK : SK_ERR_STORE_CONFLICT;
+}
+
 /* --------------------------------------------------------------- events */
 
 static int pg_event_append(sk_store_txn *txn, sk_event *ev)
@@ -1415,6 +1434,7 @@ const struct sk_store_ops sk_store_pg_ops = {
     .events = pg_events,
     .meta_get = pg_meta_get,
     .meta_put = pg_meta_put,
+    .meta_cas = pg_meta_cas,
     .check = pg_check,
     .journal_open = NULL,
     .set_change_hook = pg_set_change_hook,

@@ -1003,6 +1003,25 @@ static int sq_meta_put(sk_store_txn *txn, const char *name, const uint8_t *value
     return finish(st, sqlite3_step(st));
 }
 
+static int sq_meta_cas(sk_store_txn *txn, const char *name, const uint8_t *expect,
+                       size_t expect_len, const uint8_t *value, size_t len)
+{
+    sqlite3_stmt *st;
+    int rc = prep(txn_db(txn), &st,
+                  expect == NULL ? "INSERT INTO store_meta (name, value) VALUES (?1, ?2)"
+                                 : "UPDATE store_meta SET value = ?2 WHERE name = ?1 AND value = ?3");
+    if (rc != SK_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    bind_blob(st, 2, value, len);
+    if (expect != NULL)
+        bind_blob(st, 3, expect, expect_len);
+    rc = finish(st, sqlite3_step(st));
+    if (rc == SK_OK && expect != NULL && sqlite3_changes(txn_db(txn)) != 1)
+        rc = SK_ERR_STORE_CONFLICT;
+    return rc;
+}
+
 /* PRAGMA quick_check: "ok", or the first problems it names, joined. */
 static int sq_check(sk_store *store, char *what, size_t what_len)
 {
@@ -1482,6 +1501,7 @@ const struct sk_store_ops sk_store_sqlite_ops = {
     .events = sq_events,
     .meta_get = sq_meta_get,
     .meta_put = sq_meta_put,
+    .meta_cas = sq_meta_cas,
     .check = sq_check,
     .journal_open = sq_journal_open,
 };

@@ -158,7 +158,8 @@ pg_psql() {
 }
 
 pg_kill_backends() {
-    $PG_PSQL -t -A -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+    # with a timeout, pg_terminate_backend waits until each backend is gone
+    $PG_PSQL -t -A -c "SELECT count(pg_terminate_backend(pid, 600000)) FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid()
           AND backend_type = 'client backend'"
 }

@@ -848,7 +848,8 @@ static bool pg_is(const char *uri, const char *sql, const char *want)
  * restarted server does to the store's connections). */
 static void pg_kill_others(const char *uri)
 {
-    CHECK(pg_raw_exec(uri, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+    /* with a timeout, pg_terminate_backend waits until the backend is gone */
+    CHECK(pg_raw_exec(uri, "SELECT pg_terminate_backend(pid, 600000) FROM pg_stat_activity"
                            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                            " AND backend_type = 'client backend'") == 0);
 }
@@ -1225,8 +1226,70 @@ static void test_pg_uri_shown(void)
     CHECK_RC(SK_ERR_ARG, sk_store_uri_supported("mysql://h/sk"));
 }
 
+/* sk_store_meta_cas from several store handles at once: a counter kept in
+ * store_meta loses no increment, and a swap from a stale value is refused. */
+struct meta_incr {
+    const char *uri;
+    int ok;
+};
+
+static void *meta_increments(void *arg)
+{
+    struct meta_incr *m = arg;
+    sk_store *s = NULL;
+    if (sk_store_open(&s, m->uri) != SK_OK)
+        return NULL;
+    for (int i = 0; i < 50;) {
+        uint8_t cur[24];
+        size_t len = 0;
+        int64_t v = 0;
+        if (sk_store_meta_get(s, NULL, "counter", cur, sizeof cur, &len) != SK_OK ||
+            sk_store_meta_decimal(cur, len, &v) != SK_OK)
+            break;
+        char next[24];
+        int n = snprintf(next, sizeof next, "%lld", (long long)v + 1);
+        int rc = sk_store_meta_cas(s, NULL, "counter", cur, len, (const uint8_t *)next,
+                                   (size_t)n);
+        if (rc == SK_OK) {
+            m->ok++;
+            i++;
+        } else if (rc != SK_ERR_STORE_CONFLICT && rc != SK_ERR_STORE_BUSY) {
+            break;
+        }
+    }
+    sk_store_close(s);
+    return NULL;
+}
+
+static void test_pg_meta_cas(void)
+{
+    char *uri;
+    sk_store *s = open_store("metacas", &uri);
+    CHECK_OK(sk_store_meta_cas(s, NULL, "counter", NULL, 0, (const uint8_t *)"0", 1));
+    CHECK_RC(SK_ERR_STORE_CONFLICT,
+             sk_store_meta_cas(s, NULL, "counter", NULL, 0, (const uint8_t *)"9", 1));
+    CHECK_RC(SK_ERR_STORE_CONFLICT, sk_store_meta_cas(s, NULL, "counter", (const uint8_t *)"5",
+                                                      1, (const uint8_t *)"9", 1));
+    enum { N = 4 };
+    struct meta_incr m[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        m[i] = (struct meta_incr){.uri = uri};
+        pthread_create(&t[i], NULL, meta_increments, &m[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        CHECK(m[i].ok == 50);
+    }
+    CHECK(pg_is(uri, "SELECT convert_from(value, 'UTF8') FROM store_meta WHERE name = 'counter'",
+                "200"));
+    sk_store_close(s);
+    free(uri);
+}
+
 static void pg_tests(void)
 {
+    test_pg_meta_cas();
     test_pg_uri_shown();
     test_pg_schema();
     test_pg_concurrent_migrate();
