@@ -116,7 +116,7 @@ for i in $(seq 1 600); do
   sleep 0.05
 done
 expect_exit 3 "a wrong PIN on PostgreSQL" sign_as "$T/dev1" "$T/pin2-wrong" "$T/bad2.sig"
-grep_last "1 attempts\?  left" "the wrong-PIN count went on from the migrated one (1 left)"
+grep_last "1 attempt left" "the wrong-PIN count went on from the migrated one (1 left)"
 assert "... as the event log says" \
   "$(pgq "SELECT string_agg(detail::text, ',' ORDER BY seq) FROM events WHERE kind = 6")" = "2,1"
 check "sign on PostgreSQL with the migrated key" sign_as "$T/dev1" "$T/pin2" "$T/s2.sig"
