@@ -162,4 +162,30 @@ double e2e_paired_ratio(const e2e_cell *a, const e2e_cell *b);
 /* The floor's rate on two threads / on one (0 when not measured). */
 double e2e_floor_scaling(const e2e_result *r);
 
+/* ------------------------------------------- SQLite against PostgreSQL */
+
+/* The store comparison (e2e_store.c): the same signing load - E2E_ST_CLIENTS
+ * clients, each signing back to back with its own key, the device partial
+ * inline - against one SQLite server, one PostgreSQL server and two
+ * PostgreSQL servers on one database (E2E_ST_WORKERS workers each), measured
+ * in turn round by round like the grids above. */
+enum { E2E_ST_SQLITE, E2E_ST_PG1, E2E_ST_PG2, E2E_ST_N };
+#define E2E_ST_CLIENTS 4u
+#define E2E_ST_WORKERS 2u
+extern const char *const e2e_store_names[E2E_ST_N];
+typedef struct e2e_store_result {
+    bool ran;
+    const char *note;               /* why not measured, when !ran */
+    unsigned rounds, per_client;    /* signatures per client and round */
+    series rate[E2E_ST_N];          /* signatures per second, one per round */
+    series over_sqlite[E2E_ST_N];   /* per round: the rate / SQLite's in that round */
+    unsigned long signatures[E2E_ST_N];
+} e2e_store_result;
+/* Measures into r (zeroed first).  pg_uri NULL: r->note says so and it
+ * returns true.  False (after a message on stderr) on a failure, a
+ * signature that does not verify included. */
+bool e2e_store_run(e2e_store_result *r, sk_profile profile, const char *server_bin,
+                   const char *pg_uri, bool quick);
+void e2e_store_free(e2e_store_result *r);
+
 #endif

@@ -31,7 +31,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: splitkey-bench [--profile 4K|6K|8K[,...]] [--runs N] [--keygen-runs N]\n"
             "                      [--quick] [--json FILE] [--no-e2e] [--server-bin PATH]\n"
-            "                      [--e2e-keys K]\n"
+            "                      [--e2e-keys K] [--pg-uri URI]\n"
             "Measures key generation, device partial signing, server completion and whole\n"
             "signing for each profile, interleaved with baselines from the same run: the\n"
             "GMP floor, OpenSSL's constant-time floor, single-key RSA signatures at the\n"
@@ -55,7 +55,12 @@ static void usage(FILE *f)
             "  --no-e2e          skip the end-to-end measurements\n"
             "  --server-bin PATH splitkey-server to run (default: next to this program)\n"
             "  --e2e-keys K      keys that sign, 8 to 256 (default 64; 32 at 8K; fewer with\n"
-            "                    --quick); at least twice as many are enrolled over the enrolment grid\n");
+            "                    --quick); at least twice as many are enrolled over the enrolment grid\n"
+            "  --pg-uri URI      also measure signing on PostgreSQL (postgresql://..., an empty\n"
+            "                    database the bench may fill): one and two servers on it against\n"
+            "                    one on SQLite, in turn round by round (bench/run_pg.sh starts a\n"
+            "                    throw-away cluster and passes it); without it the PostgreSQL\n"
+            "                    rows say \"not available\"\n");
 }
 
 static void progress(const char *profile, const char *what, unsigned i, unsigned n)
@@ -317,6 +322,26 @@ static void print_e2e_ratios(const profile_run *r)
                f);
 }
 
+/* SQLite against PostgreSQL (e2e_store.c). */
+static void print_store(const profile_run *r)
+{
+    const e2e_store_result *st = &r->store;
+    printf("store comparison, signing end to end (%u clients back to back, device partial "
+           "inline, %u workers per server):\n",
+           E2E_ST_CLIENTS, E2E_ST_WORKERS);
+    if (!st->ran) {
+        printf("  %s\n", st->note ? st->note : r->e2e_note ? r->e2e_note : "not run");
+        return;
+    }
+    static const char *const help[E2E_ST_N] = {"SQLite, 1 server", "PostgreSQL, 1 server",
+                                               "PostgreSQL, 2 servers on one database"};
+    for (int k = 0; k < E2E_ST_N; k++)
+        printf("  %-40s %8.1f signatures/s (median of %zu rounds, %lu signatures)  / SQLite "
+               "%.3f\n",
+               help[k], series_median(&st->rate[k]), st->rate[k].n, st->signatures[k],
+               series_median(&st->over_sqlite[k]));
+}
+
 static void print_table(const profile_run *runs, size_t n)
 {
     for (size_t p = 0; p < n; p++) {
@@ -343,6 +368,7 @@ static void print_table(const profile_run *runs, size_t n)
         for (size_t i = 0; i < n_ratios; i++)
             printf("  %-48s %6.3f\n", ratios[i].help, run_ratio(r, ratios[i].a, ratios[i].b));
         print_e2e_ratios(r);
+        print_store(r);
     }
     printf("\ntargets (reported, not asserted):\n");
     for (size_t p = 0; p < n; p++) {
@@ -358,6 +384,18 @@ static void print_table(const profile_run *runs, size_t n)
                    g > 0 && g <= 0.5 ? "met" : "MISSED");
         }
         const char *pn = sk_profile_name(r->profile);
+        if (r->profile == SK_PROFILE_6K) {
+            if (r->store.ran) {
+                double q = series_median(&r->store.over_sqlite[E2E_ST_PG1]);
+                printf("  6K signatures/s on PostgreSQL (1 server) >= 0.9x SQLite: %.3f  %s "
+                       "(2 servers: %.3f)\n",
+                       q, q >= 0.9 ? "met" : "MISSED",
+                       series_median(&r->store.over_sqlite[E2E_ST_PG2]));
+            } else {
+                printf("  6K signatures/s on PostgreSQL >= 0.9x SQLite: not measured (%s)\n",
+                       r->store.note ? r->store.note : r->e2e_note ? r->e2e_note : "not run");
+            }
+        }
         if (!r->e2e.ran) {
             printf("  %s end-to-end targets: not measured (%s)\n", pn,
                    r->e2e_note ? r->e2e_note : "not run");
@@ -402,7 +440,7 @@ static const char *default_server_bin(char *buf, size_t cap)
 int main(int argc, char **argv)
 {
     const char *json = NULL, *profiles = "4K,6K,8K";
-    const char *server_bin = NULL;
+    const char *server_bin = NULL, *pg_uri = NULL;
     unsigned runs = 0, keygen_runs = 0, e2e_keys = 0;
     bool quick = false, no_e2e = false;
     for (int i = 1; i < argc; i++) {
@@ -417,6 +455,12 @@ int main(int argc, char **argv)
             quick = true;
         } else if (strcmp(a, "--no-e2e") == 0) {
             no_e2e = true;
+        } else if (i + 1 < argc && strcmp(a, "--pg-uri") == 0) {
+            pg_uri = argv[++i];
+            if (strncmp(pg_uri, "postgresql://", 13) != 0 && strncmp(pg_uri, "postgres://", 11) != 0) {
+                fprintf(stderr, "splitkey-bench: --pg-uri takes a postgresql:// URI\n");
+                return 2;
+            }
         } else if (i + 1 < argc && strcmp(a, "--server-bin") == 0) {
             server_bin = argv[++i];
             if (server_bin[0] == '\0') {
@@ -523,6 +567,8 @@ int main(int argc, char **argv)
                 r->e2e_note = "failed: see the messages above";
                 failures++;
             }
+            if (!e2e_store_run(&r->store, p, server_bin, pg_uri, quick))
+                failures++;
         }
 #else
         (void)ref_sign;
@@ -538,6 +584,9 @@ int main(int argc, char **argv)
         for (int j = 0; j < IT_COUNT; j++)
             series_free(&runs_by_profile[i].s[j]);
         e2e_free(&runs_by_profile[i].e2e);
+#ifdef SK_BENCH_E2E
+        e2e_store_free(&runs_by_profile[i].store);
+#endif
     }
     return failures ? 1 : 0;
 }

@@ -212,6 +212,10 @@ static json_t *grid_json(const e2e_cell cells[E2E_NW][E2E_NC], const char *unit,
     return done(o, ok);
 }
 
+/* The store comparison's set-ups (bench.h), as the JSON names them. */
+const char *const e2e_store_names[E2E_ST_N] = {"sqlite_1_server", "postgresql_1_server",
+                                               "postgresql_2_servers"};
+
 static json_t *e2e_json(const profile_run *r)
 {
     const e2e_result *e = &r->e2e;
@@ -290,6 +294,32 @@ static json_t *profile_json(const profile_run *r)
     } else {
         put(o, "end_to_end", json_null(), &ok);
         put(o, "end_to_end_unavailable", json_string(r->e2e_note ? r->e2e_note : "not run"),
+            &ok);
+    }
+    if (r->store.ran) {
+        json_t *pg = json_object();
+        put(pg, "setup",
+            json_string("signing end to end, 4 clients back to back with the device partial "
+                        "inline, 2 workers per server: one server on SQLite, one and two "
+                        "servers on one PostgreSQL database, measured in turn round by round"),
+            &ok);
+        put(pg, "clients", json_integer(E2E_ST_CLIENTS), &ok);
+        put(pg, "workers_per_server", json_integer(E2E_ST_WORKERS), &ok);
+        for (int k = 0; k < E2E_ST_N; k++) {
+            json_t *c = json_object();
+            double sr = series_median(&r->store.rate[k]),
+                   q = series_median(&r->store.over_sqlite[k]);
+            put(c, "signatures", count(r->store.signatures[k]), &ok);
+            put(c, "rounds", count(r->store.rate[k].n), &ok);
+            put(c, "signatures_per_second", rate3(sr), &ok);
+            put(c, "over_sqlite_1_server", num6(q, q > 0), &ok);
+            put(pg, e2e_store_names[k], c, &ok);
+        }
+        put(o, "postgresql", pg, &ok);
+    } else {
+        put(o, "postgresql", json_null(), &ok);
+        put(o, "postgresql_unavailable",
+            json_string(r->store.note ? r->store.note : r->e2e_note ? r->e2e_note : "not run"),
             &ok);
     }
     return done(o, ok);

@@ -36,6 +36,7 @@ typedef struct profile_run {
     bool ok;
     e2e_result e2e;
     const char *e2e_note; /* why there are no end-to-end figures; NULL when e2e.ran */
+    e2e_store_result store; /* SQLite against PostgreSQL (--pg-uri) */
 } profile_run;
 
 /* A ratio of two steps' medians. */

@@ -39,6 +39,7 @@ expect_status 2 "--e2e-keys above 256" -- "$BENCH" --e2e-keys 257
 expect_status 2 "--e2e-keys not a number" -- "$BENCH" --e2e-keys 12x
 expect_status 2 "unknown argument" -- "$BENCH" --frobnicate
 expect_output "unknown or incomplete argument '--frobnicate'" "unknown argument message"
+expect_status 2 "--pg-uri not a postgresql:// URI" -- "$BENCH" --pg-uri sqlite:/tmp/x.db
 expect_status 2 "a server binary that does not exist" -- "$BENCH" --server-bin "$tmp/none"
 expect_output "no runnable splitkey-server" "missing server message"
 # an unwritable --json fails at once (exit 1), before anything is measured,

@@ -101,6 +101,21 @@ def check_profile(name, p, openssl):
           ratios.get("server_step_over_single_mbedtls"),
           (med("server_complete") or 0) / (med("single_sign_mbedtls_2k") or 1), 1e-5)
 
+    # SQLite against PostgreSQL: figures, or null and why (no --pg-uri)
+    pg = p.get("postgresql")
+    if pg is None:
+        if not isinstance(p.get("postgresql_unavailable"), str):
+            bad(f"{name}.postgresql: null without postgresql_unavailable")
+    elif not isinstance(pg, dict):
+        bad(f"{name}.postgresql: {pg!r}")
+    else:
+        for k in ("sqlite_1_server", "postgresql_1_server", "postgresql_2_servers"):
+            c = pg.get(k, {})
+            for f in ("signatures", "rounds", "signatures_per_second", "over_sqlite_1_server"):
+                positive(f"{name}.postgresql.{k}.{f}", c.get(f))
+        close(f"{name}.postgresql.sqlite_1_server.over_sqlite_1_server",
+              pg.get("sqlite_1_server", {}).get("over_sqlite_1_server"), 1.0, 1e-9)
+
     e = p.get("end_to_end")
     if not isinstance(e, dict):
         bad(f"{name}.end_to_end: missing ({p.get('end_to_end_unavailable')!r})")

@@ -45,7 +45,10 @@ profiles = doc.get("profiles", {})
 want(list(profiles) == ["4K"], f"profiles {list(profiles)} (the failed 6K run must be left out)")
 p = profiles.get("4K", {})
 want(list(p) == ["steps", "ratios", "in_process_signatures_per_second", "end_to_end",
-                 "end_to_end_unavailable"], f"profile keys {list(p)}")
+                 "end_to_end_unavailable", "postgresql", "postgresql_unavailable"],
+     f"profile keys {list(p)}")
+want(p.get("postgresql") is None and p.get("postgresql_unavailable") == note,
+     f"postgresql_unavailable {p.get('postgresql_unavailable')!r}, expected {note!r}")
 want(p.get("end_to_end_unavailable") == note,
      f"end_to_end_unavailable {p.get('end_to_end_unavailable')!r}, expected {note!r}")
 want(p.get("end_to_end", 0) is None, "end_to_end is not null")
