@@ -593,6 +593,22 @@ static int put_key(sk_store *st, sk_store_txn *txn, hreq *h, const sk_key_rec *r
             row.version = key_row->version;
             int64_t seen = sk_hwm_get(h->srv->hwm, row.key_id);
             if (key_row->version < seen) {
+                /* Another thread of this process may have committed a newer
+                 * version after this transaction read the row (a database
+                 * server runs write transactions at once): read it again;
+                 * a row that moved meanwhile is a conflict to retry, not a
+                 * rollback. */
+                sk_key_record now_row;
+                if (sk_store_key_get(st, txn, &now_row, row.key_id) == SK_OK) {
+                    bool moved = now_row.version > key_row->version;
+                    sk_key_record_clear(&now_row);
+                    if (moved) {
+                        sk_key_record_clear(&row);
+                        return SK_ERR_STORE_CONFLICT;
+                    }
+                }
+            }
+            if (key_row->version < seen) {
                 /* An older row than one this process stored or read. */
                 sk_log_error("key %02x%02x%02x%02x: stored record rolled back (version %lld,"
                              " this server saw %lld); refusing to use it",

@@ -36,9 +36,12 @@
  *   rollback-honest   (--state) the honest device's next request afterwards.
  *
  * Options: --threads N (6), --floods M (2), --timeout MS (per call, 60000),
- * --db PATH, --state DIR, --peer URL, --spread URL,URL... (the connections
- * of a round - shots and floods - go to these servers in turn, for several
- * server processes on one database; enrolment stays on --server).
+ * --db PATH, --state DIR, --peer URL.  With --peer, the guesses, locked and
+ * clones modes send every other connection's request to the peer (a second
+ * server on the same database: the attack spread over two processes).
+ * --spread URL,URL... (guesses): the connections of a round - shots and
+ * floods - go to these servers in turn, for several server processes on one
+ * database; enrolment stays on --server.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -509,7 +512,10 @@ static void same_request_shots(shot *shots, unsigned n, const sk_device_key *key
 {
     for (unsigned i = 0; i < n; i++) {
         memset(&shots[i], 0, sizeof shots[i]);
-        open_dev_spread(&shots[i].d, i);
+        if (opt.nspread > 0)
+            open_dev_spread(&shots[i].d, i);
+        else
+            open_dev(&shots[i].d, i % 2 ? opt.peer : NULL);
         shots[i].d.key = copy_state(key);
         memcpy(shots[i].pin, pins[i], sizeof shots[i].pin);
     }
@@ -808,7 +814,7 @@ static int mode_clones(void)
         sk_device_session *s = new_session(&m, "clones");
         for (unsigned i = 0; i < n; i++) {
             memset(&shots[i], 0, sizeof shots[i]);
-            open_dev(&shots[i].d, NULL);
+            open_dev(&shots[i].d, i % 2 ? opt.peer : NULL);
             shots[i].d.key = copy_state(m.key);
             shots[i].fresh = 1;
             shots[i].s = s;
