@@ -12,6 +12,10 @@
  *   splitkey-server check --dir DIR [--db sqlite:PATH]
  *   splitkey-server backup --dir DIR --to FILE [--db sqlite:PATH]
  *   splitkey-server restore --dir DIR --from BACKUP [--journal FILE] [--db ...]
+ *   splitkey-server migrate --from sqlite:PATH --to postgresql://...
+ *
+ * --db takes sqlite:PATH or, with the PostgreSQL backend built in, a
+ * postgresql:// URI (never shown with its password: uri_shown).
  *
  * Exit status: 0 success (and after SIGTERM/SIGINT), 2 usage or
  * configuration error, 1 any other failure.
@@ -312,7 +316,7 @@ static int cmd_run(int argc, char **argv)
         {.name = "listen", .type = SK_OPT_URL, .value = &o.listen, .flags = SK_OPT_REQUIRED,
          .arg = "URL", .help = "where to listen, e.g. tcp://127.0.0.1:7300"},
         {.name = "db", .type = SK_OPT_STRING, .value = &o.db, .arg = "URI",
-         .help = "store: sqlite:PATH (default sqlite:DIR/server.db)"},
+         .help = "store: sqlite:PATH or a postgresql:// URI (default sqlite:DIR/server.db)"},
         {.name = "journal", .type = SK_OPT_STRING, .value = &o.journal, .arg = "FILE",
          .help = "append every commit to this journal first (best on another disk; "
                  "a relative path in the config file is relative to DIR)"},
@@ -741,7 +745,7 @@ static int cmd_check(int argc, char **argv)
         {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
          .arg = "DIR", .help = "the directory made by init"},
         {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
-         .help = "store: sqlite:PATH (default sqlite:DIR/server.db)"},
+         .help = "store: sqlite:PATH or a postgresql:// URI (default sqlite:DIR/server.db)"},
         {0},
     };
     char err[768] = "";
@@ -927,7 +931,8 @@ static int cmd_token(int argc, char **argv)
          .flags = SK_OPT_REQUIRED, .arg = "FILE",
          .help = "your operator secret key (operator keygen; mode 0600)"},
         {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
-         .help = "store for the event log: sqlite:PATH (default sqlite:DIR/server.db)"},
+         .help = "store for the event log: sqlite:PATH or postgresql://... "
+                 "(default sqlite:DIR/server.db)"},
         {.name = "journal", .type = SK_OPT_STRING, .value = &journal, .arg = "FILE",
          .help = "run's commit journal, when it keeps one (as given to run)"},
         {0},
@@ -1271,7 +1276,8 @@ static int cmd_token_approve(int argc, char **argv)
          .flags = SK_OPT_REQUIRED, .arg = "FILE",
          .help = "the token the first operator printed (- for standard input)"},
         {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
-         .help = "store for the event log: sqlite:PATH (default sqlite:DIR/server.db)"},
+         .help = "store for the event log: sqlite:PATH or postgresql://... "
+                 "(default sqlite:DIR/server.db)"},
         {.name = "journal", .type = SK_OPT_STRING, .value = &journal, .arg = "FILE",
          .help = "run's commit journal, when it keeps one (as given to run)"},
         {0},
@@ -1490,7 +1496,8 @@ static int operator_change(int argc, char **argv, bool add)
          .flags = add ? SK_OPT_REQUIRED : 0u, .arg = "FILE",
          .help = "the operator's public key (FILE.pub of operator keygen)"},
         {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
-         .help = "store for the event log: sqlite:PATH (default sqlite:DIR/server.db)"},
+         .help = "store for the event log: sqlite:PATH or postgresql://... "
+                 "(default sqlite:DIR/server.db)"},
         {.name = "journal", .type = SK_OPT_STRING, .value = &journal, .arg = "FILE",
          .help = "run's commit journal, when it keeps one (as given to run)"},
         {0},

@@ -17,6 +17,17 @@ for c in sign auth; do
   check "rp $c --help" "$RP" "$c" --help
 done
 
+# splitkey-server migrate: its usage side (pg_migrate runs it on PostgreSQL)
+check "server migrate --help" "$SERVER" migrate --help
+grep_last "usage: splitkey-server migrate --from sqlite:PATH --to URI" "migrate usage text"
+expect_exit 2 "migrate without --to" "$SERVER" migrate --from "sqlite:$T/x.db"
+grep_last "missing --to" "missing --to named"
+expect_exit 2 "migrate without --from" "$SERVER" migrate --to postgresql://127.0.0.1/x
+grep_last "missing --from" "missing --from named"
+expect_exit 2 "migrate to a scheme that is no store" "$SERVER" migrate --from "sqlite:$T/x.db" \
+  --to "mysql://127.0.0.1/x"
+assert "migrate created no source file" ! -e "$T/x.db"
+
 expect_exit 2 "client without a command" "$CLIENT"
 expect_exit 2 "client unknown command" "$CLIENT" frobnicate
 expect_exit 2 "rp without a command" "$RP"
