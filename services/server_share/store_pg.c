@@ -175,8 +175,8 @@ static const char *const migrations[] = {
     "  name text PRIMARY KEY CHECK (octet_length(name) BETWEEN 1 AND 64),"
     "  value bytea NOT NULL CHECK (octet_length(value) <= 1024));",
     /* 5: which key a registration token enrolled */
-    "ALTER TABLE used_tokens ADD COLUMN key_id bytea"
-    "  CHECK (key_id IS NULL OR octet_length(key_id) = 16);",
+    ("ALTER TABLE used_tokens ADD COLUMN key_id bytea"
+     "  CHECK (key_id IS NULL OR octet_length(key_id) = 16);"),
     /* 6: until when a session's relying party is known to wait */
     "ALTER TABLE sessions ADD COLUMN rp_seen_at bigint NOT NULL DEFAULT 0;",
 };
