@@ -535,6 +535,9 @@ static int cmd_run(int argc, char **argv)
                 sk_strerror(rc), store_access_hint(db_uri));
         goto out;
     }
+    /* a connection per worker, and some for the pool filler, the clean-up,
+     * the CA threads and /health */
+    sk_store_set_connections(store, (o.workers ? o.workers : default_workers()) + 4u);
     if (journal_path != NULL && !sk_store_has_journal(store, err, sizeof err)) {
         fprintf(stderr, PROG ": --journal: %s\n", err);
         exit_code = 2;

@@ -74,6 +74,15 @@ int sk_store_has_journal(sk_store *store, char *why, size_t why_len)
     return 0;
 }
 
+int sk_store_set_connections(sk_store *store, unsigned max)
+{
+    if (store == NULL)
+        return SK_ERR_ARG;
+    if (store->ops->set_connections == NULL)
+        return SK_OK;
+    return store->ops->set_connections(store, max);
+}
+
 int sk_store_set_change_hook(sk_store *store, sk_store_change_fn fn, void *arg)
 {
     if (store == NULL)

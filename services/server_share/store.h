@@ -142,6 +142,13 @@ int sk_store_has_journal(sk_store *store, char *why, size_t why_len);
 typedef void (*sk_store_change_fn)(void *arg);
 int sk_store_set_change_hook(sk_store *store, sk_store_change_fn fn, void *arg);
 
+/* The most connections to a database server the store keeps open at once
+ * (0: no limit; the server sets its workers + 4).  A transaction that finds
+ * them all busy waits for one, and after 5 s opens one more (logged once),
+ * so a thread never deadlocks on the limit.  Backends without connections
+ * (SQLite) ignore it.  Returns SK_OK or SK_ERR_ARG. */
+int sk_store_set_connections(sk_store *store, unsigned max);
+
 /* Copies a whole store into an empty one of another backend (splitkey-server
  * migrate): every row of every table with its seq, in one transaction of the
  * target, then compares both row for row (counts and a SHA-256 digest per

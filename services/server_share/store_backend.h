@@ -101,6 +101,9 @@ struct sk_store_ops {
      * committed changes to keys or sessions (NULL: the backend needs none,
      * one process sees its own commits). */
     int (*set_change_hook)(sk_store *store, sk_store_change_fn fn, void *arg);
+    /* The most connections to the database the store keeps (NULL: the
+     * backend has no pool to limit). */
+    int (*set_connections)(sk_store *store, unsigned max);
     /* The URI without secrets, for messages (NULL: shown as it is). */
     void (*redact)(const char *uri, char *out, size_t out_len);
     /* sk_store_migrate into a store of this backend (NULL: not a target). */

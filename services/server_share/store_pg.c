@@ -6,10 +6,12 @@
  * target_session_attrs=read-write included; it goes to PQconnectdb
  * unchanged and is only ever logged with its password left out.
  *
- * Connections: a transaction takes one from a small pool of idle ones (up
- * to PG_IDLE_MAX kept; a new one is made when none is idle, so the number
- * open is the number of transactions running at once: the workers plus the
- * server's few background threads) and gives it back at its end.  A
+ * Connections: a transaction takes one from a small pool and gives it back
+ * at its end.  The pool holds at most max connections (the server sets
+ * workers + 4: sk_store_set_connections); a transaction that finds none
+ * idle and the pool full waits for one, and after PG_POOL_WAIT_S opens one
+ * beyond the limit (logged once) rather than wait on: a thread holding one
+ * transaction while it starts another must never deadlock.  A
  * connection that failed (the server restarted, a failover, a backend
  * terminated) is closed instead of kept, and the next begin makes a new
  * one; with a multi-host URI and target_session_attrs=read-write that finds
@@ -64,6 +66,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -73,7 +76,8 @@
 #include "splitkey/splitkey.h"
 #include "store_backend.h"
 
-#define PG_IDLE_MAX 32
+#define PG_IDLE_MAX 64
+#define PG_POOL_WAIT_S 5
 #define PG_MAX_PARAMS 8
 #define PG_LOCK_TIMEOUT "5s" /* a row lock waited for longer: 55P03, retried */
 /* pg_advisory_xact_lock key of the migrations ("skschema" in ASCII) */
@@ -88,8 +92,12 @@ struct pg_store {
     char *conninfo; /* as given (may hold a password): wiped at close */
     char shown[512]; /* for logs: no password */
     pthread_mutex_t mu;
+    pthread_cond_t freed; /* a connection went back or away */
     PGconn *idle[PG_IDLE_MAX];
     size_t nidle;
+    unsigned open;      /* connections of the pool, idle or in use */
+    unsigned max;       /* at most this many (0: no limit), see conn_get */
+    bool over_logged;   /* the limit was exceeded once (logged) */
     /* the change listener */
     sk_store_change_fn hook;
     void *hook_arg;
@@ -404,14 +412,55 @@ static PGconn *conn_open(struct pg_store *s)
     return c;
 }
 
-static PGconn *conn_idle(struct pg_store *s)
+/* A connection for a transaction: an idle one (*idle = true), or a new one
+ * while the pool is below its limit; else waits for one to come back, and
+ * after PG_POOL_WAIT_S makes one beyond the limit.  NULL when no new
+ * connection could be made. */
+static PGconn *conn_get(struct pg_store *s, bool *idle)
 {
     PGconn *c = NULL;
+    *idle = false;
     pthread_mutex_lock(&s->mu);
-    if (s->nidle > 0)
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += PG_POOL_WAIT_S;
+    while (s->nidle == 0 && s->max > 0 && s->open >= s->max) {
+        if (pthread_cond_timedwait(&s->freed, &s->mu, &until) == ETIMEDOUT) {
+            if (!s->over_logged)
+                sk_log_notice("store %s: all %u connections busy for %d s; opening one more",
+                              s->shown, s->max, PG_POOL_WAIT_S);
+            s->over_logged = true;
+            break;
+        }
+    }
+    if (s->nidle > 0) {
         c = s->idle[--s->nidle];
+        *idle = true;
+        pthread_mutex_unlock(&s->mu);
+        return c;
+    }
+    s->open++;
     pthread_mutex_unlock(&s->mu);
+    c = conn_open(s);
+    if (c == NULL) {
+        pthread_mutex_lock(&s->mu);
+        s->open--;
+        pthread_cond_signal(&s->freed);
+        pthread_mutex_unlock(&s->mu);
+    }
     return c;
+}
+
+/* Closes a connection of the pool for good. */
+static void conn_discard(struct pg_store *s, PGconn *c)
+{
+    if (c == NULL)
+        return;
+    PQfinish(c);
+    pthread_mutex_lock(&s->mu);
+    s->open--;
+    pthread_cond_signal(&s->freed);
+    pthread_mutex_unlock(&s->mu);
 }
 
 static void conn_put(struct pg_store *s, PGconn *c, bool broken)
@@ -420,14 +469,15 @@ static void conn_put(struct pg_store *s, PGconn *c, bool broken)
         return;
     if (!broken && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE) {
         pthread_mutex_lock(&s->mu);
-        if (s->nidle < PG_IDLE_MAX) {
+        if (s->nidle < PG_IDLE_MAX && (s->max == 0 || s->open <= s->max)) {
             s->idle[s->nidle++] = c;
             c = NULL;
+            pthread_cond_signal(&s->freed);
         }
         pthread_mutex_unlock(&s->mu);
     }
     if (c != NULL)
-        PQfinish(c);
+        conn_discard(s, c);
 }
 
 /* Drops every idle connection (after one of them failed: the others most
@@ -439,9 +489,21 @@ static void conn_drop_idle(struct pg_store *s)
     PGconn *drop[PG_IDLE_MAX];
     memcpy(drop, s->idle, n * sizeof drop[0]);
     s->nidle = 0;
+    s->open -= (unsigned)n;
+    pthread_cond_broadcast(&s->freed);
     pthread_mutex_unlock(&s->mu);
     for (size_t i = 0; i < n; i++)
         PQfinish(drop[i]);
+}
+
+static int pg_set_connections(sk_store *store, unsigned max)
+{
+    struct pg_store *s = (struct pg_store *)store;
+    pthread_mutex_lock(&s->mu);
+    s->max = max;
+    pthread_cond_broadcast(&s->freed);
+    pthread_mutex_unlock(&s->mu);
+    return SK_OK;
 }
 
 /* ---------------------------------------------------------- migrations */
@@ -523,6 +585,7 @@ static void pg_close(sk_store *store)
     listener_stop(s);
     for (size_t i = 0; i < s->nidle; i++)
         PQfinish(s->idle[i]);
+    pthread_cond_destroy(&s->freed);
     pthread_mutex_destroy(&s->mu);
     if (s->conninfo != NULL) {
         sodium_memzero(s->conninfo, strlen(s->conninfo));
@@ -546,6 +609,12 @@ static int pg_open(sk_store **out, const char *location)
         free(s);
         return SK_ERR_NOMEM;
     }
+    if (pthread_cond_init(&s->freed, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        free(s->conninfo);
+        free(s);
+        return SK_ERR_NOMEM;
+    }
     snprintf(s->conninfo, n, "postgresql://%s", location);
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(s->conninfo, &perr);
@@ -557,7 +626,8 @@ static int pg_open(sk_store **out, const char *location)
     }
     PQconninfoFree(opts);
     redact(s->conninfo, s->shown, sizeof s->shown);
-    PGconn *c = conn_open(s);
+    bool idle;
+    PGconn *c = conn_get(s, &idle);
     if (c == NULL) {
         pg_close(&s->base);
         return SK_ERR_STORE;
@@ -589,11 +659,8 @@ static int pg_begin(sk_store *store, sk_store_txn **txn, int write)
     /* an idle connection may have died meanwhile: then drop the idle ones
      * and make a new connection */
     for (int attempt = 0; attempt < 2; attempt++) {
-        PGconn *c = attempt == 0 ? conn_idle(s) : NULL;
-        if (c == NULL) {
-            c = conn_open(s);
-            attempt = 1;
-        }
+        bool idle = false;
+        PGconn *c = conn_get(s, &idle);
         if (c == NULL) {
             rc = SK_ERR_STORE_BUSY; /* no server now: retried, then reported */
             break;
@@ -603,10 +670,11 @@ static int pg_begin(sk_store *store, sk_store_txn **txn, int write)
         rc = simple(c, sql, &t->broken);
         if (rc == SK_OK)
             break;
-        PQfinish(c);
+        conn_discard(s, c);
         t->c = NULL;
-        if (attempt == 0)
-            conn_drop_idle(s);
+        if (!idle)
+            break; /* a new connection that fails at once: report it */
+        conn_drop_idle(s);
     }
     if (rc != SK_OK) {
         free(t);
@@ -1439,5 +1507,6 @@ const struct sk_store_ops sk_store_pg_ops = {
     .journal_open = NULL,
     .set_change_hook = pg_set_change_hook,
     .redact = redact,
+    .set_connections = pg_set_connections,
     .migrate_from = sk_store_pg_migrate_from,
 };

@@ -1287,8 +1287,54 @@ static void test_pg_meta_cas(void)
     free(uri);
 }
 
+/* The connection limit: a second transaction waits for the pool's only
+ * connection; a thread that holds one and starts another is not stuck. */
+struct limited {
+    sk_store *s;
+    atomic_int done;
+};
+
+static void *limited_read(void *arg)
+{
+    struct limited *l = arg;
+    size_t count;
+    CHECK_OK(sk_store_pool_count(l->s, NULL, &count, 1));
+    atomic_store(&l->done, 1);
+    return NULL;
+}
+
+static void test_pg_pool_limit(void)
+{
+    char *uri;
+    sk_store *s = open_store("limit", &uri);
+    CHECK_OK(sk_store_set_connections(s, 1));
+    sk_store_txn *a, *c;
+    CHECK_OK(sk_store_begin(s, &a));
+    struct limited l = {.s = s};
+    atomic_init(&l.done, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, limited_read, &l);
+    sv_sleep_ms(300);
+    CHECK(atomic_load(&l.done) == 0); /* waits for the one connection */
+    CHECK(pg_is(uri, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                     " AND pid <> pg_backend_pid() AND backend_type = 'client backend'", "1"));
+    sk_store_rollback(a);
+    pthread_join(t, NULL);
+    CHECK(atomic_load(&l.done) == 1);
+    /* nested in one thread: the second begin goes beyond the limit after
+     * its wait instead of waiting for itself */
+    CHECK_OK(sk_store_begin(s, &a));
+    CHECK_OK(sk_store_begin(s, &c));
+    sk_store_rollback(c);
+    sk_store_rollback(a);
+    CHECK_OK(sk_store_set_connections(s, 0));
+    sk_store_close(s);
+    free(uri);
+}
+
 static void pg_tests(void)
 {
+    test_pg_pool_limit();
     test_pg_meta_cas();
     test_pg_uri_shown();
     test_pg_schema();
