@@ -164,8 +164,46 @@ static int lease_take(sk_share_server *srv, uint64_t now, bool *held)
     return rc == SK_ERR_STORE_CONFLICT ? SK_OK : rc; /* someone else moved it: theirs */
 }
 
-/* Gives the lease up (when this process holds it). */
+/* The threads of this process using the lease (the retry pass, the poll,
+ * a request's revocation): it is given up only when the last one is done,
+ * or one thread would take it from under another. */
+static pthread_mutex_t lease_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned lease_users;
+
+static void lease_free(sk_share_server *srv);
+
+/* Takes the lease (or joins this process's hold of it) for one user; every
+ * *held = true is matched by lease_release(). */
+static int lease_acquire(sk_share_server *srv, uint64_t now, bool *held)
+{
+    pthread_mutex_lock(&lease_mu);
+    int rc = lease_take(srv, now, held);
+    if (rc == SK_OK && *held)
+        lease_users++;
+    pthread_mutex_unlock(&lease_mu);
+    return rc;
+}
+
+/* Renews the lease a user holds; *held = false when it was lost (expired
+ * and taken by another server). */
+static int lease_renew(sk_share_server *srv, uint64_t now, bool *held)
+{
+    pthread_mutex_lock(&lease_mu);
+    int rc = lease_take(srv, now, held);
+    pthread_mutex_unlock(&lease_mu);
+    return rc;
+}
+
 static void lease_release(sk_share_server *srv)
+{
+    pthread_mutex_lock(&lease_mu);
+    if (lease_users > 0 && --lease_users == 0)
+        lease_free(srv);
+    pthread_mutex_unlock(&lease_mu);
+}
+
+/* Gives the lease up (when this process holds it). */
+static void lease_free(sk_share_server *srv)
 {
     pthread_once(&holder_once, holder_init);
     uint8_t cur[96];
@@ -242,14 +280,14 @@ static int confirm(sk_share_server *srv, const uint8_t *key_id, int64_t detail, 
 
 static int revoke_one(sk_share_server *srv, const uint8_t *key_id, int crl_reason, uint64_t now);
 
-/* One revocation with the lease held (or taken now): the CA is asked
- * unless the revocation is confirmed already.  SK_ERR_STORE_BUSY when
- * another server holds the lease (the revocation stays due). */
+/* One revocation by a user of the lease (renewed first): the CA is asked
+ * unless the revocation is confirmed already.  SK_ERR_STORE_BUSY when the
+ * lease was lost to another server (the revocation stays due). */
 static int revoke_leased(sk_share_server *srv, const uint8_t *key_id, int crl_reason,
                          uint64_t now)
 {
     bool held = false;
-    int rc = lease_take(srv, wall_now(srv) > now ? wall_now(srv) : now, &held);
+    int rc = lease_renew(srv, wall_now(srv) > now ? wall_now(srv) : now, &held);
     if (rc != SK_OK)
         return rc;
     if (!held)
@@ -267,13 +305,18 @@ int sk_share_ra_revoke(sk_share_server *srv, const uint8_t *key_id, int crl_reas
 {
     if (srv == NULL || srv->ca == NULL || key_id == NULL)
         return SK_ERR_ARG;
-    int rc = revoke_leased(srv, key_id, crl_reason, now);
-    if (rc == SK_ERR_STORE_BUSY)
+    bool held = false;
+    int rc = lease_acquire(srv, wall_now(srv) > now ? wall_now(srv) : now, &held);
+    if (rc != SK_OK)
+        return rc;
+    if (!held) {
         sk_log_notice("key %02x%02x%02x%02x: revocation left to the server holding the "
                       "revocation lease",
                       key_id[0], key_id[1], key_id[2], key_id[3]);
-    else
-        lease_release(srv);
+        return SK_ERR_STORE_BUSY;
+    }
+    rc = revoke_leased(srv, key_id, crl_reason, now);
+    lease_release(srv);
     return rc;
 }
 
@@ -387,7 +430,7 @@ int sk_share_ra_retry(sk_share_server *srv, uint64_t now, size_t *done, size_t *
     if (srv == NULL || srv->ca == NULL)
         return SK_ERR_ARG;
     bool held = false;
-    rc = lease_take(srv, now, &held);
+    rc = lease_acquire(srv, now, &held);
     if (rc != SK_OK)
         return rc;
     if (!held)
@@ -618,7 +661,7 @@ int sk_share_ra_poll(sk_share_server *srv, uint64_t now, size_t *applied)
     if (srv == NULL || srv->ca == NULL)
         return SK_ERR_ARG;
     bool held = false;
-    int rc = lease_take(srv, now, &held);
+    int rc = lease_acquire(srv, now, &held);
     if (rc != SK_OK || !held)
         return rc; /* !held: another server polls */
     rc = sk_share_ra_poll_leased(srv, now, &n_applied);
