@@ -227,7 +227,13 @@ done
 [ $revoked -eq 1 ] && ok "after a restart the revocation reaches the CA" ||
     { fail "the missed revocation never reached the CA"; cat ocsp.txt >&2; }
 expect "... with reason keyCompromise" "Reason: keyCompromise" ocsp.txt
-confirmed=$("$SQLITE3" server.db "select count(*) from events where kind = 19 and detail = 1")
+# the CA answers (and OCSP says revoked) just before the server commits
+# its confirmation: wait for that commit
+for _ in $(seq 1 100); do
+    confirmed=$("$SQLITE3" server.db "select count(*) from events where kind = 19 and detail = 1")
+    [ "$confirmed" -ge 2 ] && break
+    sleep 0.1
+done
 [ "$confirmed" -ge 2 ] && ok "both keyCompromise revocations are confirmed in the event log" ||
     fail "confirmed keyCompromise revocations: $confirmed"
 
