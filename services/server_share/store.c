@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <sodium.h>
 
 #include "splitkey/splitkey.h"
 #include "store_backend.h"
@@ -218,6 +221,16 @@ int sk_store_run(sk_store *store, unsigned max_attempts, sk_store_step step, voi
         }
         if (rc != SK_ERR_STORE_BUSY && rc != SK_ERR_STORE_CONFLICT)
             break;
+        unsigned base = store->ops->retry_backoff_us;
+        if (base > 0 && i + 1 < max_attempts) {
+            /* a random pause, growing with the attempts: writers that keep
+             * meeting each other on one row (several at once on a database
+             * server) fall out of step instead of one starving */
+            uint32_t cap = (uint32_t)base << (i < 5 ? i : 5);
+            uint32_t us = randombytes_uniform(cap) + 1;
+            struct timespec pause = {.tv_sec = 0, .tv_nsec = (long)us * 1000L};
+            nanosleep(&pause, NULL);
+        }
     }
     return rc;
 }

@@ -241,7 +241,8 @@ void sk_store_rollback(sk_store_txn *txn);
 /* Runs step(store, txn, arg) in a write transaction and commits it.  If the
  * step or the commit fails with SK_ERR_STORE_BUSY or SK_ERR_STORE_CONFLICT,
  * the transaction is rolled back and the step runs again from the start, at
- * most max_attempts times in all (0: 5).  The step must read and write only
+ * most max_attempts times in all (0: 5; a database server's backend pauses
+ * a random, growing moment in between).  The step must read and write only
  * through txn and keep its other effects (the reply it builds) until it
  * returns SK_OK, since an attempt may be undone.  Returns SK_OK once a
  * commit succeeded, else the last error (nothing of a failed attempt is

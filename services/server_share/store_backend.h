@@ -101,6 +101,10 @@ struct sk_store_ops {
      * committed changes to keys or sessions (NULL: the backend needs none,
      * one process sees its own commits). */
     int (*set_change_hook)(sk_store *store, sk_store_change_fn fn, void *arg);
+    /* sk_store_run pauses a random 1 .. base << min(attempt, 5) microseconds
+     * before running a step again after a conflict or busy error (0: no
+     * pause; SQLite's writers queue already). */
+    unsigned retry_backoff_us;
     /* The most connections to the database the store keeps (NULL: the
      * backend has no pool to limit). */
     int (*set_connections)(sk_store *store, unsigned max);

@@ -1508,5 +1508,6 @@ const struct sk_store_ops sk_store_pg_ops = {
     .set_change_hook = pg_set_change_hook,
     .redact = redact,
     .set_connections = pg_set_connections,
+    .retry_backoff_us = 200,
     .migrate_from = sk_store_pg_migrate_from,
 };
