@@ -64,6 +64,8 @@ typedef struct rp_opts {
         *name;
     unsigned timeout;
     uint8_t key_id_bin[SK_KEY_ID_LEN]; /* --key-id, decoded */
+    char *level, *interaction;         /* --level, --interaction */
+    sk_rp_create_ext ext;              /* decoded */
 } rp_opts;
 
 /* Who the session is for, as the messages name it. */
@@ -218,6 +220,8 @@ static const char *state_name(sk_session_state state)
         return "expired";
     case SK_SESSION_CANCELLED:
         return "cancelled";
+    case SK_SESSION_WRONG_VC:
+        return "wrong verification code";
     default:
         return "pending";
     }
@@ -257,6 +261,14 @@ static int report(int rc, const sk_key_status *st, const char *what)
         fprintf(stderr, PROG ": %s: the session was cancelled (the server saw no poll from "
                         "this relying party for too long)\n", what);
         return CU_EXIT_SESSION;
+    case SK_ERR_WRONG_VC:
+        fprintf(stderr, PROG ": %s: the person picked a wrong verification code; the session "
+                        "ended\n", what);
+        return CU_EXIT_SESSION;
+    case SK_ERR_LEVEL:
+        fprintf(stderr, PROG ": %s: the person has no key of the certificate level asked for "
+                        "(--level)\n", what);
+        return CU_EXIT_FAIL;
     default:
         fprintf(stderr, PROG ": %s: %s\n", what, cu_strerror(rc));
         return CU_EXIT_FAIL;
@@ -321,7 +333,7 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
         .display_text = text,
         .rp_name = o->name,
     };
-    int rc = sk_rp_create_request(req, sizeof req, &req_len, &c);
+    int rc = sk_rp_create_request_ext(req, sizeof req, &req_len, &c, &o->ext);
     if (rc != SK_OK) {
         exit_code = usage_error("the request is not valid (%s): check --person or --key-id, "
                                 "--text and --name (length, control characters)",
@@ -466,6 +478,10 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
         exit_code = report(SK_ERR_SESSION_CANCELLED, &st, "session");
         goto out;
     }
+    if (res->state == SK_SESSION_WRONG_VC) {
+        exit_code = report(SK_ERR_WRONG_VC, &st, "session");
+        goto out;
+    }
 
     /* COMPLETE: the signature must verify before anything is reported. */
     if (verification_key(&pub, o, res) != SK_OK)
@@ -539,7 +555,13 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
     {.name = "name", .type = SK_OPT_STRING, .value = &(o).name, .arg = "NAME",                  \
      .help = "the relying party's name shown on the device (default splitkey-rp)"},             \
     {.name = "timeout", .type = SK_OPT_UINT, .value = &(o).timeout, .min = 1, .max = 3600,      \
-     .arg = "SEC", .help = "give up, cancelling the session, after SEC seconds (default 150)"}
+     .arg = "SEC", .help = "give up, cancelling the session, after SEC seconds (default 150)"},  \
+    {.name = "level", .type = SK_OPT_STRING, .value = &(o).level, .arg = "LEVEL",               \
+     .help = "the least certificate level accepted: qualified or advanced (default: any)"},     \
+    {.name = "interaction", .type = SK_OPT_STRING, .value = &(o).interaction, .arg = "I",        \
+     .help = "how the device asks: displayTextAndPIN (text up to 60 characters), "                \
+             "verificationCodeChoice, confirmationMessage (up to 200), or "                      \
+             "confirmationMessageAndVerificationCodeChoice"}
 
 static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
 {
@@ -554,6 +576,28 @@ static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
         return usage_error("--scheme %s: use pkcs1 or pss", o->scheme);
     if (o->hash != NULL && sk_hash_parse(hash, o->hash) != SK_OK)
         return usage_error("--hash %s: use sha256, sha384 or sha512", o->hash);
+    if (o->level != NULL) {
+        if (strcmp(o->level, "qualified") == 0)
+            o->ext.certificate_level = SK_CERT_LEVEL_QUALIFIED;
+        else if (strcmp(o->level, "advanced") == 0)
+            o->ext.certificate_level = SK_CERT_LEVEL_ADVANCED;
+        else
+            return usage_error("--level %s: use qualified or advanced", o->level);
+    }
+    if (o->interaction != NULL) {
+        static const char *const names[] = {
+            NULL, "displayTextAndPIN", "verificationCodeChoice", "confirmationMessage",
+            "confirmationMessageAndVerificationCodeChoice"};
+        size_t i = 1;
+        while (i < sizeof names / sizeof names[0] && strcmp(o->interaction, names[i]) != 0)
+            i++;
+        if (i == sizeof names / sizeof names[0])
+            return usage_error("--interaction %s: use displayTextAndPIN, verificationCodeChoice, "
+                               "confirmationMessage or "
+                               "confirmationMessageAndVerificationCodeChoice",
+                               o->interaction);
+        o->ext.interaction = (sk_interaction)i;
+    }
     if (sk_init() != SK_OK) {
         fprintf(stderr, PROG ": cannot initialise libsplitkey\n");
         return CU_EXIT_FAIL;
