@@ -320,4 +320,41 @@ expect_exit 1 "splitkey-rp on the device socket" "$RP" auth --server "$URL" --pe
   --pub "$T/auth.pub" --timeout 2
 assert "no session from a legacy frame" "$(count_sessions)" -eq "$before"
 
+# --- a QUALIFIED key (registered with a four-eyes token) ------------------------
+QSUBJECT="C=LV,GN=JANIS,SN=OZOLS,serialNumber=PNOLV-020202-22222"
+QPERSON="PNOLV-020202-22222"
+QDEV="$T/qdev"
+UQ=4e6a8132-2d90-4fbc-9e65-8b304f5e6d7d
+check "rp add a notary (QUALIFIED only)" "$SERVER" rp add --dir "$SRV" --uuid "$UQ" \
+  --names Notary --cert "$T/other.crt" --levels QUALIFIED --purposes sign,certchoice
+Q() { v2 other "$UQ" Notary "$@"; }
+if (umask 077; four_eyes_token "$SRV" "$QSUBJECT" sign >"$T/qtoken"); then
+  check "enrol sign with a token (qualified)" "$CLIENT" enrol --state "$QDEV" --server "$URL" \
+    --server-pub "$SRV/server.pub" --purpose sign --pin-file "$T/pin2" --profile 4K \
+    --token-file "$T/qtoken"
+  check "pubkey (qualified key)" "$CLIENT" pubkey --state "$QDEV" --purpose sign --out "$T/q.pub"
+else
+  fail "no four-eyes token"
+fi
+Q create certificatechoice etsi "$QPERSON"
+expect_status 200 "certificate choice, QUALIFIED by default"
+Q status "$(jget sessionID)"
+QDOC=$(jget result.documentNumber)
+check "the qualified key's document number ends in -Q" grep -q -- '-Q$' <<<"$QDOC"
+Q create signature document "$QDOC" --hash-file "$T/h-sign" --hash-type SHA512
+expect_status 200 "a QUALIFIED signature by document number"
+SID=$(jget sessionID)
+check "approve the qualified signature" "$CLIENT" approve "$(hexid "$SID")" --state "$QDEV" \
+  --pin-file "$T/pin2"
+Q status "$SID" --timeout-ms 5000
+assert "qualified signature OK" "$(jget result.endResult)" = OK
+assert "its document number" "$(jget result.documentNumber)" = "$QDOC"
+check "openssl verifies the qualified signature" verify_sig "$T/q.pub" sha512 "$T/h-sign" \
+  "$(jget signature.value)"
+Q create signature etsi "$PERSON" --hash-file "$T/h-sign" --hash-type SHA512
+expect_status 471 "QUALIFIED asked of a person whose key is ADVANCED"
+A create signature etsi "$QPERSON" --hash-file "$T/h-sign" --hash-type SHA512 --level ADVANCED
+expect_status 200 "ADVANCED asked of a QUALIFIED key: accepted"
+check "refuse it" "$CLIENT" refuse "$(hexid "$(jget sessionID)")" --state "$QDEV"
+
 e2e_finish
