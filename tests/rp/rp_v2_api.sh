@@ -314,6 +314,14 @@ expect_status 200 "served after SIGHUP"
 check "the server reloaded on SIGHUP" grep -q "SIGHUP: relying parties read again, 2 registered" \
   "$T/server.log"
 
+# a registry file that does not parse: logged, the one read before stays
+cp "$SRV/relying-parties.json" "$T/registry.good"
+printf '{"relying_parties": [' >"$SRV/relying-parties.json"
+v2 - "$UC" Portal create certificatechoice etsi "$PERSON" --level ADVANCED --nonce broken
+expect_status 200 "a broken registry file leaves the one in use"
+check "the broken file is logged" grep -q "the registry read before stays in use" "$T/server.log"
+cp "$T/registry.good" "$SRV/relying-parties.json"
+
 # --- the legacy frames are refused with --no-legacy-rp ----------------------
 before=$(count_sessions)
 expect_exit 1 "splitkey-rp on the device socket" "$RP" auth --server "$URL" --person "$PERSON" \

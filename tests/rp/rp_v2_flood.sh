@@ -99,4 +99,22 @@ refused=$(awk '$1 == "create" && $2 == 403 { print $3 }' "$T/flood.out")
 assert "refusals outnumber the flood's sessions" "${refused:-0}" -gt "${ok:-0}"
 # every session in the store is one answered 200 (the honest one included)
 assert "refused creations stored nothing" "$(count_sessions)" -eq $((BASE + ${ok:-0} + 1))
+
+# a relying party's own cap on running sessions (rp add --pending)
+rp_cert small
+US=6e8fa354-4fb2-4bde-b087-ad526b708f9d
+check "rp add one with --pending 1" "$SERVER" rp add --dir "$SRV" --uuid "$US" --names Small \
+  --cert "$T/small.crt" --levels ADVANCED --pending 1
+S() { V2_SOURCE=127.0.0.3 v2 small "$US" Small "$@"; }
+S create authentication etsi "$PERSON" --hash-file "$T/h" --level ADVANCED --nonce s1
+expect_status 200 "its first session"
+SID=$(jget sessionID)
+S create authentication etsi "$PERSON" --hash-file "$T/h" --level ADVANCED --nonce s2
+expect_status 403 "a second one while the first runs"
+grep -q "running sessions for this relying party" <<<"$(jget detail)" ||
+  fail "the detail names the relying party's cap"
+check "refuse the first" "$CLIENT" refuse "$(hexid "$SID")" --state "$DEV"
+S status "$SID" --timeout-ms 5000
+S create authentication etsi "$PERSON" --hash-file "$T/h" --level ADVANCED --nonce s3
+expect_status 200 "a new one once the first ended"
 e2e_finish
