@@ -45,6 +45,9 @@ v2() {
     --name "$name" "$@" 2>"$T/v2.err")
   STATUS=$(sed -n 1p <<<"$out")
   BODY=$(sed -n 2p <<<"$out")
+  # RP_CAPTURE=FILE keeps every exchange (the examples of doc/rp-api.md)
+  [ -n "${RP_CAPTURE:-}" ] && printf '%s\n%s %s\n' "$*" "$STATUS" "$BODY" >>"$RP_CAPTURE"
+  return 0
 }
 
 jget() {
