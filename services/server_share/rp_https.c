@@ -226,7 +226,7 @@ static int read_request(sk_https *h, mbedtls_ssl_context *ssl, char *head, size_
     *target = sp1 + 1;
     /* headers: Content-Length only; a chunked body is not taken */
     size_t clen = 0;
-    bool has_clen = false;
+    bool has_clen = false, expect_continue = false;
     for (char *l = line_end ? line_end + 2 : NULL; l != NULL && *l != '\0';) {
         char *next = strstr(l, "\r\n");
         if (next != NULL)
@@ -249,6 +249,8 @@ static int read_request(sk_https *h, mbedtls_ssl_context *ssl, char *head, size_
                     return 400;
             } else if (strcasecmp(l, "Transfer-Encoding") == 0) {
                 return 400;
+            } else if (strcasecmp(l, "Expect") == 0 && strcasecmp(v, "100-continue") == 0) {
+                expect_continue = true;
             }
         }
         l = next ? next + 2 : NULL;
@@ -260,6 +262,10 @@ static int read_request(sk_https *h, mbedtls_ssl_context *ssl, char *head, size_
         size_t have = len - head_end;
         if (have > clen)
             return 400;
+        /* curl asks before sending a body of more than 1 KiB */
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (expect_continue && have == 0 && ssl_write_all(ssl, cont, sizeof cont - 1) != 0)
+            return -1;
         memcpy(*body, head + head_end, have);
         while (have < clen) {
             int n = mbedtls_ssl_read(ssl, *body + have, clen - have);

@@ -328,6 +328,25 @@ expect_exit 1 "splitkey-rp on the device socket" "$RP" auth --server "$URL" --pe
   --pub "$T/auth.pub" --timeout 2
 assert "no session from a legacy frame" "$(count_sessions)" -eq "$before"
 
+# --- curl as another client: a body of more than 1 KiB (Expect: 100-continue);
+# the signing key (the authentication key is locked now)
+if command -v curl >/dev/null; then
+  python3 -c '
+import base64, json, os, sys
+print(json.dumps({"relyingPartyUUID": sys.argv[1], "relyingPartyName": "Bank A",
+                  "certificateLevel": "ADVANCED",
+                  "hash": base64.b64encode(os.urandom(32)).decode(), "hashType": "SHA256",
+                  "allowedInteractionsOrder": [{"type": "displayTextAndPIN", "displayText60": "curl"}],
+                  "requestProperties": {"x" * 2000: 1}}))' "$UA" >"$T/big.json"
+  # -k: curl pins public keys, not certificates; pinning is v2_client.py's
+  out=$(curl -sk --cert "$T/rpa.crt" --key "$T/rpa.key" -H 'Content-Type: application/json' \
+    --data @"$T/big.json" -w '\n%{http_code}' "$RPURL/v2/signature/etsi/$PERSON")
+  STATUS=$(tail -n 1 <<<"$out")
+  BODY=$(head -n 1 <<<"$out")
+  expect_status 200 "curl with a 2 KiB body"
+  check "refuse curl's session" "$CLIENT" refuse "$(hexid "$(jget sessionID)")" --state "$DEV"
+fi
+
 # --- a QUALIFIED key (registered with a four-eyes token) ------------------------
 QSUBJECT="C=LV,GN=JANIS,SN=OZOLS,serialNumber=PNOLV-020202-22222"
 QPERSON="PNOLV-020202-22222"
