@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +72,22 @@ static int accept_any(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *fla
     return 0;
 }
 
+/* A connection's socket and until when its request must have arrived. */
+typedef struct conn_io {
+    int fd;
+    uint64_t read_deadline_ms; /* CLOCK_MONOTONIC; 0: none (after the request) */
+} conn_io;
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
-    int fd = *(int *)ctx;
+    int fd = ((conn_io *)ctx)->fd;
     ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
     if (n < 0)
         return errno == EINTR ? MBEDTLS_ERR_SSL_WANT_WRITE : MBEDTLS_ERR_NET_SEND_FAILED;
@@ -82,7 +96,20 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
-    int fd = *(int *)ctx;
+    conn_io *io = ctx;
+    int fd = io->fd;
+    if (io->read_deadline_ms != 0) {
+        /* the handshake and the request together, however slowly they trickle */
+        uint64_t now = mono_ms();
+        if (now >= io->read_deadline_ms)
+            return MBEDTLS_ERR_NET_RECV_FAILED;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int prc = poll(&p, 1, (int)(io->read_deadline_ms - now));
+        if (prc == 0)
+            return MBEDTLS_ERR_NET_RECV_FAILED;
+        if (prc < 0)
+            return errno == EINTR ? MBEDTLS_ERR_SSL_WANT_READ : MBEDTLS_ERR_NET_RECV_FAILED;
+    }
     ssize_t n = recv(fd, buf, len, 0);
     if (n < 0)
         return errno == EINTR ? MBEDTLS_ERR_SSL_WANT_READ : MBEDTLS_ERR_NET_RECV_FAILED;
@@ -291,7 +318,9 @@ static void serve(sk_https *h, int fd, const char *peer)
     mbedtls_ssl_init(&ssl);
     if (mbedtls_ssl_setup(&ssl, &h->conf) != 0)
         goto out;
-    mbedtls_ssl_set_bio(&ssl, &fd, bio_send, bio_recv, NULL);
+    conn_io io = {.fd = fd,
+                  .read_deadline_ms = mono_ms() + (uint64_t)SK_HTTPS_IO_TIMEOUT_S * 1000u};
+    mbedtls_ssl_set_bio(&ssl, &io, bio_send, bio_recv, NULL);
     int rc;
     while ((rc = mbedtls_ssl_handshake(&ssl)) != 0) {
         if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE)
@@ -319,6 +348,7 @@ static void serve(sk_https *h, int fd, const char *peer)
         req.path = target;
         req.query = q ? q : "";
         sk_https_response resp = {.status = 500};
+        io.read_deadline_ms = 0;
         h->cfg.handler(h->cfg.ctx, &req, &resp);
         respond(&ssl, &resp);
         free(resp.body);

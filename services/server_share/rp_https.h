@@ -15,8 +15,9 @@
  * certificate, self-signed included: it is compared with the registry, not
  * chained to a CA), and the source address.
  *
- * Limits: a connection must send its whole request within
- * SK_HTTPS_IO_TIMEOUT_S of each read; requests of more than
+ * Limits: a connection must finish the TLS handshake and send its whole
+ * request within SK_HTTPS_IO_TIMEOUT_S of its arrival (a reply must leave
+ * within that long of each write); requests of more than
  * SK_HTTPS_MAX_HEAD bytes of head or the configured body size are answered
  * 400 (the handler never sees them); at most per_peer connections from one
  * address are served at once (more are closed unanswered).  A worker that

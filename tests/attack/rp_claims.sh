@@ -109,4 +109,33 @@ except OSError:  # reset: the TLS handshake failed
 sys.exit(1 if data.startswith(b"HTTP/") else 0)
 PYEOF
 CHECKS=$((CHECKS + 1))
+
+# 9. connections that trickle their handshake cannot hold the workers: with
+# two workers, two such connections (from two addresses) are dropped 10 s
+# after they came, and the bank's request waiting behind them is served
+kill "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null
+rp_start --rp-workers 2
+TRICKLERS=()
+for src in 127.0.0.2 127.0.0.3; do
+  python3 - "$RPURL" "$src" <<'PYEOF2' &
+import socket, sys, time, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+s = socket.socket()
+s.bind((sys.argv[2], 0))
+s.connect((u.hostname, u.port))
+try:
+    for _ in range(300):  # one byte a second, for as long as the server lets it
+        s.send(b"\x16")
+        time.sleep(1)
+except OSError:
+    pass
+PYEOF2
+  TRICKLERS+=($!)
+done
+sleep 1
+v2 bank "$UA" "Bank A" create authentication etsi "$PERSON" --hash-file "$T/h" --level ADVANCED \
+  --nonce behind-tricklers
+expect_status 200 "the bank is served although two connections trickle"
+wait "${TRICKLERS[@]}"
 e2e_finish
