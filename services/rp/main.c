@@ -22,7 +22,9 @@
  * waits for any more.
  *
  * Exit status: 0 ok, 2 usage, 4 key locked, 5 key destroyed, 6 refused,
- * expired, cancelled or no answer within --timeout, 130 interrupted by
+ * expired, cancelled or no answer within --timeout, 7 certificate invalid
+ * (chain, dates, key usage, policy, person; --ca-cert), 8 certificate
+ * revoked (OCSP), 9 OCSP unknown or unavailable, 130 interrupted by
  * SIGINT or SIGTERM, 1 anything else (including a signature that does not
  * verify).
  */
@@ -44,6 +46,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "req_client.h"
+#include "rp_check.h"
 #include "splitkey/pki.h"
 #include "splitkey/rp.h"
 #include "splitkey/sign.h"
@@ -61,8 +64,8 @@
 
 typedef struct rp_opts {
     char *server, *person, *key_id, *purpose, *in, *out, *scheme, *hash, *text, *cert_out, *pub,
-        *name;
-    unsigned timeout;
+        *name, *ca_cert, *cert_level;
+    unsigned timeout, ocsp_timeout;
     uint8_t key_id_bin[SK_KEY_ID_LEN]; /* --key-id, decoded */
 } rp_opts;
 
@@ -291,6 +294,37 @@ static int verification_key(sk_pubkey **pub, const rp_opts *o, const sk_rp_resul
     return rc;
 }
 
+/* The certificate checks of --ca-cert (rp_check.h), with the report
+ * lines.  Returns the exit status: 0, 7 (invalid), 8 (revoked), 9 (OCSP),
+ * 1 (could not check). */
+static int rp_validate(const rp_opts *o, sk_purpose purpose, const uint8_t *cert,
+                       size_t cert_len)
+{
+    rp_check_opts co = {
+        .ca_cert = o->ca_cert,
+        .purpose = purpose,
+        .person = o->person,
+        .advanced = o->cert_level != NULL && strcmp(o->cert_level, "advanced") == 0,
+        .ocsp_timeout_ms = o->ocsp_timeout * 1000u,
+    };
+    rp_check_info info;
+    char why[512] = "", until[40], upd[40];
+    int rc = rp_check_cert(&co, cert, cert_len, (int64_t)time(NULL), &info, why, sizeof why);
+    if (rc != RP_CHECK_OK) {
+        fprintf(stderr, PROG ": certificate %s%s%s refused: %s\n", info.serial,
+                info.subject[0] ? " of " : "", info.subject, why);
+        return rc;
+    }
+    cu_time(until, sizeof until, (uint64_t)info.not_after);
+    cu_time(upd, sizeof upd, (uint64_t)info.this_update);
+    printf("certificate %s of %s: chains to the CA, valid until %s, %s; OCSP %s: good "
+           "(thisUpdate %s, nonce echoed)\n",
+           info.serial, info.subject, until,
+           co.advanced ? "policy qualified or advanced" : "qualified policy", info.ocsp_url,
+           upd);
+    return CU_EXIT_OK;
+}
+
 /* Creates the session, prints the code, waits for the answer and verifies
  * the signature.  Returns the exit status. */
 static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *digest, sk_hash hash,
@@ -312,8 +346,8 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
         return CU_EXIT_FAIL;
 
     sk_rp_create c = {
-        .person_id = o->person,
-        .key_id = o->person != NULL ? NULL : o->key_id_bin,
+        .person_id = o->key_id != NULL ? NULL : o->person,
+        .key_id = o->key_id != NULL ? o->key_id_bin : NULL,
         .purpose = purpose,
         .digest = digest,
         .hash = hash,
@@ -476,6 +510,12 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
                 o->pub ? o->pub : "the certificate's key");
         goto out;
     }
+    /* --ca-cert: the certificate must be valid for this purpose and person,
+     * and not revoked (rp_check.h). */
+    if (o->ca_cert != NULL &&
+        (exit_code = rp_validate(o, purpose, res->certificate, res->cert_len)) != CU_EXIT_OK)
+        goto out;
+    exit_code = CU_EXIT_FAIL;
     if (o->out != NULL) {
         rc = sk_file_write_atomic(o->out, res->signature, res->sig_len, SK_FILE_PUBLIC_MODE, 0);
         if (rc != SK_OK) {
@@ -525,7 +565,8 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
     {.name = "person", .type = SK_OPT_STRING, .value = &(o).person, .arg = "ID",                \
      .help = "the person's id, e.g. PNOLV-010101-12345 (or --key-id)"},                          \
     {.name = "key-id", .type = SK_OPT_STRING, .value = &(o).key_id, .arg = "HEX",               \
-     .help = "the key's id, 32 hex digits, as splitkey-client status shows it (or --person)"},  \
+     .help = "the key's id, 32 hex digits, as splitkey-client status shows it (or --person; "  \
+             "both: the key must be that person's)"},  \
     {.name = "cert-out", .type = SK_OPT_STRING, .value = &(o).cert_out, .arg = "CERT.pem",      \
      .help = "write the key's certificate here (when the server has one)"},                     \
     {.name = "pub", .type = SK_OPT_FILE, .value = &(o).pub, .arg = "PUB.pem",                   \
@@ -539,12 +580,33 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
     {.name = "name", .type = SK_OPT_STRING, .value = &(o).name, .arg = "NAME",                  \
      .help = "the relying party's name shown on the device (default splitkey-rp)"},             \
     {.name = "timeout", .type = SK_OPT_UINT, .value = &(o).timeout, .min = 1, .max = 3600,      \
-     .arg = "SEC", .help = "give up, cancelling the session, after SEC seconds (default 150)"}
+     .arg = "SEC", .help = "give up, cancelling the session, after SEC seconds (default 150)"},  \
+    {.name = "ca-cert", .type = SK_OPT_FILE, .value = &(o).ca_cert, .arg = "CA.pem",            \
+     .help = "validate the certificate: chain to this CA, dates, key usage, policy, person, "  \
+             "OCSP (exit 7, 8, 9)"},                                                            \
+    {.name = "cert-level", .type = SK_OPT_STRING, .value = &(o).cert_level,                     \
+     .arg = "qualified|advanced",                                                               \
+     .help = "the least certificate level accepted with --ca-cert (default qualified)"},       \
+    {.name = "ocsp-timeout", .type = SK_OPT_UINT, .value = &(o).ocsp_timeout, .min = 1,         \
+     .max = 300, .arg = "SEC", .help = "how long to wait for the OCSP responder (default 10)"}
 
 static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
 {
-    if ((o->person == NULL) == (o->key_id == NULL))
-        return usage_error("name the key with exactly one of --person ID and --key-id HEX");
+    if (o->person == NULL && o->key_id == NULL)
+        return usage_error("name the key with --person ID or --key-id HEX");
+    if (o->person != NULL && o->key_id != NULL && o->ca_cert == NULL)
+        return usage_error("--person with --key-id names the person the key must belong to: "
+                           "give --ca-cert too");
+    if (o->ca_cert != NULL && o->pub != NULL)
+        return usage_error("--ca-cert validates the certificate's key: leave out --pub");
+    if (o->cert_level != NULL && strcmp(o->cert_level, "qualified") != 0 &&
+        strcmp(o->cert_level, "advanced") != 0)
+        return usage_error("--cert-level %s: use qualified or advanced", o->cert_level);
+    if (o->ca_cert != NULL) {
+        char why[512];
+        if (rp_check_ca_file(o->ca_cert, why, sizeof why) != RP_CHECK_OK)
+            return usage_error("%s", why);
+    }
     if (o->key_id != NULL && (strlen(o->key_id) != 2 * SK_KEY_ID_LEN ||
                               cu_unhex(o->key_id_bin, sizeof o->key_id_bin, o->key_id) != 0))
         return usage_error("--key-id %s: use the 32 hex digits of the key id", o->key_id);
@@ -563,7 +625,7 @@ static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
 
 static int cmd_sign(int argc, char **argv)
 {
-    rp_opts o = {.timeout = DEFAULT_TIMEOUT_S};
+    rp_opts o = {.timeout = DEFAULT_TIMEOUT_S, .ocsp_timeout = 10};
     char default_name[] = "splitkey-rp";
     o.name = default_name;
     sk_opt opts[] = {
@@ -621,7 +683,7 @@ done:
 
 static int cmd_auth(int argc, char **argv)
 {
-    rp_opts o = {.timeout = DEFAULT_TIMEOUT_S};
+    rp_opts o = {.timeout = DEFAULT_TIMEOUT_S, .ocsp_timeout = 10};
     char default_name[] = "splitkey-rp";
     o.name = default_name;
     sk_opt opts[] = {
@@ -669,8 +731,14 @@ static void usage(FILE *out)
                  "Giving up - --timeout passed, or SIGINT / SIGTERM while waiting - cancels\n"
                  "the session at the server, so the device no longer offers it.\n"
                  "\n"
+                 "With --ca-cert CA.pem the certificate is validated too: chain to the CA,\n"
+                 "dates, key usage and policy for the purpose, the person, and its OCSP\n"
+                 "status (a fresh nonce, the response signed by the CA or its OCSP signer).\n"
+                 "\n"
                  "Exit status: 0 ok (signature verified), 2 usage, 4 key locked, 5 key\n"
                  "destroyed, 6 refused, expired, cancelled or no answer within --timeout,\n"
+                 "7 certificate invalid (chain, dates, key usage, policy, person), 8\n"
+                 "certificate revoked, 9 OCSP status unknown or unavailable,\n"
                  "130 interrupted (SIGINT or SIGTERM), 1 other failure.\n");
 }
 

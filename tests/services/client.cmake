@@ -45,6 +45,12 @@ if(TARGET splitkey-ca)
   add_test(NAME e2e_ca_revoke_client
            COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_ca_revoke_client.sh" "${_sk_bin}")
   set_tests_properties(e2e_ca_revoke_client PROPERTIES LABELS "services;pki")
+  # splitkey-rp --ca-cert: chain, person, level, OCSP good / revoked / down
+  if(TARGET splitkey-ocsp)
+    add_test(NAME rp_validate
+             COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/rp_validate.sh" "${_sk_bin}")
+    set_tests_properties(rp_validate PROPERTIES LABELS "services;pki" TIMEOUT 600)
+  endif()
 endif()
 
 # a proxy that loses replies (Python) for the lost-reply test

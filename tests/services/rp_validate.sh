@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# rp_validate.sh BIN_DIR - splitkey-rp --ca-cert validates the certificate
+# that comes with a signature before it reports success: a CA with its OCSP
+# responder (splitkey-ocsp), the share server as its registration authority,
+# a device with a qualified authentication and signing key (four-eyes
+# tokens), and then:
+#   - a good signature: exit 0, the OCSP answer reported good, and openssl
+#     verifies the signature under the certificate's key independently;
+#   - a good authentication: exit 0;
+#   - --ca-cert of another CA: exit 7 (no chain);
+#   - the key asked for by key id for another person: exit 7 (person);
+#   - an advanced (open enrolment, NCP) signing certificate, where the
+#     share server asks the CA for one: exit 7 at the default level, exit 0
+#     with --cert-level advanced;
+#   - the signing certificate revoked at the CA (splitkey-ca revoke; the
+#     share server does not poll for it here, so it still signs): exit 8;
+#   - the OCSP responder down: exit 9;
+#   - usage: --ca-cert with --pub, a file that is no CA certificate: exit 2.
+# The transport is the device socket (frames); the validation is the same
+# code on every transport.
+. "$(dirname "$0")/e2e_lib.sh"
+. "$(dirname "$0")/ca_lib.sh"
+
+e2e_pins
+ca_lib_init "$T/ca" "Splitkey RP Validation CA"
+ca_lib_init "$T/other" "Someone Else CA"
+ca_lib_start_ocsp "$T/ca"
+ca_lib_start_ca "$T/ca"
+# the share server asks the CA for revocations only once a day: the
+# revoked certificate's key keeps signing, and only OCSP can tell
+ca_lib_server --ca-revocations-every 86400
+
+DEV="$T/dev"
+for p in auth sign; do
+  four_eyes_token "$SRV" "$SUBJECT" "$p" >"$T/token.$p" 2>>"$T/server.log" ||
+    { echo "no $p token" >&2; exit 1; }
+done
+pin_of() { if [ "$1" = auth ]; then echo "$T/pin1"; else echo "$T/pin2"; fi; }
+for p in auth sign; do
+  check "enrol $p with a token" "$CLIENT" enrol --state "$DEV" --server "$URL" \
+    --server-pub "$SRV/server.pub" --purpose "$p" --pin-file "$(pin_of "$p")" --profile 4K \
+    --token-file "$T/token.$p"
+  check "the $p certificate" "$CLIENT" cert --state "$DEV" --purpose "$p" --out "$T/$p.pem"
+done
+check "the signing certificate is good at OCSP (openssl)" sh -c \
+  "openssl ocsp -url '$OCSP_URL' -issuer '$T/ca/ca.pem' -cert '$T/sign.pem' -CAfile '$T/ca/ca.pem' 2>&1 | grep -q ': good'"
+SIGN_KEY_ID=$("$CLIENT" status --state "$DEV" --purpose sign | sed -n 's/^key id: *\([0-9a-f]\{32\}\).*/\1/p')
+assert "the signing key's id" -n "$SIGN_KEY_ID"
+
+# rp_run DEV PURPOSE PIN NAME ARGS...: runs splitkey-rp ARGS, approves its
+# session on DEV with PIN and leaves the exit status in RP_EXIT
+rp_run() {
+  local dev=$1 purpose=$2 pin=$3 name=$4 sid i
+  shift 4
+  "$RP" "$@" >"$T/$name.out" 2>"$T/$name.err" &
+  local pid=$!
+  if ! wait_for_line "$T/$name.out" "verification code:" "$pid"; then
+    fail "$name: no verification code"
+    cat "$T/$name.out" "$T/$name.err" >&2
+    wait "$pid"
+    RP_EXIT=$?
+    return
+  fi
+  sid=$(sed -n 's/^session \([0-9a-f]\{32\}\) for .*$/\1/p' "$T/$name.out")
+  for i in $(seq 1 200); do
+    "$CLIENT" sessions --state "$dev" | grep -q "^$sid" && break
+    sleep 0.05
+  done
+  "$CLIENT" approve "$sid" --state "$dev" --pin-file "$pin" >"$T/$name.approve" 2>&1 ||
+    { fail "$name: approve failed"; cat "$T/$name.approve" >&2; }
+  wait "$pid"
+  RP_EXIT=$?
+}
+# expect_rp N NAME WHAT: the last rp_run exited N
+expect_rp() {
+  CHECKS=$((CHECKS + 1))
+  if [ "$RP_EXIT" -ne "$1" ]; then
+    fail "$3: exit $RP_EXIT, expected $1"
+    sed 's/^/  | /' "$T/$2.out" "$T/$2.err" >&2
+  fi
+}
+# err_has NAME TEXT: splitkey-rp's stderr says TEXT
+err_has() {
+  CHECKS=$((CHECKS + 1))
+  grep -qF -- "$2" "$T/$1.err" || { fail "$1: no \"$2\" in stderr"; sed 's/^/  | /' "$T/$1.err" >&2; }
+}
+
+SIGN=(sign --server "$URL" --purpose sign --in "$T/doc.txt" --ca-cert "$T/ca/ca.pem")
+
+# --- good ----------------------------------------------------------------------
+rp_run "$DEV" sign "$T/pin2" good "${SIGN[@]}" --person "$PERSON" --out "$T/good.sig" \
+  --cert-out "$T/good.pem"
+expect_rp 0 good "a good qualified signature"
+check "it says the OCSP answer was good" grep -q "OCSP .*: good" "$T/good.out"
+check "the certificate it got is the device's" cmp "$T/good.pem" "$T/sign.pem"
+openssl x509 -in "$T/good.pem" -pubkey -noout >"$T/good.pub"
+check "openssl verifies the signature under the certificate's key" \
+  openssl_verify "$T/good.pub" pss sha256 "$T/doc.txt" "$T/good.sig"
+rp_run "$DEV" auth "$T/pin1" auth auth --server "$URL" --person "$PERSON" \
+  --ca-cert "$T/ca/ca.pem"
+expect_rp 0 auth "a good authentication"
+
+# --- invalid: foreign CA, wrong person, level ----------------------------------
+rp_run "$DEV" sign "$T/pin2" foreign sign --server "$URL" --purpose sign --in "$T/doc.txt" \
+  --ca-cert "$T/other/ca.pem" --person "$PERSON" --out "$T/foreign.sig"
+expect_rp 7 foreign "a certificate from a CA the relying party does not trust"
+err_has foreign "does not chain to the CA"
+assert "nothing written for the foreign one" ! -e "$T/foreign.sig"
+rp_run "$DEV" sign "$T/pin2" person "${SIGN[@]}" --key-id "$SIGN_KEY_ID" \
+  --person PNOLV-020202-22222 --out "$T/person.sig"
+expect_rp 7 person "the key of another person"
+err_has person "not PNOLV-020202-22222's"
+
+ADV="$T/adv"
+ADV_SUBJECT="C=LV,GN=JANIS,SN=OZOLS,serialNumber=PNOLV-030303-33333"
+check "an advanced signing key (open enrolment)" "$CLIENT" enrol --state "$ADV" --server "$URL" \
+  --server-pub "$SRV/server.pub" --purpose sign --pin-file "$T/pin2" --profile 4K \
+  --subject "$ADV_SUBJECT"
+check "its certificate" "$CLIENT" cert --state "$ADV" --purpose sign --out "$T/adv.pem"
+if openssl x509 -in "$T/adv.pem" -noout -text | grep -q "0\.4\.0\.2042\.1\.1"; then
+  rp_run "$ADV" sign "$T/pin2" adv "${SIGN[@]}" --person PNOLV-030303-33333 --out "$T/adv.sig"
+  expect_rp 7 adv "an advanced certificate where a qualified one is required"
+  err_has adv "no qualified policy"
+  rp_run "$ADV" sign "$T/pin2" adv_ok "${SIGN[@]}" --person PNOLV-030303-33333 \
+    --cert-level advanced --out "$T/adv_ok.sig"
+  expect_rp 0 adv_ok "an advanced certificate with --cert-level advanced"
+else
+  echo "note: this share server asks for qualified certificates only: no advanced case"
+fi
+
+# --- revoked ----------------------------------------------------------------------
+S_SIGN=$(openssl x509 -in "$T/sign.pem" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f')
+check "the operator revokes the signing certificate" \
+  "$CA" revoke --dir "$T/ca" --serial "$S_SIGN" --reason keyCompromise
+rp_run "$DEV" sign "$T/pin2" revoked "${SIGN[@]}" --person "$PERSON" --out "$T/revoked.sig"
+expect_rp 8 revoked "a revoked certificate"
+err_has revoked "REVOKED"
+err_has revoked "keyCompromise"
+assert "nothing written for the revoked one" ! -e "$T/revoked.sig"
+rp_run "$DEV" sign "$T/pin2" revoked_nocheck sign --server "$URL" --purpose sign \
+  --in "$T/doc.txt" --person "$PERSON" --out "$T/nocheck.sig"
+expect_rp 0 revoked_nocheck "without --ca-cert only the signature is checked (as before)"
+
+# --- OCSP down ---------------------------------------------------------------------
+kill "$OCSP_PID" && wait "$OCSP_PID" 2>/dev/null
+OCSP_PID=
+rp_run "$DEV" auth "$T/pin1" noocsp auth --server "$URL" --person "$PERSON" \
+  --ca-cert "$T/ca/ca.pem" --ocsp-timeout 2
+expect_rp 9 noocsp "the OCSP responder down"
+err_has noocsp "OCSP responder"
+
+# --- usage -----------------------------------------------------------------------
+expect_exit 2 "--ca-cert with --pub" "$RP" auth --server "$URL" --person "$PERSON" \
+  --ca-cert "$T/ca/ca.pem" --pub "$T/good.pub"
+expect_exit 2 "--ca-cert that is no CA" "$RP" auth --server "$URL" --person "$PERSON" \
+  --ca-cert "$T/sign.pem"
+expect_exit 2 "--cert-level bogus" "$RP" auth --server "$URL" --person "$PERSON" \
+  --ca-cert "$T/ca/ca.pem" --cert-level bogus
+e2e_finish
