@@ -3,6 +3,7 @@
 find_path(MBEDTLS_INCLUDE_DIR mbedtls/version.h)
 find_library(MBEDCRYPTO_LIBRARY NAMES mbedcrypto)
 find_library(MBEDX509_LIBRARY NAMES mbedx509)
+find_library(MBEDTLS_TLS_LIBRARY NAMES mbedtls)
 if(MBEDTLS_INCLUDE_DIR AND EXISTS "${MBEDTLS_INCLUDE_DIR}/mbedtls/version.h")
   file(STRINGS "${MBEDTLS_INCLUDE_DIR}/mbedtls/version.h" _sk_mbed_ver
        REGEX "^#define MBEDTLS_VERSION_STRING +\"[0-9.]+\"")
@@ -25,4 +26,11 @@ if(MbedTLS_FOUND AND NOT TARGET MbedTLS::mbedcrypto)
     IMPORTED_LOCATION "${MBEDX509_LIBRARY}"
     INTERFACE_LINK_LIBRARIES MbedTLS::mbedcrypto)
 endif()
-mark_as_advanced(MBEDTLS_INCLUDE_DIR MBEDCRYPTO_LIBRARY MBEDX509_LIBRARY)
+# The TLS library, for the share server's relying-party HTTPS listener only.
+if(MbedTLS_FOUND AND MBEDTLS_TLS_LIBRARY AND NOT TARGET MbedTLS::mbedtls)
+  add_library(MbedTLS::mbedtls UNKNOWN IMPORTED)
+  set_target_properties(MbedTLS::mbedtls PROPERTIES
+    IMPORTED_LOCATION "${MBEDTLS_TLS_LIBRARY}"
+    INTERFACE_LINK_LIBRARIES MbedTLS::mbedx509)
+endif()
+mark_as_advanced(MBEDTLS_INCLUDE_DIR MBEDCRYPTO_LIBRARY MBEDX509_LIBRARY MBEDTLS_TLS_LIBRARY)

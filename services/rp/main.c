@@ -46,6 +46,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "req_client.h"
+#include "rp_api.h"
 #include "rp_check.h"
 #include "splitkey/pki.h"
 #include "splitkey/rp.h"
@@ -64,7 +65,8 @@
 
 typedef struct rp_opts {
     char *server, *person, *key_id, *purpose, *in, *out, *scheme, *hash, *text, *cert_out, *pub,
-        *name, *ca_cert, *cert_level;
+        *name, *ca_cert, *cert_level, *api, *server_cert, *server_cert_sha256, *rp_cert, *rp_key,
+        *rp_uuid;
     unsigned timeout, ocsp_timeout;
     uint8_t key_id_bin[SK_KEY_ID_LEN]; /* --key-id, decoded */
 } rp_opts;
@@ -268,7 +270,8 @@ static int report(int rc, const sk_key_status *st, const char *what)
 
 /* The key to verify under: --pub when given (the key the relying party
  * registered), else the certificate's key. */
-static int verification_key(sk_pubkey **pub, const rp_opts *o, const sk_rp_result *res)
+static int verification_key(sk_pubkey **pub, const rp_opts *o, const uint8_t *certificate,
+                            size_t cert_len)
 {
     *pub = NULL;
     if (o->pub != NULL) {
@@ -278,13 +281,13 @@ static int verification_key(sk_pubkey **pub, const rp_opts *o, const sk_rp_resul
                     sk_svc_strerror(rc));
         return rc;
     }
-    if (res->cert_len == 0) {
+    if (cert_len == 0) {
         fprintf(stderr, PROG ": cannot verify the signature: the server has no certificate "
                         "for this key; give its public key with --pub PUB.pem\n");
         return SK_ERR_NOT_FOUND;
     }
     sk_cert *cert = NULL;
-    int rc = sk_cert_parse(&cert, res->certificate, res->cert_len);
+    int rc = sk_cert_parse(&cert, certificate, cert_len);
     if (rc == SK_OK)
         rc = sk_cert_pubkey(cert, pub);
     sk_cert_free(cert);
@@ -325,6 +328,162 @@ static int rp_validate(const rp_opts *o, sk_purpose purpose, const uint8_t *cert
     return CU_EXIT_OK;
 }
 
+/* The end of every successful session, on either transport: the signature
+ * must verify (under --pub or the certificate's key), the certificate must
+ * pass --ca-cert's checks, and only then are --out and --cert-out written.
+ * Returns the exit status. */
+static int finish(const rp_opts *o, sk_purpose purpose, const uint8_t *digest, sk_hash hash,
+                  sk_scheme scheme, const uint8_t *sig, size_t sig_len, const uint8_t *cert,
+                  size_t cert_len, bool is_auth)
+{
+    sk_pubkey *pub = NULL;
+    int exit_code = CU_EXIT_FAIL, rc;
+    if (verification_key(&pub, o, cert, cert_len) != SK_OK)
+        goto out;
+    if (sk_verify(pub, scheme, hash, digest, sk_hash_len(hash), sig, sig_len) != SK_OK) {
+        fprintf(stderr, PROG ": the signature from the server does NOT verify under %s\n",
+                o->pub ? o->pub : "the certificate's key");
+        goto out;
+    }
+    /* --ca-cert: the certificate must be valid for this purpose and person,
+     * and not revoked (rp_check.h). */
+    if (o->ca_cert != NULL &&
+        (exit_code = rp_validate(o, purpose, cert, cert_len)) != CU_EXIT_OK)
+        goto out;
+    exit_code = CU_EXIT_FAIL;
+    if (o->out != NULL) {
+        rc = sk_file_write_atomic(o->out, sig, sig_len, SK_FILE_PUBLIC_MODE, 0);
+        if (rc != SK_OK) {
+            fprintf(stderr, PROG ": --out %s: %s\n", o->out, sk_svc_strerror(rc));
+            goto out;
+        }
+    }
+    if (o->cert_out != NULL) {
+        if (cert_len == 0) {
+            printf("no certificate: the server has none for this key (%s not written)\n",
+                   o->cert_out);
+        } else {
+            rc = cu_write_pem(o->cert_out, "CERTIFICATE", cert, cert_len);
+            if (rc != SK_OK) {
+                fprintf(stderr, PROG ": --cert-out %s: %s\n", o->cert_out, sk_svc_strerror(rc));
+                goto out;
+            }
+        }
+    }
+    if (is_auth)
+        printf("authenticated %s: the signature over a fresh challenge verified under the "
+               "key's public key (%u bits)\n",
+               who(o), sk_pubkey_bits(pub));
+    else
+        printf("signed by %s: the signature verified under the key's public key (%u bits)%s%s\n",
+               who(o), sk_pubkey_bits(pub), o->out ? "; written to " : "",
+               o->out ? o->out : "");
+    exit_code = CU_EXIT_OK;
+out:
+    sk_pubkey_free(pub);
+    return exit_code;
+}
+
+/* The session over the HTTPS/JSON API (--api, rp_api.h): creates it,
+ * prints the verification code computed here from the digest, long-polls
+ * until COMPLETE or --timeout, and ends like the frame path (finish()).
+ * The v2 API has no cancel: a relying party that gives up just stops
+ * polling.  Returns the exit status. */
+static int run_api_session(const rp_opts *o, sk_purpose purpose, const uint8_t *digest,
+                           sk_hash hash, const char *text, bool is_auth)
+{
+    rp_api *a = NULL;
+    rp_api_result *r = calloc(1, sizeof *r);
+    char why[512] = "", sid[128], code[5];
+    int exit_code = CU_EXIT_FAIL;
+    if (r == NULL)
+        return CU_EXIT_FAIL;
+    rp_api_conf conf = {
+        .url = o->api,
+        .server_cert = o->server_cert,
+        .server_cert_sha256 = o->server_cert_sha256,
+        .rp_cert = o->rp_cert,
+        .rp_key = o->rp_key,
+        .uuid = o->rp_uuid,
+        .name = o->name,
+    };
+    int rc = rp_api_new(&a, &conf, why, sizeof why);
+    if (rc != 0) {
+        exit_code = rc == CU_EXIT_USAGE ? usage_error("%s", why) : CU_EXIT_FAIL;
+        if (rc != CU_EXIT_USAGE)
+            fprintf(stderr, PROG ": %s\n", why);
+        goto out;
+    }
+    rp_api_create c = {
+        .purpose = purpose,
+        .person = o->key_id != NULL ? NULL : o->person,
+        .document = o->key_id,
+        .digest = digest,
+        .hash = hash,
+        .text = text,
+        .advanced = o->cert_level != NULL && strcmp(o->cert_level, "advanced") == 0,
+    };
+    rc = rp_api_start(a, &c, sid, sizeof sid, why, sizeof why);
+    if (rc != 0) {
+        fprintf(stderr, PROG ": create the session: %s\n", why);
+        exit_code = rc;
+        goto out;
+    }
+    rp_api_vc(code, digest, sk_hash_len(hash));
+    printf("session %s for %s\n"
+           "verification code: %s\n"
+           "waiting for the person to check the code and confirm with %s\n",
+           sid, who(o), code, purpose == SK_PURPOSE_SIGN ? "PIN2" : "PIN1");
+    fflush(stdout);
+    uint64_t deadline_ms = mono_ms() + (uint64_t)o->timeout * 1000u;
+    for (;;) {
+        uint64_t now = mono_ms();
+        if (now >= deadline_ms) {
+            fprintf(stderr, PROG ": no answer within %u s%s%s\n", o->timeout,
+                    why[0] ? ": " : "", why);
+            exit_code = CU_EXIT_SESSION;
+            goto out;
+        }
+        uint64_t left = deadline_ms - now;
+        unsigned wait = left < POLL_WAIT_MS ? (unsigned)left : POLL_WAIT_MS;
+        uint64_t start = mono_ms();
+        why[0] = '\0';
+        rc = rp_api_poll(a, sid, wait, r, why, sizeof why);
+        if (rc == CU_EXIT_SESSION) {
+            fprintf(stderr, PROG ": wait for the answer: %s\n", why);
+            exit_code = rc;
+            goto out;
+        }
+        if (rc == 0 && r->complete)
+            break;
+        /* RUNNING, or a transport error: poll again, no sooner than
+         * POLL_INTERVAL_MS after the last one began */
+        uint64_t took = mono_ms() - start;
+        if (took < POLL_INTERVAL_MS)
+            sleep_ms(POLL_INTERVAL_MS - (unsigned)took);
+    }
+    if (strcmp(r->end_result, "OK") != 0) {
+        const char *what;
+        exit_code = rp_api_end_exit(r->end_result, &what);
+        fprintf(stderr, PROG ": session: %s (%s)\n", what, r->end_result);
+        goto out;
+    }
+    if (r->sig_hash != hash) {
+        fprintf(stderr, PROG ": the server signed with another hash than the one asked for\n");
+        goto out;
+    }
+    if (r->document[0] != '\0')
+        printf("document number %s, certificate level %s%s%s\n", r->document,
+               r->level[0] ? r->level : "?", r->interaction[0] ? ", interaction " : "",
+               r->interaction);
+    exit_code = finish(o, purpose, digest, hash, r->scheme, r->sig, r->sig_len, r->cert,
+                       r->cert_len, is_auth);
+out:
+    rp_api_free(a);
+    free(r);
+    return exit_code;
+}
+
 /* Creates the session, prints the code, waits for the answer and verifies
  * the signature.  Returns the exit status. */
 static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *digest, sk_hash hash,
@@ -338,7 +497,6 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
     sk_key_status st;
     sk_rp_created created;
     sk_rp_result *res = calloc(1, sizeof *res);
-    sk_pubkey *pub = NULL;
     int exit_code = CU_EXIT_FAIL;
     char hex[2 * SK_SESSION_ID_LEN + 1], when[40];
     memset(&st, 0, sizeof st);
@@ -501,52 +659,13 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
         goto out;
     }
 
-    /* COMPLETE: the signature must verify before anything is reported. */
-    if (verification_key(&pub, o, res) != SK_OK)
-        goto out;
-    if (sk_verify(pub, scheme, hash, digest, sk_hash_len(hash), res->signature, res->sig_len) !=
-        SK_OK) {
-        fprintf(stderr, PROG ": the signature from the server does NOT verify under %s\n",
-                o->pub ? o->pub : "the certificate's key");
-        goto out;
-    }
-    /* --ca-cert: the certificate must be valid for this purpose and person,
-     * and not revoked (rp_check.h). */
-    if (o->ca_cert != NULL &&
-        (exit_code = rp_validate(o, purpose, res->certificate, res->cert_len)) != CU_EXIT_OK)
-        goto out;
-    exit_code = CU_EXIT_FAIL;
-    if (o->out != NULL) {
-        rc = sk_file_write_atomic(o->out, res->signature, res->sig_len, SK_FILE_PUBLIC_MODE, 0);
-        if (rc != SK_OK) {
-            fprintf(stderr, PROG ": --out %s: %s\n", o->out, sk_svc_strerror(rc));
-            goto out;
-        }
-    }
-    if (o->cert_out != NULL) {
-        if (res->cert_len == 0) {
-            printf("no certificate: the server has none for this key (%s not written)\n",
-                   o->cert_out);
-        } else {
-            rc = cu_write_pem(o->cert_out, "CERTIFICATE", res->certificate, res->cert_len);
-            if (rc != SK_OK) {
-                fprintf(stderr, PROG ": --cert-out %s: %s\n", o->cert_out, sk_svc_strerror(rc));
-                goto out;
-            }
-        }
-    }
-    if (is_auth)
-        printf("authenticated %s: the signature over a fresh challenge verified under the "
-               "key's public key (%u bits)\n",
-               who(o), sk_pubkey_bits(pub));
-    else
-        printf("signed by %s: the signature verified under the key's public key (%u bits)%s%s\n",
-               who(o), sk_pubkey_bits(pub), o->out ? "; written to " : "",
-               o->out ? o->out : "");
-    exit_code = CU_EXIT_OK;
+    /* COMPLETE: the signature and certificate are checked before anything
+     * is reported or written. */
+    exit_code = finish(o, purpose, digest, hash, scheme, res->signature, res->sig_len,
+                       res->certificate, res->cert_len, is_auth);
+    goto out;
 out:
     catch_stop(false);
-    sk_pubkey_free(pub);
     free(res);
     if (left_call == NULL)
         sk_req_client_close(net); /* else a poll still uses it: the exit ends both */
@@ -560,8 +679,20 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
 }
 
 #define COMMON_OPTS(o)                                                                          \
-    {.name = "server", .type = SK_OPT_URL, .value = &(o).server, .flags = SK_OPT_REQUIRED,       \
-     .arg = "URL", .help = "the share server, e.g. tcp://127.0.0.1:7300"},                       \
+    {.name = "server", .type = SK_OPT_URL, .value = &(o).server, .arg = "URL",                  \
+     .help = "the share server's device socket, e.g. tcp://127.0.0.1:7300 (or --api)"},          \
+    {.name = "api", .type = SK_OPT_STRING, .value = &(o).api, .arg = "URL",                     \
+     .help = "the share server's HTTPS relying-party API, e.g. https://127.0.0.1:8443/v2/"},    \
+    {.name = "server-cert", .type = SK_OPT_FILE, .value = &(o).server_cert, .arg = "PINNED.pem",\
+     .help = "--api: the server's TLS certificate; no other is accepted"},                      \
+    {.name = "server-cert-sha256", .type = SK_OPT_STRING, .value = &(o).server_cert_sha256,     \
+     .arg = "HEX", .help = "--api: or the SHA-256 of the server's certificate (DER)"},          \
+    {.name = "rp-cert", .type = SK_OPT_FILE, .value = &(o).rp_cert, .arg = "CERT.pem",          \
+     .help = "--api: this relying party's TLS client certificate"},                             \
+    {.name = "rp-key", .type = SK_OPT_FILE, .value = &(o).rp_key, .arg = "KEY.pem",             \
+     .help = "--api: its private key"},                                                         \
+    {.name = "rp-uuid", .type = SK_OPT_STRING, .value = &(o).rp_uuid, .arg = "UUID",            \
+     .help = "--api: this relying party's UUID (splitkey-server rp add)"},                      \
     {.name = "person", .type = SK_OPT_STRING, .value = &(o).person, .arg = "ID",                \
      .help = "the person's id, e.g. PNOLV-010101-12345 (or --key-id)"},                          \
     {.name = "key-id", .type = SK_OPT_STRING, .value = &(o).key_id, .arg = "HEX",               \
@@ -597,6 +728,14 @@ static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
     if (o->person != NULL && o->key_id != NULL && o->ca_cert == NULL)
         return usage_error("--person with --key-id names the person the key must belong to: "
                            "give --ca-cert too");
+    if ((o->server == NULL) == (o->api == NULL))
+        return usage_error("name the share server with one of --server URL and --api URL");
+    if (o->api != NULL && o->ca_cert == NULL)
+        return usage_error("--api needs --ca-cert CA.pem: the certificate is always validated");
+    if (o->api == NULL && (o->server_cert || o->server_cert_sha256 || o->rp_cert || o->rp_key ||
+                           o->rp_uuid))
+        return usage_error("--server-cert, --server-cert-sha256, --rp-cert, --rp-key and "
+                           "--rp-uuid go with --api");
     if (o->ca_cert != NULL && o->pub != NULL)
         return usage_error("--ca-cert validates the certificate's key: leave out --pub");
     if (o->cert_level != NULL && strcmp(o->cert_level, "qualified") != 0 &&
@@ -642,7 +781,8 @@ static int cmd_sign(int argc, char **argv)
     };
     int exit_code = CU_EXIT_OK;
     if (parse(opts, argc, argv,
-              "sign --server URL --person ID|--key-id HEX --purpose sign --in FILE --out SIG [OPTIONS]",
+              "sign --server URL|--api URL --person ID|--key-id HEX --purpose sign --in FILE --out SIG "
+              "[OPTIONS]",
               "Asks the person for a signature over FILE: prints the verification code,\n"
               "waits for the answer, verifies the signature and writes it.",
               &exit_code) != 0)
@@ -675,7 +815,12 @@ static int cmd_sign(int argc, char **argv)
         const char *base = strrchr(o.in, '/');
         snprintf(text, sizeof text, "Sign %s", base ? base + 1 : o.in);
     }
-    exit_code = run_session(&o, purpose, digest, hash, scheme, text, false);
+    if (o.api != NULL && purpose == SK_PURPOSE_SEAL)
+        exit_code = usage_error("--api: seals go over --server");
+    else if (o.api != NULL)
+        exit_code = run_api_session(&o, purpose, digest, hash, text, false);
+    else
+        exit_code = run_session(&o, purpose, digest, hash, scheme, text, false);
 done:
     sk_config_free(opts);
     return exit_code;
@@ -693,7 +838,7 @@ static int cmd_auth(int argc, char **argv)
         {0},
     };
     int exit_code = CU_EXIT_OK;
-    if (parse(opts, argc, argv, "auth --server URL --person ID|--key-id HEX [OPTIONS]",
+    if (parse(opts, argc, argv, "auth --server URL|--api URL --person ID|--key-id HEX [OPTIONS]",
               "Authenticates the person: asks the authentication key (PIN1) to sign a\n"
               "fresh random challenge and verifies the signature.",
               &exit_code) != 0)
@@ -708,8 +853,12 @@ static int cmd_auth(int argc, char **argv)
         exit_code = CU_EXIT_FAIL;
         goto done;
     }
-    exit_code = run_session(&o, SK_PURPOSE_AUTH, digest, hash, scheme,
-                            o.text != NULL ? o.text : "Log in", true);
+    if (o.api != NULL)
+        exit_code = run_api_session(&o, SK_PURPOSE_AUTH, digest, hash,
+                                    o.text != NULL ? o.text : "Log in", true);
+    else
+        exit_code = run_session(&o, SK_PURPOSE_AUTH, digest, hash, scheme,
+                                o.text != NULL ? o.text : "Log in", true);
 done:
     sk_config_free(opts);
     return exit_code;
@@ -726,6 +875,9 @@ static void usage(FILE *out)
                  "commands:\n"
                  "  sign   --server URL --person ID|--key-id HEX --purpose sign --in FILE --out SIG\n"
                  "  auth   --server URL --person ID|--key-id HEX\n"
+                 "  (or, for sign and auth, over the HTTPS API: --api https://HOST:PORT/v2/\n"
+                 "   --server-cert PINNED.pem --rp-cert CERT.pem --rp-key KEY.pem --rp-uuid UUID\n"
+                 "   --name NAME --ca-cert CA.pem; --key-id is then a document number)\n"
                  "\n"
                  "Run '" PROG " COMMAND --help' for every option.\n"
                  "Giving up - --timeout passed, or SIGINT / SIGTERM while waiting - cancels\n"
