@@ -48,6 +48,7 @@
 #include "req_client.h"
 #include "rp_api.h"
 #include "rp_check.h"
+#include "rp_web.h"
 #include "splitkey/pki.h"
 #include "splitkey/rp.h"
 #include "splitkey/sign.h"
@@ -864,6 +865,104 @@ done:
     return exit_code;
 }
 
+static int cmd_serve(int argc, char **argv)
+{
+    rp_opts o = {.timeout = DEFAULT_TIMEOUT_S, .ocsp_timeout = 10};
+    char default_name[] = "Splitkey Bank";
+    char *http = NULL, *ready = NULL;
+    o.name = default_name;
+    sk_opt opts[] = {
+        {.name = "http", .type = SK_OPT_STRING, .value = &http, .flags = SK_OPT_REQUIRED,
+         .arg = "HOST:PORT", .help = "where to serve the web site, e.g. 127.0.0.1:8080 (port 0: "
+                                     "any)"},
+        {.name = "ready-file", .type = SK_OPT_STRING, .value = &ready, .arg = "FILE",
+         .help = "write the site's URL here once serving"},
+        {.name = "server", .type = SK_OPT_URL, .value = &o.server, .arg = "URL",
+         .help = "the share server's device socket (or --api)"},
+        {.name = "api", .type = SK_OPT_STRING, .value = &o.api, .arg = "URL",
+         .help = "the share server's HTTPS relying-party API, e.g. https://127.0.0.1:8443/v2/"},
+        {.name = "server-cert", .type = SK_OPT_FILE, .value = &o.server_cert, .arg = "PINNED.pem",
+         .help = "--api: the server's TLS certificate; no other is accepted"},
+        {.name = "server-cert-sha256", .type = SK_OPT_STRING, .value = &o.server_cert_sha256,
+         .arg = "HEX", .help = "--api: or the SHA-256 of the server's certificate (DER)"},
+        {.name = "rp-cert", .type = SK_OPT_FILE, .value = &o.rp_cert, .arg = "CERT.pem",
+         .help = "--api: this relying party's TLS client certificate"},
+        {.name = "rp-key", .type = SK_OPT_FILE, .value = &o.rp_key, .arg = "KEY.pem",
+         .help = "--api: its private key"},
+        {.name = "rp-uuid", .type = SK_OPT_STRING, .value = &o.rp_uuid, .arg = "UUID",
+         .help = "--api: this relying party's UUID"},
+        {.name = "ca-cert", .type = SK_OPT_FILE, .value = &o.ca_cert, .flags = SK_OPT_REQUIRED,
+         .arg = "CA.pem", .help = "every certificate must chain to this CA and pass the "
+                                  "checks of --ca-cert"},
+        {.name = "cert-level", .type = SK_OPT_STRING, .value = &o.cert_level,
+         .arg = "qualified|advanced",
+         .help = "the least certificate level accepted (default qualified)"},
+        {.name = "name", .type = SK_OPT_STRING, .value = &o.name, .arg = "NAME",
+         .help = "the bank's name shown on the device (default Splitkey Bank)"},
+        {.name = "timeout", .type = SK_OPT_UINT, .value = &o.timeout, .min = 1, .max = 3600,
+         .arg = "SEC", .help = "how long a session waits for the person (default 150)"},
+        {.name = "ocsp-timeout", .type = SK_OPT_UINT, .value = &o.ocsp_timeout, .min = 1,
+         .max = 300, .arg = "SEC", .help = "how long to wait for the OCSP responder (default 10)"},
+        {0},
+    };
+    int exit_code = CU_EXIT_OK;
+    rp_api *api = NULL;
+    if (parse(opts, argc, argv,
+              "serve --http HOST:PORT --server URL|--api URL --ca-cert CA.pem [OPTIONS]",
+              "Serves a small bank web site: a person logs in with the person id (an\n"
+              "authentication session) and signs a contract (a signing session); the page\n"
+              "shows the verification code and then the outcome.",
+              &exit_code) != 0)
+        goto done;
+    if ((o.server == NULL) == (o.api == NULL)) {
+        exit_code = usage_error("name the share server with one of --server URL and --api URL");
+        goto done;
+    }
+    if (o.cert_level != NULL && strcmp(o.cert_level, "qualified") != 0 &&
+        strcmp(o.cert_level, "advanced") != 0) {
+        exit_code = usage_error("--cert-level %s: use qualified or advanced", o.cert_level);
+        goto done;
+    }
+    char why[512];
+    if (rp_check_ca_file(o.ca_cert, why, sizeof why) != RP_CHECK_OK) {
+        exit_code = usage_error("%s", why);
+        goto done;
+    }
+    if (sk_init() != SK_OK) {
+        exit_code = CU_EXIT_FAIL;
+        goto done;
+    }
+    if (o.api != NULL) {
+        rp_api_conf conf = {.url = o.api,
+                            .server_cert = o.server_cert,
+                            .server_cert_sha256 = o.server_cert_sha256,
+                            .rp_cert = o.rp_cert,
+                            .rp_key = o.rp_key,
+                            .uuid = o.rp_uuid,
+                            .name = o.name};
+        if (rp_api_new(&api, &conf, why, sizeof why) != 0) {
+            exit_code = usage_error("%s", why);
+            goto done;
+        }
+    }
+    rp_web_conf wc = {
+        .server = o.server,
+        .api = api,
+        .ca_cert = o.ca_cert,
+        .name = o.name,
+        .advanced = o.cert_level != NULL && strcmp(o.cert_level, "advanced") == 0,
+        .timeout_s = o.timeout,
+        .ocsp_timeout_ms = o.ocsp_timeout * 1000u,
+        .http = http,
+        .ready_file = ready,
+    };
+    exit_code = rp_web_run(&wc);
+done:
+    rp_api_free(api);
+    sk_config_free(opts);
+    return exit_code;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: " PROG " COMMAND [OPTIONS]\n"
@@ -878,6 +977,8 @@ static void usage(FILE *out)
                  "  (or, for sign and auth, over the HTTPS API: --api https://HOST:PORT/v2/\n"
                  "   --server-cert PINNED.pem --rp-cert CERT.pem --rp-key KEY.pem --rp-uuid UUID\n"
                  "   --name NAME --ca-cert CA.pem; --key-id is then a document number)\n"
+                 "  serve  --http HOST:PORT --server URL|--api URL --ca-cert CA.pem\n"
+                 "         a small bank web site: log in and sign a contract with the device\n"
                  "\n"
                  "Run '" PROG " COMMAND --help' for every option.\n"
                  "Giving up - --timeout passed, or SIGINT / SIGTERM while waiting - cancels\n"
@@ -899,6 +1000,7 @@ int main(int argc, char **argv)
     static const sk_command commands[] = {
         {"sign", cmd_sign},
         {"auth", cmd_auth},
+        {"serve", cmd_serve},
         {NULL, NULL},
     };
     return sk_command_dispatch(argc, argv, PROG, commands, usage);
