@@ -261,6 +261,8 @@ static const struct outcome_name {
     {SK_ERR_PROTO_CHALLENGE, "proto_challenge"},
     {SK_ERR_LEASE, "lease"},
     {SK_ERR_SESSION_CANCELLED, "session_cancelled"},
+    {SK_ERR_LEVEL, "level"},
+    {SK_ERR_WRONG_VC, "wrong_vc"},
     {SK_ERR_PKI, "pki"},
     {SK_ERR_CSR, "csr"},
     {SK_ERR_CERT, "cert"},

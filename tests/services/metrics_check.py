@@ -98,7 +98,7 @@ OUTCOMES = {0: 'ok', -1: 'internal', -2: 'nomem', -3: 'arg', -4: 'not_initialise
             -71: 'session_unknown', -72: 'not_active', -73: 'token', -74: 'bad_signature',
             -75: 'limit', -76: 'pending', -77: 'ca_unavailable', -78: 'ca_refused',
             -79: 'proto_version', -80: 'proto_challenge', -81: 'lease',
-            -82: 'session_cancelled', -100: 'pki',
+            -82: 'session_cancelled', -83: 'level', -84: 'wrong_vc', -100: 'pki',
             -101: 'csr', -102: 'cert', -103: 'ocsp', -104: 'audit', -120: 'store',
             -121: 'store_busy', -122: 'store_conflict', -123: 'not_found', -200: 'config',
             -201: 'timeout', -202: 'transport', -203: 'io', -204: 'perm', -205: 'exists',

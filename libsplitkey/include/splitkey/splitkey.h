@@ -125,6 +125,9 @@ typedef enum sk_error {
     SK_ERR_LEASE = -81,          /* a PIN check of this key is charged and undecided */
     SK_ERR_SESSION_CANCELLED = -82, /* the relying party cancelled the session or stopped
                                      * waiting for it (the device is told EXPIRED) */
+    SK_ERR_LEVEL = -83,          /* the key's certificate level is below the one asked for */
+    SK_ERR_WRONG_VC = -84,       /* the person picked a wrong verification code: the session
+                                  * ended (WRONG_VC); no PIN attempt was counted */
 
     /* PKI: -100 .. -119 */
     SK_ERR_PKI = -100,

@@ -57,6 +57,10 @@ const char *sk_strerror(int err)
         return "a PIN check of this key is in progress";
     case SK_ERR_SESSION_CANCELLED:
         return "session cancelled: the relying party no longer waits for it";
+    case SK_ERR_LEVEL:
+        return "the key's certificate level is lower than the one requested";
+    case SK_ERR_WRONG_VC:
+        return "wrong verification code picked: the session ended";
     case SK_ERR_PKI: return "PKI error";
     case SK_ERR_CSR: return "malformed or unverifiable certificate request";
     case SK_ERR_CERT: return "malformed certificate";
