@@ -1418,10 +1418,13 @@ static int four_eyes(sk_share_server *srv, hreq *h)
     return 0;
 }
 
-int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **reply,
-                    size_t *reply_len)
+/* sk_share_handle and sk_share_handle_rp: rp_direct marks a relying-party
+ * request from the authenticated HTTPS listener (rp_v2.h), which parks its
+ * own long polls (so a poll's wait_ms only says how long its relying party
+ * waits, for the liveness check) and is not a legacy frame. */
+static int share_handle(sk_share_server *srv, const uint8_t *req, size_t req_len,
+                        uint8_t **reply, size_t *reply_len, bool rp_direct)
 {
-    sk_share_server *srv = ctx;
     hreq h;
     int rc;
 
@@ -1438,6 +1441,8 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
         h.device = 1;
     else if (memcmp(req, SK_FRAME_RP, SK_FRAME_TAG_LEN) != 0)
         return SK_ERR_PROTO_DECODE;
+    else if (!rp_direct && srv->no_legacy_rp)
+        return SK_ERR_PROTO_DECODE; /* --no-legacy-rp: relying parties use HTTPS */
     h.msg = req + SK_FRAME_TAG_LEN;
     h.len = req_len - SK_FRAME_TAG_LEN;
     h.now = now_s(srv);
@@ -1511,8 +1516,8 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
     h.cert = NULL;
     if (rc == SK_OK && h.wake && srv->longpoll != NULL)
         sk_longpoll_notify(srv->longpoll); /* committed: wake parked polls */
-    if (!h.device && h.routed && h.route.kind == SK_ROUTE_RP_POLL && h.route.wait_ms > 0 &&
-        h.status == SK_ERR_PENDING && srv->longpoll != NULL &&
+    if (!rp_direct && !h.device && h.routed && h.route.kind == SK_ROUTE_RP_POLL &&
+        h.route.wait_ms > 0 && h.status == SK_ERR_PENDING && srv->longpoll != NULL &&
         (rc == SK_OK || rc == STEP_NO_COMMIT))
         rc = hold_poll(srv, &h, gen, deadline_ms);
     if (rc != SK_OK && rc != STEP_NO_COMMIT) {
@@ -1544,6 +1549,29 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
     *reply_len = h.reply_len;
     maybe_cleanup(srv, h.now);
     return h.status;
+}
+
+int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **reply,
+                    size_t *reply_len)
+{
+    return share_handle(ctx, req, req_len, reply, reply_len, false);
+}
+
+int sk_share_handle_rp(sk_share_server *srv, const uint8_t *rp_req, size_t rp_req_len,
+                       uint8_t **reply, size_t *reply_len)
+{
+    *reply = NULL;
+    *reply_len = 0;
+    if (rp_req == NULL || rp_req_len > SK_MAX_MESSAGE_LEN)
+        return SK_ERR_PROTO_DECODE;
+    uint8_t *frame = malloc(SK_FRAME_TAG_LEN + rp_req_len);
+    if (frame == NULL)
+        return SK_ERR_NOMEM;
+    memcpy(frame, SK_FRAME_RP, SK_FRAME_TAG_LEN);
+    memcpy(frame + SK_FRAME_TAG_LEN, rp_req, rp_req_len);
+    int rc = share_handle(srv, frame, SK_FRAME_TAG_LEN + rp_req_len, reply, reply_len, true);
+    free(frame);
+    return rc;
 }
 
 /* ------------------------------------------------ revoked at the CA */

@@ -118,7 +118,25 @@ enum sk_share_event {
                                     approval that does not verify); nothing
                                     else changed, the token is not spent */
     SK_EV_OPERATOR_ADDED = 29,   /* `operator add`; no key_id */
-    SK_EV_OPERATOR_REMOVED = 30  /* `operator remove`; no key_id */
+    SK_EV_OPERATOR_REMOVED = 30, /* `operator remove`; no key_id */
+    /* Relying parties of the HTTPS listener (rp_registry.h, rp_v2.h).  For
+     * kinds 34-39 the event's key_id holds the relying party's UUID (16
+     * bytes; none for a request naming no registered one). */
+    SK_EV_RP_ADDED = 34,         /* `rp add`; detail: the allowed purposes (bits
+                                    1 << purpose) */
+    SK_EV_RP_REMOVED = 35,       /* `rp remove` */
+    SK_EV_RP_REFUSED_AUTH = 36,  /* a request answered 401: unknown UUID, wrong
+                                    certificate or source address; detail: 1 unknown
+                                    UUID, 2 wrong credential.  At most one a second
+                                    per relying party (the rest are counted in the
+                                    log line) */
+    SK_EV_RP_REFUSED_PERMISSION = 37, /* answered 403: name, level or purpose not
+                                    allowed; detail: 1 name, 2 level, 3 purpose */
+    SK_EV_RP_REFUSED_LIMIT = 38, /* answered for a limit: detail 1 requests per
+                                    second, 2 pending sessions of the relying party,
+                                    3 pending sessions of the person, 4 requests in
+                                    flight */
+    SK_EV_RP_CERT_CHOICE = 39    /* a certificate choice answered; detail: 0 */
 };
 
 /* The certificate hook: called after a commit that recorded a revocation
@@ -185,6 +203,9 @@ typedef struct sk_share_server {
                                      distinct operators listed in this file
                                      (operators.h), read at every such request;
                                      NULL: no such check (tests of the role alone) */
+    bool no_legacy_rp;            /* --no-legacy-rp: sk_share_handle refuses "SKP1"
+                                     frames (relying parties use the HTTPS listener,
+                                     rp_v2.h, and sk_share_handle_rp) */
 } sk_share_server;
 
 /* The default of sk_share_server.rp_idle_s (--rp-idle-seconds), in seconds:
@@ -202,6 +223,16 @@ int sk_share_ident_load(sk_server_ident **out, const sk_server_identity *id);
  * error with *reply NULL (the loop then sends the "SKE1" frame). */
 int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **reply,
                     size_t *reply_len);
+
+/* The relying-party request rp_req (an RpRequest, without the "SKP1" tag)
+ * of a relying party the caller has authenticated already (the HTTPS
+ * listener, rp_v2.h): served as sk_share_handle serves the frame, by the
+ * same session logic, with two differences: --no-legacy-rp does not refuse
+ * it, and a poll's wait_ms is not waited here (the caller parks on
+ * srv->longpoll itself and polls again); wait_ms still tells until when the
+ * relying party waits.  Returns and fills *reply as sk_share_handle. */
+int sk_share_handle_rp(sk_share_server *srv, const uint8_t *rp_req, size_t rp_req_len,
+                       uint8_t **reply, size_t *reply_len);
 
 /* Writes a key's record again, unchanged but for version + 1 (sealed with
  * the server's master key, compare-and-swap like any change). */

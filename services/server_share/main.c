@@ -17,12 +17,15 @@
  * configuration error, 1 any other failure.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <signal.h>
 
 #include <sodium.h>
 
@@ -32,6 +35,7 @@
 #include "connguard.h"
 #include "fileio.h"
 #include "handler.h"
+#include "http_listen.h"
 #include "hwm.h"
 #include "identity.h"
 #include "log.h"
@@ -41,6 +45,9 @@
 #include "pool.h"
 #include "ra.h"
 #include "rep_server.h"
+#include "rp_https.h"
+#include "rp_registry.h"
+#include "rp_v2.h"
 #include "seal.h"
 #include "signals.h"
 #include "splitkey/splitkey.h"
@@ -50,6 +57,9 @@
 #include "svc_hex.h"
 
 #define PROG "splitkey-server"
+/* The relying-party listener's TLS key and self-signed certificate in DIR. */
+#define RP_TLS_CERT "rp-tls.crt"
+#define RP_TLS_KEY "rp-tls.key"
 
 static void usage(FILE *out)
 {
@@ -67,6 +77,9 @@ static void usage(FILE *out)
             "  token approve ...     approve it as a second operator (operator B)\n"
             "  operator keygen|add|list|remove\n"
             "                        the registration operators and their keys\n"
+            "  rp add|list|remove|pin\n"
+            "                        the relying parties of the HTTPS listener and\n"
+            "                        the fingerprint they pin\n"
             "  check --dir DIR       check the store without writing to it\n"
             "  backup --dir DIR --to FILE\n"
             "                        an online copy of the store, while servers run\n"
@@ -84,6 +97,22 @@ static int fail(int rc, const char *msg)
 }
 
 /* ------------------------------------------------------------------ init */
+
+/* Makes DIR/rp-tls.key and DIR/rp-tls.crt (a P-256 key and a self-signed
+ * certificate for ten years) unless the key exists already. */
+static int rp_tls_make(const char *dir, char *err, size_t err_len)
+{
+    char *crt = sk_path_join(dir, RP_TLS_CERT), *key = sk_path_join(dir, RP_TLS_KEY);
+    int rc = crt != NULL && key != NULL ? SK_OK : SK_ERR_NOMEM;
+    if (rc == SK_OK && !sk_path_exists(key)) {
+        rc = sk_https_make_cert(crt, key, "splitkey-server relying-party API", 3650);
+        if (rc != SK_OK)
+            snprintf(err, err_len, "cannot make %s and %s: %s", key, crt, sk_svc_strerror(rc));
+    }
+    free(crt);
+    free(key);
+    return rc;
+}
 
 static int cmd_init(int argc, char **argv)
 {
@@ -117,10 +146,18 @@ static int cmd_init(int argc, char **argv)
         fprintf(stderr, PROG ": %s\n", err);
         return code;
     }
+    rc = rp_tls_make(dir, err, sizeof err);
+    if (rc != SK_OK) {
+        sk_config_free(opts);
+        fprintf(stderr, PROG ": %s\n", err);
+        return sk_svc_exit_code(rc);
+    }
     printf("created the server identity in %s\n"
            "  %s/server.pub   public keys: give it to clients and to splitkey-ca add-ra\n"
-           "  %s/server.conf  configuration\n",
-           dir, dir, dir);
+           "  %s/server.conf  configuration\n"
+           "  %s/" RP_TLS_CERT "  the relying-party listener's certificate ('rp pin' prints "
+           "its fingerprint)\n",
+           dir, dir, dir, dir);
     sk_config_free(opts);
     return 0;
 }
@@ -136,6 +173,9 @@ struct run_options {
     unsigned ca_timeout_ms, ca_retry_every, lock1_seconds, lock2_seconds;
     unsigned ca_revocations_every;
     unsigned max_conns, max_conns_per_peer, idle_seconds; /* 0: rep_server.h defaults */
+    char *rp_listen, *rp_tls_cert, *rp_tls_key; /* the relying-party HTTPS listener */
+    unsigned rp_workers, rp_person_pending;
+    bool no_legacy_rp;
 };
 
 /* Parses "4K,6K" into profiles. */
@@ -346,9 +386,28 @@ static int cmd_run(int argc, char **argv)
          .max = 3600, .arg = "SECONDS",
          .help = "a session whose relying party has not polled for this long is no "
                  "longer offered to the device and is cancelled (default 30)"},
+        {.name = "rp-listen", .type = SK_OPT_STRING, .value = &o.rp_listen,
+         .arg = "https://HOST:PORT",
+         .help = "serve the relying-party API (Smart-ID RP API v2 shape, doc/rp-api.md) "
+                 "over HTTPS here"},
+        {.name = "rp-tls-cert", .type = SK_OPT_FILE, .value = &o.rp_tls_cert, .arg = "FILE",
+         .help = "its TLS certificate, PEM (default DIR/rp-tls.crt, made by init)"},
+        {.name = "rp-tls-key", .type = SK_OPT_FILE, .value = &o.rp_tls_key, .arg = "FILE",
+         .help = "its TLS private key, PEM (default DIR/rp-tls.key)"},
+        {.name = "rp-workers", .type = SK_OPT_UINT, .value = &o.rp_workers, .min = 2,
+         .max = 1024, .arg = "N",
+         .help = "HTTPS requests served at once (default 16; one relying party's long "
+                 "polls hold at most a quarter)"},
+        {.name = "rp-person-pending", .type = SK_OPT_UINT, .value = &o.rp_person_pending,
+         .min = 1, .max = 100, .arg = "N",
+         .help = "running sessions one relying party may have for one person (default 2)"},
+        {.name = "no-legacy-rp", .type = SK_OPT_BOOL, .value = &o.no_legacy_rp,
+         .help = "refuse the old relying-party frames (SKP1) on the device socket: relying "
+                 "parties use the HTTPS listener"},
         {.name = "ready-file", .type = SK_OPT_STRING, .value = &o.ready_file,
          .flags = SK_OPT_FLAG_ONLY, .arg = "FILE",
-         .help = "write the bound URL here once listening"},
+         .help = "write the bound URL here once listening (and the relying-party URL "
+                 "on a second line)"},
         SK_METRICS_OPTS(&metrics_listen, &metrics_remote),
         SK_LOG_OPTS(&log_format, &log_target),
         {0},
@@ -368,6 +427,12 @@ static int cmd_run(int argc, char **argv)
     sk_hwm *hwm = NULL;
     sk_ca_client *ca = NULL;
     sk_share_ra_retrier *retrier = NULL, *poller = NULL;
+    sk_rp_v2 *rpv2 = NULL;
+    sk_https *rp_https = NULL;
+    char *rp_cert_path = NULL, *rp_key_path = NULL, *rp_registry_path = NULL;
+    char rp_url[300] = "";
+    char rp_host[256] = "";
+    unsigned rp_port = 0;
     uint8_t *ca_cert = NULL;
     size_t ca_cert_len = 0;
 
@@ -405,6 +470,16 @@ static int cmd_run(int argc, char **argv)
     if (metrics_listen != NULL &&
         sk_metrics_http_check(metrics_listen, metrics_remote, err, sizeof err) != SK_OK)
         goto config_error;
+    if (o.rp_listen != NULL && (strncmp(o.rp_listen, "https://", 8) != 0 ||
+                                !sk_parse_hostport(rp_host, sizeof rp_host, &rp_port,
+                                                   o.rp_listen + 8))) {
+        snprintf(err, sizeof err, "--rp-listen %s: expected https://HOST:PORT", o.rp_listen);
+        goto config_error;
+    }
+    if (o.rp_listen == NULL && (o.rp_tls_cert != NULL || o.rp_tls_key != NULL)) {
+        snprintf(err, sizeof err, "--rp-tls-cert and --rp-tls-key need --rp-listen");
+        goto config_error;
+    }
 
     sk_pool_config pc = {.target = o.pool_size};
     if (parse_profiles(&pc, o.pool_profiles, err, sizeof err) != SK_OK)
@@ -550,6 +625,7 @@ static int cmd_run(int argc, char **argv)
         .enrolling_ttl_s = o.enrolling_ttl,
         .session_keep_s = o.session_keep,
         .rp_idle_s = o.rp_idle_seconds,
+        .no_legacy_rp = o.no_legacy_rp,
     };
     rc = sk_longpoll_new(&longpoll);
     if (rc != SK_OK) {
@@ -625,6 +701,47 @@ static int cmd_run(int argc, char **argv)
                   "closed after %u s idle; store %s; enrolment %s; CA %s",
                   url, sk_rep_server_workers(srv), max_conns, per_peer, idle_s, db_uri,
                   o.open_enrolment ? "open" : "by token", o.ca ? o.ca : "none");
+    if (o.rp_listen != NULL) {
+        rp_cert_path = o.rp_tls_cert ? strdup(o.rp_tls_cert) : sk_path_join(o.dir, RP_TLS_CERT);
+        rp_key_path = o.rp_tls_key ? strdup(o.rp_tls_key) : sk_path_join(o.dir, RP_TLS_KEY);
+        rp_registry_path = sk_path_join(o.dir, SK_RP_REGISTRY_FILE);
+        if (rp_cert_path == NULL || rp_key_path == NULL || rp_registry_path == NULL) {
+            fprintf(stderr, PROG ": %s\n", sk_strerror(SK_ERR_NOMEM));
+            goto out;
+        }
+        if (o.rp_tls_cert == NULL && o.rp_tls_key == NULL &&
+            rp_tls_make(o.dir, err, sizeof err) != SK_OK) /* a directory from before */
+            goto config_error;
+        /* the host as nng writes it: sk_parse_hostport keeps no brackets */
+        unsigned rp_workers = o.rp_workers ? o.rp_workers : SK_HTTPS_DEFAULT_WORKERS;
+        sk_rp_v2_config vcfg = {.share = &share, .registry_path = rp_registry_path,
+                                .person_pending = o.rp_person_pending, .workers = rp_workers};
+        rc = sk_rp_v2_new(&rpv2, &vcfg, err, sizeof err);
+        if (rc != SK_OK)
+            goto config_error;
+        sk_https_config hcfg = {.host = rp_host, .port = rp_port, .cert_file = rp_cert_path,
+                                .key_file = rp_key_path, .workers = rp_workers,
+                                .max_body = 64 * 1024, .handler = sk_rp_v2_handle,
+                                .ctx = rpv2};
+        char herr[512] = "";
+        rc = sk_https_start(&rp_https, &hcfg, herr, sizeof herr);
+        if (rc != SK_OK) {
+            snprintf(err, sizeof err, "--rp-listen %s: %s", o.rp_listen, herr);
+            if (rc == SK_SVC_ERR_CONFIG)
+                goto config_error;
+            fprintf(stderr, PROG ": %s\n", err);
+            goto out;
+        }
+        snprintf(rp_url, sizeof rp_url, "https://%s:%u", rp_host, sk_https_port(rp_https));
+        uint8_t fp[32];
+        char fp_hex[65] = "?";
+        if (sk_https_cert_sha256(fp, rp_cert_path) == SK_OK)
+            sk_svc_hex(fp_hex, fp, sizeof fp);
+        sk_log_notice("relying-party API on %s/v2/ with %u workers; %zu relying parties "
+                      "registered; certificate SHA-256 %s; legacy relying-party frames %s",
+                      rp_url, rp_workers, sk_rp_v2_count(rpv2), fp_hex,
+                      o.no_legacy_rp ? "refused" : "served");
+    }
     if (metrics_listen != NULL) {
         sk_metrics_http_config mcfg = {.url = metrics_listen, .allow_remote = metrics_remote,
                                        .health = store_health, .health_ctx = store};
@@ -639,8 +756,8 @@ static int cmd_run(int argc, char **argv)
                       sk_metrics_http_url(metrics));
     }
     if (o.ready_file != NULL) {
-        char line[300];
-        int n = snprintf(line, sizeof line, "%s\n", url);
+        char line[700];
+        int n = snprintf(line, sizeof line, "%s\n%s%s", url, rp_url, rp_url[0] ? "\n" : "");
         rc = sk_file_write_atomic(o.ready_file, (const uint8_t *)line, (size_t)n,
                                   SK_FILE_PUBLIC_MODE, 0);
         if (rc != SK_OK) {
@@ -649,7 +766,20 @@ static int cmd_run(int argc, char **argv)
         }
     }
 
-    int sig = sk_signals_wait();
+    if (rpv2 != NULL && sk_signals_install_reload() != SK_OK) {
+        fprintf(stderr, PROG ": cannot install signal handlers\n");
+        goto out;
+    }
+    int sig;
+    while ((sig = sk_signals_wait()) == SIGHUP) {
+        char rerr[512] = "";
+        if (sk_rp_v2_reload(rpv2, rerr, sizeof rerr) != SK_OK)
+            sk_log_error("SIGHUP: relying parties: %s (the registry read before stays in use)",
+                         rerr);
+        else
+            sk_log_notice("SIGHUP: relying parties read again, %zu registered",
+                          sk_rp_v2_count(rpv2));
+    }
     sk_metrics_set_draining(); /* /health: 503 from now on */
     sk_log_notice("signal %d: stopping", sig);
     exit_code = 0;
@@ -661,6 +791,8 @@ config_error:
 out:
     sk_metrics_set_draining();
     sk_longpoll_stop(longpoll); /* parked polls answer now, so the workers can stop */
+    sk_https_stop(rp_https);
+    sk_rp_v2_free(rpv2);
     sk_rep_server_stop(srv);    /* no request in flight after this */
     sk_metrics_http_stop(metrics); /* before the store its health check reads */
     sk_longpoll_free(longpoll);
@@ -680,6 +812,9 @@ out:
     free(conf_path);
     free(journal_path);
     free(operators_path);
+    free(rp_cert_path);
+    free(rp_key_path);
+    free(rp_registry_path);
     if (run_lock_fd >= 0)
         close(run_lock_fd);
     sk_config_free(opts);
@@ -1547,6 +1682,346 @@ static int cmd_operator(int argc, char **argv)
     return sk_command_dispatch(argc - 1, argv + 1, PROG " operator", sub, operator_usage);
 }
 
+/* -------------------------------------------------------- relying parties */
+
+/* add and remove: change DIR/relying-parties.json (atomically), the event
+ * first; a running server reads the file again by itself. */
+static int rp_change(int argc, char **argv, bool add)
+{
+    char *dir = NULL, *uuid_in = NULL, *names = NULL, *cert = NULL, *cert_sha = NULL;
+    char *addresses = NULL, *levels = NULL, *purposes = NULL, *db = NULL, *journal = NULL;
+    unsigned rate = SK_RP_DEFAULT_RATE, pending = SK_RP_DEFAULT_PENDING;
+    sk_opt opts[] = {
+        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
+         .arg = "DIR", .help = "the directory made by init"},
+        {.name = "uuid", .type = SK_OPT_STRING, .value = &uuid_in,
+         .flags = add ? 0u : SK_OPT_REQUIRED, .arg = "UUID",
+         .help = add ? "its relyingPartyUUID (default: a new random one, printed)"
+                     : "the relying party's UUID"},
+        {.name = "names", .type = SK_OPT_STRING, .value = &names,
+         .flags = add ? SK_OPT_REQUIRED : 0u, .arg = "LIST",
+         .help = "the names it may show, separated by '|' (1-32 bytes each, at most 8); "
+                 "relyingPartyName must be one of them"},
+        {.name = "cert", .type = SK_OPT_FILE, .value = &cert, .arg = "FILE",
+         .help = "its TLS client certificate (PEM or DER): the credential is its SHA-256"},
+        {.name = "cert-sha256", .type = SK_OPT_STRING, .value = &cert_sha, .arg = "HEX",
+         .help = "the same given as the certificate's SHA-256 (64 hex digits)"},
+        {.name = "addresses", .type = SK_OPT_STRING, .value = &addresses, .arg = "LIST",
+         .help = "instead of a certificate: the UUID plus these source addresses "
+                 "(comma-separated IPs) authenticate it (weaker: doc/security.md)"},
+        {.name = "levels", .type = SK_OPT_STRING, .value = &levels, .arg = "LIST",
+         .help = "certificate levels it may ask for: ADVANCED,QUALIFIED (default both)"},
+        {.name = "purposes", .type = SK_OPT_STRING, .value = &purposes, .arg = "LIST",
+         .help = "requests it may make: auth,sign,certchoice (default all)"},
+        {.name = "rate", .type = SK_OPT_UINT, .value = &rate, .min = 1, .max = 100000,
+         .arg = "N", .help = "session-creating requests per second at most (default 10)"},
+        {.name = "pending", .type = SK_OPT_UINT, .value = &pending, .min = 1, .max = 100000,
+         .arg = "N", .help = "its sessions running at once at most (default 50)"},
+        {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
+         .help = "store for the event log: sqlite:PATH (default sqlite:DIR/server.db)"},
+        {.name = "journal", .type = SK_OPT_STRING, .value = &journal, .arg = "FILE",
+         .help = "run's commit journal, when it keeps one (as given to run)"},
+        {0},
+    };
+    const char *cmd = add ? "rp add" : "rp remove";
+    char err[768] = "";
+    int exit_code = 2, logged = 0;
+    sk_rp_entry *rps = NULL, e;
+    size_t n = 0;
+    char *path = NULL;
+    memset(&e, 0, sizeof e);
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        if (add)
+            printf("usage: " PROG " rp add --dir DIR --names LIST (--cert FILE | --cert-sha256 "
+                   "HEX | --addresses LIST) [OPTIONS]\n\n"
+                   "Registers a relying party of the HTTPS listener (--rp-listen).  A\n"
+                   "running server reads the registry again by itself.  Logged in the\n"
+                   "event log.\n\n");
+        else
+            printf("usage: " PROG " rp remove --dir DIR --uuid UUID\n\n"
+                   "Removes a relying party: its next request is refused (401).  Logged\n"
+                   "in the event log.\n\n");
+        sk_config_usage(stdout, opts);
+        exit_code = 0;
+        goto out;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc == SK_OK && add) {
+        int creds = (cert != NULL) + (cert_sha != NULL) + (addresses != NULL);
+        if (creds != 1) {
+            snprintf(err, sizeof err, "give exactly one of --cert, --cert-sha256 and --addresses");
+            rc = SK_SVC_ERR_CONFIG;
+        }
+    } else if (rc == SK_OK && (names || cert || cert_sha || addresses || levels || purposes)) {
+        snprintf(err, sizeof err, "rp remove takes only --dir, --uuid, --db and --journal");
+        rc = SK_SVC_ERR_CONFIG;
+    }
+    if (rc == SK_OK && uuid_in != NULL && !sk_rp_uuid_parse(e.uuid_bin, e.uuid, uuid_in)) {
+        snprintf(err, sizeof err, "--uuid %s: expected 8-4-4-4-12 hex digits", uuid_in);
+        rc = SK_SVC_ERR_CONFIG;
+    }
+    if (rc == SK_OK && add) {
+        if (uuid_in == NULL) {
+            uint8_t r[16];
+            char text[SK_RP_UUID_LEN + 1], hex[33];
+            randombytes_buf(r, sizeof r);
+            r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
+            r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
+            sk_svc_hex(hex, r, sizeof r);
+            snprintf(text, sizeof text, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+                     hex + 16, hex + 20);
+            (void)sk_rp_uuid_parse(e.uuid_bin, e.uuid, text);
+        }
+        for (const char *p = names; rc == SK_OK && p != NULL;) {
+            const char *bar = strchr(p, '|');
+            size_t len = bar ? (size_t)(bar - p) : strlen(p);
+            char one[SK_RP_NAME_MAX + 2] = "";
+            if (len <= SK_RP_NAME_MAX) {
+                memcpy(one, p, len);
+                one[len] = '\0';
+            }
+            if (e.n_names == SK_RP_NAMES_MAX || len > SK_RP_NAME_MAX || !sk_rp_name_ok(one)) {
+                snprintf(err, sizeof err, "--names: 1 to %u names of 1-32 bytes of printable "
+                         "UTF-8, separated by '|'", SK_RP_NAMES_MAX);
+                rc = SK_SVC_ERR_CONFIG;
+                break;
+            }
+            memcpy(e.names[e.n_names++], one, len + 1);
+            p = bar ? bar + 1 : NULL;
+        }
+        if (rc == SK_OK && cert != NULL && sk_https_cert_sha256(e.cert_sha256, cert) != SK_OK) {
+            snprintf(err, sizeof err, "--cert %s: no certificate in it", cert);
+            rc = SK_SVC_ERR_CONFIG;
+        }
+        if (rc == SK_OK && cert_sha != NULL &&
+            sk_svc_unhex(e.cert_sha256, 32, cert_sha, strlen(cert_sha)) != SK_OK) {
+            snprintf(err, sizeof err, "--cert-sha256: expected 64 hex digits");
+            rc = SK_SVC_ERR_CONFIG;
+        }
+        for (const char *p = addresses; rc == SK_OK && p != NULL;) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            char one[SK_RP_ADDR_MAX + 1];
+            unsigned char bin[16];
+            if (len == 0 || len > SK_RP_ADDR_MAX || e.n_addrs == SK_RP_ADDRS_MAX) {
+                rc = SK_SVC_ERR_CONFIG;
+            } else {
+                memcpy(one, p, len);
+                one[len] = '\0';
+                if (inet_pton(AF_INET, one, bin) != 1 && inet_pton(AF_INET6, one, bin) != 1)
+                    rc = SK_SVC_ERR_CONFIG;
+                else
+                    memcpy(e.addrs[e.n_addrs++], one, len + 1);
+            }
+            if (rc != SK_OK)
+                snprintf(err, sizeof err, "--addresses: 1 to %u IP addresses, comma-separated",
+                         SK_RP_ADDRS_MAX);
+            e.by_address = true;
+            p = comma ? comma + 1 : NULL;
+        }
+        e.levels = SK_RP_LEVEL_ADVANCED | SK_RP_LEVEL_QUALIFIED;
+        e.purposes = SK_RP_PURPOSE_AUTH | SK_RP_PURPOSE_SIGN | SK_RP_PURPOSE_CERTCHOICE;
+        if (rc == SK_OK && levels != NULL && !sk_rp_levels_parse(&e.levels, levels)) {
+            snprintf(err, sizeof err, "--levels %s: expected ADVANCED, QUALIFIED or both", levels);
+            rc = SK_SVC_ERR_CONFIG;
+        }
+        if (rc == SK_OK && purposes != NULL && !sk_rp_purposes_parse(&e.purposes, purposes)) {
+            snprintf(err, sizeof err, "--purposes %s: expected a list of auth, sign, certchoice",
+                     purposes);
+            rc = SK_SVC_ERR_CONFIG;
+        }
+        e.rate = rate;
+        e.pending = pending;
+    }
+    if (rc == SK_OK && (path = sk_path_join(dir, SK_RP_REGISTRY_FILE)) == NULL)
+        rc = SK_ERR_NOMEM;
+    if (rc == SK_OK)
+        rc = sk_rp_registry_load(&rps, &n, path, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " %s: %s\n", cmd, err);
+        goto out;
+    }
+    exit_code = 1;
+    const sk_rp_entry *old = sk_rp_registry_find(rps, n, e.uuid);
+    if (add) {
+        if (old != NULL) {
+            fprintf(stderr, PROG " %s: a relying party with UUID %s is registered already\n",
+                    cmd, e.uuid);
+            goto out;
+        }
+        if (n >= SK_RP_MAX) {
+            fprintf(stderr, PROG " %s: too many relying parties\n", cmd);
+            goto out;
+        }
+        rps[n++] = e;
+    } else {
+        if (old == NULL) {
+            fprintf(stderr, PROG " %s: no relying party with UUID %s\n", cmd, e.uuid);
+            goto out;
+        }
+        size_t at = (size_t)(old - rps);
+        e = rps[at];
+        memmove(&rps[at], &rps[at + 1], (n - at - 1) * sizeof *rps);
+        n--;
+    }
+    audit_journal = journal;
+    rc = audit_event(dir, db, add ? SK_EV_RP_ADDED : SK_EV_RP_REMOVED, e.uuid_bin,
+                     add ? (int64_t)e.purposes : 0, true, &logged, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " %s: %s; nothing was changed\n", cmd, err);
+        goto out;
+    }
+    rc = sk_rp_registry_save(path, rps, n);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " %s: cannot write %s: %s\n", cmd, path, sk_svc_strerror(rc));
+        goto out;
+    }
+    printf("relying party %s %s%s\n", e.uuid, add ? "added" : "removed",
+           logged ? "" : "; no store yet, so not in the event log");
+    exit_code = 0;
+out:
+    free(path);
+    free(rps);
+    sk_config_free(opts);
+    return exit_code;
+}
+
+static int cmd_rp_add(int argc, char **argv)
+{
+    return rp_change(argc, argv, true);
+}
+
+static int cmd_rp_remove(int argc, char **argv)
+{
+    return rp_change(argc, argv, false);
+}
+
+static int cmd_rp_list(int argc, char **argv)
+{
+    char *dir = NULL;
+    sk_opt opts[] = {
+        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
+         .arg = "DIR", .help = "the directory made by init"},
+        {0},
+    };
+    char err[768] = "", *path = NULL;
+    sk_rp_entry *rps = NULL;
+    size_t n = 0;
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        printf("usage: " PROG " rp list --dir DIR\n\n"
+               "Prints the registered relying parties, one a line: UUID, names,\n"
+               "credential (cert:SHA-256 or addr:LIST), levels, purposes, rate, pending.\n\n");
+        sk_config_usage(stdout, opts);
+        sk_config_free(opts);
+        return 0;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc == SK_OK && (path = sk_path_join(dir, SK_RP_REGISTRY_FILE)) == NULL)
+        rc = SK_ERR_NOMEM;
+    if (rc == SK_OK)
+        rc = sk_rp_registry_load(&rps, &n, path, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " rp list: %s\n", err);
+        free(path);
+        sk_config_free(opts);
+        return 2;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const sk_rp_entry *e = &rps[i];
+        char lv[64], pu[64], cred[1024] = "";
+        sk_rp_levels_text(lv, sizeof lv, e->levels);
+        sk_rp_purposes_text(pu, sizeof pu, e->purposes);
+        if (e->by_address) {
+            size_t at = (size_t)snprintf(cred, sizeof cred, "addr:");
+            for (size_t k = 0; k < e->n_addrs && at < sizeof cred; k++)
+                at += (size_t)snprintf(cred + at, sizeof cred - at, "%s%s", k ? "," : "",
+                                       e->addrs[k]);
+        } else {
+            char hex[65];
+            sk_svc_hex(hex, e->cert_sha256, 32);
+            snprintf(cred, sizeof cred, "cert:%s", hex);
+        }
+        printf("%s ", e->uuid);
+        for (size_t k = 0; k < e->n_names; k++)
+            printf("%s%s", k ? "|" : "\"", e->names[k]);
+        printf("\" %s %s %s rate=%u pending=%u\n", cred, lv, pu, e->rate, e->pending);
+    }
+    free(rps);
+    free(path);
+    sk_config_free(opts);
+    return 0;
+}
+
+static int cmd_rp_pin(int argc, char **argv)
+{
+    char *dir = NULL, *cert = NULL;
+    sk_opt opts[] = {
+        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
+         .arg = "DIR", .help = "the directory made by init"},
+        {.name = "rp-tls-cert", .type = SK_OPT_FILE, .value = &cert, .arg = "FILE",
+         .help = "the certificate run uses, when not DIR/rp-tls.crt"},
+        {0},
+    };
+    char err[768] = "", *path = NULL;
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        printf("usage: " PROG " rp pin --dir DIR [--rp-tls-cert FILE]\n\n"
+               "Prints the SHA-256 of the relying-party listener's certificate (DER), in\n"
+               "hex and in base64: what a relying party pins.\n\n");
+        sk_config_usage(stdout, opts);
+        sk_config_free(opts);
+        return 0;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(opts, err, sizeof err);
+    if (rc == SK_OK && (path = cert ? strdup(cert) : sk_path_join(dir, RP_TLS_CERT)) == NULL)
+        rc = SK_ERR_NOMEM;
+    uint8_t fp[32];
+    if (rc == SK_OK && (rc = sk_https_cert_sha256(fp, path)) != SK_OK)
+        snprintf(err, sizeof err, "%s: %s", path,
+                 rc == SK_ERR_CERT ? "no certificate in it" : sk_svc_strerror(rc));
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " rp pin: %s\n", err);
+        free(path);
+        sk_config_free(opts);
+        return sk_svc_exit_code(rc);
+    }
+    char hex[65], b64[64];
+    sk_svc_hex(hex, fp, sizeof fp);
+    sodium_bin2base64(b64, sizeof b64, fp, sizeof fp, sodium_base64_VARIANT_ORIGINAL);
+    printf("sha256 %s\nsha256-base64 %s\n", hex, b64);
+    free(path);
+    sk_config_free(opts);
+    return 0;
+}
+
+static void rp_usage(FILE *out)
+{
+    fprintf(out, "usage: " PROG " rp add|list|remove|pin [OPTIONS]\n"
+                 "\n"
+                 "The relying parties of the HTTPS listener (run --rp-listen).\n"
+                 "  add --dir DIR --names LIST --cert FILE   register one\n"
+                 "  list --dir DIR                the registered ones\n"
+                 "  remove --dir DIR --uuid UUID  remove one\n"
+                 "  pin --dir DIR                 the listener certificate's SHA-256\n");
+}
+
+static int cmd_rp(int argc, char **argv)
+{
+    static const sk_command sub[] = {
+        {"add", cmd_rp_add},
+        {"list", cmd_rp_list},
+        {"remove", cmd_rp_remove},
+        {"pin", cmd_rp_pin},
+        {NULL, NULL},
+    };
+    return sk_command_dispatch(argc - 1, argv + 1, PROG " rp", sub, rp_usage);
+}
+
 int main(int argc, char **argv)
 {
     static const sk_command commands[] = {
@@ -1554,6 +2029,7 @@ int main(int argc, char **argv)
         {"run", cmd_run},
         {"token", cmd_token_dispatch},
         {"operator", cmd_operator},
+        {"rp", cmd_rp},
         {"check", cmd_check},
         {"backup", cmd_backup},
         {"restore", cmd_restore},
