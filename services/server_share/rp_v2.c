@@ -39,7 +39,8 @@ typedef struct v2_sess {
     sk_hash hash;
     unsigned level;               /* SK_RP_LEVEL_ of the key */
     const char *interaction;      /* interactionFlowUsed (static text), or NULL */
-    const char *end_result;       /* local: the end result */
+    const char *end_result;       /* local, or a result decided here: the end result */
+    uint8_t key_id[SK_KEY_ID_LEN];
     char *ignored;                /* JSON array text of ignored properties, or NULL */
     uint8_t *cert;                /* local: the certificate (DER), or NULL */
     size_t cert_len;
@@ -741,6 +742,7 @@ static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
         goto out;
     }
     memcpy(s.owner, uuid, sizeof s.owner);
+    memcpy(s.key_id, row.key_id, SK_KEY_ID_LEN);
     memcpy(s.person, c.person, strlen(c.person) + 1);
     make_docnr(s.docnr, sizeof s.docnr, c.person, row.key_id, level);
     s.level = level;
@@ -885,6 +887,24 @@ static bool parse_timeout(const char *query, unsigned *ms)
     return true;
 }
 
+/* Whether the key of a running session is time-locked or destroyed (its
+ * state as the session logic reports it to a relying party). */
+static bool key_unusable(sk_rp_v2 *v, const uint8_t *key_id)
+{
+    uint8_t msg[128];
+    size_t len = 0, rlen = 0;
+    uint8_t *reply = NULL;
+    sk_key_status ks;
+    bool unusable = false;
+    if (sk_rp_key_state_request(msg, sizeof msg, &len, key_id, SK_KEY_ID_LEN) != SK_OK)
+        return false;
+    (void)sk_share_handle_rp(v->cfg.share, msg, len, &reply, &rlen);
+    if (reply != NULL && sk_rp_read_key_state(&ks, reply, rlen) == SK_OK)
+        unusable = ks.state == SK_KEY_TIMELOCKED || ks.state == SK_KEY_DESTROYED;
+    free(reply);
+    return unusable;
+}
+
 static void handle_status(sk_rp_v2 *v, const sk_https_request *req, sk_https_response *resp,
                           const char *id_in)
 {
@@ -939,7 +959,7 @@ static void handle_status(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
         set_error(resp, 404, "no such session");
         return;
     }
-    if (s.local) {
+    if (s.local || s.end_result != NULL) {
         set_json(resp, 200, result_json(&s, s.end_result, NULL, 0, s.cert, s.cert_len));
         goto out;
     }
@@ -1012,7 +1032,26 @@ static void handle_status(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
             break;
         }
         free(res);
-        (void)pending;
+        if (pending && key_unusable(v, s.key_id)) {
+            /* locked or destroyed meanwhile: the session ends here, and is
+             * cancelled so that the device no longer offers it */
+            uint8_t cmsg[128];
+            size_t clen = 0, rlen = 0;
+            uint8_t *creply = NULL;
+            if (sk_rp_cancel_request(cmsg, sizeof cmsg, &clen, s.sid, SK_SESSION_ID_LEN) ==
+                SK_OK)
+                (void)sk_share_handle_rp(v->cfg.share, cmsg, clen, &creply, &rlen);
+            free(creply);
+            pthread_mutex_lock(&v->mu);
+            v2_sess *f = sess_find(v, s.id);
+            if (f != NULL) {
+                f->ended = true;
+                f->end_result = "DOCUMENT_UNUSABLE";
+            }
+            pthread_mutex_unlock(&v->mu);
+            set_json(resp, 200, result_json(&s, "DOCUMENT_UNUSABLE", NULL, 0, NULL, 0));
+            break;
+        }
         now = sk_longpoll_now_ms();
         if (lp == NULL || now >= deadline) {
             set_json(resp, 200, json_pack("{s:s}", "state", "RUNNING"));

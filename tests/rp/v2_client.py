@@ -13,7 +13,7 @@ only (http.client under urllib, ssl, json).
 
 As a program (used by the tests):
   v2_client.py --base URL --pin HEX [--cert FILE --key FILE] \\
-      --uuid UUID --name NAME COMMAND ...
+      --uuid UUID --name NAME [--source ADDR] COMMAND ...
   COMMAND:
     create KIND SCHEME ID [--hash-file F | --hash-b64 B] [--hash-type T]
            [--level L] [--text T] [--interactions JSON] [--nonce N]
@@ -48,7 +48,7 @@ def verification_code(digest):
 
 class V2Client:
     def __init__(self, base, pin_sha256_hex, rp_uuid, rp_name, cert=None, key=None,
-                 timeout=150):
+                 timeout=150, source=None):
         u = urllib.parse.urlsplit(base)
         if u.scheme != "https":
             raise ValueError("the base URL must be https://")
@@ -59,6 +59,7 @@ class V2Client:
         self.rp_uuid = rp_uuid
         self.rp_name = rp_name
         self.timeout = timeout
+        self.source = (source, 0) if source else None
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         # pinning replaces CA validation: the certificate is checked below
@@ -71,7 +72,8 @@ class V2Client:
     def request(self, method, path, body=None):
         """Returns (HTTP status, decoded JSON or None, headers)."""
         conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx,
-                                           timeout=self.timeout)
+                                           timeout=self.timeout,
+                                           source_address=self.source)
         try:
             conn.connect()
             der = conn.sock.getpeercert(binary_form=True)
@@ -136,6 +138,7 @@ def main(argv):
     ap.add_argument("--key")
     ap.add_argument("--uuid", default="00000000-0000-4000-8000-000000000000")
     ap.add_argument("--name", default="")
+    ap.add_argument("--source", help="the local address to connect from")
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("create")
     c.add_argument("kind")
@@ -164,7 +167,7 @@ def main(argv):
     if a.cmd == "vc":
         print(verification_code(open(a.hash_file, "rb").read()))
         return 0
-    cl = V2Client(a.base, a.pin, a.uuid, a.name, a.cert, a.key)
+    cl = V2Client(a.base, a.pin, a.uuid, a.name, a.cert, a.key, source=a.source)
     if a.cmd == "create":
         digest = None
         if a.hash_file:
