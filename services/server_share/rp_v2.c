@@ -69,6 +69,7 @@ struct sk_rp_v2 {
     size_t n_states;
     v2_sess *sess;
     size_t n_sess, cap_sess;
+    unsigned long long holds; /* places held so far (their ids) */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -583,6 +584,7 @@ static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
     sk_rp_entry rp;
     sk_key_record row;
     v2_sess s;
+    char held_id[SK_RP_UUID_LEN + 1] = "";
     memset(&c, 0, sizeof c);
     memset(&row, 0, sizeof row);
     memset(&s, 0, sizeof s);
@@ -722,6 +724,20 @@ static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
         limit = 3;
     if (limit == 0 && st != NULL)
         st->tokens -= 1.0;
+    /* A place among the running sessions, held while the session is made,
+     * so that requests at the same time cannot pass the limits together. */
+    v2_sess hold;
+    memset(&hold, 0, sizeof hold);
+    if (limit == 0) {
+        snprintf(hold.id, sizeof hold.id, "held-%llu", (unsigned long long)++v->holds);
+        memcpy(hold.owner, uuid, sizeof hold.owner);
+        memcpy(hold.person, c.person, strlen(c.person) + 1);
+        hold.created_ms = 0; /* never an idempotent match */
+        hold.expires_s = t / 1000u + 3600u;
+        memcpy(held_id, hold.id, sizeof held_id);
+        if (sess_add_locked(v, &hold) != SK_OK)
+            limit = 2;
+    }
     pthread_mutex_unlock(&v->mu);
     if (limit != 0) {
         audit(v, SK_EV_RP_REFUSED_LIMIT, uuid_bin, uuid, limit, true);
@@ -809,14 +825,27 @@ static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
     char new_id[SK_RP_UUID_LEN + 1];
     memcpy(new_id, s.id, sizeof new_id);
     pthread_mutex_lock(&v->mu);
-    rc = sess_add_locked(v, &s);
-    pthread_mutex_unlock(&v->mu);
-    if (rc != SK_OK) {
-        set_error(resp, 580, "too many sessions remembered, retry later");
-        goto out;
+    v2_sess *h = sess_find(v, held_id);
+    if (h != NULL) {
+        /* the held place becomes the session */
+        sess_clear(h);
+        *h = s;
+        memset(&s, 0, sizeof s);
+        held_id[0] = '\0';
     }
+    pthread_mutex_unlock(&v->mu);
     created(resp, new_id);
 out:
+    if (held_id[0] != '\0') {
+        pthread_mutex_lock(&v->mu);
+        v2_sess *h2 = sess_find(v, held_id);
+        if (h2 != NULL) {
+            sess_clear(h2);
+            *h2 = v->sess[--v->n_sess];
+            memset(&v->sess[v->n_sess], 0, sizeof v->sess[v->n_sess]);
+        }
+        pthread_mutex_unlock(&v->mu);
+    }
     sess_clear(&s);
     free(c.ignored);
     sk_key_record_clear(&row);
