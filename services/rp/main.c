@@ -67,13 +67,16 @@
 typedef struct rp_opts {
     char *server, *person, *key_id, *purpose, *in, *out, *scheme, *hash, *text, *cert_out, *pub,
         *name, *ca_cert, *cert_level, *api, *server_cert, *server_cert_sha256, *rp_cert, *rp_key,
-        *rp_uuid;
+        *rp_uuid, *document;
     unsigned timeout, ocsp_timeout;
     uint8_t key_id_bin[SK_KEY_ID_LEN]; /* --key-id, decoded */
 } rp_opts;
 
 /* Who the session is for, as the messages name it. */
-static const char *who(const rp_opts *o) { return o->person != NULL ? o->person : o->key_id; }
+static const char *who(const rp_opts *o)
+{
+    return o->person != NULL ? o->person : o->key_id != NULL ? o->key_id : o->document;
+}
 
 #define usage_error(...) cu_usage_error(PROG, __VA_ARGS__)
 
@@ -417,8 +420,8 @@ static int run_api_session(const rp_opts *o, sk_purpose purpose, const uint8_t *
     }
     rp_api_create c = {
         .purpose = purpose,
-        .person = o->key_id != NULL ? NULL : o->person,
-        .document = o->key_id,
+        .person = o->document != NULL ? NULL : o->person,
+        .document = o->document,
         .digest = digest,
         .hash = hash,
         .text = text,
@@ -694,6 +697,9 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
      .help = "--api: its private key"},                                                         \
     {.name = "rp-uuid", .type = SK_OPT_STRING, .value = &(o).rp_uuid, .arg = "UUID",            \
      .help = "--api: this relying party's UUID (splitkey-server rp add)"},                      \
+    {.name = "document", .type = SK_OPT_STRING, .value = &(o).document, .arg = "NUMBER",        \
+     .help = "--api: ask exactly this key, by its document number (or --person; both: the "    \
+             "key must be that person's)"},                                                     \
     {.name = "person", .type = SK_OPT_STRING, .value = &(o).person, .arg = "ID",                \
      .help = "the person's id, e.g. PNOLV-010101-12345 (or --key-id)"},                          \
     {.name = "key-id", .type = SK_OPT_STRING, .value = &(o).key_id, .arg = "HEX",               \
@@ -724,9 +730,15 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
 
 static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
 {
-    if (o->person == NULL && o->key_id == NULL)
-        return usage_error("name the key with --person ID or --key-id HEX");
-    if (o->person != NULL && o->key_id != NULL && o->ca_cert == NULL)
+    if (o->person == NULL && o->key_id == NULL && o->document == NULL)
+        return usage_error("name the key with --person ID or --key-id HEX (--document NUMBER "
+                           "with --api)");
+    if (o->document != NULL && (o->api == NULL || o->key_id != NULL))
+        return usage_error("--document goes with --api, --key-id with --server");
+    if (o->key_id != NULL && o->api != NULL)
+        return usage_error("--key-id goes with --server; with --api name the key by "
+                           "--document NUMBER");
+    if (o->person != NULL && (o->key_id != NULL || o->document != NULL) && o->ca_cert == NULL)
         return usage_error("--person with --key-id names the person the key must belong to: "
                            "give --ca-cert too");
     if ((o->server == NULL) == (o->api == NULL))
@@ -976,7 +988,7 @@ static void usage(FILE *out)
                  "  auth   --server URL --person ID|--key-id HEX\n"
                  "  (or, for sign and auth, over the HTTPS API: --api https://HOST:PORT/v2/\n"
                  "   --server-cert PINNED.pem --rp-cert CERT.pem --rp-key KEY.pem --rp-uuid UUID\n"
-                 "   --name NAME --ca-cert CA.pem; --key-id is then a document number)\n"
+                 "   --name NAME --ca-cert CA.pem, and --document NUMBER for one key)\n"
                  "  serve  --http HOST:PORT --server URL|--api URL --ca-cert CA.pem\n"
                  "         a small bank web site: log in and sign a contract with the device\n"
                  "\n"

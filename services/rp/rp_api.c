@@ -102,6 +102,10 @@ int rp_api_new(rp_api **out, const rp_api_conf *c, char *why, size_t why_len)
             goto fail;
         }
     /* the pin */
+    if (c->server_cert != NULL && c->server_cert_sha256 != NULL) {
+        say(why, why_len, "pin the server with one of --server-cert and --server-cert-sha256");
+        goto fail;
+    }
     if (c->server_cert != NULL) {
         mbedtls_x509_crt pinned;
         mbedtls_x509_crt_init(&pinned);
@@ -316,6 +320,13 @@ static void http_error(char *why, size_t why_len, unsigned status, const char *b
     json_decref(j);
 }
 
+static void rand_hex(char *out, size_t bytes)
+{
+    uint8_t b[16];
+    randombytes_buf(b, bytes);
+    sodium_bin2hex(out, 2 * bytes + 1, b, bytes);
+}
+
 static const char *hash_name(sk_hash h)
 {
     return h == SK_HASH_SHA512 ? "SHA512" : h == SK_HASH_SHA384 ? "SHA384" : "SHA256";
@@ -346,11 +357,15 @@ int rp_api_start(rp_api *a, const rp_api_create *c, char *sid, size_t sid_len, c
     snprintf(path, sizeof path, "%s%s/%s/%s", a->base,
              c->purpose == SK_PURPOSE_AUTH ? "authentication" : "signature",
              c->document ? "document" : "etsi", who);
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}]}", "relyingPartyUUID",
+    /* a fresh nonce: each call is a new request, never the idempotent
+     * repeat of an earlier one with the same digest (doc/rp-api.md) */
+    char nonce[25];
+    rand_hex(nonce, 12);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}]}", "relyingPartyUUID",
                           a->uuid, "relyingPartyName", a->name, "certificateLevel",
                           c->advanced ? "ADVANCED" : "QUALIFIED", "hash", b64, "hashType",
-                          hash_name(c->hash), "allowedInteractionsOrder", "type",
-                          "displayTextAndPIN", "displayText60", c->text ? c->text : "");
+                          hash_name(c->hash), "nonce", nonce, "allowedInteractionsOrder",
+                          "type", "displayTextAndPIN", "displayText60", c->text ? c->text : "");
     char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (body == NULL) {

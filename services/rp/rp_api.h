@@ -10,7 +10,9 @@
  *   GET  BASE/session/ID?timeoutMs=N  -> {"state": "RUNNING"|"COMPLETE",
  *        "result": {"endResult", "documentNumber"}, "signature": {"value",
  *        "algorithm"}, "cert": {"value", "certificateLevel"}, ...}
- * One TLS connection per call (Connection: close).
+ * Each create carries a fresh random nonce, so two runs over the same
+ * digest are two sessions, not an idempotent repeat.  One TLS connection
+ * per call (Connection: close).
  */
 #ifndef SK_RP_API_H
 #define SK_RP_API_H

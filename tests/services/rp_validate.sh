@@ -17,8 +17,11 @@
 #     share server does not poll for it here, so it still signs): exit 8;
 #   - the OCSP responder down: exit 9;
 #   - usage: --ca-cert with --pub, a file that is no CA certificate: exit 2.
-# The transport is the device socket (frames); the validation is the same
-# code on every transport.
+# Both transports: the device socket (frames) and the HTTPS API (--api, the
+# server's certificate pinned, the relying party's TLS certificate
+# registered with "splitkey-server rp add"); the validation is one code for
+# both.  Over the API also: a refusal (exit 6), a wrong pin or an unknown
+# relying-party certificate (exit 1).
 . "$(dirname "$0")/e2e_lib.sh"
 . "$(dirname "$0")/ca_lib.sh"
 
@@ -29,7 +32,20 @@ ca_lib_start_ocsp "$T/ca"
 ca_lib_start_ca "$T/ca"
 # the share server asks the CA for revocations only once a day: the
 # revoked certificate's key keeps signing, and only OCSP can tell
-ca_lib_server --ca-revocations-every 86400
+ca_lib_server_init --ca-revocations-every 86400 --rp-listen https://127.0.0.1:0
+# a relying party of the HTTPS API (doc/rp-api.md): its TLS certificate
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/rp.key" \
+  -out "$T/rp.crt" -days 2 -subj /CN=bank 2>/dev/null
+UUID=1f1bfa89-4f8b-420a-a98e-fb3a161a30bc
+check "rp add" "$SERVER" rp add --dir "$SRV" --uuid "$UUID" --names Bank --cert "$T/rp.crt"
+e2e_run_server
+API=$(sed -n 2p "$T/ready")
+case $API in */v2/) ;; *) API="${API%/}/v2/" ;; esac
+PIN=$("$SERVER" rp pin --dir "$SRV" | awk '$1 == "sha256" { print $2 }')
+openssl x509 -in "$SRV/rp-tls.crt" -out "$T/pinned.pem"
+# the API's options; ADVANCED: keys enrolled before certificate levels read as advanced
+API_OPTS=(--api "$API" --server-cert "$T/pinned.pem" --rp-cert "$T/rp.crt" --rp-key "$T/rp.key"
+  --rp-uuid "$UUID" --name Bank --cert-level advanced)
 
 DEV="$T/dev"
 for p in auth sign; do
@@ -49,7 +65,8 @@ SIGN_KEY_ID=$("$CLIENT" status --state "$DEV" --purpose sign | sed -n 's/^key id
 assert "the signing key's id" -n "$SIGN_KEY_ID"
 
 # rp_run DEV PURPOSE PIN NAME ARGS...: runs splitkey-rp ARGS, approves its
-# session on DEV with PIN and leaves the exit status in RP_EXIT
+# session on DEV with PIN (PIN "refuse": refuses it) and leaves the exit
+# status in RP_EXIT
 rp_run() {
   local dev=$1 purpose=$2 pin=$3 name=$4 sid i
   shift 4
@@ -62,13 +79,17 @@ rp_run() {
     RP_EXIT=$?
     return
   fi
-  sid=$(sed -n 's/^session \([0-9a-f]\{32\}\) for .*$/\1/p' "$T/$name.out")
+  # a frame session's id, or the API's sessionID (the same 16 bytes as a UUID)
+  sid=$(sed -n 's/^session \([0-9a-f-]*\) for .*$/\1/p' "$T/$name.out" | tr -d -)
   for i in $(seq 1 200); do
     "$CLIENT" sessions --state "$dev" | grep -q "^$sid" && break
     sleep 0.05
   done
-  "$CLIENT" approve "$sid" --state "$dev" --pin-file "$pin" >"$T/$name.approve" 2>&1 ||
-    { fail "$name: approve failed"; cat "$T/$name.approve" >&2; }
+  if [ "$pin" = refuse ]; then
+    "$CLIENT" refuse "$sid" --state "$dev" >"$T/$name.approve" 2>&1
+  else
+    "$CLIENT" approve "$sid" --state "$dev" --pin-file "$pin" >"$T/$name.approve" 2>&1
+  fi || { fail "$name: the device's answer failed"; cat "$T/$name.approve" >&2; }
   wait "$pid"
   RP_EXIT=$?
 }
@@ -101,6 +122,33 @@ rp_run "$DEV" auth "$T/pin1" auth auth --server "$URL" --person "$PERSON" \
   --ca-cert "$T/ca/ca.pem"
 expect_rp 0 auth "a good authentication"
 
+# the same over the HTTPS API
+rp_run "$DEV" sign "$T/pin2" api_good sign "${API_OPTS[@]}" --purpose sign --in "$T/doc.txt" \
+  --ca-cert "$T/ca/ca.pem" --person "$PERSON" --out "$T/api.sig"
+expect_rp 0 api_good "a good signature over the API"
+check "... OCSP good" grep -q "OCSP .*: good" "$T/api_good.out"
+check "openssl verifies the API's signature (PKCS#1 v1.5) under the certificate's key" \
+  openssl_verify "$T/good.pub" pkcs1 sha256 "$T/doc.txt" "$T/api.sig"
+DOC=$(sed -n 's/^document number \([^,]*\),.*/\1/p' "$T/api_good.out")
+assert "the API names the document number" -n "$DOC"
+rp_run "$DEV" auth "$T/pin1" api_auth auth --api "$API" --server-cert-sha256 "$PIN" \
+  --rp-cert "$T/rp.crt" --rp-key "$T/rp.key" --rp-uuid "$UUID" --name Bank --cert-level advanced \
+  --person "$PERSON" --ca-cert "$T/ca/ca.pem"
+expect_rp 0 api_auth "a good authentication over the API (pin as SHA-256)"
+expect_exit 1 "another server certificate than the pinned one" "$RP" auth --api "$API" \
+  --server-cert-sha256 "$(printf '%064d' 0)" --rp-cert "$T/rp.crt" --rp-key "$T/rp.key" \
+  --rp-uuid "$UUID" --name Bank --person "$PERSON" --ca-cert "$T/ca/ca.pem"
+grep_last "not the pinned one" "the pin mismatch is named"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/rogue.key" \
+  -out "$T/rogue.crt" -days 2 -subj /CN=rogue 2>/dev/null
+expect_exit 1 "a relying party certificate the server does not know" "$RP" auth "${API_OPTS[@]}" \
+  --rp-cert "$T/rogue.crt" --rp-key "$T/rogue.key" --person "$PERSON" --ca-cert "$T/ca/ca.pem"
+grep_last "HTTP 401" "401 is reported"
+rp_run "$DEV" sign refuse api_refused sign "${API_OPTS[@]}" --purpose sign \
+  --in "$T/doc.txt" --ca-cert "$T/ca/ca.pem" --person "$PERSON" --out "$T/refused.sig"
+expect_rp 6 api_refused "a refusal over the API (USER_REFUSED)"
+err_has api_refused "USER_REFUSED"
+
 # --- invalid: foreign CA, wrong person, level ----------------------------------
 rp_run "$DEV" sign "$T/pin2" foreign sign --server "$URL" --purpose sign --in "$T/doc.txt" \
   --ca-cert "$T/other/ca.pem" --person "$PERSON" --out "$T/foreign.sig"
@@ -111,6 +159,14 @@ rp_run "$DEV" sign "$T/pin2" person "${SIGN[@]}" --key-id "$SIGN_KEY_ID" \
   --person PNOLV-020202-22222 --out "$T/person.sig"
 expect_rp 7 person "the key of another person"
 err_has person "not PNOLV-020202-22222's"
+
+rp_run "$DEV" sign "$T/pin2" api_person sign "${API_OPTS[@]}" --purpose sign --in "$T/doc.txt" \
+  --ca-cert "$T/ca/ca.pem" --document "$DOC" --person PNOLV-020202-22222 --out "$T/x.sig"
+expect_rp 7 api_person "the API: a document number of another person"
+err_has api_person "not PNOLV-020202-22222's"
+rp_run "$DEV" sign "$T/pin2" api_foreign sign "${API_OPTS[@]}" --purpose sign --in "$T/doc.txt" \
+  --ca-cert "$T/other/ca.pem" --person "$PERSON" --out "$T/x.sig"
+expect_rp 7 api_foreign "the API: a certificate from a foreign CA"
 
 ADV="$T/adv"
 ADV_SUBJECT="C=LV,GN=JANIS,SN=OZOLS,serialNumber=PNOLV-030303-33333"
@@ -138,6 +194,10 @@ expect_rp 8 revoked "a revoked certificate"
 err_has revoked "REVOKED"
 err_has revoked "keyCompromise"
 assert "nothing written for the revoked one" ! -e "$T/revoked.sig"
+rp_run "$DEV" sign "$T/pin2" api_revoked sign "${API_OPTS[@]}" --purpose sign \
+  --in "$T/doc.txt" --ca-cert "$T/ca/ca.pem" --person "$PERSON" --out "$T/api_revoked.sig"
+expect_rp 8 api_revoked "a revoked certificate over the API"
+assert "nothing written for it" ! -e "$T/api_revoked.sig"
 rp_run "$DEV" sign "$T/pin2" revoked_nocheck sign --server "$URL" --purpose sign \
   --in "$T/doc.txt" --person "$PERSON" --out "$T/nocheck.sig"
 expect_rp 0 revoked_nocheck "without --ca-cert only the signature is checked (as before)"
@@ -149,8 +209,17 @@ rp_run "$DEV" auth "$T/pin1" noocsp auth --server "$URL" --person "$PERSON" \
   --ca-cert "$T/ca/ca.pem" --ocsp-timeout 2
 expect_rp 9 noocsp "the OCSP responder down"
 err_has noocsp "OCSP responder"
+rp_run "$DEV" auth "$T/pin1" api_noocsp auth "${API_OPTS[@]}" --person "$PERSON" \
+  --ca-cert "$T/ca/ca.pem" --ocsp-timeout 2
+expect_rp 9 api_noocsp "the OCSP responder down, over the API"
 
 # --- usage -----------------------------------------------------------------------
+expect_exit 2 "--server-cert and --server-cert-sha256 together" "$RP" auth "${API_OPTS[@]}" \
+  --person "$PERSON" --ca-cert "$T/ca/ca.pem" --server-cert-sha256 "$PIN"
+expect_exit 2 "--api without --ca-cert" "$RP" auth --api "$API" --server-cert "$T/pinned.pem" \
+  --rp-cert "$T/rp.crt" --rp-key "$T/rp.key" --rp-uuid "$UUID" --person "$PERSON"
+expect_exit 2 "--server and --api together" "$RP" auth "${API_OPTS[@]}" --server "$URL" \
+  --person "$PERSON" --ca-cert "$T/ca/ca.pem"
 expect_exit 2 "--ca-cert with --pub" "$RP" auth --server "$URL" --person "$PERSON" \
   --ca-cert "$T/ca/ca.pem" --pub "$T/good.pub"
 expect_exit 2 "--ca-cert that is no CA" "$RP" auth --server "$URL" --person "$PERSON" \
