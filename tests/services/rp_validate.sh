@@ -149,6 +149,36 @@ rp_run "$DEV" sign refuse api_refused sign "${API_OPTS[@]}" --purpose sign \
 expect_rp 6 api_refused "a refusal over the API (USER_REFUSED)"
 err_has api_refused "USER_REFUSED"
 
+# the bank site over the API (the browser test drives it over the frames):
+# a login through its JSON endpoints, the device approves
+"$RP" serve --http 127.0.0.1:0 "${API_OPTS[@]}" --ca-cert "$T/ca/ca.pem" \
+  --ready-file "$T/web.ready" >"$T/web.out" 2>"$T/web.err" &
+WEB_PID=$!
+while [ ! -s "$T/web.ready" ]; do
+  kill -0 "$WEB_PID" 2>/dev/null || { cat "$T/web.err" >&2; echo "serve did not start" >&2; exit 1; }
+  sleep 0.05
+done
+SITE=$(head -n 1 "$T/web.ready")
+curl -s -H 'Content-Type: application/json' -d "{\"person\":\"$PERSON\"}" \
+  "${SITE}api/login" >"$T/login.json"
+WID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("id",""))' "$T/login.json")
+WCODE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("code",""))' "$T/login.json")
+assert "serve --api: a login session with a code" -n "$WID" -a ${#WCODE} -eq 4
+for i in $(seq 1 200); do
+  WSID=$("$CLIENT" sessions --state "$DEV" | awk -v c="$WCODE" '$4 == c { print $1; exit }')
+  [ -n "$WSID" ] && break
+  sleep 0.05
+done
+check "serve --api: the device approves the login" "$CLIENT" approve "$WSID" --state "$DEV" \
+  --pin-file "$T/pin1"
+while curl -s "${SITE}api/status?id=$WID" >"$T/wstatus.json" &&
+  grep -q '"state":"pending"' "$T/wstatus.json"; do
+  sleep 0.1
+done
+check "serve --api: the site says the person is logged in" \
+  grep -q "\"state\":\"ok\".*Welcome, $PERSON" "$T/wstatus.json"
+kill "$WEB_PID" && wait "$WEB_PID" 2>/dev/null
+
 # --- invalid: foreign CA, wrong person, level ----------------------------------
 rp_run "$DEV" sign "$T/pin2" foreign sign --server "$URL" --purpose sign --in "$T/doc.txt" \
   --ca-cert "$T/other/ca.pem" --person "$PERSON" --out "$T/foreign.sig"
