@@ -15,6 +15,8 @@
 #     with --cert-level advanced;
 #   - the signing certificate revoked at the CA (splitkey-ca revoke; the
 #     share server does not poll for it here, so it still signs): exit 8;
+#   - a good OCSP answer captured before the revocation and replayed from
+#     the responder's address (another request's nonce): exit 9;
 #   - the OCSP responder down: exit 9;
 #   - usage: --ca-cert with --pub, a file that is no CA certificate: exit 2.
 # Both transports: the device socket (frames) and the HTTPS API (--api, the
@@ -24,6 +26,15 @@
 # relying-party certificate (exit 1).
 . "$(dirname "$0")/e2e_lib.sh"
 . "$(dirname "$0")/ca_lib.sh"
+WEB_PID= REPLAY_PID=
+rpv_cleanup() {
+  local p
+  for p in $WEB_PID $REPLAY_PID; do
+    kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+  done
+  ca_lib_cleanup
+}
+trap rpv_cleanup EXIT
 
 e2e_pins
 ca_lib_init "$T/ca" "Splitkey RP Validation CA"
@@ -60,7 +71,7 @@ for p in auth sign; do
   check "the $p certificate" "$CLIENT" cert --state "$DEV" --purpose "$p" --out "$T/$p.pem"
 done
 check "the signing certificate is good at OCSP (openssl)" sh -c \
-  "openssl ocsp -url '$OCSP_URL' -issuer '$T/ca/ca.pem' -cert '$T/sign.pem' -CAfile '$T/ca/ca.pem' 2>&1 | grep -q ': good'"
+  "openssl ocsp -url '$OCSP_URL' -issuer '$T/ca/ca.pem' -cert '$T/sign.pem' -CAfile '$T/ca/ca.pem' -respout '$T/good-ocsp.der' 2>&1 | grep -q ': good'"
 SIGN_KEY_ID=$("$CLIENT" status --state "$DEV" --purpose sign | sed -n 's/^key id: *\([0-9a-f]\{32\}\).*/\1/p')
 assert "the signing key's id" -n "$SIGN_KEY_ID"
 
@@ -178,6 +189,7 @@ done
 check "serve --api: the site says the person is logged in" \
   grep -q "\"state\":\"ok\".*Welcome, $PERSON" "$T/wstatus.json"
 kill "$WEB_PID" && wait "$WEB_PID" 2>/dev/null
+WEB_PID=
 
 # --- invalid: foreign CA, wrong person, level ----------------------------------
 rp_run "$DEV" sign "$T/pin2" foreign sign --server "$URL" --purpose sign --in "$T/doc.txt" \
@@ -232,9 +244,42 @@ rp_run "$DEV" sign "$T/pin2" revoked_nocheck sign --server "$URL" --purpose sign
   --in "$T/doc.txt" --person "$PERSON" --out "$T/nocheck.sig"
 expect_rp 0 revoked_nocheck "without --ca-cert only the signature is checked (as before)"
 
-# --- OCSP down ---------------------------------------------------------------------
+# --- a replayed OCSP answer ------------------------------------------------------
+# The good answer captured before the revocation (signed by the real OCSP
+# signer, for this very certificate, still within its nextUpdate) served
+# again from the responder's address: it echoes another request's nonce.
 kill "$OCSP_PID" && wait "$OCSP_PID" 2>/dev/null
 OCSP_PID=
+OCSP_PORT=$(sed 's|.*:\([0-9]*\)/.*|\1|' <<<"$OCSP_URL")
+python3 - "$OCSP_PORT" "$T/good-ocsp.der" "$T/replay.ready" <<'PY' 2>"$T/replay.log" &
+import http.server, socketserver, sys
+answer = open(sys.argv[2], "rb").read()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/ocsp-response")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+socketserver.TCPServer.allow_reuse_address = True
+with socketserver.TCPServer(("127.0.0.1", int(sys.argv[1])), H) as srv:
+    open(sys.argv[3], "w").write("ready\n")
+    srv.serve_forever()
+PY
+REPLAY_PID=$!
+while [ ! -s "$T/replay.ready" ]; do
+  kill -0 "$REPLAY_PID" 2>/dev/null || { cat "$T/replay.log" >&2; echo "the replay did not start" >&2; exit 1; }
+  sleep 0.05
+done
+rp_run "$DEV" sign "$T/pin2" replay "${SIGN[@]}" --person "$PERSON" --out "$T/replay.sig"
+expect_rp 9 replay "a replayed good OCSP answer for the revoked certificate"
+err_has replay "does not echo this request's nonce"
+assert "nothing written for the replay" ! -e "$T/replay.sig"
+kill "$REPLAY_PID" && wait "$REPLAY_PID" 2>/dev/null
+REPLAY_PID=
+
+# --- OCSP down ---------------------------------------------------------------------
 rp_run "$DEV" auth "$T/pin1" noocsp auth --server "$URL" --person "$PERSON" \
   --ca-cert "$T/ca/ca.pem" --ocsp-timeout 2
 expect_rp 9 noocsp "the OCSP responder down"
