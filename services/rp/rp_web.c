@@ -53,6 +53,7 @@ typedef struct web_sess {
     int kind, state;
     char person[96], code[5], message[600], subject[256], serial[41], token[65];
     bool token_given;
+    uint64_t created_ms; /* for the choice of a slot to reuse: the oldest */
     uint8_t digest[SK_MAX_HASH_LEN];
     /* transport */
     sk_req_client *net;
@@ -453,7 +454,8 @@ static void *api_worker(void *arg)
 
 /* ------------------------------------------------------------- sessions */
 
-/* A free slot (never one a worker owns), or NULL.  Under w->mu. */
+/* A free slot, else the oldest ended one (never one a worker owns), or
+ * NULL.  Under w->mu. */
 static web_sess *slot(web *w)
 {
     web_sess *best = NULL;
@@ -461,16 +463,23 @@ static web_sess *slot(web *w)
         web_sess *s = &w->sess[i];
         if (!s->used)
             return s;
-        if (!s->worker && best == NULL)
+        if (!s->worker && (best == NULL || s->created_ms < best->created_ms))
             best = s;
     }
     return best;
 }
 
-/* Starts a session for person; *s the slot on success, else an HTTP
- * status with *msg. */
-static uint16_t start(web *w, int kind, const char *person, web_sess **out, char *msg,
-                      size_t cap)
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Starts a session for person; its id and code (copied: the slot is the
+ * worker's) on success (200), else an HTTP status with *msg. */
+static uint16_t start(web *w, int kind, const char *person, char id[33], char code[5],
+                      char *msg, size_t cap)
 {
     const rp_web_conf *c = w->c;
     web_sess tmp;
@@ -556,7 +565,10 @@ static uint16_t start(web *w, int kind, const char *person, web_sess **out, char
     s->used = true;
     s->worker = true;
     s->state = ST_PENDING;
+    s->created_ms = mono_ms();
     rand_hex(s->id, 16);
+    memcpy(id, s->id, 33);
+    memcpy(code, s->code, 5);
     pthread_mutex_unlock(&w->mu);
     void **arg = malloc(2 * sizeof *arg);
     pthread_t t;
@@ -573,7 +585,6 @@ static uint16_t start(web *w, int kind, const char *person, web_sess **out, char
     } else {
         pthread_detach(t);
     }
-    *out = s;
     return 200;
 }
 
@@ -691,17 +702,17 @@ static void handle(nng_aio *aio)
                 return;
             }
         }
-        web_sess *s = NULL;
-        uint16_t st = start(w, login ? KIND_AUTH : KIND_SIGN, person, &s, msg, sizeof msg);
+        char id[33], code[5];
+        uint16_t st = start(w, login ? KIND_AUTH : KIND_SIGN, person, id, code, msg,
+                            sizeof msg);
         if (st != 200) {
             reply_error(aio, st, msg);
             return;
         }
-        pthread_mutex_lock(&w->mu);
-        json_t *j = json_pack("{s:s, s:s, s:s}", "id", s->id, "code", s->code, "contract",
-                              login ? "" : CONTRACT);
-        pthread_mutex_unlock(&w->mu);
-        reply_json(aio, 200, j, NULL);
+        reply_json(aio, 200,
+                   json_pack("{s:s, s:s, s:s}", "id", id, "code", code, "contract",
+                             login ? "" : CONTRACT),
+                   NULL);
         return;
     }
     if (get && strcmp(path, "/api/status") == 0) {
