@@ -434,6 +434,9 @@ static int log_events(sk_store *st, sk_store_txn *txn, hreq *h, const sk_key_rec
         case SK_SESSION_CANCELLED:
             EV(SK_EV_SESSION_CANCELLED, h->abandoned ? 2 : 1);
             break;
+        case SK_SESSION_WRONG_VC:
+            EV(SK_EV_WRONG_VC, 0);
+            break;
         default:
             break;
         }
@@ -1034,6 +1037,12 @@ static int step_rp(sk_store *st, sk_store_txn *txn, void *arg)
         }
     }
     if (sk_server_result_session(res) == NULL) {
+        if (h->route.kind == SK_ROUTE_RP_CREATE && sk_server_result_status(res) == SK_ERR_LEVEL &&
+            key != NULL) {
+            /* No session; the refusal is kept in the event log. */
+            rc = add_event(st, txn, h, h->key_id, SK_EV_LEVEL_REFUSED, sk_key_rec_level(key));
+            goto out; /* SK_OK: commit it */
+        }
         rc = STEP_NO_COMMIT;
         goto out;
     }

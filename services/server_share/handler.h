@@ -123,7 +123,7 @@ enum sk_share_event {
      * kinds 34-39 the event's key_id holds the relying party's UUID (16
      * bytes; none for a request naming no registered one). */
     SK_EV_RP_ADDED = 34,         /* `rp add`; detail: the allowed purposes (bits
-                                    1 << purpose) */
+                                    1 auth, 2 sign, 4 certificate choice) */
     SK_EV_RP_REMOVED = 35,       /* `rp remove` */
     SK_EV_RP_REFUSED_AUTH = 36,  /* a request answered 401: unknown UUID, wrong
                                     certificate or source address; detail: 1 unknown
@@ -134,9 +134,13 @@ enum sk_share_event {
                                     allowed; detail: 1 name, 2 level, 3 purpose */
     SK_EV_RP_REFUSED_LIMIT = 38, /* answered for a limit: detail 1 requests per
                                     second, 2 pending sessions of the relying party,
-                                    3 pending sessions of the person, 4 requests in
-                                    flight */
-    SK_EV_RP_CERT_CHOICE = 39    /* a certificate choice answered; detail: 0 */
+                                    3 pending sessions of the person */
+    SK_EV_RP_CERT_CHOICE = 39,   /* a certificate choice answered; detail: 0 */
+    /* 40-44: certificate levels and interactions (doc/protocol.md) */
+    SK_EV_WRONG_VC = 40,        /* a VC-choice session ended WRONG_VC: the approval
+                                   picked a wrong code; no PIN attempt counted */
+    SK_EV_LEVEL_REFUSED = 41    /* a relying party asked for a QUALIFIED key and the
+                                   key is not; no session; detail: the key's level */
 };
 
 /* The certificate hook: called after a commit that recorded a revocation

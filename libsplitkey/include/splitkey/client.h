@@ -232,9 +232,27 @@ SK_API SK_WARN_UNUSED int sk_client_approve(sk_client *client, const sk_device_s
                                             size_t cap, size_t *sig_len, sk_key_status *status)
     SK_NONNULL(1, 2, 3, 5, 7);
 
+/* sk_client_approve() for every interaction (sk_device_approve_choice()):
+ * vc_chosen is the code the person picked for a VC-choice session (NULL
+ * otherwise), confirmed non-zero once they confirmed a confirmation
+ * message.  SK_ERR_ARG, with nothing sent, when the session needs one of
+ * them and it is missing; SK_ERR_WRONG_VC when the server found the pick
+ * wrong (the session is over; no PIN attempt was counted). */
+SK_API SK_WARN_UNUSED int sk_client_approve_choice(sk_client *client,
+                                                   const sk_device_session *session,
+                                                   const uint8_t *pin, size_t pin_len,
+                                                   const char *vc_chosen, int confirmed,
+                                                   uint8_t *sig, size_t cap, size_t *sig_len,
+                                                   sk_key_status *status)
+    SK_NONNULL(1, 2, 3, 7, 9);
+
 /* Refuses a session. */
 SK_API SK_WARN_UNUSED int sk_client_refuse(sk_client *client, const sk_device_session *session,
                                            sk_key_status *status) SK_NONNULL(1, 2);
+/* Refuses a session, naming the interaction the person refused on. */
+SK_API SK_WARN_UNUSED int sk_client_refuse_at(sk_client *client, const sk_device_session *session,
+                                              sk_interaction refused_at, sk_key_status *status)
+    SK_NONNULL(1, 2);
 
 /* Signs a digest through a session of the device's own
  * (sk_device_session_create), approved at once with the PIN; the first

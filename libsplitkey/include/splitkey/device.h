@@ -282,6 +282,29 @@ SK_API SK_WARN_UNUSED int sk_device_key_pending_session(const sk_device_key *key
 
 /* ----------------------------------------------------------------- sessions */
 
+/* A key's certificate level (doc/protocol.md, "Certificate levels"): fixed
+ * at enrolment, QUALIFIED for a key registered with a token, ADVANCED under
+ * open enrolment.  A relying party names the least level it accepts. */
+typedef enum sk_cert_level {
+    SK_CERT_LEVEL_NONE = 0, /* a request: any level; a key: read as ADVANCED */
+    SK_CERT_LEVEL_ADVANCED = 1,
+    SK_CERT_LEVEL_QUALIFIED = 2
+} sk_cert_level;
+
+/* How the device asks the person (doc/device.md, "Interactions"). */
+typedef enum sk_interaction {
+    SK_INTERACTION_NONE = 0,                   /* treated as DISPLAY_TEXT_AND_PIN */
+    SK_INTERACTION_DISPLAY_TEXT_AND_PIN = 1,   /* display text up to 60 characters, PIN */
+    SK_INTERACTION_VC_CHOICE = 2,              /* up to 60; the person picks 1 of 3 codes */
+    SK_INTERACTION_CONFIRMATION_MESSAGE = 3,   /* up to 200; an explicit confirm, then PIN */
+    SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE = 4 /* both */
+} sk_interaction;
+
+#define SK_VC_CHOICES 3u /* verification codes a VC-choice session offers */
+/* display text limits in characters (UTF-8 code points) */
+#define SK_DISPLAY_TEXT_SHORT_CHARS 60u
+#define SK_DISPLAY_TEXT_LONG_CHARS 200u
+
 /* A signing session as the device shows it to the user. */
 typedef struct sk_device_session sk_device_session;
 
@@ -292,6 +315,20 @@ SK_API const char *sk_device_session_rp_name(const sk_device_session *session) S
 /* The verification code, computed on the device from the digest (and checked
  * to equal the server's). */
 SK_API const char *sk_device_session_code(const sk_device_session *session) SK_NONNULL(1);
+/* How to ask the person: SK_INTERACTION_DISPLAY_TEXT_AND_PIN for a session
+ * that names none.  VC-choice interactions (2 and 4): the app does not show
+ * sk_device_session_code() (it returns "" for them) but the three codes of
+ * sk_device_session_vc_choice(), in that order, and lets the person pick the
+ * one the relying party shows; confirmation-message interactions (3 and 4):
+ * the app shows the whole display text (up to 200 characters) and asks for
+ * an explicit confirmation before the PIN. */
+SK_API sk_interaction sk_device_session_interaction(const sk_device_session *session)
+    SK_NONNULL(1);
+/* The i-th verification code offered (0 <= i < SK_VC_CHOICES), four digits,
+ * for a VC-choice session; NULL otherwise.  The library checked that the
+ * code of the digest is one of them and that they are distinct. */
+SK_API const char *sk_device_session_vc_choice(const sk_device_session *session, size_t i)
+    SK_NONNULL(1);
 SK_API uint64_t sk_device_session_expires_at(const sk_device_session *session) SK_NONNULL(1);
 SK_API sk_hash sk_device_session_hash(const sk_device_session *session) SK_NONNULL(1);
 SK_API sk_scheme sk_device_session_scheme(const sk_device_session *session) SK_NONNULL(1);
@@ -342,6 +379,14 @@ SK_API SK_WARN_UNUSED int sk_device_refuse(sk_device_key *key, uint8_t *msg, siz
                                            size_t *written, uint64_t now,
                                            const sk_device_session *session) SK_NONNULL(1, 2, 4, 6);
 
+/* Refuses a session and says where the person said no (the interaction
+ * whose screen they refused on; the relying party reads it as
+ * refused_at).  SK_ERR_ARG for a value outside sk_interaction. */
+SK_API SK_WARN_UNUSED int sk_device_refuse_at(sk_device_key *key, uint8_t *msg, size_t cap,
+                                              size_t *written, uint64_t now,
+                                              const sk_device_session *session,
+                                              sk_interaction refused_at) SK_NONNULL(1, 2, 4, 6);
+
 /* Sets (or, with NULL, clears) the progress callback (key.h, sk_progress) for
  * the PIN stretching of sk_device_approve(), sk_device_revoke() and
  * sk_device_retry() with this key.  It is not sealed with the state: a key
@@ -360,6 +405,22 @@ SK_API SK_WARN_UNUSED int sk_device_approve(sk_device_key *key, uint8_t *msg, si
                                             size_t *written, uint64_t now,
                                             const sk_device_session *session, const uint8_t *pin,
                                             size_t pin_len) SK_NONNULL(1, 2, 4, 6, 7);
+
+/* sk_device_approve() for every interaction.  vc_chosen: the code the
+ * person picked, one of sk_device_session_vc_choice() (required for the
+ * VC-choice interactions, else NULL); confirmed: non-zero once the person
+ * confirmed the confirmation message (required for the confirmation
+ * interactions).  SK_ERR_ARG when one is missing or vc_chosen is not one of
+ * the codes offered; nothing is sent then.  The server ends the session
+ * (SK_ERR_WRONG_VC from sk_device_read_signature(), no PIN attempt counted)
+ * when the pick is not the relying party's code.  sk_device_approve() is
+ * this with NULL and 0: it refuses VC-choice and confirmation sessions. */
+SK_API SK_WARN_UNUSED int sk_device_approve_choice(sk_device_key *key, uint8_t *msg, size_t cap,
+                                                   size_t *written, uint64_t now,
+                                                   const sk_device_session *session,
+                                                   const uint8_t *pin, size_t pin_len,
+                                                   const char *vc_chosen, int confirmed)
+    SK_NONNULL(1, 2, 4, 6, 7);
 
 /* Revokes the key, authorised by the PIN (the server checks a partial
  * signature of a fixed revocation digest). */
@@ -423,6 +484,7 @@ SK_API SK_WARN_UNUSED int sk_device_read_sessions(sk_device_key *key, sk_device_
  * and writes it to sig.  Errors: SK_ERR_WRONG_PIN, SK_ERR_LOCKED,
  * SK_ERR_DESTROYED, SK_ERR_CLONE_DETECTED, SK_ERR_SESSION_EXPIRED,
  * SK_ERR_SESSION_REFUSED, SK_ERR_SESSION_UNKNOWN, SK_ERR_NOT_ACTIVE,
+ * SK_ERR_WRONG_VC (a wrong verification code was picked: the session ended),
  * SK_ERR_BAD_SIGNATURE (the server's signature does not verify; the new
  * one-time password is kept all the same), the envelope errors. */
 SK_API SK_WARN_UNUSED int sk_device_read_signature(sk_device_key *key, uint8_t *sig, size_t cap,

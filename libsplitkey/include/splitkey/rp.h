@@ -63,6 +63,27 @@ typedef struct sk_rp_create {
 SK_API SK_WARN_UNUSED int sk_rp_create_request(uint8_t *out, size_t cap, size_t *written,
                                                const sk_rp_create *req) SK_NONNULL(1, 3, 4);
 
+/* What a relying party adds to a create (doc/protocol.md, "Certificate
+ * levels" and "Interactions"): the least certificate level it accepts
+ * (QUALIFIED: a key of a lower level is refused with SK_ERR_LEVEL and no
+ * session is made; NONE or ADVANCED: any key) and the interaction the
+ * device must use.  With an interaction named, display_text is at most 60
+ * characters (UTF-8 code points), 200 for the confirmation-message
+ * interactions (the server refuses more with SK_ERR_LIMIT), and within
+ * SK_MAX_DISPLAY_TEXT_LEN bytes in any case. */
+typedef struct sk_rp_create_ext {
+    sk_cert_level certificate_level;
+    sk_interaction interaction;
+} sk_rp_create_ext;
+
+/* sk_rp_create_request() with the fields of ext (NULL: as
+ * sk_rp_create_request()).  SK_ERR_ARG also for a level or an interaction
+ * outside its enum. */
+SK_API SK_WARN_UNUSED int sk_rp_create_request_ext(uint8_t *out, size_t cap, size_t *written,
+                                                   const sk_rp_create *req,
+                                                   const sk_rp_create_ext *ext)
+    SK_NONNULL(1, 3, 4);
+
 /* Writes RpRequest{poll} for a session id of SK_SESSION_ID_LEN bytes. */
 SK_API SK_WARN_UNUSED int sk_rp_poll_request(uint8_t *out, size_t cap, size_t *written,
                                              const uint8_t *session_id, size_t session_id_len)
@@ -128,7 +149,7 @@ typedef struct sk_rp_result {
 
 /* Reads the reply to a poll or a cancel.  Returns SK_OK with out->state
  * PENDING, COMPLETE (a signature of a profile's size is present), REFUSED,
- * EXPIRED or CANCELLED (cancelled, or the server saw no poll for longer
+ * EXPIRED, WRONG_VC or CANCELLED (cancelled, or the server saw no poll for longer
  * than its idle limit); or the error an error reply carries
  * (SK_ERR_SESSION_UNKNOWN ...), with *status filled when not NULL; or
  * SK_ERR_PROTO_DECODE / SK_ERR_LIMIT. */
@@ -136,9 +157,28 @@ SK_API SK_WARN_UNUSED int sk_rp_read_result(sk_rp_result *out, sk_key_status *st
                                             const uint8_t *reply, size_t reply_len)
     SK_NONNULL(1, 3);
 
+/* What a result says beyond sk_rp_result: the interaction the session
+ * used, the certificate level of the key that answered, and for REFUSED the
+ * interaction the person refused on (NONE when the device did not say). */
+typedef struct sk_rp_result_ext {
+    sk_interaction interaction_used;
+    sk_cert_level certificate_level;
+    sk_interaction refused_at;
+} sk_rp_result_ext;
+
+/* sk_rp_read_result() that also fills *ext (may be NULL).  A session whose
+ * approval picked a wrong verification code reads SK_SESSION_WRONG_VC. */
+SK_API SK_WARN_UNUSED int sk_rp_read_result_ext(sk_rp_result *out, sk_rp_result_ext *ext,
+                                                sk_key_status *status, const uint8_t *reply,
+                                                size_t reply_len) SK_NONNULL(1, 4);
+
 /* Reads the reply to a key-state request into *status. */
 SK_API SK_WARN_UNUSED int sk_rp_read_key_state(sk_key_status *status, const uint8_t *reply,
                                                size_t reply_len) SK_NONNULL(1, 2);
+/* The same, and the key's certificate level into *level (may be NULL). */
+SK_API SK_WARN_UNUSED int sk_rp_read_key_state_level(sk_key_status *status, sk_cert_level *level,
+                                                     const uint8_t *reply, size_t reply_len)
+    SK_NONNULL(1, 3);
 
 #ifdef __cplusplus
 }

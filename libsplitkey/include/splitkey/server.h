@@ -166,6 +166,10 @@ SK_API SK_WARN_UNUSED int sk_key_rec_set_certificate(sk_key_rec **out, const sk_
  * SK_ERR_NOMEM. */
 SK_API SK_WARN_UNUSED int sk_key_rec_rewrite(sk_key_rec **out, const sk_key_rec *rec)
     SK_NONNULL(1, 2);
+/* The key's certificate level, fixed at enrolment: QUALIFIED for a key
+ * enrolled with a registration token, ADVANCED under open enrolment (and
+ * for records written before levels existed). */
+SK_API sk_cert_level sk_key_rec_level(const sk_key_rec *rec) SK_NONNULL(1);
 /* The key's certificate (DER, a pointer into rec), or NULL with *len 0. */
 SK_API const uint8_t *sk_key_rec_certificate(const sk_key_rec *rec, size_t *len)
     SK_NONNULL(1, 2);
@@ -183,7 +187,10 @@ typedef enum sk_session_state {
      * caller's liveness rule, stopped waiting for it
      * (sk_server_input.session_abandoned); to the device it is gone like an
      * expired one */
-    SK_SESSION_CANCELLED = 5
+    SK_SESSION_CANCELLED = 5,
+    /* a VC-choice session whose approval picked a wrong verification code:
+     * ended, no PIN attempt counted */
+    SK_SESSION_WRONG_VC = 6
 } sk_session_state;
 
 /* Import and export as for key records (no secrets in a session).  Import
@@ -203,6 +210,11 @@ SK_API SK_WARN_UNUSED int sk_session_rec_key_id(const sk_session_rec *rec, uint8
 SK_API sk_session_state sk_session_rec_state(const sk_session_rec *rec) SK_NONNULL(1);
 SK_API uint64_t sk_session_rec_expires_at(const sk_session_rec *rec) SK_NONNULL(1);
 SK_API const char *sk_session_rec_code(const sk_session_rec *rec) SK_NONNULL(1);
+/* The interaction the session asks for (NONE: display text and PIN). */
+SK_API sk_interaction sk_session_rec_interaction(const sk_session_rec *rec) SK_NONNULL(1);
+/* The i-th verification code a VC-choice session offers (i < SK_VC_CHOICES),
+ * in the order the device shows them; NULL otherwise. */
+SK_API const char *sk_session_rec_vc_choice(const sk_session_rec *rec, size_t i) SK_NONNULL(1);
 SK_API void sk_session_rec_free(sk_session_rec *rec);
 
 /* --------------------------------------------------------------- routing */

@@ -507,11 +507,11 @@ int sk_client_fetch(sk_client *c, sk_device_session **out, size_t cap, size_t *c
 
 /* Approves session: the request, its round, the signature. */
 static int approve(sk_client *c, const sk_device_session *session, const uint8_t *pin,
-                   size_t pin_len, uint8_t *sig, size_t cap, size_t *sig_len,
-                   sk_key_status *status)
+                   size_t pin_len, const char *vc_chosen, int confirmed, uint8_t *sig, size_t cap,
+                   size_t *sig_len, sk_key_status *status)
 {
-    int rc = sk_device_approve(c->key, c->msg, sizeof c->msg, &c->msg_len, now_of(c), session,
-                               pin, pin_len);
+    int rc = sk_device_approve_choice(c->key, c->msg, sizeof c->msg, &c->msg_len, now_of(c),
+                                      session, pin, pin_len, vc_chosen, confirmed);
     if (rc != SK_OK) {
         wipe_msg(c);
         return rc;
@@ -531,7 +531,20 @@ int sk_client_approve(sk_client *c, const sk_device_session *session, const uint
     int rc = can_start(c);
     if (rc != SK_OK)
         return rc;
-    return approve(c, session, pin, pin_len, sig, cap, sig_len, status);
+    return approve(c, session, pin, pin_len, NULL, 0, sig, cap, sig_len, status);
+}
+
+int sk_client_approve_choice(sk_client *c, const sk_device_session *session, const uint8_t *pin,
+                             size_t pin_len, const char *vc_chosen, int confirmed, uint8_t *sig,
+                             size_t cap, size_t *sig_len, sk_key_status *status)
+{
+    if (c == NULL || session == NULL || pin == NULL || sig == NULL || sig_len == NULL)
+        return SK_ERR_ARG;
+    *sig_len = 0;
+    int rc = can_start(c);
+    if (rc != SK_OK)
+        return rc;
+    return approve(c, session, pin, pin_len, vc_chosen, confirmed, sig, cap, sig_len, status);
 }
 
 /* A request whose reply sk_device_read_reply() reads; msg already built. */
@@ -548,11 +561,18 @@ static int run_plain(sk_client *c, int rc, sk_key_status *status)
 
 int sk_client_refuse(sk_client *c, const sk_device_session *session, sk_key_status *status)
 {
+    return sk_client_refuse_at(c, session, SK_INTERACTION_NONE, status);
+}
+
+int sk_client_refuse_at(sk_client *c, const sk_device_session *session,
+                        sk_interaction refused_at, sk_key_status *status)
+{
     if (c == NULL || session == NULL)
         return SK_ERR_ARG;
     int rc = can_start(c);
     if (rc == SK_OK)
-        rc = sk_device_refuse(c->key, c->msg, sizeof c->msg, &c->msg_len, now_of(c), session);
+        rc = sk_device_refuse_at(c->key, c->msg, sizeof c->msg, &c->msg_len, now_of(c), session,
+                                 refused_at);
     return run_plain(c, rc, status);
 }
 
@@ -628,7 +648,7 @@ int sk_client_sign(sk_client *c, const uint8_t *digest, size_t digest_len, sk_ha
     }
     if (code != NULL)
         memcpy(code, s->code, SKP_CODE_LEN + 1);
-    rc = approve(c, s, pin, pin_len, sig, cap, sig_len, status);
+    rc = approve(c, s, pin, pin_len, NULL, 0, sig, cap, sig_len, status);
     if ((rc == SK_ERR_WRONG_PIN || rc == SK_ERR_CANCELLED) && !sk_device_key_has_pending(c->key)) {
         /* a session of the device's own that cannot complete (a wrong PIN,
          * or the PIN stretching cancelled before anything was sent):

@@ -47,6 +47,7 @@ struct sk_device_key {
     size_t pending_digest_len;
     uint32_t pending_hash;
     uint32_t pending_scheme;
+    char pending_vc_chosen[SKP_CODE_LEN + 1]; /* kind 1: the code picked, "" if none */
     uint8_t pending_body[SKP_MAX_BODY_LEN]; /* kinds 3-7: the body, sent again as it was */
     size_t pending_body_len;
     uint32_t pending_type;
@@ -70,8 +71,11 @@ struct sk_device_session {
     size_t salt_len;
     char display_text[SKP_MAX_DISPLAY_TEXT_LEN + 1];
     char rp_name[SKP_MAX_RP_NAME_LEN + 1];
-    char code[SKP_CODE_LEN + 1];
+    char code[SKP_CODE_LEN + 1]; /* "" for VC-choice sessions (the app shows the choices) */
     uint64_t expires_at;
+    sk_interaction interaction;
+    char vc_choices[SK_VC_CHOICES][SKP_CODE_LEN + 1];
+    size_t n_vc_choices; /* 0 or SK_VC_CHOICES */
 };
 
 /* Seals a DeviceRequest {request_id, otp (NULL: none), challenge, body} as

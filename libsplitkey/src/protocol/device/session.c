@@ -22,6 +22,23 @@ const char *sk_device_session_display_text(const sk_device_session *s) { return 
 const char *sk_device_session_rp_name(const sk_device_session *s) { return s->rp_name; }
 const char *sk_device_session_code(const sk_device_session *s) { return s->code; }
 uint64_t sk_device_session_expires_at(const sk_device_session *s) { return s->expires_at; }
+sk_interaction sk_device_session_interaction(const sk_device_session *s) { return s->interaction; }
+
+const char *sk_device_session_vc_choice(const sk_device_session *s, size_t i)
+{
+    return i < s->n_vc_choices ? s->vc_choices[i] : NULL;
+}
+
+static bool is_vc_choice(sk_interaction i)
+{
+    return i == SK_INTERACTION_VC_CHOICE || i == SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE;
+}
+
+static bool is_confirmation(sk_interaction i)
+{
+    return i == SK_INTERACTION_CONFIRMATION_MESSAGE ||
+           i == SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE;
+}
 sk_hash sk_device_session_hash(const sk_device_session *s) { return s->hash; }
 sk_scheme sk_device_session_scheme(const sk_device_session *s) { return s->scheme; }
 
@@ -172,12 +189,21 @@ int sk_device_fetch(sk_device_key *key, uint8_t *msg, size_t cap, size_t *writte
 int sk_device_refuse(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
                      const sk_device_session *session)
 {
+    return sk_device_refuse_at(key, msg, cap, written, now, session, SK_INTERACTION_NONE);
+}
+
+int sk_device_refuse_at(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
+                        uint64_t now, const sk_device_session *session, sk_interaction refused_at)
+{
     Splitkey__SessionRefuse r = SPLITKEY__SESSION_REFUSE__INIT;
     *written = 0;
+    if ((unsigned)refused_at > (unsigned)SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE)
+        return SK_ERR_ARG;
     int rc = can_request(key);
     if (rc != SK_OK)
         return rc;
     r.session_id = skp_bin(session->id, SKP_SESSION_ID_LEN);
+    r.refused_at = (Splitkey__Interaction)refused_at;
     (void)now;
     memcpy(key->pending_session_id, session->id, SKP_SESSION_ID_LEN);
     key->pending_session_id_len = SKP_SESSION_ID_LEN;
@@ -225,6 +251,7 @@ static int send_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *wr
         s.request_id = skp_bin(key->pending_request_id, SKP_REQUEST_ID_LEN);
         s.y = skp_bin(y, y_len);
         s.otp = skp_bin(key->otp, SKP_OTP_LEN);
+        s.vc_chosen = key->pending_vc_chosen;
         rc = skp_pack(&s.base, body, sizeof body, &body_len);
     } else {
         Splitkey__Revoke r = SPLITKEY__REVOKE__INIT;
@@ -257,12 +284,36 @@ static int start_pending(sk_device_key *key, uint8_t *msg, size_t cap, size_t *w
 int sk_device_approve(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written, uint64_t now,
                       const sk_device_session *session, const uint8_t *pin, size_t pin_len)
 {
+    return sk_device_approve_choice(key, msg, cap, written, now, session, pin, pin_len, NULL, 0);
+}
+
+int sk_device_approve_choice(sk_device_key *key, uint8_t *msg, size_t cap, size_t *written,
+                             uint64_t now, const sk_device_session *session, const uint8_t *pin,
+                             size_t pin_len, const char *vc_chosen, int confirmed)
+{
     *written = 0;
     int rc = can_request(key);
     if (rc != SK_OK)
         return rc;
     if (session->purpose != key->purpose)
         return SK_ERR_ARG;
+    /* The person's part of the interaction, before anything is sent: the
+     * confirmation of the message, the code picked among those offered. */
+    if (is_confirmation(session->interaction) && !confirmed)
+        return SK_ERR_ARG;
+    bool offered = false;
+    if (is_vc_choice(session->interaction)) {
+        for (size_t i = 0; vc_chosen != NULL && i < session->n_vc_choices; i++)
+            offered = offered || strcmp(vc_chosen, session->vc_choices[i]) == 0;
+        if (!offered)
+            return SK_ERR_ARG;
+    } else if (vc_chosen != NULL && vc_chosen[0] != '\0') {
+        return SK_ERR_ARG; /* no codes were offered */
+    }
+    if (offered)
+        memcpy(key->pending_vc_chosen, vc_chosen, SKP_CODE_LEN + 1);
+    else
+        key->pending_vc_chosen[0] = '\0';
     memcpy(key->pending_session_id, session->id, SKP_SESSION_ID_LEN);
     key->pending_session_id_len = SKP_SESSION_ID_LEN;
     memcpy(key->pending_digest, session->digest, session->digest_len);
@@ -335,10 +386,40 @@ static int load_session(sk_device_session *s, const Splitkey__SessionInfo *i)
         return SK_ERR_PROTO_DECODE;
     if (i->scheme == SK_SCHEME_PSS ? i->salt.len != i->digest.len : i->salt.len != 0)
         return SK_ERR_PROTO_DECODE;
-    /* The code shown is the device's own; the server's must agree. */
-    if (sk_verification_code(code, sizeof code, i->digest.data, i->digest.len) != SK_OK ||
-        i->verification_code == NULL || strcmp(code, i->verification_code) != 0)
+    if (i->interaction > SPLITKEY__INTERACTION__INTERACTION_CONFIRMATION_MESSAGE_AND_VC_CHOICE)
         return SK_ERR_PROTO_DECODE;
+    sk_interaction in = i->interaction == SPLITKEY__INTERACTION__INTERACTION_NONE
+                            ? SK_INTERACTION_DISPLAY_TEXT_AND_PIN
+                            : (sk_interaction)i->interaction;
+    if (sk_verification_code(code, sizeof code, i->digest.data, i->digest.len) != SK_OK)
+        return SK_ERR_PROTO_DECODE;
+    if (is_vc_choice(in)) {
+        /* Three distinct four-digit codes, the digest's among them; the
+         * server's own code is not given (it would give the answer away). */
+        bool found = false;
+        if (i->n_vc_choices != SK_VC_CHOICES ||
+            (i->verification_code != NULL && i->verification_code[0] != '\0'))
+            return SK_ERR_PROTO_DECODE;
+        for (size_t k = 0; k < SK_VC_CHOICES; k++) {
+            const char *v = i->vc_choices[k];
+            if (v == NULL || strlen(v) != SKP_CODE_LEN || strspn(v, "0123456789") != SKP_CODE_LEN)
+                return SK_ERR_PROTO_DECODE;
+            for (size_t j = 0; j < k; j++)
+                if (strcmp(v, i->vc_choices[j]) == 0)
+                    return SK_ERR_PROTO_DECODE;
+            found = found || strcmp(v, code) == 0;
+            memcpy(s->vc_choices[k], v, SKP_CODE_LEN + 1);
+        }
+        if (!found)
+            return SK_ERR_PROTO_DECODE;
+        s->n_vc_choices = SK_VC_CHOICES;
+    } else {
+        /* The code shown is the device's own; the server's must agree. */
+        if (i->n_vc_choices != 0 || i->verification_code == NULL ||
+            strcmp(code, i->verification_code) != 0)
+            return SK_ERR_PROTO_DECODE;
+    }
+    s->interaction = in;
     memcpy(s->id, i->session_id.data, SKP_SESSION_ID_LEN);
     s->purpose = (sk_purpose)i->purpose;
     skp_copy(s->digest, &s->digest_len, &i->digest);
@@ -349,7 +430,8 @@ static int load_session(sk_device_session *s, const Splitkey__SessionInfo *i)
         memcpy(s->display_text, i->display_text, strlen(i->display_text) + 1);
     if (i->rp_name != NULL)
         memcpy(s->rp_name, i->rp_name, strlen(i->rp_name) + 1);
-    memcpy(s->code, code, sizeof code);
+    if (!is_vc_choice(in))
+        memcpy(s->code, code, sizeof code);
     s->expires_at = i->expires_at;
     return SK_OK;
 }

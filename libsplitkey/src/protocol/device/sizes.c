@@ -59,10 +59,11 @@ static size_t request_body_max(unsigned bits)
                             pb_bytes(1, SKP_MAX_DIGEST_LEN) + PB_U32(1) + PB_U32(1) +
                             pb_bytes(1, SKP_MAX_DISPLAY_TEXT_LEN) + pb_bytes(1, csr_info_max(bits));
     size_t sign_submit = pb_bytes(1, SKP_SESSION_ID_LEN) + pb_bytes(1, SKP_REQUEST_ID_LEN) +
-                         pb_bytes(1, k8) + pb_bytes(1, SKP_OTP_LEN);
+                         pb_bytes(1, k8) + pb_bytes(1, SKP_OTP_LEN) +
+                         pb_bytes(1, SKP_CODE_LEN) /* vc_chosen */;
     size_t revoke = pb_bytes(1, SKP_REQUEST_ID_LEN) + pb_bytes(1, k8) + pb_bytes(1, SKP_OTP_LEN);
     size_t small = pb_bytes(1, SKP_REQUEST_ID_LEN) + pb_bytes(1, SKP_OTP_LEN); /* OTP refresh */
-    small = max2(small, pb_bytes(1, SKP_SESSION_ID_LEN));                      /* refuse */
+    small = max2(small, pb_bytes(1, SKP_SESSION_ID_LEN) + PB_ENUM(1));         /* refuse */
     small = max2(small, pb_bytes(1, SKP_KEY_ID_LEN));                          /* key state */
     size_t m = max2(enrol_init, enrol_submit);
     m = max2(m, session_create);
@@ -96,7 +97,7 @@ size_t sk_device_request_max_len(sk_profile profile)
 }
 
 /* "SKD1" || nonce || XChaCha20-Poly1305 over a DeviceState (field numbers
- * up to 26: two-byte tags throughout, which over-counts the small ones). */
+ * up to 28: two-byte tags throughout, which over-counts the small ones). */
 size_t sk_device_state_max_len(sk_profile profile)
 {
     unsigned bits = profile_bits(profile);
@@ -111,6 +112,6 @@ size_t sk_device_state_max_len(sk_profile profile)
                 pb_bytes(2, SKP_REQUEST_ID_LEN) + pb_bytes(2, SKP_SESSION_ID_LEN) +
                 pb_bytes(2, SKP_MAX_DIGEST_LEN) + PB_U32(2) + PB_U32(2) + PB_U32(2) +
                 pb_bytes(2, SKP_MAX_SALT_LEN) + pb_bytes(2, request_body_max(bits)) + PB_U32(2) +
-                PB_U64(2) /* generation */;
+                PB_U64(2) /* generation */ + pb_bytes(2, SKP_CODE_LEN) /* pending_vc_chosen */;
     return 4u + SKP_NONCE_LEN + st + SKP_TAG_LEN;
 }

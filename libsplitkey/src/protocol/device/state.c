@@ -44,6 +44,7 @@ int sk_device_key_seal(const sk_device_key *key, uint8_t *out, size_t cap, size_
         st.pending_digest = skp_bin(key->pending_digest, key->pending_digest_len);
         st.pending_hash = key->pending_hash;
         st.pending_scheme = key->pending_scheme;
+        st.pending_vc_chosen = (char *)key->pending_vc_chosen;
         st.pending_body = skp_bin(key->pending_body, key->pending_body_len);
         st.pending_type = key->pending_type;
     }
@@ -98,7 +99,8 @@ static int load_state(sk_device_key *k, const Splitkey__DeviceState *st)
          skp_check_max(&st->pending_session_id, SKP_SESSION_ID_LEN) ||
          skp_check_max(&st->pending_salt, SKP_MAX_SALT_LEN) ||
          skp_check_max(&st->pending_digest, SKP_MAX_DIGEST_LEN) ||
-         skp_check_max(&st->pending_body, SKP_MAX_BODY_LEN)))
+         skp_check_max(&st->pending_body, SKP_MAX_BODY_LEN) ||
+         skp_check_text(st->pending_vc_chosen, SKP_CODE_LEN)))
         return SK_ERR_LIMIT;
     memcpy(k->key_id, st->key_id.data, SKP_KEY_ID_LEN);
     k->purpose = (sk_purpose)st->purpose;
@@ -122,6 +124,8 @@ static int load_state(sk_device_key *k, const Splitkey__DeviceState *st)
         skp_copy(k->pending_digest, &k->pending_digest_len, &st->pending_digest);
         k->pending_hash = st->pending_hash;
         k->pending_scheme = st->pending_scheme;
+        if (st->pending_vc_chosen != NULL)
+            memcpy(k->pending_vc_chosen, st->pending_vc_chosen, strlen(st->pending_vc_chosen) + 1);
         skp_copy(k->pending_body, &k->pending_body_len, &st->pending_body);
         k->pending_type = st->pending_type;
     }
@@ -382,6 +386,7 @@ void skd_clear_pending(sk_device_key *key)
     key->pending_salt_len = 0;
     key->pending_hash = 0;
     key->pending_scheme = 0;
+    sodium_memzero(key->pending_vc_chosen, sizeof key->pending_vc_chosen);
     sodium_memzero(key->pending_body, sizeof key->pending_body);
     key->pending_body_len = 0;
     key->pending_type = 0;

@@ -14,6 +14,12 @@ static int pack_request(uint8_t *out, size_t cap, size_t *written, const Splitke
 
 int sk_rp_create_request(uint8_t *out, size_t cap, size_t *written, const sk_rp_create *req)
 {
+    return sk_rp_create_request_ext(out, cap, written, req, NULL);
+}
+
+int sk_rp_create_request_ext(uint8_t *out, size_t cap, size_t *written, const sk_rp_create *req,
+                             const sk_rp_create_ext *ext)
+{
     if (written == NULL)
         return SK_ERR_ARG;
     *written = 0;
@@ -34,6 +40,10 @@ int sk_rp_create_request(uint8_t *out, size_t cap, size_t *written, const sk_rp_
         return SK_ERR_LIMIT;
     if (req->rp_name != NULL && skp_check_text(req->rp_name, SKP_MAX_RP_NAME_LEN) != SK_OK)
         return SK_ERR_LIMIT;
+    if (ext != NULL &&
+        ((unsigned)ext->certificate_level > (unsigned)SK_CERT_LEVEL_QUALIFIED ||
+         (unsigned)ext->interaction > (unsigned)SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE))
+        return SK_ERR_ARG;
 
     Splitkey__RpRequest r = SPLITKEY__RP_REQUEST__INIT;
     Splitkey__SessionCreate c = SPLITKEY__SESSION_CREATE__INIT;
@@ -49,6 +59,10 @@ int sk_rp_create_request(uint8_t *out, size_t cap, size_t *written, const sk_rp_
         c.display_text = (char *)req->display_text;
     if (req->rp_name != NULL)
         c.rp_name = (char *)req->rp_name;
+    if (ext != NULL) {
+        c.certificate_level = (Splitkey__CertLevel)ext->certificate_level;
+        c.interaction = (Splitkey__Interaction)ext->interaction;
+    }
     r.req_case = SPLITKEY__RP_REQUEST__REQ_CREATE;
     r.create = &c;
     return pack_request(out, cap, written, &r);
@@ -184,10 +198,18 @@ int sk_rp_read_created(sk_rp_created *out, sk_key_status *status, const uint8_t 
 int sk_rp_read_result(sk_rp_result *out, sk_key_status *status, const uint8_t *reply,
                       size_t reply_len)
 {
+    return sk_rp_read_result_ext(out, NULL, status, reply, reply_len);
+}
+
+int sk_rp_read_result_ext(sk_rp_result *out, sk_rp_result_ext *ext, sk_key_status *status,
+                          const uint8_t *reply, size_t reply_len)
+{
     Splitkey__RpReply *r = NULL;
     if (out == NULL)
         return SK_ERR_ARG;
     memset(out, 0, sizeof *out);
+    if (ext != NULL)
+        memset(ext, 0, sizeof *ext);
     int rc = open_reply(&r, status, reply, reply_len);
     if (rc != SK_OK)
         return rc;
@@ -202,8 +224,11 @@ int sk_rp_read_result(sk_rp_result *out, sk_key_status *status, const uint8_t *r
         rc = SK_ERR_LIMIT;
         goto out;
     }
-    if (s->verification_code != NULL && s->verification_code[0] != '\0' &&
-        !code_ok(s->verification_code)) {
+    if ((s->verification_code != NULL && s->verification_code[0] != '\0' &&
+         !code_ok(s->verification_code)) ||
+        s->interaction_used > SPLITKEY__INTERACTION__INTERACTION_CONFIRMATION_MESSAGE_AND_VC_CHOICE ||
+        s->refused_at > SPLITKEY__INTERACTION__INTERACTION_CONFIRMATION_MESSAGE_AND_VC_CHOICE ||
+        s->certificate_level > SPLITKEY__CERT_LEVEL__CERT_LEVEL_QUALIFIED) {
         rc = SK_ERR_PROTO_DECODE;
         goto out;
     }
@@ -235,6 +260,9 @@ int sk_rp_read_result(sk_rp_result *out, sk_key_status *status, const uint8_t *r
     case SPLITKEY__SESSION_STATE__SESSION_CANCELLED:
         out->state = SK_SESSION_CANCELLED;
         break;
+    case SPLITKEY__SESSION_STATE__SESSION_WRONG_VC:
+        out->state = SK_SESSION_WRONG_VC;
+        break;
     default:
         rc = SK_ERR_PROTO_DECODE;
         goto out;
@@ -242,18 +270,34 @@ int sk_rp_read_result(sk_rp_result *out, sk_key_status *status, const uint8_t *r
     memcpy(out->session_id, s->session_id.data, SKP_SESSION_ID_LEN);
     if (s->verification_code != NULL && s->verification_code[0] != '\0')
         memcpy(out->code, s->verification_code, SKP_CODE_LEN + 1);
+    if (ext != NULL) {
+        ext->interaction_used = (sk_interaction)s->interaction_used;
+        ext->certificate_level = (sk_cert_level)s->certificate_level;
+        ext->refused_at = (sk_interaction)s->refused_at;
+    }
 out:
-    if (rc != SK_OK)
+    if (rc != SK_OK) {
         memset(out, 0, sizeof *out);
+        if (ext != NULL)
+            memset(ext, 0, sizeof *ext);
+    }
     skp_free(&r->base);
     return rc;
 }
 
 int sk_rp_read_key_state(sk_key_status *status, const uint8_t *reply, size_t reply_len)
 {
+    return sk_rp_read_key_state_level(status, NULL, reply, reply_len);
+}
+
+int sk_rp_read_key_state_level(sk_key_status *status, sk_cert_level *level, const uint8_t *reply,
+                               size_t reply_len)
+{
     Splitkey__RpReply *r = NULL;
     if (status == NULL)
         return SK_ERR_ARG;
+    if (level != NULL)
+        *level = SK_CERT_LEVEL_NONE;
     int rc = open_reply(&r, status, reply, reply_len);
     if (rc != SK_OK)
         return rc;
@@ -261,9 +305,12 @@ int sk_rp_read_key_state(sk_key_status *status, const uint8_t *reply, size_t rep
     if (r->rep_case != SPLITKEY__RP_REPLY__REP_KEY_STATE || k == NULL ||
         k->state < SPLITKEY__KEY_STATE__KEY_ENROLLING ||
         k->state > SPLITKEY__KEY_STATE__KEY_DESTROYED ||
-        k->destroy_reason > SPLITKEY__DESTROY_REASON__DESTROY_ABANDONED) {
+        k->destroy_reason > SPLITKEY__DESTROY_REASON__DESTROY_ABANDONED ||
+        k->certificate_level > SPLITKEY__CERT_LEVEL__CERT_LEVEL_QUALIFIED) {
         rc = SK_ERR_PROTO_DECODE;
     } else {
+        if (level != NULL)
+            *level = (sk_cert_level)k->certificate_level;
         status->state = (sk_key_state)k->state;
         status->attempts_left = k->attempts_left;
         status->locked_until = k->locked_until;

@@ -650,6 +650,10 @@ static int handle_enrol_init(sks_ctx *c, const skp_env *env)
     r->server_key_len = SK_SERVER_KEY_LEN(k);
     memcpy(r->server_key, in->pool_key, r->server_key_len);
     r->created_at = in->now;
+    /* The certificate level (doc/protocol.md, "Certificate levels"): a key
+     * registered with a token (identity proofed by the registration
+     * authority) is QUALIFIED, one enrolled openly ADVANCED. */
+    r->level = e->registration_token.len > 0 ? SK_CERT_LEVEL_QUALIFIED : SK_CERT_LEVEL_ADVANCED;
 
     Splitkey__EnrolInitReplyBody b = SPLITKEY__ENROL_INIT_REPLY_BODY__INIT;
     b.key_id = skp_bin(r->key_id, SKP_KEY_ID_LEN);
@@ -831,11 +835,12 @@ static int session_fetch_reply(sks_ctx *c, uint32_t type, const sk_session_rec *
     Splitkey__SessionFetchReply r = SPLITKEY__SESSION_FETCH_REPLY__INIT;
     Splitkey__SessionInfo info[SKP_MAX_FETCH_SESSIONS];
     Splitkey__SessionInfo *more[SKP_MAX_FETCH_SESSIONS];
+    char *choices[SKP_MAX_FETCH_SESSIONS][SK_VC_CHOICES];
     if (n > SKP_MAX_FETCH_SESSIONS)
         n = SKP_MAX_FETCH_SESSIONS;
     for (size_t i = 0; i < n; i++) {
         splitkey__session_info__init(&info[i]);
-        sks_session_info(list[i], &info[i]);
+        sks_session_info(list[i], &info[i], choices[i]);
         more[i] = &info[i];
     }
     if (n > 0) {
@@ -983,6 +988,8 @@ static int open_session(sks_ctx *c, const uint8_t *session_id)
         return SK_ERR_SESSION_EXPIRED;
     case SK_SESSION_REFUSED:
         return SK_ERR_SESSION_REFUSED;
+    case SK_SESSION_WRONG_VC:
+        return SK_ERR_WRONG_VC; /* over: a new session is needed */
     default:
         return SK_ERR_PROTO_STATE; /* already completed */
     }
@@ -1000,10 +1007,15 @@ static int op_session_refuse(sks_ctx *c, const uint8_t *body, size_t body_len)
         rc = SK_ERR_LIMIT;
         goto out;
     }
+    if (s->refused_at > SPLITKEY__INTERACTION__INTERACTION_CONFIRMATION_MESSAGE_AND_VC_CHOICE) {
+        rc = SK_ERR_PROTO_DECODE;
+        goto out;
+    }
     rc = open_session(c, s->session_id.data);
     if (rc != SK_OK)
         goto out;
     c->sess->state = SK_SESSION_REFUSED;
+    c->sess->refused_at = (sk_interaction)s->refused_at;
     c->sess_changed = true;
     if (c->sess->pop && c->rec->has_pop &&
         memcmp(c->rec->pop_session_id, c->sess->id, SKP_SESSION_ID_LEN) == 0)
@@ -1076,6 +1088,24 @@ static int sign_session(sks_ctx *c, const uint8_t *session_id, bool *pop)
     return SK_OK;
 }
 
+/* A VC-choice session's approval must carry the code the person picked
+ * (doc/protocol.md, "Verification-code choice").  None: SK_ERR_PROTO_STATE
+ * and nothing changes.  A wrong one ends the session (WRONG_VC) before any
+ * PIN check: no attempt is counted and y is not looked at, so guessing
+ * costs the relying party a new session each time. */
+static int vc_check(sks_ctx *c, const char *chosen)
+{
+    if (!sks_vc_choice(c->sess->interaction))
+        return SK_OK;
+    if (chosen == NULL || chosen[0] == '\0')
+        return SK_ERR_PROTO_STATE;
+    if (strlen(chosen) == SKP_CODE_LEN && sodium_memcmp(chosen, c->sess->code, SKP_CODE_LEN) == 0)
+        return SK_OK;
+    c->sess->state = SK_SESSION_WRONG_VC;
+    c->sess_changed = true;
+    return SK_ERR_WRONG_VC;
+}
+
 /* Approval (SignSubmit), in two steps (doc/protocol.md section 4):
  * fresh: the gate and the session, then the charge (no reply: the caller
  * stores it and hands the same request in again); continuation: the PIN
@@ -1093,7 +1123,7 @@ static int op_sign(sks_ctx *c, const uint8_t *body, size_t body_len)
     const Splitkey__SignSubmit *s = (const Splitkey__SignSubmit *)m;
     if (skp_check_len(&s->session_id, SKP_SESSION_ID_LEN) ||
         skp_check_len(&s->request_id, SKP_REQUEST_ID_LEN) || skp_check_len(&s->y, k8) ||
-        skp_check_len(&s->otp, SKP_OTP_LEN)) {
+        skp_check_len(&s->otp, SKP_OTP_LEN) || skp_check_text(s->vc_chosen, SKP_CODE_LEN)) {
         rc = SK_ERR_LIMIT;
         goto out;
     }
@@ -1101,6 +1131,8 @@ static int op_sign(sks_ctx *c, const uint8_t *body, size_t body_len)
         rc = gate(c);
         if (rc == SK_OK)
             rc = sign_session(c, s->session_id.data, &pop);
+        if (rc == SK_OK)
+            rc = vc_check(c, s->vc_chosen);
         if (rc == SK_OK)
             rc = charge(c, s->y.data, k8);
         goto out;
@@ -1272,6 +1304,7 @@ static int op_key_state(sks_ctx *c, const uint8_t *body, size_t body_len)
     rep.locked_until = st.locked_until;
     rep.attempts_left = st.attempts_left;
     rep.destroy_reason = (Splitkey__DestroyReason)st.destroy_reason;
+    rep.certificate_level = (Splitkey__CertLevel)sks_key_level(c->rec);
     return reply_msg(c, SPLITKEY__MSG_TYPE__MSG_KEY_STATE_REPLY, &rep.base);
 }
 

@@ -60,6 +60,7 @@ int sk_key_rec_export(const sk_key_rec *r, uint8_t *out, size_t cap, size_t *wri
     }
     k.certificate = skp_bin(r->cert, r->cert_len);
     k.created_at = r->created_at;
+    k.certificate_level = (Splitkey__CertLevel)r->level;
     *written = 0;
     return skp_pack(&k.base, out, cap, written);
 }
@@ -111,7 +112,8 @@ static int load_record(sk_key_rec *r, const Splitkey__KeyRecord *k)
     if (k->format != RECORD_FORMAT || skp_profile_ok(k->profile) || skp_purpose_ok(k->purpose) ||
         k->state < SPLITKEY__KEY_STATE__KEY_ENROLLING ||
         k->state > SPLITKEY__KEY_STATE__KEY_DESTROYED ||
-        k->destroy_reason > SPLITKEY__DESTROY_REASON__DESTROY_ABANDONED)
+        k->destroy_reason > SPLITKEY__DESTROY_REASON__DESTROY_ABANDONED ||
+        k->certificate_level > SPLITKEY__CERT_LEVEL__CERT_LEVEL_QUALIFIED)
         return SK_ERR_PROTO_DECODE;
     r->bits = k->profile;
     if (skp_check_len(&k->key_id, SKP_KEY_ID_LEN) || skp_check_len(&k->n1, r->bits / 8) ||
@@ -179,6 +181,7 @@ static int load_record(sk_key_rec *r, const Splitkey__KeyRecord *k)
     }
     skp_copy(r->cert, &r->cert_len, &k->certificate);
     r->created_at = k->created_at;
+    r->level = (sk_cert_level)k->certificate_level;
     return SK_OK;
 }
 
@@ -209,6 +212,17 @@ int sk_key_rec_import(sk_key_rec **out, const uint8_t *record, size_t record_len
 }
 
 uint64_t sk_key_rec_version(const sk_key_rec *r) { return r->version; }
+sk_cert_level sk_key_rec_level(const sk_key_rec *r) { return sks_key_level(r); }
+
+sk_cert_level sks_key_level(const sk_key_rec *r)
+{
+    return r->level == SK_CERT_LEVEL_QUALIFIED ? SK_CERT_LEVEL_QUALIFIED : SK_CERT_LEVEL_ADVANCED;
+}
+
+bool sks_vc_choice(sk_interaction i)
+{
+    return i == SK_INTERACTION_VC_CHOICE || i == SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE;
+}
 sk_purpose sk_key_rec_purpose(const sk_key_rec *r) { return r->purpose; }
 const char *sk_key_rec_subject(const sk_key_rec *r) { return r->subject; }
 
@@ -335,6 +349,14 @@ int sk_session_rec_export(const sk_session_rec *s, uint8_t *out, size_t cap, siz
     r.signature = skp_bin(s->signature, s->signature_len);
     r.certificate = skp_bin(s->cert, s->cert_len);
     r.csr_info = skp_bin(s->csr_info, s->csr_info_len);
+    r.interaction = (Splitkey__Interaction)s->interaction;
+    char *choices[SK_VC_CHOICES];
+    for (size_t i = 0; i < s->n_vc_choices && i < SK_VC_CHOICES; i++)
+        choices[i] = (char *)s->vc_choices[i];
+    r.n_vc_choices = s->n_vc_choices;
+    r.vc_choices = choices;
+    r.refused_at = (Splitkey__Interaction)s->refused_at;
+    r.certificate_level = (Splitkey__CertLevel)s->level;
     *written = 0;
     return skp_pack(&r.base, out, cap, written);
 }
@@ -354,7 +376,12 @@ int sk_session_rec_import(sk_session_rec **out, const uint8_t *in, size_t in_len
     }
     if (r->format != RECORD_FORMAT || skp_purpose_ok(r->purpose) || skp_sign_hash_ok(r->hash) ||
         skp_scheme_ok(r->scheme) || r->state < SPLITKEY__SESSION_STATE__SESSION_PENDING ||
-        r->state > SPLITKEY__SESSION_STATE__SESSION_CANCELLED)
+        r->state > SPLITKEY__SESSION_STATE__SESSION_WRONG_VC ||
+        r->interaction > SPLITKEY__INTERACTION__INTERACTION_CONFIRMATION_MESSAGE_AND_VC_CHOICE ||
+        r->refused_at > SPLITKEY__INTERACTION__INTERACTION_CONFIRMATION_MESSAGE_AND_VC_CHOICE ||
+        r->certificate_level > SPLITKEY__CERT_LEVEL__CERT_LEVEL_QUALIFIED ||
+        (r->n_vc_choices != 0 && r->n_vc_choices != SK_VC_CHOICES) ||
+        (r->n_vc_choices != 0) != sks_vc_choice((sk_interaction)r->interaction))
         rc = SK_ERR_PROTO_DECODE;
     else if (skp_check_len(&r->session_id, SKP_SESSION_ID_LEN) ||
              skp_check_len(&r->key_id, SKP_KEY_ID_LEN) ||
@@ -367,6 +394,9 @@ int sk_session_rec_import(sk_session_rec **out, const uint8_t *in, size_t in_len
              skp_check_max(&r->certificate, SKP_MAX_CERT_LEN) ||
              skp_check_max(&r->csr_info, SKP_MAX_CSR_INFO_LEN))
         rc = SK_ERR_LIMIT;
+    for (size_t i = 0; rc == SK_OK && i < r->n_vc_choices; i++)
+        if (r->vc_choices[i] == NULL || strlen(r->vc_choices[i]) != SKP_CODE_LEN)
+            rc = SK_ERR_LIMIT;
     if (rc == SK_OK) {
         s->version = r->version;
         memcpy(s->id, r->session_id.data, SKP_SESSION_ID_LEN);
@@ -389,6 +419,12 @@ int sk_session_rec_import(sk_session_rec **out, const uint8_t *in, size_t in_len
         skp_copy(s->signature, &s->signature_len, &r->signature);
         skp_copy(s->cert, &s->cert_len, &r->certificate);
         skp_copy(s->csr_info, &s->csr_info_len, &r->csr_info);
+        s->interaction = (sk_interaction)r->interaction;
+        s->n_vc_choices = r->n_vc_choices;
+        for (size_t i = 0; i < r->n_vc_choices; i++)
+            memcpy(s->vc_choices[i], r->vc_choices[i], SKP_CODE_LEN + 1);
+        s->refused_at = (sk_interaction)r->refused_at;
+        s->level = (sk_cert_level)r->certificate_level;
         *out = s;
         s = NULL;
     }
@@ -401,6 +437,12 @@ uint64_t sk_session_rec_version(const sk_session_rec *s) { return s->version; }
 sk_session_state sk_session_rec_state(const sk_session_rec *s) { return s->state; }
 uint64_t sk_session_rec_expires_at(const sk_session_rec *s) { return s->expires_at; }
 const char *sk_session_rec_code(const sk_session_rec *s) { return s->code; }
+sk_interaction sk_session_rec_interaction(const sk_session_rec *s) { return s->interaction; }
+
+const char *sk_session_rec_vc_choice(const sk_session_rec *s, size_t i)
+{
+    return i < s->n_vc_choices ? s->vc_choices[i] : NULL;
+}
 
 int sk_session_rec_id(const sk_session_rec *s, uint8_t *id, size_t id_len)
 {
@@ -434,7 +476,8 @@ sk_session_rec *sks_session_copy(const sk_session_rec *s)
     return c;
 }
 
-void sks_session_info(const sk_session_rec *s, Splitkey__SessionInfo *i)
+void sks_session_info(const sk_session_rec *s, Splitkey__SessionInfo *i,
+                      char *choices[SK_VC_CHOICES])
 {
     i->session_id = skp_bin(s->id, SKP_SESSION_ID_LEN);
     i->purpose = (Splitkey__Purpose)s->purpose;
@@ -446,6 +489,80 @@ void sks_session_info(const sk_session_rec *s, Splitkey__SessionInfo *i)
     i->rp_name = (char *)s->rp_name;
     i->verification_code = (char *)s->code;
     i->expires_at = s->expires_at;
+    i->interaction = (Splitkey__Interaction)(s->interaction == SK_INTERACTION_NONE
+                                                 ? SK_INTERACTION_DISPLAY_TEXT_AND_PIN
+                                                 : s->interaction);
+    if (sks_vc_choice(s->interaction)) {
+        /* The device shows the three codes, not the right one: the person
+         * finds it by comparing with the relying party's screen. */
+        i->verification_code = (char *)"";
+        for (size_t k = 0; k < s->n_vc_choices && k < SK_VC_CHOICES; k++)
+            choices[k] = (char *)s->vc_choices[k];
+        i->n_vc_choices = s->n_vc_choices;
+        i->vc_choices = choices;
+    }
+}
+
+/* Characters (UTF-8 code points: bytes that do not continue a sequence). */
+static size_t utf8_chars(const char *t)
+{
+    size_t n = 0;
+    for (; t != NULL && *t != '\0'; t++)
+        n += ((unsigned char)*t & 0xC0u) != 0x80u;
+    return n;
+}
+
+/* A random number below bound (rejection sampling over 16 bits). */
+static int rng_below(const sk_rng *rng, unsigned bound, unsigned *out)
+{
+    unsigned limit = 65536u - 65536u % bound;
+    for (;;) {
+        uint8_t b[2];
+        int rc = rng->fill(rng->ctx, b, sizeof b);
+        if (rc != SK_OK)
+            return rc;
+        unsigned v = (unsigned)b[0] << 8 | b[1];
+        if (v < limit) {
+            *out = v % bound;
+            return SK_OK;
+        }
+    }
+}
+
+/* Two random decoys distinct from the right code and from each other,
+ * and the three in a random order (fixed here, stored with the session). */
+static int make_choices(sk_session_rec *s, const sk_rng *rng)
+{
+    char codes[SK_VC_CHOICES][SKP_CODE_LEN + 1];
+    memcpy(codes[0], s->code, SKP_CODE_LEN + 1);
+    for (size_t k = 1; k < SK_VC_CHOICES;) {
+        unsigned v = 0;
+        int rc = rng_below(rng, 10000u, &v);
+        if (rc != SK_OK)
+            return rc;
+        for (int d = (int)SKP_CODE_LEN - 1; d >= 0; d--, v /= 10u)
+            codes[k][d] = (char)('0' + v % 10u);
+        codes[k][SKP_CODE_LEN] = '\0';
+        bool seen = false;
+        for (size_t j = 0; j < k; j++)
+            seen = seen || strcmp(codes[j], codes[k]) == 0;
+        if (!seen)
+            k++;
+    }
+    /* Fisher-Yates over the three */
+    for (size_t k = SK_VC_CHOICES - 1; k > 0; k--) {
+        unsigned j = 0;
+        int rc = rng_below(rng, (unsigned)k + 1u, &j);
+        if (rc != SK_OK)
+            return rc;
+        char t[SKP_CODE_LEN + 1];
+        memcpy(t, codes[k], sizeof t);
+        memcpy(codes[k], codes[j], sizeof t);
+        memcpy(codes[j], t, sizeof t);
+    }
+    memcpy(s->vc_choices, codes, sizeof codes);
+    s->n_vc_choices = SK_VC_CHOICES;
+    return SK_OK;
 }
 
 int sks_session_create_check(const Splitkey__SessionCreate *c)
@@ -460,8 +577,19 @@ int sks_session_create_check(const Splitkey__SessionCreate *c)
     if (c->key_id.len != 0 && c->key_id.len != SKP_KEY_ID_LEN)
         return SK_ERR_LIMIT;
     if (skp_purpose_ok(c->purpose) || skp_sign_hash_ok(c->hash) || skp_scheme_ok(c->scheme) ||
-        c->digest.len != sk_hash_len((sk_hash)c->hash))
+        c->digest.len != sk_hash_len((sk_hash)c->hash) ||
+        c->certificate_level > SPLITKEY__CERT_LEVEL__CERT_LEVEL_QUALIFIED ||
+        c->interaction > SPLITKEY__INTERACTION__INTERACTION_CONFIRMATION_MESSAGE_AND_VC_CHOICE)
         return SK_ERR_PROTO_DECODE;
+    /* The display text's length in characters, per interaction (a request
+     * that names none keeps the byte limit alone). */
+    sk_interaction in = (sk_interaction)c->interaction;
+    if (in != SK_INTERACTION_NONE &&
+        utf8_chars(c->display_text) > (in == SK_INTERACTION_CONFIRMATION_MESSAGE ||
+                                               in == SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE
+                                           ? SK_DISPLAY_TEXT_LONG_CHARS
+                                           : SK_DISPLAY_TEXT_SHORT_CHARS))
+        return SK_ERR_LIMIT;
     return SK_OK;
 }
 
@@ -495,6 +623,10 @@ int sks_session_new(sk_session_rec **out, const sk_key_rec *rec, const Splitkey_
         skp_copy(s->csr_info, &s->csr_info_len, &c->csr_info);
     if (rc == SK_OK)
         rc = sk_verification_code(s->code, sizeof s->code, s->digest, s->digest_len);
+    s->interaction = (sk_interaction)c->interaction;
+    s->level = sks_key_level(rec);
+    if (rc == SK_OK && sks_vc_choice(s->interaction))
+        rc = make_choices(s, rng);
     s->created_at = now;
     s->expires_at = now + policy->session_seconds;
     s->state = SK_SESSION_PENDING;

@@ -62,6 +62,10 @@ static int rp_create(sk_server_result *res, const sk_server_input *in,
     rc = key_usable(in->key, in, &st);
     if (rc != SK_OK)
         return rp_error(res, rc, &st);
+    /* The least level the relying party accepts (NONE and ADVANCED: any). */
+    if ((sk_cert_level)c->certificate_level == SK_CERT_LEVEL_QUALIFIED &&
+        sks_key_level(in->key) != SK_CERT_LEVEL_QUALIFIED)
+        return rp_error(res, SK_ERR_LEVEL, NULL);
     rc = sks_session_new(&s, in->key, c, false, false, in->policy, in->now, rng);
     if (rc != SK_OK)
         return rc;
@@ -116,6 +120,12 @@ static int rp_result(sk_server_result *res, const sk_session_rec *s)
     r.session_id = skp_bin(now->id, SKP_SESSION_ID_LEN);
     r.state = (Splitkey__SessionState)state;
     r.verification_code = (char *)now->code;
+    r.interaction_used = (Splitkey__Interaction)(now->interaction == SK_INTERACTION_NONE
+                                                     ? SK_INTERACTION_DISPLAY_TEXT_AND_PIN
+                                                     : now->interaction);
+    r.certificate_level = (Splitkey__CertLevel)now->level;
+    if (state == SK_SESSION_REFUSED)
+        r.refused_at = (Splitkey__Interaction)now->refused_at;
     if (state == SK_SESSION_COMPLETE) {
         r.signature = skp_bin(now->signature, now->signature_len);
         r.certificate = skp_bin(now->cert, now->cert_len);
@@ -128,6 +138,8 @@ static int rp_result(sk_server_result *res, const sk_session_rec *s)
         res->status = SK_ERR_SESSION_REFUSED;
     else if (state == SK_SESSION_CANCELLED)
         res->status = SK_ERR_SESSION_CANCELLED;
+    else if (state == SK_SESSION_WRONG_VC)
+        res->status = SK_ERR_WRONG_VC;
     else if (state == SK_SESSION_PENDING)
         res->status = SK_ERR_PENDING;
     return rp_pack(res, &rep);
@@ -177,6 +189,7 @@ static int rp_key_state(sk_server_result *res, const sk_server_input *in,
     r.locked_until = st.locked_until;
     r.attempts_left = st.attempts_left;
     r.destroy_reason = (Splitkey__DestroyReason)st.destroy_reason;
+    r.certificate_level = (Splitkey__CertLevel)sks_key_level(in->key);
     rep.rep_case = SPLITKEY__RP_REPLY__REP_KEY_STATE;
     rep.key_state = &r;
     return rp_pack(res, &rep);

@@ -62,6 +62,7 @@ struct sk_key_rec {
     uint8_t cert[SKP_MAX_CERT_LEN];
     size_t cert_len;
     uint64_t created_at;
+    sk_cert_level level; /* fixed at enrolment; NONE in older records reads as ADVANCED */
     /* secrets, exported separately */
     uint8_t ds[SKP_MAX_N1_LEN];
     size_t ds_len;
@@ -94,6 +95,11 @@ struct sk_session_rec {
     size_t cert_len;
     uint8_t csr_info[SKP_MAX_CSR_INFO_LEN]; /* proof of possession: the CSR's CRI */
     size_t csr_info_len;
+    sk_interaction interaction;   /* as created (NONE: display text and PIN) */
+    char vc_choices[SK_VC_CHOICES][SKP_CODE_LEN + 1]; /* VC-choice: as shown, one is code */
+    size_t n_vc_choices;          /* 0 or SK_VC_CHOICES */
+    sk_interaction refused_at;    /* REFUSED: where the person said no */
+    sk_cert_level level;          /* the level of the key the session went to */
 };
 
 struct sk_server_result {
@@ -147,8 +153,15 @@ int sks_token_info(sk_token_info *info, const uint8_t *pub, size_t pub_len);
  * SK_ERR_TOKEN. */
 int sks_token_signed(const sk_server_ident *id, const uint8_t *pub, size_t pub_len);
 
-/* SessionInfo of a session (pointers into s). */
-void sks_session_info(const sk_session_rec *s, Splitkey__SessionInfo *info);
+/* SessionInfo of a session (pointers into s); choices receives the
+ * pointers of info->vc_choices. */
+void sks_session_info(const sk_session_rec *s, Splitkey__SessionInfo *info,
+                      char *choices[SK_VC_CHOICES]);
+
+/* The level a key answers with (NONE in an older record is ADVANCED). */
+sk_cert_level sks_key_level(const sk_key_rec *rec);
+/* Whether an interaction asks the person to pick a verification code. */
+bool sks_vc_choice(sk_interaction i);
 
 /* Creates a PENDING session from a SessionCreate that was checked by
  * sks_session_create_check(). */
