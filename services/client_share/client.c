@@ -48,6 +48,20 @@ void cl_end(client *c)
 
 /* ------------------------------------------------------------ reporting */
 
+const char *cl_interaction_name(sk_interaction i)
+{
+    switch (i) {
+    case SK_INTERACTION_VC_CHOICE:
+        return "verificationCodeChoice";
+    case SK_INTERACTION_CONFIRMATION_MESSAGE:
+        return "confirmationMessage";
+    case SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE:
+        return "confirmationMessageAndVerificationCodeChoice";
+    default:
+        return "displayTextAndPIN";
+    }
+}
+
 const char *cl_reason_name(sk_destroy_reason r)
 {
     switch (r) {
@@ -129,6 +143,10 @@ int cl_report(const client *c, int rc, const char *what)
     case SK_ERR_SESSION_UNKNOWN:
         fprintf(stderr, PROG ": %s: no such session waiting (expired or already answered)\n",
                 what);
+        return CU_EXIT_SESSION;
+    case SK_ERR_WRONG_VC:
+        fprintf(stderr, PROG ": %s: wrong verification code picked: the session ended (no PIN "
+                        "attempt was counted; the relying party must start a new one)\n", what);
         return CU_EXIT_SESSION;
     case SK_ERR_NOT_ACTIVE:
         fprintf(stderr, PROG ": %s: the key is not active yet (its enrolment is unfinished: "

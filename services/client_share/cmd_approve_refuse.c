@@ -65,6 +65,11 @@ static int session_command(int argc, char **argv, bool approve)
         OPT_PIN(o),
         {.name = "out", .type = SK_OPT_STRING, .value = &o.out, .arg = "SIG",
          .help = "also keep the signature in SIG"},
+        {.name = "vc", .type = SK_OPT_STRING, .value = &o.vc, .arg = "CODE",
+         .help = "verification-code choice: the code (of the three shown) that the relying "
+                 "party shows"},
+        {.name = "confirm", .type = SK_OPT_BOOL, .value = &o.confirm,
+         .help = "confirmation message: the message was read and is confirmed"},
         {0},
     };
     sk_opt refuse_opts[] = {OPT_STATE(o), {0}};
@@ -74,7 +79,8 @@ static int session_command(int argc, char **argv, bool approve)
     memset(&c, 0, sizeof c);
     sk_device_session *s = NULL;
     if (cl_parse(opts, &o.session, argc, argv,
-                 approve ? "approve SESSION --state DIR [--pin-file F] [--out SIG]"
+                 approve ? "approve SESSION --state DIR [--pin-file F] [--out SIG] [--vc CODE] "
+                           "[--confirm]"
                          : "refuse SESSION --state DIR",
                  approve ? "Approves a waiting session (see 'sessions') with the PIN of its key."
                          : "Refuses a waiting session (see 'sessions').",
@@ -128,16 +134,51 @@ static int session_command(int argc, char **argv, bool approve)
     }
     sk_purpose purpose = sk_device_key_purpose(cl_key(&c));
     const char *rp = sk_device_session_rp_name(s);
-    printf("%s asks: %s\nverification code: %s\n", rp && rp[0] ? rp : "this device",
-           sk_device_session_display_text(s), sk_device_session_code(s));
+    sk_interaction in = sk_device_session_interaction(s);
+    bool vc_choice = sk_device_session_vc_choice(s, 0) != NULL;
+    bool confirmation = in == SK_INTERACTION_CONFIRMATION_MESSAGE ||
+                        in == SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE;
+    printf("%s asks: %s\ninteraction: %s\n", rp && rp[0] ? rp : "this device",
+           sk_device_session_display_text(s), cl_interaction_name(in));
+    if (vc_choice)
+        printf("pick the verification code the relying party shows: %s %s %s\n",
+               sk_device_session_vc_choice(s, 0), sk_device_session_vc_choice(s, 1),
+               sk_device_session_vc_choice(s, 2));
+    else
+        printf("verification code: %s\n", sk_device_session_code(s));
     fflush(stdout);
     if (!approve) {
-        rc = sk_client_refuse(c.sk, s, &c.status);
+        /* the person said no on the screen of the session's interaction */
+        rc = sk_client_refuse_at(c.sk, s, in, &c.status);
         if (rc != SK_OK) {
             exit_code = cl_report(&c, rc, "refuse");
             goto end;
         }
         printf("refused\n");
+        goto end;
+    }
+    /* The person's part of the interaction, checked before the PIN is asked
+     * for: nothing is sent without it. */
+    if (vc_choice) {
+        bool offered = false;
+        for (size_t i = 0; o.vc != NULL && i < SK_VC_CHOICES; i++)
+            offered = offered || strcmp(o.vc, sk_device_session_vc_choice(s, i)) == 0;
+        if (!offered) {
+            exit_code = usage_error("%s: %s", o.session,
+                                    o.vc == NULL
+                                        ? "this session asks to pick a verification code: run "
+                                          "with --vc CODE, the one the relying party shows"
+                                        : "--vc: not one of the codes this session offers");
+            goto end;
+        }
+    } else if (o.vc != NULL) {
+        exit_code = usage_error("%s: --vc: this session offers no codes to pick", o.session);
+        goto end;
+    }
+    if (confirmation && !o.confirm) {
+        exit_code = usage_error("%s: %s", o.session,
+                                "this session shows a confirmation message: read it and run "
+                                "with --confirm to approve it");
         goto end;
     }
     if (!c.have_pin || c.pin_purpose != purpose) {
@@ -149,8 +190,8 @@ static int session_command(int argc, char **argv, bool approve)
             goto end;
         }
     }
-    rc = sk_client_approve(c.sk, s, c.pin.digits, c.pin.len, sig, sizeof sig, &sig_len,
-                           &c.status);
+    rc = sk_client_approve_choice(c.sk, s, c.pin.digits, c.pin.len, vc_choice ? o.vc : NULL,
+                                  o.confirm, sig, sizeof sig, &sig_len, &c.status);
     if (rc != SK_OK) {
         exit_code = cl_report(&c, rc, "approve");
         goto end;

@@ -21,10 +21,16 @@ static void print_session(const sk_device_session *s, sk_purpose purpose)
     const char *rp = sk_device_session_rp_name(s);
     uint64_t exp = sk_device_session_expires_at(s), now = cl_now_s();
     printf("%s  %s  code %s  %s: %s  (%s/%s, expires in %llu s)\n", hex,
-           devstate_purpose_name(purpose), sk_device_session_code(s),
+           devstate_purpose_name(purpose),
+           sk_device_session_code(s)[0] ? sk_device_session_code(s) : "----",
            rp != NULL && rp[0] ? rp : "this device", sk_device_session_display_text(s),
            sk_scheme_name(sk_device_session_scheme(s)), sk_hash_name(sk_device_session_hash(s)),
            (unsigned long long)(exp > now ? exp - now : 0));
+    printf("    interaction %s", cl_interaction_name(sk_device_session_interaction(s)));
+    if (sk_device_session_vc_choice(s, 0) != NULL)
+        printf("  choices %s %s %s", sk_device_session_vc_choice(s, 0),
+               sk_device_session_vc_choice(s, 1), sk_device_session_vc_choice(s, 2));
+    printf("\n");
 }
 
 int cmd_sessions(int argc, char **argv)

@@ -204,6 +204,18 @@ int sk_dev_approve(sk_dev *d, const sk_device_session *s, const char *pin, uint8
     return rc != SK_OK ? rc : sk_dev_approve_send(d, pin, sig, sig_len, st);
 }
 
+int sk_dev_approve_choice(sk_dev *d, const sk_device_session *s, const char *pin, const char *vc,
+                          int confirmed, uint8_t *sig, size_t *sig_len, sk_key_status *st)
+{
+    int rc = sk_device_approve_choice(d->key, d->msg, sizeof d->msg, &d->msg_len, sk_dev_now(d), s,
+                                      (const uint8_t *)pin, strlen(pin), vc, confirmed);
+    if (rc != SK_OK) {
+        sodium_memzero(d->msg, sizeof d->msg);
+        return rc;
+    }
+    return sk_dev_approve_send(d, pin, sig, sig_len, st);
+}
+
 int sk_dev_create(sk_dev *d, const uint8_t *digest, const char *text, sk_device_session **s,
                   sk_key_status *st)
 {

@@ -130,6 +130,11 @@ int sk_dev_approve_send(sk_dev *d, const char *pin, uint8_t *sig, size_t *sig_le
                         sk_key_status *st);
 int sk_dev_approve(sk_dev *d, const sk_device_session *s, const char *pin, uint8_t *sig,
                    size_t *sig_len, sk_key_status *st);
+/* sk_dev_approve() for every interaction: vc is the code picked (VC-choice
+ * sessions, else NULL), confirmed the confirmation of a confirmation
+ * message (sk_device_approve_choice()). */
+int sk_dev_approve_choice(sk_dev *d, const sk_device_session *s, const char *pin, const char *vc,
+                          int confirmed, uint8_t *sig, size_t *sig_len, sk_key_status *st);
 
 /* Create and approve: one signature of digest. */
 int sk_dev_sign(sk_dev *d, const uint8_t *digest, const char *pin, uint8_t *sig, size_t *sig_len,

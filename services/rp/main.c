@@ -66,10 +66,12 @@
 
 typedef struct rp_opts {
     char *server, *person, *key_id, *purpose, *in, *out, *scheme, *hash, *text, *cert_out, *pub,
-        *name, *ca_cert, *cert_level, *api, *server_cert, *server_cert_sha256, *rp_cert, *rp_key,
+        *name, *ca_cert, *api, *server_cert, *server_cert_sha256, *rp_cert, *rp_key,
         *rp_uuid, *document;
     unsigned timeout, ocsp_timeout;
     uint8_t key_id_bin[SK_KEY_ID_LEN]; /* --key-id, decoded */
+    char *level, *interaction;         /* --level, --interaction */
+    sk_rp_create_ext ext;              /* decoded */
 } rp_opts;
 
 /* Who the session is for, as the messages name it. */
@@ -227,6 +229,8 @@ static const char *state_name(sk_session_state state)
         return "expired";
     case SK_SESSION_CANCELLED:
         return "cancelled";
+    case SK_SESSION_WRONG_VC:
+        return "wrong verification code";
     default:
         return "pending";
     }
@@ -266,6 +270,14 @@ static int report(int rc, const sk_key_status *st, const char *what)
         fprintf(stderr, PROG ": %s: the session was cancelled (the server saw no poll from "
                         "this relying party for too long)\n", what);
         return CU_EXIT_SESSION;
+    case SK_ERR_WRONG_VC:
+        fprintf(stderr, PROG ": %s: the person picked a wrong verification code; the session "
+                        "ended\n", what);
+        return CU_EXIT_SESSION;
+    case SK_ERR_LEVEL:
+        fprintf(stderr, PROG ": %s: the person has no key of the certificate level asked for "
+                        "(--level)\n", what);
+        return CU_EXIT_FAIL;
     default:
         fprintf(stderr, PROG ": %s: %s\n", what, cu_strerror(rc));
         return CU_EXIT_FAIL;
@@ -311,7 +323,7 @@ static int rp_validate(const rp_opts *o, sk_purpose purpose, const uint8_t *cert
         .ca_cert = o->ca_cert,
         .purpose = purpose,
         .person = o->person,
-        .advanced = o->cert_level != NULL && strcmp(o->cert_level, "advanced") == 0,
+        .advanced = o->level != NULL && strcmp(o->level, "advanced") == 0,
         .ocsp_timeout_ms = o->ocsp_timeout * 1000u,
     };
     rp_check_info info;
@@ -425,7 +437,7 @@ static int run_api_session(const rp_opts *o, sk_purpose purpose, const uint8_t *
         .digest = digest,
         .hash = hash,
         .text = text,
-        .advanced = o->cert_level != NULL && strcmp(o->cert_level, "advanced") == 0,
+        .advanced = o->level != NULL && strcmp(o->level, "advanced") == 0,
     };
     rc = rp_api_start(a, &c, sid, sizeof sid, why, sizeof why);
     if (rc != 0) {
@@ -517,7 +529,7 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
         .display_text = text,
         .rp_name = o->name,
     };
-    int rc = sk_rp_create_request(req, sizeof req, &req_len, &c);
+    int rc = sk_rp_create_request_ext(req, sizeof req, &req_len, &c, &o->ext);
     if (rc != SK_OK) {
         exit_code = usage_error("the request is not valid (%s): check --person or --key-id, "
                                 "--text and --name (length, control characters)",
@@ -662,6 +674,10 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
         exit_code = report(SK_ERR_SESSION_CANCELLED, &st, "session");
         goto out;
     }
+    if (res->state == SK_SESSION_WRONG_VC) {
+        exit_code = report(SK_ERR_WRONG_VC, &st, "session");
+        goto out;
+    }
 
     /* COMPLETE: the signature and certificate are checked before anything
      * is reported or written. */
@@ -722,11 +738,15 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
     {.name = "ca-cert", .type = SK_OPT_FILE, .value = &(o).ca_cert, .arg = "CA.pem",            \
      .help = "validate the certificate: chain to this CA, dates, key usage, policy, person, "  \
              "OCSP (exit 7, 8, 9)"},                                                            \
-    {.name = "cert-level", .type = SK_OPT_STRING, .value = &(o).cert_level,                     \
-     .arg = "qualified|advanced",                                                               \
-     .help = "the least certificate level accepted with --ca-cert (default qualified)"},       \
     {.name = "ocsp-timeout", .type = SK_OPT_UINT, .value = &(o).ocsp_timeout, .min = 1,         \
-     .max = 300, .arg = "SEC", .help = "how long to wait for the OCSP responder (default 10)"}
+     .max = 300, .arg = "SEC", .help = "how long to wait for the OCSP responder (default 10)"},  \
+    {.name = "level", .type = SK_OPT_STRING, .value = &(o).level, .arg = "LEVEL",               \
+     .help = "the least certificate level accepted: qualified or advanced (default: any is "   \
+             "asked for, qualified is what --ca-cert accepts)"},                                \
+    {.name = "interaction", .type = SK_OPT_STRING, .value = &(o).interaction, .arg = "I",        \
+     .help = "how the device asks: displayTextAndPIN (text up to 60 characters), "                \
+             "verificationCodeChoice, confirmationMessage (up to 200), or "                      \
+             "confirmationMessageAndVerificationCodeChoice"}
 
 static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
 {
@@ -751,9 +771,6 @@ static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
                            "--rp-uuid go with --api");
     if (o->ca_cert != NULL && o->pub != NULL)
         return usage_error("--ca-cert validates the certificate's key: leave out --pub");
-    if (o->cert_level != NULL && strcmp(o->cert_level, "qualified") != 0 &&
-        strcmp(o->cert_level, "advanced") != 0)
-        return usage_error("--cert-level %s: use qualified or advanced", o->cert_level);
     if (o->ca_cert != NULL) {
         char why[512];
         if (rp_check_ca_file(o->ca_cert, why, sizeof why) != RP_CHECK_OK)
@@ -768,6 +785,28 @@ static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
         return usage_error("--scheme %s: use pkcs1 or pss", o->scheme);
     if (o->hash != NULL && sk_hash_parse(hash, o->hash) != SK_OK)
         return usage_error("--hash %s: use sha256, sha384 or sha512", o->hash);
+    if (o->level != NULL) {
+        if (strcmp(o->level, "qualified") == 0)
+            o->ext.certificate_level = SK_CERT_LEVEL_QUALIFIED;
+        else if (strcmp(o->level, "advanced") == 0)
+            o->ext.certificate_level = SK_CERT_LEVEL_ADVANCED;
+        else
+            return usage_error("--level %s: use qualified or advanced", o->level);
+    }
+    if (o->interaction != NULL) {
+        static const char *const names[] = {
+            NULL, "displayTextAndPIN", "verificationCodeChoice", "confirmationMessage",
+            "confirmationMessageAndVerificationCodeChoice"};
+        size_t i = 1;
+        while (i < sizeof names / sizeof names[0] && strcmp(o->interaction, names[i]) != 0)
+            i++;
+        if (i == sizeof names / sizeof names[0])
+            return usage_error("--interaction %s: use displayTextAndPIN, verificationCodeChoice, "
+                               "confirmationMessage or "
+                               "confirmationMessageAndVerificationCodeChoice",
+                               o->interaction);
+        o->ext.interaction = (sk_interaction)i;
+    }
     if (sk_init() != SK_OK) {
         fprintf(stderr, PROG ": cannot initialise libsplitkey\n");
         return CU_EXIT_FAIL;
@@ -906,7 +945,7 @@ static int cmd_serve(int argc, char **argv)
         {.name = "ca-cert", .type = SK_OPT_FILE, .value = &o.ca_cert, .flags = SK_OPT_REQUIRED,
          .arg = "CA.pem", .help = "every certificate must chain to this CA and pass the "
                                   "checks of --ca-cert"},
-        {.name = "cert-level", .type = SK_OPT_STRING, .value = &o.cert_level,
+        {.name = "level", .type = SK_OPT_STRING, .value = &o.level,
          .arg = "qualified|advanced",
          .help = "the least certificate level accepted (default qualified)"},
         {.name = "name", .type = SK_OPT_STRING, .value = &o.name, .arg = "NAME",
@@ -930,9 +969,9 @@ static int cmd_serve(int argc, char **argv)
         exit_code = usage_error("name the share server with one of --server URL and --api URL");
         goto done;
     }
-    if (o.cert_level != NULL && strcmp(o.cert_level, "qualified") != 0 &&
-        strcmp(o.cert_level, "advanced") != 0) {
-        exit_code = usage_error("--cert-level %s: use qualified or advanced", o.cert_level);
+    if (o.level != NULL && strcmp(o.level, "qualified") != 0 &&
+        strcmp(o.level, "advanced") != 0) {
+        exit_code = usage_error("--level %s: use qualified or advanced", o.level);
         goto done;
     }
     char why[512];
@@ -962,7 +1001,7 @@ static int cmd_serve(int argc, char **argv)
         .api = api,
         .ca_cert = o.ca_cert,
         .name = o.name,
-        .advanced = o.cert_level != NULL && strcmp(o.cert_level, "advanced") == 0,
+        .advanced = o.level != NULL && strcmp(o.level, "advanced") == 0,
         .timeout_s = o.timeout,
         .ocsp_timeout_ms = o.ocsp_timeout * 1000u,
         .http = http,

@@ -21,7 +21,11 @@
  *             signs with the original: CLONE_DETECTED.
  *   rp        a relying party creates a session by person id, the device
  *             fetches and approves it, the relying party collects the
- *             signature.
+ *             signature.  --level 0|1|2 and --interaction 0..4 set the
+ *             request's certificate_level and interaction (a VC choice is
+ *             answered with the relying party's code, a confirmation
+ *             message confirmed); with --expect-level the create must be
+ *             refused with SK_ERR_LEVEL.
  *   garbage   unknown tags, random, truncated and oversized requests get
  *             error replies; the key still signs afterwards.
  *
@@ -33,6 +37,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +67,8 @@ static struct {
     const char *out_dir, *ready;
     unsigned threads, signs;
     size_t max_request;
+    unsigned level, interaction; /* rp: SessionCreate.certificate_level, .interaction */
+    int expect_level;            /* rp: the create is refused with SK_ERR_LEVEL */
 } opt = {.threads = 1, .signs = 1, .max_request = 65536};
 
 static pthread_barrier_t enrolled;
@@ -380,9 +387,22 @@ static int mode_rp(void)
     c.scheme = (uint32_t)cfg.scheme;
     c.display_text = (char *)"Sign contract 42";
     c.rp_name = (char *)"sk_drive bank";
+    c.certificate_level = (Splitkey__CertLevel)opt.level;
+    c.interaction = (Splitkey__Interaction)opt.interaction;
     r.req_case = SPLITKEY__RP_REQUEST__REQ_CREATE;
     r.create = &c;
     Splitkey__RpReply *rep = rp_call(&d, &r);
+    if (opt.expect_level) {
+        EXPECT(rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_ERROR &&
+               -rep->error->code == SK_ERR_LEVEL);
+        printf("create: %s\n", rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_ERROR
+                                   ? sk_strerror(-rep->error->code)
+                                   : "not refused");
+        if (rep != NULL)
+            splitkey__rp_reply__free_unpacked(rep, NULL);
+        sk_dev_close(&d);
+        return ok ? 0 : 1;
+    }
     EXPECT(rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_CREATED);
     if (rep == NULL || rep->rep_case != SPLITKEY__RP_REPLY__REP_CREATED ||
         rep->created->session_id.len != SK_SESSION_ID_LEN) {
@@ -411,9 +431,23 @@ static int mode_rp(void)
     sk_dev_free_reply(frep, frl);
     EXPECT(rc == SK_OK && s != NULL);
     if (s != NULL) {
-        EXPECT(strcmp(sk_device_session_code(s), code) == 0);
+        sk_interaction in = sk_device_session_interaction(s);
+        bool vc = in == SK_INTERACTION_VC_CHOICE || in == SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE;
+        EXPECT(opt.interaction == 0 ? in == SK_INTERACTION_DISPLAY_TEXT_AND_PIN
+                                    : in == (sk_interaction)opt.interaction);
+        if (vc) {
+            /* the three codes, the relying party's among them, none shown as the code */
+            int hits = 0;
+            for (size_t i = 0; i < SK_VC_CHOICES; i++)
+                hits += sk_device_session_vc_choice(s, i) != NULL &&
+                        strcmp(sk_device_session_vc_choice(s, i), code) == 0;
+            EXPECT(hits == 1 && sk_device_session_code(s)[0] == '\0');
+        } else {
+            EXPECT(strcmp(sk_device_session_code(s), code) == 0);
+        }
         EXPECT(strcmp(sk_device_session_display_text(s), "Sign contract 42") == 0);
-        EXPECT(sk_dev_approve(&d, s, d.pin, sig, &sig_len, NULL) == SK_OK);
+        EXPECT(sk_dev_approve_choice(&d, s, d.pin, vc ? code : NULL, 1, sig, &sig_len, NULL) ==
+               SK_OK);
     }
     sk_device_session_free(s);
 
@@ -568,6 +602,7 @@ static void usage(void)
                     "  [--scheme pkcs1|pss] [--hash H] [--threads N] [--signs M]\n"
                     "  [--timeout MS] [--give-up S] [--out DIR] [--ready FILE]\n"
                     "  [--token T] [--subject S] [--max-request BYTES]\n"
+                    "  [--level 0|1|2] [--interaction 0..4] [--expect-level]\n"
                     "  sign|lockout|clone|rp|garbage\n");
     exit(2);
 }
@@ -610,6 +645,12 @@ int main(int argc, char **argv)
             cfg.token = v;
         else if (OPT("--subject"))
             cfg.subject = v;
+        else if (OPT("--level"))
+            opt.level = (unsigned)strtoul(v, NULL, 10);
+        else if (OPT("--interaction"))
+            opt.interaction = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(a, "--expect-level") == 0)
+            opt.expect_level = 1;
         else if (a[0] != '-' && mode == NULL)
             mode = a;
         else
