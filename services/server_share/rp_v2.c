@@ -355,16 +355,31 @@ typedef struct interaction_def {
     const char *text_field;
     size_t max_chars;
     bool supported;
+    sk_interaction proto;
+    const char *refused; /* the end result of a refusal on its screen */
 } interaction_def;
 
-/* The interactions of the v2 API and whether sessions here can carry them
- * (the device shows the display text with the PIN entry). */
+/* The interactions of the v2 API, whether sessions here can carry them, and
+ * the protocol's name for each. */
 static const interaction_def interactions[] = {
-    {"displayTextAndPIN", "displayText60", 60, true},
-    {"verificationCodeChoice", "displayText60", 60, false},
-    {"confirmationMessage", "displayText200", 200, false},
-    {"confirmationMessageAndVerificationCodeChoice", "displayText200", 200, false},
+    {"displayTextAndPIN", "displayText60", 60, true, SK_INTERACTION_DISPLAY_TEXT_AND_PIN,
+     "USER_REFUSED_DISPLAYTEXTANDPIN"},
+    {"verificationCodeChoice", "displayText60", 60, true, SK_INTERACTION_VC_CHOICE,
+     "USER_REFUSED_VC_CHOICE"},
+    {"confirmationMessage", "displayText200", 200, true, SK_INTERACTION_CONFIRMATION_MESSAGE,
+     "USER_REFUSED_CONFIRMATIONMESSAGE"},
+    {"confirmationMessageAndVerificationCodeChoice", "displayText200", 200, true,
+     SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE,
+     "USER_REFUSED_CONFIRMATIONMESSAGE_WITH_VC_CHOICE"},
 };
+
+static const interaction_def *interaction_of(sk_interaction in)
+{
+    for (size_t k = 0; k < sizeof interactions / sizeof *interactions; k++)
+        if (interactions[k].proto == in)
+            return &interactions[k];
+    return in == SK_INTERACTION_NONE ? &interactions[0] : NULL;
+}
 
 typedef struct create_req {
     enum v2_kind kind;
@@ -414,12 +429,23 @@ static void make_docnr(char *out, size_t cap, const char *person, const uint8_t 
     snprintf(out, cap, "%s-%.8s-%c", person, hex, level == SK_RP_LEVEL_QUALIFIED ? 'Q' : 'A');
 }
 
-/* The certificate level of a key.  The key records of this version carry
- * none, and a record without one reads as ADVANCED. */
-static unsigned key_level(const sk_key_record *row)
+/* The state and certificate level of a key, as the session logic reports
+ * them to a relying party (a key record without a level reads ADVANCED). */
+static int key_state(sk_rp_v2 *v, const uint8_t *key_id, sk_key_status *ks, unsigned *level)
 {
-    (void)row;
-    return SK_RP_LEVEL_ADVANCED;
+    uint8_t msg[128];
+    size_t len = 0, rlen = 0;
+    uint8_t *reply = NULL;
+    sk_cert_level cl = SK_CERT_LEVEL_NONE;
+    int rc = sk_rp_key_state_request(msg, sizeof msg, &len, key_id, SK_KEY_ID_LEN);
+    if (rc == SK_OK)
+        rc = sk_share_handle_rp(v->cfg.share, msg, len, &reply, &rlen);
+    if (reply != NULL)
+        rc = sk_rp_read_key_state_level(ks, &cl, reply, rlen);
+    free(reply);
+    if (level != NULL)
+        *level = cl == SK_CERT_LEVEL_QUALIFIED ? SK_RP_LEVEL_QUALIFIED : SK_RP_LEVEL_ADVANCED;
+    return rc;
 }
 
 /* Validates the JSON of an authentication or signature request into c;
@@ -535,7 +561,11 @@ static int resolve_key(sk_rp_v2 *v, const create_req *c, sk_purpose purpose, sk_
                                         (uint32_t)purpose);
     if (rc != SK_OK)
         return rc == SK_ERR_ARG || rc == SK_ERR_LIMIT ? SK_ERR_NOT_FOUND : rc;
-    *level = key_level(row);
+    sk_key_status ks;
+    memset(&ks, 0, sizeof ks);
+    rc = key_state(v, row->key_id, &ks, level);
+    if (rc != SK_OK)
+        return rc;
     if (c->by_document) {
         char hex[2 * SK_KEY_ID_LEN + 1];
         sk_svc_hex(hex, row->key_id, SK_KEY_ID_LEN);
@@ -543,11 +573,11 @@ static int resolve_key(sk_rp_v2 *v, const create_req *c, sk_purpose purpose, sk_
             c->doc_level != (*level == SK_RP_LEVEL_QUALIFIED ? 'Q' : 'A'))
             return SK_ERR_NOT_FOUND;
     }
-    if (row->state == SK_KEY_DESTROYED)
+    if (ks.state == SK_KEY_DESTROYED)
         return SK_ERR_DESTROYED;
-    if (row->state == SK_KEY_TIMELOCKED)
+    if (ks.state == SK_KEY_TIMELOCKED)
         return SK_ERR_LOCKED;
-    if (row->state != SK_KEY_ACTIVE)
+    if (ks.state != SK_KEY_ACTIVE)
         return SK_ERR_NOT_ACTIVE;
     if (*level < c->level)
         return SK_ERR_LEVEL;
@@ -801,7 +831,11 @@ static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
                            .scheme = SK_SCHEME_PKCS1,
                            .display_text = c.display_text,
                            .rp_name = c.name};
-        rc = sk_rp_create_request(msg, sizeof msg, &msg_len, &cr);
+        sk_rp_create_ext ext = {
+            .certificate_level = c.level == SK_RP_LEVEL_QUALIFIED ? SK_CERT_LEVEL_QUALIFIED
+                                                                   : SK_CERT_LEVEL_ADVANCED,
+            .interaction = c.interaction->proto};
+        rc = sk_rp_create_request_ext(msg, sizeof msg, &msg_len, &cr, &ext);
         if (rc == SK_OK) {
             rc = sk_share_handle_rp(v->cfg.share, msg, msg_len, &reply, &reply_len);
             if (reply != NULL) {
@@ -920,18 +954,10 @@ static bool parse_timeout(const char *query, unsigned *ms)
  * state as the session logic reports it to a relying party). */
 static bool key_unusable(sk_rp_v2 *v, const uint8_t *key_id)
 {
-    uint8_t msg[128];
-    size_t len = 0, rlen = 0;
-    uint8_t *reply = NULL;
     sk_key_status ks;
-    bool unusable = false;
-    if (sk_rp_key_state_request(msg, sizeof msg, &len, key_id, SK_KEY_ID_LEN) != SK_OK)
-        return false;
-    (void)sk_share_handle_rp(v->cfg.share, msg, len, &reply, &rlen);
-    if (reply != NULL && sk_rp_read_key_state(&ks, reply, rlen) == SK_OK)
-        unusable = ks.state == SK_KEY_TIMELOCKED || ks.state == SK_KEY_DESTROYED;
-    free(reply);
-    return unusable;
+    memset(&ks, 0, sizeof ks);
+    return key_state(v, key_id, &ks, NULL) == SK_OK &&
+           (ks.state == SK_KEY_TIMELOCKED || ks.state == SK_KEY_DESTROYED);
 }
 
 static void handle_status(sk_rp_v2 *v, const sk_https_request *req, sk_https_response *resp,
@@ -1003,13 +1029,16 @@ static void handle_status(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
         size_t msg_len = 0, reply_len = 0;
         uint8_t *reply = NULL;
         sk_rp_result *res = NULL;
+        sk_rp_result_ext ext;
+        memset(&ext, 0, sizeof ext);
         int rc = sk_rp_poll_wait_request(msg, sizeof msg, &msg_len, s.sid, SK_SESSION_ID_LEN,
                                          step);
         if (rc == SK_OK)
             rc = sk_share_handle_rp(v->cfg.share, msg, msg_len, &reply, &reply_len);
         if (reply != NULL) {
             res = malloc(sizeof *res);
-            rc = res != NULL ? sk_rp_read_result(res, NULL, reply, reply_len) : SK_ERR_NOMEM;
+            rc = res != NULL ? sk_rp_read_result_ext(res, &ext, NULL, reply, reply_len)
+                             : SK_ERR_NOMEM;
         }
         free(reply);
         const char *end = NULL;
@@ -1018,14 +1047,25 @@ static void handle_status(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
             switch (res->state) {
             case SK_SESSION_PENDING: pending = true; break;
             case SK_SESSION_COMPLETE: end = "OK"; break;
-            case SK_SESSION_REFUSED: end = "USER_REFUSED"; break;
+            case SK_SESSION_REFUSED: {
+                const interaction_def *d = ext.refused_at != SK_INTERACTION_NONE
+                                               ? interaction_of(ext.refused_at)
+                                               : NULL;
+                end = d != NULL ? d->refused : "USER_REFUSED";
+                break;
+            }
             case SK_SESSION_EXPIRED:
             case SK_SESSION_CANCELLED: end = "TIMEOUT"; break;
-            default:
-                if ((int)res->state == 6)
-                    end = "WRONG_VC";
-                else
-                    rc = SK_ERR_INTERNAL;
+            case SK_SESSION_WRONG_VC: end = "WRONG_VC"; break;
+            default: rc = SK_ERR_INTERNAL;
+            }
+            if (end != NULL && strcmp(end, "OK") == 0) {
+                const interaction_def *d = interaction_of(ext.interaction_used);
+                if (d != NULL)
+                    s.interaction = d->type;
+                s.level = ext.certificate_level == SK_CERT_LEVEL_QUALIFIED
+                              ? SK_RP_LEVEL_QUALIFIED
+                              : SK_RP_LEVEL_ADVANCED;
             }
         } else if (rc == SK_ERR_SESSION_EXPIRED || rc == SK_ERR_SESSION_CANCELLED) {
             end = "TIMEOUT";

@@ -100,10 +100,11 @@ A create signature document "$DOC" --hash-file "$T/h-sign" --hash-type SHA512 --
   --props '{"vcChoice":true,"shareMdClientIpAddress":true}'
 expect_status 200 "signature created"
 SID=$(jget sessionID)
-check "approve the signature" "$CLIENT" approve "$(hexid "$SID")" --state "$DEV" --pin-file "$T/pin2"
+check "approve the signature" "$CLIENT" approve "$(hexid "$SID")" --state "$DEV" --pin-file "$T/pin2" \
+  --confirm
 A status "$SID" --timeout-ms 5000
 assert "signature OK" "$(jget result.endResult)" = OK
-assert "the first interaction carried out is reported" "$(jget interactionFlowUsed)" = displayTextAndPIN
+assert "the first interaction is the one used" "$(jget interactionFlowUsed)" = confirmationMessage
 assert "ignoredProperties" "$(jget ignoredProperties)" = '["vcChoice", "shareMdClientIpAddress"]'
 assert "sha512WithRSAEncryption" "$(jget signature.algorithm)" = sha512WithRSAEncryption
 check "openssl verifies the signature (SHA-512)" verify_sig "$T/sign.pub" sha512 "$T/h-sign" \
@@ -123,14 +124,56 @@ A create authentication document "$PERSON-$AUTHID-A" --hash-file "$T/h-auth" --l
 SID=$(jget sessionID)
 check "refuse" "$CLIENT" refuse "$(hexid "$SID")" --state "$DEV"
 A status "$SID" --timeout-ms 5000
-assert "USER_REFUSED" "$(jget result.endResult)" = USER_REFUSED
+assert "refused on the PIN screen" "$(jget result.endResult)" = USER_REFUSED_DISPLAYTEXTANDPIN
 assert "no signature after a refusal" -z "$(jget signature)"
-A create authentication etsi "$PERSON" --hash-file "$T/h-auth" --level ADVANCED \
-  --interactions '[{"type":"verificationCodeChoice","displayText60":"Log in"}]'
-expect_status 200 "an interaction this server cannot carry out"
-A status "$(jget sessionID)"
-assert "REQUIRED_INTERACTION_NOT_SUPPORTED_BY_APP" "$(jget result.endResult)" = \
-  REQUIRED_INTERACTION_NOT_SUPPORTED_BY_APP
+
+# --- the other interactions ---------------------------------------------------
+# verification-code choice: the person picks the relying party's code
+head -c 32 /dev/urandom >"$T/h-vc"
+VC=$(python3 "$V2_CLIENT" --base x --pin 00 vc --hash-file "$T/h-vc")
+A create authentication etsi "$PERSON" --hash-file "$T/h-vc" --level ADVANCED \
+  --interactions '[{"type":"verificationCodeChoice","displayText60":"Log in, pick the code"}]'
+expect_status 200 "a verification-code choice"
+SID=$(jget sessionID)
+check "the device offers three codes, the relying party's among them" \
+  sh -c "'$CLIENT' sessions --state '$DEV' | grep -A1 '^$(hexid "$SID") ' | grep -q 'choices.*$VC'"
+check "approve with the right code" "$CLIENT" approve "$(hexid "$SID")" --state "$DEV" \
+  --pin-file "$T/pin1" --vc "$VC"
+A status "$SID" --timeout-ms 5000
+assert "VC choice OK" "$(jget result.endResult)" = OK
+assert "interactionFlowUsed verificationCodeChoice" "$(jget interactionFlowUsed)" = \
+  verificationCodeChoice
+check "openssl verifies the VC-choice authentication" verify_sig "$T/auth.pub" sha256 "$T/h-vc" \
+  "$(jget signature.value)"
+# a wrong pick ends the session WRONG_VC
+A create authentication etsi "$PERSON" --hash-file "$T/h-vc" --level ADVANCED --nonce wrong \
+  --interactions '[{"type":"verificationCodeChoice","displayText60":"Log in, pick the code"}]'
+SID=$(jget sessionID)
+WRONG=$("$CLIENT" sessions --state "$DEV" | grep -A1 "^$(hexid "$SID") " |
+  sed -n 's/.*choices //p' | tr ' ' '\n' | grep -v "^$VC\$" | head -n 1)
+"$CLIENT" approve "$(hexid "$SID")" --state "$DEV" --pin-file "$T/pin1" --vc "$WRONG" \
+  >/dev/null 2>&1
+A status "$SID" --timeout-ms 5000
+assert "a wrong pick ends WRONG_VC" "$(jget result.endResult)" = WRONG_VC
+# confirmation message: first in the list, so it is used
+A create signature etsi "$PERSON" --hash-file "$T/h-sign" --hash-type SHA512 --level ADVANCED \
+  --interactions '[{"type":"confirmationMessage","displayText200":"Do you agree to buy one bicycle for 350 EUR from Example Shop, delivered within ten working days to your home address?"},{"type":"displayTextAndPIN","displayText60":"Buy a bicycle"}]'
+SID=$(jget sessionID)
+check "approve the confirmation message" "$CLIENT" approve "$(hexid "$SID")" --state "$DEV" \
+  --pin-file "$T/pin2" --confirm
+A status "$SID" --timeout-ms 5000
+assert "confirmation OK" "$(jget result.endResult)" = OK
+assert "interactionFlowUsed confirmationMessage" "$(jget interactionFlowUsed)" = \
+  confirmationMessage
+check "openssl verifies the confirmed signature" verify_sig "$T/sign.pub" sha512 "$T/h-sign" \
+  "$(jget signature.value)"
+A create signature etsi "$PERSON" --hash-file "$T/h-sign" --hash-type SHA512 --level ADVANCED \
+  --nonce no --interactions '[{"type":"confirmationMessage","displayText200":"Agree?"}]'
+SID=$(jget sessionID)
+check "refuse the confirmation message" "$CLIENT" refuse "$(hexid "$SID")" --state "$DEV"
+A status "$SID" --timeout-ms 5000
+assert "refused on the confirmation screen" "$(jget result.endResult)" = \
+  USER_REFUSED_CONFIRMATIONMESSAGE
 
 # --- idempotency ----------------------------------------------------------
 head -c 32 /dev/urandom >"$T/h-idem"
