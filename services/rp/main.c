@@ -438,6 +438,7 @@ static int run_api_session(const rp_opts *o, sk_purpose purpose, const uint8_t *
         .hash = hash,
         .text = text,
         .advanced = o->level != NULL && strcmp(o->level, "advanced") == 0,
+        .interaction = o->interaction,
     };
     rc = rp_api_start(a, &c, sid, sizeof sid, why, sizeof why);
     if (rc != 0) {

@@ -361,11 +361,15 @@ int rp_api_start(rp_api *a, const rp_api_create *c, char *sid, size_t sid_len, c
      * repeat of an earlier one with the same digest (doc/rp-api.md) */
     char nonce[25];
     rand_hex(nonce, 12);
+    const char *type = c->interaction ? c->interaction : "displayTextAndPIN";
     json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}]}", "relyingPartyUUID",
                           a->uuid, "relyingPartyName", a->name, "certificateLevel",
                           c->advanced ? "ADVANCED" : "QUALIFIED", "hash", b64, "hashType",
                           hash_name(c->hash), "nonce", nonce, "allowedInteractionsOrder",
-                          "type", "displayTextAndPIN", "displayText60", c->text ? c->text : "");
+                          "type", type, strncmp(type, "confirmationMessage", 19) == 0
+                                            ? "displayText200"
+                                            : "displayText60",
+                          c->text ? c->text : "");
     char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (body == NULL) {

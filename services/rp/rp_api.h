@@ -47,6 +47,7 @@ typedef struct rp_api_create {
     sk_hash hash;
     const char *text;       /* displayText60 */
     bool advanced;          /* certificateLevel ADVANCED (default QUALIFIED) */
+    const char *interaction; /* the v2 type name; NULL: displayTextAndPIN */
 } rp_api_create;
 
 /* Creates the session; *sid (cap bytes) receives its id.  Returns 0, or an

@@ -12,7 +12,7 @@
 #   - the key asked for by key id for another person: exit 7 (person);
 #   - an advanced (open enrolment, NCP) signing certificate, where the
 #     share server asks the CA for one: exit 7 at the default level, exit 0
-#     with --cert-level advanced;
+#     with --level advanced;
 #   - the signing certificate revoked at the CA (splitkey-ca revoke; the
 #     share server does not poll for it here, so it still signs): exit 8;
 #   - a good OCSP answer captured before the revocation and replayed from
@@ -56,7 +56,7 @@ PIN=$("$SERVER" rp pin --dir "$SRV" | awk '$1 == "sha256" { print $2 }')
 openssl x509 -in "$SRV/rp-tls.crt" -out "$T/pinned.pem"
 # the API's options; ADVANCED: keys enrolled before certificate levels read as advanced
 API_OPTS=(--api "$API" --server-cert "$T/pinned.pem" --rp-cert "$T/rp.crt" --rp-key "$T/rp.key"
-  --rp-uuid "$UUID" --name Bank --cert-level advanced)
+  --rp-uuid "$UUID" --name Bank --level advanced)
 
 DEV="$T/dev"
 for p in auth sign; do
@@ -143,7 +143,7 @@ check "openssl verifies the API's signature (PKCS#1 v1.5) under the certificate'
 DOC=$(sed -n 's/^document number \([^,]*\),.*/\1/p' "$T/api_good.out")
 assert "the API names the document number" -n "$DOC"
 rp_run "$DEV" auth "$T/pin1" api_auth auth --api "$API" --server-cert-sha256 "$PIN" \
-  --rp-cert "$T/rp.crt" --rp-key "$T/rp.key" --rp-uuid "$UUID" --name Bank --cert-level advanced \
+  --rp-cert "$T/rp.crt" --rp-key "$T/rp.key" --rp-uuid "$UUID" --name Bank --level advanced \
   --person "$PERSON" --ca-cert "$T/ca/ca.pem"
 expect_rp 0 api_auth "a good authentication over the API (pin as SHA-256)"
 expect_exit 1 "another server certificate than the pinned one" "$RP" auth --api "$API" \
@@ -221,8 +221,8 @@ if openssl x509 -in "$T/adv.pem" -noout -text | grep -q "0\.4\.0\.2042\.1\.1"; t
   expect_rp 7 adv "an advanced certificate where a qualified one is required"
   err_has adv "no qualified policy"
   rp_run "$ADV" sign "$T/pin2" adv_ok "${SIGN[@]}" --person PNOLV-030303-33333 \
-    --cert-level advanced --out "$T/adv_ok.sig"
-  expect_rp 0 adv_ok "an advanced certificate with --cert-level advanced"
+    --level advanced --out "$T/adv_ok.sig"
+  expect_rp 0 adv_ok "an advanced certificate with --level advanced"
 else
   echo "note: this share server asks for qualified certificates only: no advanced case"
 fi
@@ -299,6 +299,6 @@ expect_exit 2 "--ca-cert with --pub" "$RP" auth --server "$URL" --person "$PERSO
   --ca-cert "$T/ca/ca.pem" --pub "$T/good.pub"
 expect_exit 2 "--ca-cert that is no CA" "$RP" auth --server "$URL" --person "$PERSON" \
   --ca-cert "$T/sign.pem"
-expect_exit 2 "--cert-level bogus" "$RP" auth --server "$URL" --person "$PERSON" \
-  --ca-cert "$T/ca/ca.pem" --cert-level bogus
+expect_exit 2 "--level bogus" "$RP" auth --server "$URL" --person "$PERSON" \
+  --ca-cert "$T/ca/ca.pem" --level bogus
 e2e_finish
