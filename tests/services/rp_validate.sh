@@ -54,9 +54,10 @@ API=$(sed -n 2p "$T/ready")
 case $API in */v2/) ;; *) API="${API%/}/v2/" ;; esac
 PIN=$("$SERVER" rp pin --dir "$SRV" | awk '$1 == "sha256" { print $2 }')
 openssl x509 -in "$SRV/rp-tls.crt" -out "$T/pinned.pem"
-# the API's options; ADVANCED: keys enrolled before certificate levels read as advanced
+# the API's options (certificateLevel QUALIFIED by default: the keys enrolled
+# with four-eyes tokens are qualified)
 API_OPTS=(--api "$API" --server-cert "$T/pinned.pem" --rp-cert "$T/rp.crt" --rp-key "$T/rp.key"
-  --rp-uuid "$UUID" --name Bank --level advanced)
+  --rp-uuid "$UUID" --name Bank)
 
 DEV="$T/dev"
 for p in auth sign; do
