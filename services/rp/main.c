@@ -561,6 +561,18 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
         exit_code = report(rc, &st, "create the session");
         goto out;
     }
+    /* The code is a function of the digest (rp_api_vc): a server that
+     * shows the person another code gets no session. */
+    char want[5];
+    rp_api_vc(want, digest, sk_hash_len(hash));
+    if (strcmp(want, created.code) != 0) {
+        fprintf(stderr, PROG ": the server's verification code %s is not the one of this "
+                        "document's digest (%s); the session is cancelled\n",
+                created.code, want);
+        if (cancel_session(net, &created, res, &st) != SK_OK)
+            fprintf(stderr, PROG ": the cancel did not go through\n");
+        goto out;
+    }
     cu_hex(hex, created.session_id, sizeof created.session_id);
     cu_time(when, sizeof when, created.expires_at);
     printf("session %s for %s\n"

@@ -551,7 +551,14 @@ static uint16_t start(web *w, int kind, const char *person, char id[33], char co
                          : "The bank could not reach the share server.");
             return rc == SK_ERR_NOT_FOUND ? 404 : rc == SK_ERR_LOCKED ? 423 : 502;
         }
-        memcpy(tmp.code, tmp.created.code, sizeof tmp.code);
+        /* the code must be the digest's own (rp_api_vc) */
+        rp_api_vc(tmp.code, tmp.digest, sk_hash_len(SK_HASH_SHA256));
+        if (strcmp(tmp.code, tmp.created.code) != 0) {
+            sk_req_client_close(tmp.net);
+            snprintf(msg, cap, "The share server sent a wrong verification code: the bank "
+                               "stopped.");
+            return 502;
+        }
     }
     pthread_mutex_lock(&w->mu);
     web_sess *s = slot(w);
