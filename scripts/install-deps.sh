@@ -14,6 +14,7 @@ packages=(
   valgrind clang libclang-rt-14-dev
   spin faketime
   help2man libjansson-dev libsystemd-dev systemd
+  chromium chromium-driver
 )
 
 # The arm64 cross build of the library and its tests (scripts/test.sh runs

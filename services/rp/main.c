@@ -22,7 +22,9 @@
  * waits for any more.
  *
  * Exit status: 0 ok, 2 usage, 4 key locked, 5 key destroyed, 6 refused,
- * expired, cancelled or no answer within --timeout, 130 interrupted by
+ * expired, cancelled or no answer within --timeout, 7 certificate invalid
+ * (chain, dates, key usage, policy, person; --ca-cert), 8 certificate
+ * revoked (OCSP), 9 OCSP unknown or unavailable, 130 interrupted by
  * SIGINT or SIGTERM, 1 anything else (including a signature that does not
  * verify).
  */
@@ -44,6 +46,9 @@
 #include "config.h"
 #include "fileio.h"
 #include "req_client.h"
+#include "rp_api.h"
+#include "rp_check.h"
+#include "rp_web.h"
 #include "splitkey/pki.h"
 #include "splitkey/rp.h"
 #include "splitkey/sign.h"
@@ -61,15 +66,19 @@
 
 typedef struct rp_opts {
     char *server, *person, *key_id, *purpose, *in, *out, *scheme, *hash, *text, *cert_out, *pub,
-        *name;
-    unsigned timeout;
+        *name, *ca_cert, *api, *server_cert, *server_cert_sha256, *rp_cert, *rp_key,
+        *rp_uuid, *document;
+    unsigned timeout, ocsp_timeout;
     uint8_t key_id_bin[SK_KEY_ID_LEN]; /* --key-id, decoded */
     char *level, *interaction;         /* --level, --interaction */
     sk_rp_create_ext ext;              /* decoded */
 } rp_opts;
 
 /* Who the session is for, as the messages name it. */
-static const char *who(const rp_opts *o) { return o->person != NULL ? o->person : o->key_id; }
+static const char *who(const rp_opts *o)
+{
+    return o->person != NULL ? o->person : o->key_id != NULL ? o->key_id : o->document;
+}
 
 #define usage_error(...) cu_usage_error(PROG, __VA_ARGS__)
 
@@ -277,7 +286,8 @@ static int report(int rc, const sk_key_status *st, const char *what)
 
 /* The key to verify under: --pub when given (the key the relying party
  * registered), else the certificate's key. */
-static int verification_key(sk_pubkey **pub, const rp_opts *o, const sk_rp_result *res)
+static int verification_key(sk_pubkey **pub, const rp_opts *o, const uint8_t *certificate,
+                            size_t cert_len)
 {
     *pub = NULL;
     if (o->pub != NULL) {
@@ -287,13 +297,13 @@ static int verification_key(sk_pubkey **pub, const rp_opts *o, const sk_rp_resul
                     sk_svc_strerror(rc));
         return rc;
     }
-    if (res->cert_len == 0) {
+    if (cert_len == 0) {
         fprintf(stderr, PROG ": cannot verify the signature: the server has no certificate "
                         "for this key; give its public key with --pub PUB.pem\n");
         return SK_ERR_NOT_FOUND;
     }
     sk_cert *cert = NULL;
-    int rc = sk_cert_parse(&cert, res->certificate, res->cert_len);
+    int rc = sk_cert_parse(&cert, certificate, cert_len);
     if (rc == SK_OK)
         rc = sk_cert_pubkey(cert, pub);
     sk_cert_free(cert);
@@ -301,6 +311,194 @@ static int verification_key(sk_pubkey **pub, const rp_opts *o, const sk_rp_resul
         fprintf(stderr, PROG ": the certificate from the server is unusable (%s)\n",
                 sk_strerror(rc));
     return rc;
+}
+
+/* The certificate checks of --ca-cert (rp_check.h), with the report
+ * lines.  Returns the exit status: 0, 7 (invalid), 8 (revoked), 9 (OCSP),
+ * 1 (could not check). */
+static int rp_validate(const rp_opts *o, sk_purpose purpose, const uint8_t *cert,
+                       size_t cert_len)
+{
+    rp_check_opts co = {
+        .ca_cert = o->ca_cert,
+        .purpose = purpose,
+        .person = o->person,
+        .advanced = o->level != NULL && strcmp(o->level, "advanced") == 0,
+        .ocsp_timeout_ms = o->ocsp_timeout * 1000u,
+    };
+    rp_check_info info;
+    char why[512] = "", until[40], upd[40];
+    int rc = rp_check_cert(&co, cert, cert_len, (int64_t)time(NULL), &info, why, sizeof why);
+    if (rc != RP_CHECK_OK) {
+        fprintf(stderr, PROG ": certificate %s%s%s refused: %s\n", info.serial,
+                info.subject[0] ? " of " : "", info.subject, why);
+        return rc;
+    }
+    cu_time(until, sizeof until, (uint64_t)info.not_after);
+    cu_time(upd, sizeof upd, (uint64_t)info.this_update);
+    printf("certificate %s of %s: chains to the CA, valid until %s, %s; OCSP %s: good "
+           "(thisUpdate %s, nonce echoed)\n",
+           info.serial, info.subject, until,
+           co.advanced ? "policy qualified or advanced" : "qualified policy", info.ocsp_url,
+           upd);
+    return CU_EXIT_OK;
+}
+
+/* The end of every successful session, on either transport: the signature
+ * must verify (under --pub or the certificate's key), the certificate must
+ * pass --ca-cert's checks, and only then are --out and --cert-out written.
+ * Returns the exit status. */
+static int finish(const rp_opts *o, sk_purpose purpose, const uint8_t *digest, sk_hash hash,
+                  sk_scheme scheme, const uint8_t *sig, size_t sig_len, const uint8_t *cert,
+                  size_t cert_len, bool is_auth)
+{
+    sk_pubkey *pub = NULL;
+    int exit_code = CU_EXIT_FAIL, rc;
+    if (verification_key(&pub, o, cert, cert_len) != SK_OK)
+        goto out;
+    if (sk_verify(pub, scheme, hash, digest, sk_hash_len(hash), sig, sig_len) != SK_OK) {
+        fprintf(stderr, PROG ": the signature from the server does NOT verify under %s\n",
+                o->pub ? o->pub : "the certificate's key");
+        goto out;
+    }
+    /* --ca-cert: the certificate must be valid for this purpose and person,
+     * and not revoked (rp_check.h). */
+    if (o->ca_cert != NULL &&
+        (exit_code = rp_validate(o, purpose, cert, cert_len)) != CU_EXIT_OK)
+        goto out;
+    exit_code = CU_EXIT_FAIL;
+    if (o->out != NULL) {
+        rc = sk_file_write_atomic(o->out, sig, sig_len, SK_FILE_PUBLIC_MODE, 0);
+        if (rc != SK_OK) {
+            fprintf(stderr, PROG ": --out %s: %s\n", o->out, sk_svc_strerror(rc));
+            goto out;
+        }
+    }
+    if (o->cert_out != NULL) {
+        if (cert_len == 0) {
+            printf("no certificate: the server has none for this key (%s not written)\n",
+                   o->cert_out);
+        } else {
+            rc = cu_write_pem(o->cert_out, "CERTIFICATE", cert, cert_len);
+            if (rc != SK_OK) {
+                fprintf(stderr, PROG ": --cert-out %s: %s\n", o->cert_out, sk_svc_strerror(rc));
+                goto out;
+            }
+        }
+    }
+    if (is_auth)
+        printf("authenticated %s: the signature over a fresh challenge verified under the "
+               "key's public key (%u bits)\n",
+               who(o), sk_pubkey_bits(pub));
+    else
+        printf("signed by %s: the signature verified under the key's public key (%u bits)%s%s\n",
+               who(o), sk_pubkey_bits(pub), o->out ? "; written to " : "",
+               o->out ? o->out : "");
+    exit_code = CU_EXIT_OK;
+out:
+    sk_pubkey_free(pub);
+    return exit_code;
+}
+
+/* The session over the HTTPS/JSON API (--api, rp_api.h): creates it,
+ * prints the verification code computed here from the digest, long-polls
+ * until COMPLETE or --timeout, and ends like the frame path (finish()).
+ * The v2 API has no cancel: a relying party that gives up just stops
+ * polling.  Returns the exit status. */
+static int run_api_session(const rp_opts *o, sk_purpose purpose, const uint8_t *digest,
+                           sk_hash hash, const char *text, bool is_auth)
+{
+    rp_api *a = NULL;
+    rp_api_result *r = calloc(1, sizeof *r);
+    char why[512] = "", sid[128], code[5];
+    int exit_code = CU_EXIT_FAIL;
+    if (r == NULL)
+        return CU_EXIT_FAIL;
+    rp_api_conf conf = {
+        .url = o->api,
+        .server_cert = o->server_cert,
+        .server_cert_sha256 = o->server_cert_sha256,
+        .rp_cert = o->rp_cert,
+        .rp_key = o->rp_key,
+        .uuid = o->rp_uuid,
+        .name = o->name,
+    };
+    int rc = rp_api_new(&a, &conf, why, sizeof why);
+    if (rc != 0) {
+        exit_code = rc == CU_EXIT_USAGE ? usage_error("%s", why) : CU_EXIT_FAIL;
+        if (rc != CU_EXIT_USAGE)
+            fprintf(stderr, PROG ": %s\n", why);
+        goto out;
+    }
+    rp_api_create c = {
+        .purpose = purpose,
+        .person = o->document != NULL ? NULL : o->person,
+        .document = o->document,
+        .digest = digest,
+        .hash = hash,
+        .text = text,
+        .advanced = o->level != NULL && strcmp(o->level, "advanced") == 0,
+        .interaction = o->interaction,
+    };
+    rc = rp_api_start(a, &c, sid, sizeof sid, why, sizeof why);
+    if (rc != 0) {
+        fprintf(stderr, PROG ": create the session: %s\n", why);
+        exit_code = rc;
+        goto out;
+    }
+    rp_api_vc(code, digest, sk_hash_len(hash));
+    printf("session %s for %s\n"
+           "verification code: %s\n"
+           "waiting for the person to check the code and confirm with %s\n",
+           sid, who(o), code, purpose == SK_PURPOSE_SIGN ? "PIN2" : "PIN1");
+    fflush(stdout);
+    uint64_t deadline_ms = mono_ms() + (uint64_t)o->timeout * 1000u;
+    for (;;) {
+        uint64_t now = mono_ms();
+        if (now >= deadline_ms) {
+            fprintf(stderr, PROG ": no answer within %u s%s%s\n", o->timeout,
+                    why[0] ? ": " : "", why);
+            exit_code = CU_EXIT_SESSION;
+            goto out;
+        }
+        uint64_t left = deadline_ms - now;
+        unsigned wait = left < POLL_WAIT_MS ? (unsigned)left : POLL_WAIT_MS;
+        uint64_t start = mono_ms();
+        why[0] = '\0';
+        rc = rp_api_poll(a, sid, wait, r, why, sizeof why);
+        if (rc == CU_EXIT_SESSION) {
+            fprintf(stderr, PROG ": wait for the answer: %s\n", why);
+            exit_code = rc;
+            goto out;
+        }
+        if (rc == 0 && r->complete)
+            break;
+        /* RUNNING, or a transport error: poll again, no sooner than
+         * POLL_INTERVAL_MS after the last one began */
+        uint64_t took = mono_ms() - start;
+        if (took < POLL_INTERVAL_MS)
+            sleep_ms(POLL_INTERVAL_MS - (unsigned)took);
+    }
+    if (strcmp(r->end_result, "OK") != 0) {
+        const char *what;
+        exit_code = rp_api_end_exit(r->end_result, &what);
+        fprintf(stderr, PROG ": session: %s (%s)\n", what, r->end_result);
+        goto out;
+    }
+    if (r->sig_hash != hash) {
+        fprintf(stderr, PROG ": the server signed with another hash than the one asked for\n");
+        goto out;
+    }
+    if (r->document[0] != '\0')
+        printf("document number %s, certificate level %s%s%s\n", r->document,
+               r->level[0] ? r->level : "?", r->interaction[0] ? ", interaction " : "",
+               r->interaction);
+    exit_code = finish(o, purpose, digest, hash, r->scheme, r->sig, r->sig_len, r->cert,
+                       r->cert_len, is_auth);
+out:
+    rp_api_free(a);
+    free(r);
+    return exit_code;
 }
 
 /* Creates the session, prints the code, waits for the answer and verifies
@@ -316,7 +514,6 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
     sk_key_status st;
     sk_rp_created created;
     sk_rp_result *res = calloc(1, sizeof *res);
-    sk_pubkey *pub = NULL;
     int exit_code = CU_EXIT_FAIL;
     char hex[2 * SK_SESSION_ID_LEN + 1], when[40];
     memset(&st, 0, sizeof st);
@@ -324,8 +521,8 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
         return CU_EXIT_FAIL;
 
     sk_rp_create c = {
-        .person_id = o->person,
-        .key_id = o->person != NULL ? NULL : o->key_id_bin,
+        .person_id = o->key_id != NULL ? NULL : o->person,
+        .key_id = o->key_id != NULL ? o->key_id_bin : NULL,
         .purpose = purpose,
         .digest = digest,
         .hash = hash,
@@ -362,6 +559,18 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
     reply = NULL;
     if (rc != SK_OK) {
         exit_code = report(rc, &st, "create the session");
+        goto out;
+    }
+    /* The code is a function of the digest (rp_api_vc): a server that
+     * shows the person another code gets no session. */
+    char want[5];
+    rp_api_vc(want, digest, sk_hash_len(hash));
+    if (strcmp(want, created.code) != 0) {
+        fprintf(stderr, PROG ": the server's verification code %s is not the one of this "
+                        "document's digest (%s); the session is cancelled\n",
+                created.code, want);
+        if (cancel_session(net, &created, res, &st) != SK_OK)
+            fprintf(stderr, PROG ": the cancel did not go through\n");
         goto out;
     }
     cu_hex(hex, created.session_id, sizeof created.session_id);
@@ -483,46 +692,13 @@ static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *dige
         goto out;
     }
 
-    /* COMPLETE: the signature must verify before anything is reported. */
-    if (verification_key(&pub, o, res) != SK_OK)
-        goto out;
-    if (sk_verify(pub, scheme, hash, digest, sk_hash_len(hash), res->signature, res->sig_len) !=
-        SK_OK) {
-        fprintf(stderr, PROG ": the signature from the server does NOT verify under %s\n",
-                o->pub ? o->pub : "the certificate's key");
-        goto out;
-    }
-    if (o->out != NULL) {
-        rc = sk_file_write_atomic(o->out, res->signature, res->sig_len, SK_FILE_PUBLIC_MODE, 0);
-        if (rc != SK_OK) {
-            fprintf(stderr, PROG ": --out %s: %s\n", o->out, sk_svc_strerror(rc));
-            goto out;
-        }
-    }
-    if (o->cert_out != NULL) {
-        if (res->cert_len == 0) {
-            printf("no certificate: the server has none for this key (%s not written)\n",
-                   o->cert_out);
-        } else {
-            rc = cu_write_pem(o->cert_out, "CERTIFICATE", res->certificate, res->cert_len);
-            if (rc != SK_OK) {
-                fprintf(stderr, PROG ": --cert-out %s: %s\n", o->cert_out, sk_svc_strerror(rc));
-                goto out;
-            }
-        }
-    }
-    if (is_auth)
-        printf("authenticated %s: the signature over a fresh challenge verified under the "
-               "key's public key (%u bits)\n",
-               who(o), sk_pubkey_bits(pub));
-    else
-        printf("signed by %s: the signature verified under the key's public key (%u bits)%s%s\n",
-               who(o), sk_pubkey_bits(pub), o->out ? "; written to " : "",
-               o->out ? o->out : "");
-    exit_code = CU_EXIT_OK;
+    /* COMPLETE: the signature and certificate are checked before anything
+     * is reported or written. */
+    exit_code = finish(o, purpose, digest, hash, scheme, res->signature, res->sig_len,
+                       res->certificate, res->cert_len, is_auth);
+    goto out;
 out:
     catch_stop(false);
-    sk_pubkey_free(pub);
     free(res);
     if (left_call == NULL)
         sk_req_client_close(net); /* else a poll still uses it: the exit ends both */
@@ -536,12 +712,28 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
 }
 
 #define COMMON_OPTS(o)                                                                          \
-    {.name = "server", .type = SK_OPT_URL, .value = &(o).server, .flags = SK_OPT_REQUIRED,       \
-     .arg = "URL", .help = "the share server, e.g. tcp://127.0.0.1:7300"},                       \
+    {.name = "server", .type = SK_OPT_URL, .value = &(o).server, .arg = "URL",                  \
+     .help = "the share server's device socket, e.g. tcp://127.0.0.1:7300 (or --api)"},          \
+    {.name = "api", .type = SK_OPT_STRING, .value = &(o).api, .arg = "URL",                     \
+     .help = "the share server's HTTPS relying-party API, e.g. https://127.0.0.1:8443/v2/"},    \
+    {.name = "server-cert", .type = SK_OPT_FILE, .value = &(o).server_cert, .arg = "PINNED.pem",\
+     .help = "--api: the server's TLS certificate; no other is accepted"},                      \
+    {.name = "server-cert-sha256", .type = SK_OPT_STRING, .value = &(o).server_cert_sha256,     \
+     .arg = "HEX", .help = "--api: or the SHA-256 of the server's certificate (DER)"},          \
+    {.name = "rp-cert", .type = SK_OPT_FILE, .value = &(o).rp_cert, .arg = "CERT.pem",          \
+     .help = "--api: this relying party's TLS client certificate"},                             \
+    {.name = "rp-key", .type = SK_OPT_FILE, .value = &(o).rp_key, .arg = "KEY.pem",             \
+     .help = "--api: its private key"},                                                         \
+    {.name = "rp-uuid", .type = SK_OPT_STRING, .value = &(o).rp_uuid, .arg = "UUID",            \
+     .help = "--api: this relying party's UUID (splitkey-server rp add)"},                      \
+    {.name = "document", .type = SK_OPT_STRING, .value = &(o).document, .arg = "NUMBER",        \
+     .help = "--api: ask exactly this key, by its document number (or --person; both: the "    \
+             "key must be that person's)"},                                                     \
     {.name = "person", .type = SK_OPT_STRING, .value = &(o).person, .arg = "ID",                \
      .help = "the person's id, e.g. PNOLV-010101-12345 (or --key-id)"},                          \
     {.name = "key-id", .type = SK_OPT_STRING, .value = &(o).key_id, .arg = "HEX",               \
-     .help = "the key's id, 32 hex digits, as splitkey-client status shows it (or --person)"},  \
+     .help = "the key's id, 32 hex digits, as splitkey-client status shows it (or --person; "  \
+             "both: the key must be that person's)"},  \
     {.name = "cert-out", .type = SK_OPT_STRING, .value = &(o).cert_out, .arg = "CERT.pem",      \
      .help = "write the key's certificate here (when the server has one)"},                     \
     {.name = "pub", .type = SK_OPT_FILE, .value = &(o).pub, .arg = "PUB.pem",                   \
@@ -556,8 +748,14 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
      .help = "the relying party's name shown on the device (default splitkey-rp)"},             \
     {.name = "timeout", .type = SK_OPT_UINT, .value = &(o).timeout, .min = 1, .max = 3600,      \
      .arg = "SEC", .help = "give up, cancelling the session, after SEC seconds (default 150)"},  \
+    {.name = "ca-cert", .type = SK_OPT_FILE, .value = &(o).ca_cert, .arg = "CA.pem",            \
+     .help = "validate the certificate: chain to this CA, dates, key usage, policy, person, "  \
+             "OCSP (exit 7, 8, 9)"},                                                            \
+    {.name = "ocsp-timeout", .type = SK_OPT_UINT, .value = &(o).ocsp_timeout, .min = 1,         \
+     .max = 300, .arg = "SEC", .help = "how long to wait for the OCSP responder (default 10)"},  \
     {.name = "level", .type = SK_OPT_STRING, .value = &(o).level, .arg = "LEVEL",               \
-     .help = "the least certificate level accepted: qualified or advanced (default: any)"},     \
+     .help = "the least certificate level accepted: qualified or advanced (default: any is "   \
+             "asked for, qualified is what --ca-cert accepts)"},                                \
     {.name = "interaction", .type = SK_OPT_STRING, .value = &(o).interaction, .arg = "I",        \
      .help = "how the device asks: displayTextAndPIN (text up to 60 characters), "                \
              "verificationCodeChoice, confirmationMessage (up to 200), or "                      \
@@ -565,8 +763,32 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
 
 static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
 {
-    if ((o->person == NULL) == (o->key_id == NULL))
-        return usage_error("name the key with exactly one of --person ID and --key-id HEX");
+    if (o->person == NULL && o->key_id == NULL && o->document == NULL)
+        return usage_error("name the key with --person ID or --key-id HEX (--document NUMBER "
+                           "with --api)");
+    if (o->document != NULL && (o->api == NULL || o->key_id != NULL))
+        return usage_error("--document goes with --api, --key-id with --server");
+    if (o->key_id != NULL && o->api != NULL)
+        return usage_error("--key-id goes with --server; with --api name the key by "
+                           "--document NUMBER");
+    if (o->person != NULL && (o->key_id != NULL || o->document != NULL) && o->ca_cert == NULL)
+        return usage_error("--person with --key-id names the person the key must belong to: "
+                           "give --ca-cert too");
+    if ((o->server == NULL) == (o->api == NULL))
+        return usage_error("name the share server with one of --server URL and --api URL");
+    if (o->api != NULL && o->ca_cert == NULL)
+        return usage_error("--api needs --ca-cert CA.pem: the certificate is always validated");
+    if (o->api == NULL && (o->server_cert || o->server_cert_sha256 || o->rp_cert || o->rp_key ||
+                           o->rp_uuid))
+        return usage_error("--server-cert, --server-cert-sha256, --rp-cert, --rp-key and "
+                           "--rp-uuid go with --api");
+    if (o->ca_cert != NULL && o->pub != NULL)
+        return usage_error("--ca-cert validates the certificate's key: leave out --pub");
+    if (o->ca_cert != NULL) {
+        char why[512];
+        if (rp_check_ca_file(o->ca_cert, why, sizeof why) != RP_CHECK_OK)
+            return usage_error("%s", why);
+    }
     if (o->key_id != NULL && (strlen(o->key_id) != 2 * SK_KEY_ID_LEN ||
                               cu_unhex(o->key_id_bin, sizeof o->key_id_bin, o->key_id) != 0))
         return usage_error("--key-id %s: use the 32 hex digits of the key id", o->key_id);
@@ -607,7 +829,7 @@ static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
 
 static int cmd_sign(int argc, char **argv)
 {
-    rp_opts o = {.timeout = DEFAULT_TIMEOUT_S};
+    rp_opts o = {.timeout = DEFAULT_TIMEOUT_S, .ocsp_timeout = 10};
     char default_name[] = "splitkey-rp";
     o.name = default_name;
     sk_opt opts[] = {
@@ -624,7 +846,8 @@ static int cmd_sign(int argc, char **argv)
     };
     int exit_code = CU_EXIT_OK;
     if (parse(opts, argc, argv,
-              "sign --server URL --person ID|--key-id HEX --purpose sign --in FILE --out SIG [OPTIONS]",
+              "sign --server URL|--api URL --person ID|--key-id HEX --purpose sign --in FILE --out SIG "
+              "[OPTIONS]",
               "Asks the person for a signature over FILE: prints the verification code,\n"
               "waits for the answer, verifies the signature and writes it.",
               &exit_code) != 0)
@@ -657,7 +880,12 @@ static int cmd_sign(int argc, char **argv)
         const char *base = strrchr(o.in, '/');
         snprintf(text, sizeof text, "Sign %s", base ? base + 1 : o.in);
     }
-    exit_code = run_session(&o, purpose, digest, hash, scheme, text, false);
+    if (o.api != NULL && purpose == SK_PURPOSE_SEAL)
+        exit_code = usage_error("--api: seals go over --server");
+    else if (o.api != NULL)
+        exit_code = run_api_session(&o, purpose, digest, hash, text, false);
+    else
+        exit_code = run_session(&o, purpose, digest, hash, scheme, text, false);
 done:
     sk_config_free(opts);
     return exit_code;
@@ -665,7 +893,7 @@ done:
 
 static int cmd_auth(int argc, char **argv)
 {
-    rp_opts o = {.timeout = DEFAULT_TIMEOUT_S};
+    rp_opts o = {.timeout = DEFAULT_TIMEOUT_S, .ocsp_timeout = 10};
     char default_name[] = "splitkey-rp";
     o.name = default_name;
     sk_opt opts[] = {
@@ -675,7 +903,7 @@ static int cmd_auth(int argc, char **argv)
         {0},
     };
     int exit_code = CU_EXIT_OK;
-    if (parse(opts, argc, argv, "auth --server URL --person ID|--key-id HEX [OPTIONS]",
+    if (parse(opts, argc, argv, "auth --server URL|--api URL --person ID|--key-id HEX [OPTIONS]",
               "Authenticates the person: asks the authentication key (PIN1) to sign a\n"
               "fresh random challenge and verifies the signature.",
               &exit_code) != 0)
@@ -690,9 +918,111 @@ static int cmd_auth(int argc, char **argv)
         exit_code = CU_EXIT_FAIL;
         goto done;
     }
-    exit_code = run_session(&o, SK_PURPOSE_AUTH, digest, hash, scheme,
-                            o.text != NULL ? o.text : "Log in", true);
+    if (o.api != NULL)
+        exit_code = run_api_session(&o, SK_PURPOSE_AUTH, digest, hash,
+                                    o.text != NULL ? o.text : "Log in", true);
+    else
+        exit_code = run_session(&o, SK_PURPOSE_AUTH, digest, hash, scheme,
+                                o.text != NULL ? o.text : "Log in", true);
 done:
+    sk_config_free(opts);
+    return exit_code;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    rp_opts o = {.timeout = DEFAULT_TIMEOUT_S, .ocsp_timeout = 10};
+    char default_name[] = "Splitkey Bank";
+    char *http = NULL, *ready = NULL;
+    o.name = default_name;
+    sk_opt opts[] = {
+        {.name = "http", .type = SK_OPT_STRING, .value = &http, .flags = SK_OPT_REQUIRED,
+         .arg = "HOST:PORT", .help = "where to serve the web site, e.g. 127.0.0.1:8080 (port 0: "
+                                     "any)"},
+        {.name = "ready-file", .type = SK_OPT_STRING, .value = &ready, .arg = "FILE",
+         .help = "write the site's URL here once serving"},
+        {.name = "server", .type = SK_OPT_URL, .value = &o.server, .arg = "URL",
+         .help = "the share server's device socket (or --api)"},
+        {.name = "api", .type = SK_OPT_STRING, .value = &o.api, .arg = "URL",
+         .help = "the share server's HTTPS relying-party API, e.g. https://127.0.0.1:8443/v2/"},
+        {.name = "server-cert", .type = SK_OPT_FILE, .value = &o.server_cert, .arg = "PINNED.pem",
+         .help = "--api: the server's TLS certificate; no other is accepted"},
+        {.name = "server-cert-sha256", .type = SK_OPT_STRING, .value = &o.server_cert_sha256,
+         .arg = "HEX", .help = "--api: or the SHA-256 of the server's certificate (DER)"},
+        {.name = "rp-cert", .type = SK_OPT_FILE, .value = &o.rp_cert, .arg = "CERT.pem",
+         .help = "--api: this relying party's TLS client certificate"},
+        {.name = "rp-key", .type = SK_OPT_FILE, .value = &o.rp_key, .arg = "KEY.pem",
+         .help = "--api: its private key"},
+        {.name = "rp-uuid", .type = SK_OPT_STRING, .value = &o.rp_uuid, .arg = "UUID",
+         .help = "--api: this relying party's UUID"},
+        {.name = "ca-cert", .type = SK_OPT_FILE, .value = &o.ca_cert, .flags = SK_OPT_REQUIRED,
+         .arg = "CA.pem", .help = "every certificate must chain to this CA and pass the "
+                                  "checks of --ca-cert"},
+        {.name = "level", .type = SK_OPT_STRING, .value = &o.level,
+         .arg = "qualified|advanced",
+         .help = "the least certificate level accepted (default qualified)"},
+        {.name = "name", .type = SK_OPT_STRING, .value = &o.name, .arg = "NAME",
+         .help = "the bank's name shown on the device (default Splitkey Bank)"},
+        {.name = "timeout", .type = SK_OPT_UINT, .value = &o.timeout, .min = 1, .max = 3600,
+         .arg = "SEC", .help = "how long a session waits for the person (default 150)"},
+        {.name = "ocsp-timeout", .type = SK_OPT_UINT, .value = &o.ocsp_timeout, .min = 1,
+         .max = 300, .arg = "SEC", .help = "how long to wait for the OCSP responder (default 10)"},
+        {0},
+    };
+    int exit_code = CU_EXIT_OK;
+    rp_api *api = NULL;
+    if (parse(opts, argc, argv,
+              "serve --http HOST:PORT --server URL|--api URL --ca-cert CA.pem [OPTIONS]",
+              "Serves a small bank web site: a person logs in with the person id (an\n"
+              "authentication session) and signs a contract (a signing session); the page\n"
+              "shows the verification code and then the outcome.",
+              &exit_code) != 0)
+        goto done;
+    if ((o.server == NULL) == (o.api == NULL)) {
+        exit_code = usage_error("name the share server with one of --server URL and --api URL");
+        goto done;
+    }
+    if (o.level != NULL && strcmp(o.level, "qualified") != 0 &&
+        strcmp(o.level, "advanced") != 0) {
+        exit_code = usage_error("--level %s: use qualified or advanced", o.level);
+        goto done;
+    }
+    char why[512];
+    if (rp_check_ca_file(o.ca_cert, why, sizeof why) != RP_CHECK_OK) {
+        exit_code = usage_error("%s", why);
+        goto done;
+    }
+    if (sk_init() != SK_OK) {
+        exit_code = CU_EXIT_FAIL;
+        goto done;
+    }
+    if (o.api != NULL) {
+        rp_api_conf conf = {.url = o.api,
+                            .server_cert = o.server_cert,
+                            .server_cert_sha256 = o.server_cert_sha256,
+                            .rp_cert = o.rp_cert,
+                            .rp_key = o.rp_key,
+                            .uuid = o.rp_uuid,
+                            .name = o.name};
+        if (rp_api_new(&api, &conf, why, sizeof why) != 0) {
+            exit_code = usage_error("%s", why);
+            goto done;
+        }
+    }
+    rp_web_conf wc = {
+        .server = o.server,
+        .api = api,
+        .ca_cert = o.ca_cert,
+        .name = o.name,
+        .advanced = o.level != NULL && strcmp(o.level, "advanced") == 0,
+        .timeout_s = o.timeout,
+        .ocsp_timeout_ms = o.ocsp_timeout * 1000u,
+        .http = http,
+        .ready_file = ready,
+    };
+    exit_code = rp_web_run(&wc);
+done:
+    rp_api_free(api);
     sk_config_free(opts);
     return exit_code;
 }
@@ -708,13 +1038,24 @@ static void usage(FILE *out)
                  "commands:\n"
                  "  sign   --server URL --person ID|--key-id HEX --purpose sign --in FILE --out SIG\n"
                  "  auth   --server URL --person ID|--key-id HEX\n"
+                 "  (or, for sign and auth, over the HTTPS API: --api https://HOST:PORT/v2/\n"
+                 "   --server-cert PINNED.pem --rp-cert CERT.pem --rp-key KEY.pem --rp-uuid UUID\n"
+                 "   --name NAME --ca-cert CA.pem, and --document NUMBER for one key)\n"
+                 "  serve  --http HOST:PORT --server URL|--api URL --ca-cert CA.pem\n"
+                 "         a small bank web site: log in and sign a contract with the device\n"
                  "\n"
                  "Run '" PROG " COMMAND --help' for every option.\n"
                  "Giving up - --timeout passed, or SIGINT / SIGTERM while waiting - cancels\n"
                  "the session at the server, so the device no longer offers it.\n"
                  "\n"
+                 "With --ca-cert CA.pem the certificate is validated too: chain to the CA,\n"
+                 "dates, key usage and policy for the purpose, the person, and its OCSP\n"
+                 "status (a fresh nonce, the response signed by the CA or its OCSP signer).\n"
+                 "\n"
                  "Exit status: 0 ok (signature verified), 2 usage, 4 key locked, 5 key\n"
                  "destroyed, 6 refused, expired, cancelled or no answer within --timeout,\n"
+                 "7 certificate invalid (chain, dates, key usage, policy, person), 8\n"
+                 "certificate revoked, 9 OCSP status unknown or unavailable,\n"
                  "130 interrupted (SIGINT or SIGTERM), 1 other failure.\n");
 }
 
@@ -723,6 +1064,7 @@ int main(int argc, char **argv)
     static const sk_command commands[] = {
         {"sign", cmd_sign},
         {"auth", cmd_auth},
+        {"serve", cmd_serve},
         {NULL, NULL},
     };
     return sk_command_dispatch(argc, argv, PROG, commands, usage);

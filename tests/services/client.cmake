@@ -43,6 +43,25 @@ if(TARGET splitkey-ca)
   sk_store_test(NAME e2e_ca_revoke_client LABELS services pki
                 COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/e2e_ca_revoke_client.sh"
                         "${_sk_bin}")
+  # splitkey-rp --ca-cert: chain, person, level, OCSP good / revoked / down
+  if(TARGET splitkey-ocsp)
+    add_test(NAME rp_validate
+             COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/rp_validate.sh" "${_sk_bin}")
+    set_tests_properties(rp_validate PROPERTIES LABELS "services;pki" TIMEOUT 600)
+    # the bank site of splitkey-rp serve in headless Chromium (chromedriver's
+    # WebDriver API from python3's standard library)
+    find_program(SK_CHROMEDRIVER chromedriver)
+    find_program(SK_CHROMIUM NAMES chromium chromium-browser)
+    find_program(SK_CURL curl)
+    if(SK_CHROMEDRIVER AND SK_CHROMIUM AND SK_CURL)
+      add_test(NAME rp_web_browser
+               COMMAND "${SK_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/rp_web_browser.sh" "${_sk_bin}"
+                       "${SK_CHROMEDRIVER}" "${SK_CHROMIUM}")
+      set_tests_properties(rp_web_browser PROPERTIES LABELS browser TIMEOUT 600)
+    else()
+      message(STATUS "chromium, chromedriver or curl missing: rp_web_browser is skipped")
+    endif()
+  endif()
 endif()
 
 # a proxy that loses replies (Python) for the lost-reply test

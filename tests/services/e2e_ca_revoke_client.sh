@@ -16,17 +16,7 @@
 # Ports are picked by the kernel; waits poll the share server's log, with no
 # fixed sleep and no time limit.
 . "$(dirname "$0")/e2e_lib.sh"
-CA="$BIN/splitkey-ca"
-CA_PID=
-
-ca_cleanup() {
-  if [ -n "$CA_PID" ] && kill -0 "$CA_PID" 2>/dev/null; then
-    kill "$CA_PID" 2>/dev/null
-    wait "$CA_PID" 2>/dev/null
-  fi
-  e2e_cleanup
-}
-trap ca_cleanup EXIT
+. "$(dirname "$0")/ca_lib.sh" # the CA and the share server as its RA; its cleanup
 
 # wait_log STRING: until the share server's log holds STRING (a fixed
 # string); fails if the server stopped.
@@ -44,23 +34,9 @@ serial_of() {
 
 e2e_pins
 # --- a CA, and the share server as its registration authority -----------------
-"$CA" init --dir "$T/ca" --subject "CN=Splitkey Client Revocation CA,O=Splitkey Test,C=LV" \
-  --policy-oid 1.3.6.1.4.1.99999.1.1 --ocsp-url http://127.0.0.1:9/ocsp \
-  --ca-url http://127.0.0.1:9/ca.crt --pds-url https://example.org/pds_en.pdf >/dev/null ||
-  { echo "splitkey-ca init failed" >&2; exit 1; }
-SRV="$T/server"
-"$SERVER" init --dir "$SRV" >/dev/null || { echo "splitkey-server init failed" >&2; exit 1; }
-"$CA" add-ra --dir "$T/ca" --pub "$SRV/server.pub" >/dev/null ||
-  { echo "splitkey-ca add-ra failed" >&2; exit 1; }
-"$CA" run --dir "$T/ca" --listen tcp://127.0.0.1:0 --ready-file "$T/ca.ready" 2>"$T/ca.log" &
-CA_PID=$!
-while [ ! -s "$T/ca.ready" ]; do
-  kill -0 "$CA_PID" 2>/dev/null || { cat "$T/ca.log" >&2; echo "the CA did not start" >&2; exit 1; }
-  sleep 0.05
-done
-SERVER_ARGS=(--ca "$(head -n 1 "$T/ca.ready")" --ca-cert "$T/ca/ca.pem" --ca-retry-every 1
-  --ca-revocations-every 1)
-e2e_run_server
+ca_lib_init "$T/ca" "Splitkey Client Revocation CA"
+ca_lib_start_ca "$T/ca"
+ca_lib_server --ca-revocations-every 1
 
 # --- the device enrols both keys with tokens of two operators -----------------
 DEV="$T/dev"
