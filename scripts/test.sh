@@ -9,8 +9,9 @@
 #      and the tests labelled slow - the replay of attacks through the
 #      programs - whose code the other service tests run under ASan too:
 #      those run once, in stage 3; and the PostgreSQL copies of the scenario
-#      tests, label pg, which run the same server code on the other store:
-#      those run once, in stage 4);
+#      tests, label pg, which run the same server code on the other store,
+#      and the headless-Chromium test of splitkey-rp's web page, label
+#      browser: those run once, in stage 4);
 #   2. builds the constant-time test with clang (build-clang) and runs it
 #      under valgrind: the main build uses the default compiler (gcc), and a
 #      compiler can turn masking into branches (clang did once; phone builds
@@ -45,7 +46,7 @@ cmake --build "$asan_build" -j"$jobs"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1} \
 LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-  ctest --test-dir "$asan_build" --output-on-failure -j"$jobs" -LE "ctime|model|slow|pg"
+  ctest --test-dir "$asan_build" --output-on-failure -j"$jobs" -LE "ctime|model|slow|pg|browser"
 
 # Stage 2: the valgrind constant-time test built with clang.
 if command -v clang >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1; then
