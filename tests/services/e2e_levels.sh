@@ -19,7 +19,7 @@ SQLITE=$(command -v sqlite3 || true)
 e2e_pins
 e2e_start_server
 DB="$SRV/server.db"
-sq() { "$SQLITE" -batch -cmd ".timeout 60000" "$DB" "$@"; }
+sq() { store_sql "$DB" "$1"; } # sqlite3, or psql on the PostgreSQL copy
 DEV="$T/dev"
 QDEV="$T/qdev"
 QSUBJECT="C=LV,GN=JANIS,SN=OZOLS,serialNumber=PNOLV-020202-22222"
