@@ -68,7 +68,8 @@ static const char *const server_files[] = {
     "kx.key",        "master.key",     "server.conf",       "server.pub",    "sign.key",
     "ready-w1",      "ready-w2",       "server.db",         "server.db-wal", "server.db-shm",
     "server.db-journal", "init.log",   "server-w1.log",     "server-w2.log",  "flush.tmp",
-    "store.id",      "run.lock"};
+    "store.id",      "run.lock",       "rp-tls.key",        "rp-tls.crt",    "relying-parties.json",
+    "operators"};
 #define N_SERVER_FILES (sizeof server_files / sizeof server_files[0])
 
 /* The servers the bench runs (one per worker count), for the exit paths. */
