@@ -9,9 +9,16 @@
 # builds in build/, signs a document in one process (splitkey sign-local),
 # and then runs the real system on loopback: a share server with SQLite in a
 # temporary directory, a device (splitkey-client) that enrols an
-# authentication key (PIN1) and a signing key (PIN2), and a relying party
-# (splitkey-rp) that asks for an authentication and a signature, which the
-# device approves after checking the verification code both sides show.
+# authentication key (PIN1) and a signing key (PIN2), and a bank as relying
+# party (splitkey-rp) that asks over the share server's relying-party HTTPS
+# API (doc/rp-api.md) for an authentication and two signatures, which the
+# device approves after checking the verification code both sides show (the
+# second time the person picks the bank's code among three).  The operator
+# registers the bank (splitkey-server rp add, its TLS client certificate
+# made with OpenSSL), the bank pins the server's certificate (rp pin), and
+# splitkey-rp validates every answer's certificate: chain, dates, usage and
+# policy, person, OCSP with a nonce.  A relying party that is not
+# registered is refused (401) and creates nothing.
 # A CA (splitkey-ca) and its OCSP responder (splitkey-ocsp) run beside the
 # share server, which is their registration authority: enrolment ends with
 # the person's two certificates.  OpenSSL, which knows nothing about
@@ -22,8 +29,10 @@
 # directory.
 #
 # Settings (environment): SK_DEMO_PROFILE (4K, 6K or 8K; default 6K),
-# SK_DEMO_SCHEME (pkcs1 or pss; default pss), SK_DEMO_HASH (sha256, sha384 or
-# sha512; default sha256), SK_BUILD_DIR (default build).  The demo's files go
+# SK_DEMO_SCHEME (pkcs1 or pss; default pss: the signatures made by sign-local
+# and by the device itself; the relying-party API signs PKCS#1 v1.5),
+# SK_DEMO_HASH (sha256, sha384 or sha512; default sha256), SK_BUILD_DIR
+# (default build).  The demo's files go
 # to $SK_BUILD_DIR/demo; the server's to a temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -193,7 +202,8 @@ demo_ca() {
   server_dir=$(mktemp -d "${TMPDIR:-/tmp}/splitkey-demo-server.XXXXXX")
   say "splitkey-ca init makes the CA key (RSA-3072, mode 0600), a self-signed CA"
   say "certificate, a delegated OCSP signing certificate and the certificate database."
-  say "The URLs go into every certificate it issues (AIA, QcPDS)."
+  say "The URLs go into every certificate it issues (AIA, QcPDS); the OCSP one is set"
+  say "below, once the responder listens."
   run "$bin/splitkey-ca" init --dir "$server_dir/ca" \
     --subject "CN=Splitkey Demo Qualified CA,O=Splitkey Demo,C=LV" \
     --ocsp-url http://ocsp.demo.example/ --ca-url http://ca.demo.example/ca.crt \
@@ -202,15 +212,22 @@ demo_ca() {
   cp "$server_dir/ca/ca.pem" "$work/ca.pem"
   say "The CA certificate (also in $work/ca.pem):"
   openssl x509 -in "$work/ca.pem" -noout -subject -dates | sed 's/^/     /'
-  say "Start the CA on a loopback port the kernel picks; it writes the URL to its"
-  say "--ready-file once it listens.  Only registered RAs may ask it for certificates."
-  start_bg ca ca_pid "$server_dir/ca.ready" "$bin/splitkey-ca" run --dir "$server_dir/ca" \
-    --listen tcp://127.0.0.1:0 --ready-file "$server_dir/ca.ready"
-  ca_url=$(head -n 1 "$server_dir/ca.ready")
-  say "The OCSP responder answers from the CA's database (RFC 6960 over HTTP):"
+  say "The OCSP responder answers from the CA's database (RFC 6960 over HTTP), on a"
+  say "loopback port the kernel picks; it writes its URL to its --ready-file once it"
+  say "listens:"
   start_bg ocsp ocsp_pid "$server_dir/ocsp.ready" "$bin/splitkey-ocsp" run \
     --ca-dir "$server_dir/ca" --http 127.0.0.1:0 --ready-file "$server_dir/ocsp.ready"
   ocsp_url=$(head -n 1 "$server_dir/ocsp.ready")
+  say "Relying parties find the responder through the certificates' AIA extension, so"
+  say "the CA must name this one: ocsp-url in the CA's configuration file."
+  printf '   $ %s\n' "sed -i 's|^ocsp-url = .*|ocsp-url = $ocsp_url|' $server_dir/ca/ca.conf"
+  sed -i "s|^ocsp-url = .*|ocsp-url = $ocsp_url|" "$server_dir/ca/ca.conf"
+  grep -qx "ocsp-url = $ocsp_url" "$server_dir/ca/ca.conf" || die "ca.conf has no ocsp-url line"
+  say "Start the CA, again on a port the kernel picks.  Only registered RAs may ask it"
+  say "for certificates."
+  start_bg ca ca_pid "$server_dir/ca.ready" "$bin/splitkey-ca" run --dir "$server_dir/ca" \
+    --listen tcp://127.0.0.1:0 --ready-file "$server_dir/ca.ready"
+  ca_url=$(head -n 1 "$server_dir/ca.ready")
   say "The CA listens on $ca_url, the OCSP responder on $ocsp_url."
 }
 
@@ -226,15 +243,67 @@ demo_server() {
     die "splitkey-ca add-ra failed"
   say "Start it: --ca makes it the CA's RA (--ca-cert: issued certificates must chain to"
   say "this CA); --open-enrolment lets a device enrol without a registration token"
-  say "(development and demos); port 0 lets the kernel pick a free loopback port, which"
-  say "the server writes to its --ready-file once it listens; --pool-profiles keeps"
-  say "server keys of the demo's size ready."
+  say "(development and demos); --rp-listen opens the relying parties' HTTPS API beside"
+  say "the devices' socket, and --no-legacy-rp refuses the old unauthenticated"
+  say "relying-party frames on the device socket; port 0 lets the kernel pick a free"
+  say "loopback port, which the server writes to its --ready-file once it listens (the"
+  say "device socket, then the API's URL); --pool-profiles keeps server keys of the"
+  say "demo's size ready."
   start_bg server server_pid "$server_dir/ready" "$bin/splitkey-server" run \
     --dir "$server_dir/srv" --listen tcp://127.0.0.1:0 --db "sqlite:$server_dir/srv/server.db" \
     --ca "$ca_url" --ca-cert "$server_dir/ca/ca.pem" --open-enrolment \
+    --rp-listen https://127.0.0.1:0 --no-legacy-rp \
     --pool-profiles "$profile" --ready-file "$server_dir/ready"
-  url=$(head -n 1 "$server_dir/ready")
-  say "The server listens on $url (its log, one line per request: $work/server.log)."
+  url=$(sed -n 1p "$server_dir/ready")
+  api=$(sed -n 2p "$server_dir/ready")
+  case $api in
+    https://*/v2/) ;;
+    https://*) api="${api%/}/v2/" ;;
+    *) die "the server did not report its relying-party API" ;;
+  esac
+  say "Devices connect to $url; relying parties use the base URL $api"
+  say "(the server's log, one line per request: $work/server.log)."
+}
+
+demo_rp_register() {
+  step "Register the bank as a relying party of the HTTPS API"
+  say "A relying party proves who it is with a TLS client certificate; self-signed is"
+  say "fine, the server compares its SHA-256.  The bank makes its key and certificate:"
+  local req=(openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes
+    -keyout "$work/bank.key" -out "$work/bank.crt" -days 30 -subj "/CN=Demo Bank")
+  printf '   $ %s\n' "$(cmdline "${req[@]}")"
+  "${req[@]}" >"$work/bank-req.log" 2>&1 ||
+    { show "$work/bank-req.log"; die "openssl could not make the bank's certificate"; }
+  openssl x509 -in "$work/bank.crt" -noout -subject -fingerprint -sha256 | sed 's/^/     /'
+  bank_uuid=1f1bfa89-4f8b-420a-a98e-fb3a161a30bc
+  say "The share server's operator registers it: its UUID (what its requests name), the"
+  say "names the device may show for it, its certificate, the certificate levels and the"
+  say "requests it may make (authentications and signatures, no certificate choice)."
+  say "The running server reads the registry again by itself."
+  run "$bin/splitkey-server" rp add --dir "$server_dir/srv" --uuid "$bank_uuid" \
+    --names 'Demo Bank|DEMOBANK' --cert "$work/bank.crt" --levels ADVANCED,QUALIFIED \
+    --purposes auth,sign || die "splitkey-server rp add failed"
+  run "$bin/splitkey-server" rp list --dir "$server_dir/srv" || die "splitkey-server rp list failed"
+  say "The bank pins the server's certificate instead of trusting a CA for it: the operator"
+  say "gives it the certificate (or its SHA-256, which rp pin prints) out of band."
+  printf '   $ %s\n' "$(cmdline "$bin/splitkey-server" rp pin --dir "$server_dir/srv")"
+  "$bin/splitkey-server" rp pin --dir "$server_dir/srv" >"$work/rp-pin.out" 2>&1 ||
+    { show "$work/rp-pin.out"; die "splitkey-server rp pin failed"; }
+  show "$work/rp-pin.out"
+  openssl x509 -in "$server_dir/srv/rp-tls.crt" -out "$work/bank-pinned.pem" ||
+    die "cannot copy the server's certificate"
+  local pin der
+  pin=$(awk '$1 == "sha256" { print $2 }' "$work/rp-pin.out")
+  der=$(openssl x509 -in "$work/bank-pinned.pem" -outform DER | sha256sum | cut -d' ' -f1)
+  say "OpenSSL computes the same value from the certificate the bank keeps"
+  say "($work/bank-pinned.pem): $der"
+  [ -n "$pin" ] && [ "$pin" = "$der" ] || die "rp pin says $pin, the certificate's SHA-256 is $der"
+  bank_opts=(--api "$api" --server-cert "$work/bank-pinned.pem" --rp-cert "$work/bank.crt"
+    --rp-key "$work/bank.key" --rp-uuid "$bank_uuid" --name "Demo Bank" --ca-cert "$work/ca.pem")
+  say "From now on every splitkey-rp command of the bank carries these options:"
+  say "  $(cmdline "${bank_opts[@]}")"
+  say "--ca-cert: every answer's certificate is validated against the CA before the bank"
+  say "accepts it (chain, dates, key usage and policy, the person, OCSP with a nonce)."
 }
 
 demo_enrol() {
@@ -311,14 +380,15 @@ ocsp_status() {
   grep -q "Response verify OK" "$work/ocsp-$1.out" || die "the OCSP response did not verify"
 }
 
-# rp_session NAME ARGS...: starts splitkey-rp in the background and waits
-# for the verification code it prints at once.
+# rp_session NAME COMMAND ARGS...: starts "splitkey-rp COMMAND" with the
+# bank's options (demo_rp_register) and ARGS in the background and waits for
+# the verification code it prints at once.
 rp_session() {
-  local name=$1 i
-  shift
-  printf '   $ %s &\n' "$(cmdline "$bin/splitkey-rp" "$@")"
+  local name=$1 cmd=$2 i
+  shift 2
+  printf '   $ %s "${bank[@]}" %s &\n' "$(cmdline "$bin/splitkey-rp" "$cmd")" "$(cmdline "$@")"
   : >"$work/$name.out" # exists before the background job opens it
-  "$bin/splitkey-rp" "$@" >"$work/$name.out" 2>&1 &
+  "$bin/splitkey-rp" "$cmd" "${bank_opts[@]}" "$@" >"$work/$name.out" 2>&1 &
   rp_pid=$!
   for i in $(seq 1 400); do
     grep -q '^verification code:' "$work/$name.out" && break
@@ -327,43 +397,64 @@ rp_session() {
   done
   show "$work/$name.out"
   rp_code=$(sed -n 's/^verification code: //p' "$work/$name.out")
-  rp_session_id=$(sed -n 's/^session \([0-9a-f]*\) for .*/\1/p' "$work/$name.out")
+  # the API's sessionID is the session's 16 bytes written as a UUID
+  rp_session_id=$(sed -n 's/^session \([0-9a-f-]*\) for .*/\1/p' "$work/$name.out" | tr -d -)
+  [ ${#rp_session_id} -eq 32 ] && [ ${#rp_code} -eq 4 ] || die "splitkey-rp printed no session"
 }
 
-# device_approve PURPOSE PINFILE: lists the sessions, checks the code and
-# approves the relying party's session.
-device_approve() {
-  say "On the phone: the waiting sessions, with the code the relying party shows:"
-  run "$bin/splitkey-client" sessions --state "$device" || die "sessions failed"
-  local code
-  code=$("$bin/splitkey-client" sessions --state "$device" |
-    awk -v s="$rp_session_id" '$1 == s { print $4 }')
-  [ "$code" = "$rp_code" ] || die "the device shows code '$code', the relying party '$rp_code'"
-  say "Both sides show $code: the person approves with the PIN."
-  run "$bin/splitkey-client" approve "$rp_session_id" --state "$device" --pin-file "$2" ||
-    die "approval failed"
-  wait "$rp_pid" || { show "$work/$3.out"; die "the relying party did not accept the answer"; }
+# device_sessions: the phone lists the waiting sessions; the relying party's
+# must be among them.
+device_sessions() {
+  say "On the phone: the waiting sessions, with who asks and what:"
+  printf '   $ %s\n' "$(cmdline "$bin/splitkey-client" sessions --state "$device")"
+  "$bin/splitkey-client" sessions --state "$device" >"$work/sessions.out" 2>&1 ||
+    { show "$work/sessions.out"; die "sessions failed"; }
+  show "$work/sessions.out"
+  grep -q "^$rp_session_id " "$work/sessions.out" || die "the device does not list the session"
+}
+
+# rp_answer NAME: waits for splitkey-rp (it must exit 0) and shows what it
+# reported after the device answered.
+rp_answer() {
+  wait "$rp_pid" || { show "$work/$1.out"; die "the relying party did not accept the answer"; }
   rp_pid=
-  say "The relying party, once the answer arrived:"
-  tail -n 1 "$work/$3.out" | sed 's/^/     /'
+  say "The bank, once the answer arrived (and validated):"
+  sed '1,/^waiting for the person/d' "$work/$1.out" | sed 's/^/     /'
+  grep -q "OCSP .*: good" "$work/$1.out" || die "splitkey-rp did not report OCSP good"
+}
+
+# device_approve PINFILE NAME: checks the code and approves the relying
+# party's session.
+device_approve() {
+  device_sessions
+  local code
+  code=$(awk -v s="$rp_session_id" '$1 == s { print $4 }' "$work/sessions.out")
+  [ "$code" = "$rp_code" ] || die "the device shows code '$code', the bank '$rp_code'"
+  say "Both sides show $code: the person approves with the PIN."
+  run "$bin/splitkey-client" approve "$rp_session_id" --state "$device" --pin-file "$1" ||
+    die "approval failed"
+  rp_answer "$2"
 }
 
 demo_rp_auth() {
-  step "A bank authenticates the person (PIN1)"
-  say "splitkey-rp asks the server for an authentication: a fresh random challenge, signed"
-  say "by the authentication key.  It prints the verification code at once and waits."
-  rp_session auth auth --server "$url" --person "$person" --name "Demo Bank" \
-    --text "Log in to Demo Bank" --pub "$work/auth.pem"
-  device_approve auth "$server_dir/pin1" auth
+  step "The bank authenticates the person over the HTTPS API (PIN1)"
+  say "bank=($(cmdline "${bank_opts[@]}"))"
+  say "splitkey-rp connects to the API (the server's certificate must be the pinned one,"
+  say "the bank presents its own) and asks for an authentication: the authentication key"
+  say "signs the digest of a fresh random challenge.  It prints the verification code at"
+  say "once, computed from that digest, and waits (long polls of GET /v2/session/ID)."
+  rp_session auth auth --person "$person" --text "Log in to Demo Bank"
+  device_approve "$server_dir/pin1" auth
 }
 
 demo_rp_sign() {
-  step "The bank asks for a signature on the contract (PIN2, $scheme, $hash)"
-  rp_session rpsign sign --server "$url" --person "$person" --purpose sign \
-    --in "$work/contract.txt" --out "$work/contract-rp.sig" --scheme "$scheme" --hash "$hash" \
-    --name "Demo Bank" --text "Agreement of sale, 350 EUR" \
+  step "The bank asks for a signature on the contract (PIN2, PKCS#1 v1.5, $hash)"
+  say "The API signs RSASSA-PKCS1-v1_5 over the digest (sha256WithRSAEncryption and its"
+  say "kin); --cert-out keeps the certificate that came with the signature."
+  rp_session rpsign sign --person "$person" --purpose sign --in "$work/contract.txt" \
+    --out "$work/contract-rp.sig" --hash "$hash" --text "Agreement of sale, 350 EUR" \
     --cert-out "$work/bank-cert.pem"
-  device_approve sign "$server_dir/pin2" rpsign
+  device_approve "$server_dir/pin2" rpsign
   say "The bank got the person's certificate with the signature:"
   run cmp "$work/bank-cert.pem" "$work/sign-cert.pem" ||
     die "the bank's certificate is not the person's"
@@ -371,7 +462,68 @@ demo_rp_sign() {
   run openssl x509 -in "$work/bank-cert.pem" -noout -pubkey -out "$work/bank-cert-key.pem" ||
     die "cannot read the certificate's key"
   run openssl dgst "-$hash" -verify "$work/bank-cert-key.pem" -signature "$work/contract-rp.sig" \
-    "${openssl_opts[@]}" "$work/contract.txt" || die "OpenSSL did not accept the signature"
+    "$work/contract.txt" || die "OpenSSL did not accept the signature"
+}
+
+demo_rp_vc_choice() {
+  step "A signature with verification-code choice: the person picks the bank's code"
+  cat >"$work/payment.txt" <<'DOC'
+Payment order: 350 EUR to the seller of bicycle WTU-442817.
+DOC
+  say "With --interaction verificationCodeChoice the phone shows three codes, the bank's"
+  say "among them, and the person must pick the one the bank's screen shows; a wrong"
+  say "pick ends the session (WRONG_VC) before any PIN is sent."
+  rp_session rpvc sign --person "$person" --purpose sign --in "$work/payment.txt" \
+    --out "$work/payment-rp.sig" --hash "$hash" --text "Pay 350 EUR" \
+    --interaction verificationCodeChoice
+  device_sessions
+  local choices
+  choices=$(sed -n 's/.*choices \([0-9]\{4\}\) \([0-9]\{4\}\) \([0-9]\{4\}\).*/\1 \2 \3/p' \
+    "$work/sessions.out")
+  [ -n "$choices" ] || die "the device offers no codes to pick"
+  case " $choices " in
+    *" $rp_code "*) ;;
+    *) die "the bank's code $rp_code is not among the device's choices ($choices)" ;;
+  esac
+  say "The phone offers $choices; the bank shows $rp_code: the person picks it."
+  run "$bin/splitkey-client" approve "$rp_session_id" --state "$device" --vc "$rp_code" \
+    --pin-file "$server_dir/pin2" || die "approval with the picked code failed"
+  rp_answer rpvc
+  grep -q "interaction verificationCodeChoice" "$work/rpvc.out" ||
+    die "the server did not report the verification-code choice"
+  run openssl dgst "-$hash" -verify "$work/bank-cert-key.pem" -signature "$work/payment-rp.sig" \
+    "$work/payment.txt" || die "OpenSSL did not accept the signature"
+}
+
+demo_rp_unregistered() {
+  step "A relying party that is not registered is refused"
+  say "Someone who knows the bank's UUID and name but not its key tries with a"
+  say "certificate of its own:"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$work/mallory.key" -out "$work/mallory.crt" -days 30 -subj "/CN=Demo Bank" \
+    2>/dev/null || die "openssl could not make a certificate"
+  local db="$server_dir/srv/server.db" before after st=0
+  before=$(sqlite3 "$db" "SELECT count(*) FROM sessions")
+  local cmd=("$bin/splitkey-rp" auth --api "$api" --server-cert "$work/bank-pinned.pem"
+    --rp-cert "$work/mallory.crt" --rp-key "$work/mallory.key" --rp-uuid "$bank_uuid"
+    --name "Demo Bank" --ca-cert "$work/ca.pem" --person "$person")
+  printf '   $ %s\n' "$(cmdline "${cmd[@]}")"
+  "${cmd[@]}" >"$work/mallory.out" 2>&1 || st=$?
+  show "$work/mallory.out"
+  [ "$st" -eq 1 ] || die "an unregistered relying party gave exit $st, not 1"
+  grep -q 'HTTP 401' "$work/mallory.out" || die "the server did not answer 401"
+  after=$(sqlite3 "$db" "SELECT count(*) FROM sessions")
+  [ "$before" = "$after" ] || die "the refused request created a session"
+  say "HTTP 401 and exit 1; the store holds $after sessions, as before: nothing was"
+  say "created.  The server logged the refusal (event 36; detail 2: the UUID is"
+  say "registered, the certificate is not its credential):"
+  local i
+  for i in $(seq 1 40); do
+    grep -q 'request refused (event 36' "$work/server.log" && break
+    sleep 0.05
+  done
+  grep -m 1 'request refused (event 36' "$work/server.log" | sed 's/^/     /' ||
+    die "the server did not log the refusal"
 }
 
 demo_wrong_pin() {
@@ -442,12 +594,21 @@ demo_stop() {
 demo_summary() {
   step "Done"
   say "Documents were signed with RSA keys whose private exponent never existed in one"
-  say "place, under ordinary certificates a CA issued at enrolment; a person approved a"
-  say "bank's requests on the device after comparing the verification code, a standard"
-  say "verifier accepted every signature and the chain, and OCSP followed the revocation."
+  say "place, under ordinary certificates a CA issued at enrolment; a registered bank"
+  say "asked over the HTTPS API, with the server's certificate pinned, and validated each"
+  say "answer's certificate (chain, usage, policy, person, OCSP); the person approved on"
+  say "the device after comparing or picking the verification code; a standard verifier"
+  say "accepted every signature and the chain, and OCSP followed the revocation."
   say "Files: $work/"
+  say "The same bank as a small web site (doc/rp.md):"
+  say "  $bin/splitkey-rp serve --http 127.0.0.1:8080 --api URL \\" \
+    '      --server-cert PINNED.pem --rp-cert BANK.crt --rp-key BANK.key --rp-uuid UUID \' \
+    "      --name 'Demo Bank' --ca-cert CA.pem"
+  say "then open http://127.0.0.1:8080/ in a browser, log in and sign a contract with the"
+  say "device."
   say "Next: scripts/test.sh runs the whole test suite; $bin/splitkey-client --help and"
-  say "$bin/splitkey-rp --help list the device and relying-party commands."
+  say "$bin/splitkey-rp --help list the device and relying-party commands; doc/rp-api.md"
+  say "is the relying-party API, doc/rp.md the relying party splitkey-rp."
 }
 
 demo_install
@@ -458,10 +619,13 @@ demo_openssl_verify
 demo_tamper
 demo_ca
 demo_server
+demo_rp_register
 demo_enrol
 demo_certs
 demo_rp_auth
 demo_rp_sign
+demo_rp_vc_choice
+demo_rp_unregistered
 demo_wrong_pin
 demo_revoke
 demo_stop
