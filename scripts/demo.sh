@@ -297,7 +297,9 @@ demo_rp_register() {
   der=$(openssl x509 -in "$work/bank-pinned.pem" -outform DER | sha256sum | cut -d' ' -f1)
   say "OpenSSL computes the same value from the certificate the bank keeps"
   say "($work/bank-pinned.pem): $der"
-  [ -n "$pin" ] && [ "$pin" = "$der" ] || die "rp pin says $pin, the certificate's SHA-256 is $der"
+  if [ -z "$pin" ] || [ "$pin" != "$der" ]; then
+    die "rp pin says '$pin', the certificate's SHA-256 is $der"
+  fi
   bank_opts=(--api "$api" --server-cert "$work/bank-pinned.pem" --rp-cert "$work/bank.crt"
     --rp-key "$work/bank.key" --rp-uuid "$bank_uuid" --name "Demo Bank" --ca-cert "$work/ca.pem")
   say "From now on every splitkey-rp command of the bank carries these options:"
@@ -386,6 +388,7 @@ ocsp_status() {
 rp_session() {
   local name=$1 cmd=$2 i
   shift 2
+  # shellcheck disable=SC2016 # "${bank[@]}" is shown as typed, not expanded
   printf '   $ %s "${bank[@]}" %s &\n' "$(cmdline "$bin/splitkey-rp" "$cmd")" "$(cmdline "$@")"
   : >"$work/$name.out" # exists before the background job opens it
   "$bin/splitkey-rp" "$cmd" "${bank_opts[@]}" "$@" >"$work/$name.out" 2>&1 &
@@ -399,7 +402,9 @@ rp_session() {
   rp_code=$(sed -n 's/^verification code: //p' "$work/$name.out")
   # the API's sessionID is the session's 16 bytes written as a UUID
   rp_session_id=$(sed -n 's/^session \([0-9a-f-]*\) for .*/\1/p' "$work/$name.out" | tr -d -)
-  [ ${#rp_session_id} -eq 32 ] && [ ${#rp_code} -eq 4 ] || die "splitkey-rp printed no session"
+  if [ ${#rp_session_id} -ne 32 ] || [ ${#rp_code} -ne 4 ]; then
+    die "splitkey-rp printed no session"
+  fi
 }
 
 # device_sessions: the phone lists the waiting sessions; the relying party's
@@ -517,10 +522,10 @@ demo_rp_unregistered() {
   say "HTTP 401 and exit 1; the store holds $after sessions, as before: nothing was"
   say "created.  The server logged the refusal (event 36; detail 2: the UUID is"
   say "registered, the certificate is not its credential):"
-  local i
-  for i in $(seq 1 40); do
-    grep -q 'request refused (event 36' "$work/server.log" && break
+  local tries=0
+  while ! grep -q 'request refused (event 36' "$work/server.log" && [ "$tries" -lt 40 ]; do
     sleep 0.05
+    tries=$((tries + 1))
   done
   grep -m 1 'request refused (event 36' "$work/server.log" | sed 's/^/     /' ||
     die "the server did not log the refusal"
@@ -602,7 +607,7 @@ demo_summary() {
   say "Files: $work/"
   say "The same bank as a small web site (doc/rp.md):"
   say "  $bin/splitkey-rp serve --http 127.0.0.1:8080 --api URL \\" \
-    '      --server-cert PINNED.pem --rp-cert BANK.crt --rp-key BANK.key --rp-uuid UUID \' \
+    "      --server-cert PINNED.pem --rp-cert BANK.crt --rp-key BANK.key --rp-uuid UUID \\" \
     "      --name 'Demo Bank' --ca-cert CA.pem"
   say "then open http://127.0.0.1:8080/ in a browser, log in and sign a contract with the"
   say "device."
