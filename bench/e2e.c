@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#define _GNU_SOURCE /* prctl */
+#define _GNU_SOURCE
 /* e2e.c - splitkey-bench's end-to-end measurements: real splitkey-server
  * processes on loopback with the SQLite store, driven over nng by devices
  * of the library's device role (sk_devdrive).
@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -54,6 +53,7 @@
 #include <sodium.h>
 
 #include "bench.h"
+#include "child.h"
 #include "devdrive.h"
 #include "req_client.h"
 
@@ -152,68 +152,13 @@ static void install_hooks(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Runs bin with argv, output appended to DIR/log; the child dies with the
- * bench (PR_SET_PDEATHSIG).  Returns the pid or -1. */
-static pid_t spawn(const char *bin, char *const *argv, const char *log)
-{
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/%s", child.dir, log);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    /* the child: async-signal-safe calls only until exec */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-        _exit(127);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int null = open("/dev/null", O_RDONLY);
-    if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-        _exit(127);
-    execv(bin, argv);
-    _exit(127);
-}
-
 /* Reports a failure of a server, with the end of its log (the directory is
  * removed afterwards).  Returns false. */
 static bool server_failed(const char *what, const char *log)
 {
-    fprintf(stderr, "\nsplitkey-bench: e2e: %s\n", what);
-    char path[PATH_MAX + 32], buf[2048];
-    snprintf(path, sizeof path, "%s/%s", child.dir, log);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return false;
-    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > (long)sizeof buf - 1)
-        fseek(f, -(long)(sizeof buf - 1), SEEK_END);
-    else
-        rewind(f);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    if (n > 0)
-        fprintf(stderr, "--- end of %s\n%s%s---\n", log, buf, buf[n - 1] == '\n' ? "" : "\n");
-    return false;
+    return bench_child_failed("e2e", child.dir, what, log);
 }
 
-/* Waits for pid; returns its exit status, or -1 after timeout_ms. */
-static int wait_exit(pid_t pid, unsigned timeout_ms)
-{
-    for (unsigned waited = 0;; waited += 10) {
-        int st = 0;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (r < 0 || waited >= timeout_ms)
-            return -1;
-        sleep_ms(10);
-    }
-}
 
 /* mkdtemp and `splitkey-server init --dir D`. */
 static bool server_init(const char *bin)
@@ -230,10 +175,10 @@ static bool server_init(const char *bin)
             child.file_paths[i][0] = '\0';
     child.have_dir = 1;
     char *argv[] = {(char *)bin, (char *)"init", (char *)"--dir", child.dir, NULL};
-    pid_t pid = spawn(bin, argv, "init.log");
+    pid_t pid = bench_spawn(child.dir, bin, argv, "init.log");
     if (pid < 0)
         return server_failed("cannot fork", "init.log");
-    int st = wait_exit(pid, 60000);
+    int st = bench_wait_exit(pid, 60000);
     if (st != 0) {
         if (st < 0) {
             kill(pid, SIGKILL);
@@ -264,7 +209,7 @@ static bool server_start(const char *bin, unsigned wi, char *url, size_t url_cap
                     db,                 (char *)"--open-enrolment", (char *)"--workers",
                     w,                  (char *)"--pool-size", (char *)"0",
                     NULL};
-    pid_t pid = spawn(bin, argv, log);
+    pid_t pid = bench_spawn(child.dir, bin, argv, log);
     if (pid < 0)
         return server_failed("cannot fork", log);
     child.pid[wi] = pid;
@@ -285,7 +230,7 @@ static bool server_start(const char *bin, unsigned wi, char *url, size_t url_cap
                                      : "the server exited while starting",
                                  log);
         }
-        sleep_ms(10);
+        bench_sleep_ms(10);
     }
     return server_failed("the server did not become ready in 30 s", log);
 }
@@ -299,7 +244,7 @@ static bool server_stop(unsigned wi)
     if (pid <= 0)
         return true;
     kill(pid, SIGTERM);
-    int st = wait_exit(pid, 10000);
+    int st = bench_wait_exit(pid, 10000);
     if (st < 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);

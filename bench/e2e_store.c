@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#define _GNU_SOURCE /* prctl */
+#define _GNU_SOURCE
 /* e2e_store.c - splitkey-bench's store comparison: the same signing load
  * against splitkey-server on SQLite and on PostgreSQL (--pg-uri).
  *
@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -37,6 +36,7 @@
 #include <sodium.h>
 
 #include "bench.h"
+#include "child.h"
 #include "devdrive.h"
 
 enum { SRV_SQLITE, SRV_PG_A, SRV_PG_B, N_SRV };
@@ -51,61 +51,9 @@ typedef struct st_run {
     int error;
 } st_run;
 
-static void st_sleep_ms(unsigned ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static pid_t st_spawn(const st_run *s, const char *bin, char *const *argv, const char *log)
-{
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/%s", s->dir, log);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-        _exit(127);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int null = open("/dev/null", O_RDONLY);
-    if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-        _exit(127);
-    execv(bin, argv);
-    _exit(127);
-}
-
 static bool st_failed(const st_run *s, const char *what, const char *log)
 {
-    fprintf(stderr, "\nsplitkey-bench: store comparison: %s\n", what);
-    char path[PATH_MAX + 32], buf[1536];
-    snprintf(path, sizeof path, "%s/%s", s->dir, log);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return false;
-    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > (long)sizeof buf - 1)
-        fseek(f, -(long)(sizeof buf - 1), SEEK_END);
-    else
-        rewind(f);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    if (n > 0)
-        fprintf(stderr, "--- end of %s\n%s%s---\n", log, buf, buf[n - 1] == '\n' ? "" : "\n");
-    return false;
-}
-
-static int st_wait(pid_t pid, unsigned timeout_ms)
-{
-    for (unsigned waited = 0;; waited += 10) {
-        int st = 0;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (r < 0 || waited >= timeout_ms)
-            return -1;
-        st_sleep_ms(10);
-    }
+    return bench_child_failed("store comparison", s->dir, what, log);
 }
 
 /* `splitkey-server init --dir DIR/name`. */
@@ -115,8 +63,8 @@ static bool st_init(st_run *s, const char *bin, const char *name)
     snprintf(d, sizeof d, "%s/%s", s->dir, name);
     snprintf(log, sizeof log, "init-%s.log", name);
     char *argv[] = {(char *)bin, (char *)"init", (char *)"--dir", d, NULL};
-    pid_t pid = st_spawn(s, bin, argv, log);
-    if (pid < 0 || st_wait(pid, 60000) != 0)
+    pid_t pid = bench_spawn(s->dir, bin, argv, log);
+    if (pid < 0 || bench_wait_exit(pid, 60000) != 0)
         return st_failed(s, "splitkey-server init failed", log);
     return true;
 }
@@ -134,7 +82,7 @@ static bool st_start(st_run *s, const char *bin, int i, const char *name, const 
                     (char *)db,        (char *)"--open-enrolment", (char *)"--workers",
                     w,                 (char *)"--pool-size", (char *)"0",
                     NULL};
-    pid_t pid = st_spawn(s, bin, argv, log);
+    pid_t pid = bench_spawn(s->dir, bin, argv, log);
     if (pid < 0)
         return st_failed(s, "cannot fork", log);
     s->pid[i] = pid;
@@ -152,7 +100,7 @@ static bool st_start(st_run *s, const char *bin, int i, const char *name, const 
             s->pid[i] = 0;
             return st_failed(s, "the server exited while starting", log);
         }
-        st_sleep_ms(10);
+        bench_sleep_ms(10);
     }
     return st_failed(s, "the server did not become ready in 60 s", log);
 }
@@ -163,7 +111,7 @@ static void st_stop_all(st_run *s)
         if (s->pid[i] <= 0)
             continue;
         kill(s->pid[i], SIGTERM);
-        if (st_wait(s->pid[i], 10000) < 0) {
+        if (bench_wait_exit(s->pid[i], 10000) < 0) {
             kill(s->pid[i], SIGKILL);
             waitpid(s->pid[i], NULL, 0);
         }
