@@ -43,6 +43,7 @@ struct conn {
     unsigned inflight; /* requests received and not yet answered */
     uint64_t last_us;  /* LIVE: last activity; otherwise when the state began */
     uint8_t peer[16];  /* IPv4 as ::ffff:a.b.c.d */
+    bool noted;        /* sk_connguard_note_once has answered true for it */
 };
 
 enum reason { R_PEER, R_CAP_EVICT, R_CAP_REFUSE, R_IDLE, R_FDS, R_COUNT };
@@ -412,6 +413,21 @@ void sk_connguard_reply(sk_connguard *g, nng_pipe p)
         g->conns[i].last_us = sk_clock_us();
     }
     pthread_mutex_unlock(&g->mu);
+}
+
+bool sk_connguard_note_once(sk_connguard *g, nng_pipe p)
+{
+    size_t i;
+    bool first = false;
+    if (g == NULL)
+        return true;
+    pthread_mutex_lock(&g->mu);
+    if (find(g, p.id, &i) && g->conns[i].state == CONN_LIVE && !g->conns[i].noted) {
+        g->conns[i].noted = true;
+        first = true;
+    }
+    pthread_mutex_unlock(&g->mu);
+    return first;
 }
 
 /* ----------------------------------------------------------- sweeper */

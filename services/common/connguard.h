@@ -37,6 +37,8 @@
 #ifndef SK_CONNGUARD_H
 #define SK_CONNGUARD_H
 
+#include <stdbool.h>
+
 #include <nng/nng.h>
 
 #define SK_CONNGUARD_FD_RESERVE 64u         /* descriptors kept for everything else */
@@ -74,6 +76,12 @@ void sk_connguard_request(sk_connguard *g, nng_pipe p);
 /* The request in flight on p was answered (or dropped): active again, one
  * request fewer in flight. */
 void sk_connguard_reply(sk_connguard *g, nng_pipe p);
+
+/* True the first time it is called for the live connection p, false after
+ * that (and for a connection the guard does not know): something worth one
+ * log line per connection (a refused kind of request) is logged once, not
+ * once per request.  A NULL guard answers true. */
+bool sk_connguard_note_once(sk_connguard *g, nng_pipe p);
 
 /* The caps in force. */
 void sk_connguard_limits(const sk_connguard *g, unsigned *max_conns, unsigned *per_peer,

@@ -280,6 +280,7 @@ static const struct outcome_name {
     {SK_SVC_ERR_EXISTS, "exists"},
     {SK_SVC_ERR_STALE, "stale"},
     {SK_SVC_ERR_CONNECT, "connect"},
+    {SK_SVC_ERR_RP_REFUSED, "rp_refused"},
 };
 #define N_CODES (sizeof outcome_names / sizeof outcome_names[0])
 #define MAX_RESULTS 16u

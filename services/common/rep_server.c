@@ -47,6 +47,20 @@ struct sk_rep_server {
     char url[256];
 };
 
+/* The connection of the request this thread is serving (sk_rep_note_once). */
+static _Thread_local struct {
+    sk_connguard *guard;
+    nng_pipe pipe;
+    bool set;
+} serving;
+
+bool sk_rep_note_once(void)
+{
+    if (!serving.set)
+        return true;
+    return sk_connguard_note_once(serving.guard, serving.pipe);
+}
+
 static void wipe_free(uint8_t *p, size_t len)
 {
     if (p == NULL)
@@ -110,7 +124,11 @@ static void *worker_main(void *arg)
         sk_reqlog_begin();
         uint8_t *reply = NULL;
         size_t reply_len = 0;
+        serving.guard = srv->guard;
+        serving.pipe = from;
+        serving.set = true;
         serve_one(srv, nng_msg_body(msg), nng_msg_len(msg), &reply, &reply_len);
+        serving.set = false;
 
         /* Reuse the message so its header (the route back) stays intact. */
         sk_wipe(nng_msg_body(msg), nng_msg_len(msg));

@@ -28,6 +28,7 @@
 #ifndef SK_REP_SERVER_H
 #define SK_REP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +67,13 @@ int sk_rep_server_start(sk_rep_server **out, const sk_rep_config *cfg);
 /* The URL actually bound (for tcp with port 0, the port chosen), as a
  * NUL-terminated string.  Returns SK_OK or SK_ERR_BUFFER_TOO_SMALL. */
 int sk_rep_server_url(const sk_rep_server *srv, char *out, size_t cap);
+
+/* For a handler: true the first time it is called while a request of a
+ * given connection is served, false for later requests of that connection
+ * (connguard.h, sk_connguard_note_once); true outside a served request.  A
+ * refusal worth a log line is then logged once per connection, so a client
+ * repeating a refused request fills no log. */
+bool sk_rep_note_once(void);
 
 /* Number of workers running. */
 unsigned sk_rep_server_workers(const sk_rep_server *srv);

@@ -15,6 +15,8 @@ const char *sk_svc_strerror(int err)
     case SK_SVC_ERR_EXISTS: return "file exists";
     case SK_SVC_ERR_STALE: return "the stored state was changed by another writer";
     case SK_SVC_ERR_CONNECT: return "cannot connect to the server";
+    case SK_SVC_ERR_RP_REFUSED:
+        return "relying-party frames are not served on this socket; use the HTTPS API";
     case SK_SVC_HELP: return "help requested";
     default: return sk_strerror(err);
     }

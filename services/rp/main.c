@@ -274,6 +274,10 @@ static int report(int rc, const sk_key_status *st, const char *what)
         fprintf(stderr, PROG ": %s: the person picked a wrong verification code; the session "
                         "ended\n", what);
         return CU_EXIT_SESSION;
+    case SK_SVC_ERR_RP_REFUSED:
+        fprintf(stderr, PROG ": %s: %s (the server runs without --legacy-rp): use --api\n",
+                what, sk_svc_strerror(rc));
+        return CU_EXIT_FAIL;
     case SK_ERR_LEVEL:
         fprintf(stderr, PROG ": %s: the person has no key of the certificate level asked for "
                         "(--level)\n", what);
@@ -711,9 +715,15 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
     return cu_parse_options(PROG, opts, NULL, argc, argv, synopsis, about, exit_code);
 }
 
+/* In every command's --help: --server is the deprecated transport. */
+#define LEGACY_NOTE                                                                            \
+    "--server speaks the old relying-party frames on the device socket (deprecated):\n"       \
+    "the server must run with --legacy-rp.  Prefer --api (the HTTPS API)."
+
 #define COMMON_OPTS(o)                                                                          \
     {.name = "server", .type = SK_OPT_URL, .value = &(o).server, .arg = "URL",                  \
-     .help = "the share server's device socket, e.g. tcp://127.0.0.1:7300 (or --api)"},          \
+     .help = "the share server's device socket, e.g. tcp://127.0.0.1:7300 (deprecated: "  \
+             "needs a server run with --legacy-rp; use --api)"},                             \
     {.name = "api", .type = SK_OPT_STRING, .value = &(o).api, .arg = "URL",                     \
      .help = "the share server's HTTPS relying-party API, e.g. https://127.0.0.1:8443/v2/"},    \
     {.name = "server-cert", .type = SK_OPT_FILE, .value = &(o).server_cert, .arg = "PINNED.pem",\
@@ -849,7 +859,7 @@ static int cmd_sign(int argc, char **argv)
               "sign --server URL|--api URL --person ID|--key-id HEX --purpose sign --in FILE --out SIG "
               "[OPTIONS]",
               "Asks the person for a signature over FILE: prints the verification code,\n"
-              "waits for the answer, verifies the signature and writes it.",
+              "waits for the answer, verifies the signature and writes it.\n" LEGACY_NOTE,
               &exit_code) != 0)
         goto done;
     sk_purpose purpose;
@@ -905,7 +915,7 @@ static int cmd_auth(int argc, char **argv)
     int exit_code = CU_EXIT_OK;
     if (parse(opts, argc, argv, "auth --server URL|--api URL --person ID|--key-id HEX [OPTIONS]",
               "Authenticates the person: asks the authentication key (PIN1) to sign a\n"
-              "fresh random challenge and verifies the signature.",
+              "fresh random challenge and verifies the signature.\n" LEGACY_NOTE,
               &exit_code) != 0)
         goto done;
     sk_scheme scheme;
@@ -975,7 +985,7 @@ static int cmd_serve(int argc, char **argv)
               "serve --http HOST:PORT --server URL|--api URL --ca-cert CA.pem [OPTIONS]",
               "Serves a small bank web site: a person logs in with the person id (an\n"
               "authentication session) and signs a contract (a signing session); the page\n"
-              "shows the verification code and then the outcome.",
+              "shows the verification code and then the outcome.\n" LEGACY_NOTE,
               &exit_code) != 0)
         goto done;
     if ((o.server == NULL) == (o.api == NULL)) {

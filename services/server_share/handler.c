@@ -61,7 +61,9 @@
 #include "metrics.h"
 #include "operators.h"
 #include "ra.h"
+#include "rep_server.h"
 #include "splitkey/splitkey.h"
+#include "svc_error.h"
 
 #define KEY_BLOB_MAGIC "SKK1"
 #define SECRETS_MAX 8192u
@@ -1466,8 +1468,15 @@ static int share_handle(sk_share_server *srv, const uint8_t *req, size_t req_len
         h.device = 1;
     else if (memcmp(req, SK_FRAME_RP, SK_FRAME_TAG_LEN) != 0)
         return SK_ERR_PROTO_DECODE;
-    else if (!rp_direct && srv->no_legacy_rp)
-        return SK_ERR_PROTO_DECODE; /* --no-legacy-rp: relying parties use HTTPS */
+    else if (!rp_direct && !srv->legacy_rp) {
+        /* Without --legacy-rp: relying parties use HTTPS.  Nothing read or
+         * stored; one log line per connection at most. */
+        if (sk_rep_note_once())
+            sk_log_notice("a relying-party frame on the device socket refused (the server "
+                           "runs without --legacy-rp; relying parties use the HTTPS API); "
+                           "further ones on this connection are refused silently");
+        return SK_SVC_ERR_RP_REFUSED;
+    }
     h.msg = req + SK_FRAME_TAG_LEN;
     h.len = req_len - SK_FRAME_TAG_LEN;
     h.now = now_s(srv);

@@ -207,9 +207,11 @@ typedef struct sk_share_server {
                                      distinct operators listed in this file
                                      (operators.h), read at every such request;
                                      NULL: no such check (tests of the role alone) */
-    bool no_legacy_rp;            /* --no-legacy-rp: sk_share_handle refuses "SKP1"
-                                     frames (relying parties use the HTTPS listener,
-                                     rp_v2.h, and sk_share_handle_rp) */
+    bool legacy_rp;               /* --legacy-rp: sk_share_handle serves "SKP1" frames;
+                                     false (the default): it refuses them with
+                                     SK_SVC_ERR_RP_REFUSED, nothing read or stored
+                                     (relying parties use the HTTPS listener, rp_v2.h,
+                                     and sk_share_handle_rp) */
 } sk_share_server;
 
 /* The default of sk_share_server.rp_idle_s (--rp-idle-seconds), in seconds:
@@ -231,7 +233,7 @@ int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **rep
 /* The relying-party request rp_req (an RpRequest, without the "SKP1" tag)
  * of a relying party the caller has authenticated already (the HTTPS
  * listener, rp_v2.h): served as sk_share_handle serves the frame, by the
- * same session logic, with two differences: --no-legacy-rp does not refuse
+ * same session logic, with two differences: it is served without --legacy-rp
  * it, and a poll's wait_ms is not waited here (the caller parks on
  * srv->longpoll itself and polls again); wait_ms still tells until when the
  * relying party waits.  Returns and fills *reply as sk_share_handle. */

@@ -56,7 +56,7 @@ start() {
     local name=$1 db=$2
     shift 2
     rm -f "$T/ready.$name"
-    "$SERVER" run --dir "${SRVDIR:-$T/srv}" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
+    "$SERVER" run --legacy-rp --dir "${SRVDIR:-$T/srv}" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
         --db "sqlite:$db" "${COMMON[@]}" "$@" >>"$T/$name.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")

@@ -51,7 +51,7 @@ start() {
     shift 3
     [ -d "$dir" ] || cp -r "$T/srv" "$dir"
     rm -f "$T/ready.$name"
-    "$SERVER" run --dir "$dir" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
+    "$SERVER" run --legacy-rp --dir "$dir" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
         --db "$db" "${COMMON[@]}" "$@" >>"$T/$name.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")

@@ -319,7 +319,7 @@ DB="$SRV/server.db"
 "$SERVER" init --dir "$SRV" >/dev/null 2>"$T/server.log" || die "splitkey-server init failed"
 # Tokens only (no open enrolment); sessions and abandoned enrolments outlive
 # the test, so the server's own clean-up never changes the database.
-"$SERVER" run --dir "$SRV" --listen tcp://127.0.0.1:0 --pool-profiles 4K --pool-size 2 \
+"$SERVER" run --legacy-rp --dir "$SRV" --listen tcp://127.0.0.1:0 --pool-profiles 4K --pool-size 2 \
   --session-ttl 3600 --enrolling-ttl 86400 --session-keep 86400 \
   --ready-file "$T/ready" 2>>"$T/server.log" &
 SERVER_PID=$!

@@ -63,6 +63,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv.store = store;
     srv.master = master;
     srv.ident = ident;
+    srv.legacy_rp = true; /* the old relying-party frames (--legacy-rp) */
     srv.open_enrolment = true;
     srv.clock = fixed_clock;
     srv.cleanup_every_s = 1000000000u;

@@ -7,7 +7,7 @@
 # verifies every signature under the device's public key.  Then every
 # status code, idempotent retries, the long poll woken by the device's
 # answer, the registry read again after rp add/remove and SIGHUP, and
-# --no-legacy-rp.  Refused requests must leave the store as it was.
+# the default (no --legacy-rp).  Refused requests must leave the store as it was.
 . "$(dirname "$0")/rp_lib.sh"
 e2e_pins
 rp_init
@@ -32,7 +32,8 @@ check "rp list" "$SERVER" rp list --dir "$SRV"
 grep_last "$UA \"Bank A|Bank A Online\" cert:" "rp list shows A"
 grep_last "$UB \"Shop B\" cert:.* ADVANCED,QUALIFIED auth rate=10 pending=50" "rp list shows B"
 
-rp_start --no-legacy-rp
+LEGACY_RP=() # the default: the old frames refused
+rp_start
 check "the pin is the certificate's SHA-256" test "$PIN" = \
   "$(openssl x509 -in "$SRV/rp-tls.crt" -outform DER | sha256sum | cut -c1-64)"
 DEV="$T/dev"
@@ -322,7 +323,7 @@ expect_status 200 "a broken registry file leaves the one in use"
 check "the broken file is logged" grep -q "the registry read before stays in use" "$T/server.log"
 cp "$T/registry.good" "$SRV/relying-parties.json"
 
-# --- the legacy frames are refused with --no-legacy-rp ----------------------
+# --- the legacy frames are refused without --legacy-rp ---------------------
 before=$(count_sessions)
 expect_exit 1 "splitkey-rp on the device socket" "$RP" auth --server "$URL" --person "$PERSON" \
   --pub "$T/auth.pub" --timeout 2

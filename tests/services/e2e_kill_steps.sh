@@ -88,7 +88,7 @@ PORT=
 
 start_server() {
   rm -f "$T/ready"
-  "$SERVER" run --dir "$SRV" --listen "tcp://127.0.0.1:${PORT:-0}" --pool-profiles 4K \
+  "$SERVER" run --legacy-rp --dir "$SRV" --listen "tcp://127.0.0.1:${PORT:-0}" --pool-profiles 4K \
     --pool-size 2 --session-ttl 3600 --enrolling-ttl 86400 --session-keep 86400 \
     --ready-file "$T/ready" 2>>"$T/server.log" &
   SERVER_PID=$!

@@ -102,7 +102,7 @@ OUTCOMES = {0: 'ok', -1: 'internal', -2: 'nomem', -3: 'arg', -4: 'not_initialise
             -101: 'csr', -102: 'cert', -103: 'ocsp', -104: 'audit', -120: 'store',
             -121: 'store_busy', -122: 'store_conflict', -123: 'not_found', -200: 'config',
             -201: 'timeout', -202: 'transport', -203: 'io', -204: 'perm', -205: 'exists',
-            -206: 'stale', -207: 'connect'}
+            -206: 'stale', -207: 'connect', -208: 'rp_refused'}
 
 
 def main():

@@ -67,7 +67,7 @@ COMMON=(--open-enrolment --pool-size 3 --pool-profiles 4K --workers 6 --session-
 start() {
     local name=$1
     rm -f "$T/ready.$name"
-    "$SERVER" run --dir "$T/srv" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
+    "$SERVER" run --legacy-rp --dir "$T/srv" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
         --db "sqlite:$DB" "${COMMON[@]}" >>"$T/$name.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")

@@ -77,7 +77,7 @@ start_ca() { # start_ca [URL]
 stop_ca() { kill -TERM "$PID_CA"; wait "$PID_CA"; PID_CA=; }
 start_server() {
     rm -f srv.ready
-    "$SERVER" run --dir srv --listen "${SRVURL:-tcp://127.0.0.1:0}" --ready-file srv.ready \
+    "$SERVER" run --legacy-rp --dir srv --listen "${SRVURL:-tcp://127.0.0.1:0}" --ready-file srv.ready \
         --db "sqlite:$T/server.db" --open-enrolment --pool-profiles 4K --pool-size 2 \
         --ca "$CAURL" --ca-cert ca/ca.pem --ca-timeout 2000 --ca-retry-every 1 \
         --lock1-seconds 1 --lock2-seconds 2 >>server.log 2>&1 &
@@ -240,7 +240,7 @@ done
 # --- a share server the CA does not know is refused -------------------------------
 "$SERVER" init --dir srv2 >/dev/null || { echo "second server init failed" >&2; exit 1; }
 rm -f srv2.ready
-"$SERVER" run --dir srv2 --listen tcp://127.0.0.1:0 --ready-file srv2.ready \
+"$SERVER" run --legacy-rp --dir srv2 --listen tcp://127.0.0.1:0 --ready-file srv2.ready \
     --db "sqlite:$T/server2.db" --open-enrolment --pool-profiles 4K --pool-size 1 \
     --ca "$CAURL" --ca-cert ca/ca.pem >>server2.log 2>&1 &
 PID_SRV2=$!

@@ -714,6 +714,7 @@ int main(void)
     srv.store = store;
     srv.master = mk;
     srv.ident = ident;
+    srv.legacy_rp = true; /* the old relying-party frames (--legacy-rp) */
     srv.open_enrolment = true;
     srv.clock = test_clock;
     srv.cleanup_every_s = 1000000; /* only when the test asks */
