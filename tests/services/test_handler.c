@@ -26,6 +26,7 @@
 #include "splitkey/rp.h"
 #include "splitkey/splitkey.h"
 #include "store.h"
+#include "svc_error.h"
 #include "svctest.h"
 #include "testutil.h"
 
@@ -562,6 +563,56 @@ out:
     sk_device_key_free(key);
 }
 
+/* Without legacy_rp (--legacy-rp) every relying-party frame kind is
+ * refused with SK_SVC_ERR_RP_REFUSED, no reply of the handler's own (the
+ * loop sends the error frame) and nothing stored; with it the same frame
+ * is served. */
+static void test_legacy_refused(void)
+{
+    sk_device_key *key = enrol();
+    uint8_t kid[SK_KEY_ID_LEN], sid[SK_SESSION_ID_LEN] = {7}, digest[32] = {0x5a};
+    uint8_t req[1024], *rep = NULL;
+    size_t req_len = 0, rl = 0;
+    snapshot a, b;
+    if (key == NULL)
+        return;
+    CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
+    sk_rp_create c = {.key_id = kid, .purpose = SK_PURPOSE_SIGN, .digest = digest,
+                      .hash = SK_HASH_SHA256, .scheme = SK_SCHEME_PKCS1,
+                      .display_text = "Sign", .rp_name = "Anyone"};
+    sk_rp_create p = c;
+    p.key_id = NULL;
+    p.person_id = "PNOLV-010101-12345";
+    snap(&a, kid);
+    srv.legacy_rp = false;
+    for (int kind = 0; kind < 5; kind++) {
+        switch (kind) {
+        case 0: CHECK_OK(sk_rp_create_request(req, sizeof req, &req_len, &c)); break;
+        case 1: CHECK_OK(sk_rp_create_request(req, sizeof req, &req_len, &p)); break;
+        case 2: CHECK_OK(sk_rp_poll_request(req, sizeof req, &req_len, sid, sizeof sid)); break;
+        case 3: CHECK_OK(sk_rp_cancel_request(req, sizeof req, &req_len, sid, sizeof sid)); break;
+        default:
+            CHECK_OK(sk_rp_key_state_request(req, sizeof req, &req_len, kid, sizeof kid));
+        }
+        CHECK_RC(SK_SVC_ERR_RP_REFUSED, rp_handle(req, req_len, &rep, &rl));
+        CHECK(rep == NULL && rl == 0);
+        free_reply(rep, rl);
+        rep = NULL;
+        rl = 0;
+    }
+    snap(&b, kid);
+    CHECK(same(&a, &b));
+    snap_free(&a);
+    snap_free(&b);
+    srv.legacy_rp = true;
+    CHECK_OK(sk_rp_key_state_request(req, sizeof req, &req_len, kid, sizeof kid));
+    CHECK_OK(rp_handle(req, req_len, &rep, &rl));
+    sk_key_status st;
+    CHECK_OK(sk_rp_read_key_state(&st, rep, rl));
+    free_reply(rep, rl);
+    sk_device_key_free(key);
+}
+
 static pthread_barrier_t both_decided;
 static atomic_int meetings;
 
@@ -727,6 +778,7 @@ int main(void)
         test_destroyed_secrets();
         test_optimistic();
         test_levels();
+        test_legacy_refused();
     }
     sk_server_ident_free(ident);
     sk_master_key_free(mk);
