@@ -1470,7 +1470,12 @@ static int share_handle(sk_share_server *srv, const uint8_t *req, size_t req_len
         return SK_ERR_PROTO_DECODE;
     else if (!rp_direct && !srv->legacy_rp) {
         /* Without --legacy-rp: relying parties use HTTPS.  Nothing read or
-         * stored; one log line per connection at most. */
+         * stored (the frame is parsed only to name its kind in the request
+         * log); one notice per connection at most. */
+        sk_route_info route;
+        if (sk_server_peek_rp(&route, req + SK_FRAME_TAG_LEN, req_len - SK_FRAME_TAG_LEN) ==
+            SK_OK)
+            sk_reqlog_kind(rp_kind(route.kind));
         if (sk_rep_note_once())
             sk_log_notice("a relying-party frame on the device socket refused (the server "
                            "runs without --legacy-rp; relying parties use the HTTPS API); "
