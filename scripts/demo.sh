@@ -244,15 +244,15 @@ demo_server() {
   say "Start it: --ca makes it the CA's RA (--ca-cert: issued certificates must chain to"
   say "this CA); --open-enrolment lets a device enrol without a registration token"
   say "(development and demos); --rp-listen opens the relying parties' HTTPS API beside"
-  say "the devices' socket, and --no-legacy-rp refuses the old unauthenticated"
-  say "relying-party frames on the device socket; port 0 lets the kernel pick a free"
+  say "the devices' socket (the device socket itself serves no relying-party requests);"
+  say "port 0 lets the kernel pick a free"
   say "loopback port, which the server writes to its --ready-file once it listens (the"
   say "device socket, then the API's URL); --pool-profiles keeps server keys of the"
   say "demo's size ready."
   start_bg server server_pid "$server_dir/ready" "$bin/splitkey-server" run \
     --dir "$server_dir/srv" --listen tcp://127.0.0.1:0 --db "sqlite:$server_dir/srv/server.db" \
     --ca "$ca_url" --ca-cert "$server_dir/ca/ca.pem" --open-enrolment \
-    --rp-listen https://127.0.0.1:0 --no-legacy-rp \
+    --rp-listen https://127.0.0.1:0 \
     --pool-profiles "$profile" --ready-file "$server_dir/ready"
   url=$(sed -n 1p "$server_dir/ready")
   api=$(sed -n 2p "$server_dir/ready")

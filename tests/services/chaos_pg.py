@@ -317,7 +317,19 @@ def main():
                     break
                 time.sleep(0.1)
             else:
-                resumed.append(None)
+                if cluster.count("SELECT count(*) FROM events WHERE kind = 5") > before:
+                    resumed.append(time.monotonic() - t0)
+                else:
+                    # the signers had finished their work before the kill: a
+                    # probe key signs through a random server instead
+                    with open(os.path.join(top, "probe%d.out" % n), "w") as f:
+                        r = subprocess.run(
+                            [drive_exe, "--server", servers[rng.randrange(SERVERS)].url,
+                             "--server-pub", os.path.join(srvdir, "server.pub"), "--threads",
+                             "1", "--signs", "2", "--timeout", "3000", "--give-up", "600",
+                             "sign"], stdout=f, stderr=subprocess.STDOUT)
+                    grew = cluster.count("SELECT count(*) FROM events WHERE kind = 5") > before
+                    resumed.append(time.monotonic() - t0 if r.returncode == 0 and grew else None)
 
         for p, out in signers:
             p.wait()
