@@ -816,6 +816,18 @@ int rp_web_run(const rp_web_conf *c)
     }
     sk_signals_wait();
     sk_http_unlisten(srv);
-    /* workers still waiting end with the process */
+    /* Nothing serves requests any more.  A worker still waiting for the share
+     * server owns its session (and w): it ends with the process; without one,
+     * w is freed here. */
+    pthread_mutex_lock(&w->mu);
+    bool busy = false;
+    for (size_t i = 0; i < MAX_SESSIONS; i++)
+        busy = busy || (w->sess[i].used && w->sess[i].worker);
+    pthread_mutex_unlock(&w->mu);
+    if (!busy) {
+        pthread_mutex_destroy(&w->mu);
+        sodium_memzero(w, sizeof *w);
+        free(w);
+    }
     return CU_EXIT_OK;
 }

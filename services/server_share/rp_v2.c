@@ -237,7 +237,7 @@ static rp_state *state_of(sk_rp_v2 *v, const char *uuid)
     }
     rp_state *s = &v->states[v->n_states++];
     memset(s, 0, sizeof *s);
-    memcpy(s->uuid, uuid, SK_RP_UUID_LEN + 1);
+    snprintf(s->uuid, sizeof s->uuid, "%s", uuid); /* "-" for a request naming none */
     return s;
 }
 
