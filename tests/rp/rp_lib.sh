@@ -27,11 +27,9 @@ rp_init() {
 }
 
 rp_start() {
-  SERVER_ARGS=(--rp-listen https://127.0.0.1:0 "$@")
-  e2e_run_server
-  RPURL=$(sed -n 2p "$T/ready")
-  PIN=$("$SERVER" rp pin --dir "$SRV" | awk '$1 == "sha256" { print $2 }')
-  [ -n "$RPURL" ] && [ ${#PIN} -eq 64 ] || { echo "no relying-party listener" >&2; exit 1; }
+  SERVER_ARGS=("$@")
+  e2e_run_server # with the listener (RP_LISTEN); RPURL and RP_PIN from rp_test_args
+  PIN=$RP_PIN
 }
 
 # v2 CERTNAME UUID NAME ARGS...: CERTNAME "-" presents no certificate.

@@ -5,7 +5,8 @@
 # (tcp://127.0.0.1:0, reported through --ready-file).
 #
 #   . e2e_lib.sh BIN_DIR
-#   e2e_start_server           -> $URL, $SRV (server dir), $SERVER_PID
+#   e2e_start_server           -> $URL, $SRV (server dir), $SERVER_PID, and the
+#                                 relying-party API: $RPURL, $RP_API_ARGS
 #   e2e_enrol DEV PURPOSE PINFILE
 #   check "what" CMD...        a command that must succeed
 #   expect_exit N "what" CMD...
@@ -23,6 +24,7 @@ CLIENT="$BIN/splitkey-client"
 RP="$BIN/splitkey-rp"
 SERVER="$BIN/splitkey-server"
 . "$(dirname "${BASH_SOURCE[0]}")/four_eyes_lib.sh" # four_eyes_token: a usable token
+. "$(dirname "${BASH_SOURCE[0]}")/rp_test_lib.sh"   # RP_API_ARGS: the test relying party
 SUBJECT="C=LV,GN=ANNA,SN=BERZINA,serialNumber=PNOLV-010101-12345"
 PERSON="PNOLV-010101-12345"
 
@@ -91,6 +93,7 @@ grep_last() {
 e2e_start_server() {
   SRV="$T/server"
   "$SERVER" init --dir "$SRV" >/dev/null || { echo "splitkey-server init failed" >&2; exit 1; }
+  rp_test_register "$SRV" || exit 1
   e2e_run_server
 }
 
@@ -102,7 +105,8 @@ LEGACY_RP=(--legacy-rp)
 e2e_run_server() {
   rm -f "$T/ready"
   "$SERVER" run --dir "$SRV" --listen tcp://127.0.0.1:0 --open-enrolment \
-    --pool-profiles 4K --pool-size 2 --ready-file "$T/ready" ${LEGACY_RP[@]+"${LEGACY_RP[@]}"} \
+    --pool-profiles 4K --pool-size 2 --ready-file "$T/ready" "${RP_LISTEN[@]}" \
+    ${LEGACY_RP[@]+"${LEGACY_RP[@]}"} \
     ${SERVER_ARGS[@]+"${SERVER_ARGS[@]}"} \
     2>>"$T/server.log" &
   SERVER_PID=$!
@@ -114,6 +118,7 @@ e2e_run_server() {
   done
   [ -s "$T/ready" ] || { echo "server not ready" >&2; exit 1; }
   URL=$(head -n 1 "$T/ready")
+  rp_test_args "$T/ready" "$SRV" || exit 1
 }
 
 # e2e_enrol DEV PURPOSE PINFILE: enrols a 4K key with the test subject.

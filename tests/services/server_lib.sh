@@ -12,6 +12,7 @@ if [ "${SK_TEST_STORE:-sqlite}" = postgresql ] && [ -z "${SK_REAL_SERVER:-}" ]; 
 fi
 . "$(dirname "${BASH_SOURCE[0]}")/store_lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/four_eyes_lib.sh" # four_eyes_token: a usable token
+. "$(dirname "${BASH_SOURCE[0]}")/rp_test_lib.sh"   # RP_API_ARGS: the test relying party
 T=$(mktemp -d "${TMPDIR:-/tmp}/sk-svc-XXXXXX")
 SRV_PID=
 URL=
@@ -42,9 +43,11 @@ check() { # check DESCRIPTION COMMAND...
 }
 
 "$SERVER" init --dir "$T/srv" >/dev/null || { echo "init failed" >&2; exit 1; }
+rp_test_register "$T/srv" || exit 1
 
 # start_server [EXTRA-ARGS...]: starts on $URL if set, else on port 0; sets
-# SRV_PID and URL; waits until the server listens.  The drivers speak the
+# SRV_PID and URL; waits until the server listens.  Its relying-party
+# listener is on a port of its own (RPURL and RP_API_ARGS, rp_test_lib.sh).  The drivers speak the
 # old relying-party frames, so the server serves them (--legacy-rp) unless
 # the test empties the array LEGACY_RP first.
 LEGACY_RP=(--legacy-rp)
@@ -52,7 +55,7 @@ start_server() {
     local listen=${URL:-tcp://127.0.0.1:0}
     rm -f "$T/ready"
     "$SERVER" run --dir "$T/srv" --listen "$listen" --ready-file "$T/ready" \
-        --db "sqlite:$T/server.db" ${LEGACY_RP[@]+"${LEGACY_RP[@]}"} "$@" \
+        --db "sqlite:$T/server.db" "${RP_LISTEN[@]}" ${LEGACY_RP[@]+"${LEGACY_RP[@]}"} "$@" \
         >>"$T/server.log" 2>&1 &
     SRV_PID=$!
     local i=0
@@ -67,6 +70,7 @@ start_server() {
         sleep 0.02
     done
     URL=$(head -n1 "$T/ready")
+    rp_test_args "$T/ready" "$T/srv"
 }
 
 stop_server() {
