@@ -456,12 +456,16 @@ int rp_api_poll(rp_api *a, const char *sid, unsigned wait_ms, rp_api_result *r, 
     const char *alg = json_string_value(json_object_get(sig, "algorithm"));
     const char *cv = json_string_value(json_object_get(cert, "value"));
     copy_str(r->level, sizeof r->level, json_object_get(cert, "certificateLevel"));
-    if (sv == NULL || alg == NULL || cv == NULL ||
+    /* a server without a CA has no certificate to send (cert_len 0): the
+     * caller decides whether it can do without one */
+    if (sv == NULL || alg == NULL ||
         sodium_base642bin(r->sig, sizeof r->sig, sv, strlen(sv), NULL, &r->sig_len, NULL,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        sodium_base642bin(r->cert, sizeof r->cert, cv, strlen(cv), NULL, &r->cert_len, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0) {
-        say(why, why_len, "the server's OK answer lacks a usable signature or certificate");
+        (cv != NULL &&
+         sodium_base642bin(r->cert, sizeof r->cert, cv, strlen(cv), NULL, &r->cert_len, NULL,
+                           sodium_base64_VARIANT_ORIGINAL) != 0)) {
+        say(why, why_len, "the server's OK answer lacks a usable signature or has an "
+                          "undecodable certificate");
         goto out;
     }
     /* sha256WithRSAEncryption (PKCS#1 v1.5) or an RSASSA-PSS name */

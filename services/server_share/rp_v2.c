@@ -782,6 +782,17 @@ static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
     sk_purpose purpose = kind == K_AUTH ? SK_PURPOSE_AUTH : SK_PURPOSE_SIGN;
     unsigned level = SK_RP_LEVEL_ADVANCED;
     int rc = resolve_key(v, &c, purpose, &row, &level);
+    if (rc == SK_ERR_LEVEL) {
+        /* as the session logic logs it: event 41 on the key, its level as
+         * the detail (SK_RP_LEVEL_ and sk_cert_level agree: 1, 2) */
+        sk_event ev = {.at = (int64_t)time(NULL), .kind = SK_EV_LEVEL_REFUSED,
+                       .detail = level, .has_key = 1};
+        memcpy(ev.key_id, row.key_id, SK_KEY_ID_LEN);
+        int erc = sk_store_event_append(v->cfg.share->store, NULL, &ev);
+        if (erc != SK_OK)
+            sk_log_error("relying parties: cannot log event %u: %s",
+                         (unsigned)SK_EV_LEVEL_REFUSED, sk_strerror(erc));
+    }
     if (rc != SK_OK) {
         status = create_status(rc, &why);
         set_error(resp, status, why);

@@ -16,7 +16,7 @@
 #                             SHA-256) and RP_API_ARGS, the options that
 #                             splitkey-rp and the test drivers take to speak
 #                             as that relying party:
-#                               --api URL --server-cert-sha256 HEX
+#                               --api RPURL/v2/ --server-cert-sha256 HEX
 #                               --rp-cert FILE --rp-key FILE --rp-uuid UUID
 #   RP_LISTEN                 the option pair that starts the listener
 #
@@ -55,6 +55,6 @@ rp_test_args() {
         echo "rp_test_args: the server has no relying-party listener" >&2
         return 1
     fi
-    RP_API_ARGS=(--api "$RPURL" --server-cert-sha256 "$RP_PIN" --rp-cert "$T/rp-test.crt"
+    RP_API_ARGS=(--api "$RPURL/v2/" --server-cert-sha256 "$RP_PIN" --rp-cert "$T/rp-test.crt"
         --rp-key "$T/rp-test.key" --rp-uuid "$RP_TEST_UUID")
 }

@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # server_scenarios.sh SERVER DRIVE SQLITE3 - lockout, clone detection,
-# relying-party sessions by person id, registration tokens and garbage on
-# the socket, against a real splitkey-server; the outcome is checked in the
-# SQLite database as well as in the replies.
+# relying-party sessions by person id (over the HTTPS API), registration
+# tokens and garbage on the socket, against a real splitkey-server; the
+# outcome is checked in the SQLite database as well as in the replies.
 SERVER=$1 DRIVE=$2 SQLITE3=$3
 . "$(dirname "$0")/server_lib.sh"
+LEGACY_RP=() # the default: old relying-party frames refused on the device socket
 
 "$SERVER" run --help >"$T/help.txt"
 check "run --help lists the clean-up options" grep -q -- "--enrolling-ttl" "$T/help.txt"
@@ -49,8 +50,8 @@ check "clone: the revocation reached the certificate hook" \
 check "clone: the copy signed once before (2 signatures + proof of possession)" \
     test "$(sql "SELECT count(*) FROM events WHERE kind = 5 AND key_id = X'$key'")" = 3
 
-# --- relying party by person id, and the relying party's key state
-drive rp >"$T/rp.out" 2>&1
+# --- a relying party on the HTTPS API asks for a signature by person id
+drive "${RP_API_ARGS[@]}" rp >"$T/rp.out" 2>&1
 check "rp: session by person id, fetched, approved, collected" test $? = 0
 key=$(sed -n 's/^key //p' "$T/rp.out")
 check "rp: the person id is indexed from the subject's serialNumber" \
@@ -59,14 +60,14 @@ check "rp: a relying-party session was recorded" \
     test "$(sql "SELECT count(*) FROM events WHERE kind = 4 AND detail = 2 AND key_id = X'$key'")" = 1
 
 # --- certificate level and interaction of a relying party's request
-drive --level 2 --expect-level rp >"$T/level.out" 2>&1
+drive "${RP_API_ARGS[@]}" --level 2 --expect-level rp >"$T/level.out" 2>&1
 check "level: a QUALIFIED request on an openly enrolled key is refused (LEVEL)" test $? = 0
 key=$(sed -n 's/^key //p' "$T/level.out")
 check "level: one level event (41), detail advanced" \
     test "$(sql "SELECT group_concat(detail) FROM events WHERE kind = 41 AND key_id = X'$key'")" = 1
 check "level: no relying-party session was made" \
     test "$(sql "SELECT count(*) FROM events WHERE kind = 4 AND detail = 2 AND key_id = X'$key'")" = 0
-drive --interaction 4 rp >"$T/vc.out" 2>&1
+drive "${RP_API_ARGS[@]}" --interaction 4 rp >"$T/vc.out" 2>&1
 check "interaction: confirmation and VC choice, the relying party's code picked" test $? = 0
 
 # --- garbage, truncated and oversized requests; the server keeps serving
@@ -97,7 +98,7 @@ drive --give-up 5 sign >/dev/null 2>&1
 check "token: enrolment without a token is refused" test $? != 0
 check "token: ... and stored no key" \
     test "$(sql "SELECT count(*) FROM keys WHERE person_id LIKE 'PNOLV-%' AND state = 1")" = 0
-drive --token "$tok" --level 2 --interaction 2 rp >"$T/tok.out" 2>&1
+drive "${RP_API_ARGS[@]}" --token "$tok" --level 2 --interaction 2 rp >"$T/tok.out" 2>&1
 check "token: enrolment with the token, then a QUALIFIED VC-choice relying-party signature" test $? = 0
 person=${subject##*serialNumber=}
 check "token: the key is registered for the token's subject" \

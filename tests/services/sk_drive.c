@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sk_drive - drives a running splitkey-server with the library's device role
- * (and, for one scenario, the relying-party API), for the service tests and
- * for load measurements.  All device state stays in memory; PINs are built
- * in.  Requests are framed as doc/operations.md says ("SKD1" / "SKP1").
+ * (and, for one scenario, a relying party on its HTTPS API), for the service
+ * tests and for load measurements.  All device state stays in memory; PINs
+ * are built in.  Device requests are framed as doc/operations.md says
+ * ("SKD1").
  *
  *   sk_drive --server URL --server-pub FILE [options] MODE
  *
@@ -19,13 +20,17 @@
  *             and KeyState says TIMELOCKED.
  *   clone     signs, copies the device state, signs with the copy, then
  *             signs with the original: CLONE_DETECTED.
- *   rp        a relying party creates a session by person id, the device
- *             fetches and approves it, the relying party collects the
- *             signature.  --level 0|1|2 and --interaction 0..4 set the
- *             request's certificate_level and interaction (a VC choice is
- *             answered with the relying party's code, a confirmation
+ *   rp        a relying party (--api URL --server-cert-sha256 HEX --rp-cert
+ *             FILE --rp-key FILE --rp-uuid UUID [--name NAME]: the server's
+ *             HTTPS API, doc/rp-api.md) creates a signing session by ETSI
+ *             person id, the device fetches it (same code, text and
+ *             registered name) and approves it, the relying party's long
+ *             poll collects the signature and document number; an unknown
+ *             person gets 404.  --level 2 asks QUALIFIED (0 and 1:
+ *             ADVANCED) and --interaction 0..4 the interaction (a VC choice
+ *             is answered with the relying party's code, a confirmation
  *             message confirmed); with --expect-level the create must be
- *             refused with SK_ERR_LEVEL.
+ *             refused with 471.
  *   garbage   unknown tags, random, truncated and oversized requests get
  *             error replies; the key still signs afterwards.
  *
@@ -36,12 +41,14 @@
  * --subject S, --max-request BYTES (the server's limit, for garbage).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -49,11 +56,12 @@
 #include "devdrive.h"
 #include "error_reply.h"
 #include "req_client.h"
-#include "splitkey.pb-c.h"
+#include "rp_api.h"
 #include "splitkey/device.h"
 #include "splitkey/key.h"
 #include "splitkey/sign.h"
 #include "splitkey/splitkey.h"
+#include "svc_error.h"
 #include "svc_hex.h"
 
 #define WRONG_PIN_SIGN "00000"
@@ -70,6 +78,10 @@ static struct {
     unsigned level, interaction; /* rp: SessionCreate.certificate_level, .interaction */
     int expect_level;            /* rp: the create is refused with SK_ERR_LEVEL */
 } opt = {.threads = 1, .signs = 1, .max_request = 65536};
+
+/* rp: the relying party on the server's HTTPS API (rp_test_lib.sh's
+ * RP_API_ARGS) */
+static rp_api_conf rp = {.name = "sk_drive bank"};
 
 static pthread_barrier_t enrolled;
 
@@ -339,29 +351,36 @@ static int mode_clone(void)
     return ok ? 0 : 1;
 }
 
-/* A relying-party call: packs r, sends "SKP1" || r, unpacks the RpReply. */
-static Splitkey__RpReply *rp_call(sk_dev *d, const Splitkey__RpRequest *r)
+/* The v2 type name of an interaction (opt.interaction, device.h). */
+static const char *interaction_name(unsigned in)
 {
-    uint8_t buf[4096], *rep = NULL;
-    size_t rl = 0;
-    size_t n = protobuf_c_message_get_packed_size(&r->base);
-    if (n > sizeof buf)
-        return NULL;
-    protobuf_c_message_pack(&r->base, buf);
-    if (sk_dev_xcall(d, "SKP1", buf, n, &rep, &rl) != SK_OK)
-        return NULL;
-    Splitkey__RpReply *out = splitkey__rp_reply__unpack(NULL, rl, rep);
-    sk_dev_free_reply(rep, rl);
-    return out;
+    switch (in) {
+    case SK_INTERACTION_VC_CHOICE:
+        return "verificationCodeChoice";
+    case SK_INTERACTION_CONFIRMATION_MESSAGE:
+        return "confirmationMessage";
+    case SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE:
+        return "confirmationMessageAndVerificationCodeChoice";
+    default:
+        return "displayTextAndPIN";
+    }
 }
 
 static int mode_rp(void)
 {
     sk_dev d;
     int ok = 1;
-    char person[64], key[2 * SK_KEY_ID_LEN + 1];
-    uint8_t digest[64], sig[SK_MAX_SIG_LEN], session_id[SK_SESSION_ID_LEN];
+    char person[64], key[2 * SK_KEY_ID_LEN + 1], why[512], sid[128], code[5];
+    uint8_t digest[64], sig[SK_MAX_SIG_LEN];
     size_t sig_len = 0;
+    rp_api *api = NULL;
+    if (rp.url == NULL)
+        die("rp: the relying-party API is needed (--api, --server-cert-sha256, --rp-cert, "
+            "--rp-key, --rp-uuid)");
+    if (rp_api_new(&api, &rp, why, sizeof why) != 0) {
+        fprintf(stderr, "sk_drive: %s\n", why);
+        exit(2);
+    }
     if (sk_dev_open(&d, &cfg, SK_PURPOSE_SIGN) != SK_OK || sk_dev_enrol(&d, 7) != SK_OK)
         die("enrolment failed");
     key_hex(&d, key);
@@ -377,53 +396,34 @@ static int mode_rp(void)
     if (sk_digest(digest, 32, SK_HASH_SHA256, (const uint8_t *)"contract", 8) != SK_OK)
         die("digest");
 
-    Splitkey__RpRequest r = SPLITKEY__RP_REQUEST__INIT;
-    Splitkey__SessionCreate c = SPLITKEY__SESSION_CREATE__INIT;
-    c.person_id = person;
-    c.purpose = SPLITKEY__PURPOSE__PURPOSE_SIGN;
-    c.digest.data = digest;
-    c.digest.len = 32;
-    c.hash = (uint32_t)SK_HASH_SHA256;
-    c.scheme = (uint32_t)cfg.scheme;
-    c.display_text = (char *)"Sign contract 42";
-    c.rp_name = (char *)"sk_drive bank";
-    c.certificate_level = (Splitkey__CertLevel)opt.level;
-    c.interaction = (Splitkey__Interaction)opt.interaction;
-    r.req_case = SPLITKEY__RP_REQUEST__REQ_CREATE;
-    r.create = &c;
-    Splitkey__RpReply *rep = rp_call(&d, &r);
+    /* level 2 asks QUALIFIED; 0 (any) and 1 ask ADVANCED, which both levels
+     * of key satisfy */
+    rp_api_create c = {.purpose = SK_PURPOSE_SIGN, .person = person, .digest = digest,
+                       .hash = SK_HASH_SHA256, .text = "Sign contract 42",
+                       .advanced = opt.level != 2,
+                       .interaction = interaction_name(opt.interaction)};
+    int rc = rp_api_start(api, &c, sid, sizeof sid, why, sizeof why);
     if (opt.expect_level) {
-        EXPECT(rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_ERROR &&
-               -rep->error->code == SK_ERR_LEVEL);
-        printf("create: %s\n", rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_ERROR
-                                   ? sk_strerror(-rep->error->code)
-                                   : "not refused");
-        if (rep != NULL)
-            splitkey__rp_reply__free_unpacked(rep, NULL);
+        printf("create: %s\n", rc != 0 ? why : "not refused");
+        EXPECT(rc != 0 && strstr(why, "HTTP 471") != NULL);
+        rp_api_free(api);
         sk_dev_close(&d);
         return ok ? 0 : 1;
     }
-    EXPECT(rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_CREATED);
-    if (rep == NULL || rep->rep_case != SPLITKEY__RP_REPLY__REP_CREATED ||
-        rep->created->session_id.len != SK_SESSION_ID_LEN) {
-        if (rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_ERROR)
-            fprintf(stderr, "sk_drive: create: %s\n", sk_strerror(-rep->error->code));
-        if (rep != NULL)
-            splitkey__rp_reply__free_unpacked(rep, NULL);
+    if (rc != 0) {
+        fprintf(stderr, "sk_drive: create: %s\n", why);
+        rp_api_free(api);
         sk_dev_close(&d);
         return 1;
     }
-    memcpy(session_id, rep->created->session_id.data, SK_SESSION_ID_LEN);
-    printf("session code %s\n", rep->created->verification_code);
-    char code[5];
-    snprintf(code, sizeof code, "%s", rep->created->verification_code);
-    splitkey__rp_reply__free_unpacked(rep, NULL);
+    rp_api_vc(code, digest, 32);
+    printf("session %s code %s\n", sid, code);
 
     /* the device fetches the waiting session and approves it */
     uint8_t *frep = NULL;
     size_t frl = 0;
     sk_device_session *s = NULL;
-    int rc = sk_device_fetch(d.key, d.msg, sizeof d.msg, &d.msg_len, sk_dev_now(&d));
+    rc = sk_device_fetch(d.key, d.msg, sizeof d.msg, &d.msg_len, sk_dev_now(&d));
     if (rc == SK_OK)
         rc = sk_dev_xcall(&d, "SKD1", d.msg, d.msg_len, &frep, &frl);
     if (rc == SK_OK)
@@ -446,56 +446,50 @@ static int mode_rp(void)
             EXPECT(strcmp(sk_device_session_code(s), code) == 0);
         }
         EXPECT(strcmp(sk_device_session_display_text(s), "Sign contract 42") == 0);
+        /* the device shows the registered name the request named */
+        EXPECT(strcmp(sk_device_session_rp_name(s), rp.name) == 0);
         EXPECT(sk_dev_approve_choice(&d, s, d.pin, vc ? code : NULL, 1, sig, &sig_len, NULL) ==
                SK_OK);
     }
     sk_device_session_free(s);
 
-    /* the relying party collects the signature */
-    Splitkey__RpRequest pr = SPLITKEY__RP_REQUEST__INIT;
-    Splitkey__SessionPoll p = SPLITKEY__SESSION_POLL__INIT;
-    p.session_id.data = session_id;
-    p.session_id.len = sizeof session_id;
-    pr.req_case = SPLITKEY__RP_REQUEST__REQ_POLL;
-    pr.poll = &p;
-    rep = rp_call(&d, &pr);
-    EXPECT(rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_RESULT &&
-           rep->result->state == SPLITKEY__SESSION_STATE__SESSION_COMPLETE);
-    if (rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_RESULT) {
+    /* the relying party collects the signature (a long poll, bounded) */
+    rp_api_result *res = calloc(1, sizeof *res);
+    if (res == NULL)
+        die("out of memory");
+    rc = 1;
+    for (int round = 0; round < 30; round++) {
+        rc = rp_api_poll(api, sid, 10000, res, why, sizeof why);
+        if (rc != 0 || res->complete)
+            break;
+    }
+    if (rc != 0)
+        fprintf(stderr, "sk_drive: poll: %s\n", why);
+    EXPECT(rc == 0 && res->complete && strcmp(res->end_result, "OK") == 0);
+    if (rc == 0 && res->complete) {
         sk_pubkey *pk = NULL;
         EXPECT(sk_device_key_pubkey(d.key, &pk) == SK_OK);
-        EXPECT(pk != NULL && sk_verify(pk, cfg.scheme, SK_HASH_SHA256, digest, 32,
-                                       rep->result->signature.data,
-                                       rep->result->signature.len) == SK_OK);
-        EXPECT(rep->result->signature.len == sig_len &&
-               memcmp(rep->result->signature.data, sig, sig_len) == 0);
+        EXPECT(pk != NULL && sk_verify(pk, res->scheme, res->sig_hash, digest, 32, res->sig,
+                                       res->sig_len) == SK_OK);
+        EXPECT(res->sig_len == sig_len && memcmp(res->sig, sig, sig_len) == 0);
         sk_pubkey_free(pk);
+        /* the document number names the key: person, its id's first 8
+         * hex digits, the level */
+        char want[96];
+        snprintf(want, sizeof want, "%s-%.8s-", person, key);
+        for (char *q = want; *q; q++)
+            *q = (char)toupper((unsigned char)*q);
+        printf("document %s\n", res->document);
+        EXPECT(strncasecmp(res->document, want, strlen(want)) == 0);
     }
-    if (rep != NULL)
-        splitkey__rp_reply__free_unpacked(rep, NULL);
+    free(res);
 
-    /* the relying party's view of the key */
-    uint8_t kid[SK_KEY_ID_LEN];
-    EXPECT(sk_device_key_id(d.key, kid, sizeof kid) == SK_OK);
-    Splitkey__RpRequest kr = SPLITKEY__RP_REQUEST__INIT;
-    Splitkey__KeyStateRequest k = SPLITKEY__KEY_STATE_REQUEST__INIT;
-    k.key_id.data = kid;
-    k.key_id.len = sizeof kid;
-    kr.req_case = SPLITKEY__RP_REQUEST__REQ_KEY_STATE;
-    kr.key_state = &k;
-    rep = rp_call(&d, &kr);
-    EXPECT(rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_KEY_STATE &&
-           rep->key_state->state == SPLITKEY__KEY_STATE__KEY_ACTIVE);
-    if (rep != NULL)
-        splitkey__rp_reply__free_unpacked(rep, NULL);
-
-    /* an unknown person gets NOT_FOUND */
-    c.person_id = (char *)"PNOLV-000000-00000";
-    rep = rp_call(&d, &r);
-    EXPECT(rep != NULL && rep->rep_case == SPLITKEY__RP_REPLY__REP_ERROR &&
-           -rep->error->code == SK_ERR_NOT_FOUND);
-    if (rep != NULL)
-        splitkey__rp_reply__free_unpacked(rep, NULL);
+    /* an unknown person gets 404 and nothing is created */
+    c.person = "PNOLV-000000-00000";
+    rc = rp_api_start(api, &c, sid, sizeof sid, why, sizeof why);
+    printf("unknown person: %s\n", rc != 0 ? why : "created");
+    EXPECT(rc != 0 && strstr(why, "HTTP 404") != NULL);
+    rp_api_free(api);
     sk_dev_close(&d);
     return ok ? 0 : 1;
 }
@@ -529,26 +523,18 @@ static int mode_garbage(void)
     EXPECT(raw_reply(&d, (const uint8_t *)"SKD", 3, &code) == 1 && code == SK_ERR_PROTO_DECODE);
     EXPECT(raw_reply(&d, (const uint8_t *)"SKX1abcdef", 10, &code) == 1 &&
            code == SK_ERR_PROTO_DECODE);
-    /* random bytes behind each tag: the protocol's own error replies */
+    /* random bytes behind the device tag: the protocol's own error replies;
+     * behind the old relying-party tag: the service-level refusal (relying
+     * parties use the HTTPS API), whatever the bytes */
     for (int i = 0; i < 50; i++) {
         size_t n = 4 + randombytes_uniform(sizeof junk - 4);
         randombytes_buf(junk, sizeof junk);
         memcpy(junk, i % 2 ? "SKD1" : "SKP1", 4);
         int kind = raw_reply(&d, junk, n, &code);
-        EXPECT(kind == 2);
-    }
-    {
-        /* an RP error reply decodes as RpReply.error */
-        uint8_t *rep = NULL;
-        size_t rl = 0;
-        memcpy(junk, "SKP1\xff\xff\xff", 7);
-        EXPECT(sk_req_client_call(d.c, &rep, &rl, junk, 7) == SK_OK);
-        Splitkey__RpReply *r = rep ? splitkey__rp_reply__unpack(NULL, rl, rep) : NULL;
-        EXPECT(r != NULL && r->rep_case == SPLITKEY__RP_REPLY__REP_ERROR &&
-               -r->error->code == SK_ERR_PROTO_DECODE);
-        if (r != NULL)
-            splitkey__rp_reply__free_unpacked(r, NULL);
-        sk_dev_free_reply(rep, rl);
+        if (i % 2)
+            EXPECT(kind == 2);
+        else
+            EXPECT(kind == 1 && code == SK_SVC_ERR_RP_REFUSED);
     }
     /* a real request, truncated at every length: refused, nothing changes */
     int rc = sk_device_key_state_request(d.key, d.msg, sizeof d.msg, &d.msg_len, sk_dev_now(&d));
@@ -603,6 +589,8 @@ static void usage(void)
                     "  [--timeout MS] [--give-up S] [--out DIR] [--ready FILE]\n"
                     "  [--token T] [--subject S] [--max-request BYTES]\n"
                     "  [--level 0|1|2] [--interaction 0..4] [--expect-level]\n"
+                    "  [--api URL --server-cert-sha256 HEX --rp-cert F --rp-key F\n"
+                    "   --rp-uuid UUID [--name NAME]]\n"
                     "  sign|lockout|clone|rp|garbage\n");
     exit(2);
 }
@@ -649,6 +637,18 @@ int main(int argc, char **argv)
             opt.level = (unsigned)strtoul(v, NULL, 10);
         else if (OPT("--interaction"))
             opt.interaction = (unsigned)strtoul(v, NULL, 10);
+        else if (OPT("--api"))
+            rp.url = v;
+        else if (OPT("--server-cert-sha256"))
+            rp.server_cert_sha256 = v;
+        else if (OPT("--rp-cert"))
+            rp.rp_cert = v;
+        else if (OPT("--rp-key"))
+            rp.rp_key = v;
+        else if (OPT("--rp-uuid"))
+            rp.uuid = v;
+        else if (OPT("--name"))
+            rp.name = v;
         else if (strcmp(a, "--expect-level") == 0)
             opt.expect_level = 1;
         else if (a[0] != '-' && mode == NULL)
