@@ -18,7 +18,9 @@
  *   sign IN SIG      a device-initiated session over SHA-256(IN), PKCS#1
  *                    v1.5, approved; the raw signature goes to SIG, and the
  *                    certificate the reply carried to --cert-out
- *   rp IN SIG        a relying party asks by person id (--person) for a
+ *   rp IN SIG        a relying party on the server's HTTPS API (--api URL
+ *                    --server-cert-sha256 HEX --rp-cert FILE --rp-key FILE
+ *                    --rp-uuid UUID) asks by person id (--person) for a
  *                    signature of SHA-256(IN); the device fetches and
  *                    approves it; the session result's signature goes to SIG
  *                    and its certificate to --cert-out
@@ -45,8 +47,8 @@
 #include "error_reply.h"
 #include "fileio.h"
 #include "req_client.h"
+#include "rp_api.h"
 #include "server_pub.h"
-#include "splitkey.pb-c.h"
 #include "splitkey/device.h"
 #include "splitkey/key.h"
 #include "splitkey/sign.h"
@@ -65,6 +67,10 @@ static struct {
     sk_purpose purpose;
     unsigned timeout_ms;
 } opt = {.purpose = SK_PURPOSE_SIGN, .timeout_ms = 20000};
+
+/* rp: the relying party on the server's HTTPS API (rp_test_lib.sh's
+ * RP_API_ARGS) */
+static rp_api_conf rp = {.name = "ra_drive bank"};
 
 static sk_req_client *net;
 static uint8_t msg[SK_MAX_MESSAGE_LEN];
@@ -321,57 +327,31 @@ static int mode_sign(const char *in, const char *out)
 
 /* ---------------------------------------------------------- relying party */
 
-static int rp_call(const Splitkey__RpRequest *q, Splitkey__RpReply **r)
-{
-    uint8_t buf[1024], *rep = NULL;
-    size_t len = splitkey__rp_request__get_packed_size(q), rl = 0;
-    *r = NULL;
-    if (len > sizeof buf)
-        return SK_ERR_LIMIT;
-    splitkey__rp_request__pack(q, buf);
-    int rc = call("SKP1", buf, len, &rep, &rl);
-    if (rc != SK_OK)
-        return rc;
-    *r = splitkey__rp_reply__unpack(NULL, rl, rep);
-    free(rep);
-    if (*r == NULL)
-        return SK_ERR_PROTO_DECODE;
-    if ((*r)->rep_case == SPLITKEY__RP_REPLY__REP_ERROR)
-        return -(int)(*r)->error->code;
-    return SK_OK;
-}
-
 static int mode_rp(const char *in, const char *out)
 {
     sk_device_key *key = load(opt.state);
-    uint8_t digest[32], sig[SK_MAX_SIG_LEN], sid[SK_SESSION_ID_LEN];
+    uint8_t digest[32], sig[SK_MAX_SIG_LEN];
     size_t sig_len = 0;
+    char why[512], sid[128];
+    rp_api *api = NULL;
     digest_file(digest, in);
     if (opt.person == NULL)
         die("rp needs --person", 0);
-
-    Splitkey__SessionCreate c = SPLITKEY__SESSION_CREATE__INIT;
-    c.person_id = (char *)opt.person;
-    c.purpose = (Splitkey__Purpose)opt.purpose;
-    c.digest.data = digest;
-    c.digest.len = sizeof digest;
-    c.hash = SK_HASH_SHA256;
-    c.scheme = SK_SCHEME_PKCS1;
-    c.display_text = (char *)"Sign the contract";
-    c.rp_name = (char *)"ra_drive bank";
-    Splitkey__RpRequest q = SPLITKEY__RP_REQUEST__INIT;
-    q.req_case = SPLITKEY__RP_REQUEST__REQ_CREATE;
-    q.create = &c;
-    Splitkey__RpReply *r = NULL;
-    int rc = rp_call(&q, &r);
-    if (rc != SK_OK || r->rep_case != SPLITKEY__RP_REPLY__REP_CREATED ||
-        r->created->session_id.len != SK_SESSION_ID_LEN)
-        die("relying party: create", rc);
-    memcpy(sid, r->created->session_id.data, SK_SESSION_ID_LEN);
-    splitkey__rp_reply__free_unpacked(r, NULL);
+    if (rp.url == NULL)
+        die("rp needs the relying-party API (--api, --server-cert-sha256, --rp-cert, "
+            "--rp-key, --rp-uuid)", 0);
+    if (rp_api_new(&api, &rp, why, sizeof why) != 0 ||
+        rp_api_start(api,
+                     &(rp_api_create){.purpose = opt.purpose, .person = opt.person,
+                                      .digest = digest, .hash = SK_HASH_SHA256,
+                                      .text = "Sign the contract", .advanced = true},
+                     sid, sizeof sid, why, sizeof why) != 0) {
+        fprintf(stderr, "ra_drive: relying party: %s\n", why);
+        exit(1);
+    }
 
     sk_device_session *s = NULL;
-    rc = sk_device_fetch(key, msg, sizeof msg, &msg_len, now_s());
+    int rc = sk_device_fetch(key, msg, sizeof msg, &msg_len, now_s());
     if (rc == SK_OK)
         rc = read_session_reply(key, &s, NULL);
     if (rc == SK_OK)
@@ -381,23 +361,27 @@ static int mode_rp(const char *in, const char *out)
     if (rc != SK_OK)
         die("device approval", rc);
 
-    Splitkey__SessionPoll p = SPLITKEY__SESSION_POLL__INIT;
-    p.session_id.data = sid;
-    p.session_id.len = sizeof sid;
-    q.req_case = SPLITKEY__RP_REQUEST__REQ_POLL;
-    q.poll = &p;
-    rc = rp_call(&q, &r);
-    if (rc != SK_OK || r->rep_case != SPLITKEY__RP_REPLY__REP_RESULT ||
-        r->result->state != SPLITKEY__SESSION_STATE__SESSION_COMPLETE)
-        die("relying party: poll", rc);
-    const Splitkey__SessionResult *res = r->result;
-    int ok = res->signature.len > 0 && res->certificate.len > 0 &&
-             sk_file_write_atomic(out, res->signature.data, res->signature.len,
-                                  SK_FILE_PUBLIC_MODE, 0) == SK_OK &&
+    rp_api_result *res = calloc(1, sizeof *res);
+    if (res == NULL)
+        die("out of memory", 0);
+    rc = 1;
+    for (int round = 0; round < 30; round++) {
+        rc = rp_api_poll(api, sid, 10000, res, why, sizeof why);
+        if (rc != 0 || res->complete)
+            break;
+    }
+    if (rc != 0 || !res->complete || strcmp(res->end_result, "OK") != 0) {
+        fprintf(stderr, "ra_drive: relying party: poll: %s\n",
+                rc != 0 ? why : res->complete ? res->end_result : "still running");
+        exit(1);
+    }
+    int ok = res->sig_len > 0 && res->cert_len > 0 &&
+             sk_file_write_atomic(out, res->sig, res->sig_len, SK_FILE_PUBLIC_MODE, 0) == SK_OK &&
              (opt.cert_out == NULL ||
-              sk_file_write_atomic(opt.cert_out, res->certificate.data, res->certificate.len,
-                                   SK_FILE_PUBLIC_MODE, 0) == SK_OK);
-    splitkey__rp_reply__free_unpacked(r, NULL);
+              sk_file_write_atomic(opt.cert_out, res->cert, res->cert_len, SK_FILE_PUBLIC_MODE,
+                                   0) == SK_OK);
+    free(res);
+    rp_api_free(api);
     sk_device_key_free(key);
     if (!ok)
         die("relying party: the result lacks a signature or a certificate", 0);
@@ -503,6 +487,16 @@ int main(int argc, char **argv)
             opt.pub_out = v;
         else if (!strcmp(argv[i], "--timeout"))
             opt.timeout_ms = (unsigned)strtoul(v, NULL, 10);
+        else if (!strcmp(argv[i], "--api"))
+            rp.url = v;
+        else if (!strcmp(argv[i], "--server-cert-sha256"))
+            rp.server_cert_sha256 = v;
+        else if (!strcmp(argv[i], "--rp-cert"))
+            rp.rp_cert = v;
+        else if (!strcmp(argv[i], "--rp-key"))
+            rp.rp_key = v;
+        else if (!strcmp(argv[i], "--rp-uuid"))
+            rp.uuid = v;
         else if (!strcmp(argv[i], "--purpose"))
             opt.purpose = !strcmp(v, "auth") ? SK_PURPOSE_AUTH : SK_PURPOSE_SIGN;
         else

@@ -21,6 +21,7 @@ OPENSSL=$5
 SQLITE3=$6
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/sk-ra-XXXXXX")
+. "$(dirname "$0")/rp_test_lib.sh" # RP_API_ARGS: the test relying party
 PID_CA= PID_OCSP= PID_SRV= PID_SRV2=
 FAILED=0
 CHECKS=0
@@ -65,6 +66,7 @@ wait_file() { # wait_file FILE PID
     --ca-url http://127.0.0.1:9/ca.crt --pds-url https://example.org/pds_en.pdf >/dev/null ||
     { echo "CA init failed" >&2; exit 1; }
 "$SERVER" init --dir srv >/dev/null || { echo "server init failed" >&2; exit 1; }
+rp_test_register srv || exit 1
 check "the share server is registered as an RA" "$CA" add-ra --dir ca --pub srv/server.pub
 
 start_ca() { # start_ca [URL]
@@ -77,13 +79,14 @@ start_ca() { # start_ca [URL]
 stop_ca() { kill -TERM "$PID_CA"; wait "$PID_CA"; PID_CA=; }
 start_server() {
     rm -f srv.ready
-    "$SERVER" run --legacy-rp --dir srv --listen "${SRVURL:-tcp://127.0.0.1:0}" --ready-file srv.ready \
+    "$SERVER" run --dir srv --listen "${SRVURL:-tcp://127.0.0.1:0}" --ready-file srv.ready "${RP_LISTEN[@]}" \
         --db "sqlite:$T/server.db" --open-enrolment --pool-profiles 4K --pool-size 2 \
         --ca "$CAURL" --ca-cert ca/ca.pem --ca-timeout 2000 --ca-retry-every 1 \
         --lock1-seconds 1 --lock2-seconds 2 >>server.log 2>&1 &
     PID_SRV=$!
     wait_file srv.ready "$PID_SRV" || { echo "the server did not start" >&2; cat server.log >&2; exit 1; }
     SRVURL=$(head -n1 srv.ready)
+    rp_test_args srv.ready srv || exit 1
 }
 stop_server() { kill -TERM "$PID_SRV"; wait "$PID_SRV"; PID_SRV=; }
 
@@ -138,7 +141,8 @@ check "openssl dgst verifies the signature under the certificate's key" \
 check "the sign reply carries the same certificate" cmp -s sign.der sign2.der
 echo "relying party document" >rp.txt
 check "a relying party gets signature and certificate" \
-    drive --state sign.st --person PNOLV-010101-12345 --cert-out rp.der rp rp.txt rp.sig
+    drive --state sign.st --person PNOLV-010101-12345 --cert-out rp.der "${RP_API_ARGS[@]}" \
+    rp rp.txt rp.sig
 check "the relying party's certificate is the key's" cmp -s sign.der rp.der
 check "the relying party's signature verifies under it" \
     "$OPENSSL" dgst -sha256 -verify certpub.pem -signature rp.sig rp.txt
@@ -240,7 +244,7 @@ done
 # --- a share server the CA does not know is refused -------------------------------
 "$SERVER" init --dir srv2 >/dev/null || { echo "second server init failed" >&2; exit 1; }
 rm -f srv2.ready
-"$SERVER" run --legacy-rp --dir srv2 --listen tcp://127.0.0.1:0 --ready-file srv2.ready \
+"$SERVER" run --dir srv2 --listen tcp://127.0.0.1:0 --ready-file srv2.ready \
     --db "sqlite:$T/server2.db" --open-enrolment --pool-profiles 4K --pool-size 1 \
     --ca "$CAURL" --ca-cert ca/ca.pem >>server2.log 2>&1 &
 PID_SRV2=$!
