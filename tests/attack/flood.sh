@@ -349,7 +349,7 @@ start_server() {
   rm -f "$T/ready"
   (
     ulimit -n "$FD_LIMIT" || exit 1
-    exec "$SERVER" run --legacy-rp --dir "$T/srv" --listen tcp://127.0.0.1:0 --ready-file "$T/ready" \
+    exec "$SERVER" run --dir "$T/srv" --listen tcp://127.0.0.1:0 --ready-file "$T/ready" \
       --db "sqlite:$T/server.db" --open-enrolment --pool-profiles 4K --workers 4 "$@"
   ) >>"$log" 2>&1 &
   SRV_PID=$!

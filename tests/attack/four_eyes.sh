@@ -35,7 +35,7 @@ state() { sql "SELECT (SELECT count(*) FROM keys) || '/' || (SELECT count(*) FRO
 
 "$SERVER" init --dir "$SRV" >/dev/null || exit 1
 printf '12345\n' >"$T/pin" && chmod 600 "$T/pin"
-"$SERVER" run --legacy-rp --dir "$SRV" --listen tcp://127.0.0.1:0 --pool-profiles 4K --pool-size 2 \
+"$SERVER" run --dir "$SRV" --listen tcp://127.0.0.1:0 --pool-profiles 4K --pool-size 2 \
   --ready-file "$T/ready" 2>>"$T/server.log" &
 PID=$!
 for _ in $(seq 1 600); do [ -s "$T/ready" ] && break; sleep 0.05; done

@@ -67,7 +67,7 @@ sq() { "$SQLITE" -batch -cmd ".timeout 60000" "$DB" "$@"; }
 
 start_server() { # start_server [EXTRA...]: on PORT once chosen
   rm -f "$T/ready"
-  "$SERVER" run --legacy-rp --dir "$SRV" --listen "tcp://127.0.0.1:${PORT:-0}" --pool-profiles 4K \
+  "$SERVER" run --dir "$SRV" --listen "tcp://127.0.0.1:${PORT:-0}" --pool-profiles 4K \
     --pool-size 2 --ready-file "$T/ready" "$@" 2>>"$T/server.log" &
   SERVER_PID=$!
   local i
@@ -291,7 +291,7 @@ chmod 0444 "$DB"
 chmod 0555 "$SRV"
 chmod 0755 "$T"
 rm -f "$T/ready-ro"
-if timeout -s KILL $GUARD "${RUNAS[@]}" "$SERVER" run --legacy-rp --dir "$SRV" --listen tcp://127.0.0.1:0 \
+if timeout -s KILL $GUARD "${RUNAS[@]}" "$SERVER" run --dir "$SRV" --listen tcp://127.0.0.1:0 \
   --ready-file "$T/ready-ro" 2>"$T/ro.err" >/dev/null; then
   finding "C: a read-only database: the server ran"
 elif [ -e "$T/ready-ro" ]; then

@@ -13,6 +13,7 @@
 # SK_DEVICE_APP: the same program built elsewhere (from an installed copy)
 APP="${SK_DEVICE_APP:-$BIN/example-device-app}"
 e2e_pins
+LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 e2e_start_server
 ST="$T/phone/sign.state"
 mkdir -p "$T/phone"

@@ -72,7 +72,7 @@ start ocsp ocsp.ready "$OCSP" run --ca-dir ca --http 127.0.0.1:0 --ready-file oc
     --metrics-listen http://127.0.0.1:0
 OURL=$(head -n1 ocsp.ready)
 for s in srv stranger; do
-    start "$s" "$s.ready" "$SERVER" run --legacy-rp --dir "$s" --listen tcp://127.0.0.1:0 \
+    start "$s" "$s.ready" "$SERVER" run --dir "$s" --listen tcp://127.0.0.1:0 \
         --ready-file "$s.ready" --db "sqlite:$T/$s.db" --open-enrolment --pool-profiles 4K \
         --pool-size 1 --ca "$CAURL" --ca-cert ca/ca.pem
 done

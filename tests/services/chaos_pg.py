@@ -180,7 +180,7 @@ class Server:
                 os.unlink(ready)
             with open(self.log, "a") as lf:
                 self.proc = subprocess.Popen(
-                    [self.exe, "run", "--legacy-rp", "--dir", self.srvdir, "--listen", self.url, "--ready-file",
+                    [self.exe, "run", "--dir", self.srvdir, "--listen", self.url, "--ready-file",
                      ready, "--db", self.uri, "--open-enrolment", "--pool-size", "2",
                      "--pool-profiles", "4K", "--workers", "4", "--session-ttl", "3600"],
                     stdout=lf, stderr=lf)

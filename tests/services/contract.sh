@@ -49,7 +49,7 @@ URL="tcp://127.0.0.1:$PORT"
 DB="$T/server/contract.db"
 
 start_server() {
-  "$BIN/splitkey-server" run --legacy-rp --dir "$T/server" --listen "$URL" --db "sqlite:$DB" \
+  "$BIN/splitkey-server" run --dir "$T/server" --listen "$URL" --db "sqlite:$DB" \
     --open-enrolment 2>>"$T/server.log" &
   PID=$!
   # up once the port accepts a connection

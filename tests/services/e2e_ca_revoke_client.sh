@@ -36,6 +36,7 @@ e2e_pins
 # --- a CA, and the share server as its registration authority -----------------
 ca_lib_init "$T/ca" "Splitkey Client Revocation CA"
 ca_lib_start_ca "$T/ca"
+LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 ca_lib_server --ca-revocations-every 1
 
 # --- the device enrols both keys with tokens of two operators -----------------

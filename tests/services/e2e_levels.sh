@@ -17,6 +17,7 @@
 . "$(dirname "$0")/e2e_lib.sh"
 SQLITE=$(command -v sqlite3 || true)
 e2e_pins
+LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 e2e_start_server
 DB="$SRV/server.db"
 sq() { store_sql "$DB" "$1"; } # sqlite3, or psql on the PostgreSQL copy

@@ -101,7 +101,7 @@ e2e_start_server() {
 # SERVER_ARGS (an array, may be unset) adds options to 'run'.  splitkey-rp
 # without --api and the drivers speak the old relying-party frames, so the
 # server serves them (--legacy-rp) unless the test empties LEGACY_RP first.
-LEGACY_RP=(--legacy-rp)
+LEGACY_RP=() # old relying-party frames refused (the default); a test that still speaks them sets (--legacy-rp)
 e2e_run_server() {
   rm -f "$T/ready"
   "$SERVER" run --dir "$SRV" --listen tcp://127.0.0.1:0 --open-enrolment \

@@ -14,6 +14,7 @@
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_pins
 SERVER_ARGS=(--workers 2)
+LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 e2e_start_server
 DEV="$T/dev"
 check "enrol sign" e2e_enrol "$DEV" sign "$T/pin2"

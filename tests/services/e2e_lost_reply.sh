@@ -8,6 +8,7 @@
 # earlier request first, and commands without the PIN say so.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_pins
+LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 e2e_start_server
 DEV="$T/dev"
 check "enrol sign" e2e_enrol "$DEV" sign "$T/pin2"

@@ -7,6 +7,7 @@
 # way to an approval.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_pins
+LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 e2e_start_server
 DEV="$T/dev"
 check "enrol auth" e2e_enrol "$DEV" auth "$T/pin1"

@@ -10,6 +10,7 @@
 # used for a seal key, a PIN too short for a seal key.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_pins
+LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 e2e_start_server
 ORG="C=LV,O=Example SIA,organizationIdentifier=VATLV-40003000000"
 ORGID="VATLV-40003000000"

@@ -82,7 +82,7 @@ echo "servers on $URI"
 start() { # start NAME: sets NAME_URL
     local name=$1 i
     rm -f "$T/ready.$name"
-    "$SERVER" run --legacy-rp --dir "$T/srv" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
+    "$SERVER" run --dir "$T/srv" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
         --db "$URI" --open-enrolment --pool-size 2 --pool-profiles 4K --workers 4 \
         >>"$T/$name.log" 2>&1 &
     local pid=$!

@@ -107,7 +107,7 @@ assert "... and nothing changed" "$(pgq "SELECT count(*) FROM events")" = "$even
 # --- the server on PostgreSQL (on the same address: the device keeps it)
 # signs with the migrated key
 rm -f "$T/ready"
-"$SERVER" run --legacy-rp --dir "$SRV" --listen "$LISTEN" --open-enrolment --pool-profiles 4K \
+"$SERVER" run --dir "$SRV" --listen "$LISTEN" --open-enrolment --pool-profiles 4K \
   --pool-size 2 --ready-file "$T/ready" --db "$PG_URI" 2>>"$T/server.log" &
 SERVER_PID=$!
 for i in $(seq 1 600); do

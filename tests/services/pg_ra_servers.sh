@@ -66,7 +66,7 @@ start_ca() { # start_ca [URL]
 stop_ca() { kill -TERM "$PID_CA"; wait "$PID_CA"; PID_CA=; }
 start_server() { # start_server N
     rm -f "s$1.ready"
-    "$SERVER" run --legacy-rp --dir "srv$1" --listen tcp://127.0.0.1:0 --ready-file "s$1.ready" \
+    "$SERVER" run --dir "srv$1" --listen tcp://127.0.0.1:0 --ready-file "s$1.ready" \
         --db "$PG_URI" --open-enrolment --pool-profiles 4K --pool-size 2 \
         --ca "$CAURL" --ca-cert ca/ca.pem --ca-timeout 2000 --ca-retry-every 1 \
         --ca-revocations-every 1 >>"s$1.log" 2>&1 &

@@ -49,6 +49,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T
   -out "$T/rp.crt" -days 2 -subj /CN=bank 2>/dev/null
 UUID=1f1bfa89-4f8b-420a-a98e-fb3a161a30bc
 check "rp add" "$SERVER" rp add --dir "$SRV" --uuid "$UUID" --names Bank --cert "$T/rp.crt"
+LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 e2e_run_server
 API=$(sed -n 2p "$T/ready")
 case $API in */v2/) ;; *) API="${API%/}/v2/" ;; esac

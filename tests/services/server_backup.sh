@@ -34,7 +34,7 @@ run_on() {
   local listen=$1 i
   shift
   rm -f "$T/ready"
-  "$SERVER" run --legacy-rp --dir "$SRV" --listen "$listen" --open-enrolment --pool-profiles 4K \
+  "$SERVER" run --dir "$SRV" --listen "$listen" --open-enrolment --pool-profiles 4K \
     --pool-size 2 --ready-file "$T/ready" "$@" 2>"$T/start.err" &
   SERVER_PID=$!
   for i in $(seq 1 600); do

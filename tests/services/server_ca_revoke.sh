@@ -70,7 +70,7 @@ start_ca() { # start_ca DIR [URL]
 stop_ca() { kill -TERM "$PID_CA"; wait "$PID_CA"; PID_CA=; }
 start_server() {
     rm -f srv.ready
-    "$SERVER" run --legacy-rp --dir srv --listen "${SRVURL:-tcp://127.0.0.1:0}" --ready-file srv.ready \
+    "$SERVER" run --dir srv --listen "${SRVURL:-tcp://127.0.0.1:0}" --ready-file srv.ready \
         --db "sqlite:$T/server.db" --open-enrolment --pool-profiles 4K --pool-size 2 \
         --ca "$CAURL" --ca-cert ca/ca.pem --ca-timeout 2000 --ca-retry-every 1 \
         --ca-revocations-every 1 >>server.log 2>&1 &
@@ -86,7 +86,7 @@ serial_of() { "$OPENSSL" x509 -inform DER -in "$1" -noout -serial | sed 's/^seri
 state_is() { drive --state "$1" state | grep -qx "state $2"; }
 
 # --- (d) --ca without --ca-cert ------------------------------------------------
-"$SERVER" run --legacy-rp --dir srv --listen tcp://127.0.0.1:0 --db "sqlite:$T/none.db" \
+"$SERVER" run --dir srv --listen tcp://127.0.0.1:0 --db "sqlite:$T/none.db" \
     --ca tcp://127.0.0.1:9 >noca.out 2>&1
 rc=$?
 check "--ca without --ca-cert: exit 2" test "$rc" = 2

@@ -50,7 +50,7 @@ rp_test_register "$T/srv" || exit 1
 # listener is on a port of its own (RPURL and RP_API_ARGS, rp_test_lib.sh).  The drivers speak the
 # old relying-party frames, so the server serves them (--legacy-rp) unless
 # the test empties the array LEGACY_RP first.
-LEGACY_RP=(--legacy-rp)
+LEGACY_RP=() # old relying-party frames refused (the default); a test that still speaks them sets (--legacy-rp)
 start_server() {
     local listen=${URL:-tcp://127.0.0.1:0}
     rm -f "$T/ready"

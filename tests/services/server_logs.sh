@@ -67,7 +67,7 @@ run_one() {
     local log=$1
     shift
     rm -f "$T/ready"
-    "$SERVER" run --legacy-rp --dir "$T/srv" --listen tcp://127.0.0.1:0 --ready-file "$T/ready" \
+    "$SERVER" run --dir "$T/srv" --listen tcp://127.0.0.1:0 --ready-file "$T/ready" \
         --db "sqlite:$T/server.db" --open-enrolment --pool-profiles 4K --pool-size 1 "$@" \
         2>"$log" &
     SRV_PID=$!
@@ -119,11 +119,11 @@ else
 fi
 
 # --- bad values -----------------------------------------------------------------
-"$SERVER" run --legacy-rp --dir "$T/srv" --listen tcp://127.0.0.1:0 --db "sqlite:$T/server.db" \
+"$SERVER" run --dir "$T/srv" --listen tcp://127.0.0.1:0 --db "sqlite:$T/server.db" \
     --log-format xml >"$T/bad.out" 2>&1
 check "--log-format xml: exit 2" test $? = 2
 check "... saying what is expected" grep -q 'expected text or json' "$T/bad.out"
-"$SERVER" run --legacy-rp --dir "$T/srv" --listen tcp://127.0.0.1:0 --db "sqlite:$T/server.db" \
+"$SERVER" run --dir "$T/srv" --listen tcp://127.0.0.1:0 --db "sqlite:$T/server.db" \
     --log-target syslog >"$T/bad.out" 2>&1
 check "--log-target syslog: exit 2" test $? = 2
 check "... saying what is expected" grep -q 'expected stderr or journald' "$T/bad.out"

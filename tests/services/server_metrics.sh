@@ -100,17 +100,17 @@ check "the pool gauge is within 0..2 ($pool)" test "${pool:-x}" -ge 0 -a "${pool
 check "SIGTERM stops the server cleanly" stop_server
 
 # --- who may listen -------------------------------------------------------------
-"$SERVER" run --legacy-rp --dir "$T/srv" --listen tcp://127.0.0.1:0 --db "sqlite:$T/server.db" \
+"$SERVER" run --dir "$T/srv" --listen tcp://127.0.0.1:0 --db "sqlite:$T/server.db" \
     --metrics-listen http://192.0.2.1:9464 >"$T/remote.out" 2>&1
 check "a non-loopback metrics address is refused (exit 2)" test $? = 2
 check "the refusal says why" grep -q 'not a loopback address' "$T/remote.out"
 cp "$T/srv/server.conf" "$T/server.conf"
 printf 'metrics-listen = http://0.0.0.0:9464\n' >>"$T/server.conf"
-"$SERVER" run --legacy-rp --dir "$T/srv" --config "$T/server.conf" --listen tcp://127.0.0.1:0 \
+"$SERVER" run --dir "$T/srv" --config "$T/server.conf" --listen tcp://127.0.0.1:0 \
     --db "sqlite:$T/server.db" >"$T/remote2.out" 2>&1
 check "metrics-listen in the config file: refused too (exit 2)" test $? = 2
 check "... naming the address" grep -q '0.0.0.0 is not a loopback address' "$T/remote2.out"
-"$SERVER" run --legacy-rp --dir "$T/srv" --listen tcp://127.0.0.1:0 --db "sqlite:$T/server.db" \
+"$SERVER" run --dir "$T/srv" --listen tcp://127.0.0.1:0 --db "sqlite:$T/server.db" \
     --metrics-listen 127.0.0.1:9464 >"$T/bad.out" 2>&1
 check "a metrics address that is not http://ADDR:PORT: exit 2" test $? = 2
 URL=

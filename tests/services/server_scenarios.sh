@@ -6,7 +6,6 @@
 # outcome is checked in the SQLite database as well as in the replies.
 SERVER=$1 DRIVE=$2 SQLITE3=$3
 . "$(dirname "$0")/server_lib.sh"
-LEGACY_RP=() # the default: old relying-party frames refused on the device socket
 
 "$SERVER" run --help >"$T/help.txt"
 check "run --help lists the clean-up options" grep -q -- "--enrolling-ttl" "$T/help.txt"

@@ -18,7 +18,7 @@ refused() {
     shift 2
     rm -f "$T/ready"
     local out rc
-    out=$("$SERVER" run --legacy-rp --dir "$T/srv" --listen tcp://127.0.0.1:0 --ready-file "$T/ready" \
+    out=$("$SERVER" run --dir "$T/srv" --listen tcp://127.0.0.1:0 --ready-file "$T/ready" \
         --db "sqlite:$T/server.db" "$@" 2>&1 >/dev/null)
     rc=$?
     if [ $rc -eq "$want" ] && [ ! -e "$T/ready" ] && printf '%s' "$out" | grep -q -- "$pattern"; then
@@ -51,7 +51,7 @@ refused "... and again (the refusal changed nothing)" "the store is empty"
 SRV2=$(mktemp -d "$T/other-XXXXXX")
 rmdir "$SRV2"
 "$SERVER" init --dir "$SRV2" >/dev/null
-"$SERVER" run --legacy-rp --dir "$SRV2" --listen tcp://127.0.0.1:0 --ready-file "$T/ready2" \
+"$SERVER" run --dir "$SRV2" --listen tcp://127.0.0.1:0 --ready-file "$T/ready2" \
     --db "sqlite:$T/other.db" >>"$T/server.log" 2>&1 &
 P2=$!
 while [ ! -s "$T/ready2" ] && kill -0 $P2 2>/dev/null; do sleep 0.02; done
@@ -97,7 +97,7 @@ else
 fi
 chmod 0444 "$T/server.db"
 chmod 0555 "$T"
-out=$("${RUNAS[@]}" "$SERVER" run --legacy-rp --dir "$T/srv" --listen tcp://127.0.0.1:0 \
+out=$("${RUNAS[@]}" "$SERVER" run --dir "$T/srv" --listen tcp://127.0.0.1:0 \
     --ready-file "$T/ready-ro" --db "sqlite:$T/server.db" 2>&1 >/dev/null)
 rc=$?
 chmod 0755 "$T"
