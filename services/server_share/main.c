@@ -53,17 +53,13 @@
 #include "rp_registry.h"
 #include "rp_v2.h"
 #include "seal.h"
+#include "server_cmd.h"
 #include "signals.h"
 #include "splitkey/splitkey.h"
 #include "store.h"
 #include "storebind.h"
 #include "svc_error.h"
 #include "svc_hex.h"
-
-#define PROG "splitkey-server"
-/* The relying-party listener's TLS key and self-signed certificate in DIR. */
-#define RP_TLS_CERT "rp-tls.crt"
-#define RP_TLS_KEY "rp-tls.key"
 
 static void usage(FILE *out)
 {
@@ -996,6 +992,108 @@ static int audit_event(const char *dir, const char *db, uint32_t kind, const uin
     return rc;
 }
 
+int server_registry_load(server_registry *r, const char *dir)
+{
+    char err[768] = "";
+    int rc = SK_ERR_NOMEM;
+    r->path = sk_path_join(dir, r->file);
+    if (r->path != NULL)
+        rc = r->load(&r->items, &r->n, r->path, err, sizeof err);
+    if (rc != SK_OK)
+        fprintf(stderr, PROG " %s: %s\n", r->cmd, err);
+    return rc;
+}
+
+int server_registry_commit(server_registry *r, const char *dir, const char *db,
+                           const char *journal, uint32_t kind, const uint8_t *id,
+                           int64_t detail, int *logged)
+{
+    char err[768] = "";
+    audit_journal = journal;
+    int rc = audit_event(dir, db, kind, id, detail, true, logged, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " %s: %s; nothing was changed\n", r->cmd, err);
+        return rc;
+    }
+    rc = r->save(r->path, r->items, r->n);
+    if (rc != SK_OK)
+        fprintf(stderr, PROG " %s: cannot write %s: %s\n", r->cmd, r->path,
+                sk_svc_strerror(rc));
+    return rc;
+}
+
+void server_registry_free(server_registry *r)
+{
+    free(r->path);
+    free(r->items);
+    r->path = NULL;
+    r->items = NULL;
+    r->n = 0;
+}
+
+int server_registry_list_run(server_registry *r, const char *help, int argc, char **argv,
+                             void (*print)(const void *items, size_t n))
+{
+    char *dir = NULL;
+    sk_opt opts[] = {SERVER_OPT_DIR(&dir), {0}};
+    char err[768] = "";
+    int exit_code = 2;
+    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        fputs(help, stdout);
+        sk_config_usage(stdout, opts);
+        exit_code = 0;
+    } else {
+        if (rc == SK_OK)
+            rc = sk_config_validate(opts, err, sizeof err);
+        if (rc != SK_OK)
+            fprintf(stderr, PROG " %s: %s\n", r->cmd, err);
+        else if (server_registry_load(r, dir) == SK_OK) {
+            print(r->items, r->n);
+            exit_code = 0;
+        }
+    }
+    server_registry_free(r);
+    sk_config_free(opts);
+    return exit_code;
+}
+
+int server_registry_edit_run(server_registry_edit *ed, int argc, char **argv)
+{
+    char err[768] = "";
+    int exit_code = 2, logged = 0;
+    int rc = sk_config_parse_args(ed->opts, NULL, argc, argv, 2, err, sizeof err);
+    if (rc == SK_SVC_HELP) {
+        fputs(ed->help, stdout);
+        sk_config_usage(stdout, ed->opts);
+        exit_code = 0;
+        goto out;
+    }
+    if (rc == SK_OK)
+        rc = sk_config_validate(ed->opts, err, sizeof err);
+    if (rc == SK_OK)
+        rc = ed->check(ed, err, sizeof err);
+    if (rc != SK_OK) {
+        fprintf(stderr, PROG " %s: %s\n", ed->reg.cmd, err);
+        goto out;
+    }
+    if (server_registry_load(&ed->reg, *ed->dir) != SK_OK)
+        goto out;
+    exit_code = ed->change(ed);
+    if (exit_code != 0)
+        goto out;
+    exit_code = 1;
+    if (server_registry_commit(&ed->reg, *ed->dir, *ed->db, *ed->journal, ed->kind, ed->id,
+                               ed->detail, &logged) != SK_OK)
+        goto out;
+    ed->done(ed, logged);
+    exit_code = 0;
+out:
+    server_registry_free(&ed->reg);
+    sk_config_free(ed->opts);
+    return exit_code;
+}
+
 /* Reads a whole token text from path ("-": standard input) into a new
  * buffer (secret: the caller wipes it); trailing newlines dropped. */
 static int token_file_read(char **out, size_t *len, const char *path, char *err, size_t err_len)
@@ -1078,11 +1176,8 @@ static int cmd_token(int argc, char **argv)
         {.name = "operator-key", .type = SK_OPT_FILE, .value = &key_file,
          .flags = SK_OPT_REQUIRED, .arg = "FILE",
          .help = "your operator secret key (operator keygen; mode 0600)"},
-        {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
-         .help = "store for the event log: sqlite:PATH or postgresql://... "
-                 "(default sqlite:DIR/server.db)"},
-        {.name = "journal", .type = SK_OPT_STRING, .value = &journal, .arg = "FILE",
-         .help = "run's commit journal, when it keeps one (as given to run)"},
+        SERVER_OPT_DB(&db, SERVER_DB_HELP),
+        SERVER_OPT_JOURNAL(&journal),
         {0},
     };
     char err[512] = "";
@@ -1423,11 +1518,8 @@ static int cmd_token_approve(int argc, char **argv)
         {.name = "token-file", .type = SK_OPT_STRING, .value = &token_path,
          .flags = SK_OPT_REQUIRED, .arg = "FILE",
          .help = "the token the first operator printed (- for standard input)"},
-        {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
-         .help = "store for the event log: sqlite:PATH or postgresql://... "
-                 "(default sqlite:DIR/server.db)"},
-        {.name = "journal", .type = SK_OPT_STRING, .value = &journal, .arg = "FILE",
-         .help = "run's commit journal, when it keeps one (as given to run)"},
+        SERVER_OPT_DB(&db, SERVER_DB_HELP),
+        SERVER_OPT_JOURNAL(&journal),
         {0},
     };
     char err[768] = "";
@@ -1630,168 +1722,139 @@ out:
     return exit_code;
 }
 
-/* add and remove: change DIR/operators (atomically), the event first. */
-static int operator_change(int argc, char **argv, bool add)
+static int operators_load_any(void **items, size_t *n, const char *path, char *err,
+                              size_t err_len)
 {
-    char *dir = NULL, *name = NULL, *pub_file = NULL, *db = NULL;
-    char *journal = NULL;
-    sk_opt opts[] = {
-        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
-         .arg = "DIR", .help = "the directory made by init"},
-        {.name = "name", .type = SK_OPT_STRING, .value = &name, .flags = SK_OPT_REQUIRED,
-         .arg = "NAME", .help = "the operator's name (1-64 of A-Z a-z 0-9 . _ - @)"},
-        {.name = "pub", .type = SK_OPT_FILE, .value = &pub_file,
-         .flags = add ? SK_OPT_REQUIRED : 0u, .arg = "FILE",
-         .help = "the operator's public key (FILE.pub of operator keygen)"},
-        {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
-         .help = "store for the event log: sqlite:PATH or postgresql://... "
-                 "(default sqlite:DIR/server.db)"},
-        {.name = "journal", .type = SK_OPT_STRING, .value = &journal, .arg = "FILE",
-         .help = "run's commit journal, when it keeps one (as given to run)"},
-        {0},
-    };
-    const char *cmd = add ? "operator add" : "operator remove";
-    char err[768] = "";
-    int exit_code = 2, logged = 0;
     sk_operator *ops = NULL;
-    size_t n = 0;
-    char *path = NULL;
-    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
-    if (rc == SK_SVC_HELP) {
-        if (add)
-            printf("usage: " PROG " operator add --dir DIR --name NAME --pub FILE\n\n"
-                   "Registers an operator who may request and approve registration\n"
-                   "tokens (four eyes).  Logged in the event log.\n\n");
-        else
-            printf("usage: " PROG " operator remove --dir DIR --name NAME\n\n"
-                   "Removes an operator: tokens that operator approved no longer enrol,\n"
-                   "even those approved before.  Logged in the event log.\n\n");
-        sk_config_usage(stdout, opts);
-        exit_code = 0;
-        goto out;
-    }
-    if (rc == SK_OK)
-        rc = sk_config_validate(opts, err, sizeof err);
-    if (rc == SK_OK && !sk_operator_name_ok(name)) {
-        snprintf(err, sizeof err, "--name %s: 1-64 characters of A-Z a-z 0-9 . _ - @", name);
-        rc = SK_SVC_ERR_CONFIG;
-    }
-    if (rc == SK_OK && !add && pub_file != NULL) {
-        snprintf(err, sizeof err, "--pub: not used by operator remove");
-        rc = SK_SVC_ERR_CONFIG;
-    }
-    if (rc == SK_OK && (path = sk_path_join(dir, SK_OPERATORS_FILE)) == NULL)
-        rc = SK_ERR_NOMEM;
-    if (rc == SK_OK)
-        rc = sk_operators_load(&ops, &n, path, err, sizeof err);
-    if (rc != SK_OK) {
-        fprintf(stderr, PROG " %s: %s\n", cmd, err);
-        goto out;
-    }
-    size_t at = n;
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(ops[i].name, name))
-            at = i;
+    int rc = sk_operators_load(&ops, n, path, err, err_len);
+    *items = ops;
+    return rc;
+}
+
+static int operators_save_any(const char *path, const void *items, size_t n)
+{
+    return sk_operators_save(path, items, n);
+}
+
+/* add and remove: change DIR/operators (atomically), the event first. */
+typedef struct operator_edit {
+    bool add;
+    char *name, *pub_file;
     sk_operator op;
-    memset(&op, 0, sizeof op);
-    if (add) {
-        rc = sk_operator_pub_load(op.pub, pub_file, err, sizeof err);
-        if (rc != SK_OK) {
+} operator_edit;
+
+static int operator_check(server_registry_edit *ed, char *err, size_t err_len)
+{
+    const operator_edit *oe = ed->ctx;
+    if (!sk_operator_name_ok(oe->name)) {
+        snprintf(err, err_len, "--name %s: 1-64 characters of A-Z a-z 0-9 . _ - @", oe->name);
+        return SK_SVC_ERR_CONFIG;
+    }
+    if (!oe->add && oe->pub_file != NULL) {
+        snprintf(err, err_len, "--pub: not used by operator remove");
+        return SK_SVC_ERR_CONFIG;
+    }
+    return SK_OK;
+}
+
+static int operator_apply(server_registry_edit *ed)
+{
+    operator_edit *oe = ed->ctx;
+    const char *cmd = ed->reg.cmd;
+    sk_operator *ops = ed->reg.items;
+    size_t n = ed->reg.n, at = n;
+    char err[768] = "";
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ops[i].name, oe->name))
+            at = i;
+    if (oe->add) {
+        if (sk_operator_pub_load(oe->op.pub, oe->pub_file, err, sizeof err) != SK_OK) {
             fprintf(stderr, PROG " %s: %s\n", cmd, err);
-            goto out;
+            return 2;
         }
-        exit_code = 1;
-        if (at != n || sk_operators_find(ops, n, op.pub) != NULL) {
+        if (at != n || sk_operators_find(ops, n, oe->op.pub) != NULL) {
             fprintf(stderr, PROG " %s: an operator with this name or key is registered "
                             "already\n", cmd);
-            goto out;
+            return 1;
         }
         if (n >= SK_OPERATORS_MAX) {
             fprintf(stderr, PROG " %s: too many operators\n", cmd);
-            goto out;
+            return 1;
         }
-        memcpy(op.name, name, strlen(name) + 1);
-        ops[n++] = op;
+        memcpy(oe->op.name, oe->name, strlen(oe->name) + 1);
+        ops[n++] = oe->op;
     } else {
-        exit_code = 1;
         if (at == n) {
-            fprintf(stderr, PROG " %s: no operator named %s\n", cmd, name);
-            goto out;
+            fprintf(stderr, PROG " %s: no operator named %s\n", cmd, oe->name);
+            return 1;
         }
-        op = ops[at];
+        oe->op = ops[at];
         memmove(&ops[at], &ops[at + 1], (n - at - 1) * sizeof *ops);
         n--;
     }
-    audit_journal = journal;
-    rc = audit_event(dir, db, add ? SK_EV_OPERATOR_ADDED : SK_EV_OPERATOR_REMOVED, NULL,
-                     sk_operator_event_id(op.pub), true, &logged, err, sizeof err);
-    if (rc != SK_OK) {
-        fprintf(stderr, PROG " %s: %s; nothing was changed\n", cmd, err);
-        goto out;
-    }
-    rc = sk_operators_save(path, ops, n);
-    if (rc != SK_OK) {
-        fprintf(stderr, PROG " %s: cannot write %s: %s\n", cmd, path, sk_svc_strerror(rc));
-        goto out;
-    }
-    printf("operator %s %s (id %lld)%s\n", op.name, add ? "added" : "removed",
-           (long long)sk_operator_event_id(op.pub),
-           logged ? "" : "; no store yet, so not in the event log");
-    exit_code = 0;
-out:
-    free(path);
-    free(ops);
-    sk_config_free(opts);
-    return exit_code;
+    ed->reg.n = n;
+    ed->kind = oe->add ? SK_EV_OPERATOR_ADDED : SK_EV_OPERATOR_REMOVED;
+    ed->detail = sk_operator_event_id(oe->op.pub);
+    return 0;
 }
 
-static int cmd_operator_add(int argc, char **argv)
+static void operator_done(server_registry_edit *ed, int logged)
 {
-    return operator_change(argc, argv, true);
+    const operator_edit *oe = ed->ctx;
+    printf("operator %s %s (id %lld)%s\n", oe->op.name, oe->add ? "added" : "removed",
+           (long long)ed->detail, logged ? "" : "; no store yet, so not in the event log");
 }
 
-static int cmd_operator_remove(int argc, char **argv)
+/* "add" or "remove" (argv[1], as sk_command_dispatch passes it) */
+static int cmd_operator_change(int argc, char **argv)
 {
-    return operator_change(argc, argv, false);
-}
-
-static int cmd_operator_list(int argc, char **argv)
-{
-    char *dir = NULL;
+    const bool add = !strcmp(argv[1], "add");
+    char *dir = NULL, *db = NULL, *journal = NULL;
+    operator_edit oe = {.add = add};
     sk_opt opts[] = {
-        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
-         .arg = "DIR", .help = "the directory made by init"},
+        SERVER_OPT_DIR(&dir),
+        {.name = "name", .type = SK_OPT_STRING, .value = &oe.name, .flags = SK_OPT_REQUIRED,
+         .arg = "NAME", .help = "the operator's name (1-64 of A-Z a-z 0-9 . _ - @)"},
+        {.name = "pub", .type = SK_OPT_FILE, .value = &oe.pub_file,
+         .flags = add ? SK_OPT_REQUIRED : 0u, .arg = "FILE",
+         .help = "the operator's public key (FILE.pub of operator keygen)"},
+        SERVER_OPT_DB(&db, SERVER_DB_HELP),
+        SERVER_OPT_JOURNAL(&journal),
         {0},
     };
-    char err[768] = "";
-    sk_operator *ops = NULL;
-    size_t n = 0;
-    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
-    if (rc == SK_SVC_HELP) {
-        printf("usage: " PROG " operator list --dir DIR\n\n"
-               "Prints the registered operators: name, id (as in the event log) and\n"
-               "public key.\n\n");
-        sk_config_usage(stdout, opts);
-        sk_config_free(opts);
-        return 0;
-    }
-    if (rc == SK_OK)
-        rc = sk_config_validate(opts, err, sizeof err);
-    if (rc == SK_OK)
-        rc = operators_of(&ops, &n, dir, err, sizeof err);
-    if (rc != SK_OK) {
-        fprintf(stderr, PROG " operator list: %s\n", err);
-        sk_config_free(opts);
-        return 2;
-    }
+    server_registry_edit ed = {
+        .reg = {.cmd = add ? "operator add" : "operator remove", .file = SK_OPERATORS_FILE,
+                .load = operators_load_any, .save = operators_save_any},
+        .help = add ? "usage: " PROG " operator add --dir DIR --name NAME --pub FILE\n\n"
+                      "Registers an operator who may request and approve registration\n"
+                      "tokens (four eyes).  Logged in the event log.\n\n"
+                    : "usage: " PROG " operator remove --dir DIR --name NAME\n\n"
+                      "Removes an operator: tokens that operator approved no longer enrol,\n"
+                      "even those approved before.  Logged in the event log.\n\n",
+        .opts = opts, .dir = &dir, .db = &db, .journal = &journal,
+        .check = operator_check, .change = operator_apply, .done = operator_done, .ctx = &oe};
+    return server_registry_edit_run(&ed, argc, argv);
+}
+
+static void operators_print(const void *items, size_t n)
+{
+    const sk_operator *ops = items;
     for (size_t i = 0; i < n; i++) {
         char hex[2 * SK_OPERATOR_PUB_LEN + 1];
         sk_svc_hex(hex, ops[i].pub, SK_OPERATOR_PUB_LEN);
         printf("%s %lld %s\n", ops[i].name, (long long)sk_operator_event_id(ops[i].pub), hex);
     }
-    free(ops);
-    sk_config_free(opts);
-    return 0;
+}
+
+static int cmd_operator_list(int argc, char **argv)
+{
+    server_registry reg = {.cmd = "operator list", .file = SK_OPERATORS_FILE,
+                           .load = operators_load_any, .save = operators_save_any};
+    return server_registry_list_run(&reg,
+                                    "usage: " PROG " operator list --dir DIR\n\n"
+                                    "Prints the registered operators: name, id (as in the "
+                                    "event log) and\npublic key.\n\n",
+                                    argc, argv, operators_print);
 }
 
 static void operator_usage(FILE *out)
@@ -1810,352 +1873,12 @@ static int cmd_operator(int argc, char **argv)
 {
     static const sk_command sub[] = {
         {"keygen", cmd_operator_keygen},
-        {"add", cmd_operator_add},
+        {"add", cmd_operator_change},
         {"list", cmd_operator_list},
-        {"remove", cmd_operator_remove},
+        {"remove", cmd_operator_change},
         {NULL, NULL},
     };
     return sk_command_dispatch(argc - 1, argv + 1, PROG " operator", sub, operator_usage);
-}
-
-/* -------------------------------------------------------- relying parties */
-
-/* add and remove: change DIR/relying-parties.json (atomically), the event
- * first; a running server reads the file again by itself. */
-static int rp_change(int argc, char **argv, bool add)
-{
-    char *dir = NULL, *uuid_in = NULL, *names = NULL, *cert = NULL, *cert_sha = NULL;
-    char *addresses = NULL, *levels = NULL, *purposes = NULL, *db = NULL, *journal = NULL;
-    unsigned rate = SK_RP_DEFAULT_RATE, pending = SK_RP_DEFAULT_PENDING;
-    sk_opt opts[] = {
-        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
-         .arg = "DIR", .help = "the directory made by init"},
-        {.name = "uuid", .type = SK_OPT_STRING, .value = &uuid_in,
-         .flags = add ? 0u : SK_OPT_REQUIRED, .arg = "UUID",
-         .help = add ? "its relyingPartyUUID (default: a new random one, printed)"
-                     : "the relying party's UUID"},
-        {.name = "names", .type = SK_OPT_STRING, .value = &names,
-         .flags = add ? SK_OPT_REQUIRED : 0u, .arg = "LIST",
-         .help = "the names it may show, separated by '|' (1-32 bytes each, at most 8); "
-                 "relyingPartyName must be one of them"},
-        {.name = "cert", .type = SK_OPT_FILE, .value = &cert, .arg = "FILE",
-         .help = "its TLS client certificate (PEM or DER): the credential is its SHA-256"},
-        {.name = "cert-sha256", .type = SK_OPT_STRING, .value = &cert_sha, .arg = "HEX",
-         .help = "the same given as the certificate's SHA-256 (64 hex digits)"},
-        {.name = "addresses", .type = SK_OPT_STRING, .value = &addresses, .arg = "LIST",
-         .help = "instead of a certificate: the UUID plus these source addresses "
-                 "(comma-separated IPs) authenticate it (weaker: doc/security.md)"},
-        {.name = "levels", .type = SK_OPT_STRING, .value = &levels, .arg = "LIST",
-         .help = "certificate levels it may ask for: ADVANCED,QUALIFIED (default both)"},
-        {.name = "purposes", .type = SK_OPT_STRING, .value = &purposes, .arg = "LIST",
-         .help = "requests it may make: auth,sign,certchoice (default all)"},
-        {.name = "rate", .type = SK_OPT_UINT, .value = &rate, .min = 1, .max = 100000,
-         .arg = "N", .help = "session-creating requests per second at most (default 10)"},
-        {.name = "pending", .type = SK_OPT_UINT, .value = &pending, .min = 1, .max = 100000,
-         .arg = "N", .help = "its sessions running at once at most (default 50)"},
-        {.name = "db", .type = SK_OPT_STRING, .value = &db, .arg = "URI",
-         .help = "store for the event log: sqlite:PATH (default sqlite:DIR/server.db)"},
-        {.name = "journal", .type = SK_OPT_STRING, .value = &journal, .arg = "FILE",
-         .help = "run's commit journal, when it keeps one (as given to run)"},
-        {0},
-    };
-    const char *cmd = add ? "rp add" : "rp remove";
-    char err[768] = "";
-    int exit_code = 2, logged = 0;
-    sk_rp_entry *rps = NULL, e;
-    size_t n = 0;
-    char *path = NULL;
-    memset(&e, 0, sizeof e);
-    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
-    if (rc == SK_SVC_HELP) {
-        if (add)
-            printf("usage: " PROG " rp add --dir DIR --names LIST (--cert FILE | --cert-sha256 "
-                   "HEX | --addresses LIST) [OPTIONS]\n\n"
-                   "Registers a relying party of the HTTPS listener (--rp-listen).  A\n"
-                   "running server reads the registry again by itself.  Logged in the\n"
-                   "event log.\n\n");
-        else
-            printf("usage: " PROG " rp remove --dir DIR --uuid UUID\n\n"
-                   "Removes a relying party: its next request is refused (401).  Logged\n"
-                   "in the event log.\n\n");
-        sk_config_usage(stdout, opts);
-        exit_code = 0;
-        goto out;
-    }
-    if (rc == SK_OK)
-        rc = sk_config_validate(opts, err, sizeof err);
-    if (rc == SK_OK && add) {
-        int creds = (cert != NULL) + (cert_sha != NULL) + (addresses != NULL);
-        if (creds != 1) {
-            snprintf(err, sizeof err, "give exactly one of --cert, --cert-sha256 and --addresses");
-            rc = SK_SVC_ERR_CONFIG;
-        }
-    } else if (rc == SK_OK && (names || cert || cert_sha || addresses || levels || purposes)) {
-        snprintf(err, sizeof err, "rp remove takes only --dir, --uuid, --db and --journal");
-        rc = SK_SVC_ERR_CONFIG;
-    }
-    if (rc == SK_OK && uuid_in != NULL && !sk_rp_uuid_parse(e.uuid_bin, e.uuid, uuid_in)) {
-        snprintf(err, sizeof err, "--uuid %s: expected 8-4-4-4-12 hex digits", uuid_in);
-        rc = SK_SVC_ERR_CONFIG;
-    }
-    if (rc == SK_OK && add) {
-        if (uuid_in == NULL) {
-            uint8_t r[16];
-            char text[SK_RP_UUID_LEN + 1], hex[33];
-            randombytes_buf(r, sizeof r);
-            r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
-            r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
-            sk_svc_hex(hex, r, sizeof r);
-            snprintf(text, sizeof text, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
-                     hex + 16, hex + 20);
-            (void)sk_rp_uuid_parse(e.uuid_bin, e.uuid, text);
-        }
-        for (const char *p = names; rc == SK_OK && p != NULL;) {
-            const char *bar = strchr(p, '|');
-            size_t len = bar ? (size_t)(bar - p) : strlen(p);
-            char one[SK_RP_NAME_MAX + 2] = "";
-            if (len <= SK_RP_NAME_MAX) {
-                memcpy(one, p, len);
-                one[len] = '\0';
-            }
-            if (e.n_names == SK_RP_NAMES_MAX || len > SK_RP_NAME_MAX || !sk_rp_name_ok(one)) {
-                snprintf(err, sizeof err, "--names: 1 to %u names of 1-32 bytes of printable "
-                         "UTF-8, separated by '|'", SK_RP_NAMES_MAX);
-                rc = SK_SVC_ERR_CONFIG;
-                break;
-            }
-            memcpy(e.names[e.n_names++], one, len + 1);
-            p = bar ? bar + 1 : NULL;
-        }
-        if (rc == SK_OK && cert != NULL && sk_https_cert_sha256(e.cert_sha256, cert) != SK_OK) {
-            snprintf(err, sizeof err, "--cert %s: no certificate in it", cert);
-            rc = SK_SVC_ERR_CONFIG;
-        }
-        if (rc == SK_OK && cert_sha != NULL &&
-            sk_svc_unhex(e.cert_sha256, 32, cert_sha, strlen(cert_sha)) != SK_OK) {
-            snprintf(err, sizeof err, "--cert-sha256: expected 64 hex digits");
-            rc = SK_SVC_ERR_CONFIG;
-        }
-        for (const char *p = addresses; rc == SK_OK && p != NULL;) {
-            const char *comma = strchr(p, ',');
-            size_t len = comma ? (size_t)(comma - p) : strlen(p);
-            char one[SK_RP_ADDR_MAX + 1];
-            unsigned char bin[16];
-            if (len == 0 || len > SK_RP_ADDR_MAX || e.n_addrs == SK_RP_ADDRS_MAX) {
-                rc = SK_SVC_ERR_CONFIG;
-            } else {
-                memcpy(one, p, len);
-                one[len] = '\0';
-                if (inet_pton(AF_INET, one, bin) != 1 && inet_pton(AF_INET6, one, bin) != 1)
-                    rc = SK_SVC_ERR_CONFIG;
-                else
-                    memcpy(e.addrs[e.n_addrs++], one, len + 1);
-            }
-            if (rc != SK_OK)
-                snprintf(err, sizeof err, "--addresses: 1 to %u IP addresses, comma-separated",
-                         SK_RP_ADDRS_MAX);
-            e.by_address = true;
-            p = comma ? comma + 1 : NULL;
-        }
-        e.levels = SK_RP_LEVEL_ADVANCED | SK_RP_LEVEL_QUALIFIED;
-        e.purposes = SK_RP_PURPOSE_AUTH | SK_RP_PURPOSE_SIGN | SK_RP_PURPOSE_CERTCHOICE;
-        if (rc == SK_OK && levels != NULL && !sk_rp_levels_parse(&e.levels, levels)) {
-            snprintf(err, sizeof err, "--levels %s: expected ADVANCED, QUALIFIED or both", levels);
-            rc = SK_SVC_ERR_CONFIG;
-        }
-        if (rc == SK_OK && purposes != NULL && !sk_rp_purposes_parse(&e.purposes, purposes)) {
-            snprintf(err, sizeof err, "--purposes %s: expected a list of auth, sign, certchoice",
-                     purposes);
-            rc = SK_SVC_ERR_CONFIG;
-        }
-        e.rate = rate;
-        e.pending = pending;
-    }
-    if (rc == SK_OK && (path = sk_path_join(dir, SK_RP_REGISTRY_FILE)) == NULL)
-        rc = SK_ERR_NOMEM;
-    if (rc == SK_OK)
-        rc = sk_rp_registry_load(&rps, &n, path, err, sizeof err);
-    if (rc != SK_OK) {
-        fprintf(stderr, PROG " %s: %s\n", cmd, err);
-        goto out;
-    }
-    exit_code = 1;
-    const sk_rp_entry *old = sk_rp_registry_find(rps, n, e.uuid);
-    if (add) {
-        if (old != NULL) {
-            fprintf(stderr, PROG " %s: a relying party with UUID %s is registered already\n",
-                    cmd, e.uuid);
-            goto out;
-        }
-        if (n >= SK_RP_MAX) {
-            fprintf(stderr, PROG " %s: too many relying parties\n", cmd);
-            goto out;
-        }
-        rps[n++] = e;
-    } else {
-        if (old == NULL) {
-            fprintf(stderr, PROG " %s: no relying party with UUID %s\n", cmd, e.uuid);
-            goto out;
-        }
-        size_t at = (size_t)(old - rps);
-        e = rps[at];
-        memmove(&rps[at], &rps[at + 1], (n - at - 1) * sizeof *rps);
-        n--;
-    }
-    audit_journal = journal;
-    rc = audit_event(dir, db, add ? SK_EV_RP_ADDED : SK_EV_RP_REMOVED, e.uuid_bin,
-                     add ? (int64_t)e.purposes : 0, true, &logged, err, sizeof err);
-    if (rc != SK_OK) {
-        fprintf(stderr, PROG " %s: %s; nothing was changed\n", cmd, err);
-        goto out;
-    }
-    rc = sk_rp_registry_save(path, rps, n);
-    if (rc != SK_OK) {
-        fprintf(stderr, PROG " %s: cannot write %s: %s\n", cmd, path, sk_svc_strerror(rc));
-        goto out;
-    }
-    printf("relying party %s %s%s\n", e.uuid, add ? "added" : "removed",
-           logged ? "" : "; no store yet, so not in the event log");
-    exit_code = 0;
-out:
-    free(path);
-    free(rps);
-    sk_config_free(opts);
-    return exit_code;
-}
-
-static int cmd_rp_add(int argc, char **argv)
-{
-    return rp_change(argc, argv, true);
-}
-
-static int cmd_rp_remove(int argc, char **argv)
-{
-    return rp_change(argc, argv, false);
-}
-
-static int cmd_rp_list(int argc, char **argv)
-{
-    char *dir = NULL;
-    sk_opt opts[] = {
-        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
-         .arg = "DIR", .help = "the directory made by init"},
-        {0},
-    };
-    char err[768] = "", *path = NULL;
-    sk_rp_entry *rps = NULL;
-    size_t n = 0;
-    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
-    if (rc == SK_SVC_HELP) {
-        printf("usage: " PROG " rp list --dir DIR\n\n"
-               "Prints the registered relying parties, one a line: UUID, names,\n"
-               "credential (cert:SHA-256 or addr:LIST), levels, purposes, rate, pending.\n\n");
-        sk_config_usage(stdout, opts);
-        sk_config_free(opts);
-        return 0;
-    }
-    if (rc == SK_OK)
-        rc = sk_config_validate(opts, err, sizeof err);
-    if (rc == SK_OK && (path = sk_path_join(dir, SK_RP_REGISTRY_FILE)) == NULL)
-        rc = SK_ERR_NOMEM;
-    if (rc == SK_OK)
-        rc = sk_rp_registry_load(&rps, &n, path, err, sizeof err);
-    if (rc != SK_OK) {
-        fprintf(stderr, PROG " rp list: %s\n", err);
-        free(path);
-        sk_config_free(opts);
-        return 2;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const sk_rp_entry *e = &rps[i];
-        char lv[64], pu[64], cred[1024] = "";
-        sk_rp_levels_text(lv, sizeof lv, e->levels);
-        sk_rp_purposes_text(pu, sizeof pu, e->purposes);
-        if (e->by_address) {
-            size_t at = (size_t)snprintf(cred, sizeof cred, "addr:");
-            for (size_t k = 0; k < e->n_addrs && at < sizeof cred; k++)
-                at += (size_t)snprintf(cred + at, sizeof cred - at, "%s%s", k ? "," : "",
-                                       e->addrs[k]);
-        } else {
-            char hex[65];
-            sk_svc_hex(hex, e->cert_sha256, 32);
-            snprintf(cred, sizeof cred, "cert:%s", hex);
-        }
-        printf("%s ", e->uuid);
-        for (size_t k = 0; k < e->n_names; k++)
-            printf("%s%s", k ? "|" : "\"", e->names[k]);
-        printf("\" %s %s %s rate=%u pending=%u\n", cred, lv, pu, e->rate, e->pending);
-    }
-    free(rps);
-    free(path);
-    sk_config_free(opts);
-    return 0;
-}
-
-static int cmd_rp_pin(int argc, char **argv)
-{
-    char *dir = NULL, *cert = NULL;
-    sk_opt opts[] = {
-        {.name = "dir", .type = SK_OPT_DIR, .value = &dir, .flags = SK_OPT_REQUIRED,
-         .arg = "DIR", .help = "the directory made by init"},
-        {.name = "rp-tls-cert", .type = SK_OPT_FILE, .value = &cert, .arg = "FILE",
-         .help = "the certificate run uses, when not DIR/rp-tls.crt"},
-        {0},
-    };
-    char err[768] = "", *path = NULL;
-    int rc = sk_config_parse_args(opts, NULL, argc, argv, 2, err, sizeof err);
-    if (rc == SK_SVC_HELP) {
-        printf("usage: " PROG " rp pin --dir DIR [--rp-tls-cert FILE]\n\n"
-               "Prints the SHA-256 of the relying-party listener's certificate (DER), in\n"
-               "hex and in base64: what a relying party pins.\n\n");
-        sk_config_usage(stdout, opts);
-        sk_config_free(opts);
-        return 0;
-    }
-    if (rc == SK_OK)
-        rc = sk_config_validate(opts, err, sizeof err);
-    if (rc == SK_OK && (path = cert ? strdup(cert) : sk_path_join(dir, RP_TLS_CERT)) == NULL)
-        rc = SK_ERR_NOMEM;
-    uint8_t fp[32];
-    if (rc == SK_OK && (rc = sk_https_cert_sha256(fp, path)) != SK_OK)
-        snprintf(err, sizeof err, "%s: %s", path,
-                 rc == SK_ERR_CERT ? "no certificate in it" : sk_svc_strerror(rc));
-    if (rc != SK_OK) {
-        fprintf(stderr, PROG " rp pin: %s\n", err);
-        free(path);
-        sk_config_free(opts);
-        return sk_svc_exit_code(rc);
-    }
-    char hex[65], b64[64];
-    sk_svc_hex(hex, fp, sizeof fp);
-    sodium_bin2base64(b64, sizeof b64, fp, sizeof fp, sodium_base64_VARIANT_ORIGINAL);
-    printf("sha256 %s\nsha256-base64 %s\n", hex, b64);
-    free(path);
-    sk_config_free(opts);
-    return 0;
-}
-
-static void rp_usage(FILE *out)
-{
-    fprintf(out, "usage: " PROG " rp add|list|remove|pin [OPTIONS]\n"
-                 "\n"
-                 "The relying parties of the HTTPS listener (run --rp-listen).\n"
-                 "  add --dir DIR --names LIST --cert FILE   register one\n"
-                 "  list --dir DIR                the registered ones\n"
-                 "  remove --dir DIR --uuid UUID  remove one\n"
-                 "  pin --dir DIR                 the listener certificate's SHA-256\n");
-}
-
-static int cmd_rp(int argc, char **argv)
-{
-    static const sk_command sub[] = {
-        {"add", cmd_rp_add},
-        {"list", cmd_rp_list},
-        {"remove", cmd_rp_remove},
-        {"pin", cmd_rp_pin},
-        {NULL, NULL},
-    };
-    return sk_command_dispatch(argc - 1, argv + 1, PROG " rp", sub, rp_usage);
 }
 
 int main(int argc, char **argv)
