@@ -7,26 +7,13 @@
  * session, no PIN attempt spent and no PIN check run on a wrong pick. */
 #include <string.h>
 
+#include "fixture.h"
 #include "protocol/device/device_internal.h"
 #include "protocol/server/server_internal.h"
 #include "splitkey/rp.h"
 #include "world.h"
 
 static uint8_t msg[SK_MAX_MESSAGE_LEN], reply[SK_MAX_MESSAGE_LEN];
-
-static sk_key_status server_status(world *w, const sk_device_key *key)
-{
-    uint8_t kid[SK_KEY_ID_LEN];
-    sk_key_status st;
-    memset(&st, 0, sizeof st);
-    CHECK_OK(sk_device_key_id(key, kid, sizeof kid));
-    sk_key_rec *r = world_key_record(w, kid);
-    CHECK(r != NULL);
-    if (r != NULL)
-        sk_key_rec_status(r, &st, &w->policy, w->now);
-    sk_key_rec_free(r);
-    return st;
-}
 
 static void vc_session(world *w, const sk_device_key *key, uint8_t tag, uint8_t *sid, char *code)
 {
@@ -111,16 +98,16 @@ static void attack_no_pick(void)
     if (s == NULL)
         goto out;
     unsigned long checks = atomic_load(&sk_server_completions);
-    uint32_t attempts = server_status(w, key).attempts_left;
+    uint32_t attempts = fixture_status(w, key).attempts_left;
     CHECK_RC(SK_ERR_PROTO_STATE, forged_approve(w, key, s, NULL));
     CHECK(atomic_load(&sk_server_completions) == checks);
-    CHECK(server_status(w, key).attempts_left == attempts);
+    CHECK(fixture_status(w, key).attempts_left == attempts);
     CHECK(rp_state(w, sid) == SK_SESSION_PENDING);
     /* a code never offered: the session ends, still without a PIN check */
     CHECK_RC(SK_ERR_WRONG_VC, forged_approve(w, key, s, "abcd"));
     CHECK(rp_state(w, sid) == SK_SESSION_WRONG_VC);
     CHECK(atomic_load(&sk_server_completions) == checks);
-    CHECK(server_status(w, key).attempts_left == attempts);
+    CHECK(fixture_status(w, key).attempts_left == attempts);
     sk_device_session_free(s);
 out:
     sk_device_key_free(key);
@@ -141,7 +128,7 @@ static void attack_guess_all(void)
     CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
     if (key == NULL)
         goto out;
-    uint32_t attempts = server_status(w, key).attempts_left;
+    uint32_t attempts = fixture_status(w, key).attempts_left;
     int signed_ = 0, sessions = 12;
     for (int n = 0; n < sessions; n++) {
         vc_session(w, key, (uint8_t)(0x10 + n), sid, code);
@@ -178,8 +165,8 @@ static void attack_guess_all(void)
         sk_device_session_free(s);
     }
     CHECK(signed_ == 0);
-    CHECK(server_status(w, key).attempts_left == attempts);
-    CHECK(server_status(w, key).state == SK_KEY_ACTIVE);
+    CHECK(fixture_status(w, key).attempts_left == attempts);
+    CHECK(fixture_status(w, key).state == SK_KEY_ACTIVE);
 out:
     sk_device_key_free(key);
     world_free(w);

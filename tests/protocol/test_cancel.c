@@ -10,67 +10,13 @@
  * that comes between an approval's charge and its check. */
 #include <string.h>
 
+#include "fixture.h"
 #include "protocol/server/server_internal.h"
 #include "splitkey.pb-c.h"
 #include "splitkey/rp.h"
 #include "world.h"
 
 static uint8_t msg[SK_MAX_MESSAGE_LEN], reply[SK_MAX_MESSAGE_LEN];
-static uint8_t rec_before[SK_MAX_RECORD_LEN];
-
-static void key_id_of(const sk_device_key *key, uint8_t *kid)
-{
-    CHECK_OK(sk_device_key_id(key, kid, SK_KEY_ID_LEN));
-}
-
-/* The key's state and attempts left as the server's record says now. */
-static sk_key_status server_status(world *w, const sk_device_key *key)
-{
-    uint8_t kid[SK_KEY_ID_LEN];
-    sk_key_status st;
-    memset(&st, 0, sizeof st);
-    key_id_of(key, kid);
-    sk_key_rec *r = world_key_record(w, kid);
-    CHECK(r != NULL);
-    if (r != NULL)
-        sk_key_rec_status(r, &st, &w->policy, w->now);
-    sk_key_rec_free(r);
-    return st;
-}
-
-static size_t snapshot(world *w, const sk_device_key *key)
-{
-    uint8_t kid[SK_KEY_ID_LEN];
-    key_id_of(key, kid);
-    w_key *k = world_key(w, kid);
-    if (k == NULL)
-        return 0;
-    memcpy(rec_before, k->rec, k->rec_len);
-    return k->rec_len;
-}
-
-/* The stored key record changed in nothing but what every answer changes
- * (version, OTP, its history, the kept reply). */
-static bool only_otp_moved(world *w, const sk_device_key *key, size_t before_len)
-{
-    uint8_t kid[SK_KEY_ID_LEN];
-    key_id_of(key, kid);
-    w_key *k = world_key(w, kid);
-    return k != NULL && world_same_but_otp(rec_before, before_len, k->rec, k->rec_len);
-}
-
-/* The device fetches; returns the oldest waiting session or NULL. */
-static sk_device_session *fetch(world *w, sk_device_key *key)
-{
-    size_t len = 0, rlen = 0;
-    sk_device_session *s = NULL;
-    sk_key_status st;
-    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
-    CHECK_OK(world_device(w, msg, len, reply, &rlen));
-    int rc = sk_device_read_session(key, &s, &st, reply, rlen);
-    CHECK(rc == SK_OK || rc == SK_ERR_NOT_FOUND);
-    return s;
-}
 
 /* The device approves s; returns what reading the answer gives. */
 static int approve(world *w, sk_device_key *key, const sk_device_session *s, sk_key_status *st)
@@ -97,25 +43,24 @@ static void signs_fine(world *w, sk_device_key *key)
     CHECK(mbedtls_check(key, SK_SCHEME_PSS, SK_HASH_SHA256, digest, sig, sig_len) == 0);
     CHECK_OK(world_rp_poll(w, sid, rp_sig, &rp_len));
     CHECK(rp_len == sig_len && memcmp(rp_sig, sig, sig_len) == 0);
-    CHECK(server_status(w, key).state == SK_KEY_ACTIVE);
-    CHECK(server_status(w, key).attempts_left == w->policy.lock1_failures);
+    CHECK(fixture_status(w, key).state == SK_KEY_ACTIVE);
+    CHECK(fixture_status(w, key).attempts_left == w->policy.lock1_failures);
 }
 
 /* Cancel of a pending session; the device is not offered it, and its
  * approval or refusal of it (fetched before) finds it gone. */
 static void test_cancel_pending(void)
 {
-    world *w = world_new();
     sk_device_key *key = NULL;
+    world *w = fixture_new(&key);
     uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {7};
     sk_key_status st;
-    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
     if (key == NULL)
         goto out;
 
     CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PSS, sid, NULL));
     CHECK_RC(SK_ERR_PENDING, world_rp_poll(w, sid, NULL, NULL));
-    sk_device_session *s = fetch(w, key); /* the device saw it before the cancel */
+    sk_device_session *s = fixture_fetch(w, key); /* the device saw it before the cancel */
     CHECK(s != NULL);
     if (s == NULL)
         goto out;
@@ -131,26 +76,26 @@ static void test_cancel_pending(void)
     CHECK(!w->stored_session && !w->stored_key);
 
     /* not offered: neither as the oldest session nor in a list */
-    sk_device_session *none = fetch(w, key);
+    sk_device_session *none = fixture_fetch(w, key);
     CHECK(none == NULL);
     sk_device_session_free(none);
     w->fetch_as_list = true;
-    none = fetch(w, key);
+    none = fixture_fetch(w, key);
     CHECK(none == NULL);
     sk_device_session_free(none);
     w->fetch_as_list = false;
 
     /* the approval of the session fetched earlier: gone, as if expired; no
      * attempt counted, nothing computed, the key as it was but its OTP */
-    size_t before_len = snapshot(w, key);
+    size_t before_len = fixture_snapshot(w, key);
     unsigned long completions = atomic_load(&sk_server_completions);
     CHECK_RC(SK_ERR_SESSION_EXPIRED, approve(w, key, s, &st));
     CHECK(atomic_load(&sk_server_completions) == completions);
     CHECK(w->charges == 0);
     CHECK(!w->stored_session);
-    CHECK(only_otp_moved(w, key, before_len));
-    CHECK(server_status(w, key).state == SK_KEY_ACTIVE);
-    CHECK(server_status(w, key).attempts_left == w->policy.lock1_failures);
+    CHECK(fixture_only_otp_moved(w, key, before_len));
+    CHECK(fixture_status(w, key).state == SK_KEY_ACTIVE);
+    CHECK(fixture_status(w, key).attempts_left == w->policy.lock1_failures);
     CHECK(sk_device_key_state(key) == SK_KEY_ACTIVE);
     CHECK(!sk_device_key_has_pending(key));
     CHECK_RC(SK_ERR_SESSION_CANCELLED, world_rp_poll(w, sid, NULL, NULL));
@@ -175,13 +120,12 @@ out:
  * device-created session cannot be cancelled by a relying party. */
 static void test_cancel_finished(void)
 {
-    world *w = world_new();
     sk_device_key *key = NULL;
+    world *w = fixture_new(&key);
     uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {9}, sig[SK_MAX_SIG_LEN],
         got[SK_MAX_SIG_LEN];
     size_t sig_len = 0, got_len = 0, len = 0, rlen = 0;
     sk_key_status st;
-    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
     if (key == NULL)
         goto out;
 
@@ -197,7 +141,7 @@ static void test_cancel_finished(void)
 
     /* refused: still refused */
     CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1, sid, NULL));
-    sk_device_session *s = fetch(w, key);
+    sk_device_session *s = fixture_fetch(w, key);
     CHECK(s != NULL);
     if (s != NULL) {
         CHECK_OK(sk_device_refuse(key, msg, sizeof msg, &len, w->now, s));
@@ -273,21 +217,20 @@ out:
  * answered as for an expired session. */
 static void test_abandoned(void)
 {
-    world *w = world_new();
     sk_device_key *key = NULL;
+    world *w = fixture_new(&key);
     uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {3};
     sk_key_status st;
-    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
     if (key == NULL)
         goto out;
 
     /* an approval touches it first */
     CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PSS, sid, NULL));
-    sk_device_session *s = fetch(w, key);
+    sk_device_session *s = fixture_fetch(w, key);
     CHECK(s != NULL);
     if (s == NULL)
         goto out;
-    size_t before_len = snapshot(w, key);
+    size_t before_len = fixture_snapshot(w, key);
     unsigned long completions = atomic_load(&sk_server_completions);
     w->session_abandoned = true;
     CHECK_RC(SK_ERR_SESSION_EXPIRED, approve(w, key, s, &st));
@@ -295,8 +238,8 @@ static void test_abandoned(void)
     CHECK(w->stored_session); /* CANCELLED, with the key's new OTP */
     CHECK(atomic_load(&sk_server_completions) == completions);
     CHECK(w->charges == 0);
-    CHECK(only_otp_moved(w, key, before_len));
-    CHECK(server_status(w, key).attempts_left == w->policy.lock1_failures);
+    CHECK(fixture_only_otp_moved(w, key, before_len));
+    CHECK(fixture_status(w, key).attempts_left == w->policy.lock1_failures);
     CHECK_RC(SK_ERR_SESSION_CANCELLED, world_rp_poll(w, sid, NULL, NULL));
     sk_device_session_free(s);
     signs_fine(w, key);
@@ -308,7 +251,7 @@ static void test_abandoned(void)
     CHECK(w->stored_session);
     w->session_abandoned = false;
     CHECK_RC(SK_ERR_SESSION_CANCELLED, world_rp_poll(w, sid, NULL, NULL));
-    sk_device_session *none = fetch(w, key);
+    sk_device_session *none = fixture_fetch(w, key);
     CHECK(none == NULL);
     sk_device_session_free(none);
 
@@ -339,16 +282,15 @@ out:
  * resend of the same request is answered as for an expired session. */
 static void test_cancel_after_charge(void)
 {
-    world *w = world_new();
     sk_device_key *key = NULL;
+    world *w = fixture_new(&key);
     uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {5}, sig[SK_MAX_SIG_LEN];
     size_t len = 0, rlen = 0, sig_len = 0;
     sk_key_status st;
-    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
     if (key == NULL)
         goto out;
     CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PSS, sid, NULL));
-    sk_device_session *s = fetch(w, key);
+    sk_device_session *s = fixture_fetch(w, key);
     CHECK(s != NULL);
     if (s == NULL)
         goto out;
@@ -357,7 +299,7 @@ static void test_cancel_after_charge(void)
                                strlen(PIN_SIGN)));
     CHECK_OK(world_device(w, msg, len, reply, &rlen));
     CHECK(w->charges == 1);
-    CHECK(server_status(w, key).attempts_left == w->policy.lock1_failures - 1);
+    CHECK(fixture_status(w, key).attempts_left == w->policy.lock1_failures - 1);
     sk_device_session_free(s);
     w->stop_after_charge = false;
 
@@ -370,8 +312,8 @@ static void test_cancel_after_charge(void)
     CHECK_RC(SK_ERR_SESSION_EXPIRED,
              sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, rlen));
     CHECK(atomic_load(&sk_server_completions) == completions);
-    CHECK(server_status(w, key).state == SK_KEY_ACTIVE);
-    CHECK(server_status(w, key).attempts_left == w->policy.lock1_failures);
+    CHECK(fixture_status(w, key).state == SK_KEY_ACTIVE);
+    CHECK(fixture_status(w, key).attempts_left == w->policy.lock1_failures);
     CHECK_RC(SK_ERR_SESSION_CANCELLED, world_rp_poll(w, sid, NULL, NULL));
     signs_fine(w, key);
 out:

@@ -11,60 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "protocol/server/server_internal.h"
 #include "splitkey.pb-c.h"
 #include "splitkey/rp.h"
 #include "world.h"
 
 static uint8_t msg[SK_MAX_MESSAGE_LEN], reply[SK_MAX_MESSAGE_LEN];
-static uint8_t rec_before[SK_MAX_RECORD_LEN];
-
-static void key_id_of(const sk_device_key *key, uint8_t *kid)
-{
-    CHECK_OK(sk_device_key_id(key, kid, SK_KEY_ID_LEN));
-}
-
-static sk_key_status server_status(world *w, const sk_device_key *key)
-{
-    uint8_t kid[SK_KEY_ID_LEN];
-    sk_key_status st;
-    memset(&st, 0, sizeof st);
-    key_id_of(key, kid);
-    sk_key_rec *r = world_key_record(w, kid);
-    CHECK(r != NULL);
-    if (r != NULL)
-        sk_key_rec_status(r, &st, &w->policy, w->now);
-    sk_key_rec_free(r);
-    return st;
-}
 
 static sk_cert_level server_level(world *w, const sk_device_key *key)
 {
     uint8_t kid[SK_KEY_ID_LEN];
-    key_id_of(key, kid);
+    fixture_key_id(key, kid);
     sk_key_rec *r = world_key_record(w, kid);
     sk_cert_level l = r != NULL ? sk_key_rec_level(r) : SK_CERT_LEVEL_NONE;
     sk_key_rec_free(r);
     return l;
-}
-
-static size_t snapshot(world *w, const sk_device_key *key)
-{
-    uint8_t kid[SK_KEY_ID_LEN];
-    key_id_of(key, kid);
-    w_key *k = world_key(w, kid);
-    if (k == NULL)
-        return 0;
-    memcpy(rec_before, k->rec, k->rec_len);
-    return k->rec_len;
-}
-
-static bool only_otp_moved(world *w, const sk_device_key *key, size_t before_len)
-{
-    uint8_t kid[SK_KEY_ID_LEN];
-    key_id_of(key, kid);
-    w_key *k = world_key(w, kid);
-    return k != NULL && world_same_but_otp(rec_before, before_len, k->rec, k->rec_len);
 }
 
 /* A relying party's create with a level and an interaction. */
@@ -73,7 +35,7 @@ static int rp_create(world *w, const sk_device_key *key, const uint8_t *digest, 
 {
     uint8_t kid[SK_KEY_ID_LEN], req[2048];
     size_t req_len = 0, rlen = 0;
-    key_id_of(key, kid);
+    fixture_key_id(key, kid);
     sk_rp_create c = {.key_id = kid,
                       .purpose = sk_device_key_purpose(key),
                       .digest = digest,
@@ -107,18 +69,6 @@ static int rp_poll(world *w, const uint8_t *sid, sk_rp_result *res, sk_rp_result
     return sk_rp_read_result_ext(res, ext, NULL, reply, rlen);
 }
 
-static sk_device_session *fetch(world *w, sk_device_key *key)
-{
-    size_t len = 0, rlen = 0;
-    sk_device_session *s = NULL;
-    sk_key_status st;
-    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
-    CHECK_OK(world_device(w, msg, len, reply, &rlen));
-    int rc = sk_device_read_session(key, &s, &st, reply, rlen);
-    CHECK(rc == SK_OK || rc == SK_ERR_NOT_FOUND);
-    return s;
-}
-
 static int approve(world *w, sk_device_key *key, const sk_device_session *s, const char *vc,
                    int confirmed, uint8_t *sig, size_t *sig_len, sk_key_status *st)
 {
@@ -144,12 +94,11 @@ static const char *decoy(const sk_device_session *s, const char *right)
 
 static void test_levels(void)
 {
-    world *w = world_new();
     sk_device_key *open_key = NULL, *q_key = NULL;
+    world *w = fixture_new(&open_key);
     uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {1};
     char token[SK_MAX_TOKEN_LEN + 1];
     size_t tlen = 0;
-    CHECK_OK(world_enrol(w, &open_key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
     CHECK_OK(sk_server_token_mint(w->id, token, sizeof token, &tlen,
                                   "C=LV,GN=JANIS,SN=OZOLS,serialNumber=PNOLV-020202-22222",
                                   SK_PURPOSE_SIGN, w->now + 3600, NULL, NULL));
@@ -184,7 +133,7 @@ static void test_levels(void)
     size_t req_len = 0, rlen = 0;
     sk_key_status st;
     sk_cert_level lvl = SK_CERT_LEVEL_NONE;
-    key_id_of(open_key, kid);
+    fixture_key_id(open_key, kid);
     CHECK_OK(sk_rp_key_state_request(req, sizeof req, &req_len, kid, sizeof kid));
     CHECK_OK(world_rp(w, req, req_len, reply, &rlen));
     CHECK_OK(sk_rp_read_key_state_level(&st, &lvl, reply, rlen));
@@ -213,11 +162,10 @@ out:
 
 static void test_display_text(void)
 {
-    world *w = world_new();
     sk_device_key *key = NULL;
+    world *w = fixture_new(&key);
     uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {2};
     char text[SK_MAX_DISPLAY_TEXT_LEN + 8];
-    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
     if (key == NULL)
         goto out;
     int n0 = w->nsessions;
@@ -274,13 +222,12 @@ out:
 
 static void test_vc_choice(void)
 {
-    world *w = world_new();
     sk_device_key *key = NULL;
+    world *w = fixture_new(&key);
     uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {3}, sig[SK_MAX_SIG_LEN];
     size_t sig_len = 0;
     char code[5] = "", own[5] = "";
     sk_key_status st;
-    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
     if (key == NULL)
         goto out;
     CHECK_OK(rp_create(w, key, digest, SK_CERT_LEVEL_ADVANCED, SK_INTERACTION_VC_CHOICE, "Pay 5",
@@ -288,7 +235,7 @@ static void test_vc_choice(void)
     /* The relying party's code is the v2 one of the digest. */
     CHECK_OK(sk_verification_code(own, sizeof own, digest, sizeof digest));
     CHECK(strcmp(own, code) == 0);
-    sk_device_session *s = fetch(w, key);
+    sk_device_session *s = fixture_fetch(w, key);
     CHECK(s != NULL);
     if (s == NULL)
         goto out;
@@ -309,7 +256,7 @@ static void test_vc_choice(void)
     CHECK(right == 1);
     CHECK(sk_device_session_vc_choice(s, 3) == NULL);
     /* Another fetch: the same three in the same order. */
-    sk_device_session *again = fetch(w, key);
+    sk_device_session *again = fixture_fetch(w, key);
     CHECK(again != NULL);
     for (size_t i = 0; again != NULL && i < SK_VC_CHOICES; i++)
         CHECK(strcmp(sk_device_session_vc_choice(again, i), seen[i]) == 0);
@@ -346,21 +293,20 @@ out:
 
 static void test_wrong_vc(void)
 {
-    world *w = world_new();
     sk_device_key *key = NULL;
+    world *w = fixture_new(&key);
     uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {4}, sig[SK_MAX_SIG_LEN];
     size_t sig_len = 0, len = 0, rlen = 0, rlen2 = 0;
     char code[5] = "";
     sk_key_status st;
     static uint8_t reply2[SK_MAX_MESSAGE_LEN], sealed[SK_MAX_MESSAGE_LEN];
     const uint8_t skey[SK_STORAGE_KEY_LEN] = {9};
-    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
     if (key == NULL)
         goto out;
     CHECK_OK(rp_create(w, key, digest, SK_CERT_LEVEL_NONE,
                        SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE, "Transfer 100 EUR to X", sid,
                        code));
-    sk_device_session *s = fetch(w, key);
+    sk_device_session *s = fixture_fetch(w, key);
     CHECK(s != NULL);
     if (s == NULL)
         goto out;
@@ -368,8 +314,8 @@ static void test_wrong_vc(void)
     CHECK(bad != NULL);
     /* Not confirmed: refused locally. */
     CHECK_RC(SK_ERR_ARG, approve(w, key, s, code, 0, sig, &sig_len, &st));
-    size_t before = snapshot(w, key);
-    uint32_t attempts = server_status(w, key).attempts_left;
+    size_t before = fixture_snapshot(w, key);
+    uint32_t attempts = fixture_status(w, key).attempts_left;
     int charges = 0;
     /* A wrong pick, confirmed: the session ends, no attempt counted. */
     CHECK_OK(sk_device_approve_choice(key, msg, sizeof msg, &len, w->now, s,
@@ -394,9 +340,9 @@ static void test_wrong_vc(void)
     CHECK_RC(SK_ERR_WRONG_VC, sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st,
                                                         reply2, rlen2));
     CHECK(charges == 0);
-    CHECK(server_status(w, key).attempts_left == attempts);
-    CHECK(server_status(w, key).state == SK_KEY_ACTIVE);
-    CHECK(only_otp_moved(w, key, before));
+    CHECK(fixture_status(w, key).attempts_left == attempts);
+    CHECK(fixture_status(w, key).state == SK_KEY_ACTIVE);
+    CHECK(fixture_only_otp_moved(w, key, before));
     sk_rp_result res;
     sk_rp_result_ext ext;
     CHECK_OK(rp_poll(w, sid, &res, &ext));
@@ -404,8 +350,8 @@ static void test_wrong_vc(void)
     CHECK(ext.interaction_used == SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE);
     /* Over: the right pick now is too late, and it is not offered again. */
     CHECK_RC(SK_ERR_WRONG_VC, approve(w, key, s, code, 1, sig, &sig_len, &st));
-    CHECK(server_status(w, key).attempts_left == attempts);
-    sk_device_session *none = fetch(w, key);
+    CHECK(fixture_status(w, key).attempts_left == attempts);
+    sk_device_session *none = fixture_fetch(w, key);
     CHECK(none == NULL);
     sk_device_session_free(none);
     /* The key still signs a new session. */
@@ -413,7 +359,7 @@ static void test_wrong_vc(void)
     s = NULL;
     CHECK_OK(rp_create(w, key, digest, SK_CERT_LEVEL_NONE, SK_INTERACTION_VC_CHOICE, "Again", sid,
                        code));
-    s = fetch(w, key);
+    s = fixture_fetch(w, key);
     CHECK(s != NULL);
     if (s != NULL)
         CHECK_OK(approve(w, key, s, code, 0, sig, &sig_len, &st));
@@ -427,20 +373,19 @@ out:
 
 static void test_confirmation_and_refusal(void)
 {
-    world *w = world_new();
     sk_device_key *key = NULL;
+    world *w = fixture_new(&key);
     uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {5}, sig[SK_MAX_SIG_LEN];
     size_t sig_len = 0, len = 0, rlen = 0;
     sk_key_status st;
     char text[201];
     memset(text, 'c', 200);
     text[200] = '\0';
-    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
     if (key == NULL)
         goto out;
     CHECK_OK(rp_create(w, key, digest, SK_CERT_LEVEL_NONE, SK_INTERACTION_CONFIRMATION_MESSAGE,
                        text, sid, NULL));
-    sk_device_session *s = fetch(w, key);
+    sk_device_session *s = fixture_fetch(w, key);
     CHECK(s != NULL);
     if (s == NULL)
         goto out;
@@ -458,7 +403,7 @@ static void test_confirmation_and_refusal(void)
     /* A refusal names where: the relying party reads it. */
     CHECK_OK(rp_create(w, key, digest, SK_CERT_LEVEL_NONE, SK_INTERACTION_VC_CHOICE, "No", sid,
                        NULL));
-    s = fetch(w, key);
+    s = fixture_fetch(w, key);
     CHECK(s != NULL);
     if (s == NULL)
         goto out;
@@ -511,11 +456,10 @@ static void tamper_choices(world *w, const uint8_t *sid, int how)
 
 static void test_device_checks_choices(void)
 {
-    world *w = world_new();
     sk_device_key *key = NULL;
+    world *w = fixture_new(&key);
     uint8_t sid[SK_SESSION_ID_LEN], digest[32] = {6};
     size_t len = 0, rlen = 0;
-    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
     if (key == NULL)
         goto out;
     for (int how = 0; how < 2; how++) {
