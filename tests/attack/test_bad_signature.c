@@ -111,5 +111,5 @@ int main(void)
     }
     sk_device_key_free(key);
     world_free(w);
-    return sk_test_done("protocol_bad_signature");
+    return sk_test_done("attack_bad_signature");
 }
