@@ -29,6 +29,10 @@
 #define STALE_US (10u * US_PER_S)
 #define CLOSE_BATCH 256u
 #define LOG_INTERVAL_US ((uint64_t)SK_CONNGUARD_LOG_INTERVAL_S * US_PER_S)
+#define WEDGE_US ((uint64_t)SK_CONNGUARD_WEDGE_S * US_PER_S)
+/* A spell short of descriptors goes on through breaks shorter than this
+ * (a flood's connections dropped together and replaced at once). */
+#define WEDGE_GAP_US (2u * US_PER_S)
 
 enum conn_state {
     CONN_LIVE,    /* open, counted against the caps */
@@ -86,6 +90,13 @@ struct sk_connguard {
 
     bool started;
     pthread_t thread;
+
+    /* the sweeper thread's own (no lock) */
+    sk_connguard_recover_fn recover;
+    void *recover_arg;
+    uint64_t short_since_us; /* short of descriptors since then; 0: not short */
+    uint64_t short_last_us;  /* when last seen short */
+    bool recovering;         /* the recover hook is owed a (successful) call */
 };
 
 /* ------------------------------------------------------------ limits */
@@ -528,8 +539,32 @@ static void sweep(struct sk_connguard *g, uint32_t *to_close, uint32_t *probe)
             short_of_fds = true;
     }
 
-    pthread_mutex_lock(&g->mu);
     uint64_t now = sk_clock_us();
+    if (short_of_fds) {
+        if (g->short_since_us == 0)
+            g->short_since_us = now;
+        g->short_last_us = now;
+    } else if (g->short_since_us != 0 && now - g->short_last_us >= WEDGE_GAP_US) {
+        g->short_since_us = 0; /* the spell is over */
+    }
+    if (short_of_fds && g->recover != NULL && !g->recovering &&
+        now - g->short_since_us >= WEDGE_US) {
+        g->recovering = true;
+        pthread_mutex_lock(&g->mu);
+        unsigned live = g->live;
+        pthread_mutex_unlock(&g->mu);
+        sk_log_error("descriptors short for %u s (%u connections open, limit %ld): closing "
+                     "the listener, which frees connections stuck before the handshake, and "
+                     "listening again",
+                     SK_CONNGUARD_WEDGE_S, live, g->fd_limit);
+    }
+    if (g->recovering && g->recover(g->recover_arg) == 0) {
+        g->recovering = false;
+        g->short_since_us = 0; /* the next recovery only after another spell */
+    }
+
+    pthread_mutex_lock(&g->mu);
+    now = sk_clock_us();
     if (short_of_fds)
         count_event(g, R_FDS, 1, NULL, fds);
     /* lines still owed for events since the last one of their kind */
@@ -590,6 +625,8 @@ int sk_connguard_new(sk_connguard **out, nng_socket sock, const sk_connguard_con
     g->idle_us = (uint64_t)g->idle_s * US_PER_S;
     g->evict_min_us = (uint64_t)SK_CONNGUARD_EVICT_MIN_IDLE_MS * 1000u;
     g->fd_count_ok = true;
+    g->recover = c.recover;
+    g->recover_arg = c.recover_arg;
 
     pthread_condattr_t ca;
     if (pthread_condattr_init(&ca) != 0) {

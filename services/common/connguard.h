@@ -32,7 +32,15 @@
  * counts since the previous line and in all.
  *
  * Connections still in the SP handshake are not pipes yet and escape the
- * guard; nng drops each after 10 s without a handshake.
+ * guard; nng should drop each after 10 s without a handshake, but a flood of
+ * them can use up every descriptor, and a listener can stay wedged with its
+ * descriptors held after such a flood.  So when the process has been short
+ * of descriptors for SK_CONNGUARD_WEDGE_S seconds (longer than nng's
+ * handshake timeout; breaks under 2 s do not end the spell), the guard
+ * calls the configured recover hook (the server closes its listener, which
+ * frees the connections still in the handshake, and listens again), and
+ * calls it again every tick until it succeeds; once more only after another SK_CONNGUARD_WEDGE_S seconds short
+ * of descriptors.  Each recovery is logged.
  */
 #ifndef SK_CONNGUARD_H
 #define SK_CONNGUARD_H
@@ -47,12 +55,20 @@
 #define SK_CONNGUARD_EVICT_MIN_IDLE_MS 1000u
 #define SK_CONNGUARD_LOG_INTERVAL_S 5u
 #define SK_CONNGUARD_MAX_LIMIT 1000000u     /* largest accepted cap or timeout */
+#define SK_CONNGUARD_WEDGE_S 15u            /* short of descriptors this long: recover */
+
+/* Called from the sweeper thread (no lock of the guard held) when the
+ * process has been short of descriptors for SK_CONNGUARD_WEDGE_S seconds;
+ * returns 0 when done, anything else to be called again at the next tick. */
+typedef int (*sk_connguard_recover_fn)(void *arg);
 
 typedef struct sk_connguard_config {
     unsigned max_conns;          /* 0: from RLIMIT_NOFILE, see above */
     unsigned max_conns_per_peer; /* 0: half the total cap (one address - a NAT, a load
                                     balancer in front - may use much of it, not all) */
     unsigned idle_seconds;       /* 0: SK_CONNGUARD_DEFAULT_IDLE_S */
+    sk_connguard_recover_fn recover; /* NULL: none (exhaustion is only logged) */
+    void *recover_arg;
 } sk_connguard_config;
 
 typedef struct sk_connguard sk_connguard;

@@ -45,6 +45,9 @@ struct sk_rep_server {
     struct worker *workers;
     atomic_bool stopping;
     char url[256];
+    /* the guard's sweeper thread's own once started (relisten) */
+    bool listening;       /* listener is open */
+    bool relisten_logged; /* a failure to listen again was logged */
 };
 
 /* The connection of the request this thread is serving (sk_rep_note_once). */
@@ -223,6 +226,38 @@ static void record_url(struct sk_rep_server *srv)
     nng_url_free(u);
 }
 
+/* The guard's recover hook (connguard.h), on its sweeper thread, after the
+ * process was short of descriptors for a while: closes the listener - and
+ * with it the connections still in the SP handshake, which nng may keep
+ * for good after a flood of them, as well as the ones it accepted - and
+ * listens again on the bound address.  Until that succeeds (the new
+ * listening socket needs a descriptor the old connections free once
+ * closed) it returns nonzero and is called again at the next tick. */
+static int relisten(void *arg)
+{
+    struct sk_rep_server *srv = arg;
+    if (srv->listening) {
+        nng_listener_close(srv->listener);
+        srv->listening = false;
+        srv->relisten_logged = false;
+    }
+    nng_listener l;
+    int rv = nng_listener_create(&l, srv->sock, srv->url);
+    if (rv == 0 && (rv = nng_listener_start(l, 0)) != 0)
+        nng_listener_close(l);
+    if (rv != 0) {
+        if (!srv->relisten_logged)
+            sk_log_error("cannot listen again on %s yet (%s); retrying", srv->url,
+                         nng_strerror(rv));
+        srv->relisten_logged = true;
+        return rv;
+    }
+    srv->listener = l;
+    srv->listening = true;
+    sk_log_notice("listening again on %s", srv->url);
+    return 0;
+}
+
 int sk_rep_server_start(sk_rep_server **out, const sk_rep_config *cfg)
 {
     if (out == NULL || cfg == NULL || cfg->url == NULL || cfg->handler == NULL)
@@ -255,7 +290,9 @@ int sk_rep_server_start(sk_rep_server **out, const sk_rep_config *cfg)
     /* the pipe notifications must be in place before the listener starts */
     sk_connguard_config gcfg = {.max_conns = cfg->max_conns,
                                 .max_conns_per_peer = cfg->max_conns_per_peer,
-                                .idle_seconds = cfg->idle_seconds};
+                                .idle_seconds = cfg->idle_seconds,
+                                .recover = relisten,
+                                .recover_arg = srv};
     rv = sk_connguard_new(&srv->guard, srv->sock, &gcfg);
     if (rv != SK_OK) {
         rc = rv;
@@ -281,6 +318,7 @@ int sk_rep_server_start(sk_rep_server **out, const sk_rep_config *cfg)
         rc = rv == NNG_EADDRINVAL ? SK_SVC_ERR_CONFIG : SK_SVC_ERR_TRANSPORT;
         goto fail;
     }
+    srv->listening = true;
     record_url(srv);
     if (sk_connguard_start(srv->guard) != SK_OK) {
         rc = SK_ERR_NOMEM;

@@ -23,7 +23,10 @@
  * from the descriptor limit), a cap per peer address, and an idle timeout;
  * at the total cap a new connection closes the one idle the longest.
  * Refusals, closures and a process short of descriptors are logged, at most
- * one line per reason every few seconds.
+ * one line per reason every few seconds.  A process short of descriptors
+ * for SK_CONNGUARD_WEDGE_S seconds closes its listener (freeing the
+ * connections stuck before the SP handshake, and closing the open ones) and
+ * listens again on the same address.
  */
 #ifndef SK_REP_SERVER_H
 #define SK_REP_SERVER_H

@@ -14,6 +14,11 @@
 #     holds each for its 10 s handshake timeout, out of the guard's reach):
 #     the process runs out of descriptors, says so in its log, and serves
 #     the device again once they are gone;
+#   - the same flood kept up (connections reopened as the server drops
+#     them): after SK_CONNGUARD_WEDGE_S (15 s) short of descriptors the
+#     server closes its listener, which frees every connection still in
+#     the handshake, listens again, and serves the device once the flood
+#     stops;
 #   - one peer opening more connections than the per-peer cap (on a second
 #     run of the server with --max-conns-per-peer 8): exactly the extra
 #     ones are closed, the others stay open.
@@ -84,6 +89,7 @@ cat >"$T/flood.py" <<'PYEOF'
 
   flood.py flood HOST PORT SERVER_PID STATUS STOP IDLE SLOW
   flood.py raw HOST PORT SERVER_PID COUNT LOG PATTERN
+  flood.py rawhold HOST PORT SERVER_PID LOG PATTERN
   flood.py perpeer HOST PORT ADDR CAP EXTRA
 """
 import errno
@@ -278,6 +284,43 @@ def raw(host, port, pid, count, log, pattern):
     return 0 if seen else 1
 
 
+def rawhold(host, port, pid, log, pattern):
+    """Keeps the server short of descriptors with connections that never
+    send the SP header (reopening as the server drops them) until its log
+    matches pattern (at most 120 s); then closes them all.  Succeeds when
+    the pattern was seen and the server closed some of them."""
+    socks, most, dropped = [], 0, 0
+    rx = re.compile(pattern)
+    start, seen, pruned = time.monotonic(), False, time.monotonic()
+    while time.monotonic() - start < 120.0 and not seen:
+        fds = server_fds(pid)
+        most = max(most, fds)
+        if 0 <= fds < 1000 and len(socks) < 6000:
+            for i in range(50):
+                s = open_nb(host, port, "127.0.0.%d" % (50 + len(socks) % 20))
+                if s is not None:
+                    socks.append(s)
+        if time.monotonic() - pruned >= 1.0:
+            pruned = time.monotonic()
+            keep = []
+            for s in socks:
+                if is_closed(s):
+                    s.close()
+                    dropped += 1
+                else:
+                    keep.append(s)
+            socks = keep
+        time.sleep(0.05)
+        with open(log, errors="replace") as f:
+            seen = rx.search(f.read()) is not None
+    for s in socks:
+        s.close()
+    print("held for %.0f s; server descriptors at most %d; dropped by the server: %d; "
+          "log line seen: %s" % (time.monotonic() - start, most, dropped,
+                                 "yes" if seen else "no"))
+    return 0 if seen and dropped > 0 else 1
+
+
 def handshake(host, port, src):
     s = socket.create_connection((host, port), timeout=30, source_address=(src, 0))
     s.sendall(SP_HEADER)
@@ -330,6 +373,8 @@ def main():
         return 0
     if mode == "raw":
         return raw(host, port, int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7])
+    if mode == "rawhold":
+        return rawhold(host, port, int(sys.argv[4]), sys.argv[5], sys.argv[6])
     if mode == "perpeer":
         return perpeer(host, port, sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
     return 2
@@ -366,9 +411,24 @@ start_server() {
   HOST=${HOST%:*}
 }
 
+# stop_server: SIGTERM, then waits for the exit (hang guard 120 s; a
+# server still running then is killed and the check fails).
 stop_server() {
-  kill -TERM "$SRV_PID" && wait "$SRV_PID"
-  local rc=$?
+  local i rc
+  kill -TERM "$SRV_PID" || return 1
+  for i in $(seq 1 1200); do
+    kill -0 "$SRV_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$SRV_PID" 2>/dev/null; then
+    echo "the server did not stop within 120 s of SIGTERM" >&2
+    kill -9 "$SRV_PID" 2>/dev/null
+    wait "$SRV_PID" 2>/dev/null
+    SRV_PID=
+    return 1
+  fi
+  wait "$SRV_PID"
+  rc=$?
   SRV_PID=
   return $rc
 }
@@ -461,6 +521,11 @@ check "raw connections exhaust the descriptors, and the log says so" \
   "descriptors (nearly )?exhausted"
 sed 's/^/  [raw] /' "$T/last.out"
 check "the honest device signs once they are gone" sign_and_verify 4
+check "a raw flood kept up: the server recovers its listener after 15 s short of descriptors" \
+  "$PY" "$T/flood.py" rawhold "$HOST" "$PORT" "$SRV_PID" "$T/server.log" "listening again on"
+sed 's/^/  [raw kept up] /' "$T/last.out"
+check "the log says why the listener was closed" grep -q "descriptors short for 15 s" "$T/server.log"
+check "the honest device signs after the recovery" sign_and_verify 5
 check "the server is alive after the exhaustion" kill -0 "$SRV_PID"
 check "SIGTERM stops the server cleanly" stop_server
 check "the server said it stopped" grep -q "notice stopped" "$T/server.log"
