@@ -48,20 +48,6 @@ void cl_end(client *c)
 
 /* ------------------------------------------------------------ reporting */
 
-const char *cl_interaction_name(sk_interaction i)
-{
-    switch (i) {
-    case SK_INTERACTION_VC_CHOICE:
-        return "verificationCodeChoice";
-    case SK_INTERACTION_CONFIRMATION_MESSAGE:
-        return "confirmationMessage";
-    case SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE:
-        return "confirmationMessageAndVerificationCodeChoice";
-    default:
-        return "displayTextAndPIN";
-    }
-}
-
 const char *cl_reason_name(sk_destroy_reason r)
 {
     switch (r) {

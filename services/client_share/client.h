@@ -105,8 +105,6 @@ void cl_end(client *c);
 
 /* What a destroyed key's reason and a key's state are called in messages. */
 const char *cl_reason_name(sk_destroy_reason r);
-/* The Smart-ID name of an interaction (displayTextAndPIN ...). */
-const char *cl_interaction_name(sk_interaction i);
 const char *cl_state_name(sk_key_state s);
 
 /* Prints what went wrong in what (a short phrase) and returns the exit

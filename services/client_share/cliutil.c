@@ -188,3 +188,17 @@ int cu_usage_error(const char *prog, const char *fmt, ...)
     fprintf(stderr, "\n(run '%s --help' for the commands and their options)\n", prog);
     return CU_EXIT_USAGE;
 }
+
+const char *cu_interaction_name(sk_interaction i)
+{
+    switch (i) {
+    case SK_INTERACTION_VC_CHOICE:
+        return "verificationCodeChoice";
+    case SK_INTERACTION_CONFIRMATION_MESSAGE:
+        return "confirmationMessage";
+    case SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE:
+        return "confirmationMessageAndVerificationCodeChoice";
+    default:
+        return "displayTextAndPIN";
+    }
+}

@@ -15,6 +15,10 @@
 #include "splitkey/device.h"
 #include "splitkey/key.h"
 
+/* The Smart-ID name of an interaction (displayTextAndPIN ...): as the
+ * devices show it and as relying parties ask for it on the HTTPS API. */
+const char *cu_interaction_name(sk_interaction i);
+
 /* Exit codes, the same for both programs (their --help lists them). */
 enum {
     CU_EXIT_OK = 0,

@@ -139,7 +139,7 @@ static int session_command(int argc, char **argv, bool approve)
     bool confirmation = in == SK_INTERACTION_CONFIRMATION_MESSAGE ||
                         in == SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE;
     printf("%s asks: %s\ninteraction: %s\n", rp && rp[0] ? rp : "this device",
-           sk_device_session_display_text(s), cl_interaction_name(in));
+           sk_device_session_display_text(s), cu_interaction_name(in));
     if (vc_choice)
         printf("pick the verification code the relying party shows: %s %s %s\n",
                sk_device_session_vc_choice(s, 0), sk_device_session_vc_choice(s, 1),

@@ -26,7 +26,7 @@ static void print_session(const sk_device_session *s, sk_purpose purpose)
            rp != NULL && rp[0] ? rp : "this device", sk_device_session_display_text(s),
            sk_scheme_name(sk_device_session_scheme(s)), sk_hash_name(sk_device_session_hash(s)),
            (unsigned long long)(exp > now ? exp - now : 0));
-    printf("    interaction %s", cl_interaction_name(sk_device_session_interaction(s)));
+    printf("    interaction %s", cu_interaction_name(sk_device_session_interaction(s)));
     if (sk_device_session_vc_choice(s, 0) != NULL)
         printf("  choices %s %s %s", sk_device_session_vc_choice(s, 0),
                sk_device_session_vc_choice(s, 1), sk_device_session_vc_choice(s, 2));

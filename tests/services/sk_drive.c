@@ -53,6 +53,7 @@
 
 #include <sodium.h>
 
+#include "cliutil.h"
 #include "devdrive.h"
 #include "error_reply.h"
 #include "req_client.h"
@@ -351,21 +352,6 @@ static int mode_clone(void)
     return ok ? 0 : 1;
 }
 
-/* The v2 type name of an interaction (opt.interaction, device.h). */
-static const char *interaction_name(unsigned in)
-{
-    switch (in) {
-    case SK_INTERACTION_VC_CHOICE:
-        return "verificationCodeChoice";
-    case SK_INTERACTION_CONFIRMATION_MESSAGE:
-        return "confirmationMessage";
-    case SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE:
-        return "confirmationMessageAndVerificationCodeChoice";
-    default:
-        return "displayTextAndPIN";
-    }
-}
-
 static int mode_rp(void)
 {
     sk_dev d;
@@ -401,7 +387,7 @@ static int mode_rp(void)
     rp_api_create c = {.purpose = SK_PURPOSE_SIGN, .person = person, .digest = digest,
                        .hash = SK_HASH_SHA256, .text = "Sign contract 42",
                        .advanced = opt.level != 2,
-                       .interaction = interaction_name(opt.interaction)};
+                       .interaction = cu_interaction_name((sk_interaction)opt.interaction)};
     int rc = rp_api_start(api, &c, sid, sizeof sid, why, sizeof why);
     if (opt.expect_level) {
         printf("create: %s\n", rc != 0 ? why : "not refused");
