@@ -26,6 +26,7 @@ e2e_pins
 ca_lib_init "$T/ca" "Splitkey Bank Test CA"
 ca_lib_start_ocsp "$T/ca"
 ca_lib_start_ca "$T/ca"
+LEGACY_RP=(--legacy-rp) # splitkey-rp serve --server still speaks the old frames
 ca_lib_server
 DEV="$T/dev"
 for p in auth sign; do
