@@ -47,6 +47,8 @@ typedef struct v2_sess {
     uint8_t idem[32];             /* what makes a create "the same" */
     uint64_t created_ms;
     uint64_t expires_s;           /* after this the session is over */
+    uint64_t seen_until_ms;       /* its relying party waits until then (the create, or
+                                     the last status request plus its timeoutMs) */
 } v2_sess;
 
 typedef struct rp_state {
@@ -309,9 +311,17 @@ static v2_sess *sess_find(sk_rp_v2 *v, const char *id)
     return NULL;
 }
 
-static bool running(const v2_sess *s, uint64_t t_ms)
+/* Whether s still counts among its relying party's running sessions: not
+ * ended or expired, and not left by it - a session its relying party has
+ * not waited for during the idle limit is cancelled by the session logic
+ * (handler.h, relying-party liveness) the next time anything names it, so
+ * one never polled again must not hold a place under the limits. */
+static bool running(const sk_rp_v2 *v, const v2_sess *s, uint64_t t_ms)
 {
-    return !s->local && !s->ended && s->expires_s * 1000u > t_ms;
+    uint64_t idle_ms = 1000u * (uint64_t)(v->cfg.share->rp_idle_s ? v->cfg.share->rp_idle_s
+                                                                  : SK_SHARE_RP_IDLE_DEFAULT);
+    return !s->local && !s->ended && s->expires_s * 1000u > t_ms &&
+           (s->seen_until_ms == 0 || t_ms <= s->seen_until_ms + idle_ms);
 }
 
 /* Adds *s (moved in: the table owns its pointers after SK_OK). */
@@ -397,6 +407,17 @@ typedef struct create_req {
     char doc_hex[9];
     char doc_level;
 } create_req;
+
+/* An organisation's ETSI semantics identifier (EN 319 412-1, legal
+ * persons: VAT, NTR, PSD, LEI), as its seal key's subject carries it. */
+static bool legal_person(const char *id)
+{
+    static const char *const types[] = {"VAT", "NTR", "PSD", "LEI"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strncmp(id, types[i], 3) == 0)
+            return true;
+    return false;
+}
 
 /* Splits "<person>-<8 hex>-<Q|A>". */
 static bool parse_docnr(create_req *c, const char *d)
@@ -711,6 +732,19 @@ static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
         set_error(resp, 404, "no such document");
         goto out;
     }
+    /* An organisation (VAT, NTR, PSD, LEI identifier) has a seal key and
+     * nothing else: its signature and certificate choice use the seal, for
+     * a relying party allowed seals; it never authenticates. */
+    bool seal = legal_person(c.person);
+    if (seal && kind == K_AUTH) {
+        set_error(resp, 404, "no such person: an organisation does not authenticate");
+        goto out;
+    }
+    if (seal && !(rp.purposes & SK_RP_PURPOSE_SEAL)) {
+        audit(v, SK_EV_RP_REFUSED_PERMISSION, uuid_bin, uuid, 3, true);
+        set_error(resp, 403, "this relying party may not ask for an organisation's seal");
+        goto out;
+    }
 
     /* 3. the same request again within 15 s: the same session */
     idem_of(s.idem, uuid, req->path, body);
@@ -742,7 +776,7 @@ static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
     unsigned rp_pending = 0, person_pending = 0;
     for (size_t i = 0; i < v->n_sess; i++) {
         const v2_sess *o = &v->sess[i];
-        if (strcmp(o->owner, uuid) != 0 || !running(o, t))
+        if (strcmp(o->owner, uuid) != 0 || !running(v, o, t))
             continue;
         rp_pending++;
         if (strcmp(o->person, c.person) == 0)
@@ -779,7 +813,8 @@ static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
     }
 
     /* 5. the key */
-    sk_purpose purpose = kind == K_AUTH ? SK_PURPOSE_AUTH : SK_PURPOSE_SIGN;
+    sk_purpose purpose = kind == K_AUTH ? SK_PURPOSE_AUTH : seal ? SK_PURPOSE_SEAL
+                                                                 : SK_PURPOSE_SIGN;
     unsigned level = SK_RP_LEVEL_ADVANCED;
     int rc = resolve_key(v, &c, purpose, &row, &level);
     if (rc == SK_ERR_LEVEL) {
@@ -805,6 +840,7 @@ static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
     s.level = level;
     s.hash = c.hash;
     s.created_ms = t;
+    s.seen_until_ms = t;
     s.ignored = c.ignored;
     c.ignored = NULL;
 
@@ -1014,6 +1050,10 @@ static void handle_status(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
             st->waiting++;
             may_wait = true;
         }
+        /* until when its relying party waits, as the session logic records it */
+        uint64_t until = now_ms() + (may_wait ? timeout_ms : 0);
+        if (found->seen_until_ms != 0 && found->seen_until_ms < until)
+            found->seen_until_ms = until;
     }
     pthread_mutex_unlock(&v->mu);
     if (!known_caller) {
