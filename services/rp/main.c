@@ -1,43 +1,48 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * splitkey-rp - a relying party: asks the share server for a
- * person's signature or authentication, shows the verification code at once,
- * waits for the person to confirm it on the device, and checks the result.
+ * splitkey-rp - a relying party: asks the share server, over its HTTPS
+ * relying-party API (doc/rp-api.md), for a person's signature or
+ * authentication, shows the verification code at once, waits for the
+ * person to confirm it on the device, and checks the result.
  *
- *   splitkey-rp sign --server URL --person ID --purpose sign --in FILE
- *                    --out SIG [--scheme pkcs1|pss] [--hash H] [--text "..."]
- *                    [--cert-out CERT.pem] [--pub PUB.pem] [--timeout SEC]
- *   splitkey-rp auth --server URL --person ID [--cert-out CERT.pem]
- *                    [--pub PUB.pem] [--timeout SEC]
+ *   splitkey-rp sign --api URL AUTH... --person ID|--document NUMBER
+ *                    --purpose sign|auth|seal --in FILE --out SIG
+ *                    --ca-cert CA.pem|--pub PUB.pem [--hash H] [--text "..."]
+ *   splitkey-rp auth --api URL AUTH... --person ID|--document NUMBER
+ *                    --ca-cert CA.pem|--pub PUB.pem
+ *   splitkey-rp serve --http HOST:PORT --api URL AUTH... --ca-cert CA.pem
+ * AUTH: --server-cert PINNED.pem|--server-cert-sha256 HEX, --rp-cert,
+ * --rp-key, --rp-uuid and --name as registered (splitkey-server rp add).
  *
- * The person id is what the share server indexes keys by: the
- * serialNumber of the registered subject (e.g. PNOLV-010101-12345).  The
- * signature is verified before the program reports success, under the key
- * of the certificate the server returns or, when the server has no CA, under
- * the public key given with --pub.
+ * The person id is the ETSI semantics identifier of the registered
+ * subject (e.g. PNOLV-010101-12345; an organisation's, e.g.
+ * VATLV-40003000000, for a seal).  The signature is verified before the
+ * program reports success: under the certificate's key, which --ca-cert
+ * validates too (chain, dates, key usage, policy, person, OCSP), or, for
+ * a server without a CA, under the public key given with --pub.
  *
- * A relying party that gives up - --timeout passed, or SIGINT / SIGTERM
- * while it waits - cancels the session (SessionCancel, bounded by
- * CANCEL_TIMEOUT_MS), so the person is not asked to approve what nobody
- * waits for any more.
+ * The v2 API has no cancel: a relying party that gives up (--timeout, or
+ * SIGINT / SIGTERM) stops polling, and the server ends the session once
+ * nobody has polled it for its idle limit (--rp-idle-seconds).
  *
- * Exit status: 0 ok, 2 usage, 4 key locked, 5 key destroyed, 6 refused,
- * expired, cancelled or no answer within --timeout, 7 certificate invalid
- * (chain, dates, key usage, policy, person; --ca-cert), 8 certificate
- * revoked (OCSP), 9 OCSP unknown or unavailable, 130 interrupted by
- * SIGINT or SIGTERM, 1 anything else (including a signature that does not
- * verify).
+ * Exit status: 0 ok, 2 usage, 4 the person's account needs attention on
+ * the device (HTTP 472: locked, or not active yet), 5 the key can no longer
+ * be used (DOCUMENT_UNUSABLE), 6 refused, expired, wrong verification code
+ * or no answer within --timeout, 7 certificate invalid (chain, dates, key
+ * usage, policy, person; --ca-cert), 8 certificate revoked (OCSP), 9 OCSP
+ * unknown or unavailable, 130 interrupted (SIGINT or SIGTERM while
+ * waiting), 1 anything else (including a signature that does not verify,
+ * an unknown person and a refused request).
  */
 #define _POSIX_C_SOURCE 200809L
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -45,47 +50,35 @@
 #include "cliutil.h"
 #include "config.h"
 #include "fileio.h"
-#include "req_client.h"
 #include "rp_api.h"
 #include "rp_check.h"
 #include "rp_web.h"
 #include "splitkey/pki.h"
-#include "splitkey/rp.h"
 #include "splitkey/sign.h"
 #include "splitkey/splitkey.h"
 #include "svc_error.h"
 
 #define PROG "splitkey-rp"
-#define CALL_TIMEOUT_MS 10000u
 #define POLL_INTERVAL_MS 300u /* the least time between two polls */
 #define POLL_WAIT_MS 10000u    /* how long a poll lets the server hold the answer */
 #define DEFAULT_TIMEOUT_S 150u
-#define CANCEL_TIMEOUT_MS 2000u /* the bound on the cancel sent when giving up */
-#define STOP_CHECK_MS 20u       /* how often a wait looks for a stop signal */
-#define EXIT_INTERRUPTED 130    /* 128 + SIGINT, as a shell shows an interrupt */
+#define EXIT_INTERRUPTED 130 /* 128 + SIGINT, as a shell shows an interrupt */
 
 typedef struct rp_opts {
-    char *server, *person, *key_id, *purpose, *in, *out, *scheme, *hash, *text, *cert_out, *pub,
+    char *person, *purpose, *in, *out, *hash, *text, *cert_out, *pub,
         *name, *ca_cert, *api, *server_cert, *server_cert_sha256, *rp_cert, *rp_key,
         *rp_uuid, *document;
     unsigned timeout, ocsp_timeout;
-    uint8_t key_id_bin[SK_KEY_ID_LEN]; /* --key-id, decoded */
-    char *level, *interaction;         /* --level, --interaction */
-    sk_rp_create_ext ext;              /* decoded */
+    char *level, *interaction; /* --level, --interaction */
 } rp_opts;
 
 /* Who the session is for, as the messages name it. */
 static const char *who(const rp_opts *o)
 {
-    return o->person != NULL ? o->person : o->key_id != NULL ? o->key_id : o->document;
+    return o->person != NULL ? o->person : o->document;
 }
 
 #define usage_error(...) cu_usage_error(PROG, __VA_ARGS__)
-
-static uint64_t now_s(void)
-{
-    return (uint64_t)time(NULL);
-}
 
 static uint64_t mono_ms(void)
 {
@@ -98,194 +91,6 @@ static void sleep_ms(unsigned ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-/* ------------------------------------------------------------- stopping */
-
-/* SIGINT or SIGTERM while a session is open: its number, set by the handler.
- * The waiting loop sees it, cancels the session and exits 130. */
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int sig) { stop_signal = sig; }
-
-/* on: SIGINT and SIGTERM set stop_signal, once (SA_RESETHAND: a second one
- * has its default effect, so a second Ctrl-C ends a cancel that hangs).
- * !on: the defaults again. */
-static void catch_stop(bool on)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on ? on_stop : SIG_DFL;
-    sa.sa_flags = on ? SA_RESETHAND : 0;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
-/* One call made on a thread of its own: a signal does not end a call that
- * waits inside nng, so the main thread waits for the call or the signal. */
-typedef struct rp_call {
-    sk_req_client *net;
-    uint8_t req[SK_MAX_MESSAGE_LEN];
-    size_t req_len;
-    unsigned timeout_ms;
-    int rc;
-    uint8_t *reply;
-    size_t reply_len;
-    atomic_int done;
-} rp_call;
-
-/* A call still under way when a signal ended the wait: left to its thread,
- * which the program's exit ends. */
-static rp_call *left_call;
-
-static void *call_main(void *arg)
-{
-    rp_call *c = arg;
-    c->rc = cu_call_ms(c->net, CU_FRAME_RP, &c->reply, &c->reply_len, c->req, c->req_len,
-                       c->timeout_ms);
-    atomic_store(&c->done, 1);
-    return NULL;
-}
-
-/* cu_call_ms() that gives way to a stop signal: *stopped is true (and
- * nothing else is returned) when stop_signal was set before the reply came. */
-static int call_stoppable(sk_req_client *net, uint8_t **reply, size_t *reply_len,
-                          const uint8_t *req, size_t req_len, unsigned timeout_ms, bool *stopped)
-{
-    pthread_t t;
-    sigset_t block, old;
-    *reply = NULL;
-    *reply_len = 0;
-    *stopped = false;
-    rp_call *c = calloc(1, sizeof *c);
-    if (c == NULL || req_len > sizeof c->req) {
-        free(c);
-        return SK_ERR_NOMEM;
-    }
-    c->net = net;
-    memcpy(c->req, req, req_len);
-    c->req_len = req_len;
-    c->timeout_ms = timeout_ms;
-    atomic_init(&c->done, 0);
-    /* the signals go to this thread, whose sleeps they cut short */
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    int prc = pthread_create(&t, NULL, call_main, c);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (prc != 0) {
-        free(c);
-        return cu_call_ms(net, CU_FRAME_RP, reply, reply_len, req, req_len, timeout_ms);
-    }
-    while (!atomic_load(&c->done) && !stop_signal)
-        sleep_ms(STOP_CHECK_MS);
-    if (!atomic_load(&c->done)) {
-        pthread_detach(t);
-        left_call = c;
-        *stopped = true;
-        return SK_OK;
-    }
-    pthread_join(t, NULL);
-    int rc = c->rc;
-    *reply = c->reply;
-    *reply_len = c->reply_len;
-    free(c);
-    return rc;
-}
-
-/* Tells the server this relying party no longer waits for the session
- * (SessionCancel), within CANCEL_TIMEOUT_MS: the device is not offered it
- * any more.  *out: the session's state as the server answers (a session
- * that ended first keeps its state: COMPLETE with the signature when the
- * person approved).  Returns SK_OK or why the cancel did not go through. */
-static int cancel_session(sk_req_client *net, const sk_rp_created *created, sk_rp_result *out,
-                          sk_key_status *st)
-{
-    uint8_t req[128], *reply = NULL;
-    size_t req_len = 0, reply_len = 0;
-    int rc = sk_rp_cancel_request(req, sizeof req, &req_len, created->session_id,
-                                  sizeof created->session_id);
-    if (rc == SK_OK)
-        rc = cu_call_ms(net, CU_FRAME_RP, &reply, &reply_len, req, req_len, CANCEL_TIMEOUT_MS);
-    if (rc == SK_OK)
-        rc = sk_rp_read_result(out, st, reply, reply_len);
-    cu_reply_free(reply, reply_len);
-    if (rc == SK_OK &&
-        memcmp(out->session_id, created->session_id, sizeof created->session_id) != 0)
-        rc = SK_ERR_PROTO_DECODE; /* an answer for another session */
-    return rc;
-}
-
-static const char *state_name(sk_session_state state)
-{
-    switch (state) {
-    case SK_SESSION_COMPLETE:
-        return "signed";
-    case SK_SESSION_REFUSED:
-        return "refused";
-    case SK_SESSION_EXPIRED:
-        return "expired";
-    case SK_SESSION_CANCELLED:
-        return "cancelled";
-    case SK_SESSION_WRONG_VC:
-        return "wrong verification code";
-    default:
-        return "pending";
-    }
-}
-
-/* Exit status and message for an error the server sent about the key or
- * the session. */
-static int report(int rc, const sk_key_status *st, const char *what)
-{
-    char when[40];
-    switch (rc) {
-    case SK_ERR_NOT_FOUND:
-        fprintf(stderr, PROG ": %s: the server knows no such person with a key of this "
-                        "purpose\n", what);
-        return CU_EXIT_FAIL;
-    case SK_ERR_LOCKED:
-        cu_time(when, sizeof when, st->locked_until);
-        fprintf(stderr, PROG ": %s: the person's key is locked until %s\n", what, when);
-        return CU_EXIT_LOCKED;
-    case SK_ERR_DESTROYED:
-    case SK_ERR_CLONE_DETECTED:
-        fprintf(stderr, PROG ": %s: the person's key is destroyed\n", what);
-        return CU_EXIT_DESTROYED;
-    case SK_ERR_NOT_ACTIVE:
-        fprintf(stderr, PROG ": %s: the person's key is not active yet\n", what);
-        return CU_EXIT_FAIL;
-    case SK_ERR_SESSION_EXPIRED:
-        fprintf(stderr, PROG ": %s: the session expired before the person answered\n", what);
-        return CU_EXIT_SESSION;
-    case SK_ERR_SESSION_REFUSED:
-        fprintf(stderr, PROG ": %s: the person refused\n", what);
-        return CU_EXIT_SESSION;
-    case SK_ERR_SESSION_UNKNOWN:
-        fprintf(stderr, PROG ": %s: the server no longer knows the session\n", what);
-        return CU_EXIT_SESSION;
-    case SK_ERR_SESSION_CANCELLED:
-        fprintf(stderr, PROG ": %s: the session was cancelled (the server saw no poll from "
-                        "this relying party for too long)\n", what);
-        return CU_EXIT_SESSION;
-    case SK_ERR_WRONG_VC:
-        fprintf(stderr, PROG ": %s: the person picked a wrong verification code; the session "
-                        "ended\n", what);
-        return CU_EXIT_SESSION;
-    case SK_SVC_ERR_RP_REFUSED:
-        fprintf(stderr, PROG ": %s: %s (the server runs without --legacy-rp): use --api\n",
-                what, sk_svc_strerror(rc));
-        return CU_EXIT_FAIL;
-    case SK_ERR_LEVEL:
-        fprintf(stderr, PROG ": %s: the person has no key of the certificate level asked for "
-                        "(--level)\n", what);
-        return CU_EXIT_FAIL;
-    default:
-        fprintf(stderr, PROG ": %s: %s\n", what, cu_strerror(rc));
-        return CU_EXIT_FAIL;
-    }
 }
 
 /* The key to verify under: --pub when given (the key the relying party
@@ -315,6 +120,43 @@ static int verification_key(sk_pubkey **pub, const rp_opts *o, const uint8_t *ce
         fprintf(stderr, PROG ": the certificate from the server is unusable (%s)\n",
                 sk_strerror(rc));
     return rc;
+}
+
+/* ------------------------------------------------------------- stopping */
+
+/* SIGINT or SIGTERM while the session is open: the program says so and
+ * exits 130 at once, nothing written (--out and --cert-out are written
+ * only after the checks).  The v2 API has no cancel: the server ends a
+ * session its relying party stopped polling (doc/rp.md).  The handler is
+ * installed over whatever the program inherited - a shell starts
+ * background jobs with SIGINT ignored - and the inherited actions come back
+ * before the answer is checked and written. */
+static void on_stop(int sig)
+{
+    static const char term[] = PROG ": interrupted (SIGTERM); the session is left to the "
+                                    "server, which ends it once nobody polls\n";
+    static const char intr[] = PROG ": interrupted (SIGINT); the session is left to the "
+                                    "server, which ends it once nobody polls\n";
+    if (sig == SIGTERM)
+        (void)!write(2, term, sizeof term - 1);
+    else
+        (void)!write(2, intr, sizeof intr - 1);
+    _exit(EXIT_INTERRUPTED);
+}
+
+static void catch_stop(bool on, struct sigaction old[2])
+{
+    if (on) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sigemptyset(&sa.sa_mask);
+        sa.sa_handler = on_stop;
+        sigaction(SIGINT, &sa, &old[0]);
+        sigaction(SIGTERM, &sa, &old[1]);
+    } else {
+        sigaction(SIGINT, &old[0], NULL);
+        sigaction(SIGTERM, &old[1], NULL);
+    }
 }
 
 /* The certificate checks of --ca-cert (rp_check.h), with the report
@@ -413,6 +255,8 @@ static int run_api_session(const rp_opts *o, sk_purpose purpose, const uint8_t *
                            sk_hash hash, const char *text, bool is_auth)
 {
     rp_api *a = NULL;
+    bool stopping = false;
+    struct sigaction old_actions[2];
     rp_api_result *r = calloc(1, sizeof *r);
     char why[512] = "", sid[128], code[5];
     int exit_code = CU_EXIT_FAIL;
@@ -450,6 +294,8 @@ static int run_api_session(const rp_opts *o, sk_purpose purpose, const uint8_t *
         exit_code = rc;
         goto out;
     }
+    catch_stop(true, old_actions);
+    stopping = true;
     rp_api_vc(code, digest, sk_hash_len(hash));
     printf("session %s for %s\n"
            "verification code: %s\n"
@@ -483,6 +329,8 @@ static int run_api_session(const rp_opts *o, sk_purpose purpose, const uint8_t *
         if (took < POLL_INTERVAL_MS)
             sleep_ms(POLL_INTERVAL_MS - (unsigned)took);
     }
+    catch_stop(false, old_actions); /* answered: no session left to leave */
+    stopping = false;
     if (strcmp(r->end_result, "OK") != 0) {
         const char *what;
         exit_code = rp_api_end_exit(r->end_result, &what);
@@ -500,327 +348,113 @@ static int run_api_session(const rp_opts *o, sk_purpose purpose, const uint8_t *
     exit_code = finish(o, purpose, digest, hash, r->scheme, r->sig, r->sig_len, r->cert,
                        r->cert_len, is_auth);
 out:
+    if (stopping)
+        catch_stop(false, old_actions);
     rp_api_free(a);
     free(r);
     return exit_code;
 }
-
-/* Creates the session, prints the code, waits for the answer and verifies
- * the signature.  Returns the exit status. */
-static int run_session(const rp_opts *o, sk_purpose purpose, const uint8_t *digest, sk_hash hash,
-                       sk_scheme scheme, const char *text, bool is_auth)
-{
-    uint8_t req[SK_MAX_MESSAGE_LEN];
-    size_t req_len = 0;
-    uint8_t *reply = NULL;
-    size_t reply_len = 0;
-    sk_req_client *net = NULL;
-    sk_key_status st;
-    sk_rp_created created;
-    sk_rp_result *res = calloc(1, sizeof *res);
-    int exit_code = CU_EXIT_FAIL;
-    char hex[2 * SK_SESSION_ID_LEN + 1], when[40];
-    memset(&st, 0, sizeof st);
-    if (res == NULL)
-        return CU_EXIT_FAIL;
-
-    sk_rp_create c = {
-        .person_id = o->key_id != NULL ? NULL : o->person,
-        .key_id = o->key_id != NULL ? o->key_id_bin : NULL,
-        .purpose = purpose,
-        .digest = digest,
-        .hash = hash,
-        .scheme = scheme,
-        .display_text = text,
-        .rp_name = o->name,
-    };
-    int rc = sk_rp_create_request_ext(req, sizeof req, &req_len, &c, &o->ext);
-    if (rc != SK_OK) {
-        exit_code = usage_error("the request is not valid (%s): check --person or --key-id, "
-                                "--text and --name (length, control characters)",
-                                sk_strerror(rc));
-        goto out;
-    }
-    /* connected at once: a server that is not there is reported now, not
-     * after the reply timeout; later polls reach a restarted server */
-    char why[512];
-    rc = sk_req_client_connect(&net, o->server, CALL_TIMEOUT_MS, 0, why, sizeof why);
-    if (rc == SK_SVC_ERR_CONNECT) {
-        fprintf(stderr, PROG ": %s\n", why);
-        goto out;
-    }
-    if (rc != SK_OK) {
-        exit_code = usage_error("--server %s: %s", o->server, sk_svc_strerror(rc));
-        goto out;
-    }
-    /* From here on SIGINT and SIGTERM cancel the session before the program
-     * ends (a signal during this create call is seen once it returns). */
-    catch_stop(true);
-    rc = cu_call(net, CU_FRAME_RP, &reply, &reply_len, req, req_len);
-    if (rc == SK_OK)
-        rc = sk_rp_read_created(&created, &st, reply, reply_len);
-    cu_reply_free(reply, reply_len);
-    reply = NULL;
-    if (rc != SK_OK) {
-        exit_code = report(rc, &st, "create the session");
-        goto out;
-    }
-    /* The code is a function of the digest (rp_api_vc): a server that
-     * shows the person another code gets no session. */
-    char want[5];
-    rp_api_vc(want, digest, sk_hash_len(hash));
-    if (strcmp(want, created.code) != 0) {
-        fprintf(stderr, PROG ": the server's verification code %s is not the one of this "
-                        "document's digest (%s); the session is cancelled\n",
-                created.code, want);
-        if (cancel_session(net, &created, res, &st) != SK_OK)
-            fprintf(stderr, PROG ": the cancel did not go through\n");
-        goto out;
-    }
-    cu_hex(hex, created.session_id, sizeof created.session_id);
-    cu_time(when, sizeof when, created.expires_at);
-    printf("session %s for %s\n"
-           "verification code: %s\n"
-           "waiting for the person to check the code and confirm with %s (until %s)\n",
-           hex, who(o), created.code,
-           purpose == SK_PURPOSE_SIGN   ? "PIN2"
-           : purpose == SK_PURPOSE_SEAL ? "the seal PIN"
-                                        : "PIN1",
-           when);
-    fflush(stdout);
-
-    /* Wait for the answer: long-poll (the server holds each poll up to
-     * POLL_WAIT_MS, capped by what is left of --timeout, and answers as soon
-     * as the session is no longer pending) until the session is no longer
-     * pending, it expired, or --timeout passed.  A poll answered at once
-     * (an older server, or all its workers busy) is repeated no sooner than
-     * POLL_INTERVAL_MS later.  Each poll runs on a thread of its own so that
-     * a stop signal is acted on at once. */
-    uint64_t deadline = now_s() + o->timeout;
-    uint64_t deadline_ms = mono_ms() + (uint64_t)o->timeout * 1000u;
-    int last_err = SK_OK;
-    bool timed_out = false;
-    while (!stop_signal) {
-        uint64_t start = mono_ms();
-        uint64_t left = deadline_ms > start ? deadline_ms - start : 0;
-        uint32_t wait = left < POLL_WAIT_MS ? (uint32_t)left : POLL_WAIT_MS;
-        /* The call may take the wait longer than others, but ends about a
-         * second after --timeout at the latest. */
-        uint64_t call_ms = (uint64_t)wait + CALL_TIMEOUT_MS;
-        if (call_ms > left + 1000u)
-            call_ms = left + 1000u;
-        bool stopped = false;
-        rc = sk_rp_poll_wait_request(req, sizeof req, &req_len, created.session_id,
-                                     sizeof created.session_id, wait);
-        if (rc == SK_OK)
-            rc = call_stoppable(net, &reply, &reply_len, req, req_len, (unsigned)call_ms,
-                                &stopped);
-        if (stopped)
-            break;
-        if (rc == SK_OK)
-            rc = sk_rp_read_result(res, &st, reply, reply_len);
-        cu_reply_free(reply, reply_len);
-        reply = NULL;
-        if (rc == SK_OK &&
-            (memcmp(res->session_id, created.session_id, sizeof created.session_id) != 0 ||
-             (res->code[0] != '\0' && strcmp(res->code, created.code) != 0))) {
-            fprintf(stderr, PROG ": the server answered for another session\n");
-            goto out;
-        }
-        if (rc == SK_OK && res->state != SK_SESSION_PENDING)
-            break;
-        if (rc != SK_OK && rc != SK_SVC_ERR_TIMEOUT && rc != SK_SVC_ERR_TRANSPORT) {
-            exit_code = report(rc, &st, "wait for the answer");
-            goto out;
-        }
-        last_err = rc;
-        if (now_s() >= deadline) {
-            timed_out = true;
-            break;
-        }
-        uint64_t took = mono_ms() - start;
-        if (took < POLL_INTERVAL_MS && !stop_signal)
-            sleep_ms(POLL_INTERVAL_MS - (unsigned)took); /* a signal ends it early */
-    }
-    if (timed_out && !stop_signal) {
-        /* Nobody answered in time: the session is cancelled, unless the
-         * person answered just now (then that answer stands). */
-        if (last_err != SK_OK)
-            fprintf(stderr, PROG ": %s\n", cu_strerror(last_err));
-        rc = cancel_session(net, &created, res, &st);
-        if (rc != SK_OK || res->state == SK_SESSION_CANCELLED ||
-            res->state == SK_SESSION_PENDING) {
-            if (rc != SK_OK)
-                fprintf(stderr, PROG ": no answer within %u s; the session could not be "
-                                "cancelled (%s)\n", o->timeout, cu_strerror(rc));
-            else
-                fprintf(stderr, PROG ": no answer within %u s; the session is cancelled\n",
-                        o->timeout);
-            exit_code = CU_EXIT_SESSION;
-            goto out;
-        }
-    }
-    /* From here a signal has its default effect again; one that came
-     * before is acted on now. */
-    catch_stop(false);
-    if (stop_signal) {
-        /* Interrupted: nobody waits for the answer any more. */
-        const char *sig = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
-        rc = cancel_session(net, &created, res, &st);
-        if (rc != SK_OK)
-            fprintf(stderr, PROG ": interrupted (%s); the session %s could not be cancelled "
-                            "(%s): the server stops offering it once it sees no poll for a "
-                            "while\n", sig, hex, cu_strerror(rc));
-        else if (res->state == SK_SESSION_CANCELLED)
-            fprintf(stderr, PROG ": interrupted (%s); the session %s is cancelled\n", sig, hex);
-        else
-            fprintf(stderr, PROG ": interrupted (%s); the session %s had ended already (%s); "
-                            "nothing written\n", sig, hex, state_name(res->state));
-        exit_code = EXIT_INTERRUPTED;
-        goto out;
-    }
-    if (res->state == SK_SESSION_REFUSED) {
-        exit_code = report(SK_ERR_SESSION_REFUSED, &st, "session");
-        goto out;
-    }
-    if (res->state == SK_SESSION_EXPIRED) {
-        exit_code = report(SK_ERR_SESSION_EXPIRED, &st, "session");
-        goto out;
-    }
-    if (res->state == SK_SESSION_CANCELLED) {
-        exit_code = report(SK_ERR_SESSION_CANCELLED, &st, "session");
-        goto out;
-    }
-    if (res->state == SK_SESSION_WRONG_VC) {
-        exit_code = report(SK_ERR_WRONG_VC, &st, "session");
-        goto out;
-    }
-
-    /* COMPLETE: the signature and certificate are checked before anything
-     * is reported or written. */
-    exit_code = finish(o, purpose, digest, hash, scheme, res->signature, res->sig_len,
-                       res->certificate, res->cert_len, is_auth);
-    goto out;
-out:
-    catch_stop(false);
-    free(res);
-    if (left_call == NULL)
-        sk_req_client_close(net); /* else a poll still uses it: the exit ends both */
-    return exit_code;
-}
-
 static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, const char *about,
                  int *exit_code)
 {
     return cu_parse_options(PROG, opts, NULL, argc, argv, synopsis, about, exit_code);
 }
 
-/* In every command's --help: --server is the deprecated transport. */
-#define LEGACY_NOTE                                                                            \
-    "--server speaks the old relying-party frames on the device socket (deprecated):\n"       \
-    "the server must run with --legacy-rp.  Prefer --api (the HTTPS API)."
+/* How this relying party reaches and authenticates to the API: the same in
+ * every command. */
+#define API_OPTS(o)                                                                             \
+    {.name = "api", .type = SK_OPT_STRING, .value = &(o).api, .flags = SK_OPT_REQUIRED,        \
+     .arg = "URL", .help = "the share server's HTTPS relying-party API, e.g. "                 \
+                           "https://127.0.0.1:8443/v2/"},                                       \
+    {.name = "server-cert", .type = SK_OPT_FILE, .value = &(o).server_cert, .arg = "PINNED.pem",\
+     .help = "the server's TLS certificate; no other is accepted"},                             \
+    {.name = "server-cert-sha256", .type = SK_OPT_STRING, .value = &(o).server_cert_sha256,     \
+     .arg = "HEX", .help = "or the SHA-256 of the server's certificate (DER)"},                 \
+    {.name = "rp-cert", .type = SK_OPT_FILE, .value = &(o).rp_cert, .arg = "CERT.pem",          \
+     .help = "this relying party's TLS client certificate"},                                    \
+    {.name = "rp-key", .type = SK_OPT_FILE, .value = &(o).rp_key, .arg = "KEY.pem",             \
+     .help = "its private key"},                                                                \
+    {.name = "rp-uuid", .type = SK_OPT_STRING, .value = &(o).rp_uuid, .arg = "UUID",            \
+     .help = "this relying party's UUID (splitkey-server rp add)"}
 
 #define COMMON_OPTS(o)                                                                          \
-    {.name = "server", .type = SK_OPT_URL, .value = &(o).server, .arg = "URL",                  \
-     .help = "the share server's device socket, e.g. tcp://127.0.0.1:7300 (deprecated: "  \
-             "needs a server run with --legacy-rp; use --api)"},                             \
-    {.name = "api", .type = SK_OPT_STRING, .value = &(o).api, .arg = "URL",                     \
-     .help = "the share server's HTTPS relying-party API, e.g. https://127.0.0.1:8443/v2/"},    \
-    {.name = "server-cert", .type = SK_OPT_FILE, .value = &(o).server_cert, .arg = "PINNED.pem",\
-     .help = "--api: the server's TLS certificate; no other is accepted"},                      \
-    {.name = "server-cert-sha256", .type = SK_OPT_STRING, .value = &(o).server_cert_sha256,     \
-     .arg = "HEX", .help = "--api: or the SHA-256 of the server's certificate (DER)"},          \
-    {.name = "rp-cert", .type = SK_OPT_FILE, .value = &(o).rp_cert, .arg = "CERT.pem",          \
-     .help = "--api: this relying party's TLS client certificate"},                             \
-    {.name = "rp-key", .type = SK_OPT_FILE, .value = &(o).rp_key, .arg = "KEY.pem",             \
-     .help = "--api: its private key"},                                                         \
-    {.name = "rp-uuid", .type = SK_OPT_STRING, .value = &(o).rp_uuid, .arg = "UUID",            \
-     .help = "--api: this relying party's UUID (splitkey-server rp add)"},                      \
+    API_OPTS(o),                                                                                \
     {.name = "document", .type = SK_OPT_STRING, .value = &(o).document, .arg = "NUMBER",        \
-     .help = "--api: ask exactly this key, by its document number (or --person; both: the "    \
-             "key must be that person's)"},                                                     \
+     .help = "ask exactly this key, by its document number (or --person; both: the key "       \
+             "must be that person's, which --ca-cert checks)"},                                 \
     {.name = "person", .type = SK_OPT_STRING, .value = &(o).person, .arg = "ID",                \
-     .help = "the person's id, e.g. PNOLV-010101-12345 (or --key-id)"},                          \
-    {.name = "key-id", .type = SK_OPT_STRING, .value = &(o).key_id, .arg = "HEX",               \
-     .help = "the key's id, 32 hex digits, as splitkey-client status shows it (or --person; "  \
-             "both: the key must be that person's)"},  \
+     .help = "the person's ETSI identifier, e.g. PNOLV-010101-12345 (an organisation's, e.g. " \
+             "VATLV-40003000000, for a seal)"},                                                 \
     {.name = "cert-out", .type = SK_OPT_STRING, .value = &(o).cert_out, .arg = "CERT.pem",      \
      .help = "write the key's certificate here (when the server has one)"},                     \
     {.name = "pub", .type = SK_OPT_FILE, .value = &(o).pub, .arg = "PUB.pem",                   \
-     .help = "verify under this public key (default: the certificate's)"},                      \
-    {.name = "scheme", .type = SK_OPT_STRING, .value = &(o).scheme, .arg = "pkcs1|pss",         \
-     .help = "signature scheme (default pss)"},                                                 \
+     .help = "a server without a CA: verify under this public key instead of --ca-cert"},      \
     {.name = "hash", .type = SK_OPT_STRING, .value = &(o).hash, .arg = "H",                     \
      .help = "sha256 (default), sha384 or sha512"},                                             \
     {.name = "text", .type = SK_OPT_STRING, .value = &(o).text, .arg = "TEXT",                  \
      .help = "what the device shows the person"},                                               \
     {.name = "name", .type = SK_OPT_STRING, .value = &(o).name, .arg = "NAME",                  \
-     .help = "the relying party's name shown on the device (default splitkey-rp)"},             \
+     .help = "relyingPartyName: one of the names registered for --rp-uuid (default "           \
+             "splitkey-rp); the device shows the registered spelling"},                         \
     {.name = "timeout", .type = SK_OPT_UINT, .value = &(o).timeout, .min = 1, .max = 3600,      \
-     .arg = "SEC", .help = "give up, cancelling the session, after SEC seconds (default 150)"},  \
+     .arg = "SEC", .help = "give up after SEC seconds (default 150)"},                           \
     {.name = "ca-cert", .type = SK_OPT_FILE, .value = &(o).ca_cert, .arg = "CA.pem",            \
      .help = "validate the certificate: chain to this CA, dates, key usage, policy, person, "  \
              "OCSP (exit 7, 8, 9)"},                                                            \
     {.name = "ocsp-timeout", .type = SK_OPT_UINT, .value = &(o).ocsp_timeout, .min = 1,         \
      .max = 300, .arg = "SEC", .help = "how long to wait for the OCSP responder (default 10)"},  \
     {.name = "level", .type = SK_OPT_STRING, .value = &(o).level, .arg = "LEVEL",               \
-     .help = "the least certificate level accepted: qualified or advanced (default: any is "   \
-             "asked for, qualified is what --ca-cert accepts)"},                                \
+     .help = "certificateLevel asked for, the least accepted: qualified (default) or "          \
+             "advanced"},                                                                       \
     {.name = "interaction", .type = SK_OPT_STRING, .value = &(o).interaction, .arg = "I",        \
      .help = "how the device asks: displayTextAndPIN (text up to 60 characters), "                \
              "verificationCodeChoice, confirmationMessage (up to 200), or "                      \
              "confirmationMessageAndVerificationCodeChoice"}
 
-static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
+/* An organisation's ETSI identifier (EN 319 412-1: VAT, NTR, PSD, LEI):
+ * the subject of a seal, never of a person's key. */
+static bool legal_person(const char *id)
 {
-    if (o->person == NULL && o->key_id == NULL && o->document == NULL)
-        return usage_error("name the key with --person ID or --key-id HEX (--document NUMBER "
-                           "with --api)");
-    if (o->document != NULL && (o->api == NULL || o->key_id != NULL))
-        return usage_error("--document goes with --api, --key-id with --server");
-    if (o->key_id != NULL && o->api != NULL)
-        return usage_error("--key-id goes with --server; with --api name the key by "
-                           "--document NUMBER");
-    if (o->person != NULL && (o->key_id != NULL || o->document != NULL) && o->ca_cert == NULL)
-        return usage_error("--person with --key-id names the person the key must belong to: "
-                           "give --ca-cert too");
-    if ((o->server == NULL) == (o->api == NULL))
-        return usage_error("name the share server with one of --server URL and --api URL");
-    if (o->api != NULL && o->ca_cert == NULL)
-        return usage_error("--api needs --ca-cert CA.pem: the certificate is always validated");
-    if (o->api == NULL && (o->server_cert || o->server_cert_sha256 || o->rp_cert || o->rp_key ||
-                           o->rp_uuid))
-        return usage_error("--server-cert, --server-cert-sha256, --rp-cert, --rp-key and "
-                           "--rp-uuid go with --api");
-    if (o->ca_cert != NULL && o->pub != NULL)
-        return usage_error("--ca-cert validates the certificate's key: leave out --pub");
+    static const char *const types[] = {"VAT", "NTR", "PSD", "LEI"};
+    for (size_t i = 0; id != NULL && i < sizeof types / sizeof types[0]; i++)
+        if (strncmp(id, types[i], 3) == 0)
+            return true;
+    return false;
+}
+
+static int prepare(rp_opts *o, sk_purpose purpose, sk_hash *hash)
+{
+    if (o->person == NULL && o->document == NULL)
+        return usage_error("name the key with --person ID or --document NUMBER");
+    if (o->person != NULL && o->document != NULL && o->ca_cert == NULL)
+        return usage_error("--person with --document names the person the key must belong "
+                           "to: give --ca-cert too");
+    if ((o->ca_cert == NULL) == (o->pub == NULL))
+        return usage_error("give one of --ca-cert CA.pem (validate the certificate) and --pub "
+                           "PUB.pem (a server without a CA: the key's public key)");
+    const char *id = o->person != NULL ? o->person : o->document;
+    if (purpose == SK_PURPOSE_SEAL && !legal_person(id))
+        return usage_error("--purpose seal: name the organisation by its identifier (VAT, NTR, "
+                           "PSD or LEI, e.g. VATLV-40003000000)");
+    if (purpose != SK_PURPOSE_SEAL && legal_person(id))
+        return usage_error("%s is an organisation's identifier: its key is a seal (--purpose "
+                           "seal)", id);
     if (o->ca_cert != NULL) {
         char why[512];
         if (rp_check_ca_file(o->ca_cert, why, sizeof why) != RP_CHECK_OK)
             return usage_error("%s", why);
     }
-    if (o->key_id != NULL && (strlen(o->key_id) != 2 * SK_KEY_ID_LEN ||
-                              cu_unhex(o->key_id_bin, sizeof o->key_id_bin, o->key_id) != 0))
-        return usage_error("--key-id %s: use the 32 hex digits of the key id", o->key_id);
-    *scheme = SK_SCHEME_PSS;
     *hash = SK_HASH_SHA256;
-    if (o->scheme != NULL && sk_scheme_parse(scheme, o->scheme) != SK_OK)
-        return usage_error("--scheme %s: use pkcs1 or pss", o->scheme);
     if (o->hash != NULL && sk_hash_parse(hash, o->hash) != SK_OK)
         return usage_error("--hash %s: use sha256, sha384 or sha512", o->hash);
-    if (o->level != NULL) {
-        if (strcmp(o->level, "qualified") == 0)
-            o->ext.certificate_level = SK_CERT_LEVEL_QUALIFIED;
-        else if (strcmp(o->level, "advanced") == 0)
-            o->ext.certificate_level = SK_CERT_LEVEL_ADVANCED;
-        else
-            return usage_error("--level %s: use qualified or advanced", o->level);
-    }
+    if (o->level != NULL && strcmp(o->level, "qualified") != 0 &&
+        strcmp(o->level, "advanced") != 0)
+        return usage_error("--level %s: use qualified or advanced", o->level);
     if (o->interaction != NULL) {
         static const char *const names[] = {
-            NULL, "displayTextAndPIN", "verificationCodeChoice", "confirmationMessage",
+            "displayTextAndPIN", "verificationCodeChoice", "confirmationMessage",
             "confirmationMessageAndVerificationCodeChoice"};
-        size_t i = 1;
+        size_t i = 0;
         while (i < sizeof names / sizeof names[0] && strcmp(o->interaction, names[i]) != 0)
             i++;
         if (i == sizeof names / sizeof names[0])
@@ -828,7 +462,6 @@ static int prepare(rp_opts *o, sk_scheme *scheme, sk_hash *hash)
                                "confirmationMessage or "
                                "confirmationMessageAndVerificationCodeChoice",
                                o->interaction);
-        o->ext.interaction = (sk_interaction)i;
     }
     if (sk_init() != SK_OK) {
         fprintf(stderr, PROG ": cannot initialise libsplitkey\n");
@@ -856,14 +489,13 @@ static int cmd_sign(int argc, char **argv)
     };
     int exit_code = CU_EXIT_OK;
     if (parse(opts, argc, argv,
-              "sign --server URL|--api URL --person ID|--key-id HEX --purpose sign --in FILE --out SIG "
-              "[OPTIONS]",
+              "sign --api URL --person ID|--document NUMBER --purpose sign --in FILE --out SIG "
+              "--ca-cert CA.pem|--pub PUB.pem [OPTIONS]",
               "Asks the person for a signature over FILE: prints the verification code,\n"
-              "waits for the answer, verifies the signature and writes it.\n" LEGACY_NOTE,
+              "waits for the answer, verifies the signature and writes it.",
               &exit_code) != 0)
         goto done;
     sk_purpose purpose;
-    sk_scheme scheme;
     sk_hash hash;
     uint8_t digest[SK_MAX_HASH_LEN];
     char text[SK_MAX_DISPLAY_TEXT_LEN + 1];
@@ -877,7 +509,7 @@ static int cmd_sign(int argc, char **argv)
         exit_code = usage_error("--purpose %s: use sign, auth or seal", o.purpose);
         goto done;
     }
-    if ((exit_code = prepare(&o, &scheme, &hash)) != 0)
+    if ((exit_code = prepare(&o, purpose, &hash)) != 0)
         goto done;
     int rc = cu_hash_file(digest, hash, o.in);
     if (rc != SK_OK) {
@@ -890,12 +522,7 @@ static int cmd_sign(int argc, char **argv)
         const char *base = strrchr(o.in, '/');
         snprintf(text, sizeof text, "Sign %s", base ? base + 1 : o.in);
     }
-    if (o.api != NULL && purpose == SK_PURPOSE_SEAL)
-        exit_code = usage_error("--api: seals go over --server");
-    else if (o.api != NULL)
-        exit_code = run_api_session(&o, purpose, digest, hash, text, false);
-    else
-        exit_code = run_session(&o, purpose, digest, hash, scheme, text, false);
+    exit_code = run_api_session(&o, purpose, digest, hash, text, false);
 done:
     sk_config_free(opts);
     return exit_code;
@@ -913,26 +540,23 @@ static int cmd_auth(int argc, char **argv)
         {0},
     };
     int exit_code = CU_EXIT_OK;
-    if (parse(opts, argc, argv, "auth --server URL|--api URL --person ID|--key-id HEX [OPTIONS]",
+    if (parse(opts, argc, argv,
+              "auth --api URL --person ID|--document NUMBER --ca-cert CA.pem|--pub PUB.pem "
+              "[OPTIONS]",
               "Authenticates the person: asks the authentication key (PIN1) to sign a\n"
-              "fresh random challenge and verifies the signature.\n" LEGACY_NOTE,
+              "fresh random challenge and verifies the signature.",
               &exit_code) != 0)
         goto done;
-    sk_scheme scheme;
     sk_hash hash;
     uint8_t challenge[32], digest[SK_MAX_HASH_LEN];
-    if ((exit_code = prepare(&o, &scheme, &hash)) != 0)
+    if ((exit_code = prepare(&o, SK_PURPOSE_AUTH, &hash)) != 0)
         goto done;
     randombytes_buf(challenge, sizeof challenge);
     if (sk_digest(digest, sk_hash_len(hash), hash, challenge, sizeof challenge) != SK_OK) {
         exit_code = CU_EXIT_FAIL;
         goto done;
     }
-    if (o.api != NULL)
-        exit_code = run_api_session(&o, SK_PURPOSE_AUTH, digest, hash,
-                                    o.text != NULL ? o.text : "Log in", true);
-    else
-        exit_code = run_session(&o, SK_PURPOSE_AUTH, digest, hash, scheme,
+    exit_code = run_api_session(&o, SK_PURPOSE_AUTH, digest, hash,
                                 o.text != NULL ? o.text : "Log in", true);
 done:
     sk_config_free(opts);
@@ -951,20 +575,7 @@ static int cmd_serve(int argc, char **argv)
                                      "any)"},
         {.name = "ready-file", .type = SK_OPT_STRING, .value = &ready, .arg = "FILE",
          .help = "write the site's URL here once serving"},
-        {.name = "server", .type = SK_OPT_URL, .value = &o.server, .arg = "URL",
-         .help = "the share server's device socket (or --api)"},
-        {.name = "api", .type = SK_OPT_STRING, .value = &o.api, .arg = "URL",
-         .help = "the share server's HTTPS relying-party API, e.g. https://127.0.0.1:8443/v2/"},
-        {.name = "server-cert", .type = SK_OPT_FILE, .value = &o.server_cert, .arg = "PINNED.pem",
-         .help = "--api: the server's TLS certificate; no other is accepted"},
-        {.name = "server-cert-sha256", .type = SK_OPT_STRING, .value = &o.server_cert_sha256,
-         .arg = "HEX", .help = "--api: or the SHA-256 of the server's certificate (DER)"},
-        {.name = "rp-cert", .type = SK_OPT_FILE, .value = &o.rp_cert, .arg = "CERT.pem",
-         .help = "--api: this relying party's TLS client certificate"},
-        {.name = "rp-key", .type = SK_OPT_FILE, .value = &o.rp_key, .arg = "KEY.pem",
-         .help = "--api: its private key"},
-        {.name = "rp-uuid", .type = SK_OPT_STRING, .value = &o.rp_uuid, .arg = "UUID",
-         .help = "--api: this relying party's UUID"},
+        API_OPTS(o),
         {.name = "ca-cert", .type = SK_OPT_FILE, .value = &o.ca_cert, .flags = SK_OPT_REQUIRED,
          .arg = "CA.pem", .help = "every certificate must chain to this CA and pass the "
                                   "checks of --ca-cert"},
@@ -982,16 +593,12 @@ static int cmd_serve(int argc, char **argv)
     int exit_code = CU_EXIT_OK;
     rp_api *api = NULL;
     if (parse(opts, argc, argv,
-              "serve --http HOST:PORT --server URL|--api URL --ca-cert CA.pem [OPTIONS]",
+              "serve --http HOST:PORT --api URL --ca-cert CA.pem [OPTIONS]",
               "Serves a small bank web site: a person logs in with the person id (an\n"
               "authentication session) and signs a contract (a signing session); the page\n"
-              "shows the verification code and then the outcome.\n" LEGACY_NOTE,
+              "shows the verification code and then the outcome.",
               &exit_code) != 0)
         goto done;
-    if ((o.server == NULL) == (o.api == NULL)) {
-        exit_code = usage_error("name the share server with one of --server URL and --api URL");
-        goto done;
-    }
     if (o.level != NULL && strcmp(o.level, "qualified") != 0 &&
         strcmp(o.level, "advanced") != 0) {
         exit_code = usage_error("--level %s: use qualified or advanced", o.level);
@@ -1006,21 +613,18 @@ static int cmd_serve(int argc, char **argv)
         exit_code = CU_EXIT_FAIL;
         goto done;
     }
-    if (o.api != NULL) {
-        rp_api_conf conf = {.url = o.api,
-                            .server_cert = o.server_cert,
-                            .server_cert_sha256 = o.server_cert_sha256,
-                            .rp_cert = o.rp_cert,
-                            .rp_key = o.rp_key,
-                            .uuid = o.rp_uuid,
-                            .name = o.name};
-        if (rp_api_new(&api, &conf, why, sizeof why) != 0) {
-            exit_code = usage_error("%s", why);
-            goto done;
-        }
+    rp_api_conf conf = {.url = o.api,
+                        .server_cert = o.server_cert,
+                        .server_cert_sha256 = o.server_cert_sha256,
+                        .rp_cert = o.rp_cert,
+                        .rp_key = o.rp_key,
+                        .uuid = o.rp_uuid,
+                        .name = o.name};
+    if (rp_api_new(&api, &conf, why, sizeof why) != 0) {
+        exit_code = usage_error("%s", why);
+        goto done;
     }
     rp_web_conf wc = {
-        .server = o.server,
         .api = api,
         .ca_cert = o.ca_cert,
         .name = o.name,
@@ -1041,31 +645,33 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: " PROG " COMMAND [OPTIONS]\n"
                  "\n"
-                 "A relying party of splitkey: asks a person, through the share server, for a\n"
-                 "signature (sign) or an authentication (auth), shows the verification code\n"
-                 "the person's device shows too, and verifies the answer.\n"
+                 "A relying party of splitkey: asks a person, through the share server's\n"
+                 "HTTPS relying-party API, for a signature (sign) or an authentication (auth),\n"
+                 "shows the verification code the person's device shows too, and verifies\n"
+                 "the answer.\n"
                  "\n"
                  "commands:\n"
-                 "  sign   --server URL --person ID|--key-id HEX --purpose sign --in FILE --out SIG\n"
-                 "  auth   --server URL --person ID|--key-id HEX\n"
-                 "  (or, for sign and auth, over the HTTPS API: --api https://HOST:PORT/v2/\n"
-                 "   --server-cert PINNED.pem --rp-cert CERT.pem --rp-key KEY.pem --rp-uuid UUID\n"
-                 "   --name NAME --ca-cert CA.pem, and --document NUMBER for one key)\n"
-                 "  serve  --http HOST:PORT --server URL|--api URL --ca-cert CA.pem\n"
+                 "  sign   --api URL --person ID|--document NUMBER --purpose sign --in FILE\n"
+                 "         --out SIG --ca-cert CA.pem|--pub PUB.pem\n"
+                 "  auth   --api URL --person ID|--document NUMBER --ca-cert CA.pem|--pub PUB.pem\n"
+                 "  serve  --http HOST:PORT --api URL --ca-cert CA.pem\n"
                  "         a small bank web site: log in and sign a contract with the device\n"
+                 "Every command also takes how this relying party is known to the server:\n"
+                 "  --server-cert PINNED.pem (or --server-cert-sha256 HEX) --rp-cert CERT.pem\n"
+                 "  --rp-key KEY.pem --rp-uuid UUID --name NAME (splitkey-server rp add)\n"
                  "\n"
                  "Run '" PROG " COMMAND --help' for every option.\n"
-                 "Giving up - --timeout passed, or SIGINT / SIGTERM while waiting - cancels\n"
-                 "the session at the server, so the device no longer offers it.\n"
                  "\n"
-                 "With --ca-cert CA.pem the certificate is validated too: chain to the CA,\n"
-                 "dates, key usage and policy for the purpose, the person, and its OCSP\n"
-                 "status (a fresh nonce, the response signed by the CA or its OCSP signer).\n"
+                 "With --ca-cert CA.pem the certificate is validated: chain to the CA, dates,\n"
+                 "key usage and policy for the purpose, the person, and its OCSP status (a\n"
+                 "fresh nonce, the response signed by the CA or its OCSP signer).  --pub is\n"
+                 "for a server without a CA: the signature is checked under that key only.\n"
                  "\n"
-                 "Exit status: 0 ok (signature verified), 2 usage, 4 key locked, 5 key\n"
-                 "destroyed, 6 refused, expired, cancelled or no answer within --timeout,\n"
-                 "7 certificate invalid (chain, dates, key usage, policy, person), 8\n"
-                 "certificate revoked, 9 OCSP status unknown or unavailable,\n"
+                 "Exit status: 0 ok (signature verified), 2 usage, 4 the account needs\n"
+                 "attention on the device (locked or not active), 5 key unusable, 6 refused,\n"
+                 "expired, wrong verification code or no answer within --timeout,\n"
+                 "7 certificate invalid (chain, dates, key usage, policy, person),\n"
+                 "8 certificate revoked, 9 OCSP status unknown or unavailable,\n"
                  "130 interrupted (SIGINT or SIGTERM), 1 other failure.\n");
 }
 

@@ -386,7 +386,7 @@ int rp_api_start(rp_api *a, const rp_api_create *c, char *sid, size_t sid_len, c
     if (status != 200) {
         http_error(why, why_len, status, resp);
         free(resp);
-        return 1;
+        return status == 472 ? 4 : 1; /* the account needs the person's attention */
     }
     json_t *r = json_loads(resp, 0, NULL);
     const char *s = json_string_value(json_object_get(r, "sessionID"));

@@ -40,7 +40,7 @@ int rp_api_new(rp_api **out, const rp_api_conf *c, char *why, size_t why_len);
 void rp_api_free(rp_api *a);
 
 typedef struct rp_api_create {
-    sk_purpose purpose;     /* SIGN (signature/) or AUTH (authentication/) */
+    sk_purpose purpose;     /* SIGN, SEAL (signature/) or AUTH (authentication/) */
     const char *person;     /* etsi/ID, or */
     const char *document;   /* document/NUMBER */
     const uint8_t *digest;
@@ -50,9 +50,11 @@ typedef struct rp_api_create {
     const char *interaction; /* the v2 type name; NULL: displayTextAndPIN */
 } rp_api_create;
 
-/* Creates the session; *sid (cap bytes) receives its id.  Returns 0, or an
- * exit status (1 transport or server error, 4..6 as the server's answer
- * maps) with *why. */
+/* Creates the session (a seal: signature/ with the organisation's
+ * identifier); *sid (cap bytes) receives its id.  Returns 0, or an exit
+ * status with *why: 2 bad input, 4 HTTP 472 (the account is locked or not
+ * active: the person should look at the device), 1 any other refusal or a
+ * transport error. */
 int rp_api_start(rp_api *a, const rp_api_create *c, char *sid, size_t sid_len, char *why,
                  size_t why_len);
 

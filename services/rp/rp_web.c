@@ -21,12 +21,10 @@
 #include "cliutil.h"
 #include "fileio.h"
 #include "http_listen.h"
-#include "req_client.h"
 #include "rp_check.h"
 #include "rp_web.h"
 #include "signals.h"
 #include "splitkey/pki.h"
-#include "splitkey/rp.h"
 #include "splitkey/sign.h"
 #include "splitkey/splitkey.h"
 #include "svc_error.h"
@@ -36,7 +34,6 @@
 #define MAX_LOGINS 64u
 #define LOGIN_TTL_S 1800u
 #define MAX_BODY 4096u
-#define CALL_TIMEOUT_MS 10000u
 #define POLL_WAIT_MS 10000u
 #define COOKIE "sk_bank"
 
@@ -55,10 +52,7 @@ typedef struct web_sess {
     bool token_given;
     uint64_t created_ms; /* for the choice of a slot to reuse: the oldest */
     uint8_t digest[SK_MAX_HASH_LEN];
-    /* transport */
-    sk_req_client *net;
-    sk_rp_created created;
-    char sid[128];
+    char sid[128]; /* the share server's session id */
 } web_sess;
 
 typedef struct web_login {
@@ -338,71 +332,6 @@ static void ok_message(web_sess *s, char *msg, size_t cap)
                            "verified.", s->person, s->serial);
 }
 
-static void *frames_worker(void *arg)
-{
-    void **a = arg;
-    web *w = a[0];
-    web_sess *s = a[1];
-    free(arg);
-    sk_purpose purpose = s->kind == KIND_AUTH ? SK_PURPOSE_AUTH : SK_PURPOSE_SIGN;
-    sk_rp_result *res = calloc(1, sizeof *res);
-    uint8_t req[256];
-    size_t req_len = 0;
-    char msg[600] = "The session failed.";
-    int state = ST_FAILED;
-    uint64_t deadline = now_s() + w->c->timeout_s;
-    while (res != NULL) {
-        uint8_t *reply_buf = NULL;
-        size_t reply_len = 0;
-        sk_key_status st;
-        memset(&st, 0, sizeof st);
-        int rc = sk_rp_poll_wait_request(req, sizeof req, &req_len, s->created.session_id,
-                                         sizeof s->created.session_id, POLL_WAIT_MS);
-        if (rc == SK_OK)
-            rc = cu_call_ms(s->net, CU_FRAME_RP, &reply_buf, &reply_len, req, req_len,
-                            POLL_WAIT_MS + CALL_TIMEOUT_MS);
-        if (rc == SK_OK)
-            rc = sk_rp_read_result(res, &st, reply_buf, reply_len);
-        cu_reply_free(reply_buf, reply_len);
-        if (rc == SK_OK && res->state == SK_SESSION_COMPLETE) {
-            state = check_answer(w->c, s, purpose, SK_SCHEME_PSS, res->signature, res->sig_len,
-                                 res->certificate, res->cert_len, msg, sizeof msg);
-            if (state == ST_OK)
-                ok_message(s, msg, sizeof msg);
-            break;
-        }
-        if (rc == SK_OK && res->state == SK_SESSION_REFUSED) {
-            state = ST_REFUSED;
-            snprintf(msg, sizeof msg, "%s", refusal(s->kind));
-            break;
-        }
-        if (rc == SK_OK && res->state != SK_SESSION_PENDING) {
-            snprintf(msg, sizeof msg, "The session ended without an answer (%s).",
-                     res->state == SK_SESSION_EXPIRED ? "expired" : "cancelled");
-            break;
-        }
-        if (rc != SK_OK && rc != SK_SVC_ERR_TIMEOUT && rc != SK_SVC_ERR_TRANSPORT) {
-            snprintf(msg, sizeof msg, "The share server ended the session (%s).",
-                     cu_strerror(rc));
-            break;
-        }
-        if (now_s() >= deadline) {
-            snprintf(msg, sizeof msg, "No answer from your device in time: try again.");
-            if (sk_rp_cancel_request(req, sizeof req, &req_len, s->created.session_id,
-                                     sizeof s->created.session_id) == SK_OK &&
-                cu_call_ms(s->net, CU_FRAME_RP, &reply_buf, &reply_len, req, req_len,
-                           CALL_TIMEOUT_MS) == SK_OK)
-                cu_reply_free(reply_buf, reply_len);
-            break;
-        }
-    }
-    free(res);
-    sk_req_client_close(s->net);
-    s->net = NULL;
-    finish_sess(w, s, state, msg);
-    return NULL;
-}
-
 static void *api_worker(void *arg)
 {
     void **a = arg;
@@ -504,7 +433,7 @@ static uint16_t start(web *w, int kind, const char *person, char id[33], char co
     }
     sk_purpose purpose = kind == KIND_AUTH ? SK_PURPOSE_AUTH : SK_PURPOSE_SIGN;
     char why[512] = "";
-    if (c->api != NULL) {
+    {
         rp_api_create ac = {.purpose = purpose,
                             .person = person,
                             .digest = tmp.digest,
@@ -514,57 +443,14 @@ static uint16_t start(web *w, int kind, const char *person, char id[33], char co
         int rc = rp_api_start(c->api, &ac, tmp.sid, sizeof tmp.sid, why, sizeof why);
         if (rc != 0) {
             snprintf(msg, cap, "The bank could not start the session: %s.", why);
-            return strstr(why, "404") ? 404 : 502;
+            return rc == 4 ? 423 : strstr(why, "404") ? 404 : 502;
         }
         rp_api_vc(tmp.code, tmp.digest, sk_hash_len(SK_HASH_SHA256));
-    } else {
-        uint8_t req[SK_MAX_MESSAGE_LEN], *rep = NULL;
-        size_t req_len = 0, rep_len = 0;
-        sk_key_status st;
-        memset(&st, 0, sizeof st);
-        sk_rp_create rc_req = {.person_id = person,
-                               .purpose = purpose,
-                               .digest = tmp.digest,
-                               .hash = SK_HASH_SHA256,
-                               .scheme = SK_SCHEME_PSS,
-                               .display_text = text,
-                               .rp_name = c->name};
-        int rc = sk_rp_create_request(req, sizeof req, &req_len, &rc_req);
-        if (rc != SK_OK) {
-            snprintf(msg, cap, "That person id cannot be used.");
-            return 400;
-        }
-        rc = sk_req_client_connect(&tmp.net, c->server, CALL_TIMEOUT_MS, 0, why, sizeof why);
-        if (rc == SK_OK)
-            rc = cu_call(tmp.net, CU_FRAME_RP, &rep, &rep_len, req, req_len);
-        if (rc == SK_OK)
-            rc = sk_rp_read_created(&tmp.created, &st, rep, rep_len);
-        cu_reply_free(rep, rep_len);
-        if (rc != SK_OK) {
-            sk_req_client_close(tmp.net);
-            snprintf(msg, cap, "%s",
-                     rc == SK_ERR_NOT_FOUND ? "The bank knows no such person with a key for "
-                                              "this."
-                     : rc == SK_ERR_LOCKED  ? "Your key is locked for now: try again later."
-                     : rc == SK_ERR_DESTROYED || rc == SK_ERR_CLONE_DETECTED
-                         ? "Your key cannot be used any more."
-                         : "The bank could not reach the share server.");
-            return rc == SK_ERR_NOT_FOUND ? 404 : rc == SK_ERR_LOCKED ? 423 : 502;
-        }
-        /* the code must be the digest's own (rp_api_vc) */
-        rp_api_vc(tmp.code, tmp.digest, sk_hash_len(SK_HASH_SHA256));
-        if (strcmp(tmp.code, tmp.created.code) != 0) {
-            sk_req_client_close(tmp.net);
-            snprintf(msg, cap, "The share server sent a wrong verification code: the bank "
-                               "stopped.");
-            return 502;
-        }
     }
     pthread_mutex_lock(&w->mu);
     web_sess *s = slot(w);
     if (s == NULL) {
         pthread_mutex_unlock(&w->mu);
-        sk_req_client_close(tmp.net);
         snprintf(msg, cap, "The bank is busy: try again in a moment.");
         return 503;
     }
@@ -584,10 +470,8 @@ static uint16_t start(web *w, int kind, const char *person, char id[33], char co
         arg[1] = s;
     }
     if (arg == NULL ||
-        pthread_create(&t, NULL, c->api ? api_worker : frames_worker, arg) != 0) {
+        pthread_create(&t, NULL, api_worker, arg) != 0) {
         free(arg);
-        sk_req_client_close(s->net);
-        s->net = NULL;
         finish_sess(w, s, ST_FAILED, "The bank could not wait for the answer.");
     } else {
         pthread_detach(t);

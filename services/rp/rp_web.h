@@ -5,8 +5,8 @@
  * session) and then signs a contract (a signing session); the page shows
  * the verification code at once and the outcome when the person has
  * answered on the device.  The browser only talks to this program: a
- * worker thread per session long-polls the share server (device socket or
- * HTTPS API) and checks the answer as the command line does (signature
+ * worker thread per session long-polls the share server's HTTPS API and
+ * checks the answer as the command line does (signature
  * under the certificate's key, rp_check.h validation).
  *
  *   GET  /                   the page (HTML, no inline script or style)
@@ -29,7 +29,6 @@
 #include "rp_api.h"
 
 typedef struct rp_web_conf {
-    const char *server;       /* the device socket URL, or */
     rp_api *api;              /* the HTTPS API (borrowed) */
     const char *ca_cert;      /* the CA every certificate must chain to */
     const char *name;         /* the relying party's name on the device */

@@ -134,7 +134,7 @@ static int rp_check(server_registry_edit *ed, char *err, size_t err_len)
             rc = SK_SVC_ERR_CONFIG;
         }
         if (rc == SK_OK && purposes != NULL && !sk_rp_purposes_parse(&x->e.purposes, purposes)) {
-            snprintf(err, err_len, "--purposes %s: expected a list of auth, sign, certchoice",
+            snprintf(err, err_len, "--purposes %s: expected a list of auth, sign, certchoice, seal",
                      purposes);
             rc = SK_SVC_ERR_CONFIG;
         }
@@ -212,7 +212,7 @@ static int cmd_rp_change(int argc, char **argv)
         {.name = "levels", .type = SK_OPT_STRING, .value = &x.levels, .arg = "LIST",
          .help = "certificate levels it may ask for: ADVANCED,QUALIFIED (default both)"},
         {.name = "purposes", .type = SK_OPT_STRING, .value = &x.purposes, .arg = "LIST",
-         .help = "requests it may make: auth,sign,certchoice (default all)"},
+         .help = "requests it may make: auth,sign,certchoice,seal (default auth,sign,certchoice)"},
         {.name = "rate", .type = SK_OPT_UINT, .value = &x.rate, .min = 1, .max = 100000,
          .arg = "N", .help = "session-creating requests per second at most (default 10)"},
         {.name = "pending", .type = SK_OPT_UINT, .value = &x.pending, .min = 1, .max = 100000,

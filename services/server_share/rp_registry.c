@@ -5,7 +5,7 @@
  *   {"relying_parties": [
  *     {"uuid": "...", "names": ["DEMO"], "credential": "certificate",
  *      "cert_sha256": "64 hex digits", "levels": ["ADVANCED", "QUALIFIED"],
- *      "purposes": ["auth", "sign", "certchoice"], "rate": 10, "pending": 50},
+ *      "purposes": ["auth", "sign", "certchoice", "seal"], "rate": 10, "pending": 50},
  *     {"uuid": "...", "names": ["Portal"], "credential": "address",
  *      "addresses": ["192.0.2.10"], ...}]}
  */
@@ -72,7 +72,7 @@ bool sk_rp_name_ok(const char *name)
 }
 
 static const char *const level_words[] = {"ADVANCED", "QUALIFIED"};
-static const char *const purpose_words[] = {"auth", "sign", "certchoice"};
+static const char *const purpose_words[] = {"auth", "sign", "certchoice", "seal"};
 
 static bool words_parse(unsigned *bits, const char *list, const char *const *words, size_t n)
 {
@@ -118,7 +118,7 @@ bool sk_rp_levels_parse(unsigned *bits, const char *list)
 
 bool sk_rp_purposes_parse(unsigned *bits, const char *list)
 {
-    return words_parse(bits, list, purpose_words, 3);
+    return words_parse(bits, list, purpose_words, 4);
 }
 
 void sk_rp_levels_text(char *out, size_t cap, unsigned bits)
@@ -128,7 +128,7 @@ void sk_rp_levels_text(char *out, size_t cap, unsigned bits)
 
 void sk_rp_purposes_text(char *out, size_t cap, unsigned bits)
 {
-    words_text(out, cap, bits, purpose_words, 3);
+    words_text(out, cap, bits, purpose_words, 4);
 }
 
 /* A JSON array of words into bits (false: not an array of known words). */
@@ -199,7 +199,7 @@ static bool entry_from_json(sk_rp_entry *e, json_t *o, const char **why)
     if (!json_words(&e->levels, json_object_get(o, "levels"), level_words, 2))
         return false;
     *why = "purposes";
-    if (!json_words(&e->purposes, json_object_get(o, "purposes"), purpose_words, 3))
+    if (!json_words(&e->purposes, json_object_get(o, "purposes"), purpose_words, 4))
         return false;
     *why = "rate";
     json_int_t rate = json_integer_value(json_object_get(o, "rate"));
@@ -311,7 +311,7 @@ int sk_rp_registry_save(const char *path, const sk_rp_entry *rps, size_t n)
             json_object_set_new(o, "cert_sha256", json_string(hex));
         }
         json_object_set_new(o, "levels", words_json(e->levels, level_words, 2));
-        json_object_set_new(o, "purposes", words_json(e->purposes, purpose_words, 3));
+        json_object_set_new(o, "purposes", words_json(e->purposes, purpose_words, 4));
         json_object_set_new(o, "rate", json_integer(e->rate));
         json_object_set_new(o, "pending", json_integer(e->pending));
         json_array_append_new(list, o);

@@ -38,6 +38,7 @@
 #define SK_RP_PURPOSE_AUTH 0x1u
 #define SK_RP_PURPOSE_SIGN 0x2u
 #define SK_RP_PURPOSE_CERTCHOICE 0x4u
+#define SK_RP_PURPOSE_SEAL 0x8u /* an organisation's seal (signature/, certchoice/) */
 
 /* Defaults of rp add. */
 #define SK_RP_DEFAULT_RATE 10u     /* session-creating requests per second */

@@ -98,15 +98,12 @@ e2e_start_server() {
 }
 
 # (Re)starts the server on SRV's database and waits for its ready file.
-# SERVER_ARGS (an array, may be unset) adds options to 'run'.  splitkey-rp
-# without --api and the drivers speak the old relying-party frames, so the
-# server serves them (--legacy-rp) unless the test empties LEGACY_RP first.
-LEGACY_RP=() # old relying-party frames refused (the default); a test that still speaks them sets (--legacy-rp)
+# SERVER_ARGS (an array, may be unset) adds options to 'run'.  Relying
+# parties reach it over its HTTPS listener (RP_API_ARGS, rp_test_lib.sh).
 e2e_run_server() {
   rm -f "$T/ready"
   "$SERVER" run --dir "$SRV" --listen tcp://127.0.0.1:0 --open-enrolment \
     --pool-profiles 4K --pool-size 2 --ready-file "$T/ready" "${RP_LISTEN[@]}" \
-    ${LEGACY_RP[@]+"${LEGACY_RP[@]}"} \
     ${SERVER_ARGS[@]+"${SERVER_ARGS[@]}"} \
     2>>"$T/server.log" &
   SERVER_PID=$!

@@ -7,27 +7,13 @@
 # way to an approval.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_pins
-LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 e2e_start_server
+RP_API_ARGS+=(--level advanced) # openly enrolled keys are ADVANCED
 DEV="$T/dev"
 check "enrol auth" e2e_enrol "$DEV" auth "$T/pin1"
 check "enrol sign" e2e_enrol "$DEV" sign "$T/pin2"
 check "pubkey sign" "$CLIENT" pubkey --state "$DEV" --purpose sign --out "$T/sign.pub"
 check "pubkey auth" "$CLIENT" pubkey --state "$DEV" --purpose auth --out "$T/auth.pub"
-
-# starts splitkey-rp in the background: rp_start NAME ARGS...
-rp_start() {
-  local name=$1
-  shift
-  "$RP" "$@" >"$T/$name.out" 2>"$T/$name.err" &
-  RP_PID=$!
-  if ! wait_for_line "$T/$name.out" "verification code:" "$RP_PID"; then
-    fail "$name: no verification code printed"
-    cat "$T/$name.out" "$T/$name.err" >&2
-  fi
-  RP_CODE=$(sed -n 's/^verification code: \([0-9]\{4\}\)$/\1/p' "$T/$name.out")
-  RP_SID=$(sed -n 's/^session \([0-9a-f]\{32\}\) for .*$/\1/p' "$T/$name.out")
-}
 
 # session_of DEV PURPOSE, restricted to the relying party's own session: the
 # id the device lists must be the one splitkey-rp printed.
@@ -37,13 +23,8 @@ session_of() {
 code_of() {
   "$CLIENT" sessions --state "$1" | awk -v p="$2" -v s="$RP_SID" '$2 == p && $1 == s { print $4 }'
 }
-rp_wait() {
-  wait "$RP_PID"
-  RP_EXIT=$?
-}
-
 # --- authentication -------------------------------------------------------
-rp_start auth auth --server "$URL" --person "$PERSON" --pub "$T/auth.pub" --name "Bank" --out "$T/auth.sig"
+rp_start auth auth --person "$PERSON" --pub "$T/auth.pub" --name "Bank" --out "$T/auth.sig"
 SID=$(session_of "$DEV" auth)
 assert "the auth session is listed" -n "$SID"
 assert "same code on both sides (auth)" "$(code_of "$DEV" auth)" = "$RP_CODE"
@@ -55,9 +36,9 @@ assert "splitkey-rp auth exits 0" "$RP_EXIT" -eq 0
 check "auth output" grep -q "authenticated $PERSON" "$T/auth.out"
 assert "auth signature written" -s "$T/auth.sig"
 
-# --- signature, PSS, with one wrong PIN first ------------------------------
-rp_start sign sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
-  --out "$T/rp.sig" --scheme pss --hash sha256 --text "Sale contract 42" --pub "$T/sign.pub" \
+# --- signature (PKCS#1 v1.5, as the v2 API signs), with one wrong PIN first ------------------------------
+rp_start sign sign --person "$PERSON" --purpose sign --in "$T/doc.txt" \
+  --out "$T/rp.sig" --hash sha256 --text "Sale contract 42" --pub "$T/sign.pub" \
   --cert-out "$T/cert.pem"
 SID=$(session_of "$DEV" sign)
 assert "the sign session is listed" -n "$SID"
@@ -75,38 +56,43 @@ assert "relying party still waiting after a wrong PIN" -z "$(kill -0 "$RP_PID" 2
 check "approve with PIN2" "$CLIENT" approve "$SID" --state "$DEV" --pin-file "$T/pin2"
 rp_wait
 assert "splitkey-rp sign exits 0" "$RP_EXIT" -eq 0
-check "openssl verifies the relying party's signature" openssl_verify "$T/sign.pub" pss sha256 "$T/doc.txt" "$T/rp.sig"
+check "openssl verifies the relying party's signature" openssl_verify "$T/sign.pub" pkcs1 sha256 "$T/doc.txt" "$T/rp.sig"
 check "no certificate without a CA" grep -q "no certificate" "$T/sign.out"
 assert "no certificate file" ! -e "$T/cert.pem"
 
-# --- PKCS#1 v1.5 with SHA-512 ------------------------------------------------
-rp_start sign2 sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
-  --out "$T/rp2.sig" --scheme pkcs1 --hash sha512 --pub "$T/sign.pub"
+# --- SHA-512 ----------------------------------------------------------------
+rp_start sign2 sign --person "$PERSON" --purpose sign --in "$T/doc.txt" \
+  --out "$T/rp2.sig" --hash sha512 --pub "$T/sign.pub"
 SID=$(session_of "$DEV" sign)
 check "approve pkcs1" "$CLIENT" approve "$SID" --state "$DEV" --pin-file "$T/pin2"
 rp_wait
 assert "splitkey-rp pkcs1 exits 0" "$RP_EXIT" -eq 0
 check "openssl verifies pkcs1/sha512" openssl_verify "$T/sign.pub" pkcs1 sha512 "$T/doc.txt" "$T/rp2.sig"
 
-# --- the key named by its id instead of the person ------------------------------
-KEYID=$("$CLIENT" status --state "$DEV" --purpose sign | awk '$1 == "key" && $2 == "id:" { print $3 }')
-assert "the device shows the sign key's id" ${#KEYID} -eq 32
-rp_start bykey sign --server "$URL" --key-id "$KEYID" --purpose sign --in "$T/doc.txt" \
+# --- the key named by its document number instead of the person -----------------
+DOCNR=$(sed -n 's/^document number \([^,]*\),.*/\1/p' "$T/sign2.out")
+assert "splitkey-rp printed the key's document number" -n "$DOCNR"
+case $DOCNR in "$PERSON"-*-A) ;; *) fail "document number $DOCNR: not $PERSON-HEX-A" ;; esac
+rp_start bydoc sign --document "$DOCNR" --purpose sign --in "$T/doc.txt" \
   --out "$T/rp3.sig" --pub "$T/sign.pub"
 SID=$(session_of "$DEV" sign)
-check "approve a session created by key id" "$CLIENT" approve "$SID" --state "$DEV" --pin-file "$T/pin2"
+check "approve a session created by document number" "$CLIENT" approve "$SID" --state "$DEV" --pin-file "$T/pin2"
 rp_wait
-assert "splitkey-rp --key-id exits 0" "$RP_EXIT" -eq 0
-check "openssl verifies the signature asked for by key id" openssl_verify "$T/sign.pub" pss sha256 "$T/doc.txt" "$T/rp3.sig"
-expect_exit 2 "--person and --key-id together" "$RP" sign --server "$URL" --person "$PERSON" \
-  --key-id "$KEYID" --purpose sign --in "$T/doc.txt" --out "$T/x.sig"
-expect_exit 2 "a malformed --key-id" "$RP" auth --server "$URL" --key-id 12zz
-expect_exit 2 "neither --person nor --key-id" "$RP" auth --server "$URL"
-expect_exit 1 "an unknown key id" "$RP" auth --server "$URL" --key-id 00000000000000000000000000000000 \
+assert "splitkey-rp --document exits 0" "$RP_EXIT" -eq 0
+check "openssl verifies the signature asked for by document number" openssl_verify "$T/sign.pub" pkcs1 sha256 "$T/doc.txt" "$T/rp3.sig"
+expect_exit 2 "--person and --document together without --ca-cert" "$RP" sign "${RP_API_ARGS[@]}" \
+  --person "$PERSON" --document "$DOCNR" --purpose sign --in "$T/doc.txt" --out "$T/x.sig" --pub "$T/sign.pub"
+expect_exit 2 "neither --person nor --document" "$RP" auth "${RP_API_ARGS[@]}" --pub "$T/auth.pub"
+expect_exit 2 "neither --pub nor --ca-cert" "$RP" auth "${RP_API_ARGS[@]}" --person "$PERSON"
+expect_exit 1 "a document number of no key" "$RP" auth "${RP_API_ARGS[@]}" \
+  --document "$PERSON-00000000-A" --pub "$T/auth.pub"
+grep_last "404" "an unknown document number is a 404"
+expect_exit 1 "a malformed document number" "$RP" auth "${RP_API_ARGS[@]}" --document 12zz \
   --pub "$T/auth.pub"
+assert "no signature by a refused document number" ! -e "$T/x.sig"
 
 # --- refusal ------------------------------------------------------------------
-rp_start refuse sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
+rp_start refuse sign --person "$PERSON" --purpose sign --in "$T/doc.txt" \
   --out "$T/refused.sig" --pub "$T/sign.pub"
 SID=$(session_of "$DEV" sign)
 check "refuse" "$CLIENT" refuse "$SID" --state "$DEV"
@@ -117,22 +103,12 @@ assert "no signature after a refusal" ! -e "$T/refused.sig"
 expect_exit 6 "approving a refused session" "$CLIENT" approve "$SID" --state "$DEV" --pin-file "$T/pin2"
 
 # --- nobody answers -------------------------------------------------------------
-expect_exit 6 "no answer before --timeout" "$RP" sign --server "$URL" --person "$PERSON" \
+expect_exit 6 "no answer before --timeout" "$RP" sign "${RP_API_ARGS[@]}" --person "$PERSON" \
   --purpose sign --in "$T/doc.txt" --out "$T/late.sig" --pub "$T/sign.pub" --timeout 1
 assert "no signature without an answer" ! -e "$T/late.sig"
 
-# --- no key to verify with: nothing is written ------------------------------------
-rp_start nopub sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
-  --out "$T/nopub.sig"
-SID=$(session_of "$DEV" sign)
-check "approve (no --pub at the relying party)" "$CLIENT" approve "$SID" --state "$DEV" --pin-file "$T/pin2"
-rp_wait
-assert "splitkey-rp without a key to verify under exits 1" "$RP_EXIT" -eq 1
-
-assert "no unverified signature written" ! -e "$T/nopub.sig"
-
 # --- a signature checked under the wrong key is refused -------------------------
-rp_start wrongkey sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
+rp_start wrongkey sign --person "$PERSON" --purpose sign --in "$T/doc.txt" \
   --out "$T/wrongkey.sig" --pub "$T/auth.pub"
 SID=$(session_of "$DEV" sign)
 check "approve (relying party holds the wrong key)" "$CLIENT" approve "$SID" --state "$DEV" --pin-file "$T/pin2"
@@ -141,6 +117,6 @@ assert "splitkey-rp refuses a signature under another key" "$RP_EXIT" -eq 1
 assert "nothing written for a signature that does not verify" ! -e "$T/wrongkey.sig"
 
 # --- unknown person ----------------------------------------------------------------
-expect_exit 1 "unknown person" "$RP" auth --server "$URL" --person PNOLV-999999-99999 --pub "$T/auth.pub"
-grep_last "no such person" "unknown person explained"
+expect_exit 1 "unknown person" "$RP" auth "${RP_API_ARGS[@]}" --person PNOLV-999999-99999 --pub "$T/auth.pub"
+grep_last "HTTP 404" "unknown person explained"
 e2e_finish

@@ -19,11 +19,20 @@
 #                               --api RPURL/v2/ --server-cert-sha256 HEX
 #                               --rp-cert FILE --rp-key FILE --rp-uuid UUID
 #   RP_LISTEN                 the option pair that starts the listener
+#   rp_start NAME COMMAND ARGS...
+#                             "splitkey-rp COMMAND" as that relying party
+#                             ($RP_API_ARGS first), in the background, its
+#                             output in $T/NAME.out and .err; once it printed
+#                             its verification code: RP_PID, RP_CODE and
+#                             RP_SID (the session as the device lists it: the
+#                             API's sessionID, a UUID, without its dashes)
+#   rp_wait                   waits for it: RP_EXIT
 #
-# Expects T (a temporary directory) and SERVER (splitkey-server).
+# Expects T (a temporary directory) and SERVER (splitkey-server); rp_start
+# expects RP (splitkey-rp).
 
 RP_TEST_UUID=0b9d3c1e-5a47-4f26-9e1d-7c2b8a6f4d30
-RP_TEST_NAMES='Bank|Bank A|Bike shop|sk_drive bank|ra_drive bank|splitkey-bench'
+RP_TEST_NAMES='Bank|Bank A|Bike shop|sk_drive bank|ra_drive bank|splitkey-bench|splitkey-rp|Splitkey Bank'
 RP_LISTEN=(--rp-listen https://127.0.0.1:0)
 RPURL=
 RP_PIN=
@@ -42,7 +51,7 @@ rp_test_register() {
         return 0
     fi
     "$SERVER" rp add --dir "$srvdir" --uuid "$RP_TEST_UUID" --names "$RP_TEST_NAMES" \
-        --cert "$T/rp-test.crt" --levels ADVANCED,QUALIFIED --purposes auth,sign,certchoice \
+        --cert "$T/rp-test.crt" --levels ADVANCED,QUALIFIED --purposes auth,sign,certchoice,seal \
         --rate 100000 --pending 100000 >/dev/null ||
         { echo "rp_test_register: rp add failed" >&2; return 1; }
 }
@@ -57,4 +66,29 @@ rp_test_args() {
     fi
     RP_API_ARGS=(--api "$RPURL/v2/" --server-cert-sha256 "$RP_PIN" --rp-cert "$T/rp-test.crt"
         --rp-key "$T/rp-test.key" --rp-uuid "$RP_TEST_UUID")
+}
+
+rp_start() {
+    local name=$1 cmd=$2 i
+    shift 2
+    RP_CODE= RP_SID=
+    "$RP" "$cmd" "${RP_API_ARGS[@]}" "$@" >"$T/$name.out" 2>"$T/$name.err" &
+    RP_PID=$!
+    for i in $(seq 1 400); do
+        grep -q "^verification code:" "$T/$name.out" 2>/dev/null && break
+        kill -0 "$RP_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    RP_CODE=$(sed -n 's/^verification code: \([0-9]\{4\}\)$/\1/p' "$T/$name.out")
+    RP_SID=$(sed -n 's/^session \([0-9a-f-]\{36\}\) for .*$/\1/p' "$T/$name.out" | tr -d -)
+    if [ -z "$RP_CODE" ] || [ ${#RP_SID} -ne 32 ]; then
+        echo "rp_start $name: splitkey-rp printed no session" >&2
+        cat "$T/$name.out" "$T/$name.err" >&2
+        return 1
+    fi
+}
+
+rp_wait() {
+    wait "$RP_PID"
+    RP_EXIT=$?
 }

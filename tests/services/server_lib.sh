@@ -47,15 +47,12 @@ rp_test_register "$T/srv" || exit 1
 
 # start_server [EXTRA-ARGS...]: starts on $URL if set, else on port 0; sets
 # SRV_PID and URL; waits until the server listens.  Its relying-party
-# listener is on a port of its own (RPURL and RP_API_ARGS, rp_test_lib.sh).  The drivers speak the
-# old relying-party frames, so the server serves them (--legacy-rp) unless
-# the test empties the array LEGACY_RP first.
-LEGACY_RP=() # old relying-party frames refused (the default); a test that still speaks them sets (--legacy-rp)
+# listener is on a port of its own (RPURL and RP_API_ARGS, rp_test_lib.sh).
 start_server() {
     local listen=${URL:-tcp://127.0.0.1:0}
     rm -f "$T/ready"
     "$SERVER" run --dir "$T/srv" --listen "$listen" --ready-file "$T/ready" \
-        --db "sqlite:$T/server.db" "${RP_LISTEN[@]}" ${LEGACY_RP[@]+"${LEGACY_RP[@]}"} "$@" \
+        --db "sqlite:$T/server.db" "${RP_LISTEN[@]}" "$@" \
         >>"$T/server.log" 2>&1 &
     SRV_PID=$!
     local i=0
