@@ -8,7 +8,10 @@
  * between its snapshot and its write is done again on fresh reads, and two
  * copies of one approval served at once sign once; a relying party's
  * request above the key's level makes no session and one event, and a
- * wrong verification-code pick one event and no PIN attempt. */
+ * wrong verification-code pick one event and no PIN attempt (relying-party
+ * requests go in through sk_share_handle_rp, as from the HTTPS API); every
+ * old relying-party frame ("SKP1") on the device socket is refused with
+ * nothing stored. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
@@ -462,7 +465,19 @@ static size_t count_events(const uint8_t *key_id, uint32_t kind)
 
 /* ------------------------------------------- levels and verification codes */
 
+/* A relying-party request (an RpRequest) as the HTTPS API hands it to the
+ * session logic: sk_share_handle_rp, no frame tag. */
 static int rp_handle(const uint8_t *req, size_t req_len, uint8_t **reply, size_t *reply_len)
+{
+    sk_reqlog_begin();
+    int rc = sk_share_handle_rp(&srv, req, req_len, reply, reply_len);
+    sk_reqlog_end(rc);
+    return rc;
+}
+
+/* The same request as an old relying-party frame ("SKP1" + RpRequest) on
+ * the device socket: sk_share_handle. */
+static int rp_frame(const uint8_t *req, size_t req_len, uint8_t **reply, size_t *reply_len)
 {
     uint8_t framed[SK_MAX_MESSAGE_LEN + 4];
     memcpy(framed, SK_FRAME_RP, 4);
@@ -563,11 +578,12 @@ out:
     sk_device_key_free(key);
 }
 
-/* Without legacy_rp (--legacy-rp) every relying-party frame kind is
- * refused with SK_SVC_ERR_RP_REFUSED, no reply of the handler's own (the
- * loop sends the error frame) and nothing stored; with it the same frame
- * is served. */
-static void test_legacy_refused(void)
+/* Every kind of old relying-party frame on the device socket is refused
+ * with SK_SVC_ERR_RP_REFUSED: no reply of the handler's own (the loop sends
+ * the error frame) and nothing stored, also for the poll and the cancel of
+ * a real PENDING session, which stays PENDING and offered; the same
+ * requests through sk_share_handle_rp (the HTTPS API) are served. */
+static void test_frames_refused(void)
 {
     sk_device_key *key = enrol();
     uint8_t kid[SK_KEY_ID_LEN], sid[SK_SESSION_ID_LEN] = {7}, digest[32] = {0x5a};
@@ -583,33 +599,70 @@ static void test_legacy_refused(void)
     sk_rp_create p = c;
     p.key_id = NULL;
     p.person_id = "PNOLV-010101-12345";
+    /* the proof of possession: the key is ACTIVE */
+    sk_device_session *s = create(key, "proof of possession");
+    CHECK(s != NULL);
+    if (s == NULL)
+        goto out;
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &msg_len, fake_now, s, (const uint8_t *)PIN,
+                               strlen(PIN)));
+    sk_device_session_free(s);
+    CHECK_OK(approve_reply(key));
+    /* a real session, created through the API, for the poll and cancel below */
+    sk_rp_created cr;
+    CHECK_OK(sk_rp_create_request(req, sizeof req, &req_len, &c));
+    (void)rp_handle(req, req_len, &rep, &rl); /* the status; the reply says it too */
+    CHECK_OK(sk_rp_read_created(&cr, NULL, rep, rl));
+    free_reply(rep, rl);
+    rep = NULL;
+    rl = 0;
     snap(&a, kid);
-    srv.legacy_rp = false;
-    for (int kind = 0; kind < 5; kind++) {
-        switch (kind) {
-        case 0: CHECK_OK(sk_rp_create_request(req, sizeof req, &req_len, &c)); break;
-        case 1: CHECK_OK(sk_rp_create_request(req, sizeof req, &req_len, &p)); break;
-        case 2: CHECK_OK(sk_rp_poll_request(req, sizeof req, &req_len, sid, sizeof sid)); break;
-        case 3: CHECK_OK(sk_rp_cancel_request(req, sizeof req, &req_len, sid, sizeof sid)); break;
-        default:
-            CHECK_OK(sk_rp_key_state_request(req, sizeof req, &req_len, kid, sizeof kid));
+    for (int pass = 0; pass < 2; pass++) {
+        const uint8_t *id = pass == 0 ? sid : cr.session_id;
+        for (int kind = 0; kind < 5; kind++) {
+            switch (kind) {
+            case 0: CHECK_OK(sk_rp_create_request(req, sizeof req, &req_len, &c)); break;
+            case 1: CHECK_OK(sk_rp_create_request(req, sizeof req, &req_len, &p)); break;
+            case 2:
+                CHECK_OK(sk_rp_poll_request(req, sizeof req, &req_len, id, SK_SESSION_ID_LEN));
+                break;
+            case 3:
+                CHECK_OK(sk_rp_cancel_request(req, sizeof req, &req_len, id, SK_SESSION_ID_LEN));
+                break;
+            default:
+                CHECK_OK(sk_rp_key_state_request(req, sizeof req, &req_len, kid, sizeof kid));
+            }
+            CHECK_RC(SK_SVC_ERR_RP_REFUSED, rp_frame(req, req_len, &rep, &rl));
+            CHECK(rep == NULL && rl == 0);
+            free_reply(rep, rl);
+            rep = NULL;
+            rl = 0;
         }
-        CHECK_RC(SK_SVC_ERR_RP_REFUSED, rp_handle(req, req_len, &rep, &rl));
-        CHECK(rep == NULL && rl == 0);
-        free_reply(rep, rl);
-        rep = NULL;
-        rl = 0;
     }
     snap(&b, kid);
     CHECK(same(&a, &b));
     snap_free(&a);
     snap_free(&b);
-    srv.legacy_rp = true;
+    /* the real session is untouched: PENDING, offered to the device */
+    sk_session_record row;
+    memset(&row, 0, sizeof row);
+    CHECK_OK(sk_store_session_get(srv.store, NULL, &row, cr.session_id));
+    CHECK(row.state == SK_SESSION_PENDING);
+    sk_session_record_clear(&row);
+    /* the same requests through the API are served */
     CHECK_OK(sk_rp_key_state_request(req, sizeof req, &req_len, kid, sizeof kid));
     CHECK_OK(rp_handle(req, req_len, &rep, &rl));
     sk_key_status st;
     CHECK_OK(sk_rp_read_key_state(&st, rep, rl));
+    CHECK(st.state == SK_KEY_ACTIVE);
     free_reply(rep, rl);
+    CHECK_OK(sk_rp_cancel_request(req, sizeof req, &req_len, cr.session_id, SK_SESSION_ID_LEN));
+    (void)rp_handle(req, req_len, &rep, &rl);
+    sk_rp_result res;
+    CHECK_OK(sk_rp_read_result(&res, NULL, rep, rl));
+    CHECK(res.state == SK_SESSION_CANCELLED);
+    free_reply(rep, rl);
+out:
     sk_device_key_free(key);
 }
 
@@ -765,7 +818,6 @@ int main(void)
     srv.store = store;
     srv.master = mk;
     srv.ident = ident;
-    srv.legacy_rp = true; /* the old relying-party frames (--legacy-rp) */
     srv.open_enrolment = true;
     srv.clock = test_clock;
     srv.cleanup_every_s = 1000000; /* only when the test asks */
@@ -778,7 +830,7 @@ int main(void)
         test_destroyed_secrets();
         test_optimistic();
         test_levels();
-        test_legacy_refused();
+        test_frames_refused();
     }
     sk_server_ident_free(ident);
     sk_master_key_free(mk);

@@ -12,7 +12,10 @@
  *     session; CANCELLED is stored as state 5 with event 21;
  *   - a cancel wakes a poll parked on the session (the long-poll
  *     generation moves) and the poll answers CANCELLED;
- *   - device-created sessions are never taken for abandoned. */
+ *   - device-created sessions are never taken for abandoned.
+ * Relying-party requests go in through sk_share_handle_rp, as from the
+ * HTTPS API (rp_v2.h), which waits for a PENDING session's change on
+ * srv->longpoll itself: the parked poll here does the same. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
@@ -53,25 +56,28 @@ static void free_reply(uint8_t *r, size_t n)
     }
 }
 
-/* One request through the handler, framed with tag. */
-static int handle_framed(const char *tag, const uint8_t *req, size_t req_len, uint8_t **reply,
-                         size_t *reply_len)
-{
-    uint8_t framed[SK_MAX_MESSAGE_LEN + 4];
-    memcpy(framed, tag, 4);
-    memcpy(framed + 4, req, req_len);
-    sk_reqlog_begin();
-    int rc = sk_share_handle(&srv, framed, req_len + 4, reply, reply_len);
-    sk_reqlog_end(rc);
-    return rc;
-}
-
-/* The device's msg through the handler; the reply is kept in *reply. */
+/* The device's msg through the handler (an "SKD1" frame); the reply is
+ * kept in *reply. */
 static void device(uint8_t **reply, size_t *reply_len)
 {
+    uint8_t framed[SK_MAX_MESSAGE_LEN + 4];
+    memcpy(framed, SK_FRAME_DEVICE, 4);
+    memcpy(framed + 4, msg, msg_len);
     *reply = NULL;
-    (void)handle_framed(SK_FRAME_DEVICE, msg, msg_len, reply, reply_len);
+    sk_reqlog_begin();
+    int rc = sk_share_handle(&srv, framed, msg_len + 4, reply, reply_len);
+    sk_reqlog_end(rc);
     CHECK(*reply != NULL);
+}
+
+/* A relying-party request (an RpRequest) as the HTTPS API hands it over. */
+static int relying_party(const uint8_t *req, size_t req_len, uint8_t **reply,
+                         size_t *reply_len)
+{
+    sk_reqlog_begin();
+    int rc = sk_share_handle_rp(&srv, req, req_len, reply, reply_len);
+    sk_reqlog_end(rc);
+    return rc;
 }
 
 /* An ACTIVE signing key: enrolment and the proof of possession. */
@@ -122,7 +128,7 @@ static int rp_create(uint8_t *sid)
                       .display_text = "Contract", .rp_name = "Bank"};
     sk_rp_created created;
     CHECK_OK(sk_rp_create_request(req, sizeof req, &req_len, &c));
-    (void)handle_framed(SK_FRAME_RP, req, req_len, &rep, &rl);
+    (void)relying_party(req, req_len, &rep, &rl);
     int rc = rep == NULL ? SK_ERR_INTERNAL : sk_rp_read_created(&created, NULL, rep, rl);
     free_reply(rep, rl);
     if (rc == SK_OK)
@@ -143,7 +149,7 @@ static int rp_ask(const uint8_t *sid, uint32_t wait_ms, bool cancel, sk_session_
                     : sk_rp_poll_wait_request(req, sizeof req, &req_len, sid, SK_SESSION_ID_LEN,
                                               wait_ms);
     if (rc == SK_OK) {
-        (void)handle_framed(SK_FRAME_RP, req, req_len, &rep, &rl);
+        (void)relying_party(req, req_len, &rep, &rl);
         rc = rep == NULL ? SK_ERR_INTERNAL : sk_rp_read_result(res, NULL, rep, rl);
     }
     if (rc == SK_OK)
@@ -168,7 +174,7 @@ static sk_key_status key_status(void)
     sk_key_status st;
     memset(&st, 0, sizeof st);
     CHECK_OK(sk_rp_key_state_request(req, sizeof req, &req_len, key_id, sizeof key_id));
-    (void)handle_framed(SK_FRAME_RP, req, req_len, &rep, &rl);
+    (void)relying_party(req, req_len, &rep, &rl);
     CHECK(rep != NULL);
     if (rep != NULL)
         CHECK_OK(sk_rp_read_key_state(&st, rep, rl));
@@ -340,20 +346,35 @@ typedef struct parked {
     uint8_t sid[SK_SESSION_ID_LEN];
     int rc;
     sk_session_state state;
+    bool woken; /* a wait ended because the long-poll generation moved */
 } parked;
 
-/* Long-polls until the session is no longer PENDING (a poll that found the
- * slot taken by the main thread's probe is answered at once: it asks again). */
+static void nap(void) { sv_sleep_ms(20); }
+
+/* Long-polls as the HTTPS API does: the generation read before each poll,
+ * and while the session is PENDING a wait on srv.longpoll until a commit
+ * changes a session or the wait ends, then the poll again.  It holds the
+ * one parking slot while it waits, so that the main thread can tell it has
+ * parked; when it finds the slot taken by the main thread's probe it asks
+ * again after a nap. */
 static void *park_main(void *arg)
 {
     parked *p = arg;
-    do
+    for (;;) {
+        uint64_t gen = sk_longpoll_generation(srv.longpoll);
         p->rc = rp_ask(p->sid, SK_MAX_POLL_WAIT_MS, false, &p->state);
-    while (p->rc == SK_OK && p->state == SK_SESSION_PENDING);
+        if (p->rc != SK_OK || p->state != SK_SESSION_PENDING)
+            break;
+        if (!sk_longpoll_enter(srv.longpoll)) {
+            nap();
+            continue;
+        }
+        if (sk_longpoll_wait(srv.longpoll, &gen, sk_longpoll_now_ms() + SK_MAX_POLL_WAIT_MS))
+            p->woken = true;
+        sk_longpoll_leave(srv.longpoll);
+    }
     return NULL;
 }
-
-static void nap(void) { sv_sleep_ms(20); }
 
 static void test_cancel_wakes(sk_device_key *key)
 {
@@ -364,7 +385,7 @@ static void test_cancel_wakes(sk_device_key *key)
     size_t cancelled0 = count_events(SK_EV_SESSION_CANCELLED, 1);
     pthread_t t;
     CHECK(pthread_create(&t, NULL, park_main, &p) == 0);
-    /* parked: the one slot is taken (a poll takes it only after it found
+    /* parked: the one slot is taken (the poll takes it only after it found
      * the session PENDING, so the cancel below cannot come before) */
     while (sk_longpoll_enter(srv.longpoll)) {
         sk_longpoll_leave(srv.longpoll);
@@ -378,6 +399,7 @@ static void test_cancel_wakes(sk_device_key *key)
     CHECK(sk_longpoll_generation(srv.longpoll) > gen);
     pthread_join(t, NULL);
     CHECK_OK(p.rc);
+    CHECK(p.woken); /* by the cancel's commit, not by the end of its wait */
     CHECK(p.state == SK_SESSION_CANCELLED);
     CHECK(count_events(SK_EV_SESSION_CANCELLED, 1) == cancelled0 + 1);
     CHECK(!offered(key, p.sid, NULL));
@@ -412,7 +434,6 @@ int main(void)
     srv.store = store;
     srv.master = mk;
     srv.ident = ident;
-    srv.legacy_rp = true; /* the old relying-party frames (--legacy-rp) */
     srv.open_enrolment = true;
     srv.clock = test_clock;
     srv.cleanup_every_s = 1000000; /* no clean-up during the test */
