@@ -8,7 +8,7 @@
 #   - a registered relying party reading another's session result
 #   - an address-registered relying party's UUID from another address
 #   - a removed relying party
-#   - the legacy unauthenticated frames on a server run without --legacy-rp
+#   - the legacy unauthenticated frames on the device socket
 #   - a relying party whose pin does not match (a server in the middle)
 . "$(dirname "$0")/../rp/rp_lib.sh"
 e2e_pins
@@ -25,7 +25,6 @@ check "rp add shop" "$SERVER" rp add --dir "$SRV" --uuid "$UB" --names "Shop B" 
   --cert "$T/shop.crt" --levels ADVANCED
 check "rp add portal by address" "$SERVER" rp add --dir "$SRV" --uuid "$UC" --names Portal \
   --addresses 127.0.0.2 --levels ADVANCED
-LEGACY_RP=() # the default: the old frames refused
 rp_start
 DEV="$T/dev"
 check "enrol auth" e2e_enrol "$DEV" auth "$T/pin1"
