@@ -1,23 +1,33 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fuzz_share_handler.c - the share server's request path: bytes as they
- * arrive on the socket, through sk_share_handle, the server role and the
- * SQLite store (a temporary database), back to reply bytes.
+/* fuzz_share_handler.c - the share server's two request entries, through
+ * the server role and the SQLite store (a temporary database), back to
+ * reply bytes.  The first input byte picks the entry, the rest is the
+ * request:
+ *   even  the device socket: the bytes as they arrive there (a channel tag,
+ *         then the protocol bytes), through sk_share_handle;
+ *   odd   the HTTPS API's way in: a relying-party request (an RpRequest, no
+ *         tag) through sk_share_handle_rp.
  *
  * Invariants for every input:
  * - the handler returns, and either produces a reply or says (service error,
- *   NULL reply) that the loop must send the "SKE1" frame;
- * - an input that is not a well-formed request framed for a channel changes
- *   nothing stored: no key, session or event appears. */
+ *   NULL reply) that the caller must answer with an error of its own;
+ * - on the device socket, an old relying-party frame ("SKP1") is refused
+ *   with SK_SVC_ERR_RP_REFUSED, no reply, and stores nothing; neither does
+ *   anything shorter than a tag or with an unknown tag;
+ * - a request answered with no reply changed nothing stored: no key,
+ *   session or event appears. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "fuzz.h"
 #include "handler.h"
 #include "log.h"
 #include "store.h"
+#include "svc_error.h"
 
 static sk_share_server srv;
 static sk_store *store;
@@ -63,7 +73,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv.store = store;
     srv.master = master;
     srv.ident = ident;
-    srv.legacy_rp = true; /* the old relying-party frames (--legacy-rp) */
     srv.open_enrolment = true;
     srv.clock = fixed_clock;
     srv.cleanup_every_s = 1000000000u;
@@ -73,10 +82,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    if (size == 0)
+        return 0;
+    bool on_socket = (data[0] & 1u) == 0;
+    const uint8_t *req = data + 1;
+    size_t len = size - 1;
     long long before = stored_rows();
     uint8_t *reply = NULL;
     size_t reply_len = 0;
-    int rc = sk_share_handle(&srv, data, size, &reply, &reply_len);
+    int rc = on_socket ? sk_share_handle(&srv, req, len, &reply, &reply_len)
+                    : sk_share_handle_rp(&srv, req, len, &reply, &reply_len);
     if (reply == NULL)
         FUZZ_ASSERT(rc != SK_OK && reply_len == 0);
     else
@@ -85,13 +100,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sodium_memzero(reply, reply_len);
         free(reply);
     }
-    /* Only a well-formed device or relying-party request can store anything;
-     * anything shorter than a tag, or with an unknown tag, cannot. */
-    if (size < SK_FRAME_TAG_LEN ||
-        (memcmp(data, SK_FRAME_DEVICE, SK_FRAME_TAG_LEN) != 0 &&
-         memcmp(data, SK_FRAME_RP, SK_FRAME_TAG_LEN) != 0))
-        FUZZ_ASSERT(stored_rows() == before);
+    if (on_socket) {
+        bool device = len >= SK_FRAME_TAG_LEN &&
+                      memcmp(req, SK_FRAME_DEVICE, SK_FRAME_TAG_LEN) == 0;
+        bool rp_frame = len >= SK_FRAME_TAG_LEN &&
+                        memcmp(req, SK_FRAME_RP, SK_FRAME_TAG_LEN) == 0;
+        /* relying parties are not served on the device socket */
+        if (rp_frame)
+            FUZZ_ASSERT(rc == SK_SVC_ERR_RP_REFUSED && reply == NULL);
+        /* only a device request can store anything there */
+        if (!device)
+            FUZZ_ASSERT(stored_rows() == before);
+    }
     if (rc != SK_OK && reply == NULL)
-        FUZZ_ASSERT(stored_rows() == before); /* "SKE1": nothing changed */
+        FUZZ_ASSERT(stored_rows() == before); /* no reply: nothing changed */
     return 0;
 }

@@ -233,11 +233,14 @@ static void square_seed(sk_drbg *drbg, unsigned bits)
     mpz_clears(p, min, n, NULL);
 }
 
-/* The share server's request path: relying-party requests framed "SKP1",
- * device-framed and unframed garbage. */
+/* The share server's two entries (fuzz_share_handler.c): a first byte 0
+ * for the device socket (a device frame, an old relying-party frame, an
+ * unknown tag), 1 for a relying-party request as the HTTPS API hands it
+ * over (no tag). */
 static void share_handler_seeds(sk_drbg *drbg)
 {
-    uint8_t req[4096], digest[32], id[16];
+    static const uint8_t api[1] = {1};
+    uint8_t req[4096], frame[4096 + 5], digest[32], id[16];
     size_t n = 0;
     FUZZ_ASSERT(drbg->rng.fill(drbg->rng.ctx, digest, sizeof digest) == SK_OK);
     FUZZ_ASSERT(drbg->rng.fill(drbg->rng.ctx, id, sizeof id) == SK_OK);
@@ -249,19 +252,26 @@ static void share_handler_seeds(sk_drbg *drbg)
                       .display_text = "Agreement of sale, 350 EUR",
                       .rp_name = "Demo Bank"};
     FUZZ_ASSERT(sk_rp_create_request(req, sizeof req, &n, &c) == SK_OK);
-    put_prefixed("share_handler", "rp-create-person", (const uint8_t *)"SKP1", 4, req, n);
+    put_prefixed("share_handler", "rp-create-person", api, 1, req, n);
+    memcpy(frame, "\0SKP1", 5);
+    memcpy(frame + 5, req, n);
+    put("share_handler", "socket-rp-create-person", frame, 5 + n);
     c.person_id = NULL;
     c.key_id = id;
     c.purpose = SK_PURPOSE_AUTH;
     c.scheme = SK_SCHEME_PKCS1;
     FUZZ_ASSERT(sk_rp_create_request(req, sizeof req, &n, &c) == SK_OK);
-    put_prefixed("share_handler", "rp-create-key", (const uint8_t *)"SKP1", 4, req, n);
-    FUZZ_ASSERT(sk_rp_poll_request(req, sizeof req, &n, id, sizeof id) == SK_OK);
-    put_prefixed("share_handler", "rp-poll", (const uint8_t *)"SKP1", 4, req, n);
+    put_prefixed("share_handler", "rp-create-key", api, 1, req, n);
+    FUZZ_ASSERT(sk_rp_poll_wait_request(req, sizeof req, &n, id, sizeof id, 1000) == SK_OK);
+    put_prefixed("share_handler", "rp-poll", api, 1, req, n);
+    memcpy(frame + 5, req, n);
+    put("share_handler", "socket-rp-poll", frame, 5 + n);
+    FUZZ_ASSERT(sk_rp_cancel_request(req, sizeof req, &n, id, sizeof id) == SK_OK);
+    put_prefixed("share_handler", "rp-cancel", api, 1, req, n);
     FUZZ_ASSERT(sk_rp_key_state_request(req, sizeof req, &n, id, sizeof id) == SK_OK);
-    put_prefixed("share_handler", "rp-key-state", (const uint8_t *)"SKP1", 4, req, n);
-    put("share_handler", "device-empty", (const uint8_t *)"SKD1", 4);
-    put("share_handler", "unknown-tag", (const uint8_t *)"SKX1\x08\x01", 6);
+    put_prefixed("share_handler", "rp-key-state", api, 1, req, n);
+    put("share_handler", "device-empty", (const uint8_t *)"\0SKD1", 5);
+    put("share_handler", "unknown-tag", (const uint8_t *)"\0SKX1\x08\x01", 7);
 }
 
 int main(int argc, char **argv)
