@@ -203,8 +203,7 @@ static bool server_start(const char *bin, unsigned wi, char *url, size_t url_cap
     snprintf(w, sizeof w, "%u", e2e_workers[wi]);
     snprintf(log, sizeof log, "server-w%u.log", e2e_workers[wi]);
     unlink(ready);
-    /* the load speaks the old relying-party frames: --legacy-rp */
-    char *argv[] = {(char *)bin,        (char *)"run",         (char *)"--legacy-rp",
+    char *argv[] = {(char *)bin,        (char *)"run",
                     (char *)"--dir",    child.dir,
                     (char *)"--listen", (char *)"tcp://127.0.0.1:0",
                     (char *)"--ready-file", ready,             (char *)"--db",

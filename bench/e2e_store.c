@@ -76,8 +76,7 @@ static bool st_start(st_run *s, const char *bin, int i, const char *name, const 
     snprintf(ready, sizeof ready, "%s/ready-%d", s->dir, i);
     snprintf(log, sizeof log, "server-%d.log", i);
     snprintf(w, sizeof w, "%u", E2E_ST_WORKERS);
-    /* the load speaks the old relying-party frames: --legacy-rp */
-    char *argv[] = {(char *)bin,       (char *)"run",         (char *)"--legacy-rp",
+    char *argv[] = {(char *)bin,       (char *)"run",
                     (char *)"--dir",   d,
                     (char *)"--listen", (char *)"tcp://127.0.0.1:0",
                     (char *)"--ready-file", ready,            (char *)"--db",
