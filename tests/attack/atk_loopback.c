@@ -13,8 +13,8 @@
  * Modes:
  *   guesses    (a server with one-second locks) the same charged approval
  *              (one request id and OTP) from --threads connections at once,
- *              each with another PIN guess, while --floods connections ask
- *              the relying-party KeyState without pause: every reply of a
+ *              each with another PIN guess, while --floods relying parties
+ *              read the key's state without pause: every reply of a
  *              round reveals the same outcome, attempts left go down by one
  *              per round, the key locks at 3 and 6 and is destroyed at the
  *              9th; no round checks twice, and a charge with the right PIN
@@ -35,8 +35,31 @@
  *              how far the attacker's copy of the matching device state gets.
  *   rollback-honest   (--state) the honest device's next request afterwards.
  *
+ * How the key's state is observed.  A relying party learns a key's state
+ * (attempts left, locked until, destroyed and why) only through the share
+ * server's session logic: the HTTPS API reads it with sk_share_handle_rp's
+ * KeyState before every create (a certificate choice reads the key's state
+ * and certificate and asks no device), and the old "SKP1" frames on the
+ * device socket are refused unread (SK_SVC_ERR_RP_REFUSED).  So the
+ * observer here is that same KeyState run in this process on the servers'
+ * database (--store URI, or --db PATH as sqlite:PATH) with the master key
+ * of a server directory (--srv-dir DIR): it reads the committed key row
+ * exactly as a server answering the API does, racing the servers' own
+ * transactions, and it writes nothing (no clean-up falls due in it, it
+ * keeps no rollback marks; the rollback mode checks that the rolled-back
+ * row's version did not move while it was read).  The floods ask it
+ * without pause during a round, so the assertion that no reader ever sees
+ * two charges of one round is made on every read of the store; each flood
+ * also keeps its own connection to the servers busy with the old
+ * relying-party KeyState frame, all the relying-party traffic the device
+ * socket still gets: the refusals and any answers are counted on the
+ * round's line ("old frames: R refused, S served"), and loopback.sh and
+ * pg_servers.sh check that their servers served none.  (An answer, from a
+ * server still run with --legacy-rp, is checked like the observer's view.)
+ *
  * Options: --threads N (6), --floods M (2), --timeout MS (per call, 60000),
- * --db PATH, --state DIR, --peer URL.  With --peer, the guesses, locked and
+ * --db PATH, --state DIR, --peer URL, --srv-dir DIR and --store URI (the
+ * observer, which every mode needs).  With --peer, the guesses, locked and
  * clones modes send every other connection's request to the peer (a second
  * server on the same database: the attack spread over two processes).
  * --spread URL,URL... (guesses): the connections of a round - shots and
@@ -44,6 +67,7 @@
  * database; enrolment stays on --server.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -55,10 +79,16 @@
 #include <sqlite3.h>
 
 #include "devdrive.h"
+#include "fileio.h"
+#include "handler.h"
+#include "identity.h"
+#include "seal.h"
+#include "store.h"
 #include "svc_error.h"
-#include "splitkey.pb-c.h"
 #include "splitkey/device.h"
 #include "splitkey/key.h"
+#include "splitkey/rp.h"
+#include "splitkey/server.h"
 #include "splitkey/sign.h"
 #include "splitkey/splitkey.h"
 #include "testutil.h"
@@ -73,7 +103,7 @@
 static sk_dev_config cfg = {.profile = SK_PROFILE_4K, .scheme = SK_SCHEME_PKCS1,
                             .hash = SK_HASH_SHA256, .timeout_ms = 60000, .give_up_s = 600};
 static struct {
-    const char *peer, *db, *state;
+    const char *peer, *db, *state, *srv_dir, *store;
     unsigned threads, floods;
     unsigned nspread;
     sk_dev_config spread[MAX_THREADS]; /* --spread: cfg with each server's URL */
@@ -187,47 +217,78 @@ static sk_device_session *new_session(sk_dev *d, const char *text)
     return s;
 }
 
-/* The relying party's KeyState over the connection of d (no OTP: it
- * changes nothing).  SK_OK and *st, or the error. */
-static int rp_state(sk_dev *d, const uint8_t *key_id, sk_key_status *st)
+/* ------------------------------------------- the key's state, observed */
+
+/* The observer: the share server's own relying-party KeyState
+ * (sk_share_handle_rp, what the HTTPS API's creates read) run in this
+ * process on the servers' database (--store) with their directory's master
+ * key (--srv-dir).  It reads and never writes: no clean-up is ever due, no
+ * rollback marks are kept, no pool, no CA. */
+static struct {
+    sk_share_server srv;
+    sk_master_key *master;
+    sk_server_identity *identity;
+    sk_server_ident *ident;
+} obs;
+
+static void observer_open(const char *dir, const char *uri)
 {
-    Splitkey__RpRequest r = SPLITKEY__RP_REQUEST__INIT;
-    Splitkey__KeyStateRequest k = SPLITKEY__KEY_STATE_REQUEST__INIT;
-    uint8_t buf[256], *rep = NULL;
-    size_t rl = 0;
-    k.key_id.data = (uint8_t *)key_id;
-    k.key_id.len = SK_KEY_ID_LEN;
-    r.req_case = SPLITKEY__RP_REQUEST__REQ_KEY_STATE;
-    r.key_state = &k;
-    size_t n = protobuf_c_message_get_packed_size(&r.base);
-    protobuf_c_message_pack(&r.base, buf);
-    memset(st, 0, sizeof *st);
-    int rc = sk_dev_xcall(d, "SKP1", buf, n, &rep, &rl);
-    if (rc != SK_OK)
-        return rc;
-    Splitkey__RpReply *out = splitkey__rp_reply__unpack(NULL, rl, rep);
-    sk_dev_free_reply(rep, rl);
-    if (out == NULL)
-        return SK_ERR_PROTO_DECODE;
-    if (out->rep_case == SPLITKEY__RP_REPLY__REP_KEY_STATE) {
-        st->state = (sk_key_state)out->key_state->state;
-        st->attempts_left = out->key_state->attempts_left;
-        st->locked_until = out->key_state->locked_until;
-        st->destroy_reason = (sk_destroy_reason)out->key_state->destroy_reason;
-        rc = SK_OK;
-    } else if (out->rep_case == SPLITKEY__RP_REPLY__REP_ERROR) {
-        rc = -out->error->code;
-    } else {
-        rc = SK_ERR_PROTO_DECODE;
+    char err[512] = "";
+    char *mk = sk_path_join(dir, SK_SERVER_FILE_MASTER);
+    if (mk == NULL || sk_master_key_load(&obs.master, mk) != SK_OK)
+        die("cannot load the master key (--srv-dir)");
+    free(mk);
+    if (sk_server_identity_load(&obs.identity, dir, err, sizeof err) != SK_OK ||
+        sk_share_ident_load(&obs.ident, obs.identity) != SK_OK) {
+        fprintf(stderr, "atk_loopback: --srv-dir %s: %s\n", dir, err);
+        exit(2);
     }
-    splitkey__rp_reply__free_unpacked(out, NULL);
+    sk_store *store = NULL;
+    if (sk_store_open(&store, uri) != SK_OK)
+        die("cannot open the store (--store)");
+    sk_store_set_connections(store, MAX_FLOODS + 2);
+    obs.srv.store = store;
+    obs.srv.master = obs.master;
+    obs.srv.ident = obs.ident;
+    obs.srv.cleanup_every_s = UINT_MAX;
+    atomic_store(&obs.srv.last_cleanup, (uint_least64_t)time(NULL));
+}
+
+static void observer_close(void)
+{
+    if (obs.srv.store != NULL)
+        sk_store_close(obs.srv.store);
+    sk_server_ident_free(obs.ident);
+    sk_server_identity_free(obs.identity);
+    sk_master_key_free(obs.master);
+    memset(&obs, 0, sizeof obs);
+}
+
+/* The relying-party KeyState of key_id as the share server reports it,
+ * read once from the store.  SK_OK and *st, or the error (SK_ERR_STORE_BUSY
+ * under load: ask again). */
+static int rp_state(const uint8_t *key_id, sk_key_status *st)
+{
+    uint8_t msg[128], *rep = NULL;
+    size_t n = 0, rl = 0;
+    memset(st, 0, sizeof *st);
+    if (obs.srv.store == NULL)
+        die("the key's state needs --srv-dir and --store (or --db)");
+    int rc = sk_rp_key_state_request(msg, sizeof msg, &n, key_id, SK_KEY_ID_LEN);
+    if (rc == SK_OK)
+        rc = sk_share_handle_rp(&obs.srv, msg, n, &rep, &rl);
+    if (rep != NULL)
+        rc = sk_rp_read_key_state(st, rep, rl);
+    free(rep);
     return rc;
 }
 
-static sk_key_status must_state(sk_dev *d, const uint8_t *key_id)
+static sk_key_status must_state(const uint8_t *key_id)
 {
     sk_key_status st;
-    int rc = rp_state(d, key_id, &st);
+    int rc;
+    for (unsigned i = 0; (rc = rp_state(key_id, &st)) == SK_ERR_STORE_BUSY && i < MAX_SENDS; i++)
+        sleep_ms(20);
     if (rc != SK_OK) {
         fprintf(stderr, "atk_loopback: KeyState: %s\n", sk_strerror(rc));
         exit(2);
@@ -235,13 +296,13 @@ static sk_key_status must_state(sk_dev *d, const uint8_t *key_id)
     return st;
 }
 
-/* Waits (polling the relying-party KeyState) until a lock has run out. */
-static sk_key_status wait_unlocked(sk_dev *d, const uint8_t *key_id)
+/* Waits (polling the observer) until a lock has run out. */
+static sk_key_status wait_unlocked(const uint8_t *key_id)
 {
-    sk_key_status st = must_state(d, key_id);
+    sk_key_status st = must_state(key_id);
     for (unsigned i = 0; st.state == SK_KEY_TIMELOCKED && i < 6000; i++) {
         sleep_ms(100);
-        st = must_state(d, key_id);
+        st = must_state(key_id);
     }
     return st;
 }
@@ -407,8 +468,12 @@ static void *shot_main(void *arg)
     return NULL;
 }
 
-/* A relying party asking the key's state without pause during a round:
- * what it sees, counted by (state, attempts left). */
+/* A relying party's view of the key without pause during a round: the
+ * share server's KeyState read from the store (the observer), and, on its
+ * own connection to the servers, the old relying-party KeyState frame,
+ * which a server refuses unread (or, run with --legacy-rp, answers: then
+ * its answer is one more view).  The views counted by (state, attempts
+ * left). */
 typedef struct flood {
     pthread_t thread;
     sk_dev d;
@@ -417,32 +482,53 @@ typedef struct flood {
     unsigned seen[6][10];
     unsigned reason[5];
     unsigned asked, errors; /* errors: replies that make no sense */
+    unsigned refused, served; /* old frames refused (SK_SVC_ERR_RP_REFUSED), answered */
 } flood;
+
+/* One view of the key: rc and *st of a KeyState. */
+static void flood_count(flood *f, int rc, const sk_key_status *st)
+{
+    if (rc == SK_ERR_PROTO_DECODE)
+        f->errors++; /* a reply that is no KeyState */
+    if (rc != SK_OK)
+        return;      /* or none (the store busy): ask again */
+    if ((unsigned)st->state < 6 && st->attempts_left < 10)
+        f->seen[st->state][st->attempts_left]++;
+    else
+        f->errors++;
+    if ((unsigned)st->destroy_reason < 5)
+        f->reason[st->destroy_reason]++;
+}
 
 static void *flood_main(void *arg)
 {
     flood *f = arg;
+    uint8_t msg[128], *rep = NULL;
+    size_t n = 0, rl = 0;
+    if (sk_rp_key_state_request(msg, sizeof msg, &n, f->key_id, SK_KEY_ID_LEN) != SK_OK)
+        die("KeyState request");
     while (!atomic_load(f->stop)) {
         sk_key_status st;
         f->asked++;
-        int rc = rp_state(&f->d, f->key_id, &st);
-        if (rc == SK_ERR_PROTO_DECODE)
-            f->errors++; /* a reply that is no KeyState */
-        if (rc != SK_OK)
-            continue;    /* or none (the store busy): ask again */
-        if ((unsigned)st.state < 6 && st.attempts_left < 10)
-            f->seen[st.state][st.attempts_left]++;
-        else
-            f->errors++;
-        if ((unsigned)st.destroy_reason < 5)
-            f->reason[st.destroy_reason]++;
+        int rc = sk_dev_xcall(&f->d, "SKP1", msg, n, &rep, &rl);
+        if (rc == SK_SVC_ERR_RP_REFUSED) {
+            f->refused++;
+        } else if (rc == SK_OK) {
+            f->served++;
+            memset(&st, 0, sizeof st);
+            flood_count(f, sk_rp_read_key_state(&st, rep, rl), &st);
+        }
+        sk_dev_free_reply(rep, rl);
+        rep = NULL;
+        rc = rp_state(f->key_id, &st);
+        flood_count(f, rc, &st);
     }
     return NULL;
 }
 
 /* What the relying parties saw in a round, merged. */
 typedef struct seen {
-    unsigned n[6][10], reason[5], asked, errors;
+    unsigned n[6][10], reason[5], asked, errors, refused, served;
 } seen;
 
 /* Runs n shots at once (their d.key set) with opt.floods relying parties
@@ -480,6 +566,8 @@ static void run_round(shot *shots, unsigned n, const uint8_t *key_id, seen *sn)
             sn->reason[r] += floods[i].reason[r];
         sn->asked += floods[i].asked;
         sn->errors += floods[i].errors;
+        sn->refused += floods[i].refused;
+        sn->served += floods[i].served;
         sk_dev_close(&floods[i].d);
     }
     pthread_barrier_destroy(&go);
@@ -548,9 +636,10 @@ static void print_round(const char *what, unsigned round, const shot *shots, uns
         outcomes += is_outcome(shots[i].rc);
     }
     printf("%s %u: %u connections, %u sends, %u replies with a PIN outcome; first: %s, "
-           "attempts left %u, locked until %llu; KeyState asked %u times, attempts seen",
+           "attempts left %u, locked until %llu; KeyState asked %u times (old frames: %u refused, "
+           "%u served), attempts seen",
            what, round, n, sends, outcomes, sk_strerror(shots[0].rc), shots[0].st.attempts_left,
-           (unsigned long long)shots[0].st.locked_until, sn->asked);
+           (unsigned long long)shots[0].st.locked_until, sn->asked, sn->refused, sn->served);
     for (int a = 0; a < 6; a++)
         for (int b = 0; b < 10; b++)
             if (sn->n[a][b])
@@ -600,7 +689,7 @@ static int guess_round(sk_dev *m, const sk_device_session *s, const uint8_t *key
 {
     shot shots[MAX_THREADS];
     seen sn;
-    sk_key_status before = wait_unlocked(m, key_id);
+    sk_key_status before = wait_unlocked(key_id);
     CHECK(before.state == SK_KEY_ACTIVE && before.attempts_left == attempts_after(*f));
     CHECK_OK(sk_device_approve(m->key, m->msg, sizeof m->msg, &m->msg_len, sk_dev_now(m), s,
                                (const uint8_t *)pins[0], strlen(pins[0])));
@@ -636,7 +725,7 @@ static int guess_round(sk_dev *m, const sk_device_session *s, const uint8_t *key
                              (right ? 1u << 3 : 0),
                     !right && *f + 1 == 9));
     /* and afterwards the server's count is exactly one further */
-    sk_key_status after = must_state(m, key_id);
+    sk_key_status after = must_state(key_id);
     if (next < 9) {
         CHECK(after.attempts_left == attempts_after(next));
         CHECK(after.state == SK_KEY_ACTIVE ||
@@ -709,7 +798,7 @@ static int mode_guesses(void)
     }
     sk_device_key_free(last);
     sk_dev_close(&pre);
-    sk_key_status st = must_state(&m, key_id);
+    sk_key_status st = must_state(key_id);
     CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_LOCKOUT);
     if (opt.db != NULL) {
         /* the server's own record: eight wrong PINs, then destroyed */
@@ -770,7 +859,7 @@ static int mode_locked(void)
             snprintf(pins[i], sizeof pins[i], "%05u", WRONG_PIN_BASE + 7000 + round * 100 + i);
         guess_round(&m, s, key_id, pins, n, round, &f, digest, NULL);
     }
-    sk_key_status st = must_state(&m, key_id);
+    sk_key_status st = must_state(key_id);
     CHECK(st.state == SK_KEY_TIMELOCKED && st.attempts_left == 3 &&
           st.locked_until > (uint64_t)time(NULL) + 600);
     /* locked for hours: a round with the right PIN among the guesses is
@@ -790,7 +879,7 @@ static int mode_locked(void)
     CHECK_RC(SK_ERR_LOCKED, shots[0].rc);
     CHECK(shots[0].st.locked_until == st.locked_until);
     CHECK(seen_only(&sn, 1u << 3, 0));
-    sk_key_status after = must_state(&m, key_id);
+    sk_key_status after = must_state(key_id);
     CHECK(after.state == SK_KEY_TIMELOCKED && after.attempts_left == 3 &&
           after.locked_until == st.locked_until);
     close_shots(shots, n);
@@ -840,7 +929,7 @@ static int mode_clones(void)
         /* at most one charge was ever visible */
         CHECK(seen_only(&sn, 1u << 3 | 1u << 2, 1));
         CHECK(sn.reason[SK_DESTROY_LOCKOUT] == 0 && sn.reason[SK_DESTROY_USER] == 0);
-        sk_key_status st = must_state(&m, key_id);
+        sk_key_status st = must_state(key_id);
         CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_CLONE);
         close_shots(shots, n);
         sk_device_session_free(s);
@@ -902,7 +991,7 @@ static int mode_clone_any(void)
                (long long)offsets[k], "ok", kinds[k], sk_strerror(rc), (int)st.destroy_reason);
         CHECK_RC(SK_ERR_CLONE_DETECTED, rc);
         CHECK(st.destroy_reason == SK_DESTROY_CLONE);
-        st = must_state(&m, key_id);
+        st = must_state(key_id);
         CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_CLONE);
         /* and the copy never signs again */
         digest_of(digest, "the copy again");
@@ -1057,9 +1146,11 @@ static int mode_rollback(void)
     /* nothing was written over the old row, no check was logged */
     CHECK(db_version(key_id) == old.version);
     CHECK(wrong_pin_events(key_id) == 2);
-    rc = rp_state(&m, key_id, &st);
-    printf("rolled back, the relying party's KeyState: %s, state %d, attempts left %u\n",
+    rc = rp_state(key_id, &st);
+    printf("rolled back, the row as the store holds it (observer): %s, state %d, "
+           "attempts left %u\n",
            sk_strerror(rc), (int)st.state, st.attempts_left);
+    CHECK(db_version(key_id) == old.version); /* the observer wrote nothing */
 
     /* the newest row put back: the failure count is where it was, and the
      * next wrong PIN is the third (the key locks) */
@@ -1152,7 +1243,7 @@ static int mode_rollback_restart(void)
             die("bad key file");
     open_dev(&t, NULL);
     t.key = load_state("thief");
-    st = must_state(&t, key_id);
+    st = must_state(key_id);
     printf("restarted with the old row: KeyState %d, attempts left %u, locked until %llu\n",
            (int)st.state, st.attempts_left, (unsigned long long)st.locked_until);
     CHECK(st.state == SK_KEY_ACTIVE && st.attempts_left == 3);
@@ -1208,7 +1299,7 @@ static int mode_rollback_honest(void)
     }
     CHECK_RC(SK_ERR_CLONE_DETECTED, rc);
     CHECK(st.destroy_reason == SK_DESTROY_CLONE);
-    st = must_state(&m, key_id);
+    st = must_state(key_id);
     CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_CLONE);
     sk_dev_close(&m);
     return 0;
@@ -1220,7 +1311,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: atk_loopback --server URL --server-pub FILE [--threads N]\n"
                     "  [--floods M] [--timeout MS] [--db PATH] [--state DIR] [--peer URL]\n"
-                    "  [--spread URL,URL...]\n"
+                    "  [--spread URL,URL...] [--srv-dir DIR] [--store URI]\n"
                     "  guesses|locked|clones|clone-any|rollback|rollback-restart|"
                     "rollback-honest\n");
     exit(2);
@@ -1249,6 +1340,10 @@ int main(int argc, char **argv)
             opt.state = v;
         else if (OPT("--peer"))
             opt.peer = v;
+        else if (OPT("--srv-dir"))
+            opt.srv_dir = v;
+        else if (OPT("--store"))
+            opt.store = v;
         else if (OPT("--spread"))
             spread = v;
         else if (a[0] != '-' && mode == NULL)
@@ -1276,6 +1371,13 @@ int main(int argc, char **argv)
             opt.spread[opt.nspread++].url = u;
         }
     }
+    static char db_uri[4096];
+    if (opt.store == NULL && opt.db != NULL) {
+        snprintf(db_uri, sizeof db_uri, "sqlite:%s", opt.db);
+        opt.store = db_uri;
+    }
+    if (opt.srv_dir != NULL && opt.store != NULL)
+        observer_open(opt.srv_dir, opt.store);
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (!strcmp(mode, "guesses"))
         mode_guesses();
@@ -1293,6 +1395,7 @@ int main(int argc, char **argv)
         mode_rollback_honest();
     else
         usage();
+    observer_close();
     char name[64];
     snprintf(name, sizeof name, "atk_loopback %s", mode);
     return sk_test_done(name);

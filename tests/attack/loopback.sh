@@ -3,7 +3,7 @@
 # loopback.sh SERVER ATK SQLITE3 - attacks on real splitkey-server processes
 # on loopback, played by atk_loopback (see its header for each mode):
 #   guesses    one charged approval from many connections with different
-#              PINs, KeyState floods alongside (a server with 1 s locks);
+#              PINs, KeyState readers alongside (a server with 1 s locks);
 #   locked     the same while the key is locked for hours;
 #   clones     copies' own approvals under one OTP at once;
 #   clone-any  a copy signs, the original's next request of any kind;
@@ -11,7 +11,8 @@
 #              by a second process on the same database; then the same
 #              row put back across two restarts, and the honest device.
 # Each server runs in a temporary directory on a port it picks (port 0,
-# --ready-file).  Exit 0 when every mode passed.
+# --ready-file), without the old relying-party frames: atk_loopback reads
+# the key's state from the database with the servers' own KeyState.  Exit 0 when every mode passed.
 SERVER=$1 ATK=$2 SQLITE3=$3
 
 set -u
@@ -56,7 +57,7 @@ start() {
     local name=$1 db=$2
     shift 2
     rm -f "$T/ready.$name"
-    "$SERVER" run --legacy-rp --dir "${SRVDIR:-$T/srv}" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
+    "$SERVER" run --dir "${SRVDIR:-$T/srv}" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
         --db "sqlite:$db" "${COMMON[@]}" "$@" >>"$T/$name.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
@@ -77,17 +78,29 @@ stop() { # stop NAME: SIGTERM, and the exit status
     wait "${!pid_var}"
 }
 
-atk() { # atk URL [ARGS...] MODE: runs a mode, its output kept in $T/MODE.out
+# atk URL [ARGS...] MODE: runs a mode, its output kept in $T/MODE.out; it
+# reads the key's state from the database --db PATH or else $T/server.db
+# (atk_loopback --srv-dir, --store)
+atk() {
     local url=$1
     shift
-    local mode=${*: -1}
-    "$ATK" --server "$url" --server-pub "$T/srv/server.pub" "$@" >"$T/$mode.out" 2>&1
+    local mode=${*: -1} store=(--store "sqlite:$T/server.db")
+    [[ " $* " == *" --db "* ]] && store=()
+    "$ATK" --server "$url" --server-pub "$T/srv/server.pub" --srv-dir "$T/srv" "${store[@]}" \
+        "$@" >"$T/$mode.out" 2>&1
     local rc=$?
     sed "s/^/  [$mode] /" "$T/$mode.out"
     return $rc
 }
 
 sql() { "$SQLITE3" "$1" "$2"; }
+
+# old_refused MODE: the old relying-party frames that mode's readers sent
+# alongside its rounds were refused, none served
+old_refused() {
+    grep -q "old frames: [1-9][0-9]* refused" "$T/$1.out" &&
+        ! grep -q "old frames: [0-9]* refused, [1-9]" "$T/$1.out"
+}
 
 SRVDIR="$T/srv-g" start G "$T/guesses.db" --lock1-seconds 1 --lock2-seconds 1 ||
     { echo "server G did not start" >&2; exit 1; }
@@ -99,6 +112,7 @@ check "guesses: one outcome per charge, exactly nine checks, locks at 3 and 6" \
     atk "$G_URL" --db "$T/guesses.db" --threads 6 --floods 2 guesses
 check "guesses: no clone verdict from resends of one request" \
     test "$(sql "$T/guesses.db" "SELECT count(*) FROM events WHERE kind = 9")" = 0
+check "guesses: the old relying-party frames alongside were refused" old_refused guesses
 check "locked: a round while locked runs no check" atk "$A_URL" --threads 6 locked
 check "clones: copies' approvals under one OTP: one charge at most, then clone verdicts" \
     atk "$A_URL" --threads 6 --floods 2 clones
@@ -107,6 +121,7 @@ for key in $(sed -n 's/^key //p' "$T/clones.out"); do
         test "$(sql "$T/server.db" "SELECT count(*) FROM events WHERE kind = 9 AND key_id = X'$key'") \
 $(sql "$T/server.db" "SELECT count(*) <= 1 FROM events WHERE kind = 6 AND key_id = X'$key'")" = "1 1"
 done
+check "clones: the old relying-party frames alongside were refused" old_refused clones
 check "clone-any: the original's next KeyState, fetch or sign is the verdict" \
     atk "$A_URL" clone-any
 

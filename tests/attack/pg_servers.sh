@@ -10,10 +10,13 @@
 #   locked   a round while the key is locked for hours runs no check;
 #   clones   copies' approvals under one OTP at both servers at once: at
 #            most one charge, then clone verdicts.
-# psql then counts the events: the wrong-PIN events of the guessed key are
-# exactly eight before the destroying ninth check.  Exit 0 when every
-# attack failed as documented (doc/security.md, "Several servers on one
-# database").
+# The servers run without the old relying-party frames: atk_loopback reads
+# the key's state from the database with the servers' own KeyState
+# (--srv-dir, --store), and their refusal of the old frames sent alongside
+# the guesses is checked.  psql then counts the events: the wrong-PIN
+# events of the guessed key are exactly eight before the destroying ninth
+# check.  Exit 0 when every attack failed as documented (doc/security.md,
+# "Several servers on one database").
 SERVER=$1 ATK=$2
 set -u
 . "$(dirname "$0")/../services/pg_lib.sh"
@@ -51,7 +54,7 @@ start() {
     shift 3
     [ -d "$dir" ] || cp -r "$T/srv" "$dir"
     rm -f "$T/ready.$name"
-    "$SERVER" run --legacy-rp --dir "$dir" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
+    "$SERVER" run --dir "$dir" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
         --db "$db" "${COMMON[@]}" "$@" >>"$T/$name.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
@@ -63,11 +66,12 @@ start() {
     printf -v "${name}_URL" %s "$(head -n1 "$T/ready.$name")"
 }
 
-atk() { # atk URL [ARGS...] MODE
-    local url=$1
-    shift
+atk() { # atk URL STORE-URI [ARGS...] MODE (the key's state read from STORE-URI)
+    local url=$1 store=$2
+    shift 2
     local mode=${*: -1}
-    "$ATK" --server "$url" --server-pub "$T/srv/server.pub" "$@" >"$T/$mode.out" 2>&1
+    "$ATK" --server "$url" --server-pub "$T/srv/server.pub" --srv-dir "$T/srv" \
+        --store "$store" "$@" >"$T/$mode.out" 2>&1
     local rc=$?
     sed "s/^/  [$mode] /" "$T/$mode.out"
     return $rc
@@ -81,8 +85,11 @@ start A "$T/a" "$PG_URI" || { echo "A did not start" >&2; exit 1; }
 start B "$T/b" "$PG_URI" || { echo "B did not start" >&2; exit 1; }
 
 check "guesses over two servers: one outcome per charge, exactly nine checks, locks at 3 and 6" \
-    atk "$G1_URL" --peer "$G2_URL" --threads 6 --floods 2 guesses
+    atk "$G1_URL" "$GUESS_URI" --peer "$G2_URL" --threads 6 --floods 2 guesses
 gq() { $PG_PSQL -d guesses -t -A -c "$1"; }
+check "guesses: the old relying-party frames alongside were refused, none served" \
+    bash -c "grep -q 'old frames: [1-9][0-9]* refused' '$T/guesses.out' &&
+             ! grep -q 'old frames: [0-9]* refused, [1-9]' '$T/guesses.out'"
 lockout_key=$(gq "SELECT encode(key_id, 'hex') FROM events WHERE kind = 8 AND detail = 2")
 check "guesses: one key destroyed by the lockout" test -n "$lockout_key"
 check "guesses: exactly eight wrong-PIN events before the destroying check" \
@@ -96,9 +103,9 @@ check "guesses: no clone verdict from resends of one request" \
 check "guesses: both servers served requests" \
     bash -c "grep -q 'req kind=sign-submit' '$T/G1.log' && grep -q 'req kind=sign-submit' '$T/G2.log'"
 check "locked over two servers: a round while locked runs no check" \
-    atk "$A_URL" --peer "$B_URL" --threads 6 locked
+    atk "$A_URL" "$PG_URI" --peer "$B_URL" --threads 6 locked
 check "clones over two servers: one charge at most, then clone verdicts" \
-    atk "$A_URL" --peer "$B_URL" --threads 6 --floods 2 clones
+    atk "$A_URL" "$PG_URI" --peer "$B_URL" --threads 6 --floods 2 clones
 for key in $(sed -n 's/^key //p' "$T/clones.out"); do
     check "clones: key ${key:0:8}: one clone event, at most one wrong-PIN event" \
         test "$(pgq "SELECT count(*) FROM events WHERE kind = 9 AND key_id = decode('$key', 'hex')") \

@@ -128,8 +128,9 @@ check "81 signatures in the event log (9 proofs of possession + 72)" \
 
 # --- one charged approval, different wrong PINs, three servers at once ---------
 check "guesses through three servers: one check per round, locks at 3 and 6, destroyed at 9" \
-    bash -c '"$0" --server "$1" --server-pub "$2" --spread "$3" --threads 6 --floods 3 guesses \
-        >"$4" 2>&1' "$ATK" "$A_URL" "$T/srv/server.pub" "$A_URL,$B_URL,$C_URL" "$T/guesses.out"
+    bash -c '"$0" --server "$1" --server-pub "$2" --spread "$3" --threads 6 --floods 3 \
+        --srv-dir "$5" --store "$6" guesses >"$4" 2>&1' "$ATK" "$A_URL" "$T/srv/server.pub" \
+    "$A_URL,$B_URL,$C_URL" "$T/guesses.out" "$T/srv" "$(store_uri "$DB")"
 sed 's/^/  | /' "$T/guesses.out"
 mapfile -t gkeys < <(sed -n 's/^key \([0-9a-f]\{32\}\)$/\1/p' "$T/guesses.out")
 if [ "${#gkeys[@]}" = 2 ]; then
