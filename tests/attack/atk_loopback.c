@@ -56,10 +56,20 @@
  * round's line ("old frames: R refused, S served"), and loopback.sh and
  * pg_servers.sh check that their servers served none.  (An answer, from a
  * server still run with --legacy-rp, is checked like the observer's view.)
+ * With --certchoice PROG as many more relying parties make certificate
+ * choices for the key's person at a server's HTTPS API without pause (PROG
+ * PERSON NONCE: one create, its HTTP status printed; loopback.sh uses curl):
+ * the server itself reads the key for each while the guesses race, and
+ * every answer must fit the round: 200 while the key is active, 472 only
+ * when this round's charge locked it, 404 only when it destroyed it (in the
+ * locked mode's last round 472 only; with clones 200 or 404), nothing else
+ * but no answer at all (580: the store busy).  A create through curl is
+ * slower than a round, so a round sees one or two per thread, answered
+ * around the charge.
  *
  * Options: --threads N (6), --floods M (2), --timeout MS (per call, 60000),
  * --db PATH, --state DIR, --peer URL, --srv-dir DIR and --store URI (the
- * observer, which every mode needs).  With --peer, the guesses, locked and
+ * observer, which every mode needs), --certchoice PROG.  With --peer, the guesses, locked and
  * clones modes send every other connection's request to the peer (a second
  * server on the same database: the attack spread over two processes).
  * --spread URL,URL... (guesses): the connections of a round - shots and
@@ -100,10 +110,15 @@
 #define KEYID_HEX (2 * SK_KEY_ID_LEN + 1)
 #define YEAR (365LL * 86400)
 
+/* The answers to a certificate choice (--certchoice): 200 (the key
+ * active), 472 (locked), 404 (destroyed: no usable key), none (no answer,
+ * or 580: the store busy), anything else. */
+enum { CC_OK, CC_LOCKED, CC_GONE, CC_NONE, CC_OTHER, CC_N };
+
 static sk_dev_config cfg = {.profile = SK_PROFILE_4K, .scheme = SK_SCHEME_PKCS1,
                             .hash = SK_HASH_SHA256, .timeout_ms = 60000, .give_up_s = 600};
 static struct {
-    const char *peer, *db, *state, *srv_dir, *store;
+    const char *peer, *db, *state, *srv_dir, *store, *certchoice;
     unsigned threads, floods;
     unsigned nspread;
     sk_dev_config spread[MAX_THREADS]; /* --spread: cfg with each server's URL */
@@ -113,6 +128,7 @@ static struct {
  * with (a test value: the attacker copies the phone's storage). */
 static const uint8_t storage_key[SK_STORAGE_KEY_LEN] = {0x5a, 0x17};
 static unsigned enrolled;
+static char person[64]; /* the person id of the key enrolled last */
 
 static void die(const char *what)
 {
@@ -186,6 +202,9 @@ static void open_dev_spread(sk_dev *d, unsigned i)
 static void enrol(sk_dev *d, uint8_t key_id[SK_KEY_ID_LEN], char idhex[KEYID_HEX])
 {
     open_dev(d, NULL);
+    /* the person id sk_dev_enrol's subject gives the key (SK_DEV_SUBJECT_FMT) */
+    snprintf(person, sizeof person, "PNOLV-%06u-%05u", (unsigned)(cfg.run_tag % 1000000u),
+             enrolled);
     int rc = sk_dev_enrol(d, enrolled++);
     if (rc != SK_OK) {
         fprintf(stderr, "atk_loopback: enrolment: %s\n", sk_strerror(rc));
@@ -483,7 +502,35 @@ typedef struct flood {
     unsigned reason[5];
     unsigned asked, errors; /* errors: replies that make no sense */
     unsigned refused, served; /* old frames refused (SK_SVC_ERR_RP_REFUSED), answered */
+    int choices;              /* 1: this one makes certificate choices only */
+    unsigned cc[CC_N];        /* certificate choices by answer (--certchoice) */
 } flood;
+
+/* A certificate-choice create for the person of the key, at a server's
+ * relying-party API (--certchoice PROG: PROG PERSON NONCE prints the HTTP
+ * status; a fresh nonce, so that no create is an idempotent repeat of an
+ * earlier one and its answer stale): the answer as a CC_ index. */
+static int certchoice(void)
+{
+    char cmd[8192], out[16] = "";
+    uint8_t rnd[12];
+    char nonce[2 * sizeof rnd + 1];
+    randombytes_buf(rnd, sizeof rnd);
+    hex(nonce, rnd, sizeof rnd);
+    snprintf(cmd, sizeof cmd, "'%s' '%s' '%s'", opt.certchoice, person, nonce);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return CC_NONE;
+    if (fgets(out, sizeof out, p) == NULL)
+        out[0] = '\0';
+    pclose(p);
+    int status = atoi(out);
+    return status == 200   ? CC_OK
+           : status == 472 ? CC_LOCKED
+           : status == 404 ? CC_GONE
+           : status == 0 || status == 580 ? CC_NONE /* no answer, or the store busy */
+                                          : CC_OTHER;
+}
 
 /* One view of the key: rc and *st of a KeyState. */
 static void flood_count(flood *f, int rc, const sk_key_status *st)
@@ -507,7 +554,9 @@ static void *flood_main(void *arg)
     size_t n = 0, rl = 0;
     if (sk_rp_key_state_request(msg, sizeof msg, &n, f->key_id, SK_KEY_ID_LEN) != SK_OK)
         die("KeyState request");
-    while (!atomic_load(f->stop)) {
+    while (f->choices && !atomic_load(f->stop))
+        f->cc[certchoice()]++;
+    while (!f->choices && !atomic_load(f->stop)) {
         sk_key_status st;
         f->asked++;
         int rc = sk_dev_xcall(&f->d, "SKP1", msg, n, &rep, &rl);
@@ -528,7 +577,7 @@ static void *flood_main(void *arg)
 
 /* What the relying parties saw in a round, merged. */
 typedef struct seen {
-    unsigned n[6][10], reason[5], asked, errors, refused, served;
+    unsigned n[6][10], reason[5], asked, errors, refused, served, cc[CC_N];
 } seen;
 
 /* Runs n shots at once (their d.key set) with opt.floods relying parties
@@ -537,13 +586,17 @@ static void run_round(shot *shots, unsigned n, const uint8_t *key_id, seen *sn)
 {
     pthread_barrier_t go;
     atomic_int stop;
-    flood floods[MAX_FLOODS];
+    flood floods[2 * MAX_FLOODS];
+    /* the readers, and as many making certificate choices (--certchoice) */
+    unsigned nf = opt.certchoice != NULL ? 2 * opt.floods : opt.floods;
     atomic_init(&stop, 0);
     memset(sn, 0, sizeof *sn);
     pthread_barrier_init(&go, NULL, n);
-    for (unsigned i = 0; i < opt.floods; i++) {
+    for (unsigned i = 0; i < nf; i++) {
         memset(&floods[i], 0, sizeof floods[i]);
-        open_dev_spread(&floods[i].d, i + 1);
+        floods[i].choices = i >= opt.floods;
+        if (!floods[i].choices)
+            open_dev_spread(&floods[i].d, i + 1);
         floods[i].key_id = key_id;
         floods[i].stop = &stop;
         if (pthread_create(&floods[i].thread, NULL, flood_main, &floods[i]) != 0)
@@ -557,7 +610,7 @@ static void run_round(shot *shots, unsigned n, const uint8_t *key_id, seen *sn)
     for (unsigned i = 0; i < n; i++)
         pthread_join(shots[i].thread, NULL);
     atomic_store(&stop, 1);
-    for (unsigned i = 0; i < opt.floods; i++) {
+    for (unsigned i = 0; i < nf; i++) {
         pthread_join(floods[i].thread, NULL);
         for (int a = 0; a < 6; a++)
             for (int b = 0; b < 10; b++)
@@ -568,6 +621,8 @@ static void run_round(shot *shots, unsigned n, const uint8_t *key_id, seen *sn)
         sn->errors += floods[i].errors;
         sn->refused += floods[i].refused;
         sn->served += floods[i].served;
+        for (int c = 0; c < CC_N; c++)
+            sn->cc[c] += floods[i].cc[c];
         sk_dev_close(&floods[i].d);
     }
     pthread_barrier_destroy(&go);
@@ -585,6 +640,14 @@ static int seen_only(const seen *sn, unsigned allowed, int destroyed_ok)
                 return 0;
         }
     return sn->errors == 0;
+}
+
+/* Whether the certificate choices of a round were answered only as allowed:
+ * 200 with ok, 472 with locked, 404 with gone; never anything else. */
+static int choices_only(const seen *sn, int ok, int locked, int gone)
+{
+    return (ok || sn->cc[CC_OK] == 0) && (locked || sn->cc[CC_LOCKED] == 0) &&
+           (gone || sn->cc[CC_GONE] == 0) && sn->cc[CC_OTHER] == 0;
 }
 
 static void close_shots(shot *shots, unsigned n)
@@ -645,6 +708,10 @@ static void print_round(const char *what, unsigned round, const shot *shots, uns
             if (sn->n[a][b])
                 printf(" %s%d", a == SK_KEY_DESTROYED ? "D" : a == SK_KEY_TIMELOCKED ? "L" : "",
                        b);
+    if (opt.certchoice != NULL)
+        printf("; certificate choices: %u 200, %u 472, %u 404, %u unanswered, %u other",
+               sn->cc[CC_OK], sn->cc[CC_LOCKED], sn->cc[CC_GONE], sn->cc[CC_NONE],
+               sn->cc[CC_OTHER]);
     printf("\n");
 }
 
@@ -724,6 +791,9 @@ static int guess_round(sk_dev *m, const sk_device_session *s, const uint8_t *key
     CHECK(seen_only(&sn, 1u << attempts_after(*f) | 1u << attempts_after(*f + 1) |
                              (right ? 1u << 3 : 0),
                     !right && *f + 1 == 9));
+    /* the server's own reads of the key, racing: active until the charge,
+     * then locked or destroyed only if this charge did that */
+    CHECK(choices_only(&sn, 1, !right && (next == 3 || next == 6), !right && next == 9));
     /* and afterwards the server's count is exactly one further */
     sk_key_status after = must_state(key_id);
     if (next < 9) {
@@ -879,6 +949,7 @@ static int mode_locked(void)
     CHECK_RC(SK_ERR_LOCKED, shots[0].rc);
     CHECK(shots[0].st.locked_until == st.locked_until);
     CHECK(seen_only(&sn, 1u << 3, 0));
+    CHECK(choices_only(&sn, 0, 1, 0));
     sk_key_status after = must_state(key_id);
     CHECK(after.state == SK_KEY_TIMELOCKED && after.attempts_left == 3 &&
           after.locked_until == st.locked_until);
@@ -929,6 +1000,7 @@ static int mode_clones(void)
         /* at most one charge was ever visible */
         CHECK(seen_only(&sn, 1u << 3 | 1u << 2, 1));
         CHECK(sn.reason[SK_DESTROY_LOCKOUT] == 0 && sn.reason[SK_DESTROY_USER] == 0);
+        CHECK(choices_only(&sn, 1, 0, 1));
         sk_key_status st = must_state(key_id);
         CHECK(st.state == SK_KEY_DESTROYED && st.destroy_reason == SK_DESTROY_CLONE);
         close_shots(shots, n);
@@ -1311,7 +1383,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: atk_loopback --server URL --server-pub FILE [--threads N]\n"
                     "  [--floods M] [--timeout MS] [--db PATH] [--state DIR] [--peer URL]\n"
-                    "  [--spread URL,URL...] [--srv-dir DIR] [--store URI]\n"
+                    "  [--spread URL,URL...] [--srv-dir DIR] [--store URI] [--certchoice PROG]\n"
                     "  guesses|locked|clones|clone-any|rollback|rollback-restart|"
                     "rollback-honest\n");
     exit(2);
@@ -1344,6 +1416,8 @@ int main(int argc, char **argv)
             opt.srv_dir = v;
         else if (OPT("--store"))
             opt.store = v;
+        else if (OPT("--certchoice"))
+            opt.certchoice = v;
         else if (OPT("--spread"))
             spread = v;
         else if (a[0] != '-' && mode == NULL)

@@ -3,7 +3,8 @@
 # loopback.sh SERVER ATK SQLITE3 - attacks on real splitkey-server processes
 # on loopback, played by atk_loopback (see its header for each mode):
 #   guesses    one charged approval from many connections with different
-#              PINs, KeyState readers alongside (a server with 1 s locks);
+#              PINs, KeyState readers and certificate choices at the
+#              server's HTTPS API alongside (a server with 1 s locks);
 #   locked     the same while the key is locked for hours;
 #   clones     copies' own approvals under one OTP at once;
 #   clone-any  a copy signs, the original's next request of any kind;
@@ -11,8 +12,9 @@
 #              by a second process on the same database; then the same
 #              row put back across two restarts, and the honest device.
 # Each server runs in a temporary directory on a port it picks (port 0,
-# --ready-file), without the old relying-party frames: atk_loopback reads
-# the key's state from the database with the servers' own KeyState.  Exit 0 when every mode passed.
+# --ready-file), with the relying-party HTTPS API and without the old
+# relying-party frames: atk_loopback reads the key's state from the
+# database with the servers' own KeyState.  Exit 0 when every mode passed.
 SERVER=$1 ATK=$2 SQLITE3=$3
 
 set -u
@@ -46,19 +48,22 @@ check() { # check DESCRIPTION COMMAND...
 }
 
 "$SERVER" init --dir "$T/srv" >/dev/null || { echo "init failed" >&2; exit 1; }
+. "$(dirname "$0")/../services/rp_test_lib.sh"
+rp_test_register "$T/srv" || exit 1
 # A server directory is bound to one store (DIR/store.id): server G, on a
 # database of its own, gets a copy of the identity directory.
 cp -r "$T/srv" "$T/srv-g"
 COMMON=(--open-enrolment --pool-size 2 --pool-profiles 4K --workers 8 --session-ttl 3600)
 
 # start NAME DB [EXTRA-ARGS...]: a server (directory $SRVDIR, default
-# $T/srv) on a free port; sets NAME_PID and NAME_URL once it listens.
+# $T/srv) on a free port, with the relying-party API (rp_test_lib.sh); sets
+# NAME_PID and NAME_URL once it listens.
 start() {
     local name=$1 db=$2
     shift 2
     rm -f "$T/ready.$name"
     "$SERVER" run --dir "${SRVDIR:-$T/srv}" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
-        --db "sqlite:$db" "${COMMON[@]}" "$@" >>"$T/$name.log" 2>&1 &
+        "${RP_LISTEN[@]}" --db "sqlite:$db" "${COMMON[@]}" "$@" >>"$T/$name.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
     local i=0
@@ -95,6 +100,13 @@ atk() {
 
 sql() { "$SQLITE3" "$1" "$2"; }
 
+# certchoice NAME [SRVDIR]: $T/certchoice.NAME, certificate choices at
+# server NAME's relying-party API for atk_loopback --certchoice
+certchoice() {
+    rp_test_args "$T/ready.$1" "${2:-$T/srv}" &&
+        rp_test_certchoice_prog "${2:-$T/srv}" "$T/certchoice.$1"
+}
+
 # old_refused MODE: the old relying-party frames that mode's readers sent
 # alongside its rounds were refused, none served
 old_refused() {
@@ -106,16 +118,19 @@ SRVDIR="$T/srv-g" start G "$T/guesses.db" --lock1-seconds 1 --lock2-seconds 1 ||
     { echo "server G did not start" >&2; exit 1; }
 start A "$T/server.db" || { echo "server A did not start" >&2; exit 1; }
 start B "$T/server.db" || { echo "server B did not start" >&2; exit 1; }
+certchoice G "$T/srv-g" && certchoice A || { echo "no relying-party API" >&2; exit 1; }
 
 # --- many connections, one charge
 check "guesses: one outcome per charge, exactly nine checks, locks at 3 and 6" \
-    atk "$G_URL" --db "$T/guesses.db" --threads 6 --floods 2 guesses
+    atk "$G_URL" --db "$T/guesses.db" --certchoice "$T/certchoice.G" --threads 6 --floods 2 \
+    guesses
 check "guesses: no clone verdict from resends of one request" \
     test "$(sql "$T/guesses.db" "SELECT count(*) FROM events WHERE kind = 9")" = 0
 check "guesses: the old relying-party frames alongside were refused" old_refused guesses
-check "locked: a round while locked runs no check" atk "$A_URL" --threads 6 locked
+check "locked: a round while locked runs no check" \
+    atk "$A_URL" --certchoice "$T/certchoice.A" --threads 6 locked
 check "clones: copies' approvals under one OTP: one charge at most, then clone verdicts" \
-    atk "$A_URL" --threads 6 --floods 2 clones
+    atk "$A_URL" --certchoice "$T/certchoice.A" --threads 6 --floods 2 clones
 for key in $(sed -n 's/^key //p' "$T/clones.out"); do
     check "clones: key ${key:0:8}: one clone event, at most one wrong-PIN event" \
         test "$(sql "$T/server.db" "SELECT count(*) FROM events WHERE kind = 9 AND key_id = X'$key'") \

@@ -46,16 +46,19 @@ check() {
 pgq() { $PG_PSQL -t -A -c "$1"; }
 
 "$SERVER" init --dir "$T/srv" >/dev/null || { echo "init failed" >&2; exit 1; }
+. "$(dirname "$0")/../services/rp_test_lib.sh"
+rp_test_register "$T/srv" || exit 1
 COMMON=(--open-enrolment --pool-size 2 --pool-profiles 4K --workers 8 --session-ttl 3600)
 
-# start NAME DIR DBURI [ARGS...]: a server on a free port; NAME_PID, NAME_URL
+# start NAME DIR DBURI [ARGS...]: a server on a free port, with the
+# relying-party API (rp_test_lib.sh); NAME_PID, NAME_URL
 start() {
     local name=$1 dir=$2 db=$3
     shift 3
     [ -d "$dir" ] || cp -r "$T/srv" "$dir"
     rm -f "$T/ready.$name"
     "$SERVER" run --dir "$dir" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
-        --db "$db" "${COMMON[@]}" "$@" >>"$T/$name.log" 2>&1 &
+        "${RP_LISTEN[@]}" --db "$db" "${COMMON[@]}" "$@" >>"$T/$name.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
     while [ ! -s "$T/ready.$name" ]; do
@@ -83,9 +86,16 @@ start G1 "$T/g1" "$GUESS_URI" --lock1-seconds 1 --lock2-seconds 1 || { echo "G1 
 start G2 "$T/g2" "$GUESS_URI" --lock1-seconds 1 --lock2-seconds 1 || { echo "G2 did not start" >&2; exit 1; }
 start A "$T/a" "$PG_URI" || { echo "A did not start" >&2; exit 1; }
 start B "$T/b" "$PG_URI" || { echo "B did not start" >&2; exit 1; }
+# certificate choices at G1's and A's relying-party API (atk_loopback --certchoice)
+for s in G1:g1 A:a; do
+    rp_test_args "$T/ready.${s%%:*}" "$T/${s#*:}" &&
+        rp_test_certchoice_prog "$T/${s#*:}" "$T/certchoice.${s%%:*}" ||
+        { echo "no relying-party API at ${s%%:*}" >&2; exit 1; }
+done
 
 check "guesses over two servers: one outcome per charge, exactly nine checks, locks at 3 and 6" \
-    atk "$G1_URL" "$GUESS_URI" --peer "$G2_URL" --threads 6 --floods 2 guesses
+    atk "$G1_URL" "$GUESS_URI" --peer "$G2_URL" --certchoice "$T/certchoice.G1" --threads 6 \
+    --floods 2 guesses
 gq() { $PG_PSQL -d guesses -t -A -c "$1"; }
 check "guesses: the old relying-party frames alongside were refused, none served" \
     bash -c "grep -q 'old frames: [1-9][0-9]* refused' '$T/guesses.out' &&
@@ -103,9 +113,10 @@ check "guesses: no clone verdict from resends of one request" \
 check "guesses: both servers served requests" \
     bash -c "grep -q 'req kind=sign-submit' '$T/G1.log' && grep -q 'req kind=sign-submit' '$T/G2.log'"
 check "locked over two servers: a round while locked runs no check" \
-    atk "$A_URL" "$PG_URI" --peer "$B_URL" --threads 6 locked
+    atk "$A_URL" "$PG_URI" --peer "$B_URL" --certchoice "$T/certchoice.A" --threads 6 locked
 check "clones over two servers: one charge at most, then clone verdicts" \
-    atk "$A_URL" "$PG_URI" --peer "$B_URL" --threads 6 --floods 2 clones
+    atk "$A_URL" "$PG_URI" --peer "$B_URL" --certchoice "$T/certchoice.A" --threads 6 \
+    --floods 2 clones
 for key in $(sed -n 's/^key //p' "$T/clones.out"); do
     check "clones: key ${key:0:8}: one clone event, at most one wrong-PIN event" \
         test "$(pgq "SELECT count(*) FROM events WHERE kind = 9 AND key_id = decode('$key', 'hex')") \

@@ -27,6 +27,15 @@
 #                             RP_SID (the session as the device lists it: the
 #                             API's sessionID, a UUID, without its dashes)
 #   rp_wait                   waits for it: RP_EXIT
+#   rp_test_certchoice_prog SRVDIR OUT
+#                             after rp_test_args: writes the program OUT,
+#                             run as OUT PERSON NONCE: one certificate-choice
+#                             create for PERSON (ADVANCED) at RPURL as the
+#                             test relying party (curl; the server's key from
+#                             SRVDIR/rp-tls.crt pinned), printing the HTTP
+#                             status (000: no answer).  A fresh NONCE makes
+#                             each create a new one, never an idempotent
+#                             repeat.
 #
 # Expects T (a temporary directory) and SERVER (splitkey-server); rp_start
 # expects RP (splitkey-rp).
@@ -91,4 +100,19 @@ rp_start() {
 rp_wait() {
     wait "$RP_PID"
     RP_EXIT=$?
+}
+
+rp_test_certchoice_prog() {
+    local srvdir=$1 out=$2
+    openssl x509 -in "$srvdir/rp-tls.crt" -pubkey -noout >"$out.pub" ||
+        { echo "rp_test_certchoice_prog: no server certificate in $srvdir" >&2; return 1; }
+    cat >"$out" <<EOF
+#!/bin/bash
+exec curl -s -o /dev/null -w '%{http_code}' --insecure --pinnedpubkey '$out.pub' \\
+    --cert '$T/rp-test.crt' --key '$T/rp-test.key' -H 'Content-Type: application/json' \\
+    -d '{"relyingPartyUUID": "$RP_TEST_UUID", "relyingPartyName": "Bank",
+         "certificateLevel": "ADVANCED", "nonce": "'"\$2"'"}' \\
+    "$RPURL/v2/certificatechoice/etsi/\$1"
+EOF
+    chmod +x "$out"
 }
