@@ -128,6 +128,7 @@ static struct {
  * with (a test value: the attacker copies the phone's storage). */
 static const uint8_t storage_key[SK_STORAGE_KEY_LEN] = {0x5a, 0x17};
 static unsigned enrolled;
+static unsigned rounds, choices_answered; /* rounds run, their answered certificate choices */
 static char person[64]; /* the person id of the key enrolled last */
 
 static void die(const char *what)
@@ -623,9 +624,11 @@ static void run_round(shot *shots, unsigned n, const uint8_t *key_id, seen *sn)
         sn->served += floods[i].served;
         for (int c = 0; c < CC_N; c++)
             sn->cc[c] += floods[i].cc[c];
+        choices_answered += floods[i].cc[CC_OK] + floods[i].cc[CC_LOCKED] + floods[i].cc[CC_GONE];
         sk_dev_close(&floods[i].d);
     }
     pthread_barrier_destroy(&go);
+    rounds++;
 }
 
 /* Whether the relying parties saw only attempts-left values in allowed
@@ -1469,6 +1472,10 @@ int main(int argc, char **argv)
         mode_rollback_honest();
     else
         usage();
+    /* the certificate choices were answered (a PROG that never reaches the
+     * API would leave every round's check empty) */
+    if (opt.certchoice != NULL && rounds > 0)
+        CHECK(choices_answered > 0);
     observer_close();
     char name[64];
     snprintf(name, sizeof name, "atk_loopback %s", mode);

@@ -129,6 +129,7 @@ check "guesses: no clone verdict from resends of one request" \
 check "guesses: the old relying-party frames alongside were refused" old_refused guesses
 check "locked: a round while locked runs no check" \
     atk "$A_URL" --certchoice "$T/certchoice.A" --threads 6 locked
+check "locked: the old relying-party frames alongside were refused" old_refused locked
 check "clones: copies' approvals under one OTP: one charge at most, then clone verdicts" \
     atk "$A_URL" --certchoice "$T/certchoice.A" --threads 6 --floods 2 clones
 for key in $(sed -n 's/^key //p' "$T/clones.out"); do
