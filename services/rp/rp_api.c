@@ -298,25 +298,29 @@ out:
     return rc;
 }
 
-/* The message of an error answer: its JSON "title"/"message"/"error" or a
- * generic one. */
+/* The message of an error answer: its JSON "title" and "detail" (or
+ * "message"/"error"), else a generic one for the status. */
 static void http_error(char *why, size_t why_len, unsigned status, const char *body)
 {
     json_t *j = json_loads(body, 0, NULL);
-    const char *m = NULL;
+    const char *title = NULL, *detail = NULL;
     if (j != NULL) {
-        const char *keys[] = {"title", "message", "error", "detail"};
-        for (size_t i = 0; i < 4 && m == NULL; i++)
-            m = json_string_value(json_object_get(j, keys[i]));
+        const char *keys[] = {"detail", "message", "error"};
+        for (size_t i = 0; i < 3 && detail == NULL; i++)
+            detail = json_string_value(json_object_get(j, keys[i]));
+        title = json_string_value(json_object_get(j, "title"));
     }
-    say(why, why_len, "the server answered HTTP %u%s%s", status, m ? ": " : "",
-        m ? m : (status == 401   ? " (this relying party is not registered or its certificate "
-                                   "is not the registered one)"
-                 : status == 403 ? " (not allowed for this relying party)"
-                 : status == 404 ? " (no such person or session)"
-                 : status == 471 ? " (the person has no key of the requested certificate level)"
-                 : status == 472 ? " (the person should look at the device)"
-                                 : ""));
+    const char *generic = status == 401   ? "this relying party is not registered or its "
+                                            "certificate is not the registered one"
+                          : status == 403 ? "not allowed for this relying party"
+                          : status == 404 ? "no such person or session"
+                          : status == 471 ? "the person has no key of the requested certificate "
+                                            "level"
+                          : status == 472 ? "the person should look at the device"
+                                          : NULL;
+    const char *what = detail != NULL ? detail : generic;
+    say(why, why_len, "the server answered HTTP %u%s%s%s%s%s", status, title ? " " : "",
+        title ? title : "", what ? " (" : "", what ? what : "", what ? ")" : "");
     json_decref(j);
 }
 

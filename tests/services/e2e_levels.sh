@@ -17,7 +17,6 @@
 . "$(dirname "$0")/e2e_lib.sh"
 SQLITE=$(command -v sqlite3 || true)
 e2e_pins
-LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 e2e_start_server
 DB="$SRV/server.db"
 sq() { store_sql "$DB" "$1"; } # sqlite3, or psql on the PostgreSQL copy
@@ -37,22 +36,6 @@ else
   fail "no four-eyes token"
 fi
 
-rp_start() { # rp_start NAME ARGS...: splitkey-rp in the background
-  local name=$1
-  shift
-  "$RP" "$@" >"$T/$name.out" 2>"$T/$name.err" &
-  RP_PID=$!
-  if ! wait_for_line "$T/$name.out" "verification code:" "$RP_PID"; then
-    fail "$name: no verification code printed"
-    cat "$T/$name.out" "$T/$name.err" >&2
-  fi
-  RP_CODE=$(sed -n 's/^verification code: \([0-9]\{4\}\)$/\1/p' "$T/$name.out")
-  RP_SID=$(sed -n 's/^session \([0-9a-f]\{32\}\) for .*$/\1/p' "$T/$name.out")
-}
-rp_wait() {
-  wait "$RP_PID"
-  RP_EXIT=$?
-}
 # The choices line of the relying party's session in 'sessions'.
 choices_of() {
   "$CLIENT" sessions --state "$1" |
@@ -60,16 +43,19 @@ choices_of() {
 }
 listed() { "$CLIENT" sessions --state "$1" | grep -q "^$RP_SID "; }
 attempts() { "$CLIENT" status --state "$1" --purpose sign | awk '/^attempts left:/ { print $3 }'; }
-sign_args=(sign --server "$URL" --purpose sign --in "$T/doc.txt" --name Bank)
+# splitkey-rp sign as the test relying party: "$RP" sign "${RPA[@]}" ..., or
+# rp_start NAME sign "${sign_args[@]}" ... (which adds RP_API_ARGS itself)
+sign_args=(--purpose sign --in "$T/doc.txt" --name Bank)
+RPA=("${RP_API_ARGS[@]}" "${sign_args[@]}")
 
 # --- levels ------------------------------------------------------------------
 if [ -n "$SQLITE" ]; then
   sessions0=$(sq "SELECT count(*) FROM sessions;")
   level_events0=$(sq "SELECT count(*) FROM events WHERE kind = 41;")
 fi
-expect_exit 1 "a qualified request on an advanced key" "$RP" "${sign_args[@]}" --person "$PERSON" \
+expect_exit 1 "a qualified request on an advanced key" "$RP" sign "${RPA[@]}" --person "$PERSON" \
   --out "$T/q-on-a.sig" --pub "$T/sign.pub" --level qualified
-grep_last "certificate level" "the refusal names the level"
+grep_last "HTTP 471" "the refusal is the API's 471 (no account of that level)"
 assert "no signature" ! -e "$T/q-on-a.sig"
 check "nothing waits on the device" sh -c "'$CLIENT' sessions --state '$DEV' | grep -q 'no session is waiting'"
 if [ -n "$SQLITE" ]; then
@@ -77,22 +63,22 @@ if [ -n "$SQLITE" ]; then
   assert "one level-refused event (41)" \
     "$(sq "SELECT count(*) FROM events WHERE kind = 41;")" = "$((level_events0 + 1))"
 fi
-expect_exit 2 "an unknown --level" "$RP" "${sign_args[@]}" --person "$PERSON" --out "$T/x.sig" \
+expect_exit 2 "an unknown --level" "$RP" sign "${RPA[@]}" --person "$PERSON" --out "$T/x.sig" \
   --pub "$T/sign.pub" --level basic
-rp_start qq "${sign_args[@]}" --person "$QPERSON" --out "$T/qq.sig" --pub "$T/q.pub" --level qualified
+rp_start qq sign "${sign_args[@]}" --person "$QPERSON" --out "$T/qq.sig" --pub "$T/q.pub" --level qualified
 check "the qualified key gets the qualified request" listed "$QDEV"
 check "approve on the qualified key" "$CLIENT" approve "$RP_SID" --state "$QDEV" --pin-file "$T/pin2"
 rp_wait
 assert "splitkey-rp --level qualified exits 0" "$RP_EXIT" -eq 0
-check "openssl verifies (qualified)" openssl_verify "$T/q.pub" pss sha256 "$T/doc.txt" "$T/qq.sig"
-rp_start qa "${sign_args[@]}" --person "$QPERSON" --out "$T/qa.sig" --pub "$T/q.pub" --level advanced
+check "openssl verifies (qualified)" openssl_verify "$T/q.pub" pkcs1 sha256 "$T/doc.txt" "$T/qq.sig"
+rp_start qa sign "${sign_args[@]}" --person "$QPERSON" --out "$T/qa.sig" --pub "$T/q.pub" --level advanced
 check "approve an advanced request on the qualified key" "$CLIENT" approve "$RP_SID" \
   --state "$QDEV" --pin-file "$T/pin2"
 rp_wait
 assert "an advanced request is served by a qualified key" "$RP_EXIT" -eq 0
 
 # --- verification-code choice: the right pick --------------------------------
-rp_start vc "${sign_args[@]}" --person "$PERSON" --out "$T/vc.sig" --pub "$T/sign.pub" \
+rp_start vc sign "${sign_args[@]}" --person "$PERSON" --level advanced --out "$T/vc.sig" --pub "$T/sign.pub" \
   --interaction verificationCodeChoice --text "Pay 12 EUR"
 line1=$(choices_of "$DEV")
 line2=$(choices_of "$DEV")
@@ -115,11 +101,11 @@ check "approve with the relying party's code" "$CLIENT" approve "$RP_SID" --stat
 grep_last "verificationCodeChoice" "approve shows the interaction"
 rp_wait
 assert "splitkey-rp exits 0 after the right pick" "$RP_EXIT" -eq 0
-check "openssl verifies the VC-choice signature" openssl_verify "$T/sign.pub" pss sha256 \
+check "openssl verifies the VC-choice signature" openssl_verify "$T/sign.pub" pkcs1 sha256 \
   "$T/doc.txt" "$T/vc.sig"
 
 # --- verification-code choice: a wrong pick ----------------------------------
-rp_start wrong "${sign_args[@]}" --person "$PERSON" --out "$T/wrong.sig" --pub "$T/sign.pub" \
+rp_start wrong sign "${sign_args[@]}" --person "$PERSON" --level advanced --out "$T/wrong.sig" --pub "$T/sign.pub" \
   --interaction verificationCodeChoice --text "Pay 13 EUR"
 read -r -a C <<<"$(choices_of "$DEV" | sed -n 's/.*choices \([0-9 ]*\)$/\1/p')"
 BAD=
@@ -144,7 +130,7 @@ fi
 
 # --- confirmation message ------------------------------------------------------
 MSG="I, Anna Berzina, confirm the sale of one bicycle for 350 EUR to Janis Ozols, handed over today in Riga; the buyer paid in full and I have no further claim."
-rp_start conf "${sign_args[@]}" --person "$PERSON" --out "$T/conf.sig" --pub "$T/sign.pub" \
+rp_start conf sign "${sign_args[@]}" --person "$PERSON" --level advanced --out "$T/conf.sig" --pub "$T/sign.pub" \
   --interaction confirmationMessage --text "$MSG"
 expect_exit 2 "approve a confirmation message without --confirm" "$CLIENT" approve "$RP_SID" \
   --state "$DEV" --pin-file "$T/pin2"
@@ -156,16 +142,17 @@ check "approve with --confirm" "$CLIENT" approve "$RP_SID" --state "$DEV" --pin-
   --confirm
 rp_wait
 assert "splitkey-rp exits 0 after the confirmation" "$RP_EXIT" -eq 0
-check "openssl verifies the confirmed signature" openssl_verify "$T/sign.pub" pss sha256 \
+check "openssl verifies the confirmed signature" openssl_verify "$T/sign.pub" pkcs1 sha256 \
   "$T/doc.txt" "$T/conf.sig"
 
 # --- display text limits -------------------------------------------------------
 LONG61=$(printf 'x%.0s' $(seq 1 61))
-expect_exit 1 "61 characters for displayTextAndPIN" "$RP" "${sign_args[@]}" --person "$PERSON" \
-  --out "$T/long.sig" --pub "$T/sign.pub" --interaction displayTextAndPIN --text "$LONG61"
-grep_last "size limit" "the refusal names the limit"
+expect_exit 1 "61 characters for displayTextAndPIN" "$RP" sign "${RPA[@]}" --person "$PERSON" \
+  --out "$T/long.sig" --pub "$T/sign.pub" --interaction displayTextAndPIN --text "$LONG61" --level advanced
+grep_last "HTTP 400" "the refusal is a 400"
+grep_last "displayText60" "the refusal names the field"
 LONG201=$(printf 'y%.0s' $(seq 1 201))
-expect_exit 1 "201 characters for confirmationMessage" "$RP" "${sign_args[@]}" --person "$PERSON" \
-  --out "$T/long.sig" --pub "$T/sign.pub" --interaction confirmationMessage --text "$LONG201"
+expect_exit 1 "201 characters for confirmationMessage" "$RP" sign "${RPA[@]}" --person "$PERSON" \
+  --out "$T/long.sig" --pub "$T/sign.pub" --interaction confirmationMessage --text "$LONG201" --level advanced
 check "nothing waits after the refusals" sh -c "'$CLIENT' sessions --state '$DEV' | grep -q 'no session is waiting'"
 e2e_finish

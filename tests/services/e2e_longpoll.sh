@@ -1,41 +1,39 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# e2e_longpoll.sh - the relying party's long poll (SessionPoll.wait_ms)
-# against a real splitkey-server with two workers, so at most one poll is
-# parked at a time:
-#   - a signature approved while splitkey-rp's poll is parked reaches it
-#     with a handful of polls, not one every 300 ms;
-#   - with the one parkable worker taken by a poll, the device is still
-#     served (its approval goes through the other worker);
-#   - a second relying party beyond the cap is answered at once and still
-#     gets its result;
-#   - SIGTERM while a poll is parked: the poll is answered before its wait
-#     ends, and the server exits 0.
+# e2e_longpoll.sh - the relying-party API's long poll (GET session/ID?
+# timeoutMs=) against a real splitkey-server whose relying-party listener
+# has 4 workers, so one relying party may park one status request at a
+# time (a quarter of them):
+#   - a status request parked while the person approves returns COMPLETE,
+#     and splitkey-rp, which long-polls, gets its signature;
+#   - with its one place taken by a parked request, the relying party's
+#     second status request is answered at once (RUNNING), long before the
+#     wait it asked for, and the device is still served meanwhile;
+#   - SIGTERM while a status request is parked: the server answers or
+#     closes it before its wait ends, and exits 0.
+# The bounds below are the waits the requests asked for (60 s), so each
+# says which way a request ended, not how fast the machine is.
 . "$(dirname "$0")/e2e_lib.sh"
+V2_CLIENT="$(dirname "$0")/../rp/v2_client.py"
 e2e_pins
-SERVER_ARGS=(--workers 2)
-LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
+SERVER_ARGS=(--rp-workers 4)
 e2e_start_server
+RP_API_ARGS+=(--level advanced) # openly enrolled keys are ADVANCED
 DEV="$T/dev"
 check "enrol sign" e2e_enrol "$DEV" sign "$T/pin2"
 check "pubkey sign" "$CLIENT" pubkey --state "$DEV" --purpose sign --out "$T/sign.pub"
-check "two workers" grep -q "with 2 workers" "$T/server.log"
 
-# polls logged so far (one "kind=session-result" line per relying-party poll;
-# the device never sends one of that kind here: no refusals)
-polls() { grep -c "req kind=session-result" "$T/server.log"; }
-
-rp_start() {
-  local name=$1
-  shift
-  "$RP" "$@" >"$T/$name.out" 2>"$T/$name.err" &
-  RP_PID=$!
-  if ! wait_for_line "$T/$name.out" "verification code:" "$RP_PID"; then
-    fail "$name: no verification code printed"
-    cat "$T/$name.out" "$T/$name.err" >&2
-  fi
-  RP_SID=$(sed -n 's/^session \([0-9a-f]\{32\}\) for .*$/\1/p' "$T/$name.out")
+# status SID TIMEOUT_MS OUT: one status request as the test relying party;
+# OUT gets the HTTP status, the JSON body and the seconds it took
+status() {
+  local t0=$SECONDS
+  python3 "$V2_CLIENT" --base "$RPURL" --pin "$RP_PIN" --cert "$T/rp-test.crt" \
+    --key "$T/rp-test.key" --uuid "$RP_TEST_UUID" --name Bank \
+    status "$1" --timeout-ms "$2" >"$3" 2>"$3.err"
+  echo "$((SECONDS - t0))" >>"$3"
 }
+state_of() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("state", ""))' "$(sed -n 2p "$1")"; }
+uuid_of() { sed -n 's/^session \([0-9a-f-]\{36\}\) for .*$/\1/p' "$T/$1.out"; }
 
 # wait_gone PID: the process ends; the bound (120 s) is only there so a hang
 # fails instead of blocking: a stop waits for the server-key pool filler to
@@ -50,69 +48,62 @@ wait_gone() {
   return 1
 }
 
-# --- one signature, the poll parked while the person approves -----------------
-before=$(polls)
-rp_start lp sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
-  --out "$T/lp.sig" --pub "$T/sign.pub"
-assert "session listed" -n "$RP_SID"
-sleep 1.5 # the person takes a while; a 300 ms loop would poll five times meanwhile
-check "approve while the poll is parked" "$CLIENT" approve "$RP_SID" --state "$DEV" --pin-file "$T/pin2"
-wait "$RP_PID"
-assert "splitkey-rp exits 0" "$?" -eq 0
-check "openssl verifies the signature" openssl_verify "$T/sign.pub" pss sha256 "$T/doc.txt" "$T/lp.sig"
-n=$(( $(polls) - before ))
-assert "at most 3 polls for one signing (got $n)" "$n" -le 3
-assert "at least one poll (got $n)" "$n" -ge 1
+# --- a parked status request woken by the approval ----------------------------
+rp_start lp sign --person "$PERSON" --purpose sign --in "$T/doc.txt" --out "$T/lp.sig" \
+  --pub "$T/sign.pub"
+SID=$(uuid_of lp)
+assert "splitkey-rp printed the session" -n "$SID"
+# splitkey-rp itself long-polls: its place is taken, so this one (another
+# connection of the same relying party) is answered at once
+status "$SID" 60000 "$T/second"
+assert "a second status request is answered with 200" "$(sed -n 1p "$T/second")" = 200
+assert "it says RUNNING" "$(state_of "$T/second")" = RUNNING
+assert "it was not held for its 60 s wait ($(sed -n 3p "$T/second") s)" "$(sed -n 3p "$T/second")" -lt 60
+check "the device is served while a status request is parked" \
+  "$CLIENT" approve "$RP_SID" --state "$DEV" --pin-file "$T/pin2"
+rp_wait
+assert "splitkey-rp gets the signature (exit $RP_EXIT)" "$RP_EXIT" -eq 0
+check "openssl verifies the signature" openssl_verify "$T/sign.pub" pkcs1 sha256 "$T/doc.txt" "$T/lp.sig"
 
-# --- two relying parties: one parks, the other is beyond the cap --------------
-before=$(polls)
-rp_start a sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
-  --out "$T/a.sig" --pub "$T/sign.pub"
-PID_A=$RP_PID SID_A=$RP_SID
-rp_start b sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
-  --out "$T/b.sig" --pub "$T/sign.pub" --scheme pkcs1
-PID_B=$RP_PID SID_B=$RP_SID
-sleep 2 # one poll parks, the other is answered at once and comes back every 300 ms
-check "approve the first (a poll parked, the other answered at once)" \
-  "$CLIENT" approve "$SID_A" --state "$DEV" --pin-file "$T/pin2"
-check "approve the second" "$CLIENT" approve "$SID_B" --state "$DEV" --pin-file "$T/pin2"
-wait "$PID_A"
-assert "first relying party exits 0" "$?" -eq 0
-wait "$PID_B"
-assert "second relying party exits 0" "$?" -eq 0
-check "first signature verifies" openssl_verify "$T/sign.pub" pss sha256 "$T/doc.txt" "$T/a.sig"
-check "second signature verifies" openssl_verify "$T/sign.pub" pkcs1 sha256 "$T/doc.txt" "$T/b.sig"
-n=$(( $(polls) - before ))
-assert "beyond the cap polls are still answered (got $n polls)" "$n" -ge 3
+# the same with a status request of our own parked before the approval
+rp_start lp2 sign --person "$PERSON" --purpose sign --in "$T/doc.txt" --out "$T/lp2.sig" \
+  --pub "$T/sign.pub" --timeout 3
+SID=$(uuid_of lp2)
+rp_wait # splitkey-rp gives up after 3 s: the place is free again
+assert "splitkey-rp gave up (exit $RP_EXIT)" "$RP_EXIT" -eq 6
+status "$SID" 60000 "$T/parked" &
+LP=$!
+sleep 1
+check "approve while our status request is parked" \
+  "$CLIENT" approve "$RP_SID" --state "$DEV" --pin-file "$T/pin2"
+wait "$LP"
+assert "the parked request returns 200" "$(sed -n 1p "$T/parked")" = 200
+assert "it returns COMPLETE: woken by the approval" "$(state_of "$T/parked")" = COMPLETE
+assert "before its 60 s wait ended ($(sed -n 3p "$T/parked") s)" "$(sed -n 3p "$T/parked")" -lt 60
 
-# --- SIGTERM while a poll is parked -------------------------------------------------
-rp_start term sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
-  --out "$T/term.sig" --pub "$T/sign.pub" --timeout 12
-before=$(polls)
-sleep 2 # the first poll is parked now; it asked the server to hold it 10 s
+# --- SIGTERM while a status request is parked -------------------------------------
+rp_start term sign --person "$PERSON" --purpose sign --in "$T/doc.txt" --out "$T/term.sig" \
+  --pub "$T/sign.pub" --timeout 2
+SID=$(uuid_of term)
+rp_wait
+status "$SID" 60000 "$T/term-status" &
+LP=$!
+sleep 1.5 # parked now
+t0=$SECONDS
 kill -TERM "$SERVER_PID"
 if wait_gone "$SERVER_PID"; then
   wait "$SERVER_PID"
-  assert "the server exits 0 on SIGTERM with a parked poll" "$?" -eq 0
+  assert "the server exits 0 on SIGTERM with a parked status request" "$?" -eq 0
 else
-  fail "the server did not stop with a parked poll"
+  fail "the server did not stop with a parked status request"
   kill -KILL "$SERVER_PID" 2>/dev/null
 fi
 SERVER_PID=
+assert "the stop did not wait for the parked request's 60 s ($((SECONDS - t0)) s)" \
+  "$((SECONDS - t0))" -lt 60
 check "the server logged its stop" grep -q "stopped" "$T/server.log"
-# the parked poll was answered on the stop, not by the end of its wait: its
-# log line follows the signal, and it was held for less than the 10 s wait it
-# asked for (a poll that ran out its wait would show at least that)
-us=$(sed -n '/signal 15: stopping/,$p' "$T/server.log" | sed -n 's/.*req kind=session-result .* us=\([0-9]*\)$/\1/p' | head -n 1)
-assert "the parked poll is answered on the stop" -n "$us"
-assert "before its 10 s wait ended (${us:-?} us)" "${us:-99999999}" -lt 10000000
-if wait_gone "$RP_PID"; then
-  wait "$RP_PID"
-  rc=$?
-  assert "splitkey-rp gives up without a server (exit $rc)" "$rc" -eq 6
-else
-  fail "splitkey-rp hangs without a server"
-  kill -KILL "$RP_PID" 2>/dev/null
-fi
+wait "$LP"
+assert "the parked request ended before its wait ($(sed -n 3p "$T/term-status") s)" \
+  "$(sed -n 3p "$T/term-status")" -lt 60
 assert "no signature without an answer" ! -e "$T/term.sig"
 e2e_finish

@@ -8,7 +8,6 @@
 # earlier request first, and commands without the PIN say so.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_pins
-LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 e2e_start_server
 DEV="$T/dev"
 check "enrol sign" e2e_enrol "$DEV" sign "$T/pin2"
@@ -58,16 +57,13 @@ grep_last "attempts left: 3" "no PIN failure was counted"
 start_proxy 3
 expect_exit 1 "sign with every reply lost, again" "$CLIENT" sign --state "$DEV" --purpose sign \
   --pin-file "$T/pin2" --in "$T/doc.txt" --out "$T/five.sig"
-"$RP" sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
-  --out "$T/rp.sig" --pub "$T/sign.pub" >"$T/rp.out" 2>"$T/rp.err" &
-RP_PID=$!
-wait_for_line "$T/rp.out" "verification code:" "$RP_PID" || fail "no code from splitkey-rp"
-RP_SID=$(sed -n 's/^session \([0-9a-f]\{32\}\) for .*$/\1/p' "$T/rp.out")
+rp_start rp sign --person "$PERSON" --purpose sign --in "$T/doc.txt" --out "$T/rp.sig" \
+  --pub "$T/sign.pub" --level advanced || fail "no session from splitkey-rp"
 check "approve finishes the earlier request first" "$CLIENT" approve "$RP_SID" --state "$DEV" \
   --pin-file "$T/pin2"
 grep_last "earlier request had no reply" "the earlier approval was resent by approve"
-wait "$RP_PID"
-assert "the relying party got a verified signature" "$?" -eq 0
-check "openssl verifies the relying party's signature" openssl_verify "$T/sign.pub" pss sha256 \
+rp_wait
+assert "the relying party got a verified signature" "$RP_EXIT" -eq 0
+check "openssl verifies the relying party's signature" openssl_verify "$T/sign.pub" pkcs1 sha256 \
   "$T/doc.txt" "$T/rp.sig"
 e2e_finish

@@ -10,7 +10,6 @@
 # used for a seal key, a PIN too short for a seal key.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_pins
-LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 e2e_start_server
 ORG="C=LV,O=Example SIA,organizationIdentifier=VATLV-40003000000"
 ORGID="VATLV-40003000000"
@@ -80,23 +79,45 @@ expect_exit 2 "there is no sign key on the seal device" "$CLIENT" sign --state "
   --pin-file "$T/pin2" --in "$T/doc.txt" --out "$T/x.sig"
 
 # --- a relying party asks for the seal by the organisation's identifier ------
-"$RP" sign --server "$URL" --person "$ORGID" --purpose seal --in "$T/doc.txt" --out "$T/rp.seal" \
-  --scheme pss --hash sha256 --text "Invoice 42" --pub "$T/seal.pub" >"$T/rp.out" 2>"$T/rp.err" &
-RP_PID=$!
-if ! wait_for_line "$T/rp.out" "verification code:" "$RP_PID"; then
-  fail "the relying party printed no verification code"
-  cat "$T/rp.out" "$T/rp.err" >&2
-fi
-SID=$(sed -n 's/^session \([0-9a-f]\{32\}\) for .*$/\1/p' "$T/rp.out")
+rp_start seal sign --person "$ORGID" --purpose seal --in "$T/doc.txt" --out "$T/rp.seal" \
+  --hash sha256 --text "Invoice 42" --pub "$T/seal.pub"
+SID=$RP_SID
 assert "the relying party opened a session" -n "$SID"
 check "the seal device lists it as a seal session" \
   sh -c "'$CLIENT' sessions --state '$DEV' | awk '\$1 == \"$SID\" && \$2 == \"seal\"' | grep -q ."
 check "the device approves unattended with the PIN file" \
   "$CLIENT" approve "$SID" --state "$DEV" --pin-file "$T/seal.pin"
-wait "$RP_PID"
-RP_EXIT=$?
+rp_wait
 assert "splitkey-rp exits 0" "$RP_EXIT" -eq 0
-check "openssl verifies the relying party's seal" openssl_verify "$T/seal.pub" pss sha256 "$T/doc.txt" "$T/rp.seal"
-expect_exit 1 "no sign key for the organisation" "$RP" sign --server "$URL" --person "$ORGID" \
-  --purpose sign --in "$T/doc.txt" --out "$T/rp2.sig" --timeout 5
+check "openssl verifies the relying party's seal" openssl_verify "$T/seal.pub" pkcs1 sha256 "$T/doc.txt" "$T/rp.seal"
+expect_exit 2 "an organisation's identifier for a person's signature" "$RP" sign \
+  "${RP_API_ARGS[@]}" --person "$ORGID" --purpose sign --in "$T/doc.txt" --out "$T/rp2.sig" \
+  --pub "$T/seal.pub"
+expect_exit 2 "a person's identifier for a seal" "$RP" sign "${RP_API_ARGS[@]}" \
+  --person "$PERSON" --purpose seal --in "$T/doc.txt" --out "$T/rp2.sig" --pub "$T/seal.pub"
+expect_exit 2 "splitkey-rp does not ask an organisation to authenticate" "$RP" auth \
+  "${RP_API_ARGS[@]}" --person "$ORGID" --pub "$T/seal.pub"
+# nor does the server, asked directly (an organisation has a seal key only)
+head -c 32 /dev/urandom >"$T/challenge"
+V2="$(dirname "$0")/../rp/v2_client.py"
+check "an organisation's authentication asked directly" sh -c "python3 '$V2' --base '$RPURL' \
+  --pin '$RP_PIN' --cert '$T/rp-test.crt' --key '$T/rp-test.key' --uuid '$RP_TEST_UUID' \
+  --name Bank create authentication etsi '$ORGID' --hash-file '$T/challenge' >'$T/orgauth'"
+assert "is answered 404" "$(sed -n 1p "$T/orgauth")" = 404
+# a relying party registered without the purpose seal is refused, and nothing is created
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/noseal.key" \
+  -out "$T/noseal.crt" -days 2 -subj "/CN=no seals" 2>/dev/null
+NOSEAL=4c6e8132-2d7f-4fbc-9e65-8b3f4e5d6c7a
+check "rp add without seals" "$SERVER" rp add --dir "$SRV" --uuid "$NOSEAL" --names Shop \
+  --cert "$T/noseal.crt"
+kill -HUP "$SERVER_PID" # the registry is read again
+sleep 1
+before=$("$CLIENT" sessions --state "$DEV" | wc -l)
+expect_exit 1 "a seal asked by a relying party not allowed seals" "$RP" sign --api "$RPURL/v2/" \
+  --server-cert-sha256 "$RP_PIN" --rp-cert "$T/noseal.crt" --rp-key "$T/noseal.key" \
+  --rp-uuid "$NOSEAL" --name Shop --person "$ORGID" --purpose seal --in "$T/doc.txt" \
+  --out "$T/rp3.seal" --pub "$T/seal.pub" --timeout 5
+grep_last "HTTP 403" "refused with 403"
+assert "no session offered to the seal device" "$("$CLIENT" sessions --state "$DEV" | wc -l)" -eq "$before"
+assert "no seal written" ! -e "$T/rp3.seal"
 e2e_finish

@@ -50,12 +50,19 @@ expect_exit 2 "bad profile" "$CLIENT" enrol --state "$T/d" --server tcp://127.0.
   --server-pub "$T/doc.txt" --purpose auth --pin-file "$T/pin1" --profile 5K
 expect_exit 2 "approve without SESSION" "$CLIENT" approve --state "$T" --pin-file "$T/pin1"
 expect_exit 2 "approve with a malformed id" "$CLIENT" approve xyz --state "$T" --pin-file "$T/pin1"
-expect_exit 2 "rp sign without --person" "$RP" sign --server tcp://127.0.0.1:1 --purpose sign \
-  --in "$T/doc.txt" --out "$T/x.sig"
-expect_exit 2 "rp sign with a bad scheme" "$RP" sign --server tcp://127.0.0.1:1 --person P \
-  --purpose sign --in "$T/doc.txt" --out "$T/x.sig" --scheme rsa
-expect_exit 2 "rp with a missing document" "$RP" sign --server tcp://127.0.0.1:1 --person P \
-  --purpose sign --in "$T/none.txt" --out "$T/x.sig"
+NOAPI=(--api https://127.0.0.1:1/v2/ --server-cert-sha256 "$(printf '%064d' 0)"
+  --rp-cert "$T/doc.txt" --rp-key "$T/doc.txt" --rp-uuid 0b9d3c1e-5a47-4f26-9e1d-7c2b8a6f4d30)
+expect_exit 2 "rp sign without --person" "$RP" sign "${NOAPI[@]}" --purpose sign \
+  --in "$T/doc.txt" --out "$T/x.sig" --pub "$T/doc.txt"
+expect_exit 2 "rp sign without --api" "$RP" sign --person P --purpose sign \
+  --in "$T/doc.txt" --out "$T/x.sig" --pub "$T/doc.txt"
+expect_exit 2 "rp sign over the old device socket (--server is gone)" "$RP" sign \
+  --server tcp://127.0.0.1:1 --person P --purpose sign --in "$T/doc.txt" --out "$T/x.sig"
+expect_exit 2 "rp sign with neither --ca-cert nor --pub" "$RP" sign "${NOAPI[@]}" --person P \
+  --purpose sign --in "$T/doc.txt" --out "$T/x.sig"
+expect_exit 2 "rp with a missing document" "$RP" sign "${NOAPI[@]}" --person P \
+  --purpose sign --in "$T/none.txt" --out "$T/x.sig" --pub "$T/doc.txt"
+assert "nothing written by refused rp commands" ! -e "$T/x.sig"
 
 # PIN values on the command line are refused, in every spelling
 e2e_start_server
@@ -127,8 +134,8 @@ expect_exit 1 "client sign, nothing listening" timeout 60 "$CLIENT" sign --state
   --purpose sign --pin-file "$T/pin2" --in "$T/doc.txt" --out "$T/x.sig"
 grep_last "cannot connect to $URL: connection refused" "client sign: refused connection named"
 assert "a refused connection changed no state" "$(state_sum)" = "$before"
-expect_exit 1 "rp sign, nothing listening" timeout 60 "$RP" sign --server "$URL" \
-  --person "$PERSON" --purpose sign --in "$T/doc.txt" --out "$T/x.sig"
-grep_last "cannot connect to $URL: connection refused" "rp: refused connection named"
+expect_exit 1 "rp sign, nothing listening" timeout 60 "$RP" sign "${RP_API_ARGS[@]}" \
+  --person "$PERSON" --purpose sign --in "$T/doc.txt" --out "$T/x.sig" --pub "$T/doc.txt"
+grep_last "${RPURL#https://}" "rp: the unreachable server named"
 unset SPLITKEY_CLIENT_TIMEOUT_MS
 e2e_finish
