@@ -55,11 +55,8 @@ assert "no session row beyond the API's and the enrolment's" \
 assert "the API's session is still PENDING (not cancelled by the frame)" \
   "$(q "SELECT state FROM sessions WHERE lower(hex(session_id)) = '$SID'")" -eq 1
 assert "one log line per connection (two connections, ten frames)" "$(refusals)" -eq 2
-out=$("$RP" auth --server "$URL" --person "$PERSON" --timeout 5 2>&1)
-rc=$?
-assert "splitkey-rp without --api fails" "$rc" -eq 1
-check "and shows the refusal and the way out" \
-  grep -q "relying-party frames are not served on this socket; use the HTTPS API.*--api" <<<"$out"
+expect_exit 2 "splitkey-rp has no way to send them any more (--server is gone)" \
+  "$RP" auth --server "$URL" --person "$PERSON" --timeout 5
 assert "still nothing stored" "$(snapshot)" = "$before"
 # (the device's own request below writes its key record: last)
 assert "the device is offered the API's session alone" "$(offered)" = "$SID"

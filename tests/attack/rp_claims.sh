@@ -83,10 +83,16 @@ req v2 shop "$UB" "Shop B"
 expect_status 401 "the removed shop"
 assert "nothing stored for the removed shop" "$(count_sessions)" -eq "$before"
 
-# 6. the legacy frames: anyone could name any relying party there
-expect_exit 1 "splitkey-rp with a made-up name on the device socket" "$RP" auth \
-  --server "$URL" --person "$PERSON" --name "Bank A" --pub "$T/auth.pub" --timeout 2
-assert "no session from the legacy frame" "$(count_sessions)" -eq "$before"
+# 6. splitkey-rp as a registered bank, naming itself with a name that is
+# not one of the bank's: refused (403), and nothing stored.  (The old
+# frames, where anyone could name any relying party, are refused outright:
+# attack_legacy_rp.)
+expect_exit 1 "splitkey-rp with a name not registered for its UUID" "$RP" auth \
+  --api "$RPURL/v2/" --server-cert-sha256 "$PIN" --rp-cert "$T/bank.crt" --rp-key "$T/bank.key" \
+  --rp-uuid "$UA" --name "Bank Z" --person "$PERSON" --pub "$T/auth.pub" --level advanced \
+  --timeout 2
+grep_last "HTTP 403" "refused with 403"
+assert "no session from a made-up name" "$(count_sessions)" -eq "$before"
 
 # 7. a relying party that pins another certificate talks to nobody
 out=$(python3 "$V2_CLIENT" --base "$RPURL" --pin "$(printf '%064d' 0)" --cert "$T/bank.crt" \
