@@ -16,8 +16,8 @@ enum sk_svc_error {
     SK_SVC_ERR_EXISTS = -205,    /* refusing to overwrite an existing file */
     SK_SVC_ERR_STALE = -206,     /* a stored state changed since it was loaded */
     SK_SVC_ERR_CONNECT = -207,   /* the first connection to a server failed */
-    SK_SVC_ERR_RP_REFUSED = -208, /* an old relying-party frame on a server run
-                                     without --legacy-rp */
+    SK_SVC_ERR_RP_REFUSED = -208, /* a relying-party frame on the device socket
+                                     (relying parties use the HTTPS API) */
     SK_SVC_HELP = -219           /* not an error: --help was given */
 };
 

@@ -1331,34 +1331,6 @@ int sk_share_cleanup(sk_share_server *srv, uint64_t now, size_t *keys_deleted,
     return rc;
 }
 
-/* A poll that asked to wait (wait_ms) found its session PENDING.  No
- * transaction is open here: park until a commit changes a session (the
- * generation moves past gen, read before the first transaction), the wait
- * ends or the server stops, and poll again in a new transaction with the
- * clock read again.  Beyond the parking cap, or when the server stops, the
- * PENDING answer already in h stands.  Returns SK_OK / STEP_NO_COMMIT with
- * the latest answer in h, or the error of a failed transaction. */
-static int hold_poll(sk_share_server *srv, hreq *h, uint64_t gen, uint64_t deadline_ms)
-{
-    int rc = STEP_NO_COMMIT;
-    if (!sk_longpoll_enter(srv->longpoll))
-        return rc;
-    for (;;) {
-        bool changed = sk_longpoll_wait(srv->longpoll, &gen, deadline_ms);
-        h->now = now_s(srv);
-        uint64_t now_ms = sk_longpoll_now_ms();
-        h->poll_wait_ms = now_ms < deadline_ms ? (uint32_t)(deadline_ms - now_ms) : 0;
-        rc = sk_store_run(srv->store, STORE_ATTEMPTS, step_rp, h);
-        if (rc == SK_OK && h->wake)
-            sk_longpoll_notify(srv->longpoll); /* the poll itself expired it */
-        if ((rc != SK_OK && rc != STEP_NO_COMMIT) || !changed || h->status != SK_ERR_PENDING ||
-            sk_longpoll_now_ms() >= deadline_ms)
-            break;
-    }
-    sk_longpoll_leave(srv->longpoll);
-    return rc;
-}
-
 /* One pass over a request: the role on the records, then the store, redone
  * on conflicts; an enrolment that finds the pool empty makes a key first.
  * Raises the key's high-water mark once its record is committed. */
@@ -1447,8 +1419,9 @@ static int four_eyes(sk_share_server *srv, hreq *h)
 
 /* sk_share_handle and sk_share_handle_rp: rp_direct marks a relying-party
  * request from the authenticated HTTPS listener (rp_v2.h), which parks its
- * own long polls (so a poll's wait_ms only says how long its relying party
- * waits, for the liveness check) and is not a legacy frame. */
+ * own long polls (a poll's wait_ms only says how long its relying party
+ * waits, for the liveness check).  On the device socket (!rp_direct) a
+ * relying-party frame is refused. */
 static int share_handle(sk_share_server *srv, const uint8_t *req, size_t req_len,
                         uint8_t **reply, size_t *reply_len, bool rp_direct)
 {
@@ -1468,18 +1441,18 @@ static int share_handle(sk_share_server *srv, const uint8_t *req, size_t req_len
         h.device = 1;
     else if (memcmp(req, SK_FRAME_RP, SK_FRAME_TAG_LEN) != 0)
         return SK_ERR_PROTO_DECODE;
-    else if (!rp_direct && !srv->legacy_rp) {
-        /* Without --legacy-rp: relying parties use HTTPS.  Nothing read or
-         * stored (the frame is parsed only to name its kind in the request
-         * log); one notice per connection at most. */
+    else if (!rp_direct) {
+        /* Relying parties use the HTTPS listener.  Nothing read or stored
+         * (the frame is parsed only to name its kind in the request log);
+         * one notice per connection at most. */
         sk_route_info route;
         if (sk_server_peek_rp(&route, req + SK_FRAME_TAG_LEN, req_len - SK_FRAME_TAG_LEN) ==
             SK_OK)
             sk_reqlog_kind(rp_kind(route.kind));
         if (sk_rep_note_once())
-            sk_log_notice("a relying-party frame on the device socket refused (the server "
-                           "runs without --legacy-rp; relying parties use the HTTPS API); "
-                           "further ones on this connection are refused silently");
+            sk_log_notice("a relying-party frame on the device socket refused (relying parties "
+                          "use the HTTPS API); further ones on this connection are refused "
+                          "silently");
         return SK_SVC_ERR_RP_REFUSED;
     }
     h.msg = req + SK_FRAME_TAG_LEN;
@@ -1527,14 +1500,6 @@ static int share_handle(sk_share_server *srv, const uint8_t *req, size_t req_len
             sk_reqlog_key(h.route.key_id);
     }
 
-    /* A long poll: the generation before the first look at the session, so
-     * a commit between that look and the wait is not missed. */
-    uint64_t gen = 0, deadline_ms = 0;
-    if (srv->longpoll != NULL) {
-        gen = sk_longpoll_generation(srv->longpoll);
-        deadline_ms = sk_longpoll_now_ms() + h.route.wait_ms;
-    }
-
     rc = run_request(srv, &h);
     if (rc == SK_OK && h.device && h.status == SK_ERR_LEASE) {
         /* A PIN check: its charge is committed.  The same request again is
@@ -1555,10 +1520,6 @@ static int share_handle(sk_share_server *srv, const uint8_t *req, size_t req_len
     h.cert = NULL;
     if (rc == SK_OK && h.wake && srv->longpoll != NULL)
         sk_longpoll_notify(srv->longpoll); /* committed: wake parked polls */
-    if (!rp_direct && !h.device && h.routed && h.route.kind == SK_ROUTE_RP_POLL &&
-        h.route.wait_ms > 0 && h.status == SK_ERR_PENDING && srv->longpoll != NULL &&
-        (rc == SK_OK || rc == STEP_NO_COMMIT))
-        rc = hold_poll(srv, &h, gen, deadline_ms);
     if (rc != SK_OK && rc != STEP_NO_COMMIT) {
         if (h.pool_empty && rc == SK_ERR_NOT_FOUND)
             rc = SK_ERR_STORE; /* the pool stayed empty */

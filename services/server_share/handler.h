@@ -6,11 +6,14 @@
  * Framing (doc/operations.md, "Wire framing"): a request is a 4-byte
  * channel tag followed by the protocol bytes,
  *   "SKD1" || Envelope   a device request
- *   "SKP1" || RpRequest  a relying-party request
- * and the reply is the protocol's reply bytes (an Envelope or an RpReply)
- * without a tag, or the "SKE1" error frame (error_reply.h) when the server
- * could not run the protocol at all (unknown tag, oversized, store failure,
- * internal error).  A request answered with "SKE1" changed nothing.
+ * and the reply is the protocol's reply bytes (an Envelope) without a tag,
+ * or the "SKE1" error frame (error_reply.h) when the server could not run
+ * the protocol at all (unknown tag, oversized, store failure, internal
+ * error).  A request answered with "SKE1" changed nothing.  The tag "SKP1"
+ * (a relying-party request, which earlier versions served here) is refused
+ * with SK_SVC_ERR_RP_REFUSED: relying parties use the HTTPS listener
+ * (rp_v2.h), which hands their requests, as RpRequest messages, to
+ * sk_share_handle_rp.
  *
  * A device request on an existing key (approval, session creation, key
  * state, OTP refresh, revocation, enrolment submit) is served optimistically:
@@ -29,13 +32,10 @@
  * one transaction, commits the result with the certificate or the CA's error
  * (ra.h).
  *
- * A relying-party poll with wait_ms > 0 that finds its session PENDING is
- * the other exception: its transaction ends, the worker parks on
- * srv->longpoll (longpoll.h) with no transaction or store lock held, and
- * the poll runs again in a new transaction when a commit changed a session
- * (every committed request that stores a signature, a refusal, an expiry
- * or a cancellation, or destroys a key, wakes the parked polls), when the
- * wait ends or when the server stops.
+ * Relying-party long polls are parked by the HTTPS listener (rp_v2.c) on
+ * srv->longpoll (longpoll.h), with no transaction or store lock held: every
+ * committed request that stores a signature, a refusal, an expiry or a
+ * cancellation, or destroys a key, wakes them, and they poll again.
  *
  * Relying-party liveness: every poll of a PENDING session records until
  * when its relying party waits (the poll's time plus the wait it asked
@@ -207,11 +207,6 @@ typedef struct sk_share_server {
                                      distinct operators listed in this file
                                      (operators.h), read at every such request;
                                      NULL: no such check (tests of the role alone) */
-    bool legacy_rp;               /* --legacy-rp: sk_share_handle serves "SKP1" frames;
-                                     false (the default): it refuses them with
-                                     SK_SVC_ERR_RP_REFUSED, nothing read or stored
-                                     (relying parties use the HTTPS listener, rp_v2.h,
-                                     and sk_share_handle_rp) */
 } sk_share_server;
 
 /* The default of sk_share_server.rp_idle_s (--rp-idle-seconds), in seconds:
@@ -230,13 +225,14 @@ int sk_share_ident_load(sk_server_ident **out, const sk_server_identity *id);
 int sk_share_handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t **reply,
                     size_t *reply_len);
 
-/* The relying-party request rp_req (an RpRequest, without the "SKP1" tag)
- * of a relying party the caller has authenticated already (the HTTPS
- * listener, rp_v2.h): served as sk_share_handle serves the frame, by the
- * same session logic, with two differences: it is served without --legacy-rp
- * it, and a poll's wait_ms is not waited here (the caller parks on
- * srv->longpoll itself and polls again); wait_ms still tells until when the
- * relying party waits.  Returns and fills *reply as sk_share_handle. */
+/* The relying-party request rp_req (an RpRequest) of a relying party the
+ * caller has authenticated already (the HTTPS listener, rp_v2.h), served
+ * by the session logic (sk_share_handle refuses the same request as an "SKP1"
+ * frame on the device socket with SK_SVC_ERR_RP_REFUSED, nothing read or
+ * stored).  A poll's wait_ms is not waited here (the caller parks on
+ * srv->longpoll itself and polls again); wait_ms tells until when the
+ * relying party waits (the liveness rule above).  Returns and fills *reply
+ * as sk_share_handle. */
 int sk_share_handle_rp(sk_share_server *srv, const uint8_t *rp_req, size_t rp_req_len,
                        uint8_t **reply, size_t *reply_len);
 

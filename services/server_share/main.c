@@ -177,8 +177,6 @@ struct run_options {
     unsigned max_conns, max_conns_per_peer, idle_seconds; /* 0: rep_server.h defaults */
     char *rp_listen, *rp_tls_cert, *rp_tls_key; /* the relying-party HTTPS listener */
     unsigned rp_workers, rp_person_pending;
-    bool no_legacy_rp;
-    bool legacy_rp;
 };
 
 /* Parses "4K,6K" into profiles. */
@@ -431,12 +429,6 @@ static int cmd_run(int argc, char **argv)
         {.name = "rp-person-pending", .type = SK_OPT_UINT, .value = &o.rp_person_pending,
          .min = 1, .max = 100, .arg = "N",
          .help = "running sessions one relying party may have for one person (default 2)"},
-        {.name = "legacy-rp", .type = SK_OPT_BOOL, .value = &o.legacy_rp,
-         .help = "serve the old unauthenticated relying-party frames (SKP1) on the device "
-                 "socket (deprecated; refused by default: relying parties use --rp-listen)"},
-        {.name = "no-legacy-rp", .type = SK_OPT_BOOL, .value = &o.no_legacy_rp,
-         .help = "the default, kept for old command lines: the old relying-party frames are "
-                 "refused"},
         {.name = "ready-file", .type = SK_OPT_STRING, .value = &o.ready_file,
          .flags = SK_OPT_FLAG_ONLY, .arg = "FILE",
          .help = "write the bound URL here once listening (and the relying-party URL "
@@ -507,10 +499,6 @@ static int cmd_run(int argc, char **argv)
                                 !sk_parse_hostport(rp_host, sizeof rp_host, &rp_port,
                                                    o.rp_listen + 8))) {
         snprintf(err, sizeof err, "--rp-listen %s: expected https://HOST:PORT", o.rp_listen);
-        goto config_error;
-    }
-    if (o.legacy_rp && o.no_legacy_rp) {
-        snprintf(err, sizeof err, "--legacy-rp and --no-legacy-rp contradict each other");
         goto config_error;
     }
     if (o.rp_listen == NULL && (o.rp_tls_cert != NULL || o.rp_tls_key != NULL)) {
@@ -670,7 +658,6 @@ static int cmd_run(int argc, char **argv)
         .enrolling_ttl_s = o.enrolling_ttl,
         .session_keep_s = o.session_keep,
         .rp_idle_s = o.rp_idle_seconds,
-        .legacy_rp = o.legacy_rp,
     };
     rc = sk_longpoll_new(&longpoll);
     if (rc != SK_OK) {
@@ -751,11 +738,9 @@ static int cmd_run(int argc, char **argv)
     unsigned max_conns, per_peer, idle_s;
     sk_rep_server_conn_limits(srv, &max_conns, &per_peer, &idle_s);
     sk_log_notice("listening on %s with %u workers; connections at most %u, %u per peer, "
-                  "closed after %u s idle; store %s; enrolment %s; CA %s; legacy relying-party "
-                  "frames %s",
+                  "closed after %u s idle; store %s; enrolment %s; CA %s",
                   url, sk_rep_server_workers(srv), max_conns, per_peer, idle_s, uri_shown(db_uri),
-                  o.open_enrolment ? "open" : "by token", o.ca ? o.ca : "none",
-                  o.legacy_rp ? "served (--legacy-rp, deprecated)" : "refused");
+                  o.open_enrolment ? "open" : "by token", o.ca ? o.ca : "none");
     if (o.rp_listen != NULL) {
         rp_cert_path = o.rp_tls_cert ? strdup(o.rp_tls_cert) : sk_path_join(o.dir, RP_TLS_CERT);
         rp_key_path = o.rp_tls_key ? strdup(o.rp_tls_key) : sk_path_join(o.dir, RP_TLS_KEY);
@@ -793,9 +778,8 @@ static int cmd_run(int argc, char **argv)
         if (sk_https_cert_sha256(fp, rp_cert_path) == SK_OK)
             sk_svc_hex(fp_hex, fp, sizeof fp);
         sk_log_notice("relying-party API on %s/v2/ with %u workers; %zu relying parties "
-                      "registered; certificate SHA-256 %s; legacy relying-party frames %s",
-                      rp_url, rp_workers, sk_rp_v2_count(rpv2), fp_hex,
-                      o.legacy_rp ? "served" : "refused");
+                      "registered; certificate SHA-256 %s",
+                      rp_url, rp_workers, sk_rp_v2_count(rpv2), fp_hex);
     }
     if (metrics_listen != NULL) {
         sk_metrics_http_config mcfg = {.url = metrics_listen, .allow_remote = metrics_remote,

@@ -55,7 +55,8 @@
  * socket still gets: the refusals and any answers are counted on the
  * round's line ("old frames: R refused, S served"), and loopback.sh and
  * pg_servers.sh check that their servers served none.  (An answer, from a
- * server still run with --legacy-rp, is checked like the observer's view.)
+ * server that served such frames, would be checked like the observer's
+ * view.)
  * With --certchoice PROG as many more relying parties make certificate
  * choices for the key's person at a server's HTTPS API without pause (PROG
  * PERSON NONCE: one create, its HTTP status printed; loopback.sh uses curl):
@@ -491,8 +492,8 @@ static void *shot_main(void *arg)
 /* A relying party's view of the key without pause during a round: the
  * share server's KeyState read from the store (the observer), and, on its
  * own connection to the servers, the old relying-party KeyState frame,
- * which a server refuses unread (or, run with --legacy-rp, answers: then
- * its answer is one more view).  The views counted by (state, attempts
+ * which a server refuses unread (were it answered, the answer would be one
+ * more view).  The views counted by (state, attempts
  * left). */
 typedef struct flood {
     pthread_t thread;
