@@ -200,6 +200,12 @@ static int finish(const rp_opts *o, sk_purpose purpose, const uint8_t *digest, s
 {
     sk_pubkey *pub = NULL;
     int exit_code = CU_EXIT_FAIL, rc;
+    if (o->ca_cert != NULL && cert_len == 0) {
+        /* --ca-cert: an answer without a certificate has nothing to validate */
+        fprintf(stderr, PROG ": certificate refused: the answer carries none, and --ca-cert "
+                        "requires one\n");
+        return RP_CHECK_INVALID;
+    }
     if (verification_key(&pub, o, cert, cert_len) != SK_OK)
         goto out;
     if (sk_verify(pub, scheme, hash, digest, sk_hash_len(hash), sig, sig_len) != SK_OK) {

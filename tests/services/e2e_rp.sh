@@ -116,6 +116,20 @@ rp_wait
 assert "splitkey-rp refuses a signature under another key" "$RP_EXIT" -eq 1
 assert "nothing written for a signature that does not verify" ! -e "$T/wrongkey.sig"
 
+# --- --ca-cert and an answer without a certificate (this server has no CA) -------
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" -days 2 \
+  -subj "/CN=some CA" -addext basicConstraints=critical,CA:TRUE \
+  -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+rp_start nocert sign --person "$PERSON" --purpose sign --in "$T/doc.txt" \
+  --out "$T/nocert.sig" --ca-cert "$T/ca.pem" --cert-out "$T/nocert.pem"
+SID=$(session_of "$DEV" sign)
+check "approve (the relying party validates certificates)" "$CLIENT" approve "$SID" --state "$DEV" --pin-file "$T/pin2"
+rp_wait
+assert "an answer without a certificate is refused under --ca-cert (exit 7)" "$RP_EXIT" -eq 7
+check "the refusal says why" grep -q "carries none" "$T/nocert.err"
+assert "no signature written" ! -e "$T/nocert.sig"
+assert "no certificate written" ! -e "$T/nocert.pem"
+
 # --- unknown person ----------------------------------------------------------------
 expect_exit 1 "unknown person" "$RP" auth "${RP_API_ARGS[@]}" --person PNOLV-999999-99999 --pub "$T/auth.pub"
 grep_last "HTTP 404" "unknown person explained"
