@@ -7,7 +7,8 @@
 # verifies every signature under the device's public key.  Then every
 # status code, idempotent retries, the long poll woken by the device's
 # answer, the registry read again after rp add/remove and SIGHUP, and
-# the default (no --legacy-rp).  Refused requests must leave the store as it was.
+# that the old relying-party frames are refused.  Refused requests must leave
+# the store as it was.
 . "$(dirname "$0")/rp_lib.sh"
 e2e_pins
 rp_init
@@ -32,7 +33,6 @@ check "rp list" "$SERVER" rp list --dir "$SRV"
 grep_last "$UA \"Bank A|Bank A Online\" cert:" "rp list shows A"
 grep_last "$UB \"Shop B\" cert:.* ADVANCED,QUALIFIED auth rate=10 pending=50" "rp list shows B"
 
-LEGACY_RP=() # the default: the old frames refused
 rp_start
 check "the pin is the certificate's SHA-256" test "$PIN" = \
   "$(openssl x509 -in "$SRV/rp-tls.crt" -outform DER | sha256sum | cut -c1-64)"
@@ -323,11 +323,37 @@ expect_status 200 "a broken registry file leaves the one in use"
 check "the broken file is logged" grep -q "the registry read before stays in use" "$T/server.log"
 cp "$T/registry.good" "$SRV/relying-parties.json"
 
-# --- the legacy frames are refused without --legacy-rp ---------------------
+# --- the old relying-party frames on the device socket are refused -----------
 before=$(count_sessions)
-expect_exit 1 "splitkey-rp on the device socket" "$RP" auth --server "$URL" --person "$PERSON" \
-  --pub "$T/auth.pub" --timeout 2
-assert "no session from a legacy frame" "$(count_sessions)" -eq "$before"
+expect_exit 1 "a relying-party frame on the device socket" python3 - "$URL" "$PERSON" <<'PYEOF'
+import socket, struct, sys
+# nng's SP framing: an 8-byte length, then "SKP1" || RpRequest; the
+# RpRequest is a SessionCreate by person id (field 1, person_id = field 1)
+url, person = sys.argv[1], sys.argv[2].encode()
+def main():
+    host, port = url[len("tcp://"):].rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.sendall(b"\x00SP\x00\x00\x30\x00\x00")  # SP header: REQ0 (0x30), expecting REP0
+    hdr = s.recv(8)
+    inner = b"\x0a" + bytes([len(person)]) + person
+    msg = b"\x0a" + bytes([len(inner)]) + inner
+    body = b"\x80\x00\x00\x01" + b"SKP1" + msg  # request id, then the frame
+    s.sendall(struct.pack(">Q", len(body)) + body)
+    n = struct.unpack(">Q", s.recv(8))[0]
+    rep = b""
+    while len(rep) < n:
+        chunk = s.recv(n - len(rep))
+        if not chunk:
+            raise OSError("connection closed")
+        rep += chunk
+    return 1 if rep[4:8] == b"SKE1" else 0  # refused: the SKE1 error frame
+
+try:
+    sys.exit(main())
+except (OSError, ValueError, struct.error):
+    sys.exit(3)  # no exchange at all: not the answer looked for
+PYEOF
+assert "no session from a relying-party frame" "$(count_sessions)" -eq "$before"
 
 # --- curl as another client: a body of more than 1 KiB (Expect: 100-continue);
 # the signing key (the authentication key is locked now)
