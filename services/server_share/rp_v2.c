@@ -58,6 +58,7 @@ typedef struct rp_state {
     unsigned waiting;             /* status requests parked now */
     uint64_t last_event_ms[EV_KINDS];
     unsigned suppressed[EV_KINDS];
+    uint64_t last_level_ms;       /* its last level refusal logged (event 41) */
 } rp_state;
 
 struct sk_rp_v2 {
@@ -817,7 +818,20 @@ static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
                                                                  : SK_PURPOSE_SIGN;
     unsigned level = SK_RP_LEVEL_ADVANCED;
     int rc = resolve_key(v, &c, purpose, &row, &level);
+    bool log_level = false;
     if (rc == SK_ERR_LEVEL) {
+        /* at most one a second per relying party: a relying party asking
+         * too high a level in a loop does not fill the event log */
+        pthread_mutex_lock(&v->mu);
+        rp_state *lst = state_of(v, uuid);
+        uint64_t lt = now_ms();
+        if (lst != NULL && lt >= lst->last_level_ms + 1000u) {
+            lst->last_level_ms = lt;
+            log_level = true;
+        }
+        pthread_mutex_unlock(&v->mu);
+    }
+    if (log_level) {
         /* as the session logic logs it: event 41 on the key, its level as
          * the detail (SK_RP_LEVEL_ and sk_cert_level agree: 1, 2) */
         sk_event ev = {.at = (int64_t)time(NULL), .kind = SK_EV_LEVEL_REFUSED,

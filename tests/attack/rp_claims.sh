@@ -10,6 +10,9 @@
 #   - a removed relying party
 #   - the legacy unauthenticated frames on the device socket
 #   - a relying party whose pin does not match (a server in the middle)
+#   - a relying party asking too high a certificate level in a loop: each
+#     is refused (471), and the event log gets at most one level event
+#     (41) a second from it
 . "$(dirname "$0")/../rp/rp_lib.sh"
 e2e_pins
 rp_init
@@ -144,4 +147,28 @@ v2 bank "$UA" "Bank A" create authentication etsi "$PERSON" --hash-file "$T/h" -
   --nonce behind-tricklers
 expect_status 200 "the bank is served although two connections trickle"
 wait "${TRICKLERS[@]}"
+
+# 10. a relying party allowed QUALIFIED asks it in a loop of a person whose
+# key is ADVANCED: every request is 471, and event 41 is logged at most once
+# a second for it (the count a second window can reach, plus one)
+rp_cert lender
+UD=91b3d687-72e5-4e1e-a3ba-d0b85ab1b1c2
+check "rp add lender (both levels, a high rate)" "$SERVER" rp add --dir "$SRV" --uuid "$UD" \
+  --names Lender --cert "$T/lender.crt" --levels ADVANCED,QUALIFIED --rate 1000
+ev0=$(count_events 41)
+s0=$(count_sessions)
+t0=$SECONDS
+refused=0
+for i in $(seq 1 25); do
+  v2 lender "$UD" Lender create authentication etsi "$PERSON" --hash-file "$T/h" \
+    --level QUALIFIED --nonce "level-$i"
+  [ "$STATUS" = 471 ] && refused=$((refused + 1))
+done
+elapsed=$((SECONDS - t0))
+assert "all 25 refused with 471" "$refused" -eq 25
+ev=$(( $(count_events 41) - ev0 ))
+assert "at least one level event logged" "$ev" -ge 1
+assert "at most one level event a second ($ev in about $elapsed s)" "$ev" -le $((elapsed + 2))
+assert "and fewer than the refusals" "$ev" -lt 25
+assert "no session from any of them" "$(count_sessions)" -eq "$s0"
 e2e_finish
