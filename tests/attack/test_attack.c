@@ -813,6 +813,106 @@ out:
     world_free(w);
 }
 
+static void flip_one_limb_bit(mp_limb_t *s2, mp_size_t n)
+{
+    if (n > 0)
+        s2[n / 2] ^= 1;
+}
+
+/* A fault in the server's CRT exponentiation (a glitch, as a Bellcore
+ * attack wants: one faulty signature over a known message factors the
+ * modulus).  The self-check withholds the result: the device gets an error
+ * and no signature, the relying party's session holds none, the key is not
+ * charged a wrong PIN; once the fault is gone the next approval signs and
+ * the signature verifies under mbedTLS. */
+static void attack_fault_injection(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_key_status st;
+    uint8_t sig[SK_MAX_SIG_LEN], rsig[SK_MAX_SIG_LEN], digest[32], sid[SK_SESSION_ID_LEN];
+    size_t sig_len = 0, rsig_len = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    memset(digest, 0x5a, sizeof digest);
+    CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1, sid, NULL));
+    sk_test_fault_hook = flip_one_limb_bit;
+    memset(sig, 0xAA, sizeof sig);
+    int rc = world_approve(w, key, PIN_SIGN, sig, &sig_len, &st);
+    sk_test_fault_hook = NULL;
+    CHECK(rc != SK_OK);
+    CHECK(rc != SK_ERR_WRONG_PIN);
+    memset(rsig, 0, sizeof rsig);
+    rc = world_rp_poll(w, sid, rsig, &rsig_len);
+    CHECK(rc != SK_OK);
+    CHECK(rsig_len == 0);
+    server_status(w, key, &st);
+    CHECK(st.state == SK_KEY_ACTIVE);
+    CHECK(st.attempts_left == 3); /* a fault is no wrong PIN */
+    /* the fault gone: the same session if it still waits, else a new one */
+    if (rc != SK_ERR_PENDING) {
+        digest[0]++;
+        CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1, sid, NULL));
+    }
+    CHECK_OK(world_approve(w, key, PIN_SIGN, sig, &sig_len, &st));
+    CHECK(mbedtls_check(key, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, sig, sig_len) == 0);
+    CHECK_OK(world_rp_poll(w, sid, rsig, &rsig_len));
+    CHECK(rsig_len == sig_len && memcmp(rsig, sig, sig_len) == 0);
+out:
+    sk_test_fault_hook = NULL;
+    sk_device_key_free(key);
+    world_free(w);
+}
+
+/* A thief with the device state but no server probes PINs offline: the
+ * device keeps no check value (its share is XOR-ed with an Argon2id
+ * keystream), so every guess, the right PIN among them, builds an approval
+ * of the same length and nothing tells them apart; only the server can
+ * judge one, and nothing reached it: its count is untouched. */
+static void attack_offline_pin_probe(void)
+{
+    world *w = world_new();
+    sk_device_key *key = NULL;
+    sk_device_session *s = NULL;
+    sk_key_status st;
+    uint8_t digest[32], sid[SK_SESSION_ID_LEN];
+    size_t len = 0, first_len = 0;
+    CHECK_OK(world_enrol(w, &key, SK_PROFILE_4K, SK_PURPOSE_SIGN, PIN_SIGN, NULL, true));
+    if (key == NULL)
+        goto out;
+    memset(digest, 0x6b, sizeof digest);
+    CHECK_OK(world_rp_create(w, key, digest, SK_HASH_SHA256, SK_SCHEME_PKCS1, sid, NULL));
+    CHECK_OK(sk_device_fetch(key, msg, sizeof msg, &len, w->now));
+    CHECK_OK(world_device(w, msg, len, reply, &len));
+    CHECK_OK(sk_device_read_session(key, &s, &st, reply, len));
+    if (s == NULL)
+        goto out;
+    unsigned long before = atomic_load(&sk_server_completions);
+    for (int i = 0; i < 12; i++) {
+        char pin[8];
+        snprintf(pin, sizeof pin, "%05d", i == 7 ? 12345 : 20000 + i * 7);
+        sk_device_key *copy = copy_of(key);
+        CHECK(copy != NULL);
+        if (copy == NULL)
+            break;
+        len = 0;
+        CHECK_OK(sk_device_approve(copy, msg2, sizeof msg2, &len, w->now, s,
+                                   (const uint8_t *)pin, strlen(pin)));
+        if (i == 0)
+            first_len = len;
+        CHECK(len > 0 && len == first_len);
+        sk_device_key_free(copy);
+    }
+    CHECK(atomic_load(&sk_server_completions) == before); /* nothing was judged */
+    server_status(w, key, &st);
+    CHECK(st.state == SK_KEY_ACTIVE && st.attempts_left == 3);
+out:
+    sk_device_session_free(s);
+    sk_device_key_free(key);
+    world_free(w);
+}
+
 int main(void)
 {
     sk_test_init();
@@ -827,6 +927,8 @@ int main(void)
     attack_other_request_under_copied_id();
     attack_copy_resends_then_acts();
     attack_timing_oracle();
+    attack_fault_injection();
+    attack_offline_pin_probe();
     attack_restore();
     attack_enrol_restart();
     return sk_test_done("attack_protocol");
