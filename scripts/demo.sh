@@ -18,7 +18,10 @@
 # made with OpenSSL), the bank pins the server's certificate (rp pin), and
 # splitkey-rp validates every answer's certificate: chain, dates, usage and
 # policy, person, OCSP with a nonce.  A relying party that is not
-# registered is refused (401) and creates nothing.
+# registered is refused (401) and creates nothing.  A portal using
+# tests/rp/v2_client.py, a client written from the public v2 description
+# alone, makes a certificate choice, a login and a signature, and gets the
+# documented errors for bad requests.
 # A CA (splitkey-ca) and its OCSP responder (splitkey-ocsp) run beside the
 # share server, which is their registration authority: enrolment ends with
 # the person's two certificates.  OpenSSL, which knows nothing about
@@ -531,6 +534,101 @@ demo_rp_unregistered() {
     die "the server did not log the refusal"
 }
 
+# v2 ARGS...: the independent v2 client as the portal; V2_STATUS and V2_BODY.
+v2() {
+  printf '   $ %s\n' "$(cmdline v2_client.py ... "$@")"
+  local out
+  out=$(python3 "$v2_client" --base "${api%/v2/}" --pin "$portal_pin" --cert "$work/portal.crt" \
+    --key "$work/portal.key" --uuid "$portal_uuid" --name Portal "$@" 2>"$work/v2.err") ||
+    { show "$work/v2.err"; die "v2_client.py failed"; }
+  V2_STATUS=$(sed -n 1p <<<"$out")
+  V2_BODY=$(sed -n 2p <<<"$out")
+  printf '     HTTP %s %s\n' "$V2_STATUS" "$V2_BODY" | cut -c1-300
+}
+jfield() { python3 -c 'import json,sys
+d=json.loads(sys.argv[1])
+for k in sys.argv[2].split("."):
+    d=d.get(k, {}) if isinstance(d, dict) else {}
+print(d if isinstance(d, str) else "")' "$V2_BODY" "$1"; }
+
+# v2_approve PINFILE HASHFILE: the device approves the portal's session
+# (its code is the one the portal computes) and the portal long-polls it.
+v2_approve() {
+  rp_session_id=$(tr -d - <<<"$v2_sid")
+  rp_code=$(python3 "$v2_client" --base x --pin 00 vc --hash-file "$2")
+  device_sessions
+  local code
+  code=$(awk -v s="$rp_session_id" '$1 == s { print $4 }' "$work/sessions.out")
+  [ "$code" = "$rp_code" ] || die "the device shows code '$code', the portal '$rp_code'"
+  say "Both sides show $code: the person approves."
+  run "$bin/splitkey-client" approve "$rp_session_id" --state "$device" --pin-file "$1" ||
+    die "approval failed"
+  v2 status "$v2_sid" --timeout-ms 10000
+  [ "$(jfield state)" = COMPLETE ] && [ "$(jfield result.endResult)" = OK ] ||
+    die "the session did not end OK"
+}
+
+demo_rp_v2_client() {
+  step "Any client of the public v2 API works: certificate choice, login and signing"
+  v2_client=tests/rp/v2_client.py
+  say "tests/rp/v2_client.py was written from the public Smart-ID RP API v2 description"
+  say "alone (Python's standard library; the server's certificate pinned by SHA-256, a"
+  say "TLS client certificate as the credential).  A second relying party, a portal, is"
+  say "registered for all three kinds of request:"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$work/portal.key" -out "$work/portal.crt" -days 30 -subj "/CN=Portal" \
+    2>/dev/null || die "openssl could not make the portal's certificate"
+  portal_uuid=2c5e8f14-7b3a-4d6e-9f10-3a4b5c6d7e8f
+  portal_pin=$(openssl x509 -in "$work/bank-pinned.pem" -outform DER | sha256sum | cut -c1-64)
+  run "$bin/splitkey-server" rp add --dir "$server_dir/srv" --uuid "$portal_uuid" \
+    --names Portal --cert "$work/portal.crt" --levels ADVANCED,QUALIFIED \
+    --purposes auth,sign,certchoice || die "splitkey-server rp add failed"
+  say "1. Certificate choice: which signing certificate does the person have?"
+  v2 create certificatechoice etsi "$person"
+  [ "$V2_STATUS" = 200 ] || die "certificate choice: HTTP $V2_STATUS"
+  v2_sid=$(jfield sessionID)
+  v2 status "$v2_sid"
+  local docnr
+  docnr=$(jfield result.documentNumber)
+  [ -n "$docnr" ] || die "no document number"
+  jfield cert.value | base64 -d | openssl x509 -inform DER -noout -subject -serial |
+    sed 's/^/     /'
+  say "2. Log in by the person's identifier (PIN1):"
+  head -c 32 /dev/urandom | openssl dgst -sha256 -binary >"$work/v2-auth.hash"
+  v2 create authentication etsi "$person" --hash-file "$work/v2-auth.hash" \
+    --text "Log in to Portal"
+  [ "$V2_STATUS" = 200 ] || die "authentication: HTTP $V2_STATUS"
+  v2_sid=$(jfield sessionID)
+  v2_approve "$server_dir/pin1" "$work/v2-auth.hash"
+  jfield cert.value | base64 -d | openssl x509 -inform DER -pubkey -noout >"$work/v2-auth.pub"
+  jfield signature.value | base64 -d >"$work/v2-auth.sig"
+  run openssl pkeyutl -verify -pubin -inkey "$work/v2-auth.pub" -pkeyopt digest:sha256 \
+    -in "$work/v2-auth.hash" -sigfile "$work/v2-auth.sig" ||
+    die "OpenSSL did not accept the login signature"
+  say "3. Sign the contract with exactly the chosen key, by its document number (PIN2):"
+  openssl dgst -sha256 -binary "$work/contract.txt" >"$work/v2-sign.hash"
+  v2 create signature document "$docnr" --hash-file "$work/v2-sign.hash" \
+    --text "Sign the agreement"
+  [ "$V2_STATUS" = 200 ] || die "signature: HTTP $V2_STATUS"
+  v2_sid=$(jfield sessionID)
+  v2_approve "$server_dir/pin2" "$work/v2-sign.hash"
+  jfield signature.value | base64 -d >"$work/v2-contract.sig"
+  run openssl dgst -sha256 -verify "$work/bank-cert-key.pem" -signature "$work/v2-contract.sig" \
+    "$work/contract.txt" || die "OpenSSL did not accept the contract's signature"
+  say "4. Bad requests get the documented errors and create nothing:"
+  local db="$server_dir/srv/server.db" before after
+  before=$(sqlite3 "$db" "SELECT count(*) FROM sessions")
+  v2 create signature etsi "$person" --hash-file "$work/v2-sign.hash" --hash-type MD5
+  [ "$V2_STATUS" = 400 ] || die "an unknown hashType: HTTP $V2_STATUS, not 400"
+  v2 create authentication etsi PNOLV-999999-99999 --hash-file "$work/v2-auth.hash"
+  [ "$V2_STATUS" = 404 ] || die "an unknown person: HTTP $V2_STATUS, not 404"
+  v2 status 00000000-0000-4000-8000-000000000000
+  [ "$V2_STATUS" = 404 ] || die "an unknown session: HTTP $V2_STATUS, not 404"
+  after=$(sqlite3 "$db" "SELECT count(*) FROM sessions")
+  [ "$before" = "$after" ] || die "a refused request created a session"
+  say "The store holds $after sessions, as before."
+}
+
 demo_wrong_pin() {
   step "A wrong PIN: only the server can tell, and it counts"
   say "The device cannot check a PIN: any PIN unwraps some dc.  The server sees the wrong"
@@ -631,6 +729,7 @@ demo_rp_auth
 demo_rp_sign
 demo_rp_vc_choice
 demo_rp_unregistered
+demo_rp_v2_client
 demo_wrong_pin
 demo_revoke
 demo_stop
