@@ -65,7 +65,7 @@
 #define EXIT_INTERRUPTED 130 /* 128 + SIGINT, as a shell shows an interrupt */
 
 typedef struct rp_opts {
-    char *person, *purpose, *in, *out, *hash, *text, *cert_out, *pub,
+    char *person, *purpose, *in, *out, *hash, *text, *cert_out, *pub, *server, *scheme,
         *name, *ca_cert, *api, *server_cert, *server_cert_sha256, *rp_cert, *rp_key,
         *rp_uuid, *document;
     unsigned timeout, ocsp_timeout;
@@ -369,9 +369,11 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
 /* How this relying party reaches and authenticates to the API: the same in
  * every command. */
 #define API_OPTS(o)                                                                             \
-    {.name = "api", .type = SK_OPT_STRING, .value = &(o).api, .flags = SK_OPT_REQUIRED,        \
-     .arg = "URL", .help = "the share server's HTTPS relying-party API, e.g. "                 \
-                           "https://127.0.0.1:8443/v2/"},                                       \
+    {.name = "api", .type = SK_OPT_STRING, .value = &(o).api, .arg = "URL",                     \
+     .help = "the share server's HTTPS relying-party API, e.g. https://127.0.0.1:8443/v2/"},    \
+    {.name = "server", .type = SK_OPT_STRING, .value = &(o).server, .arg = "URL",               \
+     .help = "the same as --api (an https:// URL; the device socket refuses relying "          \
+             "parties)"},                                                                       \
     {.name = "server-cert", .type = SK_OPT_FILE, .value = &(o).server_cert, .arg = "PINNED.pem",\
      .help = "the server's TLS certificate; no other is accepted"},                             \
     {.name = "server-cert-sha256", .type = SK_OPT_STRING, .value = &(o).server_cert_sha256,     \
@@ -395,6 +397,8 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
      .help = "write the key's certificate here (when the server has one)"},                     \
     {.name = "pub", .type = SK_OPT_FILE, .value = &(o).pub, .arg = "PUB.pem",                   \
      .help = "a server without a CA: verify under this public key instead of --ca-cert"},      \
+    {.name = "scheme", .type = SK_OPT_STRING, .value = &(o).scheme, .arg = "pkcs1",             \
+     .help = "the signature scheme: pkcs1, the only one the v2 API signs with (default)"},     \
     {.name = "hash", .type = SK_OPT_STRING, .value = &(o).hash, .arg = "H",                     \
      .help = "sha256 (default), sha384 or sha512"},                                             \
     {.name = "text", .type = SK_OPT_STRING, .value = &(o).text, .arg = "TEXT",                  \
@@ -417,6 +421,26 @@ static int parse(sk_opt *opts, int argc, char **argv, const char *synopsis, cons
              "verificationCodeChoice, confirmationMessage (up to 200), or "                      \
              "confirmationMessageAndVerificationCodeChoice"}
 
+/* --api URL, or --server with an https:// URL (the same): o->api, or a
+ * usage error's exit status. */
+static int api_url(rp_opts *o)
+{
+    if (o->server != NULL && o->api != NULL)
+        return usage_error("give one of --api URL and --server URL (they are the same)");
+    if (o->server != NULL) {
+        if (strncmp(o->server, "https://", 8) != 0)
+            return usage_error("--server %s: relying parties reach the share server over its "
+                               "HTTPS API; give its https://HOST:PORT/v2/ URL (the device "
+                               "socket refuses relying-party requests)",
+                               o->server);
+        o->api = o->server;
+    }
+    if (o->api == NULL)
+        return usage_error("name the share server's relying-party API with --api "
+                           "https://HOST:PORT/v2/");
+    return 0;
+}
+
 /* An organisation's ETSI identifier (EN 319 412-1: VAT, NTR, PSD, LEI):
  * the subject of a seal, never of a person's key. */
 static bool legal_person(const char *id)
@@ -430,6 +454,12 @@ static bool legal_person(const char *id)
 
 static int prepare(rp_opts *o, sk_purpose purpose, sk_hash *hash)
 {
+    int api_rc = api_url(o);
+    if (api_rc != 0)
+        return api_rc;
+    if (o->scheme != NULL && strcmp(o->scheme, "pkcs1") != 0)
+        return usage_error("--scheme %s: the v2 API signs with RSASSA-PKCS1-v1_5 only (pkcs1)",
+                           o->scheme);
     if (o->person == NULL && o->document == NULL)
         return usage_error("name the key with --person ID or --document NUMBER");
     if (o->person != NULL && o->document != NULL && o->ca_cert == NULL)
@@ -604,6 +634,8 @@ static int cmd_serve(int argc, char **argv)
               "authentication session) and signs a contract (a signing session); the page\n"
               "shows the verification code and then the outcome.",
               &exit_code) != 0)
+        goto done;
+    if ((exit_code = api_url(&o)) != 0)
         goto done;
     if (o.level != NULL && strcmp(o.level, "qualified") != 0 &&
         strcmp(o.level, "advanced") != 0) {

@@ -58,6 +58,13 @@ expect_exit 2 "rp sign without --api" "$RP" sign --person P --purpose sign \
   --in "$T/doc.txt" --out "$T/x.sig" --pub "$T/doc.txt"
 expect_exit 2 "rp sign over the old device socket (--server is gone)" "$RP" sign \
   --server tcp://127.0.0.1:1 --person P --purpose sign --in "$T/doc.txt" --out "$T/x.sig"
+expect_exit 2 "rp sign with the PSS scheme (the v2 API signs PKCS#1 v1.5)" "$RP" sign \
+  "${NOAPI[@]}" --person P --purpose sign --in "$T/doc.txt" --out "$T/x.sig" --pub "$T/doc.txt" \
+  --scheme pss
+grep_last "RSASSA-PKCS1-v1_5 only" "the scheme refusal says why"
+expect_exit 2 "rp sign with both --api and --server" "$RP" sign "${NOAPI[@]}" \
+  --server https://127.0.0.1:1/v2/ --person P --purpose sign --in "$T/doc.txt" --out "$T/x.sig" \
+  --pub "$T/doc.txt"
 expect_exit 2 "rp sign with neither --ca-cert nor --pub" "$RP" sign "${NOAPI[@]}" --person P \
   --purpose sign --in "$T/doc.txt" --out "$T/x.sig"
 expect_exit 2 "rp with a missing document" "$RP" sign "${NOAPI[@]}" --person P \
