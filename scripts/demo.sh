@@ -431,16 +431,22 @@ rp_answer() {
   grep -q "OCSP .*: good" "$work/$1.out" || die "splitkey-rp did not report OCSP good"
 }
 
-# device_approve PINFILE NAME: checks the code and approves the relying
-# party's session.
-device_approve() {
+# device_check_approve PINFILE: the phone lists the session of
+# $rp_session_id with the code $rp_code, and the person approves it.
+device_check_approve() {
   device_sessions
   local code
   code=$(awk -v s="$rp_session_id" '$1 == s { print $4 }' "$work/sessions.out")
-  [ "$code" = "$rp_code" ] || die "the device shows code '$code', the bank '$rp_code'"
+  [ "$code" = "$rp_code" ] || die "the device shows code '$code', the relying party '$rp_code'"
   say "Both sides show $code: the person approves with the PIN."
   run "$bin/splitkey-client" approve "$rp_session_id" --state "$device" --pin-file "$1" ||
     die "approval failed"
+}
+
+# device_approve PINFILE NAME: checks the code and approves the bank's
+# session, then shows the bank's answer.
+device_approve() {
+  device_check_approve "$1"
   rp_answer "$2"
 }
 
@@ -556,13 +562,7 @@ print(d if isinstance(d, str) else "")' "$V2_BODY" "$1"; }
 v2_approve() {
   rp_session_id=$(tr -d - <<<"$v2_sid")
   rp_code=$(python3 "$v2_client" --base x --pin 00 vc --hash-file "$2")
-  device_sessions
-  local code
-  code=$(awk -v s="$rp_session_id" '$1 == s { print $4 }' "$work/sessions.out")
-  [ "$code" = "$rp_code" ] || die "the device shows code '$code', the portal '$rp_code'"
-  say "Both sides show $code: the person approves."
-  run "$bin/splitkey-client" approve "$rp_session_id" --state "$device" --pin-file "$1" ||
-    die "approval failed"
+  device_check_approve "$1"
   v2 status "$v2_sid" --timeout-ms 10000
   [ "$(jfield state)" = COMPLETE ] && [ "$(jfield result.endResult)" = OK ] ||
     die "the session did not end OK"
