@@ -11,9 +11,12 @@
 #                                    -> OCSP_URL, OCSP_PID
 #   ca_lib_start_ca DIR              splitkey-ca run -> CA_URL, CA_PID
 #   ca_lib_server [ARGS...]          splitkey-server init + run with --ca,
-#                                    ARGS added to run -> URL (e2e_run_server)
+#                                    ARGS added to run -> URL, and the
+#                                    relying-party API: RPURL, RP_API_ARGS
+#                                    (e2e_run_server, rp_test_lib.sh)
 #   ca_lib_server_init [ARGS...]     the init part alone (SERVER_ARGS set for
-#                                    a later e2e_run_server)
+#                                    a later e2e_run_server; the test relying
+#                                    party registered)
 #   ca_lib_cleanup                   stops what was started, then e2e_cleanup
 # Waits poll ready files; no fixed sleep, no time limit.
 CA="$BIN/splitkey-ca"
@@ -71,6 +74,7 @@ ca_lib_server_init() { # ca_lib_server_init [RUN-ARGS...] (the CA of $T/ca)
   "$SERVER" init --dir "$SRV" >/dev/null || { echo "splitkey-server init failed" >&2; exit 1; }
   "$CA" add-ra --dir "$T/ca" --pub "$SRV/server.pub" >/dev/null ||
     { echo "splitkey-ca add-ra failed" >&2; exit 1; }
+  rp_test_register "$SRV" || exit 1
   SERVER_ARGS=(--ca "$CA_URL" --ca-cert "$T/ca/ca.pem" --ca-retry-every 1 "$@")
 }
 ca_lib_server() { # ca_lib_server [RUN-ARGS...]: init, then run

@@ -9,9 +9,9 @@
 #   - "splitkey-client sign" with the signing key exits 5 saying that the
 #     key is destroyed, and so does every later attempt;
 #   - "splitkey-client approve" of a relying party's waiting session for
-#     the authentication key exits 5 the same way, and splitkey-rp gets no
-#     signature (it is stopped: the session of a destroyed key stays waiting
-#     until it expires);
+#     the authentication key (splitkey-rp over the HTTPS API, --ca-cert)
+#     exits 5 the same way, and splitkey-rp gets no signature: the API
+#     ends the session as DOCUMENT_UNUSABLE, and splitkey-rp exits 5 too;
 #   - the key that was not revoked is untouched until its own revocation.
 # Ports are picked by the kernel; waits poll the share server's log, with no
 # fixed sleep and no time limit.
@@ -36,7 +36,6 @@ e2e_pins
 # --- a CA, and the share server as its registration authority -----------------
 ca_lib_init "$T/ca" "Splitkey Client Revocation CA"
 ca_lib_start_ca "$T/ca"
-LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 ca_lib_server --ca-revocations-every 1
 
 # --- the device enrols both keys with tokens of two operators -----------------
@@ -81,15 +80,11 @@ grep_last "DESTROYED" "status shows it DESTROYED"
 # --- the authentication key is untouched, until its own revocation ------------
 check "the authentication key still signs" "$CLIENT" sign --state "$DEV" --purpose auth \
   --pin-file "$T/pin1" --in "$T/doc.txt" --out "$T/auth1.sig"
-"$RP" auth --server "$URL" --person "$PERSON" --pub "$T/auth.pub" --name "Bank" \
-  --out "$T/rp.sig" >"$T/rp.out" 2>"$T/rp.err" &
-RP_PID=$!
-if ! wait_for_line "$T/rp.out" "verification code:" "$RP_PID"; then
-  fail "splitkey-rp printed no verification code"
-  cat "$T/rp.out" "$T/rp.err" >&2
-fi
-SID=$("$CLIENT" sessions --state "$DEV" | awk '$2 == "auth" { print $1; exit }')
-assert "the relying party's session is waiting" -n "$SID"
+# the keys were enrolled with four-eyes tokens: QUALIFIED, the API's default
+rp_start rp auth --person "$PERSON" --ca-cert "$T/ca/ca.pem" --name "Bank" --out "$T/rp.sig" ||
+  fail "splitkey-rp printed no session"
+SID=$("$CLIENT" sessions --state "$DEV" | awk -v s="$RP_SID" '$2 == "auth" && $1 == s { print $1 }')
+assert "the relying party's session is waiting on the device" -n "$SID" -a "$SID" = "$RP_SID"
 check "the operator revokes the authentication certificate at the CA" \
   "$CA" revoke --dir "$T/ca" --serial "$S_AUTH" --reason cessationOfOperation
 check "the share server applies it" \
@@ -98,13 +93,12 @@ expect_exit 5 "approve after the CA revoked the certificate" "$CLIENT" approve "
   --state "$DEV" --pin-file "$T/pin1"
 grep_last "destroyed" "approve says the key is destroyed"
 grep_last "revoked" "approve says why: revoked"
-# The session of a destroyed key is not ended at once: it would stay
-# waiting until it expires.  The relying party gives up (SIGTERM) instead
-# of waiting for that; it must have no signature.
-kill -TERM "$RP_PID" 2>/dev/null
-wait "$RP_PID"
-RP_EXIT=$?
-assert "splitkey-rp ends without success (exit $RP_EXIT)" "$RP_EXIT" -ne 0
+# The relying party's poll learns that the key can no longer be used (the
+# API's DOCUMENT_UNUSABLE), without waiting for the session to expire; it
+# must have no signature.
+rp_wait
+assert "splitkey-rp exits 5: the key is unusable (exit $RP_EXIT)" "$RP_EXIT" -eq 5
+check "splitkey-rp names DOCUMENT_UNUSABLE" grep -q DOCUMENT_UNUSABLE "$T/rp.err"
 assert "no signature for the relying party" ! -s "$T/rp.sig"
 check "splitkey-rp never reported an authentication" sh -c "! grep -q authenticated '$T/rp.out'"
 expect_exit 5 "sign with the authentication key: 5" "$CLIENT" sign --state "$DEV" --purpose auth \
