@@ -3,10 +3,10 @@
 # rp_web_browser.sh BIN_DIR CHROMEDRIVER CHROMIUM - the bank site of
 # "splitkey-rp serve" in headless Chromium: a CA with its OCSP responder and
 # the share server (ca_lib.sh), a device with qualified keys, splitkey-rp
-# serve on a port the kernel picks, and rp_web_browser.py driving the page
-# through chromedriver (login, signature, refusal).  Also the site's
-# answers without a browser (curl): security headers, a bad person id,
-# signing without a login.
+# serve (over the share server's HTTPS API) on a port the kernel picks, and
+# rp_web_browser.py driving the page through chromedriver (login,
+# signature, refusal).  Also the site's answers without a browser (curl):
+# security headers, a bad person id, signing without a login.
 . "$(dirname "$0")/e2e_lib.sh"
 . "$(dirname "$0")/ca_lib.sh"
 CHROMEDRIVER=$2
@@ -26,7 +26,6 @@ e2e_pins
 ca_lib_init "$T/ca" "Splitkey Bank Test CA"
 ca_lib_start_ocsp "$T/ca"
 ca_lib_start_ca "$T/ca"
-LEGACY_RP=(--legacy-rp) # splitkey-rp serve --server still speaks the old frames
 ca_lib_server
 DEV="$T/dev"
 for p in auth sign; do
@@ -38,7 +37,10 @@ check "enrol auth" "$CLIENT" enrol --state "$DEV" --server "$URL" --server-pub "
 check "enrol sign" "$CLIENT" enrol --state "$DEV" --server "$URL" --server-pub "$SRV/server.pub" \
   --purpose sign --pin-file "$T/pin2" --profile 4K --token-file "$T/token.sign"
 
-"$RP" serve --http 127.0.0.1:0 --server "$URL" --ca-cert "$T/ca/ca.pem" \
+# the site speaks as the test relying party over the server's HTTPS API
+# (RP_API_ARGS, its default name "Splitkey Bank"); the keys have tokens, so
+# they are QUALIFIED, the default level
+"$RP" serve --http 127.0.0.1:0 "${RP_API_ARGS[@]}" --ca-cert "$T/ca/ca.pem" \
   --ready-file "$T/web.ready" >"$T/web.out" 2>"$T/web.err" &
 WEB_PID=$!
 while [ ! -s "$T/web.ready" ]; do
