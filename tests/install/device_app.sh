@@ -13,7 +13,6 @@
 # SK_DEVICE_APP: the same program built elsewhere (from an installed copy)
 APP="${SK_DEVICE_APP:-$BIN/example-device-app}"
 e2e_pins
-LEGACY_RP=(--legacy-rp) # splitkey-rp --server still speaks the old frames
 e2e_start_server
 ST="$T/phone/sign.state"
 mkdir -p "$T/phone"
@@ -66,12 +65,11 @@ expect_exit 1 "a second enrolment into the same state" app enrol --server "$URL"
 grep_last "already holds an enrolled key" "refuses a second key"
 
 # --- a relying party asks; a wrong PIN first, counted by the server ------------------
-"$RP" sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" --out "$T/rp.sig" \
-  --hash sha256 --scheme pkcs1 --text "Sale contract 42" --name "Bike shop" --pub "$T/sign.pub" \
-  >"$T/rp.out" 2>"$T/rp.err" &
-RP_PID=$!
-wait_for_line "$T/rp.out" "verification code:" "$RP_PID" || fail "splitkey-rp printed no code"
-RP_CODE=$(sed -n 's/^verification code: \([0-9]\{4\}\)$/\1/p' "$T/rp.out")
+# over the server's HTTPS API (RP_API_ARGS); the key has a token, so it is
+# QUALIFIED, the API's default level; the signature comes back PKCS#1 v1.5
+rp_start rp sign --person "$PERSON" --purpose sign --in "$T/doc.txt" --out "$T/rp.sig" \
+  --hash sha256 --text "Sale contract 42" --name "Bike shop" --pub "$T/sign.pub" ||
+  fail "splitkey-rp printed no session"
 expect_exit 3 "approve with a wrong PIN" app approve --server "$URL" --state "$ST" \
   --pin-file "$T/pin-wrong" --wait 10
 grep_last "wrong PIN ($((ATTEMPTS - 1)) attempts left)" "the wrong PIN is refused and counted"
@@ -84,8 +82,7 @@ check "approve with the PIN" app approve --server "$URL" --state "$ST" --pin-fil
   --wait 10
 grep_last "verification code: $RP_CODE" "the code again"
 grep_last "approved" "approval reported"
-wait "$RP_PID"
-RP_EXIT=$?
+rp_wait
 assert "splitkey-rp exits 0" "$RP_EXIT" -eq 0
 [ "$RP_EXIT" -eq 0 ] || sed 's/^/  rp| /' "$T/rp.out" "$T/rp.err" >&2
 check "OpenSSL verifies the relying party's signature" \
