@@ -335,6 +335,7 @@ typedef struct hreq {
     size_t n_len;
     char subject[SK_MAX_SUBJECT_LEN + 1];
     sk_purpose purpose;
+    bool qualified;        /* the key's level is QUALIFIED: a qualified profile */
     uint8_t *cert;
     size_t cert_len;
     int ca_error;
@@ -723,6 +724,10 @@ static int take_cert_request(hreq *h, const sk_key_rec *key, const sk_server_res
     h->csr_len = len;
     snprintf(h->subject, sizeof h->subject, "%s", sk_key_rec_subject(key));
     h->purpose = sk_key_rec_purpose(key);
+    /* a qualified certificate only for a key whose subject the registration
+     * authority checked (a registration token); an openly enrolled key gets
+     * the basic profile and stays ADVANCED */
+    h->qualified = sk_key_rec_level(key) == SK_CERT_LEVEL_QUALIFIED;
     h->need_cert = 1;
     return SK_OK;
 }
@@ -1135,8 +1140,8 @@ static void revoke_unused(sk_share_server *srv, const uint8_t *der, size_t len)
  * CA's error. */
 static int ra_pass(sk_share_server *srv, hreq *h)
 {
-    int irc = sk_share_ra_issue(srv->ca, &h->cert, &h->cert_len, h->purpose, h->csr, h->csr_len,
-                                h->subject, h->n, h->n_len);
+    int irc = sk_share_ra_issue(srv->ca, &h->cert, &h->cert_len, h->purpose, h->qualified,
+                                h->csr, h->csr_len, h->subject, h->n, h->n_len);
     h->ca_error = irc == SK_OK ? 0 : irc;
     h->saved_key_version = 0;
     int rc = sk_store_run(srv->store, STORE_ATTEMPTS, step_device, h);

@@ -43,7 +43,7 @@
 /* ---------------------------------------------------------------- issue */
 
 int sk_share_ra_issue(sk_ca_client *ca, uint8_t **cert, size_t *cert_len, sk_purpose purpose,
-                      const uint8_t *csr, size_t csr_len, const char *subject, const uint8_t *n,
+                      bool qualified,                      const uint8_t *csr, size_t csr_len, const char *subject, const uint8_t *n,
                       size_t n_len)
 {
     *cert = NULL;
@@ -56,7 +56,7 @@ int sk_share_ra_issue(sk_ca_client *ca, uint8_t **cert, size_t *cert_len, sk_pur
         .purpose = purpose == SK_PURPOSE_SIGN   ? SK_CA_PURPOSE_SIGN
                    : purpose == SK_PURPOSE_SEAL ? SK_CA_PURPOSE_SEAL
                                                 : SK_CA_PURPOSE_AUTH,
-        .qualified = true,
+        .qualified = qualified,
         .subject = subject != NULL && subject[0] != '\0' ? subject : NULL,
         .n = n,
         .n_len = n_len,
@@ -68,10 +68,11 @@ int sk_share_ra_issue(sk_ca_client *ca, uint8_t **cert, size_t *cert_len, sk_pur
         char hex[2 * SK_SERIAL_MAX_LEN + 1] = "?";
         if (sk_serial_to_hex(hex, sizeof hex, &serial) != SK_OK)
             hex[0] = '?', hex[1] = '\0';
-        sk_log_notice("CA issued certificate %s (%s)", hex,
-                      purpose == SK_PURPOSE_SIGN   ? "sign-qualified"
-                      : purpose == SK_PURPOSE_SEAL ? "seal-qualified"
-                                                   : "auth-qualified");
+        sk_log_notice("CA issued certificate %s (%s-%s)", hex,
+                      purpose == SK_PURPOSE_SIGN   ? "sign"
+                      : purpose == SK_PURPOSE_SEAL ? "seal"
+                                                   : "auth",
+                      qualified ? "qualified" : "basic");
         return SK_OK;
     }
     free(*cert);

@@ -24,19 +24,26 @@
 #define SK_SHARE_RA_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ca_client.h"
 #include "handler.h"
 
-/* Asks the CA for the certificate of a split key: purpose SIGN -> the
- * qualified signing profile, AUTH -> the (qualified, NCP+) authentication
- * profile; subject is the registered subject (text), n the enrolled modulus.
- * cert: out, malloc'd DER (the caller frees it).
+/* Asks the CA for the certificate of a split key.  qualified (the key's
+ * level is QUALIFIED: enrolled with a registration token, whose subject
+ * the registration authority checked): purpose SIGN -> the qualified
+ * signing profile (QCP-n-qscd), AUTH -> the qualified authentication
+ * profile (NCP+), SEAL -> the qualified seal profile; otherwise (open
+ * enrolment, nobody checked the subject) the basic profiles (NCP), and a
+ * seal, qualified only, is refused.  subject is the registered subject
+ * (text), n the enrolled modulus.  cert: out, malloc'd DER (the caller
+ * frees it).
  * Returns SK_OK, SK_ERR_CA_UNAVAILABLE (no answer, a CA-side failure, a
  * stale request: worth retrying) or SK_ERR_CA_REFUSED (the CA said no, or
  * answered with a certificate that is not for n or not from its CA). */
 int sk_share_ra_issue(sk_ca_client *ca, uint8_t **cert, size_t *cert_len, sk_purpose purpose,
+                      bool qualified,
                       const uint8_t *csr, size_t csr_len, const char *subject, const uint8_t *n,
                       size_t n_len);
 
