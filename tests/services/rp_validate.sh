@@ -20,8 +20,8 @@
 #   - a good OCSP answer captured before the revocation and replayed from
 #     the responder's address (another request's nonce): exit 9;
 #   - the OCSP responder down: exit 9;
-#   - usage: --ca-cert with --pub, a file that is no CA certificate, the
-#     old --server: exit 2.
+#   - usage: --ca-cert with --pub, a file that is no CA certificate,
+#     --server with a tcp:// URL: exit 2.
 # splitkey-rp speaks the share server's HTTPS API (--api, the server's
 # certificate pinned, the relying party's TLS certificate registered with
 # "splitkey-server rp add").  Also: a refusal (exit 6), a wrong pin or an
@@ -288,12 +288,13 @@ expect_exit 2 "--server-cert and --server-cert-sha256 together" "$RP" auth "${AP
   --person "$PERSON" --ca-cert "$T/ca/ca.pem" --server-cert-sha256 "$PIN"
 expect_exit 2 "--api without --ca-cert" "$RP" auth --api "$API" --server-cert "$T/pinned.pem" \
   --rp-cert "$T/rp.crt" --rp-key "$T/rp.key" --rp-uuid "$UUID" --person "$PERSON"
-expect_exit 2 "the old --server (no option any more)" "$RP" auth "${API_OPTS[@]}" \
-  --server "$URL" --person "$PERSON" --ca-cert "$T/ca/ca.pem"
-grep_last "unknown option --server" "--server is named as unknown"
+expect_exit 2 "--server with the device socket's tcp:// URL" "$RP" auth --server "$URL" \
+  --server-cert "$T/pinned.pem" --rp-cert "$T/rp.crt" --rp-key "$T/rp.key" --rp-uuid "$UUID" \
+  --person "$PERSON" --ca-cert "$T/ca/ca.pem"
+grep_last "relying parties reach the share server over its HTTPS API" "the reason is named"
 expect_exit 2 "no --api" "$RP" auth --server-cert "$T/pinned.pem" --rp-cert "$T/rp.crt" \
   --rp-key "$T/rp.key" --rp-uuid "$UUID" --person "$PERSON" --ca-cert "$T/ca/ca.pem"
-grep_last "missing --api" "the missing --api is named"
+grep_last "with --api https://" "the missing --api is named"
 expect_exit 2 "--ca-cert with --pub" "$RP" "${AUTH[@]}" --person "$PERSON" --pub "$T/good.pub"
 expect_exit 2 "--ca-cert that is no CA" "$RP" auth "${API_OPTS[@]}" --person "$PERSON" \
   --ca-cert "$T/sign.pem"
