@@ -33,6 +33,7 @@ if [ $# -lt 6 ]; then
 fi
 SERVER=$1 CLIENT=$2 RP=$3 PY=$4 SQLITE=$5 OPENSSL=$6
 . "$(dirname "$0")/../services/four_eyes_lib.sh"
+. "$(dirname "$0")/../services/rp_test_lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 PROXY_PY="$HERE/mitm_proxy.py"
 
@@ -312,6 +313,23 @@ bg_wait() {
   cp "$T/bg.err" "$T/last.err"
 }
 
+# rp_session SIG: splitkey-rp asks for a signature over the PIN file through
+# the server's HTTPS relying-party API (not through the proxy: only the
+# device's frames are attacked here), in the background; RP_PID, and RP_SID
+# the session as the device lists it (the API's UUID without its dashes).
+rp_session() {
+  "$RP" sign "${RP_API_ARGS[@]}" --person "$PERSON" --purpose sign --in "$T/pin" --out "$1" \
+    --pub "$PUB" >"$T/rp.out" 2>"$T/rp.err" &
+  RP_PID=$!
+  BG_PIDS+=("$RP_PID")
+  for i in $(seq 1 6000); do
+    grep -q '^session [0-9a-f-]\{36\} ' "$T/rp.out" 2>/dev/null && break
+    kill -0 "$RP_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  RP_SID=$(sed -n 's/^session \([0-9a-f-]\{36\}\) .*$/\1/p' "$T/rp.out" | tr -d -)
+}
+
 # ------------------------------------------------------------ setup
 
 SRV="$T/srv"
@@ -319,7 +337,8 @@ DB="$SRV/server.db"
 "$SERVER" init --dir "$SRV" >/dev/null 2>"$T/server.log" || die "splitkey-server init failed"
 # Tokens only (no open enrolment); sessions and abandoned enrolments outlive
 # the test, so the server's own clean-up never changes the database.
-"$SERVER" run --legacy-rp --dir "$SRV" --listen tcp://127.0.0.1:0 --pool-profiles 4K --pool-size 2 \
+rp_test_register "$SRV" 2>>"$T/server.log" || die "cannot register the relying party"
+"$SERVER" run --dir "$SRV" --listen tcp://127.0.0.1:0 "${RP_LISTEN[@]}" --pool-profiles 4K --pool-size 2 \
   --session-ttl 3600 --enrolling-ttl 86400 --session-keep 86400 \
   --ready-file "$T/ready" 2>>"$T/server.log" &
 SERVER_PID=$!
@@ -330,6 +349,7 @@ for i in $(seq 1 6000); do
 done
 [ -s "$T/ready" ] || die "splitkey-server not ready"
 URL=$(head -n 1 "$T/ready")
+rp_test_args "$T/ready" "$SRV" 2>>"$T/server.log" || die "no relying-party listener"
 "$PY" "$PROXY_PY" serve "${URL##*:}" "$T/proxy.port" "$CTL" 2>>"$T/proxy.log" &
 PROXY_PID=$!
 for i in $(seq 1 6000); do
@@ -379,16 +399,7 @@ replay_unchanged "$(px last SessionFetch)" 3 "SessionFetch"
 finish
 
 # a relying party's session, approved with a wrong PIN, then refused
-"$RP" sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/pin" --out "$T/rp.sig" \
-  --pub "$PUB" >"$T/rp.out" 2>"$T/rp.err" &
-RP_PID=$!
-BG_PIDS+=("$RP_PID")
-for i in $(seq 1 6000); do
-  grep -q '^session [0-9a-f]\{32\} ' "$T/rp.out" 2>/dev/null && break
-  kill -0 "$RP_PID" 2>/dev/null || break
-  sleep 0.05
-done
-RP_SID=$(sed -n 's/^session \([0-9a-f]\{32\}\) .*$/\1/p' "$T/rp.out")
+rp_session "$T/rp.sig"
 [ -n "$RP_SID" ] || { cat "$T/rp.err"; die "splitkey-rp opened no session"; }
 
 begin "replayed wrong-PIN SignSubmit: charged once, never again"
@@ -406,7 +417,8 @@ run "$HONEST_MS" refuse "$RP_SID" --state "$DEV" || { bad "refuse failed (exit $
 replay_unchanged "$(px last SessionRefuse)" 3 "SessionRefuse"
 wait "$RP_PID"
 rp_rc=$?
-[ "$rp_rc" = 6 ] || bad "the relying party did not see a refusal (exit $rp_rc)"
+[ "$rp_rc" = 6 ] && grep -q "refused" "$T/rp.err" ||
+  bad "the relying party did not see a refusal (exit $rp_rc)"
 finish
 
 begin "replayed wrong-PIN Revoke: charged once, key not destroyed"
@@ -513,23 +525,16 @@ finish
 
 begin "SessionRefuse reply lost once (the client resends it)"
 device_for_next
-"$RP" sign --server "$URL" --person "$PERSON" --purpose sign --in "$T/pin" --out "$T/rp2.sig" \
-  --pub "$PUB" >"$T/rp.out" 2>"$T/rp.err" &
-RP_PID=$!
-BG_PIDS+=("$RP_PID")
-for i in $(seq 1 6000); do
-  grep -q '^session [0-9a-f]\{32\} ' "$T/rp.out" 2>/dev/null && break
-  kill -0 "$RP_PID" 2>/dev/null || break
-  sleep 0.05
-done
-RP_SID=$(sed -n 's/^session \([0-9a-f]\{32\}\) .*$/\1/p' "$T/rp.out")
+rp_session "$T/rp2.sig"
 r=$(px drop-reply SessionRefuse 1 | cut -d' ' -f2)
 run "$FAULT_MS" refuse "$RP_SID" --state "$DEV" || { bad "refuse did not get over one lost reply (exit $RC)"; show; }
 must_fire "$r" 1 "drop-reply SessionRefuse"
 honest_signs "after a lost SessionRefuse reply"
 wait "$RP_PID"
 rp_rc=$?
-[ "$rp_rc" = 6 ] || bad "the relying party did not see the refusal (exit $rp_rc)"
+[ "$rp_rc" = 6 ] && grep -q "refused" "$T/rp.err" ||
+  bad "the relying party did not see the refusal (exit $rp_rc)"
+[ ! -e "$T/rp2.sig" ] || bad "the relying party wrote a signature for a refused session"
 finish
 
 begin "SessionCreate reply lost once (the client resends it): one session"
