@@ -10,14 +10,15 @@
 #     servers at once, round after round (atk_loopback guesses --spread):
 #     each round is one check, the key locks at 3 and 6 and is destroyed at
 #     the 9th; the event log holds exactly the counted attempts;
-#   - one key signing through all three servers (relying parties on each,
-#     the device approving through another one): no clone verdict, every
-#     signature verifies (openssl);
+#   - one key signing through all three servers (relying parties on each
+#     server's HTTPS API, the device approving through another one): no
+#     clone verdict, every signature verifies (openssl);
 #   - a relying party long-polling on server A while the device approves on
 #     server B is answered by that one poll (parked, then woken by B's
-#     commit): one session-result request at A, not a second poll after
-#     the first one's wait ran out (PostgreSQL; with SQLite the wake does
-#     not cross processes, which the script reports);
+#     commit): one status request at A (counted by a relay in front of A's
+#     HTTPS API), not a second poll after the first one's wait ran out
+#     (PostgreSQL; with SQLite the wake does not cross processes, which the
+#     script reports);
 #   - one registration token sent to the three servers at once enrols one
 #     key.
 # Written for SQLite (one file, WAL); with_pg.sh runs it on PostgreSQL.
@@ -26,6 +27,7 @@ SERVER=$1 DRIVE=$2 ATK=$3 CLIENT=$4 RP=$5 OPENSSL=$6 PYTHON3=$7 SQLITE3=$8
 set -u
 . "$(dirname "$0")/store_lib.sh"
 . "$(dirname "$0")/four_eyes_lib.sh"
+. "$(dirname "$0")/rp_test_lib.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/sk-multi-XXXXXX")
 FAILED=0
 PIDS=()
@@ -56,6 +58,7 @@ check() { # check DESCRIPTION COMMAND...
 }
 
 "$SERVER" init --dir "$T/srv" >/dev/null || { echo "init failed" >&2; exit 1; }
+rp_test_register "$T/srv" || exit 1
 DB="$T/server.db"
 sql() { "$SQLITE3" "$DB" "$1"; }
 # one-second locks, so the guesses go through all nine attempts
@@ -63,12 +66,13 @@ COMMON=(--open-enrolment --pool-size 3 --pool-profiles 4K --workers 6 --session-
     --lock1-seconds 1 --lock2-seconds 1)
 
 # start NAME: a server of $T/srv on the shared store, on a free port; sets
-# NAME_PID and NAME_URL once it listens.
+# NAME_PID, NAME_URL (the device socket) and NAME_API (the relying party's
+# options for its HTTPS API, RP_API_ARGS) once it listens.
 start() {
     local name=$1
     rm -f "$T/ready.$name"
-    "$SERVER" run --legacy-rp --dir "$T/srv" --listen tcp://127.0.0.1:0 --ready-file "$T/ready.$name" \
-        --db "sqlite:$DB" "${COMMON[@]}" >>"$T/$name.log" 2>&1 &
+    "$SERVER" run --dir "$T/srv" --listen tcp://127.0.0.1:0 "${RP_LISTEN[@]}" \
+        --ready-file "$T/ready.$name" --db "sqlite:$DB" "${COMMON[@]}" >>"$T/$name.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
     local i=0
@@ -80,12 +84,23 @@ start() {
     done
     printf -v "${name}_PID" %s "$pid"
     printf -v "${name}_URL" %s "$(head -n1 "$T/ready.$name")"
+    rp_test_args "$T/ready.$name" "$T/srv" || return 1
+    # openly enrolled keys are ADVANCED
+    eval "${name}_API=(\"\${RP_API_ARGS[@]}\" --level advanced)"
 }
 
 for s in A B C; do
     start $s || { cat "$T/$s.log" >&2; echo "server $s did not start" >&2; exit 1; }
 done
 URLS=("$A_URL" "$B_URL" "$C_URL")
+# api I: the relying party's options for server I's API (0 A, 1 B, 2 C)
+api() {
+    case $1 in
+    0) API=("${A_API[@]}") ;;
+    1) API=("${B_API[@]}") ;;
+    2) API=("${C_API[@]}") ;;
+    esac
+}
 echo "servers: ${URLS[*]} on $(store_pg && echo PostgreSQL || echo SQLite)"
 
 # --- devices on all three servers at once; the pool shared --------------------
@@ -167,7 +182,8 @@ check "enrol through server B" "$CLIENT" enrol --state "$DEV" --server "$B_URL" 
     --subject "$SUBJECT"
 "$CLIENT" pubkey --state "$DEV" --purpose sign --out "$T/sign.pub" >/dev/null
 use() { printf '%s\n' "$1" >"$DEV/sign.server"; } # the device reaches another server
-sid_of() { sed -n 's/^session \([0-9a-f]\{32\}\) for .*$/\1/p' "$1"; }
+# the session as the device lists it: the API's UUID without its dashes
+sid_of() { sed -n 's/^session \([0-9a-f-]\{36\}\) for .*$/\1/p' "$1" | tr -d -; }
 wait_code() { # wait_code FILE PID
     local i
     for i in $(seq 1 3000); do
@@ -181,7 +197,8 @@ signed=0
 for round in 1 2 3; do
     # a relying party on each server, all for the same key at once
     for i in 0 1 2; do
-        "$RP" sign --server "${URLS[$i]}" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
+        api "$i"
+        "$RP" sign "${API[@]}" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
             --out "$T/r$round-$i.sig" --pub "$T/sign.pub" >"$T/r$round-$i.out" 2>&1 &
         RPS[$i]=$!
     done
@@ -201,8 +218,9 @@ for round in 1 2 3; do
         --out "$T/d$round.sig" >"$T/d.out" 2>&1 || { fail "round $round: device sign"; cat "$T/d.out" >&2; }
     for i in 0 1 2; do
         wait "${RPS[$i]}" || fail "round $round: relying party on server $i"
-        "$OPENSSL" dgst -sha256 -verify "$T/sign.pub" -sigopt rsa_padding_mode:pss \
-            -sigopt rsa_pss_saltlen:digest -signature "$T/r$round-$i.sig" "$T/doc.txt" \
+        # the API's signatures are PKCS#1 v1.5
+        "$OPENSSL" dgst -sha256 -verify "$T/sign.pub" -sigopt rsa_padding_mode:pkcs1 \
+            -signature "$T/r$round-$i.sig" "$T/doc.txt" \
             >/dev/null 2>&1 && signed=$((signed + 1))
     done
     "$OPENSSL" dgst -sha256 -verify "$T/sign.pub" -sigopt rsa_padding_mode:pss \
@@ -222,9 +240,59 @@ check "no clone verdict: the key was never taken for a copy" \
     test "$(sql "SELECT count(*) FROM events WHERE kind = 9")" = 0
 
 # --- a long poll on A woken by a commit on B ------------------------------------
-polls() { grep -c "req kind=session-result" "$T/A.log"; }
-before=$(polls)
-"$RP" sign --server "$A_URL" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
+# The API logs no request line, and splitkey-rp opens one connection per
+# request: a relay in front of A's API (the TLS passes through untouched, so
+# the pinned certificate is A's) counts them, one line per connection.
+cat >"$T/relay.py" <<'EOF_RELAY'
+import os, socket, sys, threading
+port, portfile, logfile = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(16)
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+with open(portfile + ".tmp", "w") as f:
+    f.write("%d\n" % ls.getsockname()[1])
+os.rename(portfile + ".tmp", portfile)
+while True:
+    c, _ = ls.accept()
+    with open(logfile, "a") as f:
+        f.write("connection\n")
+    u = socket.create_connection(("127.0.0.1", port))
+    threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+EOF_RELAY
+A_RP_PORT=$(sed -n 2p "$T/ready.A")
+A_RP_PORT=${A_RP_PORT##*:}
+"$PYTHON3" "$T/relay.py" "$A_RP_PORT" "$T/relay.port" "$T/relay.log" 2>"$T/relay.err" &
+PIDS+=("$!")
+for i in $(seq 1 3000); do
+    [ -s "$T/relay.port" ] && break
+    sleep 0.02
+done
+[ -s "$T/relay.port" ] || fail "long poll: the relay did not start"
+: >"$T/relay.log"
+RELAY_API=()
+for a in "${A_API[@]}"; do
+    case $a in https://*) a="https://127.0.0.1:$(cat "$T/relay.port")/v2/" ;; esac
+    RELAY_API+=("$a")
+done
+polls() { # the relying party's requests at A after its create
+    echo $(($(grep -c '^connection$' "$T/relay.log") - 1))
+}
+"$RP" sign "${RELAY_API[@]}" --person "$PERSON" --purpose sign --in "$T/doc.txt" \
     --out "$T/lp.sig" --pub "$T/sign.pub" >"$T/lp.out" 2>&1 &
 LP=$!
 wait_code "$T/lp.out" "$LP" || fail "long poll: no code printed"
@@ -237,8 +305,8 @@ wait "$LP"
 check "long poll: the relying party got the signature" test $? = 0
 lp_ms=$((($(date +%s%N) - t0) / 1000000))
 check "long poll: openssl verifies it" "$OPENSSL" dgst -sha256 -verify "$T/sign.pub" \
-    -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest -signature "$T/lp.sig" "$T/doc.txt"
-lp_polls=$(($(polls) - before))
+    -sigopt rsa_padding_mode:pkcs1 -signature "$T/lp.sig" "$T/doc.txt"
+lp_polls=$(polls)
 if store_pg; then
     # the poll parked at A went out just before t0 with a 10 s wait; left
     # to its deadline it answers (COMPLETE then) 10 s after it went out,
