@@ -21,10 +21,13 @@
 # and no key destroyed, and the key ACTIVE with all three PIN attempts.
 #
 # The approval of a relying party's session (splitkey-rp, talking to the
-# server directly and polling through the restarts) gets the same treatment
-# for its SessionFetch and SignSubmit: the relying party must get a
-# signature that verifies; so does a refusal (SessionRefuse), which the
-# relying party must see.
+# server's HTTPS API directly and polling through the restarts) gets the
+# same treatment for its SessionFetch and SignSubmit: exactly one signature
+# is made, and the relying party must get it and it must verify - unless
+# the server was killed before the relying party's poll was answered: the
+# API forgets its sessions at a restart, so the relying party is then told
+# 404 and writes nothing.  So does a refusal (SessionRefuse), which the
+# relying party must see as a refusal (or, after a restart, as that 404).
 #
 #   e2e_kill_steps.sh SERVER CLIENT PYTHON3 SQLITE3 OPENSSL PROXY_PY RP
 set -u
@@ -34,6 +37,7 @@ if [ $# -lt 7 ]; then
 fi
 SERVER=$1 CLIENT=$2 PY=$3 SQLITE=$4 OPENSSL=$5 PROXY_PY=$6 RP=$7
 . "$(dirname "$0")/four_eyes_lib.sh"
+. "$(dirname "$0")/rp_test_lib.sh"
 
 FAULT_MS=5000   # how long a client waits for a reply that will not come
 HONEST_MS=60000
@@ -86,9 +90,13 @@ SRV="$T/srv"
 DB="$SRV/server.db"
 PORT=
 
+# The relying-party listener keeps its port across restarts as the device
+# socket does, so that splitkey-rp polls on through them.
+RP_PORT=
 start_server() {
   rm -f "$T/ready"
-  "$SERVER" run --legacy-rp --dir "$SRV" --listen "tcp://127.0.0.1:${PORT:-0}" --pool-profiles 4K \
+  "$SERVER" run --dir "$SRV" --listen "tcp://127.0.0.1:${PORT:-0}" \
+    --rp-listen "https://127.0.0.1:${RP_PORT:-0}" --pool-profiles 4K \
     --pool-size 2 --session-ttl 3600 --enrolling-ttl 86400 --session-keep 86400 \
     --ready-file "$T/ready" 2>>"$T/server.log" &
   SERVER_PID=$!
@@ -101,6 +109,9 @@ start_server() {
   [ -s "$T/ready" ] || return 1
   PORT=$(head -n 1 "$T/ready")
   PORT=${PORT##*:}
+  RP_PORT=$(sed -n 2p "$T/ready")
+  RP_PORT=${RP_PORT##*:}
+  [ -n "$RP_PORT" ]
 }
 
 kill_server() {
@@ -110,7 +121,9 @@ kill_server() {
 }
 
 "$SERVER" init --dir "$SRV" >/dev/null 2>"$T/server.log" || die "splitkey-server init failed"
+rp_test_register "$SRV" 2>>"$T/server.log" || die "cannot register the relying party"
 start_server || die "splitkey-server did not start"
+rp_test_args "$T/ready" "$SRV" 2>>"$T/server.log" || die "no relying-party listener"
 "$PY" "$PROXY_PY" serve "$PORT" "$T/proxy.port" "$CTL" 2>>"$T/proxy.log" &
 PROXY_PID=$!
 for i in $(seq 1 6000); do
@@ -174,6 +187,13 @@ verifies() {
   run "$HONEST_MS" pubkey --state "$DEV" --purpose sign --out "$T/pub.pem" || return 1
   "$OPENSSL" dgst -sha256 -verify "$T/pub.pem" -signature "$SIG" -sigopt rsa_padding_mode:pss \
     -sigopt rsa_pss_saltlen:digest "$DOC" >/dev/null 2>&1
+}
+# verifies_rp: the same for a relying party's signature (the API's are
+# PKCS#1 v1.5)
+verifies_rp() {
+  run "$HONEST_MS" pubkey --state "$DEV" --purpose sign --out "$T/pub.pem" || return 1
+  "$OPENSSL" dgst -sha256 -verify "$T/pub.pem" -signature "$SIG" -sigopt rsa_padding_mode:pkcs1 \
+    "$DOC" >/dev/null 2>&1
 }
 
 wait_for() { # wait_for CMD...: until it succeeds (or the client ended)
@@ -316,16 +336,26 @@ done
 
 # ------------------------------------------------------------ approval
 
-# rp_session: splitkey-rp asks for a signature over a new document; SID
+# rp_session: splitkey-rp asks for a signature over a new document through
+# the HTTPS API (straight to the server, not through the relay); SID the
+# session as the device lists it (the API's UUID without its dashes).
+#
+# The API keeps what it adds to a session (its UUID, owner) in memory only:
+# a session of before a restart is answered 404 (doc/rp-api.md).  So when
+# the server is killed (server-*), the relying party either got its answer
+# before the kill (the commit wakes its parked poll) or is told 404 by the
+# restarted server (exit 6, nothing written); the device must finish either
+# way, with exactly one signature made.
+signs() { sq "SELECT count(*) FROM events WHERE kind = 5;"; }
 rp_session() {
   next_doc
   run "$HONEST_MS" pubkey --state "$DEV" --purpose sign --out "$T/pub.pem" || die "pubkey failed"
-  "$RP" sign --server "tcp://127.0.0.1:$PORT" --person "$PERSON" --purpose sign --in "$DOC" \
+  "$RP" sign "${RP_API_ARGS[@]}" --person "$PERSON" --purpose sign --in "$DOC" \
     --out "$SIG" --pub "$T/pub.pem" --timeout 600 >"$T/rp.out" 2>"$T/rp.err" &
   RP_PID=$!
   SID=
   for i in $(seq 1 6000); do
-    SID=$(sed -n 's/^session \([0-9a-f]\{32\}\) .*$/\1/p' "$T/rp.out" 2>/dev/null)
+    SID=$(sed -n 's/^session \([0-9a-f-]\{36\}\) .*$/\1/p' "$T/rp.out" 2>/dev/null | tr -d -)
     [ -n "$SID" ] && break
     kill -0 "$RP_PID" 2>/dev/null || break
     sleep 0.05
@@ -340,6 +370,7 @@ for type in SessionFetch SignSubmit; do
     CASE_BAD=0
     CASES=$((CASES + 1))
     rp_session
+    signed=$(signs)
     fault "$type" "$mode" approve "$SID" --state "$DEV" --pin-file "$T/pin"
     if [ "$RC" != 0 ]; then
       bad "approve did not finish (exit $RC)"
@@ -348,8 +379,14 @@ for type in SessionFetch SignSubmit; do
     wait "$RP_PID"
     rp_rc=$?
     RP_PID=
-    [ "$rp_rc" = 0 ] || { bad "the relying party got no signature (exit $rp_rc)"; sed 's/^/  rp| /' "$T/rp.err" | tail -n 5; }
-    verifies || bad "the relying party's signature does not verify"
+    [ "$(signs)" = $((signed + 1)) ] || bad "not exactly one signature made ($signed, then $(signs))"
+    if [ "$rp_rc" = 6 ] && [ "${mode%%-*}" = server ] && grep -q "HTTP 404" "$T/rp.err"; then
+      [ ! -e "$SIG" ] || bad "the relying party wrote a signature for a session it lost"
+      echo "note: $CASE: the relying party's session is unknown after the restart (404)"
+    else
+      [ "$rp_rc" = 0 ] || { bad "the relying party got no signature (exit $rp_rc)"; sed 's/^/  rp| /' "$T/rp.err" | tail -n 5; }
+      verifies_rp || bad "the relying party's signature does not verify"
+    fi
     key_is_healthy
     finish
   done
@@ -372,6 +409,12 @@ for mode in client-before client-after server-before server-after; do
   rp_rc=$?
   RP_PID=
   [ "$rp_rc" = 6 ] || bad "the relying party did not see the refusal (exit $rp_rc)"
+  if [ "${mode%%-*}" = server ] && grep -q "HTTP 404" "$T/rp.err"; then
+    echo "note: $CASE: the relying party's session is unknown after the restart (404)"
+  else
+    grep -q "refused" "$T/rp.err" || bad "the relying party was not told of the refusal"
+  fi
+  [ ! -e "$SIG" ] || bad "the relying party wrote a signature for a refused session"
   key_is_healthy
   finish
 done
