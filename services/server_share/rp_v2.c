@@ -626,6 +626,90 @@ static void idem_of(uint8_t out[32], const char *uuid, const char *path, json_t 
     free(canon);
 }
 
+/* The reference kept with a session in the store (sk_rp_create_ext.rp_ref):
+ * "OWNER HASH KEYID DOCNR", what the table needs to answer for the session
+ * when this process does not know it (made before a restart, or by another
+ * server on the same store).  Returns its length, or -1. */
+static int make_ref(char *out, size_t cap, const v2_sess *s)
+{
+    char kid[2 * SK_KEY_ID_LEN + 1];
+    sk_svc_hex(kid, s->key_id, SK_KEY_ID_LEN);
+    int n = snprintf(out, cap, "%s %u %s %s", s->owner, (unsigned)s->hash, kid, s->docnr);
+    return n > 0 && (size_t)n < cap ? n : -1;
+}
+
+/* A session the table does not hold: the session logic's answer for it, and
+ * its reference, make it again (without the ignored properties, which only
+ * the create's answer needs).  false: no such session, or none made
+ * through this API. */
+static bool adopt(sk_rp_v2 *v, const uint8_t sid[SK_SESSION_ID_LEN], const char *id,
+                  v2_sess *out)
+{
+    uint8_t msg[128], *reply = NULL;
+    size_t msg_len = 0, reply_len = 0;
+    sk_rp_result *res = malloc(sizeof *res);
+    sk_rp_result_ext *ext = malloc(sizeof *ext);
+    bool ok = false;
+    memset(out, 0, sizeof *out);
+    if (res == NULL || ext == NULL ||
+        sk_rp_poll_request(msg, sizeof msg, &msg_len, sid, SK_SESSION_ID_LEN) != SK_OK)
+        goto done;
+    (void)sk_share_handle_rp(v->cfg.share, msg, msg_len, &reply, &reply_len);
+    if (reply == NULL || sk_rp_read_result_ext(res, ext, NULL, reply, reply_len) != SK_OK ||
+        ext->rp_ref_len == 0 || ext->rp_ref_len >= SK_MAX_RP_REF_LEN)
+        goto done;
+    char ref[SK_MAX_RP_REF_LEN + 1], owner[SK_RP_UUID_LEN + 1], kid[2 * SK_KEY_ID_LEN + 1];
+    char docnr[DOCNR_MAX + 1];
+    unsigned hash = 0;
+    memcpy(ref, ext->rp_ref, ext->rp_ref_len);
+    ref[ext->rp_ref_len] = '\0';
+    uint8_t owner_bin[16];
+    /* four fields split at single spaces: OWNER HASH KEYID DOCNR */
+    char *f[4] = {ref, NULL, NULL, NULL};
+    for (int i = 1; i < 4 && f[i - 1] != NULL; i++) {
+        f[i] = strchr(f[i - 1], ' ');
+        if (f[i] != NULL)
+            *f[i]++ = '\0';
+    }
+    size_t dl;
+    char *end = NULL;
+    if (f[3] != NULL) {
+        hash = (unsigned)strtoul(f[1], &end, 10);
+        if (strlen(f[0]) > SK_RP_UUID_LEN || strlen(f[2]) != 2 * SK_KEY_ID_LEN ||
+            strlen(f[3]) > DOCNR_MAX || end == f[1] || *end != '\0')
+            f[3] = NULL;
+    }
+    if (f[3] != NULL) {
+        memcpy(owner, f[0], strlen(f[0]) + 1);
+        memcpy(kid, f[2], strlen(f[2]) + 1);
+        memcpy(docnr, f[3], strlen(f[3]) + 1);
+    }
+    if (f[3] == NULL ||
+        !sk_rp_uuid_parse(owner_bin, out->owner, owner) ||
+        sk_svc_unhex(out->key_id, SK_KEY_ID_LEN, kid, strlen(kid)) != SK_OK ||
+        (dl = strlen(docnr)) < 13 ||
+        dl - 11 > SK_STORE_PERSON_MAX || (hash != SK_HASH_SHA256 && hash != SK_HASH_SHA384 &&
+                                          hash != SK_HASH_SHA512))
+        goto done;
+    memcpy(out->id, id, SK_RP_UUID_LEN + 1);
+    memcpy(out->sid, sid, SK_SESSION_ID_LEN);
+    memcpy(out->docnr, docnr, dl + 1);
+    memcpy(out->person, docnr, dl - 11);
+    out->person[dl - 11] = '\0';
+    out->level = docnr[dl - 1] == 'Q' ? SK_RP_LEVEL_QUALIFIED : SK_RP_LEVEL_ADVANCED;
+    out->hash = (sk_hash)hash;
+    uint64_t t = now_ms();
+    unsigned ttl = v->cfg.share->session_ttl_s ? v->cfg.share->session_ttl_s : 120u;
+    out->expires_s = t / 1000u + ttl; /* a bound for the table: the logic decides */
+    out->seen_until_ms = t;
+    ok = true;
+done:
+    free(reply);
+    free(res);
+    free(ext);
+    return ok;
+}
+
 static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_response *resp,
                           enum v2_kind kind, const char *target_kind, const char *target)
 {
@@ -892,10 +976,14 @@ static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
                            .scheme = SK_SCHEME_PKCS1,
                            .display_text = c.display_text,
                            .rp_name = c.name};
+        char ref[SK_MAX_RP_REF_LEN];
+        int ref_len = make_ref(ref, sizeof ref, &s);
         sk_rp_create_ext ext = {
             .certificate_level = c.level == SK_RP_LEVEL_QUALIFIED ? SK_CERT_LEVEL_QUALIFIED
                                                                    : SK_CERT_LEVEL_ADVANCED,
-            .interaction = c.interaction->proto};
+            .interaction = c.interaction->proto,
+            .rp_ref = (const uint8_t *)ref,
+            .rp_ref_len = ref_len > 0 ? (size_t)ref_len : 0};
         rc = sk_rp_create_request_ext(msg, sizeof msg, &msg_len, &cr, &ext);
         if (rc == SK_OK) {
             rc = sk_share_handle_rp(v->cfg.share, msg, msg_len, &reply, &reply_len);
@@ -1034,6 +1122,18 @@ static void handle_status(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
     if (!parse_timeout(req->query, &timeout_ms)) {
         set_error(resp, 400, "timeoutMs: an integer from 1000 to 120000");
         return;
+    }
+    /* not in the table (made before a restart, or through another server
+     * on the same store): made again from the session logic's record */
+    pthread_mutex_lock(&v->mu);
+    bool known = sess_find(v, id) != NULL;
+    pthread_mutex_unlock(&v->mu);
+    v2_sess adopted;
+    if (!known && adopt(v, sid_check, id, &adopted)) {
+        pthread_mutex_lock(&v->mu);
+        if (sess_find(v, id) == NULL)
+            (void)sess_add_locked(v, &adopted);
+        pthread_mutex_unlock(&v->mu);
     }
     /* the owner's credential: a session is only its relying party's */
     pthread_mutex_lock(&v->mu);

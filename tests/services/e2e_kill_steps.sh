@@ -23,11 +23,10 @@
 # The approval of a relying party's session (splitkey-rp, talking to the
 # server's HTTPS API directly and polling through the restarts) gets the
 # same treatment for its SessionFetch and SignSubmit: exactly one signature
-# is made, and the relying party must get it and it must verify - unless
-# the server was killed before the relying party's poll was answered: the
-# API forgets its sessions at a restart, so the relying party is then told
-# 404 and writes nothing.  So does a refusal (SessionRefuse), which the
-# relying party must see as a refusal (or, after a restart, as that 404).
+# is made, and the relying party must get it and it must verify, across a
+# restart too (the API makes its record of the session again from the
+# reference the session logic keeps with it).  So does a refusal
+# (SessionRefuse), which the relying party must see as a refusal.
 #
 #   e2e_kill_steps.sh SERVER CLIENT PYTHON3 SQLITE3 OPENSSL PROXY_PY RP
 set -u
@@ -340,12 +339,9 @@ done
 # the HTTPS API (straight to the server, not through the relay); SID the
 # session as the device lists it (the API's UUID without its dashes).
 #
-# The API keeps what it adds to a session (its UUID, owner) in memory only:
-# a session of before a restart is answered 404 (doc/rp-api.md).  So when
-# the server is killed (server-*), the relying party either got its answer
-# before the kill (the commit wakes its parked poll) or is told 404 by the
-# restarted server (exit 6, nothing written); the device must finish either
-# way, with exactly one signature made.
+# When the server is killed (server-*), the relying party either got its
+# answer before the kill (the commit wakes its parked poll) or gets it from
+# the restarted server, which knows the session again from the store.
 signs() { sq "SELECT count(*) FROM events WHERE kind = 5;"; }
 rp_session() {
   next_doc
@@ -380,13 +376,8 @@ for type in SessionFetch SignSubmit; do
     rp_rc=$?
     RP_PID=
     [ "$(signs)" = $((signed + 1)) ] || bad "not exactly one signature made ($signed, then $(signs))"
-    if [ "$rp_rc" = 6 ] && [ "${mode%%-*}" = server ] && grep -q "HTTP 404" "$T/rp.err"; then
-      [ ! -e "$SIG" ] || bad "the relying party wrote a signature for a session it lost"
-      echo "note: $CASE: the relying party's session is unknown after the restart (404)"
-    else
-      [ "$rp_rc" = 0 ] || { bad "the relying party got no signature (exit $rp_rc)"; sed 's/^/  rp| /' "$T/rp.err" | tail -n 5; }
-      verifies_rp || bad "the relying party's signature does not verify"
-    fi
+    [ "$rp_rc" = 0 ] || { bad "the relying party got no signature (exit $rp_rc)"; sed 's/^/  rp| /' "$T/rp.err" | tail -n 5; }
+    verifies_rp || bad "the relying party's signature does not verify"
     key_is_healthy
     finish
   done
@@ -409,11 +400,7 @@ for mode in client-before client-after server-before server-after; do
   rp_rc=$?
   RP_PID=
   [ "$rp_rc" = 6 ] || bad "the relying party did not see the refusal (exit $rp_rc)"
-  if [ "${mode%%-*}" = server ] && grep -q "HTTP 404" "$T/rp.err"; then
-    echo "note: $CASE: the relying party's session is unknown after the restart (404)"
-  else
-    grep -q "refused" "$T/rp.err" || bad "the relying party was not told of the refusal"
-  fi
+  grep -q "refused" "$T/rp.err" || bad "the relying party was not told of the refusal"
   [ ! -e "$SIG" ] || bad "the relying party wrote a signature for a refused session"
   key_is_healthy
   finish

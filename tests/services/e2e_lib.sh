@@ -98,11 +98,12 @@ e2e_start_server() {
 }
 
 # (Re)starts the server on SRV's database and waits for its ready file.
-# SERVER_ARGS (an array, may be unset) adds options to 'run'.  Relying
+# SERVER_ARGS (an array, may be unset) adds options to 'run'; E2E_LISTEN
+# (default tcp://127.0.0.1:0) is the device socket.  Relying
 # parties reach it over its HTTPS listener (RP_API_ARGS, rp_test_lib.sh).
 e2e_run_server() {
   rm -f "$T/ready"
-  "$SERVER" run --dir "$SRV" --listen tcp://127.0.0.1:0 --open-enrolment \
+  "$SERVER" run --dir "$SRV" --listen "${E2E_LISTEN:-tcp://127.0.0.1:0}" --open-enrolment \
     --pool-profiles 4K --pool-size 2 --ready-file "$T/ready" "${RP_LISTEN[@]}" \
     ${SERVER_ARGS[@]+"${SERVER_ARGS[@]}"} \
     2>>"$T/server.log" &

@@ -151,6 +151,49 @@ check "the refusal says why" grep -q "carries none" "$T/nocert.err"
 assert "no signature written" ! -e "$T/nocert.sig"
 assert "no certificate written" ! -e "$T/nocert.pem"
 
+# --- a session outlives the server's restart ------------------------------------
+# The relying party's session is in the store; the API's own facts about it
+# (owner, document number, hash) come back from the reference the session
+# logic keeps with it, so its owner collects the signature after a restart
+# (or from another server on the same store), and nobody else can.
+V2="$(dirname "$0")/../rp/v2_client.py"
+v2st() { # v2st CERT KEY UUID SESSION: status -> $T/v2.out (HTTP status, body)
+  python3 "$V2" --base "$RPURL" --pin "$RP_PIN" --cert "$1" --key "$2" --uuid "$3" \
+    --name Bank status "$4" --timeout-ms 1000 >"$T/v2.out" 2>"$T/v2.err"
+}
+rp_start restart sign --person "$PERSON" --purpose sign --in "$T/doc.txt" \
+  --out "$T/restart.sig" --pub "$T/sign.pub" --timeout 2
+RESTART_SID=$(sed -n 's/^session \([0-9a-f-]\{36\}\) for .*$/\1/p' "$T/restart.out")
+rp_wait # gave up after 2 s, before the person answered
+kill "$SERVER_PID"
+wait "$SERVER_PID"
+SERVER_PID=
+E2E_LISTEN=$URL e2e_run_server # the device's socket where the device knows it
+RP_API_ARGS+=(--level advanced)
+check "the device still lists the session after the restart" \
+  sh -c "'$CLIENT' sessions --state '$DEV' | grep -q '^$RP_SID '"
+check "approve it" "$CLIENT" approve "$RP_SID" --state "$DEV" --pin-file "$T/pin2"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/other.key" \
+  -out "$T/other.crt" -days 2 -subj "/CN=another relying party" 2>/dev/null
+OTHER=5d7f9243-3e80-4acd-8f76-9c4a5f6e7d8b
+check "rp add another relying party" "$SERVER" rp add --dir "$SRV" --uuid "$OTHER" --names Bank \
+  --cert "$T/other.crt"
+sleep 1 # the registry file is read again at the next request
+v2st "$T/other.crt" "$T/other.key" "$OTHER" "$RESTART_SID"
+assert "another relying party gets 404 for it" "$(sed -n 1p "$T/v2.out")" = 404
+v2st "$T/rp-test.crt" "$T/rp-test.key" "$RP_TEST_UUID" "$RESTART_SID"
+assert "its owner gets 200 after the restart" "$(sed -n 1p "$T/v2.out")" = 200
+python3 - "$(sed -n 2p "$T/v2.out")" "$T/restart.sig" "$PERSON" <<'PYEOF' >"$T/v2.check"
+import base64, json, sys
+d = json.loads(sys.argv[1])
+r = d.get("result", {})
+print(d.get("state"), r.get("endResult"), r.get("documentNumber", "").startswith(sys.argv[3] + "-"))
+open(sys.argv[2], "wb").write(base64.b64decode(d.get("signature", {}).get("value", "")))
+PYEOF
+assert "COMPLETE, OK, the person's document number" "$(cat "$T/v2.check")" = "COMPLETE OK True"
+check "openssl verifies the signature collected after the restart" \
+  openssl_verify "$T/sign.pub" pkcs1 sha256 "$T/doc.txt" "$T/restart.sig"
+
 # --- unknown person ----------------------------------------------------------------
 expect_exit 1 "unknown person" "$RP" auth "${RP_API_ARGS[@]}" --person PNOLV-999999-99999 --pub "$T/auth.pub"
 grep_last "HTTP 404" "unknown person explained"

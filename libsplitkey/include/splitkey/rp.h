@@ -71,9 +71,19 @@ SK_API SK_WARN_UNUSED int sk_rp_create_request(uint8_t *out, size_t cap, size_t 
  * characters (UTF-8 code points), 200 for the confirmation-message
  * interactions (the server refuses more with SK_ERR_LIMIT), and within
  * SK_MAX_DISPLAY_TEXT_LEN bytes in any case. */
+/* The most bytes of a relying party's reference (sk_rp_create_ext.rp_ref). */
+#define SK_MAX_RP_REF_LEN 256u
+
 typedef struct sk_rp_create_ext {
     sk_cert_level certificate_level;
     sk_interaction interaction;
+    /* The relying party's own reference (NULL, or up to SK_MAX_RP_REF_LEN
+     * bytes): the server keeps it with the session and returns it in every
+     * result (sk_rp_result_ext.rp_ref), so a caller that lost its own
+     * records of the session (a restart, another process) can tell whose
+     * session it is and what it was. */
+    const uint8_t *rp_ref;
+    size_t rp_ref_len;
 } sk_rp_create_ext;
 
 /* sk_rp_create_request() with the fields of ext (NULL: as
@@ -164,6 +174,8 @@ typedef struct sk_rp_result_ext {
     sk_interaction interaction_used;
     sk_cert_level certificate_level;
     sk_interaction refused_at;
+    uint8_t rp_ref[SK_MAX_RP_REF_LEN]; /* sk_rp_create_ext.rp_ref, as given */
+    size_t rp_ref_len;
 } sk_rp_result_ext;
 
 /* sk_rp_read_result() that also fills *ext (may be NULL).  A session whose

@@ -43,6 +43,7 @@
 #define SKP_MAX_TOKEN_LEN SK_MAX_TOKEN_LEN               /* 1024 (text) */
 #define SKP_MAX_DISPLAY_TEXT_LEN SK_MAX_DISPLAY_TEXT_LEN /* 800 */
 #define SKP_MAX_RP_NAME_LEN 128u
+#define SKP_MAX_RP_REF_LEN 256u /* SessionCreate.rp_ref */
 #define SKP_MAX_PERSON_ID_LEN SK_MAX_PERSON_ID_LEN
 #define SKP_MAX_FETCH_SESSIONS SK_MAX_FETCH_SESSIONS /* sessions in one fetch reply */
 #define SKP_CODE_LEN 4u                               /* verification code digits */

@@ -7,6 +7,8 @@
 #include "protocol/common/protocol.h"
 #include "splitkey/rp.h"
 
+_Static_assert(SKP_MAX_RP_REF_LEN == SK_MAX_RP_REF_LEN, "the relying party's reference: one limit");
+
 static int pack_request(uint8_t *out, size_t cap, size_t *written, const Splitkey__RpRequest *r)
 {
     return skp_pack(&r->base, out, cap, written);
@@ -42,7 +44,8 @@ int sk_rp_create_request_ext(uint8_t *out, size_t cap, size_t *written, const sk
         return SK_ERR_LIMIT;
     if (ext != NULL &&
         ((unsigned)ext->certificate_level > (unsigned)SK_CERT_LEVEL_QUALIFIED ||
-         (unsigned)ext->interaction > (unsigned)SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE))
+         (unsigned)ext->interaction > (unsigned)SK_INTERACTION_CONFIRMATION_AND_VC_CHOICE ||
+         ext->rp_ref_len > SK_MAX_RP_REF_LEN || (ext->rp_ref == NULL && ext->rp_ref_len != 0)))
         return SK_ERR_ARG;
 
     Splitkey__RpRequest r = SPLITKEY__RP_REQUEST__INIT;
@@ -62,6 +65,8 @@ int sk_rp_create_request_ext(uint8_t *out, size_t cap, size_t *written, const sk
     if (ext != NULL) {
         c.certificate_level = (Splitkey__CertLevel)ext->certificate_level;
         c.interaction = (Splitkey__Interaction)ext->interaction;
+        if (ext->rp_ref_len > 0)
+            c.rp_ref = skp_bin(ext->rp_ref, ext->rp_ref_len);
     }
     r.req_case = SPLITKEY__RP_REQUEST__REQ_CREATE;
     r.create = &c;
@@ -274,6 +279,13 @@ int sk_rp_read_result_ext(sk_rp_result *out, sk_rp_result_ext *ext, sk_key_statu
         ext->interaction_used = (sk_interaction)s->interaction_used;
         ext->certificate_level = (sk_cert_level)s->certificate_level;
         ext->refused_at = (sk_interaction)s->refused_at;
+        if (s->rp_ref.len > SK_MAX_RP_REF_LEN) {
+            rc = SK_ERR_PROTO_DECODE;
+            goto out;
+        }
+        if (s->rp_ref.len > 0)
+            memcpy(ext->rp_ref, s->rp_ref.data, s->rp_ref.len);
+        ext->rp_ref_len = s->rp_ref.len;
     }
 out:
     if (rc != SK_OK) {

@@ -342,6 +342,7 @@ int sk_session_rec_export(const sk_session_rec *s, uint8_t *out, size_t cap, siz
     r.salt = skp_bin(s->salt, s->salt_len);
     r.display_text = (char *)s->display_text;
     r.rp_name = (char *)s->rp_name;
+    r.rp_ref = skp_bin(s->rp_ref, s->rp_ref_len);
     r.verification_code = (char *)s->code;
     r.created_at = s->created_at;
     r.expires_at = s->expires_at;
@@ -388,7 +389,8 @@ int sk_session_rec_import(sk_session_rec **out, const uint8_t *in, size_t in_len
              skp_check_len(&r->digest, sk_hash_len((sk_hash)r->hash)) ||
              skp_check_max(&r->salt, SKP_MAX_SALT_LEN) ||
              skp_check_text(r->display_text, SKP_MAX_DISPLAY_TEXT_LEN) ||
-             skp_check_text(r->rp_name, SKP_MAX_RP_NAME_LEN) || r->verification_code == NULL ||
+             skp_check_text(r->rp_name, SKP_MAX_RP_NAME_LEN) ||
+             skp_check_max(&r->rp_ref, SKP_MAX_RP_REF_LEN) || r->verification_code == NULL ||
              strlen(r->verification_code) != SKP_CODE_LEN ||
              skp_check_max(&r->signature, SKP_MAX_N_LEN) ||
              skp_check_max(&r->certificate, SKP_MAX_CERT_LEN) ||
@@ -412,6 +414,7 @@ int sk_session_rec_import(sk_session_rec **out, const uint8_t *in, size_t in_len
             memcpy(s->display_text, r->display_text, strlen(r->display_text) + 1);
         if (r->rp_name != NULL)
             memcpy(s->rp_name, r->rp_name, strlen(r->rp_name) + 1);
+        skp_copy(s->rp_ref, &s->rp_ref_len, &r->rp_ref);
         memcpy(s->code, r->verification_code, SKP_CODE_LEN + 1);
         s->created_at = r->created_at;
         s->expires_at = r->expires_at;
@@ -572,6 +575,7 @@ int sks_session_create_check(const Splitkey__SessionCreate *c)
         skp_check_max(&c->digest, SKP_MAX_DIGEST_LEN) ||
         skp_check_text(c->display_text, SKP_MAX_DISPLAY_TEXT_LEN) ||
         skp_check_text(c->rp_name, SKP_MAX_RP_NAME_LEN) ||
+        skp_check_max(&c->rp_ref, SKP_MAX_RP_REF_LEN) ||
         skp_check_max(&c->csr_info, SKP_MAX_CSR_INFO_LEN))
         return SK_ERR_LIMIT;
     if (c->key_id.len != 0 && c->key_id.len != SKP_KEY_ID_LEN)
@@ -619,6 +623,8 @@ int sks_session_new(sk_session_rec **out, const sk_key_rec *rec, const Splitkey_
         memcpy(s->display_text, c->display_text, strlen(c->display_text) + 1);
     if (c->rp_name != NULL)
         memcpy(s->rp_name, c->rp_name, strlen(c->rp_name) + 1);
+    if (!from_device)
+        skp_copy(s->rp_ref, &s->rp_ref_len, &c->rp_ref);
     if (pop)
         skp_copy(s->csr_info, &s->csr_info_len, &c->csr_info);
     if (rc == SK_OK)

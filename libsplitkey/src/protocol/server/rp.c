@@ -124,6 +124,7 @@ static int rp_result(sk_server_result *res, const sk_session_rec *s)
                                                      ? SK_INTERACTION_DISPLAY_TEXT_AND_PIN
                                                      : now->interaction);
     r.certificate_level = (Splitkey__CertLevel)now->level;
+    r.rp_ref = skp_bin(now->rp_ref, now->rp_ref_len);
     if (state == SK_SESSION_REFUSED)
         r.refused_at = (Splitkey__Interaction)now->refused_at;
     if (state == SK_SESSION_COMPLETE) {

@@ -85,6 +85,8 @@ struct sk_session_rec {
     size_t salt_len;
     char display_text[SKP_MAX_DISPLAY_TEXT_LEN + 1];
     char rp_name[SKP_MAX_RP_NAME_LEN + 1];
+    uint8_t rp_ref[SKP_MAX_RP_REF_LEN]; /* the relying party's reference, as given */
+    size_t rp_ref_len;
     char code[SKP_CODE_LEN + 1];
     uint64_t created_at;
     uint64_t expires_at;
