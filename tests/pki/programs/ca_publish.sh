@@ -218,7 +218,10 @@ cat pub1.log pub2.log | sed -n 's/.* CRL \([0-9]*\) with .*/\1/p' | sort -n >num
 [ "$(wc -l <numbers.txt)" -ge 2 ] && ok "the refresh reissued the CRL ($(wc -l <numbers.txt) times)" ||
   bad "no scheduled CRL: $(cat pub1.log pub2.log)"
 [ -z "$(uniq -d numbers.txt)" ] && ok "no CRL number was used twice" || bad "numbers reused: $(uniq -d numbers.txt)"
-expect "the reason is logged" "older than --crl-refresh-seconds" pub1.log
+# either publisher may be the one that found the CRL old (the other then
+# sees a fresh one): the reason must be in one of the two logs
+cat pub1.log pub2.log >pubs.log
+expect "the reason is logged" "older than --crl-refresh-seconds" pubs.log
 last=$((16#$(crl_number ca/crl.der)))
 [ "$last" -ge "$(tail -n1 numbers.txt)" ] && ok "the CRL in place has the highest number ($last)" ||
   bad "crl.der has $last, the highest issued is $(tail -n1 numbers.txt)"
