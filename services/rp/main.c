@@ -56,6 +56,7 @@
 #include "splitkey/pki.h"
 #include "splitkey/sign.h"
 #include "splitkey/splitkey.h"
+#include "etsi_id.h"
 #include "svc_error.h"
 
 #define PROG "splitkey-rp"
@@ -441,17 +442,6 @@ static int api_url(rp_opts *o)
     return 0;
 }
 
-/* An organisation's ETSI identifier (EN 319 412-1: VAT, NTR, PSD, LEI):
- * the subject of a seal, never of a person's key. */
-static bool legal_person(const char *id)
-{
-    static const char *const types[] = {"VAT", "NTR", "PSD", "LEI"};
-    for (size_t i = 0; id != NULL && i < sizeof types / sizeof types[0]; i++)
-        if (strncmp(id, types[i], 3) == 0)
-            return true;
-    return false;
-}
-
 static int prepare(rp_opts *o, sk_purpose purpose, sk_hash *hash)
 {
     int api_rc = api_url(o);
@@ -469,10 +459,10 @@ static int prepare(rp_opts *o, sk_purpose purpose, sk_hash *hash)
         return usage_error("give one of --ca-cert CA.pem (validate the certificate) and --pub "
                            "PUB.pem (a server without a CA: the key's public key)");
     const char *id = o->person != NULL ? o->person : o->document;
-    if (purpose == SK_PURPOSE_SEAL && !legal_person(id))
+    if (purpose == SK_PURPOSE_SEAL && !sk_etsi_legal_person(id))
         return usage_error("--purpose seal: name the organisation by its identifier (VAT, NTR, "
                            "PSD or LEI, e.g. VATLV-40003000000)");
-    if (purpose != SK_PURPOSE_SEAL && legal_person(id))
+    if (purpose != SK_PURPOSE_SEAL && sk_etsi_legal_person(id))
         return usage_error("%s is an organisation's identifier: its key is a seal (--purpose "
                            "seal)", id);
     if (o->ca_cert != NULL) {

@@ -21,6 +21,7 @@
 #include "splitkey/rp.h"
 #include "splitkey/splitkey.h"
 #include "store.h"
+#include "etsi_id.h"
 #include "svc_hex.h"
 
 #define DOCNR_MAX (SK_STORE_PERSON_MAX + 16u)
@@ -408,17 +409,6 @@ typedef struct create_req {
     char doc_hex[9];
     char doc_level;
 } create_req;
-
-/* An organisation's ETSI semantics identifier (EN 319 412-1, legal
- * persons: VAT, NTR, PSD, LEI), as its seal key's subject carries it. */
-static bool legal_person(const char *id)
-{
-    static const char *const types[] = {"VAT", "NTR", "PSD", "LEI"};
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strncmp(id, types[i], 3) == 0)
-            return true;
-    return false;
-}
 
 /* Splits "<person>-<8 hex>-<Q|A>". */
 static bool parse_docnr(create_req *c, const char *d)
@@ -820,7 +810,7 @@ static void handle_create(sk_rp_v2 *v, const sk_https_request *req, sk_https_res
     /* An organisation (VAT, NTR, PSD, LEI identifier) has a seal key and
      * nothing else: its signature and certificate choice use the seal, for
      * a relying party allowed seals; it never authenticates. */
-    bool seal = legal_person(c.person);
+    bool seal = sk_etsi_legal_person(c.person);
     if (seal && kind == K_AUTH) {
         set_error(resp, 404, "no such person: an organisation does not authenticate");
         goto out;

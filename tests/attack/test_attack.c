@@ -869,7 +869,7 @@ out:
  * device keeps no check value (its share is XOR-ed with an Argon2id
  * keystream), so every guess, the right PIN among them, builds an approval
  * of the same length and nothing tells them apart; only the server can
- * judge one, and nothing reached it: its count is untouched. */
+ * judge one: the right PIN, sent, is the one check it runs. */
 static void attack_offline_pin_probe(void)
 {
     world *w = world_new();
@@ -904,9 +904,17 @@ static void attack_offline_pin_probe(void)
         CHECK(len > 0 && len == first_len);
         sk_device_key_free(copy);
     }
-    CHECK(atomic_load(&sk_server_completions) == before); /* nothing was judged */
-    server_status(w, key, &st);
-    CHECK(st.state == SK_KEY_ACTIVE && st.attempts_left == 3);
+    /* and the right one, sent, is the one the server accepts: the probe
+     * learnt nothing the server would not have counted */
+    CHECK_OK(sk_device_approve(key, msg, sizeof msg, &len, w->now, s, (const uint8_t *)PIN_SIGN,
+                               strlen(PIN_SIGN)));
+    CHECK(len == first_len);
+    CHECK_OK(world_device(w, msg, len, reply, &len));
+    uint8_t sig[SK_MAX_SIG_LEN];
+    size_t sig_len = 0;
+    CHECK_OK(sk_device_read_signature(key, sig, sizeof sig, &sig_len, &st, reply, len));
+    CHECK(atomic_load(&sk_server_completions) == before + 1); /* one check: the one sent */
+    CHECK(mbedtls_check(key, SK_SCHEME_PKCS1, SK_HASH_SHA256, digest, sig, sig_len) == 0);
 out:
     sk_device_session_free(s);
     sk_device_key_free(key);

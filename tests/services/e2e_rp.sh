@@ -92,20 +92,10 @@ expect_exit 1 "a malformed document number" "$RP" auth "${RP_API_ARGS[@]}" --doc
 assert "no signature by a refused document number" ! -e "$T/x.sig"
 
 # --- --server with the API's https:// URL is the same as --api -----------------
-SERVER_ARGS_RP=("${RP_API_ARGS[@]}")
-SERVER_ARGS_RP[0]=--server
-rp_start_server_form() {
-  "$RP" auth "${SERVER_ARGS_RP[@]}" --person "$PERSON" --pub "$T/auth.pub" --name Bank \
-    --out "$T/srvform.sig" >"$T/srvform.out" 2>"$T/srvform.err" &
-  RP_PID=$!
-  local i
-  for i in $(seq 1 400); do
-    grep -q "^verification code:" "$T/srvform.out" && break
-    sleep 0.05
-  done
-  RP_SID=$(sed -n 's/^session \([0-9a-f-]\{36\}\) for .*$/\1/p' "$T/srvform.out" | tr -d -)
-}
-rp_start_server_form
+API_ARGS_SAVED=("${RP_API_ARGS[@]}")
+RP_API_ARGS[0]=--server # rp_start passes RP_API_ARGS: --server https://... instead of --api
+rp_start srvform auth --person "$PERSON" --pub "$T/auth.pub" --name Bank --out "$T/srvform.sig"
+RP_API_ARGS=("${API_ARGS_SAVED[@]}")
 SID=$(session_of "$DEV" auth)
 assert "a session made with --server https://..." -n "$SID"
 check "approve it" "$CLIENT" approve "$SID" --state "$DEV" --pin-file "$T/pin1"
